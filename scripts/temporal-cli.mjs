@@ -43,7 +43,9 @@ function buildFromGoModules(log) {
   }
   try {
     if (existsSync(builtCli)) return builtCli;
-    log(`Building the Temporal CLI v${TEMPORAL_CLI_VERSION} from Go modules into ${toolsBin} (once; several minutes)...`);
+    log(
+      `Building the Temporal CLI v${TEMPORAL_CLI_VERSION} from Go modules into ${toolsBin} (once; several minutes)...`,
+    );
     const result = spawnSync(
       go,
       [
@@ -53,7 +55,10 @@ function buildFromGoModules(log) {
         `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`,
         `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`,
       ],
-      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CGO_ENABLED: '0', GOBIN: toolsBin, GOFLAGS: '-buildvcs=false' } },
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, CGO_ENABLED: '0', GOBIN: toolsBin, GOFLAGS: '-buildvcs=false' },
+      },
     );
     if (result.status !== 0 || !existsSync(builtCli)) return undefined;
     log(`Temporal CLI built: ${builtCli}`);
@@ -84,6 +89,10 @@ export function ensureTemporalCli(log = (m) => console.error(m)) {
   );
 }
 
+if (process.argv[2] === '--print-path') {
+  console.log(ensureTemporalCli());
+  process.exit(0);
+}
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     const cli = ensureTemporalCli();
