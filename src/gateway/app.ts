@@ -1,0 +1,27 @@
+import express, { type Express, type Router } from 'express';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface GatewayParts {
+  qbwc: Router;
+  webhooks?: Router;
+  codec?: Router;
+  registry?: Registry;
+}
+
+/** The one express app: QBWC SOAP endpoint, Dataverse webhooks, codec endpoint, health and metrics. */
+export function createGatewayApp(parts: GatewayParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const registry = parts.registry ?? new Registry();
+  if (!parts.registry) collectDefaultMetrics({ register: registry });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  app.use(parts.qbwc);
+  if (parts.webhooks) app.use(parts.webhooks);
+  if (parts.codec) app.use(parts.codec);
+  return app;
+}

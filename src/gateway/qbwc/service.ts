@@ -1,0 +1,177 @@
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { buildQbxmlMessage } from '../../qbxml/build';
+import { parseQbxmlResponse } from '../../qbxml/parse';
+import { companyFile } from '../../workflows/companyFile/workflow';
+import {
+  closeSessionUpdate,
+  companyFileWorkflowId,
+  connectionErrorUpdate,
+  lastErrorQuery,
+  openSessionUpdate,
+  receiveResponseUpdate,
+  takeRequestsUpdate,
+  type ReceiveResponseInput,
+} from '../../workflows/companyFile/messages';
+import { verifyPassword } from './credentials';
+import { connectionOfTicket, hashTicket, mintTicket } from './tickets';
+
+export interface QbwcConnection {
+  /** Connection name: [a-z0-9_-], also the company file's workflow id suffix. */
+  name: string;
+  userName: string;
+  passwordHash: string;
+  /** Returned from authenticate so QBWC opens this file; empty = the file open in QuickBooks. */
+  companyFilePath?: string;
+}
+
+export interface QbwcServiceDeps {
+  client: Client;
+  taskQueue: string;
+  connections: () => readonly QbwcConnection[];
+  log: Logger;
+  /** How long one SOAP call waits for the workflow (a stopped worker must not hang QBWC forever). */
+  callTimeoutMs?: number;
+  serverVersion?: string;
+}
+
+/** The highest qbXML version our requests are written for. */
+const QBXML_VERSION = { major: 13, minor: 0 };
+
+type Args = Record<string, unknown>;
+
+function text(args: Args, name: string): string {
+  const value = args[name];
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object') return '';
+  return String(value);
+}
+
+function qbxmlVersion(major: number, minor: number): string {
+  if (!Number.isFinite(major) || major <= 0) return `${QBXML_VERSION.major}.${QBXML_VERSION.minor}`;
+  if (major > QBXML_VERSION.major || (major === QBXML_VERSION.major && minor >= QBXML_VERSION.minor)) {
+    return `${QBXML_VERSION.major}.${QBXML_VERSION.minor}`;
+  }
+  return `${major}.${Number.isFinite(minor) ? minor : 0}`;
+}
+
+/**
+ * The eight QBWC callbacks. Each one is a Workflow Update (or Query) on the company file's workflow: the gateway
+ * keeps no session state of its own, so any replica can answer any call and a restart loses nothing.
+ */
+export function createQbwcService(deps: QbwcServiceDeps) {
+  const timeoutMs = deps.callTimeoutMs ?? 30_000;
+  const handleFor = (connection: string) => deps.client.workflow.getHandle(companyFileWorkflowId(connection));
+  const withDeadline = <T>(fn: () => Promise<T>): Promise<T> => deps.client.withDeadline(Date.now() + timeoutMs, fn);
+  const known = (ticket: string): { connection: string; ticketHash: string } | undefined => {
+    const connection = connectionOfTicket(ticket);
+    if (!connection || !deps.connections().some((c) => c.name === connection)) return undefined;
+    return { connection, ticketHash: hashTicket(ticket) };
+  };
+
+  const methods = {
+    serverVersion: async (): Promise<{ serverVersionResult: string }> => ({
+      serverVersionResult: deps.serverVersion ?? '1.0.0',
+    }),
+
+    clientVersion: async (args: Args): Promise<{ clientVersionResult: string }> => {
+      const major = Number.parseInt(text(args, 'strVersion').split('.')[0] ?? '', 10);
+      // Iterators and qbXML 13 need a Web Connector of the 2.x line.
+      return { clientVersionResult: Number.isFinite(major) && major < 2 ? 'O:2.0' : '' };
+    },
+
+    authenticate: async (args: Args): Promise<{ authenticateResult: { string: string[] } }> => {
+      const userName = text(args, 'strUserName');
+      const connection = deps.connections().find((c) => c.userName === userName);
+      const valid = connection ? await verifyPassword(text(args, 'strPassword'), connection.passwordHash) : false;
+      if (!connection || !valid) {
+        deps.log.warn({ userName }, 'QBWC authentication refused');
+        return { authenticateResult: { string: ['', 'nvu'] } };
+      }
+      const ticket = mintTicket(connection.name);
+      const status = await withDeadline(() =>
+        deps.client.workflow.executeUpdateWithStart(openSessionUpdate, {
+          args: [{ ticketHash: hashTicket(ticket) }],
+          startWorkflowOperation: new WithStartWorkflowOperation(companyFile, {
+            workflowId: companyFileWorkflowId(connection.name),
+            taskQueue: deps.taskQueue,
+            args: [{ connection: connection.name }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        }),
+      );
+      deps.log.info({ connection: connection.name, status }, 'QBWC session requested');
+      const slot = status === 'ok' ? (connection.companyFilePath ?? '') : status;
+      return { authenticateResult: { string: [ticket, slot] } };
+    },
+
+    sendRequestXML: async (args: Args): Promise<{ sendRequestXMLResult: string }> => {
+      const session = known(text(args, 'ticket'));
+      if (!session) return { sendRequestXMLResult: '' };
+      const result = await withDeadline(() =>
+        handleFor(session.connection).executeUpdate(takeRequestsUpdate, { args: [{ ticketHash: session.ticketHash }] }),
+      );
+      if (result.status !== 'ok' || result.requests.length === 0) return { sendRequestXMLResult: '' };
+      const version = qbxmlVersion(Number(args.qbXMLMajorVers), Number(args.qbXMLMinorVers));
+      const xml = buildQbxmlMessage(result.requests, { version, onError: 'continueOnError' });
+      deps.log.info({ connection: session.connection, requests: result.requests.length }, 'qbXML sent to QBWC');
+      return { sendRequestXMLResult: xml };
+    },
+
+    receiveResponseXML: async (args: Args): Promise<{ receiveResponseXMLResult: number }> => {
+      const session = known(text(args, 'ticket'));
+      if (!session) return { receiveResponseXMLResult: -1 };
+      const response = text(args, 'response');
+      const input: ReceiveResponseInput = { ticketHash: session.ticketHash };
+      if (response.trim() === '') {
+        input.hresult = text(args, 'hresult');
+        input.message = text(args, 'message');
+      } else {
+        try {
+          input.responses = parseQbxmlResponse(response);
+        } catch (error) {
+          input.hresult = 'unreadable-response';
+          input.message = `The qbXML response could not be read: ${(error as Error).message}`;
+        }
+      }
+      const percent = await withDeadline(() =>
+        handleFor(session.connection).executeUpdate(receiveResponseUpdate, { args: [input] }),
+      );
+      return { receiveResponseXMLResult: Math.trunc(percent) };
+    },
+
+    connectionError: async (args: Args): Promise<{ connectionErrorResult: string }> => {
+      const session = known(text(args, 'ticket'));
+      if (session) {
+        deps.log.warn({ connection: session.connection, hresult: text(args, 'hresult') }, 'QBWC connection error');
+        await withDeadline(() =>
+          handleFor(session.connection).executeUpdate(connectionErrorUpdate, {
+            args: [{ ticketHash: session.ticketHash, hresult: text(args, 'hresult'), message: text(args, 'message') }],
+          }),
+        );
+      }
+      return { connectionErrorResult: 'done' };
+    },
+
+    getLastError: async (args: Args): Promise<{ getLastErrorResult: string }> => {
+      const session = known(text(args, 'ticket'));
+      if (!session) return { getLastErrorResult: 'The ticket is unknown or has expired.' };
+      const error = await withDeadline(() =>
+        handleFor(session.connection).query(lastErrorQuery, { ticketHash: session.ticketHash }),
+      );
+      return { getLastErrorResult: error || 'The connector reported no detail for this error.' };
+    },
+
+    closeConnection: async (args: Args): Promise<{ closeConnectionResult: string }> => {
+      const session = known(text(args, 'ticket'));
+      if (!session) return { closeConnectionResult: 'The ticket is unknown or has expired.' };
+      const message = await withDeadline(() =>
+        handleFor(session.connection).executeUpdate(closeSessionUpdate, { args: [{ ticketHash: session.ticketHash }] }),
+      );
+      return { closeConnectionResult: message };
+    },
+  };
+  return methods;
+}
+
+export type QbwcService = ReturnType<typeof createQbwcService>;

@@ -1,0 +1,74 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { QbxmlRequest, QbxmlResponse } from '../../qbxml/requests';
+
+/**
+ * The contract between the companyFile workflow, the QBWC gateway (Updates, one per SOAP call) and the workflows that
+ * need QuickBooks (a signal in, a signal back). Only workflow-safe imports here: the gateway and workflows share it.
+ */
+
+export const companyFileWorkflowId = (connection: string): string => `qbfile/${connection}`;
+
+/** A batch of requests from one workflow; requestIds are unique within the company file (≤ 50 chars). */
+export interface QbxmlBatch {
+  requester: string;
+  batchId: string;
+  requests: QbxmlRequest[];
+}
+
+export type QbxmlResult =
+  /** `final` is false while an iterator has more pages to come for this request. */
+  | { requestId: string; kind: 'response'; response: QbxmlResponse; final: boolean }
+  /** A write was handed to QuickBooks and its answer never came back: check QuickBooks before trying again. */
+  | { requestId: string; kind: 'outcomeUnknown'; reason: string }
+  /** QuickBooks refused the request itself (HRESULT, e.g. 0x80040400 for a schema violation); nothing was applied. */
+  | { requestId: string; kind: 'rejected'; hresult: string; message: string };
+
+export interface QbxmlDelivery {
+  batchId: string;
+  results: QbxmlResult[];
+}
+
+export type OpenSessionStatus = 'ok' | 'none' | 'busy';
+
+export interface SessionCall {
+  ticketHash: string;
+}
+
+export interface ReceiveResponseInput extends SessionCall {
+  /** Parsed by the gateway; absent when QuickBooks threw instead of answering (then hresult/message are set). */
+  responses?: QbxmlResponse[];
+  hresult?: string;
+  message?: string;
+}
+
+export type TakeRequestsResult = { status: 'ok'; requests: QbxmlRequest[] } | { status: 'invalidTicket' };
+
+export interface CompanyFileStatus {
+  connection: string;
+  queued: number;
+  inFlight: number;
+  sessionOpen: boolean;
+  totals: CompanyFileTotals;
+}
+
+export interface CompanyFileTotals {
+  sessions: number;
+  roundTrips: number;
+  requestsSent: number;
+  resultsRouted: number;
+}
+
+export const enqueueQbxmlSignal = defineSignal<[QbxmlBatch]>('enqueueQbxml');
+export const qbxmlResultsSignal = defineSignal<[QbxmlDelivery]>('qbxmlResults');
+
+export const openSessionUpdate = defineUpdate<OpenSessionStatus, [SessionCall]>('openSession');
+export const takeRequestsUpdate = defineUpdate<TakeRequestsResult, [SessionCall]>('takeRequests');
+/** Returns QBWC's percent done: 0–99 more to come, 100 done, negative on error. */
+export const receiveResponseUpdate = defineUpdate<number, [ReceiveResponseInput]>('receiveResponse');
+export const connectionErrorUpdate = defineUpdate<string, [SessionCall & { hresult: string; message: string }]>(
+  'connectionError',
+);
+export const closeSessionUpdate = defineUpdate<string, [SessionCall]>('closeSession');
+
+export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');
+export const companyFileStatusQuery = defineQuery<CompanyFileStatus>('status');

@@ -1,0 +1,273 @@
+import { continueIterator, isWriteRequest, supportsIterator, type QbxmlRequest } from '../../qbxml/requests';
+import type {
+  CompanyFileTotals,
+  OpenSessionStatus,
+  QbxmlBatch,
+  QbxmlResult,
+  ReceiveResponseInput,
+  TakeRequestsResult,
+} from './messages';
+
+/**
+ * The queue of qbXML requests of one company file and the QBWC session draining it, as a pure state machine.
+ * The companyFile workflow holds one of these; keeping it free of Temporal makes every rule testable alone.
+ */
+
+export interface PendingRequest {
+  request: QbxmlRequest;
+  requester: string;
+  batchId: string;
+  /** Sent alone, after a message holding it was refused as a whole. */
+  isolate?: boolean;
+}
+
+export interface Session {
+  ticketHash: string;
+  openedAtMs: number;
+  lastSeenAtMs: number;
+  completed: number;
+  lastError: string;
+}
+
+export interface CompanyFileState {
+  connection: string;
+  queue: PendingRequest[];
+  inFlight: PendingRequest[];
+  session: Session | null;
+  /** Kept after the session ends so QBWC's getLastError after closeConnection still gets an answer. */
+  lastError: string;
+  totals: CompanyFileTotals;
+}
+
+export interface QueueLimits {
+  maxRequestsPerRoundTrip: number;
+  /** Upper bound of records a round trip may bring back, so one Update stays far below Temporal's 2 MB payload limit. */
+  maxRecordsPerRoundTrip: number;
+  sessionIdleTimeoutMs: number;
+}
+
+export const defaultQueueLimits: QueueLimits = {
+  maxRequestsPerRoundTrip: 100,
+  maxRecordsPerRoundTrip: 500,
+  sessionIdleTimeoutMs: 10 * 60 * 1000,
+};
+
+/** Records a query may return when it does not say (QuickBooks has no default cap; we always send MaxReturned). */
+const DEFAULT_QUERY_RECORDS = 100;
+const SCHEMA_ERROR_HRESULT = '0x80040400';
+
+export interface RoutedResults {
+  requester: string;
+  batchId: string;
+  results: QbxmlResult[];
+}
+
+export function newCompanyFileState(connection: string): CompanyFileState {
+  return {
+    connection,
+    queue: [],
+    inFlight: [],
+    session: null,
+    lastError: '',
+    totals: { sessions: 0, roundTrips: 0, requestsSent: 0, resultsRouted: 0 },
+  };
+}
+
+export function enqueue(state: CompanyFileState, batch: QbxmlBatch): void {
+  for (const request of batch.requests) {
+    state.queue.push({ request, requester: batch.requester, batchId: batch.batchId });
+  }
+}
+
+export function sessionExpired(state: CompanyFileState, nowMs: number, limits: QueueLimits): boolean {
+  return state.session !== null && nowMs - state.session.lastSeenAtMs >= limits.sessionIdleTimeoutMs;
+}
+
+export function openSession(
+  state: CompanyFileState,
+  ticketHash: string,
+  nowMs: number,
+  limits: QueueLimits,
+): { status: OpenSessionStatus; routed: RoutedResults[] } {
+  let routed: RoutedResults[] = [];
+  if (state.session && state.session.ticketHash !== ticketHash) {
+    if (!sessionExpired(state, nowMs, limits)) return { status: 'busy', routed };
+    routed = endSession(state, 'the previous QBWC session expired');
+  }
+  if (state.queue.length === 0 && state.inFlight.length === 0) return { status: 'none', routed };
+  state.session = { ticketHash, openedAtMs: nowMs, lastSeenAtMs: nowMs, completed: 0, lastError: '' };
+  state.lastError = '';
+  state.totals.sessions += 1;
+  return { status: 'ok', routed };
+}
+
+function isCurrent(state: CompanyFileState, ticketHash: string): state is CompanyFileState & { session: Session } {
+  return state.session !== null && state.session.ticketHash === ticketHash;
+}
+
+function expectedRecords(request: QbxmlRequest): number {
+  if (isWriteRequest(request)) return 1;
+  if ('maxReturned' in request && typeof request.maxReturned === 'number') return request.maxReturned;
+  return DEFAULT_QUERY_RECORDS;
+}
+
+export function takeRequests(
+  state: CompanyFileState,
+  ticketHash: string,
+  nowMs: number,
+  limits: QueueLimits,
+): { result: TakeRequestsResult; routed: RoutedResults[] } {
+  if (!isCurrent(state, ticketHash)) return { result: { status: 'invalidTicket' }, routed: [] };
+  state.session.lastSeenAtMs = nowMs;
+  // Whatever was handed out before and never answered is now in doubt: settle it before handing out more.
+  const routed = settleInFlight(state, 'no response was received for the previous message');
+  const taken: PendingRequest[] = [];
+  let records = 0;
+  while (state.queue.length > 0 && taken.length < limits.maxRequestsPerRoundTrip) {
+    const next = state.queue[0]!;
+    if (next.isolate && taken.length > 0) break;
+    const cost = expectedRecords(next.request);
+    if (taken.length > 0 && records + cost > limits.maxRecordsPerRoundTrip) break;
+    taken.push(state.queue.shift()!);
+    records += cost;
+    if (next.isolate) break;
+  }
+  state.inFlight = taken;
+  if (taken.length > 0) {
+    state.totals.roundTrips += 1;
+    state.totals.requestsSent += taken.length;
+  } else {
+    state.session.lastError = 'No requests are waiting for this company file.';
+    state.lastError = state.session.lastError;
+  }
+  return { result: { status: 'ok', requests: taken.map((p) => p.request) }, routed };
+}
+
+/** Routes the answer of the last message; returns QBWC's percent done and the results for the requesting workflows. */
+export function receiveResponse(
+  state: CompanyFileState,
+  input: ReceiveResponseInput,
+  nowMs: number,
+): { percent: number; routed: RoutedResults[] } {
+  if (!isCurrent(state, input.ticketHash)) {
+    state.lastError = 'The ticket is unknown or has expired; start a new QuickBooks Web Connector run.';
+    return { percent: -1, routed: [] };
+  }
+  const session = state.session;
+  session.lastSeenAtMs = nowMs;
+  const inFlight = state.inFlight;
+  state.inFlight = [];
+  const routed = new RoutedCollector();
+
+  if (!input.responses) {
+    const hresult = input.hresult ?? '';
+    const message = input.message ?? '';
+    if (hresult.toLowerCase() === SCHEMA_ERROR_HRESULT && inFlight.length > 1) {
+      // QuickBooks refused the whole message and applied none of it: find the culprit by sending each request alone.
+      state.queue.unshift(...inFlight.map((p) => ({ ...p, isolate: true })));
+      return { percent: percentDone(state), routed: routed.list() };
+    }
+    if (hresult.toLowerCase() === SCHEMA_ERROR_HRESULT && inFlight.length === 1) {
+      const only = inFlight[0]!;
+      routed.add(only, { requestId: only.request.requestId, kind: 'rejected', hresult, message });
+      session.completed += 1;
+      state.totals.resultsRouted += 1;
+      return { percent: percentDone(state), routed: routed.list() };
+    }
+    state.inFlight = inFlight;
+    session.lastError = `QuickBooks reported ${hresult || 'an error'}: ${message || 'no message'}`;
+    state.lastError = session.lastError;
+    return { percent: -1, routed: settleInFlight(state, session.lastError) };
+  }
+
+  const byId = new Map(input.responses.map((r) => [r.requestId ?? '', r]));
+  const continuations: PendingRequest[] = [];
+  const unanswered: PendingRequest[] = [];
+  for (const pending of inFlight) {
+    const response = byId.get(pending.request.requestId);
+    if (!response) {
+      unanswered.push(pending);
+      continue;
+    }
+    const more =
+      supportsIterator(pending.request) &&
+      response.statusCode === 0 &&
+      response.iteratorId !== undefined &&
+      (response.iteratorRemainingCount ?? 0) > 0;
+    routed.add(pending, { requestId: pending.request.requestId, kind: 'response', response, final: !more });
+    state.totals.resultsRouted += 1;
+    if (more) {
+      continuations.push({ ...pending, request: continueIterator(pending.request, response.iteratorId!) });
+    } else {
+      session.completed += 1;
+    }
+  }
+  // Iterators expire with the session, so their next pages go first.
+  state.queue.unshift(...continuations);
+  if (unanswered.length > 0) {
+    state.inFlight = unanswered;
+    settleInFlight(state, 'QuickBooks answered the message without a response for this request', routed);
+  }
+  return { percent: percentDone(state), routed: routed.list() };
+}
+
+export function percentDone(state: CompanyFileState): number {
+  const remaining = state.queue.length + state.inFlight.length;
+  if (remaining === 0) return 100;
+  const done = state.session?.completed ?? 0;
+  return Math.min(99, Math.floor((100 * done) / (done + remaining)));
+}
+
+/** Ends the session (closeConnection, connectionError, expiry): queries go back to the queue, writes become "unknown". */
+export function endSession(state: CompanyFileState, reason: string): RoutedResults[] {
+  const routed = settleInFlight(state, reason);
+  state.session = null;
+  return routed;
+}
+
+function settleInFlight(
+  state: CompanyFileState,
+  reason: string,
+  collector: RoutedCollector = new RoutedCollector(),
+): RoutedResults[] {
+  const requeue: PendingRequest[] = [];
+  for (const pending of state.inFlight) {
+    if (isWriteRequest(pending.request)) {
+      collector.add(pending, { requestId: pending.request.requestId, kind: 'outcomeUnknown', reason });
+      state.totals.resultsRouted += 1;
+    } else {
+      requeue.push(pending);
+    }
+  }
+  state.inFlight = [];
+  state.queue.unshift(...requeue);
+  return collector.list();
+}
+
+export function closeSession(
+  state: CompanyFileState,
+  ticketHash: string,
+): { message: string; routed: RoutedResults[] } {
+  if (!isCurrent(state, ticketHash)) return { message: 'Unknown or expired ticket.', routed: [] };
+  const routed = endSession(state, 'the QBWC session closed before the response arrived');
+  const left = state.queue.length;
+  return { message: left === 0 ? 'OK' : `OK, ${left} request(s) wait for the next run`, routed };
+}
+
+class RoutedCollector {
+  private readonly groups = new Map<string, RoutedResults>();
+
+  add(pending: PendingRequest, result: QbxmlResult): void {
+    const key = `${pending.requester}\u0000${pending.batchId}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { requester: pending.requester, batchId: pending.batchId, results: [] };
+      this.groups.set(key, group);
+    }
+    group.results.push(result);
+  }
+
+  list(): RoutedResults[] {
+    return [...this.groups.values()];
+  }
+}

@@ -1,0 +1,170 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  closeSessionUpdate,
+  companyFileStatusQuery,
+  connectionErrorUpdate,
+  enqueueQbxmlSignal,
+  lastErrorQuery,
+  openSessionUpdate,
+  qbxmlResultsSignal,
+  receiveResponseUpdate,
+  takeRequestsUpdate,
+  type SessionCall,
+} from './messages';
+import {
+  closeSession,
+  defaultQueueLimits,
+  endSession,
+  enqueue,
+  newCompanyFileState,
+  openSession,
+  receiveResponse,
+  sessionExpired,
+  takeRequests,
+  type CompanyFileState,
+  type QueueLimits,
+  type RoutedResults,
+} from './sessionQueue';
+
+export interface CompanyFileInput {
+  connection: string;
+  limits?: Partial<QueueLimits>;
+  /** Carried over continue-as-new. */
+  state?: CompanyFileState;
+}
+
+/** Updates cost history events; well below Temporal's 2,000 Updates per execution. */
+const MAX_UPDATES_PER_RUN = 1000;
+const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
+const TICKET_HASH = /^[0-9a-f]{64}$/;
+
+function validateTicket(call: SessionCall): void {
+  if (!TICKET_HASH.test(call.ticketHash)) throw new Error('ticketHash must be a SHA-256 hex digest');
+}
+
+/**
+ * One per QuickBooks company file (`qbfile/<connection>`): owns the queue of qbXML requests waiting for the Web
+ * Connector and the one live QBWC session. QuickBooks handles one request at a time per company file; this workflow
+ * is the single place that enforces it.
+ */
+export async function companyFile(input: CompanyFileInput): Promise<void> {
+  const limits: QueueLimits = { ...defaultQueueLimits, ...input.limits };
+  const state = input.state ?? newCompanyFileState(input.connection);
+  let updates = 0;
+  let wake = false;
+  const deliveries = new Set<Promise<void>>();
+
+  const route = (routed: RoutedResults[]): void => {
+    for (const group of routed) {
+      const delivery = getExternalWorkflowHandle(group.requester)
+        .signal(qbxmlResultsSignal, { batchId: group.batchId, results: group.results })
+        .catch((error: unknown) => {
+          // The requester is gone (terminated or reset): its results have no one to go to.
+          log.warn('could not deliver qbXML results', { requester: group.requester, error: String(error) });
+        })
+        .finally(() => deliveries.delete(delivery));
+      deliveries.add(delivery);
+    }
+  };
+  const counted = <T>(fn: () => T): T => {
+    updates += 1;
+    wake = true;
+    return fn();
+  };
+
+  setHandler(enqueueQbxmlSignal, (batch) => {
+    enqueue(state, batch);
+    wake = true;
+  });
+  setHandler(
+    openSessionUpdate,
+    (call) =>
+      counted(() => {
+        const { status, routed } = openSession(state, call.ticketHash, Date.now(), limits);
+        route(routed);
+        return status;
+      }),
+    { validator: validateTicket },
+  );
+  setHandler(
+    takeRequestsUpdate,
+    (call) =>
+      counted(() => {
+        const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
+        route(routed);
+        return result;
+      }),
+    { validator: validateTicket },
+  );
+  setHandler(
+    receiveResponseUpdate,
+    (input) =>
+      counted(() => {
+        const { percent, routed } = receiveResponse(state, input, Date.now());
+        route(routed);
+        return percent;
+      }),
+    { validator: validateTicket },
+  );
+  setHandler(
+    connectionErrorUpdate,
+    (call) =>
+      counted(() => {
+        if (state.session?.ticketHash === call.ticketHash) {
+          state.lastError = `QuickBooks could not be opened (${call.hresult}): ${call.message}`;
+          route(endSession(state, state.lastError));
+        }
+        return 'done';
+      }),
+    { validator: validateTicket },
+  );
+  setHandler(
+    closeSessionUpdate,
+    (call) =>
+      counted(() => {
+        const { message, routed } = closeSession(state, call.ticketHash);
+        route(routed);
+        return message;
+      }),
+    { validator: validateTicket },
+  );
+  setHandler(lastErrorQuery, (call) =>
+    state.session?.ticketHash === call.ticketHash || state.session === null ? state.lastError : '',
+  );
+  setHandler(companyFileStatusQuery, () => ({
+    connection: state.connection,
+    queued: state.queue.length,
+    inFlight: state.inFlight.length,
+    sessionOpen: state.session !== null,
+    totals: { ...state.totals },
+  }));
+
+  const mustContinueAsNew = (): boolean => {
+    const info = workflowInfo();
+    return updates >= MAX_UPDATES_PER_RUN || info.continueAsNewSuggested || (info.historySize ?? 0) > MAX_HISTORY_BYTES;
+  };
+
+  for (;;) {
+    const timeout = state.session
+      ? Math.max(1, state.session.lastSeenAtMs + limits.sessionIdleTimeoutMs - Date.now())
+      : undefined;
+    wake = false;
+    if (timeout === undefined) await condition(() => wake);
+    else await condition(() => wake, timeout);
+    if (sessionExpired(state, Date.now(), limits)) {
+      route(endSession(state, 'the QBWC session went silent and expired'));
+    }
+    if (mustContinueAsNew()) break;
+  }
+  await condition(allHandlersFinished);
+  await Promise.all([...deliveries]);
+  await continueAsNew<typeof companyFile>({ connection: state.connection, limits: input.limits, state });
+}

@@ -1,0 +1,3 @@
+/** Every workflow the worker runs. */
+export { companyFile } from './companyFile/workflow';
+export { quickbooksListRead } from './quickbooksListRead';

@@ -1,0 +1,46 @@
+import type { QbRecord, QbxmlRequest } from '../qbxml/requests';
+import { runQbxml } from './companyFile/runQbxml';
+
+export type QuickBooksList = 'Customer' | 'Vendor' | 'Item' | 'CustomerType' | 'Class';
+
+export interface QuickBooksListReadInput {
+  connection: string;
+  list: QuickBooksList;
+  fromModifiedDate?: string;
+  pageSize?: number;
+}
+
+function listQuery(requestId: string, input: QuickBooksListReadInput): QbxmlRequest {
+  const common = { requestId, fromModifiedDate: input.fromModifiedDate };
+  switch (input.list) {
+    case 'CustomerType':
+      return { type: 'CustomerTypeQuery', ...common };
+    case 'Class':
+      return { type: 'ClassQuery', ...common };
+    default:
+      // Iterators keep each page bounded however large the list is.
+      return {
+        type: `${input.list}Query`,
+        ...common,
+        maxReturned: input.pageSize ?? 100,
+        iterator: 'Start',
+        activeStatus: 'All',
+      } as QbxmlRequest;
+  }
+}
+
+/** Reads a whole QuickBooks list (or what changed in it since a date) through the company file's queue. */
+export async function quickbooksListRead(
+  input: QuickBooksListReadInput,
+): Promise<{ records: QbRecord[]; pages: number }> {
+  let pages = 0;
+  const [outcome] = await runQbxml(input.connection, (batchId) => [listQuery(`${batchId}-0`, input)], {
+    onPage: () => {
+      pages += 1;
+    },
+  });
+  if (!outcome || outcome.kind !== 'response') {
+    throw new Error(`The ${input.list} list could not be read: ${outcome ? outcome.kind : 'no outcome'}`);
+  }
+  return { records: outcome.response.records, pages };
+}
