@@ -1,0 +1,67 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type IncomingHttpHeaders } from 'node:http';
+
+/**
+ * How a Dataverse service endpoint (contract 8) proves itself (reference/dataverse.md §8.2). Dataverse does not sign
+ * payloads, so this shared secret is the only thing standing between the internet and our workflows.
+ */
+export interface WebhookAuth {
+  kind: 'WebhookKey' | 'HttpHeader' | 'HttpQueryString';
+  key: string;
+  /**
+   * HttpHeader: the header Dataverse is configured to send. HttpQueryString: the query parameter name (default `code`).
+   * Unused for WebhookKey.
+   */
+  headerName?: string;
+}
+
+export type QueryValues = Record<string, unknown>;
+
+/** Azure Functions' header for its function key; accepted for WebhookKey next to the `?code=` Dataverse sends. */
+const functionsKeyHeader = 'x-functions-key';
+
+function single(value: unknown): string | undefined {
+  // A repeated header or parameter is ambiguous; refuse it rather than guess which copy is the secret.
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The secret the caller presented in the place its auth kind says, or undefined when it is not there. */
+export function presentedSecret(
+  auth: WebhookAuth,
+  headers: IncomingHttpHeaders,
+  query: QueryValues,
+): string | undefined {
+  switch (auth.kind) {
+    case 'WebhookKey':
+      return single(query.code) ?? single(headers[functionsKeyHeader]);
+    case 'HttpHeader':
+      return auth.headerName ? single(headers[auth.headerName.toLowerCase()]) : undefined;
+    case 'HttpQueryString':
+      return single(query[auth.headerName ?? 'code']);
+    default:
+      return undefined;
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * Constant-time comparison. Both sides are hashed first so the buffers always have the same length: comparing raw
+ * strings would return early on a length mismatch and leak the key's length through timing.
+ */
+export function secretsMatch(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+export type AuthOutcome = { ok: true } | { ok: false; reason: 'missing' | 'mismatch' | 'misconfigured' };
+
+export function authenticateWebhook(auth: WebhookAuth, headers: IncomingHttpHeaders, query: QueryValues): AuthOutcome {
+  // An empty configured key would let an empty secret in; treat it as a configuration error, never as "open".
+  if (auth.key.length === 0) return { ok: false, reason: 'misconfigured' };
+  if (auth.kind === 'HttpHeader' && !auth.headerName) return { ok: false, reason: 'misconfigured' };
+  const presented = presentedSecret(auth, headers, query);
+  if (presented === undefined) return { ok: false, reason: 'missing' };
+  return secretsMatch(presented, auth.key) ? { ok: true } : { ok: false, reason: 'mismatch' };
+}
