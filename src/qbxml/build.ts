@@ -1,0 +1,824 @@
+/**
+ * Builds qbXML request messages. QuickBooks validates every request against the XSD sequence: one element out of
+ * order fails the whole message with HRESULT 0x80040400, so each request type is described below as an ordered
+ * field list in qbXML 13.0 XSD order, and the writer walks that list rather than the input object.
+ */
+import { QbxmlFieldError } from './errors';
+import {
+  MAX_REQUEST_ID_LENGTH,
+  type QbxmlQueryRequest,
+  type QbxmlRequest,
+  type QbxmlWriteRequest,
+  supportsIterator,
+} from './requests';
+import { escapeXml, hasForbiddenXmlChar } from './xml';
+
+export type OnErrorMode = 'continueOnError' | 'stopOnError' | 'rollbackOnError';
+
+export interface BuildOptions {
+  /** qbXML version announced in the `<?qbxml?>` instruction; QuickBooks refuses versions newer than itself. */
+  version?: string;
+  /** `stopOnError` also stops on warnings, so independent batches want `continueOnError` (the default). */
+  onError?: OnErrorMode;
+}
+
+export const DEFAULT_QBXML_VERSION = '13.0';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Field specs
+// ---------------------------------------------------------------------------------------------------------------
+
+type FieldSpec =
+  | { kind: 'text'; key: string; el: string; max?: number; required?: boolean; repeat?: boolean }
+  | { kind: 'enum'; key: string; el: string; values: readonly string[]; required?: boolean }
+  | { kind: 'bool'; key: string; el: string }
+  | { kind: 'decimal'; key: string; el: string; required?: boolean }
+  | { kind: 'date'; key: string; el: string }
+  | { kind: 'ref'; key: string; el: string; fullNameMax: number; required?: boolean }
+  | { kind: 'address'; key: string; el: string }
+  | { kind: 'barCode'; key: string; el: string }
+  | { kind: 'group'; key: string; el: string; fields: readonly FieldSpec[]; required?: boolean; repeat?: boolean }
+  | { kind: 'dataExtTarget'; key: string };
+
+const ID_MAX = 36;
+const EDIT_SEQUENCE_MAX = 16;
+const LIST_REF_FULL_NAME_MAX = 159;
+/** Customer and job full names (`Parent:Job`) may be longer than other list names. */
+const CUSTOMER_FULL_NAME_MAX = 209;
+
+const text = (key: string, el: string, max?: number, required = false): FieldSpec => ({
+  kind: 'text',
+  key,
+  el,
+  ...(max === undefined ? {} : { max }),
+  required,
+});
+const bool = (key: string, el: string): FieldSpec => ({ kind: 'bool', key, el });
+const decimal = (key: string, el: string): FieldSpec => ({ kind: 'decimal', key, el });
+const date = (key: string, el: string): FieldSpec => ({ kind: 'date', key, el });
+const ref = (key: string, el: string, fullNameMax = LIST_REF_FULL_NAME_MAX, required = false): FieldSpec => ({
+  kind: 'ref',
+  key,
+  el,
+  fullNameMax,
+  required,
+});
+const address = (key: string, el: string): FieldSpec => ({ kind: 'address', key, el });
+
+const ADDRESS_FIELDS: readonly FieldSpec[] = [
+  text('addr1', 'Addr1', 41),
+  text('addr2', 'Addr2', 41),
+  text('addr3', 'Addr3', 41),
+  text('addr4', 'Addr4', 41),
+  text('addr5', 'Addr5', 41),
+  text('city', 'City', 31),
+  text('state', 'State', 21),
+  text('postalCode', 'PostalCode', 13),
+  text('country', 'Country', 31),
+  text('note', 'Note', 41),
+];
+
+type Mode = 'add' | 'mod';
+
+const listModIdentity: readonly FieldSpec[] = [
+  text('listId', 'ListID', ID_MAX, true),
+  text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true),
+];
+
+const personName: readonly FieldSpec[] = [
+  text('salutation', 'Salutation', 15),
+  text('firstName', 'FirstName', 25),
+  text('middleName', 'MiddleName', 5),
+  text('lastName', 'LastName', 25),
+  text('suffix', 'Suffix', 10),
+  text('jobTitle', 'JobTitle', 41),
+];
+
+const communication: readonly FieldSpec[] = [
+  text('phone', 'Phone', 21),
+  text('mobile', 'Mobile', 21),
+  text('pager', 'Pager', 21),
+  text('altPhone', 'AltPhone', 21),
+  text('fax', 'Fax', 21),
+  text('email', 'Email', 1023),
+  text('cc', 'Cc', 1023),
+  text('contact', 'Contact', 41),
+  text('altContact', 'AltContact', 41),
+];
+
+function customerFields(mode: Mode): FieldSpec[] {
+  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
+  return [
+    ...(mode === 'mod' ? listModIdentity : []),
+    text('name', 'Name', 41, mode === 'add'),
+    bool('isActive', 'IsActive'),
+    ref('classRef', 'ClassRef'),
+    ref('parentRef', 'ParentRef', CUSTOMER_FULL_NAME_MAX),
+    text('companyName', 'CompanyName', 41),
+    ...personName,
+    address('billAddress', 'BillAddress'),
+    address('shipAddress', 'ShipAddress'),
+    text('printAs', 'PrintAs', 41),
+    ...communication,
+    ref('customerTypeRef', 'CustomerTypeRef'),
+    ref('termsRef', 'TermsRef'),
+    ref('salesRepRef', 'SalesRepRef'),
+    ...addOnly([decimal('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    ref('itemSalesTaxRef', 'ItemSalesTaxRef'),
+    text('resaleNumber', 'ResaleNumber', 15),
+    text('accountNumber', 'AccountNumber', 99),
+    decimal('creditLimit', 'CreditLimit'),
+    ref('preferredPaymentMethodRef', 'PreferredPaymentMethodRef'),
+    {
+      kind: 'enum',
+      key: 'jobStatus',
+      el: 'JobStatus',
+      values: ['Awarded', 'Closed', 'InProgress', 'None', 'NotAwarded', 'Pending'],
+    },
+    date('jobStartDate', 'JobStartDate'),
+    date('jobProjectedEndDate', 'JobProjectedEndDate'),
+    date('jobEndDate', 'JobEndDate'),
+    text('jobDesc', 'JobDesc', 99),
+    ref('jobTypeRef', 'JobTypeRef'),
+    text('notes', 'Notes', 4095),
+    bool('isStatementWithParent', 'IsStatementWithParent'),
+    { kind: 'enum', key: 'preferredDeliveryMethod', el: 'PreferredDeliveryMethod', values: ['None', 'Email', 'Fax'] },
+    ref('priceLevelRef', 'PriceLevelRef'),
+    ...addOnly([text('externalGuid', 'ExternalGUID')]),
+    text('taxRegistrationNumber', 'TaxRegistrationNumber', 30),
+    ref('currencyRef', 'CurrencyRef'),
+  ];
+}
+
+function vendorFields(mode: Mode): FieldSpec[] {
+  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
+  return [
+    ...(mode === 'mod' ? listModIdentity : []),
+    text('name', 'Name', 41, mode === 'add'),
+    bool('isActive', 'IsActive'),
+    ref('classRef', 'ClassRef'),
+    text('companyName', 'CompanyName', 41),
+    ...personName,
+    address('vendorAddress', 'VendorAddress'),
+    address('shipAddress', 'ShipAddress'),
+    ...communication,
+    text('nameOnCheck', 'NameOnCheck', 41),
+    text('accountNumber', 'AccountNumber', 99),
+    text('notes', 'Notes', 4095),
+    ref('vendorTypeRef', 'VendorTypeRef'),
+    ref('termsRef', 'TermsRef'),
+    decimal('creditLimit', 'CreditLimit'),
+    text('vendorTaxIdent', 'VendorTaxIdent', 15),
+    bool('isVendorEligibleFor1099', 'IsVendorEligibleFor1099'),
+    ...addOnly([decimal('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
+    ref('billingRateRef', 'BillingRateRef'),
+    ...addOnly([text('externalGuid', 'ExternalGUID')]),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    bool('isSalesTaxAgency', 'IsSalesTaxAgency'),
+    text('taxRegistrationNumber', 'TaxRegistrationNumber', 30),
+    ref('currencyRef', 'CurrencyRef'),
+  ];
+}
+
+const simpleListAddFields: readonly FieldSpec[] = [
+  text('name', 'Name', 31, true),
+  bool('isActive', 'IsActive'),
+  ref('parentRef', 'ParentRef'),
+];
+
+function salesOrPurchase(mode: Mode): FieldSpec {
+  return {
+    kind: 'group',
+    key: 'salesOrPurchase',
+    el: mode === 'add' ? 'SalesOrPurchase' : 'SalesOrPurchaseMod',
+    fields: [
+      text('desc', 'Desc', 4095),
+      decimal('price', 'Price'),
+      decimal('pricePercent', 'PricePercent'),
+      ref('accountRef', 'AccountRef'),
+      ...(mode === 'mod' ? [bool('applyAccountRefToExistingTxns', 'ApplyAccountRefToExistingTxns')] : []),
+    ],
+  };
+}
+
+function salesAndPurchase(mode: Mode): FieldSpec {
+  const modOnly = (spec: FieldSpec): FieldSpec[] => (mode === 'mod' ? [spec] : []);
+  return {
+    kind: 'group',
+    key: 'salesAndPurchase',
+    el: mode === 'add' ? 'SalesAndPurchase' : 'SalesAndPurchaseMod',
+    fields: [
+      text('salesDesc', 'SalesDesc', 4095),
+      decimal('salesPrice', 'SalesPrice'),
+      ref('incomeAccountRef', 'IncomeAccountRef'),
+      ...modOnly(bool('applyIncomeAccountRefToExistingTxns', 'ApplyIncomeAccountRefToExistingTxns')),
+      text('purchaseDesc', 'PurchaseDesc', 4095),
+      decimal('purchaseCost', 'PurchaseCost'),
+      ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
+      ref('expenseAccountRef', 'ExpenseAccountRef'),
+      ...modOnly(bool('applyExpenseAccountRefToExistingTxns', 'ApplyExpenseAccountRefToExistingTxns')),
+      ref('prefVendorRef', 'PrefVendorRef'),
+    ],
+  };
+}
+
+/** Service and non-inventory items; they differ only in ManufacturerPartNumber and the Add's ParentRef/ClassRef swap. */
+function salesItemFields(mode: Mode, nonInventory: boolean): FieldSpec[] {
+  const classThenParent = [ref('classRef', 'ClassRef'), ref('parentRef', 'ParentRef')];
+  // ItemNonInventoryAdd alone puts ParentRef before ClassRef in the XSD; its Mod uses the usual order.
+  const hierarchy = nonInventory && mode === 'add' ? [...classThenParent].reverse() : classThenParent;
+  return [
+    ...(mode === 'mod' ? listModIdentity : []),
+    text('name', 'Name', 31, mode === 'add'),
+    { kind: 'barCode', key: 'barCodeValue', el: 'BarCode' },
+    bool('isActive', 'IsActive'),
+    ...hierarchy,
+    ...(nonInventory ? [text('manufacturerPartNumber', 'ManufacturerPartNumber', 31)] : []),
+    ref('unitOfMeasureSetRef', 'UnitOfMeasureSetRef'),
+    ...(mode === 'mod' ? [bool('forceUomChange', 'ForceUOMChange')] : []),
+    bool('isTaxIncluded', 'IsTaxIncluded'),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    salesOrPurchase(mode),
+    salesAndPurchase(mode),
+    ...(mode === 'add' ? [text('externalGuid', 'ExternalGUID')] : []),
+  ];
+}
+
+function inventoryItemFields(mode: Mode): FieldSpec[] {
+  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
+  const modOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'mod' ? specs : []);
+  return [
+    ...modOnly([...listModIdentity]),
+    text('name', 'Name', 31, mode === 'add'),
+    { kind: 'barCode', key: 'barCodeValue', el: 'BarCode' },
+    bool('isActive', 'IsActive'),
+    ref('classRef', 'ClassRef'),
+    ref('parentRef', 'ParentRef'),
+    text('manufacturerPartNumber', 'ManufacturerPartNumber', 31),
+    ref('unitOfMeasureSetRef', 'UnitOfMeasureSetRef'),
+    ...modOnly([bool('forceUomChange', 'ForceUOMChange')]),
+    bool('isTaxIncluded', 'IsTaxIncluded'),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    text('salesDesc', 'SalesDesc', 4095),
+    decimal('salesPrice', 'SalesPrice'),
+    ref('incomeAccountRef', 'IncomeAccountRef'),
+    ...modOnly([bool('applyIncomeAccountRefToExistingTxns', 'ApplyIncomeAccountRefToExistingTxns')]),
+    text('purchaseDesc', 'PurchaseDesc', 4095),
+    decimal('purchaseCost', 'PurchaseCost'),
+    ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
+    ref('cogsAccountRef', 'COGSAccountRef'),
+    ...modOnly([bool('applyCogsAccountRefToExistingTxns', 'ApplyCOGSAccountRefToExistingTxns')]),
+    ref('prefVendorRef', 'PrefVendorRef'),
+    ref('assetAccountRef', 'AssetAccountRef'),
+    decimal('reorderPoint', 'ReorderPoint'),
+    decimal('max', 'Max'),
+    ...addOnly([
+      decimal('quantityOnHand', 'QuantityOnHand'),
+      decimal('totalValue', 'TotalValue'),
+      date('inventoryDate', 'InventoryDate'),
+      text('externalGuid', 'ExternalGUID'),
+    ]),
+  ];
+}
+
+const lineDataExt: FieldSpec = {
+  kind: 'group',
+  key: 'dataExt',
+  el: 'DataExt',
+  repeat: true,
+  fields: [
+    text('ownerId', 'OwnerID', 38, true),
+    text('dataExtName', 'DataExtName', 31, true),
+    text('dataExtValue', 'DataExtValue', undefined, true),
+  ],
+};
+
+function invoiceLineFields(mode: Mode): FieldSpec[] {
+  return [
+    ...(mode === 'mod' ? [text('txnLineId', 'TxnLineID', ID_MAX, true)] : []),
+    ref('itemRef', 'ItemRef'),
+    text('desc', 'Desc', 4095),
+    decimal('quantity', 'Quantity'),
+    text('unitOfMeasure', 'UnitOfMeasure', 31),
+    ...(mode === 'mod' ? [ref('overrideUomSetRef', 'OverrideUOMSetRef')] : []),
+    decimal('rate', 'Rate'),
+    decimal('ratePercent', 'RatePercent'),
+    ref('classRef', 'ClassRef'),
+    decimal('amount', 'Amount'),
+    date('serviceDate', 'ServiceDate'),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    ...(mode === 'add' ? [bool('isTaxable', 'IsTaxable')] : [ref('overrideItemAccountRef', 'OverrideItemAccountRef')]),
+    text('other1', 'Other1', 29),
+    text('other2', 'Other2', 29),
+    ...(mode === 'add'
+      ? [
+          {
+            kind: 'group',
+            key: 'linkToTxn',
+            el: 'LinkToTxn',
+            fields: [text('txnId', 'TxnID', ID_MAX, true), text('txnLineId', 'TxnLineID', ID_MAX, true)],
+          } satisfies FieldSpec,
+          lineDataExt,
+        ]
+      : []),
+  ];
+}
+
+function invoiceFields(mode: Mode): FieldSpec[] {
+  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
+  return [
+    ...(mode === 'mod'
+      ? [text('txnId', 'TxnID', ID_MAX, true), text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true)]
+      : []),
+    ref('customerRef', 'CustomerRef', CUSTOMER_FULL_NAME_MAX, mode === 'add'),
+    ref('classRef', 'ClassRef'),
+    ref('arAccountRef', 'ARAccountRef'),
+    ref('templateRef', 'TemplateRef'),
+    date('txnDate', 'TxnDate'),
+    text('refNumber', 'RefNumber', 11),
+    address('billAddress', 'BillAddress'),
+    address('shipAddress', 'ShipAddress'),
+    bool('isPending', 'IsPending'),
+    ...addOnly([bool('isFinanceCharge', 'IsFinanceCharge')]),
+    text('poNumber', 'PONumber', 25),
+    ref('termsRef', 'TermsRef'),
+    date('dueDate', 'DueDate'),
+    ref('salesRepRef', 'SalesRepRef'),
+    text('fob', 'FOB', 13),
+    date('shipDate', 'ShipDate'),
+    ref('shipMethodRef', 'ShipMethodRef'),
+    ref('itemSalesTaxRef', 'ItemSalesTaxRef'),
+    text('memo', 'Memo', 4095),
+    ref('customerMsgRef', 'CustomerMsgRef'),
+    bool('isToBePrinted', 'IsToBePrinted'),
+    bool('isToBeEmailed', 'IsToBeEmailed'),
+    bool('isTaxIncluded', 'IsTaxIncluded'),
+    ref('customerSalesTaxCodeRef', 'CustomerSalesTaxCodeRef'),
+    text('other', 'Other', 29),
+    decimal('exchangeRate', 'ExchangeRate'),
+    ...addOnly([
+      text('externalGuid', 'ExternalGUID'),
+      { kind: 'text', key: 'linkToTxnIds', el: 'LinkToTxnID', max: ID_MAX, repeat: true },
+    ]),
+    {
+      kind: 'group',
+      key: 'lines',
+      el: mode === 'add' ? 'InvoiceLineAdd' : 'InvoiceLineMod',
+      repeat: true,
+      fields: invoiceLineFields(mode),
+    },
+  ];
+}
+
+const dataExtDefAddFields: readonly FieldSpec[] = [
+  text('ownerId', 'OwnerID', 38, true),
+  text('dataExtName', 'DataExtName', 31, true),
+  {
+    kind: 'enum',
+    key: 'dataExtType',
+    el: 'DataExtType',
+    values: ['AMTTYPE', 'DATETIMETYPE', 'INTTYPE', 'PERCENTTYPE', 'PRICETYPE', 'QUANTYPE', 'STR1024TYPE', 'STR255TYPE'],
+    required: true,
+  },
+  { kind: 'text', key: 'assignToObject', el: 'AssignToObject', repeat: true },
+  bool('dataExtListRequire', 'DataExtListRequire'),
+  bool('dataExtTxnRequire', 'DataExtTxnRequire'),
+  text('dataExtFormatString', 'DataExtFormatString', 1024),
+];
+
+const dataExtValueFields: readonly FieldSpec[] = [
+  text('ownerId', 'OwnerID', 38, true),
+  text('dataExtName', 'DataExtName', 31, true),
+  { kind: 'dataExtTarget', key: 'target' },
+  text('dataExtValue', 'DataExtValue', undefined, true),
+];
+
+/** Element sequences per write request type, plus pairs qbXML allows at most one of. */
+interface WriteShape {
+  body: string;
+  fields: readonly FieldSpec[];
+  exclusive?: ReadonlyArray<readonly [string, string]>;
+  /** One of these groups must be present (an XSD required choice). */
+  requireOneOf?: readonly string[];
+}
+
+const itemChoice = ['salesOrPurchase', 'salesAndPurchase'] as const;
+
+const WRITE_SHAPES: Readonly<Record<QbxmlWriteRequest['type'], WriteShape>> = {
+  CustomerAdd: { body: 'CustomerAdd', fields: customerFields('add') },
+  CustomerMod: { body: 'CustomerMod', fields: customerFields('mod') },
+  VendorAdd: { body: 'VendorAdd', fields: vendorFields('add') },
+  VendorMod: { body: 'VendorMod', fields: vendorFields('mod') },
+  CustomerTypeAdd: { body: 'CustomerTypeAdd', fields: simpleListAddFields },
+  ClassAdd: { body: 'ClassAdd', fields: simpleListAddFields },
+  ItemServiceAdd: {
+    body: 'ItemServiceAdd',
+    fields: salesItemFields('add', false),
+    exclusive: [itemChoice],
+    requireOneOf: itemChoice,
+  },
+  ItemServiceMod: { body: 'ItemServiceMod', fields: salesItemFields('mod', false), exclusive: [itemChoice] },
+  ItemNonInventoryAdd: {
+    body: 'ItemNonInventoryAdd',
+    fields: salesItemFields('add', true),
+    exclusive: [itemChoice],
+    requireOneOf: itemChoice,
+  },
+  ItemNonInventoryMod: { body: 'ItemNonInventoryMod', fields: salesItemFields('mod', true), exclusive: [itemChoice] },
+  ItemInventoryAdd: { body: 'ItemInventoryAdd', fields: inventoryItemFields('add') },
+  ItemInventoryMod: { body: 'ItemInventoryMod', fields: inventoryItemFields('mod') },
+  InvoiceAdd: { body: 'InvoiceAdd', fields: invoiceFields('add') },
+  InvoiceMod: { body: 'InvoiceMod', fields: invoiceFields('mod') },
+  DataExtDefAdd: { body: 'DataExtDefAdd', fields: dataExtDefAddFields },
+  DataExtAdd: { body: 'DataExtAdd', fields: dataExtValueFields },
+  DataExtMod: { body: 'DataExtMod', fields: dataExtValueFields },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writer
+// ---------------------------------------------------------------------------------------------------------------
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** QuickBooks takes local time without offset, or with an explicit `±hh:mm`; not `Z`, not milliseconds. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2})?)?$/;
+
+class ElementWriter {
+  private readonly parts: string[] = [];
+
+  constructor(private readonly requestType: string) {}
+
+  fail(field: string, message: string, limit?: number): never {
+    throw new QbxmlFieldError(this.requestType, field, message, limit);
+  }
+
+  open(el: string, attrs: Record<string, string | undefined> = {}): void {
+    let attrText = '';
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value !== undefined) attrText += ` ${name}="${escapeXml(value)}"`;
+    }
+    this.parts.push(`<${el}${attrText}>`);
+  }
+
+  close(el: string): void {
+    this.parts.push(`</${el}>`);
+  }
+
+  leaf(field: string, el: string, value: string, max?: number): void {
+    if (hasForbiddenXmlChar(value)) this.fail(field, 'contains a character XML does not allow');
+    if (max !== undefined && [...value].length > max) {
+      this.fail(field, `is ${[...value].length} characters, longer than the limit of ${max}`, max);
+    }
+    this.parts.push(`<${el}>${escapeXml(value)}</${el}>`);
+  }
+
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function expectString(w: ElementWriter, field: string, value: unknown): string {
+  if (typeof value !== 'string') w.fail(field, `must be a string, got ${typeof value}`);
+  return value;
+}
+
+function writeFields(w: ElementWriter, fields: readonly FieldSpec[], source: Record<string, unknown>, path: string) {
+  for (const spec of fields) {
+    const value = source[spec.key];
+    const field = path === '' ? spec.key : `${path}.${spec.key}`;
+    if (value === undefined || value === null) {
+      if ('required' in spec && spec.required === true) w.fail(field, 'is required');
+      continue;
+    }
+    writeField(w, spec, value, field);
+  }
+}
+
+function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: string): void {
+  switch (spec.kind) {
+    case 'text': {
+      const values = spec.repeat === true ? asArray(w, field, value) : [value];
+      values.forEach((v, i) => {
+        const name = spec.repeat === true ? `${field}[${i}]` : field;
+        const s = expectString(w, name, v);
+        if (spec.required === true && s === '') w.fail(name, 'must not be empty');
+        w.leaf(name, spec.el, s, spec.max);
+      });
+      return;
+    }
+    case 'enum': {
+      const s = expectString(w, field, value);
+      if (!spec.values.includes(s)) w.fail(field, `must be one of ${spec.values.join(', ')}`);
+      w.leaf(field, spec.el, s);
+      return;
+    }
+    case 'bool':
+      if (typeof value !== 'boolean') w.fail(field, 'must be a boolean');
+      w.leaf(field, spec.el, value ? 'true' : 'false');
+      return;
+    case 'decimal': {
+      const s = expectString(w, field, value);
+      if (!DECIMAL.test(s)) w.fail(field, `must be a decimal string like "1234.50", got "${s}"`);
+      w.leaf(field, spec.el, s);
+      return;
+    }
+    case 'date': {
+      const s = expectString(w, field, value);
+      if (!DATE.test(s)) w.fail(field, `must be a date YYYY-MM-DD, got "${s}"`);
+      w.leaf(field, spec.el, s);
+      return;
+    }
+    case 'ref':
+      writeRef(w, spec.el, value, field, spec.fullNameMax);
+      return;
+    case 'address':
+      if (!isRecord(value)) w.fail(field, 'must be an address object');
+      w.open(spec.el);
+      writeFields(w, ADDRESS_FIELDS, value, field);
+      w.close(spec.el);
+      return;
+    case 'barCode':
+      w.open(spec.el);
+      w.leaf(field, 'BarCodeValue', expectString(w, field, value), 50);
+      w.close(spec.el);
+      return;
+    case 'group': {
+      const values = spec.repeat === true ? asArray(w, field, value) : [value];
+      values.forEach((v, i) => {
+        const name = spec.repeat === true ? `${field}[${i}]` : field;
+        if (!isRecord(v)) w.fail(name, 'must be an object');
+        checkExclusive(w, v, name, [
+          ['price', 'pricePercent'],
+          ['rate', 'ratePercent'],
+        ]);
+        w.open(spec.el);
+        writeFields(w, spec.fields, v, name);
+        w.close(spec.el);
+      });
+      return;
+    }
+    case 'dataExtTarget':
+      writeDataExtTarget(w, value, field);
+      return;
+  }
+}
+
+function asArray(w: ElementWriter, field: string, value: unknown): unknown[] {
+  if (!Array.isArray(value)) w.fail(field, 'must be an array');
+  return value;
+}
+
+function writeRef(w: ElementWriter, el: string, value: unknown, field: string, fullNameMax: number): void {
+  if (!isRecord(value)) w.fail(field, 'must be a reference object { listId?, fullName? }');
+  const listId = value.listId;
+  const fullName = value.fullName;
+  if (listId === undefined && fullName === undefined) w.fail(field, 'needs listId or fullName');
+  w.open(el);
+  // ListID first, FullName second: the XSD sequence; QuickBooks ignores FullName when ListID is present.
+  if (listId !== undefined) w.leaf(`${field}.listId`, 'ListID', expectString(w, `${field}.listId`, listId), ID_MAX);
+  if (fullName !== undefined) {
+    w.leaf(`${field}.fullName`, 'FullName', expectString(w, `${field}.fullName`, fullName), fullNameMax);
+  }
+  w.close(el);
+}
+
+function writeDataExtTarget(w: ElementWriter, value: unknown, field: string): void {
+  if (!isRecord(value)) w.fail(field, 'must be a DataExt target object');
+  switch (value.kind) {
+    case 'list': {
+      const listType = expectString(w, `${field}.listDataExtType`, value.listDataExtType);
+      const allowed = ['Account', 'Customer', 'Employee', 'Item', 'OtherName', 'Vendor'];
+      if (!allowed.includes(listType)) w.fail(`${field}.listDataExtType`, `must be one of ${allowed.join(', ')}`);
+      w.leaf(`${field}.listDataExtType`, 'ListDataExtType', listType);
+      writeRef(w, 'ListObjRef', value.listObjRef, `${field}.listObjRef`, CUSTOMER_FULL_NAME_MAX);
+      return;
+    }
+    case 'txn':
+      w.leaf(
+        `${field}.txnDataExtType`,
+        'TxnDataExtType',
+        expectString(w, `${field}.txnDataExtType`, value.txnDataExtType),
+      );
+      w.leaf(`${field}.txnId`, 'TxnID', expectString(w, `${field}.txnId`, value.txnId), ID_MAX);
+      if (value.txnLineId !== undefined) {
+        w.leaf(`${field}.txnLineId`, 'TxnLineID', expectString(w, `${field}.txnLineId`, value.txnLineId), ID_MAX);
+      }
+      return;
+    case 'company':
+      w.leaf(`${field}.kind`, 'OtherDataExtType', 'Company');
+      return;
+    default:
+      w.fail(`${field}.kind`, 'must be list, txn or company');
+  }
+}
+
+function checkExclusive(
+  w: ElementWriter,
+  source: Record<string, unknown>,
+  path: string,
+  pairs: ReadonlyArray<readonly [string, string]>,
+): void {
+  for (const [a, b] of pairs) {
+    if (source[a] !== undefined && source[b] !== undefined) {
+      w.fail(path === '' ? a : `${path}.${a}`, `cannot be combined with ${b} (qbXML allows one of them)`);
+    }
+  }
+}
+
+function requestIdAttr(w: ElementWriter, requestId: unknown): string {
+  const id = expectString(w, 'requestId', requestId);
+  if (id === '') w.fail('requestId', 'must not be empty');
+  if (id.length > MAX_REQUEST_ID_LENGTH) {
+    w.fail(
+      'requestId',
+      `is ${id.length} characters, longer than the limit of ${MAX_REQUEST_ID_LENGTH}`,
+      MAX_REQUEST_ID_LENGTH,
+    );
+  }
+  if (hasForbiddenXmlChar(id)) w.fail('requestId', 'contains a character XML does not allow');
+  return id;
+}
+
+function writeWrite(w: ElementWriter, req: QbxmlWriteRequest): void {
+  const shape = WRITE_SHAPES[req.type];
+  const fields: unknown = req.fields;
+  if (!isRecord(fields)) w.fail('fields', 'must be an object');
+  checkExclusive(w, fields, '', shape.exclusive ?? []);
+  if (shape.requireOneOf && !shape.requireOneOf.some((k) => fields[k] !== undefined)) {
+    w.fail(shape.requireOneOf.join('|'), `one of ${shape.requireOneOf.join(', ')} is required`);
+  }
+  w.open(`${req.type}Rq`, { requestID: requestIdAttr(w, req.requestId) });
+  w.open(shape.body);
+  writeFields(w, shape.fields, fields, '');
+  w.close(shape.body);
+  w.close(`${req.type}Rq`);
+}
+
+function writeDateTime(w: ElementWriter, field: string, el: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (!DATE_TIME.test(value)) {
+    w.fail(field, `must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with an optional ±hh:mm offset, got "${value}"`);
+  }
+  w.leaf(field, el, value);
+}
+
+function writeRepeated(w: ElementWriter, field: string, el: string, values: string[] | undefined, max?: number): void {
+  (values ?? []).forEach((v, i) => w.leaf(`${field}[${i}]`, el, expectString(w, `${field}[${i}]`, v), max));
+}
+
+function iteratorAttrs(w: ElementWriter, req: QbxmlQueryRequest): Record<string, string | undefined> {
+  if (!supportsIterator(req)) return {};
+  if (req.iterator === undefined) {
+    if (req.iteratorId !== undefined) w.fail('iteratorId', 'needs iterator Continue or Stop');
+    return {};
+  }
+  if (req.iterator === 'Start' && req.iteratorId !== undefined)
+    w.fail('iteratorId', 'must not be set with iterator Start');
+  if (req.iterator !== 'Start' && (req.iteratorId === undefined || req.iteratorId === '')) {
+    w.fail('iteratorId', `is required with iterator ${req.iterator}`);
+  }
+  return { iterator: req.iterator, iteratorID: req.iteratorId };
+}
+
+function writeMaxReturned(w: ElementWriter, maxReturned: number | undefined): void {
+  if (maxReturned === undefined) return;
+  if (!Number.isInteger(maxReturned) || maxReturned < 1) w.fail('maxReturned', 'must be a positive integer');
+  w.leaf('maxReturned', 'MaxReturned', String(maxReturned));
+}
+
+function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
+  const el = `${req.type}Rq`;
+  w.open(el, { requestID: requestIdAttr(w, req.requestId), ...iteratorAttrs(w, req) });
+  if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery') {
+    const ids = req.txnIds !== undefined && req.txnIds.length > 0;
+    const refs = req.refNumbers !== undefined && req.refNumbers.length > 0;
+    const filtered =
+      req.maxReturned !== undefined ||
+      req.fromModifiedDate !== undefined ||
+      req.toModifiedDate !== undefined ||
+      req.entityListId !== undefined ||
+      (req.type === 'InvoiceQuery' && req.paidStatus !== undefined);
+    if (ids && refs) w.fail('txnIds', 'cannot be combined with refNumbers (qbXML allows one of them)');
+    if ((ids || refs) && filtered) w.fail(ids ? 'txnIds' : 'refNumbers', 'cannot be combined with filters');
+    writeRepeated(w, 'txnIds', 'TxnID', req.txnIds, ID_MAX);
+    writeRepeated(w, 'refNumbers', 'RefNumber', req.refNumbers, 11);
+    writeMaxReturned(w, req.maxReturned);
+    // Transactions take the modified-date range inside ModifiedDateRangeFilter, unlike lists.
+    if (req.fromModifiedDate !== undefined || req.toModifiedDate !== undefined) {
+      w.open('ModifiedDateRangeFilter');
+      writeDateTime(w, 'fromModifiedDate', 'FromModifiedDate', req.fromModifiedDate);
+      writeDateTime(w, 'toModifiedDate', 'ToModifiedDate', req.toModifiedDate);
+      w.close('ModifiedDateRangeFilter');
+    }
+    if (req.entityListId !== undefined) {
+      w.open('EntityFilter');
+      w.leaf('entityListId', 'ListID', req.entityListId, ID_MAX);
+      w.close('EntityFilter');
+    }
+    if (req.type === 'InvoiceQuery' && req.paidStatus !== undefined) {
+      if (!['All', 'PaidOnly', 'NotPaidOnly'].includes(req.paidStatus)) {
+        w.fail('paidStatus', 'must be All, PaidOnly or NotPaidOnly');
+      }
+      w.leaf('paidStatus', 'PaidStatus', req.paidStatus);
+    }
+    if (req.includeLineItems !== undefined)
+      w.leaf('includeLineItems', 'IncludeLineItems', String(req.includeLineItems));
+    if (req.includeLinkedTxns !== undefined) {
+      w.leaf('includeLinkedTxns', 'IncludeLinkedTxns', String(req.includeLinkedTxns));
+    }
+    writeRepeated(w, 'includeRetElements', 'IncludeRetElement', req.includeRetElements, 50);
+    writeRepeated(w, 'ownerIds', 'OwnerID', req.ownerIds, 38);
+  } else {
+    const ids = req.listIds !== undefined && req.listIds.length > 0;
+    const names = req.fullNames !== undefined && req.fullNames.length > 0;
+    const filtered =
+      req.maxReturned !== undefined ||
+      req.activeStatus !== undefined ||
+      req.fromModifiedDate !== undefined ||
+      req.toModifiedDate !== undefined ||
+      req.nameFilter !== undefined;
+    if (ids && names) w.fail('listIds', 'cannot be combined with fullNames (qbXML allows one of them)');
+    if ((ids || names) && filtered) w.fail(ids ? 'listIds' : 'fullNames', 'cannot be combined with filters');
+    const fullNameMax = req.type === 'CustomerQuery' ? CUSTOMER_FULL_NAME_MAX : LIST_REF_FULL_NAME_MAX;
+    writeRepeated(w, 'listIds', 'ListID', req.listIds, ID_MAX);
+    writeRepeated(w, 'fullNames', 'FullName', req.fullNames, fullNameMax);
+    writeMaxReturned(w, req.maxReturned);
+    if (req.activeStatus !== undefined) {
+      if (!['ActiveOnly', 'InactiveOnly', 'All'].includes(req.activeStatus)) {
+        w.fail('activeStatus', 'must be ActiveOnly, InactiveOnly or All');
+      }
+      w.leaf('activeStatus', 'ActiveStatus', req.activeStatus);
+    }
+    writeDateTime(w, 'fromModifiedDate', 'FromModifiedDate', req.fromModifiedDate);
+    writeDateTime(w, 'toModifiedDate', 'ToModifiedDate', req.toModifiedDate);
+    if (req.nameFilter !== undefined) {
+      if (!['StartsWith', 'Contains', 'EndsWith'].includes(req.nameFilter.matchCriterion)) {
+        w.fail('nameFilter.matchCriterion', 'must be StartsWith, Contains or EndsWith');
+      }
+      w.open('NameFilter');
+      w.leaf('nameFilter.matchCriterion', 'MatchCriterion', req.nameFilter.matchCriterion);
+      w.leaf('nameFilter.name', 'Name', expectString(w, 'nameFilter.name', req.nameFilter.name), fullNameMax);
+      w.close('NameFilter');
+    }
+    writeRepeated(w, 'includeRetElements', 'IncludeRetElement', req.includeRetElements, 50);
+    // CustomerType and Class queries have no OwnerID in qbXML 13.
+    if (req.type === 'CustomerQuery' || req.type === 'VendorQuery' || req.type === 'ItemQuery') {
+      writeRepeated(w, 'ownerIds', 'OwnerID', req.ownerIds, 38);
+    }
+  }
+  w.close(el);
+}
+
+const QUERY_TYPE_NAMES: ReadonlySet<string> = new Set([
+  'CustomerQuery',
+  'VendorQuery',
+  'ItemQuery',
+  'CustomerTypeQuery',
+  'ClassQuery',
+  'SalesOrderQuery',
+  'InvoiceQuery',
+]);
+
+/** Renders one request (`<XxxRq …>…</XxxRq>`), validating every value against qbXML's limits. */
+export function buildQbxmlRequest(req: QbxmlRequest): string {
+  const w = new ElementWriter(typeof req.type === 'string' ? req.type : 'unknown');
+  if (QUERY_TYPE_NAMES.has(req.type)) {
+    writeQuery(w, req as QbxmlQueryRequest);
+  } else if (Object.prototype.hasOwnProperty.call(WRITE_SHAPES, req.type)) {
+    writeWrite(w, req as QbxmlWriteRequest);
+  } else {
+    w.fail('type', `unknown request type "${String(req.type)}"`);
+  }
+  return w.toString();
+}
+
+/** A complete qbXML request document carrying `requests` in order, one `*Rq` each. */
+export function buildQbxmlMessage(requests: QbxmlRequest[], opts: BuildOptions = {}): string {
+  if (requests.length === 0) throw new QbxmlFieldError('QBXMLMsgsRq', 'requests', 'at least one request is needed');
+  const version = opts.version ?? DEFAULT_QBXML_VERSION;
+  if (!/^\d{1,2}\.\d{1,2}$/.test(version)) {
+    throw new QbxmlFieldError('QBXMLMsgsRq', 'version', `"${version}" is not a qbXML version like 13.0`);
+  }
+  const onError = opts.onError ?? 'continueOnError';
+  if (!['continueOnError', 'stopOnError', 'rollbackOnError'].includes(onError)) {
+    throw new QbxmlFieldError('QBXMLMsgsRq', 'onError', 'must be continueOnError, stopOnError or rollbackOnError');
+  }
+  const seen = new Set<string>();
+  for (const req of requests) {
+    if (seen.has(req.requestId)) {
+      // Responses are routed by requestID; two requests sharing one would make the replies ambiguous.
+      throw new QbxmlFieldError(req.type, 'requestId', `"${req.requestId}" is used twice in one message`);
+    }
+    seen.add(req.requestId);
+  }
+  const body = requests.map(buildQbxmlRequest).join('');
+  return (
+    `<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="${version}"?>\n` +
+    `<QBXML><QBXMLMsgsRq onError="${onError}">${body}</QBXMLMsgsRq></QBXML>`
+  );
+}

@@ -1,0 +1,182 @@
+/**
+ * Reads a qbXML response document into JSON-safe records. Field names become camelCase (`ListID` → `listId`,
+ * `COGSAccountRef` → `cogsAccountRef`); booleans and counters are typed, money and quantities stay decimal strings.
+ */
+import { logger } from '../observability/logger';
+import { QbxmlSyntaxError } from './errors';
+import type { QbRecord, QbRecordKind, QbxmlResponse, StatusSeverity } from './requests';
+import { parseXmlDocument, type XmlElement } from './xml';
+
+const RECORD_KINDS: Readonly<Record<string, QbRecordKind>> = {
+  CustomerRet: 'Customer',
+  VendorRet: 'Vendor',
+  ItemInventoryRet: 'ItemInventory',
+  ItemNonInventoryRet: 'ItemNonInventory',
+  ItemServiceRet: 'ItemService',
+  ItemOtherChargeRet: 'ItemOtherCharge',
+  ItemDiscountRet: 'ItemDiscount',
+  CustomerTypeRet: 'CustomerType',
+  ClassRet: 'Class',
+  InvoiceRet: 'Invoice',
+  SalesOrderRet: 'SalesOrder',
+  DataExtRet: 'DataExt',
+  DataExtDefRet: 'DataExtDef',
+};
+
+/** Element names whose key differs from the plain camelCase of the element. */
+const KEY_OVERRIDES: Readonly<Record<string, string>> = {
+  DataExtRet: 'dataExt',
+  InvoiceLineRet: 'lines',
+  SalesOrderLineRet: 'lines',
+  InvoiceLineGroupRet: 'lineGroups',
+  SalesOrderLineGroupRet: 'lineGroups',
+  LinkedTxn: 'linkedTxns',
+  ContactsRet: 'contacts',
+  AdditionalNotesRet: 'additionalNotes',
+};
+
+/** Inside a DataExtRet the value triple reads better without the repeated prefix. */
+const DATA_EXT_KEYS: Readonly<Record<string, string>> = {
+  DataExtName: 'name',
+  DataExtType: 'type',
+  DataExtValue: 'value',
+};
+
+/** Elements that may repeat: always arrays, even with one occurrence, so consumers never branch on shape. */
+const REPEATED = new Set([
+  'DataExtRet',
+  'InvoiceLineRet',
+  'SalesOrderLineRet',
+  'InvoiceLineGroupRet',
+  'SalesOrderLineGroupRet',
+  'LinkedTxn',
+  'ShipToAddress',
+  'AdditionalContactRef',
+  'ContactsRet',
+  'AdditionalNotesRet',
+  'PrefillAccountRef',
+  'AssignToObject',
+]);
+
+const INTEGERS = new Set(['Sublevel', 'TxnNumber', 'DataExtID', 'NoteID']);
+
+/** Booleans in Ret records: the `Is…` flags plus a few that do not follow the prefix. */
+const BOOLEANS = new Set(['DataExtListRequire', 'DataExtTxnRequire', 'ForceUOMChange']);
+
+function isBooleanElement(name: string): boolean {
+  return BOOLEANS.has(name) || /^Is[A-Z0-9]/.test(name);
+}
+
+/** `ListID` → `listId`, `COGSAccountRef` → `cogsAccountRef`, `IsVendorEligibleFor1099` → `isVendorEligibleFor1099`. */
+export function camelCaseElementName(name: string): string {
+  const words = name.match(/[A-Z]+(?=[A-Z][a-z]|[0-9]|$)|[A-Z][a-z0-9]*|[a-z0-9]+/g) ?? [name];
+  return words
+    .map((word, i) => {
+      const lower = word.toLowerCase();
+      return i === 0 ? lower : lower.charAt(0).toUpperCase() + lower.slice(1);
+    })
+    .join('');
+}
+
+type JsonValue = string | number | boolean | JsonValue[] | { [key: string]: JsonValue };
+
+function leafValue(el: XmlElement): JsonValue {
+  if (INTEGERS.has(el.name)) {
+    if (!/^-?\d+$/.test(el.text)) throw new QbxmlSyntaxError(`<${el.name}> should be an integer, got "${el.text}"`);
+    return Number(el.text);
+  }
+  if (isBooleanElement(el.name)) {
+    if (el.text === 'true' || el.text === '1') return true;
+    if (el.text === 'false' || el.text === '0') return false;
+    throw new QbxmlSyntaxError(`<${el.name}> should be true or false, got "${el.text}"`);
+  }
+  return el.text;
+}
+
+function elementValue(el: XmlElement): JsonValue {
+  if (el.children.length === 0) return leafValue(el);
+  const obj: { [key: string]: JsonValue } = {};
+  const insideDataExt = el.name === 'DataExtRet';
+  for (const child of el.children) {
+    const key =
+      (insideDataExt ? DATA_EXT_KEYS[child.name] : undefined) ??
+      KEY_OVERRIDES[child.name] ??
+      camelCaseElementName(child.name);
+    const value = elementValue(child);
+    const existing = obj[key];
+    if (REPEATED.has(child.name)) {
+      if (Array.isArray(existing)) existing.push(value);
+      else obj[key] = [value];
+    } else if (existing === undefined) {
+      obj[key] = value;
+    } else {
+      // An element the schema says is single came twice: keep both rather than silently dropping one.
+      obj[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+    }
+  }
+  return obj;
+}
+
+function toRecord(el: XmlElement, kind: QbRecordKind): QbRecord {
+  const value = elementValue(el);
+  const fields = typeof value === 'object' && !Array.isArray(value) ? value : {};
+  // DataExtRet as a record keeps the short names it has inside other records.
+  return { kind, ...fields } as unknown as QbRecord;
+}
+
+function optionalInt(el: XmlElement, attr: string): number | undefined {
+  const raw = el.attributes[attr];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new QbxmlSyntaxError(`${el.name} ${attr}="${raw}" is not a count`);
+  return Number(raw);
+}
+
+function parseResponseElement(el: XmlElement): QbxmlResponse {
+  const codeText = el.attributes.statusCode;
+  if (codeText === undefined || !/^-?\d+$/.test(codeText)) {
+    throw new QbxmlSyntaxError(`${el.name} has no numeric statusCode`);
+  }
+  const severity = el.attributes.statusSeverity;
+  if (severity !== 'Info' && severity !== 'Warn' && severity !== 'Error') {
+    throw new QbxmlSyntaxError(`${el.name} has statusSeverity "${severity ?? ''}", expected Info, Warn or Error`);
+  }
+  const records: QbRecord[] = [];
+  const skipped = new Map<string, number>();
+  for (const child of el.children) {
+    const kind = RECORD_KINDS[child.name];
+    if (kind !== undefined) records.push(toRecord(child, kind));
+    else skipped.set(child.name, (skipped.get(child.name) ?? 0) + 1);
+  }
+  if (skipped.size > 0) {
+    // ItemQueryRs also returns subtotal/group/payment items etc., which the connector does not sync.
+    logger.debug(
+      { response: el.name, skipped: Object.fromEntries(skipped) },
+      'qbXML elements without a record type skipped',
+    );
+  }
+  const response: QbxmlResponse = {
+    type: el.name,
+    statusCode: Number(codeText),
+    statusSeverity: severity satisfies StatusSeverity,
+    statusMessage: el.attributes.statusMessage ?? '',
+    records,
+  };
+  if (el.attributes.requestID !== undefined) response.requestId = el.attributes.requestID;
+  const retCount = optionalInt(el, 'retCount');
+  if (retCount !== undefined) response.retCount = retCount;
+  if (el.attributes.iteratorID !== undefined && el.attributes.iteratorID !== '') {
+    response.iteratorId = el.attributes.iteratorID;
+  }
+  const remaining = optionalInt(el, 'iteratorRemainingCount');
+  if (remaining !== undefined) response.iteratorRemainingCount = remaining;
+  return response;
+}
+
+/** One entry per `*Rs` element of a `QBXML/QBXMLMsgsRs` document, in document order. */
+export function parseQbxmlResponse(xml: string): QbxmlResponse[] {
+  const root = parseXmlDocument(xml);
+  if (root.name !== 'QBXML') throw new QbxmlSyntaxError(`Expected a QBXML document, found <${root.name}>`);
+  const msgs = root.children.find((c) => c.name === 'QBXMLMsgsRs');
+  if (msgs === undefined) throw new QbxmlSyntaxError('QBXML document has no QBXMLMsgsRs');
+  return msgs.children.filter((c) => c.name.endsWith('Rs')).map(parseResponseElement);
+}
