@@ -1,0 +1,49 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadConnections } from '../config/connections';
+import { runtime } from '../config/runtime';
+import { logger } from '../observability/logger';
+import { createGatewayApp } from './app';
+import { createQbwcService } from './qbwc/service';
+import { createSoapEndpoint } from './qbwc/soapEndpoint';
+
+async function main(): Promise<void> {
+  const connections = loadConnections(runtime.dataDir);
+  const client = new Client({
+    connection: await Connection.connect({ address: runtime.temporalAddress }),
+    namespace: runtime.namespace,
+  });
+  const log = logger.child({ component: 'gateway' });
+  const publicUrl = process.env.GATEWAY_PUBLIC_URL ?? `http://${runtime.gatewayHost}:${runtime.gatewayPort}/qbwc`;
+  const qbwc = await createSoapEndpoint({
+    publicUrl,
+    log,
+    service: createQbwcService({
+      client,
+      taskQueue: runtime.taskQueue,
+      log,
+      connections: () =>
+        connections.map((c) => ({
+          name: c.name,
+          userName: c.qbwc.userName,
+          passwordHash: c.qbwc.passwordHash,
+          companyFilePath: c.qbwc.companyFilePath,
+        })),
+    }),
+  });
+  const app = createGatewayApp({ qbwc });
+  const server = app.listen(runtime.gatewayPort, runtime.gatewayHost, () => {
+    log.info({ url: publicUrl }, 'gateway listening');
+  });
+  const stop = (): void => {
+    server.close(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    logger.error({ error: String(error) }, 'gateway stopped with an error');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,80 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import pino from 'pino';
+import { createGatewayApp } from '../../src/gateway/app';
+import { hashPassword } from '../../src/gateway/qbwc/credentials';
+import { createQbwcService, type QbwcConnection } from '../../src/gateway/qbwc/service';
+import { createSoapEndpoint } from '../../src/gateway/qbwc/soapEndpoint';
+
+export interface TestGateway {
+  url: string;
+  qbwcUrl: string;
+  connections: QbwcConnection[];
+  close(): Promise<void>;
+}
+
+export const silentLog = pino({ level: 'silent' });
+
+/** The gateway's real express app on a free port, for the given connections (name → password). */
+export async function startTestGateway(
+  client: Client,
+  taskQueue: string,
+  users: Record<string, string>,
+  options: { maxBodyBytes?: number; callTimeoutMs?: number } = {},
+): Promise<TestGateway> {
+  const connections: QbwcConnection[] = [];
+  for (const [name, password] of Object.entries(users)) {
+    connections.push({ name, userName: `qb-${name}`, passwordHash: await hashPassword(password) });
+  }
+  const holder: { url: string } = { url: '' };
+  const qbwc = await createSoapEndpoint({
+    publicUrl: 'http://127.0.0.1/qbwc',
+    log: silentLog,
+    maxBodyBytes: options.maxBodyBytes,
+    service: createQbwcService({
+      client,
+      taskQueue,
+      log: silentLog,
+      connections: () => connections,
+      callTimeoutMs: options.callTimeoutMs,
+    }),
+  });
+  const app = createGatewayApp({ qbwc });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  holder.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: holder.url,
+    qbwcUrl: `${holder.url}/qbwc`,
+    connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A SOAP call shaped exactly as the real Web Connector sends it: default namespace, no prefixes. */
+export function qbwcEnvelope(method: string, params: Record<string, string | number>): string {
+  const escape = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const children = Object.entries(params)
+    .map(([k, v]) => (String(v) === '' ? `<${k} />` : `<${k}>${escape(String(v))}</${k}>`))
+    .join('');
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">' +
+    `<soap:Body><${method} xmlns="http://developer.intuit.com/">${children}</${method}></soap:Body></soap:Envelope>`
+  );
+}
+
+export async function postSoap(url: string, method: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"http://developer.intuit.com/${method}"` },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}

@@ -1,0 +1,184 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
+import {
+  closeSession,
+  defaultQueueLimits,
+  endSession,
+  enqueue,
+  newCompanyFileState,
+  openSession,
+  percentDone,
+  receiveResponse,
+  takeRequests,
+  type CompanyFileState,
+} from '../../src/workflows/companyFile/sessionQueue';
+
+const T1 = 'a'.repeat(64);
+const T2 = 'b'.repeat(64);
+const limits = { ...defaultQueueLimits, maxRequestsPerRoundTrip: 3, maxRecordsPerRoundTrip: 250 };
+
+const query = (requestId: string, maxReturned = 100): QbxmlRequest => ({
+  type: 'CustomerQuery',
+  requestId,
+  maxReturned,
+  iterator: 'Start',
+});
+const add = (requestId: string, name: string): QbxmlRequest => ({ type: 'CustomerAdd', requestId, fields: { name } });
+const ok = (requestId: string, extra: Partial<QbxmlResponse> = {}): QbxmlResponse => ({
+  requestId,
+  type: 'CustomerQueryRs',
+  statusCode: 0,
+  statusSeverity: 'Info',
+  statusMessage: 'Status OK',
+  records: [],
+  ...extra,
+});
+
+function stateWith(...requests: QbxmlRequest[]): CompanyFileState {
+  const state = newCompanyFileState('east');
+  enqueue(state, { requester: 'wf-1', batchId: 'b1', requests });
+  return state;
+}
+
+describe('company file session queue', () => {
+  it('answers none when nothing is queued and busy while another live session holds the file', () => {
+    const empty = newCompanyFileState('east');
+    assert.equal(openSession(empty, T1, 0, limits).status, 'none');
+    assert.equal(empty.session, null);
+
+    const state = stateWith(query('q1'));
+    assert.equal(openSession(state, T1, 0, limits).status, 'ok');
+    assert.equal(openSession(state, T2, 1000, limits).status, 'busy');
+    // Once the first session has been silent past the idle timeout, a new one may take over.
+    assert.equal(openSession(state, T2, limits.sessionIdleTimeoutMs + 1, limits).status, 'ok');
+    assert.equal(state.session?.ticketHash, T2);
+  });
+
+  it('hands out several requests per round trip within the request and record budgets', () => {
+    const cases: { requests: QbxmlRequest[]; expected: string[] }[] = [
+      { requests: [add('a1', 'A'), add('a2', 'B'), add('a3', 'C'), add('a4', 'D')], expected: ['a1', 'a2', 'a3'] },
+      { requests: [query('q1', 100), query('q2', 100), query('q3', 100)], expected: ['q1', 'q2'] },
+      { requests: [query('big', 1000), query('q2', 10)], expected: ['big'] },
+    ];
+    for (const { requests, expected } of cases) {
+      const state = stateWith(...requests);
+      openSession(state, T1, 0, limits);
+      const { result } = takeRequests(state, T1, 1, limits);
+      assert.equal(result.status, 'ok');
+      assert.deepEqual(
+        result.status === 'ok' ? result.requests.map((r) => r.requestId) : [],
+        expected,
+        JSON.stringify(requests.map((r) => r.requestId)),
+      );
+    }
+  });
+
+  it('refuses calls with a ticket that is not the session’s', () => {
+    const state = stateWith(query('q1'));
+    openSession(state, T1, 0, limits);
+    assert.deepEqual(takeRequests(state, T2, 1, limits).result, { status: 'invalidTicket' });
+    assert.equal(receiveResponse(state, { ticketHash: T2, responses: [] }, 1).percent, -1);
+    assert.equal(state.queue.length, 1, 'nothing dequeued by a foreign ticket');
+  });
+
+  it('follows an iterator: the next page goes first and the requester sees non-final pages', () => {
+    const state = stateWith(query('q1'), add('a1', 'A'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    const first = receiveResponse(
+      state,
+      {
+        ticketHash: T1,
+        responses: [ok('q1', { iteratorId: '{it}', iteratorRemainingCount: 5 }), ok('a1', { type: 'CustomerAddRs' })],
+      },
+      2,
+    );
+    assert.ok(first.percent >= 0 && first.percent < 100);
+    const results = first.routed.flatMap((g) => g.results);
+    assert.deepEqual(
+      results.map((r) => [r.requestId, r.kind === 'response' && r.final]),
+      [
+        ['q1', false],
+        ['a1', true],
+      ],
+    );
+    const next = state.queue[0]!.request;
+    assert.equal(next.type, 'CustomerQuery');
+    assert.equal(next.type === 'CustomerQuery' && next.iterator, 'Continue');
+    assert.equal(next.type === 'CustomerQuery' && next.iteratorId, '{it}');
+    takeRequests(state, T1, 3, limits);
+    const last = receiveResponse(state, { ticketHash: T1, responses: [ok('q1', { iteratorRemainingCount: 0 })] }, 4);
+    assert.equal(last.percent, 100);
+  });
+
+  it('on session end puts queries back and reports writes as outcome unknown, never re-sending them', () => {
+    const state = stateWith(query('q1'), add('a1', 'A'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    const routed = endSession(state, 'QBWC went away');
+    assert.deepEqual(
+      routed.flatMap((g) => g.results).map((r) => [r.requestId, r.kind]),
+      [['a1', 'outcomeUnknown']],
+    );
+    assert.deepEqual(
+      state.queue.map((p) => p.request.requestId),
+      ['q1'],
+    );
+    assert.equal(state.session, null);
+  });
+
+  it('isolates the culprit when QuickBooks refuses a whole message (0x80040400), then rejects only it', () => {
+    const state = stateWith(add('a1', 'A'), add('a2', 'B'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    const refused = receiveResponse(state, { ticketHash: T1, hresult: '0x80040400', message: 'parse error' }, 2);
+    assert.ok(refused.percent >= 0, 'the run goes on');
+    assert.deepEqual(refused.routed, []);
+    const alone = takeRequests(state, T1, 3, limits).result;
+    assert.deepEqual(alone.status === 'ok' ? alone.requests.map((r) => r.requestId) : [], ['a1']);
+    const rejected = receiveResponse(state, { ticketHash: T1, hresult: '0x80040400', message: 'parse error' }, 4);
+    assert.deepEqual(
+      rejected.routed.flatMap((g) => g.results).map((r) => [r.requestId, r.kind]),
+      [['a1', 'rejected']],
+    );
+    const second = takeRequests(state, T1, 5, limits).result;
+    assert.deepEqual(second.status === 'ok' ? second.requests.map((r) => r.requestId) : [], ['a2']);
+  });
+
+  it('treats any other HRESULT as a failed run: negative percent, queries kept, writes unknown', () => {
+    const state = stateWith(query('q1'), add('a1', 'A'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    const out = receiveResponse(
+      state,
+      { ticketHash: T1, hresult: '0x80040401', message: 'Could not access QuickBooks.' },
+      2,
+    );
+    assert.ok(out.percent < 0);
+    assert.match(state.lastError, /0x80040401/);
+    assert.deepEqual(
+      state.queue.map((p) => p.request.requestId),
+      ['q1'],
+    );
+    assert.deepEqual(
+      out.routed.flatMap((g) => g.results).map((r) => r.kind),
+      ['outcomeUnknown'],
+    );
+  });
+
+  it('reports integer progress below 100 while work is queued', () => {
+    const state = stateWith(add('a1', 'A'), add('a2', 'B'), add('a3', 'C'), add('a4', 'D'));
+    openSession(state, T1, 0, { ...limits, maxRequestsPerRoundTrip: 1 });
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { result } = takeRequests(state, T1, i, { ...limits, maxRequestsPerRoundTrip: 1 });
+      const id = result.status === 'ok' ? result.requests[0]!.requestId : '';
+      seen.push(receiveResponse(state, { ticketHash: T1, responses: [ok(id, { type: 'CustomerAddRs' })] }, i).percent);
+    }
+    assert.deepEqual(seen, [25, 50, 75, 100]);
+    assert.ok(seen.every(Number.isInteger));
+    assert.equal(percentDone(state), 100);
+    assert.equal(closeSession(state, T1).message, 'OK');
+  });
+});
