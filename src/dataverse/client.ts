@@ -1,0 +1,586 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { type Logger } from 'pino';
+import { childLogger } from '../observability/logger';
+import {
+  DataverseConcurrencyError,
+  DataverseError,
+  DataverseNotFoundError,
+  mapDataverseError,
+  type ErrorMappingInput,
+} from './errors';
+import { type RateGovernor } from './rateGovernor';
+import { type DataverseTokenSource } from './tokenProvider';
+import { entityAddress, idFromEntityUrl, queryString, type AlternateKey, type QueryOptions } from './odataAddress';
+import { decodeBatchResponse, encodeBatch, type BatchMethod, type BatchRequestPart } from './batchMultipart';
+
+export type DataverseRow = Record<string, unknown>;
+
+export interface DataverseClientOptions {
+  connection: string;
+  /** `https://<org>.crm.dynamics.com/api/data/v9.2` (trailing slash optional). */
+  webApiUrl: string;
+  tokenProvider: DataverseTokenSource;
+  /** Trust this CA (PEM) for Dataverse only, e.g. the sandbox's. */
+  caPem?: string;
+  governor: RateGovernor;
+  /** Marker appended to writes as `?tag=` so webhooks can drop our own echoes; '' disables. Default `qbsync`. */
+  tag?: string;
+  /** How many 429/503 answers one call sits out before giving up. */
+  maxThrottleRetries?: number;
+  /** Retry-After to assume when a 429/503 carries none (doubles per attempt). */
+  defaultRetryAfterMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface WriteResult {
+  /** Row id, from `OData-EntityId` or the returned row. */
+  id: string | undefined;
+  /** Present with `returnRepresentation` (or when the server sent an ETag header). */
+  etag?: string;
+  row?: DataverseRow;
+  /** For upserts: true when the row was created, false when updated, undefined when the server did not say. */
+  created?: boolean;
+}
+
+export type UpsertMode = 'upsert' | 'createOnly' | 'updateOnly';
+
+export interface ReturnOptions {
+  returnRepresentation?: boolean;
+  /** Columns returned with `returnRepresentation`. */
+  select?: readonly string[];
+}
+
+export interface QueryPageOptions extends QueryOptions {
+  /** `Prefer: odata.maxpagesize` (Dataverse default and maximum 5000). */
+  pageSize?: number;
+}
+
+export interface BatchOperation {
+  method: BatchMethod;
+  /** Relative to the Web API root (`accounts`, `accounts(<id>)`) or `$<n>` for an earlier operation's result. */
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface BatchOperationResult {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  /** From `OData-EntityId` on writes. */
+  id: string | undefined;
+  /** Content-ID this operation carried (its 1-based index in the call), usable as `$<n>` by later operations. */
+  contentId: string;
+  error?: DataverseError;
+}
+
+export interface UpdateWithRetryOptions {
+  select?: readonly string[];
+  maxAttempts?: number;
+}
+
+interface SendRequest {
+  method: BatchMethod;
+  /** Relative path, or an absolute URL already on this Web API (next links). */
+  path: string;
+  query?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  condition?: ErrorMappingInput['condition'];
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+const ODATA_HEADERS = {
+  Accept: 'application/json',
+  'OData-MaxVersion': '4.0',
+  'OData-Version': '4.0',
+};
+
+/**
+ * Dataverse Web API client for one connection. Every request goes through the shared governor, carries a fresh
+ * (usually cached) token, renews the token once on 401, and sits out 429/503 for Retry-After before retrying.
+ */
+export class DataverseClient {
+  readonly connection: string;
+  readonly webApiUrl: string;
+  private readonly tokens: DataverseTokenSource;
+  private readonly governor: RateGovernor;
+  private readonly dispatcher: Agent;
+  private readonly tag: string;
+  private readonly maxThrottleRetries: number;
+  private readonly defaultRetryAfterMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly log: Logger;
+
+  constructor(options: DataverseClientOptions) {
+    const url = new URL(options.webApiUrl);
+    if (url.protocol !== 'https:') throw new Error(`Dataverse Web API URL must use https: ${url.origin}`);
+    this.connection = options.connection;
+    this.webApiUrl = url.href.replace(/\/+$/, '');
+    this.tokens = options.tokenProvider;
+    this.governor = options.governor;
+    this.tag = options.tag ?? 'qbsync';
+    this.maxThrottleRetries = options.maxThrottleRetries ?? 10;
+    this.defaultRetryAfterMs = options.defaultRetryAfterMs ?? 2000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
+    this.dispatcher = new Agent({ connect: options.caPem ? { ca: options.caPem } : {}, connections: 64 });
+    this.log = childLogger({ component: 'dataverse-client', connection: options.connection });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------------
+
+  async create(entitySet: string, body: DataverseRow, options: ReturnOptions = {}): Promise<WriteResult> {
+    const res = await this.send({
+      method: 'POST',
+      path: entitySet,
+      query: this.writeQuery(options),
+      headers: this.preferReturn(options),
+      body: JSON.stringify(body),
+    });
+    return writeResult(res, entitySet);
+  }
+
+  /** PATCH by id. Without an etag, `If-Match: *` still prevents PATCH from silently creating a missing row. */
+  async update(
+    entitySet: string,
+    id: string,
+    body: DataverseRow,
+    options: ReturnOptions & { etag?: string } = {},
+  ): Promise<WriteResult> {
+    const res = await this.send({
+      method: 'PATCH',
+      path: entityAddress(entitySet, id, this.connection),
+      query: this.writeQuery(options),
+      headers: { 'If-Match': options.etag ?? '*', ...this.preferReturn(options) },
+      body: JSON.stringify(body),
+      condition: options.etag ? 'etag' : 'updateOnly',
+    });
+    return { ...writeResult(res, entitySet), id: idFromEntityUrl(res.headers['odata-entityid']) ?? id.toLowerCase() };
+  }
+
+  /**
+   * Idempotent write by alternate key (reference §3.2). Key columns are removed from the body: the URL carries
+   * them, and a differing body value would silently win on create.
+   */
+  async upsertByKey(
+    entitySet: string,
+    key: AlternateKey,
+    body: DataverseRow,
+    options: ReturnOptions & { mode?: UpsertMode } = {},
+  ): Promise<WriteResult> {
+    const mode = options.mode ?? 'upsert';
+    const payload: DataverseRow = { ...body };
+    for (const column of Object.keys(key)) delete payload[column];
+    const conditional: Record<string, string> =
+      mode === 'createOnly' ? { 'If-None-Match': '*' } : mode === 'updateOnly' ? { 'If-Match': '*' } : {};
+    const res = await this.send({
+      method: 'PATCH',
+      path: entityAddress(entitySet, key, this.connection),
+      query: this.writeQuery(options),
+      headers: { ...conditional, ...this.preferReturn(options) },
+      body: JSON.stringify(payload),
+      condition: mode === 'createOnly' ? 'createOnly' : mode === 'updateOnly' ? 'updateOnly' : 'none',
+    });
+    const result = writeResult(res, entitySet);
+    if (res.status === 201) result.created = true;
+    else if (res.status === 200) result.created = false;
+    else if (mode === 'createOnly') result.created = true;
+    else if (mode === 'updateOnly') result.created = false;
+    return result;
+  }
+
+  /** Returns false when the row was already gone. */
+  async delete(entitySet: string, idOrKey: string | AlternateKey, options: { etag?: string } = {}): Promise<boolean> {
+    try {
+      await this.send({
+        method: 'DELETE',
+        path: entityAddress(entitySet, idOrKey, this.connection),
+        query: this.writeQuery({}),
+        headers: options.etag ? { 'If-Match': options.etag } : {},
+        condition: options.etag ? 'etag' : 'none',
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof DataverseNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------------
+
+  /** One row by id or alternate key; null when it does not exist. The row carries `@odata.etag`. */
+  async retrieve(
+    entitySet: string,
+    idOrKey: string | AlternateKey,
+    options: { select?: readonly string[]; expand?: string } = {},
+  ): Promise<DataverseRow | null> {
+    try {
+      const res = await this.send({
+        method: 'GET',
+        path: entityAddress(entitySet, idOrKey, this.connection),
+        query: queryString(options),
+      });
+      return parseRow(res.text);
+    } catch (err) {
+      if (err instanceof DataverseNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Pages of rows, following `@odata.nextLink` unmodified until the server stops sending one (reference §4.2). */
+  async *query(entitySet: string, options: QueryPageOptions = {}): AsyncGenerator<DataverseRow[], void, undefined> {
+    const headers: Record<string, string> = {};
+    if (options.pageSize !== undefined) headers.Prefer = `odata.maxpagesize=${options.pageSize}`;
+    let next: SendRequest | undefined = { method: 'GET', path: entitySet, query: queryString(options), headers };
+    while (next) {
+      const res = await this.send(next);
+      const page = parseRow(res.text);
+      const value = page.value;
+      if (!Array.isArray(value)) throw this.protocolError('GET', entitySet, 'collection response without "value"');
+      yield value.filter(isRow);
+      const link = page['@odata.nextLink'];
+      next = typeof link === 'string' && link ? { method: 'GET', path: link, headers } : undefined;
+    }
+  }
+
+  /** Every row of a query, one at a time. */
+  async *queryRows(entitySet: string, options: QueryPageOptions = {}): AsyncGenerator<DataverseRow, void, undefined> {
+    for await (const page of this.query(entitySet, options)) yield* page;
+  }
+
+  /** Escape hatch for the metadata API and actions: JSON in, JSON (or null for 204) out, same retries and errors. */
+  async execute(
+    method: BatchMethod,
+    path: string,
+    options: { query?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
+    const isWrite = method !== 'GET';
+    const query = [options.query, isWrite ? this.writeQuery({}) : ''].filter(Boolean).join('&');
+    const res = await this.send({
+      method,
+      path,
+      query,
+      headers: options.headers ?? {},
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    return { status: res.status, headers: res.headers, body: res.text ? parseJson(res.text) : null };
+  }
+
+  // ---- diff before write --------------------------------------------------------------------------------
+
+  /**
+   * Read the row and its ETag, let `mutate` compute only what differs (null or {} = nothing to do), and PATCH with
+   * `If-Match`. A 412 means someone else wrote in between: read again and recompute, a bounded number of times.
+   */
+  async updateWithRetry(
+    entitySet: string,
+    id: string,
+    mutate: (row: DataverseRow) => DataverseRow | null,
+    options: UpdateWithRetryOptions = {},
+  ): Promise<{ changed: boolean; attempts: number }> {
+    const maxAttempts = options.maxAttempts ?? 5;
+    for (let attempt = 1; ; attempt += 1) {
+      const row = await this.retrieve(entitySet, id, options.select ? { select: options.select } : {});
+      if (!row) {
+        throw new DataverseNotFoundError({
+          connection: this.connection,
+          status: 404,
+          code: '',
+          method: 'GET',
+          path: entityAddress(entitySet, id, this.connection),
+          message: `${entitySet} row ${id} does not exist`,
+        });
+      }
+      const patch = mutate(row);
+      if (!patch || Object.keys(patch).length === 0) return { changed: false, attempts: attempt };
+      const etag = row['@odata.etag'];
+      try {
+        await this.update(entitySet, id, patch, typeof etag === 'string' ? { etag } : {});
+        return { changed: true, attempts: attempt };
+      } catch (err) {
+        if (!(err instanceof DataverseConcurrencyError) || attempt >= maxAttempts) throw err;
+        this.log.info({ entitySet, id, attempt }, 'row changed since read; re-reading before retrying the update');
+      }
+    }
+  }
+
+  // ---- $batch -------------------------------------------------------------------------------------------
+
+  /**
+   * Sends operations as one `$batch`. With `atomic` (default) every write goes into one change set — all commit or
+   * none does, and a failure throws the mapped error; GETs (not allowed in change sets) follow it. Without `atomic`
+   * each operation stands alone and failures come back per operation. Results are in the caller's order.
+   */
+  async batch(
+    operations: readonly BatchOperation[],
+    options: { atomic?: boolean } = {},
+  ): Promise<BatchOperationResult[]> {
+    if (operations.length === 0) return [];
+    if (operations.length > 1000) throw new RangeError('a Dataverse $batch holds at most 1000 operations');
+    const atomic = options.atomic ?? true;
+    const changeSet: BatchRequestPart[] = [];
+    const standalone: BatchRequestPart[] = [];
+    operations.forEach((op, index) => {
+      const isWrite = op.method !== 'GET';
+      const headers: Record<string, string> = isWrite
+        ? { 'Content-Type': 'application/json', ...op.headers }
+        : { Accept: 'application/json', ...op.headers };
+      const part: BatchRequestPart = {
+        method: op.method,
+        url: this.batchUrl(op.path, isWrite),
+        headers,
+        contentId: String(index + 1),
+        ...(op.body !== undefined ? { body: JSON.stringify(op.body) } : {}),
+      };
+      (atomic && isWrite ? changeSet : standalone).push(part);
+    });
+    const encoded = encodeBatch(changeSet, standalone);
+    const res = await this.send({
+      method: 'POST',
+      path: '$batch',
+      headers: { 'Content-Type': encoded.contentType, ...(atomic ? {} : { Prefer: 'odata.continue-on-error' }) },
+      body: encoded.body,
+    });
+    const parts = decodeBatchResponse(res.text, res.headers['content-type']);
+
+    const ordered = [...changeSet, ...standalone];
+    if (atomic && changeSet.length > 0) {
+      // A failed change set answers with a single error part in place of all its operations.
+      const failed = parts.find((p) => p.status >= 400);
+      if (failed) {
+        const op = ordered.find((o) => o.contentId === failed.contentId) ?? changeSet[0];
+        throw mapDataverseError({
+          connection: this.connection,
+          method: op?.method,
+          path: op ? this.relativePath(op.url) : '$batch',
+          status: failed.status,
+          bodyText: failed.bodyText,
+        });
+      }
+    }
+    if (parts.length !== ordered.length) {
+      throw this.protocolError('POST', '$batch', `expected ${ordered.length} responses, got ${parts.length}`);
+    }
+    const results: BatchOperationResult[] = new Array<BatchOperationResult>(operations.length);
+    parts.forEach((p, i) => {
+      const req = ordered[i];
+      const contentId = p.contentId ?? req?.contentId ?? String(i + 1);
+      const index = Number(req?.contentId ?? contentId) - 1;
+      results[index] = {
+        status: p.status,
+        headers: p.headers,
+        body: p.bodyText ? parseJson(p.bodyText) : null,
+        id: idFromEntityUrl(p.headers['odata-entityid']),
+        contentId: req?.contentId ?? contentId,
+        ...(p.status >= 400
+          ? {
+              error: mapDataverseError({
+                connection: this.connection,
+                method: req?.method,
+                path: req ? this.relativePath(req.url) : '$batch',
+                status: p.status,
+                bodyText: p.bodyText,
+              }),
+            }
+          : {}),
+      };
+    });
+    return results;
+  }
+
+  // ---- transport ----------------------------------------------------------------------------------------
+
+  private async send(req: SendRequest): Promise<RawResponse> {
+    const url = this.resolve(req.path, req.query);
+    const path = this.relativePath(url);
+    const headers: Record<string, string> = { ...ODATA_HEADERS, ...req.headers };
+    if (req.body !== undefined && !hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
+    if (req.method === 'GET' && !hasHeader(headers, 'if-none-match')) headers['If-None-Match'] = 'null';
+
+    let renewedToken = false;
+    for (let throttles = 0; ;) {
+      const res = await this.governor.run(() => this.once(req.method, url, headers, req.body, path));
+      if (res.status === 401 && !renewedToken) {
+        renewedToken = true;
+        this.tokens.invalidate();
+        this.log.info({ method: req.method, path }, 'token refused; renewing once');
+        continue;
+      }
+      if (res.status === 429 || res.status === 503) {
+        throttles += 1;
+        const retryAfterMs = parseRetryAfter(
+          res.headers['retry-after'],
+          this.defaultRetryAfterMs * 2 ** (throttles - 1),
+        );
+        this.governor.throttled(retryAfterMs);
+        if (throttles > this.maxThrottleRetries) {
+          throw mapDataverseError({
+            ...this.ctx(req.method, path),
+            status: res.status,
+            bodyText: res.text,
+            retryAfterMs,
+          });
+        }
+        this.log.warn(
+          { method: req.method, path, status: res.status, retryAfterMs, attempt: throttles },
+          'throttled by Dataverse',
+        );
+        continue;
+      }
+      if (res.status >= 400) {
+        throw mapDataverseError({
+          ...this.ctx(req.method, path),
+          status: res.status,
+          bodyText: res.text,
+          ...(req.condition ? { condition: req.condition } : {}),
+        });
+      }
+      return res;
+    }
+  }
+
+  private async once(
+    method: BatchMethod,
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    path: string,
+  ): Promise<RawResponse> {
+    const token = await this.tokens.getToken();
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(url, {
+        method,
+        headers: { ...headers, Authorization: `Bearer ${token}` },
+        body,
+        dispatcher: this.dispatcher,
+        headersTimeout: this.requestTimeoutMs,
+        bodyTimeout: this.requestTimeoutMs,
+      });
+    } catch (err) {
+      // Network failures carry undici's message only: never the request options (which hold the token).
+      throw new DataverseError({
+        ...this.ctx(method, path),
+        status: 0,
+        code: err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '',
+        message: `request failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+    const text = await response.body.text();
+    return { status: response.statusCode, headers: flattenHeaders(response.headers), text };
+  }
+
+  /** Next links are absolute; refuse any that leave this Web API, since they would carry our token elsewhere. */
+  private resolve(path: string, query: string | undefined): string {
+    let url: string;
+    if (/^https?:\/\//i.test(path)) {
+      if (!path.startsWith(`${this.webApiUrl}/`)) {
+        throw this.protocolError('GET', path.slice(0, 80), `refusing to follow a link outside ${this.webApiUrl}`);
+      }
+      url = path;
+    } else {
+      url = `${this.webApiUrl}/${path.replace(/^\/+/, '')}`;
+    }
+    if (!query) return url;
+    return `${url}${url.includes('?') ? '&' : '?'}${query}`;
+  }
+
+  private relativePath(url: string): string {
+    const noQuery = url.split('?')[0] ?? url;
+    return noQuery.startsWith(`${this.webApiUrl}/`) ? noQuery.slice(this.webApiUrl.length + 1) : noQuery;
+  }
+
+  private batchUrl(path: string, isWrite: boolean): string {
+    if (path.startsWith('$')) return path;
+    const url = this.resolve(path, undefined);
+    return isWrite && this.tag ? `${url}${url.includes('?') ? '&' : '?'}tag=${encodeURIComponent(this.tag)}` : url;
+  }
+
+  private writeQuery(options: ReturnOptions): string {
+    const parts: string[] = [];
+    if (options.returnRepresentation && options.select?.length) parts.push(queryString({ select: options.select }));
+    if (this.tag) parts.push(`tag=${encodeURIComponent(this.tag)}`);
+    return parts.join('&');
+  }
+
+  private preferReturn(options: ReturnOptions): Record<string, string> {
+    return options.returnRepresentation ? { Prefer: 'return=representation' } : {};
+  }
+
+  private ctx(method: string, path: string): { connection: string; method: string; path: string } {
+    return { connection: this.connection, method, path };
+  }
+
+  private protocolError(method: string, path: string, message: string): DataverseError {
+    return new DataverseError({ ...this.ctx(method, path), status: 0, code: '', message });
+  }
+}
+
+function writeResult(res: RawResponse, entitySet: string): WriteResult {
+  const result: WriteResult = { id: idFromEntityUrl(res.headers['odata-entityid']) };
+  if (res.text) {
+    const row = parseRow(res.text);
+    result.row = row;
+    const etag = row['@odata.etag'];
+    if (typeof etag === 'string') result.etag = etag;
+    if (!result.id) {
+      const guess = row[primaryKeyGuess(entitySet)];
+      if (typeof guess === 'string') result.id = guess.toLowerCase();
+    }
+  }
+  if (!result.etag && res.headers.etag) result.etag = res.headers.etag;
+  return result;
+}
+
+/** `accounts` → `accountid`, `salesorderdetails` → `salesorderdetailid`: true for every table this connector writes. */
+function primaryKeyGuess(entitySet: string): string {
+  return `${entitySet.replace(/s$/, '')}id`;
+}
+
+/** Seconds (possibly fractional) or an HTTP date; falls back when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, fallbackMs: number): number {
+  if (!value) return fallbackMs;
+  const seconds = Number(value.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, date - Date.now());
+  return fallbackMs;
+}
+
+function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function parseRow(text: string): DataverseRow {
+  const parsed = parseJson(text);
+  return isRow(parsed) ? parsed : {};
+}
+
+function isRow(v: unknown): v is DataverseRow {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,136 @@
+import { ConfidentialClientApplication, type Configuration, type INetworkModule } from '@azure/msal-node';
+import { childLogger } from '../observability/logger';
+import { DataverseAuthError } from './errors';
+import { CaPinnedNetworkClient } from './networkClient';
+
+/** What the client needs from any token source; tests and other credential kinds plug in here. */
+export interface DataverseTokenSource {
+  getToken(): Promise<string>;
+  /** The last token was refused (401): the next `getToken()` must fetch a fresh one. */
+  invalidate(): void;
+}
+
+export interface TokenProviderOptions {
+  /** Connection name, used in errors and logs. */
+  connection: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** `https://<org>.crm.dynamics.com`; the scope is `<environmentUrl>/.default` unless `scope` is given. */
+  environmentUrl: string;
+  scope?: string;
+  /** Defaults to `https://login.microsoftonline.com/<tenantId>`. Any https authority is accepted. */
+  authority?: string;
+  /** Trust this CA (PEM) for the identity provider, through a connection-scoped network client. */
+  caPem?: string;
+  /** Pre-supplied OpenID metadata JSON (saves the discovery GET; see reference §7.3). */
+  authorityMetadata?: string;
+  /** Replaces the network layer entirely (unit tests). Takes precedence over `caPem`. */
+  networkClient?: INetworkModule;
+}
+
+/** Hosts msal already knows; any other authority host must be declared in `knownAuthorities`. */
+const MICROSOFT_AUTHORITY_HOSTS = new Set([
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+  'login.partner.microsoftonline.cn',
+]);
+
+/**
+ * Client-credentials tokens for one connection. One msal application per connection so its in-memory cache
+ * holds that connection's token, which msal renews five minutes before expiry (reference §7.2).
+ */
+export class DataverseTokenProvider implements DataverseTokenSource {
+  readonly authority: string;
+  readonly scope: string;
+  private readonly app: ConfidentialClientApplication;
+  private readonly networkClient: CaPinnedNetworkClient | undefined;
+  private readonly log;
+  private forceRefresh = false;
+
+  constructor(private readonly options: TokenProviderOptions) {
+    this.authority = (options.authority ?? `https://login.microsoftonline.com/${options.tenantId}`).replace(/\/+$/, '');
+    const authorityUrl = parseHttpsUrl(this.authority, options.connection, 'authority');
+    const environment = parseHttpsUrl(options.environmentUrl, options.connection, 'environment URL');
+    this.scope = options.scope ?? `${environment.origin}/.default`;
+    this.log = childLogger({ component: 'dataverse-token', connection: options.connection });
+
+    this.networkClient = !options.networkClient && options.caPem ? new CaPinnedNetworkClient(options.caPem) : undefined;
+    const networkClient = options.networkClient ?? this.networkClient;
+    const config: Configuration = {
+      auth: {
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        authority: this.authority,
+        ...(MICROSOFT_AUTHORITY_HOSTS.has(authorityUrl.hostname) ? {} : { knownAuthorities: [authorityUrl.host] }),
+        ...(options.authorityMetadata ? { authorityMetadata: options.authorityMetadata } : {}),
+      },
+      system: {
+        ...(networkClient ? { networkClient } : {}),
+        loggerOptions: { piiLoggingEnabled: false, logLevel: 1 /* Warning */, loggerCallback: () => undefined },
+      },
+    };
+    this.app = new ConfidentialClientApplication(config);
+  }
+
+  async getToken(): Promise<string> {
+    const skipCache = this.forceRefresh;
+    try {
+      const result = await this.app.acquireTokenByClientCredential({ scopes: [this.scope], skipCache });
+      if (!result?.accessToken) throw new Error('identity provider returned no access token');
+      this.forceRefresh = false;
+      if (!result.fromCache) this.log.debug({ expiresOn: result.expiresOn?.toISOString() }, 'dataverse token issued');
+      return result.accessToken;
+    } catch (err) {
+      throw new DataverseAuthError({
+        connection: this.options.connection,
+        status: 0,
+        code: errorCode(err),
+        message: `could not get a token from authority ${this.authority} for client ${this.options.clientId}: ${this.redact(
+          err instanceof Error ? err.message : String(err),
+        )}`,
+      });
+    }
+  }
+
+  invalidate(): void {
+    this.forceRefresh = true;
+  }
+
+  close(): void {
+    this.networkClient?.close();
+  }
+
+  /** Identity providers do not echo secrets, but an error message is no place to find out they started to. */
+  private redact(text: string): string {
+    const secret = this.options.clientSecret;
+    let out = text;
+    if (secret) {
+      out = out.split(secret).join('[redacted]');
+      const encoded = encodeURIComponent(secret);
+      if (encoded !== secret) out = out.split(encoded).join('[redacted]');
+    }
+    return out.replace(/\s+/g, ' ').trim();
+  }
+}
+
+function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'errorCode' in err && typeof err.errorCode === 'string') {
+    return err.errorCode;
+  }
+  return '';
+}
+
+function parseHttpsUrl(raw: string, connection: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new DataverseAuthError({ connection, status: 0, code: '', message: `${what} "${raw}" is not a URL` });
+  }
+  if (url.protocol !== 'https:') {
+    throw new DataverseAuthError({ connection, status: 0, code: '', message: `${what} ${url.origin} must use https` });
+  }
+  return url;
+}
