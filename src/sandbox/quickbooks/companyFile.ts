@@ -1,0 +1,259 @@
+import Decimal from 'decimal.js';
+import { childLogger } from '../../observability/logger';
+import { seq, validateElement } from './contentModel';
+import { CompanyClock } from './companyClock';
+import { itemKinds, type ListKind } from './companyState';
+import { CompanyStore } from './companyStore';
+import { dataExtAddOrMod, dataExtDefAdd } from './dataExtRequests';
+import { addListRecord, bodyOf, includeSet, modListRecord, queryLists, renderListRecord, touch } from './listRequests';
+import { QuickBooksParseError } from './parseError';
+import { QueryIterators } from './queryIterators';
+import type { RequestContext, RequestOutcome } from './requestContext';
+import { RequestFailure, statusMessages } from './requestFailure';
+import { bodyModel, requestSchemas } from './requestSchemas';
+import { standardTermsQuery } from './termsQuery';
+import { createStandardLists } from './standardLists';
+import { addTxn, modTxn, queryTxns } from './txnRequests';
+import { balanceRemaining } from './txnTotals';
+import { escapeXml, parseQbxmlDocument, type XmlElement } from './xml';
+
+export { QuickBooksParseError } from './parseError';
+
+/** The newest qbXML this simulated QuickBooks understands; newer versions fail like an old QuickBooks would. */
+export const SUPPORTED_QBXML_VERSION = 13.0;
+
+export type CountableKind = ListKind | 'Item' | 'Invoice' | 'SalesOrder';
+
+export interface CompanyFileOptions {
+  name: string;
+  dataFile?: string;
+  now?: () => Date;
+  /** The company's UTC offset in minutes (QuickBooks uses the PC's local time); default -480 (Pacific standard). */
+  utcOffsetMinutes?: number;
+}
+
+type Handler = (rq: XmlElement, ctx: RequestContext) => RequestOutcome;
+
+const listAdd =
+  (kind: ListKind, element: string): Handler =>
+  (rq, ctx) => {
+    const schema = requestSchemas[rq.name];
+    const record = addListRecord(kind, bodyOf(rq, element), schema ? bodyModel(schema, element) : [], ctx);
+    return { body: renderListRecord(record, ctx, { include: includeSet(rq) }) };
+  };
+const listMod =
+  (kind: ListKind, element: string): Handler =>
+  (rq, ctx) => {
+    const schema = requestSchemas[rq.name];
+    const record = modListRecord(kind, bodyOf(rq, element), schema ? bodyModel(schema, element) : [], ctx);
+    return { body: renderListRecord(record, ctx, { include: includeSet(rq) }) };
+  };
+const listQuery =
+  (kinds: readonly ListKind[]): Handler =>
+  (rq, ctx) =>
+    queryLists(kinds, rq, ctx);
+const nothingDeleted: Handler = () => ({
+  body: '',
+  statusCode: 1,
+  statusSeverity: 'Info',
+  statusMessage: statusMessages.noMatch,
+});
+
+const handlers: Record<string, Handler> = {
+  CustomerQueryRq: listQuery(['Customer']),
+  CustomerAddRq: listAdd('Customer', 'CustomerAdd'),
+  CustomerModRq: listMod('Customer', 'CustomerMod'),
+  VendorQueryRq: listQuery(['Vendor']),
+  VendorAddRq: listAdd('Vendor', 'VendorAdd'),
+  VendorModRq: listMod('Vendor', 'VendorMod'),
+  CustomerTypeQueryRq: listQuery(['CustomerType']),
+  CustomerTypeAddRq: listAdd('CustomerType', 'CustomerTypeAdd'),
+  VendorTypeQueryRq: listQuery(['VendorType']),
+  VendorTypeAddRq: listAdd('VendorType', 'VendorTypeAdd'),
+  ClassQueryRq: listQuery(['Class']),
+  ClassAddRq: listAdd('Class', 'ClassAdd'),
+  ClassModRq: listMod('Class', 'ClassMod'),
+  TermsQueryRq: standardTermsQuery,
+  StandardTermsQueryRq: listQuery(['Terms']),
+  AccountQueryRq: listQuery(['Account']),
+  ItemQueryRq: listQuery(itemKinds),
+  ItemServiceQueryRq: listQuery(['ItemService']),
+  ItemNonInventoryQueryRq: listQuery(['ItemNonInventory']),
+  ItemInventoryQueryRq: listQuery(['ItemInventory']),
+  ItemOtherChargeQueryRq: listQuery(['ItemOtherCharge']),
+  ItemDiscountQueryRq: listQuery(['ItemDiscount']),
+  ItemServiceAddRq: listAdd('ItemService', 'ItemServiceAdd'),
+  ItemServiceModRq: listMod('ItemService', 'ItemServiceMod'),
+  ItemNonInventoryAddRq: listAdd('ItemNonInventory', 'ItemNonInventoryAdd'),
+  ItemNonInventoryModRq: listMod('ItemNonInventory', 'ItemNonInventoryMod'),
+  ItemInventoryAddRq: listAdd('ItemInventory', 'ItemInventoryAdd'),
+  ItemInventoryModRq: listMod('ItemInventory', 'ItemInventoryMod'),
+  ItemOtherChargeAddRq: listAdd('ItemOtherCharge', 'ItemOtherChargeAdd'),
+  ItemOtherChargeModRq: listMod('ItemOtherCharge', 'ItemOtherChargeMod'),
+  ItemDiscountAddRq: listAdd('ItemDiscount', 'ItemDiscountAdd'),
+  ItemDiscountModRq: listMod('ItemDiscount', 'ItemDiscountMod'),
+  InvoiceQueryRq: (rq, ctx) => queryTxns('Invoice', rq, ctx),
+  InvoiceAddRq: (rq, ctx) => addTxn('Invoice', rq, ctx),
+  InvoiceModRq: (rq, ctx) => modTxn('Invoice', rq, ctx),
+  SalesOrderQueryRq: (rq, ctx) => queryTxns('SalesOrder', rq, ctx),
+  SalesOrderAddRq: (rq, ctx) => addTxn('SalesOrder', rq, ctx),
+  DataExtDefAddRq: dataExtDefAdd,
+  DataExtAddRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'add'),
+  DataExtModRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'mod'),
+  ListDeletedQueryRq: nothingDeleted,
+  TxnDeletedQueryRq: nothingDeleted,
+};
+
+const onErrorValues = ['continueOnError', 'rollbackOnError', 'stopOnError'];
+const msgsAttributes = ['onError', 'oldMessageSetID', 'newMessageSetID', 'responseData'];
+
+/**
+ * One simulated QuickBooks company file: qbXML request text in, qbXML response text out, with QuickBooks' strictness
+ * (schema order, status codes, EditSequence, name uniqueness, iterators, onError) so tests can trust it.
+ */
+export class CompanyFileSimulator {
+  readonly name: string;
+  /** The company data; exposed for seeding and inspection by tests, not for the connector. */
+  readonly store: CompanyStore;
+  private readonly clock: CompanyClock;
+  private readonly iterators = new QueryIterators();
+  private readonly log;
+
+  constructor(opts: CompanyFileOptions) {
+    this.name = opts.name;
+    this.clock = new CompanyClock(opts.now ?? (() => new Date()), opts.utcOffsetMinutes ?? -480);
+    this.store = new CompanyStore(opts.dataFile);
+    this.log = childLogger({ component: 'quickbooks-sandbox', companyFile: opts.name });
+    if (this.store.state.lists.length === 0) {
+      createStandardLists(this.store, this.clock);
+      this.store.save();
+    }
+  }
+
+  processRequest(qbxml: string): string {
+    const doc = parseQbxmlDocument(qbxml, SUPPORTED_QBXML_VERSION);
+    const msgs = this.envelope(doc.root);
+    const requests = msgs.children;
+    requests.forEach((rq, i) => this.validateRequest(rq, `QBXMLMsgsRq[${i}]`));
+    const onError = msgs.attrs['onError'] ?? '';
+    const snapshot = onError === 'rollbackOnError' ? this.store.snapshot() : undefined;
+    let dirty = false;
+    const ctx: RequestContext = {
+      store: this.store,
+      clock: this.clock,
+      iterators: this.iterators,
+      markDirty: () => {
+        dirty = true;
+      },
+    };
+    const responses: string[] = [];
+    for (const rq of requests) {
+      const outcome = this.run(rq, ctx);
+      responses.push(renderRs(rq, outcome));
+      const severity = outcome.statusSeverity ?? 'Info';
+      if (severity === 'Error' && onError === 'rollbackOnError' && snapshot !== undefined) {
+        this.store.restore(snapshot);
+        break;
+      }
+      if (onError === 'stopOnError' && severity !== 'Info') break;
+    }
+    if (dirty) this.store.save();
+    return `<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n${responses.join('')}</QBXMLMsgsRs>\n</QBXML>\n`;
+  }
+
+  /** Operator/test hook: records a customer payment against an invoice. */
+  payInvoice(txnId: string, amount: string): void {
+    const txn = this.store.txn(txnId);
+    if (!txn || txn.kind !== 'Invoice') throw new Error(`no invoice ${txnId}`);
+    const payment = new Decimal(amount);
+    if (payment.lte(0) || payment.gt(balanceRemaining(txn))) {
+      throw new Error(`payment ${amount} must be positive and at most the balance ${balanceRemaining(txn).toFixed(2)}`);
+    }
+    txn.paid = new Decimal(txn.paid).plus(payment).toFixed(2);
+    touch(txn, { store: this.store, clock: this.clock, iterators: this.iterators, markDirty: () => undefined });
+    this.store.save();
+  }
+
+  count(kind: CountableKind): number {
+    if (kind === 'Invoice' || kind === 'SalesOrder') return this.store.state.txns.filter((t) => t.kind === kind).length;
+    const kinds: readonly string[] = kind === 'Item' ? itemKinds : [kind];
+    return this.store.state.lists.filter((r) => kinds.includes(r.kind)).length;
+  }
+
+  /** Writes the company file now (used by bulk seeding, which bypasses qbXML). */
+  flush(): void {
+    this.store.save();
+  }
+
+  private envelope(root: XmlElement): XmlElement {
+    const children = root.children.filter((c) => c.name !== 'SignonMsgsRq');
+    const msgs = children[0];
+    if (
+      children.length !== 1 ||
+      !msgs ||
+      msgs.name !== 'QBXMLMsgsRq' ||
+      (root.children[0]?.name === 'QBXMLMsgsRq' && root.children.length > 1)
+    ) {
+      throw new QuickBooksParseError('QBXML must contain [SignonMsgsRq] then exactly one QBXMLMsgsRq');
+    }
+    for (const attr of Object.keys(msgs.attrs)) {
+      if (!msgsAttributes.includes(attr)) throw new QuickBooksParseError(`unknown attribute ${attr} on QBXMLMsgsRq`);
+    }
+    if (!onErrorValues.includes(msgs.attrs['onError'] ?? '')) {
+      throw new QuickBooksParseError('QBXMLMsgsRq needs onError="continueOnError|rollbackOnError|stopOnError"');
+    }
+    if (msgs.text.trim() !== '') throw new QuickBooksParseError('text inside QBXMLMsgsRq');
+    return msgs;
+  }
+
+  private validateRequest(rq: XmlElement, path: string): void {
+    const schema = requestSchemas[rq.name];
+    if (!schema || !handlers[rq.name])
+      throw new QuickBooksParseError(`${path}: unknown or unsupported request <${rq.name}>`);
+    for (const [attr, value] of Object.entries(rq.attrs)) {
+      if (!schema.attributes.includes(attr))
+        throw new QuickBooksParseError(`${path}: attribute ${attr} not allowed on ${rq.name}`);
+      if (attr === 'iterator' && !['Start', 'Continue', 'Stop'].includes(value)) {
+        throw new QuickBooksParseError(`${path}: iterator="${value}"`);
+      }
+      if (attr === 'metaData' && !['NoMetaData', 'MetaDataOnly', 'MetaDataAndResponseData'].includes(value)) {
+        throw new QuickBooksParseError(`${path}: metaData="${value}"`);
+      }
+    }
+    validateElement(rq, seq(...schema.model), `${path}/${rq.name}`);
+  }
+
+  private run(rq: XmlElement, ctx: RequestContext): RequestOutcome {
+    const handler = handlers[rq.name];
+    try {
+      if (!handler) throw new RequestFailure(1030, 'Unsupported message');
+      if ((rq.attrs['requestID'] ?? '').length > 50) {
+        throw new RequestFailure(1060, `The request ID "${rq.attrs['requestID'] ?? ''}" is invalid.`);
+      }
+      return handler(rq, ctx);
+    } catch (err) {
+      if (err instanceof RequestFailure) {
+        return { body: '', statusCode: err.statusCode, statusSeverity: err.severity, statusMessage: err.message };
+      }
+      this.log.error({ err, request: rq.name }, 'simulator bug while processing a request');
+      return { body: '', statusCode: 1000, statusSeverity: 'Error', statusMessage: 'There was an internal error.' };
+    }
+  }
+}
+
+function renderRs(rq: XmlElement, outcome: RequestOutcome): string {
+  const rsName = rq.name.replace(/Rq$/, 'Rs');
+  const attrs: [string, string][] = [];
+  const requestId = rq.attrs['requestID'];
+  if (requestId !== undefined) attrs.push(['requestID', requestId]);
+  attrs.push(
+    ['statusCode', String(outcome.statusCode ?? 0)],
+    ['statusSeverity', outcome.statusSeverity ?? 'Info'],
+    ['statusMessage', outcome.statusMessage ?? statusMessages.ok],
+  );
+  const failed = (outcome.statusSeverity ?? 'Info') === 'Error';
+  if (!failed) for (const [k, v] of Object.entries(outcome.attrs ?? {})) attrs.push([k, v]);
+  const attrText = attrs.map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
+  if (failed || outcome.body === '') return `<${rsName}${attrText} />\n`;
+  return `<${rsName}${attrText}>\n${outcome.body}</${rsName}>\n`;
+}

@@ -1,0 +1,116 @@
+import type { Namespace } from './contentModel';
+
+/** A stored field, named as in the Ret element; `ref` holds the ListID of a referenced list record. */
+export interface StoredNode {
+  n: string;
+  t?: string;
+  c?: StoredNode[];
+  ref?: string;
+}
+
+export const itemKinds = [
+  'ItemService',
+  'ItemNonInventory',
+  'ItemInventory',
+  'ItemOtherCharge',
+  'ItemDiscount',
+] as const;
+export type ItemKind = (typeof itemKinds)[number];
+export type ListKind = 'Customer' | 'Vendor' | 'CustomerType' | 'VendorType' | 'Class' | 'Terms' | 'Account' | ItemKind;
+export type TxnKind = 'Invoice' | 'SalesOrder';
+
+export interface ListRecord {
+  kind: ListKind;
+  listId: string;
+  created: number;
+  modified: number;
+  editSequence: string;
+  name: string;
+  parentId?: string;
+  isActive: boolean;
+  fields: StoredNode[];
+}
+
+export interface TxnLine {
+  txnLineId: string;
+  itemId?: string;
+  fields: StoredNode[];
+  amount: string;
+}
+
+export interface TxnRecord {
+  kind: TxnKind;
+  txnId: string;
+  created: number;
+  modified: number;
+  editSequence: string;
+  txnNumber: number;
+  customerId: string;
+  refNumber: string;
+  txnDate: string;
+  fields: StoredNode[];
+  lines: TxnLine[];
+  /** Payments applied so far (positive), lowering BalanceRemaining. */
+  paid: string;
+}
+
+export interface DataExtDef {
+  ownerId: string;
+  name: string;
+  type: string;
+  assignTo: string[];
+}
+
+export interface DataExtValue {
+  ownerId: string;
+  name: string;
+  objectId: string;
+  lineId?: string;
+  value: string;
+}
+
+/** Everything a company file holds, JSON-serialisable so it can be persisted and snapshotted as one value. */
+export interface CompanyState {
+  schemaVersion: 1;
+  counters: { list: number; txn: number; txnNumber: number; refNumber: number; line: number };
+  lists: ListRecord[];
+  txns: TxnRecord[];
+  dataExtDefs: DataExtDef[];
+  dataExtValues: DataExtValue[];
+}
+
+export function emptyState(): CompanyState {
+  return {
+    schemaVersion: 1,
+    counters: { list: 0x80000000, txn: 0, txnNumber: 0, refNumber: 0, line: 0 },
+    lists: [],
+    txns: [],
+    dataExtDefs: [],
+    dataExtValues: [],
+  };
+}
+
+/** Which kinds a Ref of a given target may point at. */
+export function kindsFor(target: Namespace): readonly ListKind[] {
+  switch (target) {
+    case 'Entity':
+      return ['Customer', 'Vendor'];
+    case 'Item':
+      return itemKinds;
+    case 'Other':
+      return [];
+    default:
+      return [target];
+  }
+}
+
+/** Names are unique per namespace: customers and vendors share one (with Other Names/Employees), items another. */
+export function uniquenessNamespace(kind: ListKind): string {
+  if (kind === 'Customer' || kind === 'Vendor') return 'Entity';
+  if ((itemKinds as readonly string[]).includes(kind)) return 'Item';
+  return kind;
+}
+
+export function isItemKind(kind: string): kind is ItemKind {
+  return (itemKinds as readonly string[]).includes(kind);
+}

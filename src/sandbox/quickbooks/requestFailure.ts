@@ -1,0 +1,33 @@
+/**
+ * A request that QuickBooks processed and refused: it comes back as an empty `*Rs` carrying only these status
+ * attributes, while the other requests of the message go on according to `onError`.
+ */
+export class RequestFailure extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly severity: 'Error' | 'Warn' = 'Error',
+  ) {
+    super(message);
+    this.name = 'RequestFailure';
+  }
+}
+
+export const statusMessages = {
+  ok: 'Status OK',
+  noMatch: 'A query request did not find a matching object in QuickBooks',
+  nameInUse: (name: string) => `The name "${name}" of the list element is already in use.`,
+  invalidReference: (what: string, value: string, inObject: string) =>
+    `There is an invalid reference to QuickBooks ${what} "${value}" in the ${inObject}. QuickBooks error message: Invalid argument.  The specified record does not exist in the list.`,
+  staleEditSequence: (editSequence: string) => `The provided edit sequence "${editSequence}" is out-of-date.`,
+  invalidObjectId: (id: string, field: string) => `The given object ID "${id}" in the field "${field}" is invalid.`,
+  objectNotFound: (id: string) =>
+    `Object "${id}" specified in the request cannot be found.  QuickBooks error message: Invalid argument.  The specified record does not exist in the list.`,
+  invalidIterator: (id: string) => `The iteratorID "${id}" is not valid.`,
+  stringTooLong: (value: string, field: string) => `The string "${value}" in the field "${field}" is too long.`,
+  notFullyCompleted: (value: string) =>
+    `The query request has not been fully completed. There was a required element ("${value}") that could not be found in QuickBooks.`,
+} as const;
+
+export const tooLong = (value: string, field: string) =>
+  new RequestFailure(3070, statusMessages.stringTooLong(value, field));
