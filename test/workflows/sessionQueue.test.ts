@@ -42,17 +42,26 @@ function stateWith(...requests: QbxmlRequest[]): CompanyFileState {
 }
 
 describe('company file session queue', () => {
-  it('answers none when nothing is queued and busy while another live session holds the file', () => {
+  it('answers none when nothing is queued; a new run takes over from a dead one, settling what it had in flight', () => {
     const empty = newCompanyFileState('east');
     assert.equal(openSession(empty, T1, 0, limits).status, 'none');
     assert.equal(empty.session, null);
 
-    const state = stateWith(query('q1'));
+    const state = stateWith(query('q1'), add('a1', 'A'));
     assert.equal(openSession(state, T1, 0, limits).status, 'ok');
-    assert.equal(openSession(state, T2, 1000, limits).status, 'busy');
-    // Once the first session has been silent past the idle timeout, a new one may take over.
-    assert.equal(openSession(state, T2, limits.sessionIdleTimeoutMs + 1, limits).status, 'ok');
+    takeRequests(state, T1, 1, limits);
+    const takeover = openSession(state, T2, 1000, limits);
+    assert.equal(takeover.status, 'ok');
     assert.equal(state.session?.ticketHash, T2);
+    assert.deepEqual(
+      takeover.routed.flatMap((g) => g.results).map((r) => [r.requestId, r.kind]),
+      [['a1', 'outcomeUnknown']],
+    );
+    assert.deepEqual(
+      state.queue.map((p) => p.request.requestId),
+      ['q1'],
+    );
+    assert.deepEqual(takeRequests(state, T1, 1001, limits).result, { status: 'invalidTicket' }, 'the old ticket is dead');
   });
 
   it('hands out several requests per round trip within the request and record budgets', () => {

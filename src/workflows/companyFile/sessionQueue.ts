@@ -91,8 +91,10 @@ export function openSession(
 ): { status: OpenSessionStatus; routed: RoutedResults[] } {
   let routed: RoutedResults[] = [];
   if (state.session && state.session.ticketHash !== ticketHash) {
-    if (!sessionExpired(state, nowMs, limits)) return { status: 'busy', routed };
-    routed = endSession(state, 'the previous QBWC session expired');
+    // The Web Connector runs one session per company file at a time, so a new run means the old one died (QBWC,
+    // the network or a gateway stopped mid-session). Waiting for it to expire would block the file for nothing.
+    const why = sessionExpired(state, nowMs, limits) ? 'expired' : 'was superseded by a new Web Connector run';
+    routed = endSession(state, `the previous QBWC session ${why}`);
   }
   if (state.queue.length === 0 && state.inFlight.length === 0) return { status: 'none', routed };
   state.session = { ticketHash, openedAtMs: nowMs, lastSeenAtMs: nowMs, completed: 0, lastError: '' };

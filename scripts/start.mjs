@@ -1,0 +1,197 @@
+// `npm start`: installs what is missing, builds, and runs the whole connector locally — the Temporal dev server
+// (persistent, Web UI on 8233), the worker, the gateway, and the sandboxes when no real systems are configured.
+// Ctrl-C stops every child; starting again resumes with all data intact (.data/).
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildTypeScript, ensureNodeModules } from './ensure-deps.mjs';
+import { ensureTemporalCli } from './temporal-cli.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dataDir = resolve(root, process.env.CONNECTOR_DATA_DIR ?? '.data');
+const logsDir = join(dataDir, 'logs');
+const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
+const temporalPort = 7233;
+const uiPort = 8233;
+const searchAttributes = ['SyncConnection', 'SyncEntity', 'SyncSourceId', 'SyncTargetId', 'SyncOutcome'];
+const say = (m) => console.log(`[start] ${m}`);
+const children = [];
+let stopping = false;
+
+function run(name, command, args, { env = {}, onLine } = {}) {
+  mkdirSync(logsDir, { recursive: true });
+  const logFile = createWriteStream(join(logsDir, `${name}.log`), { flags: 'a' });
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, CONNECTOR_DATA_DIR: dataDir, GATEWAY_PORT: String(gatewayPort), SERVICE_NAME: name, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk) => {
+      logFile.write(chunk);
+      if (onLine) for (const line of chunk.toString().split('\n')) if (line) onLine(line);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited (${signal ?? code}); see ${join(logsDir, `${name}.log`)}. Stopping everything.`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function waitFor(what, check, timeoutMs = 120_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+const portOpen = (port) =>
+  new Promise((resolveOpen) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => {
+      socket.end();
+      resolveOpen(true);
+    });
+    socket.on('error', () => resolveOpen(false));
+  });
+
+async function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping...');
+  for (const { child } of [...children].reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise((r) => {
+          if (child.exitCode !== null) return r();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.on('exit', () => {
+            clearTimeout(timer);
+            r();
+          });
+        }),
+    ),
+  );
+  say('stopped.');
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+async function main() {
+  ensureNodeModules(say);
+  const temporal = ensureTemporalCli(say);
+  buildTypeScript(say);
+  for (const port of [temporalPort, uiPort, gatewayPort]) {
+    if (await portOpen(port)) throw new Error(`Port ${port} is already in use: is another \`npm start\` running?`);
+  }
+
+  mkdirSync(join(dataDir, 'temporal'), { recursive: true });
+  const devArgs = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    join(dataDir, 'temporal', 'dev.db'),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(temporalPort),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+  ];
+  run('temporal', temporal, devArgs);
+  await waitFor('the Temporal dev server', () => portOpen(temporalPort));
+  await waitFor('the Temporal dev server to be healthy', async () => {
+    const r = spawnSync(temporal, ['operator', 'cluster', 'health', '--address', `127.0.0.1:${temporalPort}`], {
+      encoding: 'utf8',
+    });
+    return r.status === 0;
+  });
+  // Audit trails live in workflow histories: keep closed ones for 30 days, not the dev server's 24 hours.
+  const retention = spawnSync(
+    temporal,
+    [
+      'operator',
+      'namespace',
+      'update',
+      '--namespace',
+      'default',
+      '--retention',
+      '720h',
+      '--address',
+      `127.0.0.1:${temporalPort}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (retention.status !== 0) say(`could not raise retention: ${retention.stderr}`);
+
+  const sandbox = !process.env.CONNECTOR_CONFIG;
+  if (sandbox) {
+    let ready = false;
+    run('sandbox', process.execPath, ['lib/sandbox/main.js'], {
+      onLine: (line) => {
+        if (line.includes('SANDBOX READY')) ready = true;
+      },
+    });
+    await waitFor('the sandboxes', () => ready);
+  }
+  run('worker', process.execPath, ['lib/worker.js']);
+  run('gateway', process.execPath, ['lib/gateway/main.js']);
+  await waitFor('the gateway', async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${gatewayPort}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  });
+
+  const lines = [
+    '',
+    'QuickBooks Desktop ⇄ Dynamics 365 Sales connector is running.',
+    `  Temporal gRPC        127.0.0.1:${temporalPort}`,
+    `  Temporal Web UI      http://localhost:${uiPort}`,
+    `  Gateway              http://127.0.0.1:${gatewayPort}  (QBWC: /qbwc, WSDL: /qbwc?wsdl, /healthz, /metrics)`,
+  ];
+  if (sandbox) {
+    const endpoints = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'endpoints.json'), 'utf8'));
+    lines.push(`  QuickBooks sandbox   ${endpoints.quickbooks.url}/qbxml?companyFile=<east|west>`);
+    lines.push(`  Dataverse sandbox    ${endpoints.dataverse.webApiUrl}`);
+    lines.push(`  Identity provider    ${endpoints.dataverse.authority}`);
+    if (process.env.SANDBOX_QBWC !== 'off') {
+      for (const file of endpoints.quickbooks.companyFiles) {
+        run(
+          `webconnector-${file.connection}`,
+          process.execPath,
+          ['lib/sandbox/webConnector/main.js', file.qwcFile, file.qbxmlUrl],
+          {
+            env: { QBWC_PASSWORD: file.qbwcPassword, QBWC_COMPANY_FILE: file.companyFilePath },
+          },
+        );
+      }
+      lines.push('  Web Connector sim.   one per company file, on the .QWC timer (SANDBOX_QBWC=off to leave it out)');
+    }
+    lines.push(`  Endpoints and credentials: ${join(dataDir, 'sandbox', 'endpoints.json')}`);
+  }
+  lines.push(`  Logs: ${logsDir}/<process>.log`, 'Press Ctrl-C to stop everything.', '');
+  console.log(lines.join('\n'));
+}
+
+main().catch((error) => {
+  console.error(`[start] ${error.message}`);
+  void stopAll(1);
+});

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { connectionsFilePath, type ConnectionConfig } from '../config/connections';
+import { runtime } from '../config/runtime';
+import { hashPassword } from '../gateway/qbwc/credentials';
+import { buildQwcFile, deterministicGuid } from '../gateway/qbwc/qwcFile';
+import { logger } from '../observability/logger';
+import { CompanyFileSimulator } from './quickbooks/companyFile';
+import { seedDemoCompany } from './quickbooks/demoCompany';
+import { startQuickBooksSandbox } from './quickbooks/server';
+import { startDataverseSandbox } from './dataverse/server';
+
+/**
+ * `npm start` without real systems: the QuickBooks sandbox (two regional company files) and the Dataverse sandbox,
+ * plus the files the other processes and the operator need: connections.json (hashed QBWC passwords), one .QWC per
+ * connection, and endpoints.json with every sandbox address and credential.
+ */
+
+const OFFICES = ['east', 'west'] as const;
+const APP_NAMESPACE = 'qb-d365-connector';
+
+interface SandboxSecrets {
+  qbwcPasswords: Record<string, string>;
+  webhookKey: string;
+}
+
+function loadOrCreateSecrets(path: string): SandboxSecrets {
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as SandboxSecrets;
+  const secrets: SandboxSecrets = {
+    qbwcPasswords: Object.fromEntries(OFFICES.map((o) => [o, randomBytes(12).toString('base64url')])),
+    webhookKey: randomBytes(24).toString('base64url'),
+  };
+  writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolve(runtime.dataDir);
+  const sandboxDir = join(dataDir, 'sandbox');
+  for (const dir of [
+    sandboxDir,
+    join(sandboxDir, 'quickbooks'),
+    join(sandboxDir, 'qwc'),
+    join(sandboxDir, 'dataverse'),
+  ]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  const secrets = loadOrCreateSecrets(join(sandboxDir, 'secrets.json'));
+  const qbPort = Number(process.env.SANDBOX_QB_PORT ?? 8090);
+  const dvPort = Number(process.env.SANDBOX_DATAVERSE_PORT ?? 8443);
+  const gatewayUrl = `http://localhost:${runtime.gatewayPort}`;
+
+  const companyFiles = OFFICES.map((office) => {
+    const sim = new CompanyFileSimulator({ name: office, dataFile: join(sandboxDir, 'quickbooks', `${office}.json`) });
+    seedDemoCompany(sim, { office });
+    return sim;
+  });
+  const quickbooks = await startQuickBooksSandbox({ port: qbPort, host: '127.0.0.1', companyFiles });
+  const dataverse = await startDataverseSandbox({
+    port: dvPort,
+    host: '127.0.0.1',
+    dataDir: join(sandboxDir, 'dataverse'),
+    seed: true,
+  });
+
+  const connections: ConnectionConfig[] = [];
+  const endpointsConnections = [];
+  for (const office of OFFICES) {
+    const userName = `qbsync-${office}`;
+    const companyFilePath = `C:\\QuickBooks\\Sandbox ${office[0]!.toUpperCase()}${office.slice(1)} Office.qbw`;
+    const qwcPath = join(sandboxDir, 'qwc', `${office}.qwc`);
+    writeFileSync(
+      qwcPath,
+      buildQwcFile({
+        appName: `QuickBooks - Dynamics 365 connector (${office})`,
+        appUrl: `${gatewayUrl}/qbwc`,
+        appDescription: `Keeps the ${office} office company file and Dynamics 365 Sales in agreement.`,
+        appSupport: `${gatewayUrl}/healthz`,
+        userName,
+        ownerId: deterministicGuid(APP_NAMESPACE, 'owner'),
+        fileId: deterministicGuid(APP_NAMESPACE, `file/${office}`),
+        qbType: 'QBFS',
+        runEveryNSeconds: Number(process.env.SANDBOX_QBWC_INTERVAL_SECONDS ?? 20),
+        isReadOnly: false,
+      }),
+    );
+    connections.push({
+      name: office,
+      companyFileLabel: `${office[0]!.toUpperCase()}${office.slice(1)} office`,
+      qbwc: { userName, passwordHash: await hashPassword(secrets.qbwcPasswords[office]!), companyFilePath },
+    });
+    endpointsConnections.push({
+      connection: office,
+      qbxmlUrl: `${quickbooks.url}/qbxml?companyFile=${office}`,
+      qbwcUserName: userName,
+      qbwcPassword: secrets.qbwcPasswords[office],
+      companyFilePath,
+      qwcFile: qwcPath,
+    });
+  }
+  writeFileSync(connectionsFilePath(dataDir), JSON.stringify({ connections }, null, 2));
+
+  const endpoints = {
+    temporal: { address: runtime.temporalAddress, namespace: runtime.namespace, uiUrl: 'http://localhost:8233' },
+    gateway: { url: gatewayUrl, qbwcPath: '/qbwc', qbwcUrl: `${gatewayUrl}/qbwc`, wsdlUrl: `${gatewayUrl}/qbwc?wsdl` },
+    quickbooks: { url: quickbooks.url, companyFiles: endpointsConnections },
+    dataverse: {
+      webApiUrl: dataverse.webApiUrl,
+      environmentUrl: dataverse.environmentUrl,
+      authority: dataverse.authority,
+      scope: dataverse.scope,
+      tenantId: dataverse.tenantId,
+      clientId: dataverse.clientId,
+      clientSecret: dataverse.clientSecret,
+      caCertPath: dataverse.caCertPath,
+      webhookKey: secrets.webhookKey,
+    },
+  };
+  writeFileSync(join(sandboxDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
+  logger.info({ quickbooks: quickbooks.url, dataverse: dataverse.webApiUrl }, 'sandbox ready');
+  process.stdout.write('SANDBOX READY\n');
+
+  const stop = (): void => {
+    void Promise.allSettled([quickbooks.close(), dataverse.close()]).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  logger.error({ error: String(error) }, 'sandbox stopped with an error');
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { QbRecord, QbxmlRequest } from '../../qbxml/requests';
+import { responseOrFail } from './qbxmlFailure';
+import { runQbxml } from './runQbxml';
+
+const STALE_EDIT_SEQUENCE = 3200;
+
+export interface ModifyListRecordInput<R extends QbRecord> {
+  connection: string;
+  /** The query that reads the record's current version (by ListID / TxnID). */
+  read: (requestId: string) => QbxmlRequest;
+  /** The Mod for `current` (carrying its EditSequence), or null when nothing differs: diff before write. */
+  write: (requestId: string, current: R) => QbxmlRequest | null;
+  /** A version already in hand; it may be stale, in which case QuickBooks answers 3200 and we re-read. */
+  current?: R;
+  maxAttempts?: number;
+}
+
+export interface ModifyListRecordResult<R extends QbRecord> {
+  record: R;
+  changed: boolean;
+  attempts: number;
+}
+
+/**
+ * QuickBooks' optimistic concurrency: every Mod carries the EditSequence it was computed from; a stale one (3200)
+ * means someone changed the record since, so re-read, recompute the change and send it again.
+ */
+export async function modifyListRecord<R extends QbRecord>(
+  input: ModifyListRecordInput<R>,
+): Promise<ModifyListRecordResult<R>> {
+  const maxAttempts = input.maxAttempts ?? 3;
+  let current = input.current;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    if (!current) {
+      const [outcome] = await runQbxml(input.connection, (batchId) => [input.read(`${batchId}-r`)]);
+      const response = responseOrFail(outcome, 'reading the record to modify');
+      const found = response.records[0] as R | undefined;
+      if (!found) throw ApplicationFailure.nonRetryable('the record to modify no longer exists', 'ObjectNotFoundError');
+      current = found;
+    }
+    const base = current;
+    let mod: QbxmlRequest | null = null;
+    const [outcome] = await runQbxml(input.connection, (batchId) => {
+      mod = input.write(`${batchId}-w`, base);
+      return mod ? [mod] : [];
+    });
+    if (!mod) return { record: base, changed: false, attempts: attempt };
+    if (outcome?.kind === 'response' && outcome.response.statusCode === STALE_EDIT_SEQUENCE) {
+      current = undefined;
+      continue;
+    }
+    const response = responseOrFail(outcome, 'modifying the record');
+    return { record: (response.records[0] as R | undefined) ?? base, changed: true, attempts: attempt };
+  }
+  throw ApplicationFailure.retryable(
+    `the record kept changing in QuickBooks (EditSequence stale ${maxAttempts} times)`,
+    'StaleEditSequenceError',
+  );
+}

@@ -1,0 +1,88 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
+import {
+  WebConnectorSimulator,
+  type WebConnectorRunReport,
+} from '../../src/sandbox/webConnector/webConnectorSimulator';
+import type { CompanyFileProcessor } from '../../src/sandbox/webConnector/companyFileProcessor';
+import { startTestGateway, type TestGateway } from './gateway';
+
+export async function startFixtureWorker(env: TestWorkflowEnvironment, taskQueue: string): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../fixtures/workflows'),
+    activities: createActivities({ client: env.client, taskQueue }),
+  });
+}
+
+export function customerAddXml(names: string[]): string {
+  const adds = names
+    .map(
+      (n, i) =>
+        `<CustomerAddRq requestID="seed-${i}"><CustomerAdd><Name>${n.replace(/&/g, '&amp;')}</Name></CustomerAdd></CustomerAddRq>`,
+    )
+    .join('');
+  return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="continueOnError">${adds}</QBXMLMsgsRq></QBXML>`;
+}
+
+export interface QuickBooksStack {
+  gateway: TestGateway;
+  files: Record<string, CompanyFileSimulator>;
+  connector(name: string, processor?: CompanyFileProcessor): WebConnectorSimulator;
+}
+
+export const passwords: Record<string, string> = { east: 'east-password', west: 'west-password' };
+
+export async function startQuickBooksStack(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  options: { callTimeoutMs?: number } = {},
+): Promise<QuickBooksStack> {
+  const gateway = await startTestGateway(env.client, taskQueue, passwords, options);
+  const files: Record<string, CompanyFileSimulator> = {};
+  for (const name of Object.keys(passwords)) files[name] = new CompanyFileSimulator({ name });
+  return {
+    gateway,
+    files,
+    connector: (name, processor) =>
+      new WebConnectorSimulator({
+        qwc: {
+          appName: `test ${name}`,
+          appUrl: gateway.qbwcUrl,
+          appDescription: 'test',
+          appSupport: `${gateway.url}/healthz`,
+          userName: `qb-${name}`,
+          ownerId: '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}',
+          fileId: '{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}',
+          qbType: 'QBFS',
+          isReadOnly: false,
+          runEveryNSeconds: 1,
+        },
+        password: passwords[name]!,
+        companyFilePath: `C:\\QuickBooks\\${name}.qbw`,
+        processor: processor ?? (async (xml) => files[name]!.processRequest(xml)),
+        noOpWaitMs: 50,
+      }),
+  };
+}
+
+/** Runs Web Connector sessions, as QBWC's timer would, until `done` settles. */
+export async function driveSessions<T>(
+  connector: WebConnectorSimulator,
+  done: Promise<T>,
+  reports: WebConnectorRunReport[] = [],
+): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => {
+    settled = true;
+  });
+  watched.catch(() => undefined);
+  for (let i = 0; i < 200 && !settled; i++) {
+    reports.push(await connector.runSession());
+    if (!settled) await new Promise((r) => setTimeout(r, 150));
+  }
+  return watched;
+}
