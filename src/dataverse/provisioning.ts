@@ -1,0 +1,233 @@
+import { type Logger } from 'pino';
+import { type DataverseClient } from './client';
+import {
+  COMPANY_FILE_COLUMN,
+  ENTITY_SETS,
+  INVOICE_NUMBER_COLUMN,
+  QB_LIST_ID_COLUMN,
+  QB_TXN_ID_COLUMN,
+  SOURCE_KEY_NAME,
+} from './entities';
+
+/**
+ * Creates the connector's columns and alternate keys through the metadata Web API, reading first and creating only
+ * what is missing, so running it again (or after a partial failure) is safe.
+ */
+
+export interface ConnectorColumn {
+  table: string;
+  logicalName: string;
+  schemaName: string;
+  displayName: string;
+  description: string;
+  maxLength: number;
+}
+
+export interface ConnectorKey {
+  table: string;
+  logicalName: string;
+  schemaName: string;
+  displayName: string;
+  keyAttributes: string[];
+}
+
+const QB_SOURCED_TABLES = ['account', 'contact', 'product'] as const;
+
+/** ListIDs/TxnIDs are short (`80000001-1234567890`); company-file names are operator-chosen labels. */
+export const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
+  ...[...QB_SOURCED_TABLES, 'salesorder'].map((table) => ({
+    table,
+    logicalName: COMPANY_FILE_COLUMN,
+    schemaName: 'qbsync_CompanyFile',
+    displayName: 'QuickBooks company file',
+    description: 'QuickBooks company file (connection) this row is synchronised with.',
+    maxLength: 100,
+  })),
+  ...QB_SOURCED_TABLES.map((table) => ({
+    table,
+    logicalName: QB_LIST_ID_COLUMN,
+    schemaName: 'qbsync_QbListId',
+    displayName: 'QuickBooks ListID',
+    description: 'ListID of the QuickBooks record this row is synchronised with.',
+    maxLength: 100,
+  })),
+  {
+    table: 'salesorder',
+    logicalName: QB_TXN_ID_COLUMN,
+    schemaName: 'qbsync_QbTxnId',
+    displayName: 'QuickBooks TxnID',
+    description: 'TxnID of the QuickBooks transaction this order is synchronised with.',
+    maxLength: 100,
+  },
+  {
+    table: 'salesorder',
+    logicalName: INVOICE_NUMBER_COLUMN,
+    schemaName: 'qbsync_InvoiceNumber',
+    displayName: 'QuickBooks invoice number',
+    description: 'Number of the QuickBooks invoice created from this order.',
+    maxLength: 100,
+  },
+];
+
+export const CONNECTOR_KEYS: readonly ConnectorKey[] = QB_SOURCED_TABLES.map((table) => ({
+  table,
+  logicalName: SOURCE_KEY_NAME,
+  schemaName: 'qbsync_SourceKey',
+  displayName: 'QuickBooks source key',
+  keyAttributes: [COMPANY_FILE_COLUMN, QB_LIST_ID_COLUMN],
+}));
+
+export interface ProvisioningReport {
+  /** `table.column` and `table.key.name` items this run created. */
+  created: string[];
+  /** Items that were already there. */
+  existing: string[];
+  /** Organization setting: products without a family start Active instead of Draft (reference §2.2). */
+  createProductsWithoutParentInActiveState: boolean;
+  /** Keys whose uniqueness index is not Active yet (`table.key.name` → status); writes by key wait for Active. */
+  keysNotActive: Record<string, string>;
+}
+
+export interface ProvisioningOptions {
+  log: Logger;
+  /** Put new components into this unmanaged solution (`MSCRM.SolutionUniqueName`). */
+  solutionUniqueName?: string;
+}
+
+export async function provisionDataverse(
+  client: DataverseClient,
+  options: ProvisioningOptions,
+): Promise<ProvisioningReport> {
+  const { log } = options;
+  const headers: Record<string, string> = options.solutionUniqueName
+    ? { 'MSCRM.SolutionUniqueName': options.solutionUniqueName }
+    : {};
+  // Metadata may be cached; provisioning must see what is really there.
+  const readHeaders = { Consistency: 'Strong' };
+  const report: ProvisioningReport = {
+    created: [],
+    existing: [],
+    createProductsWithoutParentInActiveState: false,
+    keysNotActive: {},
+  };
+
+  const tables = [...new Set([...CONNECTOR_COLUMNS.map((c) => c.table), ...CONNECTOR_KEYS.map((k) => k.table)])];
+  for (const table of tables) {
+    const entity = `EntityDefinitions(LogicalName='${table}')`;
+    const present = await logicalNames(client, `${entity}/Attributes`, readHeaders);
+    for (const column of CONNECTOR_COLUMNS.filter((c) => c.table === table)) {
+      const item = `${table}.${column.logicalName}`;
+      if (present.has(column.logicalName)) {
+        report.existing.push(item);
+        continue;
+      }
+      await client.execute('POST', `${entity}/Attributes`, { body: stringAttribute(column), headers });
+      report.created.push(item);
+      log.info({ table, column: column.logicalName }, 'created connector column');
+    }
+
+    const keys = await entityKeys(client, `${entity}/Keys`, readHeaders);
+    for (const key of CONNECTOR_KEYS.filter((k) => k.table === table)) {
+      const item = `${table}.key.${key.logicalName}`;
+      const found = keys.find(
+        (k) => k.logicalName === key.logicalName || sameColumns(k.keyAttributes, key.keyAttributes),
+      );
+      if (found) {
+        report.existing.push(item);
+        if (found.status && found.status !== 'Active') report.keysNotActive[item] = found.status;
+        continue;
+      }
+      await client.execute('POST', `${entity}/Keys`, { body: entityKey(key), headers });
+      report.created.push(item);
+      report.keysNotActive[item] = 'Pending';
+      log.info({ table, key: key.logicalName }, 'created connector alternate key');
+    }
+  }
+
+  const org = await client.execute('GET', ENTITY_SETS.organization, {
+    query: '$select=createproductswithoutparentinactivestate',
+  });
+  const first = valueOf(org.body)[0];
+  report.createProductsWithoutParentInActiveState = first?.createproductswithoutparentinactivestate === true;
+  for (const [item, status] of Object.entries(report.keysNotActive)) {
+    log.warn({ key: item, status }, 'alternate key not active yet; upserts by key fail until it is');
+  }
+  return report;
+}
+
+async function logicalNames(
+  client: DataverseClient,
+  path: string,
+  headers: Record<string, string>,
+): Promise<Set<string>> {
+  const res = await client.execute('GET', path, { query: '$select=LogicalName', headers });
+  return new Set(valueOf(res.body).map((a) => String(a.LogicalName ?? '').toLowerCase()));
+}
+
+interface ExistingKey {
+  logicalName: string;
+  keyAttributes: string[];
+  status: string | undefined;
+}
+
+async function entityKeys(
+  client: DataverseClient,
+  path: string,
+  headers: Record<string, string>,
+): Promise<ExistingKey[]> {
+  const res = await client.execute('GET', path, {
+    query: '$select=LogicalName,SchemaName,KeyAttributes,EntityKeyIndexStatus',
+    headers,
+  });
+  return valueOf(res.body).map((k) => ({
+    logicalName: String(k.LogicalName ?? k.SchemaName ?? '').toLowerCase(),
+    keyAttributes: Array.isArray(k.KeyAttributes) ? k.KeyAttributes.map((a) => String(a).toLowerCase()) : [],
+    status: typeof k.EntityKeyIndexStatus === 'string' ? k.EntityKeyIndexStatus : undefined,
+  }));
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+}
+
+function valueOf(body: unknown): Array<Record<string, unknown>> {
+  if (typeof body !== 'object' || body === null || !('value' in body) || !Array.isArray(body.value)) {
+    throw new Error('metadata response without a "value" collection');
+  }
+  return body.value.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null);
+}
+
+function label(text: string): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.Label',
+    LocalizedLabels: [{ '@odata.type': 'Microsoft.Dynamics.CRM.LocalizedLabel', Label: text, LanguageCode: 1033 }],
+  };
+}
+
+/** StringAttributeMetadata for a single line of text (the only column kind a key on text accepts). */
+function stringAttribute(c: ConnectorColumn): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+    AttributeType: 'String',
+    AttributeTypeName: { Value: 'StringType' },
+    SchemaName: c.schemaName,
+    DisplayName: label(c.displayName),
+    Description: label(c.description),
+    RequiredLevel: {
+      Value: 'None',
+      CanBeChanged: true,
+      ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings',
+    },
+    MaxLength: c.maxLength,
+    FormatName: { Value: 'Text' },
+  };
+}
+
+function entityKey(k: ConnectorKey): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.EntityKeyMetadata',
+    SchemaName: k.schemaName,
+    DisplayName: label(k.displayName),
+    KeyAttributes: k.keyAttributes,
+  };
+}
