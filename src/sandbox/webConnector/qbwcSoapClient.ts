@@ -11,6 +11,13 @@ export class QbwcHttpError extends Error {
   }
 }
 
+/** fetch reports "fetch failed" and hides the useful part (ECONNREFUSED, timeout) in `cause`. */
+function describeFetchFailure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause: unknown = err.cause;
+  return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+}
+
 /**
  * Posts one QBWC callback to the service at AppURL and returns the raw reply body. Faults are surfaced even on
  * HTTP 500 (where SOAP 1.1 puts them); any other non-2xx status is a {@link QbwcHttpError}.
@@ -34,9 +41,7 @@ export class QbwcSoapClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new QbwcHttpError(
-        `${method}: could not reach ${this.appUrl}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      throw new QbwcHttpError(`${method}: could not reach ${this.appUrl}: ${describeFetchFailure(err)}`);
     }
     const body = await res.text();
     if (!res.ok) {
