@@ -21,12 +21,10 @@ describe('httpCompanyFileProcessor', () => {
       const body = typeof req.body === 'string' ? req.body : '';
       received.push({ body, contentType: req.headers['content-type'], companyFile: req.query.companyFile });
       if (body.includes('<Bad')) {
-        res
-          .status(400)
-          .json({
-            hresult: '0x80040400',
-            message: 'QuickBooks found an error when parsing the provided XML text stream.',
-          });
+        res.status(400).json({
+          hresult: '0x80040400',
+          message: 'QuickBooks found an error when parsing the provided XML text stream.',
+        });
       } else if (body.includes('<Junk400')) {
         res.status(400).send('not json');
       } else if (body.includes('<Crash')) {
