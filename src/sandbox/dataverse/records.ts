@@ -1,0 +1,617 @@
+import { randomUUID } from 'node:crypto';
+import Decimal from 'decimal.js';
+import { badRequest, DataverseError, ErrorCodes, notFound } from './dataverseError';
+import { isGuid } from './deterministicId';
+import { splitTopLevel } from './odataQuery';
+import { columnForProperty, isLookupValue, type LookupValue, type Row, type StoredValue } from './row';
+import { type ColumnDefinition, type Schema, type TableDefinition } from './schema';
+import { type RecordStore } from './store';
+
+export type MessageName = 'Create' | 'Update' | 'Delete';
+
+/** A committed change, handed to webhooks after the transaction that made it. */
+export interface ChangeEvent {
+  message: MessageName;
+  table: string;
+  id: string;
+  /** Columns the request set (Update) or all populated columns (Create). */
+  attributes: string[];
+  depth: number;
+}
+
+export interface WriteContext {
+  tag?: string;
+  /** `$1`-style references inside a batch change set → record address. */
+  contentIds?: Map<string, { table: string; id: string }>;
+  events: ChangeEvent[];
+}
+
+export type KeyValue = string | number | boolean | null;
+
+const STATE_COLUMNS = new Set(['statecode', 'statuscode']);
+
+function nowIso(): string {
+  return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function money(value: Decimal): number {
+  return value.toDecimalPlaces(4).toNumber();
+}
+
+function numberOf(value: StoredValue | undefined): Decimal {
+  return typeof value === 'number' ? new Decimal(value) : new Decimal(0);
+}
+
+/** Parses `(guid)` or `(name='v',other=1)` from a URL segment into key/value pairs (empty name = primary key). */
+export function parseKeySegment(text: string): Array<[string, KeyValue]> {
+  const trimmed = text.trim();
+  if (isGuid(trimmed)) return [['', trimmed.toLowerCase()]];
+  return splitTopLevel(trimmed, ',').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq < 0)
+      throw badRequest(ErrorCodes.invalidProperty, `Bad Request - Error in query syntax: key segment '${text}'.`);
+    const name = pair.slice(0, eq).trim();
+    const raw = pair.slice(eq + 1).trim();
+    let value: KeyValue;
+    if (raw.startsWith("'") && raw.endsWith("'") && raw.length >= 2) value = raw.slice(1, -1).replace(/''/g, "'");
+    else if (isGuid(raw)) value = raw.toLowerCase();
+    else if (raw === 'null') value = null;
+    else if (raw === 'true' || raw === 'false') value = raw === 'true';
+    else if (/^-?\d+(\.\d+)?$/.test(raw)) value = Number(raw);
+    else
+      throw badRequest(
+        ErrorCodes.invalidProperty,
+        `Bad Request - Error in query syntax: unrecognised key value ${raw}.`,
+      );
+    return [name, value];
+  });
+}
+
+function sameKeyValue(a: StoredValue | undefined, b: KeyValue): boolean {
+  const left = isLookupValue(a) ? a.id : (a ?? null);
+  if (typeof left === 'string' && typeof b === 'string') return left.toLowerCase() === b.toLowerCase();
+  return left === b;
+}
+
+export interface RecordOptions {
+  createProductsAsActive: boolean;
+}
+
+/** Create, update, upsert and delete with the validation and side effects Dataverse applies. */
+export class RecordService {
+  constructor(
+    readonly schema: Schema,
+    readonly store: RecordStore,
+    private readonly options: RecordOptions,
+  ) {}
+
+  tableBySet(entitySet: string): TableDefinition {
+    const table = this.schema.bySet.get(entitySet) ?? this.schema.bySet.get(entitySet.toLowerCase());
+    if (table === undefined)
+      throw new DataverseError(404, '0x80060888', `Resource not found for the segment '${entitySet}'.`);
+    return table;
+  }
+
+  /** Finds a row by id or by an Active alternate key; `undefined` when the key is valid but nothing matches. */
+  find(table: TableDefinition, pairs: Array<[string, KeyValue]>): Row | undefined {
+    const [first] = pairs;
+    if (pairs.length === 1 && first !== undefined && (first[0] === '' || first[0].toLowerCase() === table.primaryKey)) {
+      if (typeof first[1] !== 'string' || !isGuid(first[1]))
+        throw badRequest(ErrorCodes.invalidProperty, `Invalid key value for ${table.primaryKey}.`);
+      return this.store.get(table.logicalName, first[1]);
+    }
+    const columns = pairs.map(([name]) => columnForProperty(table, name)?.name ?? name.toLowerCase());
+    const key = table.keys.find(
+      (k) =>
+        k.status === 'Active' &&
+        k.keyAttributes.length === columns.length &&
+        k.keyAttributes.every((a) => columns.includes(a)),
+    );
+    if (key === undefined) {
+      throw badRequest(
+        ErrorCodes.entityKeyNotDefined,
+        `The specified key attributes are not a defined key for the ${table.logicalName} entity`,
+      );
+    }
+    return this.store
+      .all(table.logicalName)
+      .find((row) => pairs.every(([, value], i) => sameKeyValue(row[columns[i] ?? ''], value)));
+  }
+
+  /** Key columns of an alternate-key address, to seed a row an upsert creates. */
+  keyColumns(table: TableDefinition, pairs: Array<[string, KeyValue]>): Record<string, KeyValue> {
+    const values: Record<string, KeyValue> = {};
+    for (const [name, value] of pairs) {
+      if (name === '') continue;
+      const column = columnForProperty(table, name);
+      if (column !== undefined && column.type !== 'lookup') values[column.name] = value;
+    }
+    return values;
+  }
+
+  /** Resolves `/accounts(<id>)`, `accounts(key='v')`, an absolute URL, or a batch `$n` reference. */
+  resolveReference(reference: string, context: WriteContext): LookupValue {
+    const contentRef = /^\$(\w+)$/.exec(reference.trim());
+    if (contentRef?.[1] !== undefined) {
+      const target = context.contentIds?.get(contentRef[1]);
+      if (target === undefined) {
+        throw badRequest(
+          ErrorCodes.contentIdMissing,
+          `Content-ID Reference: '$${contentRef[1]}' does not exist in the batch context.`,
+        );
+      }
+      return target;
+    }
+    const path = reference.replace(/^https?:\/\/[^/]+/i, '').replace(/^\/?(api\/data\/v9\.\d\/)?/i, '');
+    const match = /^([A-Za-z_]\w*)\((.*)\)$/.exec(decodeURIComponent(path));
+    if (match?.[1] === undefined || match[2] === undefined) {
+      throw badRequest(
+        ErrorCodes.invalidProperty,
+        `The URI '${reference}' is not valid because it is not based on the service root.`,
+      );
+    }
+    const table = this.tableBySet(match[1]);
+    const pairs = parseKeySegment(match[2]);
+    const row = this.find(table, pairs);
+    if (row === undefined) {
+      const shown = pairs.map(([k, v]) => (k === '' ? String(v) : `${k}:${String(v)}`)).join(',');
+      throw new DataverseError(
+        404,
+        ErrorCodes.objectDoesNotExist,
+        `${table.logicalName} With Id = ${shown} Does Not Exist`,
+      );
+    }
+    return { id: String(row[table.primaryKey]), table: table.logicalName };
+  }
+
+  private organizationSaysActive(): boolean {
+    const org = this.store.all('organization')[0];
+    return org?.createproductswithoutparentinactivestate === true;
+  }
+
+  /** Converts one JSON value for a column, with Dataverse's messages for type and length violations. */
+  private coerce(table: TableDefinition, column: ColumnDefinition, value: unknown): StoredValue {
+    if (value === null) return null;
+    const typeError = (edm: string): DataverseError =>
+      badRequest(
+        ErrorCodes.invalidProperty,
+        `Cannot convert the literal '${String(value)}' to the expected type '${edm}'.`,
+      );
+    switch (column.type) {
+      case 'string':
+      case 'memo': {
+        if (typeof value !== 'string') throw typeError('Edm.String');
+        if (column.maxLength !== undefined && value.length > column.maxLength) {
+          throw badRequest(
+            ErrorCodes.maxLengthExceeded,
+            `A validation error occurred.  The length of the '${column.name}' attribute of the '${table.logicalName}' entity exceeded the maximum allowed length of '${column.maxLength}'.`,
+          );
+        }
+        return value;
+      }
+      case 'integer':
+      case 'choice': {
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw typeError('Edm.Int32');
+        if (column.type === 'choice') {
+          const allowed = this.schema.optionValues(table, column);
+          if (allowed !== undefined && !allowed.includes(value)) {
+            throw badRequest(
+              ErrorCodes.outsideValidRange,
+              `A validation error occurred. The value ${value} of '${column.name}' on record of type '${table.logicalName}' is outside the valid range.`,
+            );
+          }
+        }
+        return value;
+      }
+      case 'decimal':
+      case 'money': {
+        const n = typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+        if (typeof n !== 'number' || !Number.isFinite(n)) throw typeError('Edm.Decimal');
+        return n;
+      }
+      case 'boolean':
+        if (typeof value !== 'boolean') throw typeError('Edm.Boolean');
+        return value;
+      case 'datetime': {
+        if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw typeError('Edm.DateTimeOffset');
+        return new Date(Date.parse(value)).toISOString().replace('.000Z', 'Z');
+      }
+      case 'uniqueidentifier':
+        if (typeof value !== 'string' || !isGuid(value)) throw typeError('Edm.Guid');
+        return value.toLowerCase();
+      case 'lookup':
+        throw typeError('Edm.Guid');
+    }
+  }
+
+  /** Applies a JSON body to `row`; returns the columns it set. */
+  private applyBody(
+    table: TableDefinition,
+    row: Row,
+    body: Record<string, unknown>,
+    creating: boolean,
+    context: WriteContext,
+  ): string[] {
+    const changed: string[] = [];
+    for (const [property, value] of Object.entries(body)) {
+      if (property.startsWith('@')) continue;
+      const bind = /^(.+)@odata\.bind$/i.exec(property);
+      if (bind?.[1] !== undefined) {
+        const navigation = this.schema.navigation(table, bind[1]);
+        if (navigation === undefined) {
+          throw badRequest(
+            ErrorCodes.invalidProperty,
+            `An undeclared property '${bind[1]}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+          );
+        }
+        if (value === null) {
+          row[navigation.column.name] = null;
+        } else {
+          if (typeof value !== 'string')
+            throw badRequest(ErrorCodes.invalidProperty, `The value of '${property}' must be a URI string.`);
+          const target = this.resolveReference(value, context);
+          if (target.table !== navigation.target.table) {
+            throw badRequest(
+              ErrorCodes.invalidProperty,
+              `A value of type '${target.table}' was bound to '${bind[1]}', which expects an entity of type 'Microsoft.Dynamics.CRM.${navigation.target.table}'.`,
+            );
+          }
+          row[navigation.column.name] = target;
+        }
+        changed.push(navigation.column.name);
+        continue;
+      }
+      if (property.includes('@')) continue;
+      const column = table.columns.get(property);
+      if (column === undefined || column.type === 'lookup') {
+        throw badRequest(
+          ErrorCodes.invalidProperty,
+          `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${table.logicalName}'. Make sure to only use property names that are defined by the type.`,
+        );
+      }
+      if (column.readOnly === true) continue;
+      if (column.name === table.primaryKey) {
+        if (creating) row[column.name] = this.coerce(table, column, value);
+        continue;
+      }
+      // statecode is not valid for create: rows are born in their table's initial state.
+      if (creating && STATE_COLUMNS.has(column.name)) continue;
+      row[column.name] = this.coerce(table, column, value);
+      changed.push(column.name);
+    }
+    return changed;
+  }
+
+  private checkRequired(table: TableDefinition, row: Row): void {
+    for (const column of table.columns.values()) {
+      if (column.required === true && (row[column.name] === undefined || row[column.name] === null)) {
+        throw badRequest(ErrorCodes.requiredMissing, `Attribute '${column.name}' cannot be NULL`);
+      }
+    }
+  }
+
+  private checkAlternateKeys(table: TableDefinition, row: Row): void {
+    const id = String(row[table.primaryKey]);
+    for (const key of table.keys) {
+      if (key.status !== 'Active') continue;
+      const values = key.keyAttributes.map((a) => row[a] ?? null);
+      if (values.some((v) => v === null)) continue;
+      const clash = this.store
+        .all(table.logicalName)
+        .find(
+          (other) =>
+            String(other[table.primaryKey]) !== id &&
+            key.keyAttributes.every((a, i) =>
+              sameKeyValue(
+                other[a],
+                isLookupValue(values[i]) ? (values[i] as LookupValue).id : (values[i] as KeyValue),
+              ),
+            ),
+        );
+      if (clash !== undefined) {
+        const shown = values.map((v) => (isLookupValue(v) ? v.id : String(v))).join(', ');
+        throw new DataverseError(
+          412,
+          ErrorCodes.duplicateRecordEntityKey,
+          `A record that has the attribute values ${shown} already exists. The entity key ${key.schemaName} requires that this set of attributes contains unique values. Select unique values and try again.`,
+        );
+      }
+    }
+  }
+
+  private applyState(table: TableDefinition, row: Row, previous: Row | undefined, changed: string[]): void {
+    if (table.states.length === 0) return;
+    if (previous === undefined) {
+      let initial = table.states[0];
+      if (table.logicalName === 'product' && !(this.options.createProductsAsActive || this.organizationSaysActive())) {
+        initial = table.states.find((s) => s.state === 2);
+      }
+      if (initial === undefined) return;
+      row.statecode = initial.state;
+      if (typeof row.statuscode !== 'number' || !initial.statuses.includes(row.statuscode))
+        row.statuscode = initial.defaultStatus;
+      return;
+    }
+    if (!changed.includes('statecode') && !changed.includes('statuscode')) return;
+    const state = table.states.find((s) => s.state === row.statecode);
+    if (state === undefined) return;
+    if (!changed.includes('statuscode')) row.statuscode = state.defaultStatus;
+    else if (typeof row.statuscode !== 'number' || !state.statuses.includes(row.statuscode)) {
+      throw badRequest(
+        ErrorCodes.invalidArgument,
+        `${String(row.statuscode)} is not a valid status code for state code ${table.schemaName}State.${state.label} on ${table.logicalName} with Id ${String(row[table.primaryKey])}.`,
+      );
+    }
+  }
+
+  private orderMustBeEditable(orderId: string): Row {
+    const order = this.store.get('salesorder', orderId);
+    if (order === undefined) throw notFound('salesorder', orderId);
+    if (order.statecode !== 0) {
+      throw badRequest(
+        ErrorCodes.readOnlyRecord,
+        `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${orderId}).`,
+      );
+    }
+    return order;
+  }
+
+  /** Table-specific defaults, computed columns and rules, run on every create and update before saving. */
+  private applyRules(table: TableDefinition, row: Row, previous: Row | undefined, changed: string[]): void {
+    switch (table.logicalName) {
+      case 'contact':
+        row.fullname =
+          [row.firstname, row.lastname].filter((p) => typeof p === 'string' && p.length > 0).join(' ') || null;
+        break;
+      case 'product':
+        if (previous === undefined) {
+          row.productstructure ??= 1;
+          row.quantitydecimal ??= 2;
+        }
+        break;
+      case 'productpricelevel': {
+        const ids = (r: Row): string =>
+          ['pricelevelid', 'productid', 'uomid']
+            .map((c) => (isLookupValue(r[c]) ? (r[c] as LookupValue).id : ''))
+            .join('|');
+        const mine = ids(row);
+        const clash = this.store
+          .all('productpricelevel')
+          .find((r) => r.productpricelevelid !== row.productpricelevelid && ids(r) === mine);
+        if (clash !== undefined)
+          throw badRequest(
+            ErrorCodes.duplicateProductPriceLevel,
+            'This product and unit combination has a price for this price list.',
+          );
+        const product = isLookupValue(row.productid) ? this.store.get('product', row.productid.id) : undefined;
+        row.productidname = typeof product?.name === 'string' ? product.name : null;
+        row.pricingmethodcode ??= 1;
+        break;
+      }
+      case 'salesorder': {
+        if (previous !== undefined && previous.statecode !== 0 && changed.some((c) => !STATE_COLUMNS.has(c))) {
+          throw badRequest(
+            ErrorCodes.readOnlyRecord,
+            `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${String(row.salesorderid)}).`,
+          );
+        }
+        if (previous === undefined) {
+          if (row.ordernumber === undefined || row.ordernumber === null) {
+            const serial = String(1001 + this.store.count('salesorder')).padStart(5, '0');
+            row.ordernumber = `ORD-${serial}-${String(row.salesorderid).slice(0, 6).toUpperCase()}`;
+          }
+          if (row.transactioncurrencyid === undefined || row.transactioncurrencyid === null) {
+            const currency = this.store.all('transactioncurrency')[0];
+            if (currency !== undefined)
+              row.transactioncurrencyid = { id: String(currency.transactioncurrencyid), table: 'transactioncurrency' };
+          }
+        }
+        this.computeOrderTotals(row);
+        break;
+      }
+      case 'salesorderdetail':
+        this.applyLineRules(row, previous);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private applyLineRules(row: Row, previous: Row | undefined): void {
+    if (!isLookupValue(row.salesorderid))
+      throw badRequest(ErrorCodes.requiredMissing, "Attribute 'salesorderid' cannot be NULL");
+    const order = this.orderMustBeEditable(row.salesorderid.id);
+    if (
+      previous !== undefined &&
+      isLookupValue(previous.salesorderid) &&
+      previous.salesorderid.id !== row.salesorderid.id
+    ) {
+      this.orderMustBeEditable(previous.salesorderid.id);
+    }
+    row.isproductoverridden ??= false;
+    row.ispriceoverridden ??= false;
+    row.quantity ??= 1;
+    if (row.isproductoverridden === true) {
+      if (typeof row.productdescription !== 'string' || row.productdescription.length === 0) {
+        throw badRequest(
+          ErrorCodes.requiredMissing,
+          'A write-in product (isproductoverridden = true) needs productdescription.',
+        );
+      }
+      if (row.productid !== null && row.productid !== undefined) {
+        throw badRequest(
+          ErrorCodes.invalidArgument,
+          'A write-in product line cannot reference a catalog product (productid must be empty).',
+        );
+      }
+      row.productidname = row.productdescription;
+    } else {
+      if (!isLookupValue(row.productid))
+        throw badRequest(
+          ErrorCodes.requiredMissing,
+          "Attribute 'productid' cannot be NULL for an existing (not write-in) product line.",
+        );
+      if (!isLookupValue(row.uomid))
+        throw badRequest(
+          ErrorCodes.requiredMissing,
+          "Attribute 'uomid' cannot be NULL for an existing (not write-in) product line.",
+        );
+      const product = this.store.get('product', row.productid.id);
+      if (product === undefined) throw notFound('product', row.productid.id);
+      if (product.statecode !== 0) {
+        throw badRequest(
+          ErrorCodes.productNotActive,
+          `The product '${String(product.name)}' is not active (it is in Draft, Retired or Under Revision state) and cannot be added to an order.`,
+        );
+      }
+      row.productidname = typeof product.name === 'string' ? product.name : null;
+      // System pricing: unless the price is overridden, the order's price list decides the unit price.
+      if (row.ispriceoverridden !== true) {
+        const listPrice = this.listPrice(order, row.productid.id, row.uomid.id);
+        if (listPrice !== undefined) row.priceperunit = listPrice;
+        else if (typeof row.priceperunit !== 'number')
+          row.priceperunit = typeof product.price === 'number' ? product.price : 0;
+      }
+    }
+    row.priceperunit ??= 0;
+    const base = numberOf(row.quantity).times(numberOf(row.priceperunit));
+    row.baseamount = money(base);
+    row.extendedamount = money(base.minus(numberOf(row.manualdiscountamount)).plus(numberOf(row.tax)));
+    if (row.lineitemnumber === undefined || row.lineitemnumber === null) {
+      row.lineitemnumber = this.linesOf(row.salesorderid.id).length + 1;
+    }
+    row.transactioncurrencyid ??= order.transactioncurrencyid ?? null;
+  }
+
+  private listPrice(order: Row, productId: string, uomId: string): number | undefined {
+    if (!isLookupValue(order.pricelevelid)) return undefined;
+    const priceLevelId = order.pricelevelid.id;
+    const entry = this.store
+      .all('productpricelevel')
+      .find(
+        (p) =>
+          isLookupValue(p.pricelevelid) &&
+          p.pricelevelid.id === priceLevelId &&
+          isLookupValue(p.productid) &&
+          p.productid.id === productId &&
+          isLookupValue(p.uomid) &&
+          p.uomid.id === uomId,
+      );
+    return typeof entry?.amount === 'number' ? entry.amount : undefined;
+  }
+
+  linesOf(orderId: string): Row[] {
+    return this.store
+      .all('salesorderdetail')
+      .filter((l) => isLookupValue(l.salesorderid) && l.salesorderid.id === orderId);
+  }
+
+  private computeOrderTotals(order: Row): void {
+    const lines = this.linesOf(String(order.salesorderid));
+    const lineTotal = lines.reduce((sum, line) => sum.plus(numberOf(line.extendedamount)), new Decimal(0));
+    const discount =
+      typeof order.discountamount === 'number'
+        ? new Decimal(order.discountamount)
+        : lineTotal.times(numberOf(order.discountpercentage)).dividedBy(100);
+    const lessFreight = lineTotal.minus(discount);
+    order.totallineitemamount = money(lineTotal);
+    order.totalamountlessfreight = money(lessFreight);
+    order.totalamount = money(lessFreight.plus(numberOf(order.freightamount)).plus(numberOf(order.totaltax)));
+  }
+
+  /** Re-totals an order after one of its lines changed; the order's row version moves like Dataverse's. */
+  private refreshOrder(orderId: string, context: WriteContext): void {
+    const order = this.store.get('salesorder', orderId);
+    if (order === undefined) return;
+    const updated: Row = { ...order };
+    this.computeOrderTotals(updated);
+    if (updated.totalamount === order.totalamount && updated.totallineitemamount === order.totallineitemamount) return;
+    updated.versionnumber = this.store.nextVersion();
+    updated.modifiedon = nowIso();
+    this.store.put('salesorder', orderId, updated);
+    context.events.push({
+      message: 'Update',
+      table: 'salesorder',
+      id: orderId,
+      attributes: ['totallineitemamount', 'totalamountlessfreight', 'totalamount'],
+      depth: 2,
+    });
+  }
+
+  create(
+    table: TableDefinition,
+    body: Record<string, unknown>,
+    context: WriteContext,
+    seed: Record<string, KeyValue> = {},
+    id?: string,
+  ): Row {
+    return this.store.transaction(() => {
+      const row: Row = {};
+      for (const column of table.columns.values()) row[column.name] = null;
+      // Body values win over the key values of the URL (reference §3.2).
+      Object.assign(row, seed);
+      const changed = this.applyBody(table, row, body, true, context);
+      const rowId = typeof row[table.primaryKey] === 'string' ? String(row[table.primaryKey]) : (id ?? randomUUID());
+      if (this.store.get(table.logicalName, rowId) !== undefined) {
+        throw new DataverseError(412, ErrorCodes.duplicateRecord, 'Cannot insert duplicate key.');
+      }
+      row[table.primaryKey] = rowId;
+      const now = nowIso();
+      row.createdon = now;
+      row.modifiedon = now;
+      row.versionnumber = this.store.nextVersion();
+      this.applyState(table, row, undefined, changed);
+      this.applyRules(table, row, undefined, changed);
+      this.checkRequired(table, row);
+      this.checkAlternateKeys(table, row);
+      this.store.put(table.logicalName, rowId, row);
+      const populated = Object.keys(row).filter((k) => row[k] !== null);
+      context.events.push({ message: 'Create', table: table.logicalName, id: rowId, attributes: populated, depth: 1 });
+      if (table.logicalName === 'salesorderdetail' && isLookupValue(row.salesorderid))
+        this.refreshOrder(row.salesorderid.id, context);
+      return row;
+    });
+  }
+
+  update(table: TableDefinition, existing: Row, body: Record<string, unknown>, context: WriteContext): Row {
+    return this.store.transaction(() => {
+      const row: Row = { ...existing };
+      const changed = this.applyBody(table, row, body, false, context);
+      this.applyState(table, row, existing, changed);
+      this.applyRules(table, row, existing, changed);
+      this.checkRequired(table, row);
+      this.checkAlternateKeys(table, row);
+      row.modifiedon = nowIso();
+      row.versionnumber = this.store.nextVersion();
+      const id = String(row[table.primaryKey]);
+      this.store.put(table.logicalName, id, row);
+      context.events.push({
+        message: 'Update',
+        table: table.logicalName,
+        id,
+        attributes: [...new Set([...changed, 'modifiedon'])],
+        depth: 1,
+      });
+      if (table.logicalName === 'salesorderdetail') {
+        for (const orderRef of [existing.salesorderid, row.salesorderid])
+          if (isLookupValue(orderRef)) this.refreshOrder(orderRef.id, context);
+      }
+      return row;
+    });
+  }
+
+  remove(table: TableDefinition, existing: Row, context: WriteContext): void {
+    this.store.transaction(() => {
+      const id = String(existing[table.primaryKey]);
+      if (table.logicalName === 'salesorderdetail' && isLookupValue(existing.salesorderid))
+        this.orderMustBeEditable(existing.salesorderid.id);
+      if (table.logicalName === 'salesorder') {
+        for (const line of this.linesOf(id)) this.store.remove('salesorderdetail', String(line.salesorderdetailid));
+      }
+      this.store.remove(table.logicalName, id);
+      context.events.push({ message: 'Delete', table: table.logicalName, id, attributes: [], depth: 1 });
+      if (table.logicalName === 'salesorderdetail' && isLookupValue(existing.salesorderid))
+        this.refreshOrder(existing.salesorderid.id, context);
+    });
+  }
+}

@@ -1,0 +1,335 @@
+import https from 'node:https';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { childLogger } from '../../observability/logger';
+import { executeBatch } from './batch';
+import { ensureSandboxCertificates } from './certificateAuthority';
+import { DataverseError, ErrorCodes } from './dataverseError';
+import { seedDemoOrganisation } from './demoOrganisation';
+import { deterministicGuid } from './deterministicId';
+import { IdentityProvider } from './identityProvider';
+import { MetadataApi, type MetadataSnapshot } from './metadataApi';
+import { SandboxPersistence } from './persistence';
+import { RecordService, type WriteContext } from './records';
+import { type Row } from './row';
+import { Schema } from './schema';
+import { DEFAULT_LIMITS, ServiceProtection, type ServiceProtectionLimits } from './serviceProtection';
+import { RecordStore } from './store';
+import { WebApi, type ApiResponse } from './webApi';
+import { WebhookDispatcher, type StoredWebhook, type WebhookDelivery, type WebhookRegistration } from './webhooks';
+
+const log = childLogger({ component: 'dataverse-sandbox' });
+
+export interface DataverseSandboxOptions {
+  /** 8443 by default; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Certificates and the data file live here. */
+  dataDir: string;
+  seed?: boolean;
+  limits?: ServiceProtectionLimits;
+  tokenLifetimeSeconds?: number;
+  clientId?: string;
+  clientSecret?: string;
+  tenantId?: string;
+  webhookDeliveryDelayMs?: number;
+  createProductsAsActive?: boolean;
+  /** How long a new alternate key stays Pending before it becomes Active (default 100 ms). */
+  keyActivationDelayMs?: number;
+}
+
+export interface DataverseSandboxStats {
+  requests: number;
+  throttled: number;
+  tokensIssued: number;
+}
+
+export interface DataverseSandbox {
+  webApiUrl: string;
+  environmentUrl: string;
+  authority: string;
+  scope: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  caCertPath: string;
+  caCertPem: string;
+  registerWebhook(registration: WebhookRegistration): string;
+  unregisterWebhook(id: string): boolean;
+  webhooks(): StoredWebhook[];
+  webhookDeliveries(): WebhookDelivery[];
+  /** Resolves when every webhook delivery started so far has finished. */
+  webhooksIdle(): Promise<void>;
+  stats(): DataverseSandboxStats;
+  setLimits(limits: ServiceProtectionLimits): void;
+  setTokenLifetime(seconds: number): void;
+  /** In-process access for seeding and assertions (benchmarks, tests). */
+  records: RecordService;
+  /** Writes the data file now instead of after the debounce. */
+  flush(): void;
+  close(): Promise<void>;
+}
+
+export const SANDBOX_DEFAULTS = {
+  tenantId: deterministicGuid('tenant:sandbox'),
+  clientId: deterministicGuid('client:qbsync-connector'),
+  clientSecret: 'sandbox-client-secret-not-for-production',
+} as const;
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const WEB_API_PATH = /^\/api\/data\/v9\.[0-2]\//;
+
+interface PersistedSandbox {
+  format: 1;
+  rows: ReturnType<RecordStore['snapshot']>;
+  metadata: MetadataSnapshot;
+  webhooks: StoredWebhook[];
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new DataverseError(413, '', 'Request too large.'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function lowerHeaders(request: IncomingMessage): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return headers;
+}
+
+function errorResponse(error: unknown, prefer: string | undefined): ApiResponse {
+  const includeAnnotations = /include-annotations/i.test(prefer ?? '');
+  if (error instanceof DataverseError) {
+    return {
+      status: error.status,
+      headers: { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0', ...error.headers },
+      body: JSON.stringify(error.body(includeAnnotations)),
+    };
+  }
+  log.error({ err: error }, 'sandbox request failed unexpectedly');
+  return {
+    status: 500,
+    headers: { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' },
+    body: JSON.stringify({ error: { code: '0x80040216', message: 'An unexpected error occurred.' } }),
+  };
+}
+
+function send(response: ServerResponse, answer: ApiResponse): void {
+  response.writeHead(answer.status, answer.headers);
+  response.end(answer.body);
+}
+
+/** Starts the HTTPS Dataverse look-alike (Web API + identity provider) described in src/sandbox/dataverse/README-less brief. */
+export async function startDataverseSandbox(opts: DataverseSandboxOptions): Promise<DataverseSandbox> {
+  const certificates = await ensureSandboxCertificates(opts.dataDir);
+  const tenantId = opts.tenantId ?? SANDBOX_DEFAULTS.tenantId;
+  const clientId = opts.clientId ?? SANDBOX_DEFAULTS.clientId;
+  const clientSecret = opts.clientSecret ?? SANDBOX_DEFAULTS.clientSecret;
+  const host = opts.host ?? '127.0.0.1';
+
+  const schema = new Schema();
+  let persistence: SandboxPersistence<PersistedSandbox> | undefined = undefined;
+  const changed = (): void => persistence?.schedule();
+  const store = new RecordStore(changed);
+  const records = new RecordService(schema, store, { createProductsAsActive: opts.createProductsAsActive === true });
+  const metadata = new MetadataApi(schema, store, changed, opts.keyActivationDelayMs ?? 100);
+  const protection = new ServiceProtection(opts.limits ?? DEFAULT_LIMITS);
+
+  // The URLs depend on the port, known only after listen(); the handler reads these once they are set.
+  let environmentUrl = '';
+  let webApi: WebApi | undefined = undefined;
+  let identity: IdentityProvider | undefined = undefined;
+  let webhooks: WebhookDispatcher | undefined = undefined;
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const headers = lowerHeaders(request);
+    let release: (() => void) | undefined;
+    try {
+      const body = await readBody(request);
+      const url = new URL(request.url ?? '/', environmentUrl);
+      const method = (request.method ?? 'GET').toUpperCase();
+      if (identity === undefined || webApi === undefined || webhooks === undefined)
+        throw new DataverseError(503, '', 'Sandbox is starting.');
+      const idpAnswer = await identity.handle(method, url, body);
+      if (idpAnswer !== undefined) {
+        response.writeHead(idpAnswer.status, idpAnswer.headers);
+        response.end(idpAnswer.body);
+        return;
+      }
+      if (!WEB_API_PATH.test(url.pathname)) {
+        send(response, errorResponse(new DataverseError(404, '', `No resource at ${url.pathname}.`), undefined));
+        return;
+      }
+      const check = await identity.verify(headers.authorization);
+      if (!check.ok) {
+        const code = check.reason === 'expired' ? ErrorCodes.expiredOAuthToken : ErrorCodes.invalidAuthTicket;
+        throw new DataverseError(401, code, check.detail, {
+          'WWW-Authenticate': `Bearer error=invalid_token, error_description="${check.detail.replace(/"/g, "'")}", authorization_uri=${environmentUrl}/${tenantId}/oauth2/authorize, resource_id=${environmentUrl}`,
+        });
+      }
+      release = protection.admit(check.clientId);
+      const tag = url.searchParams.get('tag') ?? undefined;
+      url.searchParams.delete('tag');
+      const apiPath = url.pathname.replace(WEB_API_PATH, '');
+      const dispatcher = webhooks;
+      if (apiPath === '$batch' && method === 'POST') {
+        const api = webApi;
+        send(
+          response,
+          executeBatch(headers['content-type'], body, tag, {
+            api,
+            store,
+            webApiUrl: `${environmentUrl}/api/data/v9.2/`,
+            outerHeaders: { prefer: headers.prefer, callerobjectid: headers.callerobjectid },
+            dispatch: (events, t) => dispatcher.dispatch(events, t),
+            errorResponse,
+          }),
+        );
+        return;
+      }
+      const context: WriteContext = { events: [], ...(tag !== undefined ? { tag } : {}) };
+      const answer = store.transaction(() =>
+        webApi?.handle({ method, path: apiPath, query: url.searchParams, headers, body }, context),
+      );
+      if (answer === undefined) throw new DataverseError(503, '', 'Sandbox is starting.');
+      dispatcher.dispatch(context.events, tag);
+      send(response, answer);
+    } catch (error) {
+      send(response, errorResponse(error, headers.prefer));
+    } finally {
+      if (release !== undefined) {
+        const done = release;
+        if (response.writableFinished) done();
+        else response.on('close', done);
+      }
+    }
+  };
+
+  const server = https.createServer({ cert: certificates.certPem, key: certificates.keyPem }, (request, response) => {
+    void handle(request, response);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8443, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  environmentUrl = `https://${urlHost}:${port}`;
+  const webApiUrl = `${environmentUrl}/api/data/v9.2/`;
+
+  identity = new IdentityProvider({
+    environmentUrl,
+    tenantId,
+    clientId,
+    clientSecret,
+    tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 3600,
+  });
+  const organizationId = deterministicGuid('organization:sandbox');
+  webhooks = new WebhookDispatcher(
+    schema,
+    store,
+    {
+      environmentUrl,
+      organizationId,
+      organizationName: 'qbsyncsandbox',
+      userId: deterministicGuid('systemuser:application-user'),
+      deliveryDelayMs: opts.webhookDeliveryDelayMs ?? 50,
+      caCertPem: certificates.caCertPem,
+    },
+    changed,
+  );
+  webApi = new WebApi(records, webApiUrl, [metadata.handle]);
+
+  const dispatcher = webhooks;
+  persistence = new SandboxPersistence<PersistedSandbox>(path.join(opts.dataDir, 'dataverse-sandbox.json'), () => ({
+    format: 1,
+    rows: store.snapshot(),
+    metadata: metadata.snapshot(),
+    webhooks: dispatcher.registrations(),
+  }));
+  const saved = persistence.load();
+  if (saved !== undefined && saved.format === 1) {
+    metadata.restore(saved.metadata);
+    store.restore(saved.rows, (table) => schema.tables.get(table)?.primaryKey);
+    for (const hook of saved.webhooks) dispatcher.register(hook, hook.id);
+  }
+
+  const quiet: WriteContext = { events: [] };
+  const orgTable = schema.table('organization');
+  const org = store.all('organization')[0];
+  if (org === undefined) {
+    records.create(
+      orgTable,
+      {
+        organizationid: organizationId,
+        name: 'qbsyncsandbox',
+        createproductswithoutparentinactivestate: opts.createProductsAsActive === true,
+      },
+      quiet,
+    );
+  } else if (
+    opts.createProductsAsActive !== undefined &&
+    org.createproductswithoutparentinactivestate !== opts.createProductsAsActive
+  ) {
+    records.update(
+      orgTable,
+      org as Row,
+      { createproductswithoutparentinactivestate: opts.createProductsAsActive },
+      quiet,
+    );
+  }
+  if (opts.seed === true) seedDemoOrganisation(records);
+  persistence.flush();
+
+  const identityProvider = identity;
+  log.info({ environmentUrl }, 'dataverse sandbox listening');
+  return {
+    webApiUrl,
+    environmentUrl,
+    authority: `${environmentUrl}/${tenantId}`,
+    scope: `${environmentUrl}/.default`,
+    tenantId,
+    clientId,
+    clientSecret,
+    caCertPath: certificates.caCertPath,
+    caCertPem: certificates.caCertPem,
+    registerWebhook: (registration) => dispatcher.register(registration),
+    unregisterWebhook: (id) => dispatcher.unregister(id),
+    webhooks: () => dispatcher.registrations(),
+    webhookDeliveries: () => [...dispatcher.deliveries],
+    webhooksIdle: () => dispatcher.idle(),
+    stats: () => ({
+      requests: protection.requests,
+      throttled: protection.throttled,
+      tokensIssued: identityProvider.tokensIssued,
+    }),
+    setLimits: (limits) => protection.setLimits(limits),
+    setTokenLifetime: (seconds) => identityProvider.setTokenLifetime(seconds),
+    records,
+    flush: () => persistence?.flush(),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      persistence?.flush();
+    },
+  };
+}
