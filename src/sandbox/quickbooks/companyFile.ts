@@ -115,7 +115,7 @@ export class CompanyFileSimulator {
   readonly name: string;
   /** The company data; exposed for seeding and inspection by tests, not for the connector. */
   readonly store: CompanyStore;
-  private readonly clock: CompanyClock;
+  readonly clock: CompanyClock;
   private readonly iterators = new QueryIterators();
   private readonly log;
 

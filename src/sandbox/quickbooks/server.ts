@@ -50,12 +50,10 @@ export async function startQuickBooksSandbox(opts: QuickBooksSandboxOptions): Pr
         return;
       }
       log.error({ err, companyFile: file.name }, 'simulator failure');
-      res
-        .status(500)
-        .json({
-          hresult: '0x80040402',
-          message: 'Unexpected error. Check the qbsdklog.txt file for possible, additional information.',
-        });
+      res.status(500).json({
+        hresult: '0x80040402',
+        message: 'Unexpected error. Check the qbsdklog.txt file for possible, additional information.',
+      });
     }
   });
   const server = app.listen(opts.port ?? 8090, opts.host ?? '127.0.0.1');
