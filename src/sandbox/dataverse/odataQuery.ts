@@ -324,21 +324,32 @@ function compareValues(a: Comparable, b: Comparable): number {
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-export function evaluateFilter(expression: FilterExpression, row: Row): boolean {
+/** Three-valued logic as SQL has it: a comparison with a null column is unknown, and `not unknown` stays unknown. */
+function evaluate(expression: FilterExpression, row: Row): boolean | null {
   switch (expression.kind) {
-    case 'and':
-      return evaluateFilter(expression.left, row) && evaluateFilter(expression.right, row);
-    case 'or':
-      return evaluateFilter(expression.left, row) || evaluateFilter(expression.right, row);
-    case 'not':
-      return !evaluateFilter(expression.operand, row);
+    case 'and': {
+      const left = evaluate(expression.left, row);
+      const right = evaluate(expression.right, row);
+      if (left === false || right === false) return false;
+      return left === null || right === null ? null : true;
+    }
+    case 'or': {
+      const left = evaluate(expression.left, row);
+      const right = evaluate(expression.right, row);
+      if (left === true || right === true) return true;
+      return left === null || right === null ? null : false;
+    }
+    case 'not': {
+      const inner = evaluate(expression.operand, row);
+      return inner === null ? null : !inner;
+    }
     case 'function': {
       const value = operandValue(expression.property, row).value;
       const argument =
         expression.argument.kind === 'literal' && expression.argument.literal.kind === 'string'
           ? expression.argument.literal.value.toLowerCase()
           : '';
-      if (typeof value !== 'string') return false;
+      if (typeof value !== 'string') return null;
       const haystack = value.toLowerCase();
       if (expression.name === 'contains') return haystack.includes(argument);
       if (expression.name === 'startswith') return haystack.startsWith(argument);
@@ -350,12 +361,13 @@ export function evaluateFilter(expression: FilterExpression, row: Row): boolean 
       const column = left.column ?? right.column;
       const a = normalise(left.value, column);
       const b = normalise(right.value, column);
-      // SQL semantics: a null only equals null, and never orders against anything.
-      if (a === null || b === null) {
+      const literalNull = (operand: Operand): boolean => operand.kind === 'literal' && operand.literal.kind === 'null';
+      if (literalNull(expression.left) || literalNull(expression.right)) {
         if (expression.operator === 'eq') return a === b;
         if (expression.operator === 'ne') return a !== b;
-        return false;
+        return null;
       }
+      if (a === null || b === null) return null;
       const order = compareValues(a, b);
       switch (expression.operator) {
         case 'eq':
@@ -373,6 +385,10 @@ export function evaluateFilter(expression: FilterExpression, row: Row): boolean 
       }
     }
   }
+}
+
+export function evaluateFilter(expression: FilterExpression, row: Row): boolean {
+  return evaluate(expression, row) === true;
 }
 
 export interface OrderClause {

@@ -102,7 +102,7 @@ function encodeQueryValue(value: string): string {
 function buildSkipToken(table: TableDefinition, cursor: Cursor, firstId: string): string {
   const sort = Buffer.from(JSON.stringify(cursor.values)).toString('base64url');
   const inner = `<cookie page="${cursor.page - 1}"><${table.primaryKey} last="{${cursor.id.toUpperCase()}}" first="{${firstId.toUpperCase()}}" sort="${sort}" /></cookie>`;
-  return `<cookie pagenumber="${cursor.page}" pagingcookie="${encodeURIComponent(inner).toLowerCase()}" istracking="False" />`;
+  return `<cookie pagenumber="${cursor.page}" pagingcookie="${encodeURIComponent(inner).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())}" istracking="False" />`;
 }
 
 function parseSkipToken(token: string): Cursor {
