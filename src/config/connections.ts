@@ -19,6 +19,14 @@ export const connectionSchema = z.object({
     passwordHash: z.string().startsWith('scrypt$'),
     companyFilePath: z.string().default(''),
   }),
+  /** How Dataverse authenticates its webhook calls for this connection (the key is a secret: keep the file 0600). */
+  webhook: z
+    .object({
+      kind: z.enum(['WebhookKey', 'HttpHeader', 'HttpQueryString']),
+      key: z.string().min(16),
+      headerName: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const connectionsFileSchema = z.object({ connections: z.array(connectionSchema).min(1) });

@@ -5,6 +5,8 @@ import { logger } from '../observability/logger';
 import { createGatewayApp } from './app';
 import { createQbwcService } from './qbwc/service';
 import { createSoapEndpoint } from './qbwc/soapEndpoint';
+import { dataverseWebhookRouter } from './webhooks/dataverseWebhook';
+import { temporalRecordSyncStarter } from './webhooks/recordSyncStarter';
 
 async function main(): Promise<void> {
   const connections = loadConnections(runtime.dataDir);
@@ -30,7 +32,16 @@ async function main(): Promise<void> {
         })),
     }),
   });
-  const app = createGatewayApp({ qbwc });
+  const webhooks = dataverseWebhookRouter({
+    log: log.child({ component: 'webhooks' }),
+    tag: process.env.DATAVERSE_WRITE_TAG ?? 'qbsync',
+    startRecordSync: temporalRecordSyncStarter(client, runtime.taskQueue),
+    resolveConnection: (name) => {
+      const found = name ? connections.find((c) => c.name === name) : connections[0];
+      return found?.webhook ? { name: found.name, auth: found.webhook } : undefined;
+    },
+  });
+  const app = createGatewayApp({ qbwc, webhooks });
   const server = app.listen(runtime.gatewayPort, runtime.gatewayHost, () => {
     log.info({ url: publicUrl }, 'gateway listening');
   });

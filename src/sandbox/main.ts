@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       name: office,
       companyFileLabel: `${office[0]!.toUpperCase()}${office.slice(1)} office`,
       qbwc: { userName, passwordHash: await hashPassword(secrets.qbwcPasswords[office]!), companyFilePath },
+      webhook: { kind: 'WebhookKey', key: secrets.webhookKey },
     });
     endpointsConnections.push({
       connection: office,
@@ -99,7 +100,19 @@ async function main(): Promise<void> {
       qwcFile: qwcPath,
     });
   }
-  writeFileSync(connectionsFilePath(dataDir), JSON.stringify({ connections }, null, 2));
+  writeFileSync(connectionsFilePath(dataDir), JSON.stringify({ connections }, null, 2), { mode: 0o600 });
+  // Sales orders and accounts changed in Dynamics reach the connector at once instead of at the next poll.
+  if (dataverse.webhooks().length === 0) {
+    for (const entity of ['salesorder', 'account']) {
+      dataverse.registerWebhook({
+        url: `http://127.0.0.1:${runtime.gatewayPort}/webhooks/dataverse`,
+        entity,
+        messages: ['Create', 'Update'],
+        authType: 'WebhookKey',
+        key: secrets.webhookKey,
+      });
+    }
+  }
 
   const endpoints = {
     temporal: { address: runtime.temporalAddress, namespace: runtime.namespace, uiUrl: 'http://localhost:8233' },

@@ -1,3 +1,4 @@
 /** Every workflow the worker runs. */
 export { companyFile } from './companyFile/workflow';
 export { quickbooksListRead } from './quickbooksListRead';
+export { dataverseRecordSync } from './dataverseRecordSync';
