@@ -501,7 +501,8 @@ export class DataverseClient {
 
   private batchUrl(path: string, isWrite: boolean): string {
     if (path.startsWith('$')) return path;
-    const url = this.resolve(path, undefined);
+    // A request line cannot carry raw spaces (e.g. inside $filter): let URL percent-encode what needs it.
+    const url = new URL(this.resolve(path, undefined)).href;
     return isWrite && this.tag ? `${url}${url.includes('?') ? '&' : '?'}tag=${encodeURIComponent(this.tag)}` : url;
   }
 
