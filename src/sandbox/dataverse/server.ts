@@ -133,7 +133,7 @@ function send(response: ServerResponse, answer: ApiResponse): void {
   response.end(answer.body);
 }
 
-/** Starts the HTTPS Dataverse look-alike (Web API + identity provider) described in src/sandbox/dataverse/README-less brief. */
+/** Starts the HTTPS Dataverse look-alike: Web API, metadata API, $batch, webhooks and its identity provider on one port. */
 export async function startDataverseSandbox(opts: DataverseSandboxOptions): Promise<DataverseSandbox> {
   const certificates = await ensureSandboxCertificates(opts.dataDir);
   const tenantId = opts.tenantId ?? SANDBOX_DEFAULTS.tenantId;
