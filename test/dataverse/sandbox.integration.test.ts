@@ -17,6 +17,7 @@ import {
   publishProduct,
   qbListKey,
   type DataverseRow,
+  type ProvisioningReport,
 } from '../../src/dataverse';
 
 /** Records, in client time, every start and every Retry-After the governor is told about. */
@@ -37,9 +38,25 @@ class RecordingGovernor extends RateGovernor {
 
 const quiet = pino({ level: 'silent' });
 
+const EXPECTED_ITEMS = [
+  'account.key.qbsync_sourcekey',
+  'account.qbsync_companyfile',
+  'account.qbsync_qblistid',
+  'contact.key.qbsync_sourcekey',
+  'contact.qbsync_companyfile',
+  'contact.qbsync_qblistid',
+  'product.key.qbsync_sourcekey',
+  'product.qbsync_companyfile',
+  'product.qbsync_qblistid',
+  'salesorder.qbsync_companyfile',
+  'salesorder.qbsync_invoicenumber',
+  'salesorder.qbsync_qbtxnid',
+];
+
 describe('Dataverse client against the Dataverse sandbox', () => {
   let sandbox: DataverseSandbox;
   let dataDir: string;
+  let firstRun: ProvisioningReport;
   const closers: Array<() => Promise<void> | void> = [];
 
   const connect = (
@@ -73,7 +90,7 @@ describe('Dataverse client against the Dataverse sandbox', () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'dataverse-client-it-'));
     sandbox = await startDataverseSandbox({ port: 0, dataDir, seed: false, keyActivationDelayMs: 50 });
     const { client } = connect();
-    await provisionDataverse(client, { log: quiet });
+    firstRun = await provisionDataverse(client, { log: quiet });
     // Writes by key need the alternate keys Active.
     for (let i = 0; i < 50; i += 1) {
       const report = await provisionDataverse(client, { log: quiet });
@@ -89,23 +106,13 @@ describe('Dataverse client against the Dataverse sandbox', () => {
 
   it('provisioning a second time creates nothing and sees every item', async () => {
     const { client } = connect();
+    // The first run (in before) created everything; the second finds everything.
+    assert.deepEqual([...firstRun.created].sort(), EXPECTED_ITEMS);
+    assert.deepEqual(firstRun.existing, []);
     const report = await provisionDataverse(client, { log: quiet });
     assert.deepEqual(report.created, []);
     assert.deepEqual(report.keysNotActive, {});
-    assert.deepEqual([...report.existing].sort(), [
-      'account.key.qbsync_sourcekey',
-      'account.qbsync_companyfile',
-      'account.qbsync_qblistid',
-      'contact.key.qbsync_sourcekey',
-      'contact.qbsync_companyfile',
-      'contact.qbsync_qblistid',
-      'product.key.qbsync_sourcekey',
-      'product.qbsync_companyfile',
-      'product.qbsync_qblistid',
-      'salesorder.qbsync_companyfile',
-      'salesorder.qbsync_invoicenumber',
-      'salesorder.qbsync_qbtxnid',
-    ]);
+    assert.deepEqual([...report.existing].sort(), EXPECTED_ITEMS);
     assert.equal(typeof report.createProductsWithoutParentInActiveState, 'boolean');
   });
 
