@@ -1,0 +1,130 @@
+/**
+ * The Dataverse row shapes the mapping produces and consumes (reference dataverse.md §2). They are declared here,
+ * not imported from `src/dataverse/entities.ts`, because the mapping needs columns that module does not select yet
+ * (ship-to address, fax, credit limit, parent account, order addresses) and because workflow code imports the
+ * mapping, which must not pull in the Web API client. Money and quantities are decimal strings.
+ */
+
+/** Option values of `account.customertypecode` ("Relationship Type"). */
+export const RelationshipType = { Customer: 3, Supplier: 10, Vendor: 11 } as const;
+
+/** Option values of `product.producttypecode`. */
+export const ProductType = { SalesInventory: 1, MiscellaneousCharges: 2, Services: 3, FlatFees: 4 } as const;
+
+export const ADDRESS_PARTS = ['line1', 'line2', 'line3', 'city', 'stateorprovince', 'postalcode', 'country'] as const;
+export type AddressPart = (typeof ADDRESS_PARTS)[number];
+
+/** One address, independent of the column prefix it is stored under. */
+export type AddressParts = { [K in AddressPart]?: string | null };
+
+/** `address1_line1` …: the columns of one address under a prefix. */
+export type AddressColumns<P extends string> = { [K in AddressPart as `${P}_${K}`]?: string | null };
+
+/** Connector columns carrying the QuickBooks identity (with the alternate key on both). */
+export interface QuickBooksListIdentity {
+  qbsync_companyfile: string;
+  qbsync_qblistid: string;
+}
+
+/**
+ * An account as the QuickBooks side wants it (create or upsert body). `null` clears a column; the parent lookup is
+ * bound by the parent's alternate key, so the parent's Dataverse id need not be known.
+ */
+export interface AccountWrite extends QuickBooksListIdentity, AddressColumns<'address1'>, AddressColumns<'address2'> {
+  name: string;
+  accountnumber: string | null;
+  customertypecode: number;
+  /** Present only when QuickBooks has a customer type: the category is owned by Dynamics otherwise. */
+  accountcategorycode?: number;
+  telephone1: string | null;
+  fax: string | null;
+  emailaddress1: string | null;
+  paymenttermscode: number | null;
+  creditlimit: string | null;
+  'parentaccountid@odata.bind'?: string;
+}
+
+/** An account as read from Dataverse; every column may be missing from a `$select`. */
+export interface AccountRecord extends AddressColumns<'address1'>, AddressColumns<'address2'> {
+  accountid?: string;
+  name?: string | null;
+  accountnumber?: string | null;
+  customertypecode?: number | null;
+  accountcategorycode?: number | null;
+  telephone1?: string | null;
+  fax?: string | null;
+  emailaddress1?: string | null;
+  paymenttermscode?: number | null;
+  creditlimit?: string | number | null;
+  _parentaccountid_value?: string | null;
+  _primarycontactid_value?: string | null;
+  qbsync_companyfile?: string | null;
+  qbsync_qblistid?: string | null;
+  modifiedon?: string;
+}
+
+/** The primary contact derived from a QuickBooks customer or vendor. */
+export interface ContactWrite {
+  firstname: string | null;
+  lastname: string;
+  emailaddress1: string | null;
+  telephone1: string | null;
+  jobtitle: string | null;
+  qbsync_companyfile?: string;
+  qbsync_qblistid?: string;
+  'parentcustomerid_account@odata.bind'?: string;
+}
+
+export interface ProductWrite extends QuickBooksListIdentity {
+  name: string;
+  productnumber: string;
+  description: string | null;
+  producttypecode: number;
+  price: string | null;
+  standardcost: string | null;
+  /** Inventory items only. */
+  quantityonhand?: string | null;
+}
+
+export interface ProductRecord {
+  productid?: string;
+  name?: string | null;
+  productnumber?: string | null;
+  description?: string | null;
+  producttypecode?: number | null;
+  price?: string | number | null;
+  standardcost?: string | number | null;
+  quantityonhand?: string | number | null;
+  qbsync_companyfile?: string | null;
+  qbsync_qblistid?: string | null;
+  modifiedon?: string;
+}
+
+export interface SalesOrderRecord extends AddressColumns<'billto'>, AddressColumns<'shipto'> {
+  salesorderid?: string;
+  name?: string | null;
+  ordernumber?: string | null;
+  /** Becomes the invoice memo. */
+  description?: string | null;
+  freightamount?: string | number | null;
+  discountamount?: string | number | null;
+  discountpercentage?: string | number | null;
+  totalamount?: string | number | null;
+  _customerid_value?: string | null;
+  qbsync_qbtxnid?: string | null;
+  qbsync_invoicenumber?: string | null;
+}
+
+/** An order line (`salesorderdetail`). */
+export interface SalesOrderLineRecord {
+  salesorderdetailid?: string;
+  lineitemnumber?: number | null;
+  _productid_value?: string | null;
+  /** True for a write-in line (not in the catalog); its text is in `productdescription`. */
+  isproductoverridden?: boolean | null;
+  productdescription?: string | null;
+  quantity?: string | number | null;
+  priceperunit?: string | number | null;
+  manualdiscountamount?: string | number | null;
+  extendedamount?: string | number | null;
+}

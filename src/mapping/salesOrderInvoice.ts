@@ -1,0 +1,285 @@
+import type Decimal from 'decimal.js';
+import { type InvoiceAddFields, type InvoiceLineAddFields, type InvoiceRet, type QbRef } from '../qbxml/requests';
+import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
+import { charLength, checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
+import { cents, Dec, readDecimal } from './money';
+import { Issues, type MappingResult } from './result';
+
+/** qbXML 13 InvoiceAdd limits (reference §14). */
+export const INVOICE_LIMITS = { refNumber: 11, poNumber: 25, memo: 4095, desc: 4095 } as const;
+
+/**
+ * How the invoice number (RefNumber, at most 11 characters) is derived from the order. Dynamics' auto numbers
+ * (`ORD-01001-X4Y5Z6`) are longer than that, hence the segment rule; `assignedByQuickBooks` leaves the number to
+ * QuickBooks' own sequence (then the caller must find an earlier invoice for this order some other way).
+ */
+export type RefNumberRule =
+  | { kind: 'orderNumber' }
+  | { kind: 'orderNumberSegment'; separator: string; index: number }
+  | { kind: 'assignedByQuickBooks' };
+
+export interface InvoiceMappingContext {
+  /** ListID of the QuickBooks customer the order's account is paired with. */
+  customerListId: string;
+  /** Dataverse productid → QuickBooks item ListID. */
+  itemListIdByProductId: Readonly<Record<string, string>>;
+  /** Item that carries write-in (non-catalog) lines; the text goes into the line description. */
+  writeInItem: QbRef;
+  /** Discount item for line and order discounts (amount lines, negative). */
+  discountItem: QbRef;
+  freightItem: QbRef;
+  refNumber: RefNumberRule;
+  /** The customer's purchase-order number, if the organisation keeps one on its orders. */
+  poNumber?: string | null;
+}
+
+function lookup(map: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
+}
+
+function hasRef(ref: QbRef | undefined): ref is QbRef {
+  return ref !== undefined && (text(ref.listId) !== null || text(ref.fullName) !== null);
+}
+
+function refNumberOf(issues: Issues, order: SalesOrderRecord, rule: RefNumberRule): string | undefined {
+  if (rule.kind === 'assignedByQuickBooks') return undefined;
+  const orderNumber = text(order.ordernumber);
+  if (orderNumber === null) {
+    issues.add('ordernumber', 'required', 'the order number is needed for the invoice RefNumber');
+    return undefined;
+  }
+  let ref = orderNumber.trim();
+  if (rule.kind === 'orderNumberSegment') {
+    const segment = rule.separator === '' ? undefined : ref.split(rule.separator)[rule.index];
+    if (segment === undefined || segment.trim() === '') {
+      issues.add(
+        'ordernumber',
+        'required',
+        `order number "${orderNumber}" has no segment ${rule.index} separated by "${rule.separator}"`,
+      );
+      return undefined;
+    }
+    ref = segment.trim();
+  }
+  if (charLength(ref) > INVOICE_LIMITS.refNumber) {
+    issues.add(
+      'ordernumber',
+      'max-length',
+      `RefNumber "${ref}" from order number "${orderNumber}" is ${charLength(ref)} characters, QuickBooks allows ${INVOICE_LIMITS.refNumber}; choose a refNumber rule that fits`,
+    );
+    return undefined;
+  }
+  return ref;
+}
+
+/** Lines in the order the seller arranged them; lines without a number keep their position after numbered ones. */
+function orderedLines(lines: readonly SalesOrderLineRecord[]): { line: SalesOrderLineRecord; index: number }[] {
+  return lines
+    .map((line, index) => ({ line, index }))
+    .sort((a, b) => {
+      const x = a.line.lineitemnumber ?? Number.POSITIVE_INFINITY;
+      const y = b.line.lineitemnumber ?? Number.POSITIVE_INFINITY;
+      return x === y ? a.index - b.index : x < y ? -1 : 1;
+    });
+}
+
+/**
+ * A Dynamics sales order as a QuickBooks InvoiceAdd. Each line's amount is rate × quantity rounded to the cent
+ * (the way QuickBooks computes it, so both sides agree); a line discount follows its line as a negative discount
+ * item line, the order discount and freight close the invoice as their own item lines.
+ */
+export function salesOrderToInvoice(
+  order: SalesOrderRecord,
+  lines: readonly SalesOrderLineRecord[],
+  ctx: InvoiceMappingContext,
+): MappingResult<InvoiceAddFields> {
+  const issues = new Issues();
+  const customerListId = text(ctx.customerListId);
+  if (customerListId === null) issues.add('customerid', 'required', 'the order customer has no QuickBooks ListID');
+  const fields: InvoiceAddFields = { customerRef: { listId: customerListId ?? '' } };
+
+  const refNumber = refNumberOf(issues, order, ctx.refNumber);
+  if (refNumber !== undefined) fields.refNumber = refNumber;
+
+  const billAddress = partsToQbAddress(issues, 'billto', readAddress('billto', order));
+  if (billAddress !== undefined) fields.billAddress = billAddress;
+  const shipAddress = partsToQbAddress(issues, 'shipto', readAddress('shipto', order));
+  if (shipAddress !== undefined) fields.shipAddress = shipAddress;
+
+  const poNumber = text(ctx.poNumber);
+  if (poNumber !== null) {
+    checkMaxLength(issues, 'poNumber', poNumber, INVOICE_LIMITS.poNumber);
+    fields.poNumber = poNumber;
+  }
+  const memo = text(order.description);
+  if (memo !== null) {
+    checkMaxLength(issues, 'description', memo, INVOICE_LIMITS.memo);
+    fields.memo = memo;
+  }
+
+  const salesorderid = text(order.salesorderid);
+  if (salesorderid !== null && GUID.test(salesorderid)) fields.externalGuid = `{${salesorderid.toUpperCase()}}`;
+
+  const invoiceLines: InvoiceLineAddFields[] = [];
+  let lineTotal = new Dec(0);
+  let usesDiscount = false;
+
+  for (const { line, index } of orderedLines(lines)) {
+    const at = `lines[${index}]`;
+    const quantity = readDecimal(issues, `${at}.quantity`, line.quantity);
+    const rate = readDecimal(issues, `${at}.priceperunit`, line.priceperunit);
+    if (quantity === null && text(String(line.quantity ?? '')) === null) {
+      issues.add(`${at}.quantity`, 'required', 'every order line needs a quantity');
+    } else if (quantity !== null && quantity.lte(0)) {
+      issues.add(`${at}.quantity`, 'positive', `quantity ${quantity.toFixed()} must be above zero`);
+    }
+    if (rate === null && text(String(line.priceperunit ?? '')) === null) {
+      issues.add(`${at}.priceperunit`, 'required', 'every order line needs a price per unit');
+    }
+    const description = text(line.productdescription);
+    checkMaxLength(issues, `${at}.productdescription`, description, INVOICE_LIMITS.desc);
+
+    let itemRef: QbRef | undefined;
+    if (line.isproductoverridden === true) {
+      if (description === null) {
+        issues.add(`${at}.productdescription`, 'required', 'a write-in line needs its description');
+      }
+      if (!hasRef(ctx.writeInItem)) issues.add('writeInItem', 'required', 'no write-in item is configured');
+      itemRef = ctx.writeInItem;
+    } else {
+      const productId = text(line._productid_value);
+      const listId = productId === null ? undefined : lookup(ctx.itemListIdByProductId, productId);
+      if (productId === null) {
+        issues.add(`${at}._productid_value`, 'required', 'a catalog line needs its product');
+      } else if (listId === undefined) {
+        issues.add(`${at}._productid_value`, 'unmapped-product', `product ${productId} has no QuickBooks item yet`);
+      } else {
+        itemRef = { listId };
+      }
+    }
+
+    const discount = readDecimal(issues, `${at}.manualdiscountamount`, line.manualdiscountamount);
+    if (discount !== null && discount.lt(0)) {
+      issues.add(`${at}.manualdiscountamount`, 'positive', 'a discount cannot be negative');
+    }
+    if (quantity === null || rate === null || itemRef === undefined) continue;
+
+    const amount = cents(quantity.times(rate));
+    const invoiceLine: InvoiceLineAddFields = { itemRef, quantity: quantity.toFixed(), rate: rate.toFixed(), amount };
+    if (description !== null) invoiceLine.desc = description;
+    invoiceLines.push(invoiceLine);
+    lineTotal = lineTotal.plus(amount);
+
+    if (discount !== null && discount.gt(0)) {
+      usesDiscount = true;
+      const discountAmount = cents(discount.negated());
+      invoiceLines.push({
+        itemRef: ctx.discountItem,
+        desc: `Discount on ${description ?? `line ${index + 1}`}`,
+        amount: discountAmount,
+      });
+      lineTotal = lineTotal.plus(discountAmount);
+    }
+  }
+
+  // Dynamics applies the order discount (amount plus percentage of the line total) after line discounts.
+  const orderDiscountAmount = readDecimal(issues, 'discountamount', order.discountamount) ?? new Dec(0);
+  const orderDiscountPercent = readDecimal(issues, 'discountpercentage', order.discountpercentage) ?? new Dec(0);
+  if (orderDiscountAmount.lt(0)) issues.add('discountamount', 'positive', 'an order discount cannot be negative');
+  if (orderDiscountPercent.lt(0) || orderDiscountPercent.gt(100)) {
+    issues.add('discountpercentage', 'positive', 'an order discount percentage must be between 0 and 100');
+  }
+  const orderDiscount = new Dec(cents(orderDiscountAmount.plus(lineTotal.times(orderDiscountPercent).dividedBy(100))));
+  if (orderDiscount.gt(0)) {
+    usesDiscount = true;
+    invoiceLines.push({ itemRef: ctx.discountItem, desc: 'Order discount', amount: cents(orderDiscount.negated()) });
+  }
+  if (usesDiscount && !hasRef(ctx.discountItem))
+    issues.add('discountItem', 'required', 'no discount item is configured');
+
+  const freight = readDecimal(issues, 'freightamount', order.freightamount);
+  if (freight !== null && freight.lt(0)) issues.add('freightamount', 'positive', 'freight cannot be negative');
+  if (freight !== null && freight.gt(0)) {
+    if (!hasRef(ctx.freightItem)) issues.add('freightItem', 'required', 'no freight item is configured');
+    invoiceLines.push({ itemRef: ctx.freightItem, desc: 'Freight', amount: cents(freight) });
+  }
+
+  if (invoiceLines.length === 0 && !issues.failed) {
+    issues.add('lines', 'required', 'an order without lines cannot become an invoice');
+  }
+  fields.lines = invoiceLines;
+  return issues.result(fields);
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The invoice total the mapped lines add up to (before QuickBooks adds sales tax), to the cent. */
+export function invoiceLinesTotal(fields: InvoiceAddFields): string {
+  return cents((fields.lines ?? []).reduce((sum, line) => sum.plus(line.amount ?? '0'), new Dec(0)));
+}
+
+export interface TotalsDifference {
+  orderTotal: string;
+  invoiceTotal: string;
+  /** invoice − order, to the cent: `"0.00"` when they agree; anything else is reported on the order's workflow. */
+  difference: string;
+}
+
+/**
+ * How far the QuickBooks invoice total (subtotal plus sales tax) is from the Dynamics order total. The difference is
+ * returned, never rounded away, so the workflow can record a disagreement (tax rules differ between the systems).
+ */
+export function invoiceTotalsDifference(
+  order: Pick<SalesOrderRecord, 'totalamount'>,
+  invoice: Pick<InvoiceRet, 'subtotal' | 'salesTaxTotal'>,
+): MappingResult<TotalsDifference> {
+  const issues = new Issues();
+  const orderTotal = readDecimal(issues, 'totalamount', order.totalamount);
+  if (orderTotal === null && !issues.failed) issues.add('totalamount', 'required', 'the order has no total');
+  const subtotal = readDecimal(issues, 'subtotal', invoice.subtotal);
+  if (subtotal === null && !issues.failed) issues.add('subtotal', 'required', 'the invoice has no subtotal');
+  const tax = readDecimal(issues, 'salesTaxTotal', invoice.salesTaxTotal) ?? new Dec(0);
+  if (orderTotal === null || subtotal === null)
+    return issues.result({ orderTotal: '', invoiceTotal: '', difference: '' });
+  const invoiceTotal = subtotal.plus(tax);
+  return issues.result({
+    orderTotal: cents(orderTotal),
+    invoiceTotal: cents(invoiceTotal),
+    difference: cents(invoiceTotal.minus(orderTotal)),
+  });
+}
+
+export interface OrderInvoiceStatus {
+  invoiceNumber: string;
+  txnId: string;
+  /** Amount still owed, to the cent. */
+  balance: string;
+  paid: boolean;
+  state: 'invoiced' | 'paid';
+}
+
+/**
+ * What the Dynamics order should show once QuickBooks invoiced it. QuickBooks' own IsPaid wins; without it an
+ * invoice with nothing left to pay counts as paid.
+ */
+export function invoiceToOrderStatus(
+  invoice: Pick<InvoiceRet, 'txnId' | 'refNumber' | 'balanceRemaining' | 'isPaid'>,
+): MappingResult<OrderInvoiceStatus> {
+  const issues = new Issues();
+  const txnId = text(invoice.txnId);
+  if (txnId === null) issues.add('txnId', 'required', 'the invoice has no TxnID');
+  const invoiceNumber = text(invoice.refNumber);
+  if (invoiceNumber === null) issues.add('refNumber', 'required', 'the invoice has no number (RefNumber)');
+  const balance: Decimal | null = readDecimal(issues, 'balanceRemaining', invoice.balanceRemaining);
+  if (balance === null && text(invoice.balanceRemaining) === null) {
+    issues.add('balanceRemaining', 'required', 'the invoice has no remaining balance');
+  }
+  const paid = invoice.isPaid ?? (balance !== null && balance.lte(0));
+  return issues.result({
+    invoiceNumber: invoiceNumber ?? '',
+    txnId: txnId ?? '',
+    balance: balance === null ? '' : cents(balance),
+    paid,
+    state: paid ? 'paid' : 'invoiced',
+  });
+}
