@@ -61,7 +61,11 @@ describe('company file session queue', () => {
       state.queue.map((p) => p.request.requestId),
       ['q1'],
     );
-    assert.deepEqual(takeRequests(state, T1, 1001, limits).result, { status: 'invalidTicket' }, 'the old ticket is dead');
+    assert.deepEqual(
+      takeRequests(state, T1, 1001, limits).result,
+      { status: 'invalidTicket' },
+      'the old ticket is dead',
+    );
   });
 
   it('hands out several requests per round trip within the request and record budgets', () => {
