@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { loadConnections, type ConnectionConfig } from '../config/connections';
+import { runtime } from '../config/runtime';
+import { writeQwc } from './qwcCommand';
+
+/** `qbsync`: the operator command. Every sub-command works against the sandbox and real systems alike. */
+
+function findConnection(name: string, dataDir: string): ConnectionConfig {
+  const connections = loadConnections(dataDir);
+  const found = connections.find((c) => c.name === name);
+  if (!found) {
+    throw new InvalidArgumentError(
+      `No connection named "${name}". Known connections: ${connections.map((c) => c.name).join(', ')}.`,
+    );
+  }
+  return found;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of minutes, at least 1');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('qbsync')
+    .description('Operate the QuickBooks Desktop ⇄ Dynamics 365 Sales connector.')
+    .option('--data-dir <dir>', 'where connections.json lives', runtime.dataDir)
+    .showHelpAfterError();
+
+  program
+    .command('connections')
+    .description('List the configured connections (one per QuickBooks company file).')
+    .action(() => {
+      const { dataDir } = program.opts<{ dataDir: string }>();
+      for (const c of loadConnections(resolve(dataDir))) {
+        console.log(`${c.name}\t${c.companyFileLabel}\tQBWC user ${c.qbwc.userName}`);
+      }
+    });
+
+  program
+    .command('qwc')
+    .description('Write the .QWC file an operator adds to the QuickBooks Web Connector for one connection.')
+    .requiredOption('-c, --connection <name>', 'connection name')
+    .option('-o, --out <file>', 'write to this file instead of standard output')
+    .option(
+      '--gateway-url <url>',
+      'public URL of the gateway (https:// unless it is localhost)',
+      process.env.GATEWAY_PUBLIC_BASE_URL ?? `http://localhost:${runtime.gatewayPort}`,
+    )
+    .option('--every <minutes>', 'how often QBWC runs the connection', positiveInt, 60)
+    .action((opts: { connection: string; out?: string; gatewayUrl: string; every: number }) => {
+      const { dataDir } = program.opts<{ dataDir: string }>();
+      const connection = findConnection(opts.connection, resolve(dataDir));
+      const xml = writeQwc(connection, { gatewayUrl: opts.gatewayUrl, runEveryMinutes: opts.every, out: opts.out });
+      if (opts.out) console.error(`Wrote ${opts.out}`);
+      else process.stdout.write(xml);
+    });
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      console.error(`qbsync: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
+}

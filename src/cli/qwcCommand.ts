@@ -1,0 +1,34 @@
+import { writeFileSync } from 'node:fs';
+import type { ConnectionConfig } from '../config/connections';
+import { buildQwcFile, deterministicGuid } from '../gateway/qbwc/qwcFile';
+
+/** Stable per installation: QBWC keys its stored data on OwnerID, and stamps FileID on the company file. */
+const APP_NAMESPACE = 'qb-d365-connector';
+
+export interface QwcCommandOptions {
+  gatewayUrl: string;
+  runEveryMinutes: number;
+  out?: string;
+}
+
+export function qwcFor(connection: ConnectionConfig, options: QwcCommandOptions): string {
+  const base = options.gatewayUrl.replace(/\/+$/, '');
+  return buildQwcFile({
+    appName: `QuickBooks - Dynamics 365 connector (${connection.name})`,
+    appUrl: `${base}/qbwc`,
+    appDescription: `Keeps ${connection.companyFileLabel} and Dynamics 365 Sales in agreement.`,
+    appSupport: `${base}/healthz`,
+    userName: connection.qbwc.userName,
+    ownerId: deterministicGuid(APP_NAMESPACE, 'owner'),
+    fileId: deterministicGuid(APP_NAMESPACE, `file/${connection.name}`),
+    qbType: 'QBFS',
+    runEveryNMinutes: options.runEveryMinutes,
+    isReadOnly: false,
+  });
+}
+
+export function writeQwc(connection: ConnectionConfig, options: QwcCommandOptions): string {
+  const xml = qwcFor(connection, options);
+  if (options.out) writeFileSync(options.out, xml);
+  return xml;
+}
