@@ -9,6 +9,11 @@ export interface OwnershipPolicy {
   owners: Readonly<Record<string, FieldOwner>>;
   /** For fields the policy does not name. */
   fallback: FieldOwner;
+  /**
+   * Fields compared as decimals (`"5000"` = `"5000.00"`). Everything else compares as text, so a phone or account
+   * number `007` never equals `7`.
+   */
+  decimalFields?: readonly string[];
 }
 
 /**
@@ -31,6 +36,7 @@ export const DEFAULT_OWNERSHIP: OwnershipPolicy = {
     email: 'latest',
   },
   fallback: 'latest',
+  decimalFields: ['creditLimit', 'balance', 'price', 'cost'],
 };
 
 export interface ConflictResolution<T> {
@@ -57,7 +63,7 @@ export function resolveConflict<T>(
   policy: OwnershipPolicy = DEFAULT_OWNERSHIP,
 ): MappingResult<ConflictResolution<T>> {
   const issues = new Issues();
-  if (sameValue(qbValue, dvValue)) {
+  if (sameValue(qbValue, dvValue, policy.decimalFields?.includes(field) ?? false)) {
     return issues.result({ field, conflict: false, winner: 'quickbooks', value: qbValue, reason: 'equal' });
   }
   const owner = Object.prototype.hasOwnProperty.call(policy.owners, field) ? policy.owners[field] : policy.fallback;
@@ -95,21 +101,13 @@ function instant(issues: Issues, field: string, value: string): number | null {
   return ms;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown, decimal: boolean): boolean {
   const blank = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
   if (blank(a) || blank(b)) return blank(a) && blank(b);
-  if (typeof a === 'string' && typeof b === 'string')
-    return a === b || (isNumeric(a) && isNumeric(b) && sameDecimal(a, b));
-  if (typeof a === 'number' && typeof b === 'number') return a === b;
-  if ((typeof a === 'number' && typeof b === 'string') || (typeof a === 'string' && typeof b === 'number')) {
-    return isNumeric(String(a)) && isNumeric(String(b)) && sameDecimal(a, b);
-  }
+  const scalar = (v: unknown): v is string | number => typeof v === 'string' || typeof v === 'number';
+  if (decimal && scalar(a) && scalar(b)) return sameDecimal(a, b);
+  if (scalar(a) && scalar(b)) return a === b;
   return stableJson(a) === stableJson(b);
-}
-
-const NUMERIC = /^[-+]?(\d+(\.\d*)?|\.\d+)$/;
-function isNumeric(s: string): boolean {
-  return NUMERIC.test(s.trim());
 }
 
 /** JSON with sorted keys, so two equal addresses written in a different key order compare equal. */

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  itemToProduct,
+  type ProductRecord,
+  productToItemAdd,
+  productToItemMod,
+  type SyncedItem,
+} from '../../src/mapping';
+import { assertError, value } from './helpers';
+
+const ctx = { companyFile: 'east-office' };
+const base = { listId: '80000020-1', editSequence: '5', name: 'Hinge', fullName: 'Hardware:Hinge' };
+
+describe('itemToProduct', () => {
+  const cases: { title: string; item: SyncedItem; expected: Record<string, unknown> }[] = [
+    {
+      title: 'service, sales-only price',
+      item: { ...base, kind: 'ItemService', salesOrPurchase: { desc: 'Hourly work', price: '95.00' } },
+      expected: { producttypecode: 3, description: 'Hourly work', price: '95', standardcost: null },
+    },
+    {
+      title: 'non-inventory bought and sold',
+      item: {
+        ...base,
+        kind: 'ItemNonInventory',
+        salesAndPurchase: { salesDesc: 'Brass hinge', salesPrice: '4.5', purchaseCost: '1.2375' },
+      },
+      expected: { producttypecode: 2, description: 'Brass hinge', price: '4.5', standardcost: '1.2375' },
+    },
+    {
+      title: 'inventory with quantity on hand',
+      item: {
+        ...base,
+        kind: 'ItemInventory',
+        salesDesc: 'Steel hinge',
+        salesPrice: '19.99',
+        purchaseCost: '7',
+        quantityOnHand: '120',
+      },
+      expected: {
+        producttypecode: 1,
+        description: 'Steel hinge',
+        price: '19.99',
+        standardcost: '7',
+        quantityonhand: '120',
+      },
+    },
+    {
+      title: 'no price at all',
+      item: { ...base, kind: 'ItemService' },
+      expected: { price: null, description: null },
+    },
+  ];
+  for (const c of cases) {
+    it(c.title, () => {
+      const product = value(itemToProduct(c.item, ctx));
+      assert.equal(product.name, 'Hinge');
+      assert.equal(product.productnumber, 'Hardware:Hinge');
+      assert.equal(product.qbsync_qblistid, '80000020-1');
+      assert.equal(product.qbsync_companyfile, 'east-office');
+      for (const [key, expected] of Object.entries(c.expected)) {
+        assert.equal((product as unknown as Record<string, unknown>)[key], expected, key);
+      }
+    });
+  }
+  it('product number falls back to the name for top-level items', () => {
+    assert.equal(
+      value(itemToProduct({ ...base, fullName: undefined, kind: 'ItemService' }, ctx)).productnumber,
+      'Hinge',
+    );
+  });
+
+  const failures: { title: string; item: SyncedItem; field: string; rule: string }[] = [
+    { title: 'missing name', item: { ...base, name: '', kind: 'ItemService' }, field: 'name', rule: 'required' },
+    {
+      title: 'percentage price',
+      item: { ...base, kind: 'ItemService', salesOrPurchase: { pricePercent: '10' } },
+      field: 'salesOrPurchase.pricePercent',
+      rule: 'unsupported',
+    },
+    {
+      title: 'price finer than Dataverse money keeps',
+      item: { ...base, kind: 'ItemInventory', salesPrice: '1.23456' },
+      field: 'salesPrice',
+      rule: 'precision',
+    },
+    {
+      title: 'malformed price',
+      item: { ...base, kind: 'ItemInventory', salesPrice: 'ten' },
+      field: 'salesPrice',
+      rule: 'decimal',
+    },
+    {
+      title: 'full name longer than a product number',
+      item: { ...base, kind: 'ItemService', fullName: `${'A'.repeat(80)}:${'B'.repeat(25)}` },
+      field: 'fullName',
+      rule: 'max-length',
+    },
+  ];
+  for (const f of failures) {
+    it(`refuses: ${f.title}`, () => assertError(itemToProduct(f.item, ctx), f.field, f.rule));
+  }
+});
+
+const accounts = {
+  income: { fullName: 'Sales' },
+  cogs: { fullName: 'Cost of Goods Sold' },
+  asset: { fullName: 'Inventory Asset' },
+};
+const product: ProductRecord = { name: 'Widget', productnumber: 'W-1', description: 'Blue widget', price: '12.50' };
+
+describe('productToItemAdd', () => {
+  const cases: { title: string; p: ProductRecord; kind: SyncedItem['kind']; expected: unknown }[] = [
+    {
+      title: 'service without cost → sales-only',
+      p: product,
+      kind: 'ItemService',
+      expected: {
+        kind: 'ItemService',
+        fields: {
+          name: 'Widget',
+          salesOrPurchase: { desc: 'Blue widget', price: '12.5', accountRef: { fullName: 'Sales' } },
+        },
+      },
+    },
+    {
+      title: 'non-inventory with cost → bought and sold',
+      p: { ...product, standardcost: '4' },
+      kind: 'ItemNonInventory',
+      expected: {
+        kind: 'ItemNonInventory',
+        fields: {
+          name: 'Widget',
+          salesAndPurchase: {
+            salesDesc: 'Blue widget',
+            salesPrice: '12.5',
+            incomeAccountRef: { fullName: 'Sales' },
+            purchaseCost: '4',
+            expenseAccountRef: { fullName: 'Cost of Goods Sold' },
+          },
+        },
+      },
+    },
+    {
+      title: 'inventory with its three accounts',
+      p: { ...product, standardcost: '4' },
+      kind: 'ItemInventory',
+      expected: {
+        kind: 'ItemInventory',
+        fields: {
+          name: 'Widget',
+          salesDesc: 'Blue widget',
+          salesPrice: '12.5',
+          incomeAccountRef: { fullName: 'Sales' },
+          purchaseCost: '4',
+          cogsAccountRef: { fullName: 'Cost of Goods Sold' },
+          assetAccountRef: { fullName: 'Inventory Asset' },
+        },
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(c.title, () =>
+      assert.deepEqual(value(productToItemAdd(c.p, { defaultAccounts: accounts, itemKind: c.kind })), c.expected),
+    );
+  }
+
+  const failures: {
+    title: string;
+    p: ProductRecord;
+    kind: SyncedItem['kind'];
+    acc?: typeof accounts;
+    field: string;
+    rule: string;
+  }[] = [
+    {
+      title: 'name of 32 characters',
+      p: { ...product, name: 'W'.repeat(32) },
+      kind: 'ItemService',
+      field: 'name',
+      rule: 'max-length',
+    },
+    {
+      title: 'name with colon',
+      p: { ...product, name: 'Parts:Widget' },
+      kind: 'ItemService',
+      field: 'name',
+      rule: 'forbidden-character',
+    },
+    { title: 'missing name', p: { ...product, name: null }, kind: 'ItemService', field: 'name', rule: 'required' },
+    {
+      title: 'inventory without asset account',
+      p: product,
+      kind: 'ItemInventory',
+      acc: { ...accounts, asset: { fullName: '' } },
+      field: 'defaultAccounts.asset',
+      rule: 'required',
+    },
+  ];
+  for (const f of failures) {
+    it(`refuses: ${f.title}`, () =>
+      assertError(productToItemAdd(f.p, { defaultAccounts: f.acc ?? accounts, itemKind: f.kind }), f.field, f.rule));
+  }
+  it('accepts a 31-character name', () => {
+    assert.equal(
+      value(
+        productToItemAdd({ ...product, name: 'W'.repeat(31) }, { defaultAccounts: accounts, itemKind: 'ItemService' }),
+      ).fields.name.length,
+      31,
+    );
+  });
+});
+
+describe('productToItemMod', () => {
+  const service: SyncedItem = {
+    kind: 'ItemService',
+    listId: 'I1',
+    editSequence: '7',
+    name: 'Widget',
+    salesOrPurchase: { desc: 'Blue widget', price: '12.50000', accountRef: { fullName: 'Sales' } },
+  };
+  const inventory: SyncedItem = {
+    kind: 'ItemInventory',
+    listId: 'I2',
+    editSequence: '8',
+    name: 'Widget',
+    salesDesc: 'Blue widget',
+    salesPrice: '12.50',
+    purchaseCost: '4.00',
+  };
+  const cases: { title: string; p: ProductRecord; current: SyncedItem; expected: unknown }[] = [
+    { title: 'equal (12.5 = 12.50000) → null', p: product, current: service, expected: null },
+    { title: 'inventory equal → null', p: { ...product, standardcost: '4' }, current: inventory, expected: null },
+    {
+      title: 'price changed only',
+      p: { ...product, price: '13' },
+      current: service,
+      expected: { kind: 'ItemService', fields: { listId: 'I1', editSequence: '7', salesOrPurchase: { price: '13' } } },
+    },
+    {
+      title: 'renamed and description cleared',
+      p: { ...product, name: 'Gadget', description: null },
+      current: service,
+      expected: {
+        kind: 'ItemService',
+        fields: { listId: 'I1', editSequence: '7', name: 'Gadget', salesOrPurchase: { desc: '' } },
+      },
+    },
+    {
+      title: 'inventory cost changed',
+      p: { ...product, standardcost: '4.25' },
+      current: inventory,
+      expected: { kind: 'ItemInventory', fields: { listId: 'I2', editSequence: '8', purchaseCost: '4.25' } },
+    },
+  ];
+  for (const c of cases) {
+    it(c.title, () => assert.deepEqual(value(productToItemMod(c.p, c.current)), c.expected));
+  }
+  it('refuses a cost on a sales-only item', () => {
+    assertError(productToItemMod({ ...product, standardcost: '3' }, service), 'standardcost', 'unsupported');
+  });
+});
