@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { loadConnections, type ConnectionConfig } from '../config/connections';
 import { runtime } from '../config/runtime';
+import { logger } from '../observability/logger';
+import { dataverseTarget, provision } from './provisionCommand';
 import { writeQwc } from './qwcCommand';
 
 /** `qbsync`: the operator command. Every sub-command works against the sandbox and real systems alike. */
@@ -57,6 +59,22 @@ export function buildProgram(): Command {
       const xml = writeQwc(connection, { gatewayUrl: opts.gatewayUrl, runEveryMinutes: opts.every, out: opts.out });
       if (opts.out) console.error(`Wrote ${opts.out}`);
       else process.stdout.write(xml);
+    });
+  program
+    .command('provision')
+    .description(
+      "Create the connector's columns and alternate keys in Dataverse (idempotent) and report the product-state setting.",
+    )
+    .action(async () => {
+      const { dataDir } = program.opts<{ dataDir: string }>();
+      const report = await provision(dataverseTarget(resolve(dataDir)), logger.child({ component: 'provisioning' }));
+      console.log(`created:  ${report.created.length ? report.created.join(', ') : '(nothing)'}`);
+      console.log(`existing: ${report.existing.length ? report.existing.join(', ') : '(nothing)'}`);
+      console.log(
+        `products are created ${report.createProductsWithoutParentInActiveState ? 'Active' : 'as Draft (the connector publishes them)'}`,
+      );
+      const pending = Object.entries(report.keysNotActive);
+      if (pending.length) console.log(`keys still indexing: ${pending.map(([k, v]) => `${k}=${v}`).join(', ')}`);
     });
   return program;
 }
