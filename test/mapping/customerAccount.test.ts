@@ -11,7 +11,7 @@ import {
   vendorToAccount,
 } from '../../src/mapping';
 import { type CustomerRet, type VendorRet } from '../../src/qbxml/requests';
-import { assertError, choices, value } from './helpers';
+import { assertError, choices, value } from './mappingResults';
 
 const ctx = { companyFile: 'east-office', choices };
 

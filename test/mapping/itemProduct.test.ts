@@ -7,7 +7,7 @@ import {
   productToItemMod,
   type SyncedItem,
 } from '../../src/mapping';
-import { assertError, value } from './helpers';
+import { assertError, value } from './mappingResults';
 
 const ctx = { companyFile: 'east-office' };
 const base = { listId: '80000020-1', editSequence: '5', name: 'Hinge', fullName: 'Hardware:Hinge' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_OWNERSHIP, type OwnershipPolicy, resolveConflict } from '../../src/mapping';
-import { assertError, value } from './helpers';
+import { assertError, value } from './mappingResults';
 
 const EARLY = '2024-03-01T09:00:00-08:00'; // 17:00Z
 const LATE = '2024-03-01T18:00:00Z';

@@ -9,7 +9,7 @@ import {
   type SalesOrderRecord,
   salesOrderToInvoice,
 } from '../../src/mapping';
-import { assertError, value } from './helpers';
+import { assertError, value } from './mappingResults';
 
 const P1 = '11111111-1111-1111-1111-111111111111';
 const P2 = '22222222-2222-2222-2222-222222222222';
