@@ -11,8 +11,13 @@ export function ensureNodeModules(log = (m) => console.error(m)) {
   const installed = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
   log('Installing npm packages (npm ci)...');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error('npm ci failed; see the output above.');
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (ci.status === 0) return;
+  // npm records some packages' optional platform binaries (e.g. @swc/core-*) unevenly in the lock file, and `npm ci`
+  // then refuses it; `npm install` resolves the same locked versions and tolerates that.
+  log('npm ci refused the lock file; installing with npm install instead...');
+  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (install.status !== 0) throw new Error('npm install failed; see the output above.');
 }
 
 export function buildTypeScript(log = (m) => console.error(m)) {
