@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
+import { escapeXml } from '../../qbxml/xml';
 
 /**
  * The `.QWC` file the operator loads into the QuickBooks Web Connector. Field names follow the `<QBWCXML>`
@@ -70,23 +71,6 @@ function bracedGuid(value: string, field: string): string {
       `${field} must be a GUID such as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}, got ${JSON.stringify(value)}`,
     );
   return `{${match[1]}}`;
-}
-
-function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => {
-    switch (c) {
-      case '&':
-        return '&amp;';
-      case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
-      case '"':
-        return '&quot;';
-      default:
-        return '&apos;';
-    }
-  });
 }
 
 function positiveInteger(value: number, field: string): number {

@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { XMLValidator } from 'fast-xml-parser';
 import * as soap from 'soap';
 import type { Logger } from 'pino';
+import { escapeXml } from '../../qbxml/xml';
 import { buildQbwcWsdl } from './wsdl';
 import type { QbwcService } from './service';
 
@@ -14,10 +15,6 @@ export interface SoapEndpointOptions {
   publicUrl: string;
   log: Logger;
   maxBodyBytes?: number;
-}
-
-function escapeXml(value: string): string {
-  return value.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 export function soapFault(faultcode: 'Client' | 'Server', faultstring: string): string {
