@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * How one connection syncs: what the operator decides rather than what the protocols dictate. The configuration file
+ * carries one of these per connection; without a file (the sandbox) `sandboxSyncSettings` applies. Plain data, so it
+ * travels in workflow inputs (it holds no secret).
+ */
+
+const fieldOwner = z.enum(['quickbooks', 'dynamics', 'latest']);
+
+const qbRef = z
+  .object({ listId: z.string().min(1).optional(), fullName: z.string().min(1).optional() })
+  .refine((r) => r.listId !== undefined || r.fullName !== undefined, 'give listId or fullName');
+
+const choiceMap = z.record(z.string(), z.number().int());
+
+export const refNumberRuleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('orderNumber') }),
+  z.object({ kind: z.literal('orderNumberSegment'), separator: z.string().min(1), index: z.number().int().min(0) }),
+  z.object({ kind: z.literal('assignedByQuickBooks') }),
+]);
+
+export const syncSettingsSchema = z.object({
+  /** Who wins a field both systems changed since the last sync (names as in `src/mapping/ownership.ts`). */
+  ownership: z
+    .object({
+      owners: z.record(z.string(), fieldOwner).default({}),
+      fallback: fieldOwner.default('latest'),
+    })
+    .default({ owners: {}, fallback: 'latest' }),
+  /** Fixed QuickBooks-name → option-value pairs; names not listed are matched by label and created when missing. */
+  choices: z
+    .object({
+      customerTypes: choiceMap.default({}),
+      classes: choiceMap.default({}),
+      terms: choiceMap.default({}),
+    })
+    .default({ customerTypes: {}, classes: {}, terms: {} }),
+  items: z.object({
+    /** The kind of QuickBooks item a product created in Dynamics becomes. */
+    newItemKind: z.enum(['ItemService', 'ItemNonInventory', 'ItemInventory']).default('ItemNonInventory'),
+    accounts: z.object({ income: qbRef, cogs: qbRef.optional(), asset: qbRef.optional() }),
+    writeInItem: qbRef,
+    discountItem: qbRef,
+    freightItem: qbRef,
+  }),
+  invoices: z
+    .object({ refNumber: refNumberRuleSchema.default({ kind: 'orderNumber' }) })
+    .default({ refNumber: { kind: 'orderNumber' } }),
+  /**
+   * Accounts created in Dynamics (no company file yet) become customers in this connection's company file. At most one
+   * connection of an organisation should say true, or each new account would be created in several company files.
+   */
+  receivesNewAccounts: z.boolean().default(false),
+});
+
+export type SyncSettings = z.infer<typeof syncSettingsSchema>;
+
+/** The sandbox companies' accounts and special items (see `src/sandbox/quickbooks/demoCompany.ts`). */
+export function sandboxSyncSettings(connection: string): SyncSettings {
+  return syncSettingsSchema.parse({
+    items: {
+      newItemKind: 'ItemNonInventory',
+      accounts: {
+        income: { fullName: 'Sales' },
+        cogs: { fullName: 'Cost of Goods Sold' },
+        asset: { fullName: 'Inventory Asset' },
+      },
+      writeInItem: { fullName: 'Write-in' },
+      discountItem: { fullName: 'Discount' },
+      freightItem: { fullName: 'Freight' },
+    },
+    // The sandbox numbers orders `ORD-01001-AB12CD`; the serial is unique across the organisation and fits 11 chars.
+    invoices: { refNumber: { kind: 'orderNumberSegment', separator: '-', index: 1 } },
+    receivesNewAccounts: connection === 'east',
+  });
+}
