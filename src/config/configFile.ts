@@ -1,0 +1,320 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { connectionSchema } from './connections';
+import { syncSettingsSchema } from './syncSettings';
+
+/**
+ * The operator's configuration file (`<dataDir>/qbsync.yaml`, or the path in `QBSYNC_CONFIG`): where Temporal and the
+ * gateway are, which Dataverse organisation to reach, and one entry per QuickBooks company file. YAML or JSON.
+ *
+ * Secrets never sit in this file: every secret is a reference (`secret:<name>` or `env:<VAR>`) resolved at run time,
+ * so the file can be reviewed, versioned and shown in support tickets without leaking anything.
+ */
+
+export const configFileEnvVariable = 'QBSYNC_CONFIG';
+
+export function configFilePath(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env[configFileEnvVariable] || join(dataDir, 'qbsync.yaml');
+}
+
+const secretNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const envVariablePattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+export type SecretReference = { kind: 'secret'; name: string } | { kind: 'env'; variable: string };
+
+/** Splits a reference into where its value lives; undefined for anything that is not a well-formed reference. */
+export function parseSecretReference(text: string): SecretReference | undefined {
+  if (text.startsWith('secret:')) {
+    const name = text.slice('secret:'.length);
+    return secretNamePattern.test(name) ? { kind: 'secret', name } : undefined;
+  }
+  if (text.startsWith('env:')) {
+    const variable = text.slice('env:'.length);
+    return envVariablePattern.test(variable) ? { kind: 'env', variable } : undefined;
+  }
+  return undefined;
+}
+
+export const literalSecretMessage =
+  'a secret reference (secret:<name> or env:<VAR>) is required, not a literal value: keep the value in the secret ' +
+  'store and write secret:<name>, or in an environment variable of the worker and gateway and write env:<VAR>';
+
+/**
+ * Messages here must never quote the rejected text: whatever was written in a secret's place may be the secret itself.
+ */
+export const secretReferenceSchema = z
+  .string({ error: 'a secret reference (secret:<name> or env:<VAR>) is required' })
+  .superRefine((text, ctx) => {
+    if (parseSecretReference(text)) return;
+    let message = literalSecretMessage;
+    if (text.startsWith('secret:')) {
+      message =
+        'secret:<name> needs a name of letters, digits, ".", "_" or "-" (at most 128), starting with a letter or digit';
+    } else if (text.startsWith('env:')) {
+      message = 'env:<VAR> needs an environment variable name: letters, digits and "_", not starting with a digit';
+    }
+    ctx.addIssue({ code: 'custom', message });
+  });
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+function httpsUrl(what: string, { allowLoopbackHttp }: { allowLoopbackHttp: boolean }) {
+  return z
+    .string()
+    .superRefine((text, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${what} must be an absolute URL such as https://host.example.com` });
+        return;
+      }
+      const plainHttpAllowed = allowLoopbackHttp && url.protocol === 'http:' && isLoopback(url.hostname);
+      if (url.protocol !== 'https:' && !plainHttpAllowed) {
+        ctx.addIssue({
+          code: 'custom',
+          message: allowLoopbackHttp
+            ? `${what} must use https:// (the Web Connector refuses plain http except on localhost)`
+            : `${what} must use https://`,
+        });
+      }
+      if (url.search || url.hash)
+        ctx.addIssue({ code: 'custom', message: `${what} must not carry a query or fragment` });
+      if (url.username || url.password) ctx.addIssue({ code: 'custom', message: `${what} must not carry credentials` });
+    })
+    .transform((text) => text.replace(/\/+$/, ''));
+}
+
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const domainPattern = /^(?=.{1,253}$)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
+const temporalAddressPattern = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}$/;
+
+/** Units Temporal's schedule interval and the SDK's duration strings both understand; a poll below a minute is a mistake. */
+const pollIntervalPattern = /^[1-9]\d*(?:m|h|d)$/;
+
+const port = z.number().int().min(1, 'must be a port number, 1-65535').max(65535, 'must be a port number, 1-65535');
+
+const temporalSchema = z.strictObject({
+  address: z.string().regex(temporalAddressPattern, 'must be host:port, e.g. temporal:7233').default('127.0.0.1:7233'),
+  namespace: z.string().min(1).default('default'),
+  taskQueue: z.string().min(1).default('qb-d365-sync'),
+});
+
+const gatewaySchema = z.strictObject({
+  /** Bind address inside the host or container; the public side is `publicUrl`. */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8080),
+  /** Base URL the Web Connector and Dataverse reach the gateway at (the `.QWC` file gets `<publicUrl>/qbwc`). */
+  publicUrl: httpsUrl('publicUrl', { allowLoopbackHttp: true }),
+});
+
+const dataverseSchema = z.strictObject({
+  environmentUrl: httpsUrl('environmentUrl', { allowLoopbackHttp: false }),
+  tenantId: z
+    .string()
+    .refine(
+      (t) => guidPattern.test(t) || domainPattern.test(t),
+      'must be the Entra tenant id (a GUID) or its domain, e.g. contoso.onmicrosoft.com',
+    ),
+  clientId: z.string().regex(guidPattern, "must be the app registration's Application (client) ID, a GUID"),
+  clientSecret: secretReferenceSchema,
+  /** Only for clouds other than the public one, or a test identity provider. */
+  authority: httpsUrl('authority', { allowLoopbackHttp: false }).optional(),
+  /** Extra CA for a TLS-inspecting proxy or a test environment; relative paths are taken from the file's folder. */
+  caCertPath: z.string().min(1).optional(),
+});
+
+const governorSchema = z.strictObject({
+  // Dataverse refuses more than 52 concurrent requests per user (reference/dataverse.md §6).
+  maxConcurrent: z
+    .number()
+    .int()
+    .min(1)
+    .max(52, 'must be at most 52, the Dataverse per-user concurrency limit')
+    .default(16),
+  requestsPerWindow: z.number().int().min(1).default(6000),
+  windowSeconds: z.number().int().min(1).default(300),
+});
+
+const batchingSchema = z.strictObject({
+  maxRequestsPerRoundTrip: z.number().int().min(1).default(100),
+  maxRecordsPerRoundTrip: z.number().int().min(1).default(500),
+});
+
+/** Reads a nested value of data that may not have passed validation. */
+function valueAt(value: unknown, ...keys: string[]): unknown {
+  let current = value;
+  for (const key of keys) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function textAt(value: unknown, ...keys: string[]): string | undefined {
+  const found = valueAt(value, ...keys);
+  return typeof found === 'string' ? found : undefined;
+}
+
+const webhookSchema = z
+  .strictObject({
+    kind: z.enum(['WebhookKey', 'HttpHeader', 'HttpQueryString']),
+    key: secretReferenceSchema,
+    /** HttpHeader: the header Dataverse sends; HttpQueryString: the parameter name (default `code`). */
+    headerName: z.string().min(1).optional(),
+  })
+  .superRefine(
+    (webhook, ctx) => {
+      if (valueAt(webhook, 'kind') === 'HttpHeader' && !valueAt(webhook, 'headerName')) {
+        ctx.addIssue({ code: 'custom', path: ['headerName'], message: 'is required when kind is HttpHeader' });
+      }
+    },
+    { when: () => true },
+  );
+
+const scheduleSchema = z.strictObject({
+  every: z
+    .string()
+    .regex(pollIntervalPattern, 'must be a whole number of minutes, hours or days, such as 15m, 1h or 24h')
+    .default('1h'),
+  paused: z.boolean().default(false),
+});
+
+const connectionEntrySchema = z.strictObject({
+  name: connectionSchema.shape.name,
+  companyFileLabel: z.string().min(1),
+  qbwc: z.strictObject({
+    userName: z.string().min(1),
+    password: secretReferenceSchema,
+    companyFilePath: z.string().default(''),
+  }),
+  webhook: webhookSchema.optional(),
+  schedule: scheduleSchema.default({ every: '1h', paused: false }),
+  sync: syncSettingsSchema,
+});
+
+/** Rules no single connection can check on its own. */
+function checkAcrossConnections(connections: unknown, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(connections)) return;
+  const firstByName = new Map<string, number>();
+  const firstByUser = new Map<string, number>();
+  let receiver: number | undefined;
+  connections.forEach((connection: unknown, index) => {
+    const name = textAt(connection, 'name');
+    const sameName = name === undefined ? undefined : firstByName.get(name);
+    if (name !== undefined && sameName === undefined) firstByName.set(name, index);
+    if (sameName !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connections', index, 'name'],
+        message: `"${name}" is already the name of connections[${sameName}]; names must be unique`,
+      });
+    }
+    // The gateway picks the connection from the user name QBWC presents, so a shared one would be ambiguous.
+    const userName = textAt(connection, 'qbwc', 'userName');
+    const sameUser = userName === undefined ? undefined : firstByUser.get(userName);
+    if (userName !== undefined && sameUser === undefined) firstByUser.set(userName, index);
+    if (sameUser !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connections', index, 'qbwc', 'userName'],
+        message: `already used by connections[${sameUser}]; each connection needs its own Web Connector user name`,
+      });
+    }
+    if (valueAt(connection, 'sync', 'receivesNewAccounts') !== true) return;
+    if (receiver === undefined) receiver = index;
+    else {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connections', index, 'sync', 'receivesNewAccounts'],
+        message: `connections[${receiver}] already receives new accounts; at most one connection may, or each new account would be created in several company files`,
+      });
+    }
+  });
+}
+
+export const connectorConfigSchema = z
+  .strictObject({
+    temporal: temporalSchema.default({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'qb-d365-sync' }),
+    gateway: gatewaySchema,
+    dataverse: dataverseSchema,
+    governor: governorSchema.default({ maxConcurrent: 16, requestsPerWindow: 6000, windowSeconds: 300 }),
+    batching: batchingSchema.default({ maxRequestsPerRoundTrip: 100, maxRecordsPerRoundTrip: 500 }),
+    connections: z.array(connectionEntrySchema).min(1, 'list at least one connection (one per company file)'),
+  })
+  // Run even when fields elsewhere failed, so one pass reports every problem; hence the defensive reads below.
+  .superRefine((config, ctx) => checkAcrossConnections(config.connections, ctx), { when: () => true });
+
+export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
+export type ConnectionEntry = ConnectorConfig['connections'][number];
+
+/** Thrown with every problem found, so an operator fixes the file in one pass instead of one error per attempt. */
+export class ConfigFileError extends Error {
+  override readonly name = 'ConfigFileError';
+  constructor(
+    readonly path: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${path}: ${problems.length === 1 ? 'problem' : `${problems.length} problems`}:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** `connections[1].qbwc.password`: the notation an operator reading the YAML recognises. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else {
+      const key = String(segment);
+      text += /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${text ? '.' : ''}${key}` : `[${JSON.stringify(key)}]`;
+    }
+  }
+  return text || '(top level)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${fieldPath([...issue.path, key])}: is not a known setting (misspelt?)`);
+  }
+  return [`${fieldPath(issue.path)}: ${issue.message}`];
+}
+
+/** Validates already-parsed data; `baseDir` anchors relative file paths inside it. */
+export function parseConnectorConfig(data: unknown, source: string, baseDir: string): ConnectorConfig {
+  const parsed = connectorConfigSchema.safeParse(data, {
+    // A missing field is the commonest mistake; "expected string, received undefined" says it less plainly.
+    error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
+  });
+  if (!parsed.success) throw new ConfigFileError(source, parsed.error.issues.flatMap(describeIssue));
+  const config = parsed.data;
+  const caCertPath = config.dataverse.caCertPath;
+  if (caCertPath !== undefined && !isAbsolute(caCertPath)) config.dataverse.caCertPath = resolve(baseDir, caCertPath);
+  return config;
+}
+
+export function loadConfigFile(path: string): ConnectorConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigFileError(path, [
+      code === 'ENOENT'
+        ? `no such file; copy config/qbsync.example.yaml there, or point ${configFileEnvVariable} at the file`
+        : `cannot be read (${code ?? String(error)})`,
+    ]);
+  }
+  // YAML 1.2 reads JSON as well, so one parser serves both formats.
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigFileError(
+      path,
+      document.errors.map((e) => `line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0] ?? e.code}`),
+    );
+  }
+  return parseConnectorConfig(document.toJS(), path, dirname(resolve(path)));
+}
