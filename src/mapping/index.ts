@@ -19,3 +19,4 @@ export * from './vendorAccount';
 export * from './itemProduct';
 export * from './salesOrderInvoice';
 export * from './ownership';
+export * from './syncBase';

@@ -1,0 +1,355 @@
+import {
+  ADDRESS_PARTS,
+  type AccountRecord,
+  type AccountWrite,
+  type ProductRecord,
+  type ProductWrite,
+} from './dataverseRows';
+import { Dec, sameDecimal } from './money';
+import { type ConflictResolution, type OwnershipPolicy, resolveConflict, type SystemSide } from './ownership';
+import { Issues, type MappingError, type MappingResult } from './result';
+
+/**
+ * Column name (Dataverse logical name) → normalised value: text trimmed (blank → null), money as canonical decimal
+ * text with at least two places, choices as numbers. Both systems' versions and the stored base are projected the
+ * same way, so "changed" means a real change and not a difference in formatting.
+ */
+export type SyncFields = Readonly<Record<string, string | number | null>>;
+
+/** Length of the `qbsync_syncbase` text column. */
+export const SYNC_BASE_MAX_LENGTH = 4000;
+
+const ADDRESS_PREFIXES = ['address1', 'address2'] as const;
+const ACCOUNT_ADDRESS_COLUMNS = ADDRESS_PREFIXES.flatMap((prefix) => ADDRESS_PARTS.map((part) => `${prefix}_${part}`));
+
+export const ACCOUNT_SYNC_COLUMNS: readonly string[] = [
+  'name',
+  'accountnumber',
+  'telephone1',
+  'fax',
+  'emailaddress1',
+  'paymenttermscode',
+  'creditlimit',
+  'accountcategorycode',
+  ...ACCOUNT_ADDRESS_COLUMNS,
+];
+
+export const PRODUCT_SYNC_COLUMNS: readonly string[] = ['name', 'description', 'price', 'standardcost'];
+
+const MONEY_COLUMNS: ReadonlySet<string> = new Set(['creditlimit', 'price', 'standardcost']);
+const CHOICE_COLUMNS: ReadonlySet<string> = new Set(['paymenttermscode', 'accountcategorycode']);
+
+/** Column → the ownership-policy field that decides it when both systems changed it. */
+export const ACCOUNT_COLUMN_GROUPS: Readonly<Record<string, string>> = {
+  name: 'name',
+  accountnumber: 'accountNumber',
+  telephone1: 'phone',
+  fax: 'phone',
+  emailaddress1: 'email',
+  paymenttermscode: 'terms',
+  creditlimit: 'creditLimit',
+  accountcategorycode: 'category',
+  ...Object.fromEntries(ACCOUNT_ADDRESS_COLUMNS.map((column) => [column, 'address'])),
+};
+
+export const PRODUCT_COLUMN_GROUPS: Readonly<Record<string, string>> = {
+  name: 'name',
+  description: 'description',
+  price: 'price',
+  standardcost: 'cost',
+};
+
+/** Account and product columns never share a name with different meanings, so one table serves both. */
+const DEFAULT_COLUMN_GROUPS: Readonly<Record<string, string>> = { ...ACCOUNT_COLUMN_GROUPS, ...PRODUCT_COLUMN_GROUPS };
+
+// ---- projection --------------------------------------------------------------------------------------------
+
+export function accountSyncFields(row: AccountWrite | AccountRecord): SyncFields {
+  return project(row, ACCOUNT_SYNC_COLUMNS);
+}
+
+export function productSyncFields(row: ProductWrite | ProductRecord): SyncFields {
+  return project(row, PRODUCT_SYNC_COLUMNS);
+}
+
+function project(row: object, columns: readonly string[]): SyncFields {
+  const source = row as Readonly<Record<string, unknown>>;
+  const fields: Record<string, string | number | null> = {};
+  for (const column of columns) {
+    const value = Object.prototype.hasOwnProperty.call(source, column) ? source[column] : undefined;
+    fields[column] = normalise(column, value);
+  }
+  return fields;
+}
+
+function normalise(column: string, value: unknown): string | number | null {
+  if (CHOICE_COLUMNS.has(column)) return typeof value === 'number' && Number.isFinite(value) ? value : null;
+  const raw = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof raw !== 'string') return null;
+  const trimmed = raw.trim();
+  if (trimmed === '') return null;
+  return MONEY_COLUMNS.has(column) ? moneyText(trimmed) : trimmed;
+}
+
+const DECIMAL_TEXT = /^[-+]?(\d+(\.\d*)?|\.\d+)$/;
+
+/**
+ * At least two decimals so `5000` and `5000.00` agree, but never fewer than the value has: a four-decimal
+ * Dataverse price rounded to the cent here would be written back rounded to both systems. Malformed text stays as
+ * it is; it then equals only itself and the entity mapping reports it.
+ */
+function moneyText(text: string): string {
+  if (!DECIMAL_TEXT.test(text)) return text;
+  const d = new Dec(text);
+  const places = Math.max(2, d.decimalPlaces());
+  return (d.isZero() ? d.abs() : d).toFixed(places);
+}
+
+// ---- the stored base ---------------------------------------------------------------------------------------
+
+/**
+ * A value replaced by its digest because the whole base would not fit the column. The merge only compares the
+ * base against current values and never copies a value out of it, so a digest keeps change detection exact
+ * enough while the readable values stay for every base that fits. XML cannot carry NUL, so no
+ * QuickBooks value starts with it.
+ */
+const DIGEST_MARK = '\u0000digest:';
+
+/** Sorted keys, so equal fields always give equal text and rewriting an unchanged base is a no-op. */
+export function encodeSyncBase(fields: SyncFields): string {
+  const entries = Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const values = new Map(entries);
+  const encode = (): string => JSON.stringify(Object.fromEntries(entries.map(([k]) => [k, values.get(k) ?? null])));
+  let text = encode();
+  if (text.length <= SYNC_BASE_MAX_LENGTH) return text;
+  const longestFirst = entries
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .sort(([ka, a], [kb, b]) => b.length - a.length || (ka < kb ? -1 : 1));
+  for (const [key, value] of longestFirst) {
+    values.set(key, digest(value));
+    text = encode();
+    if (text.length <= SYNC_BASE_MAX_LENGTH) break;
+  }
+  return text;
+}
+
+/** Null for anything that is not a base this module wrote: a damaged base is treated as never synced. */
+export function decodeSyncBase(text: string | null | undefined): SyncFields | null {
+  if (text === null || text === undefined || text.trim() === '') return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const fields: Record<string, string | number | null> = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
+      fields[key] = value;
+    } else {
+      return null;
+    }
+  }
+  return fields;
+}
+
+/** Two independent 32-bit FNV-1a style lanes plus the length: collisions are far rarer than real edits. */
+function digest(value: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x6c62272e;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+  return `${DIGEST_MARK}${hex(a)}${hex(b)}:${value.length}`;
+}
+
+// ---- comparison --------------------------------------------------------------------------------------------
+
+function sameColumnValue(column: string, a: string | number | null, b: string | number | null): boolean {
+  const x = typeof a === 'string' ? (a.trim() === '' ? null : a.trim()) : a;
+  const y = typeof b === 'string' ? (b.trim() === '' ? null : b.trim()) : b;
+  if (x === null || y === null) return x === y;
+  if (typeof x === 'string' && typeof y === 'string') {
+    if (x.startsWith(DIGEST_MARK) !== y.startsWith(DIGEST_MARK)) {
+      return x.startsWith(DIGEST_MARK) ? x === digest(y) : y === digest(x);
+    }
+    if (MONEY_COLUMNS.has(column)) return sameDecimal(x, y);
+  }
+  return x === y;
+}
+
+function valueOf(fields: SyncFields, column: string): string | number | null {
+  return Object.prototype.hasOwnProperty.call(fields, column) ? (fields[column] ?? null) : null;
+}
+
+/** Equal on every column either side names; a missing column equals null. */
+export function sameSyncFields(a: SyncFields, b: SyncFields): boolean {
+  return unionOfColumns([a, b]).every((column) => sameColumnValue(column, valueOf(a, column), valueOf(b, column)));
+}
+
+function unionOfColumns(all: readonly (SyncFields | null)[]): string[] {
+  const seen = new Set<string>();
+  for (const fields of all) if (fields !== null) for (const column of Object.keys(fields)) seen.add(column);
+  return [...seen];
+}
+
+// ---- merge -------------------------------------------------------------------------------------------------
+
+export interface FieldConflict {
+  /** The ownership-policy field that decided it, e.g. `address`. */
+  field: string;
+  /** The columns whose merged value this decision set. */
+  columns: string[];
+  /** Those columns at the last sync; null on a first pairing. */
+  base: Record<string, unknown> | null;
+  quickbooks: Record<string, unknown>;
+  dynamics: Record<string, unknown>;
+  winner: SystemSide;
+  reason: ConflictResolution<unknown>['reason'];
+}
+
+export interface SyncMerge {
+  /** The values both systems should hold after this sync. */
+  merged: SyncFields;
+  /** Columns whose QuickBooks value differs from the base. */
+  changedInQuickBooks: string[];
+  /** Columns whose Dataverse value differs from the base. */
+  changedInDynamics: string[];
+  /** Both sides changed the same unit to different values; one entry per unit. */
+  conflicts: FieldConflict[];
+}
+
+export interface SyncMergeInput {
+  /** Null: never synced (first pairing). */
+  base: SyncFields | null;
+  quickbooks: SyncFields;
+  /** Null: no Dataverse row yet. */
+  dynamics: SyncFields | null;
+  /** QuickBooks TimeModified, ISO with offset. */
+  qbModifiedAt: string;
+  /** Dataverse modifiedon (UTC), or null when there is no row. */
+  dvModifiedAt: string | null;
+  policy: OwnershipPolicy;
+  /** Column → policy field name; account and product columns by default, any other column is its own field. */
+  columnGroups?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The unit a conflict is decided for. An address is one unit per prefix: taking the street from one system and
+ * the city from the other would produce an address neither side ever held. Other columns are decided one by one
+ * and share a conflict record per policy field.
+ */
+function unitOf(column: string, field: string): string {
+  const address = /^(.+)_([a-z0-9]+)$/.exec(column);
+  if (field === 'address' && address !== null && (ADDRESS_PARTS as readonly string[]).includes(address[2] ?? '')) {
+    return `address:${address[1] ?? ''}`;
+  }
+  return `field:${field}`;
+}
+
+/**
+ * Three-way merge of one paired record. A column changed on one side only takes that side's value; changed on
+ * both sides to different values it is decided by the ownership policy (`resolveConflict`), and the decision is
+ * recorded. Without a base (first pairing of records that already existed on both sides) every difference is a
+ * change on both sides, so the policy, not the order of discovery, decides.
+ */
+export function mergeSyncFields(input: SyncMergeInput): MappingResult<SyncMerge> {
+  const { base, quickbooks, dynamics, policy } = input;
+  const groups = input.columnGroups ?? DEFAULT_COLUMN_GROUPS;
+  const fieldOf = (column: string): string =>
+    Object.prototype.hasOwnProperty.call(groups, column) ? (groups[column] ?? column) : column;
+  const columns = unionOfColumns([quickbooks, dynamics, base]);
+  const same = (column: string, a: SyncFields | null, b: SyncFields | null): boolean =>
+    sameColumnValue(column, a === null ? null : valueOf(a, column), b === null ? null : valueOf(b, column));
+
+  if (dynamics === null) {
+    const merged: Record<string, string | number | null> = {};
+    for (const column of columns) merged[column] = valueOf(quickbooks, column);
+    return {
+      ok: true,
+      value: {
+        merged,
+        changedInQuickBooks: columns.filter((column) => !same(column, quickbooks, base)),
+        changedInDynamics: [],
+        conflicts: [],
+      },
+    };
+  }
+
+  const changedInQuickBooks =
+    base === null
+      ? columns.filter((c) => !same(c, quickbooks, dynamics))
+      : columns.filter((c) => !same(c, quickbooks, base));
+  const changedInDynamics = base === null ? [...changedInQuickBooks] : columns.filter((c) => !same(c, dynamics, base));
+  const qbChanged = new Set(changedInQuickBooks);
+  const dvChanged = new Set(changedInDynamics);
+  const conflicting = columns.filter((c) => qbChanged.has(c) && dvChanged.has(c) && !same(c, quickbooks, dynamics));
+
+  const issues = new Issues();
+  const winners = new Map<string, { field: string; resolution: ConflictResolution<unknown> }>();
+  const units = new Map<string, string[]>();
+  for (const column of columns) {
+    const unit = unitOf(column, fieldOf(column));
+    units.set(unit, [...(units.get(unit) ?? []), column]);
+  }
+  const conflicts: FieldConflict[] = [];
+  const decidedBy = new Map<string, string>();
+  for (const [unit, unitColumns] of units) {
+    const inConflict = unitColumns.filter((c) => conflicting.includes(c));
+    if (inConflict.length === 0) continue;
+    const field = fieldOf(unitColumns[0] ?? unit);
+    const wholeUnit = unit.startsWith('address:');
+    // A whole address is replaced by the winner's, so every part in which the sides differ is part of the decision.
+    const decided = wholeUnit ? unitColumns.filter((c) => !same(c, quickbooks, dynamics)) : inConflict;
+    const pick = (fields: SyncFields): Record<string, unknown> =>
+      Object.fromEntries(decided.map((c) => [c, valueOf(fields, c)]));
+    const result = resolveConflict<Record<string, unknown>>(
+      field,
+      pick(quickbooks),
+      pick(dynamics),
+      input.qbModifiedAt,
+      input.dvModifiedAt ?? '',
+      policy,
+    );
+    const resolution = issues.absorb(result);
+    if (resolution === undefined) continue;
+    winners.set(unit, { field, resolution });
+    for (const c of decided) decidedBy.set(c, unit);
+    conflicts.push({
+      field,
+      columns: decided,
+      base: base === null ? null : pick(base),
+      quickbooks: pick(quickbooks),
+      dynamics: pick(dynamics),
+      winner: resolution.winner,
+      reason: resolution.reason,
+    });
+  }
+  if (issues.failed) return { ok: false, errors: distinct(issues.errors) };
+
+  const merged: Record<string, string | number | null> = {};
+  for (const column of columns) {
+    const unit = decidedBy.get(column);
+    const winner = unit === undefined ? undefined : winners.get(unit)?.resolution.winner;
+    if (winner !== undefined) merged[column] = valueOf(winner === 'quickbooks' ? quickbooks : dynamics, column);
+    else if (dvChanged.has(column) && !qbChanged.has(column)) merged[column] = valueOf(dynamics, column);
+    else merged[column] = valueOf(quickbooks, column);
+  }
+  return { ok: true, value: { merged, changedInQuickBooks, changedInDynamics, conflicts } };
+}
+
+/** One bad timestamp breaks every later-change decision; the operator needs to read it once. */
+function distinct(errors: readonly MappingError[]): MappingError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.field}\u0000${e.rule}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
