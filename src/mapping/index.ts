@@ -20,3 +20,4 @@ export * from './itemProduct';
 export * from './salesOrderInvoice';
 export * from './ownership';
 export * from './syncBase';
+export * from './choiceAlignment';
