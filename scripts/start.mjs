@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildTypeScript, ensureNodeModules } from './ensure-deps.mjs';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
@@ -94,10 +94,23 @@ async function main() {
     if (await portOpen(port)) throw new Error(`Port ${port} is already in use: is another \`npm start\` running?`);
   }
 
+  // Payload keys and codec tokens exist before anything writes to Temporal; the dev server's env file points the Web UI
+  // at the gateway's codec endpoint without putting the endpoint's token on a command line (`ps` shows those).
+  const { ensurePayloadKeyFile } = await import(pathToFileURL(join(root, 'lib', 'codec', 'keyRing.js')).href);
+  const { ensureCodecAccess } = await import(
+    pathToFileURL(join(root, 'lib', 'gateway', 'codec', 'codecAccess.js')).href
+  );
+  ensurePayloadKeyFile(dataDir);
+  const codecAccess = ensureCodecAccess(dataDir, `http://127.0.0.1:${gatewayPort}`);
+
   mkdirSync(join(dataDir, 'temporal'), { recursive: true });
   const devArgs = [
     'server',
     'start-dev',
+    '--env-file',
+    codecAccess.temporalEnvFile,
+    '--env',
+    'default',
     '--db-filename',
     join(dataDir, 'temporal', 'dev.db'),
     '--ip',
@@ -166,6 +179,7 @@ async function main() {
     `  Temporal gRPC        127.0.0.1:${temporalPort}`,
     `  Temporal Web UI      http://localhost:${uiPort}`,
     `  Gateway              http://127.0.0.1:${gatewayPort}  (QBWC: /qbwc, WSDL: /qbwc?wsdl, /healthz, /metrics)`,
+    `  Codec endpoint       http://127.0.0.1:${gatewayPort}/codec  (Bearer token in ${codecAccess.tokenPath}; the Web UI is wired to it)`,
   ];
   if (sandbox) {
     const endpoints = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'endpoints.json'), 'utf8'));

@@ -1,6 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
+import { type DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { logger } from './observability/logger';
 
@@ -11,6 +13,8 @@ export interface ConnectorWorkerOptions {
   namespace?: string;
   /** Prebuilt workflow bundle (production); else the workflows are bundled from source at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Encrypts payloads; give the client the same one, or it cannot read what the worker writes. */
+  dataConverter?: DataConverter;
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -18,6 +22,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
@@ -26,16 +31,19 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
 }
 
 async function main(): Promise<void> {
+  const dataConverter = loadConnectorDataConverter();
   const connection = await NativeConnection.connect({ address: runtime.temporalAddress });
   const client = new Client({
     connection: await Connection.connect({ address: runtime.temporalAddress }),
     namespace: runtime.namespace,
+    dataConverter,
   });
   const worker = await createConnectorWorker({
     connection,
     client,
     taskQueue: runtime.taskQueue,
     namespace: runtime.namespace,
+    dataConverter,
   });
   logger.info({ taskQueue: runtime.taskQueue, temporal: runtime.temporalAddress }, 'worker started');
   await worker.run();

@@ -1,8 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
+import { loadPayloadKeyRing } from '../codec/keyRing';
+import { EncryptedPayloadCodec } from '../codec/payloadCodec';
 import { loadConnections } from '../config/connections';
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
 import { createGatewayApp } from './app';
+import { loadCodecAccess } from './codec/codecAccess';
+import { codecRouter, uiOriginsFromEnv } from './codec/codecRouter';
 import { createQbwcService } from './qbwc/service';
 import { createSoapEndpoint } from './qbwc/soapEndpoint';
 import { dataverseWebhookRouter } from './webhooks/dataverseWebhook';
@@ -10,9 +14,11 @@ import { temporalRecordSyncStarter } from './webhooks/recordSyncStarter';
 
 async function main(): Promise<void> {
   const connections = loadConnections(runtime.dataDir);
+  const payloadCodec = new EncryptedPayloadCodec(loadPayloadKeyRing(runtime.dataDir));
   const client = new Client({
     connection: await Connection.connect({ address: runtime.temporalAddress }),
     namespace: runtime.namespace,
+    dataConverter: { payloadCodecs: [payloadCodec] },
   });
   const log = logger.child({ component: 'gateway' });
   const publicUrl = process.env.GATEWAY_PUBLIC_URL ?? `http://${runtime.gatewayHost}:${runtime.gatewayPort}/qbwc`;
@@ -41,7 +47,13 @@ async function main(): Promise<void> {
       return found?.webhook ? { name: found.name, auth: found.webhook } : undefined;
     },
   });
-  const app = createGatewayApp({ qbwc, webhooks });
+  const codec = codecRouter({
+    codec: payloadCodec,
+    access: loadCodecAccess(runtime.dataDir),
+    uiOrigins: uiOriginsFromEnv(),
+    log: log.child({ component: 'codec' }),
+  });
+  const app = createGatewayApp({ qbwc, webhooks, codec });
   const server = app.listen(runtime.gatewayPort, runtime.gatewayHost, () => {
     log.info({ url: publicUrl }, 'gateway listening');
   });

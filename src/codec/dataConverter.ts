@@ -1,0 +1,14 @@
+import { type DataConverter } from '@temporalio/common';
+import { runtime } from '../config/runtime';
+import { loadPayloadKeyRing, type PayloadKeyRing } from './keyRing';
+import { EncryptedPayloadCodec } from './payloadCodec';
+
+/** The one data converter of the worker, the gateway and every client: payloads leave the process encrypted. */
+export function connectorDataConverter(keyRing: PayloadKeyRing): DataConverter {
+  return { payloadCodecs: [new EncryptedPayloadCodec(keyRing)] };
+}
+
+/** Keys from QBSYNC_PAYLOAD_KEYS or `<dataDir>/keys/payload-keys.json`; fails with the fix when neither exists. */
+export function loadConnectorDataConverter(dataDir: string = runtime.dataDir, env?: NodeJS.ProcessEnv): DataConverter {
+  return connectorDataConverter(loadPayloadKeyRing(dataDir, env));
+}
