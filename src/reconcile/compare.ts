@@ -1,0 +1,572 @@
+import {
+  ACCOUNT_SYNC_COLUMNS,
+  type AccountMappingContext,
+  type AccountRecord,
+  accountSyncFields,
+  type ChoiceKind,
+  type ChoiceMaps,
+  customerToAccount,
+  invoiceTotalsDifference,
+  itemToProduct,
+  type MappingError,
+  type MappingResult,
+  PRODUCT_SYNC_COLUMNS,
+  type ProductRecord,
+  productSyncFields,
+  RelationshipType,
+  type SyncedItem,
+  type SyncFields,
+  vendorToAccount,
+} from '../mapping';
+import { type CustomerRet, type InvoiceRet, type QbRecord, type VendorRet } from '../qbxml/requests';
+import {
+  type AmountDifference,
+  CappedList,
+  type ColumnDifference,
+  type ColumnValue,
+  DEFAULT_LIST_LIMIT,
+  type EntityReconciliation,
+  type FieldDifference,
+  type OnlyInDynamics,
+  type OnlyInQuickBooks,
+  type OrderWithoutInvoice,
+  type ReconcileReport,
+  reportInAgreement,
+  type Unmappable,
+} from './report';
+
+/**
+ * Pure comparison of one connection's QuickBooks records with its Dataverse rows. Inputs are compact projections so
+ * the reconcile workflow can hold a 10,000-customer company file in memory: each QuickBooks record is reduced, as it
+ * arrives, to the Dataverse values the mapping says it should have (or the reasons it cannot be mapped).
+ */
+
+/** A Dataverse row as read for reconciliation: only the selected columns, money as decimal text. */
+export type DynamicsRow = Readonly<Record<string, ColumnValue>>;
+
+/**
+ * A QuickBooks list record as the synced fields its Dataverse row should hold (the sync's own projection, so the
+ * reconciliation never reports a column the sync does not keep aligned), or why it cannot be mapped.
+ */
+export type ListProjection =
+  | { key: string; name: string; expected: SyncFields; parentListId?: string }
+  | { key: string; name: string; errors: MappingError[] };
+
+/** What the comparison needs of a QuickBooks invoice. */
+export interface InvoiceProjection {
+  txnId: string;
+  refNumber: string;
+  customerListId: string;
+  subtotal?: string;
+  salesTaxTotal?: string;
+  /** Set by the connector's InvoiceAdd to the order's id (`{GUID}`). */
+  externalGuid?: string;
+}
+
+/** A Dataverse sales order of this connection (its customer account belongs to the connection). */
+export interface OrderProjection {
+  id: string;
+  orderNumber: string;
+  name: string;
+  totalamount: string | null;
+  statecode: number | null;
+  /** ListID of the order's customer account; '' when the account has none yet. */
+  customerListId: string;
+  txnId: string;
+  invoiceNumber: string;
+}
+
+/** Money columns: read as decimal text so `"5000"` and `"5000.00"` compare by value, never as binary floats. */
+export const ACCOUNT_DECIMAL_COLUMNS = ['creditlimit'] as const;
+export const PRODUCT_DECIMAL_COLUMNS = ['price', 'standardcost'] as const;
+export const ORDER_DECIMAL_COLUMNS = ['totalamount'] as const;
+
+/** The `$select` of each read: the synced columns plus what pairs and classifies the rows. */
+export const ACCOUNT_COLUMNS: readonly string[] = [
+  'accountid',
+  'customertypecode',
+  '_parentaccountid_value',
+  'qbsync_companyfile',
+  'qbsync_qblistid',
+  ...ACCOUNT_SYNC_COLUMNS,
+];
+
+export const PRODUCT_COLUMNS: readonly string[] = [
+  'productid',
+  'qbsync_companyfile',
+  'qbsync_qblistid',
+  ...PRODUCT_SYNC_COLUMNS,
+];
+
+export const ORDER_COLUMNS: readonly string[] = [
+  'salesorderid',
+  'name',
+  'ordernumber',
+  'totalamount',
+  'statecode',
+  '_customerid_value',
+  'qbsync_qbtxnid',
+  'qbsync_invoicenumber',
+];
+
+/** `salesorder.statecode`: canceled orders are not due an invoice; invoiced ones show 4. */
+export const OrderState = { Canceled: 2, Invoiced: 4 } as const;
+
+// ---- choices ---------------------------------------------------------------------------------------------------
+
+export interface ChoiceOption {
+  value: number;
+  label: string;
+}
+
+/** Case, punctuation and spacing do not matter (`Net30` = `Net 30`), but `2/10` never equals `210`. */
+function labelKey(label: string): string {
+  const tokens =
+    label
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/\p{L}+|\p{N}+/gu) ?? [];
+  let key = '';
+  let previousNumeric = false;
+  for (const token of tokens) {
+    const numeric = /^\p{N}/u.test(token);
+    if (numeric && previousNumeric) key += '|';
+    key += token;
+    previousNumeric = numeric;
+  }
+  return key === '' ? `=${label.trim().toLowerCase()}` : key;
+}
+
+/**
+ * The configured choice maps, completed by label as QuickBooks names turn up: a name the configuration does not list
+ * maps to the Dataverse option with the same label, the way the sync matches them. Configured pairs win. Learning
+ * name by name keeps only the names a company file really uses, however many records use them.
+ */
+export class LabelledChoices {
+  readonly maps: ChoiceMaps;
+  private readonly known: Record<ChoiceKind, Set<string>>;
+
+  constructor(
+    configured: ChoiceMaps,
+    private readonly options: Partial<Record<ChoiceKind, readonly ChoiceOption[]>>,
+  ) {
+    this.maps = {
+      customerTypes: { ...configured.customerTypes },
+      classes: { ...configured.classes },
+      terms: { ...configured.terms },
+    };
+    const names = (kind: ChoiceKind): Set<string> =>
+      new Set(Object.keys(configured[kind]).map((n) => n.trim().toLowerCase()));
+    this.known = { customerTypes: names('customerTypes'), classes: names('classes'), terms: names('terms') };
+  }
+
+  learn(kind: ChoiceKind, name: string | undefined): void {
+    const trimmed = name?.trim() ?? '';
+    const lower = trimmed.toLowerCase();
+    if (trimmed === '' || this.known[kind].has(lower)) return;
+    this.known[kind].add(lower);
+    const key = labelKey(trimmed);
+    const matches = (this.options[kind] ?? []).filter((o) => labelKey(o.label) === key);
+    const option = matches.find((o) => o.label.trim().toLowerCase() === lower) ?? matches[0];
+    if (option !== undefined) (this.maps[kind] as Record<string, number>)[trimmed] = option.value;
+  }
+}
+
+// ---- QuickBooks projections ------------------------------------------------------------------------------------
+
+/** Only the columns the mapping set: a column it leaves out (a category without a customer type) is Dynamics'. */
+function presentFields(write: object, fields: SyncFields): SyncFields {
+  const out: Record<string, string | number | null> = {};
+  for (const [column, value] of Object.entries(fields)) {
+    if (Object.prototype.hasOwnProperty.call(write, column)) out[column] = value;
+  }
+  return out;
+}
+
+function projection<T extends object>(
+  key: string,
+  name: string,
+  result: MappingResult<T>,
+  fieldsOf: (write: T) => SyncFields,
+  parentListId: string | undefined,
+): ListProjection {
+  if (!result.ok) return { key, name, errors: result.errors };
+  const expected = presentFields(result.value, fieldsOf(result.value));
+  // The write binds the parent by key; the reconciliation compares ListIDs instead (see compareListEntity).
+  const hasParent = Object.keys(result.value).some((c) => c.startsWith('parentaccountid'));
+  return hasParent && parentListId ? { key, name, expected, parentListId } : { key, name, expected };
+}
+
+export function projectCustomer(c: CustomerRet, ctx: AccountMappingContext): ListProjection {
+  return projection(c.listId, c.fullName ?? c.name, customerToAccount(c, ctx), accountSyncFields, c.parentRef?.listId);
+}
+
+export function projectVendor(v: VendorRet, ctx: AccountMappingContext): ListProjection {
+  return projection(v.listId, v.name, vendorToAccount(v, ctx), accountSyncFields, undefined);
+}
+
+const SYNCED_ITEM_KINDS: ReadonlySet<string> = new Set(['ItemService', 'ItemNonInventory', 'ItemInventory']);
+
+export function isSyncedItem(record: QbRecord): record is SyncedItem {
+  return SYNCED_ITEM_KINDS.has(record.kind);
+}
+
+/** Undefined for item kinds that have no product (discounts, other charges, …). */
+export function projectItem(record: QbRecord, ctx: { companyFile: string }): ListProjection | undefined {
+  if (!isSyncedItem(record)) return undefined;
+  return projection(
+    record.listId,
+    record.fullName ?? record.name,
+    itemToProduct(record, ctx),
+    productSyncFields,
+    undefined,
+  );
+}
+
+export function projectInvoice(invoice: InvoiceRet): InvoiceProjection {
+  const projected: InvoiceProjection = {
+    txnId: invoice.txnId,
+    refNumber: invoice.refNumber ?? '',
+    customerListId: invoice.customerRef?.listId ?? '',
+  };
+  if (invoice.subtotal !== undefined) projected.subtotal = invoice.subtotal;
+  if (invoice.salesTaxTotal !== undefined) projected.salesTaxTotal = invoice.salesTaxTotal;
+  if (invoice.externalGuid !== undefined) projected.externalGuid = invoice.externalGuid;
+  return projected;
+}
+
+// ---- list entities ---------------------------------------------------------------------------------------------
+
+function text(value: ColumnValue | undefined): string {
+  return value === undefined || value === null ? '' : String(value);
+}
+
+interface Collected {
+  onlyInQuickBooks: CappedList<OnlyInQuickBooks>;
+  onlyInDynamics: CappedList<OnlyInDynamics>;
+  fieldDifferences: CappedList<FieldDifference>;
+  unmappable: CappedList<Unmappable>;
+}
+
+function collector(limit: number): Collected {
+  return {
+    onlyInQuickBooks: new CappedList(limit),
+    onlyInDynamics: new CappedList(limit),
+    fieldDifferences: new CappedList(limit),
+    unmappable: new CappedList(limit),
+  };
+}
+
+function entityResult(
+  counts: { quickbooks: number; dynamics: number; matched: number },
+  c: Collected,
+): EntityReconciliation {
+  return {
+    ...counts,
+    onlyInQuickBooks: c.onlyInQuickBooks.items,
+    onlyInDynamics: c.onlyInDynamics.items,
+    fieldDifferences: c.fieldDifferences.items,
+    unmappable: c.unmappable.items,
+    totals: {
+      onlyInQuickBooks: c.onlyInQuickBooks.total,
+      onlyInDynamics: c.onlyInDynamics.total,
+      fieldDifferences: c.fieldDifferences.total,
+      unmappable: c.unmappable.total,
+    },
+  };
+}
+
+export interface ListComparisonInput {
+  quickbooks: readonly ListProjection[];
+  dynamics: readonly DynamicsRow[];
+  /** `accountid` / `productid`. */
+  idColumn: string;
+  /** The sync's projection of a Dataverse row (`accountSyncFields`, `productSyncFields`). */
+  fieldsOf: (row: DynamicsRow) => SyncFields;
+  /** Dataverse id → ListID of every account of the connection, to compare parent lookups as ListIDs. */
+  listIdOfAccount?: ReadonlyMap<string, string>;
+  listLimit?: number;
+}
+
+/** Pairs records by ListID (`qbsync_qblistid`) and reports what one side lacks and which synced columns differ. */
+export function compareListEntity(input: ListComparisonInput): EntityReconciliation {
+  const found = collector(input.listLimit ?? DEFAULT_LIST_LIMIT);
+  const rowsByListId = new Map<string, DynamicsRow>();
+  for (const row of input.dynamics) {
+    const listId = text(row.qbsync_qblistid);
+    if (listId === '' || rowsByListId.has(listId)) {
+      found.onlyInDynamics.push({ key: listId, id: text(row[input.idColumn]), name: text(row.name) });
+    } else {
+      rowsByListId.set(listId, row);
+    }
+  }
+  let matched = 0;
+  const paired = new Set<string>();
+  for (const record of input.quickbooks) {
+    const row = rowsByListId.get(record.key);
+    if (row !== undefined) {
+      matched += 1;
+      paired.add(record.key);
+    }
+    if ('errors' in record) {
+      found.unmappable.push({ key: record.key, name: record.name, errors: record.errors });
+      continue;
+    }
+    if (row === undefined) {
+      found.onlyInQuickBooks.push({ key: record.key, name: record.name });
+      continue;
+    }
+    const columns = differingColumns(record, row, input);
+    if (Object.keys(columns).length > 0) {
+      found.fieldDifferences.push({ key: record.key, name: record.name, id: text(row[input.idColumn]), columns });
+    }
+  }
+  for (const [listId, row] of rowsByListId) {
+    if (!paired.has(listId)) {
+      found.onlyInDynamics.push({ key: listId, id: text(row[input.idColumn]), name: text(row.name) });
+    }
+  }
+  return entityResult({ quickbooks: input.quickbooks.length, dynamics: input.dynamics.length, matched }, found);
+}
+
+function differingColumns(
+  record: { expected: SyncFields; parentListId?: string },
+  row: DynamicsRow,
+  input: ListComparisonInput,
+): Record<string, ColumnDifference> {
+  const columns: Record<string, ColumnDifference> = {};
+  const actual = input.fieldsOf(row);
+  for (const [column, want] of Object.entries(record.expected)) {
+    const have = actual[column] ?? null;
+    if (want !== have) columns[column] = { quickbooks: want, dynamics: have };
+  }
+  if (record.parentListId !== undefined) {
+    const parentId = text(row._parentaccountid_value);
+    const parentListId = parentId === '' ? '' : (input.listIdOfAccount?.get(parentId) ?? `(account ${parentId})`);
+    if (parentListId !== record.parentListId) {
+      columns.parentaccountid = {
+        quickbooks: record.parentListId,
+        dynamics: parentListId === '' ? null : parentListId,
+      };
+    }
+  }
+  return columns;
+}
+
+const VENDOR_TYPES: ReadonlySet<ColumnValue> = new Set([RelationshipType.Vendor, RelationshipType.Supplier]);
+
+/**
+ * Customers and vendors both become accounts. An account paired with a customer or vendor counts for that list; an
+ * unpaired one by its relationship type (Vendor/Supplier → vendors, anything else → customers).
+ */
+export function compareAccounts(input: {
+  customers: readonly ListProjection[];
+  vendors: readonly ListProjection[];
+  accounts: readonly DynamicsRow[];
+  listLimit?: number;
+}): { customers: EntityReconciliation; vendors: EntityReconciliation } {
+  const customerKeys = new Set(input.customers.map((c) => c.key));
+  const vendorKeys = new Set(input.vendors.map((v) => v.key));
+  const listIdOfAccount = new Map<string, string>();
+  const customerAccounts: DynamicsRow[] = [];
+  const vendorAccounts: DynamicsRow[] = [];
+  for (const account of input.accounts) {
+    const listId = text(account.qbsync_qblistid);
+    if (listId !== '') listIdOfAccount.set(text(account.accountid), listId);
+    const isVendor =
+      vendorKeys.has(listId) || (!customerKeys.has(listId) && VENDOR_TYPES.has(account.customertypecode ?? null));
+    (isVendor ? vendorAccounts : customerAccounts).push(account);
+  }
+  const common = {
+    idColumn: 'accountid',
+    fieldsOf: (row: DynamicsRow) => accountSyncFields(row as AccountRecord),
+    listIdOfAccount,
+    ...(input.listLimit !== undefined ? { listLimit: input.listLimit } : {}),
+  };
+  return {
+    customers: compareListEntity({ ...common, quickbooks: input.customers, dynamics: customerAccounts }),
+    vendors: compareListEntity({ ...common, quickbooks: input.vendors, dynamics: vendorAccounts }),
+  };
+}
+
+// ---- orders and invoices ---------------------------------------------------------------------------------------
+
+function guidKey(value: string | undefined): string {
+  return (value ?? '').replace(/[{}]/g, '').trim().toLowerCase();
+}
+
+/** Orders whose lines must be looked up: only an order with lines is due an invoice. */
+export function ordersNeedingLineCheck(orders: readonly OrderProjection[]): string[] {
+  return orders.filter((o) => o.txnId === '' && o.statecode !== OrderState.Canceled).map((o) => o.id);
+}
+
+export interface OrderComparison {
+  orders: EntityReconciliation;
+  ordersWithoutInvoice: OrderWithoutInvoice[];
+  amountDifferences: AmountDifference[];
+  totals: { ordersWithoutInvoice: number; amountDifferences: number };
+}
+
+/**
+ * Orders pair with invoices through the TxnID the order records. QuickBooks invoices nobody created from an order
+ * (typed in QuickBooks) are outside the sync and ignored; an invoice carrying an order's id (ExternalGUID) that the
+ * order does not record is reported as only in QuickBooks: the connector created it but never wrote it back.
+ */
+export function compareOrders(input: {
+  orders: readonly OrderProjection[];
+  invoices: readonly InvoiceProjection[];
+  /** Orders (among `ordersNeedingLineCheck`) that have at least one line. */
+  orderIdsWithLines: ReadonlySet<string>;
+  listLimit?: number;
+}): OrderComparison {
+  const limit = input.listLimit ?? DEFAULT_LIST_LIMIT;
+  const found = collector(limit);
+  const withoutInvoice = new CappedList<OrderWithoutInvoice>(limit);
+  const amounts = new CappedList<AmountDifference>(limit);
+  const invoiceByTxnId = new Map(input.invoices.map((i) => [i.txnId, i]));
+  const ordersById = new Map(input.orders.map((o) => [guidKey(o.id), o]));
+  const recorded = new Set(input.orders.map((o) => o.txnId).filter((t) => t !== ''));
+  const invoiceForOrder = new Map<string, InvoiceProjection>();
+  for (const invoice of input.invoices) {
+    const orderKey = guidKey(invoice.externalGuid);
+    if (orderKey !== '' && ordersById.has(orderKey) && !recorded.has(invoice.txnId)) {
+      invoiceForOrder.set(orderKey, invoice);
+    }
+  }
+
+  let dynamics = 0;
+  let matched = 0;
+  for (const order of input.orders) {
+    const name = order.orderNumber || order.name;
+    if (order.txnId === '') {
+      if (order.statecode === OrderState.Canceled || !input.orderIdsWithLines.has(order.id)) continue;
+      dynamics += 1;
+      // An invoice made for this order but not written back is reported once, as only in QuickBooks (below).
+      if (invoiceForOrder.has(guidKey(order.id))) continue;
+      withoutInvoice.push({
+        id: order.id,
+        orderNumber: order.orderNumber,
+        name: order.name,
+        customerListId: order.customerListId,
+        statecode: order.statecode,
+      });
+      continue;
+    }
+    dynamics += 1;
+    const invoice = invoiceByTxnId.get(order.txnId);
+    if (invoice === undefined) {
+      found.onlyInDynamics.push({ key: order.txnId, id: order.id, name });
+      continue;
+    }
+    matched += 1;
+    const columns: Record<string, ColumnDifference> = {};
+    if (invoice.refNumber !== order.invoiceNumber) {
+      columns.qbsync_invoicenumber = { quickbooks: invoice.refNumber, dynamics: order.invoiceNumber || null };
+    }
+    if (order.statecode !== OrderState.Invoiced) {
+      columns.statecode = { quickbooks: OrderState.Invoiced, dynamics: order.statecode };
+    }
+    if (invoice.customerListId !== order.customerListId) {
+      columns.customerid = { quickbooks: invoice.customerListId, dynamics: order.customerListId || null };
+    }
+    if (Object.keys(columns).length > 0) {
+      found.fieldDifferences.push({ key: order.txnId, name, id: order.id, columns });
+    }
+    const totals = invoiceTotalsDifference(
+      { totalamount: order.totalamount },
+      { subtotal: invoice.subtotal, salesTaxTotal: invoice.salesTaxTotal },
+    );
+    if (!totals.ok) {
+      found.unmappable.push({ key: order.txnId, name, errors: totals.errors });
+    } else if (totals.value.difference !== '0.00') {
+      amounts.push({
+        id: order.id,
+        orderNumber: order.orderNumber,
+        txnId: order.txnId,
+        invoiceNumber: invoice.refNumber,
+        orderTotal: totals.value.orderTotal,
+        invoiceTotal: totals.value.invoiceTotal,
+        difference: totals.value.difference,
+      });
+    }
+  }
+  for (const [orderKey, invoice] of invoiceForOrder) {
+    const order = ordersById.get(orderKey);
+    found.onlyInQuickBooks.push({
+      key: invoice.txnId,
+      name: `invoice ${invoice.refNumber || invoice.txnId} for order ${order?.orderNumber || order?.name || orderKey}`,
+    });
+  }
+  const quickbooks = matched + invoiceForOrder.size;
+  return {
+    orders: entityResult({ quickbooks, dynamics, matched }, found),
+    ordersWithoutInvoice: withoutInvoice.items,
+    amountDifferences: amounts.items,
+    totals: { ordersWithoutInvoice: withoutInvoice.total, amountDifferences: amounts.total },
+  };
+}
+
+// ---- the report ------------------------------------------------------------------------------------------------
+
+export interface ReconcileInput {
+  connection: string;
+  generatedAt: string;
+  customers: readonly ListProjection[];
+  vendors: readonly ListProjection[];
+  items: readonly ListProjection[];
+  /** Accounts of the connection (and, for the connection receiving new accounts, unclaimed customer accounts). */
+  accounts: readonly DynamicsRow[];
+  products: readonly DynamicsRow[];
+  orders: readonly OrderProjection[];
+  invoices: readonly InvoiceProjection[];
+  orderIdsWithLines: ReadonlySet<string>;
+  listLimit?: number;
+}
+
+export function reconcileConnection(input: ReconcileInput): ReconcileReport {
+  const listLimit = input.listLimit ?? DEFAULT_LIST_LIMIT;
+  const { customers, vendors } = compareAccounts({
+    customers: input.customers,
+    vendors: input.vendors,
+    accounts: input.accounts,
+    listLimit,
+  });
+  const items = compareListEntity({
+    quickbooks: input.items,
+    dynamics: input.products,
+    idColumn: 'productid',
+    fieldsOf: (row) => productSyncFields(row as ProductRecord),
+    listLimit,
+  });
+  const orders = compareOrders({
+    orders: input.orders,
+    invoices: input.invoices,
+    orderIdsWithLines: input.orderIdsWithLines,
+    listLimit,
+  });
+  const report: Omit<ReconcileReport, 'inAgreement'> = {
+    connection: input.connection,
+    generatedAt: input.generatedAt,
+    entities: { customers, vendors, items, orders: orders.orders },
+    ordersWithoutInvoice: orders.ordersWithoutInvoice,
+    amountDifferences: orders.amountDifferences,
+    totals: orders.totals,
+    listLimit,
+  };
+  return { ...report, inAgreement: reportInAgreement(report) };
+}
+
+/** A sales order row (read with ORDER_COLUMNS) as the comparison sees it. */
+export function projectOrder(row: DynamicsRow, listIdOfAccount: ReadonlyMap<string, string>): OrderProjection {
+  const total = row.totalamount;
+  return {
+    id: text(row.salesorderid).toLowerCase(),
+    orderNumber: text(row.ordernumber),
+    name: text(row.name),
+    totalamount: total === undefined || total === null ? null : String(total),
+    statecode: typeof row.statecode === 'number' ? row.statecode : null,
+    customerListId: listIdOfAccount.get(text(row._customerid_value).toLowerCase()) ?? '',
+    txnId: text(row.qbsync_qbtxnid),
+    invoiceNumber: text(row.qbsync_invoicenumber),
+  };
+}
