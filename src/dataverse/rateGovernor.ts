@@ -1,12 +1,17 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { type Registry } from 'prom-client';
+import { observeDataverseGovernor } from '../observability/metrics';
 
 /**
  * One governor per application user per worker process: Dataverse counts service-protection limits per user
  * (reference §6), so every client of that user must draw from the same budget and honour the same Retry-After.
  *
- * Pacing is a sliding log of start times: a request may start when fewer than `budget` requests started in the
- * last `windowMs`. That never exceeds the budget in any window, yet lets a quiet worker use its whole budget at
- * once instead of idling at an average rate; the concurrency cap keeps such bursts shallow.
+ * Pacing is a sliding log: a request may start when fewer than `budget` requests are in flight or finished within
+ * the last `windowMs`. Dataverse counts a request when it *arrives*, somewhere between our start and our finish, and
+ * under load that delay varies by hundreds of milliseconds; a log of start times would let a window that Dataverse
+ * still counts be refilled early and draw 429s (each costing every caller a Retry-After pause). Counting a request
+ * until it has finished keeps Dataverse's window at or under the budget whatever the latency, at the price of one
+ * latency per window. A quiet worker can still use its whole budget at once instead of idling at an average rate;
+ * the concurrency cap keeps such bursts shallow.
  */
 
 export interface GovernorClock {
@@ -35,13 +40,18 @@ export interface RateGovernorOptions {
   /** Horizon over which `currentPacePerSecond` is measured. */
   paceHorizonMs?: number;
   clock?: GovernorClock;
+  /** Registers this governor's gauges there (see `observeDataverseGovernor`). */
   registry?: Registry;
+  /** Metrics label telling governors apart: one per application user, so the client id or a connection name. */
+  name?: string;
 }
 
 export interface GovernorSnapshot {
   inFlight: number;
   waiting: number;
   throttledResponses: number;
+  /** Requests started since the governor was made. */
+  started: number;
   currentPacePerSecond: number;
   /** Epoch ms until which no request starts; 0 when not paused. */
   pausedUntil: number;
@@ -58,10 +68,13 @@ export class RateGovernor {
   readonly budget: number;
   private readonly paceHorizonMs: number;
   private readonly clock: GovernorClock;
+  readonly name: string;
   private readonly queue: Waiter[] = [];
-  /** Start times inside the current window, oldest first; `head` skips expired entries without shifting. */
-  private starts: number[] = [];
-  private head = 0;
+  /** Finish times inside the current window, oldest first: what still counts against the budget once done. */
+  private readonly finishes = new TimeLog();
+  /** Start times inside the pace horizon, for `currentPacePerSecond` only. */
+  private readonly starts = new TimeLog();
+  private started = 0;
   private inFlight = 0;
   private throttledResponses = 0;
   private pausedUntil = 0;
@@ -77,7 +90,8 @@ export class RateGovernor {
     this.budget = Math.max(1, Math.floor(perWindow * margin));
     this.paceHorizonMs = Math.min(options.paceHorizonMs ?? 10_000, this.windowMs);
     this.clock = options.clock ?? systemClock;
-    if (options.registry) this.registerMetrics(options.registry);
+    this.name = options.name ?? 'default';
+    if (options.registry) observeDataverseGovernor(this, options.registry);
   }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -92,6 +106,7 @@ export class RateGovernor {
           }
           result.then(resolve, reject).finally(() => {
             this.inFlight -= 1;
+            this.finishes.push(this.clock.now());
             this.pump();
           });
         },
@@ -114,6 +129,7 @@ export class RateGovernor {
       inFlight: this.inFlight,
       waiting: this.queue.length,
       throttledResponses: this.throttledResponses,
+      started: this.started,
       currentPacePerSecond: this.pace(now),
       pausedUntil: this.pausedUntil > now ? this.pausedUntil : 0,
     };
@@ -123,14 +139,17 @@ export class RateGovernor {
     while (this.queue.length > 0 && this.inFlight < this.maxConcurrent) {
       const now = this.clock.now();
       if (now < this.pausedUntil) return this.wakeAt(this.pausedUntil);
-      this.forgetBefore(now - this.windowMs);
-      if (this.starts.length - this.head >= this.budget) {
-        const oldest = this.starts[this.head] ?? now;
-        return this.wakeAt(oldest + this.windowMs);
+      this.finishes.forgetUpTo(now - this.windowMs);
+      if (this.inFlight + this.finishes.size >= this.budget) {
+        // With the budget all in flight nothing frees up by time alone: the next finish pumps again.
+        const oldest = this.finishes.oldest();
+        return oldest === undefined ? undefined : this.wakeAt(oldest + this.windowMs);
       }
       const waiter = this.queue.shift();
       if (!waiter) return;
+      this.starts.forgetUpTo(now - this.paceHorizonMs);
       this.starts.push(now);
+      this.started += 1;
       this.inFlight += 1;
       waiter.start();
     }
@@ -149,63 +168,46 @@ export class RateGovernor {
     );
   }
 
-  private forgetBefore(cutoff: number): void {
-    while (this.head < this.starts.length && (this.starts[this.head] ?? Infinity) <= cutoff) this.head += 1;
-    // Compact now and then so the log stays O(budget) in memory.
-    if (this.head > 1024 && this.head * 2 > this.starts.length) {
-      this.starts = this.starts.slice(this.head);
+  private pace(now: number): number {
+    return this.starts.countAfter(now - this.paceHorizonMs) / (this.paceHorizonMs / 1000);
+  }
+}
+
+/** Ascending times with cheap expiry from the front: `head` skips expired entries without shifting. */
+class TimeLog {
+  private times: number[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.times.length - this.head;
+  }
+
+  push(t: number): void {
+    // A clock stepping back must not unsort the log (expiry reads only the front).
+    const last = this.times[this.times.length - 1];
+    this.times.push(last !== undefined && last > t ? last : t);
+  }
+
+  oldest(): number | undefined {
+    return this.head < this.times.length ? this.times[this.head] : undefined;
+  }
+
+  forgetUpTo(cutoff: number): void {
+    while (this.head < this.times.length && (this.times[this.head] ?? Infinity) <= cutoff) this.head += 1;
+    // Compact now and then so the log stays O(window) in memory.
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
       this.head = 0;
     }
   }
 
-  private pace(now: number): number {
-    const cutoff = now - this.paceHorizonMs;
+  countAfter(cutoff: number): number {
     let count = 0;
-    for (let i = this.starts.length - 1; i >= this.head; i -= 1) {
-      if ((this.starts[i] ?? -Infinity) <= cutoff) break;
+    for (let i = this.times.length - 1; i >= this.head; i -= 1) {
+      if ((this.times[i] ?? -Infinity) <= cutoff) break;
       count += 1;
     }
-    return count / (this.paceHorizonMs / 1000);
-  }
-
-  private registerMetrics(registry: Registry): void {
-    const inFlight = (): number => this.inFlight;
-    const waiting = (): number => this.queue.length;
-    const throttled = (): number => this.throttledResponses;
-    const pace = (): number => this.pace(this.clock.now());
-    new Gauge({
-      name: 'dataverse_governor_in_flight',
-      help: 'Dataverse requests currently in flight through the rate governor',
-      registers: [registry],
-      collect() {
-        this.set(inFlight());
-      },
-    });
-    new Gauge({
-      name: 'dataverse_governor_waiting',
-      help: 'Dataverse requests waiting for a slot in the rate governor',
-      registers: [registry],
-      collect() {
-        this.set(waiting());
-      },
-    });
-    new Counter({
-      name: 'dataverse_governor_throttled_total',
-      help: 'Service-protection (429/503) responses reported to the rate governor',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(throttled());
-      },
-    });
-    new Gauge({
-      name: 'dataverse_governor_pace_per_second',
-      help: 'Dataverse request starts per second over the recent pace horizon',
-      registers: [registry],
-      collect() {
-        this.set(pace());
-      },
-    });
+    return count;
   }
 }
 

@@ -187,6 +187,67 @@ describe('RateGovernor', () => {
     assert.equal((await values()).dataverse_governor_pace_per_second, 0);
   });
 
+  it('counts a request against the window until it has finished, not from when it started', async () => {
+    const clock = new FakeClock();
+    const gov = new RateGovernor({ requestsPerWindow: 2, windowMs: 1_000, safetyMargin: 1, maxConcurrent: 10, clock });
+    const slow = deferred();
+    const started: Array<[string, number]> = [];
+    const task = (name: string, wait?: Promise<void>) =>
+      gov.run(async () => {
+        started.push([name, clock.now()]);
+        await wait;
+      });
+    const t0 = clock.now();
+    const runs = [task('slow', slow.promise), task('quick'), task('third'), task('fourth')];
+    await flush();
+    assert.deepEqual(started, [
+      ['slow', t0],
+      ['quick', t0],
+    ]);
+    await clock.advance(800);
+    slow.resolve();
+    await flush();
+    // `quick` finished at t0 and leaves the window at t0+1000; `slow` finished at t0+800 and counts until t0+1800,
+    // although it started at t0 (a log of start times would have let `fourth` in at t0+1000).
+    await clock.advance(200);
+    assert.deepEqual(started.slice(2), [['third', t0 + 1_000]]);
+    await clock.advance(799);
+    assert.equal(started.length, 3);
+    await clock.advance(1);
+    await Promise.all(runs);
+    assert.deepEqual(started.slice(3), [['fourth', t0 + 1_800]]);
+    assert.equal(gov.snapshot().started, 4);
+  });
+
+  it('keeps the server-side count within the budget whatever the delay between our start and its arrival', async () => {
+    const clock = new FakeClock();
+    const windowMs = 10_000;
+    const gov = new RateGovernor({ requestsPerWindow: 50, windowMs, safetyMargin: 1, maxConcurrent: 20, clock });
+    // Deterministic pseudo-random latencies up to 3 s; the server counts each request at a point inside it.
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const arrivals: number[] = [];
+    const runs = Array.from({ length: 400 }, () =>
+      gov.run(async () => {
+        const latency = Math.floor(random() * 3_000);
+        const arrival = clock.now() + Math.floor(random() * latency);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, latency));
+        arrivals.push(arrival);
+      }),
+    );
+    for (let i = 0; i < 1_000 && arrivals.length < 400; i += 1) await clock.advance(100);
+    await Promise.all(runs);
+    arrivals.sort((a, b) => a - b);
+    let lo = 0;
+    for (let hi = 0; hi < arrivals.length; hi += 1) {
+      while ((arrivals[lo] ?? 0) <= (arrivals[hi] ?? 0) - windowMs) lo += 1;
+      assert.ok(hi - lo + 1 <= 50, `${hi - lo + 1} arrivals within one window`);
+    }
+  });
+
   it('rejects nonsensical options', () => {
     const cases: Array<[string, () => unknown, RegExp]> = [
       ['zero concurrency', () => new RateGovernor({ maxConcurrent: 0 }), /maxConcurrent/],
