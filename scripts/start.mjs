@@ -187,19 +187,27 @@ async function main() {
     lines.push(`  Dataverse sandbox    ${endpoints.dataverse.webApiUrl}`);
     lines.push(`  Identity provider    ${endpoints.dataverse.authority}`);
     if (process.env.SANDBOX_QBWC !== 'off') {
+      const { SecretStore, resolveSecret } = await import(
+        pathToFileURL(join(root, 'lib', 'config', 'secrets.js')).href
+      );
+      const secretStore = () => SecretStore.open(dataDir);
       for (const file of endpoints.quickbooks.companyFiles) {
         run(
           `webconnector-${file.connection}`,
           process.execPath,
           ['lib/sandbox/webConnector/main.js', file.qwcFile, file.qbxmlUrl],
           {
-            env: { QBWC_PASSWORD: file.qbwcPassword, QBWC_COMPANY_FILE: file.companyFilePath },
+            env: {
+              QBWC_PASSWORD: resolveSecret(file.qbwcPasswordRef, secretStore),
+              QBWC_COMPANY_FILE: file.companyFilePath,
+            },
           },
         );
       }
       lines.push('  Web Connector sim.   one per company file, on the .QWC timer (SANDBOX_QBWC=off to leave it out)');
     }
-    lines.push(`  Endpoints and credentials: ${join(dataDir, 'sandbox', 'endpoints.json')}`);
+    lines.push(`  Endpoints and credential references: ${join(dataDir, 'sandbox', 'endpoints.json')}`);
+    lines.push(`  Credentials (encrypted): ${join(dataDir, 'secrets.json')}  (names: npx qbsync secrets list)`);
   }
   lines.push(`  Logs: ${logsDir}/<process>.log`, 'Press Ctrl-C to stop everything.', '');
   console.log(lines.join('\n'));

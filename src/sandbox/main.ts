@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectionsFilePath, type ConnectionConfig } from '../config/connections';
 import { runtime } from '../config/runtime';
+import { SecretStore } from '../config/secrets';
 import { hashPassword } from '../gateway/qbwc/credentials';
 import { buildQwcFile, deterministicGuid } from '../gateway/qbwc/qwcFile';
 import { logger } from '../observability/logger';
@@ -14,7 +15,8 @@ import { startDataverseSandbox } from './dataverse/server';
 /**
  * `npm start` without real systems: the QuickBooks sandbox (two regional company files) and the Dataverse sandbox,
  * plus the files the other processes and the operator need: connections.json (hashed QBWC passwords), one .QWC per
- * connection, and endpoints.json with every sandbox address and credential.
+ * connection, and endpoints.json with every sandbox address and a `secret:` reference for each credential; the
+ * credentials themselves live in the encrypted secret store (`qbsync secrets list`).
  */
 
 const OFFICES = ['east', 'west'] as const;
@@ -23,16 +25,38 @@ const APP_NAMESPACE = 'qb-d365-connector';
 interface SandboxSecrets {
   qbwcPasswords: Record<string, string>;
   webhookKey: string;
+  dataverseClientSecret: string;
 }
 
-function loadOrCreateSecrets(path: string): SandboxSecrets {
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as SandboxSecrets;
-  const secrets: SandboxSecrets = {
-    qbwcPasswords: Object.fromEntries(OFFICES.map((o) => [o, randomBytes(12).toString('base64url')])),
-    webhookKey: randomBytes(24).toString('base64url'),
+const secretNames = {
+  qbwcPassword: (office: string) => `qbwc-password-${office}`,
+  webhookKey: 'dataverse-webhook-key',
+  dataverseClientSecret: 'dataverse-client-secret',
+};
+const reference = (name: string): string => `secret:${name}`;
+
+/**
+ * The sandbox's generated credentials, kept in the secret store. Data dirs from before the store held them in clear in
+ * `sandbox/secrets.json`: those values move into the store (so running clients keep working) and the file goes.
+ */
+function loadOrCreateSecrets(store: SecretStore, legacyPath: string): SandboxSecrets {
+  if (existsSync(legacyPath)) {
+    const legacy = JSON.parse(readFileSync(legacyPath, 'utf8')) as Partial<
+      Omit<SandboxSecrets, 'dataverseClientSecret'>
+    >;
+    for (const [office, password] of Object.entries(legacy.qbwcPasswords ?? {})) {
+      store.ensure(secretNames.qbwcPassword(office), () => password);
+    }
+    if (legacy.webhookKey) store.ensure(secretNames.webhookKey, () => legacy.webhookKey!);
+    rmSync(legacyPath);
+  }
+  return {
+    qbwcPasswords: Object.fromEntries(
+      OFFICES.map((o) => [o, store.ensure(secretNames.qbwcPassword(o), () => randomBytes(12).toString('base64url'))]),
+    ),
+    webhookKey: store.ensure(secretNames.webhookKey, () => randomBytes(24).toString('base64url')),
+    dataverseClientSecret: store.ensure(secretNames.dataverseClientSecret, () => randomBytes(24).toString('base64url')),
   };
-  writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  return secrets;
 }
 
 async function main(): Promise<void> {
@@ -46,7 +70,7 @@ async function main(): Promise<void> {
   ]) {
     mkdirSync(dir, { recursive: true });
   }
-  const secrets = loadOrCreateSecrets(join(sandboxDir, 'secrets.json'));
+  const secrets = loadOrCreateSecrets(SecretStore.open(dataDir), join(sandboxDir, 'secrets.json'));
   const qbPort = Number(process.env.SANDBOX_QB_PORT ?? 8090);
   const dvPort = Number(process.env.SANDBOX_DATAVERSE_PORT ?? 8443);
   const gatewayUrl = `http://localhost:${runtime.gatewayPort}`;
@@ -62,6 +86,7 @@ async function main(): Promise<void> {
     host: '127.0.0.1',
     dataDir: join(sandboxDir, 'dataverse'),
     seed: true,
+    clientSecret: secrets.dataverseClientSecret,
   });
 
   const connections: ConnectionConfig[] = [];
@@ -95,7 +120,7 @@ async function main(): Promise<void> {
       connection: office,
       qbxmlUrl: `${quickbooks.url}/qbxml?companyFile=${office}`,
       qbwcUserName: userName,
-      qbwcPassword: secrets.qbwcPasswords[office],
+      qbwcPasswordRef: reference(secretNames.qbwcPassword(office)),
       companyFilePath,
       qwcFile: qwcPath,
     });
@@ -125,9 +150,9 @@ async function main(): Promise<void> {
       scope: dataverse.scope,
       tenantId: dataverse.tenantId,
       clientId: dataverse.clientId,
-      clientSecret: dataverse.clientSecret,
+      clientSecretRef: reference(secretNames.dataverseClientSecret),
       caCertPath: dataverse.caCertPath,
-      webhookKey: secrets.webhookKey,
+      webhookKeyRef: reference(secretNames.webhookKey),
     },
   };
   writeFileSync(join(sandboxDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
