@@ -19,7 +19,8 @@ export function configFilePath(dataDir: string, env: NodeJS.ProcessEnv = process
   return env[configFileEnvVariable] || join(dataDir, 'qbsync.yaml');
 }
 
-const secretNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Same rule as the secret store's names (src/config/secrets.ts), so whatever passes here can be looked up there.
+const secretNamePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const envVariablePattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export type SecretReference = { kind: 'secret'; name: string } | { kind: 'env'; variable: string };
@@ -38,8 +39,9 @@ export function parseSecretReference(text: string): SecretReference | undefined 
 }
 
 export const literalSecretMessage =
-  'a secret reference (secret:<name> or env:<VAR>) is required, not a literal value: keep the value in the secret ' +
-  'store and write secret:<name>, or in an environment variable of the worker and gateway and write env:<VAR>';
+  'a secret reference (secret:<name> or env:<VAR>) is required, not a literal value: store the value with ' +
+  '`qbsync secrets set <name>` and write secret:<name>, or put it in an environment variable of the worker and ' +
+  'gateway and write env:<VAR>';
 
 /**
  * Messages here must never quote the rejected text: whatever was written in a secret's place may be the secret itself.
@@ -51,7 +53,7 @@ export const secretReferenceSchema = z
     let message = literalSecretMessage;
     if (text.startsWith('secret:')) {
       message =
-        'secret:<name> needs a name of letters, digits, ".", "_" or "-" (at most 128), starting with a letter or digit';
+        'secret:<name> needs a name of lower-case letters, digits, ".", "_" or "-" (at most 64), starting with a letter or digit';
     } else if (text.startsWith('env:')) {
       message = 'env:<VAR> needs an environment variable name: letters, digits and "_", not starting with a digit';
     }

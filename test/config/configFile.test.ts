@@ -108,8 +108,8 @@ describe('configuration file', () => {
     assert.ok(
       caught.problems.includes(
         'connections[1].qbwc.password: a secret reference (secret:<name> or env:<VAR>) is required, not a literal value: ' +
-          'keep the value in the secret store and write secret:<name>, or in an environment variable of the worker and ' +
-          'gateway and write env:<VAR>',
+          'store the value with `qbsync secrets set <name>` and write secret:<name>, or put it in an environment variable ' +
+          'of the worker and gateway and write env:<VAR>',
       ),
       caught.message,
     );
@@ -257,7 +257,16 @@ describe('secret references', () => {
   it('splits well-formed references and refuses anything else', () => {
     assert.deepEqual(parseSecretReference('secret:qbwc-east.password'), { kind: 'secret', name: 'qbwc-east.password' });
     assert.deepEqual(parseSecretReference('env:QBWC_EAST_PASSWORD'), { kind: 'env', variable: 'QBWC_EAST_PASSWORD' });
-    for (const text of ['hunter2', 'secret:', 'env:', 'env:9LIVES', 'secret:../etc/passwd', 'ENV:X', ' env:X']) {
+    for (const text of [
+      'hunter2',
+      'secret:',
+      'env:',
+      'env:9LIVES',
+      'secret:../etc/passwd',
+      'secret:Upper',
+      'ENV:X',
+      ' env:X',
+    ]) {
       assert.equal(parseSecretReference(text), undefined, text);
     }
   });
