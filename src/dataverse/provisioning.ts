@@ -67,6 +67,31 @@ export const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
     description: 'Number of the QuickBooks invoice created from this order.',
     maxLength: 100,
   },
+  {
+    table: 'salesorder',
+    logicalName: 'qbsync_balance',
+    schemaName: 'qbsync_Balance',
+    displayName: 'QuickBooks invoice balance',
+    description: 'Amount still owed on the QuickBooks invoice, to the cent (decimal text, as QuickBooks reports it).',
+    maxLength: 40,
+  },
+  {
+    table: 'salesorder',
+    logicalName: 'qbsync_invoicestatus',
+    schemaName: 'qbsync_InvoiceStatus',
+    displayName: 'QuickBooks invoice status',
+    description: 'Open or Paid, following the QuickBooks invoice.',
+    maxLength: 20,
+  },
+  // The values both systems agreed on at the last sync: what makes a three-way merge (and echo detection) possible.
+  ...(['account', 'product'] as const).map((table) => ({
+    table,
+    logicalName: 'qbsync_syncbase',
+    schemaName: 'qbsync_SyncBase',
+    displayName: 'QuickBooks sync base',
+    description: 'Synced field values as both systems held them after the last sync (JSON, written by the connector).',
+    maxLength: 4000,
+  })),
 ];
 
 export const CONNECTOR_KEYS: readonly ConnectorKey[] = QB_SOURCED_TABLES.map((table) => ({

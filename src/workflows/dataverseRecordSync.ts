@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   condition,
   continueAsNew,
   defineSignal,
@@ -7,31 +8,51 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SyncContext } from '../activities/syncContext';
 import { type DataverseChangeSummary } from './dataverseChangeSummary';
-import { syncConnection, syncEntity, syncSourceId } from './searchAttributes';
+import { syncEntity, syncSourceId } from './searchAttributes';
+import { syncContext } from './sync/activities';
+import {
+  accountToQuickBooks,
+  productToQuickBooks,
+  salesOrderToQuickBooks,
+  type DynamicsSyncResult,
+} from './sync/dynamicsRecordSync';
+import { asRecordSync } from './sync/recordOutcome';
 
 export type { DataverseChangeSummary } from './dataverseChangeSummary';
 
 /** One per webhook delivery (or poll hit) for the record; sent with signal-with-start so the run exists first. */
 export const dataverseChangedSignal = defineSignal<[DataverseChangeSummary]>('dataverseChanged');
 
+export type DynamicsEntity = 'account' | 'product' | 'salesorder';
+
 export interface DataverseRecordSyncInput {
+  /** The connection that noticed the change (webhook route or poll); the row's own company file decides the target. */
   connection: string;
   entity: string;
   id: string;
-  /** How long the record must stay quiet before the run finishes. Bursts of saves in Dynamics collapse into one run. */
+  /**
+   * How long the record must stay quiet before it is synced. Bursts of saves in Dynamics (an order and its lines)
+   * collapse into one sync of the final state. A poll passes 0: it has already seen the final state.
+   */
   quietPeriodMs?: number;
   /** Changes counted by earlier runs of this chain (carried across continue-as-new). */
   changesSoFar?: number;
 }
 
+export interface DataverseRecordSyncResult extends DynamicsSyncResult {
+  changes: number;
+}
+
 const defaultQuietPeriodMs = 30_000;
 
 /**
- * Per-record workflow for a Dataverse row (ID from `dataverseRecordWorkflowId`). Until the real sync lands it records
- * what it was told: the record's search attributes, each change signal (visible in history), and how many arrived.
+ * Per-record workflow for a Dataverse row (`d365/<entity>/<id>`): waits out the quiet period, then syncs the row's
+ * current state to QuickBooks. Its history is the row's audit trail: each change signal, the row as read, the
+ * QuickBooks requests and their answers, and what was written back.
  */
-export async function dataverseRecordSync(input: DataverseRecordSyncInput): Promise<{ changes: number }> {
+export async function dataverseRecordSync(input: DataverseRecordSyncInput): Promise<DataverseRecordSyncResult> {
   let pendingSignals = 0;
   let changes = input.changesSoFar ?? 0;
 
@@ -47,20 +68,45 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
   });
 
   upsertSearchAttributes([
-    { key: syncConnection, value: input.connection },
     { key: syncEntity, value: input.entity },
     { key: syncSourceId, value: input.id },
   ]);
 
   const quietPeriodMs = input.quietPeriodMs ?? defaultQuietPeriodMs;
-  for (;;) {
-    const heardMore = await condition(() => pendingSignals > 0, quietPeriodMs);
-    if (!heardMore) break;
-    pendingSignals = 0;
-    // A record edited in a tight loop must not grow one history without bound.
-    if (workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof dataverseRecordSync>({ ...input, changesSoFar: changes });
+  if (quietPeriodMs > 0) {
+    for (;;) {
+      const heardMore = await condition(() => pendingSignals > 0, quietPeriodMs);
+      if (!heardMore) break;
+      pendingSignals = 0;
+      // A record edited in a tight loop must not grow one history without bound.
+      if (workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof dataverseRecordSync>({ ...input, changesSoFar: changes });
+      }
     }
   }
-  return { changes };
+
+  const contexts = new Map<string, Promise<SyncContext>>();
+  const contextFor = (connection: string): Promise<SyncContext> => {
+    const name = connection === '' ? input.connection : connection;
+    let found = contexts.get(name);
+    if (!found) {
+      found = syncContext.loadSyncContext({ connection: name });
+      contexts.set(name, found);
+    }
+    return found;
+  };
+
+  const result = await asRecordSync(async () => {
+    switch (input.entity) {
+      case 'account':
+        return accountToQuickBooks(input.id, contextFor);
+      case 'product':
+        return productToQuickBooks(input.id, contextFor);
+      case 'salesorder':
+        return salesOrderToQuickBooks(input.id, contextFor);
+      default:
+        throw ApplicationFailure.nonRetryable(`Dataverse table ${input.entity} is not synced`, 'UnsupportedEntity');
+    }
+  });
+  return { ...result, changes };
 }

@@ -18,11 +18,13 @@ function segment(label: string, value: string): string {
 }
 
 /**
- * `d365/<connection>/<entity>/<id>`. Dataverse GUIDs are case-insensitive and the Web API returns them lower-case,
- * so the id is lower-cased here: a webhook and a poll that spell the GUID differently still meet in one workflow.
+ * `d365/<entity>/<id>`. One Dynamics organisation serves every connection and a row's company file is known only once
+ * it is read (an order belongs to its customer's file), so the ID names the row alone: a webhook, each connection's
+ * poll and a replay all meet in one workflow. Dataverse GUIDs are case-insensitive and the Web API returns them
+ * lower-case, so the id is lower-cased here.
  */
-export function dataverseRecordWorkflowId(connection: string, entity: string, id: string): string {
-  return `d365/${segment('connection', connection)}/${segment('entity', entity)}/${segment('id', id).toLowerCase()}`;
+export function dataverseRecordWorkflowId(entity: string, id: string): string {
+  return `d365/${segment('entity', entity)}/${segment('id', id).toLowerCase()}`;
 }
 
 /** `qb/<connection>/<entity>/<ListID or TxnID>`. QuickBooks ids are kept verbatim: they are opaque to us. */

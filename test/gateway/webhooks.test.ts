@@ -364,11 +364,8 @@ describe('a body far beyond the limit', () => {
 });
 
 describe('record workflow ids (what the webhook signals into)', () => {
-  it('d365 ids are deterministic and lower-case the GUID', () => {
-    assert.equal(
-      dataverseRecordWorkflowId('east', 'salesorder', orderId.toUpperCase()),
-      `d365/east/salesorder/${orderId}`,
-    );
+  it('d365 ids name the row alone (one organisation serves every connection) and lower-case the GUID', () => {
+    assert.equal(dataverseRecordWorkflowId('salesorder', orderId.toUpperCase()), `d365/salesorder/${orderId}`);
   });
   it('qb ids keep the ListID verbatim', () => {
     assert.equal(
@@ -385,13 +382,23 @@ describe('record workflow ids (what the webhook signals into)', () => {
     [' east', 'account', orderId, /connection must not have surrounding whitespace/],
   ];
   for (const [connection, entity, id, message] of bad) {
-    it(`rejects ${JSON.stringify([connection, entity, id])}`, () => {
-      for (const build of [dataverseRecordWorkflowId, quickBooksRecordWorkflowId]) {
-        assert.throws(
-          () => build(connection, entity, id),
-          (error: unknown) => error instanceof RecordIdError && message.test(error.message),
-        );
-      }
+    it(`qb ids reject ${JSON.stringify([connection, entity, id])}`, () => {
+      assert.throws(
+        () => quickBooksRecordWorkflowId(connection, entity, id),
+        (error: unknown) => error instanceof RecordIdError && message.test(error.message),
+      );
+    });
+  }
+  for (const [entity, id, message] of [
+    ['', orderId, /entity must not be empty/],
+    ['account', '', /id must not be empty/],
+    ['account', 'x/y', /id must not contain '\/'/],
+  ] as const) {
+    it(`d365 ids reject ${JSON.stringify([entity, id])}`, () => {
+      assert.throws(
+        () => dataverseRecordWorkflowId(entity, id),
+        (error: unknown) => error instanceof RecordIdError && message.test(error.message),
+      );
     });
   }
 });

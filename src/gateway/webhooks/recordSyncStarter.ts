@@ -19,7 +19,7 @@ export function temporalRecordSyncStarter(
   options: RecordSyncStarterOptions = {},
 ): (change: DataverseChangeSummary, connection: string) => Promise<{ workflowId: string }> {
   return async (change, connection) => {
-    const workflowId = dataverseRecordWorkflowId(connection, change.entity, change.id);
+    const workflowId = dataverseRecordWorkflowId(change.entity, change.id);
     const input = { connection, entity: change.entity, id: change.id.toLowerCase() };
     await client.workflow.signalWithStart(dataverseRecordSync, {
       workflowId,

@@ -279,10 +279,27 @@ export class MetadataApi {
           );
         if (method !== 'GET')
           throw new DataverseError(405, '', `Method ${method} is not supported on an attribute in the sandbox.`);
-        void item;
+        // `.../Attributes(LogicalName='x')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=OptionSet` is how
+        // a choice column's options are read; the cast must name the column's real metadata type.
+        if (item !== undefined) {
+          const expected = `Microsoft.Dynamics.CRM.${column.optionSet !== undefined ? 'PicklistAttributeMetadata' : 'x'}`;
+          if (item !== expected)
+            throw new DataverseError(400, '0x80060888', `Attribute ${column.name} is not of type ${item}.`);
+        }
+        const expandOptions = /\bOptionSet\b/.test(request.query.get('$expand') ?? '');
+        const optionSetName = column.optionSet;
+        const options = optionSetName === undefined ? undefined : this.schema.optionSets.get(optionSetName);
         return jsonResponse(200, {
           '@odata.context': `${entityPath}/Attributes/$entity`,
           ...selectProperties(this.attributeMetadata(table, column), select),
+          ...(expandOptions && optionSetName !== undefined && options !== undefined
+            ? {
+                OptionSet: {
+                  ...this.optionSetMetadata(optionSetName, options),
+                  IsGlobal: !optionSetName.includes('_'),
+                },
+              }
+            : {}),
         });
       }
       if (method === 'GET') {

@@ -389,7 +389,11 @@ export class RecordService {
         break;
       }
       case 'salesorder': {
-        if (previous !== undefined && previous.statecode !== 0 && changed.some((c) => !STATE_COLUMNS.has(c))) {
+        // The platform's columns of a closed order are frozen. Columns the connector provisioned (`qbsync_`) stay
+        // writable so an invoice's later payments can still be recorded: an assumption to confirm on a real org (if it
+        // refuses, the balance is only as fresh as the moment the order was invoiced).
+        const frozen = (c: string): boolean => !STATE_COLUMNS.has(c) && !c.startsWith('qbsync_');
+        if (previous !== undefined && previous.statecode !== 0 && changed.some(frozen)) {
           throw badRequest(
             ErrorCodes.readOnlyRecord,
             `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${String(row.salesorderid)}).`,

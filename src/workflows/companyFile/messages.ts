@@ -70,5 +70,15 @@ export const connectionErrorUpdate = defineUpdate<string, [SessionCall & { hresu
 );
 export const closeSessionUpdate = defineUpdate<string, [SessionCall]>('closeSession');
 
+/**
+ * Change-detection cursors of the connection's poll cycle, per side and entity (`qb:Customer` → QuickBooks
+ * TimeModified, `d365:account` → Dataverse modifiedon). They live here because this workflow is the connection's one
+ * long-lived owner of state; the poll cycles that use them come and go with the schedule.
+ */
+export type SyncCursors = Readonly<Record<string, string>>;
+/** Merged into the cursors; a cursor never moves backwards. */
+export const advanceCursorsSignal = defineSignal<[SyncCursors]>('advanceCursors');
+export const syncCursorsQuery = defineQuery<SyncCursors>('syncCursors');
+
 export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');
 export const companyFileStatusQuery = defineQuery<CompanyFileStatus>('status');

@@ -8,6 +8,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  advanceCursorsSignal,
   closeSessionUpdate,
   companyFileStatusQuery,
   connectionErrorUpdate,
@@ -16,8 +17,10 @@ import {
   openSessionUpdate,
   qbxmlResultsSignal,
   receiveResponseUpdate,
+  syncCursorsQuery,
   takeRequestsUpdate,
   type SessionCall,
+  type SyncCursors,
 } from './messages';
 import {
   closeSession,
@@ -39,6 +42,7 @@ export interface CompanyFileInput {
   limits?: Partial<QueueLimits>;
   /** Carried over continue-as-new. */
   state?: CompanyFileState;
+  cursors?: SyncCursors;
 }
 
 /** Updates cost history events; well below Temporal's 2,000 Updates per execution. */
@@ -80,6 +84,16 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     return fn();
   };
 
+  const cursors: Record<string, string> = { ...input.cursors };
+  setHandler(advanceCursorsSignal, (advanced) => {
+    // Compared as instants (QuickBooks local times change offset with daylight saving); an older value, from a late
+    // or repeated signal, is ignored.
+    for (const [key, value] of Object.entries(advanced)) {
+      const current = cursors[key];
+      if (current === undefined || Date.parse(value) > Date.parse(current)) cursors[key] = value;
+    }
+  });
+  setHandler(syncCursorsQuery, () => ({ ...cursors }));
   setHandler(enqueueQbxmlSignal, (batch) => {
     enqueue(state, batch);
     wake = true;
@@ -166,5 +180,5 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   }
   await condition(allHandlersFinished);
   await Promise.all([...deliveries]);
-  await continueAsNew<typeof companyFile>({ connection: state.connection, limits: input.limits, state });
+  await continueAsNew<typeof companyFile>({ connection: state.connection, limits: input.limits, state, cursors });
 }

@@ -1,0 +1,142 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type SyncSettings } from '../config/syncSettings';
+import { type DataverseClient } from '../dataverse/client';
+import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } from '../mapping';
+import { companyFileWorkflowId, syncCursorsQuery, type SyncCursors } from '../workflows/companyFile/messages';
+
+/** The Dataverse choices QuickBooks lists map to: option set path and the QuickBooks list that feeds it. */
+export const CHOICE_COLUMNS = {
+  customerTypes: { table: 'account', column: 'accountcategorycode' },
+  terms: { table: 'account', column: 'paymenttermscode' },
+} as const;
+export type AlignedChoice = keyof typeof CHOICE_COLUMNS;
+
+export interface SyncContextDeps {
+  client: Client;
+  dataverse: DataverseClient;
+  /** Every connection this deployment serves, with its settings. */
+  settings: ReadonlyMap<string, SyncSettings>;
+}
+
+export interface SyncContext {
+  connection: string;
+  settings: SyncSettings;
+  choices: ChoiceMaps;
+  /** The connection whose company file receives records created in Dynamics, if any. */
+  receivingConnection: string | null;
+}
+
+interface OptionSetBody {
+  OptionSet?: { Options?: Array<{ Value?: number; Label?: { UserLocalizedLabel?: { Label?: string } | null } }> };
+}
+
+/**
+ * Context the sync workflows need but must not hold as configuration in their code: the connection's settings and the
+ * choice maps, which follow the Dataverse options (configured pairs first, then every option by its label).
+ */
+export function createSyncContextActivities({ client, dataverse, settings }: SyncContextDeps) {
+  async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
+    const { table, column } = CHOICE_COLUMNS[kind];
+    const res = await dataverse.execute(
+      'GET',
+      `EntityDefinitions(LogicalName='${table}')/Attributes(LogicalName='${column}')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`,
+      { query: '$select=LogicalName&$expand=OptionSet($select=Options)' },
+    );
+    const options = (res.body as OptionSetBody).OptionSet?.Options ?? [];
+    return options
+      .filter((o) => typeof o.Value === 'number')
+      .map((o) => ({ value: o.Value!, label: o.Label?.UserLocalizedLabel?.Label ?? String(o.Value) }));
+  }
+
+  function settingsOf(connection: string): SyncSettings {
+    const found = settings.get(connection);
+    if (!found)
+      throw ApplicationFailure.nonRetryable(`no connection named "${connection}" is configured`, 'UnknownConnection');
+    return found;
+  }
+
+  function receivingConnection(): string | null {
+    for (const [name, s] of settings) if (s.receivesNewAccounts) return name;
+    return null;
+  }
+
+  return {
+    async loadSyncContext(input: { connection: string }): Promise<SyncContext> {
+      const s = settingsOf(input.connection);
+      const withLabels = async (kind: AlignedChoice, configured: ChoiceMap): Promise<ChoiceMap> => {
+        const map: Record<string, number> = {};
+        // Every label under its own spelling: `choiceValue` compares names without case.
+        for (const option of await readOptions(kind)) map[option.label] = option.value;
+        return { ...map, ...configured };
+      };
+      return {
+        connection: input.connection,
+        settings: s,
+        choices: {
+          customerTypes: await withLabels('customerTypes', s.choices.customerTypes),
+          terms: await withLabels('terms', s.choices.terms),
+          classes: s.choices.classes,
+        },
+        receivingConnection: receivingConnection(),
+      };
+    },
+
+    async readChoiceOptions(input: { kind: AlignedChoice }): Promise<ChoiceOption[]> {
+      return readOptions(input.kind);
+    },
+
+    /** Adds options for QuickBooks names Dynamics does not offer yet; a label that arrived meanwhile is skipped. */
+    async addChoiceOptions(input: { kind: AlignedChoice; labels: string[] }): Promise<{ added: string[] }> {
+      const { table, column } = CHOICE_COLUMNS[input.kind];
+      const existing = new Set((await readOptions(input.kind)).map((o) => choiceLabelKey(o.label)));
+      const added: string[] = [];
+      for (const label of input.labels) {
+        if (existing.has(choiceLabelKey(label))) continue;
+        await dataverse.execute('POST', 'InsertOptionValue', {
+          body: {
+            EntityLogicalName: table,
+            AttributeLogicalName: column,
+            Label: { LocalizedLabels: [{ Label: label, LanguageCode: 1033 }] },
+          },
+        });
+        existing.add(choiceLabelKey(label));
+        added.push(label);
+      }
+      return { added };
+    },
+
+    async readSyncCursors(input: { connection: string }): Promise<SyncCursors> {
+      try {
+        return await client.workflow.getHandle(companyFileWorkflowId(input.connection)).query(syncCursorsQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return {};
+        throw err;
+      }
+    },
+
+    /**
+     * Record workflows of this connection whose latest run failed: the poll cycle runs them again, so a record that
+     * failed for a reason since fixed (a missing item now added) completes without anyone resetting it.
+     */
+    async failedRecordWorkflows(input: { connection: string; limit?: number }): Promise<string[]> {
+      const ids = new Set<string>();
+      const query = `SyncConnection = '${input.connection.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Failed'`;
+      for await (const execution of client.workflow.list({ query })) {
+        if (execution.workflowId.startsWith('qb/') || execution.workflowId.startsWith('d365/')) {
+          ids.add(execution.workflowId);
+        }
+        if (ids.size >= (input.limit ?? 200)) break;
+      }
+      const stillFailed: string[] = [];
+      for (const id of ids) {
+        // A list hit can be an older run; only the latest run of each record counts.
+        const latest = await client.workflow.getHandle(id).describe();
+        if (latest.status.name === 'FAILED') stillFailed.push(id);
+      }
+      return stillFailed;
+    },
+  };
+}
+
+export type SyncContextActivities = ReturnType<typeof createSyncContextActivities>;

@@ -1,0 +1,322 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ParentClosePolicy, getExternalWorkflowHandle, log, startChild } from '@temporalio/workflow';
+import type { SyncContext } from '../activities/syncContext';
+import { alignChoices } from '../mapping/choiceAlignment';
+import type { ChoiceMaps } from '../mapping/choices';
+import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
+import { advanceCursorsSignal, companyFileWorkflowId, type SyncCursors } from './companyFile/messages';
+import { responseOrFail } from './companyFile/qbxmlFailure';
+import { runQbxml } from './companyFile/runQbxml';
+import { dataverseRecordSync, type DynamicsEntity } from './dataverseRecordSync';
+import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from './recordIds';
+import { syncConnection, syncEntity, syncSourceId } from './searchAttributes';
+import { dataverse, syncContext } from './sync/activities';
+import { isSyncedItem } from './sync/quickbooksRecords';
+import {
+  quickbooksRecordSync,
+  type QuickBooksEntity,
+  type QuickBooksRecordSyncResult,
+} from './sync/quickbooksRecordSync';
+
+export interface PollCycleInput {
+  connection: string;
+  /** Children started at once; the cycle waits for each wave of QuickBooks-side records before the next. */
+  wave?: number;
+}
+
+export interface PollCycleResult {
+  connection: string;
+  /** Records handed to their own workflows, per side and entity. */
+  handedOff: Record<string, number>;
+  /** Outcomes of the QuickBooks-side records (the Dynamics side runs on, waiting for QBWC sessions). */
+  outcomes: Record<string, number>;
+  failed: string[];
+  retried: number;
+  choicesAdded: string[];
+  invoicesRecorded: number;
+  echoesSkipped: number;
+}
+
+/** List name in the cursor keys and the qbXML query of each QuickBooks list the cycle reads. */
+const QB_LISTS = [
+  { list: 'Customer', entity: 'customer' },
+  { list: 'Vendor', entity: 'vendor' },
+  { list: 'Item', entity: 'item' },
+] as const;
+
+const SEEN_SUFFIX = ':seen';
+
+/**
+ * One poll of one connection (`poll/<connection>`, started by its Temporal Schedule with overlap Skip): references
+ * first, then customers, vendors and items, then sales orders, then invoice payments back onto their orders.
+ * QuickBooks is read in one QBWC round trip for all lists; each changed record goes to its own workflow. Cursors
+ * advance only past records handed off; records whose last run failed are run again.
+ */
+export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult> {
+  const { connection } = input;
+  const wave = input.wave ?? 100;
+  const result: PollCycleResult = {
+    connection,
+    handedOff: {},
+    outcomes: {},
+    failed: [],
+    retried: 0,
+    choicesAdded: [],
+    invoicesRecorded: 0,
+    echoesSkipped: 0,
+  };
+  const cursors = await syncContext.readSyncCursors({ connection });
+  let ctx = await syncContext.loadSyncContext({ connection });
+  const advanced: Record<string, string> = {};
+
+  // ---- QuickBooks: every list changed since its cursor, in one batch (one round trip when nothing changed) ----
+  const since = (key: string): { fromModifiedDate?: string } =>
+    cursors[key] ? { fromModifiedDate: cursors[key] } : {};
+  const outcomes = await runQbxml(connection, (batchId) => {
+    const requests: QbxmlRequest[] = [
+      { type: 'CustomerTypeQuery', requestId: `${batchId}-types`, activeStatus: 'All' },
+    ];
+    for (const { list } of QB_LISTS) {
+      requests.push({
+        type: `${list}Query`,
+        requestId: `${batchId}-${list}`,
+        ...since(`qb:${list}`),
+        activeStatus: 'All',
+        maxReturned: 100,
+        iterator: 'Start',
+      } as QbxmlRequest);
+    }
+    const invoiceSince = cursors['qb:Invoice'];
+    requests.push({
+      type: 'InvoiceQuery',
+      requestId: `${batchId}-Invoice`,
+      ...(invoiceSince ? { fromModifiedDate: invoiceSince } : {}),
+      maxReturned: 100,
+      iterator: 'Start',
+    });
+    return requests;
+  });
+  const [typesOutcome, ...listOutcomes] = outcomes;
+  const customerTypes = responseOrFail(typesOutcome, 'reading customer types').records as CustomerTypeRet[];
+  const lists = new Map<string, QbRecord[]>();
+  [...QB_LISTS.map((l) => l.list), 'Invoice'].forEach((list, i) => {
+    const records = responseOrFail(listOutcomes[i], `reading the ${list} list`).records;
+    lists.set(list, unseen(records, cursors[`qb:${list}`], cursors[`qb:${list}${SEEN_SUFFIX}`]));
+    Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors));
+  });
+
+  // ---- references: QuickBooks customer types and Dynamics categories agree before any customer is mapped ----
+  const alignment = alignChoices({
+    quickbooks: customerTypes.map((t) => t.fullName ?? t.name),
+    dataverse: await syncContext.readChoiceOptions({ kind: 'customerTypes' }),
+    configured: ctx.settings.choices.customerTypes,
+  });
+  if (alignment.createInDataverse.length > 0) {
+    const { added } = await syncContext.addChoiceOptions({
+      kind: 'customerTypes',
+      labels: alignment.createInDataverse,
+    });
+    result.choicesAdded.push(...added);
+    ctx = await syncContext.loadSyncContext({ connection });
+  }
+  const choices: ChoiceMaps = { ...ctx.choices, customerTypes: { ...ctx.choices.customerTypes, ...alignment.map } };
+
+  // ---- QuickBooks → Dynamics: parents before their jobs, so a job's parent account exists to bind to ----
+  for (const { list, entity } of QB_LISTS) {
+    const records = (lists.get(list) ?? []).filter((r) => entity !== 'item' || isSyncedItem(r));
+    const byLevel = [...records].sort((a, b) => sublevel(a) - sublevel(b));
+    const levels = [...new Set(byLevel.map(sublevel))];
+    for (const level of levels) {
+      const atLevel = byLevel.filter((r) => sublevel(r) === level);
+      for (let i = 0; i < atLevel.length; i += wave) {
+        await syncQuickBooksWave(connection, entity, atLevel.slice(i, i + wave), ctx, choices, result);
+      }
+    }
+  }
+
+  // ---- records whose last run failed: run again, reading their source afresh ----
+  for (const workflowId of await syncContext.failedRecordWorkflows({ connection })) {
+    const [side, ...rest] = workflowId.split('/');
+    result.retried += 1;
+    if (side === 'qb') {
+      const [, entity, listId] = rest;
+      if (!entity || !listId || !['customer', 'vendor', 'item'].includes(entity)) continue;
+      await syncQuickBooksWave(
+        connection,
+        entity as QuickBooksEntity,
+        [{ listId } as QbRecord],
+        ctx,
+        choices,
+        result,
+        false,
+      );
+    } else if (side === 'd365') {
+      const [entity, id] = rest;
+      if (entity && id) await handOffDynamics(connection, entity as DynamicsEntity, id, result);
+    }
+  }
+
+  // ---- Dynamics → QuickBooks: accounts and products first, orders after (they need customers and items) ----
+  const changes = await dataverse.listDataverseChanges({
+    connection,
+    receivesNewAccounts: ctx.receivingConnection === connection,
+    since: {
+      account: cursors['d365:account'],
+      product: cursors['d365:product'],
+      salesorder: cursors['d365:salesorder'],
+    },
+  });
+  result.echoesSkipped = changes.echoesSkipped;
+  for (const id of changes.accountIds) await handOffDynamics(connection, 'account', id, result);
+  for (const id of changes.productIds) await handOffDynamics(connection, 'product', id, result);
+  for (const id of changes.salesOrderIds) await handOffDynamics(connection, 'salesorder', id, result);
+  for (const entity of ['account', 'product', 'salesorder'] as const) {
+    const cursor = changes.cursors[entity];
+    if (cursor) advanced[`d365:${entity}`] = cursor;
+  }
+
+  // ---- payments: an invoice's balance and paid state follow onto its order ----
+  for (const invoice of (lists.get('Invoice') ?? []) as InvoiceRet[]) {
+    const orderId = orderIdOf(invoice);
+    if (!orderId || !invoice.refNumber) continue;
+    const recorded = await dataverse.recordInvoicePayment({
+      orderId,
+      txnId: invoice.txnId,
+      balance: invoice.balanceRemaining ?? '',
+      paid: invoice.isPaid ?? false,
+    });
+    if (recorded.changed) result.invoicesRecorded += 1;
+  }
+
+  if (Object.keys(advanced).length > 0) {
+    await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(advanceCursorsSignal, advanced);
+  }
+  return result;
+}
+
+function sublevel(record: QbRecord): number {
+  return 'sublevel' in record && typeof record.sublevel === 'number' ? record.sublevel : 0;
+}
+
+function timeOf(record: QbRecord): string | undefined {
+  return 'timeModified' in record ? record.timeModified : undefined;
+}
+
+function identity(record: QbRecord): string {
+  const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : '';
+  return `${id}@${'editSequence' in record ? record.editSequence : ''}`;
+}
+
+/**
+ * QuickBooks' FromModifiedDate is inclusive and to the second, so the records at the cursor's exact second come back
+ * next time: those already handed off (same id and EditSequence) are dropped rather than synced twice.
+ */
+function unseen(records: QbRecord[], cursor: string | undefined, seen: string | undefined): QbRecord[] {
+  if (!cursor || !seen) return records;
+  const done = new Set(seen.split(','));
+  return records.filter((r) => timeOf(r) !== cursor || !done.has(identity(r)));
+}
+
+/** The newest TimeModified read, with the records at exactly that second. */
+function cursorAfter(key: string, records: QbRecord[], cursors: SyncCursors): Record<string, string> {
+  let latest: string | undefined;
+  for (const r of records) {
+    const t = timeOf(r);
+    if (t && (latest === undefined || Date.parse(t) > Date.parse(latest))) latest = t;
+  }
+  if (!latest) return {};
+  const atLatest = records.filter((r) => timeOf(r) === latest).map(identity);
+  const previous = cursors[key] === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
+  return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...atLatest])].join(',') };
+}
+
+function orderIdOf(invoice: InvoiceRet): string | null {
+  const guid = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i.exec(
+    invoice.externalGuid ?? '',
+  );
+  return guid?.[1]?.toLowerCase() ?? null;
+}
+
+function count(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+/** Starts one wave of QuickBooks-side record workflows and waits for them (they only wait on Dataverse). */
+async function syncQuickBooksWave(
+  connection: string,
+  entity: QuickBooksEntity,
+  records: QbRecord[],
+  ctx: SyncContext,
+  choices: ChoiceMaps,
+  result: PollCycleResult,
+  withRecord = true,
+): Promise<void> {
+  const started = [];
+  for (const record of records) {
+    const listId = 'listId' in record ? record.listId : '';
+    const workflowId = quickBooksRecordWorkflowId(connection, entity, listId);
+    try {
+      const handle = await startChild(quickbooksRecordSync, {
+        workflowId,
+        args: [
+          {
+            connection,
+            entity,
+            listId,
+            ...(withRecord ? { record: record as CustomerRet | VendorRet } : {}),
+            settings: ctx.settings,
+            choices,
+          },
+        ],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: syncConnection, value: connection },
+          { key: syncEntity, value: entity },
+          { key: syncSourceId, value: listId },
+        ],
+      });
+      count(result.handedOff, `qb:${entity}`);
+      started.push({ workflowId, done: handle.result() });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // A run for this record is still going (a replay, an earlier cycle); it reads the record itself when retried.
+        count(result.handedOff, `qb:${entity}`);
+        continue;
+      }
+      throw err;
+    }
+  }
+  for (const { workflowId, done } of started) {
+    try {
+      const outcome: QuickBooksRecordSyncResult = await done;
+      count(result.outcomes, `${entity}:${outcome.outcome}`);
+    } catch (err) {
+      count(result.outcomes, `${entity}:failed`);
+      result.failed.push(workflowId);
+      log.warn('record sync failed', { workflowId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+/** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */
+async function handOffDynamics(
+  connection: string,
+  entity: DynamicsEntity,
+  id: string,
+  result: PollCycleResult,
+): Promise<void> {
+  try {
+    await startChild(dataverseRecordSync, {
+      workflowId: dataverseRecordWorkflowId(entity, id),
+      args: [{ connection, entity, id, quietPeriodMs: 0 }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: syncEntity, value: entity },
+        { key: syncSourceId, value: id },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  count(result.handedOff, `d365:${entity}`);
+}

@@ -1,0 +1,452 @@
+import { ApplicationFailure, log } from '@temporalio/workflow';
+import type { SyncContext } from '../../activities/syncContext';
+import type { SalesOrderForInvoice } from '../../activities/dataverse';
+import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
+import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
+import { changedColumns } from '../../mapping/fields';
+import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
+import type { MappingResult } from '../../mapping/result';
+import {
+  invoiceToOrderStatus,
+  invoiceTotalsDifference,
+  salesOrderToInvoice,
+  type TotalsDifference,
+} from '../../mapping/salesOrderInvoice';
+import {
+  accountSyncFields,
+  decodeSyncBase,
+  encodeSyncBase,
+  mergeSyncFields,
+  productSyncFields,
+  PRODUCT_COLUMN_GROUPS,
+  sameSyncFields,
+  type FieldConflict,
+} from '../../mapping/syncBase';
+import type { CustomerRet, InvoiceRet, QbxmlRequest } from '../../qbxml/requests';
+import { modifyListRecord } from '../companyFile/modifyListRecord';
+import { dataverse } from './activities';
+import { ownershipPolicy } from './quickbooksRecordSync';
+import { addRecord, findInvoices, readCustomer, readItem } from './quickbooksRecords';
+import { mappingFailure, markRecord, type RecordOutcome } from './recordOutcome';
+
+export interface DynamicsSyncResult {
+  outcome: Exclude<RecordOutcome, 'failed'>;
+  connection?: string;
+  targetId?: string;
+  conflicts?: FieldConflict[];
+  /** Sales orders: invoice total − order total, reported and never hidden. */
+  totals?: TotalsDifference;
+  note?: string;
+}
+
+/** Loads the context of the connection a Dynamics row belongs to (its company file, or the receiving one). */
+export type ContextFor = (connection: string) => Promise<SyncContext>;
+
+function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
+  if (!result.ok) throw mappingFailure(what, result.errors);
+  return result.value;
+}
+
+const MAX_MERGE_ATTEMPTS = 3;
+
+// ---- accounts ------------------------------------------------------------------------------------------------
+
+/**
+ * A Dynamics account into its QuickBooks customer: created (and its ListID written back) when it has none, otherwise
+ * merged three ways with the customer, QuickBooks first (EditSequence), then the row (ETag). A row edited again
+ * meanwhile is merged again rather than overwritten.
+ */
+export async function accountToQuickBooks(accountId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
+    const read = await dataverse.readAccountForQuickBooks({ accountId });
+    if (!read) return { outcome: 'unchanged', note: 'the account no longer exists' };
+    const { account } = read;
+    const connection = account.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
+    if (!connection) {
+      return { outcome: 'unchanged', note: 'no connection receives accounts created in Dynamics' };
+    }
+    markRecord({ connection });
+    const ctx = await contextFor(connection);
+    const what = `Dynamics account ${account.name ?? accountId}`;
+    const addCtx = { choices: ctx.choices, ...(read.parentListId ? { parentListId: read.parentListId } : {}) };
+
+    if (!account.qbsync_qblistid) {
+      const fields = mappedOrFail(accountToCustomerAdd(account, addCtx), what);
+      const customer = await ensureCustomer(connection, fields.name, (requestId) => ({
+        type: 'CustomerAdd',
+        requestId,
+        fields,
+      }));
+      const qbFields = accountSyncFields(
+        mappedOrFail(customerToAccount(customer, { companyFile: connection, choices: ctx.choices }), what),
+      );
+      const changes = changedColumns(qbFields, accountSyncFields(account)) ?? {};
+      try {
+        await dataverse.writeBackToRow({
+          entity: 'account',
+          rowId: accountId,
+          etag: read.etag,
+          changes: { ...changes, qbsync_companyfile: connection, qbsync_qblistid: customer.listId },
+          base: qbFields,
+        });
+      } catch (err) {
+        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
+        throw err;
+      }
+      markRecord({ targetId: customer.listId, outcome: 'created' });
+      return { outcome: 'created', connection, targetId: customer.listId };
+    }
+
+    const listId = account.qbsync_qblistid;
+    markRecord({ targetId: listId });
+    const customer = await readCustomer(connection, { listId });
+    if (!customer) {
+      throw ApplicationFailure.nonRetryable(
+        `${what} is linked to QuickBooks customer ${listId}, which no longer exists in company file ${connection}`,
+        'ObjectNotFoundError',
+      );
+    }
+    const desired = mappedOrFail(customerToAccount(customer, { companyFile: connection, choices: ctx.choices }), what);
+    const base = decodeSyncBase(account.qbsync_syncbase);
+    const dynamicsFields = accountSyncFields(account);
+    const quickbooks: Record<string, string | number | null> = { ...accountSyncFields(desired) };
+    if (desired.accountcategorycode === undefined) {
+      quickbooks.accountcategorycode = base?.accountcategorycode ?? dynamicsFields.accountcategorycode ?? null;
+    }
+    const merge = mappedOrFail(
+      mergeSyncFields({
+        base,
+        quickbooks,
+        dynamics: dynamicsFields,
+        qbModifiedAt: customer.timeModified ?? '',
+        dvModifiedAt: account.modifiedon ?? null,
+        policy: ownershipPolicy(ctx.settings),
+      }),
+      what,
+    );
+    const merged = merge.merged;
+    let quickbooksChanged = false;
+    if (!sameSyncFields(merged, quickbooks)) {
+      const result = await modifyListRecord<CustomerRet>({
+        connection,
+        current: customer,
+        read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [listId] }),
+        write: (requestId, current) => {
+          const fields = mappedOrFail(
+            accountToCustomerMod({ ...account, ...merged } as AccountRecord, current, addCtx),
+            what,
+          );
+          return fields ? { type: 'CustomerMod', requestId, fields } : null;
+        },
+      });
+      quickbooksChanged = result.changed;
+    }
+    const changes = changedColumns(merged as Record<string, unknown>, dynamicsFields) ?? {};
+    const baseChanged = account.qbsync_syncbase !== encodeSyncBase(merged);
+    if (Object.keys(changes).length > 0 || baseChanged) {
+      try {
+        await dataverse.writeBackToRow({ entity: 'account', rowId: accountId, etag: read.etag, changes, base: merged });
+      } catch (err) {
+        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+    const outcome: DynamicsSyncResult['outcome'] =
+      merge.conflicts.length > 0
+        ? 'conflict'
+        : quickbooksChanged || Object.keys(changes).length > 0
+          ? 'updated'
+          : 'unchanged';
+    markRecord({ outcome });
+    return { outcome, connection, targetId: listId, conflicts: merge.conflicts };
+  }
+  throw ApplicationFailure.nonRetryable('the account kept changing in Dynamics while it was synced', 'StaleEtag');
+}
+
+function isStaleRow(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof ApplicationFailure && cause.type === 'StaleEtag';
+}
+
+/**
+ * The customer named `name`, created when missing. A customer already carrying the name (a lost Add answer, a second
+ * run, or the same customer entered by hand) is taken as this account's: QuickBooks names are unique per list, and
+ * this is the documented rule that keeps a retry from creating a twin.
+ */
+async function ensureCustomer(
+  connection: string,
+  name: string,
+  add: (requestId: string) => QbxmlRequest & { type: 'CustomerAdd' },
+): Promise<CustomerRet> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const existing = await readCustomer(connection, { fullName: name });
+    if (existing) return existing;
+    const added = await addRecord<CustomerRet>(connection, add, `customer ${name}`);
+    if (added.kind === 'added') return added.record;
+    log.info('customer Add answer lost or name taken; looking it up', { name, kind: added.kind });
+  }
+  throw ApplicationFailure.nonRetryable(`customer ${name} could not be created in ${connection}`, 'CustomerAddFailed');
+}
+
+// ---- products ------------------------------------------------------------------------------------------------
+
+/** A Dynamics product into its QuickBooks item: created when it has none, else merged like accounts. */
+export async function productToQuickBooks(productId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
+    const read = await dataverse.readProductForQuickBooks({ productId });
+    if (!read) return { outcome: 'unchanged', note: 'the product no longer exists' };
+    const { product } = read;
+    const connection = product.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
+    if (!connection) return { outcome: 'unchanged', note: 'no connection receives products created in Dynamics' };
+    markRecord({ connection });
+    const ctx = await contextFor(connection);
+    const what = `Dynamics product ${product.name ?? productId}`;
+
+    if (!product.qbsync_qblistid) {
+      const item = await ensureItem(connection, product, ctx, what);
+      const qbFields = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
+      try {
+        await dataverse.writeBackToRow({
+          entity: 'product',
+          rowId: productId,
+          etag: read.etag,
+          changes: { qbsync_companyfile: connection, qbsync_qblistid: item.listId },
+          base: qbFields,
+        });
+      } catch (err) {
+        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
+        throw err;
+      }
+      markRecord({ targetId: item.listId, outcome: 'created' });
+      return { outcome: 'created', connection, targetId: item.listId };
+    }
+
+    const listId = product.qbsync_qblistid;
+    markRecord({ targetId: listId });
+    const item = await readItem(connection, { listId });
+    if (!item) {
+      throw ApplicationFailure.nonRetryable(
+        `${what} is linked to QuickBooks item ${listId}, which no longer exists in company file ${connection}`,
+        'ObjectNotFoundError',
+      );
+    }
+    const quickbooks = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
+    const dynamicsFields = productSyncFields(product);
+    const merge = mappedOrFail(
+      mergeSyncFields({
+        base: decodeSyncBase(product.qbsync_syncbase),
+        quickbooks,
+        dynamics: dynamicsFields,
+        qbModifiedAt: item.timeModified ?? '',
+        dvModifiedAt: product.modifiedon ?? null,
+        policy: ownershipPolicy(ctx.settings),
+        columnGroups: PRODUCT_COLUMN_GROUPS,
+      }),
+      what,
+    );
+    const merged = merge.merged;
+    let quickbooksChanged = false;
+    if (!sameSyncFields(merged, quickbooks)) {
+      const result = await modifyListRecord<SyncedItem>({
+        connection,
+        current: item,
+        read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [listId] }),
+        write: (requestId, current) => {
+          const mod = mappedOrFail(productToItemMod({ ...product, ...merged } as ProductRecord, current), what);
+          return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
+        },
+      });
+      quickbooksChanged = result.changed;
+    }
+    const changes = changedColumns(merged as Record<string, unknown>, dynamicsFields, ['price', 'standardcost']) ?? {};
+    if (Object.keys(changes).length > 0 || product.qbsync_syncbase !== encodeSyncBase(merged)) {
+      try {
+        await dataverse.writeBackToRow({ entity: 'product', rowId: productId, etag: read.etag, changes, base: merged });
+      } catch (err) {
+        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+    const outcome: DynamicsSyncResult['outcome'] =
+      merge.conflicts.length > 0
+        ? 'conflict'
+        : quickbooksChanged || Object.keys(changes).length > 0
+          ? 'updated'
+          : 'unchanged';
+    markRecord({ outcome });
+    return { outcome, connection, targetId: listId, conflicts: merge.conflicts };
+  }
+  throw ApplicationFailure.nonRetryable('the product kept changing in Dynamics while it was synced', 'StaleEtag');
+}
+
+/** The item named like the product in this company file, created with the configured accounts when missing. */
+async function ensureItem(
+  connection: string,
+  product: ProductRecord,
+  ctx: SyncContext,
+  what: string,
+): Promise<SyncedItem> {
+  const add = mappedOrFail(
+    productToItemAdd(product, {
+      defaultAccounts: ctx.settings.items.accounts,
+      itemKind: ctx.settings.items.newItemKind,
+    }),
+    what,
+  );
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const existing = await readItem(connection, { fullName: add.fields.name });
+    if (existing) return existing;
+    const added = await addRecord<SyncedItem>(
+      connection,
+      (requestId) =>
+        ({ type: `${add.kind}Add`, requestId, fields: add.fields }) as QbxmlRequest & { type: 'ItemServiceAdd' },
+      `item ${add.fields.name}`,
+    );
+    if (added.kind === 'added') return added.record;
+  }
+  throw ApplicationFailure.nonRetryable(
+    `item ${add.fields.name} could not be created in ${connection}`,
+    'ItemAddFailed',
+  );
+}
+
+// ---- sales orders --------------------------------------------------------------------------------------------
+
+/**
+ * A Dynamics sales order into one QuickBooks invoice. Customer and items first (created when missing), then a look
+ * for an invoice already carrying this order's number before adding one: what makes a crash, a lost QBWC answer or a
+ * replay safe. Then the invoice's number, TxnID and balance onto the order, and the order to Invoiced.
+ */
+export async function salesOrderToQuickBooks(orderId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  const read = await dataverse.readSalesOrderForInvoice({ orderId });
+  if (!read) return { outcome: 'unchanged', note: 'the order no longer exists' };
+  const { order } = read;
+  const what = `Dynamics order ${order.ordernumber ?? orderId}`;
+  if (order.qbsync_qbtxnid) return { outcome: 'unchanged', targetId: order.qbsync_qbtxnid, note: 'already invoiced' };
+  if (order.statecode === 2) return { outcome: 'unchanged', note: 'the order is canceled' };
+  if (!read.customer) {
+    throw ApplicationFailure.nonRetryable(`${what} has no customer account`, 'MappingError');
+  }
+
+  let customerListId = read.customer.listId;
+  let connection = read.customer.companyFile;
+  if (!customerListId || !connection) {
+    // The order's account is new in Dynamics: it becomes a customer first, in the receiving company file.
+    const created = await accountToQuickBooks(read.customer.accountId, contextFor);
+    const again = await dataverse.readSalesOrderForInvoice({ orderId });
+    customerListId = again?.customer?.listId ?? created.targetId ?? null;
+    connection = again?.customer?.companyFile ?? created.connection ?? null;
+  }
+  if (!customerListId || !connection) {
+    throw ApplicationFailure.nonRetryable(
+      `${what}: its customer ${read.customer.name} could not be paired with a QuickBooks customer`,
+      'MappingError',
+    );
+  }
+  markRecord({ connection });
+  const ctx = await contextFor(connection);
+
+  const itemListIdByProductId = await itemsForOrder(read, connection, ctx);
+  const fields = mappedOrFail(
+    salesOrderToInvoice(order, read.lines, {
+      customerListId,
+      itemListIdByProductId,
+      writeInItem: ctx.settings.items.writeInItem,
+      discountItem: ctx.settings.items.discountItem,
+      freightItem: ctx.settings.items.freightItem,
+      refNumber: ctx.settings.invoices.refNumber,
+    }),
+    what,
+  );
+  if (!fields.refNumber) {
+    throw ApplicationFailure.nonRetryable(
+      `${what}: invoices numbered by QuickBooks cannot be matched to their order after a crash; configure a refNumber rule`,
+      'MappingError',
+    );
+  }
+  const refNumber = fields.refNumber;
+  const ours = (invoice: InvoiceRet): boolean =>
+    invoice.customerRef?.listId === customerListId &&
+    (invoice.externalGuid === undefined || invoice.externalGuid.toLowerCase() === `{${orderId.toLowerCase()}}`);
+
+  let invoice: InvoiceRet | undefined;
+  let outcome: DynamicsSyncResult['outcome'] = 'unchanged';
+  for (let attempt = 1; attempt <= 3 && !invoice; attempt++) {
+    const existing = await findInvoices(connection, refNumber);
+    invoice = existing.find(ours);
+    if (invoice) break;
+    if (existing.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `${what}: QuickBooks already has invoice ${refNumber} for another customer or order`,
+        'DuplicateInvoiceNumber',
+      );
+    }
+    const added = await addRecord<InvoiceRet>(
+      connection,
+      (requestId) => ({ type: 'InvoiceAdd', requestId, fields }),
+      `invoice ${refNumber}`,
+    );
+    if (added.kind === 'added') {
+      invoice = added.record;
+      outcome = 'created';
+    }
+    // Answer lost: the next pass looks for the invoice before trying again.
+  }
+  if (!invoice) throw ApplicationFailure.nonRetryable(`${what}: the invoice could not be added`, 'InvoiceAddFailed');
+  markRecord({ targetId: invoice.txnId });
+
+  const status = mappedOrFail(invoiceToOrderStatus(invoice), `QuickBooks invoice ${refNumber}`);
+  const totals = invoiceTotalsDifference(order, invoice);
+  if (totals.ok && totals.value.difference !== '0.00') {
+    log.warn('invoice total differs from the order total', { order: order.ordernumber, ...totals.value });
+  }
+  const recorded = await dataverse.recordInvoiceOnOrder({
+    orderId,
+    txnId: status.txnId,
+    invoiceNumber: status.invoiceNumber,
+    balance: status.balance,
+    paid: status.paid,
+  });
+  if (outcome === 'unchanged' && recorded.changed) outcome = 'updated';
+  markRecord({ outcome });
+  return { outcome, connection, targetId: invoice.txnId, ...(totals.ok ? { totals: totals.value } : {}) };
+}
+
+/**
+ * productid → ListID of the item in the order's company file. A product synced from this file uses its own item; one
+ * from another file (or created in Dynamics) is matched by name, and created when the file has no such item.
+ */
+async function itemsForOrder(
+  read: SalesOrderForInvoice,
+  connection: string,
+  ctx: SyncContext,
+): Promise<Record<string, string>> {
+  const map: Record<string, string> = {};
+  for (const [productId, product] of Object.entries(read.products)) {
+    if (product.companyFile === connection && product.listId) {
+      map[productId] = product.listId;
+      continue;
+    }
+    const existing = product.name ? await readItem(connection, { fullName: product.name }) : null;
+    if (existing) {
+      map[productId] = existing.listId;
+      continue;
+    }
+    const full = await dataverse.readProductForQuickBooks({ productId });
+    if (!full) continue; // the line then fails the mapping as an unknown product, naming the line
+    const what = `Dynamics product ${product.name}`;
+    const item = await ensureItem(connection, full.product, ctx, what);
+    map[productId] = item.listId;
+    if (!product.companyFile) {
+      // A product created in Dynamics is paired with the item of the first company file that sells it.
+      const base = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
+      await dataverse.writeBackToRow({
+        entity: 'product',
+        rowId: productId,
+        changes: { qbsync_companyfile: connection, qbsync_qblistid: item.listId },
+        base,
+      });
+    }
+  }
+  return map;
+}

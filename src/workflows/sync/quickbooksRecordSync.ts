@@ -1,0 +1,166 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { SyncSettings } from '../../config/syncSettings';
+import type { ChoiceMaps } from '../../mapping/choices';
+import { accountToCustomerMod, customerContact, customerToAccount } from '../../mapping/customerAccount';
+import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
+import { itemToProduct, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
+import type { OwnershipPolicy } from '../../mapping/ownership';
+import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
+import type { MappingResult } from '../../mapping/result';
+import type { SyncFields } from '../../mapping/syncBase';
+import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
+import type { CustomerRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
+import type { ToDataverseResult } from '../../activities/dataverse';
+import { modifyListRecord } from '../companyFile/modifyListRecord';
+import { dataverse } from './activities';
+import { asRecordSync, mappingFailure, markRecord, type RecordOutcome } from './recordOutcome';
+import { readCustomer, readItem, readVendor } from './quickbooksRecords';
+
+export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
+
+export interface QuickBooksRecordSyncInput {
+  connection: string;
+  entity: QuickBooksEntity;
+  listId: string;
+  /** The version the poll read. Absent on a retry or replay: the record is read again, so the latest version wins. */
+  record?: CustomerRet | VendorRet | SyncedItem;
+  settings: SyncSettings;
+  choices: ChoiceMaps;
+}
+
+export interface QuickBooksRecordSyncResult {
+  outcome: Exclude<RecordOutcome, 'failed'>;
+  targetId: string;
+  /** Columns written to Dataverse. */
+  written: string[];
+  /** Fields Dynamics won in a merge and QuickBooks took. */
+  quickbooksChanged: boolean;
+  /** Both versions of every field both sides changed, and who won: the conflict's audit record. */
+  conflicts: ToDataverseResult['conflicts'];
+}
+
+export function ownershipPolicy(settings: SyncSettings): OwnershipPolicy {
+  return {
+    ...DEFAULT_OWNERSHIP,
+    owners: { ...DEFAULT_OWNERSHIP.owners, ...settings.ownership.owners },
+    fallback: settings.ownership.fallback,
+  };
+}
+
+function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
+  if (!result.ok) throw mappingFailure(what, result.errors);
+  return result.value;
+}
+
+async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet | VendorRet | SyncedItem> {
+  if (input.record) return input.record;
+  const found =
+    input.entity === 'customer'
+      ? await readCustomer(input.connection, { listId: input.listId })
+      : input.entity === 'vendor'
+        ? await readVendor(input.connection, input.listId)
+        : await readItem(input.connection, { listId: input.listId });
+  if (!found) {
+    throw ApplicationFailure.nonRetryable(
+      `QuickBooks ${input.entity} ${input.listId} no longer exists in company file ${input.connection}`,
+      'ObjectNotFoundError',
+    );
+  }
+  return found;
+}
+
+/**
+ * One QuickBooks customer, vendor or item into Dynamics (`qb/<connection>/<entity>/<ListID>`). Its history is the
+ * record's audit trail: the QuickBooks version (input or read), the mapped row and the merge (activity input and
+ * result), and the Mod QuickBooks took when Dynamics' side of a conflict won.
+ */
+export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Promise<QuickBooksRecordSyncResult> {
+  return asRecordSync(async () => {
+    const record = await readSource(input);
+    const policy = ownershipPolicy(input.settings);
+    const companyFile = input.connection;
+    const qbModifiedAt = record.timeModified ?? '';
+    let result: ToDataverseResult;
+    let quickbooksChanged = false;
+
+    if (input.entity === 'item') {
+      const item = record as SyncedItem;
+      const desired = mappedOrFail(
+        itemToProduct(item, { companyFile }),
+        `QuickBooks item ${item.fullName ?? item.name}`,
+      );
+      result = await dataverse.syncItemToDataverse({
+        desired,
+        qbModifiedAt,
+        ownership: policy,
+        returnsToQuickBooks: true,
+      });
+      if (result.quickbooksTarget) {
+        const target = result.quickbooksTarget;
+        await modifyListRecord<SyncedItem>({
+          connection: input.connection,
+          current: item,
+          read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
+          write: (requestId, current) => {
+            const mod = mappedOrFail(
+              productToItemMod({ ...desired, ...target } as ProductRecord, current),
+              `QuickBooks item ${item.fullName ?? item.name}`,
+            );
+            return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
+          },
+        });
+        quickbooksChanged = true;
+        await dataverse.commitSyncBase({ entity: 'product', rowId: result.rowId, fields: target });
+      }
+    } else {
+      const isCustomer = input.entity === 'customer';
+      const ctx = { companyFile, choices: input.choices };
+      const what = `QuickBooks ${input.entity} ${record.fullName ?? record.name}`;
+      const desired = mappedOrFail(
+        isCustomer ? customerToAccount(record as CustomerRet, ctx) : vendorToAccount(record as VendorRet, ctx),
+        what,
+      );
+      const contact = mappedOrFail(
+        isCustomer ? customerContact(record as CustomerRet, ctx) : vendorContact(record as VendorRet, ctx),
+        what,
+      );
+      result = await dataverse.syncPartyToDataverse({
+        desired,
+        contact,
+        qbModifiedAt,
+        ownership: policy,
+        returnsToQuickBooks: isCustomer,
+      });
+      if (result.quickbooksTarget && isCustomer) {
+        const target: SyncFields = result.quickbooksTarget;
+        const customer = record as CustomerRet;
+        await modifyListRecord<CustomerRet>({
+          connection: input.connection,
+          current: customer,
+          read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
+          write: (requestId, current) => {
+            const fields = mappedOrFail(
+              accountToCustomerMod({ ...desired, ...target } as AccountRecord, current, {
+                choices: input.choices,
+                ...(current.parentRef?.listId ? { parentListId: current.parentRef.listId } : {}),
+              }),
+              what,
+            );
+            return fields ? { type: 'CustomerMod', requestId, fields } : null;
+          },
+        });
+        quickbooksChanged = true;
+        await dataverse.commitSyncBase({ entity: 'account', rowId: result.rowId, fields: target });
+      }
+    }
+
+    markRecord({ targetId: result.rowId, outcome: result.outcome });
+    return {
+      outcome: result.outcome,
+      targetId: result.rowId,
+      written: result.written,
+      quickbooksChanged,
+      conflicts: result.conflicts,
+    };
+  });
+}

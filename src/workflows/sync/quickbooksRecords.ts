@@ -1,0 +1,110 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type {
+  CustomerRet,
+  InvoiceRet,
+  QbRecord,
+  QbxmlRequest,
+  QbxmlWriteRequest,
+  VendorRet,
+} from '../../qbxml/requests';
+import type { SyncedItem } from '../../mapping/itemProduct';
+import { responseOrFail } from '../companyFile/qbxmlFailure';
+import { runQbxml, type QbxmlOutcome } from '../companyFile/runQbxml';
+
+/** Reads and idempotent writes of single QuickBooks records, through the company file's queue. */
+
+export type PartyEntity = 'customer' | 'vendor';
+export const SYNCED_ITEM_KINDS: ReadonlySet<string> = new Set(['ItemService', 'ItemNonInventory', 'ItemInventory']);
+
+export function isSyncedItem(record: QbRecord): record is SyncedItem {
+  return SYNCED_ITEM_KINDS.has(record.kind);
+}
+
+async function readOne<R extends QbRecord>(
+  connection: string,
+  build: (requestId: string) => QbxmlRequest,
+  what: string,
+): Promise<R[]> {
+  const [outcome] = await runQbxml(connection, (batchId) => [build(`${batchId}-q`)]);
+  return responseOrFail(outcome, `reading ${what}`).records as R[];
+}
+
+export async function readCustomer(
+  connection: string,
+  by: { listId?: string; fullName?: string },
+): Promise<CustomerRet | null> {
+  const found = await readOne<CustomerRet>(
+    connection,
+    (requestId) => ({
+      type: 'CustomerQuery',
+      requestId,
+      ...(by.listId ? { listIds: [by.listId] } : { fullNames: [by.fullName ?? ''] }),
+    }),
+    `customer ${by.listId ?? by.fullName ?? ''}`,
+  );
+  return found[0] ?? null;
+}
+
+export async function readVendor(connection: string, listId: string): Promise<VendorRet | null> {
+  const found = await readOne<VendorRet>(
+    connection,
+    (requestId) => ({ type: 'VendorQuery', requestId, listIds: [listId] }),
+    `vendor ${listId}`,
+  );
+  return found[0] ?? null;
+}
+
+export async function readItem(
+  connection: string,
+  by: { listId?: string; fullName?: string },
+): Promise<SyncedItem | null> {
+  const found = await readOne<QbRecord>(
+    connection,
+    (requestId) => ({
+      type: 'ItemQuery',
+      requestId,
+      ...(by.listId ? { listIds: [by.listId] } : { fullNames: [by.fullName ?? ''] }),
+    }),
+    `item ${by.listId ?? by.fullName ?? ''}`,
+  );
+  const item = found[0];
+  if (item && !isSyncedItem(item)) {
+    throw ApplicationFailure.nonRetryable(
+      `QuickBooks item ${by.listId ?? by.fullName ?? ''} is a ${item.kind}, which the connector does not sync as a product`,
+      'UnsupportedItem',
+    );
+  }
+  return item ?? null;
+}
+
+/** Invoices carrying this reference number (QuickBooks does not enforce unique invoice numbers). */
+export async function findInvoices(connection: string, refNumber: string): Promise<InvoiceRet[]> {
+  return readOne<InvoiceRet>(
+    connection,
+    (requestId) => ({ type: 'InvoiceQuery', requestId, refNumbers: [refNumber], includeLineItems: true }),
+    `invoices numbered ${refNumber}`,
+  );
+}
+
+export type AddOutcome<R> =
+  { kind: 'added'; record: R } | { kind: 'alreadyExists' } | { kind: 'unknown'; reason: string };
+
+const NAME_IN_USE = 3100;
+
+/**
+ * Sends one Add. A lost answer (`outcomeUnknown`) is reported, not retried: only the caller knows how to look for the
+ * record the Add may have created, which is what keeps a crash or a dropped QBWC response from making a duplicate.
+ */
+export async function addRecord<R extends QbRecord>(
+  connection: string,
+  build: (requestId: string) => QbxmlWriteRequest,
+  what: string,
+): Promise<AddOutcome<R>> {
+  const [outcome] = await runQbxml(connection, (batchId) => [build(`${batchId}-a`)]);
+  if (outcome?.kind === 'outcomeUnknown') return { kind: 'unknown', reason: outcome.reason };
+  if (outcome?.kind === 'response' && outcome.response.statusCode === NAME_IN_USE) return { kind: 'alreadyExists' };
+  const response = responseOrFail(outcome as QbxmlOutcome | undefined, `adding ${what}`);
+  const record = response.records[0] as R | undefined;
+  if (!record) throw ApplicationFailure.retryable(`QuickBooks answered the ${what} Add without the record`, 'EmptyAdd');
+  return { kind: 'added', record };
+}

@@ -1,0 +1,38 @@
+import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import type { MappingError } from '../../mapping/result';
+import { syncConnection, syncOutcome, syncTargetId } from '../searchAttributes';
+
+export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'failed';
+
+/** The audit columns of a record's run: what the Temporal UI and `temporal workflow list --query` filter on. */
+export function markRecord(fields: { connection?: string; targetId?: string; outcome?: RecordOutcome }): void {
+  const updates = [];
+  if (fields.connection) updates.push({ key: syncConnection, value: fields.connection });
+  if (fields.targetId) updates.push({ key: syncTargetId, value: fields.targetId });
+  if (fields.outcome) updates.push({ key: syncOutcome, value: fields.outcome });
+  if (updates.length > 0) upsertSearchAttributes(updates);
+}
+
+/** A record that cannot be mapped: every broken rule in one message, so one look tells the operator what to fix. */
+export function mappingFailure(what: string, errors: readonly MappingError[]): ApplicationFailure {
+  const reasons = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return ApplicationFailure.nonRetryable(`${what} cannot be synced: ${reasons}`, 'MappingError', errors);
+}
+
+/**
+ * Runs a record's sync and ends it as a plain-worded failure when anything goes wrong, with outcome `failed` set first
+ * so the audit query finds it. Non-Temporal errors would otherwise fail the workflow task and retry forever.
+ */
+export async function asRecordSync<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    markRecord({ outcome: 'failed' });
+    if (err instanceof ApplicationFailure) throw err;
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+      throw ApplicationFailure.nonRetryable(err.cause.message, err.cause.type ?? 'ActivityFailed');
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    throw ApplicationFailure.nonRetryable(message, err instanceof Error ? err.name : 'Error');
+  }
+}
