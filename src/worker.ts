@@ -1,10 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { type DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { logger } from './observability/logger';
+import { DEFAULT_WORKER_SDK_METRICS_PORT, metricsPortFromEnv, startMetricsServer } from './observability/metricsServer';
 
 export interface ConnectorWorkerOptions {
   connection: NativeConnection;
@@ -32,6 +33,22 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
 
 async function main(): Promise<void> {
   const dataConverter = loadConnectorDataConverter();
+  // The SDK's own metrics (task slots, poll latency, workflow and activity outcomes) come from Rust core and have to
+  // be configured before the first connection creates the runtime.
+  const metricsHost = process.env.WORKER_METRICS_HOST ?? '127.0.0.1';
+  const sdkMetricsPort = metricsPortFromEnv(
+    process.env.WORKER_SDK_METRICS_PORT,
+    'WORKER_SDK_METRICS_PORT',
+    DEFAULT_WORKER_SDK_METRICS_PORT,
+  );
+  if (sdkMetricsPort !== undefined) {
+    Runtime.install({
+      telemetryOptions: { metrics: { prometheus: { bindAddress: `${metricsHost}:${sdkMetricsPort}` } } },
+    });
+  }
+  const metricsPort = metricsPortFromEnv(process.env.WORKER_METRICS_PORT);
+  const metricsServer =
+    metricsPort === undefined ? undefined : await startMetricsServer({ port: metricsPort, host: metricsHost });
   const connection = await NativeConnection.connect({ address: runtime.temporalAddress });
   const client = new Client({
     connection: await Connection.connect({ address: runtime.temporalAddress }),
@@ -48,6 +65,7 @@ async function main(): Promise<void> {
   logger.info({ taskQueue: runtime.taskQueue, temporal: runtime.temporalAddress }, 'worker started');
   await worker.run();
   await connection.close();
+  await metricsServer?.close();
 }
 
 if (require.main === module) {

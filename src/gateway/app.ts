@@ -1,10 +1,12 @@
 import express, { type Express, type Router } from 'express';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { type Registry } from 'prom-client';
+import { metricsRegistry } from '../observability/metrics';
 
 export interface GatewayParts {
   qbwc: Router;
   webhooks?: Router;
   codec?: Router;
+  /** The process registry unless a test wants its own. */
   registry?: Registry;
 }
 
@@ -12,8 +14,7 @@ export interface GatewayParts {
 export function createGatewayApp(parts: GatewayParts): Express {
   const app = express();
   app.disable('x-powered-by');
-  const registry = parts.registry ?? new Registry();
-  if (!parts.registry) collectDefaultMetrics({ register: registry });
+  const registry = parts.registry ?? metricsRegistry;
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -1,5 +1,6 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { recordQbwcRoundTrip, recordQbwcSession } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
 import { parseQbxmlResponse } from '../../qbxml/parse';
 import { companyFile } from '../../workflows/companyFile/workflow';
@@ -86,6 +87,7 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       const valid = connection ? await verifyPassword(text(args, 'strPassword'), connection.passwordHash) : false;
       if (!connection || !valid) {
         deps.log.warn({ userName }, 'QBWC authentication refused');
+        recordQbwcSession(connection?.name ?? 'unknown', 'nvu');
         return { authenticateResult: { string: ['', 'nvu'] } };
       }
       const ticket = mintTicket(connection.name);
@@ -101,6 +103,7 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         }),
       );
       deps.log.info({ connection: connection.name, status }, 'QBWC session requested');
+      recordQbwcSession(connection.name, status);
       const slot = status === 'ok' ? (connection.companyFilePath ?? '') : status;
       return { authenticateResult: { string: [ticket, slot] } };
     },
@@ -137,6 +140,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       const percent = await withDeadline(() =>
         handleFor(session.connection).executeUpdate(receiveResponseUpdate, { args: [input] }),
       );
+      // Only the workflow knows whether the ticket is the live session's: a forged or stale one answers -1.
+      if (percent >= 0) recordQbwcRoundTrip(session.connection);
       return { receiveResponseXMLResult: Math.trunc(percent) };
     },
 

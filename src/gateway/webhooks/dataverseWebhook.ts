@@ -5,6 +5,7 @@ import {
   WebhookPayloadError,
   type DataverseChange,
 } from '../../dataverse/remoteExecutionContext';
+import { recordWebhookDelivery } from '../../observability/metrics';
 import { type DataverseChangeSummary } from '../../workflows/dataverseChangeSummary';
 import { readBoundedBody } from './boundedBody';
 import { summarizeDataverseChange } from './changeSummary';
@@ -103,6 +104,7 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
     if (!connection) {
       // Same answer as a wrong key, so callers cannot probe which connection names exist.
       log.warn('webhook for an unknown connection rejected');
+      recordWebhookDelivery('rejected-auth');
       reply(res, 401, { error: 'unauthorized' });
       return;
     }
@@ -111,6 +113,7 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
       if (auth.reason === 'misconfigured')
         log.error({ authKind: connection.auth.kind }, 'webhook auth is misconfigured');
       else log.warn({ reason: auth.reason, authKind: connection.auth.kind }, 'webhook rejected: bad credentials');
+      recordWebhookDelivery('rejected-auth');
       reply(res, 401, { error: 'unauthorized' }, true);
       return;
     }
@@ -132,6 +135,7 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
         },
         'webhook body over the size limit; the next poll will pick the change up',
       );
+      recordWebhookDelivery('bad-request');
       reply(res, 413, { error: `body larger than ${maxBodyBytes} bytes`, limitBytes: maxBodyBytes }, true);
       return;
     }
@@ -139,6 +143,7 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
     const decoded = decodeJson(body.bytes);
     if (!decoded.ok) {
       log.warn({ reason: decoded.message }, 'webhook body is not JSON');
+      recordWebhookDelivery('bad-request');
       reply(res, 400, { error: decoded.message });
       return;
     }
@@ -150,6 +155,7 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
     } catch (error) {
       if (!(error instanceof WebhookPayloadError)) throw error;
       log.warn({ reason: error.message }, 'webhook body is not a RemoteExecutionContext');
+      recordWebhookDelivery('bad-request');
       reply(res, 400, { error: error.message });
       return;
     }
@@ -157,11 +163,13 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
     const changeLog = log.child({ entity: change.entityName, id: change.entityId, message: change.messageName });
     if (change.sharedVariables.tag === deps.tag) {
       changeLog.debug('echo of our own write ignored');
+      recordWebhookDelivery('ignored-echo');
       reply(res, 202, { ignored: 'echo' });
       return;
     }
     if (!supportedDataverseEntities.has(change.entityName)) {
       changeLog.info('webhook for an unsupported table ignored');
+      recordWebhookDelivery('ignored-entity');
       reply(res, 202, { ignored: 'entity' });
       return;
     }
@@ -170,10 +178,12 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
     try {
       const { workflowId } = await deps.startRecordSync(summary, connection.name);
       changeLog.info({ workflowId, needsRead: summary.needsRead }, 'record sync signalled');
+      recordWebhookDelivery('accepted');
       reply(res, 202, { workflowId });
     } catch (error) {
       // 503 is one of the codes Dataverse retries; the poll cycle is the backstop if the retry fails too.
       changeLog.error({ err: error }, 'could not signal the record sync');
+      recordWebhookDelivery('unavailable');
       reply(res, 503, { error: 'could not hand the change to the workflow engine; retry later' });
     }
   };
