@@ -2,3 +2,6 @@
 export { companyFile } from './companyFile/workflow';
 export { quickbooksListRead } from './quickbooksListRead';
 export { dataverseRecordSync } from './dataverseRecordSync';
+export { reconcile } from './reconcile';
+export { pollCycle } from './pollCycle';
+export { quickbooksRecordSync } from './sync/quickbooksRecordSync';

@@ -1,0 +1,162 @@
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { type DataConverter, TimeoutFailure } from '@temporalio/common';
+import { Command, InvalidArgumentError } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConnections } from '../config/connections';
+import { runtime } from '../config/runtime';
+import { formatReconcileReport, type ReconcileReport } from '../reconcile/report';
+import type { reconcile } from '../workflows/reconcile';
+
+/** `qbsync reconcile`: exit codes a month-end script can branch on. */
+export const ReconcileExit = { InAgreement: 0, OutOfAgreement: 1, Error: 2 } as const;
+
+export interface ReconcileRunOptions {
+  connection: string;
+  json: boolean;
+  out?: string;
+  timeoutMs: number;
+}
+
+export interface ReconcileRunDeps {
+  /** A connected client (tests); otherwise one is connected to `address`. */
+  client?: Client;
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Must match the worker's, or the report cannot be read. */
+  dataConverter?: DataConverter;
+  /** Connections known locally; a name outside them is refused before anything starts. Undefined: not checked. */
+  knownConnections?: readonly string[];
+  out: (text: string) => void;
+  err: (text: string) => void;
+  now?: () => Date;
+}
+
+/** `90s`, `10m`, `2h`; a bare number is minutes. */
+export function parseTimeout(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i.exec(value.trim());
+  const amount = match ? Number(match[1]) : NaN;
+  if (!match || !(amount > 0)) throw new InvalidArgumentError('give a duration such as 90s, 10m or 2h');
+  const unit = (match[2] ?? 'm').toLowerCase();
+  return Math.round(amount * (unit === 's' ? 1000 : unit === 'h' ? 3_600_000 : 60_000));
+}
+
+function describeDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+async function connect(deps: ReconcileRunDeps, address: string): Promise<{ client: Client; close(): Promise<void> }> {
+  if (deps.client) return { client: deps.client, close: async () => undefined };
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
+  } catch (error) {
+    throw new Error(
+      `Temporal is not reachable at ${address} (${error instanceof Error ? error.message : String(error)}). ` +
+        'Start it with `npm start`, or point TEMPORAL_ADDRESS at your Temporal server.',
+    );
+  }
+  const client = new Client({
+    connection,
+    namespace: deps.namespace ?? runtime.namespace,
+    ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
+  });
+  return { client, close: () => connection.close() };
+}
+
+function failureMessage(error: unknown, workflowId: string, options: ReconcileRunOptions): string {
+  if (error instanceof WorkflowFailedError) {
+    if (error.cause instanceof TimeoutFailure) {
+      return (
+        `${workflowId} did not finish within ${describeDuration(options.timeoutMs)}. QuickBooks answers only while the ` +
+        `Web Connector of "${options.connection}" runs a session: check that it is scheduled, or allow more time with --timeout.`
+      );
+    }
+    return `${workflowId} failed: ${error.cause?.message ?? error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Starts the `reconcile` workflow, waits for its report and prints it; resolves to the exit code. */
+export async function runReconcile(options: ReconcileRunOptions, deps: ReconcileRunDeps): Promise<number> {
+  if (deps.knownConnections && !deps.knownConnections.includes(options.connection)) {
+    deps.err(
+      `qbsync: no connection named "${options.connection}". Known connections: ${deps.knownConnections.join(', ')}.`,
+    );
+    return ReconcileExit.Error;
+  }
+  const address = deps.address ?? runtime.temporalAddress;
+  const workflowId = `reconcile/${options.connection}/${(deps.now ?? (() => new Date()))().toISOString()}`;
+  let report: ReconcileReport;
+  try {
+    const temporal = await connect(deps, address);
+    try {
+      const handle = await temporal.client.workflow.start<typeof reconcile>('reconcile', {
+        workflowId,
+        taskQueue: deps.taskQueue ?? runtime.taskQueue,
+        args: [{ connection: options.connection }],
+        workflowExecutionTimeout: options.timeoutMs,
+      });
+      deps.err(`Started ${workflowId}; QuickBooks answers at the Web Connector's next session.`);
+      report = await handle.result();
+    } finally {
+      await temporal.close();
+    }
+  } catch (error) {
+    deps.err(`qbsync: ${failureMessage(error, workflowId, options)}`);
+    return ReconcileExit.Error;
+  }
+
+  const text = options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReconcileReport(report)}\n`;
+  if (options.out) {
+    try {
+      writeFileSync(options.out, text);
+    } catch (error) {
+      deps.err(`qbsync: cannot write ${options.out}: ${error instanceof Error ? error.message : String(error)}`);
+      return ReconcileExit.Error;
+    }
+    deps.err(`Wrote ${options.out}: ${report.inAgreement ? 'in agreement' : 'OUT OF AGREEMENT'}.`);
+  } else {
+    deps.out(text);
+  }
+  return report.inAgreement ? ReconcileExit.InAgreement : ReconcileExit.OutOfAgreement;
+}
+
+function localConnections(dataDir: string): string[] | undefined {
+  try {
+    return loadConnections(dataDir).map((c) => c.name);
+  } catch {
+    // No local connections file (e.g. a configuration elsewhere): the workflow is the judge.
+    return undefined;
+  }
+}
+
+export function reconcileCommand(dataDir: () => string): Command {
+  return new Command('reconcile')
+    .description(
+      'Read both systems for one connection and report what is out of agreement (exit 0 in agreement, 1 not, 2 error).',
+    )
+    .requiredOption('-c, --connection <name>', 'connection name')
+    .option('--json', 'print the report as JSON', false)
+    .option('--out <file>', 'write the report to this file instead of standard output')
+    .option('--timeout <duration>', 'give up after this long (e.g. 90s, 10m, 2h)', parseTimeout, 10 * 60_000)
+    .action(async (opts: { connection: string; json: boolean; out?: string; timeout: number }) => {
+      const known = localConnections(resolve(dataDir()));
+      process.exitCode = await runReconcile(
+        {
+          connection: opts.connection,
+          json: opts.json,
+          timeoutMs: opts.timeout,
+          ...(opts.out ? { out: opts.out } : {}),
+        },
+        {
+          ...(known ? { knownConnections: known } : {}),
+          out: (text) => process.stdout.write(text),
+          err: (line) => console.error(line),
+        },
+      );
+    });
+}

@@ -1,0 +1,256 @@
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { ReconcileActivities, DataverseRowsPageInput } from '../activities/reconcile';
+import { sandboxSyncSettings } from '../config/syncSettings';
+import { type ChoiceMaps } from '../mapping';
+import {
+  classifyStatus,
+  type CustomerRet,
+  type InvoiceRet,
+  type QbxmlRequest,
+  type QbxmlResponse,
+  type VendorRet,
+} from '../qbxml/requests';
+import {
+  ACCOUNT_COLUMNS,
+  ACCOUNT_DECIMAL_COLUMNS,
+  type DynamicsRow,
+  type InvoiceProjection,
+  LabelledChoices,
+  type ListProjection,
+  ORDER_COLUMNS,
+  ORDER_DECIMAL_COLUMNS,
+  ordersNeedingLineCheck,
+  PRODUCT_COLUMNS,
+  PRODUCT_DECIMAL_COLUMNS,
+  projectCustomer,
+  projectInvoice,
+  projectItem,
+  projectOrder,
+  projectVendor,
+  reconcileConnection,
+} from '../reconcile/compare';
+import { type ReconcileReport } from '../reconcile/report';
+import { runQbxml } from './companyFile/runQbxml';
+
+/**
+ * Reads one connection's QuickBooks company file and its Dataverse rows and reports what is out of agreement. Read
+ * only: it changes nothing on either side. Both reads keep compact projections, never whole records, so a company
+ * file with tens of thousands of customers fits in the workflow's memory and the report in one payload.
+ */
+
+export interface ReconcileWorkflowInput {
+  connection: string;
+  /** The connection's configured choice pairs; default: the sandbox settings of this connection. */
+  choices?: ChoiceMaps;
+  /** Whether accounts created in Dynamics (no company file yet) are due in this company file. */
+  receivesNewAccounts?: boolean;
+  /** Most entries per list in the report (default 200). */
+  listLimit?: number;
+  /** QuickBooks iterator page size (default 100). */
+  quickBooksPageSize?: number;
+}
+
+const { readDataverseRowsPage, readChoiceOptions, salesOrdersWithLines } = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const ORDER_IDS_PER_CALL = 500;
+const INVOICE_ELEMENTS = ['TxnID', 'RefNumber', 'CustomerRef', 'Subtotal', 'SalesTaxTotal', 'ExternalGUID'];
+
+type QuickBooksList = 'customers' | 'vendors' | 'items' | 'invoices';
+
+interface QuickBooksSide {
+  customers: ListProjection[];
+  vendors: ListProjection[];
+  items: ListProjection[];
+  invoices: InvoiceProjection[];
+}
+
+function odataText(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+async function readQuickBooks(connection: string, choices: LabelledChoices, pageSize: number): Promise<QuickBooksSide> {
+  // Keyed by ListID/TxnID: a page QuickBooks sends again after a broken session replaces, never duplicates.
+  const customers = new Map<string, ListProjection>();
+  const vendors = new Map<string, ListProjection>();
+  const items = new Map<string, ListProjection>();
+  const invoices = new Map<string, InvoiceProjection>();
+  const ctx = { companyFile: connection, choices: choices.maps };
+  const listOf = new Map<string, QuickBooksList>();
+  const failures: string[] = [];
+
+  const onPage = (requestId: string, response: QbxmlResponse): void => {
+    const list = listOf.get(requestId);
+    if (classifyStatus(response) === 'error') {
+      failures.push(`${list ?? requestId}: QuickBooks status ${response.statusCode} ${response.statusMessage}`);
+      return;
+    }
+    for (const record of response.records) {
+      if (list === 'customers' && record.kind === 'Customer') {
+        learnChoices(choices, record);
+        customers.set(record.listId, projectCustomer(record, ctx));
+      } else if (list === 'vendors' && record.kind === 'Vendor') {
+        learnChoices(choices, record);
+        vendors.set(record.listId, projectVendor(record, ctx));
+      } else if (list === 'items') {
+        const item = projectItem(record, ctx);
+        if (item !== undefined) items.set(item.key, item);
+      } else if (list === 'invoices' && record.kind === 'Invoice') {
+        invoices.set(record.txnId, projectInvoice(record as InvoiceRet));
+      }
+    }
+  };
+
+  const outcomes = await runQbxml(
+    connection,
+    (batchId) => {
+      const iterate = { maxReturned: pageSize, iterator: 'Start' as const };
+      const requests: [QuickBooksList, QbxmlRequest][] = [
+        ['customers', { type: 'CustomerQuery', requestId: `${batchId}-c`, ...iterate, activeStatus: 'All' }],
+        ['vendors', { type: 'VendorQuery', requestId: `${batchId}-v`, ...iterate, activeStatus: 'All' }],
+        ['items', { type: 'ItemQuery', requestId: `${batchId}-i`, ...iterate, activeStatus: 'All' }],
+        [
+          'invoices',
+          { type: 'InvoiceQuery', requestId: `${batchId}-n`, ...iterate, includeRetElements: INVOICE_ELEMENTS },
+        ],
+      ];
+      for (const [list, request] of requests) listOf.set(request.requestId, list);
+      return requests.map(([, request]) => request);
+    },
+    { collectRecords: false, onPage },
+  );
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'response') {
+      const reason = outcome.kind === 'rejected' ? `${outcome.hresult} ${outcome.message}` : outcome.reason;
+      failures.push(`${listOf.get(outcome.requestId) ?? outcome.requestId}: ${reason}`);
+    }
+  }
+  if (failures.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `QuickBooks company file "${connection}" could not be read completely, so nothing was compared: ${failures.join('; ')}`,
+      'QuickBooksReadFailed',
+    );
+  }
+  return {
+    customers: [...customers.values()],
+    vendors: [...vendors.values()],
+    items: [...items.values()],
+    invoices: [...invoices.values()],
+  };
+}
+
+/** Names the mapping will look up, matched to Dataverse labels before the record is mapped. */
+function learnChoices(choices: LabelledChoices, record: CustomerRet | VendorRet): void {
+  choices.learn('terms', record.termsRef?.fullName);
+  if (record.kind === 'Customer') choices.learn('customerTypes', record.customerTypeRef?.fullName);
+}
+
+async function readRows(request: Omit<DataverseRowsPageInput, 'pageToken'>, onRows: (rows: DynamicsRow[]) => void) {
+  let pageToken: string | undefined;
+  do {
+    const page = await readDataverseRowsPage({ ...request, ...(pageToken !== undefined ? { pageToken } : {}) });
+    onRows(page.rows);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== undefined);
+}
+
+interface DynamicsSide {
+  accounts: DynamicsRow[];
+  products: DynamicsRow[];
+  orderRows: DynamicsRow[];
+  /** Every account of the connection: Dataverse id → ListID ('' while it has none). */
+  listIdOfAccount: Map<string, string>;
+}
+
+async function readDynamics(connection: string, receivesNewAccounts: boolean): Promise<DynamicsSide> {
+  const ours = `qbsync_companyfile eq ${odataText(connection)}`;
+  const accounts: DynamicsRow[] = [];
+  const products: DynamicsRow[] = [];
+  const orderRows: DynamicsRow[] = [];
+  const collect = (into: DynamicsRow[]) => (rows: DynamicsRow[]) => {
+    into.push(...rows);
+  };
+  const reads = [
+    readRows(
+      { entitySet: 'accounts', select: ACCOUNT_COLUMNS, filter: ours, decimalColumns: ACCOUNT_DECIMAL_COLUMNS },
+      collect(accounts),
+    ),
+    readRows(
+      { entitySet: 'products', select: PRODUCT_COLUMNS, filter: ours, decimalColumns: PRODUCT_DECIMAL_COLUMNS },
+      collect(products),
+    ),
+  ];
+  if (receivesNewAccounts) {
+    // Customers created in Dynamics are due in this company file until the sync claims them.
+    reads.push(
+      readRows(
+        {
+          entitySet: 'accounts',
+          select: ACCOUNT_COLUMNS,
+          filter: 'qbsync_companyfile eq null and customertypecode eq 3',
+          decimalColumns: ACCOUNT_DECIMAL_COLUMNS,
+        },
+        collect(accounts),
+      ),
+    );
+  }
+  await Promise.all(reads);
+
+  const listIdOfAccount = new Map<string, string>();
+  for (const account of accounts) {
+    const id = String(account.accountid ?? '').toLowerCase();
+    if (id !== '') listIdOfAccount.set(id, String(account.qbsync_qblistid ?? ''));
+  }
+  // Orders tagged with this connection, plus untagged ones (not invoiced yet) whose customer is one of its accounts.
+  const orderRead = { entitySet: 'salesorders', select: ORDER_COLUMNS, decimalColumns: ORDER_DECIMAL_COLUMNS };
+  await Promise.all([
+    readRows({ ...orderRead, filter: ours }, collect(orderRows)),
+    readRows({ ...orderRead, filter: 'qbsync_companyfile eq null' }, (rows) => {
+      for (const row of rows) {
+        if (listIdOfAccount.has(String(row._customerid_value ?? '').toLowerCase())) orderRows.push(row);
+      }
+    }),
+  ]);
+  return { accounts, products, orderRows, listIdOfAccount };
+}
+
+export async function reconcile(input: ReconcileWorkflowInput): Promise<ReconcileReport> {
+  const connection = input.connection;
+  const settings = sandboxSyncSettings(connection);
+  const [customerTypes, terms] = await Promise.all([
+    readChoiceOptions({
+      table: 'account',
+      column: 'accountcategorycode',
+      optionSetName: 'account_accountcategorycode',
+    }),
+    readChoiceOptions({ table: 'account', column: 'paymenttermscode', optionSetName: 'paymenttermscode' }),
+  ]);
+  const choices = new LabelledChoices(input.choices ?? settings.choices, { customerTypes, terms });
+
+  // Dataverse is read while the company file waits for the Web Connector's next session.
+  const [quickbooks, dynamics] = await Promise.all([
+    readQuickBooks(connection, choices, input.quickBooksPageSize ?? 100),
+    readDynamics(connection, input.receivesNewAccounts ?? settings.receivesNewAccounts),
+  ]);
+
+  const orders = dynamics.orderRows.map((row) => projectOrder(row, dynamics.listIdOfAccount));
+  const candidates = ordersNeedingLineCheck(orders);
+  const orderIdsWithLines = new Set<string>();
+  for (let start = 0; start < candidates.length; start += ORDER_IDS_PER_CALL) {
+    const found = await salesOrdersWithLines({ orderIds: candidates.slice(start, start + ORDER_IDS_PER_CALL) });
+    for (const id of found) orderIdsWithLines.add(id);
+  }
+
+  return reconcileConnection({
+    connection,
+    generatedAt: new Date().toISOString(),
+    ...quickbooks,
+    accounts: dynamics.accounts,
+    products: dynamics.products,
+    orders,
+    orderIdsWithLines,
+    ...(input.listLimit !== undefined ? { listLimit: input.listLimit } : {}),
+  });
+}
