@@ -162,6 +162,14 @@ async function main() {
       },
     });
     await waitFor('the sandboxes', () => ready);
+    // The connector's columns and keys must exist before the first sync writes by key (idempotent: a restart finds
+    // them there).
+    const provisioned = spawnSync(process.execPath, ['lib/cli/main.js', 'provision'], {
+      cwd: root,
+      env: { ...process.env, CONNECTOR_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
+    if (provisioned.status !== 0) throw new Error(`provisioning the Dataverse sandbox failed: ${provisioned.stderr}`);
   }
   run('worker', process.execPath, ['lib/worker.js']);
   run('gateway', process.execPath, ['lib/gateway/main.js']);
@@ -173,11 +181,48 @@ async function main() {
     }
   });
 
+  // One poll schedule per connection, hourly with overlap Skip; created once (a restart keeps the operator's changes)
+  // and triggered now so the first cycle does not wait an hour.
+  const connections = JSON.parse(readFileSync(join(dataDir, 'connections.json'), 'utf8')).connections;
+  for (const { name } of connections) {
+    const address = ['--address', `127.0.0.1:${temporalPort}`];
+    const exists =
+      spawnSync(temporal, ['schedule', 'describe', '--schedule-id', `poll-${name}`, ...address]).status === 0;
+    if (!exists) {
+      const created = spawnSync(
+        temporal,
+        [
+          'schedule',
+          'create',
+          '--schedule-id',
+          `poll-${name}`,
+          '--workflow-id',
+          `poll/${name}`,
+          '--type',
+          'pollCycle',
+          '--task-queue',
+          'qb-d365-sync',
+          '--input',
+          JSON.stringify({ connection: name }),
+          '--interval',
+          '1h',
+          '--overlap-policy',
+          'Skip',
+          ...address,
+        ],
+        { encoding: 'utf8' },
+      );
+      if (created.status !== 0) say(`could not create schedule poll-${name}: ${created.stderr}`);
+    }
+    spawnSync(temporal, ['schedule', 'trigger', '--schedule-id', `poll-${name}`, ...address]);
+  }
+
   const lines = [
     '',
     'QuickBooks Desktop ⇄ Dynamics 365 Sales connector is running.',
     `  Temporal gRPC        127.0.0.1:${temporalPort}`,
     `  Temporal Web UI      http://localhost:${uiPort}`,
+    `  Poll schedules       ${connections.map((c) => `poll-${c.name}`).join(', ')} (hourly, triggered now; temporal schedule list)`,
     `  Gateway              http://127.0.0.1:${gatewayPort}  (QBWC: /qbwc, WSDL: /qbwc?wsdl, /healthz, /metrics)`,
     `  Codec endpoint       http://127.0.0.1:${gatewayPort}/codec  (Bearer token in ${codecAccess.tokenPath}; the Web UI is wired to it)`,
   ];

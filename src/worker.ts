@@ -2,6 +2,10 @@ import { Client, Connection } from '@temporalio/client';
 import { type DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { dataverseTarget } from './cli/provisionCommand';
+import { loadSyncSettings, type SyncSettings } from './config/syncSettings';
+import { type DataverseClient } from './dataverse/client';
+import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { logger } from './observability/logger';
@@ -16,6 +20,8 @@ export interface ConnectorWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Encrypts payloads; give the client the same one, or it cannot read what the worker writes. */
   dataConverter?: DataConverter;
+  /** Dynamics side and per-connection settings; without them the worker serves QuickBooks requests only. */
+  sync?: { dataverse: DataverseClient; settings: ReadonlyMap<string, SyncSettings> };
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -27,7 +33,11 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ client: options.client, taskQueue: options.taskQueue }),
+    activities: createActivities({
+      client: options.client,
+      taskQueue: options.taskQueue,
+      ...(options.sync ? { dataverse: options.sync.dataverse, settings: options.sync.settings } : {}),
+    }),
   });
 }
 
@@ -55,15 +65,18 @@ async function main(): Promise<void> {
     namespace: runtime.namespace,
     dataConverter,
   });
+  const dataverse = connectDataverse(dataverseTarget(runtime.dataDir), { label: 'worker' });
   const worker = await createConnectorWorker({
     connection,
     client,
     taskQueue: runtime.taskQueue,
     namespace: runtime.namespace,
     dataConverter,
+    sync: { dataverse: dataverse.client, settings: loadSyncSettings(runtime.dataDir) },
   });
   logger.info({ taskQueue: runtime.taskQueue, temporal: runtime.temporalAddress }, 'worker started');
   await worker.run();
+  await dataverse.close();
   await connection.close();
   await metricsServer?.close();
 }

@@ -1,14 +1,36 @@
 import type { Client } from '@temporalio/client';
+import type { SyncSettings } from '../config/syncSettings';
+import type { DataverseClient } from '../dataverse/client';
+import { createDataverseActivities } from './dataverse';
 import { createQuickBooksActivities } from './quickbooks';
+import { createReconcileActivities } from './reconcile';
+import { createSyncContextActivities } from './syncContext';
 
 export interface ActivityDeps {
   client: Client;
   taskQueue: string;
+  /** Absent in a worker that only serves QuickBooks (some tests): the sync activities are then not registered. */
+  dataverse?: DataverseClient;
+  /** Per connection. */
+  settings?: ReadonlyMap<string, SyncSettings>;
+  priceListName?: string;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */
 export function createActivities(deps: ActivityDeps) {
+  const quickbooks = createQuickBooksActivities(deps);
+  if (!deps.dataverse) return quickbooks;
   return {
-    ...createQuickBooksActivities(deps),
+    ...quickbooks,
+    ...createDataverseActivities({
+      dataverse: deps.dataverse,
+      ...(deps.priceListName ? { priceListName: deps.priceListName } : {}),
+    }),
+    ...createReconcileActivities({ dataverse: deps.dataverse }),
+    ...createSyncContextActivities({
+      client: deps.client,
+      dataverse: deps.dataverse,
+      settings: deps.settings ?? new Map(),
+    }),
   };
 }

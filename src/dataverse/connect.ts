@@ -1,0 +1,43 @@
+import { type DataverseTarget } from '../cli/provisionCommand';
+import { DataverseClient } from './client';
+import { RateGovernor, type RateGovernorOptions } from './rateGovernor';
+import { DataverseTokenProvider } from './tokenProvider';
+
+export interface DataverseConnection {
+  client: DataverseClient;
+  close(): Promise<void>;
+}
+
+/**
+ * The one Dataverse client of a process: one token cache and one governor, shared by every activity, so the process as
+ * a whole stays inside the organisation's service-protection limits.
+ */
+export function connectDataverse(
+  target: DataverseTarget,
+  options: { label?: string; governor?: RateGovernorOptions } = {},
+): DataverseConnection {
+  const label = options.label ?? 'dataverse';
+  const tokenProvider = new DataverseTokenProvider({
+    connection: label,
+    tenantId: target.tenantId,
+    clientId: target.clientId,
+    clientSecret: target.clientSecret,
+    environmentUrl: target.environmentUrl,
+    ...(target.authority ? { authority: target.authority } : {}),
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+  });
+  const client = new DataverseClient({
+    connection: label,
+    webApiUrl: target.webApiUrl,
+    tokenProvider,
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+    governor: new RateGovernor(options.governor ?? {}),
+  });
+  return {
+    client,
+    async close() {
+      await client.close();
+      await tokenProvider.close();
+    },
+  };
+}
