@@ -6,6 +6,7 @@ import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
 import { dataverseTarget, provision } from './provisionCommand';
 import { writeQwc } from './qwcCommand';
+import { reconcileCommand } from './reconcileCommand';
 import { secretsCommand } from './secretsCommand';
 
 /** `qbsync`: the operator command. Every sub-command works against the sandbox and real systems alike. */
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
       if (pending.length) console.log(`keys still indexing: ${pending.map(([k, v]) => `${k}=${v}`).join(', ')}`);
     });
   program.addCommand(secretsCommand(() => program.opts<{ dataDir: string }>().dataDir));
+  program.addCommand(reconcileCommand(() => program.opts<{ dataDir: string }>().dataDir));
   return program;
 }
 

@@ -11,6 +11,8 @@ import type { reconcile } from '../workflows/reconcile';
 /** `qbsync reconcile`: exit codes a month-end script can branch on. */
 export const ReconcileExit = { InAgreement: 0, OutOfAgreement: 1, Error: 2 } as const;
 
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
 export interface ReconcileRunOptions {
   connection: string;
   json: boolean;
@@ -135,28 +137,32 @@ function localConnections(dataDir: string): string[] | undefined {
 }
 
 export function reconcileCommand(dataDir: () => string): Command {
-  return new Command('reconcile')
-    .description(
-      'Read both systems for one connection and report what is out of agreement (exit 0 in agreement, 1 not, 2 error).',
-    )
-    .requiredOption('-c, --connection <name>', 'connection name')
-    .option('--json', 'print the report as JSON', false)
-    .option('--out <file>', 'write the report to this file instead of standard output')
-    .option('--timeout <duration>', 'give up after this long (e.g. 90s, 10m, 2h)', parseTimeout, 10 * 60_000)
-    .action(async (opts: { connection: string; json: boolean; out?: string; timeout: number }) => {
-      const known = localConnections(resolve(dataDir()));
-      process.exitCode = await runReconcile(
-        {
-          connection: opts.connection,
-          json: opts.json,
-          timeoutMs: opts.timeout,
-          ...(opts.out ? { out: opts.out } : {}),
-        },
-        {
-          ...(known ? { knownConnections: known } : {}),
-          out: (text) => process.stdout.write(text),
-          err: (line) => console.error(line),
-        },
-      );
-    });
+  return (
+    new Command('reconcile')
+      .description(
+        'Read both systems for one connection and report what is out of agreement (exit 0 in agreement, 1 not, 2 error).',
+      )
+      .requiredOption('-c, --connection <name>', 'connection name')
+      .option('--json', 'print the report as JSON', false)
+      .option('--out <file>', 'write the report to this file instead of standard output')
+      .option('--timeout <duration>', 'give up after this long: 90s, 10m, 2h (default: 10m)', parseTimeout)
+      // Usage errors are errors too: a month-end script must not read commander's exit 1 as "out of agreement".
+      .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : ReconcileExit.Error))
+      .action(async (opts: { connection: string; json: boolean; out?: string; timeout?: number }) => {
+        const known = localConnections(resolve(dataDir()));
+        process.exitCode = await runReconcile(
+          {
+            connection: opts.connection,
+            json: opts.json,
+            timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS,
+            ...(opts.out ? { out: opts.out } : {}),
+          },
+          {
+            ...(known ? { knownConnections: known } : {}),
+            out: (text) => process.stdout.write(text),
+            err: (line) => console.error(line),
+          },
+        );
+      })
+  );
 }

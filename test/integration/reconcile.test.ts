@@ -175,7 +175,7 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
     assert.equal(report.inAgreement, false);
   });
 
-  it('qbsync reconcile prints JSON, writes --out, and exits 1 when out of agreement, 2 when Temporal is away', async () => {
+  it('qbsync reconcile writes the JSON report to --out and exits 1 when out of agreement', async () => {
     const out = join(dir, 'report.json');
     const errors: string[] = [];
     const run = runReconcile(
@@ -187,21 +187,5 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
     const written = JSON.parse(readFileSync(out, 'utf8')) as ReconcileReport;
     assert.equal(written.connection, 'east');
     assert.equal(written.entities.customers.totals.onlyInQuickBooks, 1);
-
-    const unknown: string[] = [];
-    const refused = await runReconcile(
-      { connection: 'north', json: false, timeoutMs: 60_000 },
-      { client: env.client, knownConnections: ['east', 'west'], out: () => undefined, err: (l) => unknown.push(l) },
-    );
-    assert.equal(refused, ReconcileExit.Error);
-    assert.match(unknown.join('\n'), /no connection named "north".*east, west/);
-
-    const away: string[] = [];
-    const unreachable = await runReconcile(
-      { connection: 'east', json: false, timeoutMs: 60_000 },
-      { address: '127.0.0.1:1', out: () => undefined, err: (l) => away.push(l) },
-    );
-    assert.equal(unreachable, ReconcileExit.Error);
-    assert.match(away.join('\n'), /Temporal is not reachable at 127\.0\.0\.1:1/);
   });
 });
