@@ -3,6 +3,7 @@ import { type DataConverter, TimeoutFailure } from '@temporalio/common';
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { loadConnectorDataConverter } from '../codec/dataConverter';
 import { loadConnections } from '../config/connections';
 import { runtime } from '../config/runtime';
 import { formatReconcileReport, type ReconcileReport } from '../reconcile/report';
@@ -150,6 +151,14 @@ export function reconcileCommand(dataDir: () => string): Command {
       .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : ReconcileExit.Error))
       .action(async (opts: { connection: string; json: boolean; out?: string; timeout?: number }) => {
         const known = localConnections(resolve(dataDir()));
+        let dataConverter: DataConverter;
+        try {
+          dataConverter = loadConnectorDataConverter(resolve(dataDir()));
+        } catch (error) {
+          console.error(`qbsync reconcile: ${error instanceof Error ? error.message : String(error)}`);
+          process.exitCode = ReconcileExit.Error;
+          return;
+        }
         process.exitCode = await runReconcile(
           {
             connection: opts.connection,
@@ -159,6 +168,7 @@ export function reconcileCommand(dataDir: () => string): Command {
           },
           {
             ...(known ? { knownConnections: known } : {}),
+            dataConverter,
             out: (text) => process.stdout.write(text),
             err: (line) => console.error(line),
           },
