@@ -9,7 +9,6 @@ import {
   DataverseValidationError,
 } from '../dataverse/errors';
 import { isGuid, queryString } from '../dataverse/odataAddress';
-import { type ChoiceOption } from '../reconcile/compare';
 import { type ColumnValue } from '../reconcile/report';
 
 export interface ReconcileActivityDeps {
@@ -37,13 +36,6 @@ export interface DataverseRowsPage {
   rows: Record<string, ColumnValue>[];
   /** Absent on the last page. */
   nextPageToken?: string;
-}
-
-export interface ChoiceOptionsInput {
-  table: string;
-  column: string;
-  /** Global option set to read when the attribute's metadata does not carry its options. */
-  optionSetName?: string;
 }
 
 /**
@@ -90,29 +82,6 @@ function compactRow(
   return out;
 }
 
-function optionLabel(label: unknown): string | undefined {
-  if (!isRecord(label)) return undefined;
-  const user = label.UserLocalizedLabel;
-  if (isRecord(user) && typeof user.Label === 'string') return user.Label;
-  const localized = label.LocalizedLabels;
-  if (Array.isArray(localized)) {
-    const first: unknown = localized[0];
-    if (isRecord(first) && typeof first.Label === 'string') return first.Label;
-  }
-  return undefined;
-}
-
-function optionsOf(optionSet: unknown): ChoiceOption[] | undefined {
-  if (!isRecord(optionSet) || !Array.isArray(optionSet.Options)) return undefined;
-  const options: ChoiceOption[] = [];
-  for (const option of optionSet.Options) {
-    if (!isRecord(option) || typeof option.Value !== 'number') continue;
-    const label = optionLabel(option.Label);
-    if (label !== undefined) options.push({ value: option.Value, label });
-  }
-  return options;
-}
-
 /** Reads of Dataverse for `reconcile`: bounded pages of rows, so the workflow never receives a whole table at once. */
 export function createReconcileActivities({ dataverse }: ReconcileActivityDeps) {
   return {
@@ -143,23 +112,6 @@ export function createReconcileActivities({ dataverse }: ReconcileActivityDeps) 
       const rows = body.value.filter(isRecord).map((row) => compactRow(row, input.select, decimals));
       const next = body['@odata.nextLink'];
       return typeof next === 'string' && next !== '' ? { rows, nextPageToken: next } : { rows };
-    },
-
-    /** The options (value and label) of a choice column, for matching QuickBooks names to Dataverse labels. */
-    async readChoiceOptions(input: ChoiceOptionsInput): Promise<ChoiceOption[]> {
-      return failingClearly(async () => {
-        const attribute = await dataverse.execute(
-          'GET',
-          `EntityDefinitions(LogicalName='${input.table}')/Attributes(LogicalName='${input.column}')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`,
-          { query: '$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)' },
-        );
-        const body = isRecord(attribute.body) ? attribute.body : {};
-        const found = optionsOf(body.OptionSet) ?? optionsOf(body.GlobalOptionSet);
-        if (found !== undefined) return found;
-        if (input.optionSetName === undefined) return [];
-        const global = await dataverse.execute('GET', `GlobalOptionSetDefinitions(Name='${input.optionSetName}')`);
-        return optionsOf(global.body) ?? [];
-      });
     },
 
     /** Which of these orders have at least one line (an order without lines is not due an invoice). */

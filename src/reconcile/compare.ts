@@ -3,8 +3,6 @@ import {
   type AccountMappingContext,
   type AccountRecord,
   accountSyncFields,
-  type ChoiceKind,
-  type ChoiceMaps,
   customerToAccount,
   invoiceTotalsDifference,
   itemToProduct,
@@ -111,66 +109,6 @@ export const ORDER_COLUMNS: readonly string[] = [
 
 /** `salesorder.statecode`: canceled orders are not due an invoice; invoiced ones show 4. */
 export const OrderState = { Canceled: 2, Invoiced: 4 } as const;
-
-// ---- choices ---------------------------------------------------------------------------------------------------
-
-export interface ChoiceOption {
-  value: number;
-  label: string;
-}
-
-/** Case, punctuation and spacing do not matter (`Net30` = `Net 30`), but `2/10` never equals `210`. */
-function labelKey(label: string): string {
-  const tokens =
-    label
-      .normalize('NFKC')
-      .toLowerCase()
-      .match(/\p{L}+|\p{N}+/gu) ?? [];
-  let key = '';
-  let previousNumeric = false;
-  for (const token of tokens) {
-    const numeric = /^\p{N}/u.test(token);
-    if (numeric && previousNumeric) key += '|';
-    key += token;
-    previousNumeric = numeric;
-  }
-  return key === '' ? `=${label.trim().toLowerCase()}` : key;
-}
-
-/**
- * The configured choice maps, completed by label as QuickBooks names turn up: a name the configuration does not list
- * maps to the Dataverse option with the same label, the way the sync matches them. Configured pairs win. Learning
- * name by name keeps only the names a company file really uses, however many records use them.
- */
-export class LabelledChoices {
-  readonly maps: ChoiceMaps;
-  private readonly known: Record<ChoiceKind, Set<string>>;
-
-  constructor(
-    configured: ChoiceMaps,
-    private readonly options: Partial<Record<ChoiceKind, readonly ChoiceOption[]>>,
-  ) {
-    this.maps = {
-      customerTypes: { ...configured.customerTypes },
-      classes: { ...configured.classes },
-      terms: { ...configured.terms },
-    };
-    const names = (kind: ChoiceKind): Set<string> =>
-      new Set(Object.keys(configured[kind]).map((n) => n.trim().toLowerCase()));
-    this.known = { customerTypes: names('customerTypes'), classes: names('classes'), terms: names('terms') };
-  }
-
-  learn(kind: ChoiceKind, name: string | undefined): void {
-    const trimmed = name?.trim() ?? '';
-    const lower = trimmed.toLowerCase();
-    if (trimmed === '' || this.known[kind].has(lower)) return;
-    this.known[kind].add(lower);
-    const key = labelKey(trimmed);
-    const matches = (this.options[kind] ?? []).filter((o) => labelKey(o.label) === key);
-    const option = matches.find((o) => o.label.trim().toLowerCase() === lower) ?? matches[0];
-    if (option !== undefined) (this.maps[kind] as Record<string, number>)[trimmed] = option.value;
-  }
-}
 
 // ---- QuickBooks projections ------------------------------------------------------------------------------------
 

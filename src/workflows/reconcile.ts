@@ -1,21 +1,13 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { ReconcileActivities, DataverseRowsPageInput } from '../activities/reconcile';
-import { sandboxSyncSettings } from '../config/syncSettings';
+import type { createSyncContextActivities } from '../activities/syncContext';
 import { type ChoiceMaps } from '../mapping';
-import {
-  classifyStatus,
-  type CustomerRet,
-  type InvoiceRet,
-  type QbxmlRequest,
-  type QbxmlResponse,
-  type VendorRet,
-} from '../qbxml/requests';
+import { classifyStatus, type InvoiceRet, type QbxmlRequest, type QbxmlResponse } from '../qbxml/requests';
 import {
   ACCOUNT_COLUMNS,
   ACCOUNT_DECIMAL_COLUMNS,
   type DynamicsRow,
   type InvoiceProjection,
-  LabelledChoices,
   type ListProjection,
   ORDER_COLUMNS,
   ORDER_DECIMAL_COLUMNS,
@@ -40,19 +32,20 @@ import { runQbxml } from './companyFile/runQbxml';
 
 export interface ReconcileWorkflowInput {
   connection: string;
-  /** The connection's configured choice pairs; default: the sandbox settings of this connection. */
-  choices?: ChoiceMaps;
-  /** Whether accounts created in Dynamics (no company file yet) are due in this company file. */
-  receivesNewAccounts?: boolean;
   /** Most entries per list in the report (default 200). */
   listLimit?: number;
   /** QuickBooks iterator page size (default 100). */
   quickBooksPageSize?: number;
 }
 
-const { readDataverseRowsPage, readChoiceOptions, salesOrdersWithLines } = proxyActivities<ReconcileActivities>({
+const { readDataverseRowsPage, salesOrdersWithLines } = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const { loadSyncContext } = proxyActivities<ReturnType<typeof createSyncContextActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
 const ORDER_IDS_PER_CALL = 500;
@@ -71,13 +64,13 @@ function odataText(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-async function readQuickBooks(connection: string, choices: LabelledChoices, pageSize: number): Promise<QuickBooksSide> {
+async function readQuickBooks(connection: string, choices: ChoiceMaps, pageSize: number): Promise<QuickBooksSide> {
   // Keyed by ListID/TxnID: a page QuickBooks sends again after a broken session replaces, never duplicates.
   const customers = new Map<string, ListProjection>();
   const vendors = new Map<string, ListProjection>();
   const items = new Map<string, ListProjection>();
   const invoices = new Map<string, InvoiceProjection>();
-  const ctx = { companyFile: connection, choices: choices.maps };
+  const ctx = { companyFile: connection, choices };
   const listOf = new Map<string, QuickBooksList>();
   const failures: string[] = [];
 
@@ -89,10 +82,8 @@ async function readQuickBooks(connection: string, choices: LabelledChoices, page
     }
     for (const record of response.records) {
       if (list === 'customers' && record.kind === 'Customer') {
-        learnChoices(choices, record);
         customers.set(record.listId, projectCustomer(record, ctx));
       } else if (list === 'vendors' && record.kind === 'Vendor') {
-        learnChoices(choices, record);
         vendors.set(record.listId, projectVendor(record, ctx));
       } else if (list === 'items') {
         const item = projectItem(record, ctx);
@@ -141,12 +132,6 @@ async function readQuickBooks(connection: string, choices: LabelledChoices, page
   };
 }
 
-/** Names the mapping will look up, matched to Dataverse labels before the record is mapped. */
-function learnChoices(choices: LabelledChoices, record: CustomerRet | VendorRet): void {
-  choices.learn('terms', record.termsRef?.fullName);
-  if (record.kind === 'Customer') choices.learn('customerTypes', record.customerTypeRef?.fullName);
-}
-
 async function readRows(request: Omit<DataverseRowsPageInput, 'pageToken'>, onRows: (rows: DynamicsRow[]) => void) {
   let pageToken: string | undefined;
   do {
@@ -183,16 +168,27 @@ async function readDynamics(connection: string, receivesNewAccounts: boolean): P
     ),
   ];
   if (receivesNewAccounts) {
-    // Customers created in Dynamics are due in this company file until the sync claims them.
+    // Accounts (customers or untyped) and products created in Dynamics are due in this company file until the sync
+    // claims them, as the poll cycle picks them up.
+    const unclaimed = 'qbsync_companyfile eq null';
     reads.push(
       readRows(
         {
           entitySet: 'accounts',
           select: ACCOUNT_COLUMNS,
-          filter: 'qbsync_companyfile eq null and customertypecode eq 3',
+          filter: `${unclaimed} and (customertypecode eq 3 or customertypecode eq null)`,
           decimalColumns: ACCOUNT_DECIMAL_COLUMNS,
         },
         collect(accounts),
+      ),
+      readRows(
+        {
+          entitySet: 'products',
+          select: PRODUCT_COLUMNS,
+          filter: unclaimed,
+          decimalColumns: PRODUCT_DECIMAL_COLUMNS,
+        },
+        collect(products),
       ),
     );
   }
@@ -218,21 +214,14 @@ async function readDynamics(connection: string, receivesNewAccounts: boolean): P
 
 export async function reconcile(input: ReconcileWorkflowInput): Promise<ReconcileReport> {
   const connection = input.connection;
-  const settings = sandboxSyncSettings(connection);
-  const [customerTypes, terms] = await Promise.all([
-    readChoiceOptions({
-      table: 'account',
-      column: 'accountcategorycode',
-      optionSetName: 'account_accountcategorycode',
-    }),
-    readChoiceOptions({ table: 'account', column: 'paymenttermscode', optionSetName: 'paymenttermscode' }),
-  ]);
-  const choices = new LabelledChoices(input.choices ?? settings.choices, { customerTypes, terms });
+  // The sync's own settings and choice maps (configured pairs, then Dataverse labels): a record the sync could not
+  // map is reported as unmappable, never as a difference the sync would not fix.
+  const context = await loadSyncContext({ connection });
 
   // Dataverse is read while the company file waits for the Web Connector's next session.
   const [quickbooks, dynamics] = await Promise.all([
-    readQuickBooks(connection, choices, input.quickBooksPageSize ?? 100),
-    readDynamics(connection, input.receivesNewAccounts ?? settings.receivesNewAccounts),
+    readQuickBooks(connection, context.choices, input.quickBooksPageSize ?? 100),
+    readDynamics(connection, context.receivingConnection === connection),
   ]);
 
   const orders = dynamics.orderRows.map((row) => projectOrder(row, dynamics.listIdOfAccount));

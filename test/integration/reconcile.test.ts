@@ -7,7 +7,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
-import { createReconcileActivities } from '../../src/activities/reconcile';
 import { runReconcile, ReconcileExit } from '../../src/cli/reconcileCommand';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
 import { DataverseClient } from '../../src/dataverse/client';
@@ -70,19 +69,21 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../fixtures/workflows'),
-      activities: {
-        ...createActivities({ client: env.client, taskQueue }),
-        ...createReconcileActivities({ dataverse }),
-      },
+      activities: createActivities({
+        client: env.client,
+        taskQueue,
+        dataverse,
+        settings: new Map([['east', sandboxSyncSettings('east')]]),
+      }),
     });
     running = worker.run();
     stack = await startQuickBooksStack(env, taskQueue);
 
-    // Terms are matched to Dataverse choice labels ("2% 10 Net 30" ↔ "2% 10, Net 30"): the sandbox configures no pairs.
+    // Terms reach Dataverse through the choice labels ("Net 30" → 1, "Net 60" → 4): the sandbox configures no pairs.
     const adds = [
       ['Agreeing Customer', '555-0101', 'agree@example.com', 'Net 30'],
       ['Missing Customer', '555-0102', 'missing@example.com', 'Net 60'],
-      ['Edited Customer', '555-0103', 'edited@example.com', '2% 10 Net 30'],
+      ['Edited Customer', '555-0103', 'edited@example.com', 'Net 60'],
     ]
       .map(
         ([name, phone, email, terms], i) =>
@@ -98,7 +99,7 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
 
     // The sync's outcome, written the way the sync writes it: the mapped account, upserted by the connector's key.
     const configured = sandboxSyncSettings('east').choices;
-    const ctx = { companyFile: 'east', choices: { ...configured, terms: { 'Net 30': 1, '2% 10 Net 30': 2 } } };
+    const ctx = { companyFile: 'east', choices: { ...configured, terms: { 'Net 30': 1, 'Net 60': 4 } } };
     const accountIds: Record<string, string> = {};
     for (const name of ['Agreeing Customer', 'Edited Customer']) {
       const customer = customers[name]!;

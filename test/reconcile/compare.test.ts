@@ -7,7 +7,6 @@ import {
   compareOrders,
   type DynamicsRow,
   type InvoiceProjection,
-  LabelledChoices,
   type OrderProjection,
   ordersNeedingLineCheck,
   projectCustomer,
@@ -378,28 +377,7 @@ describe('reconcile: orders and invoices', () => {
   });
 });
 
-describe('reconcile: choices and the summary', () => {
-  it('matches QuickBooks names to Dataverse labels; configured pairs win; unknown names stay unmapped', () => {
-    const choices = new LabelledChoices(
-      { customerTypes: { Wholesale: 2 }, classes: {}, terms: {} },
-      {
-        customerTypes: [
-          { value: 1, label: 'Preferred Customer' },
-          { value: 2, label: 'Standard' },
-          { value: 3, label: 'Wholesale' },
-        ],
-        terms: [
-          { value: 1, label: 'Net 30' },
-          { value: 2, label: '2% 10, Net 30' },
-        ],
-      },
-    );
-    for (const name of ['Wholesale', 'preferred customer', 'Retail']) choices.learn('customerTypes', name);
-    for (const name of ['Net30', '2% 10 Net 30']) choices.learn('terms', name);
-    assert.deepEqual(choices.maps.customerTypes, { Wholesale: 2, 'preferred customer': 1 });
-    assert.deepEqual(choices.maps.terms, { Net30: 1, '2% 10 Net 30': 2 });
-  });
-
+describe('reconcile: the summary', () => {
   it('prints counts per entity, then each difference', () => {
     const alice = customer('C1', 'Alice Ltd', { phone: '555-0101' });
     const report = reconcileConnection({
