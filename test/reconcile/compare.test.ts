@@ -230,6 +230,27 @@ describe('reconcile: customers and vendors', () => {
     assert.equal(report.entities.customers.totals.onlyInDynamics, 0);
   });
 
+  it('keeps the report of a badly drifted 10,000-customer file far below the 2 MB payload limit', () => {
+    const address = { addr1: '1 A Rather Long Street Name For Testing', city: 'Springfield', postalCode: '12345' };
+    const quickbooks: CustomerRet[] = [];
+    const accounts: DynamicsRow[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const c = customer(`C${i}`, `Customer number ${i} with a long name`, { billAddress: address, phone: '555-0100' });
+      quickbooks.push(c);
+      if (i % 2 === 0) accounts.push(accountOf(c, `a${i}`, { telephone1: '555-0199', address1_city: 'Shelbyville' }));
+      else accounts.push({ accountid: `x${i}`, name: `Stray ${i}`, qbsync_qblistid: `X${i}` });
+    }
+    const report = reconcileConnection({
+      ...emptyInput(),
+      customers: quickbooks.map((c) => projectCustomer(c, ctx)),
+      accounts,
+    });
+    const e = report.entities.customers;
+    assert.deepEqual(e.totals, { onlyInQuickBooks: 5000, onlyInDynamics: 5000, fieldDifferences: 5000, unmappable: 0 });
+    assert.equal(e.fieldDifferences.length, 200);
+    assert.ok(JSON.stringify(report).length < 256 * 1024, `${JSON.stringify(report).length} bytes`);
+  });
+
   it('caps every list but keeps the full count', () => {
     const many = Array.from({ length: 7 }, (_, i) => projectCustomer(customer(`C${i}`, `Customer ${i}`), ctx));
     const entity = compareListEntity({
