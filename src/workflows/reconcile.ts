@@ -2,7 +2,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { ReconcileActivities, DataverseRowsPageInput } from '../activities/reconcile';
 import type { createSyncContextActivities } from '../activities/syncContext';
 import { type ChoiceMaps } from '../mapping';
-import { classifyStatus, type InvoiceRet, type QbxmlRequest, type QbxmlResponse } from '../qbxml/requests';
+import { classifyStatus, type QbxmlRequest, type QbxmlResponse } from '../qbxml/requests';
 import {
   ACCOUNT_COLUMNS,
   ACCOUNT_DECIMAL_COLUMNS,
@@ -89,7 +89,7 @@ async function readQuickBooks(connection: string, choices: ChoiceMaps, pageSize:
         const item = projectItem(record, ctx);
         if (item !== undefined) items.set(item.key, item);
       } else if (list === 'invoices' && record.kind === 'Invoice') {
-        invoices.set(record.txnId, projectInvoice(record as InvoiceRet));
+        invoices.set(record.txnId, projectInvoice(record));
       }
     }
   };
