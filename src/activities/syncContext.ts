@@ -1,9 +1,16 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import { type SyncSettings } from '../config/syncSettings';
 import { type DataverseClient } from '../dataverse/client';
 import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } from '../mapping';
-import { companyFileWorkflowId, syncCursorsQuery, type SyncCursors } from '../workflows/companyFile/messages';
+import {
+  choiceNamesQuery,
+  companyFileWorkflowId,
+  syncCursorsQuery,
+  type QuickBooksChoiceNames,
+  type SyncCursors,
+} from '../workflows/companyFile/messages';
 
 /** The Dataverse choices QuickBooks lists map to: option set path and the QuickBooks list that feeds it. */
 export const CHOICE_COLUMNS = {
@@ -28,7 +35,11 @@ export interface SyncContext {
 }
 
 interface OptionSetBody {
-  OptionSet?: { Options?: Array<{ Value?: number; Label?: { UserLocalizedLabel?: { Label?: string } | null } }> };
+  OptionSet?: {
+    Name?: string;
+    IsGlobal?: boolean;
+    Options?: Array<{ Value?: number; Label?: { UserLocalizedLabel?: { Label?: string } | null } }>;
+  };
 }
 
 /**
@@ -36,17 +47,31 @@ interface OptionSetBody {
  * choice maps, which follow the Dataverse options (configured pairs first, then every option by its label).
  */
 export function createSyncContextActivities({ client, dataverse, settings }: SyncContextDeps) {
-  async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
+  async function readOptionSet(kind: AlignedChoice): Promise<NonNullable<OptionSetBody['OptionSet']>> {
     const { table, column } = CHOICE_COLUMNS[kind];
     const res = await dataverse.execute(
       'GET',
       `EntityDefinitions(LogicalName='${table}')/Attributes(LogicalName='${column}')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`,
-      { query: '$select=LogicalName&$expand=OptionSet($select=Options)' },
+      { query: '$select=LogicalName&$expand=OptionSet($select=Name,IsGlobal,Options)' },
     );
-    const options = (res.body as OptionSetBody).OptionSet?.Options ?? [];
+    return (res.body as OptionSetBody).OptionSet ?? {};
+  }
+
+  async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
+    const options = (await readOptionSet(kind)).Options ?? [];
     return options
       .filter((o) => typeof o.Value === 'number')
       .map((o) => ({ value: o.Value!, label: o.Label?.UserLocalizedLabel?.Label ?? String(o.Value) }));
+  }
+
+  /** State the connection's companyFile workflow keeps; before its first run there is none. */
+  async function queryCompanyFile<T>(connection: string, query: QueryDefinition<T>, empty: T): Promise<T> {
+    try {
+      return await client.workflow.getHandle(companyFileWorkflowId(connection)).query(query);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return empty;
+      throw err;
+    }
   }
 
   function settingsOf(connection: string): SyncSettings {
@@ -64,11 +89,14 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
   return {
     async loadSyncContext(input: { connection: string }): Promise<SyncContext> {
       const s = settingsOf(input.connection);
+      const known = await queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {});
       const withLabels = async (kind: AlignedChoice, configured: ChoiceMap): Promise<ChoiceMap> => {
+        const quickbooksNames: ChoiceMap = { ...known[kind], ...configured };
+        const named = new Set(Object.values(quickbooksNames));
         const map: Record<string, number> = {};
-        // Every label under its own spelling: `choiceValue` compares names without case.
-        for (const option of await readOptions(kind)) map[option.label] = option.value;
-        return { ...map, ...configured };
+        // An option QuickBooks has no known name for goes by its label (`choiceValue` compares without case).
+        for (const option of await readOptions(kind)) if (!named.has(option.value)) map[option.label] = option.value;
+        return { ...map, ...quickbooksNames };
       };
       return {
         connection: input.connection,
@@ -89,14 +117,19 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     /** Adds options for QuickBooks names Dynamics does not offer yet; a label that arrived meanwhile is skipped. */
     async addChoiceOptions(input: { kind: AlignedChoice; labels: string[] }): Promise<{ added: string[] }> {
       const { table, column } = CHOICE_COLUMNS[input.kind];
+      const optionSet = await readOptionSet(input.kind);
+      // A global choice (payment terms is shared by accounts, orders and invoices) is extended by its own name.
+      const target =
+        optionSet.IsGlobal && optionSet.Name
+          ? { OptionSetName: optionSet.Name }
+          : { EntityLogicalName: table, AttributeLogicalName: column };
       const existing = new Set((await readOptions(input.kind)).map((o) => choiceLabelKey(o.label)));
       const added: string[] = [];
       for (const label of input.labels) {
         if (existing.has(choiceLabelKey(label))) continue;
         await dataverse.execute('POST', 'InsertOptionValue', {
           body: {
-            EntityLogicalName: table,
-            AttributeLogicalName: column,
+            ...target,
             Label: { LocalizedLabels: [{ Label: label, LanguageCode: 1033 }] },
           },
         });
@@ -107,12 +140,7 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     },
 
     async readSyncCursors(input: { connection: string }): Promise<SyncCursors> {
-      try {
-        return await client.workflow.getHandle(companyFileWorkflowId(input.connection)).query(syncCursorsQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return {};
-        throw err;
-      }
+      return queryCompanyFile<SyncCursors>(input.connection, syncCursorsQuery, {});
     },
 
     /**

@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { configFilePath, loadConfigFile } from './configFile';
-import { loadConnections } from './connections';
 
 /**
  * How one connection syncs: what the operator decides rather than what the protocols dictate. The configuration file
@@ -77,17 +74,4 @@ export function sandboxSyncSettings(connection: string): SyncSettings {
     invoices: { refNumber: { kind: 'orderNumberSegment', separator: '-', index: 1 } },
     receivesNewAccounts: connection === 'east',
   });
-}
-
-/**
- * Settings of every connection this deployment serves: from the configuration file when there is one, else the
- * sandbox defaults for the connections `npm start` wrote.
- */
-export function loadSyncSettings(dataDir: string, env: NodeJS.ProcessEnv = process.env): Map<string, SyncSettings> {
-  const path = configFilePath(dataDir, env);
-  if (existsSync(path)) {
-    const config = loadConfigFile(path);
-    return new Map(config.connections.map((c) => [c.name, c.sync]));
-  }
-  return new Map(loadConnections(dataDir).map((c) => [c.name, sandboxSyncSettings(c.name)]));
 }

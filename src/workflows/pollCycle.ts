@@ -4,7 +4,12 @@ import type { SyncContext } from '../activities/syncContext';
 import { alignChoices } from '../mapping/choiceAlignment';
 import type { ChoiceMaps } from '../mapping/choices';
 import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
-import { advanceCursorsSignal, companyFileWorkflowId, type SyncCursors } from './companyFile/messages';
+import {
+  advanceCursorsSignal,
+  companyFileWorkflowId,
+  rememberChoiceNamesSignal,
+  type SyncCursors,
+} from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
 import { dataverseRecordSync, type DynamicsEntity } from './dataverseRecordSync';
@@ -105,21 +110,46 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors));
   });
 
-  // ---- references: QuickBooks customer types and Dynamics categories agree before any customer is mapped ----
-  const alignment = alignChoices({
-    quickbooks: customerTypes.map((t) => t.fullName ?? t.name),
-    dataverse: await syncContext.readChoiceOptions({ kind: 'customerTypes' }),
-    configured: ctx.settings.choices.customerTypes,
-  });
-  if (alignment.createInDataverse.length > 0) {
-    const { added } = await syncContext.addChoiceOptions({
-      kind: 'customerTypes',
-      labels: alignment.createInDataverse,
+  // ---- references: customer types and terms have their Dynamics options before any customer is mapped ----
+  const termsInUse = new Set<string>();
+  for (const list of ['Customer', 'Vendor']) {
+    for (const r of lists.get(list) ?? []) {
+      const terms = (r as CustomerRet | VendorRet).termsRef?.fullName;
+      if (terms) termsInUse.add(terms);
+    }
+  }
+  const aligned: Partial<Record<'customerTypes' | 'terms', ChoiceMaps['terms']>> = {};
+  for (const [kind, names] of [
+    ['customerTypes', customerTypes.map((t) => t.fullName ?? t.name)],
+    ['terms', [...termsInUse]],
+  ] as const) {
+    if (names.length === 0) continue;
+    const alignment = alignChoices({
+      quickbooks: names,
+      dataverse: await syncContext.readChoiceOptions({ kind }),
+      configured: ctx.settings.choices[kind],
     });
-    result.choicesAdded.push(...added);
+    aligned[kind] = alignment.map;
+    if (alignment.createInDataverse.length > 0) {
+      const { added } = await syncContext.addChoiceOptions({ kind, labels: alignment.createInDataverse });
+      result.choicesAdded.push(...added);
+      const again = alignChoices({
+        quickbooks: names,
+        dataverse: await syncContext.readChoiceOptions({ kind }),
+        configured: ctx.settings.choices[kind],
+      });
+      aligned[kind] = again.map;
+    }
+  }
+  if (Object.keys(aligned).length > 0) {
+    await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(rememberChoiceNamesSignal, aligned);
     ctx = await syncContext.loadSyncContext({ connection });
   }
-  const choices: ChoiceMaps = { ...ctx.choices, customerTypes: { ...ctx.choices.customerTypes, ...alignment.map } };
+  const choices: ChoiceMaps = {
+    ...ctx.choices,
+    customerTypes: { ...ctx.choices.customerTypes, ...aligned.customerTypes },
+    terms: { ...ctx.choices.terms, ...aligned.terms },
+  };
 
   // ---- QuickBooks → Dynamics: parents before their jobs, so a job's parent account exists to bind to ----
   for (const { list, entity } of QB_LISTS) {
@@ -276,7 +306,14 @@ async function syncQuickBooksWave(
         ],
       });
       count(result.handedOff, `qb:${entity}`);
-      started.push({ workflowId, done: handle.result() });
+      // Settled at once into a value: a child failing before its turn to be awaited must not be an unhandled rejection.
+      started.push({
+        workflowId,
+        done: handle.result().then(
+          (value): { ok: true; value: QuickBooksRecordSyncResult } => ({ ok: true, value }),
+          (error: unknown): { ok: false; error: unknown } => ({ ok: false, error }),
+        ),
+      });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         // A run for this record is still going (a replay, an earlier cycle); it reads the record itself when retried.
@@ -287,13 +324,14 @@ async function syncQuickBooksWave(
     }
   }
   for (const { workflowId, done } of started) {
-    try {
-      const outcome: QuickBooksRecordSyncResult = await done;
-      count(result.outcomes, `${entity}:${outcome.outcome}`);
-    } catch (err) {
+    const settled = await done;
+    if (settled.ok) {
+      count(result.outcomes, `${entity}:${settled.value.outcome}`);
+    } else {
       count(result.outcomes, `${entity}:failed`);
       result.failed.push(workflowId);
-      log.warn('record sync failed', { workflowId, error: err instanceof Error ? err.message : String(err) });
+      const cause = (settled.error as { cause?: unknown }).cause ?? settled.error;
+      log.warn('record sync failed', { workflowId, error: cause instanceof Error ? cause.message : String(cause) });
     }
   }
 }

@@ -99,7 +99,7 @@ describe('webhook deliveries against a real Temporal server', () => {
     const id = randomUUID();
     const result = await deliver('/webhooks/dataverse?code=k-secret', orderDelivery(id));
     assert.equal(result.status, 202);
-    const workflowId = `d365/east/salesorder/${id}`;
+    const workflowId = `d365/salesorder/${id}`;
     assert.deepEqual(result.json, { workflowId });
 
     const handle = env.client.workflow.getHandle(workflowId);
@@ -141,7 +141,7 @@ describe('webhook deliveries against a real Temporal server', () => {
     const result = await deliver('/webhooks/dataverse?code=wrong', orderDelivery(id));
     assert.equal(result.status, 401);
     await assert.rejects(
-      env.client.workflow.getHandle(`d365/east/salesorder/${id}`).describe(),
+      env.client.workflow.getHandle(`d365/salesorder/${id}`).describe(),
       (error: unknown) => error instanceof WorkflowNotFoundError,
     );
   });

@@ -31,7 +31,7 @@ const ACCOUNTS = [
     city: 'Redmond',
     state: 'WA',
     contact: ['Nancy', 'Anderson'],
-    terms: 3,
+    terms: 4,
   },
   {
     name: 'Contoso Pharmaceuticals',

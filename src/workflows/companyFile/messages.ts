@@ -80,5 +80,14 @@ export type SyncCursors = Readonly<Record<string, string>>;
 export const advanceCursorsSignal = defineSignal<[SyncCursors]>('advanceCursors');
 export const syncCursorsQuery = defineQuery<SyncCursors>('syncCursors');
 
+/**
+ * The QuickBooks spelling of each aligned choice (customer type, terms name → Dataverse option value), as the last
+ * poll cycle found it: a Dynamics-side sync writes these names to QuickBooks, never a Dataverse label QuickBooks may
+ * spell differently ("2% 10, Net 30" vs "2% 10 Net 30").
+ */
+export type QuickBooksChoiceNames = Readonly<Record<string, Readonly<Record<string, number>>>>;
+export const rememberChoiceNamesSignal = defineSignal<[QuickBooksChoiceNames]>('rememberChoiceNames');
+export const choiceNamesQuery = defineQuery<QuickBooksChoiceNames>('choiceNames');
+
 export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');
 export const companyFileStatusQuery = defineQuery<CompanyFileStatus>('status');

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import {
   advanceCursorsSignal,
+  choiceNamesQuery,
   closeSessionUpdate,
   companyFileStatusQuery,
   connectionErrorUpdate,
@@ -17,8 +18,10 @@ import {
   openSessionUpdate,
   qbxmlResultsSignal,
   receiveResponseUpdate,
+  rememberChoiceNamesSignal,
   syncCursorsQuery,
   takeRequestsUpdate,
+  type QuickBooksChoiceNames,
   type SessionCall,
   type SyncCursors,
 } from './messages';
@@ -43,6 +46,7 @@ export interface CompanyFileInput {
   /** Carried over continue-as-new. */
   state?: CompanyFileState;
   cursors?: SyncCursors;
+  choiceNames?: QuickBooksChoiceNames;
 }
 
 /** Updates cost history events; well below Temporal's 2,000 Updates per execution. */
@@ -94,6 +98,11 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     }
   });
   setHandler(syncCursorsQuery, () => ({ ...cursors }));
+  let choiceNames: QuickBooksChoiceNames = input.choiceNames ?? {};
+  setHandler(rememberChoiceNamesSignal, (names) => {
+    choiceNames = { ...choiceNames, ...names };
+  });
+  setHandler(choiceNamesQuery, () => choiceNames);
   setHandler(enqueueQbxmlSignal, (batch) => {
     enqueue(state, batch);
     wake = true;
@@ -180,5 +189,11 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   }
   await condition(allHandlersFinished);
   await Promise.all([...deliveries]);
-  await continueAsNew<typeof companyFile>({ connection: state.connection, limits: input.limits, state, cursors });
+  await continueAsNew<typeof companyFile>({
+    connection: state.connection,
+    limits: input.limits,
+    state,
+    cursors,
+    choiceNames,
+  });
 }

@@ -1,0 +1,168 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities } from '../../src/activities';
+import { sandboxSyncSettings, type SyncSettings } from '../../src/config/syncSettings';
+import { type DataverseClient } from '../../src/dataverse/client';
+import { connectDataverse, type DataverseConnection } from '../../src/dataverse/connect';
+import { provisionDataverse } from '../../src/dataverse/provisioning';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
+import { seedDemoCompany } from '../../src/sandbox/quickbooks/demoCompany';
+import type { WebConnectorSimulator } from '../../src/sandbox/webConnector/webConnectorSimulator';
+import { pollCycle, type PollCycleResult } from '../../src/workflows/pollCycle';
+import { startQuickBooksStack, type QuickBooksStack } from './quickbooksStack';
+
+/**
+ * The whole connector on the sandboxes, in one test process: a real Temporal dev server, the Dataverse sandbox over
+ * HTTPS with its identity provider (seeded demo organisation, connector columns provisioned), the east and west
+ * QuickBooks company files (seeded demo companies) behind the real gateway, a Web Connector simulator per file, and a
+ * worker running every workflow and activity.
+ */
+export interface SyncStack {
+  env: TestWorkflowEnvironment;
+  dataverseSandbox: DataverseSandbox;
+  dataverse: DataverseClient;
+  quickbooks: QuickBooksStack;
+  connectors: Record<string, WebConnectorSimulator>;
+  settings: Map<string, SyncSettings>;
+  /** Runs one poll cycle of `connection` to completion, driving QBWC sessions while it waits. */
+  cycle(connection: string): Promise<PollCycleResult>;
+  /** Drives QBWC sessions until no record workflow is running any more (or the attempts run out). */
+  settle(maxSessions?: number): Promise<void>;
+  /** Every record workflow run so far, newest first. */
+  recordRuns(query?: string): Promise<WorkflowExecutionInfo[]>;
+  restartWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startSyncStack(
+  env: TestWorkflowEnvironment,
+  options: { taskQueue?: string; seedDataverse?: boolean } = {},
+): Promise<SyncStack> {
+  const taskQueue = options.taskQueue ?? 'sync-e2e';
+  const dir = mkdtempSync(join(tmpdir(), 'qbsync-e2e-'));
+  const dataverseSandbox = await startDataverseSandbox({
+    port: 0,
+    dataDir: join(dir, 'dataverse'),
+    seed: options.seedDataverse ?? true,
+  });
+  const connection: DataverseConnection = connectDataverse({
+    environmentUrl: dataverseSandbox.environmentUrl,
+    webApiUrl: dataverseSandbox.webApiUrl,
+    tenantId: dataverseSandbox.tenantId,
+    clientId: dataverseSandbox.clientId,
+    clientSecret: dataverseSandbox.clientSecret,
+    authority: dataverseSandbox.authority,
+    caPem: dataverseSandbox.caCertPem,
+  });
+  await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+  await new Promise((r) => setTimeout(r, 300)); // alternate-key indexes turn Active shortly after provisioning
+
+  const quickbooks = await startQuickBooksStack(env, taskQueue);
+  for (const office of ['east', 'west'] as const) seedDemoCompany(quickbooks.files[office]!, { office });
+  const connectors = { east: quickbooks.connector('east'), west: quickbooks.connector('west') };
+  const settings = new Map(['east', 'west'].map((c) => [c, sandboxSyncSettings(c)]));
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async (): Promise<void> => {
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../fixtures/workflows'),
+      activities: createActivities({ client: env.client, taskQueue, dataverse: connection.client, settings }),
+    });
+    running = worker.run();
+  };
+  const stopWorker = async (): Promise<void> => {
+    worker?.shutdown();
+    await running;
+    worker = undefined;
+  };
+  await startWorker();
+
+  const runningRecords = async (): Promise<number> => {
+    let n = 0;
+    for await (const w of env.client.workflow.list({ query: "ExecutionStatus = 'Running'" })) {
+      if (w.workflowId.startsWith('d365/') || w.workflowId.startsWith('qb/') || w.workflowId.startsWith('poll/')) n++;
+    }
+    return n;
+  };
+  const session = async (): Promise<void> => {
+    for (const c of Object.values(connectors)) await c.runSession();
+  };
+
+  /** A workflow task that keeps failing (a bug, not a business failure) would otherwise look like a hang. */
+  const failOnWorkflowTaskError = async (workflowId: string): Promise<void> => {
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const failed = [...(history.events ?? [])]
+      .reverse()
+      .find((e) => e.workflowTaskFailedEventAttributes?.failure?.message);
+    if (failed) {
+      const failure = failed.workflowTaskFailedEventAttributes!.failure!;
+      throw new Error(`${workflowId}: workflow task failed: ${failure.message}\n${failure.stackTrace ?? ''}`);
+    }
+  };
+
+  const stack: SyncStack = {
+    env,
+    dataverseSandbox,
+    dataverse: connection.client,
+    quickbooks,
+    connectors,
+    settings,
+    async cycle(name) {
+      const handle = await env.client.workflow.start(pollCycle, {
+        workflowId: `poll/${name}`,
+        taskQueue,
+        args: [{ connection: name }],
+      });
+      let settled = false;
+      const done = handle.result().finally(() => {
+        settled = true;
+      });
+      done.catch(() => undefined);
+      for (let i = 0; i < 120 && !settled; i++) {
+        await connectors[name as 'east' | 'west']!.runSession();
+        if (!settled) await new Promise((r) => setTimeout(r, 200));
+        if (i % 10 === 9) await failOnWorkflowTaskError(handle.workflowId);
+      }
+      return done;
+    },
+    async settle(maxSessions = 40) {
+      for (let i = 0; i < maxSessions; i++) {
+        if ((await runningRecords()) === 0) return;
+        await session();
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      throw new Error(`record workflows still running after ${maxSessions} QBWC sessions`);
+    },
+    async recordRuns(query) {
+      const runs: WorkflowExecutionInfo[] = [];
+      for await (const w of env.client.workflow.list(query ? { query } : {})) {
+        if (w.workflowId.startsWith('d365/') || w.workflowId.startsWith('qb/')) runs.push(w);
+      }
+      return runs;
+    },
+    async restartWorker() {
+      await stopWorker();
+      await startWorker();
+    },
+    stopWorker,
+    startWorker,
+    async close() {
+      await stopWorker();
+      await quickbooks.gateway.close();
+      await connection.close();
+      await dataverseSandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
