@@ -13,6 +13,8 @@ const benches = {
   qb: { entry: 'bench/qbwcRoundTrips.ts', temporal: true },
   // No Temporal: the Dataverse client and its governor are measured on their own.
   dataverse: { entry: 'bench/dataverseUpserts.ts', temporal: false },
+  // The whole connector through its phases (initial, incremental, idle, webhook, naive): bench/results/latest.json.
+  all: { entry: 'bench/syncPhases.ts', temporal: true },
 };
 
 const [name, ...rest] = process.argv.slice(2);
