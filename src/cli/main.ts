@@ -4,9 +4,13 @@ import { resolve } from 'node:path';
 import { loadConnections, type ConnectionConfig } from '../config/connections';
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
+import { auditCommand } from './auditCommand';
+import { failedCommand } from './failedCommand';
 import { dataverseTarget, provision } from './provisionCommand';
 import { writeQwc } from './qwcCommand';
 import { reconcileCommand } from './reconcileCommand';
+import { replayCommand } from './replayCommand';
+import { scheduleCommand } from './scheduleCommand';
 import { secretsCommand } from './secretsCommand';
 
 /** `qbsync`: the operator command. Every sub-command works against the sandbox and real systems alike. */
@@ -80,6 +84,9 @@ export function buildProgram(): Command {
     });
   program.addCommand(secretsCommand(() => program.opts<{ dataDir: string }>().dataDir));
   program.addCommand(reconcileCommand(() => program.opts<{ dataDir: string }>().dataDir));
+  for (const operatorCommand of [scheduleCommand, failedCommand, replayCommand, auditCommand]) {
+    program.addCommand(operatorCommand(() => program.opts<{ dataDir: string }>().dataDir));
+  }
   return program;
 }
 

@@ -1,0 +1,179 @@
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { InvalidArgumentError } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConnectorDataConverter } from '../codec/dataConverter';
+import { configFilePath, loadConfigFile } from '../config/configFile';
+import { loadConnections } from '../config/connections';
+import { runtime } from '../config/runtime';
+
+/** What the operator commands need from their surroundings; tests pass a connected client and capture the output. */
+export interface OperatorDeps {
+  /** A connected client (tests); otherwise one is connected to `address`. */
+  client?: Client;
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Must match the worker's: inputs, results and schedule arguments are encrypted with it. */
+  dataConverter?: DataConverter;
+  /** Connections known locally; a name outside them is refused before Temporal is asked. Undefined: not checked. */
+  knownConnections?: readonly string[];
+  out: (text: string) => void;
+  err: (line: string) => void;
+  now?: () => Date;
+}
+
+/** A refusal the operator can act on: printed as is, without a stack. */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+}
+
+const DEFAULT_ADDRESS = '127.0.0.1:7233';
+
+export function temporalAddress(deps: OperatorDeps): string {
+  return deps.address ?? runtime.temporalAddress;
+}
+
+export function temporalNamespace(deps: OperatorDeps): string {
+  return deps.namespace ?? runtime.namespace;
+}
+
+/** Runs `work` with a client, connecting (and closing) one unless the caller brought its own. */
+export async function withTemporal<T>(deps: OperatorDeps, work: (client: Client) => Promise<T>): Promise<T> {
+  if (deps.client) return work(deps.client);
+  const address = temporalAddress(deps);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
+  } catch (error) {
+    throw new OperatorError(
+      `Temporal is not reachable at ${address} (${error instanceof Error ? error.message : String(error)}). ` +
+        'Start it with `npm start`, or point TEMPORAL_ADDRESS at your Temporal server.',
+    );
+  }
+  try {
+    const client = new Client({
+      connection,
+      namespace: temporalNamespace(deps),
+      ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
+    });
+    return await work(client);
+  } finally {
+    await connection.close();
+  }
+}
+
+export function requireKnownConnection(deps: OperatorDeps, connection: string | undefined): void {
+  if (connection === undefined || !deps.knownConnections) return;
+  if (!deps.knownConnections.includes(connection)) {
+    throw new OperatorError(
+      `no connection named "${connection}". Known connections: ${deps.knownConnections.join(', ')}.`,
+    );
+  }
+}
+
+/** Runs a command body and turns its failure into one plain line and an exit code. */
+export async function asExitCode(deps: OperatorDeps, command: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    deps.err(`qbsync ${command}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+export interface ConnectionSchedule {
+  every: string;
+  paused: boolean;
+}
+
+/**
+ * Connections this deployment serves, with their configured poll schedule: from the configuration file when there is
+ * one, else the connections `npm start` wrote (hourly). Undefined when neither exists: Temporal is then the judge.
+ */
+export function localConnectionSchedules(dataDir: string): Map<string, ConnectionSchedule> | undefined {
+  try {
+    const path = configFilePath(dataDir);
+    if (existsSync(path)) {
+      return new Map(loadConfigFile(path).connections.map((c) => [c.name, c.schedule]));
+    }
+    return new Map(loadConnections(dataDir).map((c) => [c.name, { every: '1h', paused: false }]));
+  } catch {
+    return undefined;
+  }
+}
+
+const DURATION = /^([1-9]\d*)(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90m`, `24h`, `30d`: whole minutes, hours or days, the units Temporal's schedule intervals and the CLI share. */
+export function parseWholeDuration(value: string): number {
+  const match = DURATION.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('give a whole number of minutes, hours or days, such as 30m, 1h or 7d');
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+export function formatWholeDuration(ms: number): string {
+  if (ms % UNIT_MS.d === 0) return `${ms / UNIT_MS.d}d`;
+  if (ms % UNIT_MS.h === 0) return `${ms / UNIT_MS.h}h`;
+  if (ms % UNIT_MS.m === 0) return `${ms / UNIT_MS.m}m`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+/** A string literal inside a visibility query. */
+export function queryLiteral(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function shellWord(word: string): string {
+  if (/^[A-Za-z0-9_./:=@%+-]+$/.test(word)) return word;
+  // Visibility queries are full of single quotes: double quotes keep them readable when nothing inside expands.
+  if (word.includes("'") && !/["$`\\!]/.test(word)) return `"${word}"`;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `temporal` CLI command doing the same, for operators who script against the CLI or read its docs. */
+export function temporalCommand(deps: OperatorDeps, args: readonly string[]): string {
+  const address = temporalAddress(deps);
+  const namespace = temporalNamespace(deps);
+  const target = [
+    ...(address === DEFAULT_ADDRESS || address === 'localhost:7233' ? [] : ['--address', address]),
+    ...(namespace === 'default' ? [] : ['--namespace', namespace]),
+  ];
+  return ['temporal', ...args, ...target].map(shellWord).join(' ');
+}
+
+export function printEquivalent(deps: OperatorDeps, args: readonly string[]): void {
+  deps.err(`equivalent: ${temporalCommand(deps, args)}`);
+}
+
+/** The surroundings of a command run from the shell: local connections, the codec's keys, the terminal. */
+export function operatorDeps(dataDir: string): OperatorDeps {
+  const schedules = localConnectionSchedules(resolve(dataDir));
+  return {
+    ...(schedules ? { knownConnections: [...schedules.keys()] } : {}),
+    dataConverter: loadConnectorDataConverter(resolve(dataDir)),
+    out: (text) => process.stdout.write(text),
+    err: (line) => console.error(line),
+  };
+}
+
+/** A commander action: builds the surroundings, runs the command, and leaves its exit code for the process. */
+export function operatorAction<A extends unknown[]>(
+  dataDir: () => string,
+  command: string,
+  body: (deps: OperatorDeps, ...args: A) => Promise<number>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    let deps: OperatorDeps;
+    try {
+      deps = operatorDeps(dataDir());
+    } catch (error) {
+      console.error(`qbsync ${command}: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+      return;
+    }
+    process.exitCode = await asExitCode(deps, command, () => body(deps, ...args));
+  };
+}
