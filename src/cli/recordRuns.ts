@@ -12,7 +12,6 @@ type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 export type HistoryEvent = NonNullable<History['events']>[number];
 type ProtoFailure = NonNullable<NonNullable<HistoryEvent['workflowExecutionFailedEventAttributes']>['failure']>;
 type EventNumber = NonNullable<HistoryEvent['eventId']>;
-type ProtoTimestamp = NonNullable<HistoryEvent['eventTime']>;
 
 /** `qb/<connection>/<entity>/<id>` and `d365/<entity>/<id>`: the workflows whose history is a record's audit trail. */
 export function isRecordWorkflowId(workflowId: string): boolean {
@@ -22,11 +21,6 @@ export function isRecordWorkflowId(workflowId: string): boolean {
 export function eventNumber(value: EventNumber | number | null | undefined): number {
   if (value === null || value === undefined) return 0;
   return typeof value === 'number' ? value : value.toNumber();
-}
-
-function eventDate(time: ProtoTimestamp | null | undefined): Date | undefined {
-  if (!time) return undefined;
-  return new Date(eventNumber(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6));
 }
 
 /** Decodes payloads the way the worker encoded them; a payload the key ring cannot open is reported, not fatal. */
@@ -286,10 +280,6 @@ export async function firstWorkflowTaskCompleted(
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return undefined;
-}
-
-export function eventTime(event: HistoryEvent | undefined): Date | undefined {
-  return eventDate(event?.eventTime);
 }
 
 /** A value short enough for one terminal line. */

@@ -130,7 +130,7 @@ export async function replay(options: ReplayOptions, deps: OperatorDeps): Promis
         }
       }
       if (ids.length > 1) deps.out(`${ids.length - errors} of ${ids.length} replayed.\n`);
-      deps.err('Follow a record with `qbsync audit -w <workflow id>`.');
+      if (errors < ids.length) deps.err('Follow a record with `qbsync audit -w <workflow id>`.');
       return errors === 0 ? 0 : 1;
     });
   });

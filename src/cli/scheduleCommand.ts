@@ -253,7 +253,7 @@ export async function showPollSchedule(
       } else {
         const lines = [
           `schedule      ${summary.scheduleId}`,
-          `action        ${summary.workflowType} as ${summary.workflowId} on ${summary.taskQueue}, input ${JSON.stringify(summary.args)}`,
+          `action        ${summary.workflowType} as ${summary.workflowId}-<scheduled time> on ${summary.taskQueue}, input ${JSON.stringify(summary.args)}`,
           `spec          ${intervalText(d)}, overlap ${summary.overlap}`,
           `state         ${stateText(d)}`,
           `actions       ${summary.actionsTaken} taken, ${summary.skippedOverlap} skipped (overlap)`,

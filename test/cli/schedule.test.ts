@@ -174,7 +174,10 @@ describe('qbsync schedule on a real Temporal dev server', () => {
     const text = capture();
     await showPollSchedule({ connection: 'east', json: false }, text.deps);
     assert.match(text.out(), /state {9}paused \(note: month-end close\)/);
-    assert.match(text.out(), /action {8}pollCycle as poll\/east on .*, input \[\{"connection":"east"\}\]/);
+    assert.match(
+      text.out(),
+      /action {8}pollCycle as poll\/east-<scheduled time> on .*, input \[\{"connection":"east"\}\]/,
+    );
     assert.match(text.err(), /temporal schedule describe --schedule-id poll-east/);
 
     const unpause = capture();
