@@ -295,10 +295,20 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
       }
       const row = fromWire<Record<string, unknown>>(current);
       const base = decodeSyncBase(str(current, SYNC_BASE_COLUMN));
-      const dynamicsFields = args.fields(row);
+      const dynamicsFields: Record<string, string | number | null> = { ...args.fields(row) };
       const quickbooks: Record<string, string | number | null> = { ...qbFields };
       // Silence is not a change: QuickBooks keeps whatever both sides last agreed on (or what Dynamics holds).
       for (const column of args.qbSilent ?? []) quickbooks[column] = base?.[column] ?? dynamicsFields[column] ?? null;
+      const quickbooksAsIs = { ...quickbooks };
+      if (base === null) {
+        // First pairing of a record both sides already had: a blank on one side is not a competing value.
+        for (const column of Object.keys(quickbooks)) {
+          if (quickbooks[column] === null && dynamicsFields[column] !== null)
+            quickbooks[column] = dynamicsFields[column] ?? null;
+          else if (dynamicsFields[column] === null && quickbooks[column] !== null)
+            dynamicsFields[column] = quickbooks[column] ?? null;
+        }
+      }
       const merge = mergeSyncFields({
         base,
         quickbooks,
@@ -316,7 +326,7 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
       }
       const merged = merge.value.merged;
       const desiredRow: Record<string, unknown> = { ...args.desired, ...merged };
-      const quickbooksNeedsChange = args.returnsToQuickBooks && !sameSyncFields(merged, quickbooks);
+      const quickbooksNeedsChange = args.returnsToQuickBooks && !sameSyncFields(merged, quickbooksAsIs);
       const changes: Record<string, unknown> = changedColumns(desiredRow, row, args.money as never[]) ?? {};
       const newBase = encodeSyncBase(merged);
       if (!quickbooksNeedsChange && str(current, SYNC_BASE_COLUMN) !== newBase) changes[SYNC_BASE_COLUMN] = newBase;

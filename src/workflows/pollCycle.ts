@@ -40,6 +40,8 @@ export interface PollCycleResult {
   choicesAdded: string[];
   invoicesRecorded: number;
   echoesSkipped: number;
+  /** Workflow ids of the Dynamics rows handed off (first 100), for the cycle's own audit. */
+  dynamicsIds: string[];
 }
 
 /** List name in the cursor keys and the qbXML query of each QuickBooks list the cycle reads. */
@@ -69,6 +71,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     choicesAdded: [],
     invoicesRecorded: 0,
     echoesSkipped: 0,
+    dynamicsIds: [],
   };
   const cursors = await syncContext.readSyncCursors({ connection });
   let ctx = await syncContext.loadSyncContext({ connection });
@@ -357,4 +360,5 @@ async function handOffDynamics(
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   count(result.handedOff, `d365:${entity}`);
+  if (result.dynamicsIds.length < 100) result.dynamicsIds.push(dataverseRecordWorkflowId(entity, id));
 }

@@ -1,13 +1,52 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ENTITY_SETS } from '../../src/dataverse/entities';
+import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { CustomerRet, InvoiceRet, QbRecord } from '../../src/qbxml/requests';
+import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
+import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
+import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
 import { startSyncStack, type SyncStack } from '../support/syncStack';
 import { startTestTemporal } from '../support/temporal';
+
+function qbxml(body: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${body}</QBXMLMsgsRq></QBXML>`;
+}
 
 describe('sync flows end to end (real Temporal, both sandboxes, Web Connector simulator)', () => {
   let env: TestWorkflowEnvironment;
   let stack: SyncStack;
+
+  const qb = (office: 'east' | 'west', body: string): QbRecord[] => {
+    const [response] = parseQbxmlResponse(stack.quickbooks.files[office]!.processRequest(qbxml(body)));
+    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
+    return response.records;
+  };
+  const customerNamed = (office: 'east' | 'west', name: string): CustomerRet | undefined =>
+    qb(office, `<CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq>`)[0] as CustomerRet | undefined;
+  const invoicesNumbered = (office: 'east' | 'west', ref: string): InvoiceRet[] =>
+    qb(office, `<InvoiceQueryRq><RefNumber>${ref}</RefNumber></InvoiceQueryRq>`) as InvoiceRet[];
+  const account = async (id: string): Promise<Record<string, unknown>> => {
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, id);
+    assert.ok(row, `account ${id} exists`);
+    return row;
+  };
+  const order = async (id: string): Promise<Record<string, unknown>> => {
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, id);
+    assert.ok(row, `order ${id} exists`);
+    return row;
+  };
+  const failureOf = async (workflowId: string): Promise<string> => {
+    try {
+      await env.client.workflow.getHandle(workflowId).result();
+      return '';
+    } catch (err) {
+      const cause = (err as { cause?: Error }).cause;
+      return cause?.message ?? String(err);
+    }
+  };
 
   before(async () => {
     env = await startTestTemporal();
@@ -18,28 +57,199 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     await env?.teardown();
   });
 
-  it('initial sync: QuickBooks customers, vendors and items reach Dataverse; Dynamics orders become invoices', async () => {
+  it('initial sync of both offices: reconcile finds nothing out of agreement, to the cent', async () => {
     const east = await stack.cycle('east');
-    console.log(JSON.stringify(east));
     const west = await stack.cycle('west');
-    console.log(JSON.stringify(west));
     await stack.settle();
-    const accounts = [];
-    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.account, {
-      select: ['name', 'qbsync_companyfile', 'qbsync_qblistid', 'customertypecode'],
+    assert.deepEqual(east.failed, []);
+    assert.deepEqual(west.failed, []);
+    assert.equal(east.handedOff['qb:customer'], 15);
+    assert.deepEqual(await stack.recordRuns("ExecutionStatus = 'Failed'"), []);
+
+    for (const office of ['east', 'west']) {
+      const report = await stack.reconcile(office);
+      if (!report.inAgreement) console.log(JSON.stringify(report, null, 1).slice(0, 6000));
+      assert.equal(report.inAgreement, true);
+    }
+    // Every seeded Dynamics order is an invoice in the company file of its customer, and the order says so.
+    const orders = [];
+    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
+      select: ['salesorderid', 'ordernumber', 'statecode', 'qbsync_qbtxnid', 'qbsync_invoicenumber', 'totalamount'],
     })) {
-      accounts.push(row);
+      orders.push(row);
     }
-    console.log(accounts.length, JSON.stringify(accounts.slice(0, 3)));
-    const failed = await stack.recordRuns("ExecutionStatus = 'Failed'");
-    for (const f of failed) {
-      const h = env.client.workflow.getHandle(f.workflowId, f.runId);
-      try {
-        await h.result();
-      } catch (e) {
-        console.log(f.workflowId, (e as Error).cause ? String((e as { cause: unknown }).cause) : String(e));
+    assert.ok(orders.length >= 3);
+    for (const row of orders) {
+      assert.equal(row.statecode, 4, `order ${String(row.ordernumber)} is Invoiced`);
+      const invoices = invoicesNumbered('east', String(row.qbsync_invoicenumber));
+      assert.equal(invoices.length, 1);
+      assert.equal(invoices[0]?.txnId, row.qbsync_qbtxnid);
+    }
+  });
+
+  it('an account created in Dynamics becomes a QuickBooks customer with its ListID written back', async () => {
+    const adventure = await account(demoAccountId('Adventure Works Cycles'));
+    const customer = customerNamed('east', 'Adventure Works Cycles');
+    assert.ok(customer);
+    assert.equal(adventure.qbsync_companyfile, 'east');
+    assert.equal(adventure.qbsync_qblistid, customer.listId);
+  });
+
+  it('two company files feed one organisation without mixing: a customer in both is two accounts', async () => {
+    const rows = [];
+    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.account, {
+      select: ['accountid', 'qbsync_companyfile', 'qbsync_qblistid'],
+      filter: "name eq 'Northwind Traders'",
+    })) {
+      rows.push(row);
+    }
+    assert.deepEqual(rows.map((r) => r.qbsync_companyfile).sort(), ['east', 'west']);
+    assert.equal(
+      rows.find((r) => r.qbsync_companyfile === 'west')?.qbsync_qblistid,
+      customerNamed('west', 'Northwind Traders')?.listId,
+    );
+  });
+
+  it('an edit in QuickBooks reaches Dynamics within one cycle, and its echo writes nothing', async () => {
+    const customer = customerNamed('east', 'Harbor Lights Cafe')!;
+    qb(
+      'east',
+      `<CustomerModRq><CustomerMod><ListID>${customer.listId}</ListID><EditSequence>${customer.editSequence}</EditSequence><Phone>617-555-0199</Phone></CustomerMod></CustomerModRq>`,
+    );
+    const cycle = await stack.cycle('east');
+    assert.equal(cycle.outcomes['customer:updated'], 1);
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    assert.equal(row?.telephone1, '617-555-0199');
+
+    const echo = await stack.cycle('east');
+    assert.equal(echo.handedOff['d365:account'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
+    assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
+  });
+
+  it('an edit in Dynamics reaches QuickBooks within one cycle, and its echo writes nothing', async () => {
+    const customer = customerNamed('east', 'Cape Cod Marine')!;
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    await stack.dataverse.update(ENTITY_SETS.account, String(row?.accountid), {
+      emailaddress1: 'orders@capecod.example',
+    });
+    const cycle = await stack.cycle('east');
+    assert.equal(cycle.handedOff['d365:account'], 1);
+    await stack.settle();
+    assert.equal(customerNamed('east', 'Cape Cod Marine')?.email, 'orders@capecod.example');
+
+    // QuickBooks now reports the customer as modified; the next cycle finds it already agrees.
+    const echo = await stack.cycle('east');
+    assert.equal(echo.handedOff['qb:customer'], 1);
+    assert.deepEqual(echo.outcomes, { 'customer:unchanged': 1 });
+  });
+
+  it('both sides changed the same field: the later change wins and the run records both versions', async () => {
+    const customer = customerNamed('east', 'Brandywine Florist')!;
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    await stack.dataverse.update(ENTITY_SETS.account, String(row?.accountid), { telephone1: '302-555-0001' });
+    await new Promise((r) => setTimeout(r, 1100)); // QuickBooks times are to the second: make its change clearly later
+    qb(
+      'east',
+      `<CustomerModRq><CustomerMod><ListID>${customer.listId}</ListID><EditSequence>${customer.editSequence}</EditSequence><Phone>302-555-0002</Phone></CustomerMod></CustomerModRq>`,
+    );
+    const cycle = await stack.cycle('east');
+    assert.equal(cycle.outcomes['customer:conflict'], 1);
+    const run = (await env.client.workflow
+      .getHandle(`qb/east/customer/${customer.listId}`)
+      .result()) as QuickBooksRecordSyncResult;
+    const phone = run.conflicts.find((c) => c.field === 'phone');
+    assert.equal(phone?.winner, 'quickbooks');
+    assert.equal(phone?.quickbooks.telephone1, '302-555-0002');
+    assert.equal(phone?.dynamics.telephone1, '302-555-0001');
+    const after = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    assert.equal(after?.telephone1, '302-555-0002');
+    await stack.settle();
+  });
+
+  it('a sales order announced twice by webhook and seen by the poll becomes exactly one invoice, even when the worker dies between the InvoiceAdd and its answer', async () => {
+    const orderId = randomUUID();
+    const accountId = demoAccountId('Blue Yonder Airlines');
+    await stack.dataverse.create(ENTITY_SETS.salesorder, {
+      salesorderid: orderId,
+      name: 'Webhook order',
+      'customerid_account@odata.bind': `/accounts(${accountId})`,
+    });
+    await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+      'salesorderid@odata.bind': `/salesorders(${orderId})`,
+      'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+      'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+      quantity: 3,
+      priceperunit: 129,
+      ispriceoverridden: true,
+    });
+    const start = temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 500 });
+    const change = {
+      entity: 'salesorder',
+      id: orderId,
+      messageName: 'Create',
+      operationId: randomUUID(),
+      changedAttributes: [],
+      needsRead: true,
+    };
+    const first = await start(change, 'east');
+    const second = await start(change, 'east');
+    assert.equal(first.workflowId, second.workflowId);
+
+    let killed = false;
+    stack.hooks.afterProcess = async (_office, xml) => {
+      if (!killed && xml.includes('<InvoiceAddRq')) {
+        killed = true;
+        await stack.stopWorker(); // QuickBooks has the invoice; nobody is left to hear that it does
       }
+    };
+    for (let i = 0; i < 20 && !killed; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      await stack.connectors.east!.runSession();
     }
-    assert.equal(failed.length, 0);
+    assert.equal(killed, true, 'the InvoiceAdd reached QuickBooks');
+    stack.hooks.afterProcess = undefined;
+    await stack.startWorker();
+    await stack.cycle('east'); // the poll sees the order too
+    await stack.settle();
+
+    const row = await order(orderId);
+    assert.equal(row.statecode, 4);
+    const invoices = invoicesNumbered('east', String(row.qbsync_invoicenumber));
+    assert.equal(invoices.length, 1, 'exactly one invoice');
+    assert.equal(invoices[0]?.txnId, row.qbsync_qbtxnid);
+    assert.equal(invoices[0]?.subtotal, '387.00');
+  });
+
+  it('bad data fails that record alone with a clear reason; once fixed, a reset completes it without a duplicate', async () => {
+    const longName = 'Consolidated Interstellar Logistics and Freight Incorporated';
+    const created = await stack.dataverse.create(ENTITY_SETS.account, { name: longName, customertypecode: 3 });
+    const good = await stack.dataverse.create(ENTITY_SETS.account, { name: 'Tailspin Toys', customertypecode: 3 });
+    const cycle = await stack.cycle('east');
+    assert.equal(cycle.handedOff['d365:account'], 2);
+    await stack.settle();
+
+    const badId = `d365/account/${String(created.id)}`;
+    assert.match(await failureOf(badId), /name.*41/);
+    assert.ok(customerNamed('east', 'Tailspin Toys'), 'the other record still synced');
+    const described = await env.client.workflow.getHandle(badId).describe();
+    assert.equal(described.status.name, 'FAILED');
+
+    // The operator shortens the name in Dynamics, then resets the failed run (what `temporal workflow reset` does).
+    await stack.dataverse.update(ENTITY_SETS.account, String(created.id), { name: 'Consolidated Interstellar' });
+    const history = await env.client.workflow.getHandle(badId).fetchHistory();
+    const firstTask = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
+    await env.client.workflowService.resetWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: badId, runId: described.runId },
+      reason: 'name shortened in Dynamics',
+      workflowTaskFinishEventId: firstTask?.eventId,
+      requestId: randomUUID(),
+    });
+    await stack.settle();
+    assert.equal(await failureOf(badId), '');
+    const customer = customerNamed('east', 'Consolidated Interstellar');
+    assert.ok(customer);
+    assert.equal((await account(String(created.id))).qbsync_qblistid, customer.listId);
+    void good;
   });
 });

@@ -13,7 +13,9 @@ import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { seedDemoCompany } from '../../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorSimulator } from '../../src/sandbox/webConnector/webConnectorSimulator';
+import type { ReconcileReport } from '../../src/reconcile/report';
 import { pollCycle, type PollCycleResult } from '../../src/workflows/pollCycle';
+import { reconcile } from '../../src/workflows/reconcile';
 import { startQuickBooksStack, type QuickBooksStack } from './quickbooksStack';
 
 /**
@@ -29,6 +31,9 @@ export interface SyncStack {
   quickbooks: QuickBooksStack;
   connectors: Record<string, WebConnectorSimulator>;
   settings: Map<string, SyncSettings>;
+  hooks: { afterProcess?: (connection: string, requestXml: string) => Promise<void> };
+  /** Runs `reconcile` for a connection, driving its QBWC session. */
+  reconcile(connection: string): Promise<ReconcileReport>;
   /** Runs one poll cycle of `connection` to completion, driving QBWC sessions while it waits. */
   cycle(connection: string): Promise<PollCycleResult>;
   /** Drives QBWC sessions until no record workflow is running any more (or the attempts run out). */
@@ -64,9 +69,21 @@ export async function startSyncStack(
   await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
   await new Promise((r) => setTimeout(r, 300)); // alternate-key indexes turn Active shortly after provisioning
 
-  const quickbooks = await startQuickBooksStack(env, taskQueue);
+  // A short gateway call timeout: with the worker stopped, a QBWC call fails fast instead of hanging the session.
+  const quickbooks = await startQuickBooksStack(env, taskQueue, { callTimeoutMs: 3000 });
   for (const office of ['east', 'west'] as const) seedDemoCompany(quickbooks.files[office]!, { office });
-  const connectors = { east: quickbooks.connector('east'), west: quickbooks.connector('west') };
+  // Tests hook in here to act at an exact point of a QBWC session (e.g. stop the worker once QuickBooks has applied
+  // an InvoiceAdd but before its answer is delivered).
+  const hooks: { afterProcess?: (connection: string, requestXml: string) => Promise<void> } = {};
+  const processorFor = (name: 'east' | 'west') => async (xml: string) => {
+    const response = quickbooks.files[name]!.processRequest(xml);
+    if (hooks.afterProcess) await hooks.afterProcess(name, xml);
+    return response;
+  };
+  const connectors = {
+    east: quickbooks.connector('east', processorFor('east')),
+    west: quickbooks.connector('west', processorFor('west')),
+  };
   const settings = new Map(['east', 'west'].map((c) => [c, sandboxSyncSettings(c)]));
 
   let worker: Worker | undefined;
@@ -110,6 +127,20 @@ export async function startSyncStack(
     }
   };
 
+  const driveUntil = async <T>(name: string, workflowId: string, result: Promise<T>): Promise<T> => {
+    let settled = false;
+    const done = result.finally(() => {
+      settled = true;
+    });
+    done.catch(() => undefined);
+    for (let i = 0; i < 120 && !settled; i++) {
+      await connectors[name as 'east' | 'west']!.runSession();
+      if (!settled) await new Promise((r) => setTimeout(r, 200));
+      if (i % 10 === 9) await failOnWorkflowTaskError(workflowId);
+    }
+    return done;
+  };
+
   const stack: SyncStack = {
     env,
     dataverseSandbox,
@@ -117,23 +148,22 @@ export async function startSyncStack(
     quickbooks,
     connectors,
     settings,
+    hooks,
+    async reconcile(name) {
+      const handle = await env.client.workflow.start(reconcile, {
+        workflowId: `reconcile/${name}/${Date.now()}`,
+        taskQueue,
+        args: [{ connection: name }],
+      });
+      return driveUntil(name, handle.workflowId, handle.result());
+    },
     async cycle(name) {
       const handle = await env.client.workflow.start(pollCycle, {
         workflowId: `poll/${name}`,
         taskQueue,
         args: [{ connection: name }],
       });
-      let settled = false;
-      const done = handle.result().finally(() => {
-        settled = true;
-      });
-      done.catch(() => undefined);
-      for (let i = 0; i < 120 && !settled; i++) {
-        await connectors[name as 'east' | 'west']!.runSession();
-        if (!settled) await new Promise((r) => setTimeout(r, 200));
-        if (i % 10 === 9) await failOnWorkflowTaskError(handle.workflowId);
-      }
-      return done;
+      return driveUntil(name, handle.workflowId, handle.result());
     },
     async settle(maxSessions = 40) {
       for (let i = 0; i < maxSessions; i++) {

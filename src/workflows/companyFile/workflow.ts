@@ -91,10 +91,19 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   const cursors: Record<string, string> = { ...input.cursors };
   setHandler(advanceCursorsSignal, (advanced) => {
     // Compared as instants (QuickBooks local times change offset with daylight saving); an older value, from a late
-    // or repeated signal, is ignored.
+    // or repeated signal, is ignored. A cursor's companion (`<key>:seen`, the records at exactly that instant) moves
+    // with its cursor and only then.
+    const accepted = new Set<string>();
     for (const [key, value] of Object.entries(advanced)) {
+      if (key.endsWith(':seen')) continue;
       const current = cursors[key];
-      if (current === undefined || Date.parse(value) > Date.parse(current)) cursors[key] = value;
+      if (current === undefined || Date.parse(value) >= Date.parse(current)) {
+        cursors[key] = value;
+        accepted.add(key);
+      }
+    }
+    for (const [key, value] of Object.entries(advanced)) {
+      if (key.endsWith(':seen') && accepted.has(key.slice(0, -':seen'.length))) cursors[key] = value;
     }
   });
   setHandler(syncCursorsQuery, () => ({ ...cursors }));
