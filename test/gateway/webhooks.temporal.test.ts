@@ -26,6 +26,8 @@ before(async () => {
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../../src/workflows/dataverseRecordSync'),
+    // The orders these deliveries name do not exist in Dynamics: each run reads nothing and ends unchanged.
+    activities: { readSalesOrderForInvoice: () => Promise.resolve(null) },
   });
   workerRun = worker.run();
   const app = express();
@@ -116,7 +118,11 @@ describe('webhook deliveries against a real Temporal server', () => {
     assert.deepEqual(signals[0]?.changedAttributes, ['name']);
     assert.equal(signals[0]?.needsRead, false);
     assert.doesNotMatch(JSON.stringify(signals), /Confidential/);
-    assert.deepEqual(await handle.result(), { changes: 1 });
+    assert.deepEqual(await handle.result(), {
+      changes: 1,
+      outcome: 'unchanged',
+      note: 'the order no longer exists',
+    });
   });
 
   it('the same delivery twice leaves one workflow run with two signals', async () => {
@@ -131,7 +137,7 @@ describe('webhook deliveries against a real Temporal server', () => {
     const workflowId = String(first.json.workflowId);
     const handle = env.client.workflow.getHandle(workflowId);
     const firstRunId = (await handle.describe()).runId;
-    assert.deepEqual(await handle.result(), { changes: 2 });
+    assert.equal((await handle.result()).changes, 2);
     assert.equal((await handle.describe()).runId, firstRunId);
     assert.equal((await changeSignals(workflowId)).length, 2);
   });
