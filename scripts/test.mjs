@@ -56,7 +56,7 @@ const child = spawn(
     '--test-reporter-destination=test-results/tests.tap',
     ...files,
   ],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'test' } },
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'test' } },
 );
 let output = '';
 child.stdout.on('data', (chunk) => {

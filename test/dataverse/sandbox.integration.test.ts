@@ -42,14 +42,18 @@ const EXPECTED_ITEMS = [
   'account.key.qbsync_sourcekey',
   'account.qbsync_companyfile',
   'account.qbsync_qblistid',
+  'account.qbsync_syncbase',
   'contact.key.qbsync_sourcekey',
   'contact.qbsync_companyfile',
   'contact.qbsync_qblistid',
   'product.key.qbsync_sourcekey',
   'product.qbsync_companyfile',
   'product.qbsync_qblistid',
+  'product.qbsync_syncbase',
+  'salesorder.qbsync_balance',
   'salesorder.qbsync_companyfile',
   'salesorder.qbsync_invoicenumber',
+  'salesorder.qbsync_invoicestatus',
   'salesorder.qbsync_qbtxnid',
 ];
 
