@@ -35,6 +35,7 @@ import {
   type SalesOrderRecord,
   type SyncFields,
 } from '../mapping';
+import { recordSynced } from '../observability/metrics';
 import {
   ACCOUNT_SELECT,
   CONTACT_SELECT,
@@ -394,6 +395,8 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
           throw asFailure(err, 'writing the primary contact');
         }
       }
+      const entity = input.desired.customertypecode === 3 ? 'customer' : 'vendor';
+      recordSynced(entity, 'quickbooks-to-dataverse', result.outcome);
       return result;
     },
 
@@ -438,6 +441,7 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
       } catch (err) {
         throw asFailure(err, 'publishing the product and its price');
       }
+      recordSynced('item', 'quickbooks-to-dataverse', result.outcome);
       return result;
     },
 
@@ -503,6 +507,8 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
         }
         throw asFailure(err, `writing back to ${input.entity} ${input.rowId}`);
       }
+      const created = 'qbsync_qblistid' in input.changes;
+      recordSynced(input.entity, 'dataverse-to-quickbooks', created ? 'created' : 'updated');
       return { written: Object.keys(input.changes) };
     },
 
@@ -593,6 +599,7 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
           { select: ['salesorderid', 'statecode', 'statuscode'] },
         );
         if (moved.changed) state = SalesOrderStateCode.Invoiced;
+        recordSynced('salesorder', 'dataverse-to-quickbooks', changed || moved.changed ? 'updated' : 'unchanged');
         return { changed: changed || moved.changed, state };
       } catch (err) {
         throw asFailure(err, `recording invoice ${input.invoiceNumber} on order ${input.orderId}`);

@@ -1,4 +1,5 @@
 import { type DataverseTarget } from '../cli/provisionCommand';
+import { metricsRegistry } from '../observability/metrics';
 import { DataverseClient } from './client';
 import { RateGovernor, type RateGovernorOptions } from './rateGovernor';
 import { DataverseTokenProvider } from './tokenProvider';
@@ -31,7 +32,8 @@ export function connectDataverse(
     webApiUrl: target.webApiUrl,
     tokenProvider,
     ...(target.caPem ? { caPem: target.caPem } : {}),
-    governor: new RateGovernor(options.governor ?? {}),
+    // Registered in the process's metrics registry, so `/metrics` shows in flight, waiting, throttled and pace.
+    governor: new RateGovernor({ registry: metricsRegistry, name: label, ...options.governor }),
   });
   return {
     client,

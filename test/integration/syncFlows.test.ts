@@ -5,7 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, InvoiceRet, QbRecord } from '../../src/qbxml/requests';
-import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
+import { DEMO_UNIT_ID, demoAccountId, demoOrderId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
 import { startSyncStack, type SyncStack } from '../support/syncStack';
@@ -218,6 +218,28 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.equal(invoices.length, 1, 'exactly one invoice');
     assert.equal(invoices[0]?.txnId, row.qbsync_qbtxnid);
     assert.equal(invoices[0]?.subtotal, '387.00');
+  });
+
+  it('payments in QuickBooks follow onto the order: balance, then paid in full', async () => {
+    const adventureOrder = await order(demoOrderId('Spring fleet refresh'));
+    const txnId = String(adventureOrder.qbsync_qbtxnid);
+    const [invoice] = qb('east', `<InvoiceQueryRq><TxnID>${txnId}</TxnID></InvoiceQueryRq>`) as InvoiceRet[];
+    assert.ok(invoice?.balanceRemaining);
+    stack.quickbooks.files.east!.payInvoice(txnId, '1000.00');
+    let cycle = await stack.cycle('east');
+    assert.equal(cycle.invoicesRecorded, 1);
+    const partly = await order(demoOrderId('Spring fleet refresh'));
+    const expected = (Number(invoice.balanceRemaining) - 1000).toFixed(2);
+    assert.equal(partly.qbsync_balance, expected);
+    assert.equal(partly.qbsync_invoicestatus, 'Open');
+
+    stack.quickbooks.files.east!.payInvoice(txnId, expected);
+    cycle = await stack.cycle('east');
+    assert.equal(cycle.invoicesRecorded, 1);
+    const paid = await order(demoOrderId('Spring fleet refresh'));
+    assert.equal(paid.qbsync_balance, '0.00');
+    assert.equal(paid.qbsync_invoicestatus, 'Paid');
+    assert.equal(paid.statecode, 4, 'still Invoiced');
   });
 
   it('bad data fails that record alone with a clear reason; once fixed, a reset completes it without a duplicate', async () => {
