@@ -5,3 +5,4 @@ export { dataverseRecordSync } from './dataverseRecordSync';
 export { reconcile } from './reconcile';
 export { pollCycle } from './pollCycle';
 export { quickbooksRecordSync } from './sync/quickbooksRecordSync';
+export { quickbooksRecordBatch } from './sync/quickbooksRecordBatch';

@@ -1,6 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, getExternalWorkflowHandle, log, startChild } from '@temporalio/workflow';
-import type { SyncContext } from '../activities/syncContext';
+import {
+  ParentClosePolicy,
+  executeChild,
+  getExternalWorkflowHandle,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { alignChoices } from '../mapping/choiceAlignment';
 import type { ChoiceMaps } from '../mapping/choices';
 import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
@@ -13,15 +18,12 @@ import {
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
 import { dataverseRecordSync, type DynamicsEntity } from './dataverseRecordSync';
-import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from './recordIds';
-import { syncConnection, syncEntity, syncSourceId } from './searchAttributes';
+import { dataverseRecordWorkflowId } from './recordIds';
+import { syncEntity, syncSourceId } from './searchAttributes';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
-import {
-  quickbooksRecordSync,
-  type QuickBooksEntity,
-  type QuickBooksRecordSyncResult,
-} from './sync/quickbooksRecordSync';
+import { quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
+import { type QuickBooksEntity } from './sync/quickbooksRecordSync';
 
 export interface PollCycleInput {
   connection: string;
@@ -52,6 +54,8 @@ const QB_LISTS = [
 ] as const;
 
 const SEEN_SUFFIX = ':seen';
+/** Records per batch workflow: its input stays well under Temporal's payload limit, its history near 1,500 events. */
+const BATCH_SIZE = 500;
 
 /**
  * One poll of one connection (`poll/<connection>`, started by its Temporal Schedule with overlap Skip): references
@@ -154,6 +158,22 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     terms: { ...ctx.choices.terms, ...aligned.terms },
   };
 
+  let batches = 0;
+  /** One batch of QuickBooks-side records in its own child workflow, so this cycle's history stays small. */
+  const syncBatch = async (
+    batch: Omit<QuickBooksRecordBatchInput, 'settings' | 'choices' | 'wave'>,
+    into: PollCycleResult,
+  ): Promise<void> => {
+    batches += 1;
+    const done = await executeChild(quickbooksRecordBatch, {
+      workflowId: `${workflowInfo().workflowId}/${workflowInfo().runId.slice(0, 8)}/${batch.entity}-${batches}`,
+      args: [{ ...batch, settings: ctx.settings, choices, wave }],
+    });
+    for (const [key, n] of Object.entries(done.handedOff)) into.handedOff[key] = (into.handedOff[key] ?? 0) + Number(n);
+    for (const [key, n] of Object.entries(done.outcomes)) into.outcomes[key] = (into.outcomes[key] ?? 0) + Number(n);
+    into.failed.push(...done.failed);
+  };
+
   // ---- QuickBooks → Dynamics: parents before their jobs, so a job's parent account exists to bind to ----
   for (const { list, entity } of QB_LISTS) {
     const records = (lists.get(list) ?? []).filter((r) => entity !== 'item' || isSyncedItem(r));
@@ -161,8 +181,8 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     const levels = [...new Set(byLevel.map(sublevel))];
     for (const level of levels) {
       const atLevel = byLevel.filter((r) => sublevel(r) === level);
-      for (let i = 0; i < atLevel.length; i += wave) {
-        await syncQuickBooksWave(connection, entity, atLevel.slice(i, i + wave), ctx, choices, result);
+      for (let i = 0; i < atLevel.length; i += BATCH_SIZE) {
+        await syncBatch({ connection, entity, records: atLevel.slice(i, i + BATCH_SIZE), withRecord: true }, result);
       }
     }
   }
@@ -174,14 +194,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     if (side === 'qb') {
       const [, entity, listId] = rest;
       if (!entity || !listId || !['customer', 'vendor', 'item'].includes(entity)) continue;
-      await syncQuickBooksWave(
-        connection,
-        entity as QuickBooksEntity,
-        [{ listId } as QbRecord],
-        ctx,
-        choices,
+      await syncBatch(
+        { connection, entity: entity as QuickBooksEntity, records: [{ listId } as QbRecord], withRecord: false },
         result,
-        false,
       );
     } else if (side === 'd365') {
       const [entity, id] = rest;
@@ -272,71 +287,6 @@ function orderIdOf(invoice: InvoiceRet): string | null {
 
 function count(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
-}
-
-/** Starts one wave of QuickBooks-side record workflows and waits for them (they only wait on Dataverse). */
-async function syncQuickBooksWave(
-  connection: string,
-  entity: QuickBooksEntity,
-  records: QbRecord[],
-  ctx: SyncContext,
-  choices: ChoiceMaps,
-  result: PollCycleResult,
-  withRecord = true,
-): Promise<void> {
-  const started = [];
-  for (const record of records) {
-    const listId = 'listId' in record ? record.listId : '';
-    const workflowId = quickBooksRecordWorkflowId(connection, entity, listId);
-    try {
-      const handle = await startChild(quickbooksRecordSync, {
-        workflowId,
-        args: [
-          {
-            connection,
-            entity,
-            listId,
-            ...(withRecord ? { record: record as CustomerRet | VendorRet } : {}),
-            settings: ctx.settings,
-            choices,
-          },
-        ],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: syncConnection, value: connection },
-          { key: syncEntity, value: entity },
-          { key: syncSourceId, value: listId },
-        ],
-      });
-      count(result.handedOff, `qb:${entity}`);
-      // Settled at once into a value: a child failing before its turn to be awaited must not be an unhandled rejection.
-      started.push({
-        workflowId,
-        done: handle.result().then(
-          (value): { ok: true; value: QuickBooksRecordSyncResult } => ({ ok: true, value }),
-          (error: unknown): { ok: false; error: unknown } => ({ ok: false, error }),
-        ),
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        // A run for this record is still going (a replay, an earlier cycle); it reads the record itself when retried.
-        count(result.handedOff, `qb:${entity}`);
-        continue;
-      }
-      throw err;
-    }
-  }
-  for (const { workflowId, done } of started) {
-    const settled = await done;
-    if (settled.ok) {
-      count(result.outcomes, `${entity}:${settled.value.outcome}`);
-    } else {
-      count(result.outcomes, `${entity}:failed`);
-      result.failed.push(workflowId);
-      const cause = (settled.error as { cause?: unknown }).cause ?? settled.error;
-      log.warn('record sync failed', { workflowId, error: cause instanceof Error ? cause.message : String(cause) });
-    }
-  }
 }
 
 /** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */
