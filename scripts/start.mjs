@@ -2,7 +2,7 @@
 // (persistent, Web UI on 8233), the worker, the gateway, and the sandboxes when no real systems are configured.
 // Ctrl-C stops every child; starting again resumes with all data intact (.data/).
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,11 +12,28 @@ import { ensureTemporalCli } from './temporal-cli.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = resolve(root, process.env.CONNECTOR_DATA_DIR ?? '.data');
 const logsDir = join(dataDir, 'logs');
-const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
-const temporalPort = 7233;
-const uiPort = 8233;
+// A configuration file means real systems, decided exactly as the worker and gateway decide it (src/config/deployment.ts):
+// QBSYNC_CONFIG, else <dataDir>/qbsync.yaml. CONNECTOR_CONFIG is its older name; children get the absolute path.
+if (!process.env.QBSYNC_CONFIG && process.env.CONNECTOR_CONFIG)
+  process.env.QBSYNC_CONFIG = process.env.CONNECTOR_CONFIG;
+if (process.env.QBSYNC_CONFIG) process.env.QBSYNC_CONFIG = resolve(process.env.QBSYNC_CONFIG);
+const configured = Boolean(process.env.QBSYNC_CONFIG) || existsSync(join(dataDir, 'qbsync.yaml'));
+// With a configuration file, its gateway port unless GATEWAY_PORT says otherwise (set once the file is read).
+let gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
+// Another port pair lets a second stack (the Web UI test) run beside a developer's `npm start`.
+const temporalPort = Number(process.env.TEMPORAL_PORT ?? 7233);
+const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const searchAttributes = ['SyncConnection', 'SyncEntity', 'SyncSourceId', 'SyncTargetId', 'SyncOutcome'];
 const say = (m) => console.log(`[start] ${m}`);
+// What every child needs to find this stack's dev server and accept codec calls from this stack's Web UI.
+const stackEnv = {
+  CONNECTOR_DATA_DIR: dataDir,
+  GATEWAY_PORT: String(gatewayPort),
+  ...(process.env.TEMPORAL_PORT ? { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` } : {}),
+  ...(process.env.TEMPORAL_UI_PORT && !process.env.QBSYNC_UI_ORIGIN
+    ? { QBSYNC_UI_ORIGIN: `http://localhost:${uiPort}` }
+    : {}),
+};
 const children = [];
 let stopping = false;
 
@@ -25,7 +42,7 @@ function run(name, command, args, { env = {}, onLine } = {}) {
   const logFile = createWriteStream(join(logsDir, `${name}.log`), { flags: 'a' });
   const child = spawn(command, args, {
     cwd: root,
-    env: { ...process.env, CONNECTOR_DATA_DIR: dataDir, GATEWAY_PORT: String(gatewayPort), SERVICE_NAME: name, ...env },
+    env: { ...process.env, ...stackEnv, SERVICE_NAME: name, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -86,11 +103,37 @@ async function stopAll(code = 0) {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
+/**
+ * The configuration file as the processes will read it (validated; no secret resolved here: each process resolves its
+ * own). Loaded from the build, like the key helpers below.
+ */
+async function loadConfiguredDeployment() {
+  const { loadDeployment } = await import(pathToFileURL(join(root, 'lib', 'config', 'deployment.js')).href);
+  const deployment = loadDeployment({ dataDir, env: { ...process.env, ...stackEnv } });
+  if (!process.env.GATEWAY_PORT) {
+    gatewayPort = deployment.gateway.port;
+    stackEnv.GATEWAY_PORT = String(gatewayPort);
+  }
+  return {
+    temporal: deployment.temporal,
+    gateway: deployment.gateway,
+    dataverseUrl: deployment.dataverseEnvironmentUrl,
+    connections: deployment.connections.map(({ name, schedule }) => ({ name, schedule })),
+  };
+}
+
 async function main() {
   ensureNodeModules(say);
   const temporal = ensureTemporalCli(say);
   buildTypeScript(say);
-  for (const port of [temporalPort, uiPort, gatewayPort]) {
+  // Read (and validated) before anything starts: an invalid file stops here with every field path it gets wrong.
+  const deployment = configured ? await loadConfiguredDeployment() : undefined;
+  // The stack's own dev server serves a configuration only when the file points Temporal at it; otherwise the
+  // configured Temporal is used as it is.
+  const ownTemporal =
+    !deployment || [`127.0.0.1:${temporalPort}`, `localhost:${temporalPort}`].includes(deployment.temporal.address);
+  const namespace = deployment?.temporal.namespace ?? 'default';
+  for (const port of ownTemporal ? [temporalPort, uiPort, gatewayPort] : [gatewayPort]) {
     if (await portOpen(port)) throw new Error(`Port ${port} is already in use: is another \`npm start\` running?`);
   }
 
@@ -103,57 +146,70 @@ async function main() {
   ensurePayloadKeyFile(dataDir);
   const codecAccess = ensureCodecAccess(dataDir, `http://127.0.0.1:${gatewayPort}`);
 
-  mkdirSync(join(dataDir, 'temporal'), { recursive: true });
-  const devArgs = [
-    'server',
-    'start-dev',
-    '--env-file',
-    codecAccess.temporalEnvFile,
-    '--env',
-    'default',
-    '--db-filename',
-    join(dataDir, 'temporal', 'dev.db'),
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(temporalPort),
-    '--ui-port',
-    String(uiPort),
-    '--log-level',
-    'warn',
-    '--dynamic-config-value',
-    'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value',
-    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-    ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-  ];
-  run('temporal', temporal, devArgs);
-  await waitFor('the Temporal dev server', () => portOpen(temporalPort));
-  await waitFor('the Temporal dev server to be healthy', async () => {
-    const r = spawnSync(temporal, ['operator', 'cluster', 'health', '--address', `127.0.0.1:${temporalPort}`], {
-      encoding: 'utf8',
-    });
-    return r.status === 0;
-  });
-  // Audit trails live in workflow histories: keep closed ones for 30 days, not the dev server's 24 hours.
-  const retention = spawnSync(
-    temporal,
-    [
-      'operator',
-      'namespace',
-      'update',
-      '--namespace',
+  if (ownTemporal) {
+    mkdirSync(join(dataDir, 'temporal'), { recursive: true });
+    const devArgs = [
+      'server',
+      'start-dev',
+      '--env-file',
+      codecAccess.temporalEnvFile,
+      '--env',
       'default',
-      '--retention',
-      '720h',
-      '--address',
-      `127.0.0.1:${temporalPort}`,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (retention.status !== 0) say(`could not raise retention: ${retention.stderr}`);
+      // The dev server creates the configured namespace next to `default`.
+      ...(namespace === 'default' ? [] : ['--namespace', namespace]),
+      '--db-filename',
+      join(dataDir, 'temporal', 'dev.db'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(temporalPort),
+      '--ui-port',
+      String(uiPort),
+      '--log-level',
+      'warn',
+      '--dynamic-config-value',
+      'frontend.enableUpdateWorkflowExecution=true',
+      '--dynamic-config-value',
+      'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+      ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ];
+    run('temporal', temporal, devArgs);
+    await waitFor('the Temporal dev server', () => portOpen(temporalPort));
+    await waitFor('the Temporal dev server to be healthy', async () => {
+      const r = spawnSync(temporal, ['operator', 'cluster', 'health', '--address', `127.0.0.1:${temporalPort}`], {
+        encoding: 'utf8',
+      });
+      return r.status === 0;
+    });
+    // Audit trails live in workflow histories: keep closed ones for 30 days, not the dev server's 24 hours.
+    const retention = spawnSync(
+      temporal,
+      [
+        'operator',
+        'namespace',
+        'update',
+        '--namespace',
+        namespace,
+        '--retention',
+        '720h',
+        '--address',
+        `127.0.0.1:${temporalPort}`,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (retention.status !== 0) say(`could not raise retention: ${retention.stderr}`);
+  } else {
+    say(`using the configured Temporal at ${deployment.temporal.address} (namespace ${namespace})`);
+  }
 
-  const sandbox = !process.env.CONNECTOR_CONFIG;
+  const sandbox = !deployment;
+  if (deployment) {
+    // Real systems are not touched at start-up: creating columns and keys is the operator's decision, made once.
+    say(
+      `configuration ${process.env.QBSYNC_CONFIG ?? join(dataDir, 'qbsync.yaml')}: no sandbox, no Web Connector ` +
+        `simulator. Run \`npx qbsync provision\` once against ${deployment.dataverseUrl} before the first sync.`,
+    );
+  }
   if (sandbox) {
     let ready = false;
     run('sandbox', process.execPath, ['lib/sandbox/main.js'], {
@@ -166,66 +222,97 @@ async function main() {
     // them there).
     const provisioned = spawnSync(process.execPath, ['lib/cli/main.js', 'provision'], {
       cwd: root,
-      env: { ...process.env, CONNECTOR_DATA_DIR: dataDir },
+      env: { ...process.env, ...stackEnv },
       encoding: 'utf8',
     });
     if (provisioned.status !== 0) throw new Error(`provisioning the Dataverse sandbox failed: ${provisioned.stderr}`);
   }
   run('worker', process.execPath, ['lib/worker.js']);
   run('gateway', process.execPath, ['lib/gateway/main.js']);
+  const boundHost = deployment?.gateway.host ?? '127.0.0.1';
+  const gatewayHealthHost = ['0.0.0.0', '::', '[::]'].includes(boundHost) ? '127.0.0.1' : boundHost;
   await waitFor('the gateway', async () => {
     try {
-      return (await fetch(`http://127.0.0.1:${gatewayPort}/healthz`)).ok;
+      return (await fetch(`http://${gatewayHealthHost}:${gatewayPort}/healthz`)).ok;
     } catch {
       return false;
     }
   });
 
-  // One poll schedule per connection, hourly with overlap Skip; created once (a restart keeps the operator's changes)
-  // and triggered now so the first cycle does not wait an hour.
-  const connections = JSON.parse(readFileSync(join(dataDir, 'connections.json'), 'utf8')).connections;
-  for (const { name } of connections) {
-    const address = ['--address', `127.0.0.1:${temporalPort}`];
-    const exists =
-      spawnSync(temporal, ['schedule', 'describe', '--schedule-id', `poll-${name}`, ...address]).status === 0;
-    if (!exists) {
-      const created = spawnSync(
-        temporal,
-        [
-          'schedule',
-          'create',
-          '--schedule-id',
-          `poll-${name}`,
-          '--workflow-id',
-          `poll/${name}`,
-          '--type',
-          'pollCycle',
-          '--task-queue',
-          'qb-d365-sync',
-          '--input',
-          JSON.stringify({ connection: name }),
-          '--interval',
-          '1h',
-          '--overlap-policy',
-          'Skip',
-          ...address,
-        ],
-        { encoding: 'utf8' },
-      );
-      if (created.status !== 0) say(`could not create schedule poll-${name}: ${created.stderr}`);
+  let scheduleNames;
+  if (deployment) {
+    // The configured interval and paused state per connection, through `qbsync schedule create` (encrypted input,
+    // the configured namespace and task queue); an existing schedule is left as the operator changed it.
+    const cli = (...args) =>
+      spawnSync(process.execPath, ['lib/cli/main.js', ...args], {
+        cwd: root,
+        env: { ...process.env, ...stackEnv },
+        encoding: 'utf8',
+      });
+    for (const { name, schedule } of deployment.connections) {
+      const created = cli('schedule', 'create', '-c', name);
+      if (created.status !== 0) say(`could not create schedule poll-${name}: ${created.stderr.trim()}`);
+      else if (!schedule.paused) cli('schedule', 'trigger', '-c', name);
     }
-    spawnSync(temporal, ['schedule', 'trigger', '--schedule-id', `poll-${name}`, ...address]);
+    scheduleNames = deployment.connections.map(
+      ({ name, schedule }) =>
+        `poll-${name} (every ${schedule.every}${schedule.paused ? ', paused' : ', triggered now'})`,
+    );
+  } else {
+    // One poll schedule per connection, hourly with overlap Skip; created once (a restart keeps the operator's changes)
+    // and triggered now so the first cycle does not wait an hour.
+    const connections = JSON.parse(readFileSync(join(dataDir, 'connections.json'), 'utf8')).connections;
+    for (const { name } of connections) {
+      const address = ['--address', `127.0.0.1:${temporalPort}`];
+      const exists =
+        spawnSync(temporal, ['schedule', 'describe', '--schedule-id', `poll-${name}`, ...address]).status === 0;
+      if (!exists) {
+        const created = spawnSync(
+          temporal,
+          [
+            'schedule',
+            'create',
+            '--schedule-id',
+            `poll-${name}`,
+            '--workflow-id',
+            `poll/${name}`,
+            '--type',
+            'pollCycle',
+            '--task-queue',
+            'qb-d365-sync',
+            '--input',
+            JSON.stringify({ connection: name }),
+            '--interval',
+            '1h',
+            '--overlap-policy',
+            'Skip',
+            ...address,
+          ],
+          { encoding: 'utf8' },
+        );
+        if (created.status !== 0) say(`could not create schedule poll-${name}: ${created.stderr}`);
+      }
+      spawnSync(temporal, ['schedule', 'trigger', '--schedule-id', `poll-${name}`, ...address]);
+    }
+    scheduleNames = connections.map((c) => `poll-${c.name} (hourly, triggered now)`);
   }
 
   const lines = [
     '',
     'QuickBooks Desktop ⇄ Dynamics 365 Sales connector is running.',
-    `  Temporal gRPC        127.0.0.1:${temporalPort}`,
-    `  Temporal Web UI      http://localhost:${uiPort}`,
-    `  Poll schedules       ${connections.map((c) => `poll-${c.name}`).join(', ')} (hourly, triggered now; temporal schedule list)`,
+    ownTemporal
+      ? `  Temporal gRPC        127.0.0.1:${temporalPort}`
+      : `  Temporal gRPC        ${deployment.temporal.address} (configured)`,
+    ...(ownTemporal ? [`  Temporal Web UI      http://localhost:${uiPort}`] : []),
+    `  Poll schedules       ${scheduleNames.join(', ')} (qbsync schedule show -c <connection>)`,
     `  Gateway              http://127.0.0.1:${gatewayPort}  (QBWC: /qbwc, WSDL: /qbwc?wsdl, /healthz, /metrics)`,
     `  Codec endpoint       http://127.0.0.1:${gatewayPort}/codec  (Bearer token in ${codecAccess.tokenPath}; the Web UI is wired to it)`,
   ];
+  if (deployment) {
+    lines.push(`  Configuration        ${process.env.QBSYNC_CONFIG ?? join(dataDir, 'qbsync.yaml')}`);
+    lines.push(`  Dataverse            ${deployment.dataverseUrl}  (run \`npx qbsync provision\` once)`);
+    lines.push(`  Web Connector        add each connection's .QWC: npx qbsync qwc -c <connection> -o <file>.qwc`);
+  }
   if (sandbox) {
     const endpoints = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'endpoints.json'), 'utf8'));
     lines.push(`  QuickBooks sandbox   ${endpoints.quickbooks.url}/qbxml?companyFile=<east|west>`);

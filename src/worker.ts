@@ -2,9 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { type DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { dataverseTarget } from './cli/provisionCommand';
-import { loadSyncSettings } from './config/connectionSettings';
+import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
+import { type QueueLimits } from './workflows/companyFile/sessionQueue';
 import { type DataverseClient } from './dataverse/client';
 import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';
@@ -23,6 +23,8 @@ export interface ConnectorWorkerOptions {
   dataConverter?: DataConverter;
   /** Dynamics side and per-connection settings; without them the worker serves QuickBooks requests only. */
   sync?: { dataverse: DataverseClient; settings: ReadonlyMap<string, SyncSettings> };
+  /** QuickBooks work per Web Connector round trip; the company file workflow's defaults otherwise. */
+  queueLimits?: Partial<QueueLimits>;
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -37,12 +39,16 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     activities: createActivities({
       client: options.client,
       taskQueue: options.taskQueue,
+      ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}),
       ...(options.sync ? { dataverse: options.sync.dataverse, settings: options.sync.settings } : {}),
     }),
   });
 }
 
 async function main(): Promise<void> {
+  // First, so an invalid configuration file or a missing secret stops the worker before it connects anywhere.
+  const deployment = loadDeployment({ dataDir: runtime.dataDir });
+  const { temporal } = deployment;
   const dataConverter = loadConnectorDataConverter();
   // The SDK's own metrics (task slots, poll latency, workflow and activity outcomes) come from Rust core and have to
   // be configured before the first connection creates the runtime.
@@ -60,22 +66,32 @@ async function main(): Promise<void> {
   const metricsPort = metricsPortFromEnv(process.env.WORKER_METRICS_PORT);
   const metricsServer =
     metricsPort === undefined ? undefined : await startMetricsServer({ port: metricsPort, host: metricsHost });
-  const connection = await NativeConnection.connect({ address: runtime.temporalAddress });
+  const dataverse = connectDataverse(deployment.dataverseTarget(), {
+    label: 'worker',
+    governor: deployment.governor,
+  });
+  const connection = await NativeConnection.connect({ address: temporal.address });
   const client = new Client({
-    connection: await Connection.connect({ address: runtime.temporalAddress }),
-    namespace: runtime.namespace,
+    connection: await Connection.connect({ address: temporal.address }),
+    namespace: temporal.namespace,
     dataConverter,
   });
-  const dataverse = connectDataverse(dataverseTarget(runtime.dataDir), { label: 'worker' });
   const worker = await createConnectorWorker({
     connection,
     client,
-    taskQueue: runtime.taskQueue,
-    namespace: runtime.namespace,
+    taskQueue: temporal.taskQueue,
+    namespace: temporal.namespace,
     dataConverter,
-    sync: { dataverse: dataverse.client, settings: loadSyncSettings(runtime.dataDir) },
+    sync: {
+      dataverse: dataverse.client,
+      settings: new Map(deployment.connections.map((c) => [c.name, c.sync])),
+    },
+    ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
   });
-  logger.info({ taskQueue: runtime.taskQueue, temporal: runtime.temporalAddress }, 'worker started');
+  logger.info(
+    { taskQueue: temporal.taskQueue, temporal: temporal.address, configuration: deployment.source.kind },
+    'worker started',
+  );
   await worker.run();
   await dataverse.close();
   await connection.close();

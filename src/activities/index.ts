@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { SyncSettings } from '../config/syncSettings';
 import type { DataverseClient } from '../dataverse/client';
+import type { QueueLimits } from '../workflows/companyFile/sessionQueue';
 import { createDataverseActivities } from './dataverse';
 import { createQuickBooksActivities } from './quickbooks';
 import { createReconcileActivities } from './reconcile';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   /** Per connection. */
   settings?: ReadonlyMap<string, SyncSettings>;
   priceListName?: string;
+  /** QuickBooks work per Web Connector round trip (configuration file `batching`); else the workflow's defaults. */
+  queueLimits?: Partial<QueueLimits>;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */

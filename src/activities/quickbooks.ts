@@ -1,21 +1,24 @@
 import type { Client } from '@temporalio/client';
+import type { QueueLimits } from '../workflows/companyFile/sessionQueue';
 import { companyFile } from '../workflows/companyFile/workflow';
 import { companyFileWorkflowId, enqueueQbxmlSignal, type QbxmlBatch } from '../workflows/companyFile/messages';
 
 export interface QuickBooksActivityDeps {
   client: Client;
   taskQueue: string;
+  /** The configured batching; applies when this start creates the company file's workflow (it keeps them after). */
+  queueLimits?: Partial<QueueLimits>;
 }
 
 /** Activities that reach QuickBooks, which means: the company file's queue, drained by the Web Connector. */
-export function createQuickBooksActivities({ client, taskQueue }: QuickBooksActivityDeps) {
+export function createQuickBooksActivities({ client, taskQueue, queueLimits }: QuickBooksActivityDeps) {
   return {
     /** Signal-with-start, so a company file's workflow exists as soon as anyone needs it. */
     async submitQbxmlBatch(input: { connection: string; batch: QbxmlBatch }): Promise<void> {
       await client.workflow.signalWithStart(companyFile, {
         workflowId: companyFileWorkflowId(input.connection),
         taskQueue,
-        args: [{ connection: input.connection }],
+        args: [{ connection: input.connection, ...(queueLimits ? { limits: queueLimits } : {}) }],
         signal: enqueueQbxmlSignal,
         signalArgs: [input.batch],
       });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
-import { loadConnections, type ConnectionConfig } from '../config/connections';
+import { loadDeployment, type DeploymentConnection } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
 import { auditCommand } from './auditCommand';
@@ -15,8 +15,7 @@ import { secretsCommand } from './secretsCommand';
 
 /** `qbsync`: the operator command. Every sub-command works against the sandbox and real systems alike. */
 
-function findConnection(name: string, dataDir: string): ConnectionConfig {
-  const connections = loadConnections(dataDir);
+function findConnection(name: string, connections: readonly DeploymentConnection[]): DeploymentConnection {
   const found = connections.find((c) => c.name === name);
   if (!found) {
     throw new InvalidArgumentError(
@@ -35,7 +34,7 @@ function positiveInt(value: string): number {
 export function buildProgram(): Command {
   const program = new Command('qbsync')
     .description('Operate the QuickBooks Desktop ⇄ Dynamics 365 Sales connector.')
-    .option('--data-dir <dir>', 'where connections.json lives', runtime.dataDir)
+    .option('--data-dir <dir>', 'where qbsync.yaml (unless QBSYNC_CONFIG), secrets and keys live', runtime.dataDir)
     .showHelpAfterError();
 
   program
@@ -43,7 +42,7 @@ export function buildProgram(): Command {
     .description('List the configured connections (one per QuickBooks company file).')
     .action(() => {
       const { dataDir } = program.opts<{ dataDir: string }>();
-      for (const c of loadConnections(resolve(dataDir))) {
+      for (const c of loadDeployment({ dataDir: resolve(dataDir) }).connections) {
         console.log(`${c.name}\t${c.companyFileLabel}\tQBWC user ${c.qbwc.userName}`);
       }
     });
@@ -55,14 +54,15 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', 'write to this file instead of standard output')
     .option(
       '--gateway-url <url>',
-      'public URL of the gateway (https:// unless it is localhost)',
-      process.env.GATEWAY_PUBLIC_BASE_URL ?? `http://localhost:${runtime.gatewayPort}`,
+      "public URL of the gateway (https:// unless it is localhost; default: the configuration file's gateway.publicUrl)",
     )
     .option('--every <minutes>', 'how often QBWC runs the connection', positiveInt, 60)
-    .action((opts: { connection: string; out?: string; gatewayUrl: string; every: number }) => {
+    .action((opts: { connection: string; out?: string; gatewayUrl?: string; every: number }) => {
       const { dataDir } = program.opts<{ dataDir: string }>();
-      const connection = findConnection(opts.connection, resolve(dataDir));
-      const xml = writeQwc(connection, { gatewayUrl: opts.gatewayUrl, runEveryMinutes: opts.every, out: opts.out });
+      const deployment = loadDeployment({ dataDir: resolve(dataDir) });
+      const connection = findConnection(opts.connection, deployment.connections);
+      const gatewayUrl = opts.gatewayUrl ?? deployment.gateway.publicUrl;
+      const xml = writeQwc(connection, { gatewayUrl, runEveryMinutes: opts.every, out: opts.out });
       if (opts.out) console.error(`Wrote ${opts.out}`);
       else process.stdout.write(xml);
     });

@@ -1,9 +1,15 @@
 import { writeFileSync } from 'node:fs';
-import type { ConnectionConfig } from '../config/connections';
 import { buildQwcFile, deterministicGuid } from '../gateway/qbwc/qwcFile';
 
 /** Stable per installation: QBWC keys its stored data on OwnerID, and stamps FileID on the company file. */
 const APP_NAMESPACE = 'qb-d365-connector';
+
+/** What a `.QWC` file says about a connection: the sandbox's connections and the configuration file's both fit. */
+export interface QwcConnection {
+  name: string;
+  companyFileLabel: string;
+  qbwc: { userName: string };
+}
 
 export interface QwcCommandOptions {
   gatewayUrl: string;
@@ -11,7 +17,7 @@ export interface QwcCommandOptions {
   out?: string;
 }
 
-export function qwcFor(connection: ConnectionConfig, options: QwcCommandOptions): string {
+export function qwcFor(connection: QwcConnection, options: QwcCommandOptions): string {
   const base = options.gatewayUrl.replace(/\/+$/, '');
   return buildQwcFile({
     appName: `QuickBooks - Dynamics 365 connector (${connection.name})`,
@@ -27,7 +33,7 @@ export function qwcFor(connection: ConnectionConfig, options: QwcCommandOptions)
   });
 }
 
-export function writeQwc(connection: ConnectionConfig, options: QwcCommandOptions): string {
+export function writeQwc(connection: QwcConnection, options: QwcCommandOptions): string {
   const xml = qwcFor(connection, options);
   if (options.out) writeFileSync(options.out, xml);
   return xml;

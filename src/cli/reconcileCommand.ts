@@ -4,10 +4,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConnectorDataConverter } from '../codec/dataConverter';
-import { loadConnections } from '../config/connections';
+import { type Deployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { formatReconcileReport, type ReconcileReport } from '../reconcile/report';
 import type { reconcile } from '../workflows/reconcile';
+import { localDeployment } from './temporalSession';
 
 /** `qbsync reconcile`: exit codes a month-end script can branch on. */
 export const ReconcileExit = { InAgreement: 0, OutOfAgreement: 1, Error: 2 } as const;
@@ -128,15 +129,6 @@ export async function runReconcile(options: ReconcileRunOptions, deps: Reconcile
   return report.inAgreement ? ReconcileExit.InAgreement : ReconcileExit.OutOfAgreement;
 }
 
-function localConnections(dataDir: string): string[] | undefined {
-  try {
-    return loadConnections(dataDir).map((c) => c.name);
-  } catch {
-    // No local connections file (e.g. a configuration elsewhere): the workflow is the judge.
-    return undefined;
-  }
-}
-
 export function reconcileCommand(dataDir: () => string): Command {
   return (
     new Command('reconcile')
@@ -150,9 +142,11 @@ export function reconcileCommand(dataDir: () => string): Command {
       // Usage errors are errors too: a month-end script must not read commander's exit 1 as "out of agreement".
       .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : ReconcileExit.Error))
       .action(async (opts: { connection: string; json: boolean; out?: string; timeout?: number }) => {
-        const known = localConnections(resolve(dataDir()));
         let dataConverter: DataConverter;
+        let deployment: Deployment | undefined;
         try {
+          // No local connections (a configuration elsewhere): the workflow is the judge.
+          deployment = localDeployment(resolve(dataDir()));
           dataConverter = loadConnectorDataConverter(resolve(dataDir()));
         } catch (error) {
           console.error(`qbsync reconcile: ${error instanceof Error ? error.message : String(error)}`);
@@ -167,7 +161,14 @@ export function reconcileCommand(dataDir: () => string): Command {
             ...(opts.out ? { out: opts.out } : {}),
           },
           {
-            ...(known ? { knownConnections: known } : {}),
+            ...(deployment
+              ? {
+                  knownConnections: deployment.connections.map((c) => c.name),
+                  address: deployment.temporal.address,
+                  namespace: deployment.temporal.namespace,
+                  taskQueue: deployment.temporal.taskQueue,
+                }
+              : {}),
             dataConverter,
             out: (text) => process.stdout.write(text),
             err: (line) => console.error(line),

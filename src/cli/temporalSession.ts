@@ -4,9 +4,11 @@ import { InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConnectorDataConverter } from '../codec/dataConverter';
-import { configFilePath, loadConfigFile } from '../config/configFile';
-import { loadConnections } from '../config/connections';
+import { connectionsFilePath } from '../config/connections';
+import { hasConfigFile, loadDeployment, type ConnectionSchedule, type Deployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
+
+export type { ConnectionSchedule } from '../config/deployment';
 
 /** What the operator commands need from their surroundings; tests pass a connected client and capture the output. */
 export interface OperatorDeps {
@@ -83,25 +85,19 @@ export async function asExitCode(deps: OperatorDeps, command: string, body: () =
   }
 }
 
-export interface ConnectionSchedule {
-  every: string;
-  paused: boolean;
+/**
+ * The deployment as this machine knows it (see `loadDeployment`). Undefined when there is neither a configuration file
+ * nor the sandbox's connections: Temporal is then the judge. An invalid file is an error the operator must see.
+ */
+export function localDeployment(dataDir: string, env: NodeJS.ProcessEnv = process.env): Deployment | undefined {
+  if (!hasConfigFile(dataDir, env) && !existsSync(connectionsFilePath(dataDir))) return undefined;
+  return loadDeployment({ dataDir, env });
 }
 
-/**
- * Connections this deployment serves, with their configured poll schedule: from the configuration file when there is
- * one, else the connections `npm start` wrote (hourly). Undefined when neither exists: Temporal is then the judge.
- */
+/** Connections this deployment serves, with their configured poll schedule (hourly on the sandbox). */
 export function localConnectionSchedules(dataDir: string): Map<string, ConnectionSchedule> | undefined {
-  try {
-    const path = configFilePath(dataDir);
-    if (existsSync(path)) {
-      return new Map(loadConfigFile(path).connections.map((c) => [c.name, c.schedule]));
-    }
-    return new Map(loadConnections(dataDir).map((c) => [c.name, { every: '1h', paused: false }]));
-  } catch {
-    return undefined;
-  }
+  const deployment = localDeployment(dataDir);
+  return deployment && new Map(deployment.connections.map((c) => [c.name, c.schedule]));
 }
 
 const DURATION = /^([1-9]\d*)(m|h|d)$/;
@@ -150,9 +146,17 @@ export function printEquivalent(deps: OperatorDeps, args: readonly string[]): vo
 
 /** The surroundings of a command run from the shell: local connections, the codec's keys, the terminal. */
 export function operatorDeps(dataDir: string): OperatorDeps {
-  const schedules = localConnectionSchedules(resolve(dataDir));
+  const deployment = localDeployment(resolve(dataDir));
   return {
-    ...(schedules ? { knownConnections: [...schedules.keys()] } : {}),
+    // The configured Temporal (environment variables still win): `qbsync` then manages what the worker serves.
+    ...(deployment
+      ? {
+          knownConnections: deployment.connections.map((c) => c.name),
+          address: deployment.temporal.address,
+          namespace: deployment.temporal.namespace,
+          taskQueue: deployment.temporal.taskQueue,
+        }
+      : {}),
     dataConverter: loadConnectorDataConverter(resolve(dataDir)),
     out: (text) => process.stdout.write(text),
     err: (line) => console.error(line),

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadPayloadKeyRing } from '../codec/keyRing';
 import { EncryptedPayloadCodec } from '../codec/payloadCodec';
-import { loadConnections } from '../config/connections';
+import { loadDeployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
 import { createGatewayApp } from './app';
@@ -13,39 +13,36 @@ import { dataverseWebhookRouter } from './webhooks/dataverseWebhook';
 import { temporalRecordSyncStarter } from './webhooks/recordSyncStarter';
 
 async function main(): Promise<void> {
-  const connections = loadConnections(runtime.dataDir);
+  // Secrets are resolved (and QBWC passwords hashed) before anything listens: a missing one stops start-up, naming it.
+  const deployment = loadDeployment({ dataDir: runtime.dataDir });
+  const { temporal, gateway } = deployment;
+  const qbwcConnections = await deployment.qbwcConnections();
+  const webhookConnections = deployment.webhookConnections();
   const payloadCodec = new EncryptedPayloadCodec(loadPayloadKeyRing(runtime.dataDir));
   const client = new Client({
-    connection: await Connection.connect({ address: runtime.temporalAddress }),
-    namespace: runtime.namespace,
+    connection: await Connection.connect({ address: temporal.address }),
+    namespace: temporal.namespace,
     dataConverter: { payloadCodecs: [payloadCodec] },
   });
   const log = logger.child({ component: 'gateway' });
-  const publicUrl = process.env.GATEWAY_PUBLIC_URL ?? `http://${runtime.gatewayHost}:${runtime.gatewayPort}/qbwc`;
   const qbwc = await createSoapEndpoint({
-    publicUrl,
+    publicUrl: gateway.qbwcUrl,
     log,
     service: createQbwcService({
       client,
-      taskQueue: runtime.taskQueue,
+      taskQueue: temporal.taskQueue,
       log,
-      connections: () =>
-        connections.map((c) => ({
-          name: c.name,
-          userName: c.qbwc.userName,
-          passwordHash: c.qbwc.passwordHash,
-          companyFilePath: c.qbwc.companyFilePath,
-        })),
+      connections: () => qbwcConnections,
+      ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
     }),
   });
+  // `/webhooks/dataverse` without a name goes to the first connection, as listed, if it has a webhook.
+  const defaultConnection = deployment.connections[0]?.name;
   const webhooks = dataverseWebhookRouter({
     log: log.child({ component: 'webhooks' }),
     tag: process.env.DATAVERSE_WRITE_TAG ?? 'qbsync',
-    startRecordSync: temporalRecordSyncStarter(client, runtime.taskQueue),
-    resolveConnection: (name) => {
-      const found = name ? connections.find((c) => c.name === name) : connections[0];
-      return found?.webhook ? { name: found.name, auth: found.webhook } : undefined;
-    },
+    startRecordSync: temporalRecordSyncStarter(client, temporal.taskQueue),
+    resolveConnection: (name) => webhookConnections.find((c) => c.name === (name || defaultConnection)),
   });
   const codec = codecRouter({
     codec: payloadCodec,
@@ -54,8 +51,11 @@ async function main(): Promise<void> {
     log: log.child({ component: 'codec' }),
   });
   const app = createGatewayApp({ qbwc, webhooks, codec });
-  const server = app.listen(runtime.gatewayPort, runtime.gatewayHost, () => {
-    log.info({ url: publicUrl }, 'gateway listening');
+  const server = app.listen(gateway.port, gateway.host, () => {
+    log.info(
+      { url: gateway.qbwcUrl, host: gateway.host, port: gateway.port, configuration: deployment.source.kind },
+      'gateway listening',
+    );
   });
   const stop = (): void => {
     server.close(() => process.exit(0));

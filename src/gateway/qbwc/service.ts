@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { recordQbwcRoundTrip, recordQbwcSession } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
 import { parseQbxmlResponse } from '../../qbxml/parse';
+import type { QueueLimits } from '../../workflows/companyFile/sessionQueue';
 import { companyFile } from '../../workflows/companyFile/workflow';
 import {
   closeSessionUpdate,
@@ -34,6 +35,8 @@ export interface QbwcServiceDeps {
   /** How long one SOAP call waits for the workflow (a stopped worker must not hang QBWC forever). */
   callTimeoutMs?: number;
   serverVersion?: string;
+  /** Must match the worker's: whichever starts the company file's workflow first sets them. */
+  queueLimits?: Partial<QueueLimits>;
 }
 
 /** The highest qbXML version our requests are written for. */
@@ -97,7 +100,7 @@ export function createQbwcService(deps: QbwcServiceDeps) {
           startWorkflowOperation: new WithStartWorkflowOperation(companyFile, {
             workflowId: companyFileWorkflowId(connection.name),
             taskQueue: deps.taskQueue,
-            args: [{ connection: connection.name }],
+            args: [{ connection: connection.name, ...(deps.queueLimits ? { limits: deps.queueLimits } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         }),
@@ -114,6 +117,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       const result = await withDeadline(() =>
         handleFor(session.connection).executeUpdate(takeRequestsUpdate, { args: [{ ticketHash: session.ticketHash }] }),
       );
+      // QBWC then calls getLastError, which answers `NoOp` too, and pauses before asking again.
+      if (result.status === 'noOp') return { sendRequestXMLResult: 'NoOp' };
       if (result.status !== 'ok' || result.requests.length === 0) return { sendRequestXMLResult: '' };
       const version = qbxmlVersion(Number(args.qbXMLMajorVers), Number(args.qbXMLMinorVers));
       const xml = buildQbxmlMessage(result.requests, { version, onError: 'continueOnError' });

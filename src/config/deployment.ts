@@ -1,0 +1,348 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RateGovernorOptions } from '../dataverse/rateGovernor';
+import { hashPassword } from '../gateway/qbwc/credentials';
+import type { QbwcConnection } from '../gateway/qbwc/service';
+import type { WebhookConnection } from '../gateway/webhooks/dataverseWebhook';
+import {
+  ConfigFileError,
+  configFileEnvVariable,
+  configFilePath,
+  loadConfigFile,
+  type ConnectorConfig,
+} from './configFile';
+import { loadConnections, type ConnectionConfig } from './connections';
+import { resolveSecret, SecretStore } from './secrets';
+import { sandboxSyncSettings, type SyncSettings } from './syncSettings';
+
+/**
+ * The deployment the worker, gateway and `qbsync` serve, from one place: the configuration file when there is one
+ * (`QBSYNC_CONFIG`, else `<dataDir>/qbsync.yaml`), else the files `npm start` writes for the sandbox
+ * (`connections.json`, `sandbox/endpoints.json`).
+ *
+ * Secrets are resolved only by the methods that need them, so each process reads only its own credentials: the gateway
+ * never needs the Dataverse client secret, the worker never needs a Web Connector password.
+ */
+
+/** What a process needs to reach a Dataverse organisation; `clientSecret` is the resolved value. */
+export interface DataverseTarget {
+  environmentUrl: string;
+  webApiUrl: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  authority?: string;
+  caPem?: string;
+}
+
+export interface TemporalEndpoint {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+export interface GatewayEndpoint {
+  host: string;
+  port: number;
+  /** Base URL the Web Connector and Dataverse reach the gateway at. */
+  publicUrl: string;
+  /** The SOAP endpoint's address as the WSDL advertises it. */
+  qbwcUrl: string;
+}
+
+export interface BatchingLimits {
+  maxRequestsPerRoundTrip: number;
+  maxRecordsPerRoundTrip: number;
+}
+
+export interface ConnectionSchedule {
+  every: string;
+  paused: boolean;
+}
+
+/** One company file, without any of its secrets. */
+export interface DeploymentConnection {
+  name: string;
+  companyFileLabel: string;
+  qbwc: { userName: string; companyFilePath: string };
+  hasWebhook: boolean;
+  schedule: ConnectionSchedule;
+  sync: SyncSettings;
+}
+
+export type DeploymentSource = { kind: 'config-file'; path: string } | { kind: 'sandbox'; dataDir: string };
+
+export interface Deployment {
+  source: DeploymentSource;
+  temporal: TemporalEndpoint;
+  gateway: GatewayEndpoint;
+  /** Dataverse pacing for the process's one governor; empty = the governor's own defaults (the sandbox). */
+  governor: RateGovernorOptions;
+  /** Undefined on the sandbox: the company file workflow's own defaults apply. */
+  batching: BatchingLimits | undefined;
+  connections: readonly DeploymentConnection[];
+  /** The organisation's URL, for messages; known without resolving a secret only from a configuration file. */
+  dataverseEnvironmentUrl: string | undefined;
+  /** Resolves the client secret (and reads the CA); throws naming the reference, never a value. */
+  dataverseTarget(): DataverseTarget;
+  /** Resolves every Web Connector password and keeps only its scrypt hash. */
+  qbwcConnections(): Promise<QbwcConnection[]>;
+  /** Resolves every webhook key (what the receiver authenticates against); connections without one are left out. */
+  webhookConnections(): WebhookConnection[];
+}
+
+export interface LoadDeploymentOptions {
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_TEMPORAL: TemporalEndpoint = {
+  address: '127.0.0.1:7233',
+  namespace: 'default',
+  taskQueue: 'qb-d365-sync',
+};
+const SANDBOX_SCHEDULE: ConnectionSchedule = { every: '1h', paused: false };
+
+/**
+ * True when a configuration file decides the deployment (and `npm start` leaves the sandbox out). `QBSYNC_CONFIG` set
+ * counts even when its file is missing: falling back to the sandbox then would hide the operator's typo.
+ */
+export function hasConfigFile(dataDir: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env[configFileEnvVariable]) || existsSync(configFilePath(dataDir, env));
+}
+
+/**
+ * Validates the configuration file when there is one (an invalid file throws its `ConfigFileError` with every field
+ * path), else reads the sandbox's connections. Environment variables override the file's addresses, as they override
+ * the defaults: an operator can move one process without editing the shared file.
+ */
+export function loadDeployment(options: LoadDeploymentOptions): Deployment {
+  const env = options.env ?? process.env;
+  const path = configFilePath(options.dataDir, env);
+  if (hasConfigFile(options.dataDir, env)) return fromConfigFile(loadConfigFile(path), path, options.dataDir, env);
+  return fromSandbox(options.dataDir, env);
+}
+
+function temporalEndpoint(env: NodeJS.ProcessEnv, configured: TemporalEndpoint): TemporalEndpoint {
+  return {
+    address: env.TEMPORAL_ADDRESS || configured.address,
+    namespace: env.TEMPORAL_NAMESPACE || configured.namespace,
+    taskQueue: env.TEMPORAL_TASK_QUEUE || configured.taskQueue,
+  };
+}
+
+function gatewayEndpoint(
+  env: NodeJS.ProcessEnv,
+  configured: { host: string; port: number; publicUrl?: string },
+): GatewayEndpoint {
+  const host = env.GATEWAY_HOST || configured.host;
+  const port = env.GATEWAY_PORT ? Number(env.GATEWAY_PORT) : configured.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`GATEWAY_PORT must be a port number, 0-65535.`);
+  }
+  // Without a configured public URL (the sandbox) the `.QWC` default is localhost: the only host QBWC accepts over http.
+  const publicUrl = (env.GATEWAY_PUBLIC_BASE_URL || configured.publicUrl || `http://localhost:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const qbwcUrl =
+    env.GATEWAY_PUBLIC_URL || (configured.publicUrl ? `${configured.publicUrl}/qbwc` : `http://${host}:${port}/qbwc`);
+  return { host, port, publicUrl, qbwcUrl };
+}
+
+/** Opens the secret store only when a `secret:` reference is resolved, so `env:`-only files need no store key. */
+function lazySecretStore(dataDir: string, env: NodeJS.ProcessEnv): () => SecretStore {
+  let store: SecretStore | undefined;
+  return () => (store ??= SecretStore.open(dataDir, env));
+}
+
+interface SecretField {
+  /** Where the reference sits in the file, e.g. `connections[1].qbwc.password`. */
+  field: string;
+  reference: string;
+}
+
+/**
+ * Every reference at once, so an operator sees all missing secrets in one start-up. The messages come from
+ * `resolveSecret`, which names the reference and the store, never a value.
+ */
+function resolveFields(
+  source: string,
+  fields: readonly SecretField[],
+  store: () => SecretStore,
+  env: NodeJS.ProcessEnv,
+) {
+  const values: string[] = [];
+  const problems: string[] = [];
+  for (const { field, reference } of fields) {
+    try {
+      values.push(resolveSecret(reference, store, env));
+    } catch (error) {
+      problems.push(`${field}: ${error instanceof Error ? error.message : 'the secret cannot be resolved'}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigFileError(source, problems);
+  return values;
+}
+
+function readCa(source: string, field: string, caPath: string): string {
+  try {
+    return readFileSync(caPath, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigFileError(source, [`${field}: ${caPath} cannot be read (${code})`]);
+  }
+}
+
+function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, env: NodeJS.ProcessEnv): Deployment {
+  const store = lazySecretStore(dataDir, env);
+  const { dataverse, governor } = config;
+  return {
+    source: { kind: 'config-file', path },
+    temporal: temporalEndpoint(env, config.temporal),
+    gateway: gatewayEndpoint(env, config.gateway),
+    governor: {
+      maxConcurrent: governor.maxConcurrent,
+      requestsPerWindow: governor.requestsPerWindow,
+      windowMs: governor.windowSeconds * 1000,
+    },
+    batching: { ...config.batching },
+    dataverseEnvironmentUrl: dataverse.environmentUrl,
+    connections: config.connections.map((c) => ({
+      name: c.name,
+      companyFileLabel: c.companyFileLabel,
+      qbwc: { userName: c.qbwc.userName, companyFilePath: c.qbwc.companyFilePath },
+      hasWebhook: c.webhook !== undefined,
+      schedule: { every: c.schedule.every, paused: c.schedule.paused },
+      sync: c.sync,
+    })),
+    dataverseTarget() {
+      const [clientSecret] = resolveFields(
+        path,
+        [{ field: 'dataverse.clientSecret', reference: dataverse.clientSecret }],
+        store,
+        env,
+      );
+      return {
+        environmentUrl: dataverse.environmentUrl,
+        webApiUrl: `${dataverse.environmentUrl}/api/data/v9.2/`,
+        tenantId: dataverse.tenantId,
+        clientId: dataverse.clientId,
+        clientSecret: clientSecret!,
+        ...(dataverse.authority ? { authority: dataverse.authority } : {}),
+        ...(dataverse.caCertPath ? { caPem: readCa(path, 'dataverse.caCertPath', dataverse.caCertPath) } : {}),
+      };
+    },
+    async qbwcConnections() {
+      const passwords = resolveFields(
+        path,
+        config.connections.map((c, i) => ({ field: `connections[${i}].qbwc.password`, reference: c.qbwc.password })),
+        store,
+        env,
+      );
+      // The clear password lives only in this scope: the gateway keeps the hash, as it does for the sandbox's file.
+      return Promise.all(
+        config.connections.map(async (c, i) => ({
+          name: c.name,
+          userName: c.qbwc.userName,
+          passwordHash: await hashPassword(passwords[i]!),
+          companyFilePath: c.qbwc.companyFilePath,
+        })),
+      );
+    },
+    webhookConnections() {
+      const withWebhook = config.connections.flatMap((c, i) => (c.webhook ? [{ c, i, webhook: c.webhook }] : []));
+      const keys = resolveFields(
+        path,
+        withWebhook.map(({ i, webhook }) => ({ field: `connections[${i}].webhook.key`, reference: webhook.key })),
+        store,
+        env,
+      );
+      return withWebhook.map(({ c, webhook }, n) => ({
+        name: c.name,
+        auth: {
+          kind: webhook.kind,
+          key: keys[n]!,
+          ...(webhook.headerName ? { headerName: webhook.headerName } : {}),
+        },
+      }));
+    },
+  };
+}
+
+function fromSandbox(dataDir: string, env: NodeJS.ProcessEnv): Deployment {
+  const connections: ConnectionConfig[] = loadConnections(dataDir);
+  return {
+    source: { kind: 'sandbox', dataDir },
+    temporal: temporalEndpoint(env, DEFAULT_TEMPORAL),
+    gateway: gatewayEndpoint(env, { host: '127.0.0.1', port: 8080 }),
+    governor: {},
+    batching: undefined,
+    dataverseEnvironmentUrl: undefined,
+    connections: connections.map((c) => ({
+      name: c.name,
+      companyFileLabel: c.companyFileLabel,
+      qbwc: { userName: c.qbwc.userName, companyFilePath: c.qbwc.companyFilePath },
+      hasWebhook: c.webhook !== undefined,
+      schedule: { ...SANDBOX_SCHEDULE },
+      sync: sandboxSyncSettings(c.name),
+    })),
+    dataverseTarget: () => dataverseTargetFromEnvironment(dataDir, env),
+    qbwcConnections: () =>
+      Promise.resolve(
+        connections.map((c) => ({
+          name: c.name,
+          userName: c.qbwc.userName,
+          passwordHash: c.qbwc.passwordHash,
+          companyFilePath: c.qbwc.companyFilePath,
+        })),
+      ),
+    webhookConnections: () => connections.flatMap((c) => (c.webhook ? [{ name: c.name, auth: c.webhook }] : [])),
+  };
+}
+
+/**
+ * Without a configuration file: DATAVERSE_URL, DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and DATAVERSE_CLIENT_SECRET
+ * (or DATAVERSE_CLIENT_SECRET_REF=secret:<name>), else the sandbox of `npm start` from `<dataDir>/sandbox/endpoints.json`,
+ * whose `clientSecretRef` points into the store.
+ */
+export function dataverseTargetFromEnvironment(dataDir: string, env: NodeJS.ProcessEnv): DataverseTarget {
+  const store = lazySecretStore(dataDir, env);
+  if (env.DATAVERSE_URL) {
+    const secretVariable = env.DATAVERSE_CLIENT_SECRET_REF ? 'DATAVERSE_CLIENT_SECRET_REF' : 'DATAVERSE_CLIENT_SECRET';
+    const missing = ['DATAVERSE_TENANT_ID', 'DATAVERSE_CLIENT_ID', secretVariable].filter((k) => !env[k]);
+    if (missing.length)
+      throw new Error(`DATAVERSE_URL is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not.`);
+    const environmentUrl = env.DATAVERSE_URL.replace(/\/+$/, '');
+    return {
+      environmentUrl,
+      webApiUrl: `${environmentUrl}/api/data/v9.2/`,
+      tenantId: env.DATAVERSE_TENANT_ID!,
+      clientId: env.DATAVERSE_CLIENT_ID!,
+      clientSecret: env.DATAVERSE_CLIENT_SECRET_REF
+        ? resolveSecret(env.DATAVERSE_CLIENT_SECRET_REF, store, env)
+        : env.DATAVERSE_CLIENT_SECRET!,
+    };
+  }
+  const path = join(dataDir, 'sandbox', 'endpoints.json');
+  let endpoints: {
+    dataverse: Omit<DataverseTarget, 'caPem' | 'clientSecret'> & {
+      caCertPath: string;
+      clientSecretRef?: string;
+      /** Written in clear by sandboxes before the secret store existed. */
+      clientSecret?: string;
+    };
+  };
+  try {
+    endpoints = JSON.parse(readFileSync(path, 'utf8')) as typeof endpoints;
+  } catch {
+    throw new Error(
+      `No Dataverse configured: write a configuration file (${configFilePath(dataDir, env)}, see config/qbsync.example.yaml), ` +
+        `set DATAVERSE_URL (and tenant, client id, secret), or run \`npm start\` to create ${path}.`,
+    );
+  }
+  const { clientSecretRef, clientSecret, ...dv } = endpoints.dataverse;
+  const secret = clientSecretRef ? resolveSecret(clientSecretRef, store, env) : clientSecret;
+  if (!secret) throw new Error(`${path}: dataverse.clientSecretRef is missing; run \`npm start\` again to rewrite it.`);
+  return { ...dv, clientSecret: secret, caPem: readFileSync(dv.caCertPath, 'utf8') };
+}

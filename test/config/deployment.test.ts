@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { dataverseTarget } from '../../src/cli/provisionCommand';
+import { ConfigFileError } from '../../src/config/configFile';
+import { loadDeployment } from '../../src/config/deployment';
+import { SecretStore } from '../../src/config/secrets';
+import { connectDataverse } from '../../src/dataverse/connect';
+import { verifyPassword } from '../../src/gateway/qbwc/credentials';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
+
+type Json = Record<string, unknown>;
+
+const EAST_PASSWORD = 'east-web-connector-password';
+const WEST_PASSWORD = 'west-web-connector-password';
+const WEBHOOK_KEY = 'webhook-key-of-the-east-office-0123456789';
+
+let sandbox: DataverseSandbox;
+let dataDir: string;
+let configDir: string;
+let fileCounter = 0;
+
+/** Only the variables a test names: the runner's own environment must not decide anything here. */
+function envFor(configPath: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { QBSYNC_CONFIG: configPath, ...extra };
+}
+
+function sync(receivesNewAccounts: boolean): Json {
+  return {
+    items: {
+      accounts: { income: { fullName: 'Sales' } },
+      writeInItem: { fullName: 'Write-in' },
+      discountItem: { fullName: 'Discount' },
+      freightItem: { fullName: 'Freight' },
+    },
+    invoices: { refNumber: { kind: 'orderNumber' } },
+    receivesNewAccounts,
+  };
+}
+
+/** A configuration pointing at the Dataverse sandbox, with every secret a reference. */
+function configData(): Json {
+  return {
+    temporal: { address: '127.0.0.1:17233', namespace: 'qbsync-test', taskQueue: 'qbsync-test-queue' },
+    gateway: { host: '127.0.0.1', port: 18080, publicUrl: 'https://qbsync.example.com/' },
+    dataverse: {
+      environmentUrl: sandbox.environmentUrl,
+      tenantId: sandbox.tenantId,
+      clientId: sandbox.clientId,
+      clientSecret: 'secret:dataverse-client-secret',
+      authority: sandbox.authority,
+      // Relative, as an operator would write it next to the file.
+      caCertPath: relative(configDir, sandbox.caCertPath),
+    },
+    governor: { maxConcurrent: 8, requestsPerWindow: 600, windowSeconds: 30 },
+    batching: { maxRequestsPerRoundTrip: 20, maxRecordsPerRoundTrip: 200 },
+    connections: [
+      {
+        name: 'east',
+        companyFileLabel: 'East office',
+        qbwc: { userName: 'qbsync-east', password: 'secret:qbwc-east-password', companyFilePath: 'C:\\East.qbw' },
+        webhook: { kind: 'WebhookKey', key: 'env:EAST_WEBHOOK_KEY' },
+        schedule: { every: '15m', paused: true },
+        sync: sync(true),
+      },
+      {
+        name: 'west',
+        companyFileLabel: 'West office',
+        qbwc: { userName: 'qbsync-west', password: 'env:WEST_QBWC_PASSWORD' },
+        sync: sync(false),
+      },
+    ],
+  };
+}
+
+function writeConfig(data: unknown): string {
+  const path = join(configDir, `qbsync-${++fileCounter}.yaml`);
+  writeFileSync(path, stringify(data));
+  return path;
+}
+
+const secretEnv = { EAST_WEBHOOK_KEY: WEBHOOK_KEY, WEST_QBWC_PASSWORD: WEST_PASSWORD };
+
+describe('the deployment from a configuration file', () => {
+  before(async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qbsync-deployment-'));
+    dataDir = join(root, 'data');
+    configDir = join(root, 'etc');
+    mkdirSync(configDir, { recursive: true });
+    sandbox = await startDataverseSandbox({ port: 0, dataDir: join(root, 'dataverse'), seed: false });
+    const store = SecretStore.open(dataDir, {});
+    store.set('dataverse-client-secret', sandbox.clientSecret);
+    store.set('qbwc-east-password', EAST_PASSWORD);
+  });
+  after(async () => {
+    await sandbox.close();
+  });
+
+  it('reaches Dataverse with the referenced client secret: a token, then WhoAmI', async () => {
+    const path = writeConfig(configData());
+    const deployment = loadDeployment({ dataDir, env: envFor(path) });
+    const target = deployment.dataverseTarget();
+    assert.equal(target.clientSecret, sandbox.clientSecret);
+    assert.equal(target.webApiUrl, `${sandbox.environmentUrl}/api/data/v9.2/`);
+    assert.match(target.caPem ?? '', /BEGIN CERTIFICATE/);
+    assert.deepEqual(deployment.governor, { maxConcurrent: 8, requestsPerWindow: 600, windowMs: 30_000 });
+
+    const dataverse = connectDataverse(target, { label: 'deployment-test', governor: deployment.governor });
+    try {
+      const whoAmI = await dataverse.client.execute('GET', 'WhoAmI');
+      assert.equal(whoAmI.status, 200);
+      assert.match(String((whoAmI.body as { UserId?: unknown }).UserId), /^[0-9a-f-]{36}$/);
+    } finally {
+      await dataverse.close();
+    }
+    // `qbsync provision` reaches the same organisation from the same file.
+    assert.equal(dataverseTarget(dataDir, envFor(path)).environmentUrl, sandbox.environmentUrl);
+  });
+
+  it('keeps only scrypt hashes of the Web Connector passwords, which verify against the referenced values', async () => {
+    const deployment = loadDeployment({ dataDir, env: envFor(writeConfig(configData()), secretEnv) });
+    const [east, west] = await deployment.qbwcConnections();
+    assert.equal(east?.userName, 'qbsync-east');
+    assert.equal(east?.companyFilePath, 'C:\\East.qbw');
+    assert.ok(east && (await verifyPassword(EAST_PASSWORD, east.passwordHash)));
+    assert.ok(east && !(await verifyPassword(WEST_PASSWORD, east.passwordHash)));
+    assert.ok(west && (await verifyPassword(WEST_PASSWORD, west.passwordHash)));
+    assert.ok(!east.passwordHash.includes(EAST_PASSWORD));
+  });
+
+  it('gives the processes the configured addresses, schedules, batching and webhook keys; the environment wins', () => {
+    const path = writeConfig(configData());
+    const deployment = loadDeployment({ dataDir, env: envFor(path, secretEnv) });
+    assert.deepEqual(deployment.source, { kind: 'config-file', path });
+    assert.deepEqual(deployment.temporal, {
+      address: '127.0.0.1:17233',
+      namespace: 'qbsync-test',
+      taskQueue: 'qbsync-test-queue',
+    });
+    assert.deepEqual(deployment.gateway, {
+      host: '127.0.0.1',
+      port: 18080,
+      publicUrl: 'https://qbsync.example.com',
+      qbwcUrl: 'https://qbsync.example.com/qbwc',
+    });
+    assert.deepEqual(deployment.batching, { maxRequestsPerRoundTrip: 20, maxRecordsPerRoundTrip: 200 });
+    assert.deepEqual(
+      deployment.connections.map((c) => [c.name, c.schedule, c.sync.receivesNewAccounts]),
+      [
+        ['east', { every: '15m', paused: true }, true],
+        ['west', { every: '1h', paused: false }, false],
+      ],
+    );
+    assert.deepEqual(deployment.webhookConnections(), [
+      { name: 'east', auth: { kind: 'WebhookKey', key: WEBHOOK_KEY } },
+    ]);
+
+    const moved = loadDeployment({
+      dataDir,
+      env: envFor(path, { TEMPORAL_ADDRESS: 'temporal.internal:7233', GATEWAY_PORT: '9090' }),
+    });
+    assert.equal(moved.temporal.address, 'temporal.internal:7233');
+    assert.equal(moved.temporal.taskQueue, 'qbsync-test-queue');
+    assert.equal(moved.gateway.port, 9090);
+  });
+
+  it('names a missing secret by its field and reference, and never prints a value', async () => {
+    const data = configData();
+    const connections = data.connections as Json[];
+    (connections[0]!.qbwc as Json).password = 'secret:qbwc-east-typo';
+    const deployment = loadDeployment({ dataDir, env: envFor(writeConfig(data), {}) });
+    await assert.rejects(deployment.qbwcConnections(), (error: unknown) => {
+      assert.ok(error instanceof ConfigFileError);
+      assert.match(error.message, /connections\[0\]\.qbwc\.password: Secret reference "secret:qbwc-east-typo"/);
+      // The west password's variable is unset too: every missing secret is reported at once.
+      assert.match(error.message, /connections\[1\]\.qbwc\.password: .*env:WEST_QBWC_PASSWORD.*not set/);
+      for (const value of [EAST_PASSWORD, WEST_PASSWORD, sandbox.clientSecret]) {
+        assert.ok(!error.message.includes(value), 'a secret value leaked into the message');
+      }
+      return true;
+    });
+    assert.throws(() => deployment.webhookConnections(), /connections\[0\]\.webhook\.key: .*EAST_WEBHOOK_KEY/);
+  });
+
+  it('stops on an invalid file, naming each field and not the literal written in a secret place', () => {
+    const data = configData();
+    (data.governor as Json).maxConcurrent = 99;
+    (data.dataverse as Json).clientSecret = 'hunter2-literal-secret';
+    const path = writeConfig(data);
+    assert.throws(
+      () => loadDeployment({ dataDir, env: envFor(path) }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigFileError);
+        assert.ok(error.problems.some((p) => p.startsWith('governor.maxConcurrent:')));
+        assert.ok(error.problems.some((p) => p.startsWith('dataverse.clientSecret:')));
+        assert.ok(!error.message.includes('hunter2'));
+        return true;
+      },
+    );
+    // The CLI's `provision` refuses it the same way instead of falling back to anything else.
+    assert.throws(() => dataverseTarget(dataDir, envFor(path)), ConfigFileError);
+  });
+
+  it('refuses a QBSYNC_CONFIG naming a missing file instead of quietly serving the sandbox', () => {
+    assert.throws(
+      () => loadDeployment({ dataDir, env: envFor(join(configDir, 'absent.yaml')) }),
+      /absent\.yaml: problem:\n {2}no such file/,
+    );
+  });
+});
+
+describe('the deployment without a configuration file', () => {
+  it("serves the sandbox's connections.json as it is, with sandbox settings and hourly schedules", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qbsync-deployment-sandbox-'));
+    const hash = 'scrypt$c2FsdA==$aGFzaA==';
+    writeFileSync(
+      join(dir, 'connections.json'),
+      JSON.stringify({
+        connections: [
+          {
+            name: 'east',
+            companyFileLabel: 'East',
+            qbwc: { userName: 'qb-east', passwordHash: hash },
+            webhook: { kind: 'WebhookKey', key: WEBHOOK_KEY },
+          },
+        ],
+      }),
+    );
+    const deployment = loadDeployment({ dataDir: dir, env: {} });
+    assert.equal(deployment.source.kind, 'sandbox');
+    assert.deepEqual(deployment.temporal, {
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'qb-d365-sync',
+    });
+    assert.equal(deployment.gateway.qbwcUrl, 'http://127.0.0.1:8080/qbwc');
+    assert.equal(deployment.batching, undefined);
+    assert.deepEqual(deployment.governor, {});
+    assert.deepEqual(await deployment.qbwcConnections(), [
+      { name: 'east', userName: 'qb-east', passwordHash: hash, companyFilePath: '' },
+    ]);
+    assert.deepEqual(deployment.webhookConnections(), [
+      { name: 'east', auth: { kind: 'WebhookKey', key: WEBHOOK_KEY } },
+    ]);
+    assert.deepEqual(deployment.connections[0]?.schedule, { every: '1h', paused: false });
+    assert.throws(() => deployment.dataverseTarget(), /No Dataverse configured/);
+  });
+});
