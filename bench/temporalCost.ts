@@ -31,6 +31,8 @@ export interface PhaseCost {
   events: number;
   actions: number;
   breakdown: ActionCounts;
+  /** Events and actions per workflow type; the company files' in-phase events under `companyFile`. */
+  byType: Record<string, { events: number; actions: number }>;
 }
 
 function emptyCounts(): ActionCounts {
@@ -45,6 +47,8 @@ function emptyCounts(): ActionCounts {
     searchAttributeUpserts: 0,
   };
 }
+
+const sum = (c: ActionCounts): number => Object.values(c).reduce((a: number, b: number) => a + b, 0);
 
 function countEvent(e: HistoryEvent, into: ActionCounts): void {
   if (e.workflowExecutionStartedEventAttributes && !e.workflowExecutionStartedEventAttributes.parentWorkflowExecution)
@@ -91,26 +95,30 @@ export async function phaseCost(client: Client, fromMs: number, toMs: number): P
 
   const breakdown = emptyCounts();
   const workflowsByType: Record<string, number> = {};
+  const byType: Record<string, { events: number; actions: number }> = {};
   let events = 0;
+  const add = (type: string, e: HistoryEvent): void => {
+    const own = emptyCounts();
+    countEvent(e, own);
+    countEvent(e, breakdown);
+    const t = (byType[type] ??= { events: 0, actions: 0 });
+    t.events += 1;
+    t.actions += sum(own);
+    events += 1;
+  };
   await mapLimited(started, 8, async ({ workflowId, runId, type }) => {
     workflowsByType[type] = (workflowsByType[type] ?? 0) + 1;
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    for (const e of history.events ?? []) {
-      events += 1;
-      countEvent(e, breakdown);
-    }
+    for (const e of history.events ?? []) add(type, e);
   });
   await mapLimited(companyFiles, 4, async ({ workflowId, runId }) => {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     for (const e of history.events ?? []) {
       const at = eventMs(e);
-      if (at < fromMs || at > toMs) continue;
-      events += 1;
-      countEvent(e, breakdown);
+      if (at >= fromMs && at <= toMs) add('companyFile', e);
     }
   });
-  const actions = Object.values(breakdown).reduce((a, b) => a + b, 0);
-  return { workflows: started.length, workflowsByType, events, actions, breakdown };
+  return { workflows: started.length, workflowsByType, events, actions: sum(breakdown), breakdown, byType };
 }
 
 /** The time each requester's batches reached a company file's queue (its `enqueueQbxml` signals), with request types. */
