@@ -84,30 +84,34 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   // ---- QuickBooks: every list changed since its cursor, in one batch (one round trip when nothing changed) ----
   const since = (key: string): { fromModifiedDate?: string } =>
     cursors[key] ? { fromModifiedDate: cursors[key] } : {};
-  const outcomes = await runQbxml(connection, (batchId) => {
-    const requests: QbxmlRequest[] = [
-      { type: 'CustomerTypeQuery', requestId: `${batchId}-types`, activeStatus: 'All' },
-    ];
-    for (const { list } of QB_LISTS) {
+  const outcomes = await runQbxml(
+    connection,
+    (batchId) => {
+      const requests: QbxmlRequest[] = [
+        { type: 'CustomerTypeQuery', requestId: `${batchId}-types`, activeStatus: 'All' },
+      ];
+      for (const { list } of QB_LISTS) {
+        requests.push({
+          type: `${list}Query`,
+          requestId: `${batchId}-${list}`,
+          ...since(`qb:${list}`),
+          activeStatus: 'All',
+          maxReturned: 100,
+          iterator: 'Start',
+        } as QbxmlRequest);
+      }
+      const invoiceSince = cursors['qb:Invoice'];
       requests.push({
-        type: `${list}Query`,
-        requestId: `${batchId}-${list}`,
-        ...since(`qb:${list}`),
-        activeStatus: 'All',
+        type: 'InvoiceQuery',
+        requestId: `${batchId}-Invoice`,
+        ...(invoiceSince ? { fromModifiedDate: invoiceSince } : {}),
         maxReturned: 100,
         iterator: 'Start',
-      } as QbxmlRequest);
-    }
-    const invoiceSince = cursors['qb:Invoice'];
-    requests.push({
-      type: 'InvoiceQuery',
-      requestId: `${batchId}-Invoice`,
-      ...(invoiceSince ? { fromModifiedDate: invoiceSince } : {}),
-      maxReturned: 100,
-      iterator: 'Start',
-    });
-    return requests;
-  });
+      });
+      return requests;
+    },
+    { followUp: false },
+  );
   const [typesOutcome, ...listOutcomes] = outcomes;
   const customerTypes = responseOrFail(typesOutcome, 'reading customer types').records as CustomerTypeRet[];
   const lists = new Map<string, QbRecord[]>();

@@ -35,6 +35,7 @@ export async function quickbooksListRead(
 ): Promise<{ records: QbRecord[]; pages: number }> {
   let pages = 0;
   const [outcome] = await runQbxml(input.connection, (batchId) => [listQuery(`${batchId}-0`, input)], {
+    followUp: false,
     onPage: () => {
       pages += 1;
     },

@@ -110,7 +110,7 @@ async function readQuickBooks(connection: string, choices: ChoiceMaps, pageSize:
       for (const [list, request] of requests) listOf.set(request.requestId, list);
       return requests.map(([, request]) => request);
     },
-    { collectRecords: false, onPage },
+    { collectRecords: false, onPage, followUp: false },
   );
   for (const outcome of outcomes) {
     if (outcome.kind !== 'response') {

@@ -194,4 +194,32 @@ describe('company file session queue', () => {
     assert.equal(percentDone(state), 100);
     assert.equal(closeSession(state, T1).message, 'OK');
   });
+  it('waits for an expected follow-up through NoOp pauses, a bounded number of times, then ends', () => {
+    const state = newCompanyFileState('east');
+    enqueue(state, { requester: 'wf-1', batchId: 'b1', requests: [query('q1')], followUp: true });
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    const answered = receiveResponse(state, { ticketHash: T1, responses: [ok('q1')] }, 2);
+    assert.equal(answered.percent, 99, 'not done: the requester is expected to send more');
+    assert.deepEqual(takeRequests(state, T1, 3, limits).result, { status: 'noOp' });
+    assert.equal(state.lastError, 'NoOp', 'getLastError must answer NoOp for QBWC to pause and ask again');
+
+    // The follow-up arrives during the pause: it goes out, and the wait starts over after its answer.
+    enqueue(state, { requester: 'wf-1', batchId: 'b2', requests: [add('a1', 'A')], followUp: true });
+    const taken = takeRequests(state, T1, 4, limits).result;
+    assert.equal(taken.status === 'ok' && taken.requests.length, 1);
+    receiveResponse(state, { ticketHash: T1, responses: [ok('a1', { type: 'CustomerAddRs' })] }, 5);
+    for (let i = 0; i < limits.maxNoOps; i++) {
+      assert.deepEqual(takeRequests(state, T1, 6 + i, limits).result, { status: 'noOp' });
+    }
+    assert.deepEqual(takeRequests(state, T1, 20, limits).result, { status: 'ok', requests: [] }, 'then it ends');
+  });
+
+  it("ends at once when the answers close the requester's QuickBooks work", () => {
+    const state = stateWith(query('q1'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    assert.equal(receiveResponse(state, { ticketHash: T1, responses: [ok('q1')] }, 2).percent, 100);
+    assert.deepEqual(takeRequests(state, T1, 3, limits).result, { status: 'ok', requests: [] });
+  });
 });

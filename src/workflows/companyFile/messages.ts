@@ -13,6 +13,11 @@ export interface QbxmlBatch {
   requester: string;
   batchId: string;
   requests: QbxmlRequest[];
+  /**
+   * The requester will probably send more once it has these answers (a read before an Add): the session then waits a
+   * little for it, through QBWC's NoOp pause, instead of ending and leaving the follow-up to the next scheduled run.
+   */
+  followUp?: boolean;
 }
 
 export type QbxmlResult =
@@ -41,7 +46,9 @@ export interface ReceiveResponseInput extends SessionCall {
   message?: string;
 }
 
-export type TakeRequestsResult = { status: 'ok'; requests: QbxmlRequest[] } | { status: 'invalidTicket' };
+/** `noOp`: nothing yet, but a follow-up is expected; the gateway answers `NoOp` so QBWC pauses ≈5 s and asks again. */
+export type TakeRequestsResult =
+  { status: 'ok'; requests: QbxmlRequest[] } | { status: 'noOp' } | { status: 'invalidTicket' };
 
 export interface CompanyFileStatus {
   connection: string;

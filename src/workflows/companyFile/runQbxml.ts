@@ -48,6 +48,11 @@ export interface RunQbxmlOptions {
   onPage?: (requestId: string, response: QbxmlResponse) => void | Promise<void>;
   /** Keep records of iterator pages in the merged response (default true). */
   collectRecords?: boolean;
+  /**
+   * More requests will follow once these are answered (default true): the QBWC session waits briefly for them rather
+   * than leaving them to the next run. A read whose answers end the caller's QuickBooks work says false.
+   */
+  followUp?: boolean;
 }
 
 /**
@@ -65,7 +70,15 @@ export async function runQbxml(
   if (batch.length === 0) return [];
   const received: QbxmlResult[] = [];
   box.batches.set(batchId, received);
-  await submitQbxmlBatch({ connection, batch: { requester: workflowInfo().workflowId, batchId, requests: batch } });
+  await submitQbxmlBatch({
+    connection,
+    batch: {
+      requester: workflowInfo().workflowId,
+      batchId,
+      requests: batch,
+      ...(options.followUp === false ? {} : { followUp: true }),
+    },
+  });
 
   const outcomes = new Map<string, QbxmlOutcome>();
   const mergedResponses = new Map<string, QbxmlResponse>();

@@ -19,6 +19,7 @@ export interface PendingRequest {
   batchId: string;
   /** Sent alone, after a message holding it was refused as a whole. */
   isolate?: boolean;
+  followUp?: boolean;
 }
 
 export interface Session {
@@ -27,6 +28,10 @@ export interface Session {
   lastSeenAtMs: number;
   completed: number;
   lastError: string;
+  /** A follow-up is expected (answers went to a requester that said so): the session waits instead of ending. */
+  lingering?: boolean;
+  /** NoOp pauses since requests last went out. */
+  noOps?: number;
 }
 
 export interface CompanyFileState {
@@ -44,12 +49,15 @@ export interface QueueLimits {
   /** Upper bound of records a round trip may bring back, so one Update stays far below Temporal's 2 MB payload limit. */
   maxRecordsPerRoundTrip: number;
   sessionIdleTimeoutMs: number;
+  /** NoOp pauses (≈5 s each with QBWC) a session spends waiting for an expected follow-up before it ends. */
+  maxNoOps: number;
 }
 
 export const defaultQueueLimits: QueueLimits = {
   maxRequestsPerRoundTrip: 100,
   maxRecordsPerRoundTrip: 500,
   sessionIdleTimeoutMs: 10 * 60 * 1000,
+  maxNoOps: 3,
 };
 
 /** Records a query may return when it does not say (QuickBooks has no default cap; we always send MaxReturned). */
@@ -75,7 +83,12 @@ export function newCompanyFileState(connection: string): CompanyFileState {
 
 export function enqueue(state: CompanyFileState, batch: QbxmlBatch): void {
   for (const request of batch.requests) {
-    state.queue.push({ request, requester: batch.requester, batchId: batch.batchId });
+    state.queue.push({
+      request,
+      requester: batch.requester,
+      batchId: batch.batchId,
+      ...(batch.followUp ? { followUp: true } : {}),
+    });
   }
 }
 
@@ -138,6 +151,13 @@ export function takeRequests(
   if (taken.length > 0) {
     state.totals.roundTrips += 1;
     state.totals.requestsSent += taken.length;
+    state.session.noOps = 0;
+    state.session.lingering = false;
+  } else if (state.session.lingering && (state.session.noOps ?? 0) < limits.maxNoOps) {
+    state.session.noOps = (state.session.noOps ?? 0) + 1;
+    state.session.lastError = 'NoOp';
+    state.lastError = 'NoOp';
+    return { result: { status: 'noOp' }, routed };
   } else {
     state.session.lastError = 'No requests are waiting for this company file.';
     state.lastError = state.session.lastError;
@@ -198,6 +218,7 @@ export function receiveResponse(
       (response.iteratorRemainingCount ?? 0) > 0;
     routed.add(pending, { requestId: pending.request.requestId, kind: 'response', response, final: !more });
     state.totals.resultsRouted += 1;
+    if (pending.followUp) session.lingering = true;
     if (more) {
       continuations.push({ ...pending, request: continueIterator(pending.request, response.iteratorId!) });
     } else {
@@ -215,7 +236,8 @@ export function receiveResponse(
 
 export function percentDone(state: CompanyFileState): number {
   const remaining = state.queue.length + state.inFlight.length;
-  if (remaining === 0) return 100;
+  // 99, not 100, while a follow-up is expected: QBWC then asks for more instead of closing the session.
+  if (remaining === 0) return state.session?.lingering ? 99 : 100;
   const done = state.session?.completed ?? 0;
   return Math.min(99, Math.floor((100 * done) / (done + remaining)));
 }
