@@ -2,8 +2,9 @@
 // against real servers, and ends with one summary line: "N passed, N failed, N skipped".
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureChromium } from './ensure-browser.mjs';
 import { ensureNodeModules } from './ensure-deps.mjs';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
@@ -39,6 +40,15 @@ if (filter.length === 0) {
 }
 
 const files = findTests(join(root, 'test')).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)));
+// The Web UI test drives Debian's Chromium; installing it is slow, so only when that test is selected. If it cannot be
+// installed the test itself fails and says why, and the other tests still run.
+if (files.some((f) => f.startsWith(join('test', 'ui') + sep))) {
+  try {
+    log(`Chromium for the Web UI test: ${ensureChromium(log)}`);
+  } catch (error) {
+    log(`Chromium is not available: ${error.message}`);
+  }
+}
 log(`running ${files.length} test files`);
 mkdirSync(join(root, 'test-results'), { recursive: true });
 
