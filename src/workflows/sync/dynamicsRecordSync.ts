@@ -1,6 +1,6 @@
 import { ApplicationFailure, log } from '@temporalio/workflow';
 import type { SyncContext } from '../../activities/syncContext';
-import type { SalesOrderForInvoice } from '../../activities/dataverse';
+import type { AccountForQuickBooks, ProductForQuickBooks, SalesOrderForInvoice } from '../../activities/dataverse';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
 import { changedColumns } from '../../mapping/fields';
@@ -21,8 +21,9 @@ import {
   PRODUCT_COLUMN_GROUPS,
   sameSyncFields,
   type FieldConflict,
+  type SyncFields,
 } from '../../mapping/syncBase';
-import type { CustomerRet, InvoiceRet, QbxmlRequest } from '../../qbxml/requests';
+import type { CustomerRet, InvoiceRet, QbRecord, QbxmlRequest } from '../../qbxml/requests';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
@@ -49,107 +50,115 @@ function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
 
 const MAX_MERGE_ATTEMPTS = 3;
 
-// ---- accounts ------------------------------------------------------------------------------------------------
+// ---- accounts and products: rows paired with a QuickBooks list record ------------------------------------------
+
+/** What differs between syncing an account and a product: everything else is the same three-way merge. */
+interface PairedRowSpec<
+  Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null },
+  Q extends QbRecord,
+> {
+  entity: 'account' | 'product';
+  read(): Promise<{ row: Row & { modifiedon?: string; qbsync_syncbase?: string | null }; etag: string } | null>;
+  name(row: Row): string | null | undefined;
+  /** The row's synced fields. */
+  rowFields(row: Row): SyncFields;
+  /** The QuickBooks record's synced fields, as the row would hold them; `base` fills what QuickBooks is silent on. */
+  recordFields(
+    record: Q,
+    connection: string,
+    ctx: SyncContext,
+    what: string,
+    base: SyncFields | null,
+    row: SyncFields,
+  ): SyncFields;
+  /** The record this row becomes, found by name or created. */
+  create(row: Row, connection: string, ctx: SyncContext, what: string): Promise<Q>;
+  readRecord(connection: string, listId: string): Promise<Q | null>;
+  queryById(requestId: string, listId: string): QbxmlRequest;
+  /** The Mod that makes `current` agree with the merged row, or null when it already does. */
+  modFor(requestId: string, current: Q, merged: Row, ctx: SyncContext, what: string): QbxmlRequest | null;
+  columnGroups?: Readonly<Record<string, string>>;
+  money?: readonly string[];
+}
 
 /**
- * A Dynamics account into its QuickBooks customer: created (and its ListID written back) when it has none, otherwise
- * merged three ways with the customer, QuickBooks first (EditSequence), then the row (ETag). A row edited again
- * meanwhile is merged again rather than overwritten.
+ * A Dynamics row into its QuickBooks record: created (and its ListID written back) when it has none, otherwise merged
+ * three ways with the record, QuickBooks first (EditSequence), then the row (ETag). A row edited again meanwhile is
+ * merged again rather than overwritten.
  */
-export async function accountToQuickBooks(accountId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+async function pairedRowToQuickBooks<
+  Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null },
+  Q extends QbRecord & { listId: string; timeModified?: string },
+>(rowId: string, spec: PairedRowSpec<Row, Q>, contextFor: ContextFor): Promise<DynamicsSyncResult> {
   for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
-    const read = await dataverse.readAccountForQuickBooks({ accountId });
-    if (!read) return { outcome: 'unchanged', note: 'the account no longer exists' };
-    const { account } = read;
-    const connection = account.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
+    const read = await spec.read();
+    if (!read) return { outcome: 'unchanged', note: `the ${spec.entity} no longer exists` };
+    const { row } = read;
+    const connection = row.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
     if (!connection) {
-      return { outcome: 'unchanged', note: 'no connection receives accounts created in Dynamics' };
+      return { outcome: 'unchanged', note: `no connection receives ${spec.entity}s created in Dynamics` };
     }
     markRecord({ connection });
     const ctx = await contextFor(connection);
-    const what = `Dynamics account ${account.name ?? accountId}`;
-    const addCtx = { choices: ctx.choices, ...(read.parentListId ? { parentListId: read.parentListId } : {}) };
-
-    if (!account.qbsync_qblistid) {
-      const fields = mappedOrFail(accountToCustomerAdd(account, addCtx), what);
-      const customer = await ensureCustomer(connection, fields.name, (requestId) => ({
-        type: 'CustomerAdd',
-        requestId,
-        fields,
-      }));
-      const qbFields = accountSyncFields(
-        mappedOrFail(customerToAccount(customer, { companyFile: connection, choices: ctx.choices }), what),
-      );
-      const changes = changedColumns(qbFields, accountSyncFields(account)) ?? {};
+    const what = `Dynamics ${spec.entity} ${spec.name(row) ?? rowId}`;
+    const writeBack = async (changes: Record<string, unknown>, base: SyncFields): Promise<boolean> => {
       try {
-        await dataverse.writeBackToRow({
-          entity: 'account',
-          rowId: accountId,
-          etag: read.etag,
-          changes: { ...changes, qbsync_companyfile: connection, qbsync_qblistid: customer.listId },
-          base: qbFields,
-        });
+        await dataverse.writeBackToRow({ entity: spec.entity, rowId, etag: read.etag, changes, base });
+        return true;
       } catch (err) {
-        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
+        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) return false;
         throw err;
       }
-      markRecord({ targetId: customer.listId, outcome: 'created' });
-      return { outcome: 'created', connection, targetId: customer.listId };
+    };
+    const dynamicsFields = spec.rowFields(row);
+
+    if (!row.qbsync_qblistid) {
+      const record = await spec.create(row, connection, ctx, what);
+      const quickbooks = spec.recordFields(record, connection, ctx, what, null, dynamicsFields);
+      const changes = changedColumns(quickbooks, dynamicsFields, spec.money as never[]) ?? {};
+      const paired = { ...changes, qbsync_companyfile: connection, qbsync_qblistid: record.listId };
+      if (!(await writeBack(paired, quickbooks))) continue;
+      markRecord({ targetId: record.listId, outcome: 'created' });
+      return { outcome: 'created', connection, targetId: record.listId };
     }
 
-    const listId = account.qbsync_qblistid;
+    const listId = row.qbsync_qblistid;
     markRecord({ targetId: listId });
-    const customer = await readCustomer(connection, { listId });
-    if (!customer) {
+    const record = await spec.readRecord(connection, listId);
+    if (!record) {
       throw ApplicationFailure.nonRetryable(
-        `${what} is linked to QuickBooks customer ${listId}, which no longer exists in company file ${connection}`,
+        `${what} is linked to QuickBooks record ${listId}, which no longer exists in company file ${connection}`,
         'ObjectNotFoundError',
       );
     }
-    const desired = mappedOrFail(customerToAccount(customer, { companyFile: connection, choices: ctx.choices }), what);
-    const base = decodeSyncBase(account.qbsync_syncbase);
-    const dynamicsFields = accountSyncFields(account);
-    const quickbooks: Record<string, string | number | null> = { ...accountSyncFields(desired) };
-    if (desired.accountcategorycode === undefined) {
-      quickbooks.accountcategorycode = base?.accountcategorycode ?? dynamicsFields.accountcategorycode ?? null;
-    }
+    const base = decodeSyncBase(row.qbsync_syncbase);
+    const quickbooks = spec.recordFields(record, connection, ctx, what, base, dynamicsFields);
     const merge = mappedOrFail(
       mergeSyncFields({
         base,
         quickbooks,
         dynamics: dynamicsFields,
-        qbModifiedAt: customer.timeModified ?? '',
-        dvModifiedAt: account.modifiedon ?? null,
+        qbModifiedAt: record.timeModified ?? '',
+        dvModifiedAt: row.modifiedon ?? null,
         policy: ownershipPolicy(ctx.settings),
+        ...(spec.columnGroups ? { columnGroups: spec.columnGroups } : {}),
       }),
       what,
     );
     const merged = merge.merged;
     let quickbooksChanged = false;
     if (!sameSyncFields(merged, quickbooks)) {
-      const result = await modifyListRecord<CustomerRet>({
+      const result = await modifyListRecord<Q>({
         connection,
-        current: customer,
-        read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [listId] }),
-        write: (requestId, current) => {
-          const fields = mappedOrFail(
-            accountToCustomerMod({ ...account, ...merged } as AccountRecord, current, addCtx),
-            what,
-          );
-          return fields ? { type: 'CustomerMod', requestId, fields } : null;
-        },
+        current: record,
+        read: (requestId) => spec.queryById(requestId, listId),
+        write: (requestId, current) => spec.modFor(requestId, current, { ...row, ...merged }, ctx, what),
       });
       quickbooksChanged = result.changed;
     }
-    const changes = changedColumns(merged as Record<string, unknown>, dynamicsFields) ?? {};
-    const baseChanged = account.qbsync_syncbase !== encodeSyncBase(merged);
-    if (Object.keys(changes).length > 0 || baseChanged) {
-      try {
-        await dataverse.writeBackToRow({ entity: 'account', rowId: accountId, etag: read.etag, changes, base: merged });
-      } catch (err) {
-        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
-        throw err;
-      }
+    const changes = changedColumns(merged as Record<string, unknown>, dynamicsFields, spec.money as never[]) ?? {};
+    if (Object.keys(changes).length > 0 || row.qbsync_syncbase !== encodeSyncBase(merged)) {
+      if (!(await writeBack(changes, merged))) continue;
     }
     const outcome: DynamicsSyncResult['outcome'] =
       merge.conflicts.length > 0
@@ -160,7 +169,53 @@ export async function accountToQuickBooks(accountId: string, contextFor: Context
     markRecord({ outcome });
     return { outcome, connection, targetId: listId, conflicts: merge.conflicts };
   }
-  throw ApplicationFailure.nonRetryable('the account kept changing in Dynamics while it was synced', 'StaleEtag');
+  throw ApplicationFailure.nonRetryable(
+    `the ${spec.entity} kept changing in Dynamics while it was synced`,
+    'StaleEtag',
+  );
+}
+
+/** A Dynamics account into its QuickBooks customer. */
+export async function accountToQuickBooks(accountId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  let parentListId: string | null = null;
+  const addContext = (ctx: SyncContext) => ({ choices: ctx.choices, ...(parentListId ? { parentListId } : {}) });
+  return pairedRowToQuickBooks<AccountForQuickBooks['account'], CustomerRet>(
+    accountId,
+    {
+      entity: 'account',
+      read: async () => {
+        const read = await dataverse.readAccountForQuickBooks({ accountId });
+        parentListId = read?.parentListId ?? null;
+        return read ? { row: read.account, etag: read.etag } : null;
+      },
+      name: (row) => row.name,
+      rowFields: (row) => accountSyncFields(row),
+      recordFields: (customer, connection, ctx, what, base, row) => {
+        const desired = mappedOrFail(
+          customerToAccount(customer, { companyFile: connection, choices: ctx.choices }),
+          what,
+        );
+        const fields: Record<string, string | number | null> = { ...accountSyncFields(desired) };
+        // A customer without a type has no opinion on the category, which Dynamics owns.
+        if (desired.accountcategorycode === undefined) {
+          fields.accountcategorycode = base?.accountcategorycode ?? row.accountcategorycode ?? null;
+        }
+        return fields;
+      },
+      create: (row, connection, ctx, what) => {
+        const fields = mappedOrFail(accountToCustomerAdd(row, addContext(ctx)), what);
+        return ensureCustomer(connection, fields.name, (requestId) => ({ type: 'CustomerAdd', requestId, fields }));
+      },
+      readRecord: (connection, listId) => readCustomer(connection, { listId }),
+      queryById: (requestId, listId) => ({ type: 'CustomerQuery', requestId, listIds: [listId] }),
+      modFor: (requestId, current, merged, ctx, what) => {
+        const fields = mappedOrFail(accountToCustomerMod(merged as AccountRecord, current, addContext(ctx)), what);
+        return fields ? { type: 'CustomerMod', requestId, fields } : null;
+      },
+      money: ['creditlimit'],
+    },
+    contextFor,
+  );
 }
 
 function isStaleRow(err: unknown): boolean {
@@ -190,93 +245,32 @@ async function ensureCustomer(
 
 // ---- products ------------------------------------------------------------------------------------------------
 
-/** A Dynamics product into its QuickBooks item: created when it has none, else merged like accounts. */
+/** A Dynamics product into its QuickBooks item. */
 export async function productToQuickBooks(productId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
-  for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
-    const read = await dataverse.readProductForQuickBooks({ productId });
-    if (!read) return { outcome: 'unchanged', note: 'the product no longer exists' };
-    const { product } = read;
-    const connection = product.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
-    if (!connection) return { outcome: 'unchanged', note: 'no connection receives products created in Dynamics' };
-    markRecord({ connection });
-    const ctx = await contextFor(connection);
-    const what = `Dynamics product ${product.name ?? productId}`;
-
-    if (!product.qbsync_qblistid) {
-      const item = await ensureItem(connection, product, ctx, what);
-      const qbFields = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
-      try {
-        await dataverse.writeBackToRow({
-          entity: 'product',
-          rowId: productId,
-          etag: read.etag,
-          changes: { qbsync_companyfile: connection, qbsync_qblistid: item.listId },
-          base: qbFields,
-        });
-      } catch (err) {
-        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
-        throw err;
-      }
-      markRecord({ targetId: item.listId, outcome: 'created' });
-      return { outcome: 'created', connection, targetId: item.listId };
-    }
-
-    const listId = product.qbsync_qblistid;
-    markRecord({ targetId: listId });
-    const item = await readItem(connection, { listId });
-    if (!item) {
-      throw ApplicationFailure.nonRetryable(
-        `${what} is linked to QuickBooks item ${listId}, which no longer exists in company file ${connection}`,
-        'ObjectNotFoundError',
-      );
-    }
-    const quickbooks = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
-    const dynamicsFields = productSyncFields(product);
-    const merge = mappedOrFail(
-      mergeSyncFields({
-        base: decodeSyncBase(product.qbsync_syncbase),
-        quickbooks,
-        dynamics: dynamicsFields,
-        qbModifiedAt: item.timeModified ?? '',
-        dvModifiedAt: product.modifiedon ?? null,
-        policy: ownershipPolicy(ctx.settings),
-        columnGroups: PRODUCT_COLUMN_GROUPS,
-      }),
-      what,
-    );
-    const merged = merge.merged;
-    let quickbooksChanged = false;
-    if (!sameSyncFields(merged, quickbooks)) {
-      const result = await modifyListRecord<SyncedItem>({
-        connection,
-        current: item,
-        read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [listId] }),
-        write: (requestId, current) => {
-          const mod = mappedOrFail(productToItemMod({ ...product, ...merged } as ProductRecord, current), what);
-          return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
-        },
-      });
-      quickbooksChanged = result.changed;
-    }
-    const changes = changedColumns(merged as Record<string, unknown>, dynamicsFields, ['price', 'standardcost']) ?? {};
-    if (Object.keys(changes).length > 0 || product.qbsync_syncbase !== encodeSyncBase(merged)) {
-      try {
-        await dataverse.writeBackToRow({ entity: 'product', rowId: productId, etag: read.etag, changes, base: merged });
-      } catch (err) {
-        if (isStaleRow(err) && attempt < MAX_MERGE_ATTEMPTS) continue;
-        throw err;
-      }
-    }
-    const outcome: DynamicsSyncResult['outcome'] =
-      merge.conflicts.length > 0
-        ? 'conflict'
-        : quickbooksChanged || Object.keys(changes).length > 0
-          ? 'updated'
-          : 'unchanged';
-    markRecord({ outcome });
-    return { outcome, connection, targetId: listId, conflicts: merge.conflicts };
-  }
-  throw ApplicationFailure.nonRetryable('the product kept changing in Dynamics while it was synced', 'StaleEtag');
+  return pairedRowToQuickBooks<ProductForQuickBooks['product'], SyncedItem>(
+    productId,
+    {
+      entity: 'product',
+      read: async () => {
+        const read = await dataverse.readProductForQuickBooks({ productId });
+        return read ? { row: read.product, etag: read.etag } : null;
+      },
+      name: (row) => row.name,
+      rowFields: (row) => productSyncFields(row),
+      recordFields: (item, connection, _ctx, what) =>
+        productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what)),
+      create: (row, connection, ctx, what) => ensureItem(connection, row, ctx, what),
+      readRecord: (connection, listId) => readItem(connection, { listId }),
+      queryById: (requestId, listId) => ({ type: 'ItemQuery', requestId, listIds: [listId] }),
+      modFor: (requestId, current, merged, _ctx, what) => {
+        const mod = mappedOrFail(productToItemMod(merged as ProductRecord, current), what);
+        return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
+      },
+      columnGroups: PRODUCT_COLUMN_GROUPS,
+      money: ['price', 'standardcost'],
+    },
+    contextFor,
+  );
 }
 
 /** The item named like the product in this company file, created with the configured accounts when missing. */
