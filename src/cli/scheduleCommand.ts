@@ -6,6 +6,7 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
+import { describePollProgress, pollProgressQuery, type PollProgress } from '../workflows/pollProgress';
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { runtime } from '../config/runtime';
@@ -248,8 +249,18 @@ export async function showPollSchedule(
         })),
         next: d.info.nextActionTimes.map((t) => iso(t)),
       };
+      // A running cycle answers how far it is: an initial load of thousands of records shows its rate and time left.
+      const progress: Array<{ workflowId: string; line: string; progress?: PollProgress }> = [];
+      for (const workflowId of summary.running) {
+        try {
+          const p = await client.workflow.getHandle(workflowId).query(pollProgressQuery);
+          progress.push({ workflowId, line: describePollProgress(p), progress: p });
+        } catch {
+          progress.push({ workflowId, line: '(progress not available yet)' });
+        }
+      }
       if (options.json) {
-        deps.out(`${JSON.stringify(summary, null, 2)}\n`);
+        deps.out(`${JSON.stringify({ ...summary, progress: progress.map((p) => p.progress ?? null) }, null, 2)}\n`);
       } else {
         const lines = [
           `schedule      ${summary.scheduleId}`,
@@ -258,6 +269,7 @@ export async function showPollSchedule(
           `state         ${stateText(d)}`,
           `actions       ${summary.actionsTaken} taken, ${summary.skippedOverlap} skipped (overlap)`,
           `running now   ${summary.running.length ? summary.running.join(', ') : '(none)'}`,
+          ...progress.map((p) => `  ${p.workflowId}  ${p.line}`),
           `next          ${d.state.paused ? '(paused)' : (summary.next[0] ?? '-')}`,
           'recent',
           ...(summary.recent.length

@@ -2,6 +2,8 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ParentClosePolicy,
   executeChild,
+  log,
+  setHandler,
   getExternalWorkflowHandle,
   startChild,
   workflowInfo,
@@ -18,6 +20,7 @@ import {
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
 import { dataverseRecordSync, type DynamicsEntity } from './dataverseRecordSync';
+import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
 import { dataverseRecordWorkflowId } from './recordIds';
 import { syncEntity, syncSourceId } from './searchAttributes';
 import { dataverse, syncContext } from './sync/activities';
@@ -77,6 +80,26 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     echoesSkipped: 0,
     dynamicsIds: [],
   };
+  const startedAt = Date.now();
+  const progress: PollProgress = {
+    connection,
+    phase: 'reading QuickBooks',
+    total: 0,
+    done: 0,
+    perSecond: 0,
+    secondsLeft: null,
+  };
+  setHandler(pollProgressQuery, () => progress);
+  const advance = (done: number, phase: PollProgress['phase']): void => {
+    progress.done += done;
+    progress.phase = phase;
+    const seconds = (Date.now() - startedAt) / 1000;
+    progress.perSecond = seconds > 0 ? progress.done / seconds : 0;
+    progress.secondsLeft =
+      progress.perSecond > 0 ? Math.max(0, (progress.total - progress.done) / progress.perSecond) : null;
+    log.info(`poll ${connection} ${describePollProgress(progress)}`, { ...progress });
+  };
+
   const cursors = await syncContext.readSyncCursors({ connection });
   let ctx = await syncContext.loadSyncContext({ connection });
   const advanced: Record<string, string> = {};
@@ -176,7 +199,13 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     for (const [key, n] of Object.entries(done.handedOff)) into.handedOff[key] = (into.handedOff[key] ?? 0) + Number(n);
     for (const [key, n] of Object.entries(done.outcomes)) into.outcomes[key] = (into.outcomes[key] ?? 0) + Number(n);
     into.failed.push(...done.failed);
+    advance(batch.records.length, 'QuickBooks → Dynamics');
   };
+
+  for (const { list, entity } of QB_LISTS) {
+    progress.total += (lists.get(list) ?? []).filter((r) => entity !== 'item' || isSyncedItem(r)).length;
+  }
+  progress.phase = 'QuickBooks → Dynamics';
 
   // ---- QuickBooks → Dynamics: parents before their jobs, so a job's parent account exists to bind to ----
   for (const { list, entity } of QB_LISTS) {
@@ -219,14 +248,22 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     },
   });
   result.echoesSkipped = changes.echoesSkipped;
-  for (const id of changes.accountIds) await handOffDynamics(connection, 'account', id, result);
-  for (const id of changes.productIds) await handOffDynamics(connection, 'product', id, result);
-  for (const id of changes.salesOrderIds) await handOffDynamics(connection, 'salesorder', id, result);
+  progress.total += changes.accountIds.length + changes.productIds.length + changes.salesOrderIds.length;
+  progress.phase = 'Dynamics → QuickBooks';
+  for (const [entity, ids] of [
+    ['account', changes.accountIds],
+    ['product', changes.productIds],
+    ['salesorder', changes.salesOrderIds],
+  ] as const) {
+    for (const id of ids) await handOffDynamics(connection, entity, id, result);
+    if (ids.length > 0) advance(ids.length, 'Dynamics → QuickBooks');
+  }
   for (const entity of ['account', 'product', 'salesorder'] as const) {
     const cursor = changes.cursors[entity];
     if (cursor) advanced[`d365:${entity}`] = cursor;
   }
 
+  progress.phase = 'payments';
   // ---- payments: an invoice's balance and paid state follow onto its order ----
   for (const invoice of (lists.get('Invoice') ?? []) as InvoiceRet[]) {
     const orderId = orderIdOf(invoice);
@@ -240,6 +277,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     if (recorded.changed) result.invoicesRecorded += 1;
   }
 
+  progress.phase = 'done';
   if (Object.keys(advanced).length > 0) {
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(advanceCursorsSignal, advanced);
   }

@@ -8,6 +8,7 @@ import type { CustomerRet, InvoiceRet, QbRecord } from '../../src/qbxml/requests
 import { DEMO_UNIT_ID, demoAccountId, demoOrderId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
+import { pollProgressQuery } from '../../src/workflows/pollProgress';
 import { startSyncStack, type SyncStack } from '../support/syncStack';
 import { startTestTemporal } from '../support/temporal';
 
@@ -64,6 +65,11 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.deepEqual(east.failed, []);
     assert.deepEqual(west.failed, []);
     assert.equal(east.handedOff['qb:customer'], 15);
+    // The cycle answers how far it got: here, everything it found.
+    const progress = await env.client.workflow.getHandle('poll/west').query(pollProgressQuery);
+    assert.equal(progress.phase, 'done');
+    assert.ok(progress.total > 0);
+    assert.equal(progress.done, progress.total);
     assert.deepEqual(await stack.recordRuns("ExecutionStatus = 'Failed'"), []);
 
     for (const office of ['east', 'west']) {
