@@ -7,6 +7,8 @@ import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } fr
 import {
   choiceNamesQuery,
   companyFileWorkflowId,
+  ownWritesQuery,
+  type OwnWrites,
   syncCursorsQuery,
   type QuickBooksChoiceNames,
   type SyncCursors,
@@ -46,6 +48,15 @@ interface OptionSetBody {
  * Context the sync workflows need but must not hold as configuration in their code: the connection's settings and the
  * choice maps, which follow the Dataverse options (configured pairs first, then every option by its label).
  */
+export interface PollCycleStart {
+  cursors: SyncCursors;
+  ownWrites: OwnWrites;
+  knownChoiceNames: QuickBooksChoiceNames;
+  context: SyncContext;
+  options: Record<AlignedChoice, ChoiceOption[]>;
+  failedRecords: string[];
+}
+
 export function createSyncContextActivities({ client, dataverse, settings }: SyncContextDeps) {
   async function readOptionSet(kind: AlignedChoice): Promise<NonNullable<OptionSetBody['OptionSet']>> {
     const { table, column } = CHOICE_COLUMNS[kind];
@@ -86,7 +97,7 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     return null;
   }
 
-  return {
+  const activities = {
     async loadSyncContext(input: { connection: string }): Promise<SyncContext> {
       const s = settingsOf(input.connection);
       const known = await queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {});
@@ -107,6 +118,31 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
           classes: s.choices.classes,
         },
         receivingConnection: receivingConnection(),
+      };
+    },
+
+    /**
+     * Everything a poll cycle needs before it reads QuickBooks, in one activity (an idle cycle must stay cheap in
+     * Temporal actions): its cursors, settings and choice maps, the Dataverse options to align with, the QuickBooks
+     * spellings already known, and the records whose last run failed.
+     */
+    async beginPollCycle(input: { connection: string }): Promise<PollCycleStart> {
+      const [cursors, ownWrites, known, context, customerTypes, terms, failed] = await Promise.all([
+        queryCompanyFile<SyncCursors>(input.connection, syncCursorsQuery, {}),
+        queryCompanyFile<OwnWrites>(input.connection, ownWritesQuery, {}),
+        queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {}),
+        activities.loadSyncContext(input),
+        readOptions('customerTypes'),
+        readOptions('terms'),
+        activities.failedRecordWorkflows(input),
+      ]);
+      return {
+        cursors,
+        ownWrites,
+        knownChoiceNames: known,
+        context,
+        options: { customerTypes, terms },
+        failedRecords: failed,
       };
     },
 
@@ -165,6 +201,7 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
       return stillFailed;
     },
   };
+  return activities;
 }
 
 export type SyncContextActivities = ReturnType<typeof createSyncContextActivities>;

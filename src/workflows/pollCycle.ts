@@ -14,6 +14,7 @@ import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, 
 import {
   advanceCursorsSignal,
   companyFileWorkflowId,
+  forgetOwnWritesSignal,
   rememberChoiceNamesSignal,
   type SyncCursors,
 } from './companyFile/messages';
@@ -100,9 +101,16 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     log.info(`poll ${connection} ${describePollProgress(progress)}`, { ...progress });
   };
 
-  const cursors = await syncContext.readSyncCursors({ connection });
-  let ctx = await syncContext.loadSyncContext({ connection });
+  const start = await syncContext.beginPollCycle({ connection });
+  const cursors = start.cursors;
+  let ctx = start.context;
   const advanced: Record<string, string> = {};
+  // The version the connector itself wrote comes back as modified: an echo, not a change.
+  const ownEcho = (r: QbRecord): boolean => {
+    const id = recordId(r);
+    return id !== '' && 'editSequence' in r && start.ownWrites[id] === r.editSequence;
+  };
+  const readOwnWrites: string[] = [];
 
   // ---- QuickBooks: every list changed since its cursor, in one batch (one round trip when nothing changed) ----
   const since = (key: string): { fromModifiedDate?: string } =>
@@ -140,7 +148,14 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   const lists = new Map<string, QbRecord[]>();
   [...QB_LISTS.map((l) => l.list), 'Invoice'].forEach((list, i) => {
     const records = responseOrFail(listOutcomes[i], `reading the ${list} list`).records;
-    lists.set(list, unseen(records, cursors[`qb:${list}`], cursors[`qb:${list}${SEEN_SUFFIX}`]));
+    lists.set(
+      list,
+      unseen(records, cursors[`qb:${list}`], cursors[`qb:${list}${SEEN_SUFFIX}`]).filter((r) => !ownEcho(r)),
+    );
+    for (const r of records) {
+      const id = recordId(r);
+      if (id in start.ownWrites) readOwnWrites.push(id);
+    }
     Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors));
   });
 
@@ -160,7 +175,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     if (names.length === 0) continue;
     const alignment = alignChoices({
       quickbooks: names,
-      dataverse: await syncContext.readChoiceOptions({ kind }),
+      dataverse: start.options[kind],
       configured: ctx.settings.choices[kind],
     });
     aligned[kind] = alignment.map;
@@ -175,7 +190,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       aligned[kind] = again.map;
     }
   }
-  if (Object.keys(aligned).length > 0) {
+  // Only news is worth a signal and a reload: an idle cycle finds the spellings it already knows.
+  const news = Object.entries(aligned).some(([kind, map]) => !sameChoiceMap(map, start.knownChoiceNames[kind] ?? {}));
+  if (news) {
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(rememberChoiceNamesSignal, aligned);
     ctx = await syncContext.loadSyncContext({ connection });
   }
@@ -221,7 +238,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   // ---- records whose last run failed: run again, reading their source afresh ----
-  for (const workflowId of await syncContext.failedRecordWorkflows({ connection })) {
+  for (const workflowId of start.failedRecords) {
     const [side, ...rest] = workflowId.split('/');
     result.retried += 1;
     if (side === 'qb') {
@@ -278,10 +295,18 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   progress.phase = 'done';
-  if (Object.keys(advanced).length > 0) {
+  if (readOwnWrites.length > 0) {
+    await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(forgetOwnWritesSignal, readOwnWrites);
+  }
+  if (Object.entries(advanced).some(([key, value]) => cursors[key] !== value)) {
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(advanceCursorsSignal, advanced);
   }
   return result;
+}
+
+function sameChoiceMap(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
 function sublevel(record: QbRecord): number {
@@ -292,9 +317,12 @@ function timeOf(record: QbRecord): string | undefined {
   return 'timeModified' in record ? record.timeModified : undefined;
 }
 
+function recordId(record: QbRecord): string {
+  return 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : '';
+}
+
 function identity(record: QbRecord): string {
-  const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : '';
-  return `${id}@${'editSequence' in record ? record.editSequence : ''}`;
+  return `${recordId(record)}@${'editSequence' in record ? record.editSequence : ''}`;
 }
 
 /**

@@ -143,10 +143,11 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     await stack.settle();
     assert.equal(customerNamed('east', 'Cape Cod Marine')?.email, 'orders@capecod.example');
 
-    // QuickBooks now reports the customer as modified; the next cycle finds it already agrees.
+    // QuickBooks now reports the customer as modified, but it is the connector's own write: no record is synced.
     const echo = await stack.cycle('east');
-    assert.equal(echo.handedOff['qb:customer'], 1);
-    assert.deepEqual(echo.outcomes, { 'customer:unchanged': 1 });
+    assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
+    assert.deepEqual(echo.outcomes, {});
+    assert.equal(echo.handedOff['d365:account'] ?? 0, 0);
   });
 
   it('both sides changed the same field: the later change wins and the run records both versions', async () => {

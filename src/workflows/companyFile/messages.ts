@@ -96,5 +96,14 @@ export type QuickBooksChoiceNames = Readonly<Record<string, Readonly<Record<stri
 export const rememberChoiceNamesSignal = defineSignal<[QuickBooksChoiceNames]>('rememberChoiceNames');
 export const choiceNamesQuery = defineQuery<QuickBooksChoiceNames>('choiceNames');
 
+/**
+ * The connector's own QuickBooks writes (ListID or TxnID → the EditSequence QuickBooks gave the written version): the
+ * next poll reads those records as modified, and they are echoes, not changes. A poll forgets the ids it has read.
+ */
+export type OwnWrites = Readonly<Record<string, string>>;
+export const rememberOwnWritesSignal = defineSignal<[OwnWrites]>('rememberOwnWrites');
+export const forgetOwnWritesSignal = defineSignal<[string[]]>('forgetOwnWrites');
+export const ownWritesQuery = defineQuery<OwnWrites>('ownWrites');
+
 export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');
 export const companyFileStatusQuery = defineQuery<CompanyFileStatus>('status');

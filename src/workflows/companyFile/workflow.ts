@@ -11,6 +11,9 @@ import {
   advanceCursorsSignal,
   choiceNamesQuery,
   closeSessionUpdate,
+  forgetOwnWritesSignal,
+  ownWritesQuery,
+  rememberOwnWritesSignal,
   companyFileStatusQuery,
   connectionErrorUpdate,
   enqueueQbxmlSignal,
@@ -21,6 +24,7 @@ import {
   rememberChoiceNamesSignal,
   syncCursorsQuery,
   takeRequestsUpdate,
+  type OwnWrites,
   type QuickBooksChoiceNames,
   type SessionCall,
   type SyncCursors,
@@ -47,7 +51,11 @@ export interface CompanyFileInput {
   state?: CompanyFileState;
   cursors?: SyncCursors;
   choiceNames?: QuickBooksChoiceNames;
+  ownWrites?: OwnWrites;
 }
+
+/** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
+const MAX_OWN_WRITES = 20_000;
 
 /** Updates cost history events; well below Temporal's 2,000 Updates per execution. */
 const MAX_UPDATES_PER_RUN = 1000;
@@ -112,6 +120,21 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     choiceNames = { ...choiceNames, ...names };
   });
   setHandler(choiceNamesQuery, () => choiceNames);
+  const ownWrites = new Map<string, string>(Object.entries(input.ownWrites ?? {}));
+  setHandler(rememberOwnWritesSignal, (writes) => {
+    for (const [id, editSequence] of Object.entries(writes)) {
+      ownWrites.delete(id);
+      ownWrites.set(id, editSequence);
+    }
+    for (const id of ownWrites.keys()) {
+      if (ownWrites.size <= MAX_OWN_WRITES) break;
+      ownWrites.delete(id);
+    }
+  });
+  setHandler(forgetOwnWritesSignal, (ids) => {
+    for (const id of ids) ownWrites.delete(id);
+  });
+  setHandler(ownWritesQuery, () => Object.fromEntries(ownWrites));
   setHandler(enqueueQbxmlSignal, (batch) => {
     enqueue(state, batch);
     wake = true;
@@ -204,5 +227,6 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     state,
     cursors,
     choiceNames,
+    ownWrites: Object.fromEntries(ownWrites),
   });
 }

@@ -27,7 +27,7 @@ import type { CustomerRet, InvoiceRet, QbRecord, QbxmlRequest } from '../../qbxm
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
-import { addRecord, findInvoices, readCustomer, readItem } from './quickbooksRecords';
+import { addRecord, findInvoices, readCustomer, readItem, rememberOwnWrite } from './quickbooksRecords';
 import { mappingFailure, markRecord, type RecordOutcome } from './recordOutcome';
 
 export interface DynamicsSyncResult {
@@ -155,6 +155,7 @@ async function pairedRowToQuickBooks<
         write: (requestId, current) => spec.modFor(requestId, current, { ...row, ...merged }, ctx, what),
       });
       quickbooksChanged = result.changed;
+      if (result.changed) await rememberOwnWrite(connection, result.record);
     }
     const changes = changedColumns(merged as Record<string, unknown>, dynamicsFields, spec.money as never[]) ?? {};
     if (Object.keys(changes).length > 0 || row.qbsync_syncbase !== encodeSyncBase(merged)) {

@@ -14,7 +14,7 @@ import type { ToDataverseResult } from '../../activities/dataverse';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappingFailure, markRecord, type RecordOutcome } from './recordOutcome';
-import { readCustomer, readItem, readVendor } from './quickbooksRecords';
+import { readCustomer, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
 
 export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
 
@@ -97,7 +97,7 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
       });
       if (result.quickbooksTarget) {
         const target = result.quickbooksTarget;
-        await modifyListRecord<SyncedItem>({
+        const modified = await modifyListRecord<SyncedItem>({
           connection: input.connection,
           current: item,
           read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
@@ -110,6 +110,7 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
           },
         });
         quickbooksChanged = true;
+        if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
         await dataverse.commitSyncBase({ entity: 'product', rowId: result.rowId, fields: target });
       }
     } else {
@@ -134,7 +135,7 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
       if (result.quickbooksTarget && isCustomer) {
         const target: SyncFields = result.quickbooksTarget;
         const customer = record as CustomerRet;
-        await modifyListRecord<CustomerRet>({
+        const modified = await modifyListRecord<CustomerRet>({
           connection: input.connection,
           current: customer,
           read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
@@ -150,6 +151,7 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
           },
         });
         quickbooksChanged = true;
+        if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
         await dataverse.commitSyncBase({ entity: 'account', rowId: result.rowId, fields: target });
       }
     }

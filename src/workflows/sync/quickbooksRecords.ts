@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { companyFileWorkflowId, rememberOwnWritesSignal } from '../companyFile/messages';
 import type {
   CustomerRet,
   InvoiceRet,
@@ -106,5 +107,16 @@ export async function addRecord<R extends QbRecord>(
   const response = responseOrFail(outcome as QbxmlOutcome | undefined, `adding ${what}`);
   const record = response.records[0] as R | undefined;
   if (!record) throw ApplicationFailure.retryable(`QuickBooks answered the ${what} Add without the record`, 'EmptyAdd');
+  await rememberOwnWrite(connection, record);
   return { kind: 'added', record };
+}
+
+/** Tells the company file this version is ours, so the next poll does not read it back as a change. */
+export async function rememberOwnWrite(connection: string, record: QbRecord): Promise<void> {
+  const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : undefined;
+  const editSequence = 'editSequence' in record ? record.editSequence : undefined;
+  if (!id || !editSequence) return;
+  await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(rememberOwnWritesSignal, {
+    [id]: editSequence,
+  });
 }
