@@ -8,7 +8,7 @@ import { type Deployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { formatReconcileReport, type ReconcileReport } from '../reconcile/report';
 import type { reconcile } from '../workflows/reconcile';
-import { localDeployment } from './temporalSession';
+import { localDeployment, type OperatorDeps } from './temporalSession';
 
 /** `qbsync reconcile`: exit codes a month-end script can branch on. */
 export const ReconcileExit = { InAgreement: 0, OutOfAgreement: 1, Error: 2 } as const;
@@ -22,20 +22,8 @@ export interface ReconcileRunOptions {
   timeoutMs: number;
 }
 
-export interface ReconcileRunDeps {
-  /** A connected client (tests); otherwise one is connected to `address`. */
-  client?: Client;
-  address?: string;
-  namespace?: string;
-  taskQueue?: string;
-  /** Must match the worker's, or the report cannot be read. */
-  dataConverter?: DataConverter;
-  /** Connections known locally; a name outside them is refused before anything starts. Undefined: not checked. */
-  knownConnections?: readonly string[];
-  out: (text: string) => void;
-  err: (text: string) => void;
-  now?: () => Date;
-}
+/** The same surroundings as every operator command. */
+export type ReconcileRunDeps = OperatorDeps;
 
 /** `90s`, `10m`, `2h`; a bare number is minutes. */
 export function parseTimeout(value: string): number {

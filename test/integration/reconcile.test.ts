@@ -9,11 +9,11 @@ import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { runReconcile, ReconcileExit } from '../../src/cli/reconcileCommand';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
-import { DataverseClient } from '../../src/dataverse/client';
+import type { DataverseClient } from '../../src/dataverse/client';
+import type { DataverseConnection } from '../../src/dataverse/connect';
+import { connectToSandbox } from '../support/dataverseSandbox';
 import { moneyToWire, qbListKey } from '../../src/dataverse/entities';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
-import { RateGovernor } from '../../src/dataverse/rateGovernor';
-import { DataverseTokenProvider } from '../../src/dataverse/tokenProvider';
 import { customerToAccount } from '../../src/mapping';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet } from '../../src/qbxml/requests';
@@ -35,7 +35,7 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
   let running: Promise<void>;
   let stack: QuickBooksStack;
   let sandbox: DataverseSandbox;
-  let tokens: DataverseTokenProvider;
+  let connection: DataverseConnection;
   let dataverse: DataverseClient;
   let dir: string;
   const customers: Record<string, CustomerRet> = {};
@@ -44,22 +44,8 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'qbsync-reconcile-'));
     sandbox = await startDataverseSandbox({ port: 0, dataDir: join(dir, 'dataverse'), seed: false });
-    tokens = new DataverseTokenProvider({
-      connection: 'east',
-      tenantId: sandbox.tenantId,
-      clientId: sandbox.clientId,
-      clientSecret: sandbox.clientSecret,
-      environmentUrl: sandbox.environmentUrl,
-      authority: sandbox.authority,
-      caPem: sandbox.caCertPem,
-    });
-    dataverse = new DataverseClient({
-      connection: 'east',
-      webApiUrl: sandbox.webApiUrl,
-      tokenProvider: tokens,
-      caPem: sandbox.caCertPem,
-      governor: new RateGovernor(),
-    });
+    connection = connectToSandbox(sandbox);
+    dataverse = connection.client;
     await provisionDataverse(dataverse, { log: pino({ level: 'silent' }) });
     // Upserts by key need the alternate key's index, which the sandbox builds shortly after provisioning.
     await new Promise((r) => setTimeout(r, 300));
@@ -134,8 +120,7 @@ describe('reconcile (real Temporal, Web Connector simulator, QuickBooks and Data
     worker?.shutdown();
     await running;
     await env?.teardown();
-    await dataverse?.close();
-    await tokens?.close();
+    await connection?.close();
     await sandbox?.close();
     rmSync(dir, { recursive: true, force: true });
   });

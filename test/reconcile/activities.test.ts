@@ -11,16 +11,16 @@ import {
   type DataverseRowsPage,
   type ReconcileActivities,
 } from '../../src/activities/reconcile';
-import { DataverseClient } from '../../src/dataverse/client';
+import type { DataverseClient } from '../../src/dataverse/client';
+import type { DataverseConnection } from '../../src/dataverse/connect';
+import { connectToSandbox } from '../support/dataverseSandbox';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
-import { RateGovernor } from '../../src/dataverse/rateGovernor';
-import { DataverseTokenProvider } from '../../src/dataverse/tokenProvider';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 
 describe('reconcile activities against the Dataverse sandbox', () => {
   let dir: string;
   let sandbox: DataverseSandbox;
-  let tokens: DataverseTokenProvider;
+  let connection: DataverseConnection;
   let dataverse: DataverseClient;
   let activities: ReconcileActivities;
   const env = new MockActivityEnvironment();
@@ -29,22 +29,8 @@ describe('reconcile activities against the Dataverse sandbox', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'qbsync-reconcile-activities-'));
     sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: false });
-    tokens = new DataverseTokenProvider({
-      connection: 'east',
-      tenantId: sandbox.tenantId,
-      clientId: sandbox.clientId,
-      clientSecret: sandbox.clientSecret,
-      environmentUrl: sandbox.environmentUrl,
-      authority: sandbox.authority,
-      caPem: sandbox.caCertPem,
-    });
-    dataverse = new DataverseClient({
-      connection: 'east',
-      webApiUrl: sandbox.webApiUrl,
-      tokenProvider: tokens,
-      caPem: sandbox.caCertPem,
-      governor: new RateGovernor(),
-    });
+    connection = connectToSandbox(sandbox);
+    dataverse = connection.client;
     await provisionDataverse(dataverse, { log: pino({ level: 'silent' }) });
     activities = createReconcileActivities({ dataverse });
     for (let i = 0; i < 5; i++) {
@@ -74,8 +60,7 @@ describe('reconcile activities against the Dataverse sandbox', () => {
   });
 
   after(async () => {
-    await dataverse.close();
-    await tokens.close();
+    await connection.close();
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -8,7 +8,8 @@ import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { sandboxSyncSettings, type SyncSettings } from '../../src/config/syncSettings';
 import { type DataverseClient } from '../../src/dataverse/client';
-import { connectDataverse, type DataverseConnection } from '../../src/dataverse/connect';
+import { type DataverseConnection } from '../../src/dataverse/connect';
+import { connectToSandbox } from './dataverseSandbox';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { seedDemoCompany } from '../../src/sandbox/quickbooks/demoCompany';
@@ -57,15 +58,7 @@ export async function startSyncStack(
     dataDir: join(dir, 'dataverse'),
     seed: options.seedDataverse ?? true,
   });
-  const connection: DataverseConnection = connectDataverse({
-    environmentUrl: dataverseSandbox.environmentUrl,
-    webApiUrl: dataverseSandbox.webApiUrl,
-    tenantId: dataverseSandbox.tenantId,
-    clientId: dataverseSandbox.clientId,
-    clientSecret: dataverseSandbox.clientSecret,
-    authority: dataverseSandbox.authority,
-    caPem: dataverseSandbox.caCertPem,
-  });
+  const connection: DataverseConnection = connectToSandbox(dataverseSandbox, 'e2e');
   await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
   await new Promise((r) => setTimeout(r, 300)); // alternate-key indexes turn Active shortly after provisioning
 

@@ -1,0 +1,18 @@
+import { connectDataverse, type DataverseConnection } from '../../src/dataverse/connect';
+import type { DataverseSandbox } from '../../src/sandbox/dataverse/server';
+
+/** The connector's Dataverse client for a running sandbox: real msal-node tokens over HTTPS, trusting its CA only. */
+export function connectToSandbox(sandbox: DataverseSandbox, label = 'east'): DataverseConnection {
+  return connectDataverse(
+    {
+      environmentUrl: sandbox.environmentUrl,
+      webApiUrl: sandbox.webApiUrl,
+      tenantId: sandbox.tenantId,
+      clientId: sandbox.clientId,
+      clientSecret: sandbox.clientSecret,
+      authority: sandbox.authority,
+      caPem: sandbox.caCertPem,
+    },
+    { label },
+  );
+}
