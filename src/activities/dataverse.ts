@@ -13,6 +13,7 @@ import {
   DataverseConcurrencyError,
   DataverseDuplicateKeyError,
   DataverseError,
+  DataverseNotFoundError,
   DataverseThrottledError,
   DataverseValidationError,
 } from '../dataverse/errors';
@@ -151,6 +152,13 @@ function asFailure(err: unknown, doing: string): unknown {
     return ApplicationFailure.nonRetryable(`${doing}: ${err.message}`, err.name);
   }
   return err;
+}
+
+/** The text columns of `wanted` the row does not hold yet, or null when it holds them all (diff before write). */
+function textPatch(row: DataverseRow, wanted: Readonly<Record<string, string>>): DataverseRow | null {
+  const patch: DataverseRow = {};
+  for (const [column, value] of Object.entries(wanted)) if (str(row, column) !== value) patch[column] = value;
+  return Object.keys(patch).length > 0 ? patch : null;
 }
 
 function str(row: DataverseRow, column: string): string | null {
@@ -538,13 +546,20 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
           };
         }
       }
-      const products: SalesOrderForInvoice['products'] = {};
-      for (const line of lines) {
-        const productId = line._productid_value;
-        if (!productId || products[productId]) continue;
-        const product = await dataverse.retrieve(ENTITY_SETS.product, productId, {
+      // Every product of the order in one request, not one per line.
+      const productIds = [...new Set(lines.map((l) => l._productid_value).filter((id): id is string => !!id))];
+      const found = new Map<string, DataverseRow>();
+      if (productIds.length > 0) {
+        for await (const product of dataverse.queryRows(ENTITY_SETS.product, {
           select: ['productid', 'name', 'qbsync_companyfile', 'qbsync_qblistid'],
-        });
+          filter: productIds.map((id) => `productid eq ${id}`).join(' or '),
+        })) {
+          found.set(String(product.productid).toLowerCase(), product);
+        }
+      }
+      const products: SalesOrderForInvoice['products'] = {};
+      for (const productId of productIds) {
+        const product = found.get(productId.toLowerCase());
         products[productId] = {
           name: product ? (str(product, 'name') ?? '') : '',
           companyFile: product ? str(product, 'qbsync_companyfile') : null,
@@ -565,15 +580,13 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
         const result = await dataverse.updateWithRetry(
           ENTITY_SETS.salesorder,
           input.orderId,
-          (row) => {
-            const patch: DataverseRow = {};
-            if (str(row, 'qbsync_qbtxnid') !== input.txnId) patch.qbsync_qbtxnid = input.txnId;
-            if (str(row, 'qbsync_invoicenumber') !== input.invoiceNumber)
-              patch.qbsync_invoicenumber = input.invoiceNumber;
-            if (str(row, ORDER_BALANCE_COLUMN) !== input.balance) patch[ORDER_BALANCE_COLUMN] = input.balance;
-            if (str(row, ORDER_INVOICE_STATUS_COLUMN) !== status) patch[ORDER_INVOICE_STATUS_COLUMN] = status;
-            return Object.keys(patch).length > 0 ? patch : null;
-          },
+          (row) =>
+            textPatch(row, {
+              qbsync_qbtxnid: input.txnId,
+              qbsync_invoicenumber: input.invoiceNumber,
+              [ORDER_BALANCE_COLUMN]: input.balance,
+              [ORDER_INVOICE_STATUS_COLUMN]: status,
+            }),
           {
             select: [
               'salesorderid',
@@ -616,25 +629,21 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
       balance: string;
       paid: boolean;
     }): Promise<{ changed: boolean }> {
-      const row = await dataverse.retrieve(ENTITY_SETS.salesorder, input.orderId, {
-        select: ['salesorderid', 'qbsync_qbtxnid', 'qbsync_invoicenumber'],
-      });
-      if (!row || str(row, 'qbsync_qbtxnid') !== input.txnId) return { changed: false };
       const status = input.paid ? 'Paid' : 'Open';
       try {
+        // One read: the check that the order is linked to this invoice happens on the row the update starts from.
         const { changed } = await dataverse.updateWithRetry(
           ENTITY_SETS.salesorder,
           input.orderId,
-          (current) => {
-            const patch: DataverseRow = {};
-            if (str(current, ORDER_BALANCE_COLUMN) !== input.balance) patch[ORDER_BALANCE_COLUMN] = input.balance;
-            if (str(current, ORDER_INVOICE_STATUS_COLUMN) !== status) patch[ORDER_INVOICE_STATUS_COLUMN] = status;
-            return Object.keys(patch).length > 0 ? patch : null;
-          },
-          { select: ['salesorderid', ORDER_BALANCE_COLUMN, ORDER_INVOICE_STATUS_COLUMN] },
+          (current) =>
+            str(current, 'qbsync_qbtxnid') !== input.txnId
+              ? null
+              : textPatch(current, { [ORDER_BALANCE_COLUMN]: input.balance, [ORDER_INVOICE_STATUS_COLUMN]: status }),
+          { select: ['salesorderid', 'qbsync_qbtxnid', ORDER_BALANCE_COLUMN, ORDER_INVOICE_STATUS_COLUMN] },
         );
         return { changed };
       } catch (err) {
+        if (err instanceof DataverseNotFoundError) return { changed: false };
         throw asFailure(err, `recording the payment of invoice ${input.txnId} on order ${input.orderId}`);
       }
     },
@@ -653,58 +662,60 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
         cursors: { ...input.since },
         echoesSkipped: 0,
       };
-      const since = (cursor: string | undefined): string => (cursor ? ` and modifiedon ge ${cursor}` : '');
       const mine = `qbsync_companyfile eq '${input.connection.replace(/'/g, "''")}'`;
+      const mineOrNew = `(${mine} or qbsync_companyfile eq null)`;
+      /** Rows modified since the entity's cursor, oldest first, at most `limit`; the cursor follows each row seen. */
+      const changed = async (
+        entity: keyof DataverseChanges['cursors'],
+        select: readonly string[],
+        filter: string,
+        visit: (row: DataverseRow) => void,
+      ): Promise<void> => {
+        const since = input.since[entity];
+        let seen = 0;
+        for await (const row of dataverse.queryRows(ENTITY_SETS[entity], {
+          select,
+          filter: since ? `${filter} and modifiedon ge ${since}` : filter,
+          orderby: 'modifiedon asc',
+          pageSize: 500,
+        })) {
+          if (seen++ >= limit) break;
+          out.cursors[entity] = str(row, 'modifiedon') ?? out.cursors[entity];
+          visit(row);
+        }
+      };
+      /** A paired row whose synced fields equal its sync base changed only because the connector wrote it. */
+      const isEcho = (row: DataverseRow, fields: SyncFields): boolean => {
+        const base = decodeSyncBase(str(row, SYNC_BASE_COLUMN));
+        if (base && sameSyncFields(base, fields)) {
+          out.echoesSkipped++;
+          return true;
+        }
+        return false;
+      };
 
-      const accountFilter = input.receivesNewAccounts ? `(${mine} or qbsync_companyfile eq null)` : mine;
-      let seen = 0;
-      for await (const row of dataverse.queryRows(ENTITY_SETS.account, {
-        select: ACCOUNT_SELECT,
-        filter: `${accountFilter}${since(input.since.account)}`,
-        orderby: 'modifiedon asc',
-        pageSize: 500,
-      })) {
-        if (seen++ >= limit) break;
-        out.cursors.account = str(row, 'modifiedon') ?? out.cursors.account;
+      await changed('account', ACCOUNT_SELECT, input.receivesNewAccounts ? mineOrNew : mine, (row) => {
         const account = fromWire<AccountRecord>(row);
-        const listId = str(row, 'qbsync_qblistid');
-        if (listId === null) {
+        if (str(row, 'qbsync_qblistid') === null) {
           const type = row.customertypecode;
           if (type === null || type === undefined || type === 3) out.accountIds.push(String(row.accountid));
-          continue;
+        } else if (!isEcho(row, accountSyncFields(account)) && account.customertypecode === 3) {
+          out.accountIds.push(String(row.accountid));
         }
-        const base = decodeSyncBase(str(row, SYNC_BASE_COLUMN));
-        if (base && sameSyncFields(base, accountSyncFields(account))) out.echoesSkipped++;
-        else if (account.customertypecode === 3) out.accountIds.push(String(row.accountid));
-      }
-      seen = 0;
-      for await (const row of dataverse.queryRows(ENTITY_SETS.product, {
-        select: PRODUCT_SELECT,
-        filter: `(${mine} or qbsync_companyfile eq null)${since(input.since.product)}`,
-        orderby: 'modifiedon asc',
-        pageSize: 500,
-      })) {
-        if (seen++ >= limit) break;
-        out.cursors.product = str(row, 'modifiedon') ?? out.cursors.product;
+      });
+      await changed('product', PRODUCT_SELECT, mineOrNew, (row) => {
         if (str(row, 'qbsync_qblistid') === null) {
           if (input.receivesNewAccounts) out.productIds.push(String(row.productid));
-          continue;
+        } else if (!isEcho(row, productSyncFields(fromWire<ProductRecord>(row)))) {
+          out.productIds.push(String(row.productid));
         }
-        const base = decodeSyncBase(str(row, SYNC_BASE_COLUMN));
-        if (base && sameSyncFields(base, productSyncFields(fromWire<ProductRecord>(row)))) out.echoesSkipped++;
-        else out.productIds.push(String(row.productid));
-      }
-      seen = 0;
-      for await (const row of dataverse.queryRows(ENTITY_SETS.salesorder, {
-        select: ['salesorderid', 'modifiedon', '_customerid_value', 'qbsync_qbtxnid', 'statecode'],
-        filter: `statecode eq 0 and qbsync_qbtxnid eq null${since(input.since.salesorder)}`,
-        orderby: 'modifiedon asc',
-        pageSize: 500,
-      })) {
-        if (seen++ >= limit) break;
-        out.cursors.salesorder = str(row, 'modifiedon') ?? out.cursors.salesorder;
-        out.salesOrderIds.push(String(row.salesorderid));
-      }
+      });
+      await changed(
+        'salesorder',
+        ['salesorderid', 'modifiedon', '_customerid_value', 'qbsync_qbtxnid', 'statecode'],
+        'statecode eq 0 and qbsync_qbtxnid eq null',
+        (row) => out.salesOrderIds.push(String(row.salesorderid)),
+      );
       return out;
     },
   };

@@ -93,8 +93,19 @@ export const SALES_ORDER_LINE_SELECT = [
   'extendedamount',
 ] as const;
 
-const MONEY_COLUMNS = new Set(['creditlimit', 'price', 'standardcost']);
-const DECIMAL_COLUMNS = new Set(['quantityonhand']);
+/** Columns the Web API sends as JSON numbers and the mapping reads as decimal text (money and decimals). */
+const MONEY_COLUMNS = new Set([
+  'creditlimit',
+  'price',
+  'standardcost',
+  'freightamount',
+  'discountamount',
+  'totalamount',
+  'priceperunit',
+  'manualdiscountamount',
+  'extendedamount',
+]);
+const DECIMAL_COLUMNS = new Set(['quantityonhand', 'quantity', 'discountpercentage']);
 
 /** A mapping-shaped row (money as decimal text) as a Web API body. */
 export function toWire(row: Readonly<Record<string, unknown>>): DataverseRow {
@@ -116,10 +127,7 @@ export function fromWire<T>(row: DataverseRow): T {
   for (const [column, value] of Object.entries(row)) {
     if (column.includes('@')) continue;
     out[column] =
-      typeof value === 'number' &&
-      (MONEY_COLUMNS.has(column) || DECIMAL_COLUMNS.has(column) || /amount|price|quantity|percentage/.test(column))
-        ? String(value)
-        : value;
+      typeof value === 'number' && (MONEY_COLUMNS.has(column) || DECIMAL_COLUMNS.has(column)) ? String(value) : value;
   }
   return out as T;
 }

@@ -68,11 +68,14 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     return (res.body as OptionSetBody).OptionSet ?? {};
   }
 
-  async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
-    const options = (await readOptionSet(kind)).Options ?? [];
-    return options
+  function optionsOf(optionSet: OptionSetBody['OptionSet']): ChoiceOption[] {
+    return (optionSet?.Options ?? [])
       .filter((o) => typeof o.Value === 'number')
       .map((o) => ({ value: o.Value!, label: o.Label?.UserLocalizedLabel?.Label ?? String(o.Value) }));
+  }
+
+  async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
+    return optionsOf(await readOptionSet(kind));
   }
 
   /** State the connection's companyFile workflow keeps; before its first run there is none. */
@@ -97,28 +100,44 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     return null;
   }
 
+  /**
+   * The context of a connection from what was read: configured pairs, then the QuickBooks spellings the last poll
+   * found, then every other option by its label (`choiceValue` compares without case).
+   */
+  function contextOf(
+    connection: string,
+    known: QuickBooksChoiceNames,
+    options: Record<AlignedChoice, ChoiceOption[]>,
+  ): SyncContext {
+    const s = settingsOf(connection);
+    const withLabels = (kind: AlignedChoice, configured: ChoiceMap): ChoiceMap => {
+      const quickbooksNames: ChoiceMap = { ...known[kind], ...configured };
+      const named = new Set(Object.values(quickbooksNames));
+      const map: Record<string, number> = {};
+      for (const option of options[kind]) if (!named.has(option.value)) map[option.label] = option.value;
+      return { ...map, ...quickbooksNames };
+    };
+    return {
+      connection,
+      settings: s,
+      choices: {
+        customerTypes: withLabels('customerTypes', s.choices.customerTypes),
+        terms: withLabels('terms', s.choices.terms),
+        classes: s.choices.classes,
+      },
+      receivingConnection: receivingConnection(),
+    };
+  }
+
   const activities = {
     async loadSyncContext(input: { connection: string }): Promise<SyncContext> {
-      const s = settingsOf(input.connection);
-      const known = await queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {});
-      const withLabels = async (kind: AlignedChoice, configured: ChoiceMap): Promise<ChoiceMap> => {
-        const quickbooksNames: ChoiceMap = { ...known[kind], ...configured };
-        const named = new Set(Object.values(quickbooksNames));
-        const map: Record<string, number> = {};
-        // An option QuickBooks has no known name for goes by its label (`choiceValue` compares without case).
-        for (const option of await readOptions(kind)) if (!named.has(option.value)) map[option.label] = option.value;
-        return { ...map, ...quickbooksNames };
-      };
-      return {
-        connection: input.connection,
-        settings: s,
-        choices: {
-          customerTypes: await withLabels('customerTypes', s.choices.customerTypes),
-          terms: await withLabels('terms', s.choices.terms),
-          classes: s.choices.classes,
-        },
-        receivingConnection: receivingConnection(),
-      };
+      settingsOf(input.connection);
+      const [known, customerTypes, terms] = await Promise.all([
+        queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {}),
+        readOptions('customerTypes'),
+        readOptions('terms'),
+      ]);
+      return contextOf(input.connection, known, { customerTypes, terms });
     },
 
     /**
@@ -127,31 +146,34 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
      * spellings already known, and the records whose last run failed.
      */
     async beginPollCycle(input: { connection: string }): Promise<PollCycleStart> {
-      const [cursors, ownWrites, known, context, customerTypes, terms, failed] = await Promise.all([
+      settingsOf(input.connection);
+      const [cursors, ownWrites, known, customerTypes, terms, failed] = await Promise.all([
         queryCompanyFile<SyncCursors>(input.connection, syncCursorsQuery, {}),
         queryCompanyFile<OwnWrites>(input.connection, ownWritesQuery, {}),
         queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {}),
-        activities.loadSyncContext(input),
         readOptions('customerTypes'),
         readOptions('terms'),
         activities.failedRecordWorkflows(input),
       ]);
+      const options = { customerTypes, terms };
       return {
         cursors,
         ownWrites,
         knownChoiceNames: known,
-        context,
-        options: { customerTypes, terms },
+        context: contextOf(input.connection, known, options),
+        options,
         failedRecords: failed,
       };
     },
 
-    async readChoiceOptions(input: { kind: AlignedChoice }): Promise<ChoiceOption[]> {
-      return readOptions(input.kind);
-    },
-
-    /** Adds options for QuickBooks names Dynamics does not offer yet; a label that arrived meanwhile is skipped. */
-    async addChoiceOptions(input: { kind: AlignedChoice; labels: string[] }): Promise<{ added: string[] }> {
+    /**
+     * Adds options for QuickBooks names Dynamics does not offer yet (a label that arrived meanwhile is skipped) and
+     * returns the options as they now stand.
+     */
+    async addChoiceOptions(input: {
+      kind: AlignedChoice;
+      labels: string[];
+    }): Promise<{ added: string[]; options: ChoiceOption[] }> {
       const { table, column } = CHOICE_COLUMNS[input.kind];
       const optionSet = await readOptionSet(input.kind);
       // A global choice (payment terms is shared by accounts, orders and invoices) is extended by its own name.
@@ -159,7 +181,7 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
         optionSet.IsGlobal && optionSet.Name
           ? { OptionSetName: optionSet.Name }
           : { EntityLogicalName: table, AttributeLogicalName: column };
-      const existing = new Set((await readOptions(input.kind)).map((o) => choiceLabelKey(o.label)));
+      const existing = new Set(optionsOf(optionSet).map((o) => choiceLabelKey(o.label)));
       const added: string[] = [];
       for (const label of input.labels) {
         if (existing.has(choiceLabelKey(label))) continue;
@@ -172,11 +194,7 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
         existing.add(choiceLabelKey(label));
         added.push(label);
       }
-      return { added };
-    },
-
-    async readSyncCursors(input: { connection: string }): Promise<SyncCursors> {
-      return queryCompanyFile<SyncCursors>(input.connection, syncCursorsQuery, {});
+      return { added, options: added.length > 0 ? await readOptions(input.kind) : optionsOf(optionSet) };
     },
 
     /**

@@ -26,7 +26,7 @@ import { dataverseRecordWorkflowId } from './recordIds';
 import { syncEntity, syncSourceId } from './searchAttributes';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
-import { quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
+import { count, quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
 import { type QuickBooksEntity } from './sync/quickbooksRecordSync';
 
 export interface PollCycleInput {
@@ -180,11 +180,11 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     });
     aligned[kind] = alignment.map;
     if (alignment.createInDataverse.length > 0) {
-      const { added } = await syncContext.addChoiceOptions({ kind, labels: alignment.createInDataverse });
+      const { added, options } = await syncContext.addChoiceOptions({ kind, labels: alignment.createInDataverse });
       result.choicesAdded.push(...added);
       const again = alignChoices({
         quickbooks: names,
-        dataverse: await syncContext.readChoiceOptions({ kind }),
+        dataverse: options,
         configured: ctx.settings.choices[kind],
       });
       aligned[kind] = again.map;
@@ -238,20 +238,24 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   // ---- records whose last run failed: run again, reading their source afresh ----
+  const failedByEntity = new Map<QuickBooksEntity, QbRecord[]>();
   for (const workflowId of start.failedRecords) {
     const [side, ...rest] = workflowId.split('/');
     result.retried += 1;
     if (side === 'qb') {
       const [, entity, listId] = rest;
       if (!entity || !listId || !['customer', 'vendor', 'item'].includes(entity)) continue;
-      await syncBatch(
-        { connection, entity: entity as QuickBooksEntity, records: [{ listId } as QbRecord], withRecord: false },
-        result,
-      );
+      const records = failedByEntity.get(entity as QuickBooksEntity) ?? [];
+      records.push({ listId } as QbRecord);
+      failedByEntity.set(entity as QuickBooksEntity, records);
     } else if (side === 'd365') {
       const [entity, id] = rest;
       if (entity && id) await handOffDynamics(connection, entity as DynamicsEntity, id, result);
     }
+  }
+  // One batch per entity, not per record: each batch is a workflow of its own.
+  for (const [entity, records] of failedByEntity) {
+    await syncBatch({ connection, entity, records, withRecord: false }, result);
   }
 
   // ---- Dynamics → QuickBooks: accounts and products first, orders after (they need customers and items) ----
@@ -353,10 +357,6 @@ function orderIdOf(invoice: InvoiceRet): string | null {
     invoice.externalGuid ?? '',
   );
   return guid?.[1]?.toLowerCase() ?? null;
-}
-
-function count(map: Record<string, number>, key: string): void {
-  map[key] = (map[key] ?? 0) + 1;
 }
 
 /** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */

@@ -5,7 +5,6 @@ import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '.
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
 import { changedColumns } from '../../mapping/fields';
 import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
-import type { MappingResult } from '../../mapping/result';
 import {
   invoiceToOrderStatus,
   invoiceTotalsDifference,
@@ -28,7 +27,7 @@ import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
 import { addRecord, findInvoices, readCustomer, readItem, rememberOwnWrite } from './quickbooksRecords';
-import { mappingFailure, markRecord, type RecordOutcome } from './recordOutcome';
+import { mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
 
 export interface DynamicsSyncResult {
   outcome: Exclude<RecordOutcome, 'failed'>;
@@ -42,11 +41,6 @@ export interface DynamicsSyncResult {
 
 /** Loads the context of the connection a Dynamics row belongs to (its company file, or the receiving one). */
 export type ContextFor = (connection: string) => Promise<SyncContext>;
-
-function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
-  if (!result.ok) throw mappingFailure(what, result.errors);
-  return result.value;
-}
 
 const MAX_MERGE_ATTEMPTS = 3;
 

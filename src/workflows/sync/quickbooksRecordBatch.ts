@@ -25,7 +25,8 @@ export interface QuickBooksRecordBatchResult {
   failed: string[];
 }
 
-function count(map: Record<string, number>, key: string): void {
+/** One more of `key` in a tally of handed-off records or outcomes. */
+export function count(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
 }
 

@@ -6,14 +6,13 @@ import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
 import { itemToProduct, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
-import type { MappingResult } from '../../mapping/result';
 import type { SyncFields } from '../../mapping/syncBase';
 import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
 import type { CustomerRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
 import type { ToDataverseResult } from '../../activities/dataverse';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
-import { asRecordSync, mappingFailure, markRecord, type RecordOutcome } from './recordOutcome';
+import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
 import { readCustomer, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
 
 export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
@@ -45,11 +44,6 @@ export function ownershipPolicy(settings: SyncSettings): OwnershipPolicy {
     owners: { ...DEFAULT_OWNERSHIP.owners, ...settings.ownership.owners },
     fallback: settings.ownership.fallback,
   };
-}
-
-function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
-  if (!result.ok) throw mappingFailure(what, result.errors);
-  return result.value;
 }
 
 async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet | VendorRet | SyncedItem> {

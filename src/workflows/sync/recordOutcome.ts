@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
-import type { MappingError } from '../../mapping/result';
+import type { MappingError, MappingResult } from '../../mapping/result';
 import { syncConnection, syncOutcome, syncTargetId } from '../searchAttributes';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'failed';
@@ -17,6 +17,12 @@ export function markRecord(fields: { connection?: string; targetId?: string; out
 export function mappingFailure(what: string, errors: readonly MappingError[]): ApplicationFailure {
   const reasons = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
   return ApplicationFailure.nonRetryable(`${what} cannot be synced: ${reasons}`, 'MappingError', errors);
+}
+
+/** The mapped value, or the record's failure naming every broken rule. */
+export function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
+  if (!result.ok) throw mappingFailure(what, result.errors);
+  return result.value;
 }
 
 /**
