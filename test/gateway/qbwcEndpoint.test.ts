@@ -1,13 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { XMLParser } from 'fast-xml-parser';
-import { createConnectorWorker } from '../../src/worker';
 import { quickbooksListRead } from '../../src/workflows/quickbooksListRead';
 import { companyFileStatusQuery, companyFileWorkflowId } from '../../src/workflows/companyFile/messages';
-import { startTestTemporal } from '../support/temporal';
-import { postSoap, qbwcEnvelope, startTestGateway, type TestGateway } from '../support/gateway';
+import { postSoap, qbwcEnvelope, startGatewayStack, type GatewayStack, type TestGateway } from '../support/gateway';
 
 const taskQueue = 'qbwc-endpoint-test';
 const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, parseTagValue: false });
@@ -22,22 +19,17 @@ async function call(gw: TestGateway, method: string, params: Record<string, stri
 }
 
 describe('QBWC SOAP endpoint (real Temporal, hand-written envelopes)', () => {
+  let stack: GatewayStack;
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
   let gw: TestGateway;
 
   before(async () => {
-    env = await startTestTemporal();
-    worker = await createConnectorWorker({ connection: env.nativeConnection, client: env.client, taskQueue });
-    running = worker.run();
-    gw = await startTestGateway(env.client, taskQueue, { east: 'east-pass', west: 'west-pass' });
+    stack = await startGatewayStack(taskQueue);
+    env = stack.env;
+    gw = stack.gateway;
   });
   after(async () => {
-    await gw.close();
-    worker.shutdown();
-    await running;
-    await env.teardown();
+    await stack.close();
   });
 
   it('serves the WSDL with the Intuit namespace and the eight callbacks', async () => {

@@ -1,12 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createConnectorWorker } from '../../src/worker';
 import { quickbooksListRead } from '../../src/workflows/quickbooksListRead';
 import { companyFileStatusQuery, companyFileWorkflowId } from '../../src/workflows/companyFile/messages';
-import { startTestTemporal } from '../support/temporal';
-import { postSoap, qbwcEnvelope, startTestGateway, type TestGateway } from '../support/gateway';
+import { postSoap, qbwcEnvelope, startGatewayStack, type GatewayStack, type TestGateway } from '../support/gateway';
 
 const taskQueue = 'gateway-metrics-test';
 
@@ -27,22 +24,17 @@ function slots(text: string): string[] {
 }
 
 describe('gateway /metrics counts QBWC sessions and round trips', () => {
+  let stack: GatewayStack;
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
   let gw: TestGateway;
 
   before(async () => {
-    env = await startTestTemporal();
-    worker = await createConnectorWorker({ connection: env.nativeConnection, client: env.client, taskQueue });
-    running = worker.run();
-    gw = await startTestGateway(env.client, taskQueue, { east: 'east-pass', west: 'west-pass' });
+    stack = await startGatewayStack(taskQueue);
+    env = stack.env;
+    gw = stack.gateway;
   });
   after(async () => {
-    await gw.close();
-    worker.shutdown();
-    await running;
-    await env.teardown();
+    await stack.close();
   });
 
   const call = (method: string, params: Record<string, string | number>) =>

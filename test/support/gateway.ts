@@ -1,11 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createGatewayApp } from '../../src/gateway/app';
 import { hashPassword } from '../../src/gateway/qbwc/credentials';
 import { createQbwcService, type QbwcConnection } from '../../src/gateway/qbwc/service';
 import { createSoapEndpoint } from '../../src/gateway/qbwc/soapEndpoint';
+import { createConnectorWorker } from '../../src/worker';
+import { startTestTemporal } from './temporal';
 
 export interface TestGateway {
   url: string;
@@ -77,4 +80,31 @@ export async function postSoap(url: string, method: string, body: string): Promi
     body,
   });
   return { status: res.status, text: await res.text() };
+}
+
+export interface GatewayStack {
+  env: TestWorkflowEnvironment;
+  gateway: TestGateway;
+  /** One QBWC SOAP call, shaped as the real Web Connector sends it. */
+  call(method: string, params: Record<string, string | number>): Promise<{ status: number; text: string }>;
+  close(): Promise<void>;
+}
+
+/** A real dev server, the connector's worker and the gateway for `east` and `west`: what the QBWC tests drive. */
+export async function startGatewayStack(taskQueue: string): Promise<GatewayStack> {
+  const env = await startTestTemporal();
+  const worker = await createConnectorWorker({ connection: env.nativeConnection, client: env.client, taskQueue });
+  const running = worker.run();
+  const gateway = await startTestGateway(env.client, taskQueue, { east: 'east-pass', west: 'west-pass' });
+  return {
+    env,
+    gateway,
+    call: (method, params) => postSoap(gateway.qbwcUrl, method, qbwcEnvelope(method, params)),
+    async close() {
+      await gateway.close();
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }
