@@ -15,9 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import {
-  DataverseClient,
   DataverseThrottledError,
-  DataverseTokenProvider,
   ENTITY_SETS,
   COMPANY_FILE_COLUMN,
   QB_LIST_ID_COLUMN,
@@ -27,7 +25,9 @@ import {
   qbListKey,
   type RateGovernorOptions,
 } from '../src/dataverse';
-import { startDataverseSandbox, type DataverseSandbox } from '../src/sandbox/dataverse/server';
+import type { DataverseConnection } from '../src/dataverse/connect';
+import { startDataverseSandbox } from '../src/sandbox/dataverse/server';
+import { connectToSandbox } from '../test/support/dataverseSandbox';
 
 function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -98,30 +98,7 @@ function windowCounts(
   return { peak, wholeWindows, inWholeWindows };
 }
 
-interface Connected {
-  client: DataverseClient;
-  tokens: DataverseTokenProvider;
-}
-
-function connect(sandbox: DataverseSandbox, connection: string, governor: RateGovernor): Connected {
-  const tokens = new DataverseTokenProvider({
-    connection,
-    tenantId: sandbox.tenantId,
-    clientId: sandbox.clientId,
-    clientSecret: sandbox.clientSecret,
-    environmentUrl: sandbox.environmentUrl,
-    authority: sandbox.authority,
-    caPem: sandbox.caCertPem,
-  });
-  const client = new DataverseClient({
-    connection,
-    webApiUrl: sandbox.webApiUrl,
-    tokenProvider: tokens,
-    caPem: sandbox.caCertPem,
-    governor,
-  });
-  return { client, tokens };
-}
+type Connected = DataverseConnection;
 
 /** ListIDs shaped like QuickBooks' own (`80000001-1700000000`). */
 const listIdOf = (i: number): string => `${(0x80000000 + i).toString(16).toUpperCase()}-1700000000`;
@@ -145,7 +122,7 @@ async function main(): Promise<void> {
     windowMs: windowSeconds * 1000,
     safetyMargin,
   });
-  const connected = CONNECTIONS.map((c) => connect(sandbox, c, governor));
+  const connected = CONNECTIONS.map((c) => connectToSandbox(sandbox, c, { governor }));
   // Rows alternate between the company files, as two offices' customers would.
   const connectionOf = (i: number): Connected => {
     const found = connected[i % connected.length];
@@ -311,10 +288,7 @@ async function main(): Promise<void> {
     console.log('[bench] wrote bench/results/dataverse.json');
     if (!result.utilisation.met || present !== rows) process.exitCode = 1;
   } finally {
-    for (const c of connected) {
-      await c.client.close();
-      c.tokens.close();
-    }
+    for (const c of connected) await c.close();
     await sandbox.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

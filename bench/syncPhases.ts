@@ -17,9 +17,7 @@ import { createActivities } from '../src/activities';
 import { sandboxSyncSettings } from '../src/config/syncSettings';
 import {
   COMPANY_FILE_COLUMN,
-  DataverseClient,
   DataverseThrottledError,
-  DataverseTokenProvider,
   ENTITY_SETS,
   RateGovernor,
   provisionDataverse,
@@ -30,6 +28,7 @@ import { summarizeDataverseChange } from '../src/gateway/webhooks/changeSummary'
 import { temporalRecordSyncStarter } from '../src/gateway/webhooks/recordSyncStarter';
 import { seedGeneratedSalesOrders } from '../src/sandbox/dataverse/demoOrganisation';
 import { startDataverseSandbox, type DataverseSandbox } from '../src/sandbox/dataverse/server';
+import { connectToSandbox } from '../test/support/dataverseSandbox';
 import { editGeneratedRecords, seedGeneratedItems } from '../src/sandbox/quickbooks/benchmarkData';
 import { seedDemoCompany, seedGeneratedCustomers } from '../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorRunReport, WebConnectorSimulator } from '../src/sandbox/webConnector/webConnectorSimulator';
@@ -202,25 +201,9 @@ async function main(): Promise<void> {
     tokenLifetimeSeconds: 3600,
     keyActivationDelayMs: 50,
   });
-  const tokenProvider = (connection: string): DataverseTokenProvider =>
-    new DataverseTokenProvider({
-      connection,
-      tenantId: sandbox.tenantId,
-      clientId: sandbox.clientId,
-      clientSecret: sandbox.clientSecret,
-      environmentUrl: sandbox.environmentUrl,
-      authority: sandbox.authority,
-      caPem: sandbox.caCertPem,
-    });
-  const tokens = tokenProvider('dataverse');
   const governor = new MeasuredGovernor(governorOptions);
-  const dataverse = new DataverseClient({
-    connection: 'dataverse',
-    webApiUrl: sandbox.webApiUrl,
-    tokenProvider: tokens,
-    caPem: sandbox.caCertPem,
-    governor,
-  });
+  const connection = connectToSandbox(sandbox, 'dataverse', { governor });
+  const dataverse = connection.client;
   let report = await provisionDataverse(dataverse, { log: pino({ level: 'silent' }) });
   while (Object.keys(report.keysNotActive).length > 0) {
     await sleep(100);
@@ -582,15 +565,8 @@ async function main(): Promise<void> {
     // (b) Dataverse: the accounts the initial load wrote, each upserted once more (under company file `naive`, so
     // they are new rows as in an initial load) with one request per record, 64 at a time, no governor, no retry.
     await sleep(windowSeconds * 1000);
-    const naiveTokens = tokenProvider('naive');
-    const naiveClient = new DataverseClient({
-      connection: 'naive',
-      webApiUrl: sandbox.webApiUrl,
-      tokenProvider: naiveTokens,
-      caPem: sandbox.caCertPem,
-      governor: new NoGovernor({}),
-      maxThrottleRetries: 0,
-    });
+    const naive = connectToSandbox(sandbox, 'naive', { governor: new NoGovernor({}), maxThrottleRetries: 0 });
+    const naiveClient = naive.client;
     const accounts = sandbox.records.store
       .all('account')
       .filter((row) => row[COMPANY_FILE_COLUMN] === 'east' && typeof row.qbsync_qblistid === 'string');
@@ -622,8 +598,7 @@ async function main(): Promise<void> {
       const seconds = Math.max(0.001, (lastOk - first) / 1000);
       return { records: accounts.length, succeeded: ok, failedByThrottling: byThrottling, otherFailures, seconds };
     });
-    await naiveClient.close();
-    naiveTokens.close();
+    await naive.close();
     const connectorAccounts = initialLoad.throughput['QuickBooks→Dynamics customer'];
     results.naive = {
       quickbooks: {
@@ -732,8 +707,7 @@ async function main(): Promise<void> {
     worker.shutdown();
     await running;
     await quickbooks.gateway.close();
-    await dataverse.close();
-    tokens.close();
+    await connection.close();
     await sandbox.close();
     await env.teardown();
     rmSync(dataDir, { recursive: true, force: true });

@@ -15,7 +15,12 @@ export interface DataverseConnection {
  */
 export function connectDataverse(
   target: DataverseTarget,
-  options: { label?: string; governor?: RateGovernorOptions } = {},
+  options: {
+    label?: string;
+    /** Limits for the process's own governor, or a governor to share (benchmarks measure through their own). */
+    governor?: RateGovernorOptions | RateGovernor;
+    maxThrottleRetries?: number;
+  } = {},
 ): DataverseConnection {
   const label = options.label ?? 'dataverse';
   const tokenProvider = new DataverseTokenProvider({
@@ -33,7 +38,11 @@ export function connectDataverse(
     tokenProvider,
     ...(target.caPem ? { caPem: target.caPem } : {}),
     // Registered in the process's metrics registry, so `/metrics` shows in flight, waiting, throttled and pace.
-    governor: new RateGovernor({ registry: metricsRegistry, name: label, ...options.governor }),
+    governor:
+      options.governor instanceof RateGovernor
+        ? options.governor
+        : new RateGovernor({ registry: metricsRegistry, name: label, ...options.governor }),
+    ...(options.maxThrottleRetries !== undefined ? { maxThrottleRetries: options.maxThrottleRetries } : {}),
   });
   return {
     client,

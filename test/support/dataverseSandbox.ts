@@ -2,7 +2,11 @@ import { connectDataverse, type DataverseConnection } from '../../src/dataverse/
 import type { DataverseSandbox } from '../../src/sandbox/dataverse/server';
 
 /** The connector's Dataverse client for a running sandbox: real msal-node tokens over HTTPS, trusting its CA only. */
-export function connectToSandbox(sandbox: DataverseSandbox, label = 'east'): DataverseConnection {
+export function connectToSandbox(
+  sandbox: DataverseSandbox,
+  label = 'east',
+  options: Omit<Parameters<typeof connectDataverse>[1], 'label'> = {},
+): DataverseConnection {
   return connectDataverse(
     {
       environmentUrl: sandbox.environmentUrl,
@@ -13,6 +17,6 @@ export function connectToSandbox(sandbox: DataverseSandbox, label = 'east'): Dat
       authority: sandbox.authority,
       caPem: sandbox.caCertPem,
     },
-    { label },
+    { ...options, label },
   );
 }
