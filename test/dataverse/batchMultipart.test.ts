@@ -1,11 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { boundaryOf, decodeBatchResponse, encodeBatch } from '../../src/dataverse/batchMultipart';
+
+const sample = join(__dirname, '..', 'fixtures', 'samples', 'dataverse', 'batch-response-changeset-and-get.txt');
 
 describe('$batch multipart', () => {
   it('decodes the published change-set + GET response (LF line endings, "Name:value" headers)', () => {
-    const text = readFileSync('/work/shared/samples/dataverse/batch-response-changeset-and-get.txt', 'utf8');
+    const text = readFileSync(sample, 'utf8');
     const parts = decodeBatchResponse(
       text,
       'multipart/mixed; boundary=batchresponse_c1bd45c1-dd81-470d-b897-e965846aad2f',
@@ -27,7 +30,7 @@ describe('$batch multipart', () => {
   });
 
   it('finds the boundary without a Content-Type header too', () => {
-    const text = readFileSync('/work/shared/samples/dataverse/batch-response-changeset-and-get.txt', 'utf8');
+    const text = readFileSync(sample, 'utf8');
     assert.equal(decodeBatchResponse(text, undefined).length, 3);
   });
 

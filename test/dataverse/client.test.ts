@@ -31,6 +31,8 @@ class RotatingTokens implements DataverseTokenSource {
   }
 }
 
+const errorSamples = path.join(__dirname, '..', 'fixtures', 'samples', 'dataverse', 'error-responses.json');
+
 describe('DataverseClient against an in-test Dataverse', () => {
   let certs: TestCertificates;
   let fake: FakeDataverse;
@@ -331,9 +333,7 @@ describe('DataverseClient against an in-test Dataverse', () => {
   });
 
   it('maps Dataverse error bodies (published samples) to typed errors', async () => {
-    const samples = JSON.parse(
-      readFileSync(path.join('/work/shared/samples/dataverse/error-responses.json'), 'utf8'),
-    ) as Record<string, unknown>;
+    const samples = JSON.parse(readFileSync(errorSamples, 'utf8')) as Record<string, unknown>;
     const id = '00000000-0000-0000-0000-000000000001';
     const cases: Array<{
       name: string;
@@ -436,10 +436,7 @@ describe('DataverseClient against an in-test Dataverse', () => {
   });
 
   it('keeps Dataverse error annotations on validation errors', async () => {
-    const samples = JSON.parse(readFileSync('/work/shared/samples/dataverse/error-responses.json', 'utf8')) as Record<
-      string,
-      unknown
-    >;
+    const samples = JSON.parse(readFileSync(errorSamples, 'utf8')) as Record<string, unknown>;
     fake.script.push({ status: 400, body: samples['400_plugin_error_with_Prefer_include-annotations_star'] });
     const err = await client.create('accounts', {}).catch((e: unknown) => e);
     assert.ok(err instanceof DataverseValidationError);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   parseRemoteExecutionContext,
   parseWcfDate,
@@ -8,7 +9,9 @@ import {
   type DataverseValue,
 } from '../../src/dataverse/remoteExecutionContext';
 
-const sample: unknown = JSON.parse(readFileSync('/work/shared/samples/dataverse/webhook-contact-update.json', 'utf8'));
+const sample: unknown = JSON.parse(
+  readFileSync(join(__dirname, '..', 'fixtures', 'samples', 'dataverse', 'webhook-contact-update.json'), 'utf8'),
+);
 
 const orderId = '9a1c5e2f-6b7d-4e8f-a0b1-c2d3e4f5a6b7';
 const correlationId = 'b374239d-4233-41a9-8b17-a86cb4f737b5';

@@ -12,7 +12,7 @@ import {
   type QwcFile,
 } from '../../src/gateway/qbwc/qwcFile';
 
-const SAMPLES = '/work/shared/samples/qbxml';
+const SAMPLES = join(__dirname, '..', 'fixtures', 'samples', 'qbxml');
 const sampleNames = [
   'consolibyte-example.qwc.xml',
   'intuit-wcwebservice-http.qwc.xml',

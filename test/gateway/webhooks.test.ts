@@ -1,6 +1,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import express from 'express';
@@ -13,7 +14,10 @@ import {
 import { type DataverseChangeSummary } from '../../src/workflows/dataverseChangeSummary';
 import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId, RecordIdError } from '../../src/workflows/recordIds';
 
-const sampleText = readFileSync('/work/shared/samples/dataverse/webhook-contact-update.json', 'utf8');
+const sampleText = readFileSync(
+  join(__dirname, '..', 'fixtures', 'samples', 'dataverse', 'webhook-contact-update.json'),
+  'utf8',
+);
 const contactId = '6d81597f-0f9f-e711-8122-000d3aa2331c';
 const orderId = '9a1c5e2f-6b7d-4e8f-a0b1-c2d3e4f5a6b7';
 

@@ -12,7 +12,7 @@ import {
 import { parseXmlDocument } from '../../src/qbxml/xml';
 import { descendantNames, requestElements } from './elementOrder';
 
-const SAMPLES = '/work/shared/samples/qbxml';
+const SAMPLES = join(__dirname, '..', 'fixtures', 'samples', 'qbxml');
 const sample = (name: string): string => readFileSync(join(SAMPLES, name), 'utf8');
 
 describe('response samples', () => {

@@ -7,7 +7,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { CompanyFileSimulator, QuickBooksParseError } from '../../../src/sandbox/quickbooks/companyFile';
 import { seedDemoCompany, seedGeneratedCustomers } from '../../../src/sandbox/quickbooks/demoCompany';
 
-const samples = '/work/shared/samples/qbxml';
+const samples = join(__dirname, '..', '..', 'fixtures', 'samples', 'qbxml');
 const reader = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
