@@ -9,6 +9,7 @@ import { loadCodecAccess } from './codec/codecAccess';
 import { codecRouter, uiOriginsFromEnv } from './codec/codecRouter';
 import { createQbwcService } from './qbwc/service';
 import { createSoapEndpoint } from './qbwc/soapEndpoint';
+import { TicketAuthority } from './qbwc/tickets';
 import { dataverseWebhookRouter } from './webhooks/dataverseWebhook';
 import { temporalRecordSyncStarter } from './webhooks/recordSyncStarter';
 
@@ -18,7 +19,8 @@ async function main(): Promise<void> {
   const { temporal, gateway } = deployment;
   const qbwcConnections = await deployment.qbwcConnections();
   const webhookConnections = deployment.webhookConnections();
-  const payloadCodec = new EncryptedPayloadCodec(loadPayloadKeyRing(runtime.dataDir));
+  const keyRing = loadPayloadKeyRing(runtime.dataDir);
+  const payloadCodec = new EncryptedPayloadCodec(keyRing);
   const client = new Client({
     connection: await Connection.connect({ address: temporal.address }),
     namespace: temporal.namespace,
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
       taskQueue: temporal.taskQueue,
       log,
       connections: () => qbwcConnections,
+      tickets: TicketAuthority.fromPayloadKeyRing(keyRing),
       ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
     }),
   });

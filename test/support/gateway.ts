@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -7,6 +8,7 @@ import { createGatewayApp } from '../../src/gateway/app';
 import { hashPassword } from '../../src/gateway/qbwc/credentials';
 import { createQbwcService, type QbwcConnection } from '../../src/gateway/qbwc/service';
 import { createSoapEndpoint } from '../../src/gateway/qbwc/soapEndpoint';
+import { TicketAuthority } from '../../src/gateway/qbwc/tickets';
 import { createConnectorWorker } from '../../src/worker';
 import { startTestTemporal } from './temporal';
 
@@ -19,12 +21,15 @@ export interface TestGateway {
 
 export const silentLog = pino({ level: 'silent' });
 
+/** One ticket key for every gateway a test starts, as every gateway of a deployment shares one. */
+export const testTicketAuthority = new TicketAuthority(randomBytes(32), []);
+
 /** The gateway's real express app on a free port, for the given connections (name → password). */
 export async function startTestGateway(
   client: Client,
   taskQueue: string,
   users: Record<string, string>,
-  options: { maxBodyBytes?: number; callTimeoutMs?: number } = {},
+  options: { maxBodyBytes?: number; callTimeoutMs?: number; tickets?: TicketAuthority } = {},
 ): Promise<TestGateway> {
   const connections: QbwcConnection[] = [];
   for (const [name, password] of Object.entries(users)) {
@@ -40,6 +45,7 @@ export async function startTestGateway(
       taskQueue,
       log: silentLog,
       connections: () => connections,
+      tickets: options.tickets ?? testTicketAuthority,
       callTimeoutMs: options.callTimeoutMs,
     }),
   });

@@ -16,7 +16,7 @@ import {
   type ReceiveResponseInput,
 } from '../../workflows/companyFile/messages';
 import { verifyPassword } from './credentials';
-import { connectionOfTicket, hashTicket, mintTicket } from './tickets';
+import { hashTicket, type TicketAuthority } from './tickets';
 
 export interface QbwcConnection {
   /** Connection name: [a-z0-9_-], also the company file's workflow id suffix. */
@@ -31,6 +31,8 @@ export interface QbwcServiceDeps {
   client: Client;
   taskQueue: string;
   connections: () => readonly QbwcConnection[];
+  /** Shared by every gateway of the deployment, so a ticket minted by one is honoured by all. */
+  tickets: TicketAuthority;
   log: Logger;
   /** How long one SOAP call waits for the workflow (a stopped worker must not hang QBWC forever). */
   callTimeoutMs?: number;
@@ -68,9 +70,10 @@ export function createQbwcService(deps: QbwcServiceDeps) {
   const handleFor = (connection: string) => deps.client.workflow.getHandle(companyFileWorkflowId(connection));
   const withDeadline = <T>(fn: () => Promise<T>): Promise<T> => deps.client.withDeadline(Date.now() + timeoutMs, fn);
   const known = (ticket: string): { connection: string; ticketHash: string } | undefined => {
-    const connection = connectionOfTicket(ticket);
-    if (!connection || !deps.connections().some((c) => c.name === connection)) return undefined;
-    return { connection, ticketHash: hashTicket(ticket) };
+    // A ticket no gateway of this deployment minted stops here: it never becomes an Update in a workflow's history.
+    const verified = deps.tickets.verify(ticket);
+    if (!verified || !deps.connections().some((c) => c.name === verified.connection)) return undefined;
+    return verified;
   };
 
   const methods = {
@@ -93,7 +96,7 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         recordQbwcSession(connection?.name ?? 'unknown', 'nvu');
         return { authenticateResult: { string: ['', 'nvu'] } };
       }
-      const ticket = mintTicket(connection.name);
+      const ticket = deps.tickets.mint(connection.name);
       const status = await withDeadline(() =>
         deps.client.workflow.executeUpdateWithStart(openSessionUpdate, {
           args: [{ ticketHash: hashTicket(ticket) }],
