@@ -166,6 +166,15 @@ const webhookSchema = z
   .strictObject({
     kind: z.enum(['WebhookKey', 'HttpHeader', 'HttpQueryString']),
     key: secretReferenceSchema,
+    /**
+     * Key rotation: the key being replaced, still accepted until `previousKeyUntil`, so deliveries Dataverse sends
+     * with the old key while the service endpoint is being updated are not refused.
+     */
+    previousKey: secretReferenceSchema.optional(),
+    /** When the previous key stops being accepted (ISO 8601); required with `previousKey`, so no rotation stays open. */
+    previousKeyUntil: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-31T00:00:00Z' })
+      .optional(),
     /** HttpHeader: the header Dataverse sends; HttpQueryString: the parameter name (default `code`). */
     headerName: z.string().min(1).optional(),
   })
@@ -173,6 +182,18 @@ const webhookSchema = z
     (webhook, ctx) => {
       if (valueAt(webhook, 'kind') === 'HttpHeader' && !valueAt(webhook, 'headerName')) {
         ctx.addIssue({ code: 'custom', path: ['headerName'], message: 'is required when kind is HttpHeader' });
+      }
+      const previousKey = valueAt(webhook, 'previousKey') !== undefined;
+      const until = valueAt(webhook, 'previousKeyUntil') !== undefined;
+      if (previousKey && !until) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['previousKeyUntil'],
+          message: 'is required with previousKey: say when the rotation window closes',
+        });
+      }
+      if (until && !previousKey) {
+        ctx.addIssue({ code: 'custom', path: ['previousKey'], message: 'is required with previousKeyUntil' });
       }
     },
     { when: () => true },

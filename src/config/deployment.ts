@@ -12,7 +12,7 @@ import {
   type ConnectorConfig,
 } from './configFile';
 import { loadConnections, type ConnectionConfig } from './connections';
-import { resolveSecret, SecretStore } from './secrets';
+import { MIN_SECRET_LENGTH, resolveSecret, SecretStore } from './secrets';
 import { sandboxSyncSettings, type SyncSettings } from './syncSettings';
 
 /**
@@ -160,6 +160,8 @@ interface SecretField {
   /** Where the reference sits in the file, e.g. `connections[1].qbwc.password`. */
   field: string;
   reference: string;
+  /** Shorter values are refused: a Web Connector password or webhook key is guessable online otherwise. */
+  minLength?: number;
 }
 
 /**
@@ -174,9 +176,16 @@ function resolveFields(
 ) {
   const values: string[] = [];
   const problems: string[] = [];
-  for (const { field, reference } of fields) {
+  for (const { field, reference, minLength } of fields) {
     try {
-      values.push(resolveSecret(reference, store, env));
+      const value = resolveSecret(reference, store, env);
+      if (minLength !== undefined && value.length < minLength) {
+        // Never the value, nor its length: either narrows a guess.
+        problems.push(
+          `${field}: the secret behind ${reference} is shorter than ${minLength} characters; set a longer, random one`,
+        );
+      }
+      values.push(value);
     } catch (error) {
       problems.push(`${field}: ${error instanceof Error ? error.message : 'the secret cannot be resolved'}`);
     }
@@ -236,7 +245,11 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
     async qbwcConnections() {
       const passwords = resolveFields(
         path,
-        config.connections.map((c, i) => ({ field: `connections[${i}].qbwc.password`, reference: c.qbwc.password })),
+        config.connections.map((c, i) => ({
+          field: `connections[${i}].qbwc.password`,
+          reference: c.qbwc.password,
+          minLength: MIN_SECRET_LENGTH,
+        })),
         store,
         env,
       );
@@ -254,18 +267,31 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
       const withWebhook = config.connections.flatMap((c, i) => (c.webhook ? [{ c, i, webhook: c.webhook }] : []));
       const keys = resolveFields(
         path,
-        withWebhook.map(({ i, webhook }) => ({ field: `connections[${i}].webhook.key`, reference: webhook.key })),
+        withWebhook.flatMap(({ i, webhook }) => [
+          { field: `connections[${i}].webhook.key`, reference: webhook.key, minLength: MIN_SECRET_LENGTH },
+          ...(webhook.previousKey
+            ? [{ field: `connections[${i}].webhook.previousKey`, reference: webhook.previousKey }]
+            : []),
+        ]),
         store,
         env,
       );
-      return withWebhook.map(({ c, webhook }, n) => ({
-        name: c.name,
-        auth: {
-          kind: webhook.kind,
-          key: keys[n]!,
-          ...(webhook.headerName ? { headerName: webhook.headerName } : {}),
-        },
-      }));
+      let next = 0;
+      return withWebhook.map(({ c, webhook }) => {
+        const key = keys[next++]!;
+        const previousKey = webhook.previousKey ? keys[next++]! : undefined;
+        return {
+          name: c.name,
+          auth: {
+            kind: webhook.kind,
+            key,
+            ...(webhook.headerName ? { headerName: webhook.headerName } : {}),
+            ...(previousKey && webhook.previousKeyUntil
+              ? { previousKey: { key: previousKey, untilMs: Date.parse(webhook.previousKeyUntil) } }
+              : {}),
+          },
+        };
+      });
     },
   };
 }

@@ -10,6 +10,8 @@ import { assertPrivateFile, writePrivateFileAtomically } from '../codec/keyRing'
  */
 
 export const SECRETS_KEY_ENV = 'QBSYNC_SECRETS_KEY';
+/** Web Connector passwords and webhook keys face the internet: anything shorter is refused at configuration load. */
+export const MIN_SECRET_LENGTH = 16;
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const SECRET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -185,6 +185,64 @@ describe('the deployment from a configuration file', () => {
     assert.throws(() => deployment.webhookConnections(), /connections\[0\]\.webhook\.key: .*EAST_WEBHOOK_KEY/);
   });
 
+  it('refuses Web Connector passwords and webhook keys under 16 characters, naming the field, never the value', async () => {
+    const weak = { EAST_WEBHOOK_KEY: 'short-key-15chr', WEST_QBWC_PASSWORD: 'fifteen-chars!!' };
+    const deployment = loadDeployment({ dataDir, env: envFor(writeConfig(configData()), weak) });
+    await assert.rejects(deployment.qbwcConnections(), (error: unknown) => {
+      assert.ok(error instanceof ConfigFileError);
+      assert.deepEqual(error.problems, [
+        'connections[1].qbwc.password: the secret behind env:WEST_QBWC_PASSWORD is shorter than 16 characters; set a longer, random one',
+      ]);
+      assert.ok(!error.message.includes(weak.WEST_QBWC_PASSWORD));
+      return true;
+    });
+    assert.throws(
+      () => deployment.webhookConnections(),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigFileError);
+        assert.match(
+          error.message,
+          /connections\[0\]\.webhook\.key: the secret behind env:EAST_WEBHOOK_KEY is shorter than 16/,
+        );
+        assert.ok(!error.message.includes(weak.EAST_WEBHOOK_KEY));
+        return true;
+      },
+    );
+    // Sixteen characters are enough.
+    const fine = { EAST_WEBHOOK_KEY: 'sixteen-chars-ok', WEST_QBWC_PASSWORD: 'sixteen-chars-ok' };
+    const accepted = loadDeployment({ dataDir, env: envFor(writeConfig(configData()), fine) });
+    assert.equal((await accepted.qbwcConnections()).length, 2);
+    assert.equal(accepted.webhookConnections()[0]?.auth.key, fine.EAST_WEBHOOK_KEY);
+  });
+
+  it('hands the gateway the previous webhook key with the end of its rotation window', () => {
+    const data = configData();
+    const connections = data.connections as Json[];
+    connections[0]!.webhook = {
+      kind: 'WebhookKey',
+      key: 'env:EAST_WEBHOOK_KEY',
+      previousKey: 'env:EAST_OLD_WEBHOOK_KEY',
+      previousKeyUntil: '2026-12-31T00:00:00Z',
+    };
+    const env = envFor(writeConfig(data), { ...secretEnv, EAST_OLD_WEBHOOK_KEY: 'the-old-key-being-rotated-away' });
+    assert.deepEqual(loadDeployment({ dataDir, env }).webhookConnections(), [
+      {
+        name: 'east',
+        auth: {
+          kind: 'WebhookKey',
+          key: WEBHOOK_KEY,
+          previousKey: { key: 'the-old-key-being-rotated-away', untilMs: Date.parse('2026-12-31T00:00:00Z') },
+        },
+      },
+    ]);
+    // A previous key without the end of its window would keep the rotation open for ever.
+    delete (connections[0]!.webhook as Json).previousKeyUntil;
+    assert.throws(
+      () => loadDeployment({ dataDir, env: envFor(writeConfig(data), secretEnv) }),
+      /connections\[0\]\.webhook\.previousKeyUntil: is required with previousKey/,
+    );
+  });
+
   it('stops on an invalid file, naming each field and not the literal written in a secret place', () => {
     const data = configData();
     (data.governor as Json).maxConcurrent = 99;

@@ -13,6 +13,11 @@ export interface WebhookAuth {
    * Unused for WebhookKey.
    */
   headerName?: string;
+  /**
+   * During a key rotation: the key being replaced, accepted until `untilMs` (epoch ms). Dataverse keeps delivering
+   * with the old key until the service endpoint is updated, and retries queued before that still carry it.
+   */
+  previousKey?: { key: string; untilMs: number };
 }
 
 export type QueryValues = Record<string, unknown>;
@@ -55,13 +60,23 @@ export function secretsMatch(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
-export type AuthOutcome = { ok: true } | { ok: false; reason: 'missing' | 'mismatch' | 'misconfigured' };
+export type AuthOutcome = { ok: true } | { ok: false; reason: 'missing' | 'mismatch' | 'expired' | 'misconfigured' };
 
-export function authenticateWebhook(auth: WebhookAuth, headers: IncomingHttpHeaders, query: QueryValues): AuthOutcome {
+export function authenticateWebhook(
+  auth: WebhookAuth,
+  headers: IncomingHttpHeaders,
+  query: QueryValues,
+  now: number = Date.now(),
+): AuthOutcome {
   // An empty configured key would let an empty secret in; treat it as a configuration error, never as "open".
-  if (auth.key.length === 0) return { ok: false, reason: 'misconfigured' };
+  if (auth.key.length === 0 || auth.previousKey?.key.length === 0) return { ok: false, reason: 'misconfigured' };
   if (auth.kind === 'HttpHeader' && !auth.headerName) return { ok: false, reason: 'misconfigured' };
   const presented = presentedSecret(auth, headers, query);
   if (presented === undefined) return { ok: false, reason: 'missing' };
-  return secretsMatch(presented, auth.key) ? { ok: true } : { ok: false, reason: 'mismatch' };
+  // Both comparisons always run, so the answer's timing does not tell which key (if any) was close.
+  const current = secretsMatch(presented, auth.key);
+  const previous = auth.previousKey ? secretsMatch(presented, auth.previousKey.key) : false;
+  if (current) return { ok: true };
+  if (previous && now <= auth.previousKey!.untilMs) return { ok: true };
+  return { ok: false, reason: previous ? 'expired' : 'mismatch' };
 }
