@@ -3,9 +3,15 @@ import { runtime } from '../config/runtime';
 import { loadPayloadKeyRing, type PayloadKeyRing } from './keyRing';
 import { EncryptedPayloadCodec } from './payloadCodec';
 
-/** The one data converter of the worker, the gateway and every client: payloads leave the process encrypted. */
+/**
+ * The one data converter of the worker, the gateway and every client: payloads leave the process encrypted, and so do
+ * failure messages and stack traces (see ./failureConverter).
+ */
 export function connectorDataConverter(keyRing: PayloadKeyRing): DataConverter {
-  return { payloadCodecs: [new EncryptedPayloadCodec(keyRing)] };
+  return {
+    payloadCodecs: [new EncryptedPayloadCodec(keyRing)],
+    failureConverterPath: require.resolve('./failureConverter'),
+  };
 }
 
 /** Keys from QBSYNC_PAYLOAD_KEYS or `<dataDir>/keys/payload-keys.json`; fails with the fix when neither exists. */

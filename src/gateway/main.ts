@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { connectorDataConverter } from '../codec/dataConverter';
 import { loadPayloadKeyRing } from '../codec/keyRing';
 import { EncryptedPayloadCodec } from '../codec/payloadCodec';
 import { loadDeployment } from '../config/deployment';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const client = new Client({
     connection: await Connection.connect({ address: temporal.address }),
     namespace: temporal.namespace,
-    dataConverter: { payloadCodecs: [payloadCodec] },
+    dataConverter: connectorDataConverter(keyRing),
   });
   const log = logger.child({ component: 'gateway' });
   const qbwc = await createSoapEndpoint({
