@@ -11,6 +11,15 @@ import {
   type QbxmlWriteRequest,
   supportsIterator,
 } from './requests';
+import {
+  CUSTOMER_FULL_NAME_MAX,
+  isCalendarDate,
+  isQbxmlGuid,
+  LIST_REF_FULL_NAME_MAX,
+  numberFormatViolation,
+  refFullNameMax,
+  type NumberFormat,
+} from './valueFormats';
 import { escapeXml, hasForbiddenXmlChar } from './xml';
 
 export type OnErrorMode = 'continueOnError' | 'stopOnError' | 'rollbackOnError';
@@ -32,7 +41,8 @@ type FieldSpec =
   | { kind: 'text'; key: string; el: string; max?: number; required?: boolean; repeat?: boolean }
   | { kind: 'enum'; key: string; el: string; values: readonly string[]; required?: boolean }
   | { kind: 'bool'; key: string; el: string }
-  | { kind: 'decimal'; key: string; el: string; required?: boolean }
+  | { kind: 'number'; key: string; el: string; format: NumberFormat }
+  | { kind: 'guid'; key: string; el: string }
   | { kind: 'date'; key: string; el: string }
   | { kind: 'ref'; key: string; el: string; fullNameMax: number; required?: boolean }
   | { kind: 'address'; key: string; el: string }
@@ -42,9 +52,6 @@ type FieldSpec =
 
 const ID_MAX = 36;
 const EDIT_SEQUENCE_MAX = 16;
-const LIST_REF_FULL_NAME_MAX = 159;
-/** Customer and job full names (`Parent:Job`) may be longer than other list names. */
-const CUSTOMER_FULL_NAME_MAX = 209;
 
 const text = (key: string, el: string, max?: number, required = false): FieldSpec => ({
   kind: 'text',
@@ -54,9 +61,16 @@ const text = (key: string, el: string, max?: number, required = false): FieldSpe
   required,
 });
 const bool = (key: string, el: string): FieldSpec => ({ kind: 'bool', key, el });
-const decimal = (key: string, el: string): FieldSpec => ({ kind: 'decimal', key, el });
+const number =
+  (format: NumberFormat) =>
+  (key: string, el: string): FieldSpec => ({ kind: 'number', key, el, format });
+const amount = number('amount');
+const price = number('price');
+const quantity = number('quantity');
+const percent = number('percent');
+const guid = (key: string, el: string): FieldSpec => ({ kind: 'guid', key, el });
 const date = (key: string, el: string): FieldSpec => ({ kind: 'date', key, el });
-const ref = (key: string, el: string, fullNameMax = LIST_REF_FULL_NAME_MAX, required = false): FieldSpec => ({
+const ref = (key: string, el: string, fullNameMax = refFullNameMax(el), required = false): FieldSpec => ({
   kind: 'ref',
   key,
   el,
@@ -123,12 +137,12 @@ function customerFields(mode: Mode): FieldSpec[] {
     ref('customerTypeRef', 'CustomerTypeRef'),
     ref('termsRef', 'TermsRef'),
     ref('salesRepRef', 'SalesRepRef'),
-    ...addOnly([decimal('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
+    ...addOnly([amount('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     ref('itemSalesTaxRef', 'ItemSalesTaxRef'),
     text('resaleNumber', 'ResaleNumber', 15),
     text('accountNumber', 'AccountNumber', 99),
-    decimal('creditLimit', 'CreditLimit'),
+    amount('creditLimit', 'CreditLimit'),
     ref('preferredPaymentMethodRef', 'PreferredPaymentMethodRef'),
     {
       kind: 'enum',
@@ -145,7 +159,7 @@ function customerFields(mode: Mode): FieldSpec[] {
     bool('isStatementWithParent', 'IsStatementWithParent'),
     { kind: 'enum', key: 'preferredDeliveryMethod', el: 'PreferredDeliveryMethod', values: ['None', 'Email', 'Fax'] },
     ref('priceLevelRef', 'PriceLevelRef'),
-    ...addOnly([text('externalGuid', 'ExternalGUID')]),
+    ...addOnly([guid('externalGuid', 'ExternalGUID')]),
     text('taxRegistrationNumber', 'TaxRegistrationNumber', 30),
     ref('currencyRef', 'CurrencyRef'),
   ];
@@ -168,12 +182,12 @@ function vendorFields(mode: Mode): FieldSpec[] {
     text('notes', 'Notes', 4095),
     ref('vendorTypeRef', 'VendorTypeRef'),
     ref('termsRef', 'TermsRef'),
-    decimal('creditLimit', 'CreditLimit'),
+    amount('creditLimit', 'CreditLimit'),
     text('vendorTaxIdent', 'VendorTaxIdent', 15),
     bool('isVendorEligibleFor1099', 'IsVendorEligibleFor1099'),
-    ...addOnly([decimal('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
+    ...addOnly([amount('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
     ref('billingRateRef', 'BillingRateRef'),
-    ...addOnly([text('externalGuid', 'ExternalGUID')]),
+    ...addOnly([guid('externalGuid', 'ExternalGUID')]),
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     bool('isSalesTaxAgency', 'IsSalesTaxAgency'),
     text('taxRegistrationNumber', 'TaxRegistrationNumber', 30),
@@ -194,8 +208,8 @@ function salesOrPurchase(mode: Mode): FieldSpec {
     el: mode === 'add' ? 'SalesOrPurchase' : 'SalesOrPurchaseMod',
     fields: [
       text('desc', 'Desc', 4095),
-      decimal('price', 'Price'),
-      decimal('pricePercent', 'PricePercent'),
+      price('price', 'Price'),
+      percent('pricePercent', 'PricePercent'),
       ref('accountRef', 'AccountRef'),
       ...(mode === 'mod' ? [bool('applyAccountRefToExistingTxns', 'ApplyAccountRefToExistingTxns')] : []),
     ],
@@ -210,11 +224,11 @@ function salesAndPurchase(mode: Mode): FieldSpec {
     el: mode === 'add' ? 'SalesAndPurchase' : 'SalesAndPurchaseMod',
     fields: [
       text('salesDesc', 'SalesDesc', 4095),
-      decimal('salesPrice', 'SalesPrice'),
+      price('salesPrice', 'SalesPrice'),
       ref('incomeAccountRef', 'IncomeAccountRef'),
       ...modOnly(bool('applyIncomeAccountRefToExistingTxns', 'ApplyIncomeAccountRefToExistingTxns')),
       text('purchaseDesc', 'PurchaseDesc', 4095),
-      decimal('purchaseCost', 'PurchaseCost'),
+      price('purchaseCost', 'PurchaseCost'),
       ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
       ref('expenseAccountRef', 'ExpenseAccountRef'),
       ...modOnly(bool('applyExpenseAccountRefToExistingTxns', 'ApplyExpenseAccountRefToExistingTxns')),
@@ -241,7 +255,7 @@ function salesItemFields(mode: Mode, nonInventory: boolean): FieldSpec[] {
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     salesOrPurchase(mode),
     salesAndPurchase(mode),
-    ...(mode === 'add' ? [text('externalGuid', 'ExternalGUID')] : []),
+    ...(mode === 'add' ? [guid('externalGuid', 'ExternalGUID')] : []),
   ];
 }
 
@@ -261,23 +275,23 @@ function inventoryItemFields(mode: Mode): FieldSpec[] {
     bool('isTaxIncluded', 'IsTaxIncluded'),
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     text('salesDesc', 'SalesDesc', 4095),
-    decimal('salesPrice', 'SalesPrice'),
+    price('salesPrice', 'SalesPrice'),
     ref('incomeAccountRef', 'IncomeAccountRef'),
     ...modOnly([bool('applyIncomeAccountRefToExistingTxns', 'ApplyIncomeAccountRefToExistingTxns')]),
     text('purchaseDesc', 'PurchaseDesc', 4095),
-    decimal('purchaseCost', 'PurchaseCost'),
+    price('purchaseCost', 'PurchaseCost'),
     ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
     ref('cogsAccountRef', 'COGSAccountRef'),
     ...modOnly([bool('applyCogsAccountRefToExistingTxns', 'ApplyCOGSAccountRefToExistingTxns')]),
     ref('prefVendorRef', 'PrefVendorRef'),
     ref('assetAccountRef', 'AssetAccountRef'),
-    decimal('reorderPoint', 'ReorderPoint'),
-    decimal('max', 'Max'),
+    quantity('reorderPoint', 'ReorderPoint'),
+    quantity('max', 'Max'),
     ...addOnly([
-      decimal('quantityOnHand', 'QuantityOnHand'),
-      decimal('totalValue', 'TotalValue'),
+      quantity('quantityOnHand', 'QuantityOnHand'),
+      amount('totalValue', 'TotalValue'),
       date('inventoryDate', 'InventoryDate'),
-      text('externalGuid', 'ExternalGUID'),
+      guid('externalGuid', 'ExternalGUID'),
     ]),
   ];
 }
@@ -299,13 +313,13 @@ function invoiceLineFields(mode: Mode): FieldSpec[] {
     ...(mode === 'mod' ? [text('txnLineId', 'TxnLineID', ID_MAX, true)] : []),
     ref('itemRef', 'ItemRef'),
     text('desc', 'Desc', 4095),
-    decimal('quantity', 'Quantity'),
+    quantity('quantity', 'Quantity'),
     text('unitOfMeasure', 'UnitOfMeasure', 31),
     ...(mode === 'mod' ? [ref('overrideUomSetRef', 'OverrideUOMSetRef')] : []),
-    decimal('rate', 'Rate'),
-    decimal('ratePercent', 'RatePercent'),
+    price('rate', 'Rate'),
+    percent('ratePercent', 'RatePercent'),
     ref('classRef', 'ClassRef'),
-    decimal('amount', 'Amount'),
+    amount('amount', 'Amount'),
     date('serviceDate', 'ServiceDate'),
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     ...(mode === 'add' ? [bool('isTaxable', 'IsTaxable')] : [ref('overrideItemAccountRef', 'OverrideItemAccountRef')]),
@@ -356,9 +370,9 @@ function invoiceFields(mode: Mode): FieldSpec[] {
     bool('isTaxIncluded', 'IsTaxIncluded'),
     ref('customerSalesTaxCodeRef', 'CustomerSalesTaxCodeRef'),
     text('other', 'Other', 29),
-    decimal('exchangeRate', 'ExchangeRate'),
+    number('float')('exchangeRate', 'ExchangeRate'),
     ...addOnly([
-      text('externalGuid', 'ExternalGUID'),
+      guid('externalGuid', 'ExternalGUID'),
       { kind: 'text', key: 'linkToTxnIds', el: 'LinkToTxnID', max: ID_MAX, repeat: true },
     ]),
     {
@@ -439,10 +453,8 @@ const WRITE_SHAPES: Readonly<Record<QbxmlWriteRequest['type'], WriteShape>> = {
 // Writer
 // ---------------------------------------------------------------------------------------------------------------
 
-const DECIMAL = /^-?\d+(\.\d+)?$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** QuickBooks takes local time without offset, or with an explicit `±hh:mm`; not `Z`, not milliseconds. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2})?)?$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:T(\d{2}):(\d{2}):[0-5]\d(?:[+-]\d{2}:\d{2})?)?$/;
 
 class ElementWriter {
   private readonly parts: string[] = [];
@@ -521,15 +533,22 @@ function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: st
       if (typeof value !== 'boolean') w.fail(field, 'must be a boolean');
       w.leaf(field, spec.el, value ? 'true' : 'false');
       return;
-    case 'decimal': {
+    case 'number': {
       const s = expectString(w, field, value);
-      if (!DECIMAL.test(s)) w.fail(field, `must be a decimal string like "1234.50", got "${s}"`);
+      const violation = numberFormatViolation(spec.format, s);
+      if (violation !== undefined) w.fail(field, violation);
+      w.leaf(field, spec.el, s);
+      return;
+    }
+    case 'guid': {
+      const s = expectString(w, field, value);
+      if (!isQbxmlGuid(s)) w.fail(field, `"${s}" is not a GUID: 0 or {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`);
       w.leaf(field, spec.el, s);
       return;
     }
     case 'date': {
       const s = expectString(w, field, value);
-      if (!DATE.test(s)) w.fail(field, `must be a date YYYY-MM-DD, got "${s}"`);
+      if (!isCalendarDate(s)) w.fail(field, `must be a calendar date YYYY-MM-DD that exists, got "${s}"`);
       w.leaf(field, spec.el, s);
       return;
     }
@@ -661,7 +680,8 @@ function writeWrite(w: ElementWriter, req: QbxmlWriteRequest): void {
 
 function writeDateTime(w: ElementWriter, field: string, el: string, value: string | undefined): void {
   if (value === undefined) return;
-  if (!DATE_TIME.test(value)) {
+  const m = DATE_TIME.exec(value);
+  if (!m || !isCalendarDate(value.slice(0, 10)) || Number(m[1] ?? '0') > 23 || Number(m[2] ?? '0') > 59) {
     w.fail(field, `must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with an optional ±hh:mm offset, got "${value}"`);
   }
   w.leaf(field, el, value);

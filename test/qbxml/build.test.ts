@@ -631,9 +631,9 @@ describe('bad input is refused with a QbxmlFieldError naming the field', () => {
       name: 'ref full name over 159',
       build: () =>
         buildQbxmlMessage([
-          { type: 'CustomerAdd', requestId: 'r', fields: { name: 'n', termsRef: { fullName: long(160) } } },
+          { type: 'CustomerAdd', requestId: 'r', fields: { name: 'n', customerTypeRef: { fullName: long(160) } } },
         ]),
-      field: 'termsRef.fullName',
+      field: 'customerTypeRef.fullName',
       limit: 159,
     },
     {

@@ -18,6 +18,7 @@ export type LeafType =
   | { kind: 'int' }
   | { kind: 'date' }
   | { kind: 'datetime' }
+  | { kind: 'guid' }
   | { kind: 'enum'; values: readonly string[] };
 
 export type ElementType =
@@ -46,6 +47,7 @@ export const pct: LeafType = { kind: 'pct' };
 export const int: LeafType = { kind: 'int' };
 export const date: LeafType = { kind: 'date' };
 export const datetime: LeafType = { kind: 'datetime' };
+export const guid: LeafType = { kind: 'guid' };
 export const oneOf = (...values: string[]): LeafType => ({ kind: 'enum', values });
 export const seq = (...model: Model): ElementType => ({ kind: 'seq', model });
 export const ref = (target: Namespace, fullNameMax = 159): ElementType => ({ kind: 'ref', target, fullNameMax });

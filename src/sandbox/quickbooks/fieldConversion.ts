@@ -61,15 +61,32 @@ export function normalizeLeaf(value: string, type: LeafType, field: string, cloc
         3010,
         `There was an error when converting the boolean value "${value}" in the field "${field}".`,
       );
-    case 'amt':
-      return decimalOrFail(value, field).toFixed(2);
+    case 'amt': {
+      // AMTTYPE: no decimals or exactly two, at most 13 integer digits. QuickBooks refuses anything else, never rounds.
+      const d = decimalOrFail(value, field, 'amount');
+      if (!/^[-+]?\d{1,13}(\.\d{2})?$/.test(value.trim())) throw numberFailure(value, field, 'amount');
+      return d.toFixed(2);
+    }
     case 'price': {
-      const d = decimalOrFail(value, field);
-      return d.toFixed(Math.min(5, Math.max(2, d.decimalPlaces())));
+      const d = decimalOrFail(value, field, 'price');
+      if (d.decimalPlaces() > 5) throw numberFailure(value, field, 'price');
+      return d.toFixed(Math.max(2, d.decimalPlaces()));
     }
     case 'qty':
-    case 'pct':
-      return decimalOrFail(value, field).toString();
+    case 'pct': {
+      const what = type.kind === 'qty' ? 'quantity' : 'percent';
+      const d = decimalOrFail(value, field, what);
+      if (!/^[-+]?(\d+\.?\d{0,5}|\.\d{1,5})$/.test(value.trim())) throw numberFailure(value, field, what);
+      return d.toString();
+    }
+    case 'guid':
+      if (
+        value !== '0' &&
+        !/^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$/.test(value)
+      ) {
+        throw new RequestFailure(3000, statusMessages.invalidObjectId(value, field));
+      }
+      return value;
     case 'int':
       if (!/^-?\d+$/.test(value)) {
         throw new RequestFailure(
@@ -96,11 +113,38 @@ function dateFailure(value: string, field: string): RequestFailure {
   );
 }
 
-function decimalOrFail(value: string, field: string): Decimal {
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(value.trim())) {
-    throw new RequestFailure(3040, `There was an error when converting the amount "${value}" in the field "${field}".`);
-  }
+type NumberKind = 'amount' | 'price' | 'quantity' | 'percent';
+
+function numberFailure(value: string, field: string, what: NumberKind): RequestFailure {
+  return new RequestFailure(3040, `There was an error when converting the ${what} "${value}" in the field "${field}".`);
+}
+
+function decimalOrFail(value: string, field: string, what: NumberKind): Decimal {
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(value.trim())) throw numberFailure(value, field, what);
   return new Decimal(value.trim());
+}
+
+/**
+ * References into lists whose names are shorter than the 159 characters of a general list name; a longer FullName
+ * is status 3070 like any string too long.
+ */
+const refFullNameLimits: Readonly<Record<string, number>> = {
+  SalesTaxCodeRef: 3,
+  CustomerSalesTaxCodeRef: 3,
+  PurchaseTaxCodeRef: 3,
+  SalesRepRef: 5,
+  ShipMethodRef: 15,
+  TermsRef: 31,
+  TemplateRef: 31,
+  PrefVendorRef: 41,
+  CurrencyRef: 64,
+  CustomerMsgRef: 101,
+};
+
+function checkRefFullName(element: XmlElement, fullNameMax: number): void {
+  const fullName = element.children.find((c) => c.name === 'FullName')?.text;
+  const max = refFullNameLimits[element.name] ?? fullNameMax;
+  if (fullName !== undefined && [...fullName].length > max) throw tooLong(fullName, 'FullName');
 }
 
 /** Resolves a list reference the way QuickBooks does: ListID wins over FullName; a miss is status 3140. */
@@ -135,6 +179,7 @@ export function convertElement(element: XmlElement, type: ElementType, ctx: Conv
   if (transient.has(element.name)) return undefined;
   const n = retNames[element.name] ?? element.name;
   if (type.kind === 'ref') {
+    checkRefFullName(element, type.fullNameMax);
     if (type.target === 'Other') {
       return { n, c: element.children.map((c) => ({ n: c.name, t: c.text })) };
     }

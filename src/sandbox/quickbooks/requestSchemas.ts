@@ -4,6 +4,7 @@ import {
   choice,
   date,
   datetime,
+  guid,
   int,
   many,
   manyChoice,
@@ -142,7 +143,7 @@ const customerBody = (mode: Mode): Model => [
   opt('DeliveryMethod', oneOf('Print', 'Email', 'Fax')),
   opt('PreferredDeliveryMethod', oneOf('None', 'Email', 'Mail')),
   opt('PriceLevelRef', ref('Other')),
-  ...addOnly(mode, opt('ExternalGUID', str(38))),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
   opt('TaxRegistrationNumber', str(30)),
   opt('CurrencyRef', ref('Other')),
 ];
@@ -170,7 +171,7 @@ const vendorBody = (mode: Mode): Model => [
   opt('IsVendorEligibleFor1099', bool),
   ...addOnly(mode, opt('OpenBalance', amt), opt('OpenBalanceDate', date)),
   opt('BillingRateRef', ref('Other')),
-  ...addOnly(mode, opt('ExternalGUID', str(38))),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
   opt('SalesTaxCodeRef', ref('Other')),
   opt('SalesTaxCountry', oneOf('Australia', 'Canada', 'UK', 'US')),
   opt('IsSalesTaxAgency', bool),
@@ -242,7 +243,7 @@ const itemServiceBody = (mode: Mode): Model => [
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
   salesChoice(mode),
-  ...addOnly(mode, opt('ExternalGUID', str(38))),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
 ];
 const itemNonInventoryBody = (mode: Mode): Model => [
   ...itemHead(mode, mode === 'add'),
@@ -251,7 +252,7 @@ const itemNonInventoryBody = (mode: Mode): Model => [
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
   salesChoice(mode),
-  ...addOnly(mode, opt('ExternalGUID', str(38))),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
 ];
 const itemInventoryBody = (mode: Mode): Model => [
   ...itemHead(mode),
@@ -277,7 +278,7 @@ const itemInventoryBody = (mode: Mode): Model => [
     opt('QuantityOnHand', qty),
     opt('TotalValue', amt),
     opt('InventoryDate', date),
-    opt('ExternalGUID', str(38)),
+    opt('ExternalGUID', guid),
   ),
 ];
 const itemOtherChargeBody = (mode: Mode): Model => [
@@ -285,7 +286,7 @@ const itemOtherChargeBody = (mode: Mode): Model => [
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
   salesChoice(mode),
-  ...addOnly(mode, opt('ExternalGUID', str(38))),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
 ];
 const itemDiscountBody = (mode: Mode): Model => [
   ...itemHead(mode),
@@ -294,7 +295,7 @@ const itemDiscountBody = (mode: Mode): Model => [
   (mode === 'add' ? choice : optChoice)([req('DiscountRate', price)], [req('DiscountRatePercent', pct)]),
   opt('AccountRef', ref('Account')),
   ...modOnly(mode, opt('ApplyAccountRefToExistingTxns', bool)),
-  ...addOnly(mode, opt('ExternalGUID', str(38))),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
 ];
 
 const dataExt = seq(req('OwnerID', str(40)), req('DataExtName', str(31)), req('DataExtValue', str()));
@@ -396,7 +397,7 @@ const invoiceBody = (mode: Mode): Model => [
   opt('CustomerSalesTaxCodeRef', ref('Other')),
   opt('Other', str(29)),
   opt('ExchangeRate', qty),
-  ...addOnly(mode, opt('ExternalGUID', str(38)), many('LinkToTxnID', str(36))),
+  ...addOnly(mode, opt('ExternalGUID', guid), many('LinkToTxnID', str(36))),
   many('SetCredit', setCredit),
   mode === 'add'
     ? manyChoice(0, [req('InvoiceLineAdd', invoiceLineAdd)], [req('InvoiceLineGroupAdd', lineGroupAdd)])
@@ -447,7 +448,7 @@ const salesOrderAddBody: Model = [
   opt('CustomerSalesTaxCodeRef', ref('Other')),
   opt('Other', str(29)),
   opt('ExchangeRate', qty),
-  opt('ExternalGUID', str(38)),
+  opt('ExternalGUID', guid),
   manyChoice(1, [req('SalesOrderLineAdd', salesOrderLineAdd)], [req('SalesOrderLineGroupAdd', lineGroupAdd)]),
 ];
 

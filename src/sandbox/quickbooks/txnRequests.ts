@@ -1,5 +1,5 @@
 import Decimal from 'decimal.js';
-import { childType, type Model } from './contentModel';
+import { childType, date, type Model } from './contentModel';
 import { addDays } from './companyClock';
 import {
   isItemKind,
@@ -15,6 +15,7 @@ import {
   fieldRef,
   fieldText,
   mergeFields,
+  normalizeLeaf,
   resolveRef,
   type ConversionContext,
 } from './fieldConversion';
@@ -185,7 +186,9 @@ export function addTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   const refNumber = childText(body, 'RefNumber') || nextRefNumber(ctx, kind);
   if ((childText(body, 'RefNumber')?.length ?? 0) > 11)
     throw new RequestFailure(3070, statusMessages.stringTooLong(refNumber, 'RefNumber'));
-  const txnDate = childText(body, 'TxnDate') ?? ctx.clock.formatDate(now);
+  const sentTxnDate = childText(body, 'TxnDate');
+  const txnDate =
+    sentTxnDate === undefined ? ctx.clock.formatDate(now) : normalizeLeaf(sentTxnDate, date, 'TxnDate', ctx.clock);
   for (const inherited of ['BillAddress', 'ShipAddress', 'TermsRef', 'ClassRef']) {
     const fromCustomer = customer.fields.find((f) => f.n === inherited);
     if (fromCustomer && !fields.some((f) => f.n === inherited)) fields.push(structuredClone(fromCustomer));
