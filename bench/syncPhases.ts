@@ -33,7 +33,7 @@ import { editGeneratedRecords, seedGeneratedItems } from '../src/sandbox/quickbo
 import { seedDemoCompany, seedGeneratedCustomers } from '../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorRunReport, WebConnectorSimulator } from '../src/sandbox/webConnector/webConnectorSimulator';
 import { pollCycle, type PollCycleResult } from '../src/workflows/pollCycle';
-import { dataverseRecordWorkflowId } from '../src/workflows/recordIds';
+import { dataverseRecordWorkflowId } from '../src/mapping/entityRegistry';
 import { startQuickBooksStack } from '../test/support/quickbooksStack';
 import { startTestTemporal } from '../test/support/temporal';
 import { enqueueTimes, phaseCost, type PhaseCost } from './temporalCost';

@@ -38,18 +38,13 @@ import {
 } from '../mapping';
 import { recordSynced } from '../observability/metrics';
 import {
-  ACCOUNT_SELECT,
-  CONTACT_SELECT,
-  etagOf,
-  fromWire,
+  numericColumns,
   ORDER_BALANCE_COLUMN,
   ORDER_INVOICE_STATUS_COLUMN,
-  PRODUCT_SELECT,
-  SALES_ORDER_LINE_SELECT,
-  SALES_ORDER_SELECT,
   SYNC_BASE_COLUMN,
-  toWire,
-} from './dataverseRows';
+  TABLES,
+} from '../mapping/entityRegistry';
+import { etagOf, fromWire, toWire } from './dataverseRows';
 
 export interface DataverseActivityDeps {
   dataverse: DataverseClient;
@@ -130,8 +125,9 @@ export interface DataverseChanges {
   echoesSkipped: number;
 }
 
-const ACCOUNT_MONEY = ['creditlimit'] as const;
-const PRODUCT_MONEY = ['price', 'standardcost', 'quantityonhand'] as const;
+const ACCOUNT_SELECT = TABLES.account.select;
+const CONTACT_SELECT = TABLES.contact.select;
+const PRODUCT_SELECT = TABLES.product.select;
 
 /**
  * Turns Dataverse errors into failures the workflow can act on: bad data fails the record at once with Dataverse's
@@ -382,7 +378,7 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
         desired,
         select: ACCOUNT_SELECT,
         fields: (row) => accountSyncFields(row as AccountRecord),
-        money: ACCOUNT_MONEY,
+        money: numericColumns('account'),
         qbModifiedAt: input.qbModifiedAt,
         ownership: input.ownership,
         returnsToQuickBooks: input.returnsToQuickBooks,
@@ -422,7 +418,7 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
         desired: { ...input.desired },
         select: PRODUCT_SELECT,
         fields: (row) => productSyncFields(row as ProductRecord),
-        money: PRODUCT_MONEY,
+        money: numericColumns('product'),
         qbModifiedAt: input.qbModifiedAt,
         ownership: input.ownership,
         returnsToQuickBooks: input.returnsToQuickBooks,
@@ -521,12 +517,12 @@ export function createDataverseActivities({ dataverse, priceListName }: Datavers
     },
 
     async readSalesOrderForInvoice(input: { orderId: string }): Promise<SalesOrderForInvoice | null> {
-      const row = await dataverse.retrieve(ENTITY_SETS.salesorder, input.orderId, { select: SALES_ORDER_SELECT });
+      const row = await dataverse.retrieve(ENTITY_SETS.salesorder, input.orderId, { select: TABLES.salesorder.select });
       if (!row) return null;
       const order = fromWire<SalesOrderForInvoice['order']>(row);
       const lines: SalesOrderLineRecord[] = [];
       for await (const line of dataverse.queryRows(ENTITY_SETS.salesorderdetail, {
-        select: SALES_ORDER_LINE_SELECT,
+        select: TABLES.salesorderdetail.select,
         filter: `_salesorderid_value eq ${input.orderId}`,
       })) {
         lines.push(fromWire<SalesOrderLineRecord>(line));

@@ -1,6 +1,7 @@
 import type Decimal from 'decimal.js';
 import { type InvoiceAddFields, type InvoiceLineAddFields, type InvoiceRet, type QbRef } from '../qbxml/requests';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
+import { invoiceLinkToOrder } from './entityRegistry';
 import { charLength, checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
 import { cents, Dec, readDecimal } from './money';
 import { Issues, type MappingResult } from './result';
@@ -118,7 +119,8 @@ export function salesOrderToInvoice(
   }
 
   const salesorderid = text(order.salesorderid);
-  if (salesorderid !== null && GUID.test(salesorderid)) fields.externalGuid = `{${salesorderid.toUpperCase()}}`;
+  const link = salesorderid === null ? null : invoiceLinkToOrder(salesorderid);
+  if (link !== null) fields.externalGuid = link;
 
   const invoiceLines: InvoiceLineAddFields[] = [];
   let lineTotal = new Dec(0);
@@ -210,8 +212,6 @@ export function salesOrderToInvoice(
   fields.lines = invoiceLines;
   return issues.result(fields);
 }
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The invoice total the mapped lines add up to (before QuickBooks adds sales tax), to the cent. */
 export function invoiceLinesTotal(fields: InvoiceAddFields): string {

@@ -1,5 +1,4 @@
 import {
-  ACCOUNT_SYNC_COLUMNS,
   type AccountMappingContext,
   type AccountRecord,
   accountSyncFields,
@@ -8,7 +7,6 @@ import {
   itemToProduct,
   type MappingError,
   type MappingResult,
-  PRODUCT_SYNC_COLUMNS,
   type ProductRecord,
   productSyncFields,
   RelationshipType,
@@ -16,6 +14,7 @@ import {
   type SyncFields,
   vendorToAccount,
 } from '../mapping';
+import { numericColumns, orderIdOfInvoiceLink, SYNC_BASE_COLUMN, TABLES } from '../mapping/entityRegistry';
 import { type CustomerRet, type InvoiceRet, type QbRecord, type VendorRet } from '../qbxml/requests';
 import {
   type AmountDifference,
@@ -74,38 +73,22 @@ export interface OrderProjection {
   invoiceNumber: string;
 }
 
-/** Money columns: read as decimal text so `"5000"` and `"5000.00"` compare by value, never as binary floats. */
-export const ACCOUNT_DECIMAL_COLUMNS = ['creditlimit'] as const;
-export const PRODUCT_DECIMAL_COLUMNS = ['price', 'standardcost'] as const;
-export const ORDER_DECIMAL_COLUMNS = ['totalamount'] as const;
-
-/** The `$select` of each read: the synced columns plus what pairs and classifies the rows. */
-export const ACCOUNT_COLUMNS: readonly string[] = [
-  'accountid',
-  'customertypecode',
-  '_parentaccountid_value',
-  'qbsync_companyfile',
-  'qbsync_qblistid',
-  ...ACCOUNT_SYNC_COLUMNS,
-];
-
-export const PRODUCT_COLUMNS: readonly string[] = [
-  'productid',
-  'qbsync_companyfile',
-  'qbsync_qblistid',
-  ...PRODUCT_SYNC_COLUMNS,
-];
-
-export const ORDER_COLUMNS: readonly string[] = [
-  'salesorderid',
-  'name',
-  'ordernumber',
-  'totalamount',
-  'statecode',
-  '_customerid_value',
-  'qbsync_qbtxnid',
-  'qbsync_invoicenumber',
-];
+/**
+ * How reconcile reads a table: the sync's own select (so it compares what the sync keeps aligned) without the sync
+ * base, which is bookkeeping and up to 4,000 characters a row; money and decimals as decimal text, so `"5000"` and
+ * `"5000.00"` compare by value, never as binary floats.
+ */
+export function comparedRead(table: 'account' | 'product' | 'salesorder'): {
+  entitySet: string;
+  select: readonly string[];
+  decimalColumns: readonly string[];
+} {
+  return {
+    entitySet: TABLES[table].entitySet,
+    select: TABLES[table].select.filter((column) => column !== SYNC_BASE_COLUMN),
+    decimalColumns: numericColumns(table),
+  };
+}
 
 /** `salesorder.statecode`: canceled orders are not due an invoice; invoiced ones show 4. */
 export const OrderState = { Canceled: 2, Invoiced: 4 } as const;
@@ -329,10 +312,6 @@ export function compareAccounts(input: {
 
 // ---- orders and invoices ---------------------------------------------------------------------------------------
 
-function guidKey(value: string | undefined): string {
-  return (value ?? '').replace(/[{}]/g, '').trim().toLowerCase();
-}
-
 /** Orders whose lines must be looked up: only an order with lines is due an invoice. */
 export function ordersNeedingLineCheck(orders: readonly OrderProjection[]): string[] {
   return orders.filter((o) => o.txnId === '' && o.statecode !== OrderState.Canceled).map((o) => o.id);
@@ -362,12 +341,12 @@ export function compareOrders(input: {
   const withoutInvoice = new CappedList<OrderWithoutInvoice>(limit);
   const amounts = new CappedList<AmountDifference>(limit);
   const invoiceByTxnId = new Map(input.invoices.map((i) => [i.txnId, i]));
-  const ordersById = new Map(input.orders.map((o) => [guidKey(o.id), o]));
+  const ordersById = new Map(input.orders.map((o) => [o.id.toLowerCase(), o]));
   const recorded = new Set(input.orders.map((o) => o.txnId).filter((t) => t !== ''));
   const invoiceForOrder = new Map<string, InvoiceProjection>();
   for (const invoice of input.invoices) {
-    const orderKey = guidKey(invoice.externalGuid);
-    if (orderKey !== '' && ordersById.has(orderKey) && !recorded.has(invoice.txnId)) {
+    const orderKey = orderIdOfInvoiceLink(invoice.externalGuid);
+    if (orderKey !== null && ordersById.has(orderKey) && !recorded.has(invoice.txnId)) {
       invoiceForOrder.set(orderKey, invoice);
     }
   }
@@ -380,7 +359,7 @@ export function compareOrders(input: {
       if (order.statecode === OrderState.Canceled || !input.orderIdsWithLines.has(order.id)) continue;
       dynamics += 1;
       // An invoice made for this order but not written back is reported once, as only in QuickBooks (below).
-      if (invoiceForOrder.has(guidKey(order.id))) continue;
+      if (invoiceForOrder.has(order.id.toLowerCase())) continue;
       withoutInvoice.push({
         id: order.id,
         orderNumber: order.orderNumber,
@@ -494,7 +473,7 @@ export function reconcileConnection(input: ReconcileInput): ReconcileReport {
   return { ...report, inAgreement: reportInAgreement(report) };
 }
 
-/** A sales order row (read with ORDER_COLUMNS) as the comparison sees it. */
+/** A sales order row (read with `comparedRead('salesorder')`) as the comparison sees it. */
 export function projectOrder(row: DynamicsRow, listIdOfAccount: ReadonlyMap<string, string>): OrderProjection {
   const total = row.totalamount;
   return {

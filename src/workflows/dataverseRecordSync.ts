@@ -25,8 +25,6 @@ export type { DataverseChangeSummary } from './dataverseChangeSummary';
 /** One per webhook delivery (or poll hit) for the record; sent with signal-with-start so the run exists first. */
 export const dataverseChangedSignal = defineSignal<[DataverseChangeSummary]>('dataverseChanged');
 
-export type DynamicsEntity = 'account' | 'product' | 'salesorder';
-
 export interface DataverseRecordSyncInput {
   /** The connection that noticed the change (webhook route or poll); the row's own company file decides the target. */
   connection: string;

@@ -9,6 +9,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { alignChoices } from '../mapping/choiceAlignment';
+import {
+  dataverseRecordWorkflowId,
+  orderIdOfInvoiceLink,
+  parseRecordWorkflowId,
+  type DynamicsEntity,
+  type QuickBooksEntity,
+} from '../mapping/entityRegistry';
 import type { ChoiceMaps } from '../mapping/choices';
 import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
 import {
@@ -20,14 +27,12 @@ import {
 } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
-import { dataverseRecordSync, type DynamicsEntity } from './dataverseRecordSync';
+import { dataverseRecordSync } from './dataverseRecordSync';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
-import { dataverseRecordWorkflowId } from './recordIds';
 import { syncEntity, syncSourceId } from './searchAttributes';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
 import { count, quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
-import { type QuickBooksEntity } from './sync/quickbooksRecordSync';
 
 export interface PollCycleInput {
   connection: string;
@@ -240,17 +245,14 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   // ---- records whose last run failed: run again, reading their source afresh ----
   const failedByEntity = new Map<QuickBooksEntity, QbRecord[]>();
   for (const workflowId of start.failedRecords) {
-    const [side, ...rest] = workflowId.split('/');
     result.retried += 1;
-    if (side === 'qb') {
-      const [, entity, listId] = rest;
-      if (!entity || !listId || !['customer', 'vendor', 'item'].includes(entity)) continue;
-      const records = failedByEntity.get(entity as QuickBooksEntity) ?? [];
-      records.push({ listId } as QbRecord);
-      failedByEntity.set(entity as QuickBooksEntity, records);
-    } else if (side === 'd365') {
-      const [entity, id] = rest;
-      if (entity && id) await handOffDynamics(connection, entity as DynamicsEntity, id, result);
+    const record = parseRecordWorkflowId(workflowId);
+    if (record?.side === 'quickbooks') {
+      const records = failedByEntity.get(record.entity) ?? [];
+      records.push({ listId: record.listId } as QbRecord);
+      failedByEntity.set(record.entity, records);
+    } else if (record?.side === 'dynamics') {
+      await handOffDynamics(connection, record.entity, record.id, result);
     }
   }
   // One batch per entity, not per record: each batch is a workflow of its own.
@@ -287,7 +289,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   progress.phase = 'payments';
   // ---- payments: an invoice's balance and paid state follow onto its order ----
   for (const invoice of (lists.get('Invoice') ?? []) as InvoiceRet[]) {
-    const orderId = orderIdOf(invoice);
+    const orderId = orderIdOfInvoiceLink(invoice.externalGuid);
     if (!orderId || !invoice.refNumber) continue;
     const recorded = await dataverse.recordInvoicePayment({
       orderId,
@@ -350,13 +352,6 @@ function cursorAfter(key: string, records: QbRecord[], cursors: SyncCursors): Re
   const atLatest = records.filter((r) => timeOf(r) === latest).map(identity);
   const previous = cursors[key] === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
   return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...atLatest])].join(',') };
-}
-
-function orderIdOf(invoice: InvoiceRet): string | null {
-  const guid = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i.exec(
-    invoice.externalGuid ?? '',
-  );
-  return guid?.[1]?.toLowerCase() ?? null;
 }
 
 /** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */

@@ -4,16 +4,11 @@ import type { createSyncContextActivities } from '../activities/syncContext';
 import { type ChoiceMaps } from '../mapping';
 import { classifyStatus, type QbxmlRequest, type QbxmlResponse } from '../qbxml/requests';
 import {
-  ACCOUNT_COLUMNS,
-  ACCOUNT_DECIMAL_COLUMNS,
+  comparedRead,
   type DynamicsRow,
   type InvoiceProjection,
   type ListProjection,
-  ORDER_COLUMNS,
-  ORDER_DECIMAL_COLUMNS,
   ordersNeedingLineCheck,
-  PRODUCT_COLUMNS,
-  PRODUCT_DECIMAL_COLUMNS,
   projectCustomer,
   projectInvoice,
   projectItem,
@@ -158,14 +153,8 @@ async function readDynamics(connection: string, receivesNewAccounts: boolean): P
     into.push(...rows);
   };
   const reads = [
-    readRows(
-      { entitySet: 'accounts', select: ACCOUNT_COLUMNS, filter: ours, decimalColumns: ACCOUNT_DECIMAL_COLUMNS },
-      collect(accounts),
-    ),
-    readRows(
-      { entitySet: 'products', select: PRODUCT_COLUMNS, filter: ours, decimalColumns: PRODUCT_DECIMAL_COLUMNS },
-      collect(products),
-    ),
+    readRows({ ...comparedRead('account'), filter: ours }, collect(accounts)),
+    readRows({ ...comparedRead('product'), filter: ours }, collect(products)),
   ];
   if (receivesNewAccounts) {
     // Accounts (customers or untyped) and products created in Dynamics are due in this company file until the sync
@@ -173,23 +162,10 @@ async function readDynamics(connection: string, receivesNewAccounts: boolean): P
     const unclaimed = 'qbsync_companyfile eq null';
     reads.push(
       readRows(
-        {
-          entitySet: 'accounts',
-          select: ACCOUNT_COLUMNS,
-          filter: `${unclaimed} and (customertypecode eq 3 or customertypecode eq null)`,
-          decimalColumns: ACCOUNT_DECIMAL_COLUMNS,
-        },
+        { ...comparedRead('account'), filter: `${unclaimed} and (customertypecode eq 3 or customertypecode eq null)` },
         collect(accounts),
       ),
-      readRows(
-        {
-          entitySet: 'products',
-          select: PRODUCT_COLUMNS,
-          filter: unclaimed,
-          decimalColumns: PRODUCT_DECIMAL_COLUMNS,
-        },
-        collect(products),
-      ),
+      readRows({ ...comparedRead('product'), filter: unclaimed }, collect(products)),
     );
   }
   await Promise.all(reads);
@@ -200,7 +176,7 @@ async function readDynamics(connection: string, receivesNewAccounts: boolean): P
     if (id !== '') listIdOfAccount.set(id, String(account.qbsync_qblistid ?? ''));
   }
   // Orders tagged with this connection, plus untagged ones (not invoiced yet) whose customer is one of its accounts.
-  const orderRead = { entitySet: 'salesorders', select: ORDER_COLUMNS, decimalColumns: ORDER_DECIMAL_COLUMNS };
+  const orderRead = comparedRead('salesorder');
   await Promise.all([
     readRows({ ...orderRead, filter: ours }, collect(orderRows)),
     readRows({ ...orderRead, filter: 'qbsync_companyfile eq null' }, (rows) => {

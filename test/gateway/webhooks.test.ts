@@ -12,7 +12,7 @@ import {
   type WebhookConnection,
 } from '../../src/gateway/webhooks/dataverseWebhook';
 import { type DataverseChangeSummary } from '../../src/workflows/dataverseChangeSummary';
-import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId, RecordIdError } from '../../src/workflows/recordIds';
+import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId, RecordIdError } from '../../src/mapping/entityRegistry';
 
 const sampleText = readFileSync(
   join(__dirname, '..', 'fixtures', 'samples', 'dataverse', 'webhook-contact-update.json'),

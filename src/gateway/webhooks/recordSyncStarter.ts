@@ -1,7 +1,7 @@
 import { type Client } from '@temporalio/client';
 import { type DataverseChangeSummary } from '../../workflows/dataverseChangeSummary';
 import { dataverseChangedSignal, dataverseRecordSync } from '../../workflows/dataverseRecordSync';
-import { dataverseRecordWorkflowId } from '../../workflows/recordIds';
+import { dataverseRecordWorkflowId } from '../../mapping/entityRegistry';
 import { syncConnection, syncEntity, syncSourceId } from '../../workflows/searchAttributes';
 
 export interface RecordSyncStarterOptions {

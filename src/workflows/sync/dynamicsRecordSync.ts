@@ -3,6 +3,7 @@ import type { SyncContext } from '../../activities/syncContext';
 import type { AccountForQuickBooks, ProductForQuickBooks, SalesOrderForInvoice } from '../../activities/dataverse';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
+import { numericColumns, orderIdOfInvoiceLink } from '../../mapping/entityRegistry';
 import { changedColumns } from '../../mapping/fields';
 import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import {
@@ -207,7 +208,7 @@ export async function accountToQuickBooks(accountId: string, contextFor: Context
         const fields = mappedOrFail(accountToCustomerMod(merged as AccountRecord, current, addContext(ctx)), what);
         return fields ? { type: 'CustomerMod', requestId, fields } : null;
       },
-      money: ['creditlimit'],
+      money: numericColumns('account'),
     },
     contextFor,
   );
@@ -262,7 +263,7 @@ export async function productToQuickBooks(productId: string, contextFor: Context
         return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
       },
       columnGroups: PRODUCT_COLUMN_GROUPS,
-      money: ['price', 'standardcost'],
+      money: numericColumns('product'),
     },
     contextFor,
   );
@@ -356,7 +357,7 @@ export async function salesOrderToQuickBooks(orderId: string, contextFor: Contex
   const refNumber = fields.refNumber;
   const ours = (invoice: InvoiceRet): boolean =>
     invoice.customerRef?.listId === customerListId &&
-    (invoice.externalGuid === undefined || invoice.externalGuid.toLowerCase() === `{${orderId.toLowerCase()}}`);
+    (invoice.externalGuid === undefined || orderIdOfInvoiceLink(invoice.externalGuid) === orderId.toLowerCase());
 
   let invoice: InvoiceRet | undefined;
   let outcome: DynamicsSyncResult['outcome'] = 'unchanged';

@@ -3,9 +3,9 @@ import { ParentClosePolicy, log, startChild } from '@temporalio/workflow';
 import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
 import type { CustomerRet, QbRecord, VendorRet } from '../../qbxml/requests';
-import { quickBooksRecordWorkflowId } from '../recordIds';
+import { quickBooksRecordWorkflowId, type QuickBooksEntity } from '../../mapping/entityRegistry';
 import { syncConnection, syncEntity, syncSourceId } from '../searchAttributes';
-import { quickbooksRecordSync, type QuickBooksEntity, type QuickBooksRecordSyncResult } from './quickbooksRecordSync';
+import { quickbooksRecordSync, type QuickBooksRecordSyncResult } from './quickbooksRecordSync';
 
 export interface QuickBooksRecordBatchInput {
   connection: string;

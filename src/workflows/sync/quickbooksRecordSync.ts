@@ -4,6 +4,7 @@ import type { ChoiceMaps } from '../../mapping/choices';
 import { accountToCustomerMod, customerContact, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
 import { itemToProduct, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
+import type { QuickBooksEntity } from '../../mapping/entityRegistry';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
 import type { SyncFields } from '../../mapping/syncBase';
@@ -14,8 +15,6 @@ import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
 import { readCustomer, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
-
-export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
 
 export interface QuickBooksRecordSyncInput {
   connection: string;

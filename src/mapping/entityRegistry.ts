@@ -1,0 +1,271 @@
+import { ADDRESS_PARTS } from './dataverseRows';
+import { DATAVERSE_MONEY_DECIMALS } from './money';
+
+/**
+ * The one place that says what the sync knows about each table and record: entity sets, the columns it reads, which
+ * columns are money or decimals (and their precision), the alternate key, whether a webhook for the table starts a
+ * sync, and how a record's workflow id is built and parsed. Plain data and string work: workflows import it, and
+ * every list of columns, entities or ids in the connector reads it instead of keeping a copy.
+ */
+
+// ---- connector columns ---------------------------------------------------------------------------------------
+
+/** The company file a row belongs to (several files feed one organisation). */
+export const COMPANY_FILE_COLUMN = 'qbsync_companyfile';
+/** QuickBooks ListID of the record an account, contact or product is paired with. */
+export const LIST_ID_COLUMN = 'qbsync_qblistid';
+/** The synced fields both systems last agreed on (see `syncBase.ts`). */
+export const SYNC_BASE_COLUMN = 'qbsync_syncbase';
+/** QuickBooks TxnID of the invoice made from a sales order. */
+export const TXN_ID_COLUMN = 'qbsync_qbtxnid';
+export const INVOICE_NUMBER_COLUMN = 'qbsync_invoicenumber';
+export const ORDER_BALANCE_COLUMN = 'qbsync_balance';
+export const ORDER_INVOICE_STATUS_COLUMN = 'qbsync_invoicestatus';
+
+const addressColumns = (prefix: string): string[] => ADDRESS_PARTS.map((part) => `${prefix}_${part}`);
+
+// ---- tables --------------------------------------------------------------------------------------------------
+
+export interface TableEntry {
+  entitySet: string;
+  idColumn: string;
+  /** The `$select` of the sync's reads. */
+  select: readonly string[];
+  /** Money columns → decimals Dataverse keeps; read and written as decimal text, compared by value. */
+  money: Readonly<Record<string, number>>;
+  /** Decimal (non-money) columns → their precision; same handling as money. */
+  decimals: Readonly<Record<string, number>>;
+  /** The connector's alternate key: rows fed from QuickBooks are upserted by it. */
+  alternateKey: readonly string[] | null;
+  /** A webhook for this table starts (or signals) its `dataverseRecordSync`: only tables that flow to QuickBooks. */
+  webhooks: boolean;
+}
+
+const LIST_KEY = [COMPANY_FILE_COLUMN, LIST_ID_COLUMN] as const;
+
+export const TABLES = {
+  account: {
+    entitySet: 'accounts',
+    idColumn: 'accountid',
+    select: [
+      'accountid',
+      'name',
+      'accountnumber',
+      'customertypecode',
+      'accountcategorycode',
+      'telephone1',
+      'fax',
+      'emailaddress1',
+      'paymenttermscode',
+      'creditlimit',
+      ...addressColumns('address1'),
+      ...addressColumns('address2'),
+      '_parentaccountid_value',
+      'statecode',
+      'modifiedon',
+      COMPANY_FILE_COLUMN,
+      LIST_ID_COLUMN,
+      SYNC_BASE_COLUMN,
+    ],
+    money: { creditlimit: DATAVERSE_MONEY_DECIMALS },
+    decimals: {},
+    alternateKey: LIST_KEY,
+    webhooks: true,
+  },
+  contact: {
+    entitySet: 'contacts',
+    idColumn: 'contactid',
+    select: [
+      'contactid',
+      'firstname',
+      'lastname',
+      'emailaddress1',
+      'telephone1',
+      'jobtitle',
+      '_parentcustomerid_value',
+    ],
+    money: {},
+    decimals: {},
+    alternateKey: LIST_KEY,
+    // Contacts only flow from QuickBooks (a customer's or vendor's primary contact): nothing to sync back.
+    webhooks: false,
+  },
+  product: {
+    entitySet: 'products',
+    idColumn: 'productid',
+    select: [
+      'productid',
+      'name',
+      'productnumber',
+      'description',
+      'producttypecode',
+      'price',
+      'standardcost',
+      'quantityonhand',
+      'statecode',
+      'modifiedon',
+      COMPANY_FILE_COLUMN,
+      LIST_ID_COLUMN,
+      SYNC_BASE_COLUMN,
+    ],
+    money: { price: DATAVERSE_MONEY_DECIMALS, standardcost: DATAVERSE_MONEY_DECIMALS },
+    decimals: { quantityonhand: 5 },
+    alternateKey: LIST_KEY,
+    webhooks: true,
+  },
+  salesorder: {
+    entitySet: 'salesorders',
+    idColumn: 'salesorderid',
+    select: [
+      'salesorderid',
+      'name',
+      'ordernumber',
+      'description',
+      'freightamount',
+      'discountamount',
+      'discountpercentage',
+      'totalamount',
+      ...addressColumns('billto'),
+      ...addressColumns('shipto'),
+      '_customerid_value',
+      'statecode',
+      'statuscode',
+      'modifiedon',
+      TXN_ID_COLUMN,
+      INVOICE_NUMBER_COLUMN,
+      ORDER_BALANCE_COLUMN,
+      ORDER_INVOICE_STATUS_COLUMN,
+    ],
+    money: {
+      freightamount: DATAVERSE_MONEY_DECIMALS,
+      discountamount: DATAVERSE_MONEY_DECIMALS,
+      totalamount: DATAVERSE_MONEY_DECIMALS,
+    },
+    decimals: { discountpercentage: 2 },
+    alternateKey: null,
+    webhooks: true,
+  },
+  salesorderdetail: {
+    entitySet: 'salesorderdetails',
+    idColumn: 'salesorderdetailid',
+    select: [
+      'salesorderdetailid',
+      'lineitemnumber',
+      '_productid_value',
+      'isproductoverridden',
+      'productdescription',
+      'quantity',
+      'priceperunit',
+      'manualdiscountamount',
+      'extendedamount',
+    ],
+    money: {
+      priceperunit: DATAVERSE_MONEY_DECIMALS,
+      manualdiscountamount: DATAVERSE_MONEY_DECIMALS,
+      extendedamount: DATAVERSE_MONEY_DECIMALS,
+    },
+    decimals: { quantity: 5 },
+    alternateKey: null,
+    // An order's lines are synced with their order (the order's webhook covers a save of both).
+    webhooks: false,
+  },
+} as const satisfies Record<string, TableEntry>;
+
+export type SyncedTable = keyof typeof TABLES;
+
+/** The columns of `table` that Dataverse sends as JSON numbers and the mapping reads as decimal text. */
+export function numericColumns(table: SyncedTable): readonly string[] {
+  const entry: TableEntry = TABLES[table];
+  return [...Object.keys(entry.money), ...Object.keys(entry.decimals)];
+}
+
+/** Every money or decimal column of every synced table (column names do not clash across tables). */
+export const NUMERIC_COLUMNS: ReadonlySet<string> = new Set(
+  (Object.keys(TABLES) as SyncedTable[]).flatMap(numericColumns),
+);
+export const MONEY_COLUMNS: ReadonlySet<string> = new Set(
+  Object.values(TABLES).flatMap((entry: TableEntry) => Object.keys(entry.money)),
+);
+
+/** Tables whose webhook deliveries start a record sync; any other table is acknowledged and dropped. */
+export const WEBHOOK_TABLES: ReadonlySet<string> = new Set(
+  (Object.keys(TABLES) as SyncedTable[]).filter((table) => TABLES[table].webhooks),
+);
+
+// ---- record workflow ids -------------------------------------------------------------------------------------
+
+/** Dataverse tables with a record workflow (`d365/<table>/<id>`): the ones that flow to QuickBooks. */
+export type DynamicsEntity = 'account' | 'product' | 'salesorder';
+/** QuickBooks lists with a record workflow (`qb/<connection>/<entity>/<ListID>`). */
+export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
+
+export const DYNAMICS_ENTITIES: readonly DynamicsEntity[] = ['account', 'product', 'salesorder'];
+export const QUICKBOOKS_ENTITIES: readonly QuickBooksEntity[] = ['customer', 'vendor', 'item'];
+
+export class RecordIdError extends Error {
+  override readonly name = 'RecordIdError';
+}
+
+function segment(label: string, value: string): string {
+  if (value.length === 0) throw new RecordIdError(`${label} must not be empty`);
+  // A '/' inside a part would make two different records share an ID (a/b + c vs a + b/c).
+  if (value.includes('/')) throw new RecordIdError(`${label} must not contain '/': ${JSON.stringify(value)}`);
+  if (value.trim() !== value) throw new RecordIdError(`${label} must not have surrounding whitespace`);
+  return value;
+}
+
+/**
+ * `d365/<entity>/<id>`. Every trigger for the same record (webhook, poll, replay) computes the same id, so Temporal
+ * collapses them into one run. One Dynamics organisation serves every connection and a row's company file is known
+ * only once it is read (an order belongs to its customer's file), so the id names the row alone. Dataverse GUIDs are
+ * case-insensitive and the Web API returns them lower-case, so the id is lower-cased here.
+ */
+export function dataverseRecordWorkflowId(entity: string, id: string): string {
+  return `d365/${segment('entity', entity)}/${segment('id', id).toLowerCase()}`;
+}
+
+/** `qb/<connection>/<entity>/<ListID or TxnID>`. QuickBooks ids are kept verbatim: they are opaque to us. */
+export function quickBooksRecordWorkflowId(connection: string, entity: string, listIdOrTxnId: string): string {
+  return `qb/${segment('connection', connection)}/${segment('entity', entity)}/${segment('id', listIdOrTxnId)}`;
+}
+
+export type RecordWorkflow =
+  | { side: 'dynamics'; entity: DynamicsEntity; id: string }
+  | { side: 'quickbooks'; connection: string; entity: QuickBooksEntity; listId: string };
+
+/** The record a record workflow id names, or null for any other workflow id (or an entity no longer synced). */
+export function parseRecordWorkflowId(workflowId: string): RecordWorkflow | null {
+  const parts = workflowId.split('/');
+  if (parts[0] === 'd365' && parts.length === 3) {
+    const [, entity, id] = parts;
+    if (!entity || !id || !(DYNAMICS_ENTITIES as readonly string[]).includes(entity)) return null;
+    return { side: 'dynamics', entity: entity as DynamicsEntity, id };
+  }
+  if (parts[0] === 'qb' && parts.length === 4) {
+    const [, connection, entity, listId] = parts;
+    if (!connection || !listId || !(QUICKBOOKS_ENTITIES as readonly string[]).includes(entity ?? '')) return null;
+    return { side: 'quickbooks', connection, entity: entity as QuickBooksEntity, listId };
+  }
+  return null;
+}
+
+// ---- the invoice → order link --------------------------------------------------------------------------------
+
+const GUID_TEXT = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** A Dataverse row id as the Web API gives it. */
+const ROW_ID = new RegExp(`^${GUID_TEXT}$`, 'i');
+/** An `ExternalGUID` as QuickBooks returns it: braces are the documented form, but tolerated when missing. */
+const EXTERNAL_GUID = new RegExp(`^\\{?(${GUID_TEXT})\\}?$`, 'i');
+
+/**
+ * The `ExternalGUID` an invoice made from this order carries: the order's id in braces, upper-case, the form qbXML
+ * requires. Null for anything that is not a GUID (QuickBooks would refuse the request).
+ */
+export function invoiceLinkToOrder(orderId: string): string | null {
+  return ROW_ID.test(orderId) ? `{${orderId.toUpperCase()}}` : null;
+}
+
+/** The order id (lower-case, no braces) an invoice's `ExternalGUID` names, or null when it names none. */
+export function orderIdOfInvoiceLink(externalGuid: string | undefined): string | null {
+  return EXTERNAL_GUID.exec((externalGuid ?? '').trim())?.[1]?.toLowerCase() ?? null;
+}
