@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { Payload } from '@temporalio/common';
+import { connectorDataConverter } from '../../src/codec/dataConverter';
+import { PayloadKeyRing } from '../../src/codec/keyRing';
+import { EncryptedPayloadCodec } from '../../src/codec/payloadCodec';
+
+/**
+ * Recorded workflow histories are kept encrypted like production ones, with a throwaway key that exists only to
+ * make the fixtures look like what a worker really reads (no customer data in clear, even demo data).
+ */
+const FIXTURE_KEY_ID = 'history-fixtures';
+const fixtureKeyRing = new PayloadKeyRing(FIXTURE_KEY_ID, [
+  [FIXTURE_KEY_ID, createHash('sha256').update('qbsync throwaway key for recorded history fixtures').digest()],
+]);
+
+export const historyFixtureDataConverter = connectorDataConverter(fixtureKeyRing);
+
+function isPayload(value: unknown): value is Payload {
+  const candidate = value as { metadata?: unknown; data?: unknown } | null;
+  return (
+    candidate !== null &&
+    typeof candidate === 'object' &&
+    candidate.data instanceof Uint8Array &&
+    typeof candidate.metadata === 'object' &&
+    candidate.metadata !== null
+  );
+}
+
+/**
+ * Encrypts, in place, every payload of a history fetched from a server whose workers ran without the codec, as a
+ * worker with the codec would have written it: search attributes stay plain (the server indexes them).
+ */
+export async function encryptHistoryPayloads(value: unknown): Promise<void> {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return;
+  const codec = new EncryptedPayloadCodec(fixtureKeyRing);
+  const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
+  for (const [key, child] of entries) {
+    if (key === 'searchAttributes') continue;
+    if (isPayload(child)) {
+      const [sealed] = await codec.encode([child]);
+      (value as Record<string | number, unknown>)[key] = sealed;
+    } else {
+      await encryptHistoryPayloads(child);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Records the histories of one initial sync of the east office (every record workflow type, the poll cycle and its
+ * batch child) into test/fixtures/histories, for the replay test that proves workflow changes keep running
+ * workflows replayable. Run it on the code whose histories must stay replayable, before changing a workflow:
+ *
+ *   TEMPORAL_CLI=… node --import tsx test/support/recordHistories.ts [label]
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { encryptHistoryPayloads } from './historyFixtures';
+import { startSyncStack } from './syncStack';
+import { startTestTemporal } from './temporal';
+
+async function main(): Promise<void> {
+  const label = process.argv[2] ?? 'recorded';
+  const env = await startTestTemporal();
+  const stack = await startSyncStack(env);
+  try {
+    await stack.cycle('east');
+    await stack.settle();
+    const wanted = new Map<string, string>();
+    for await (const run of env.client.workflow.list({ query: "ExecutionStatus = 'Completed'" })) {
+      const kind = run.workflowId.startsWith('poll/')
+        ? run.workflowId.includes('/', 'poll/'.length)
+          ? 'quickbooksRecordBatch'
+          : 'pollCycle'
+        : run.workflowId
+            .split('/')
+            .slice(0, run.workflowId.startsWith('qb/') ? 3 : 2)
+            .join('-');
+      if (!wanted.has(kind)) wanted.set(kind, run.workflowId);
+    }
+    for (const [kind, workflowId] of wanted) {
+      if (kind.startsWith('qbfile') || kind.startsWith('reconcile')) continue;
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      await encryptHistoryPayloads(history);
+      // Protobuf binary, not Temporal's JSON form: the JSON converter trips over the second protobufjs copy in
+      // node_modules, and the binary form is what the server itself stores.
+      const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
+      const name = `${label}-${kind.replace(/[^a-zA-Z0-9]+/g, '-')}.json`;
+      const file = join(__dirname, '..', 'fixtures', 'histories', name);
+      writeFileSync(file, `${JSON.stringify({ workflowId, historyProtobufBase64: encoded }, null, 1)}\n`);
+      console.log(`${workflowId} → ${file}`);
+    }
+  } finally {
+    await stack.close();
+    await env.teardown();
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
