@@ -87,6 +87,8 @@ interface SendRequest {
   headers?: Record<string, string>;
   body?: string;
   condition?: ErrorMappingInput['condition'];
+  /** `$batch`: a failed batch answers with the failing part's status and a multipart body; the caller decodes it. */
+  multipartFailure?: boolean;
 }
 
 interface RawResponse {
@@ -349,12 +351,14 @@ export class DataverseClient {
       path: '$batch',
       headers: { 'Content-Type': encoded.contentType, ...(atomic ? {} : { Prefer: 'odata.continue-on-error' }) },
       body: encoded.body,
+      multipartFailure: true,
     });
     const parts = decodeBatchResponse(res.text, res.headers['content-type']);
 
     const ordered = [...changeSet, ...standalone];
-    if (atomic && changeSet.length > 0) {
-      // A failed change set answers with a single error part in place of all its operations.
+    if (atomic || res.status >= 400) {
+      // Without continue-on-error the first failure ends the batch (a failed change set answers with one error part in
+      // place of all its operations): the whole call fails with that part's error, its Dataverse code preserved.
       const failed = parts.find((p) => p.status >= 400);
       if (failed) {
         const op = ordered.find((o) => o.contentId === failed.contentId) ?? changeSet[0];
@@ -436,7 +440,10 @@ export class DataverseClient {
         );
         continue;
       }
-      if (res.status >= 400) {
+      if (
+        res.status >= 400 &&
+        !(req.multipartFailure && /^multipart\/mixed/i.test(res.headers['content-type'] ?? ''))
+      ) {
         throw mapDataverseError({
           ...this.ctx(req.method, path),
           status: res.status,

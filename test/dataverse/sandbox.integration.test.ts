@@ -9,7 +9,9 @@ import {
   DataverseAuthError,
   DataverseClient,
   DataverseConcurrencyError,
+  DataverseDuplicateKeyError,
   DataverseTokenProvider,
+  DataverseValidationError,
   ProductState,
   RateGovernor,
   ensurePriceListItem,
@@ -250,6 +252,41 @@ describe('Dataverse client against the Dataverse sandbox', () => {
     assert.ok(parentId && childId);
     const child = await client.retrieve('contacts', childId, { select: ['_parentcustomerid_value'] });
     assert.equal(child?._parentcustomerid_value, parentId);
+  });
+
+  it('a failed $batch change set throws its operation error with the Dataverse code, and commits nothing', async () => {
+    const { client } = connect();
+    await client.upsertByKey('accounts', qbListKey('east', '80000B01-1700000000'), { name: 'Batch existing' });
+    const err = await client
+      .batch([
+        { method: 'POST', path: 'accounts', body: { name: 'Batch rolled back' } },
+        {
+          method: 'POST',
+          path: 'accounts',
+          body: { name: 'Batch duplicate', qbsync_companyfile: 'east', qbsync_qblistid: '80000B01-1700000000' },
+        },
+      ])
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof DataverseDuplicateKeyError, String(err));
+    assert.equal(err.code, '0x80060892');
+    assert.equal(err.path, 'accounts');
+    const rolledBack = await client.query('accounts', { filter: "name eq 'Batch rolled back'" }).next();
+    assert.deepEqual(rolledBack.value, []);
+
+    const results = await client.batch(
+      [
+        { method: 'POST', path: 'accounts', body: { name: 'Batch alone 1' } },
+        { method: 'POST', path: 'accounts', body: { name: 'x'.repeat(200) } },
+        { method: 'POST', path: 'accounts', body: { name: 'Batch alone 3' } },
+      ],
+      { atomic: false },
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [204, 400, 204],
+    );
+    assert.ok(results[1]?.error instanceof DataverseValidationError);
+    assert.equal(results[1]?.error?.code, '0x80044331');
   });
 
   it('publishes a Draft product and prices it on a price list once', async () => {

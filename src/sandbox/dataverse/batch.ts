@@ -167,7 +167,12 @@ function httpPart(response: ApiResponse, contentId: string | undefined, withLoca
   return lines.join('\r\n');
 }
 
-/** Runs a `$batch`: change sets atomically (all or nothing), other parts one by one; stops at the first failure unless told otherwise. */
+/**
+ * Runs a `$batch`: change sets atomically (all or nothing), other parts one by one. Without
+ * `Prefer: odata.continue-on-error` the first failure ends the batch and the batch itself answers with that failure's
+ * status (the body still lists the parts run so far, the failing one last); with it every part runs and the batch
+ * answers 200 with each part's own status.
+ */
 export function executeBatch(
   contentType: string | undefined,
   body: string,
@@ -179,6 +184,7 @@ export function executeBatch(
   const continueOnError = /odata\.continue-on-error/i.test(prefer ?? '');
   const batchBoundary = `batchresponse_${randomUUID()}`;
   const out: string[] = [];
+  let stoppedWith: number | undefined;
   for (const item of items) {
     if (item.kind === 'request') {
       const context: WriteContext = { events: [], ...(tag !== undefined ? { tag } : {}) };
@@ -192,15 +198,20 @@ export function executeBatch(
         failed = true;
       }
       out.push(`--${batchBoundary}\r\n${httpPart(response, item.operation.contentId, false)}`);
-      if (failed && !continueOnError) break;
+      if (failed && !continueOnError) {
+        stoppedWith = response.status;
+        break;
+      }
       continue;
     }
     const contentIds = new Map<string, { table: string; id: string }>();
     const context: WriteContext = { events: [], contentIds, ...(tag !== undefined ? { tag } : {}) };
     const responses: Array<{ response: ApiResponse; contentId?: string }> = [];
+    let running: BatchOperation | undefined;
     try {
       env.store.transaction(() => {
         for (const operation of item.operations) {
+          running = operation;
           const response = env.api.handle(
             toApiRequest(operation, env.webApiUrl, contentIds, env.outerHeaders),
             context,
@@ -218,10 +229,14 @@ export function executeBatch(
         }
       });
     } catch (error) {
-      // A failed change set answers with the one failing response, not a nested multipart.
-      const response = env.errorResponse(error, prefer);
-      out.push(`--${batchBoundary}\r\n${httpPart(response, undefined, false)}`);
-      if (!continueOnError) break;
+      // A failed change set answers with the one failing response (carrying that operation's Content-ID), not a
+      // nested multipart: everything before it in the set was rolled back.
+      const response = env.errorResponse(error, running?.headers.prefer ?? prefer);
+      out.push(`--${batchBoundary}\r\n${httpPart(response, running?.contentId, false)}`);
+      if (!continueOnError) {
+        stoppedWith = response.status;
+        break;
+      }
       continue;
     }
     env.dispatch(context.events, tag);
@@ -234,8 +249,12 @@ export function executeBatch(
     );
   }
   return {
-    status: 200,
-    headers: { 'Content-Type': `multipart/mixed; boundary=${batchBoundary}`, 'OData-Version': '4.0' },
+    status: stoppedWith ?? 200,
+    headers: {
+      'Content-Type': `multipart/mixed; boundary=${batchBoundary}`,
+      'OData-Version': '4.0',
+      ...(continueOnError ? { 'Preference-Applied': 'odata.continue-on-error' } : {}),
+    },
     body: `${out.join('\r\n')}\r\n--${batchBoundary}--\r\n`,
   };
 }

@@ -218,7 +218,11 @@ export async function startFakeDataverse(certs: TestCertificates): Promise<FakeD
     };
     const outB = `batchresponse_${randomUUID()}`;
     const out: string[] = [];
+    // As Dataverse: the first failure ends the batch, which then answers with its status, unless continue-on-error.
+    const continueOnError = /odata\.continue-on-error/i.test(headers.prefer ?? '');
+    let stoppedWith: number | undefined;
     for (const part of partsOf(body, boundary)) {
+      if (stoppedWith !== undefined) break;
       const [head, inner] = split(part);
       const cs = /boundary=([^;\s]+)/.exec(head)?.[1];
       if (cs) {
@@ -228,7 +232,8 @@ export async function startFakeDataverse(certs: TestCertificates): Promise<FakeD
         if (failed) {
           tables.clear();
           for (const [k, v] of snapshot) tables.set(k, v);
-          out.push(`--${outB}`, renderHttp(failed.reply));
+          out.push(`--${outB}`, renderHttp(failed.reply, failed.contentId));
+          if (!continueOnError) stoppedWith = failed.reply.status;
         } else {
           const csB = `changesetresponse_${randomUUID()}`;
           out.push(`--${outB}`, `Content-Type: multipart/mixed; boundary=${csB}`, '');
@@ -238,10 +243,15 @@ export async function startFakeDataverse(certs: TestCertificates): Promise<FakeD
       } else {
         const r = runOne(part);
         out.push(`--${outB}`, renderHttp(r.reply, r.contentId));
+        if (r.reply.status >= 400 && !continueOnError) stoppedWith = r.reply.status;
       }
     }
     out.push(`--${outB}--`, '');
-    return { status: 200, headers: { 'content-type': `multipart/mixed; boundary=${outB}` }, body: out.join('\r\n') };
+    return {
+      status: stoppedWith ?? 200,
+      headers: { 'content-type': `multipart/mixed; boundary=${outB}` },
+      body: out.join('\r\n'),
+    };
   }
 
   const server = https.createServer(

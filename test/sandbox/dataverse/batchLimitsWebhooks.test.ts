@@ -115,13 +115,59 @@ describe('$batch', () => {
       `Content-ID: 2\r\n\r\nPOST accounts HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"name":"${'x'.repeat(200)}"}`,
     ]);
     const response = await client.call('POST', '$batch', body, { 'Content-Type': 'multipart/mixed;boundary=batch_X' });
-    assert.equal(response.status, 200);
-    assert.match(response.text, /HTTP\/1\.1 400 Bad Request/);
+    // Without continue-on-error the batch itself answers with the failure's status.
+    assert.equal(response.status, 400);
+    assert.match(response.headers['content-type'] ?? '', /^multipart\/mixed; boundary=batchresponse_/);
+    assert.match(response.text, /Content-ID: 2\r\n\r\nHTTP\/1\.1 400 Bad Request/);
     assert.match(response.text, /"code":"0x80044331"/);
     assert.doesNotMatch(response.text, /changesetresponse_/);
     assert.equal((await client.call('GET', 'accounts/$count')).text, before);
     const rolled = await client.call('GET', "accounts?$filter=name eq 'Rolled back'");
     assert.deepEqual(rolled.json().value, []);
+  });
+
+  it('stops at the first failing part unless continue-on-error is preferred, then runs every part', async () => {
+    const standalone = (boundary: string, names: string[]): string =>
+      [
+        ...names.flatMap((name) => [
+          `--${boundary}`,
+          'Content-Type: application/http',
+          'Content-Transfer-Encoding:binary',
+          '',
+          `POST accounts HTTP/1.1`,
+          'Content-Type: application/json',
+          '',
+          JSON.stringify({ name }),
+        ]),
+        `--${boundary}--`,
+        '',
+      ].join('\r\n');
+    const names = (tag: string): string[] => [`${tag} first`, 'x'.repeat(200), `${tag} third`];
+    const stopped = await client.call('POST', '$batch', standalone('batch_S', names('Stop')), {
+      'Content-Type': 'multipart/mixed;boundary=batch_S',
+    });
+    assert.equal(stopped.status, 400);
+    assert.equal(stopped.headers['preference-applied'], undefined);
+    assert.deepEqual(
+      [...stopped.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]),
+      ['204', '400'],
+    );
+    assert.match(stopped.text, /"code":"0x80044331"/);
+    const third = await client.call('GET', "accounts?$filter=name eq 'Stop third'");
+    assert.deepEqual(third.json().value, [], 'nothing after the failure ran');
+
+    const continued = await client.call('POST', '$batch', standalone('batch_C', names('Go')), {
+      'Content-Type': 'multipart/mixed;boundary=batch_C',
+      Prefer: 'odata.continue-on-error',
+    });
+    assert.equal(continued.status, 200);
+    assert.equal(continued.headers['preference-applied'], 'odata.continue-on-error');
+    assert.deepEqual(
+      [...continued.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]),
+      ['204', '400', '204'],
+    );
+    const ran = await client.call('GET', "accounts?$filter=name eq 'Go third'");
+    assert.equal((ran.json().value as unknown[]).length, 1);
   });
 
   it('rejects an unknown Content-ID reference', async () => {
