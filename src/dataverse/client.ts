@@ -118,6 +118,7 @@ export class DataverseClient {
   private readonly defaultRetryAfterMs: number;
   private readonly requestTimeoutMs: number;
   private readonly log: Logger;
+  private readonly optimisticConcurrency = new Map<string, Promise<boolean>>();
 
   constructor(options: DataverseClientOptions) {
     const url = new URL(options.webApiUrl);
@@ -151,20 +152,25 @@ export class DataverseClient {
     return writeResult(res, entitySet);
   }
 
-  /** PATCH by id. Without an etag, `If-Match: *` still prevents PATCH from silently creating a missing row. */
+  /**
+   * PATCH by id. Without an etag, `If-Match: *` still prevents PATCH from silently creating a missing row. An etag is
+   * sent only where the table has optimistic concurrency (Dataverse refuses a row version elsewhere); there the update
+   * is only guarded against creating.
+   */
   async update(
     entitySet: string,
     id: string,
     body: DataverseRow,
     options: ReturnOptions & { etag?: string } = {},
   ): Promise<WriteResult> {
+    const etag = options.etag && (await this.hasOptimisticConcurrency(entitySet)) ? options.etag : undefined;
     const res = await this.send({
       method: 'PATCH',
       path: entityAddress(entitySet, id, this.connection),
       query: this.writeQuery(options),
-      headers: { 'If-Match': options.etag ?? '*', ...this.preferReturn(options) },
+      headers: { 'If-Match': etag ?? '*', ...this.preferReturn(options) },
       body: JSON.stringify(body),
-      condition: options.etag ? 'etag' : 'updateOnly',
+      condition: etag ? 'etag' : 'updateOnly',
     });
     return { ...writeResult(res, entitySet), id: idFromEntityUrl(res.headers['odata-entityid']) ?? id.toLowerCase() };
   }
@@ -202,19 +208,41 @@ export class DataverseClient {
 
   /** Returns false when the row was already gone. */
   async delete(entitySet: string, idOrKey: string | AlternateKey, options: { etag?: string } = {}): Promise<boolean> {
+    const etag = options.etag && (await this.hasOptimisticConcurrency(entitySet)) ? options.etag : undefined;
     try {
       await this.send({
         method: 'DELETE',
         path: entityAddress(entitySet, idOrKey, this.connection),
         query: this.writeQuery({}),
-        headers: options.etag ? { 'If-Match': options.etag } : {},
-        condition: options.etag ? 'etag' : 'none',
+        headers: etag ? { 'If-Match': etag } : {},
+        condition: etag ? 'etag' : 'none',
       });
       return true;
     } catch (err) {
       if (err instanceof DataverseNotFoundError) return false;
       throw err;
     }
+  }
+
+  /**
+   * Whether the table behind `entitySet` accepts `If-Match: <etag>` (`IsOptimisticConcurrencyEnabled`): asked once per
+   * table and remembered, since a table's setting does not change under a running connector.
+   */
+  hasOptimisticConcurrency(entitySet: string): Promise<boolean> {
+    let known = this.optimisticConcurrency.get(entitySet);
+    if (!known) {
+      known = this.execute('GET', 'EntityDefinitions', {
+        query: `$select=IsOptimisticConcurrencyEnabled&$filter=EntitySetName eq '${entitySet.replace(/'/g, "''")}'`,
+      }).then((res) => {
+        const value = isRow(res.body) && Array.isArray(res.body.value) ? (res.body.value as unknown[]) : [];
+        const first = value.find(isRow);
+        return first?.IsOptimisticConcurrencyEnabled !== false;
+      });
+      // A failed look-up is asked again next time rather than remembered.
+      known.catch(() => this.optimisticConcurrency.delete(entitySet));
+      this.optimisticConcurrency.set(entitySet, known);
+    }
+    return known;
   }
 
   // ---- reads --------------------------------------------------------------------------------------------

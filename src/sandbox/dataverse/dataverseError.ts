@@ -42,6 +42,8 @@ export const ErrorCodes = {
   requestsThrottled: '0x80072322',
   concurrencyThrottled: '0x80072326',
   contentIdMissing: '0x8006088a',
+  /** OptimisticConcurrencyNotEnabled (-2147088243). */
+  optimisticConcurrencyNotEnabled: '0x8006088d',
 } as const;
 
 export function notFound(logicalName: string, id: string): DataverseError {

@@ -182,7 +182,7 @@ export class MetadataApi {
       PrimaryIdAttribute: table.primaryKey,
       PrimaryNameAttribute: table.primaryName,
       IsCustomEntity: false,
-      IsOptimisticConcurrencyEnabled: true,
+      IsOptimisticConcurrencyEnabled: table.optimisticConcurrency,
       ChangeTrackingEnabled: true,
       DisplayName: label(table.schemaName),
     };

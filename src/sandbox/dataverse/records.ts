@@ -363,12 +363,22 @@ export class RecordService {
         row.fullname =
           [row.firstname, row.lastname].filter((p) => typeof p === 'string' && p.length > 0).join(' ') || null;
         break;
-      case 'product':
+      case 'product': {
         if (previous === undefined) {
           row.productstructure ??= 1;
           row.quantitydecimal ??= 2;
         }
+        const unit = isLookupValue(row.defaultuomid) ? this.store.get('uom', row.defaultuomid.id) : undefined;
+        const group = isLookupValue(row.defaultuomscheduleid) ? row.defaultuomscheduleid.id : undefined;
+        const unitGroup = isLookupValue(unit?.uomscheduleid) ? unit.uomscheduleid.id : undefined;
+        if (unit !== undefined && group !== undefined && unitGroup !== group) {
+          throw badRequest(
+            ErrorCodes.invalidArgument,
+            `The default unit ${String(unit.name)} does not belong to the product's unit group (uomschedule Id = ${group}).`,
+          );
+        }
         break;
+      }
       case 'productpricelevel': {
         const ids = (r: Row): string =>
           ['pricelevelid', 'productid', 'uomid']

@@ -67,6 +67,8 @@ export interface TableDefinition {
   collections: CollectionNavigation[];
   states: StateDefinition[];
   keys: EntityKeyDefinition[];
+  /** `IsOptimisticConcurrencyEnabled`: only then does the table accept `If-Match: <etag>`. */
+  optimisticConcurrency: boolean;
   metadataId: string;
 }
 
@@ -259,8 +261,9 @@ const TABLES: TableSpec[] = [
       description: memo(),
       producttypecode: choice('product_producttypecode'),
       productstructure: choice('product_productstructure'),
-      defaultuomid: lookup('uom'),
-      defaultuomscheduleid: lookup('uomschedule'),
+      // A product cannot be created without its unit group and default unit (the form's "Unit Group" and "Default Unit").
+      defaultuomid: lookup('uom', { required: true }),
+      defaultuomscheduleid: lookup('uomschedule', { required: true }),
       pricelevelid: lookup('pricelevel'),
       price: money(),
       standardcost: money(),
@@ -359,6 +362,14 @@ const TABLES: TableSpec[] = [
     states: [],
   },
 ];
+
+/**
+ * Dataverse supports optimistic concurrency on the out-of-box tables enabled for offline sync and on custom tables
+ * (learn.microsoft.com/power-apps/developer/data-platform/optimistic-concurrency). Which built-in tables are left out
+ * is an assumption of the sandbox: price-list items stand for them so a client that sends `If-Match: <etag>`
+ * everywhere is caught.
+ */
+export const TABLES_WITHOUT_OPTIMISTIC_CONCURRENCY: ReadonlySet<string> = new Set(['productpricelevel']);
 
 export const OPTION_SETS: Record<string, OptionDefinition[]> = {
   account_customertypecode: [
@@ -465,6 +476,7 @@ export class Schema {
         collections: spec.collections ?? [],
         states: spec.states,
         keys: [],
+        optimisticConcurrency: !TABLES_WITHOUT_OPTIMISTIC_CONCURRENCY.has(spec.logicalName),
         metadataId: deterministicGuid(`entity:${spec.logicalName}`),
       };
       this.tables.set(table.logicalName, table);
@@ -478,13 +490,16 @@ export class Schema {
     return table;
   }
 
-  /** Finds the table and lookup a `<navigation>@odata.bind` or `$expand=<navigation>` names. */
+  /**
+   * Finds the table and lookup a `<navigation>@odata.bind` or `$expand=<navigation>` names. Navigation properties are
+   * case-sensitive in Dataverse (`ParentCustomerId_account` is not `parentcustomerid_account`).
+   */
   navigation(
     table: TableDefinition,
     navigation: string,
   ): { column: ColumnDefinition; target: LookupTarget } | undefined {
     for (const column of table.columns.values()) {
-      const target = column.targets?.find((t) => t.navigation.toLowerCase() === navigation.toLowerCase());
+      const target = column.targets?.find((t) => t.navigation === navigation);
       if (target !== undefined) return { column, target };
     }
     return undefined;

@@ -247,7 +247,7 @@ export class WebApi {
 
   private expand(table: TableDefinition, row: Row, clause: ExpandClause, annotations: AnnotationFilter): unknown {
     const id = String(row[table.primaryKey]);
-    const collection = table.collections.find((c) => c.name.toLowerCase() === clause.navigation.toLowerCase());
+    const collection = table.collections.find((c) => c.name === clause.navigation);
     const childQuery = new URLSearchParams();
     for (const [k, v] of clause.options) childQuery.set(k, v);
     if (collection !== undefined) {
@@ -432,7 +432,13 @@ export class WebApi {
     return this.written(table, row, true, request);
   }
 
-  private checkIfMatch(row: Row, ifMatch: string | undefined): void {
+  private checkIfMatch(table: TableDefinition, row: Row, ifMatch: string | undefined): void {
+    if (ifMatch !== undefined && ifMatch !== '*' && !table.optimisticConcurrency) {
+      throw badRequest(
+        ErrorCodes.optimisticConcurrencyNotEnabled,
+        `The optimistic concurrency is not enabled for the entity ${table.logicalName}; the request cannot carry a row version (If-Match).`,
+      );
+    }
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(row)) {
       throw new DataverseError(
         412,
@@ -455,7 +461,7 @@ export class WebApi {
     const ifNoneMatch = request.headers['if-none-match'];
     if (existing !== undefined) {
       if (ifNoneMatch === '*') throw new DataverseError(412, '', 'A record with matching key values already exists.');
-      this.checkIfMatch(existing, ifMatch);
+      this.checkIfMatch(table, existing, ifMatch);
       // Key columns in the body are discarded on update (reference §3.2).
       const keyColumns = new Set(Object.keys(this.records.keyColumns(table, pairs)));
       const updateBody = Object.fromEntries(Object.entries(body).filter(([k]) => !keyColumns.has(k)));
@@ -481,7 +487,7 @@ export class WebApi {
     context: WriteContext,
   ): ApiResponse {
     const row = this.existing(table, pairs);
-    this.checkIfMatch(row, request.headers['if-match']);
+    this.checkIfMatch(table, row, request.headers['if-match']);
     this.records.remove(table, row, context);
     return emptyResponse(204);
   }

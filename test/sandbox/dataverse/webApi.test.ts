@@ -1,6 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoOrderId, DEMO_UNIT_ID, demoProductId } from '../../../src/sandbox/dataverse/demoOrganisation';
+import {
+  demoOrderId,
+  DEMO_PRICE_LIST_ID,
+  DEMO_UNIT_GROUP_ID,
+  DEMO_UNIT_ID,
+  demoProductId,
+} from '../../../src/sandbox/dataverse/demoOrganisation';
 import { type DataverseSandbox } from '../../../src/sandbox/dataverse/server';
 import { provisionKey, startForTest, type WebApiClient } from './sandboxClient';
 
@@ -354,7 +360,12 @@ describe('Dataverse sandbox Web API', () => {
       await client.call(
         'POST',
         'products',
-        { name: 'New gadget', productnumber: 'NG-1', 'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})` },
+        {
+          name: 'New gadget',
+          productnumber: 'NG-1',
+          'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+          'defaultuomscheduleid@odata.bind': `/uomschedules(${DEMO_UNIT_GROUP_ID})`,
+        },
         { Prefer: 'return=representation' },
       )
     ).json();
@@ -385,6 +396,109 @@ describe('Dataverse sandbox Web API', () => {
       (org.value as Array<Record<string, unknown>>).map((o) => o.createproductswithoutparentinactivestate),
       [false],
     );
+  });
+
+  it('matches navigation properties case-sensitively, as Dataverse does', async () => {
+    const account = (
+      await client.call('POST', 'accounts', { name: 'Case Co' }, { Prefer: 'return=representation' })
+    ).json();
+    const wrongCase = await client.call('POST', 'contacts', {
+      lastname: 'Case',
+      'ParentCustomerId_account@odata.bind': `/accounts(${String(account.accountid)})`,
+    });
+    assert.equal(wrongCase.status, 400);
+    assert.match(
+      String((wrongCase.json().error as { message: string }).message),
+      /undeclared property 'ParentCustomerId_account'/,
+    );
+    const rightCase = await client.call('POST', 'contacts', {
+      lastname: 'Case',
+      'parentcustomerid_account@odata.bind': `/accounts(${String(account.accountid)})`,
+    });
+    assert.equal(rightCase.status, 204);
+    const expandWrong = await client.call(
+      'GET',
+      `salesorders(${demoOrderId('Spring fleet refresh')})?$expand=Order_Details`,
+    );
+    assert.equal(expandWrong.status, 400);
+    assert.equal((expandWrong.json().error as { code: string }).code, '0x80060888');
+    const expandRight = await client.call(
+      'GET',
+      `salesorders(${demoOrderId('Spring fleet refresh')})?$expand=order_details`,
+    );
+    assert.equal(expandRight.status, 200);
+  });
+
+  it('refuses a product without its unit group and default unit, or with a unit of another group', async () => {
+    const noGroup = await client.call('POST', 'products', {
+      name: 'Loose',
+      productnumber: 'L-1',
+      'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+    });
+    assert.equal(noGroup.status, 400);
+    assert.deepEqual(noGroup.json().error, {
+      code: '0x80040200',
+      message: "Attribute 'defaultuomscheduleid' cannot be NULL",
+    });
+    const noUnit = await client.call('POST', 'products', {
+      name: 'Loose',
+      productnumber: 'L-2',
+      'defaultuomscheduleid@odata.bind': `/uomschedules(${DEMO_UNIT_GROUP_ID})`,
+    });
+    assert.equal(noUnit.status, 400);
+    assert.match(String((noUnit.json().error as { message: string }).message), /'defaultuomid' cannot be NULL/);
+    const otherGroup = (
+      await client.call(
+        'POST',
+        'uomschedules',
+        { name: 'Weight', baseuomname: 'kg' },
+        { Prefer: 'return=representation' },
+      )
+    ).json();
+    const mismatched = await client.call('POST', 'products', {
+      name: 'Loose',
+      productnumber: 'L-3',
+      'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+      'defaultuomscheduleid@odata.bind': `/uomschedules(${String(otherGroup.uomscheduleid)})`,
+    });
+    assert.equal(mismatched.status, 400);
+    assert.match(
+      String((mismatched.json().error as { message: string }).message),
+      /does not belong to the product's unit group/,
+    );
+  });
+
+  it('accepts If-Match with a row version only on tables with optimistic concurrency', async () => {
+    const definitions = (
+      await client.call(
+        'GET',
+        "EntityDefinitions?$select=LogicalName,IsOptimisticConcurrencyEnabled&$filter=EntitySetName eq 'productpricelevels'",
+      )
+    ).json().value as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      definitions.map((d) => [d.LogicalName, d.IsOptimisticConcurrencyEnabled]),
+      [['productpricelevel', false]],
+    );
+    const items = (
+      await client.call('GET', `productpricelevels?$filter=_pricelevelid_value eq ${DEMO_PRICE_LIST_ID}&$top=1`)
+    ).json().value as Array<Record<string, unknown>>;
+    const item = items[0];
+    assert.ok(item !== undefined);
+    const versioned = await client.call(
+      'PATCH',
+      `productpricelevels(${String(item.productpricelevelid)})`,
+      { amount: 7 },
+      { 'If-Match': String(item['@odata.etag']) },
+    );
+    assert.equal(versioned.status, 400);
+    assert.equal((versioned.json().error as { code: string }).code, '0x8006088d');
+    const guarded = await client.call(
+      'PATCH',
+      `productpricelevels(${String(item.productpricelevelid)})`,
+      { amount: 7 },
+      { 'If-Match': '*' },
+    );
+    assert.equal(guarded.status, 204);
   });
 
   it('pages 2,500 rows exactly once with nextLink/$skiptoken, even with inserts between pages', async () => {
