@@ -15,6 +15,7 @@ import {
   DataverseError,
   DataverseNotFoundError,
   DataverseThrottledError,
+  DataverseKeyNotActiveError,
   DataverseValidationError,
 } from '../dataverse/errors';
 import {
@@ -134,7 +135,8 @@ const PRODUCT_SELECT = TABLES.product.select;
  * message; throttling and transport problems stay retryable.
  */
 function asFailure(err: unknown, doing: string): unknown {
-  if (err instanceof DataverseThrottledError) return err;
+  // An alternate key still indexing turns Active by itself: retry, never fail the record for it.
+  if (err instanceof DataverseThrottledError || err instanceof DataverseKeyNotActiveError) return err;
   if (err instanceof DataverseValidationError || err instanceof DataverseDuplicateKeyError) {
     return ApplicationFailure.nonRetryable(`${doing}: ${err.message}`, err.name);
   }

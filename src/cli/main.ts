@@ -81,6 +81,8 @@ export function buildProgram(): Command {
       );
       const pending = Object.entries(report.keysNotActive);
       if (pending.length) console.log(`keys still indexing: ${pending.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+      for (const [key, reason] of Object.entries(report.keysFailed)) console.log(`key ${key} FAILED: ${reason}`);
+      if (Object.keys(report.keysFailed).length > 0) process.exitCode = 1;
     });
   program.addCommand(secretsCommand(() => program.opts<{ dataDir: string }>().dataDir));
   program.addCommand(reconcileCommand(() => program.opts<{ dataDir: string }>().dataDir));

@@ -73,6 +73,12 @@ export class DataverseThrottledError extends DataverseError {
   }
 }
 
+/**
+ * The alternate key a write addresses is not usable yet: Dataverse builds a key's unique index asynchronously
+ * (Pending → In Progress → Active) and until then answers `0x80060890` ("not a defined key"). Transient: retry later.
+ */
+export class DataverseKeyNotActiveError extends DataverseError {}
+
 /** An alternate-key value Dataverse cannot address in a URL (reference §3.3), caught before any request is sent. */
 export class DataverseKeyValueError extends DataverseError {}
 
@@ -80,6 +86,7 @@ export class DataverseKeyValueError extends DataverseError {}
 const DUPLICATE_CODES = new Set(
   ['0x80040237', '0x80060892', '0x80040333', '0x80073002', '0x80043b08'].map((c) => c.toLowerCase()),
 );
+const KEY_NOT_DEFINED = '0x80060890';
 const STALE_ROW_VERSION = /version of the existing record doesn't match/i;
 const MATCHING_KEY_EXISTS = /matching key values already exists|entity key .* violated/i;
 
@@ -153,6 +160,7 @@ export function mapDataverseError(input: ErrorMappingInput): DataverseError {
         : new DataverseDuplicateKeyError(details);
   }
   if (DUPLICATE_CODES.has(code)) return new DataverseDuplicateKeyError(details);
+  if (code === KEY_NOT_DEFINED) return new DataverseKeyNotActiveError(details);
   if (input.status === 400) return new DataverseValidationError(details);
   return new DataverseError(details);
 }

@@ -109,15 +109,34 @@ export interface ProvisioningReport {
   existing: string[];
   /** Organization setting: products without a family start Active instead of Draft (reference §2.2). */
   createProductsWithoutParentInActiveState: boolean;
-  /** Keys whose uniqueness index is not Active yet (`table.key.name` → status); writes by key wait for Active. */
+  /**
+   * Keys whose uniqueness index was still Pending or In Progress when provisioning stopped waiting (`table.key.name` →
+   * status); writes by key fail until they are Active.
+   */
   keysNotActive: Record<string, string>;
+  /** Keys whose index Dataverse could not build (`table.key.name` → why and what to do); they never turn Active alone. */
+  keysFailed: Record<string, string>;
+}
+
+export interface KeyWaitOptions {
+  /** Give up waiting after this long and report the keys still indexing (default 15 minutes: big tables take long). */
+  timeoutMs?: number;
+  /** The longest pause between two reads of the key states (default 5 s); the first reads come sooner. */
+  pollIntervalMs?: number;
 }
 
 export interface ProvisioningOptions {
   log: Logger;
   /** Put new components into this unmanaged solution (`MSCRM.SolutionUniqueName`). */
   solutionUniqueName?: string;
+  /** Waiting for new alternate keys to turn Active; `false` returns at once with their states. */
+  waitForKeys?: KeyWaitOptions | false;
+  /** Called after each read of the key states while waiting, e.g. to print progress. */
+  onKeyProgress?: (states: Record<string, string>, waitedMs: number) => void;
 }
+
+const KEY_FAILED_ADVICE =
+  'Dataverse could not build the unique index, usually because rows already share a key value: remove the duplicates, then reactivate the key (ReactivateEntityKey, or "Reactivate" on the key in the maker portal) and run provisioning again';
 
 export async function provisionDataverse(
   client: DataverseClient,
@@ -134,6 +153,7 @@ export async function provisionDataverse(
     existing: [],
     createProductsWithoutParentInActiveState: false,
     keysNotActive: {},
+    keysFailed: {},
   };
 
   const tables = [...new Set([...CONNECTOR_COLUMNS.map((c) => c.table), ...CONNECTOR_KEYS.map((k) => k.table)])];
@@ -174,10 +194,59 @@ export async function provisionDataverse(
   });
   const first = valueOf(org.body)[0];
   report.createProductsWithoutParentInActiveState = first?.createproductswithoutparentinactivestate === true;
+  if (options.waitForKeys !== false) await waitForKeys(client, report, readHeaders, options);
+  for (const [item, status] of Object.entries(report.keysNotActive)) {
+    if (status === 'Failed') {
+      delete report.keysNotActive[item];
+      report.keysFailed[item] = KEY_FAILED_ADVICE;
+    }
+  }
   for (const [item, status] of Object.entries(report.keysNotActive)) {
     log.warn({ key: item, status }, 'alternate key not active yet; upserts by key fail until it is');
   }
+  for (const [item, reason] of Object.entries(report.keysFailed))
+    log.error({ key: item, reason }, 'alternate key failed');
   return report;
+}
+
+/** Re-reads the keys still Pending or In Progress until each is Active or Failed, or the wait times out. */
+async function waitForKeys(
+  client: DataverseClient,
+  report: ProvisioningReport,
+  headers: Record<string, string>,
+  options: ProvisioningOptions,
+): Promise<void> {
+  const wait = options.waitForKeys === false ? {} : (options.waitForKeys ?? {});
+  const timeoutMs = wait.timeoutMs ?? 15 * 60_000;
+  const pollIntervalMs = wait.pollIntervalMs ?? 5_000;
+  const started = Date.now();
+  const indexing = (): string[] =>
+    Object.entries(report.keysNotActive)
+      .filter(([, status]) => status !== 'Failed')
+      .map(([item]) => item);
+  // Small tables index in a second or two: look early, then back off to the interval.
+  let pause = Math.min(200, pollIntervalMs);
+  while (indexing().length > 0 && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, timeoutMs)));
+    pause = Math.min(pause * 2, pollIntervalMs);
+    const states: Record<string, string> = {};
+    for (const item of indexing()) {
+      const [table] = item.split('.');
+      const wanted = CONNECTOR_KEYS.find((k) => `${k.table}.key.${k.logicalName}` === item);
+      if (table === undefined || wanted === undefined) continue;
+      const keys = await entityKeys(client, `EntityDefinitions(LogicalName='${table}')/Keys`, headers);
+      const found = keys.find(
+        (k) => k.logicalName === wanted.logicalName || sameColumns(k.keyAttributes, wanted.keyAttributes),
+      );
+      const status = found === undefined ? 'Missing' : (found.status ?? 'Active');
+      states[item] = status;
+      if (status === 'Active') delete report.keysNotActive[item];
+      else report.keysNotActive[item] = status;
+    }
+    const waitedMs = Date.now() - started;
+    options.log.info({ keys: states, waitedMs }, 'waiting for alternate keys to turn Active');
+    options.onKeyProgress?.(states, waitedMs);
+  }
 }
 
 async function logicalNames(

@@ -479,8 +479,15 @@ export class MetadataApi {
     return key;
   }
 
-  /** The index is built asynchronously, as in Dataverse; duplicates already present make it fail. */
+  /**
+   * The index is built asynchronously, as in Dataverse: Pending, In Progress half-way, then Active — or Failed when
+   * rows already share a key value. Until Active, writes and reads by the key are refused.
+   */
   private scheduleActivation(table: TableDefinition, key: EntityKeyDefinition): void {
+    const building = setTimeout(() => {
+      if (key.status === 'Pending') key.status = 'InProgress';
+    }, this.keyActivationDelayMs / 2);
+    building.unref();
     const timer = setTimeout(() => {
       const seen = new Set<string>();
       let duplicate = false;

@@ -35,7 +35,10 @@ export interface DataverseSandboxOptions {
   tenantId?: string;
   webhookDeliveryDelayMs?: number;
   createProductsAsActive?: boolean;
-  /** How long a new alternate key stays Pending before it becomes Active (default 100 ms). */
+  /**
+   * How long a new alternate key's index takes to build (Pending, then In Progress) before it is Active; default 1 s.
+   * A real organisation takes seconds to hours, so clients must wait for Active rather than assume it.
+   */
   keyActivationDelayMs?: number;
 }
 
@@ -146,7 +149,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
   const changed = (): void => persistence?.schedule();
   const store = new RecordStore(changed);
   const records = new RecordService(schema, store, { createProductsAsActive: opts.createProductsAsActive === true });
-  const metadata = new MetadataApi(schema, store, changed, opts.keyActivationDelayMs ?? 100);
+  const metadata = new MetadataApi(schema, store, changed, opts.keyActivationDelayMs ?? 1000);
   const protection = new ServiceProtection(opts.limits ?? DEFAULT_LIMITS);
 
   // The URLs depend on the port, known only after listen(); the handler reads these once they are set.
