@@ -1,6 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { type DataConverter } from '@temporalio/common';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
@@ -9,6 +9,7 @@ import { type DataverseClient } from './dataverse/client';
 import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
+import { connectTemporalClient, connectTemporalWorker } from './temporal/connect';
 import { logger } from './observability/logger';
 import { DEFAULT_WORKER_SDK_METRICS_PORT, metricsPortFromEnv, startMetricsServer } from './observability/metricsServer';
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   // First, so an invalid configuration file or a missing secret stops the worker before it connects anywhere.
   const deployment = loadDeployment({ dataDir: runtime.dataDir });
   const { temporal } = deployment;
+  const target = deployment.temporalTarget();
   const dataConverter = loadConnectorDataConverter();
   // The SDK's own metrics (task slots, poll latency, workflow and activity outcomes) come from Rust core and have to
   // be configured before the first connection creates the runtime.
@@ -70,9 +72,9 @@ async function main(): Promise<void> {
     label: 'worker',
     governor: deployment.governor,
   });
-  const connection = await NativeConnection.connect({ address: temporal.address });
+  const connection = await connectTemporalWorker(target);
   const client = new Client({
-    connection: await Connection.connect({ address: temporal.address }),
+    connection: await connectTemporalClient(target),
     namespace: temporal.namespace,
     dataConverter,
   });

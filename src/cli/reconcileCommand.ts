@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { type DataConverter, TimeoutFailure } from '@temporalio/common';
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { type Deployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { formatReconcileReport, type ReconcileReport } from '../reconcile/report';
 import type { reconcile } from '../workflows/reconcile';
-import { localDeployment, type OperatorDeps } from './temporalSession';
+import { connectOperator, localDeployment, type OperatorDeps } from './temporalSession';
 
 /** `qbsync reconcile`: exit codes a month-end script can branch on. */
 export const ReconcileExit = { InAgreement: 0, OutOfAgreement: 1, Error: 2 } as const;
@@ -40,17 +40,9 @@ function describeDuration(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-async function connect(deps: ReconcileRunDeps, address: string): Promise<{ client: Client; close(): Promise<void> }> {
+async function connect(deps: ReconcileRunDeps): Promise<{ client: Client; close(): Promise<void> }> {
   if (deps.client) return { client: deps.client, close: async () => undefined };
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
-  } catch (error) {
-    throw new Error(
-      `Temporal is not reachable at ${address} (${error instanceof Error ? error.message : String(error)}). ` +
-        'Start it with `npm start`, or point TEMPORAL_ADDRESS at your Temporal server.',
-    );
-  }
+  const connection = await connectOperator(deps);
   const client = new Client({
     connection,
     namespace: deps.namespace ?? runtime.namespace,
@@ -80,11 +72,10 @@ export async function runReconcile(options: ReconcileRunOptions, deps: Reconcile
     );
     return ReconcileExit.Error;
   }
-  const address = deps.address ?? runtime.temporalAddress;
   const workflowId = `reconcile/${options.connection}/${(deps.now ?? (() => new Date()))().toISOString()}`;
   let report: ReconcileReport;
   try {
-    const temporal = await connect(deps, address);
+    const temporal = await connect(deps);
     try {
       const handle = await temporal.client.workflow.start<typeof reconcile>('reconcile', {
         workflowId,

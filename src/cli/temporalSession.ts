@@ -1,12 +1,19 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConnectorDataConverter } from '../codec/dataConverter';
 import { connectionsFilePath } from '../config/connections';
-import { hasConfigFile, loadDeployment, type ConnectionSchedule, type Deployment } from '../config/deployment';
+import {
+  hasConfigFile,
+  loadDeployment,
+  temporalTargetFromEnvironment,
+  type ConnectionSchedule,
+  type Deployment,
+} from '../config/deployment';
 import { runtime } from '../config/runtime';
+import { connectTemporalClient, type TemporalTarget } from '../temporal/connect';
 
 export type { ConnectionSchedule } from '../config/deployment';
 
@@ -16,6 +23,8 @@ export interface OperatorDeps {
   client?: Client;
   address?: string;
   namespace?: string;
+  /** TLS and API key of the configured Temporal, resolved when a command first connects. */
+  temporalSecurity?: () => Pick<TemporalTarget, 'tls' | 'apiKey'>;
   taskQueue?: string;
   /** Must match the worker's: inputs, results and schedule arguments are encrypted with it. */
   dataConverter?: DataConverter;
@@ -41,19 +50,35 @@ export function temporalNamespace(deps: OperatorDeps): string {
   return deps.namespace ?? runtime.namespace;
 }
 
+/** Where the commands reach Temporal: the address and namespace above, with the deployment's TLS and API key. */
+export function temporalTarget(deps: OperatorDeps): TemporalTarget {
+  const security = deps.temporalSecurity?.() ?? {};
+  return {
+    address: temporalAddress(deps),
+    namespace: temporalNamespace(deps),
+    ...(security.tls ? { tls: security.tls } : {}),
+    ...(security.apiKey !== undefined ? { apiKey: security.apiKey } : {}),
+  };
+}
+
+/** A connection for a command, or an `OperatorError` that says why there is none and what to do. */
+export async function connectOperator(deps: OperatorDeps): Promise<Connection> {
+  const target = temporalTarget(deps);
+  try {
+    return await connectTemporalClient(target, { connectTimeout: '5 seconds' });
+  } catch (error) {
+    const hint =
+      target.tls || target.apiKey !== undefined
+        ? 'Check temporal.tls and temporal.apiKey in the configuration file (or the TEMPORAL_TLS_* variables).'
+        : 'Start it with `npm start`, or point TEMPORAL_ADDRESS at your Temporal server.';
+    throw new OperatorError(`${error instanceof Error ? error.message : String(error)}. ${hint}`);
+  }
+}
+
 /** Runs `work` with a client, connecting (and closing) one unless the caller brought its own. */
 export async function withTemporal<T>(deps: OperatorDeps, work: (client: Client) => Promise<T>): Promise<T> {
   if (deps.client) return work(deps.client);
-  const address = temporalAddress(deps);
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
-  } catch (error) {
-    throw new OperatorError(
-      `Temporal is not reachable at ${address} (${error instanceof Error ? error.message : String(error)}). ` +
-        'Start it with `npm start`, or point TEMPORAL_ADDRESS at your Temporal server.',
-    );
-  }
+  const connection = await connectOperator(deps);
   try {
     const client = new Client({
       connection,
@@ -157,6 +182,12 @@ export function operatorDeps(dataDir: string): OperatorDeps {
           taskQueue: deployment.temporal.taskQueue,
         }
       : {}),
+    temporalSecurity: () => {
+      const { tls, apiKey } = deployment
+        ? deployment.temporalTarget()
+        : temporalTargetFromEnvironment(resolve(dataDir));
+      return { ...(tls ? { tls } : {}), ...(apiKey !== undefined ? { apiKey } : {}) };
+    },
     dataConverter: loadConnectorDataConverter(resolve(dataDir)),
     out: (text) => process.stdout.write(text),
     err: (line) => console.error(line),

@@ -100,10 +100,58 @@ const pollIntervalPattern = /^[1-9]\d*(?:m|h|d)$/;
 
 const port = z.number().int().min(1, 'must be a port number, 1-65535').max(65535, 'must be a port number, 1-65535');
 
+const hostNamePattern =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/**
+ * A PEM from a file (relative paths are taken from the configuration file's folder) or from a secret reference
+ * (`secret:<name>`, `env:<VAR>`) whose value is the PEM text. PEM text itself does not belong in the file: a key
+ * written there would be a secret in clear, and the message must not quote it.
+ */
+const pemSourceSchema = z
+  .string()
+  .min(1, 'is required')
+  .superRefine((text, ctx) => {
+    if (text.includes('-----BEGIN')) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'give a file path or a secret reference (secret:<name> or env:<VAR>), not the PEM text itself: a key written into this file is a secret in clear',
+      });
+    } else if ((text.startsWith('secret:') || text.startsWith('env:')) && !parseSecretReference(text)) {
+      ctx.addIssue({ code: 'custom', message: 'is not a well-formed secret reference (secret:<name> or env:<VAR>)' });
+    }
+  });
+
+/** Mutual TLS or server-verified TLS to the Temporal frontend (Temporal Cloud, a secured cluster). */
+const temporalTlsSchema = z
+  .strictObject({
+    /** CA that signed the server's certificate; without it the system's trusted CAs (enough for Temporal Cloud). */
+    serverCa: pemSourceSchema.optional(),
+    /** Client certificate (chain) for mutual TLS, with its key. */
+    clientCert: pemSourceSchema.optional(),
+    clientKey: pemSourceSchema.optional(),
+    /** The name the server's certificate carries, when the address's host is another (a load balancer, an IP). */
+    serverName: z.string().regex(hostNamePattern, 'must be a DNS name, e.g. temporal.internal.example.com').optional(),
+  })
+  .superRefine(
+    (tls, ctx) => {
+      const cert = valueAt(tls, 'clientCert') !== undefined;
+      const key = valueAt(tls, 'clientKey') !== undefined;
+      if (cert && !key) ctx.addIssue({ code: 'custom', path: ['clientKey'], message: 'is required with clientCert' });
+      if (key && !cert) ctx.addIssue({ code: 'custom', path: ['clientCert'], message: 'is required with clientKey' });
+    },
+    { when: () => true },
+  );
+
 const temporalSchema = z.strictObject({
   address: z.string().regex(temporalAddressPattern, 'must be host:port, e.g. temporal:7233').default('127.0.0.1:7233'),
   namespace: z.string().min(1).default('default'),
   taskQueue: z.string().min(1).default('qb-d365-sync'),
+  /** Absent: plain text, as the local dev server and a cluster on a private network speak. */
+  tls: temporalTlsSchema.optional(),
+  /** API key authentication (Temporal Cloud); implies TLS with the system's CAs unless `tls` says more. */
+  apiKey: secretReferenceSchema.optional(),
 });
 
 const gatewaySchema = z.strictObject({
@@ -316,6 +364,15 @@ export function parseConnectorConfig(data: unknown, source: string, baseDir: str
   const config = parsed.data;
   const caCertPath = config.dataverse.caCertPath;
   if (caCertPath !== undefined && !isAbsolute(caCertPath)) config.dataverse.caCertPath = resolve(baseDir, caCertPath);
+  const tls = config.temporal.tls;
+  if (tls) {
+    for (const field of ['serverCa', 'clientCert', 'clientKey'] as const) {
+      const source = tls[field];
+      if (source !== undefined && !parseSecretReference(source) && !isAbsolute(source)) {
+        tls[field] = resolve(baseDir, source);
+      }
+    }
+  }
   return config;
 }
 

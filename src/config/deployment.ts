@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RateGovernorOptions } from '../dataverse/rateGovernor';
@@ -14,6 +15,7 @@ import {
 import { loadConnections, type ConnectionConfig } from './connections';
 import { MIN_SECRET_LENGTH, resolveSecret, SecretStore } from './secrets';
 import { sandboxSyncSettings, type SyncSettings } from './syncSettings';
+import { checkClientCertificate, type TemporalTarget, type TemporalTls } from '../temporal/connect';
 
 /**
  * The deployment the worker, gateway and `qbsync` serve, from one place: the configuration file when there is one
@@ -89,6 +91,11 @@ export interface Deployment {
   qbwcConnections(): Promise<QbwcConnection[]>;
   /** Resolves every webhook key (what the receiver authenticates against); connections without one are left out. */
   webhookConnections(): WebhookConnection[];
+  /**
+   * Where and how to reach Temporal: the address with the TLS material and API key resolved (files read, references
+   * resolved, the client certificate's dates and key checked). Throws naming the field and the problem, never a value.
+   */
+  temporalTarget(): TemporalTarget;
 }
 
 export interface LoadDeploymentOptions {
@@ -129,6 +136,121 @@ function temporalEndpoint(env: NodeJS.ProcessEnv, configured: TemporalEndpoint):
     namespace: env.TEMPORAL_NAMESPACE || configured.namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE || configured.taskQueue,
   };
+}
+
+/** `temporal.tls` and `temporal.apiKey` as written: file paths or secret references. */
+interface TemporalSecurity {
+  tls?: { serverCa?: string; clientCert?: string; clientKey?: string; serverName?: string };
+  apiKey?: string;
+}
+
+/**
+ * The Temporal CLI's variables (TEMPORAL_TLS_*, TEMPORAL_API_KEY) override the file, as TEMPORAL_ADDRESS does, so one
+ * set of variables points the CLI and the connector at the same secured cluster, with or without a configuration file.
+ */
+function temporalSecurity(env: NodeJS.ProcessEnv, configured: TemporalSecurity): TemporalSecurity & { origin: string } {
+  const fromEnv = {
+    serverCa: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+    clientCert: env.TEMPORAL_TLS_CLIENT_CERT_PATH,
+    clientKey: env.TEMPORAL_TLS_CLIENT_KEY_PATH,
+    serverName: env.TEMPORAL_TLS_SERVER_NAME,
+  };
+  const envTls = Object.values(fromEnv).some(Boolean) || env.TEMPORAL_TLS === 'true';
+  const tls = envTls
+    ? Object.fromEntries(Object.entries({ ...configured.tls, ...fromEnv }).filter(([, v]) => v))
+    : configured.tls;
+  const apiKey = env.TEMPORAL_API_KEY ? 'env:TEMPORAL_API_KEY' : configured.apiKey;
+  return { ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}), origin: envTls ? 'environment' : 'file' };
+}
+
+const TLS_FIELD_VARIABLES = {
+  serverCa: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  clientCert: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  clientKey: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+} as const;
+
+function resolveTemporalTarget(
+  source: string,
+  endpoint: TemporalEndpoint,
+  security: TemporalSecurity & { origin: string },
+  store: () => SecretStore,
+  env: NodeJS.ProcessEnv,
+): TemporalTarget {
+  const target: TemporalTarget = { address: endpoint.address, namespace: endpoint.namespace };
+  const problems: string[] = [];
+  const fieldName = (field: keyof typeof TLS_FIELD_VARIABLES): string =>
+    security.origin === 'environment' && env[TLS_FIELD_VARIABLES[field]]
+      ? TLS_FIELD_VARIABLES[field]
+      : `temporal.tls.${field}`;
+  const pem = (field: keyof typeof TLS_FIELD_VARIABLES): string | undefined => {
+    const where = security.tls?.[field];
+    if (where === undefined) return undefined;
+    try {
+      const text =
+        where.startsWith('secret:') || where.startsWith('env:') ? resolveSecret(where, store, env) : read(where);
+      if (!text.includes('-----BEGIN')) throw new Error(`${describeSource(where)} holds no PEM text`);
+      return text;
+    } catch (error) {
+      problems.push(`${fieldName(field)}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  };
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  };
+  if (security.tls) {
+    const tls: TemporalTls = {};
+    const serverCa = pem('serverCa');
+    if (serverCa !== undefined) {
+      try {
+        new X509Certificate(serverCa);
+        tls.serverCaPem = serverCa;
+      } catch {
+        problems.push(`${fieldName('serverCa')}: is not a PEM certificate`);
+      }
+    }
+    const clientCert = pem('clientCert');
+    const clientKey = pem('clientKey');
+    if (clientCert !== undefined && clientKey !== undefined) {
+      const problem = checkClientCertificate({ clientCertPem: clientCert, clientKeyPem: clientKey });
+      if (problem) problems.push(`${fieldName('clientCert')}: ${problem}`);
+      tls.clientCertPem = clientCert;
+      tls.clientKeyPem = clientKey;
+    } else if ((security.tls.clientCert === undefined) !== (security.tls.clientKey === undefined)) {
+      problems.push('temporal.tls: a client certificate needs its key, and a key its certificate');
+    }
+    if (security.tls.serverName) tls.serverName = security.tls.serverName;
+    target.tls = tls;
+  }
+  if (security.apiKey) {
+    try {
+      target.apiKey = resolveSecret(security.apiKey, store, env);
+    } catch (error) {
+      problems.push(`temporal.apiKey: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigFileError(source, problems);
+  return target;
+}
+
+/** Temporal without a configuration file: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the CLI's TLS and API key variables. */
+export function temporalTargetFromEnvironment(dataDir: string, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  return resolveTemporalTarget(
+    'environment',
+    temporalEndpoint(env, DEFAULT_TEMPORAL),
+    temporalSecurity(env, {}),
+    lazySecretStore(dataDir, env),
+    env,
+  );
+}
+
+/** A file path as is; a reference by its kind and name (the reference names no value). */
+function describeSource(where: string): string {
+  return where.startsWith('secret:') || where.startsWith('env:') ? `the value of ${where}` : where;
 }
 
 function gatewayEndpoint(
@@ -263,6 +385,15 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
         })),
       );
     },
+    temporalTarget() {
+      return resolveTemporalTarget(
+        path,
+        temporalEndpoint(env, config.temporal),
+        temporalSecurity(env, config.temporal),
+        store,
+        env,
+      );
+    },
     webhookConnections() {
       const withWebhook = config.connections.flatMap((c, i) => (c.webhook ? [{ c, i, webhook: c.webhook }] : []));
       const keys = resolveFields(
@@ -324,6 +455,7 @@ function fromSandbox(dataDir: string, env: NodeJS.ProcessEnv): Deployment {
         })),
       ),
     webhookConnections: () => connections.flatMap((c) => (c.webhook ? [{ name: c.name, auth: c.webhook }] : [])),
+    temporalTarget: () => temporalTargetFromEnvironment(dataDir, env),
   };
 }
 

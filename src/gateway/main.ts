@@ -1,10 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { connectorDataConverter } from '../codec/dataConverter';
 import { loadPayloadKeyRing } from '../codec/keyRing';
 import { EncryptedPayloadCodec } from '../codec/payloadCodec';
 import { loadDeployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
+import { connectTemporalClient } from '../temporal/connect';
 import { createGatewayApp } from './app';
 import { loadCodecAccess } from './codec/codecAccess';
 import { codecRouter, uiOriginsFromEnv } from './codec/codecRouter';
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const keyRing = loadPayloadKeyRing(runtime.dataDir);
   const payloadCodec = new EncryptedPayloadCodec(keyRing);
   const client = new Client({
-    connection: await Connection.connect({ address: temporal.address }),
+    connection: await connectTemporalClient(deployment.temporalTarget()),
     namespace: temporal.namespace,
     dataConverter: connectorDataConverter(keyRing),
   });
