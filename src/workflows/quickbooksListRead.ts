@@ -1,4 +1,5 @@
 import type { QbRecord, QbxmlRequest } from '../qbxml/requests';
+import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
 
 export type QuickBooksList = 'Customer' | 'Vendor' | 'Item' | 'CustomerType' | 'Class';
@@ -29,7 +30,11 @@ function listQuery(requestId: string, input: QuickBooksListReadInput): QbxmlRequ
   }
 }
 
-/** Reads a whole QuickBooks list (or what changed in it since a date) through the company file's queue. */
+/**
+ * Reads a whole QuickBooks list (or what changed in it since a date) through the company file's queue. An iterator
+ * QuickBooks forgot between pages is restarted by runQbxml; any other error status fails the read rather than
+ * passing off part of the list as all of it.
+ */
 export async function quickbooksListRead(
   input: QuickBooksListReadInput,
 ): Promise<{ records: QbRecord[]; pages: number }> {
@@ -40,8 +45,5 @@ export async function quickbooksListRead(
       pages += 1;
     },
   });
-  if (!outcome || outcome.kind !== 'response') {
-    throw new Error(`The ${input.list} list could not be read: ${outcome ? outcome.kind : 'no outcome'}`);
-  }
-  return { records: outcome.response.records, pages };
+  return { records: responseOrFail(outcome, `reading the ${input.list} list`).records, pages };
 }

@@ -28,6 +28,19 @@ export function customerAddXml(names: string[]): string {
   return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="continueOnError">${adds}</QBXMLMsgsRq></QBXML>`;
 }
 
+/** QuickBooks behind QBWC: each request processed by the simulated company file, which QBWC closes after a run. */
+export function companyFileProcessor(
+  file: CompanyFileSimulator,
+  afterProcess?: (requestXml: string) => Promise<void>,
+): CompanyFileProcessor {
+  const process = async (xml: string): Promise<string> => {
+    const response = file.processRequest(xml);
+    if (afterProcess) await afterProcess(xml);
+    return response;
+  };
+  return Object.assign(process, { endSession: () => file.endSession() });
+}
+
 export interface QuickBooksStack {
   gateway: TestGateway;
   files: Record<string, CompanyFileSimulator>;
@@ -63,7 +76,7 @@ export async function startQuickBooksStack(
         },
         password: passwords[name]!,
         companyFilePath: `C:\\QuickBooks\\${name}.qbw`,
-        processor: processor ?? (async (xml) => files[name]!.processRequest(xml)),
+        processor: processor ?? companyFileProcessor(files[name]!),
         noOpWaitMs: 50,
       }),
   };

@@ -17,7 +17,7 @@ import type { WebConnectorSimulator } from '../../src/sandbox/webConnector/webCo
 import type { ReconcileReport } from '../../src/reconcile/report';
 import { pollCycle, type PollCycleResult } from '../../src/workflows/pollCycle';
 import { reconcile } from '../../src/workflows/reconcile';
-import { startQuickBooksStack, type QuickBooksStack } from './quickbooksStack';
+import { companyFileProcessor, startQuickBooksStack, type QuickBooksStack } from './quickbooksStack';
 
 /**
  * The whole connector on the sandboxes, in one test process: a real Temporal dev server, the Dataverse sandbox over
@@ -68,11 +68,10 @@ export async function startSyncStack(
   // Tests hook in here to act at an exact point of a QBWC session (e.g. stop the worker once QuickBooks has applied
   // an InvoiceAdd but before its answer is delivered).
   const hooks: { afterProcess?: (connection: string, requestXml: string) => Promise<void> } = {};
-  const processorFor = (name: 'east' | 'west') => async (xml: string) => {
-    const response = quickbooks.files[name]!.processRequest(xml);
-    if (hooks.afterProcess) await hooks.afterProcess(name, xml);
-    return response;
-  };
+  const processorFor = (name: 'east' | 'west') =>
+    companyFileProcessor(quickbooks.files[name]!, async (xml) => {
+      if (hooks.afterProcess) await hooks.afterProcess(name, xml);
+    });
   const connectors = {
     east: quickbooks.connector('east', processorFor('east')),
     west: quickbooks.connector('west', processorFor('west')),

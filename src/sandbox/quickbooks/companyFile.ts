@@ -30,7 +30,14 @@ export interface CompanyFileOptions {
   now?: () => Date;
   /** The company's UTC offset in minutes (QuickBooks uses the PC's local time); default -480 (Pacific standard). */
   utcOffsetMinutes?: number;
+  /**
+   * How long an iterator survives without a page being taken; default 60 s. QuickBooks' own limit is not
+   * documented (docs/quickbooks.md); iterators also end with the session whatever this says.
+   */
+  iteratorIdleMs?: number;
 }
+
+const DEFAULT_ITERATOR_IDLE_MS = 60_000;
 
 type Handler = (rq: XmlElement, ctx: RequestContext) => RequestOutcome;
 
@@ -116,12 +123,14 @@ export class CompanyFileSimulator {
   /** The company data; exposed for seeding and inspection by tests, not for the connector. */
   readonly store: CompanyStore;
   readonly clock: CompanyClock;
-  private readonly iterators = new QueryIterators();
+  private readonly iterators: QueryIterators;
   private readonly log;
 
   constructor(opts: CompanyFileOptions) {
     this.name = opts.name;
-    this.clock = new CompanyClock(opts.now ?? (() => new Date()), opts.utcOffsetMinutes ?? -480);
+    const now = opts.now ?? (() => new Date());
+    this.clock = new CompanyClock(now, opts.utcOffsetMinutes ?? -480);
+    this.iterators = new QueryIterators(() => now().getTime(), opts.iteratorIdleMs ?? DEFAULT_ITERATOR_IDLE_MS);
     this.store = new CompanyStore(opts.dataFile);
     this.log = childLogger({ component: 'quickbooks-sandbox', companyFile: opts.name });
     if (this.store.state.lists.length === 0) {
@@ -159,6 +168,14 @@ export class CompanyFileSimulator {
     }
     if (dirty) this.store.save();
     return `<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n${responses.join('')}</QBXMLMsgsRs>\n</QBXML>\n`;
+  }
+
+  /**
+   * The Web Connector closed its connection to the company file (end of a run, or QBWC killed): QuickBooks forgets
+   * the session's iterators, so their next `Continue` is status 3391.
+   */
+  endSession(): void {
+    this.iterators.endSession();
   }
 
   /** Operator/test hook: records a customer payment against an invoice. */

@@ -27,6 +27,17 @@ export async function startQuickBooksSandbox(opts: QuickBooksSandboxOptions): Pr
   app.get('/healthz', (_req: Request, res: Response) => {
     res.json({ status: 'ok', companyFiles: [...files.keys()] });
   });
+  app.post('/qbxml/end-session', (req: Request, res: Response) => {
+    const fromQuery = typeof req.query['companyFile'] === 'string' ? req.query['companyFile'] : undefined;
+    const name = fromQuery ?? req.get('X-Company-File');
+    const file = name === undefined ? undefined : files.get(name);
+    if (!file) {
+      res.status(404).json({ message: `unknown company file ${name ?? '(none given)'}` });
+      return;
+    }
+    file.endSession();
+    res.status(204).end();
+  });
   app.post('/qbxml', express.text({ type: () => true, limit: '5mb' }), (req: Request, res: Response) => {
     const fromQuery = typeof req.query['companyFile'] === 'string' ? req.query['companyFile'] : undefined;
     const name = fromQuery ?? req.get('X-Company-File');

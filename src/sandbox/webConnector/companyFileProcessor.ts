@@ -3,7 +3,10 @@
  * A rejected request (QuickBooks throwing instead of answering) must reject with {@link QuickBooksProcessingError}
  * or any error carrying string `hresult` and `message`, which the simulator forwards in `receiveResponseXML`.
  */
-export type CompanyFileProcessor = (qbxml: string) => Promise<string>;
+export type CompanyFileProcessor = ((qbxml: string) => Promise<string>) & {
+  /** QBWC ends its QuickBooks session after every run, killed or not; QuickBooks then forgets the run's iterators. */
+  endSession?: () => Promise<void> | void;
+};
 
 export class QuickBooksProcessingError extends Error {
   override readonly name = 'QuickBooksProcessingError';
@@ -35,7 +38,13 @@ export function processingFailureOf(err: unknown): ProcessingFailure | undefined
  */
 export function httpCompanyFileProcessor(url: string, opts: { timeoutMs?: number } = {}): CompanyFileProcessor {
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  return async (qbxml: string): Promise<string> => {
+  const endSessionUrl = new URL(url);
+  endSessionUrl.pathname = `${endSessionUrl.pathname.replace(/\/$/, '')}/end-session`;
+  const endSession = async (): Promise<void> => {
+    const res = await fetch(endSessionUrl, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`ending the QuickBooks session at ${url} answered HTTP ${res.status}`);
+  };
+  const process = async (qbxml: string): Promise<string> => {
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'text/xml; charset=utf-8' },
@@ -56,4 +65,5 @@ export function httpCompanyFileProcessor(url: string, opts: { timeoutMs?: number
     }
     throw new Error(`company file processor at ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
   };
+  return Object.assign(process, { endSession });
 }

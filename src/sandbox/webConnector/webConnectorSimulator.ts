@@ -191,6 +191,12 @@ export class WebConnectorSimulator {
         report.lastError = errorText(err);
       }
     }
+    try {
+      // QBWC closes its connection to QuickBooks however the run ended; the run's iterators end with it.
+      await this.opts.processor.endSession?.();
+    } catch (err) {
+      report.lastError ??= `ending the QuickBooks session failed: ${errorText(err)}`;
+    }
     this.log({ type: 'runFinished', report });
     return report;
   }

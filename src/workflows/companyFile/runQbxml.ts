@@ -1,5 +1,5 @@
-import { condition, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
-import type { QbxmlRequest, QbxmlResponse } from '../../qbxml/requests';
+import { condition, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { supportsIterator, type QbRecord, type QbxmlRequest, type QbxmlResponse } from '../../qbxml/requests';
 import type { createQuickBooksActivities } from '../../activities/quickbooks';
 import { qbxmlResultsSignal, type QbxmlResult } from './messages';
 
@@ -56,6 +56,37 @@ export interface RunQbxmlOptions {
 }
 
 /**
+ * A read whose iterator QuickBooks forgot (3391: the session ended between pages, or the iterator sat idle too long)
+ * is started again this many times before its 3391 goes to the caller.
+ */
+const MAX_ITERATOR_RESTARTS = 10;
+const INVALID_ITERATOR = 3391;
+
+/** What identifies a record across pages: a restarted read hands out records the caller already has. */
+function recordKey(record: QbRecord): string | undefined {
+  if ('listId' in record && typeof record.listId === 'string') return `L${record.listId}`;
+  if ('txnId' in record && typeof record.txnId === 'string') return `T${record.txnId}`;
+  return undefined;
+}
+
+/** One request's answer as it is assembled from pages, possibly across restarts of its iterator. */
+interface Assembly {
+  request: QbxmlRequest;
+  pages: number;
+  restarts: number;
+  /** Keys of records already handed out, with their position in `records` when records are collected. */
+  delivered: Map<string, number>;
+  records: QbRecord[];
+}
+
+interface Stream {
+  received: QbxmlResult[];
+  cursor: number;
+  /** Request id as sent in this batch → the caller's request id. */
+  origin: Map<string, string>;
+}
+
+/**
  * Sends `build(batchId)`'s requests to company file `connection` and returns one outcome per request, in order.
  * `build` receives the batch id so callers can derive their request ids from it.
  */
@@ -68,43 +99,82 @@ export async function runQbxml(
   const batchId = newBatchId();
   const batch = requests(batchId);
   if (batch.length === 0) return [];
-  const received: QbxmlResult[] = [];
-  box.batches.set(batchId, received);
-  await submitQbxmlBatch({
-    connection,
-    batch: {
-      requester: workflowInfo().workflowId,
-      batchId,
-      requests: batch,
-      ...(options.followUp === false ? {} : { followUp: true }),
-    },
-  });
+  const streams = new Map<string, Stream>();
+  const submit = async (id: string, sent: QbxmlRequest[], origin: Map<string, string>): Promise<void> => {
+    const received: QbxmlResult[] = [];
+    box.batches.set(id, received);
+    streams.set(id, { received, cursor: 0, origin });
+    await submitQbxmlBatch({
+      connection,
+      batch: {
+        requester: workflowInfo().workflowId,
+        batchId: id,
+        requests: sent,
+        ...(options.followUp === false ? {} : { followUp: true }),
+      },
+    });
+  };
+  await submit(batchId, batch, new Map(batch.map((r) => [r.requestId, r.requestId])));
 
   const outcomes = new Map<string, QbxmlOutcome>();
-  const mergedResponses = new Map<string, QbxmlResponse>();
+  const assemblies = new Map<string, Assembly>(
+    batch.map((r) => [r.requestId, { request: r, pages: 0, restarts: 0, delivered: new Map(), records: [] }]),
+  );
   const collect = options.collectRecords ?? true;
-  let cursor = 0;
+  const unread = (): boolean => [...streams.values()].some((s) => s.received.length > s.cursor);
   while (outcomes.size < batch.length) {
-    await condition(() => received.length > cursor);
-    while (cursor < received.length) {
-      const result = received[cursor++]!;
-      if (result.kind !== 'response') {
-        outcomes.set(result.requestId, result);
-        continue;
-      }
-      if (options.onPage) await options.onPage(result.requestId, result.response);
-      const merged = mergedResponses.get(result.requestId);
-      const next: QbxmlResponse = merged
-        ? { ...result.response, records: collect ? [...merged.records, ...result.response.records] : [] }
-        : { ...result.response, records: collect ? result.response.records : [] };
-      if (result.final) {
-        mergedResponses.delete(result.requestId);
-        outcomes.set(result.requestId, { requestId: result.requestId, kind: 'response', response: next });
-      } else {
-        mergedResponses.set(result.requestId, next);
+    await condition(unread);
+    for (const stream of [...streams.values()]) {
+      while (stream.cursor < stream.received.length) {
+        const result = stream.received[stream.cursor++]!;
+        const requestId = stream.origin.get(result.requestId) ?? result.requestId;
+        if (result.kind !== 'response') {
+          outcomes.set(requestId, { ...result, requestId });
+          continue;
+        }
+        const assembly = assemblies.get(requestId)!;
+        const response = result.response;
+        if (
+          response.statusCode === INVALID_ITERATOR &&
+          assembly.pages > 0 &&
+          assembly.restarts < MAX_ITERATOR_RESTARTS &&
+          supportsIterator(assembly.request) &&
+          patched('qbxml-iterator-restart')
+        ) {
+          // The iterator died with its session or idled out: read again from the start; the records the caller
+          // already has are not handed out twice, so the read resumes, in effect, where it stood.
+          assembly.restarts += 1;
+          const restartId = newBatchId();
+          const { iteratorId: _dropped, ...original } = assembly.request as QbxmlRequest & { iteratorId?: string };
+          const restarted = { ...original, requestId: `${restartId}-r`, iterator: 'Start' } as QbxmlRequest;
+          await submit(restartId, [restarted], new Map([[restarted.requestId, requestId]]));
+          continue;
+        }
+        assembly.pages += 1;
+        const fresh: QbRecord[] = [];
+        for (const record of response.records) {
+          const key = recordKey(record);
+          const at = key === undefined ? undefined : assembly.delivered.get(key);
+          if (at !== undefined) {
+            // Seen before a restart: keep the newer version, but the caller has had this record already.
+            if (collect) assembly.records[at] = record;
+            continue;
+          }
+          fresh.push(record);
+          if (collect) assembly.records.push(record);
+          if (key !== undefined) assembly.delivered.set(key, collect ? assembly.records.length - 1 : -1);
+        }
+        if (options.onPage) await options.onPage(requestId, { ...response, requestId, records: fresh });
+        if (result.final) {
+          outcomes.set(requestId, {
+            requestId,
+            kind: 'response',
+            response: { ...response, requestId, records: collect ? assembly.records : [] },
+          });
+        }
       }
     }
   }
-  box.batches.delete(batchId);
+  for (const id of streams.keys()) box.batches.delete(id);
   return batch.map((r) => outcomes.get(r.requestId)!);
 }

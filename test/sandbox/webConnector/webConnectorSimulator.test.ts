@@ -556,6 +556,29 @@ describe('WebConnectorSimulator', () => {
     });
   }
 
+  it("ends its QuickBooks session after every run, a killed one included, so the run's iterators end with it", async () => {
+    script = baseScript({
+      sendRequestXML: sequence('sendRequestXML', [REQUEST_1, REQUEST_2]),
+      receiveResponseXML: sequence('receiveResponseXML', ['50', '100']),
+    });
+    let ended = 0;
+    const counting = Object.assign((request: string) => processor(request), { endSession: () => void (ended += 1) });
+    const make = () =>
+      new WebConnectorSimulator({
+        qwc: qwc(),
+        password: 'p&ss<word>',
+        companyFilePath: 'C:\\QuickBooks\\Acme & Co.qbw',
+        processor: counting,
+        noOpWaitMs: 5,
+        log: (e) => events.push(e),
+      });
+    assert.equal((await make().runSession()).outcome, 'completed');
+    assert.equal(ended, 1);
+    history = [];
+    assert.equal((await make().runSession({ abortAfterRoundTrips: 1 })).outcome, 'aborted');
+    assert.equal(ended, 2);
+  });
+
   it('start() runs sessions on the QWC timer, one at a time, and stop() waits for the current one', async () => {
     let inFlight = 0;
     let maxInFlight = 0;
