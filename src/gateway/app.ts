@@ -6,6 +6,11 @@ export interface GatewayParts {
   qbwc: Router;
   webhooks?: Router;
   codec?: Router;
+  /**
+   * Express's `trust proxy` (GATEWAY_TRUST_PROXY, e.g. `uniquelocal` behind the compose file's proxy): which hops'
+   * X-Forwarded-For to believe, so authenticate's per-address backoff sees the caller, not the proxy.
+   */
+  trustProxy?: string;
   /** The process registry unless a test wants its own. */
   registry?: Registry;
 }
@@ -14,6 +19,7 @@ export interface GatewayParts {
 export function createGatewayApp(parts: GatewayParts): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (parts.trustProxy) app.set('trust proxy', parts.trustProxy);
   const registry = parts.registry ?? metricsRegistry;
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

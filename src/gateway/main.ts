@@ -29,15 +29,17 @@ async function main(): Promise<void> {
     dataConverter: connectorDataConverter(keyRing),
   });
   const log = logger.child({ component: 'gateway' });
+  const tickets = TicketAuthority.fromPayloadKeyRing(keyRing);
   const qbwc = await createSoapEndpoint({
     publicUrl: gateway.qbwcUrl,
+    tickets,
     log,
     service: createQbwcService({
       client,
       taskQueue: temporal.taskQueue,
       log,
       connections: () => qbwcConnections,
-      tickets: TicketAuthority.fromPayloadKeyRing(keyRing),
+      tickets,
       ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
     }),
   });
@@ -55,7 +57,12 @@ async function main(): Promise<void> {
     uiOrigins: uiOriginsFromEnv(),
     log: log.child({ component: 'codec' }),
   });
-  const app = createGatewayApp({ qbwc, webhooks, codec });
+  const app = createGatewayApp({
+    qbwc,
+    webhooks,
+    codec,
+    ...(process.env.GATEWAY_TRUST_PROXY ? { trustProxy: process.env.GATEWAY_TRUST_PROXY } : {}),
+  });
   const server = app.listen(gateway.port, gateway.host, () => {
     log.info(
       { url: gateway.qbwcUrl, host: gateway.host, port: gateway.port, configuration: deployment.source.kind },

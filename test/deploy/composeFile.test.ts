@@ -4,6 +4,8 @@ import { join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { runtime } from '../../src/config/runtime';
+import { DEFAULT_MAX_RESPONSE_BODY_BYTES } from '../../src/gateway/qbwc/soapEndpoint';
+import { defaultMaxWebhookBodyBytes } from '../../src/gateway/webhooks/dataverseWebhook';
 import { searchAttributeRegistrations } from '../../src/workflows/searchAttributes';
 
 /**
@@ -349,6 +351,25 @@ describe('TLS proxy (deploy/Caddyfile)', () => {
     assert.deepEqual(handledBy(publicSite, ['@connector']), [`gateway:${gatewayPort}`]);
     assert.deepEqual(upstreams(publicSite), [`gateway:${gatewayPort}`]);
     assert.match(read('src/gateway/webhooks/dataverseWebhook.ts'), /dataverseWebhookPath = '\/webhooks\/dataverse'/);
+  });
+
+  it("refuses request bodies over the gateway's own limits before they reach it", () => {
+    const connector = publicSite.children.find((n) => n.tokens[0] === 'handle' && n.tokens[1] === '@connector')!;
+    const bytes = (size: string): number => {
+      const m = /^(\d+)(KiB|MiB)?$/.exec(size);
+      assert.ok(m, `max_size ${size}: write it in bytes, KiB or MiB`);
+      return Number(m[1]) * (m[2] === 'MiB' ? 1024 * 1024 : m[2] === 'KiB' ? 1024 : 1);
+    };
+    const limits = Object.fromEntries(
+      connector.children
+        .filter((n) => n.tokens[0] === 'request_body')
+        .map((n) => [n.tokens[1], bytes(n.children.find((c) => c.tokens[0] === 'max_size')?.tokens[1] ?? '')]),
+    );
+    assert.deepEqual(limits, {
+      '/qbwc*': DEFAULT_MAX_RESPONSE_BODY_BYTES,
+      '/webhooks/*': defaultMaxWebhookBodyBytes,
+      '/healthz': 0,
+    });
   });
 
   it('gets the host names and login from the caddy service environment', () => {

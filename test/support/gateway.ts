@@ -40,6 +40,7 @@ export async function startTestGateway(
     publicUrl: 'http://127.0.0.1/qbwc',
     log: silentLog,
     maxBodyBytes: options.maxBodyBytes,
+    tickets: options.tickets ?? testTicketAuthority,
     service: createQbwcService({
       client,
       taskQueue,

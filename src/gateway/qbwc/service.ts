@@ -15,7 +15,7 @@ import {
   takeRequestsUpdate,
   type ReceiveResponseInput,
 } from '../../workflows/companyFile/messages';
-import { verifyPassword } from './credentials';
+import { AuthenticationGuard } from './authenticationGuard';
 import { hashTicket, type TicketAuthority } from './tickets';
 
 export interface QbwcConnection {
@@ -37,6 +37,8 @@ export interface QbwcServiceDeps {
   /** How long one SOAP call waits for the workflow (a stopped worker must not hang QBWC forever). */
   callTimeoutMs?: number;
   serverVersion?: string;
+  /** Throttles password checks; one per gateway process (its counters are not shared between replicas). */
+  authentication?: AuthenticationGuard;
   /** Must match the worker's: whichever starts the company file's workflow first sets them. */
   queueLimits?: Partial<QueueLimits>;
 }
@@ -45,6 +47,11 @@ export interface QbwcServiceDeps {
 const QBXML_VERSION = { major: 13, minor: 0 };
 
 type Args = Record<string, unknown>;
+
+/** What the `soap` package hands a method as its fourth argument; the endpoint fills in the caller's address. */
+interface SoapRequest {
+  connection?: { remoteAddress?: string };
+}
 
 function text(args: Args, name: string): string {
   const value = args[name];
@@ -67,6 +74,7 @@ function qbxmlVersion(major: number, minor: number): string {
  */
 export function createQbwcService(deps: QbwcServiceDeps) {
   const timeoutMs = deps.callTimeoutMs ?? 30_000;
+  const guard = deps.authentication ?? new AuthenticationGuard();
   const handleFor = (connection: string) => deps.client.workflow.getHandle(companyFileWorkflowId(connection));
   const withDeadline = <T>(fn: () => Promise<T>): Promise<T> => deps.client.withDeadline(Date.now() + timeoutMs, fn);
   const known = (ticket: string): { connection: string; ticketHash: string } | undefined => {
@@ -87,14 +95,22 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       return { clientVersionResult: Number.isFinite(major) && major < 2 ? 'O:2.0' : '' };
     },
 
-    authenticate: async (args: Args): Promise<{ authenticateResult: { string: string[] } }> => {
+    authenticate: async (
+      args: Args,
+      _callback?: unknown,
+      _soapHeaders?: unknown,
+      request?: SoapRequest,
+    ): Promise<{ authenticateResult: { string: string[] } }> => {
       const userName = text(args, 'strUserName');
+      const address = request?.connection?.remoteAddress ?? 'unknown';
       const connection = deps.connections().find((c) => c.userName === userName);
-      const valid = connection ? await verifyPassword(text(args, 'strPassword'), connection.passwordHash) : false;
-      if (!connection || !valid) {
-        deps.log.warn({ userName }, 'QBWC authentication refused');
-        recordQbwcSession(connection?.name ?? 'unknown', 'nvu');
-        return { authenticateResult: { string: ['', 'nvu'] } };
+      const verdict = await guard.check(userName, address, text(args, 'strPassword'), connection?.passwordHash);
+      if (verdict !== 'valid' || !connection) {
+        deps.log.warn({ userName, address, verdict }, 'QBWC authentication refused');
+        // `busy` makes the Web Connector try again later instead of reporting a wrong password to the user.
+        const answer = verdict === 'invalid' ? 'nvu' : 'busy';
+        recordQbwcSession(connection?.name ?? 'unknown', answer);
+        return { authenticateResult: { string: ['', answer] } };
       }
       const ticket = deps.tickets.mint(connection.name);
       const status = await withDeadline(() =>

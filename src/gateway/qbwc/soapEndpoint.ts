@@ -3,18 +3,28 @@ import { XMLValidator } from 'fast-xml-parser';
 import * as soap from 'soap';
 import type { Logger } from 'pino';
 import { escapeXml } from '../../qbxml/xml';
+import type { TicketAuthority } from './tickets';
 import { buildQbwcWsdl } from './wsdl';
+import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from './xmlShape';
 import type { QbwcService } from './service';
 
-/** QBWC posts one company-file response per call; 10 MB is generous for MaxReturned-bounded pages. */
-export const DEFAULT_MAX_SOAP_BODY_BYTES = 10 * 1024 * 1024;
+/**
+ * Every call but `receiveResponseXML` is a few hundred bytes; 64 KB leaves room for long company-file paths and error
+ * messages while keeping what an unauthenticated caller can make us read and scan small.
+ */
+export const DEFAULT_MAX_SOAP_BODY_BYTES = 64 * 1024;
+/** `receiveResponseXML` carries one page of company-file data; MaxReturned bounds it well under this. */
+export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface SoapEndpointOptions {
   service: QbwcService;
   /** The URL QBWC is configured with (the .QWC AppURL); written into the WSDL. */
   publicUrl: string;
   log: Logger;
+  /** The service's tickets: only a call carrying a current one of them may send a large body. */
+  tickets: TicketAuthority;
   maxBodyBytes?: number;
+  maxResponseBodyBytes?: number;
 }
 
 export function soapFault(faultcode: 'Client' | 'Server', faultstring: string): string {
@@ -30,10 +40,74 @@ function sendFault(res: Response, status: number, faultcode: 'Client' | 'Server'
   res.status(status).type('text/xml; charset=utf-8').send(soapFault(faultcode, message));
 }
 
+type SoapBody = { kind: 'complete'; text: string } | { kind: 'tooLarge'; limit: number } | { kind: 'aborted' };
+
+const RESPONSE_CALL = /<(?:[\w.-]+:)?Body(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?receiveResponseXML[\s>/]/;
+const TICKET_ELEMENT = /<(?:[\w.-]+:)?ticket(?:\s[^>]*)?>([^<]{1,200})<\/(?:[\w.-]+:)?ticket>/;
+
+/**
+ * Reads at most `small` bytes unless the first `small` bytes are a `receiveResponseXML` call with a current ticket
+ * (QBWC writes the ticket first), in which case up to `large`. A refused body is not read further than twice its
+ * limit; past that the connection is closed.
+ */
+function readSoapBody(
+  req: Request,
+  small: number,
+  large: number,
+  admitsLarge: (prefix: string) => boolean,
+): Promise<SoapBody> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > large) return Promise.resolve({ kind: 'tooLarge', limit: large });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let limit = small;
+    let decided = false;
+    let refused = false;
+    let settled = false;
+    const settle = (body: SoapBody): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      resolve(body);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (!refused && received > limit && !decided) {
+        decided = true;
+        const prefix = Buffer.concat([...chunks, chunk])
+          .subarray(0, small)
+          .toString('utf8');
+        if (admitsLarge(prefix)) limit = large;
+      }
+      if (!refused && received > limit) {
+        refused = true;
+        chunks.length = 0;
+      }
+      if (refused) {
+        if (received > limit * 2) {
+          req.pause();
+          settle({ kind: 'tooLarge', limit });
+        }
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () =>
+      settle(
+        refused ? { kind: 'tooLarge', limit } : { kind: 'complete', text: Buffer.concat(chunks).toString('utf8') },
+      ),
+    );
+    req.once('error', () => settle({ kind: 'aborted' }));
+    req.once('close', () => settle({ kind: 'aborted' }));
+  });
+}
+
 /**
  * `/qbwc`: the SOAP endpoint the Web Connector calls, built on the `soap` package in serverless mode so that this
- * module decides what reaches it: bodies over the limit, not well-formed, or carrying a DOCTYPE/entity declaration
- * are answered with a SOAP Fault before any parsing that could expand entities, and never touch a queue.
+ * module decides what reaches it: bodies over the limit, too deep or wide, not well-formed, or carrying a DOCTYPE/entity
+ * declaration are answered with a SOAP Fault before any parsing that could expand entities, and never touch a queue.
  */
 export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<Router> {
   const wsdl = buildQbwcWsdl(options.publicUrl);
@@ -45,7 +119,13 @@ export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<
     suppressStack: true,
   });
 
-  const limit = options.maxBodyBytes ?? DEFAULT_MAX_SOAP_BODY_BYTES;
+  const small = options.maxBodyBytes ?? DEFAULT_MAX_SOAP_BODY_BYTES;
+  const large = options.maxResponseBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES;
+  const admitsLarge = (prefix: string): boolean => {
+    if (!RESPONSE_CALL.test(prefix)) return false;
+    const ticket = TICKET_ELEMENT.exec(prefix)?.[1];
+    return ticket !== undefined && options.tickets.verify(ticket.trim()) !== undefined;
+  };
   const router = express.Router();
   router.get('/qbwc', (req: Request, res: Response) => {
     if ('wsdl' in req.query || 'WSDL' in req.query) {
@@ -54,39 +134,42 @@ export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<
     }
     res.type('text/plain').send('QuickBooks Web Connector endpoint. The WSDL is at /qbwc?wsdl.');
   });
-  router.post('/qbwc', express.raw({ type: () => true, limit }), async (req: Request, res: Response) => {
-    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  router.post('/qbwc', async (req: Request, res: Response) => {
+    const read = await readSoapBody(req, small, large, admitsLarge);
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'tooLarge') {
+      res.setHeader('connection', 'close');
+      return sendFault(res, 413, 'Client', `The request body is larger than ${read.limit} bytes.`);
+    }
+    const body = read.text;
     if (body.trim() === '') return sendFault(res, 500, 'Client', 'The request has no SOAP envelope.');
     if (/<!DOCTYPE|<!ENTITY/i.test(body)) {
       return sendFault(res, 500, 'Client', 'DOCTYPE and entity declarations are not accepted.');
     }
+    const shape = checkXmlShape(body, SOAP_ENVELOPE_LIMITS);
+    if (!shape.ok) return sendFault(res, 500, 'Client', `The SOAP envelope has ${shape.reason}.`);
     const valid = XMLValidator.validate(body);
     if (valid !== true) {
       return sendFault(
         res,
         500,
         'Client',
-        `The request is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}).`,
+        // The validator quotes the offending text; a caller gets back no more of its own input than it needs.
+        `The request is not well-formed XML: ${valid.err.msg.slice(0, 200)} (line ${valid.err.line}).`,
       );
     }
     try {
-      const result = await server.processRequest(body, { headers: req.headers as Record<string, string> });
+      // The caller's address (behind the proxy: from X-Forwarded-For, per the app's `trust proxy`) for authenticate's
+      // per-address backoff.
+      const result = await server.processRequest(body, {
+        headers: req.headers as Record<string, string>,
+        connection: { remoteAddress: req.ip ?? req.socket.remoteAddress },
+      });
       res.status(result.statusCode).type('text/xml; charset=utf-8').send(result.body);
     } catch (error) {
       options.log.error({ error: String(error) }, 'QBWC call failed');
       sendFault(res, 500, 'Server', 'The connector could not process the call; it will be retried on the next run.');
     }
   });
-  // express.raw's own errors (too large, bad encoding) still answer as SOAP.
-  router.use(
-    '/qbwc',
-    (error: Error & { type?: string; status?: number }, _req: Request, res: Response, next: (e?: unknown) => void) => {
-      if (res.headersSent) return next(error);
-      if (error.type === 'entity.too.large') {
-        return sendFault(res, 413, 'Client', `The request body is larger than ${limit} bytes.`);
-      }
-      return sendFault(res, error.status ?? 400, 'Client', error.message);
-    },
-  );
   return router;
 }

@@ -1,10 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import express from 'express';
 import { createSoapEndpoint } from '../../../src/gateway/qbwc/soapEndpoint';
 import { type QbwcService } from '../../../src/gateway/qbwc/service';
+import { TicketAuthority } from '../../../src/gateway/qbwc/tickets';
 import { logger } from '../../../src/observability/logger';
 import { WebConnectorSimulator } from '../../../src/sandbox/webConnector/webConnectorSimulator';
 
@@ -43,7 +45,15 @@ describe('simulator ⇄ gateway SOAP endpoint', () => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/qbwc`;
-    app.use(await createSoapEndpoint({ service, publicUrl: appUrl, log: logger }));
+    // The fake service hands out its own tickets, so none is current to the endpoint: bodies stay under 64 KB.
+    app.use(
+      await createSoapEndpoint({
+        service,
+        publicUrl: appUrl,
+        log: logger,
+        tickets: new TicketAuthority(randomBytes(32)),
+      }),
+    );
   });
   after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
