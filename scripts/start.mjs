@@ -2,7 +2,7 @@
 // (persistent, Web UI on 8233), the worker, the gateway, and the sandboxes when no real systems are configured.
 // Ctrl-C stops every child; starting again resumes with all data intact (.data/).
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +22,11 @@ const configured = Boolean(process.env.QBSYNC_CONFIG) || existsSync(join(dataDir
 let gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
 // Another port pair lets a second stack (the Web UI test) run beside a developer's `npm start`.
 const temporalPort = Number(process.env.TEMPORAL_PORT ?? 7233);
+// Workers and gateways to run: `npm run cluster` runs two of each, as a scaled-out deployment does.
+const replicas = Number(process.env.CONNECTOR_REPLICAS ?? 1);
+if (!Number.isInteger(replicas) || replicas < 1) throw new Error('CONNECTOR_REPLICAS must be a whole number from 1.');
+const replicaNames = (name) =>
+  Array.from({ length: replicas }, (_, i) => ({ name: replicas === 1 ? name : `${name}-${i + 1}`, index: i }));
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const searchAttributes = ['SyncConnection', 'SyncEntity', 'SyncSourceId', 'SyncTargetId', 'SyncOutcome'];
 const say = (m) => console.log(`[start] ${m}`);
@@ -128,12 +133,17 @@ async function main() {
   buildTypeScript(say);
   // Read (and validated) before anything starts: an invalid file stops here with every field path it gets wrong.
   const deployment = configured ? await loadConfiguredDeployment() : undefined;
-  // The stack's own dev server serves a configuration only when the file points Temporal at it; otherwise the
-  // configured Temporal is used as it is.
-  const ownTemporal =
-    !deployment || [`127.0.0.1:${temporalPort}`, `localhost:${temporalPort}`].includes(deployment.temporal.address);
+  // The stack's own dev server serves a configuration only when the file points Temporal at it, and the sandbox unless
+  // TEMPORAL_ADDRESS names another Temporal (`npm run cluster` names its cluster); otherwise that Temporal is used.
+  const ownTemporal = deployment
+    ? [`127.0.0.1:${temporalPort}`, `localhost:${temporalPort}`].includes(deployment.temporal.address)
+    : !process.env.TEMPORAL_ADDRESS;
+  const temporalAddress = ownTemporal
+    ? `127.0.0.1:${temporalPort}`
+    : (deployment?.temporal.address ?? process.env.TEMPORAL_ADDRESS);
   const namespace = deployment?.temporal.namespace ?? 'default';
-  for (const port of ownTemporal ? [temporalPort, uiPort, gatewayPort] : [gatewayPort]) {
+  const gatewayPorts = replicaNames('gateway').map(({ index }) => gatewayPort + index);
+  for (const port of ownTemporal ? [temporalPort, uiPort, ...gatewayPorts] : gatewayPorts) {
     if (await portOpen(port)) throw new Error(`Port ${port} is already in use: is another \`npm start\` running?`);
   }
 
@@ -199,7 +209,7 @@ async function main() {
     );
     if (retention.status !== 0) say(`could not raise retention: ${retention.stderr}`);
   } else {
-    say(`using the configured Temporal at ${deployment.temporal.address} (namespace ${namespace})`);
+    say(`using the ${deployment ? 'configured ' : ''}Temporal at ${temporalAddress} (namespace ${namespace})`);
   }
 
   const sandbox = !deployment;
@@ -227,17 +237,32 @@ async function main() {
     });
     if (provisioned.status !== 0) throw new Error(`provisioning the Dataverse sandbox failed: ${provisioned.stderr}`);
   }
-  run('worker', process.execPath, ['lib/worker.js']);
-  run('gateway', process.execPath, ['lib/gateway/main.js']);
+  // Replicas beside the first get their own metrics ports (two processes cannot share one).
+  for (const { name, index } of replicaNames('worker')) {
+    run(name, process.execPath, ['lib/worker.js'], {
+      env:
+        index === 0
+          ? {}
+          : {
+              WORKER_METRICS_PORT: String(Number(process.env.WORKER_METRICS_PORT ?? 9464) + 2 * index),
+              WORKER_SDK_METRICS_PORT: String(Number(process.env.WORKER_SDK_METRICS_PORT ?? 9465) + 2 * index),
+            },
+    });
+  }
+  for (const { name, index } of replicaNames('gateway')) {
+    run(name, process.execPath, ['lib/gateway/main.js'], { env: { GATEWAY_PORT: String(gatewayPorts[index]) } });
+  }
   const boundHost = deployment?.gateway.host ?? '127.0.0.1';
   const gatewayHealthHost = ['0.0.0.0', '::', '[::]'].includes(boundHost) ? '127.0.0.1' : boundHost;
-  await waitFor('the gateway', async () => {
-    try {
-      return (await fetch(`http://${gatewayHealthHost}:${gatewayPort}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  });
+  for (const port of gatewayPorts) {
+    await waitFor(`the gateway on port ${port}`, async () => {
+      try {
+        return (await fetch(`http://${gatewayHealthHost}:${port}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    });
+  }
 
   let scheduleNames;
   if (deployment) {
@@ -263,7 +288,7 @@ async function main() {
     // and triggered now so the first cycle does not wait an hour.
     const connections = JSON.parse(readFileSync(join(dataDir, 'connections.json'), 'utf8')).connections;
     for (const { name } of connections) {
-      const address = ['--address', `127.0.0.1:${temporalPort}`];
+      const address = ['--address', temporalAddress];
       const exists =
         spawnSync(temporal, ['schedule', 'describe', '--schedule-id', `poll-${name}`, ...address]).status === 0;
       if (!exists) {
@@ -300,12 +325,13 @@ async function main() {
   const lines = [
     '',
     'QuickBooks Desktop ⇄ Dynamics 365 Sales connector is running.',
-    ownTemporal
-      ? `  Temporal gRPC        127.0.0.1:${temporalPort}`
-      : `  Temporal gRPC        ${deployment.temporal.address} (configured)`,
+    `  Temporal gRPC        ${temporalAddress}${ownTemporal ? '' : deployment ? ' (configured)' : ''}`,
     ...(ownTemporal ? [`  Temporal Web UI      http://localhost:${uiPort}`] : []),
     `  Poll schedules       ${scheduleNames.join(', ')} (qbsync schedule show -c <connection>)`,
-    `  Gateway              http://127.0.0.1:${gatewayPort}  (QBWC: /qbwc, WSDL: /qbwc?wsdl, /healthz, /metrics)`,
+    ...gatewayPorts.map(
+      (port, i) =>
+        `  Gateway${replicas === 1 ? ' ' : `-${i + 1}`}            http://127.0.0.1:${port}  (QBWC: /qbwc, WSDL: /qbwc?wsdl, /healthz, /metrics)`,
+    ),
     `  Codec endpoint       http://127.0.0.1:${gatewayPort}/codec  (Bearer token in ${codecAccess.tokenPath}; the Web UI is wired to it)`,
   ];
   if (deployment) {
@@ -323,11 +349,20 @@ async function main() {
         pathToFileURL(join(root, 'lib', 'config', 'secrets.js')).href
       );
       const secretStore = () => SecretStore.open(dataDir);
-      for (const file of endpoints.quickbooks.companyFiles) {
+      for (const [n, file] of endpoints.quickbooks.companyFiles.entries()) {
+        // With several gateways, the company files are spread across them: each Web Connector calls the gateway its
+        // .QWC names, so a copy of the file names the gateway this one uses.
+        const port = gatewayPorts[n % gatewayPorts.length];
+        let qwcFile = file.qwcFile;
+        if (port !== gatewayPort) {
+          qwcFile = join(dataDir, 'sandbox', `${file.connection}-gateway-${port}.qwc`);
+          const qwc = readFileSync(file.qwcFile, 'utf8');
+          writeFileSync(qwcFile, qwc.replace(/(<AppURL>https?:\/\/[^:</]+):\d+/, `$1:${port}`));
+        }
         run(
           `webconnector-${file.connection}`,
           process.execPath,
-          ['lib/sandbox/webConnector/main.js', file.qwcFile, file.qbxmlUrl],
+          ['lib/sandbox/webConnector/main.js', qwcFile, file.qbxmlUrl],
           {
             env: {
               QBWC_PASSWORD: resolveSecret(file.qbwcPasswordRef, secretStore),

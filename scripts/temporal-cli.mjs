@@ -1,72 +1,23 @@
 // Finds the Temporal CLI (which holds `temporal server start-dev` and the Web UI), building it from Go modules
 // once when it is not installed. Nothing is downloaded at run time except Go modules through the Go proxy.
-import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, unlinkSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installGoTools, onPath, toolsBin } from './go-tools.mjs';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const toolsBin = join(root, '.tools', 'bin');
 const builtCli = join(toolsBin, 'temporal');
 
-function onPath(name) {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  }
-  return undefined;
-}
-
-function sleepSync(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 function buildFromGoModules(log) {
-  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) return undefined;
-  mkdirSync(toolsBin, { recursive: true });
-  // One build at a time: a second caller waits for the first one's binary.
-  const lock = join(toolsBin, '.build.lock');
-  let fd;
-  for (let waited = 0; ; waited += 2000) {
-    try {
-      fd = openSync(lock, 'wx');
-      break;
-    } catch {
-      if (existsSync(builtCli) && !existsSync(lock)) return builtCli;
-      if (waited > 45 * 60 * 1000) throw new Error(`Timed out waiting for another Temporal CLI build (lock ${lock}).`);
-      sleepSync(2000);
-      if (existsSync(builtCli) && !existsSync(lock)) return builtCli;
-    }
-  }
-  try {
-    if (existsSync(builtCli)) return builtCli;
-    log(
-      `Building the Temporal CLI v${TEMPORAL_CLI_VERSION} from Go modules into ${toolsBin} (once; several minutes)...`,
-    );
-    const result = spawnSync(
-      go,
-      [
-        'install',
-        '-trimpath',
-        '-ldflags',
-        `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`,
-        `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`,
-      ],
-      {
-        stdio: ['ignore', 'inherit', 'inherit'],
-        env: { ...process.env, CGO_ENABLED: '0', GOBIN: toolsBin, GOFLAGS: '-buildvcs=false' },
-      },
-    );
-    if (result.status !== 0 || !existsSync(builtCli)) return undefined;
-    log(`Temporal CLI built: ${builtCli}`);
-    return builtCli;
-  } finally {
-    closeSync(fd);
-    unlinkSync(lock);
-  }
+  const built = installGoTools({
+    what: `the Temporal CLI v${TEMPORAL_CLI_VERSION}`,
+    packages: [`github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`],
+    binaries: ['temporal'],
+    ldflags: `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`,
+    log,
+  });
+  return built ? builtCli : undefined;
 }
 
 /** Path of a usable `temporal` executable, or throws an error that names the ways to install one. */

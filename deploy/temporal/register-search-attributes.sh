@@ -1,24 +1,31 @@
 #!/bin/sh
-# One-shot job of docker-compose.yml: waits for the Temporal server, keeps closed workflows (the audit trail) for
-# AUDIT_RETENTION, and registers the search attributes the connector writes (src/workflows/searchAttributes.ts).
-# Safe to run on every start: attributes already registered are left alone.
+# After the Temporal server is up: creates the connector's namespace if it is missing, keeps closed workflows (the
+# audit trail) for AUDIT_RETENTION, and registers the search attributes the connector writes
+# (src/workflows/searchAttributes.ts). Safe to run on every start: what exists is left alone. Used by
+# docker-compose.yml (service `temporal-setup`) and `npm run cluster`; the `temporal` CLI reads TEMPORAL_ADDRESS and,
+# on a cluster with TLS, TEMPORAL_TLS_* from the environment.
 set -eu
 
 namespace="${TEMPORAL_NAMESPACE:-default}"
 retention="${AUDIT_RETENTION:-720h}"
 
 tries=0
-until temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; do
+until temporal operator cluster health >/dev/null 2>&1; do
   tries=$((tries + 1))
   if [ "$tries" -ge 100 ]; then
-    echo "Temporal at ${TEMPORAL_ADDRESS:-?} has no namespace $namespace after $tries attempts" >&2
+    echo "Temporal at ${TEMPORAL_ADDRESS:-?} is not serving after $tries attempts:" >&2
+    temporal operator cluster health >&2 || true
     exit 1
   fi
-  echo "waiting for Temporal at ${TEMPORAL_ADDRESS:-?} and namespace $namespace..."
+  echo "waiting for Temporal at ${TEMPORAL_ADDRESS:-?}..."
   sleep 3
 done
 
-temporal operator namespace update --namespace "$namespace" --retention "$retention"
+if temporal operator namespace describe --namespace "$namespace" >/dev/null 2>&1; then
+  temporal operator namespace update --namespace "$namespace" --retention "$retention"
+else
+  temporal operator namespace create --namespace "$namespace" --retention "$retention"
+fi
 
 registered="$(temporal operator search-attribute list --namespace "$namespace")"
 for name in SyncConnection SyncEntity SyncSourceId SyncTargetId SyncOutcome; do
