@@ -150,8 +150,17 @@ const caddy = parseCaddyfile(read('deploy/Caddyfile'));
 const gatewayPort = environmentOf('gateway').GATEWAY_PORT;
 
 describe('docker-compose.yml', () => {
-  it('runs the whole stack: database, Temporal, its UI, worker, gateway, proxy and the search-attribute job', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'worker', 'gateway', 'caddy']) {
+  it('runs the whole stack: database, schema job, Temporal, its UI, worker, gateway, proxy and the search-attribute job', () => {
+    for (const name of [
+      'postgresql',
+      'temporal-schema',
+      'temporal',
+      'temporal-setup',
+      'temporal-ui',
+      'worker',
+      'gateway',
+      'caddy',
+    ]) {
       service(name);
     }
     assert.deepEqual(service('temporal-admin-tools').profiles, ['tools'], 'the CLI shell starts only on request');
@@ -219,13 +228,13 @@ describe('docker-compose.yml', () => {
     for (const name of ['worker', 'gateway']) {
       const env = environmentOf(name);
       assert.equal(env.TEMPORAL_TASK_QUEUE, runtime.taskQueue, `${name}: task queue`);
-      assert.equal(env.TEMPORAL_NAMESPACE, environmentOf('temporal').DEFAULT_NAMESPACE, `${name}: namespace`);
+      assert.equal(env.TEMPORAL_NAMESPACE, environmentOf('temporal-setup').TEMPORAL_NAMESPACE, `${name}: namespace`);
       assert.equal(env.CONNECTOR_DATA_DIR, '/data');
       assert.ok(service(name).volumes!.includes('connector-data:/data'), `${name}: data volume`);
       assert.deepEqual(service(name).configs, [{ source: 'qbsync', target: env.QBSYNC_CONFIG }]);
       assert.deepEqual(service(name).env_file, ['deploy/connector.env']);
     }
-    assert.equal(environmentOf('temporal-setup').TEMPORAL_NAMESPACE, environmentOf('temporal').DEFAULT_NAMESPACE);
+    assert.equal(environmentOf('temporal-setup').AUDIT_RETENTION, '720h', 'the audit trail is kept 30 days');
   });
 
   it('agrees with the example configuration file on Temporal address, task queue and gateway port', () => {
@@ -239,7 +248,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs Temporal on PostgreSQL with the postgres12 driver and the project dynamic config', () => {
-    const env = environmentOf('temporal');
+    const env = { ...Object.fromEntries(readEnvFile('deploy/temporal/server.env')), ...environmentOf('temporal') };
     assert.equal(env.DB, 'postgres12');
     assert.equal(env.POSTGRES_SEEDS, 'postgresql');
     assert.equal(env.POSTGRES_USER, environmentOf('postgresql').POSTGRES_USER);
@@ -247,7 +256,7 @@ describe('docker-compose.yml', () => {
     const mount = service('temporal').volumes!.find((v) => v.includes('/etc/temporal/config/dynamicconfig'));
     assert.ok(mount, 'dynamic config is not mounted');
     const hostDir = mount.split(':')[0]!;
-    const file = env.DYNAMIC_CONFIG_FILE_PATH!.replace(/^config\/dynamicconfig\//, '');
+    const file = env.DYNAMIC_CONFIG_FILE_PATH!.replace(/^(\/etc\/temporal\/)?config\/dynamicconfig\//, '');
     const dynamic = parse(read(join(hostDir, file))) as Record<string, { value: unknown }[]>;
     // The gateway drives QBWC sessions with Updates and opens them with update-with-start.
     for (const key of [
@@ -274,6 +283,7 @@ describe('docker-compose.yml', () => {
     const dependsOn = (name: string): Record<string, { condition: string }> =>
       service(name).depends_on as Record<string, { condition: string }>;
     assert.equal(dependsOn('temporal').postgresql?.condition, 'service_healthy');
+    assert.equal(dependsOn('temporal')['temporal-schema']?.condition, 'service_completed_successfully');
     for (const name of ['worker', 'gateway', 'temporal-ui']) {
       assert.equal(dependsOn(name)['temporal-setup']?.condition, 'service_completed_successfully', name);
     }
@@ -396,6 +406,72 @@ describe('TLS proxy (deploy/Caddyfile)', () => {
     assert.equal(uninterpolated(gateway.QBSYNC_UI_ORIGIN!), uninterpolated(ui.TEMPORAL_CORS_ORIGINS!));
     assert.equal(uninterpolated(gateway.QBSYNC_CODEC_UI_TOKEN!), '<QBSYNC_CODEC_UI_TOKEN>');
     assert.match(read('src/gateway/codec/codecRouter.ts'), /`\/codec\/ui\/:token\/\$\{direction\}`/);
+  });
+});
+
+describe('one truth for production: docker-compose.yml, npm run cluster and docs/deployment.md', () => {
+  const serverVersion = /TEMPORAL_SERVER_VERSION = '([^']+)'/.exec(read('scripts/temporal-server.mjs'))?.[1];
+
+  it('run the Temporal server version that npm run cluster builds, with the schema tool of that version', () => {
+    assert.ok(serverVersion, 'scripts/temporal-server.mjs names no version');
+    assert.equal(service('temporal').image, `temporalio/server:${serverVersion}`);
+    for (const name of ['temporal-schema', 'temporal-setup', 'temporal-admin-tools']) {
+      assert.equal(service(name).image, `temporalio/admin-tools:${serverVersion}`, name);
+    }
+    const docs = read('docs/deployment.md');
+    assert.ok(docs.includes(`temporalio/server:${serverVersion}`), 'docs/deployment.md names another server image');
+  });
+
+  it('configure the server from the same settings file, adding only host-specific values', async () => {
+    const shared = Object.fromEntries(readEnvFile('deploy/temporal/server.env'));
+    for (const name of ['temporal', 'temporal-schema']) {
+      assert.deepEqual(service(name).env_file, ['deploy/temporal/server.env'], name);
+      // What compose adds is where things are, never a different setting.
+      for (const key of Object.keys(environmentOf(name))) assert.ok(!(key in shared), `${name} overrides ${key}`);
+    }
+    const cluster = await import('../../scripts/temporal-cluster.mjs');
+    const layout = { address: '127.0.0.1:17233', basePort: 17233 };
+    const processEnv = cluster.serverEnvironment({
+      process: { name: 'history-1', service: 'history', grpcPort: 1, membershipPort: 2, metricsPort: 3 },
+      layout: {
+        ...layout,
+        processes: [
+          { name: 'frontend-1', service: 'frontend', grpcPort: 4, membershipPort: 5, httpPort: 6, metricsPort: 7 },
+        ],
+      },
+      database: {
+        host: '127.0.0.1',
+        port: 5432,
+        user: 'postgres',
+        password: '',
+        name: 'temporal_qbsync',
+        visibilityName: 'temporal_qbsync_visibility',
+      },
+    });
+    const hostSpecific = new Set(['DBNAME', 'VISIBILITY_DBNAME', 'DYNAMIC_CONFIG_FILE_PATH']);
+    for (const [key, value] of Object.entries(shared)) {
+      if (!hostSpecific.has(key)) assert.equal(processEnv[key], value, `npm run cluster sets ${key} differently`);
+    }
+    // The same dynamic configuration file: compose mounts deploy/temporal/dynamicconfig where the setting points.
+    assert.equal(
+      processEnv.DYNAMIC_CONFIG_FILE_PATH,
+      join(root, 'deploy/temporal/dynamicconfig', shared.DYNAMIC_CONFIG_FILE_PATH!.split('/').at(-1)!),
+    );
+  });
+
+  it('set up the schema and the namespace with the same scripts', () => {
+    const schemaJob = service('temporal-schema');
+    assert.deepEqual(schemaJob.volumes, ['./deploy/temporal/setup-schema.sh:/deploy/setup-schema.sh:ro']);
+    assert.deepEqual(schemaJob.entrypoint, ['/bin/sh', '/deploy/setup-schema.sh']);
+    const clusterScript = read('scripts/temporal-cluster.mjs');
+    assert.match(clusterScript, /join\(deployDir, 'setup-schema\.sh'\)/);
+    assert.match(clusterScript, /join\(deployDir, 'register-search-attributes\.sh'\)/);
+    const setupJob = service('temporal-setup');
+    assert.ok(setupJob.volumes!.some((v) => v.startsWith('./deploy/temporal/register-search-attributes.sh:')));
+    const schema = read('deploy/temporal/setup-schema.sh');
+    assert.match(schema, /update-schema --schema-name "postgresql\/v12\/\$schema"/);
+    assert.match(schema, /migrate "\$\{DBNAME:-temporal\}" temporal/);
+    assert.match(schema, /migrate "\$\{VISIBILITY_DBNAME:-temporal_visibility\}" visibility/);
   });
 });
 
