@@ -11,6 +11,7 @@ import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { connectTemporalClient, connectTemporalWorker } from './temporal/connect';
 import { logger } from './observability/logger';
+import { taskQueuePolled } from './observability/readiness';
 import { DEFAULT_WORKER_SDK_METRICS_PORT, metricsPortFromEnv, startMetricsServer } from './observability/metricsServer';
 
 export interface ConnectorWorkerOptions {
@@ -66,8 +67,6 @@ async function main(): Promise<void> {
     });
   }
   const metricsPort = metricsPortFromEnv(process.env.WORKER_METRICS_PORT);
-  const metricsServer =
-    metricsPort === undefined ? undefined : await startMetricsServer({ port: metricsPort, host: metricsHost });
   const dataverse = connectDataverse(deployment.dataverseTarget(), {
     label: 'worker',
     governor: deployment.governor,
@@ -90,6 +89,20 @@ async function main(): Promise<void> {
     },
     ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
   });
+  // `/readyz` next to `/metrics`: ready once the server sees this worker polling its task queue.
+  const metricsServer =
+    metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({
+          port: metricsPort,
+          host: metricsHost,
+          ready: taskQueuePolled({
+            client,
+            namespace: temporal.namespace,
+            taskQueue: temporal.taskQueue,
+            worker: () => worker,
+          }),
+        });
   logger.info(
     { taskQueue: temporal.taskQueue, temporal: temporal.address, configuration: deployment.source.kind },
     'worker started',

@@ -5,6 +5,7 @@ import { EncryptedPayloadCodec } from '../codec/payloadCodec';
 import { loadDeployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
+import { temporalReachable } from '../observability/readiness';
 import { connectTemporalClient } from '../temporal/connect';
 import { createGatewayApp } from './app';
 import { loadCodecAccess } from './codec/codecAccess';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   });
   const app = createGatewayApp({
     qbwc,
+    ready: temporalReachable(client),
     webhooks,
     codec,
     ...(process.env.GATEWAY_TRUST_PROXY ? { trustProxy: process.env.GATEWAY_TRUST_PROXY } : {}),

@@ -2,12 +2,15 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { type Registry } from 'prom-client';
 import { metricsRegistry } from './metrics';
+import { type ReadinessCheck } from './readiness';
 
 export interface MetricsServerOptions {
   /** 0 picks a free port (tests); use `metricsPortFromEnv` to honour "0 disables" for the process. */
   port: number;
   host?: string;
   registry?: Registry;
+  /** Serves `/readyz` (200 ready, 503 not) from this check, for the container's healthcheck. */
+  ready?: ReadinessCheck;
 }
 
 export interface MetricsServer {
@@ -35,7 +38,7 @@ export function metricsPortFromEnv(
 }
 
 /**
- * `/metrics` for a process without an HTTP server of its own (the worker). Plain node:http rather than express:
+ * `/metrics` (and `/readyz` when given a check) for a process without an HTTP server of its own (the worker). Plain node:http rather than express:
  * one route, and nothing else that could be exposed by accident.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
@@ -43,6 +46,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/readyz' && options.ready) {
+      void options.ready().then((readiness) => {
+        res.writeHead(readiness.ready ? 200 : 503, { 'Content-Type': 'application/json; charset=utf-8' });
+        res.end(`${JSON.stringify({ status: readiness.ready ? 'ready' : 'not ready', detail: readiness.detail })}\n`);
+      });
+      return;
+    }
     if (path !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;

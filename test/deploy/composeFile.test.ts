@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { runtime } from '../../src/config/runtime';
+import { DEFAULT_WORKER_METRICS_PORT } from '../../src/observability/metricsServer';
 import { DEFAULT_MAX_RESPONSE_BODY_BYTES } from '../../src/gateway/qbwc/soapEndpoint';
 import { defaultMaxWebhookBodyBytes } from '../../src/gateway/webhooks/dataverseWebhook';
 import { searchAttributeRegistrations } from '../../src/workflows/searchAttributes';
@@ -290,11 +291,19 @@ describe('docker-compose.yml', () => {
     assert.equal(dependsOn('caddy').gateway?.condition, 'service_healthy');
   });
 
-  it('checks the gateway health on the port it listens on', () => {
-    const test = service('gateway').healthcheck!.test;
-    const command = Array.isArray(test) ? test.join(' ') : test;
-    assert.ok(command.includes(`http://127.0.0.1:${gatewayPort}/healthz`), command);
-    assert.match(read('src/gateway/app.ts'), /app\.get\('\/healthz'/);
+  it('checks gateway and worker readiness (Temporal reachable, task queue polled) on the ports they serve it', () => {
+    const command = (name: string): string => {
+      const test = service(name).healthcheck?.test;
+      assert.ok(test, `${name} has no healthcheck`);
+      return Array.isArray(test) ? test.join(' ') : test;
+    };
+    assert.ok(command('gateway').includes(`http://127.0.0.1:${gatewayPort}/readyz`), command('gateway'));
+    assert.match(read('src/gateway/app.ts'), /app\.get\('\/readyz'/);
+    assert.match(read('src/gateway/main.ts'), /ready: temporalReachable\(client\)/);
+    // The worker serves /readyz next to /metrics, on the default port unless its environment moves it.
+    assert.equal(environmentOf('worker').WORKER_METRICS_PORT, undefined);
+    assert.ok(command('worker').includes(`http://127.0.0.1:${DEFAULT_WORKER_METRICS_PORT}/readyz`), command('worker'));
+    assert.match(read('src/worker.ts'), /ready: taskQueuePolled\(/);
   });
 
   it('declares every named volume and config, and every mounted file exists or has an example to copy', () => {
