@@ -8,7 +8,7 @@ import {
   mapDataverseError,
   type ErrorMappingInput,
 } from './errors';
-import { type RateGovernor } from './rateGovernor';
+import { type RateGovernor, type RequestWeight } from './rateGovernor';
 import { type DataverseTokenSource } from './tokenProvider';
 import { entityAddress, idFromEntityUrl, queryString, type AlternateKey, type QueryOptions } from './odataAddress';
 import { decodeBatchResponse, encodeBatch, type BatchMethod, type BatchRequestPart } from './batchMultipart';
@@ -89,6 +89,14 @@ interface SendRequest {
   condition?: ErrorMappingInput['condition'];
   /** `$batch`: a failed batch answers with the failing part's status and a multipart body; the caller decodes it. */
   multipartFailure?: boolean;
+  /** What the request asks of the server (operations of a `$batch`, rows of a bulk message), for the governor. */
+  weight?: RequestWeight;
+}
+
+interface TableFacts {
+  logicalName: string | undefined;
+  primaryIdAttribute: string | undefined;
+  optimisticConcurrency: boolean;
 }
 
 interface RawResponse {
@@ -118,7 +126,7 @@ export class DataverseClient {
   private readonly defaultRetryAfterMs: number;
   private readonly requestTimeoutMs: number;
   private readonly log: Logger;
-  private readonly optimisticConcurrency = new Map<string, Promise<boolean>>();
+  private readonly tables = new Map<string, Promise<TableFacts>>();
 
   constructor(options: DataverseClientOptions) {
     const url = new URL(options.webApiUrl);
@@ -228,21 +236,95 @@ export class DataverseClient {
    * Whether the table behind `entitySet` accepts `If-Match: <etag>` (`IsOptimisticConcurrencyEnabled`): asked once per
    * table and remembered, since a table's setting does not change under a running connector.
    */
-  hasOptimisticConcurrency(entitySet: string): Promise<boolean> {
-    let known = this.optimisticConcurrency.get(entitySet);
+  async hasOptimisticConcurrency(entitySet: string): Promise<boolean> {
+    return (await this.tableOf(entitySet)).optimisticConcurrency;
+  }
+
+  /**
+   * What the bulk messages and conditional writes need to know of the table behind `entitySet`, read once from its
+   * entity definition and remembered: a table's names and settings do not change under a running connector.
+   */
+  private tableOf(entitySet: string): Promise<TableFacts> {
+    let known = this.tables.get(entitySet);
     if (!known) {
       known = this.execute('GET', 'EntityDefinitions', {
-        query: `$select=IsOptimisticConcurrencyEnabled&$filter=EntitySetName eq '${entitySet.replace(/'/g, "''")}'`,
+        query: `$select=LogicalName,PrimaryIdAttribute,IsOptimisticConcurrencyEnabled&$filter=EntitySetName eq '${entitySet.replace(/'/g, "''")}'`,
       }).then((res) => {
         const value = isRow(res.body) && Array.isArray(res.body.value) ? (res.body.value as unknown[]) : [];
         const first = value.find(isRow);
-        return first?.IsOptimisticConcurrencyEnabled !== false;
+        return {
+          logicalName: typeof first?.LogicalName === 'string' ? first.LogicalName : undefined,
+          primaryIdAttribute: typeof first?.PrimaryIdAttribute === 'string' ? first.PrimaryIdAttribute : undefined,
+          optimisticConcurrency: first?.IsOptimisticConcurrencyEnabled !== false,
+        };
       });
       // A failed look-up is asked again next time rather than remembered.
-      known.catch(() => this.optimisticConcurrency.delete(entitySet));
-      this.optimisticConcurrency.set(entitySet, known);
+      known.catch(() => this.tables.delete(entitySet));
+      this.tables.set(entitySet, known);
     }
     return known;
+  }
+
+  // ---- bulk messages ------------------------------------------------------------------------------------
+
+  /**
+   * CreateMultiple: the rows in one request that counts once toward the request limit while each row costs server
+   * time. On a standard table it is all or nothing: one bad row fails the call with that row's error and nothing is
+   * written. Ids come back in the rows' order.
+   */
+  async createMultiple(entitySet: string, rows: readonly DataverseRow[]): Promise<string[]> {
+    const table = await this.bulkTable(entitySet, 'CreateMultiple');
+    const res = await this.bulkSend(
+      entitySet,
+      'CreateMultiple',
+      rows.map((row) => ({ ...typed(table), ...row })),
+    );
+    return idsOf(res);
+  }
+
+  /** UpdateMultiple by id; all or nothing as `createMultiple`. A missing row fails the call (it never creates). */
+  async updateMultiple(entitySet: string, rows: ReadonlyArray<{ id: string; row: DataverseRow }>): Promise<void> {
+    const table = await this.bulkTable(entitySet, 'UpdateMultiple');
+    const primaryId = table.primaryIdAttribute ?? primaryKeyGuess(entitySet);
+    await this.bulkSend(
+      entitySet,
+      'UpdateMultiple',
+      rows.map(({ id, row }) => ({ ...typed(table), ...row, [primaryId]: id.toLowerCase() })),
+    );
+  }
+
+  /**
+   * UpsertMultiple by alternate key (each target addressed by `@odata.id`, key columns left out of its body as in
+   * `upsertByKey`); all or nothing as `createMultiple`. Ids come back in the rows' order.
+   */
+  async upsertMultiple(
+    entitySet: string,
+    rows: ReadonlyArray<{ key: AlternateKey; row: DataverseRow }>,
+  ): Promise<string[]> {
+    const table = await this.bulkTable(entitySet, 'UpsertMultiple');
+    const targets = rows.map(({ key, row }) => {
+      const payload: DataverseRow = { ...typed(table), ...row };
+      for (const column of Object.keys(key)) delete payload[column];
+      return { ...payload, '@odata.id': entityAddress(entitySet, key, this.connection) };
+    });
+    return idsOf(await this.bulkSend(entitySet, 'UpsertMultiple', targets));
+  }
+
+  private async bulkTable(entitySet: string, message: string): Promise<TableFacts> {
+    const table = await this.tableOf(entitySet);
+    if (!table.logicalName) throw this.protocolError('POST', `${entitySet}/${message}`, 'no entity definition found');
+    return table;
+  }
+
+  private async bulkSend(entitySet: string, message: string, targets: DataverseRow[]): Promise<RawResponse> {
+    if (targets.length === 0) throw new RangeError(`${message} needs at least one row`);
+    return this.send({
+      method: 'POST',
+      path: `${entitySet}/Microsoft.Dynamics.CRM.${message}`,
+      query: this.writeQuery({}),
+      body: JSON.stringify({ Targets: targets }),
+      weight: { rows: targets.length },
+    });
   }
 
   // ---- reads --------------------------------------------------------------------------------------------
@@ -380,6 +462,7 @@ export class DataverseClient {
       headers: { 'Content-Type': encoded.contentType, ...(atomic ? {} : { Prefer: 'odata.continue-on-error' }) },
       body: encoded.body,
       multipartFailure: true,
+      weight: { operations: operations.length },
     });
     const parts = decodeBatchResponse(res.text, res.headers['content-type']);
 
@@ -440,7 +523,7 @@ export class DataverseClient {
 
     let renewedToken = false;
     for (let throttles = 0; ;) {
-      const res = await this.governor.run(() => this.once(req.method, url, headers, req.body, path));
+      const res = await this.governor.run(() => this.once(req.method, url, headers, req.body, path), req.weight ?? {});
       if (res.status === 401 && !renewedToken) {
         renewedToken = true;
         this.tokens.invalidate();
@@ -575,6 +658,16 @@ function writeResult(res: RawResponse, entitySet: string): WriteResult {
   }
   if (!result.etag && res.headers.etag) result.etag = res.headers.etag;
   return result;
+}
+
+/** The `@odata.type` every target of a bulk message carries. */
+function typed(table: TableFacts): DataverseRow {
+  return { '@odata.type': `Microsoft.Dynamics.CRM.${table.logicalName ?? ''}` };
+}
+
+function idsOf(res: RawResponse): string[] {
+  const ids = parseRow(res.text).Ids;
+  return Array.isArray(ids) ? ids.map((id) => String(id).toLowerCase()) : [];
 }
 
 /** `accounts` → `accountid`, `salesorderdetails` → `salesorderdetailid`: true for every table this connector writes. */

@@ -12,7 +12,18 @@ import { observeDataverseGovernor } from '../observability/metrics';
  * until it has finished keeps Dataverse's window at or under the budget whatever the latency, at the price of one
  * latency per window. A quiet worker can still use its whole budget at once instead of idling at an average rate;
  * the concurrency cap keeps such bursts shallow.
+ *
+ * Dataverse also limits each user's combined server time (1,200,000 ms per 300 s). The client cannot see server
+ * time, so the governor plans by an estimate: each request, and each row of a bulk request, costs what
+ * `estimatedServerTime` says, counted like requests (in flight, then for a window after it finished). A request
+ * whose cost would overrun the time budget waits, so a run of bulk calls slows down before Dataverse answers 429.
  */
+
+/** Server time the governor assumes per request and per bulk row (the sandbox charges the same by default). */
+export interface ServerTimeEstimate {
+  perRequestMs: number;
+  perRowMs: number;
+}
 
 export interface GovernorClock {
   now(): number;
@@ -44,6 +55,15 @@ export interface RateGovernorOptions {
   registry?: Registry;
   /** Metrics label telling governors apart: one per application user, so the client id or a connection name. */
   name?: string;
+  /** Dataverse's execution-time limit per window (ms), default 1,200,000; `safetyMargin` applies to it too. */
+  executionMsPerWindow?: number;
+  estimatedServerTime?: ServerTimeEstimate;
+}
+
+/** What one request asks of the server: a `$batch` carries its operation count, a bulk message its row count. */
+export interface RequestWeight {
+  operations?: number;
+  rows?: number;
 }
 
 export interface GovernorSnapshot {
@@ -55,10 +75,14 @@ export interface GovernorSnapshot {
   currentPacePerSecond: number;
   /** Epoch ms until which no request starts; 0 when not paused. */
   pausedUntil: number;
+  /** Estimated server time (ms) in flight or finished within the window, against `executionBudgetMs`. */
+  serverTimeMs: number;
 }
 
 interface Waiter {
   start: () => void;
+  /** Estimated server time (ms). */
+  cost: number;
 }
 
 export class RateGovernor {
@@ -80,6 +104,12 @@ export class RateGovernor {
   private pausedUntil = 0;
   private timer: unknown = undefined;
   private timerAt = 0;
+  /** Estimated server time allowed in any `windowMs`. */
+  readonly executionBudgetMs: number;
+  private readonly estimate: ServerTimeEstimate;
+  /** Estimated server time of finished requests inside the window, by finish time. */
+  private readonly finishedCosts = new CostLog();
+  private inFlightCost = 0;
 
   constructor(options: RateGovernorOptions = {}) {
     this.maxConcurrent = positiveInt(options.maxConcurrent ?? 16, 'maxConcurrent');
@@ -91,12 +121,21 @@ export class RateGovernor {
     this.paceHorizonMs = Math.min(options.paceHorizonMs ?? 10_000, this.windowMs);
     this.clock = options.clock ?? systemClock;
     this.name = options.name ?? 'default';
+    this.executionBudgetMs = Math.max(1, Math.floor((options.executionMsPerWindow ?? 1_200_000) * margin));
+    this.estimate = options.estimatedServerTime ?? { perRequestMs: 50, perRowMs: 10 };
     if (options.registry) observeDataverseGovernor(this, options.registry);
   }
 
-  run<T>(fn: () => Promise<T>): Promise<T> {
+  /** Estimated server time of one request of this weight (ms). */
+  costOf(weight: RequestWeight = {}): number {
+    return (weight.operations ?? 1) * this.estimate.perRequestMs + (weight.rows ?? 0) * this.estimate.perRowMs;
+  }
+
+  run<T>(fn: () => Promise<T>, weight: RequestWeight = {}): Promise<T> {
+    const cost = this.costOf(weight);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
+        cost,
         start: () => {
           let result: Promise<T>;
           try {
@@ -106,7 +145,10 @@ export class RateGovernor {
           }
           result.then(resolve, reject).finally(() => {
             this.inFlight -= 1;
-            this.finishes.push(this.clock.now());
+            this.inFlightCost -= cost;
+            const now = this.clock.now();
+            this.finishes.push(now);
+            this.finishedCosts.push(now, cost);
             this.pump();
           });
         },
@@ -132,6 +174,7 @@ export class RateGovernor {
       started: this.started,
       currentPacePerSecond: this.pace(now),
       pausedUntil: this.pausedUntil > now ? this.pausedUntil : 0,
+      serverTimeMs: this.inFlightCost + this.finishedCosts.totalAfter(now - this.windowMs),
     };
   }
 
@@ -145,8 +188,17 @@ export class RateGovernor {
         const oldest = this.finishes.oldest();
         return oldest === undefined ? undefined : this.wakeAt(oldest + this.windowMs);
       }
+      this.finishedCosts.forgetUpTo(now - this.windowMs);
+      const next = this.queue[0];
+      const spent = this.inFlightCost + this.finishedCosts.total;
+      if (next && spent > 0 && spent + next.cost > this.executionBudgetMs) {
+        // Over the time budget: wait for the oldest finished cost to leave the window (or for a finish to pump).
+        const oldest = this.finishedCosts.oldest();
+        return oldest === undefined ? undefined : this.wakeAt(oldest + this.windowMs);
+      }
       const waiter = this.queue.shift();
       if (!waiter) return;
+      this.inFlightCost += waiter.cost;
       this.starts.forgetUpTo(now - this.paceHorizonMs);
       this.starts.push(now);
       this.started += 1;
@@ -170,6 +222,44 @@ export class RateGovernor {
 
   private pace(now: number): number {
     return this.starts.countAfter(now - this.paceHorizonMs) / (this.paceHorizonMs / 1000);
+  }
+}
+
+/** Costs by ascending time with their running total; expiry from the front like TimeLog. */
+class CostLog {
+  private entries: Array<{ at: number; cost: number }> = [];
+  private head = 0;
+  total = 0;
+
+  push(at: number, cost: number): void {
+    const last = this.entries[this.entries.length - 1];
+    this.entries.push({ at: last !== undefined && last.at > at ? last.at : at, cost });
+    this.total += cost;
+  }
+
+  oldest(): number | undefined {
+    return this.entries[this.head]?.at;
+  }
+
+  totalAfter(cutoff: number): number {
+    let total = 0;
+    for (let i = this.entries.length - 1; i >= this.head; i -= 1) {
+      const entry = this.entries[i];
+      if (entry === undefined || entry.at <= cutoff) break;
+      total += entry.cost;
+    }
+    return total;
+  }
+
+  forgetUpTo(cutoff: number): void {
+    while (this.head < this.entries.length && (this.entries[this.head]?.at ?? Infinity) <= cutoff) {
+      this.total -= this.entries[this.head]?.cost ?? 0;
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 

@@ -50,14 +50,16 @@ async function start(
   };
 }
 
-describe('alternate keys are indexed asynchronously', () => {
+// Each test owns its sandbox; they run side by side since each waits several seconds for indexing.
+describe('alternate keys are indexed asynchronously', { concurrency: 2 }, () => {
   const closers: Array<() => Promise<void>> = [];
   after(async () => {
     for (const close of closers) await close();
   });
 
   it('writes by a Pending key fail with a retryable key-not-active error; provisioning waits for Active with progress', async () => {
-    const stack = await start(1500);
+    // Long enough for provisioning to finish on a loaded machine while the keys are still Pending.
+    const stack = await start(8000);
     closers.push(() => stack.close());
     const first = await provisionDataverse(stack.client, { log: quiet, waitForKeys: false });
     assert.deepEqual(first.keysNotActive, {
@@ -74,7 +76,7 @@ describe('alternate keys are indexed asynchronously', () => {
     const progress: Array<Record<string, string>> = [];
     const report = await provisionDataverse(stack.client, {
       log: quiet,
-      waitForKeys: { pollIntervalMs: 200, timeoutMs: 30_000 },
+      waitForKeys: { pollIntervalMs: 1000, timeoutMs: 60_000 },
       onKeyProgress: (states) => progress.push(states),
     });
     assert.deepEqual(report.keysNotActive, {});
@@ -90,7 +92,7 @@ describe('alternate keys are indexed asynchronously', () => {
   });
 
   it('reports a key whose index failed (duplicate rows), with what to do, instead of waiting forever', async () => {
-    const stack = await start(1000);
+    const stack = await start(8000);
     closers.push(() => stack.close());
     await provisionDataverse(stack.client, { log: quiet, waitForKeys: false });
     // Two accounts share the key's values before the index is built: Dataverse cannot make it unique.
@@ -99,7 +101,7 @@ describe('alternate keys are indexed asynchronously', () => {
     }
     const report = await provisionDataverse(stack.client, {
       log: quiet,
-      waitForKeys: { pollIntervalMs: 200, timeoutMs: 30_000 },
+      waitForKeys: { pollIntervalMs: 1000, timeoutMs: 60_000 },
     });
     assert.deepEqual(Object.keys(report.keysFailed), ['account.key.qbsync_sourcekey']);
     assert.match(report.keysFailed['account.key.qbsync_sourcekey'] ?? '', /duplicates.*reactivate the key/i);

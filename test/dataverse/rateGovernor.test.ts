@@ -134,6 +134,51 @@ describe('RateGovernor', () => {
     assert.ok(span <= 30_000, `took ${span} ms of fake time`);
   });
 
+  it('plans by the execution-time budget too: bulk requests wait while their estimated server time would overrun it', async () => {
+    const clock = new FakeClock();
+    const gov = new RateGovernor({
+      clock,
+      maxConcurrent: 10,
+      requestsPerWindow: 1000,
+      windowMs: 10_000,
+      safetyMargin: 1,
+      executionMsPerWindow: 1_000,
+      estimatedServerTime: { perRequestMs: 100, perRowMs: 10 },
+    });
+    assert.equal(gov.costOf({ rows: 40 }), 500);
+    assert.equal(gov.costOf({ operations: 3 }), 300);
+    const started: number[] = [];
+    const gates = [deferred(), deferred(), deferred()];
+    const t0 = clock.now();
+    const runs = gates.map((gate) =>
+      gov.run(
+        async () => {
+          started.push(clock.now() - t0);
+          await gate.promise;
+        },
+        { rows: 40 },
+      ),
+    );
+    await flush();
+    // Two bulk calls of 500 ms fill the 1,000 ms budget; the third waits though requests and slots are free.
+    assert.deepEqual(started, [0, 0]);
+    assert.equal(gov.snapshot().serverTimeMs, 1_000);
+    await clock.advance(1_000);
+    gates[0]?.resolve();
+    gates[1]?.resolve();
+    await flush();
+    assert.deepEqual(started, [0, 0], 'finished calls still count for a window after they finished');
+    await clock.advance(9_999);
+    assert.equal(started.length, 2);
+    await clock.advance(1);
+    assert.deepEqual(started, [0, 0, 11_000]);
+    gates[2]?.resolve();
+    await Promise.all(runs);
+    // A lone request costing more than the whole budget still runs (else it could never run at all).
+    await clock.advance(20_000);
+    await gov.run(async () => undefined, { rows: 500 });
+  });
+
   it('pauses every new start until Retry-After has passed, keeping the latest deadline', async () => {
     const clock = new FakeClock();
     const gov = new RateGovernor({ clock });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, DataverseError, ErrorCodes } from './dataverseError';
-import { type ChangeEvent, type WriteContext } from './records';
+import { type ChangeEvent, type ServerWork, type WriteContext } from './records';
 import { type RecordStore } from './store';
 import { type ApiRequest, type ApiResponse, type WebApi } from './webApi';
 
@@ -121,6 +121,8 @@ interface BatchEnvironment {
   outerHeaders: Record<string, string | undefined>;
   dispatch(events: ChangeEvent[], tag: string | undefined): void;
   errorResponse(error: unknown, prefer: string | undefined): ApiResponse;
+  /** Each operation is charged its own server time: batching does not get around the execution-time limit. */
+  work: ServerWork;
 }
 
 function toApiRequest(
@@ -187,7 +189,7 @@ export function executeBatch(
   let stoppedWith: number | undefined;
   for (const item of items) {
     if (item.kind === 'request') {
-      const context: WriteContext = { events: [], ...(tag !== undefined ? { tag } : {}) };
+      const context: WriteContext = { events: [], work: env.work, ...(tag !== undefined ? { tag } : {}) };
       let response: ApiResponse;
       let failed = false;
       try {
@@ -205,7 +207,7 @@ export function executeBatch(
       continue;
     }
     const contentIds = new Map<string, { table: string; id: string }>();
-    const context: WriteContext = { events: [], contentIds, ...(tag !== undefined ? { tag } : {}) };
+    const context: WriteContext = { events: [], contentIds, work: env.work, ...(tag !== undefined ? { tag } : {}) };
     const responses: Array<{ response: ApiResponse; contentId?: string }> = [];
     let running: BatchOperation | undefined;
     try {

@@ -40,6 +40,7 @@ export const ErrorCodes = {
   expiredOAuthToken: '0x80041d52',
   invalidAuthTicket: '0x80048306',
   requestsThrottled: '0x80072322',
+  executionTimeThrottled: '0x80072321',
   concurrencyThrottled: '0x80072326',
   contentIdMissing: '0x8006088a',
   /** OptimisticConcurrencyNotEnabled (-2147088243). */

@@ -24,6 +24,13 @@ export interface WriteContext {
   /** `$1`-style references inside a batch change set → record address. */
   contentIds?: Map<string, { table: string; id: string }>;
   events: ChangeEvent[];
+  /** What the HTTP request asked of the server, for the execution-time charge: operations run and bulk rows written. */
+  work?: ServerWork;
+}
+
+export interface ServerWork {
+  operations: number;
+  rows: number;
 }
 
 export type KeyValue = string | number | boolean | null;

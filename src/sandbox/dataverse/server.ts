@@ -11,10 +11,17 @@ import { deterministicGuid } from './deterministicId';
 import { IdentityProvider } from './identityProvider';
 import { MetadataApi, type MetadataSnapshot } from './metadataApi';
 import { SandboxPersistence } from './persistence';
-import { RecordService, type WriteContext } from './records';
+import { RecordService, type ServerWork, type WriteContext } from './records';
 import { type Row } from './row';
 import { Schema } from './schema';
-import { DEFAULT_LIMITS, ServiceProtection, type ServiceProtectionLimits } from './serviceProtection';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_SERVER_TIME,
+  ServiceProtection,
+  type Admission,
+  type ServerTimeCharges,
+  type ServiceProtectionLimits,
+} from './serviceProtection';
 import { RecordStore } from './store';
 import { WebApi, type ApiResponse } from './webApi';
 import { WebhookDispatcher, type StoredWebhook, type WebhookDelivery, type WebhookRegistration } from './webhooks';
@@ -29,6 +36,8 @@ export interface DataverseSandboxOptions {
   dataDir: string;
   seed?: boolean;
   limits?: ServiceProtectionLimits;
+  /** Server time charged per request and per bulk row toward the execution-time limit (see ServerTimeCharges). */
+  serverTime?: ServerTimeCharges;
   tokenLifetimeSeconds?: number;
   clientId?: string;
   clientSecret?: string;
@@ -45,6 +54,8 @@ export interface DataverseSandboxOptions {
 export interface DataverseSandboxStats {
   requests: number;
   throttled: number;
+  /** Server time charged toward the execution-time limit since start (ms). */
+  serverTimeMs: number;
   tokensIssued: number;
 }
 
@@ -151,6 +162,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
   const records = new RecordService(schema, store, { createProductsAsActive: opts.createProductsAsActive === true });
   const metadata = new MetadataApi(schema, store, changed, opts.keyActivationDelayMs ?? 1000);
   const protection = new ServiceProtection(opts.limits ?? DEFAULT_LIMITS);
+  const serverTime = opts.serverTime ?? DEFAULT_SERVER_TIME;
 
   // The URLs depend on the port, known only after listen(); the handler reads these once they are set.
   let environmentUrl = '';
@@ -160,7 +172,8 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const headers = lowerHeaders(request);
-    let release: (() => void) | undefined;
+    let admission: Admission | undefined;
+    const work: ServerWork = { operations: 0, rows: 0 };
     try {
       const body = await readBody(request);
       const url = new URL(request.url ?? '/', environmentUrl);
@@ -184,7 +197,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
           'WWW-Authenticate': `Bearer error=invalid_token, error_description="${check.detail.replace(/"/g, "'")}", authorization_uri=${environmentUrl}/${tenantId}/oauth2/authorize, resource_id=${environmentUrl}`,
         });
       }
-      release = protection.admit(check.clientId);
+      admission = protection.admit(check.clientId);
       const tag = url.searchParams.get('tag') ?? undefined;
       url.searchParams.delete('tag');
       const apiPath = url.pathname.replace(WEB_API_PATH, '');
@@ -200,11 +213,12 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
             outerHeaders: { prefer: headers.prefer, callerobjectid: headers.callerobjectid },
             dispatch: (events, t) => dispatcher.dispatch(events, t),
             errorResponse,
+            work,
           }),
         );
         return;
       }
-      const context: WriteContext = { events: [], ...(tag !== undefined ? { tag } : {}) };
+      const context: WriteContext = { events: [], work, ...(tag !== undefined ? { tag } : {}) };
       const answer = store.transaction(() =>
         webApi?.handle({ method, path: apiPath, query: url.searchParams, headers, body }, context),
       );
@@ -214,10 +228,11 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     } catch (error) {
       send(response, errorResponse(error, headers.prefer));
     } finally {
-      if (release !== undefined) {
-        const done = release;
-        if (response.writableFinished) done();
-        else response.on('close', done);
+      if (admission !== undefined) {
+        const admitted = admission;
+        admitted.charge(Math.max(1, work.operations) * serverTime.perRequestMs + work.rows * serverTime.perRowMs);
+        if (response.writableFinished) admitted.end();
+        else response.on('close', () => admitted.end());
       }
     }
   };
@@ -321,6 +336,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     stats: () => ({
       requests: protection.requests,
       throttled: protection.throttled,
+      serverTimeMs: protection.serverTimeMs,
       tokensIssued: identityProvider.tokensIssued,
     }),
     setLimits: (limits) => protection.setLimits(limits),

@@ -144,6 +144,25 @@ interface QueryShape {
   expand: ExpandClause[];
 }
 
+type BulkMessage = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple';
+
+/**
+ * Tables the sandbox offers CreateMultiple / UpdateMultiple / UpsertMultiple on. Dataverse lists the tables per
+ * message in its SDK message filters; which of its standard tables have them is an assumption here (the order-line
+ * table does per the table reference, the others the connector writes are taken to).
+ */
+export const BULK_TABLES: ReadonlySet<string> = new Set([
+  'account',
+  'contact',
+  'product',
+  'salesorder',
+  'salesorderdetail',
+]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Routes one Web API request to records, queries or an extension. Used directly and for each `$batch` part. */
 export class WebApi {
   constructor(
@@ -169,6 +188,7 @@ export class WebApi {
   }
 
   handle(request: ApiRequest, context: WriteContext): ApiResponse {
+    if (context.work !== undefined) context.work.operations += 1;
     const segments = splitPath(request.path);
     for (const extension of this.extensions) {
       const response = extension(request, segments, this.webApiUrl);
@@ -188,6 +208,8 @@ export class WebApi {
     const method = request.method.toUpperCase();
     if (keyText === undefined) {
       if (second === '$count' && method === 'GET') return this.count(table, request);
+      const bulk = /^Microsoft\.Dynamics\.CRM\.((?:Create|Update|Upsert)Multiple)$/.exec(second ?? '')?.[1];
+      if (bulk !== undefined && method === 'POST') return this.bulk(table, bulk as BulkMessage, request, context);
       if (second !== undefined) throw new DataverseError(404, '', `Resource not found for the segment '${second}'.`);
       if (method === 'GET') return this.query(table, request);
       if (method === 'POST') return this.create(table, request, context);
@@ -375,6 +397,83 @@ export class WebApi {
     body.value = page.map((row) => this.render(table, row, shape, annotations));
     if (nextLink !== undefined) body['@odata.nextLink'] = nextLink;
     return jsonResponse(200, body, headers);
+  }
+
+  /**
+   * `POST <set>/Microsoft.Dynamics.CRM.<message>` with `{"Targets":[…]}`: one request, every row in one transaction.
+   * On a standard table one bad row fails the whole call with that row's error and nothing is written.
+   */
+  private bulk(table: TableDefinition, message: BulkMessage, request: ApiRequest, context: WriteContext): ApiResponse {
+    if (!BULK_TABLES.has(table.logicalName)) {
+      throw badRequest(
+        ErrorCodes.invalidArgument,
+        `The '${message}' message is not supported for entity '${table.logicalName}'.`,
+      );
+    }
+    const targets = parseJsonBody(request.body).Targets;
+    if (!Array.isArray(targets) || targets.length === 0)
+      throw badRequest(ErrorCodes.invalidArgument, `${message} needs a non-empty Targets collection.`);
+    const expectedType = `Microsoft.Dynamics.CRM.${table.logicalName}`;
+    return this.store.transaction(() => {
+      const ids: string[] = [];
+      for (const target of targets) {
+        if (!isRecord(target) || String(target['@odata.type'] ?? '').replace(/^#/, '') !== expectedType)
+          throw badRequest(
+            ErrorCodes.invalidArgument,
+            `Each of the Targets must be typed "@odata.type": "${expectedType}".`,
+          );
+        if (context.work !== undefined) context.work.rows += 1;
+        const { '@odata.type': _type, '@odata.id': address, ...columns } = target;
+        if (message === 'CreateMultiple') {
+          ids.push(String(this.records.create(table, columns, context)[table.primaryKey]));
+          continue;
+        }
+        const { [table.primaryKey]: idValue, ...changes } = columns;
+        let pairs: Array<[string, string | number | boolean | null]>;
+        if (typeof idValue === 'string') pairs = [['', idValue]];
+        else if (message === 'UpsertMultiple' && typeof address === 'string') {
+          const keyText = new RegExp(`^/?${table.entitySet}\\((.*)\\)$`).exec(
+            address.replace(/^.*\/api\/data\/v9\.\d\//, ''),
+          )?.[1];
+          if (keyText === undefined)
+            throw badRequest(
+              ErrorCodes.invalidArgument,
+              `The target address '${address}' is not a ${table.entitySet} record.`,
+            );
+          pairs = parseKeySegment(keyText);
+        } else {
+          throw badRequest(
+            ErrorCodes.requiredMissing,
+            `Each target of ${message} needs ${table.primaryKey}${message === 'UpsertMultiple' ? ' or an @odata.id with its alternate key' : ''}.`,
+          );
+        }
+        const existing = this.records.find(table, pairs);
+        if (message === 'UpdateMultiple') {
+          if (existing === undefined) throw notFound(table.logicalName, this.describeKey(pairs));
+          this.records.update(table, existing, changes, context);
+          ids.push(String(existing[table.primaryKey]));
+          continue;
+        }
+        const keyColumns = this.records.keyColumns(table, pairs);
+        const row =
+          existing !== undefined
+            ? this.records.update(
+                table,
+                existing,
+                Object.fromEntries(Object.entries(changes).filter(([k]) => !(k in keyColumns))),
+                context,
+              )
+            : pairs[0]?.[0] === ''
+              ? this.records.create(table, changes, context, {}, String(pairs[0][1]))
+              : this.records.create(table, changes, context, keyColumns);
+        ids.push(String(row[table.primaryKey]));
+      }
+      if (message === 'UpdateMultiple') return emptyResponse(204);
+      return jsonResponse(200, {
+        '@odata.context': `${this.webApiUrl}$metadata#Microsoft.Dynamics.CRM.${message}Response`,
+        Ids: ids,
+      });
+    });
   }
 
   private describeKey(pairs: Array<[string, unknown]>): string {
