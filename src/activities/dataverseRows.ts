@@ -35,3 +35,16 @@ export function etagOf(row: DataverseRow): string | undefined {
   const etag = row['@odata.etag'];
   return typeof etag === 'string' ? etag : undefined;
 }
+
+/** A text column's value, with blank read as absent. */
+export function textOf(row: DataverseRow, column: string): string | null {
+  const v = row[column];
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** The text columns of `wanted` the row does not hold yet, or null when it holds them all (diff before write). */
+export function textPatch(row: DataverseRow, wanted: Readonly<Record<string, string>>): DataverseRow | null {
+  const patch: DataverseRow = {};
+  for (const [column, value] of Object.entries(wanted)) if (textOf(row, column) !== value) patch[column] = value;
+  return Object.keys(patch).length > 0 ? patch : null;
+}

@@ -133,3 +133,9 @@ function labelMatch(name: string, options: readonly ChoiceOption[]): ChoiceOptio
   const matches = options.filter((o) => choiceLabelKey(o.label) === key);
   return matches.find((o) => sameQuickBooksName(o.label, name)) ?? matches[0];
 }
+
+/** Two maps of QuickBooks names to Dataverse option values hold the same pairs. */
+export function sameChoiceMap(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}

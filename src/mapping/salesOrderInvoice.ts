@@ -1,7 +1,7 @@
 import type Decimal from 'decimal.js';
 import { type InvoiceAddFields, type InvoiceLineAddFields, type InvoiceRet, type QbRef } from '../qbxml/requests';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
-import { invoiceLinkToOrder } from './entityRegistry';
+import { invoiceLinkToOrder, orderIdOfInvoiceLink } from './entityRegistry';
 import { charLength, checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
 import { cents, Dec, readDecimal } from './money';
 import { Issues, type MappingResult } from './result';
@@ -282,4 +282,41 @@ export function invoiceToOrderStatus(
     paid,
     state: paid ? 'paid' : 'invoiced',
   });
+}
+
+// ---- the sales order → invoice flow's decisions --------------------------------------------------------------
+
+/** `salesorder.statecode` values the flow decides on. */
+const OrderStateCode = { Canceled: 2 } as const;
+
+export type OrderReadiness = { kind: 'invoice' } | { kind: 'skip'; note: string; targetId?: string };
+
+/**
+ * Whether an order as read is due an invoice. An order that already records its invoice is done (a webhook for a
+ * later edit, a replay), and a canceled one never gets one: both end as `unchanged`, with the reason.
+ */
+export function orderReadiness(
+  order: Pick<SalesOrderRecord, 'qbsync_qbtxnid'> & { statecode: number },
+): OrderReadiness {
+  if (order.qbsync_qbtxnid) return { kind: 'skip', note: 'already invoiced', targetId: order.qbsync_qbtxnid };
+  if (order.statecode === OrderStateCode.Canceled) return { kind: 'skip', note: 'the order is canceled' };
+  return { kind: 'invoice' };
+}
+
+export type InvoiceMatch = { kind: 'ours'; invoice: InvoiceRet } | { kind: 'none' } | { kind: 'numberTaken' };
+
+/**
+ * Among the invoices carrying the order's number, the one made from this order: same customer, and the order's id
+ * as its `ExternalGUID` (or none, for invoices made before the link was written). QuickBooks does not keep invoice
+ * numbers unique, so another invoice with the number is a clash the operator must resolve, never a reason to add a
+ * second one; no invoice at all means it is due (again, after a lost answer).
+ */
+export function matchInvoice(found: readonly InvoiceRet[], customerListId: string, orderId: string): InvoiceMatch {
+  const ours = found.find(
+    (invoice) =>
+      invoice.customerRef?.listId === customerListId &&
+      (invoice.externalGuid === undefined || orderIdOfInvoiceLink(invoice.externalGuid) === orderId.toLowerCase()),
+  );
+  if (ours) return { kind: 'ours', invoice: ours };
+  return found.length > 0 ? { kind: 'numberTaken' } : { kind: 'none' };
 }

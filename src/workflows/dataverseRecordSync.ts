@@ -12,12 +12,8 @@ import type { SyncContext } from '../activities/syncContext';
 import { type DataverseChangeSummary } from './dataverseChangeSummary';
 import { syncEntity, syncSourceId } from './searchAttributes';
 import { syncContext } from './sync/activities';
-import {
-  accountToQuickBooks,
-  productToQuickBooks,
-  salesOrderToQuickBooks,
-  type DynamicsSyncResult,
-} from './sync/dynamicsRecordSync';
+import { accountToQuickBooks, productToQuickBooks, type DynamicsSyncResult } from './sync/dynamicsRowToQuickBooks';
+import { salesOrderToQuickBooks } from './sync/salesOrderToInvoice';
 import { asRecordSync } from './sync/recordOutcome';
 
 export type { DataverseChangeSummary } from './dataverseChangeSummary';

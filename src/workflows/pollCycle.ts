@@ -8,7 +8,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { alignChoices } from '../mapping/choiceAlignment';
+import { alignChoices, sameChoiceMap } from '../mapping/choiceAlignment';
 import {
   dataverseRecordWorkflowId,
   orderIdOfInvoiceLink,
@@ -17,13 +17,13 @@ import {
   type QuickBooksEntity,
 } from '../mapping/entityRegistry';
 import type { ChoiceMaps } from '../mapping/choices';
+import { cursorAfter, recordId, sublevel, unseen } from '../mapping/quickbooksChanges';
 import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
 import {
   advanceCursorsSignal,
   companyFileWorkflowId,
   forgetOwnWritesSignal,
   rememberChoiceNamesSignal,
-  type SyncCursors,
 } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
@@ -62,7 +62,6 @@ const QB_LISTS = [
   { list: 'Item', entity: 'item' },
 ] as const;
 
-const SEEN_SUFFIX = ':seen';
 /** Records per batch workflow: its input stays well under Temporal's payload limit, its history near 1,500 events. */
 const BATCH_SIZE = 500;
 
@@ -155,7 +154,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     const records = responseOrFail(listOutcomes[i], `reading the ${list} list`).records;
     lists.set(
       list,
-      unseen(records, cursors[`qb:${list}`], cursors[`qb:${list}${SEEN_SUFFIX}`]).filter((r) => !ownEcho(r)),
+      unseen(records, cursors, `qb:${list}`).filter((r) => !ownEcho(r)),
     );
     for (const r of records) {
       const id = recordId(r);
@@ -308,50 +307,6 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(advanceCursorsSignal, advanced);
   }
   return result;
-}
-
-function sameChoiceMap(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
-}
-
-function sublevel(record: QbRecord): number {
-  return 'sublevel' in record && typeof record.sublevel === 'number' ? record.sublevel : 0;
-}
-
-function timeOf(record: QbRecord): string | undefined {
-  return 'timeModified' in record ? record.timeModified : undefined;
-}
-
-function recordId(record: QbRecord): string {
-  return 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : '';
-}
-
-function identity(record: QbRecord): string {
-  return `${recordId(record)}@${'editSequence' in record ? record.editSequence : ''}`;
-}
-
-/**
- * QuickBooks' FromModifiedDate is inclusive and to the second, so the records at the cursor's exact second come back
- * next time: those already handed off (same id and EditSequence) are dropped rather than synced twice.
- */
-function unseen(records: QbRecord[], cursor: string | undefined, seen: string | undefined): QbRecord[] {
-  if (!cursor || !seen) return records;
-  const done = new Set(seen.split(','));
-  return records.filter((r) => timeOf(r) !== cursor || !done.has(identity(r)));
-}
-
-/** The newest TimeModified read, with the records at exactly that second. */
-function cursorAfter(key: string, records: QbRecord[], cursors: SyncCursors): Record<string, string> {
-  let latest: string | undefined;
-  for (const r of records) {
-    const t = timeOf(r);
-    if (t && (latest === undefined || Date.parse(t) > Date.parse(latest))) latest = t;
-  }
-  if (!latest) return {};
-  const atLatest = records.filter((r) => timeOf(r) === latest).map(identity);
-  const previous = cursors[key] === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
-  return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...atLatest])].join(',') };
 }
 
 /** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */

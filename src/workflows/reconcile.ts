@@ -1,6 +1,5 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { ReconcileActivities, DataverseRowsPageInput } from '../activities/reconcile';
-import type { createSyncContextActivities } from '../activities/syncContext';
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { DataverseRowsPageInput } from '../activities/reconcile';
 import { type ChoiceMaps } from '../mapping';
 import { classifyStatus, type QbxmlRequest, type QbxmlResponse } from '../qbxml/requests';
 import {
@@ -18,6 +17,7 @@ import {
 } from '../reconcile/compare';
 import { type ReconcileReport } from '../reconcile/report';
 import { runQbxml } from './companyFile/runQbxml';
+import { reconcileReads, syncContext } from './sync/activities';
 
 /**
  * Reads one connection's QuickBooks company file and its Dataverse rows and reports what is out of agreement. Read
@@ -33,15 +33,8 @@ export interface ReconcileWorkflowInput {
   quickBooksPageSize?: number;
 }
 
-const { readDataverseRowsPage, salesOrdersWithLines } = proxyActivities<ReconcileActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
-});
-
-const { loadSyncContext } = proxyActivities<ReturnType<typeof createSyncContextActivities>>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const { readDataverseRowsPage, salesOrdersWithLines } = reconcileReads;
+const { loadSyncContext } = syncContext;
 
 const ORDER_IDS_PER_CALL = 500;
 const INVOICE_ELEMENTS = ['TxnID', 'RefNumber', 'CustomerRef', 'Subtotal', 'SalesTaxTotal', 'ExternalGUID'];

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
       const name = `${label}-${kind.replace(/[^a-zA-Z0-9]+/g, '-')}.json`;
       const file = join(__dirname, '..', 'fixtures', 'histories', name);
-      writeFileSync(file, `${JSON.stringify({ workflowId, historyProtobufBase64: encoded }, null, 1)}\n`);
+      writeFileSync(file, `${JSON.stringify({ workflowId, historyProtobufBase64: encoded }, null, 2)}\n`);
       console.log(`${workflowId} → ${file}`);
     }
   } finally {

@@ -10,7 +10,7 @@ import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
 import type { SyncFields } from '../../mapping/syncBase';
 import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
 import type { CustomerRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
-import type { ToDataverseResult } from '../../activities/dataverse';
+import type { ToDataverseResult } from '../../activities/dataverseListRecords';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';

@@ -1,4 +1,5 @@
-import { ApplicationFailure, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import { ADD_ATTEMPTS } from '../../mapping/rereadLimits';
 import { companyFileWorkflowId, rememberOwnWritesSignal } from '../companyFile/messages';
 import type {
   CustomerRet,
@@ -109,6 +110,28 @@ export async function addRecord<R extends QbRecord>(
   if (!record) throw ApplicationFailure.retryable(`QuickBooks answered the ${what} Add without the record`, 'EmptyAdd');
   await rememberOwnWrite(connection, record);
   return { kind: 'added', record };
+}
+
+/**
+ * The list record `find` finds, added when missing. A record already carrying the name (a lost Add answer, a second
+ * run, or the same record entered by hand) is taken as this one's: QuickBooks names are unique per list, and this is
+ * the documented rule that keeps a retry from creating a twin.
+ */
+export async function ensureListRecord<R extends QbRecord>(args: {
+  connection: string;
+  find: () => Promise<R | null>;
+  add: (requestId: string) => QbxmlWriteRequest;
+  what: string;
+  failureType: string;
+}): Promise<R> {
+  for (let attempt = 1; attempt <= ADD_ATTEMPTS; attempt++) {
+    const existing = await args.find();
+    if (existing) return existing;
+    const added = await addRecord<R>(args.connection, args.add, args.what);
+    if (added.kind === 'added') return added.record;
+    log.info('Add answer lost or name taken; looking it up', { what: args.what, kind: added.kind });
+  }
+  throw ApplicationFailure.nonRetryable(`${args.what} could not be created in ${args.connection}`, args.failureType);
 }
 
 /** Tells the company file this version is ours, so the next poll does not read it back as a change. */

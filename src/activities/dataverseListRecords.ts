@@ -1,0 +1,342 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { type DataverseClient, type DataverseRow } from '../dataverse/client';
+import { ENTITY_SETS, ensurePriceListItem, publishProduct, qbListKey } from '../dataverse/entities';
+import { DataverseConcurrencyError, DataverseDuplicateKeyError } from '../dataverse/errors';
+import { odataString } from '../dataverse/odataAddress';
+import {
+  accountSyncFields,
+  changedColumns,
+  encodeSyncBase,
+  productSyncFields,
+  type AccountRecord,
+  type AccountWrite,
+  type ContactWrite,
+  type FieldConflict,
+  type OwnershipPolicy,
+  type ProductRecord,
+  type ProductWrite,
+  type SyncFields,
+} from '../mapping';
+import { numericColumns, SYNC_BASE_COLUMN, TABLES } from '../mapping/entityRegistry';
+import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickbooksToDynamics';
+import { ETAG_REREADS } from '../mapping/rereadLimits';
+import { recordSynced } from '../observability/metrics';
+import { asFailure } from './dataverseFailure';
+import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
+
+/**
+ * The Dataverse side of the QuickBooks → Dynamics flow: customers and vendors into accounts (with their primary
+ * contacts), items into products. Each activity reads the row, asks the planner (`mapping/quickbooksToDynamics.ts`)
+ * what to write, and writes it with the row's ETag.
+ */
+
+export interface DataverseListRecordDeps {
+  dataverse: DataverseClient;
+  /** Price list that carries the QuickBooks sales price of synced products (default: the first active one). */
+  priceListName?: string;
+}
+
+export interface PartyToDataverseInput {
+  desired: AccountWrite;
+  contact: ContactWrite | null;
+  /** QuickBooks TimeModified of the version `desired` came from. */
+  qbModifiedAt: string;
+  ownership: OwnershipPolicy;
+  /** Customers take Dynamics' changes back; vendors only flow from QuickBooks. */
+  returnsToQuickBooks: boolean;
+}
+
+export interface ToDataverseResult {
+  rowId: string;
+  outcome: SyncOutcome;
+  /** Columns written to Dataverse (empty when unchanged). */
+  written: string[];
+  conflicts: FieldConflict[];
+  /**
+   * The values QuickBooks must take because Dynamics' side won some fields, or null when QuickBooks already agrees.
+   * The sync base is committed only after QuickBooks took them (`commitSyncBase`), so a failed QuickBooks write is
+   * retried by the next sync instead of being forgotten.
+   */
+  quickbooksTarget: SyncFields | null;
+  etag?: string;
+}
+
+interface ProductCatalog {
+  priceLevelId: string;
+  uomScheduleId: string;
+  uomId: string;
+}
+
+export function createDataverseListRecordActivities({ dataverse, priceListName }: DataverseListRecordDeps) {
+  let catalog: Promise<ProductCatalog> | undefined;
+
+  /** The price list and unit new products use; looked up once per worker (they do not move). */
+  function productCatalog(): Promise<ProductCatalog> {
+    catalog ??= (async () => {
+      const filter = priceListName ? `name eq ${odataString(priceListName)}` : 'statecode eq 0';
+      const priceLevel = await first(ENTITY_SETS.pricelevel, { select: ['pricelevelid', 'name'], filter });
+      const schedule = await first(ENTITY_SETS.uomschedule, { select: ['uomscheduleid', 'name'] });
+      if (!priceLevel || !schedule) {
+        throw ApplicationFailure.nonRetryable(
+          `Dataverse has no ${priceLevel ? 'unit group' : `price list${priceListName ? ` named ${priceListName}` : ''}`} for synced products`,
+          'CatalogMissing',
+        );
+      }
+      const scheduleId = String(schedule.uomscheduleid);
+      const unit = await first(ENTITY_SETS.uom, {
+        select: ['uomid', 'name'],
+        filter: `_uomscheduleid_value eq ${scheduleId} and quantity eq 1`,
+      });
+      if (!unit) throw ApplicationFailure.nonRetryable('the unit group has no base unit', 'CatalogMissing');
+      return { priceLevelId: String(priceLevel.pricelevelid), uomScheduleId: scheduleId, uomId: String(unit.uomid) };
+    })();
+    catalog.catch(() => {
+      catalog = undefined;
+    });
+    return catalog;
+  }
+
+  async function first(
+    entitySet: string,
+    options: { select: readonly string[]; filter?: string },
+  ): Promise<DataverseRow | undefined> {
+    for await (const page of dataverse.query(entitySet, { ...options, top: 1 })) return page[0];
+    return undefined;
+  }
+
+  /** The one account with this name and relationship type (or none) that no company file has claimed yet. */
+  async function unpairedAccountNamed(name: string, relationshipType: number): Promise<DataverseRow | null> {
+    const rows: DataverseRow[] = [];
+    for await (const row of dataverse.queryRows(TABLES.account.entitySet, {
+      select: TABLES.account.select,
+      filter: `name eq ${odataString(name)} and qbsync_qblistid eq null and (customertypecode eq ${relationshipType} or customertypecode eq null)`,
+      pageSize: 3,
+    })) {
+      rows.push(row);
+      if (rows.length > 1) return null; // ambiguous: two candidates, so a new account is safer than a guess
+    }
+    return rows[0] ?? null;
+  }
+
+  async function upsertContact(contact: ContactWrite, key: { companyFile: string; listId: string }): Promise<void> {
+    const current = await dataverse.retrieve(TABLES.contact.entitySet, qbListKey(key.companyFile, key.listId), {
+      select: TABLES.contact.select,
+    });
+    const {
+      'parentcustomerid_account@odata.bind': parentBind,
+      qbsync_companyfile,
+      qbsync_qblistid,
+      ...fields
+    } = contact;
+    void qbsync_companyfile;
+    void qbsync_qblistid;
+    if (!current) {
+      await dataverse.upsertByKey(
+        TABLES.contact.entitySet,
+        qbListKey(key.companyFile, key.listId),
+        { ...fields, ...(parentBind ? { 'parentcustomerid_account@odata.bind': parentBind } : {}) },
+        { mode: 'createOnly' },
+      );
+      return;
+    }
+    const changes = changedColumns(fields, current);
+    if (changes) {
+      await dataverse.update(TABLES.contact.entitySet, String(current.contactid), changes, {
+        ...(etagOf(current) ? { etag: etagOf(current)! } : {}),
+      });
+    }
+  }
+
+  /**
+   * One QuickBooks record into its row: created when missing, otherwise merged three ways (the planner decides) and
+   * written with the row's ETag. A row created or changed by someone else meanwhile is read again and merged again.
+   */
+  async function mergeIntoRow(args: {
+    table: 'account' | 'product';
+    key: { companyFile: string; listId: string };
+    desired: Record<string, unknown>;
+    fields: (row: Record<string, unknown>) => SyncFields;
+    qbModifiedAt: string;
+    ownership: OwnershipPolicy;
+    returnsToQuickBooks: boolean;
+    columnGroups?: Readonly<Record<string, string>>;
+    /**
+     * An unpaired row that is the same record entered on both sides before the connector ran: taken over (first pairing,
+     * merged by the ownership policy) instead of creating a twin.
+     */
+    adoptable?: () => Promise<DataverseRow | null>;
+    /** Columns QuickBooks has no opinion on for this record (e.g. the category of a customer without a type). */
+    quickbooksSilent?: readonly string[];
+    /** Lookup bindings sent only when the row does not hold that lookup yet (a read returns ids, not keys). */
+    binds: (row: DataverseRow | null) => Readonly<Record<string, string | undefined>>;
+  }): Promise<ToDataverseResult> {
+    const { entitySet, idColumn, select } = TABLES[args.table];
+    const key = qbListKey(args.key.companyFile, args.key.listId);
+    const quickbooks = args.fields(args.desired);
+    for (let attempt = 1; attempt <= ETAG_REREADS; attempt++) {
+      let current = await dataverse.retrieve(entitySet, key, { select });
+      let adopting = false;
+      if (!current && args.adoptable) {
+        current = await args.adoptable();
+        adopting = current !== null;
+      }
+      if (!current) {
+        const plan = planRowCreate(args.desired, quickbooks);
+        try {
+          const created = await dataverse.upsertByKey(
+            entitySet,
+            key,
+            { ...toWire(plan.body), ...args.binds(null) },
+            { mode: 'createOnly', returnRepresentation: true, select: [idColumn] },
+          );
+          return {
+            rowId: created.id ?? String(created.row?.[idColumn] ?? ''),
+            outcome: 'created',
+            written: plan.written,
+            conflicts: [],
+            quickbooksTarget: null,
+            ...(created.etag ? { etag: created.etag } : {}),
+          };
+        } catch (err) {
+          // Someone created it between our read and write (a webhook run, a second poll): merge into theirs.
+          if (err instanceof DataverseDuplicateKeyError || err instanceof DataverseConcurrencyError) continue;
+          throw asFailure(err, `creating the ${entitySet} row`);
+        }
+      }
+      const row = fromWire<Record<string, unknown>>(current);
+      const planned = planRowMerge({
+        desired: args.desired,
+        quickbooks,
+        row,
+        dynamics: args.fields(row),
+        storedBase: textOf(current, SYNC_BASE_COLUMN),
+        qbModifiedAt: args.qbModifiedAt,
+        dvModifiedAt: textOf(current, 'modifiedon'),
+        policy: args.ownership,
+        ...(args.columnGroups ? { columnGroups: args.columnGroups } : {}),
+        returnsToQuickBooks: args.returnsToQuickBooks,
+        quickbooksSilent: args.quickbooksSilent ?? [],
+        numericColumns: numericColumns(args.table),
+        binds: args.binds(current),
+        ...(adopting ? { adoptAs: args.key } : {}),
+      });
+      if (!planned.ok) {
+        throw ApplicationFailure.nonRetryable(
+          `merging the ${entitySet} row: ${planned.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+          'MappingError',
+        );
+      }
+      const plan = planned.value;
+      const rowId = String(current[idColumn]);
+      let etag = etagOf(current);
+      if (Object.keys(plan.changes).length > 0) {
+        try {
+          const result = await dataverse.update(entitySet, rowId, toWire(plan.changes), { ...(etag ? { etag } : {}) });
+          etag = result.etag ?? etag;
+        } catch (err) {
+          if (err instanceof DataverseConcurrencyError) continue;
+          throw asFailure(err, `updating the ${entitySet} row`);
+        }
+      }
+      return {
+        rowId,
+        outcome: plan.outcome,
+        written: plan.written,
+        conflicts: plan.conflicts,
+        quickbooksTarget: plan.quickbooksTarget,
+        ...(etag ? { etag } : {}),
+      };
+    }
+    throw ApplicationFailure.retryable(`the ${entitySet} row kept changing while we wrote it`, 'StaleEtag');
+  }
+
+  return {
+    /** A QuickBooks customer or vendor into its account (and primary contact). */
+    async syncPartyToDataverse(input: PartyToDataverseInput): Promise<ToDataverseResult> {
+      const key = { companyFile: input.desired.qbsync_companyfile, listId: input.desired.qbsync_qblistid };
+      const { 'parentaccountid@odata.bind': parentBind, ...desired } = input.desired;
+      const result = await mergeIntoRow({
+        table: 'account',
+        key,
+        desired,
+        fields: (row) => accountSyncFields(row as AccountRecord),
+        qbModifiedAt: input.qbModifiedAt,
+        ownership: input.ownership,
+        returnsToQuickBooks: input.returnsToQuickBooks,
+        quickbooksSilent: desired.accountcategorycode === undefined ? ['accountcategorycode'] : [],
+        ...(input.returnsToQuickBooks && !parentBind
+          ? { adoptable: () => unpairedAccountNamed(desired.name, desired.customertypecode) }
+          : {}),
+        binds: (row) =>
+          parentBind &&
+          (row === null || row._parentaccountid_value === null || row._parentaccountid_value === undefined)
+            ? { 'parentaccountid@odata.bind': parentBind }
+            : {},
+      });
+      if (input.contact) {
+        try {
+          await upsertContact(input.contact, key);
+        } catch (err) {
+          throw asFailure(err, 'writing the primary contact');
+        }
+      }
+      const entity = input.desired.customertypecode === 3 ? 'customer' : 'vendor';
+      recordSynced(entity, 'quickbooks-to-dataverse', result.outcome);
+      return result;
+    },
+
+    /** A QuickBooks item into its product, with its price on the price list, published when created as Draft. */
+    async syncItemToDataverse(input: {
+      desired: ProductWrite;
+      qbModifiedAt: string;
+      ownership: OwnershipPolicy;
+      returnsToQuickBooks: boolean;
+    }): Promise<ToDataverseResult> {
+      const cat = await productCatalog();
+      const result = await mergeIntoRow({
+        table: 'product',
+        key: { companyFile: input.desired.qbsync_companyfile, listId: input.desired.qbsync_qblistid },
+        desired: { ...input.desired },
+        fields: (row) => productSyncFields(row as ProductRecord),
+        qbModifiedAt: input.qbModifiedAt,
+        ownership: input.ownership,
+        returnsToQuickBooks: input.returnsToQuickBooks,
+        binds: (row) =>
+          row === null
+            ? {
+                'defaultuomscheduleid@odata.bind': `/uomschedules(${cat.uomScheduleId})`,
+                'defaultuomid@odata.bind': `/uoms(${cat.uomId})`,
+                'pricelevelid@odata.bind': `/pricelevels(${cat.priceLevelId})`,
+              }
+            : {},
+      });
+      try {
+        await publishProduct(dataverse, result.rowId);
+        const price = input.desired.price;
+        if (price !== null) {
+          await ensurePriceListItem(dataverse, {
+            priceLevelId: cat.priceLevelId,
+            productId: result.rowId,
+            uomId: cat.uomId,
+            amount: price,
+          });
+        }
+      } catch (err) {
+        throw asFailure(err, 'publishing the product and its price');
+      }
+      recordSynced('item', 'quickbooks-to-dataverse', result.outcome);
+      return result;
+    },
+
+    /** Records that both systems now hold `fields` (after QuickBooks took Dynamics' side of a merge). */
+    async commitSyncBase(input: { entity: 'account' | 'product'; rowId: string; fields: SyncFields }): Promise<void> {
+      try {
+        await dataverse.update(TABLES[input.entity].entitySet, input.rowId, {
+          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields),
+        });
+      } catch (err) {
+        throw asFailure(err, `recording the sync base on ${input.entity} ${input.rowId}`);
+      }
+    },
+  };
+}

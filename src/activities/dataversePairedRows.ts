@@ -1,0 +1,180 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { type DataverseClient, type DataverseRow } from '../dataverse/client';
+import { DataverseConcurrencyError } from '../dataverse/errors';
+import { odataString } from '../dataverse/odataAddress';
+import { encodeSyncBase, type AccountRecord, type ProductRecord, type SyncFields } from '../mapping';
+import { accountChange, productChange, type ChangeVerdict } from '../mapping/dynamicsToQuickBooks';
+import {
+  COMPANY_FILE_COLUMN,
+  LIST_ID_COLUMN,
+  SYNC_BASE_COLUMN,
+  TABLES,
+  TXN_ID_COLUMN,
+  type DynamicsEntity,
+} from '../mapping/entityRegistry';
+import { recordSynced } from '../observability/metrics';
+import { asFailure } from './dataverseFailure';
+import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
+
+/**
+ * The Dataverse side of the Dynamics → QuickBooks flow for accounts and products: what changed since the cursors, a
+ * row as its QuickBooks record needs it, and what the QuickBooks side decided written back onto the row.
+ */
+
+export interface AccountForQuickBooks {
+  account: AccountRecord & { statecode?: number | null; qbsync_syncbase?: string | null };
+  etag: string;
+  /** ListID of the parent account's QuickBooks customer in the same company file, when it has one. */
+  parentListId: string | null;
+}
+
+export interface ProductForQuickBooks {
+  product: ProductRecord & { statecode?: number | null; qbsync_syncbase?: string | null };
+  etag: string;
+}
+
+export interface DataverseChangesInput {
+  connection: string;
+  receivesNewAccounts: boolean;
+  since: { account?: string; product?: string; salesorder?: string };
+  /** Per entity and cycle; the cursor stops at the last row handed off. */
+  limit?: number;
+}
+
+export interface DataverseChanges {
+  accountIds: string[];
+  productIds: string[];
+  salesOrderIds: string[];
+  /** modifiedon of the last row looked at per entity (rows beyond `limit` wait for the next cycle). */
+  cursors: { account?: string; product?: string; salesorder?: string };
+  /** Rows that changed only because the connector wrote them (their fields equal the sync base). */
+  echoesSkipped: number;
+}
+
+export function createDataversePairedRowActivities({ dataverse }: { dataverse: DataverseClient }) {
+  return {
+    async readAccountForQuickBooks(input: { accountId: string }): Promise<AccountForQuickBooks | null> {
+      const row = await dataverse.retrieve(TABLES.account.entitySet, input.accountId, {
+        select: TABLES.account.select,
+      });
+      if (!row) return null;
+      const account = fromWire<AccountForQuickBooks['account']>(row);
+      let parentListId: string | null = null;
+      const parentId = textOf(row, '_parentaccountid_value');
+      if (parentId) {
+        const parent = await dataverse.retrieve(TABLES.account.entitySet, parentId, {
+          select: ['accountid', COMPANY_FILE_COLUMN, LIST_ID_COLUMN],
+        });
+        if (parent && textOf(parent, COMPANY_FILE_COLUMN) === account.qbsync_companyfile) {
+          parentListId = textOf(parent, LIST_ID_COLUMN);
+        }
+      }
+      return { account, etag: etagOf(row) ?? '', parentListId };
+    },
+
+    async readProductForQuickBooks(input: { productId: string }): Promise<ProductForQuickBooks | null> {
+      const row = await dataverse.retrieve(TABLES.product.entitySet, input.productId, {
+        select: TABLES.product.select,
+      });
+      if (!row) return null;
+      return { product: fromWire<ProductForQuickBooks['product']>(row), etag: etagOf(row) ?? '' };
+    },
+
+    /**
+     * Writes back onto a row what the QuickBooks side decided: the ListID of a customer or item created from it, the
+     * merged fields, the new sync base. With `etag`, a concurrent edit in Dynamics fails the write (`StaleEtag`) so the
+     * workflow merges again instead of overwriting it.
+     */
+    async writeBackToRow(input: {
+      entity: 'account' | 'product';
+      rowId: string;
+      etag?: string;
+      changes: Record<string, unknown>;
+      base: SyncFields | null;
+    }): Promise<{ written: string[] }> {
+      const body: Record<string, unknown> = { ...input.changes };
+      if (input.base) body[SYNC_BASE_COLUMN] = encodeSyncBase(input.base);
+      if (Object.keys(body).length === 0) return { written: [] };
+      try {
+        await dataverse.update(TABLES[input.entity].entitySet, input.rowId, toWire(body), {
+          ...(input.etag ? { etag: input.etag } : {}),
+        });
+      } catch (err) {
+        if (err instanceof DataverseConcurrencyError) {
+          throw ApplicationFailure.nonRetryable(
+            `${input.entity} ${input.rowId} changed in Dynamics meanwhile`,
+            'StaleEtag',
+          );
+        }
+        throw asFailure(err, `writing back to ${input.entity} ${input.rowId}`);
+      }
+      const created = LIST_ID_COLUMN in input.changes;
+      recordSynced(input.entity, 'dataverse-to-quickbooks', created ? 'created' : 'updated');
+      return { written: Object.keys(input.changes) };
+    },
+
+    /**
+     * What changed in Dynamics since the cursors, for one connection: accounts and products whose synced fields differ
+     * from their sync base (the connector's own writes do not count), new accounts when this connection receives them,
+     * and sales orders not invoiced yet whose customer belongs to this company file.
+     */
+    async listDataverseChanges(input: DataverseChangesInput): Promise<DataverseChanges> {
+      const limit = input.limit ?? 2000;
+      const out: DataverseChanges = {
+        accountIds: [],
+        productIds: [],
+        salesOrderIds: [],
+        cursors: { ...input.since },
+        echoesSkipped: 0,
+      };
+      const mine = `${COMPANY_FILE_COLUMN} eq ${odataString(input.connection)}`;
+      const mineOrNew = `(${mine} or ${COMPANY_FILE_COLUMN} eq null)`;
+      /** Rows modified since the entity's cursor, oldest first, at most `limit`; the cursor follows each row seen. */
+      const changed = async (
+        entity: DynamicsEntity,
+        select: readonly string[],
+        filter: string,
+        verdict: (row: DataverseRow) => ChangeVerdict,
+        into: string[],
+      ): Promise<void> => {
+        const since = input.since[entity];
+        let seen = 0;
+        for await (const row of dataverse.queryRows(TABLES[entity].entitySet, {
+          select,
+          filter: since ? `${filter} and modifiedon ge ${since}` : filter,
+          orderby: 'modifiedon asc',
+          pageSize: 500,
+        })) {
+          if (seen++ >= limit) break;
+          out.cursors[entity] = textOf(row, 'modifiedon') ?? out.cursors[entity];
+          const found = verdict(row);
+          if (found === 'due') into.push(String(row[TABLES[entity].idColumn]));
+          else if (found === 'echo') out.echoesSkipped++;
+        }
+      };
+
+      await changed(
+        'account',
+        TABLES.account.select,
+        input.receivesNewAccounts ? mineOrNew : mine,
+        (row) => accountChange(fromWire(row)),
+        out.accountIds,
+      );
+      await changed(
+        'product',
+        TABLES.product.select,
+        mineOrNew,
+        (row) => productChange(fromWire(row), input.receivesNewAccounts),
+        out.productIds,
+      );
+      await changed(
+        'salesorder',
+        ['salesorderid', 'modifiedon', '_customerid_value', TXN_ID_COLUMN, 'statecode'],
+        `statecode eq 0 and ${TXN_ID_COLUMN} eq null`,
+        () => 'due',
+        out.salesOrderIds,
+      );
+      return out;
+    },
+  };
+}

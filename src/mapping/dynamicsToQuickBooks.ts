@@ -1,0 +1,134 @@
+import { type AccountRecord, RelationshipType } from './dataverseRows';
+import { changedColumns } from './fields';
+import { type OwnershipPolicy } from './ownership';
+import { type MappingResult } from './result';
+import {
+  accountSyncFields,
+  decodeSyncBase,
+  encodeSyncBase,
+  mergeSyncFields,
+  productSyncFields,
+  sameSyncFields,
+  type FieldConflict,
+  type SyncFields,
+} from './syncBase';
+import { type SyncOutcome } from './quickbooksToDynamics';
+
+/**
+ * The decisions of the Dynamics → QuickBooks flow for rows paired with a QuickBooks list record (accounts into
+ * customers, products into items): which changed rows are due, and for a paired row, the merge with its QuickBooks
+ * record, what the row must take back and the outcome. The orchestration is `workflows/sync/dynamicsRowToQuickBooks.ts`.
+ */
+
+// ---- which changed rows are due ------------------------------------------------------------------------------
+
+/** A paired row whose synced fields equal its sync base changed only because the connector wrote it: an echo. */
+export function isEcho(storedBase: string | null | undefined, fields: SyncFields): boolean {
+  const base = decodeSyncBase(storedBase);
+  return base !== null && sameSyncFields(base, fields);
+}
+
+export type ChangeVerdict = 'due' | 'echo' | 'notOurs';
+
+/**
+ * An account changed in Dynamics: an unpaired one is due when it is a customer (or has no type yet), a paired one
+ * when it is a customer and the change is not our own write. Vendors only flow from QuickBooks.
+ */
+export function accountChange(row: AccountRecord & { qbsync_syncbase?: string | null }): ChangeVerdict {
+  const type = row.customertypecode ?? null;
+  if (!row.qbsync_qblistid) return type === null || type === RelationshipType.Customer ? 'due' : 'notOurs';
+  if (isEcho(row.qbsync_syncbase, accountSyncFields(row))) return 'echo';
+  return type === RelationshipType.Customer ? 'due' : 'notOurs';
+}
+
+/** A product changed in Dynamics: an unpaired one goes to the company file receiving new records, if this is it. */
+export function productChange(
+  row: Parameters<typeof productSyncFields>[0] & { qbsync_qblistid?: string | null; qbsync_syncbase?: string | null },
+  receivesNewRecords: boolean,
+): ChangeVerdict {
+  if (!row.qbsync_qblistid) return receivesNewRecords ? 'due' : 'notOurs';
+  return isEcho(row.qbsync_syncbase, productSyncFields(row)) ? 'echo' : 'due';
+}
+
+// ---- a paired row and its QuickBooks record ------------------------------------------------------------------
+
+export interface PairedRowMergeInput {
+  /** The row's sync base column as stored. */
+  storedBase: string | null | undefined;
+  /** The QuickBooks record's synced fields, as the row would hold them (silence already applied). */
+  quickbooks: SyncFields;
+  /** The row's synced fields. */
+  dynamics: SyncFields;
+  qbModifiedAt: string;
+  dvModifiedAt: string | null;
+  policy: OwnershipPolicy;
+  columnGroups?: Readonly<Record<string, string>>;
+  numericColumns: readonly string[];
+}
+
+export interface PairedRowMergePlan {
+  /** What both systems hold after this sync. */
+  merged: SyncFields;
+  /** QuickBooks must take `merged` (a Mod). */
+  quickbooksNeedsChange: boolean;
+  /** Columns the row must take back. */
+  rowChanges: Record<string, unknown>;
+  /** The row must be written (changes, or a sync base that moved). */
+  rowNeedsWrite: boolean;
+  conflicts: FieldConflict[];
+}
+
+/** Three-way merge of a Dynamics row with its QuickBooks record: QuickBooks is written first, then the row. */
+export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<PairedRowMergePlan> {
+  const merge = mergeSyncFields({
+    base: decodeSyncBase(input.storedBase),
+    quickbooks: input.quickbooks,
+    dynamics: input.dynamics,
+    qbModifiedAt: input.qbModifiedAt,
+    dvModifiedAt: input.dvModifiedAt,
+    policy: input.policy,
+    ...(input.columnGroups ? { columnGroups: input.columnGroups } : {}),
+  });
+  if (!merge.ok) return merge;
+  const { merged, conflicts } = merge.value;
+  const rowChanges =
+    changedColumns(merged as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {};
+  return {
+    ok: true,
+    value: {
+      merged,
+      quickbooksNeedsChange: !sameSyncFields(merged, input.quickbooks),
+      rowChanges,
+      rowNeedsWrite: Object.keys(rowChanges).length > 0 || input.storedBase !== encodeSyncBase(merged),
+      conflicts,
+    },
+  };
+}
+
+/** The outcome once the writes are done: a conflict is reported as such even when both sides were written. */
+export function pairedRowOutcome(
+  plan: Pick<PairedRowMergePlan, 'conflicts' | 'rowChanges'>,
+  quickbooksChanged: boolean,
+): SyncOutcome {
+  if (plan.conflicts.length > 0) return 'conflict';
+  return quickbooksChanged || Object.keys(plan.rowChanges).length > 0 ? 'updated' : 'unchanged';
+}
+
+/**
+ * A row created in Dynamics now has its QuickBooks record: the pairing, plus the columns QuickBooks normalised
+ * differently (e.g. a trimmed name), with the record's fields as the new base.
+ */
+export function planPairing(input: {
+  connection: string;
+  listId: string;
+  quickbooks: SyncFields;
+  dynamics: SyncFields;
+  numericColumns: readonly string[];
+}): { changes: Record<string, unknown>; base: SyncFields } {
+  const changes =
+    changedColumns(input.quickbooks as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {};
+  return {
+    changes: { ...changes, qbsync_companyfile: input.connection, qbsync_qblistid: input.listId },
+    base: input.quickbooks,
+  };
+}

@@ -1,0 +1,139 @@
+import { COMPANY_FILE_COLUMN, LIST_ID_COLUMN, SYNC_BASE_COLUMN } from './entityRegistry';
+import { changedColumns } from './fields';
+import { type OwnershipPolicy } from './ownership';
+import { type MappingResult } from './result';
+import {
+  decodeSyncBase,
+  encodeSyncBase,
+  mergeSyncFields,
+  sameSyncFields,
+  type FieldConflict,
+  type SyncFields,
+} from './syncBase';
+
+/**
+ * The decisions of the QuickBooks → Dynamics flow (customers and vendors into accounts, items into products), apart
+ * from the reads and writes that carry them out (`activities/dataverseListRecords.ts`): what a new row holds, and for
+ * a row that exists, which columns to write, what QuickBooks must take back, and the outcome.
+ */
+
+export type SyncOutcome = 'created' | 'updated' | 'unchanged' | 'conflict';
+
+type Fields = Record<string, string | number | null>;
+
+/**
+ * Silence is not a change: for a column QuickBooks has no opinion on (the category of a customer without a type),
+ * QuickBooks "holds" whatever both sides last agreed on, or else what Dynamics holds, so the merge never clears it.
+ */
+export function withQuickBooksSilence(
+  quickbooks: SyncFields,
+  silent: readonly string[],
+  base: SyncFields | null,
+  dynamics: SyncFields,
+): SyncFields {
+  const fields: Fields = { ...quickbooks };
+  for (const column of silent) fields[column] = base?.[column] ?? dynamics[column] ?? null;
+  return fields;
+}
+
+/**
+ * First pairing of a record both sides already had (no base yet): a blank on one side is not a competing value, so
+ * each side's blanks take the other side's value before the merge.
+ */
+export function fillFirstPairingBlanks(
+  quickbooks: SyncFields,
+  dynamics: SyncFields,
+): { quickbooks: SyncFields; dynamics: SyncFields } {
+  const qb: Fields = { ...quickbooks };
+  const dv: Fields = { ...dynamics };
+  for (const column of Object.keys(qb)) {
+    if (qb[column] === null && dv[column] !== null) qb[column] = dv[column] ?? null;
+    else if (dv[column] === null && qb[column] !== null) dv[column] = qb[column] ?? null;
+  }
+  return { quickbooks: qb, dynamics: dv };
+}
+
+/** A row that does not exist yet: the QuickBooks record as it is, with the base both sides now agree on. */
+export function planRowCreate(
+  desired: Readonly<Record<string, unknown>>,
+  quickbooks: SyncFields,
+): { body: Record<string, unknown>; written: string[] } {
+  return { body: { ...desired, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks) }, written: Object.keys(desired) };
+}
+
+export interface RowMergeInput {
+  /** The QuickBooks record as the row should hold it (mapping-shaped, money as decimal text). */
+  desired: Readonly<Record<string, unknown>>;
+  /** Its synced fields. */
+  quickbooks: SyncFields;
+  /** The Dataverse row as read (money as decimal text). */
+  row: Readonly<Record<string, unknown>>;
+  /** The row's synced fields. */
+  dynamics: SyncFields;
+  /** The row's sync base column as stored (null: never synced). */
+  storedBase: string | null;
+  qbModifiedAt: string;
+  dvModifiedAt: string | null;
+  policy: OwnershipPolicy;
+  columnGroups?: Readonly<Record<string, string>>;
+  /** Customers take Dynamics' changes back; vendors and items only flow from QuickBooks when false. */
+  returnsToQuickBooks: boolean;
+  /** Columns QuickBooks has no opinion on for this record. */
+  quickbooksSilent: readonly string[];
+  /** Money and decimal columns of the table, compared by value. */
+  numericColumns: readonly string[];
+  /** Lookup bindings to send (the caller knows which lookups the row lacks). */
+  binds: Readonly<Record<string, string | undefined>>;
+  /** Set when the row is an unpaired one taken over by this QuickBooks record (adoption): it gets the pairing. */
+  adoptAs?: { companyFile: string; listId: string };
+}
+
+export interface RowMergePlan {
+  /** Columns to write to the row (mapping-shaped), the sync base included when it moves; empty: nothing to write. */
+  changes: Record<string, unknown>;
+  /** Columns written, the sync base left out. */
+  written: string[];
+  outcome: SyncOutcome;
+  conflicts: FieldConflict[];
+  /**
+   * What QuickBooks must take because Dynamics' side won some fields, or null when QuickBooks already agrees. The base
+   * is then not moved here: it is committed once QuickBooks took them, so a failed QuickBooks write is retried.
+   */
+  quickbooksTarget: SyncFields | null;
+}
+
+/** Three-way merge of a QuickBooks record into its paired (or adopted) row: the writes and the outcome. */
+export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> {
+  const base = decodeSyncBase(input.storedBase);
+  const silenced = withQuickBooksSilence(input.quickbooks, input.quickbooksSilent, base, input.dynamics);
+  const sides = base === null ? fillFirstPairingBlanks(silenced, input.dynamics) : null;
+  const merge = mergeSyncFields({
+    base,
+    quickbooks: sides?.quickbooks ?? silenced,
+    dynamics: sides?.dynamics ?? input.dynamics,
+    qbModifiedAt: input.qbModifiedAt,
+    dvModifiedAt: input.dvModifiedAt,
+    policy: input.policy,
+    ...(input.columnGroups ? { columnGroups: input.columnGroups } : {}),
+  });
+  if (!merge.ok) return merge;
+  const { merged, conflicts } = merge.value;
+  // Compared with what QuickBooks holds as it is (silence kept, blanks not filled): a blank filled from Dynamics is news.
+  const quickbooksNeedsChange = input.returnsToQuickBooks && !sameSyncFields(merged, silenced);
+  const changes: Record<string, unknown> =
+    changedColumns({ ...input.desired, ...merged }, input.row, input.numericColumns as never[]) ?? {};
+  const newBase = encodeSyncBase(merged);
+  if (!quickbooksNeedsChange && input.storedBase !== newBase) changes[SYNC_BASE_COLUMN] = newBase;
+  for (const [bind, target] of Object.entries(input.binds)) if (target) changes[bind] = target;
+  if (input.adoptAs) {
+    changes[COMPANY_FILE_COLUMN] = input.adoptAs.companyFile;
+    changes[LIST_ID_COLUMN] = input.adoptAs.listId;
+  }
+  const written = Object.keys(changes).filter((c) => c !== SYNC_BASE_COLUMN);
+  const outcome: SyncOutcome =
+    conflicts.length > 0 ? 'conflict' : written.length > 0 || quickbooksNeedsChange ? 'updated' : 'unchanged';
+  return {
+    ok: true,
+    value: { changes, written, outcome, conflicts, quickbooksTarget: quickbooksNeedsChange ? merged : null },
+  };
+}

@@ -1,0 +1,269 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { SyncContext } from '../../activities/syncContext';
+import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activities/dataversePairedRows';
+import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
+import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
+import { pairedRowOutcome, planPairedRowMerge, planPairing } from '../../mapping/dynamicsToQuickBooks';
+import { numericColumns } from '../../mapping/entityRegistry';
+import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
+import { withQuickBooksSilence } from '../../mapping/quickbooksToDynamics';
+import { ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
+import {
+  accountSyncFields,
+  decodeSyncBase,
+  productSyncFields,
+  PRODUCT_COLUMN_GROUPS,
+  type FieldConflict,
+  type SyncFields,
+} from '../../mapping/syncBase';
+import type { TotalsDifference } from '../../mapping/salesOrderInvoice';
+import type { CustomerRet, QbRecord, QbxmlRequest } from '../../qbxml/requests';
+import { modifyListRecord } from '../companyFile/modifyListRecord';
+import { dataverse } from './activities';
+import { ownershipPolicy } from './quickbooksRecordSync';
+import { ensureListRecord, readCustomer, readItem, rememberOwnWrite } from './quickbooksRecords';
+import { mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
+
+/**
+ * The Dynamics → QuickBooks flow for rows paired with a QuickBooks list record: accounts into customers, products
+ * into items. The decisions are `mapping/dynamicsToQuickBooks.ts`'s; this file orders the reads and writes.
+ */
+
+export interface DynamicsSyncResult {
+  outcome: Exclude<RecordOutcome, 'failed'>;
+  connection?: string;
+  targetId?: string;
+  conflicts?: FieldConflict[];
+  /** Sales orders: invoice total − order total, reported and never hidden. */
+  totals?: TotalsDifference;
+  note?: string;
+}
+
+/** Loads the context of the connection a Dynamics row belongs to (its company file, or the receiving one). */
+export type ContextFor = (connection: string) => Promise<SyncContext>;
+
+/** What differs between syncing an account and a product: everything else is the same three-way merge. */
+interface PairedRowSpec<
+  Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null },
+  Q extends QbRecord,
+> {
+  entity: 'account' | 'product';
+  read(): Promise<{ row: Row & { modifiedon?: string; qbsync_syncbase?: string | null }; etag: string } | null>;
+  name(row: Row): string | null | undefined;
+  /** The row's synced fields. */
+  rowFields(row: Row): SyncFields;
+  /** The QuickBooks record's synced fields, as the row would hold them; `base` fills what QuickBooks is silent on. */
+  recordFields(
+    record: Q,
+    connection: string,
+    ctx: SyncContext,
+    what: string,
+    base: SyncFields | null,
+    row: SyncFields,
+  ): SyncFields;
+  /** The record this row becomes, found by name or created. */
+  create(row: Row, connection: string, ctx: SyncContext, what: string): Promise<Q>;
+  readRecord(connection: string, listId: string): Promise<Q | null>;
+  queryById(requestId: string, listId: string): QbxmlRequest;
+  /** The Mod that makes `current` agree with the merged row, or null when it already does. */
+  modFor(requestId: string, current: Q, merged: Row, ctx: SyncContext, what: string): QbxmlRequest | null;
+  columnGroups?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Dynamics row into its QuickBooks record: created (and its ListID written back) when it has none, otherwise merged
+ * three ways with the record, QuickBooks first (EditSequence), then the row (ETag). A row edited again meanwhile is
+ * merged again rather than overwritten.
+ */
+async function pairedRowToQuickBooks<
+  Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null },
+  Q extends QbRecord & { listId: string; timeModified?: string },
+>(rowId: string, spec: PairedRowSpec<Row, Q>, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  const numeric = numericColumns(spec.entity);
+  for (let attempt = 1; attempt <= ROW_MERGE_ATTEMPTS; attempt++) {
+    const read = await spec.read();
+    if (!read) return { outcome: 'unchanged', note: `the ${spec.entity} no longer exists` };
+    const { row } = read;
+    const connection = row.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
+    if (!connection) {
+      return { outcome: 'unchanged', note: `no connection receives ${spec.entity}s created in Dynamics` };
+    }
+    markRecord({ connection });
+    const ctx = await contextFor(connection);
+    const what = `Dynamics ${spec.entity} ${spec.name(row) ?? rowId}`;
+    const writeBack = async (changes: Record<string, unknown>, base: SyncFields): Promise<boolean> => {
+      try {
+        await dataverse.writeBackToRow({ entity: spec.entity, rowId, etag: read.etag, changes, base });
+        return true;
+      } catch (err) {
+        if (isStaleRow(err) && attempt < ROW_MERGE_ATTEMPTS) return false;
+        throw err;
+      }
+    };
+    const dynamicsFields = spec.rowFields(row);
+
+    if (!row.qbsync_qblistid) {
+      const record = await spec.create(row, connection, ctx, what);
+      const pairing = planPairing({
+        connection,
+        listId: record.listId,
+        quickbooks: spec.recordFields(record, connection, ctx, what, null, dynamicsFields),
+        dynamics: dynamicsFields,
+        numericColumns: numeric,
+      });
+      if (!(await writeBack(pairing.changes, pairing.base))) continue;
+      markRecord({ targetId: record.listId, outcome: 'created' });
+      return { outcome: 'created', connection, targetId: record.listId };
+    }
+
+    const listId = row.qbsync_qblistid;
+    markRecord({ targetId: listId });
+    const record = await spec.readRecord(connection, listId);
+    if (!record) {
+      throw ApplicationFailure.nonRetryable(
+        `${what} is linked to QuickBooks record ${listId}, which no longer exists in company file ${connection}`,
+        'ObjectNotFoundError',
+      );
+    }
+    const plan = mappedOrFail(
+      planPairedRowMerge({
+        storedBase: row.qbsync_syncbase,
+        quickbooks: spec.recordFields(
+          record,
+          connection,
+          ctx,
+          what,
+          decodeSyncBase(row.qbsync_syncbase),
+          dynamicsFields,
+        ),
+        dynamics: dynamicsFields,
+        qbModifiedAt: record.timeModified ?? '',
+        dvModifiedAt: row.modifiedon ?? null,
+        policy: ownershipPolicy(ctx.settings),
+        ...(spec.columnGroups ? { columnGroups: spec.columnGroups } : {}),
+        numericColumns: numeric,
+      }),
+      what,
+    );
+    let quickbooksChanged = false;
+    if (plan.quickbooksNeedsChange) {
+      const result = await modifyListRecord<Q>({
+        connection,
+        current: record,
+        read: (requestId) => spec.queryById(requestId, listId),
+        write: (requestId, current) => spec.modFor(requestId, current, { ...row, ...plan.merged }, ctx, what),
+      });
+      quickbooksChanged = result.changed;
+      if (result.changed) await rememberOwnWrite(connection, result.record);
+    }
+    if (plan.rowNeedsWrite && !(await writeBack(plan.rowChanges, plan.merged))) continue;
+    const outcome = pairedRowOutcome(plan, quickbooksChanged);
+    markRecord({ outcome });
+    return { outcome, connection, targetId: listId, conflicts: plan.conflicts };
+  }
+  throw ApplicationFailure.nonRetryable(
+    `the ${spec.entity} kept changing in Dynamics while it was synced`,
+    'StaleEtag',
+  );
+}
+
+function isStaleRow(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof ApplicationFailure && cause.type === 'StaleEtag';
+}
+
+/** A Dynamics account into its QuickBooks customer. */
+export async function accountToQuickBooks(accountId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  let parentListId: string | null = null;
+  const addContext = (ctx: SyncContext) => ({ choices: ctx.choices, ...(parentListId ? { parentListId } : {}) });
+  return pairedRowToQuickBooks<AccountForQuickBooks['account'], CustomerRet>(
+    accountId,
+    {
+      entity: 'account',
+      read: async () => {
+        const read = await dataverse.readAccountForQuickBooks({ accountId });
+        parentListId = read?.parentListId ?? null;
+        return read ? { row: read.account, etag: read.etag } : null;
+      },
+      name: (row) => row.name,
+      rowFields: (row) => accountSyncFields(row),
+      recordFields: (customer, connection, ctx, what, base, row) => {
+        const desired = mappedOrFail(
+          customerToAccount(customer, { companyFile: connection, choices: ctx.choices }),
+          what,
+        );
+        // A customer without a type has no opinion on the category, which Dynamics owns.
+        const silent = desired.accountcategorycode === undefined ? ['accountcategorycode'] : [];
+        return withQuickBooksSilence(accountSyncFields(desired), silent, base, row);
+      },
+      create: (row, connection, ctx, what) => {
+        const fields = mappedOrFail(accountToCustomerAdd(row, addContext(ctx)), what);
+        return ensureListRecord<CustomerRet>({
+          connection,
+          find: () => readCustomer(connection, { fullName: fields.name }),
+          add: (requestId) => ({ type: 'CustomerAdd', requestId, fields }),
+          what: `customer ${fields.name}`,
+          failureType: 'CustomerAddFailed',
+        });
+      },
+      readRecord: (connection, listId) => readCustomer(connection, { listId }),
+      queryById: (requestId, listId) => ({ type: 'CustomerQuery', requestId, listIds: [listId] }),
+      modFor: (requestId, current, merged, ctx, what) => {
+        const fields = mappedOrFail(accountToCustomerMod(merged as AccountRecord, current, addContext(ctx)), what);
+        return fields ? { type: 'CustomerMod', requestId, fields } : null;
+      },
+    },
+    contextFor,
+  );
+}
+
+/** A Dynamics product into its QuickBooks item. */
+export async function productToQuickBooks(productId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
+  return pairedRowToQuickBooks<ProductForQuickBooks['product'], SyncedItem>(
+    productId,
+    {
+      entity: 'product',
+      read: async () => {
+        const read = await dataverse.readProductForQuickBooks({ productId });
+        return read ? { row: read.product, etag: read.etag } : null;
+      },
+      name: (row) => row.name,
+      rowFields: (row) => productSyncFields(row),
+      recordFields: (item, connection, _ctx, what) =>
+        productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what)),
+      create: (row, connection, ctx, what) => ensureItem(connection, row, ctx, what),
+      readRecord: (connection, listId) => readItem(connection, { listId }),
+      queryById: (requestId, listId) => ({ type: 'ItemQuery', requestId, listIds: [listId] }),
+      modFor: (requestId, current, merged, _ctx, what) => {
+        const mod = mappedOrFail(productToItemMod(merged as ProductRecord, current), what);
+        return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
+      },
+      columnGroups: PRODUCT_COLUMN_GROUPS,
+    },
+    contextFor,
+  );
+}
+
+/** The item named like the product in this company file, created with the configured accounts when missing. */
+export async function ensureItem(
+  connection: string,
+  product: ProductRecord,
+  ctx: SyncContext,
+  what: string,
+): Promise<SyncedItem> {
+  const add = mappedOrFail(
+    productToItemAdd(product, {
+      defaultAccounts: ctx.settings.items.accounts,
+      itemKind: ctx.settings.items.newItemKind,
+    }),
+    what,
+  );
+  return ensureListRecord<SyncedItem>({
+    connection,
+    find: () => readItem(connection, { fullName: add.fields.name }),
+    add: (requestId) =>
+      ({ type: `${add.kind}Add`, requestId, fields: add.fields }) as QbxmlRequest & { type: 'ItemServiceAdd' },
+    what: `item ${add.fields.name}`,
+    failureType: 'ItemAddFailed',
+  });
+}

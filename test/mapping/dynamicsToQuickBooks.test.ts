@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  accountSyncFields,
+  DEFAULT_OWNERSHIP,
+  encodeSyncBase,
+  productSyncFields,
+  type AccountRecord,
+} from '../../src/mapping';
+import {
+  accountChange,
+  isEcho,
+  pairedRowOutcome,
+  planPairedRowMerge,
+  planPairing,
+  productChange,
+  type PairedRowMergeInput,
+} from '../../src/mapping/dynamicsToQuickBooks';
+import { numericColumns } from '../../src/mapping/entityRegistry';
+import { value } from './mappingResults';
+
+const ACME: AccountRecord = {
+  name: 'Acme',
+  accountnumber: '007',
+  telephone1: '555-0100',
+  emailaddress1: 'ap@acme.test',
+  paymenttermscode: 1,
+  creditlimit: '5000.00',
+  accountcategorycode: 2,
+};
+const synced = encodeSyncBase(accountSyncFields(ACME));
+
+describe('which Dynamics changes are due in QuickBooks', () => {
+  const accounts: { name: string; row: Parameters<typeof accountChange>[0]; verdict: string }[] = [
+    { name: 'a new customer account', row: { ...ACME, customertypecode: 3 }, verdict: 'due' },
+    { name: 'a new account without a type', row: { ...ACME, customertypecode: null }, verdict: 'due' },
+    {
+      name: 'a new vendor account (vendors only flow from QuickBooks)',
+      row: { customertypecode: 11 },
+      verdict: 'notOurs',
+    },
+    {
+      name: 'a paired customer edited in Dynamics',
+      row: { ...ACME, name: 'Acme Ltd', customertypecode: 3, qbsync_qblistid: '8000-1', qbsync_syncbase: synced },
+      verdict: 'due',
+    },
+    {
+      name: 'a paired customer the connector itself wrote (fields equal the base)',
+      row: { ...ACME, customertypecode: 3, qbsync_qblistid: '8000-1', qbsync_syncbase: synced },
+      verdict: 'echo',
+    },
+    {
+      name: 'an echo on a paired vendor is still counted as an echo',
+      row: { ...ACME, customertypecode: 11, qbsync_qblistid: '8000-2', qbsync_syncbase: synced },
+      verdict: 'echo',
+    },
+    {
+      name: 'a paired vendor edited in Dynamics',
+      row: { ...ACME, name: 'Other', customertypecode: 11, qbsync_qblistid: '8000-2', qbsync_syncbase: synced },
+      verdict: 'notOurs',
+    },
+    {
+      name: 'a paired customer never synced with a base (damaged base counts as none)',
+      row: { ...ACME, customertypecode: 3, qbsync_qblistid: '8000-1', qbsync_syncbase: '{oops' },
+      verdict: 'due',
+    },
+  ];
+  for (const { name, row, verdict } of accounts) {
+    it(`account: ${name} → ${verdict}`, () => assert.equal(accountChange(row), verdict));
+  }
+
+  const product = { name: 'Widget', description: null, price: '9.5', standardcost: '4' };
+  const productBase = encodeSyncBase(productSyncFields(product));
+  const products: { name: string; row: Parameters<typeof productChange>[0]; receives: boolean; verdict: string }[] = [
+    { name: 'a new product, this file receives new records', row: product, receives: true, verdict: 'due' },
+    { name: 'a new product, another file receives them', row: product, receives: false, verdict: 'notOurs' },
+    {
+      name: 'a paired product whose price moved',
+      row: { ...product, price: '10', qbsync_qblistid: 'I-1', qbsync_syncbase: productBase },
+      receives: false,
+      verdict: 'due',
+    },
+    {
+      name: 'a paired product written by the connector (9.5 is 9.50)',
+      row: { ...product, price: '9.50', qbsync_qblistid: 'I-1', qbsync_syncbase: productBase },
+      receives: false,
+      verdict: 'echo',
+    },
+  ];
+  for (const { name, row, receives, verdict } of products) {
+    it(`product: ${name} → ${verdict}`, () => assert.equal(productChange(row, receives), verdict));
+  }
+
+  it('isEcho needs a base: no base, no echo', () => {
+    assert.equal(isEcho(null, accountSyncFields(ACME)), false);
+    assert.equal(isEcho(synced, accountSyncFields(ACME)), true);
+  });
+});
+
+describe('a paired Dynamics row and its QuickBooks record', () => {
+  const EARLY = '2024-03-01T09:00:00-08:00';
+  const LATE = '2024-03-01T18:00:00Z';
+  const input = (quickbooks: AccountRecord, row: AccountRecord, base: string | null): PairedRowMergeInput => ({
+    storedBase: base,
+    quickbooks: accountSyncFields(quickbooks),
+    dynamics: accountSyncFields(row),
+    qbModifiedAt: EARLY,
+    dvModifiedAt: LATE,
+    policy: DEFAULT_OWNERSHIP,
+    numericColumns: numericColumns('account'),
+  });
+
+  const cases: {
+    name: string;
+    input: PairedRowMergeInput;
+    quickbooksNeedsChange: boolean;
+    rowChanges: Record<string, unknown>;
+    rowNeedsWrite: boolean;
+    outcome: string;
+  }[] = [
+    {
+      name: 'in agreement: no Mod, no write-back',
+      input: input(ACME, ACME, synced),
+      quickbooksNeedsChange: false,
+      rowChanges: {},
+      rowNeedsWrite: false,
+      outcome: 'unchanged',
+    },
+    {
+      name: 'edited in Dynamics: QuickBooks takes it, the row only records the new base',
+      input: input(ACME, { ...ACME, telephone1: '555-0199' }, synced),
+      quickbooksNeedsChange: true,
+      rowChanges: {},
+      rowNeedsWrite: true,
+      outcome: 'updated',
+    },
+    {
+      name: 'edited in QuickBooks meanwhile: the row takes it back',
+      input: input({ ...ACME, telephone1: '555-0142' }, ACME, synced),
+      quickbooksNeedsChange: false,
+      rowChanges: { telephone1: '555-0142' },
+      rowNeedsWrite: true,
+      outcome: 'updated',
+    },
+    {
+      name: 'never synced with a base: the base is written even when the values agree',
+      input: input(ACME, ACME, null),
+      quickbooksNeedsChange: false,
+      rowChanges: {},
+      rowNeedsWrite: true,
+      outcome: 'unchanged',
+    },
+    {
+      name: 'both changed the credit limit: QuickBooks owns it, the row takes it, a conflict',
+      input: input({ ...ACME, creditlimit: '7000.00' }, { ...ACME, creditlimit: '6000' }, synced),
+      quickbooksNeedsChange: false,
+      rowChanges: { creditlimit: '7000.00' },
+      rowNeedsWrite: true,
+      outcome: 'conflict',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = value(planPairedRowMerge(c.input));
+      assert.equal(plan.quickbooksNeedsChange, c.quickbooksNeedsChange);
+      assert.deepEqual(plan.rowChanges, c.rowChanges);
+      assert.equal(plan.rowNeedsWrite, c.rowNeedsWrite);
+      assert.equal(pairedRowOutcome(plan, plan.quickbooksNeedsChange), c.outcome);
+    });
+  }
+
+  it('a Mod QuickBooks found unnecessary does not make the row updated', () => {
+    const plan = value(planPairedRowMerge(cases[1]!.input));
+    assert.equal(pairedRowOutcome(plan, false), 'unchanged');
+  });
+
+  it('a row created in Dynamics is paired, taking what QuickBooks normalised', () => {
+    const pairing = planPairing({
+      connection: 'east',
+      listId: '8000-9',
+      quickbooks: accountSyncFields({ ...ACME, name: 'Acme' }),
+      dynamics: accountSyncFields({ ...ACME, name: 'Acme ', creditlimit: '5000' }),
+      numericColumns: numericColumns('account'),
+    });
+    assert.deepEqual(pairing.changes, { qbsync_companyfile: 'east', qbsync_qblistid: '8000-9' });
+    assert.deepEqual(pairing.base, accountSyncFields(ACME));
+    const renamed = planPairing({
+      connection: 'east',
+      listId: '8000-9',
+      quickbooks: accountSyncFields({ ...ACME, name: 'Acme Corp' }),
+      dynamics: accountSyncFields(ACME),
+      numericColumns: numericColumns('account'),
+    });
+    assert.deepEqual(renamed.changes, { name: 'Acme Corp', qbsync_companyfile: 'east', qbsync_qblistid: '8000-9' });
+  });
+});

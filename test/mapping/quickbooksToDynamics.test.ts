@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { accountSyncFields, DEFAULT_OWNERSHIP, encodeSyncBase, type AccountRecord } from '../../src/mapping';
+import { numericColumns, SYNC_BASE_COLUMN } from '../../src/mapping/entityRegistry';
+import {
+  fillFirstPairingBlanks,
+  planRowCreate,
+  planRowMerge,
+  withQuickBooksSilence,
+  type RowMergeInput,
+} from '../../src/mapping/quickbooksToDynamics';
+import { assertError, value } from './mappingResults';
+
+const EARLY = '2024-03-01T09:00:00-08:00'; // 17:00Z
+const LATE = '2024-03-01T18:00:00Z';
+
+const ACME: AccountRecord = {
+  name: 'Acme',
+  accountnumber: '007',
+  telephone1: '555-0100',
+  fax: null,
+  emailaddress1: 'ap@acme.test',
+  paymenttermscode: 1,
+  creditlimit: '5000.00',
+  accountcategorycode: 2,
+};
+
+/** A customer whose QuickBooks version is `quickbooks` merged into a row holding `row`, last agreed on `base`. */
+function input(
+  quickbooks: AccountRecord,
+  row: AccountRecord,
+  base: AccountRecord | null,
+  extra: Partial<RowMergeInput> = {},
+): RowMergeInput {
+  return {
+    desired: { ...quickbooks },
+    quickbooks: accountSyncFields(quickbooks),
+    row: { ...row },
+    dynamics: accountSyncFields(row),
+    storedBase: base === null ? null : encodeSyncBase(accountSyncFields(base)),
+    qbModifiedAt: EARLY,
+    dvModifiedAt: LATE,
+    policy: DEFAULT_OWNERSHIP,
+    returnsToQuickBooks: true,
+    quickbooksSilent: [],
+    numericColumns: numericColumns('account'),
+    binds: {},
+    ...extra,
+  };
+}
+
+describe('planRowCreate: a QuickBooks record with no row yet', () => {
+  it('writes the record as it is, with the base both sides now agree on', () => {
+    const plan = planRowCreate({ name: 'Acme', creditlimit: '5000.00' }, { name: 'Acme', creditlimit: '5000.00' });
+    assert.deepEqual(plan.written, ['name', 'creditlimit']);
+    assert.equal(plan.body[SYNC_BASE_COLUMN], encodeSyncBase({ name: 'Acme', creditlimit: '5000.00' }));
+  });
+});
+
+describe('planRowMerge: a QuickBooks record into its row', () => {
+  const cases: {
+    name: string;
+    input: RowMergeInput;
+    outcome: string;
+    changes: Record<string, unknown>;
+    quickbooksTarget?: Record<string, unknown> | null;
+    baseWritten: boolean;
+  }[] = [
+    {
+      name: 'both sides already agree: nothing written (an echo stays an echo)',
+      input: input(ACME, ACME, ACME),
+      outcome: 'unchanged',
+      changes: {},
+      quickbooksTarget: null,
+      baseWritten: false,
+    },
+    {
+      name: 'money compares by value: 5000 is 5000.00',
+      input: input(ACME, { ...ACME, creditlimit: '5000' }, ACME),
+      outcome: 'unchanged',
+      changes: {},
+      baseWritten: false,
+    },
+    {
+      name: 'a change in QuickBooks only is written to the row, and the base follows',
+      input: input({ ...ACME, telephone1: '555-0199' }, ACME, ACME),
+      outcome: 'updated',
+      changes: { telephone1: '555-0199' },
+      quickbooksTarget: null,
+      baseWritten: true,
+    },
+    {
+      name: 'a change in Dynamics only goes back to QuickBooks; the base waits for QuickBooks to take it',
+      input: input(ACME, { ...ACME, emailaddress1: 'billing@acme.test' }, ACME),
+      outcome: 'updated',
+      changes: {},
+      quickbooksTarget: { emailaddress1: 'billing@acme.test' },
+      baseWritten: false,
+    },
+    {
+      name: 'a vendor never goes back: Dynamics keeps its change, the base moves on',
+      input: input(ACME, { ...ACME, emailaddress1: 'billing@acme.test' }, ACME, { returnsToQuickBooks: false }),
+      outcome: 'unchanged',
+      changes: {},
+      quickbooksTarget: null,
+      baseWritten: true,
+    },
+    {
+      name: 'both changed the credit limit: QuickBooks owns it, the conflict is recorded',
+      input: input({ ...ACME, creditlimit: '7000.00' }, { ...ACME, creditlimit: '6000.00' }, ACME),
+      outcome: 'conflict',
+      changes: { creditlimit: '7000.00' },
+      baseWritten: true,
+    },
+    {
+      name: 'first pairing: a blank in QuickBooks takes the Dynamics value instead of clearing it',
+      input: input({ ...ACME, fax: null }, { ...ACME, fax: '555-0101' }, null),
+      outcome: 'updated',
+      changes: {},
+      quickbooksTarget: { fax: '555-0101' },
+      baseWritten: false,
+    },
+    {
+      name: 'first pairing: a blank in Dynamics takes the QuickBooks value',
+      input: input({ ...ACME, fax: '555-0101' }, { ...ACME, fax: null }, null),
+      outcome: 'updated',
+      changes: { fax: '555-0101' },
+      quickbooksTarget: null,
+      baseWritten: true,
+    },
+    {
+      name: 'QuickBooks is silent on the category: silence does not clear what Dynamics holds',
+      input: input({ ...ACME, accountcategorycode: undefined }, ACME, ACME, {
+        quickbooksSilent: ['accountcategorycode'],
+      }),
+      outcome: 'unchanged',
+      changes: {},
+      quickbooksTarget: null,
+      baseWritten: false,
+    },
+    {
+      name: 'QuickBooks is silent on the category: a Dynamics change to it stands, with no conflict',
+      input: input(
+        { ...ACME, accountcategorycode: undefined },
+        { ...ACME, accountcategorycode: 1 },
+        { ...ACME, accountcategorycode: 2 },
+        { quickbooksSilent: ['accountcategorycode'] },
+      ),
+      outcome: 'updated',
+      changes: {},
+      quickbooksTarget: { accountcategorycode: 1 },
+      baseWritten: false,
+    },
+    {
+      name: 'adoption: an unpaired row entered on both sides is taken over and paired',
+      input: input(ACME, ACME, null, { adoptAs: { companyFile: 'east', listId: '8000-1' } }),
+      outcome: 'updated',
+      changes: { qbsync_companyfile: 'east', qbsync_qblistid: '8000-1' },
+      quickbooksTarget: null,
+      baseWritten: true,
+    },
+    {
+      name: 'a lookup the row lacks is bound, and counts as written',
+      input: input(ACME, ACME, ACME, { binds: { 'parentaccountid@odata.bind': '/accounts(x)', other: undefined } }),
+      outcome: 'updated',
+      changes: { 'parentaccountid@odata.bind': '/accounts(x)' },
+      baseWritten: false,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = value(planRowMerge(c.input));
+      assert.equal(plan.outcome, c.outcome);
+      const { [SYNC_BASE_COLUMN]: base, ...changes } = plan.changes;
+      assert.deepEqual(changes, c.changes);
+      assert.deepEqual(plan.written.sort(), Object.keys(c.changes).sort());
+      assert.equal(base !== undefined, c.baseWritten, 'sync base written');
+      if (c.quickbooksTarget === null) assert.equal(plan.quickbooksTarget, null);
+      else if (c.quickbooksTarget) {
+        for (const [column, want] of Object.entries(c.quickbooksTarget)) {
+          assert.equal(plan.quickbooksTarget?.[column], want, column);
+        }
+      }
+    });
+  }
+
+  it('a conflict names both versions and the winner', () => {
+    const plan = value(planRowMerge(cases[5]!.input));
+    assert.deepEqual(
+      plan.conflicts.map((c) => [c.field, c.winner, c.quickbooks, c.dynamics]),
+      [['creditLimit', 'quickbooks', { creditlimit: '7000.00' }, { creditlimit: '6000.00' }]],
+    );
+  });
+
+  it('an unreadable timestamp under a later-change rule fails the merge instead of guessing', () => {
+    const bad = input({ ...ACME, name: 'Acme Ltd' }, { ...ACME, name: 'Acme Inc' }, ACME, { qbModifiedAt: 'soon' });
+    assertError(planRowMerge(bad), 'qbModifiedAt', 'timestamp');
+  });
+});
+
+describe('QuickBooks silence and first-pairing blanks', () => {
+  it('a silent column holds the base, else what Dynamics holds', () => {
+    assert.deepEqual(withQuickBooksSilence({ a: 1, c: null }, ['c'], { c: 5 }, { c: 7 }), { a: 1, c: 5 });
+    assert.deepEqual(withQuickBooksSilence({ c: null }, ['c'], null, { c: 7 }), { c: 7 });
+    assert.deepEqual(withQuickBooksSilence({ c: 3 }, [], null, { c: 7 }), { c: 3 });
+  });
+
+  it('blanks take the other side, values that differ stay for the merge to decide', () => {
+    assert.deepEqual(fillFirstPairingBlanks({ a: null, b: 'q', c: 'x' }, { a: 'd', b: null, c: 'y' }), {
+      quickbooks: { a: 'd', b: 'q', c: 'x' },
+      dynamics: { a: 'd', b: 'q', c: 'y' },
+    });
+  });
+});
