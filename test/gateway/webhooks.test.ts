@@ -183,16 +183,25 @@ describe('authentication', () => {
 });
 
 describe('deliveries', () => {
-  it('answers 202 with the workflow id and hands over a value-free summary', async () => {
+  it('a contact delivery (the recorded sample) is acknowledged and dropped: contacts only flow from QuickBooks', async () => {
     const result = await deliver('/webhooks/dataverse?code=k-secret', sampleText);
     assert.equal(result.status, 202);
-    assert.deepEqual(result.json, { workflowId: `fake/main/contact/${contactId}` });
+    assert.deepEqual(result.json, { ignored: 'entity' });
+    assert.equal(calls.length, 0);
+  });
+
+  it('answers 202 with the workflow id and hands over a value-free summary', async () => {
+    // The recorded delivery is a contact's, which the connector drops; replayed as an account's, it is taken.
+    const asAccount = sampleText.replace(/"PrimaryEntityName": "contact"/g, '"PrimaryEntityName": "account"');
+    const result = await deliver('/webhooks/dataverse?code=k-secret', asAccount);
+    assert.equal(result.status, 202);
+    assert.deepEqual(result.json, { workflowId: `fake/main/account/${contactId}` });
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0], {
       connection: 'main',
       change: {
         messageName: 'Update',
-        entity: 'contact',
+        entity: 'account',
         id: contactId,
         correlationId: 'b374239d-4233-41a9-8b17-a86cb4f737b5',
         operationId: '4af10637-4ea2-e711-8122-000d3aa2331c',

@@ -5,6 +5,7 @@ import {
   WebhookPayloadError,
   type DataverseChange,
 } from '../../dataverse/remoteExecutionContext';
+import { WEBHOOK_TABLES } from '../../mapping/entityRegistry';
 import { recordWebhookDelivery } from '../../observability/metrics';
 import { type DataverseChangeSummary } from '../../workflows/dataverseChangeSummary';
 import { readBoundedBody } from './boundedBody';
@@ -14,9 +15,6 @@ import { authenticateWebhook, type WebhookAuth } from './webhookAuth';
 export type { WebhookAuth } from './webhookAuth';
 
 export const dataverseWebhookPath = '/webhooks/dataverse';
-
-/** Tables the connector syncs; steps registered for anything else are acknowledged and dropped. */
-export const supportedDataverseEntities: ReadonlySet<string> = new Set(['salesorder', 'account', 'contact', 'product']);
 
 /**
  * Dataverse strips the body when the execution context exceeds 256 KB (reference/dataverse.md §8.3), so a legitimate
@@ -167,7 +165,7 @@ export function dataverseWebhookRouter(deps: DataverseWebhookDeps): Router {
       reply(res, 202, { ignored: 'echo' });
       return;
     }
-    if (!supportedDataverseEntities.has(change.entityName)) {
+    if (!WEBHOOK_TABLES.has(change.entityName)) {
       changeLog.info('webhook for an unsupported table ignored');
       recordWebhookDelivery('ignored-entity');
       reply(res, 202, { ignored: 'entity' });
