@@ -80,15 +80,8 @@ export interface PairedRowMergePlan {
 
 /** Three-way merge of a Dynamics row with its QuickBooks record: QuickBooks is written first, then the row. */
 export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<PairedRowMergePlan> {
-  const merge = mergeSyncFields({
-    base: decodeSyncBase(input.storedBase),
-    quickbooks: input.quickbooks,
-    dynamics: input.dynamics,
-    qbModifiedAt: input.qbModifiedAt,
-    dvModifiedAt: input.dvModifiedAt,
-    policy: input.policy,
-    ...(input.columnGroups ? { columnGroups: input.columnGroups } : {}),
-  });
+  // The times, the policy and the column groups are the input's own.
+  const merge = mergeSyncFields({ ...input, base: decodeSyncBase(input.storedBase) });
   if (!merge.ok) return merge;
   const { merged, conflicts } = merge.value;
   const rowChanges =

@@ -107,14 +107,12 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
   const base = decodeSyncBase(input.storedBase);
   const silenced = withQuickBooksSilence(input.quickbooks, input.quickbooksSilent, base, input.dynamics);
   const sides = base === null ? fillFirstPairingBlanks(silenced, input.dynamics) : null;
+  // The times, the policy and the column groups are the input's own.
   const merge = mergeSyncFields({
+    ...input,
     base,
     quickbooks: sides?.quickbooks ?? silenced,
     dynamics: sides?.dynamics ?? input.dynamics,
-    qbModifiedAt: input.qbModifiedAt,
-    dvModifiedAt: input.dvModifiedAt,
-    policy: input.policy,
-    ...(input.columnGroups ? { columnGroups: input.columnGroups } : {}),
   });
   if (!merge.ok) return merge;
   const { merged, conflicts } = merge.value;
