@@ -161,6 +161,20 @@ describe('SOAP body limits before authentication', () => {
     assert.deepEqual(reached, Array(20).fill('serverVersion'));
   });
 
+  it('answers an envelope the SOAP library cannot map with a SOAP Fault, not its internal error (found by fuzzing)', async () => {
+    reached.length = 0;
+    for (const body of [
+      qbwcEnvelope('serverVersion', {}).replace('<soap:Body>', '<soap:Body> a0="1" '),
+      qbwcEnvelope('getLastError', { ticket: 'x' }).replace('<soap:Body>', '<soap:Body>il'),
+    ]) {
+      const res = await post('getLastError', body);
+      assert.equal(res.status, 500);
+      assert.match(res.text, FAULT);
+      assert.doesNotMatch(res.text, /Cannot use|operator|TypeError/);
+    }
+    assert.deepEqual(reached, []);
+  });
+
   it("hands authenticate the caller's address", async () => {
     addresses.length = 0;
     const res = await post('authenticate', qbwcEnvelope('authenticate', { strUserName: 'qb-east', strPassword: 'x' }));

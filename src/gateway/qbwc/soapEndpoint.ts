@@ -165,6 +165,12 @@ export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<
         headers: req.headers as Record<string, string>,
         connection: { remoteAddress: req.ip ?? req.socket.remoteAddress },
       });
+      if (result.statusCode >= 500 && !/<(?:[\w.-]+:)?Fault[\s>]/.test(result.body)) {
+        // The soap package answers an envelope it cannot map onto the WSDL with its internal error as plain text:
+        // the caller sent something that is not a QBWC call, and our internals are none of its business.
+        options.log.warn({ status: result.statusCode }, 'SOAP request not understood');
+        return sendFault(res, 500, 'Client', 'The request is not a QuickBooks Web Connector call this service knows.');
+      }
       res.status(result.statusCode).type('text/xml; charset=utf-8').send(result.body);
     } catch (error) {
       options.log.error({ error: String(error) }, 'QBWC call failed');
