@@ -2,6 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { type Logger } from 'pino';
 import { childLogger } from '../observability/logger';
 import {
+  DataverseCancelledError,
   DataverseConcurrencyError,
   DataverseError,
   DataverseNotFoundError,
@@ -27,8 +28,13 @@ export interface DataverseClientOptions {
   tag?: string;
   /** How many 429/503 answers one call sits out before giving up. */
   maxThrottleRetries?: number;
-  /** Retry-After to assume when a 429/503 carries none (doubles per attempt). */
+  /** Retry-After to assume when a 429/503 carries none (doubles per attempt, up to `maxRetryAfterMs`). */
   defaultRetryAfterMs?: number;
+  /**
+   * The longest one call waits out a 429/503 before giving up with DataverseThrottledError (default 60 s): keep it
+   * below the activity's start-to-close timeout so an attempt never waits past its own end.
+   */
+  maxRetryAfterMs?: number;
   requestTimeoutMs?: number;
 }
 
@@ -93,6 +99,30 @@ interface SendRequest {
   weight?: RequestWeight;
 }
 
+interface AttemptContext {
+  signal: AbortSignal;
+  heartbeat?: () => void;
+}
+
+/** Settles with `work`, or rejects as soon as `signal` aborts (the work itself is left to notice the abort). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, cancelled: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
 interface TableFacts {
   logicalName: string | undefined;
   primaryIdAttribute: string | undefined;
@@ -124,6 +154,9 @@ export class DataverseClient {
   private readonly tag: string;
   private readonly maxThrottleRetries: number;
   private readonly defaultRetryAfterMs: number;
+  private readonly maxRetryAfterMs: number;
+  /** Set on the view `forAttempt` returns: the activity attempt whose cancellation and heartbeat this client follows. */
+  private attempt: AttemptContext | undefined = undefined;
   private readonly requestTimeoutMs: number;
   private readonly log: Logger;
   private readonly tables = new Map<string, Promise<TableFacts>>();
@@ -138,6 +171,7 @@ export class DataverseClient {
     this.tag = options.tag ?? 'qbsync';
     this.maxThrottleRetries = options.maxThrottleRetries ?? 10;
     this.defaultRetryAfterMs = options.defaultRetryAfterMs ?? 2000;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
     this.dispatcher = new Agent({ connect: options.caPem ? { ca: options.caPem } : {}, connections: 64 });
     this.log = childLogger({ component: 'dataverse-client', connection: options.connection });
@@ -145,6 +179,18 @@ export class DataverseClient {
 
   async close(): Promise<void> {
     await this.dispatcher.close();
+  }
+
+  /**
+   * This client for one activity attempt: every request heartbeats through `heartbeat` while it waits or runs, a
+   * request not yet sent when `signal` aborts is never sent, and one in flight is aborted. Shares the connection,
+   * the governor, the token cache and what it learnt of tables with this client. In an activity:
+   * `dataverse.forAttempt(Context.current().cancellationSignal, () => Context.current().heartbeat())`.
+   */
+  forAttempt(signal: AbortSignal, heartbeat?: () => void): DataverseClient {
+    const view = Object.create(this) as DataverseClient;
+    view.attempt = { signal, ...(heartbeat ? { heartbeat } : {}) };
+    return view;
   }
 
   // ---- writes -------------------------------------------------------------------------------------------
@@ -515,15 +561,43 @@ export class DataverseClient {
   // ---- transport ----------------------------------------------------------------------------------------
 
   private async send(req: SendRequest): Promise<RawResponse> {
+    const attempt = this.attempt;
+    if (attempt === undefined) return this.sendFor(req, undefined);
+    // Heartbeat while the request waits (governor queue, Retry-After pause) or runs, so a throttled activity is not
+    // taken for a dead one; Temporal throttles the heartbeats it forwards.
+    attempt.heartbeat?.();
+    const beat = attempt.heartbeat ? setInterval(attempt.heartbeat, 5_000) : undefined;
+    beat?.unref();
+    try {
+      return await this.sendFor(req, attempt.signal);
+    } finally {
+      if (beat) clearInterval(beat);
+    }
+  }
+
+  private async sendFor(req: SendRequest, signal: AbortSignal | undefined): Promise<RawResponse> {
     const url = this.resolve(req.path, req.query);
     const path = this.relativePath(url);
     const headers: Record<string, string> = { ...ODATA_HEADERS, ...req.headers };
     if (req.body !== undefined && !hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
     if (req.method === 'GET' && !hasHeader(headers, 'if-none-match')) headers['If-None-Match'] = 'null';
+    const cancelled = (): DataverseCancelledError =>
+      new DataverseCancelledError({
+        ...this.ctx(req.method, path),
+        status: 0,
+        code: '',
+        message: 'the activity attempt was cancelled; the request was not sent or was aborted',
+      });
 
     let renewedToken = false;
     for (let throttles = 0; ;) {
-      const res = await this.governor.run(() => this.once(req.method, url, headers, req.body, path), req.weight ?? {});
+      if (signal?.aborted) throw cancelled();
+      // Checked again when the governor starts the request: no write leaves after its attempt was cancelled.
+      const started = this.governor.run(() => {
+        if (signal?.aborted) return Promise.reject(cancelled());
+        return this.once(req.method, url, headers, req.body, path, signal);
+      }, req.weight ?? {});
+      const res = signal ? await untilAborted(started, signal, cancelled) : await started;
       if (res.status === 401 && !renewedToken) {
         renewedToken = true;
         this.tokens.invalidate();
@@ -532,12 +606,15 @@ export class DataverseClient {
       }
       if (res.status === 429 || res.status === 503) {
         throttles += 1;
+        // Without Retry-After the back-off doubles, but never past maxRetryAfterMs: a wait longer than the activity's
+        // timeout would outlive the attempt. A longer Retry-After from Dataverse is honoured by the governor, and this
+        // call gives up at once so the activity's own retry does the waiting.
         const retryAfterMs = parseRetryAfter(
           res.headers['retry-after'],
-          this.defaultRetryAfterMs * 2 ** (throttles - 1),
+          Math.min(this.defaultRetryAfterMs * 2 ** (throttles - 1), this.maxRetryAfterMs),
         );
         this.governor.throttled(retryAfterMs);
-        if (throttles > this.maxThrottleRetries) {
+        if (throttles > this.maxThrottleRetries || retryAfterMs > this.maxRetryAfterMs) {
           throw mapDataverseError({
             ...this.ctx(req.method, path),
             status: res.status,
@@ -572,6 +649,7 @@ export class DataverseClient {
     headers: Record<string, string>,
     body: string | undefined,
     path: string,
+    signal: AbortSignal | undefined,
   ): Promise<RawResponse> {
     const token = await this.tokens.getToken();
     let response: Dispatcher.ResponseData;
@@ -583,8 +661,17 @@ export class DataverseClient {
         dispatcher: this.dispatcher,
         headersTimeout: this.requestTimeoutMs,
         bodyTimeout: this.requestTimeoutMs,
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (signal?.aborted) {
+        throw new DataverseCancelledError({
+          ...this.ctx(method, path),
+          status: 0,
+          code: '',
+          message: 'the activity attempt was cancelled while the request was in flight; it was aborted',
+        });
+      }
       // Network failures carry undici's message only: never the request options (which hold the token).
       throw new DataverseError({
         ...this.ctx(method, path),

@@ -79,6 +79,13 @@ export class DataverseThrottledError extends DataverseError {
  */
 export class DataverseKeyNotActiveError extends DataverseError {}
 
+/**
+ * The activity attempt this request belonged to was cancelled (or timed out): the request was not sent, or was
+ * aborted in flight. Not a Dataverse answer; whether an aborted write committed is unknown, so the next attempt
+ * re-reads before it writes (every write of the connector is an upsert by key or conditional).
+ */
+export class DataverseCancelledError extends DataverseError {}
+
 /** An alternate-key value Dataverse cannot address in a URL (reference §3.3), caught before any request is sent. */
 export class DataverseKeyValueError extends DataverseError {}
 

@@ -6,6 +6,7 @@ import { DataverseClient } from '../../src/dataverse/client';
 import { RateGovernor } from '../../src/dataverse/rateGovernor';
 import {
   DataverseAuthError,
+  DataverseCancelledError,
   DataverseConcurrencyError,
   DataverseDuplicateKeyError,
   DataverseError,
@@ -442,6 +443,78 @@ describe('DataverseClient against an in-test Dataverse', () => {
     assert.ok(err instanceof DataverseValidationError);
     assert.equal(err.annotations['Microsoft.PowerApps.CDS.ErrorDetails.SubErrorCode'], '12345');
     assert.equal(err.serverMessage, 'Example Error Message.');
+  });
+
+  describe('an activity attempt', () => {
+    class RecordingGovernor extends RateGovernor {
+      readonly pauses: number[] = [];
+      override throttled(retryAfterMs: number): void {
+        this.pauses.push(retryAfterMs);
+        super.throttled(retryAfterMs);
+      }
+    }
+    const waitFor = async (condition: () => boolean): Promise<void> => {
+      while (!condition()) await new Promise((r) => setTimeout(r, 10));
+    };
+
+    it('aborts a request in flight when the attempt is cancelled, and heartbeats while it waits', async () => {
+      fake.script.push({ status: 204, delayMs: 30_000 });
+      const abort = new AbortController();
+      let beats = 0;
+      const pending = client.forAttempt(abort.signal, () => (beats += 1)).create('accounts', { name: 'Slow' });
+      await waitFor(() => fake.requests.length === 1);
+      abort.abort();
+      const err = await pending.catch((e: unknown) => e);
+      assert.ok(err instanceof DataverseCancelledError, String(err));
+      assert.equal(err.path, 'accounts');
+      assert.ok(beats >= 1);
+      // The client that made the view is untouched by the cancellation.
+      assert.ok((await client.create('accounts', { name: 'Fine' })).id);
+    });
+
+    it('sends no write once the attempt is cancelled while it sits out a Retry-After', async () => {
+      fake.script.push({
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { error: { code: '0x80072322', message: 'slow down' } },
+      });
+      const abort = new AbortController();
+      const pending = client.forAttempt(abort.signal).create('accounts', { name: 'Never' });
+      await waitFor(() => fake.requests.length === 1);
+      abort.abort();
+      const err = await pending.catch((e: unknown) => e);
+      assert.ok(err instanceof DataverseCancelledError, String(err));
+      await new Promise((r) => setTimeout(r, 1_500)); // past the Retry-After: a retry would have gone out by now
+      assert.equal(fake.requests.length, 1, 'no request after the cancellation');
+      assert.equal(fake.tables.get('accounts')?.size ?? 0, 0);
+      const early = await client
+        .forAttempt(AbortSignal.abort())
+        .create('accounts', { name: 'Never' })
+        .catch((e: unknown) => e);
+      assert.ok(early instanceof DataverseCancelledError);
+      assert.equal(fake.requests.length, 1, 'an attempt cancelled before the call sends nothing');
+    });
+
+    it('caps the back-off without Retry-After, and gives up at once when Dataverse asks for longer than the cap', async () => {
+      const governor = new RecordingGovernor();
+      const capped = makeClient({ governor, defaultRetryAfterMs: 100, maxRetryAfterMs: 250 });
+      const unavailable = { status: 503, body: { error: { code: '', message: 'unavailable' } } };
+      fake.script.push(unavailable, unavailable, unavailable, unavailable);
+      assert.ok((await capped.create('accounts', { name: 'After storms' })).id);
+      assert.deepEqual(governor.pauses, [100, 200, 250, 250]);
+
+      const sent = fake.requests.length;
+      fake.script.push({
+        status: 429,
+        headers: { 'retry-after': '600' },
+        body: { error: { code: '0x80072322', message: 'later' } },
+      });
+      const err = await capped.create('accounts', { name: 'Later' }).catch((e: unknown) => e);
+      assert.ok(err instanceof DataverseThrottledError, String(err));
+      assert.equal(err.retryAfterMs, 600_000);
+      assert.equal(fake.requests.length, sent + 1, 'one request, no waiting for ten minutes');
+      assert.equal(governor.pauses.at(-1), 600_000, 'the governor still holds every call for the Retry-After');
+    });
   });
 
   describe('$batch', () => {

@@ -22,6 +22,8 @@ export interface ScriptedResponse {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Answer only after this long (a slow Dataverse), unless the client went away first. */
+  delayMs?: number;
 }
 
 export interface FakeDataverse {
@@ -282,7 +284,11 @@ export async function startFakeDataverse(certs: TestCertificates): Promise<FakeD
         const scripted = typeof next === 'function' ? next(recorded) : next;
         if (next !== undefined && typeof next !== 'function') script.shift();
         if (scripted) {
-          return send(json(scripted.status, scripted.body, scripted.headers ?? {}));
+          const reply = json(scripted.status, scripted.body, scripted.headers ?? {});
+          if (!scripted.delayMs) return send(reply);
+          const timer = setTimeout(() => send(reply), scripted.delayMs);
+          res.on('close', () => clearTimeout(timer));
+          return;
         }
         try {
           send(handle(recorded.method, recorded.url, headers, recorded.body));
