@@ -52,6 +52,13 @@ export const syncSettingsSchema = z.object({
    * connection of an organisation should say true, or each new account would be created in several company files.
    */
   receivesNewAccounts: z.boolean().default(false),
+  /**
+   * Text QuickBooks cannot store (outside Windows-1252: Greek, Cyrillic, Chinese, emoji): `transliterate` sends the
+   * nearest Western text (recorded in the run's history), `fail` fails that record naming the field and characters.
+   */
+  quickbooksText: z
+    .object({ outsideWindows1252: z.enum(['transliterate', 'fail']).default('transliterate') })
+    .default({ outsideWindows1252: 'transliterate' }),
 });
 
 export type SyncSettings = z.infer<typeof syncSettingsSchema>;

@@ -20,6 +20,7 @@ import {
   refFullNameMax,
   type NumberFormat,
 } from './valueFormats';
+import { charactersOutsideWindows1252 } from './charset';
 import { escapeXml, hasForbiddenXmlChar } from './xml';
 
 export type OnErrorMode = 'continueOnError' | 'stopOnError' | 'rollbackOnError';
@@ -479,6 +480,14 @@ class ElementWriter {
 
   leaf(field: string, el: string, value: string, max?: number): void {
     if (hasForbiddenXmlChar(value)) this.fail(field, 'contains a character XML does not allow');
+    const outside = charactersOutsideWindows1252(value);
+    if (outside.length > 0) {
+      // QuickBooks would fail the whole message (0x80040400); the connection's policy transliterates before this.
+      this.fail(
+        field,
+        `holds ${outside.map((c) => `"${c}"`).join(', ')}, outside the Windows-1252 text QuickBooks keeps`,
+      );
+    }
     if (max !== undefined && [...value].length > max) {
       this.fail(field, `is ${[...value].length} characters, longer than the limit of ${max}`, max);
     }

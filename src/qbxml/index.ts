@@ -5,6 +5,8 @@
  */
 export * from './requests';
 export * from './errors';
+export * from './charset';
+export * from './valueFormats';
 export {
   buildQbxmlMessage,
   buildQbxmlRequest,

@@ -676,8 +676,8 @@ describe('bad input is refused with a QbxmlFieldError naming the field', () => {
       limit: 50,
     },
     {
-      name: 'length counts characters, not UTF-16 units or bytes (42 emoji)',
-      build: () => buildQbxmlMessage([{ type: 'CustomerAdd', requestId: 'r', fields: { name: '😀'.repeat(42) } }]),
+      name: 'length counts characters, not bytes (42 euro signs, 3 bytes each in UTF-8)',
+      build: () => buildQbxmlMessage([{ type: 'CustomerAdd', requestId: 'r', fields: { name: '€'.repeat(42) } }]),
       field: 'name',
       limit: 41,
     },

@@ -25,7 +25,20 @@ const parser = new XMLParser({
   ignorePiTags: false,
 });
 
-/** Decodes the five XML entities and numeric references ourselves, so decoding does not depend on parser options. */
+/** Windows-1252's characters beyond Latin-1 (bytes 0x80–0x9F): the only non-Latin-1 text QuickBooks can store. */
+const cp1252Extras = new Set([
+  0x20ac, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x017d, 0x2018,
+  0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x017e, 0x0178,
+]);
+
+function storable(cp: number): boolean {
+  return cp < 0x80 || (cp >= 0xa0 && cp <= 0xff) || cp1252Extras.has(cp);
+}
+
+/**
+ * Decodes the five XML entities and numeric references ourselves, so decoding does not depend on parser options.
+ * A reference to a character Windows-1252 lacks decodes to `?`, which is what QuickBooks stores for it.
+ */
 export function decodeXmlText(raw: string): string {
   return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_m, ref: string) => {
     switch (ref) {
@@ -39,8 +52,10 @@ export function decodeXmlText(raw: string): string {
         return '"';
       case 'apos':
         return "'";
-      default:
-        return String.fromCodePoint(ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10));
+      default: {
+        const cp = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+        return storable(cp) ? String.fromCodePoint(cp) : '?';
+      }
     }
   });
 }
@@ -92,6 +107,14 @@ function toElement(node: Record<string, unknown>): XmlElement | undefined {
  */
 export function parseQbxmlDocument(text: string, maxVersion: number): QbxmlDocument {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new QuickBooksParseError('DTDs are not accepted');
+  for (const ch of text) {
+    // QuickBooks reads the message as Windows-1252: one character outside it fails the whole message.
+    if (!storable(ch.codePointAt(0) ?? 0)) {
+      throw new QuickBooksParseError(
+        `character U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase()} is not Windows-1252`,
+      );
+    }
+  }
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new QuickBooksParseError(`malformed XML: ${valid.err.msg}`);
   const pi = /<\?qbxml\s+version\s*=\s*["']([^"']*)["']\s*\?>/.exec(text);

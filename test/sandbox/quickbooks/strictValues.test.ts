@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompanyFileSimulator } from '../../../src/sandbox/quickbooks/companyFile';
+import { CompanyFileSimulator, QuickBooksParseError } from '../../../src/sandbox/quickbooks/companyFile';
 
 function msg(body: string): string {
   return `<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n<QBXML><QBXMLMsgsRq onError="continueOnError">${body}</QBXMLMsgsRq></QBXML>`;
@@ -119,5 +119,32 @@ describe('the simulator refuses value formats QuickBooks refuses, never fixing a
     const whole = answer(s, invoice('', '<Amount>500</Amount>'));
     assert.equal(whole.code, 0, whole.xml);
     assert.match(whole.xml, /<Amount>500.00<\/Amount>/);
+  });
+});
+
+describe('the simulator reads messages as Windows-1252, as QuickBooks does', () => {
+  it('fails the whole message with 0x80040400 when it holds text outside Windows-1252', () => {
+    const s = setup();
+    const before = s.count('Customer');
+    const greek = '<CustomerAddRq><CustomerAdd><Name>Ελληνικά ΑΕ</Name></CustomerAdd></CustomerAddRq>';
+    const fine = '<CustomerAddRq><CustomerAdd><Name>Fine Ltd</Name></CustomerAdd></CustomerAddRq>';
+    assert.throws(
+      () => s.processRequest(msg(fine + greek)),
+      (err: unknown) =>
+        err instanceof QuickBooksParseError &&
+        err.hresult === '0x80040400' &&
+        err.message === 'QuickBooks found an error when parsing the provided XML text stream.',
+    );
+    assert.equal(s.count('Customer'), before, 'nothing of the message was applied');
+  });
+
+  it('stores a character Windows-1252 lacks as "?" when it arrives as a numeric reference, keeping € and é', () => {
+    const s = setup();
+    const rs = answer(
+      s,
+      '<CustomerAddRq><CustomerAdd><Name>&#x3A3;igma &#233; &#8364; &#x5317;</Name></CustomerAdd></CustomerAddRq>',
+    );
+    assert.equal(rs.code, 0, rs.xml);
+    assert.match(rs.xml, /<Name>\?igma é € \?<\/Name>/);
   });
 });
