@@ -12,7 +12,7 @@ import {
 } from './fieldConversion';
 import { byModified, runQuery, type QueryMatch } from './queryRunner';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
-import { RequestFailure, statusMessages } from './requestFailure';
+import { RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { retOrder } from './retOrder';
 import { orderFields, renderNodes, textNode } from './retRender';
 import { balanceRemaining } from './txnTotals';
@@ -84,8 +84,7 @@ export function modListRecord(kind: ListKind, element: XmlElement, model: Model,
   const conv = conversion(ctx, kind);
   const listId = childText(element, 'ListID') ?? '';
   const record = ctx.store.list(listId);
-  if (!record || record.kind !== kind)
-    throw new RequestFailure(3000, statusMessages.invalidObjectId(listId, 'list id'));
+  if (!record || record.kind !== kind) throw unknownObject(listId, 'ListID');
   const editSequence = childText(element, 'EditSequence') ?? '';
   if (editSequence !== record.editSequence)
     throw new RequestFailure(3200, statusMessages.staleEditSequence(editSequence));

@@ -31,3 +31,13 @@ export const statusMessages = {
 
 export const tooLong = (value: string, field: string) =>
   new RequestFailure(3070, statusMessages.stringTooLong(value, field));
+
+/**
+ * An object ID in a Mod: malformed (not QuickBooks' `hex-digits` form) is 3000, invalid object ID; well formed but not
+ * in the company file is 3120, object not found.
+ */
+export function unknownObject(id: string, field: string): RequestFailure {
+  return /^[0-9A-F]{1,16}-\d{1,10}$/.test(id)
+    ? new RequestFailure(3120, statusMessages.objectNotFound(id))
+    : new RequestFailure(3000, statusMessages.invalidObjectId(id, field));
+}

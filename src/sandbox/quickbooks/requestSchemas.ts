@@ -141,7 +141,7 @@ const customerBody = (mode: Mode): Model => [
   additionalNotes(mode),
   opt('IsStatementWithParent', bool),
   opt('DeliveryMethod', oneOf('Print', 'Email', 'Fax')),
-  opt('PreferredDeliveryMethod', oneOf('None', 'Email', 'Mail')),
+  opt('PreferredDeliveryMethod', oneOf('None', 'Email', 'Fax')),
   opt('PriceLevelRef', ref('Other')),
   ...addOnly(mode, opt('ExternalGUID', guid)),
   opt('TaxRegistrationNumber', str(30)),

@@ -22,7 +22,7 @@ import {
 import { bodyOf, dateFilter, includeSet, resolveIdFilter, touch } from './listRequests';
 import { byModified, runQuery, type QueryMatch } from './queryRunner';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
-import { RequestFailure, statusMessages } from './requestFailure';
+import { RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
 import { invoiceLineRetOrder, invoiceRetOrder, salesOrderLineRetOrder, salesOrderRetOrder } from './retOrder';
 import { orderFields, renderNodes, textNode } from './retRender';
@@ -230,7 +230,7 @@ export function modTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   const conv = conversion(ctx, kind);
   const txnId = childText(body, 'TxnID') ?? '';
   const txn = ctx.store.txn(txnId);
-  if (!txn || txn.kind !== kind) throw new RequestFailure(3000, statusMessages.invalidObjectId(txnId, 'TxnID'));
+  if (!txn || txn.kind !== kind) throw unknownObject(txnId, 'TxnID');
   const editSequence = childText(body, 'EditSequence') ?? '';
   if (editSequence !== txn.editSequence) throw new RequestFailure(3200, statusMessages.staleEditSequence(editSequence));
   const customerRef = body.children.find((c) => c.name === 'CustomerRef');

@@ -235,9 +235,15 @@ export class WebConnectorSimulator {
     if (ticket !== '') report.ticket = ticket;
     const postpone = Number.parseInt(auth[2] ?? '', 10);
     if (Number.isFinite(postpone) && postpone > 0) report.postponeSeconds = postpone;
-    if (status === 'nvu')
+    // QBWC still closes the connection after `nvu` and `none`, with whatever ticket authenticate handed out.
+    if (status === 'nvu') {
+      await this.callForString(report, 'closeConnection', [['ticket', ticket]]);
       throw new RunEnded('invalidUser', 'invalid user: the password for this user name is not valid');
-    if (status.toLowerCase() === 'none') throw new RunEnded('noWork', 'No data exchange required');
+    }
+    if (status.toLowerCase() === 'none') {
+      await this.callForString(report, 'closeConnection', [['ticket', ticket]]);
+      throw new RunEnded('noWork', 'No data exchange required');
+    }
     if (status === 'busy') throw new RunEnded('busy', 'the web service is busy');
     if (ticket === '') throw new RunEnded('error', 'authenticate returned no ticket');
     const companyFile = status === '' ? this.opts.companyFilePath : status;

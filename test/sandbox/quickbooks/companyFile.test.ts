@@ -125,6 +125,14 @@ describe('list adds, mods and status codes', () => {
       setup: '',
       request:
         '<CustomerModRq><CustomerMod><ListID>80000999-1</ListID><EditSequence>1</EditSequence></CustomerMod></CustomerModRq>',
+      code: '3120',
+      message: /Object "80000999-1" specified in the request cannot be found/,
+    },
+    {
+      name: 'Mod of a malformed ListID',
+      setup: '',
+      request:
+        '<CustomerModRq><CustomerMod><ListID>not-an-id</ListID><EditSequence>1</EditSequence></CustomerMod></CustomerModRq>',
       code: '3000',
     },
     { name: 'name too long', setup: '', request: customerAdd('x'.repeat(42)), code: '3070', message: /too long/ },

@@ -148,3 +148,22 @@ describe('the simulator reads messages as Windows-1252, as QuickBooks does', () 
     assert.match(rs.xml, /<Name>\?igma é € \?<\/Name>/);
   });
 });
+
+describe('smaller corrections', () => {
+  it('knows PreferredDeliveryMethod as None, Email or Fax (Mail fails the message as an unknown value)', () => {
+    const s = setup();
+    const add = (method: string) =>
+      `<CustomerAddRq><CustomerAdd><Name>By ${method}</Name><PreferredDeliveryMethod>${method}</PreferredDeliveryMethod></CustomerAdd></CustomerAddRq>`;
+    assert.equal(answer(s, add('Fax')).code, 0);
+    assert.throws(() => s.processRequest(msg(add('Mail'))), QuickBooksParseError);
+  });
+
+  it('answers 3120 for a Mod of a transaction that is not in the company file', () => {
+    const s = setup();
+    const rs = answer(
+      s,
+      '<InvoiceModRq><InvoiceMod><TxnID>ABC-123</TxnID><EditSequence>1</EditSequence></InvoiceMod></InvoiceModRq>',
+    );
+    assert.equal(rs.code, 3120, rs.xml);
+  });
+});

@@ -273,26 +273,32 @@ describe('WebConnectorSimulator', () => {
     assert.equal(finished?.type === 'runFinished' ? finished.report.outcome : undefined, 'completed');
   });
 
-  const authCases: { name: string; slots: string[]; outcome: string; lastError: RegExp }[] = [
-    { name: 'nvu', slots: ['', 'nvu'], outcome: 'invalidUser', lastError: /invalid user/ },
-    { name: 'none', slots: ['T', 'none'], outcome: 'noWork', lastError: /No data exchange required/ },
+  const authenticated = ['serverVersion', 'clientVersion', 'authenticate'];
+  const closed = [...authenticated, 'closeConnection'];
+  const authCases: { name: string; slots: string[]; outcome: string; lastError: RegExp; calls: string[] }[] = [
+    { name: 'nvu', slots: ['', 'nvu'], outcome: 'invalidUser', lastError: /invalid user/, calls: closed },
+    { name: 'none', slots: ['T', 'none'], outcome: 'noWork', lastError: /No data exchange required/, calls: closed },
     {
       name: 'NONE (quickbooks-js spelling)',
       slots: ['T', 'NONE', '', ''],
       outcome: 'noWork',
       lastError: /No data exchange required/,
+      calls: closed,
     },
-    { name: 'busy', slots: ['T', 'busy', '30'], outcome: 'busy', lastError: /busy/ },
-    { name: 'no ticket', slots: ['', ''], outcome: 'error', lastError: /no ticket/ },
+    { name: 'busy', slots: ['T', 'busy', '30'], outcome: 'busy', lastError: /busy/, calls: authenticated },
+    { name: 'no ticket', slots: ['', ''], outcome: 'error', lastError: /no ticket/, calls: authenticated },
   ];
   for (const c of authCases) {
-    it(`authenticate ${c.name} ends the run after authenticate`, async () => {
+    it(`authenticate ${c.name} ends the run (closing the connection after nvu and none, as QBWC does)`, async () => {
       script = baseScript({ authenticate: () => authReply(c.slots) });
       const report = await simulator().runSession();
       assert.equal(report.outcome, c.outcome);
       assert.match(report.lastError ?? '', c.lastError);
-      assert.deepEqual(report.calls, ['serverVersion', 'clientVersion', 'authenticate']);
+      assert.deepEqual(report.calls, c.calls);
       assert.equal(report.roundTrips, 0);
+      if (c.calls.includes('closeConnection')) {
+        assert.equal(history.find((h) => h.method === 'closeConnection')?.params.ticket ?? '', c.slots[0]);
+      }
     });
   }
 
