@@ -177,7 +177,14 @@ export function parseXmlDocument(xml: string): XmlElement {
     const { msg, line, col } = verdict.err;
     throw new QbxmlSyntaxError(`Malformed XML at line ${line}, column ${col ?? '?'}: ${msg}`);
   }
-  const parsed: unknown = parser.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(text);
+  } catch (error) {
+    // The validator and the parser disagree on a few malformed inputs (an unclosed `<?xml ...` found by fuzzing):
+    // whatever the parser refuses is still a syntax error of the document, not a crash of ours.
+    throw new QbxmlSyntaxError(`Malformed XML: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const roots: XmlElement[] = [];
   for (const node of Array.isArray(parsed) ? parsed : []) {
     if (!isRecord(node)) continue;

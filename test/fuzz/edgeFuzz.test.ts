@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { QbxmlSyntaxError } from '../../src/qbxml/errors';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import { runEdgeFuzz } from './edgeFuzz';
 
 /** The short run of `npm run fuzz`: the same targets and properties, few runs, a fixed seed so a failure reproduces. */
@@ -21,5 +23,13 @@ describe('fuzzing the public edge (short run)', () => {
       report.findings.filter((f) => f.kind !== 'slow'),
       [],
     );
+  });
+
+  it('reads a QBXML with an unclosed XML declaration as a syntax error, not a crash (found by fuzzing)', () => {
+    const inner =
+      '<QBXML><QBXMLMsgsRs><ItemInventoryQueryRs requestID="1" statusCode="1" statusSeverity="Info" statusMessage="none" /></QBXMLMsgsRs></QBXML>';
+    for (const declaration of ['<?xml version="1.0\u97d6 ?>', '<?xml version=\u97d51.0" ?>']) {
+      assert.throws(() => parseQbxmlResponse(`${declaration}\n${inner}`), QbxmlSyntaxError);
+    }
   });
 });
