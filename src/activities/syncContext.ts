@@ -4,6 +4,7 @@ import type { QueryDefinition } from '@temporalio/common';
 import { type SyncSettings } from '../config/syncSettings';
 import { type DataverseClient } from '../dataverse/client';
 import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } from '../mapping';
+import { parseRecordWorkflowId } from '../mapping/entityRegistry';
 import {
   choiceNamesQuery,
   companyFileWorkflowId,
@@ -205,9 +206,8 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
       const ids = new Set<string>();
       const query = `SyncConnection = '${input.connection.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Failed'`;
       for await (const execution of client.workflow.list({ query })) {
-        if (execution.workflowId.startsWith('qb/') || execution.workflowId.startsWith('d365/')) {
-          ids.add(execution.workflowId);
-        }
+        // Only records the sync still handles: a run of a table it no longer syncs is not retried every cycle.
+        if (parseRecordWorkflowId(execution.workflowId) !== null) ids.add(execution.workflowId);
         if (ids.size >= (input.limit ?? 200)) break;
       }
       const stillFailed: string[] = [];
