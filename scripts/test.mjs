@@ -37,6 +37,21 @@ if (filter.length === 0) {
   checks.push(['typecheck', step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])]);
   checks.push(['lint', step('lint', 'npx', ['eslint', '.'])]);
   checks.push(['format', step('format', 'npx', ['prettier', '--check', '.'])]);
+  // Layering (protocol and pure layers never import the processes above them) and no import cycles:
+  // .dependency-cruiser.cjs. Unused files, exports and dependencies: knip.json.
+  checks.push([
+    'imports',
+    step('imports', 'npx', [
+      'depcruise',
+      'src',
+      'bench',
+      'test',
+      'test-cluster',
+      '--config',
+      '.dependency-cruiser.cjs',
+    ]),
+  ]);
+  checks.push(['dead code', step('dead code', 'npx', ['knip'])]);
 }
 
 const files = findTests(join(root, 'test')).filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)));

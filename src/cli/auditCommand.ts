@@ -45,7 +45,7 @@ async function auditRun(client: Client, reader: PayloadReader, info: WorkflowExe
 }
 
 /** Every run of the records matching the filter, grouped by workflow and oldest first. */
-export async function recordAudit(
+async function recordAudit(
   client: Client,
   reader: PayloadReader,
   filter: Pick<RunFilter, 'workflowId' | 'sourceId' | 'connection'>,

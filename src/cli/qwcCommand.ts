@@ -17,7 +17,7 @@ export interface QwcCommandOptions {
   out?: string;
 }
 
-export function qwcFor(connection: QwcConnection, options: QwcCommandOptions): string {
+function qwcFor(connection: QwcConnection, options: QwcCommandOptions): string {
   const base = options.gatewayUrl.replace(/\/+$/, '');
   return buildQwcFile({
     appName: `QuickBooks - Dynamics 365 connector (${connection.name})`,

@@ -18,7 +18,7 @@ export function isRecordWorkflowId(workflowId: string): boolean {
   return workflowId.startsWith('qb/') || workflowId.startsWith('d365/');
 }
 
-export function eventNumber(value: EventNumber | number | null | undefined): number {
+function eventNumber(value: EventNumber | number | null | undefined): number {
   if (value === null || value === undefined) return 0;
   return typeof value === 'number' ? value : value.toNumber();
 }
@@ -137,7 +137,7 @@ export interface FailedRecord extends RecordIdentity {
 // HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT: the server sends only the run's last event, not its whole history.
 const CLOSE_EVENT_ONLY = 2;
 
-export async function closeEvent(client: Client, workflowId: string, runId: string): Promise<HistoryEvent | undefined> {
+async function closeEvent(client: Client, workflowId: string, runId: string): Promise<HistoryEvent | undefined> {
   const response = await client.workflowService.getWorkflowExecutionHistory({
     namespace: client.options.namespace,
     execution: { workflowId, runId },

@@ -40,12 +40,7 @@ function operatorName(): string {
  * Resets the record's latest run to its first workflow task: the new run does the whole sync again (idempotent by
  * design) and both runs stay in the history, the new one carrying the reason.
  */
-export async function replayRecord(
-  client: Client,
-  workflowId: string,
-  reason: string,
-  deps: OperatorDeps,
-): Promise<Replayed> {
+async function replayRecord(client: Client, workflowId: string, reason: string, deps: OperatorDeps): Promise<Replayed> {
   const latest = await client.workflow
     .getHandle(workflowId)
     .describe()

@@ -25,11 +25,11 @@ import {
 } from './temporalSession';
 
 /** The poll schedule of one connection, named as `npm start` names it so both manage the same schedule. */
-export function pollScheduleId(connection: string): string {
+function pollScheduleId(connection: string): string {
   return `poll-${connection}`;
 }
 
-export function pollWorkflowId(connection: string): string {
+function pollWorkflowId(connection: string): string {
   return `poll/${connection}`;
 }
 

@@ -42,16 +42,16 @@ export class OperatorError extends Error {
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
-export function temporalAddress(deps: OperatorDeps): string {
+function temporalAddress(deps: OperatorDeps): string {
   return deps.address ?? runtime.temporalAddress;
 }
 
-export function temporalNamespace(deps: OperatorDeps): string {
+function temporalNamespace(deps: OperatorDeps): string {
   return deps.namespace ?? runtime.namespace;
 }
 
 /** Where the commands reach Temporal: the address and namespace above, with the deployment's TLS and API key. */
-export function temporalTarget(deps: OperatorDeps): TemporalTarget {
+function temporalTarget(deps: OperatorDeps): TemporalTarget {
   const security = deps.temporalSecurity?.() ?? {};
   return {
     address: temporalAddress(deps),
@@ -155,7 +155,7 @@ function shellWord(word: string): string {
 }
 
 /** The `temporal` CLI command doing the same, for operators who script against the CLI or read its docs. */
-export function temporalCommand(deps: OperatorDeps, args: readonly string[]): string {
+function temporalCommand(deps: OperatorDeps, args: readonly string[]): string {
   const address = temporalAddress(deps);
   const namespace = temporalNamespace(deps);
   const target = [
@@ -170,7 +170,7 @@ export function printEquivalent(deps: OperatorDeps, args: readonly string[]): vo
 }
 
 /** The surroundings of a command run from the shell: local connections, the codec's keys, the terminal. */
-export function operatorDeps(dataDir: string): OperatorDeps {
+function operatorDeps(dataDir: string): OperatorDeps {
   const deployment = localDeployment(resolve(dataDir));
   return {
     // The configured Temporal (environment variables still win): `qbsync` then manages what the worker serves.

@@ -39,7 +39,7 @@ export class PayloadKeyRing {
   }
 }
 
-export const PAYLOAD_KEYS_ENV = 'QBSYNC_PAYLOAD_KEYS';
+const PAYLOAD_KEYS_ENV = 'QBSYNC_PAYLOAD_KEYS';
 const KEY_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -38,7 +38,7 @@ export function parseSecretReference(text: string): SecretReference | undefined 
   return undefined;
 }
 
-export const literalSecretMessage =
+const literalSecretMessage =
   'a secret reference (secret:<name> or env:<VAR>) is required, not a literal value: store the value with ' +
   '`qbsync secrets set <name>` and write secret:<name>, or put it in an environment variable of the worker and ' +
   'gateway and write env:<VAR>';
@@ -46,7 +46,7 @@ export const literalSecretMessage =
 /**
  * Messages here must never quote the rejected text: whatever was written in a secret's place may be the secret itself.
  */
-export const secretReferenceSchema = z
+const secretReferenceSchema = z
   .string({ error: 'a secret reference (secret:<name> or env:<VAR>) is required' })
   .superRefine((text, ctx) => {
     if (parseSecretReference(text)) return;
@@ -321,7 +321,6 @@ export const connectorConfigSchema = z
   .superRefine((config, ctx) => checkAcrossConnections(config.connections, ctx), { when: () => true });
 
 export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
-export type ConnectionEntry = ConnectorConfig['connections'][number];
 
 /** Thrown with every problem found, so an operator fixes the file in one pass instead of one error per attempt. */
 export class ConfigFileError extends Error {
@@ -355,7 +354,7 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
 }
 
 /** Validates already-parsed data; `baseDir` anchors relative file paths inside it. */
-export function parseConnectorConfig(data: unknown, source: string, baseDir: string): ConnectorConfig {
+function parseConnectorConfig(data: unknown, source: string, baseDir: string): ConnectorConfig {
   const parsed = connectorConfigSchema.safeParse(data, {
     // A missing field is the commonest mistake; "expected string, received undefined" says it less plainly.
     error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),

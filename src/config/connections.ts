@@ -29,7 +29,7 @@ export const connectionSchema = z.object({
     .optional(),
 });
 
-export const connectionsFileSchema = z.object({ connections: z.array(connectionSchema).min(1) });
+const connectionsFileSchema = z.object({ connections: z.array(connectionSchema).min(1) });
 
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 

@@ -2,9 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RateGovernorOptions } from '../dataverse/rateGovernor';
-import { hashPassword } from '../gateway/qbwc/credentials';
-import type { QbwcConnection } from '../gateway/qbwc/service';
-import type { WebhookConnection } from '../gateway/webhooks/dataverseWebhook';
+import { hashPassword } from './qbwcPassword';
 import {
   ConfigFileError,
   configFileEnvVariable,
@@ -35,6 +33,41 @@ export interface DataverseTarget {
   clientSecret: string;
   authority?: string;
   caPem?: string;
+}
+
+/** A company file's Web Connector login as the gateway checks it: the password only as its scrypt hash. */
+export interface QbwcConnection {
+  /** Connection name: [a-z0-9_-], also the company file's workflow id suffix. */
+  name: string;
+  userName: string;
+  passwordHash: string;
+  /** Returned from authenticate so QBWC opens this file; empty = the file open in QuickBooks. */
+  companyFilePath?: string;
+}
+
+/**
+ * How a Dataverse service endpoint (contract 8) proves itself (reference/dataverse.md §8.2). Dataverse does not sign
+ * payloads, so this shared secret is the only thing standing between the internet and our workflows.
+ */
+export interface WebhookAuth {
+  kind: 'WebhookKey' | 'HttpHeader' | 'HttpQueryString';
+  key: string;
+  /**
+   * HttpHeader: the header Dataverse is configured to send. HttpQueryString: the query parameter name (default `code`).
+   * Unused for WebhookKey.
+   */
+  headerName?: string;
+  /**
+   * During a key rotation: the key being replaced, accepted until `untilMs` (epoch ms). Dataverse keeps delivering
+   * with the old key until the service endpoint is updated, and retries queued before that still carry it.
+   */
+  previousKey?: { key: string; untilMs: number };
+}
+
+/** A connection whose Dataverse webhook the gateway receives, with the secret it authenticates against. */
+export interface WebhookConnection {
+  name: string;
+  auth: WebhookAuth;
 }
 
 export interface TemporalEndpoint {

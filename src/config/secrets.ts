@@ -9,7 +9,7 @@ import { assertPrivateFile, writePrivateFileAtomically } from '../codec/keyRing'
  * `secret:<name>` (this store) or `env:<VAR>` (the environment). Errors name the reference or the file, never a value.
  */
 
-export const SECRETS_KEY_ENV = 'QBSYNC_SECRETS_KEY';
+const SECRETS_KEY_ENV = 'QBSYNC_SECRETS_KEY';
 /** Web Connector passwords and webhook keys face the internet: anything shorter is refused at configuration load. */
 export const MIN_SECRET_LENGTH = 16;
 const KEY_BYTES = 32;
@@ -60,7 +60,7 @@ function readKeyFile(path: string): Buffer {
   return decodeKey(readFileSync(path, 'utf8'), path);
 }
 
-export function assertSecretName(name: string): void {
+function assertSecretName(name: string): void {
   if (!SECRET_NAME.test(name)) {
     throw new Error(
       `Secret name "${name}" must be 1-64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.`,

@@ -14,7 +14,7 @@ const qbRef = z
 
 const choiceMap = z.record(z.string(), z.number().int());
 
-export const refNumberRuleSchema = z.discriminatedUnion('kind', [
+const refNumberRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('orderNumber') }),
   z.object({ kind: z.literal('orderNumberSegment'), separator: z.string().min(1), index: z.number().int().min(0) }),
   z.object({ kind: z.literal('assignedByQuickBooks') }),

@@ -763,7 +763,7 @@ function primaryKeyGuess(entitySet: string): string {
 }
 
 /** Seconds (possibly fractional) or an HTTP date; falls back when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, fallbackMs: number): number {
+function parseRetryAfter(value: string | undefined, fallbackMs: number): number {
   if (!value) return fallbackMs;
   const seconds = Number(value.trim());
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);

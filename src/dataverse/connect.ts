@@ -1,5 +1,5 @@
-import { type DataverseTarget } from '../cli/provisionCommand';
-import { metricsRegistry } from '../observability/metrics';
+import { type DataverseTarget } from '../config/deployment';
+import { metricsRegistry, observeDataverseGovernor } from '../observability/metrics';
 import { DataverseClient } from './client';
 import { RateGovernor, type RateGovernorOptions } from './rateGovernor';
 import { DataverseTokenProvider } from './tokenProvider';
@@ -32,16 +32,18 @@ export function connectDataverse(
     ...(target.authority ? { authority: target.authority } : {}),
     ...(target.caPem ? { caPem: target.caPem } : {}),
   });
+  const governor =
+    options.governor instanceof RateGovernor
+      ? options.governor
+      : new RateGovernor({ name: label, ...options.governor });
+  // Reported in the process's metrics registry, so `/metrics` shows in flight, waiting, throttled and pace.
+  observeDataverseGovernor(governor, metricsRegistry);
   const client = new DataverseClient({
     connection: label,
     webApiUrl: target.webApiUrl,
     tokenProvider,
     ...(target.caPem ? { caPem: target.caPem } : {}),
-    // Registered in the process's metrics registry, so `/metrics` shows in flight, waiting, throttled and pace.
-    governor:
-      options.governor instanceof RateGovernor
-        ? options.governor
-        : new RateGovernor({ registry: metricsRegistry, name: label, ...options.governor }),
+    governor,
     ...(options.maxThrottleRetries !== undefined ? { maxThrottleRetries: options.maxThrottleRetries } : {}),
   });
   return {

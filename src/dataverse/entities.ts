@@ -65,14 +65,6 @@ export const CustomerTypeCode = {
   Other: 12,
 } as const;
 
-export const AccountCategoryCode = { PreferredCustomer: 1, Standard: 2 } as const;
-
-/** `paymenttermscode` on account, contact, salesorder. */
-export const PaymentTermsCode = { Net30: 1, TwoPercent10Net30: 2, Net45: 3, Net60: 4 } as const;
-
-export const ProductTypeCode = { SalesInventory: 1, MiscellaneousCharges: 2, Services: 3, FlatFees: 4 } as const;
-export const ProductStructure = { Product: 1, ProductFamily: 2, ProductBundle: 3 } as const;
-
 export interface StateAndStatus {
   statecode: number;
   statuscode: number;
@@ -160,37 +152,6 @@ interface QbSourced {
   qbsync_qblistid?: string | null;
 }
 
-export interface AccountRow extends RowBase, QbSourced {
-  accountid?: string;
-  name?: string;
-  accountnumber?: string | null;
-  customertypecode?: number | null;
-  accountcategorycode?: number | null;
-  address1_line1?: string | null;
-  address1_line2?: string | null;
-  address1_line3?: string | null;
-  address1_city?: string | null;
-  address1_stateorprovince?: string | null;
-  address1_postalcode?: string | null;
-  address1_country?: string | null;
-  telephone1?: string | null;
-  emailaddress1?: string | null;
-  paymenttermscode?: number | null;
-  _primarycontactid_value?: string | null;
-  _defaultpricelevelid_value?: string | null;
-  _transactioncurrencyid_value?: string | null;
-}
-
-export interface ContactRow extends RowBase, QbSourced {
-  contactid?: string;
-  firstname?: string | null;
-  lastname?: string;
-  fullname?: string;
-  emailaddress1?: string | null;
-  telephone1?: string | null;
-  _parentcustomerid_value?: string | null;
-}
-
 export interface ProductRow extends RowBase, QbSourced {
   productid?: string;
   name?: string;
@@ -205,61 +166,10 @@ export interface ProductRow extends RowBase, QbSourced {
   _parentproductid_value?: string | null;
 }
 
-export interface UomScheduleRow extends RowBase {
-  uomscheduleid?: string;
-  name?: string;
-  baseuomname?: string | null;
-}
-
-export interface UomRow extends RowBase {
-  uomid?: string;
-  name?: string;
-  quantity?: string | null;
-  _uomscheduleid_value?: string | null;
-  _baseuom_value?: string | null;
-}
-
-export interface PriceLevelRow extends RowBase {
-  pricelevelid?: string;
-  name?: string;
-  _transactioncurrencyid_value?: string | null;
-}
-
 export interface ProductPriceLevelRow extends RowBase {
   productpricelevelid?: string;
   amount?: Money | null;
   _pricelevelid_value?: string | null;
-  _productid_value?: string | null;
-  _uomid_value?: string | null;
-}
-
-export interface SalesOrderRow extends RowBase {
-  salesorderid?: string;
-  name?: string;
-  ordernumber?: string | null;
-  qbsync_companyfile?: string | null;
-  qbsync_qbtxnid?: string | null;
-  qbsync_invoicenumber?: string | null;
-  paymenttermscode?: number | null;
-  freightamount?: Money | null;
-  discountamount?: Money | null;
-  totalamount?: Money | null;
-  _customerid_value?: string | null;
-  _pricelevelid_value?: string | null;
-  _transactioncurrencyid_value?: string | null;
-}
-
-export interface SalesOrderDetailRow extends RowBase {
-  salesorderdetailid?: string;
-  quantity?: string | null;
-  priceperunit?: Money | null;
-  manualdiscountamount?: Money | null;
-  extendedamount?: Money | null;
-  isproductoverridden?: boolean;
-  ispriceoverridden?: boolean;
-  productdescription?: string | null;
-  lineitemnumber?: number | null;
-  _salesorderid_value?: string | null;
   _productid_value?: string | null;
   _uomid_value?: string | null;
 }
@@ -269,7 +179,7 @@ const ADDRESS1 = ['line1', 'line2', 'line3', 'city', 'stateorprovince', 'postalc
 );
 
 /** `$select` lists: only what the connector maps, so reads stay small and diffs stay meaningful. */
-export const COLUMNS = {
+const COLUMNS = {
   account: [
     'accountid',
     'name',

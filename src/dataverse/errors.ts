@@ -104,7 +104,7 @@ export interface ParsedErrorBody {
 }
 
 /** Reads `{"error":{"code","message",...annotations}}`; anything else becomes a message built from the raw text. */
-export function parseErrorBody(text: string, status: number): ParsedErrorBody {
+function parseErrorBody(text: string, status: number): ParsedErrorBody {
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;

@@ -34,7 +34,7 @@ export interface ConnectorKey {
 const QB_SOURCED_TABLES = ['account', 'contact', 'product'] as const;
 
 /** ListIDs/TxnIDs are short (`80000001-1234567890`); company-file names are operator-chosen labels. */
-export const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
+const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
   ...[...QB_SOURCED_TABLES, 'salesorder'].map((table) => ({
     table,
     logicalName: COMPANY_FILE_COLUMN,
@@ -94,7 +94,7 @@ export const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
   })),
 ];
 
-export const CONNECTOR_KEYS: readonly ConnectorKey[] = QB_SOURCED_TABLES.map((table) => ({
+const CONNECTOR_KEYS: readonly ConnectorKey[] = QB_SOURCED_TABLES.map((table) => ({
   table,
   logicalName: SOURCE_KEY_NAME,
   schemaName: 'qbsync_SourceKey',

@@ -1,6 +1,3 @@
-import { type Registry } from 'prom-client';
-import { observeDataverseGovernor } from '../observability/metrics';
-
 /**
  * One governor per application user per worker process: Dataverse counts service-protection limits per user
  * (reference §6), so every client of that user must draw from the same budget and honour the same Retry-After.
@@ -31,7 +28,7 @@ export interface GovernorClock {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: GovernorClock = {
+const systemClock: GovernorClock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
@@ -51,8 +48,6 @@ export interface RateGovernorOptions {
   /** Horizon over which `currentPacePerSecond` is measured. */
   paceHorizonMs?: number;
   clock?: GovernorClock;
-  /** Registers this governor's gauges there (see `observeDataverseGovernor`). */
-  registry?: Registry;
   /** Metrics label telling governors apart: one per application user, so the client id or a connection name. */
   name?: string;
   /** Dataverse's execution-time limit per window (ms), default 1,200,000; `safetyMargin` applies to it too. */
@@ -123,7 +118,6 @@ export class RateGovernor {
     this.name = options.name ?? 'default';
     this.executionBudgetMs = Math.max(1, Math.floor((options.executionMsPerWindow ?? 1_200_000) * margin));
     this.estimate = options.estimatedServerTime ?? { perRequestMs: 50, perRowMs: 10 };
-    if (options.registry) observeDataverseGovernor(this, options.registry);
   }
 
   /** Estimated server time of one request of this weight (ms). */

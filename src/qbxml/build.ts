@@ -32,7 +32,7 @@ export interface BuildOptions {
   onError?: OnErrorMode;
 }
 
-export const DEFAULT_QBXML_VERSION = '13.0';
+const DEFAULT_QBXML_VERSION = '13.0';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Field specs

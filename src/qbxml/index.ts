@@ -7,12 +7,6 @@ export * from './requests';
 export * from './errors';
 export * from './charset';
 export * from './valueFormats';
-export {
-  buildQbxmlMessage,
-  buildQbxmlRequest,
-  DEFAULT_QBXML_VERSION,
-  type BuildOptions,
-  type OnErrorMode,
-} from './build';
+export { buildQbxmlMessage, type BuildOptions, type OnErrorMode } from './build';
 export { parseQbxmlResponse, camelCaseElementName } from './parse';
-export { parseXmlDocument, escapeXml, decodeXmlText, hasForbiddenXmlChar, type XmlElement } from './xml';
+export { type XmlElement } from './xml';

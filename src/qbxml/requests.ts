@@ -548,8 +548,6 @@ export interface DataExtDefAdd {
   requestId: string;
   fields: DataExtDefAddFields;
 }
-/** The brief's name for DataExtDefAdd. */
-export type DataExtDef = DataExtDefAdd;
 
 /** QuickBooks answers 3180 when the value already exists: switch to DataExtMod. */
 export interface DataExtAdd {
@@ -615,10 +613,6 @@ const ITERABLE_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlRequestType>(
 ]);
 
 export type IterableQuery = CustomerQuery | VendorQuery | ItemQuery | SalesOrderQuery | InvoiceQuery;
-
-export function isQueryRequest(req: QbxmlRequest): req is QbxmlQueryRequest {
-  return QUERY_TYPES.has(req.type);
-}
 
 /** Writes change the company file, so they must never be replayed blindly (a resent Add duplicates). */
 export function isWriteRequest(req: QbxmlRequest): req is QbxmlWriteRequest {

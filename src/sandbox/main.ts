@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { connectionsFilePath, type ConnectionConfig } from '../config/connections';
 import { runtime } from '../config/runtime';
 import { SecretStore } from '../config/secrets';
-import { hashPassword } from '../gateway/qbwc/credentials';
+import { hashPassword } from '../config/qbwcPassword';
 import { buildQwcFile, deterministicGuid } from '../gateway/qbwc/qwcFile';
 import { logger } from '../observability/logger';
 import { CompanyFileSimulator } from './quickbooks/companyFile';

@@ -47,7 +47,7 @@ function tlsOption(target: TemporalTarget): ConnectionOptions['tls'] {
   };
 }
 
-export function clientConnectionOptions(target: TemporalTarget): ConnectionOptions {
+function clientConnectionOptions(target: TemporalTarget): ConnectionOptions {
   const tls = tlsOption(target);
   return {
     address: target.address,

@@ -9,7 +9,7 @@ import { ConfigFileError } from '../../src/config/configFile';
 import { loadDeployment } from '../../src/config/deployment';
 import { SecretStore } from '../../src/config/secrets';
 import { connectDataverse } from '../../src/dataverse/connect';
-import { verifyPassword } from '../../src/gateway/qbwc/credentials';
+import { verifyPassword } from '../../src/config/qbwcPassword';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 
 type Json = Record<string, unknown>;

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { RateGovernor, type GovernorClock } from '../../src/dataverse/rateGovernor';
+import { observeDataverseGovernor } from '../../src/observability/metrics';
 
 /** Manual clock: time moves only when the test says so, and due timers fire in order. */
 class FakeClock implements GovernorClock {
@@ -203,7 +204,8 @@ describe('RateGovernor', () => {
   it('exposes metrics on the given registry matching snapshot()', async () => {
     const clock = new FakeClock();
     const registry = new Registry();
-    const gov = new RateGovernor({ clock, maxConcurrent: 2, registry, paceHorizonMs: 10_000 });
+    const gov = new RateGovernor({ clock, maxConcurrent: 2, paceHorizonMs: 10_000 });
+    observeDataverseGovernor(gov, registry);
     const gates = [deferred(), deferred(), deferred()];
     const runs = gates.map((g) => gov.run(() => g.promise));
     gov.throttled(1000);

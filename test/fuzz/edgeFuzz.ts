@@ -14,7 +14,7 @@ import { EncryptedPayloadCodec } from '../../src/codec/payloadCodec';
 import { createGatewayApp } from '../../src/gateway/app';
 import { codecRouter } from '../../src/gateway/codec/codecRouter';
 import { AuthenticationGuard } from '../../src/gateway/qbwc/authenticationGuard';
-import { hashPassword } from '../../src/gateway/qbwc/credentials';
+import { hashPassword } from '../../src/config/qbwcPassword';
 import { createQbwcService } from '../../src/gateway/qbwc/service';
 import { createSoapEndpoint } from '../../src/gateway/qbwc/soapEndpoint';
 import { TicketAuthority } from '../../src/gateway/qbwc/tickets';

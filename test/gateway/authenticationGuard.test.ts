@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthenticationGuard, type AuthenticationGuardOptions } from '../../src/gateway/qbwc/authenticationGuard';
-import { hashPassword } from '../../src/gateway/qbwc/credentials';
+import { hashPassword } from '../../src/config/qbwcPassword';
 
 const RIGHT = 'the-right-password-of-east';
 let eastHash: string;

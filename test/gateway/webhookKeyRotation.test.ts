@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authenticateWebhook, type WebhookAuth } from '../../src/gateway/webhooks/webhookAuth';
+import { type WebhookAuth } from '../../src/config/deployment';
+import { authenticateWebhook } from '../../src/gateway/webhooks/webhookAuth';
 
 const windowEnd = Date.parse('2026-12-31T00:00:00Z');
 const rotating: WebhookAuth = {

@@ -6,11 +6,8 @@ import { type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import express from 'express';
 import pino from 'pino';
-import {
-  dataverseWebhookRouter,
-  defaultMaxWebhookBodyBytes,
-  type WebhookConnection,
-} from '../../src/gateway/webhooks/dataverseWebhook';
+import { type WebhookConnection } from '../../src/config/deployment';
+import { dataverseWebhookRouter, defaultMaxWebhookBodyBytes } from '../../src/gateway/webhooks/dataverseWebhook';
 import { type DataverseChangeSummary } from '../../src/workflows/dataverseChangeSummary';
 import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId, RecordIdError } from '../../src/mapping/entityRegistry';
 

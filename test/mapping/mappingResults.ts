@@ -12,7 +12,7 @@ export function value<T>(result: MappingResult<T>): T {
   return result.value;
 }
 
-export function errors<T>(result: MappingResult<T>): MappingError[] {
+function errors<T>(result: MappingResult<T>): MappingError[] {
   if (result.ok) assert.fail(`expected mapping errors, got ${JSON.stringify(result.value)}`);
   return result.errors;
 }

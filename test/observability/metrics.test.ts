@@ -49,7 +49,8 @@ describe('process metrics registry', () => {
   it('reports several governors on one registry under their own label, the latest of a name winning', async () => {
     const registry = new Registry();
     const east = new RateGovernor({ name: 'app-east', maxConcurrent: 1 });
-    const west = new RateGovernor({ name: 'app-west', registry });
+    const west = new RateGovernor({ name: 'app-west' });
+    observeDataverseGovernor(west, registry);
     observeDataverseGovernor(east, registry);
     const gate = deferred();
     const runs = [east.run(() => gate.promise), east.run(() => gate.promise)];

@@ -34,7 +34,7 @@ function serial(): string {
   return `01${randomBytes(15).toString('hex')}`;
 }
 
-export function createTestCa(name: string): TestCa {
+function createTestCa(name: string): TestCa {
   const keys = keyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
@@ -57,7 +57,7 @@ export function createTestCa(name: string): TestCa {
  * A leaf certificate: `server` for a frontend (names in `dnsNames`, 127.0.0.1 always), `client` for a connector
  * process, `both` for the cluster's own services, which present one certificate in either role.
  */
-export function issueCertificate(
+function issueCertificate(
   ca: TestCa,
   options: {
     commonName: string;
@@ -97,7 +97,7 @@ export function issueCertificate(
 }
 
 /** Writes `<name>.pem` and `<name>-key.pem` into `dir`; returns their paths. */
-export function writeCertificate(
+function writeCertificate(
   dir: string,
   name: string,
   issued: IssuedCertificate | TestCa,

@@ -47,7 +47,7 @@ export interface QuickBooksStack {
   connector(name: string, processor?: CompanyFileProcessor): WebConnectorSimulator;
 }
 
-export const passwords: Record<string, string> = { east: 'east-password', west: 'west-password' };
+const passwords: Record<string, string> = { east: 'east-password', west: 'west-password' };
 
 export async function startQuickBooksStack(
   env: TestWorkflowEnvironment,

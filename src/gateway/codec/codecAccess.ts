@@ -14,20 +14,20 @@ export interface CodecAccess {
   uiPathToken?: string;
 }
 
-export const CODEC_TOKEN_ENV = 'QBSYNC_CODEC_TOKEN';
-export const CODEC_UI_TOKEN_ENV = 'QBSYNC_CODEC_UI_TOKEN';
+const CODEC_TOKEN_ENV = 'QBSYNC_CODEC_TOKEN';
+const CODEC_UI_TOKEN_ENV = 'QBSYNC_CODEC_UI_TOKEN';
 const MIN_TOKEN_LENGTH = 24;
 
-export function codecTokenPath(dataDir: string): string {
+function codecTokenPath(dataDir: string): string {
   return join(dataDir, 'keys', 'codec-token');
 }
 
-export function codecUiTokenPath(dataDir: string): string {
+function codecUiTokenPath(dataDir: string): string {
   return join(dataDir, 'keys', 'codec-ui-token');
 }
 
 /** Where `npm start` points the dev server's `--env-file`, so the UI's codec URL (with its token) stays out of `ps`. */
-export function temporalUiEnvFilePath(dataDir: string): string {
+function temporalUiEnvFilePath(dataDir: string): string {
   return join(dataDir, 'keys', 'temporal-ui-env.yaml');
 }
 

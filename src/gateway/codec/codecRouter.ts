@@ -21,7 +21,7 @@ export interface CodecRouterOptions {
   maxBodyBytes?: number;
 }
 
-export const DEFAULT_UI_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
+const DEFAULT_UI_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
 
 /** QBSYNC_UI_ORIGIN (comma-separated) or the dev server's UI under both names a browser may have typed. */
 export function uiOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hashPassword, verifyPassword } from './credentials';
+import { hashPassword, verifyPassword } from '../../config/qbwcPassword';
 
 /**
  * What stands between `authenticate` and a password guesser:

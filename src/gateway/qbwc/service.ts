@@ -15,17 +15,9 @@ import {
   takeRequestsUpdate,
   type ReceiveResponseInput,
 } from '../../workflows/companyFile/messages';
+import { type QbwcConnection } from '../../config/deployment';
 import { AuthenticationGuard } from './authenticationGuard';
 import { hashTicket, type TicketAuthority } from './tickets';
-
-export interface QbwcConnection {
-  /** Connection name: [a-z0-9_-], also the company file's workflow id suffix. */
-  name: string;
-  userName: string;
-  passwordHash: string;
-  /** Returned from authenticate so QBWC opens this file; empty = the file open in QuickBooks. */
-  companyFilePath?: string;
-}
 
 export interface QbwcServiceDeps {
   client: Client;

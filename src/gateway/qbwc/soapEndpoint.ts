@@ -12,7 +12,7 @@ import type { QbwcService } from './service';
  * Every call but `receiveResponseXML` is a few hundred bytes; 64 KB leaves room for long company-file paths and error
  * messages while keeping what an unauthenticated caller can make us read and scan small.
  */
-export const DEFAULT_MAX_SOAP_BODY_BYTES = 64 * 1024;
+const DEFAULT_MAX_SOAP_BODY_BYTES = 64 * 1024;
 /** `receiveResponseXML` carries one page of company-file data; MaxReturned bounds it well under this. */
 export const DEFAULT_MAX_RESPONSE_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -27,7 +27,7 @@ export interface SoapEndpointOptions {
   maxResponseBodyBytes?: number;
 }
 
-export function soapFault(faultcode: 'Client' | 'Server', faultstring: string): string {
+function soapFault(faultcode: 'Client' | 'Server', faultstring: string): string {
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
     '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +

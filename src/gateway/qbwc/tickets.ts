@@ -14,7 +14,7 @@ const MAC_BYTES = 16;
 const TICKET_SHAPE = /^([a-z0-9][a-z0-9_-]{0,39})~([0-9a-z]{1,10})~([A-Za-z0-9_-]{22})~([A-Za-z0-9_-]{22})$/;
 
 /** A QBWC session lasts as long as the company file's queue takes; a day is far beyond any we have seen. */
-export const DEFAULT_TICKET_LIFETIME_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_TICKET_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export interface VerifiedTicket {
   connection: string;

@@ -3,12 +3,12 @@
  * service QBWebConnectorSvc. The Web Connector matches element names literally, so they are spelled out here once.
  */
 
-export const QBWC_NAMESPACE = 'http://developer.intuit.com/';
+const QBWC_NAMESPACE = 'http://developer.intuit.com/';
 
 type Field = readonly [name: string, type: 'string' | 'int' | 'ArrayOfString'];
 
 /** Method → request children (in order) and result type. */
-export const qbwcMethods: Record<string, { params: readonly Field[]; result: Field[1] }> = {
+const qbwcMethods: Record<string, { params: readonly Field[]; result: Field[1] }> = {
   serverVersion: { params: [['strVersion', 'string']], result: 'string' },
   clientVersion: { params: [['strVersion', 'string']], result: 'string' },
   authenticate: {

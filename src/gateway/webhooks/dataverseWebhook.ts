@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { type Logger } from 'pino';
+import { type WebhookConnection } from '../../config/deployment';
 import {
   parseRemoteExecutionContext,
   WebhookPayloadError,
@@ -10,22 +11,15 @@ import { recordWebhookDelivery } from '../../observability/metrics';
 import { type DataverseChangeSummary } from '../../workflows/dataverseChangeSummary';
 import { readBoundedBody } from './boundedBody';
 import { summarizeDataverseChange } from './changeSummary';
-import { authenticateWebhook, type WebhookAuth } from './webhookAuth';
+import { authenticateWebhook } from './webhookAuth';
 
-export type { WebhookAuth } from './webhookAuth';
-
-export const dataverseWebhookPath = '/webhooks/dataverse';
+const dataverseWebhookPath = '/webhooks/dataverse';
 
 /**
  * Dataverse strips the body when the execution context exceeds 256 KB (reference/dataverse.md §8.3), so a legitimate
  * delivery is never much bigger; the margin covers serialisation overhead we cannot measure from here.
  */
 export const defaultMaxWebhookBodyBytes = 256 * 1024 + 64 * 1024;
-
-export interface WebhookConnection {
-  name: string;
-  auth: WebhookAuth;
-}
 
 export interface DataverseWebhookDeps {
   /** `undefined` name = the URL named no connection (`/webhooks/dataverse`): the default one, if any. */

@@ -1,24 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type IncomingHttpHeaders } from 'node:http';
-
-/**
- * How a Dataverse service endpoint (contract 8) proves itself (reference/dataverse.md §8.2). Dataverse does not sign
- * payloads, so this shared secret is the only thing standing between the internet and our workflows.
- */
-export interface WebhookAuth {
-  kind: 'WebhookKey' | 'HttpHeader' | 'HttpQueryString';
-  key: string;
-  /**
-   * HttpHeader: the header Dataverse is configured to send. HttpQueryString: the query parameter name (default `code`).
-   * Unused for WebhookKey.
-   */
-  headerName?: string;
-  /**
-   * During a key rotation: the key being replaced, accepted until `untilMs` (epoch ms). Dataverse keeps delivering
-   * with the old key until the service endpoint is updated, and retries queued before that still carry it.
-   */
-  previousKey?: { key: string; untilMs: number };
-}
+import { type WebhookAuth } from '../../config/deployment';
 
 export type QueryValues = Record<string, unknown>;
 
@@ -31,11 +13,7 @@ function single(value: unknown): string | undefined {
 }
 
 /** The secret the caller presented in the place its auth kind says, or undefined when it is not there. */
-export function presentedSecret(
-  auth: WebhookAuth,
-  headers: IncomingHttpHeaders,
-  query: QueryValues,
-): string | undefined {
+function presentedSecret(auth: WebhookAuth, headers: IncomingHttpHeaders, query: QueryValues): string | undefined {
   switch (auth.kind) {
     case 'WebhookKey':
       return single(query.code) ?? single(headers[functionsKeyHeader]);
@@ -56,7 +34,7 @@ function digest(text: string): Buffer {
  * Constant-time comparison. Both sides are hashed first so the buffers always have the same length: comparing raw
  * strings would return early on a length mismatch and leak the key's length through timing.
  */
-export function secretsMatch(presented: string, expected: string): boolean {
+function secretsMatch(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
 

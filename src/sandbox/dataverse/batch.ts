@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { badRequest, DataverseError, ErrorCodes } from './dataverseError';
+import { badRequest, ErrorCodes } from './dataverseError';
 import { type ChangeEvent, type ServerWork, type WriteContext } from './records';
 import { type RecordStore } from './store';
 import { type ApiRequest, type ApiResponse, type WebApi } from './webApi';
@@ -81,7 +81,7 @@ function parseOperation(partText: string): BatchOperation {
   return operation;
 }
 
-export function parseBatch(contentType: string | undefined, body: string): BatchItem[] {
+function parseBatch(contentType: string | undefined, body: string): BatchItem[] {
   const boundary = boundaryOf(contentType);
   if (boundary === undefined || !/multipart\/mixed/i.test(contentType ?? '')) {
     throw badRequest(
@@ -260,5 +260,3 @@ export function executeBatch(
     body: `${out.join('\r\n')}\r\n--${batchBoundary}--\r\n`,
   };
 }
-
-export { DataverseError };

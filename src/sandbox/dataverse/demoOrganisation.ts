@@ -6,13 +6,13 @@ import { type RecordService, type WriteContext } from './records';
  * across runs. Products are created (Draft) and then published, the way an administrator would.
  */
 
-export const DEMO_CURRENCY_ID = deterministicGuid('transactioncurrency:USD');
+const DEMO_CURRENCY_ID = deterministicGuid('transactioncurrency:USD');
 export const DEMO_UNIT_GROUP_ID = deterministicGuid('uomschedule:Default Unit');
 export const DEMO_UNIT_ID = deterministicGuid('uom:Primary Unit');
 export const DEMO_PRICE_LIST_ID = deterministicGuid('pricelevel:Default Price List');
 
 export const demoAccountId = (name: string): string => deterministicGuid(`account:${name}`);
-export const demoContactId = (name: string): string => deterministicGuid(`contact:${name}`);
+const demoContactId = (name: string): string => deterministicGuid(`contact:${name}`);
 export const demoProductId = (number: string): string => deterministicGuid(`product:${number}`);
 export const demoOrderId = (name: string): string => deterministicGuid(`salesorder:${name}`);
 

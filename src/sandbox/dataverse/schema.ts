@@ -369,9 +369,9 @@ const TABLES: TableSpec[] = [
  * is an assumption of the sandbox: price-list items stand for them so a client that sends `If-Match: <etag>`
  * everywhere is caught.
  */
-export const TABLES_WITHOUT_OPTIMISTIC_CONCURRENCY: ReadonlySet<string> = new Set(['productpricelevel']);
+const TABLES_WITHOUT_OPTIMISTIC_CONCURRENCY: ReadonlySet<string> = new Set(['productpricelevel']);
 
-export const OPTION_SETS: Record<string, OptionDefinition[]> = {
+const OPTION_SETS: Record<string, OptionDefinition[]> = {
   account_customertypecode: [
     'Competitor',
     'Consultant',

@@ -85,7 +85,7 @@ export interface DataverseSandbox {
   close(): Promise<void>;
 }
 
-export const SANDBOX_DEFAULTS = {
+const SANDBOX_DEFAULTS = {
   tenantId: deterministicGuid('tenant:sandbox'),
   clientId: deterministicGuid('client:qbsync-connector'),
   clientSecret: 'sandbox-client-secret-not-for-production',

@@ -63,7 +63,7 @@ export function parseJsonBody(text: string): Record<string, unknown> {
 }
 
 /** Splits `a/b(x='1/2')/c` on slashes outside parentheses and quotes. */
-export function splitPath(path: string): string[] {
+function splitPath(path: string): string[] {
   const segments: string[] = [];
   let current = '';
   let depth = 0;
@@ -151,13 +151,7 @@ type BulkMessage = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple';
  * message in its SDK message filters; which of its standard tables have them is an assumption here (the order-line
  * table does per the table reference, the others the connector writes are taken to).
  */
-export const BULK_TABLES: ReadonlySet<string> = new Set([
-  'account',
-  'contact',
-  'product',
-  'salesorder',
-  'salesorderdetail',
-]);
+const BULK_TABLES: ReadonlySet<string> = new Set(['account', 'contact', 'product', 'salesorder', 'salesorderdetail']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

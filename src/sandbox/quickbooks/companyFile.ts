@@ -20,7 +20,7 @@ import { escapeXml, parseQbxmlDocument, type XmlElement } from './xml';
 export { QuickBooksParseError } from './parseError';
 
 /** The newest qbXML this simulated QuickBooks understands; newer versions fail like an old QuickBooks would. */
-export const SUPPORTED_QBXML_VERSION = 13.0;
+const SUPPORTED_QBXML_VERSION = 13.0;
 
 export type CountableKind = ListKind | 'Item' | 'Invoice' | 'SalesOrder';
 

@@ -175,7 +175,7 @@ export function resolveRef(element: XmlElement, target: Namespace, ctx: Conversi
   return found;
 }
 
-export function convertElement(element: XmlElement, type: ElementType, ctx: ConversionContext): StoredNode | undefined {
+function convertElement(element: XmlElement, type: ElementType, ctx: ConversionContext): StoredNode | undefined {
   if (transient.has(element.name)) return undefined;
   const n = retNames[element.name] ?? element.name;
   if (type.kind === 'ref') {

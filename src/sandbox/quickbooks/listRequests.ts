@@ -1,5 +1,5 @@
 import Decimal from 'decimal.js';
-import { childType, type Model, type Namespace } from './contentModel';
+import { type Model, type Namespace } from './contentModel';
 import { isItemKind, type ListKind, type ListRecord, type StoredNode } from './companyState';
 import { nextEditSequence } from './companyStore';
 import {
@@ -24,7 +24,7 @@ const recordFields = new Set(['ListID', 'EditSequence', 'Name', 'IsActive', 'Par
 
 const parentTarget = (kind: ListKind): Namespace => (isItemKind(kind) ? 'Item' : (kind as Namespace));
 
-export function retElementName(kind: ListKind): string {
+function retElementName(kind: ListKind): string {
   return kind === 'Terms' ? 'StandardTermsRet' : `${kind}Ret`;
 }
 
@@ -201,7 +201,7 @@ export function renderListRecord(record: ListRecord, ctx: RequestContext, opts: 
 }
 
 /** The filters of list queries (reference §13): by ID, by name, or by status/date/name filters. */
-export function matchLists(kinds: readonly ListKind[], rq: XmlElement, ctx: RequestContext): QueryMatch {
+function matchLists(kinds: readonly ListKind[], rq: XmlElement, ctx: RequestContext): QueryMatch {
   const { store } = ctx;
   const listIds = childTexts(rq, 'ListID');
   const fullNames = childTexts(rq, 'FullName');
@@ -332,5 +332,3 @@ export function bodyOf(rq: XmlElement, element: string): XmlElement {
   if (!body) throw new RequestFailure(3150, `There is a missing element: "${element}".`);
   return body;
 }
-
-export { childType };

@@ -6,7 +6,7 @@ const communication = ['Phone', 'Mobile', 'Pager', 'AltPhone', 'Fax', 'Email', '
 const head = ['ListID', 'TimeCreated', 'TimeModified', 'EditSequence', 'Name', 'FullName'];
 const itemHead = [...head, 'BarCodeValue', 'IsActive', 'ClassRef', 'ParentRef', 'Sublevel'];
 
-export const customerRetOrder = [
+const customerRetOrder = [
   ...head,
   'IsActive', 'ClassRef', 'ParentRef', 'Sublevel', 'CompanyName', ...person,
   'BillAddress', 'BillAddressBlock', 'ShipAddress', 'ShipAddressBlock', 'ShipToAddress', 'PrintAs', ...communication,
@@ -17,7 +17,7 @@ export const customerRetOrder = [
   'PreferredDeliveryMethod', 'PriceLevelRef', 'ExternalGUID', 'TaxRegistrationNumber', 'CurrencyRef',
 ]; // prettier-ignore
 
-export const vendorRetOrder = [
+const vendorRetOrder = [
   'ListID', 'TimeCreated', 'TimeModified', 'EditSequence', 'Name', 'IsActive', 'ClassRef', 'IsTaxAgency', 'CompanyName',
   ...person, 'VendorAddress', 'VendorAddressBlock', 'ShipAddress', ...communication, 'AdditionalContactRef', 'ContactsRet',
   'NameOnCheck', 'AccountNumber', 'Notes', 'AdditionalNotesRet', 'VendorTypeRef', 'TermsRef', 'CreditLimit',

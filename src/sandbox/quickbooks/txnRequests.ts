@@ -1,14 +1,7 @@
 import Decimal from 'decimal.js';
 import { childType, date, type Model } from './contentModel';
 import { addDays } from './companyClock';
-import {
-  isItemKind,
-  type ListRecord,
-  type StoredNode,
-  type TxnKind,
-  type TxnLine,
-  type TxnRecord,
-} from './companyState';
+import { type ListRecord, type StoredNode, type TxnKind, type TxnLine, type TxnRecord } from './companyState';
 import { dataExtRets } from './dataExtRequests';
 import {
   convertChildren,
@@ -297,7 +290,7 @@ interface TxnRenderOptions {
   ownerIds: string[];
 }
 
-export function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions): string {
+function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions): string {
   const { clock, store } = ctx;
   const total = subtotal(txn);
   const computed: StoredNode[] = [
@@ -419,5 +412,3 @@ export function queryTxns(kind: TxnKind, rq: XmlElement, ctx: RequestContext): R
     },
   );
 }
-
-export { isItemKind };

@@ -39,7 +39,7 @@ function storable(cp: number): boolean {
  * Decodes the five XML entities and numeric references ourselves, so decoding does not depend on parser options.
  * A reference to a character Windows-1252 lacks decodes to `?`, which is what QuickBooks stores for it.
  */
-export function decodeXmlText(raw: string): string {
+function decodeXmlText(raw: string): string {
   return raw.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_m, ref: string) => {
     switch (ref) {
       case 'amp':

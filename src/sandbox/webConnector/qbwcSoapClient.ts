@@ -1,7 +1,7 @@
 import { buildQbwcRequest, QBWC_NAMESPACE, readQbwcResult, type QbwcMethod, type SoapParameter } from './soapEnvelope';
 
 /** The transport failed or the server answered a non-2xx status without a SOAP Fault. */
-export class QbwcHttpError extends Error {
+class QbwcHttpError extends Error {
   override readonly name = 'QbwcHttpError';
   constructor(
     message: string,

@@ -13,7 +13,7 @@ import {
 } from './soapEnvelope';
 
 /** The QBWC build we claim to be in `clientVersion`; the one most logs in the wild show. */
-export const SIMULATED_QBWC_VERSION = '2.3.0.215';
+const SIMULATED_QBWC_VERSION = '2.3.0.215';
 const COMPANY_FILE_UNAVAILABLE: ProcessingFailure = { hresult: '0x80040408', message: 'Could not start QuickBooks.' };
 const UNEXPECTED_ERROR: ProcessingFailure = {
   hresult: '0x80040402',

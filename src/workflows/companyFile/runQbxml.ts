@@ -39,7 +39,7 @@ function openInbox(): Inbox {
 }
 
 /** Request ids are unique per company file and at most 50 characters (qbXML status 1060 otherwise). */
-export function newBatchId(): string {
+function newBatchId(): string {
   return uuid4().replace(/-/g, '').slice(0, 24);
 }
 

@@ -53,7 +53,7 @@ export function httpsRequest(
 }
 
 /** The tiny INetworkModule msal-node needs to reach an identity provider whose certificate comes from our CA. */
-export function caTrustingNetworkClient(ca: string): INetworkModule {
+function caTrustingNetworkClient(ca: string): INetworkModule {
   const send = async <T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
     const result = await httpsRequest(ca, method, url, options?.headers ?? {}, options?.body);
     return { status: result.status, headers: result.headers, body: JSON.parse(result.text) as T };
