@@ -8,7 +8,7 @@ import { dataExtAddOrMod, dataExtDefAdd } from './dataExtRequests';
 import { addListRecord, bodyOf, includeSet, modListRecord, queryLists, renderListRecord, touch } from './listRequests';
 import { QuickBooksParseError } from './parseError';
 import { QueryIterators } from './queryIterators';
-import type { RequestContext, RequestOutcome } from './requestContext';
+import type { RecordInUseCode, RequestContext, RequestOutcome } from './requestContext';
 import { RequestFailure, statusMessages } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
 import { standardTermsQuery } from './termsQuery';
@@ -124,6 +124,7 @@ export class CompanyFileSimulator {
   readonly store: CompanyStore;
   readonly clock: CompanyClock;
   private readonly iterators: QueryIterators;
+  private readonly inUse = new Map<string, RecordInUseCode>();
   private readonly log;
 
   constructor(opts: CompanyFileOptions) {
@@ -151,6 +152,7 @@ export class CompanyFileSimulator {
       store: this.store,
       clock: this.clock,
       iterators: this.iterators,
+      inUse: this.inUse,
       markDirty: () => {
         dirty = true;
       },
@@ -176,6 +178,18 @@ export class CompanyFileSimulator {
    */
   endSession(): void {
     this.iterators.endSession();
+  }
+
+  /**
+   * Test hook: someone holds record `id` in QuickBooks (a customer open in its window, a list being edited), so a
+   * Mod of it answers `code` until {@link releaseInUse}.
+   */
+  holdInUse(id: string, code: RecordInUseCode = 3175): void {
+    this.inUse.set(id, code);
+  }
+
+  releaseInUse(id: string): void {
+    this.inUse.delete(id);
   }
 
   /** Operator/test hook: records a customer payment against an invoice. */

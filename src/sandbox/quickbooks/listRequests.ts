@@ -12,7 +12,7 @@ import {
 } from './fieldConversion';
 import { byModified, runQuery, type QueryMatch } from './queryRunner';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
-import { RequestFailure, statusMessages, unknownObject } from './requestFailure';
+import { recordInUse, RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { retOrder } from './retOrder';
 import { orderFields, renderNodes, textNode } from './retRender';
 import { balanceRemaining } from './txnTotals';
@@ -85,6 +85,8 @@ export function modListRecord(kind: ListKind, element: XmlElement, model: Model,
   const listId = childText(element, 'ListID') ?? '';
   const record = ctx.store.list(listId);
   if (!record || record.kind !== kind) throw unknownObject(listId, 'ListID');
+  const held = ctx.inUse?.get(listId);
+  if (held !== undefined) throw recordInUse(held, `${kind} list`, listId);
   const editSequence = childText(element, 'EditSequence') ?? '';
   if (editSequence !== record.editSequence)
     throw new RequestFailure(3200, statusMessages.staleEditSequence(editSequence));

@@ -6,8 +6,12 @@ export interface RequestContext {
   store: CompanyStore;
   clock: CompanyClock;
   iterators: QueryIterators;
+  /** Records someone holds in QuickBooks (open in a window, list locked): id → the status a Mod of it answers. */
+  inUse?: ReadonlyMap<string, RecordInUseCode>;
   markDirty(): void;
 }
+
+export type RecordInUseCode = 3170 | 3175 | 3176 | 3180;
 
 /** What a handler produces: the Ret elements and, for queries, the status and extra `*Rs` attributes. */
 export interface RequestOutcome {

@@ -1,3 +1,5 @@
+import type { RecordInUseCode } from './requestContext';
+
 /**
  * A request that QuickBooks processed and refused: it comes back as an empty `*Rs` carrying only these status
  * attributes, while the other requests of the message go on according to `onError`.
@@ -40,4 +42,19 @@ export function unknownObject(id: string, field: string): RequestFailure {
   return /^[0-9A-F]{1,16}-\d{1,10}$/.test(id)
     ? new RequestFailure(3120, statusMessages.objectNotFound(id))
     : new RequestFailure(3000, statusMessages.invalidObjectId(id, field));
+}
+
+const inUseMessages: Readonly<Record<RecordInUseCode, string>> = {
+  3170: 'It may have been modified by another user.',
+  3175: 'Cannot perform this operation because the list element is in use.',
+  3176: 'The internals could not be locked; another user may be editing it.',
+  3180: 'The list element is in use by another user.',
+};
+
+/** A Mod of a record someone holds in QuickBooks: the same request succeeds once they let go. */
+export function recordInUse(code: RecordInUseCode, what: string, id: string): RequestFailure {
+  return new RequestFailure(
+    code,
+    `There was an error when modifying a ${what}, element "${id}". QuickBooks error message: ${inUseMessages[code]}`,
+  );
 }

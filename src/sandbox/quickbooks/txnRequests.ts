@@ -15,7 +15,7 @@ import {
 import { bodyOf, dateFilter, includeSet, resolveIdFilter, touch } from './listRequests';
 import { byModified, runQuery, type QueryMatch } from './queryRunner';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
-import { RequestFailure, statusMessages, unknownObject } from './requestFailure';
+import { recordInUse, RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
 import { invoiceLineRetOrder, invoiceRetOrder, salesOrderLineRetOrder, salesOrderRetOrder } from './retOrder';
 import { orderFields, renderNodes, textNode } from './retRender';
@@ -224,6 +224,8 @@ export function modTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   const txnId = childText(body, 'TxnID') ?? '';
   const txn = ctx.store.txn(txnId);
   if (!txn || txn.kind !== kind) throw unknownObject(txnId, 'TxnID');
+  const held = ctx.inUse?.get(txnId);
+  if (held !== undefined) throw recordInUse(held, kind, txnId);
   const editSequence = childText(body, 'EditSequence') ?? '';
   if (editSequence !== txn.editSequence) throw new RequestFailure(3200, statusMessages.staleEditSequence(editSequence));
   const customerRef = body.children.find((c) => c.name === 'CustomerRef');

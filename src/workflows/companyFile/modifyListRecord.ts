@@ -1,9 +1,21 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import type { QbRecord, QbxmlRequest } from '../../qbxml/requests';
 import { responseOrFail } from './qbxmlFailure';
-import { runQbxml } from './runQbxml';
+import { runQbxml, type QbxmlOutcome } from './runQbxml';
 
 const STALE_EDIT_SEQUENCE = 3200;
+/** Someone holds the record or its list in QuickBooks (open in a window, being edited): the same Mod works later. */
+const RECORD_IN_USE: ReadonlySet<number> = new Set([3170, 3175, 3176, 3180]);
+
+export interface RecordInUseWaits {
+  /** First pause before the Mod is sent again; doubles each time up to `maxWaitMs`. */
+  firstWaitMs: number;
+  maxWaitMs: number;
+  /** Waits before the record's run fails with the lock error (retryable, so a later run tries again). */
+  maxWaits: number;
+}
+
+const defaultRecordInUseWaits: RecordInUseWaits = { firstWaitMs: 30_000, maxWaitMs: 15 * 60_000, maxWaits: 20 };
 
 export interface ModifyListRecordInput<R extends QbRecord> {
   connection: string;
@@ -14,6 +26,7 @@ export interface ModifyListRecordInput<R extends QbRecord> {
   /** A version already in hand; it may be stale, in which case QuickBooks answers 3200 and we re-read. */
   current?: R;
   maxAttempts?: number;
+  recordInUse?: Partial<RecordInUseWaits>;
 }
 
 export interface ModifyListRecordResult<R extends QbRecord> {
@@ -30,6 +43,7 @@ export async function modifyListRecord<R extends QbRecord>(
   input: ModifyListRecordInput<R>,
 ): Promise<ModifyListRecordResult<R>> {
   const maxAttempts = input.maxAttempts ?? 3;
+  const waits = { ...defaultRecordInUseWaits, ...input.recordInUse };
   let current = input.current;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (!current) {
@@ -41,11 +55,19 @@ export async function modifyListRecord<R extends QbRecord>(
     }
     const base = current;
     let mod: QbxmlRequest | null = null;
-    const [outcome] = await runQbxml(input.connection, (batchId) => {
-      mod = input.write(`${batchId}-w`, base);
-      return mod ? [mod] : [];
-    });
+    const send = () =>
+      runQbxml(input.connection, (batchId) => {
+        mod = input.write(`${batchId}-w`, base);
+        return mod ? [mod] : [];
+      });
+    let [outcome] = await send();
     if (!mod) return { record: base, changed: false, attempts: attempt };
+    for (let wait = 1; wait <= waits.maxWaits && isRecordInUse(outcome); wait++) {
+      if (!patched('qbxml-record-in-use-wait')) break;
+      // A person has the record open; it stays locked until they close it, so wait durably, then send again.
+      await sleep(Math.min(waits.maxWaitMs, waits.firstWaitMs * 2 ** (wait - 1)));
+      [outcome] = await send();
+    }
     if (outcome?.kind === 'response' && outcome.response.statusCode === STALE_EDIT_SEQUENCE) {
       current = undefined;
       continue;
@@ -57,4 +79,8 @@ export async function modifyListRecord<R extends QbRecord>(
     `the record kept changing in QuickBooks (EditSequence stale ${maxAttempts} times)`,
     'StaleEditSequenceError',
   );
+}
+
+function isRecordInUse(outcome: QbxmlOutcome | undefined): boolean {
+  return outcome?.kind === 'response' && RECORD_IN_USE.has(outcome.response.statusCode);
 }
