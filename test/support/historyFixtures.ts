@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
 import { connectorDataConverter } from '../../src/codec/dataConverter';
 import { PayloadKeyRing } from '../../src/codec/keyRing';
@@ -14,6 +15,14 @@ const fixtureKeyRing = new PayloadKeyRing(FIXTURE_KEY_ID, [
 ]);
 
 export const historyFixtureDataConverter = connectorDataConverter(fixtureKeyRing);
+
+export const historiesDir = join(__dirname, '..', 'fixtures', 'histories');
+
+/**
+ * The throwaway payload key of the sandbox run whose history is histories/bricked/qbfile-east-c84e5ff.json
+ * (shared/evidence; it protects only sandbox demo data).
+ */
+export const EVIDENCE_PAYLOAD_KEYS = 'pk-20261204T141954Z-82ea61:9xLYoEwQ+myoUvSKAmUn7BGuvJUSMRI+Kn9+EQDYgAg=';
 
 function isPayload(value: unknown): value is Payload {
   const candidate = value as { metadata?: unknown; data?: unknown } | null;

@@ -1,9 +1,10 @@
 /**
- * Records the histories of one initial sync of the east office (every record workflow type, the poll cycle and its
- * batch child) into test/fixtures/histories, for the replay test that proves workflow changes keep running
- * workflows replayable. Run it on the code whose histories must stay replayable, before changing a workflow:
+ * Records the histories of one initial sync of the east office and a reconcile (every record workflow type, the poll
+ * cycle and its batch child, the company file and the reconcile) into test/fixtures/histories, for the replay test
+ * that proves workflow changes keep running workflows replayable. Run it on the code whose histories must stay
+ * replayable, before changing a workflow; name kinds to record only those:
  *
- *   TEMPORAL_CLI=… node --import tsx test/support/recordHistories.ts [label]
+ *   TEMPORAL_CLI=… node --import tsx test/support/recordHistories.ts [label [kind…]]   (kinds: qbfile-east, pollCycle, …)
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,13 +15,15 @@ import { startTestTemporal } from './temporal';
 
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
+  const only = new Set(process.argv.slice(3));
   const env = await startTestTemporal();
   const stack = await startSyncStack(env);
   try {
     await stack.cycle('east');
     await stack.settle();
+    await stack.reconcile('east');
     const wanted = new Map<string, string>();
-    for await (const run of env.client.workflow.list({ query: "ExecutionStatus = 'Completed'" })) {
+    for await (const run of env.client.workflow.list()) {
       const kind = run.workflowId.startsWith('poll/')
         ? run.workflowId.includes('/', 'poll/'.length)
           ? 'quickbooksRecordBatch'
@@ -29,10 +32,12 @@ async function main(): Promise<void> {
             .split('/')
             .slice(0, run.workflowId.startsWith('qb/') ? 3 : 2)
             .join('-');
+      // The company file runs for ever; every other workflow is recorded once it completed.
+      if (!kind.startsWith('qbfile') && run.status.name !== 'COMPLETED') continue;
       if (!wanted.has(kind)) wanted.set(kind, run.workflowId);
     }
     for (const [kind, workflowId] of wanted) {
-      if (kind.startsWith('qbfile') || kind.startsWith('reconcile')) continue;
+      if (only.size > 0 && !only.has(kind)) continue;
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       await encryptHistoryPayloads(history);
       // Protobuf binary, not Temporal's JSON form: the JSON converter trips over the second protobufjs copy in

@@ -4,9 +4,11 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
-  workflowInfo,
+  sleep,
 } from '@temporalio/workflow';
+import { legacyCompanyFile } from './legacyCompanyFile';
 import {
   advanceCursorsSignal,
   choiceNamesQuery,
@@ -26,6 +28,7 @@ import {
   takeRequestsUpdate,
   type OwnWrites,
   type QuickBooksChoiceNames,
+  type ReceiveResponseInput,
   type SessionCall,
   type SyncCursors,
 } from './messages';
@@ -54,6 +57,12 @@ export interface CompanyFileInput {
   ownWrites?: OwnWrites;
 }
 
+/**
+ * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
+ * job that causes it, never by the main loop reacting to a handler.
+ */
+export const SESSION_WATCH_PATCH = 'company-file-session-watch';
+
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;
 
@@ -70,16 +79,34 @@ function validateTicket(call: SessionCall): void {
  * One per QuickBooks company file (`qbfile/<connection>`): owns the queue of qbXML requests waiting for the Web
  * Connector and the one live QBWC session. QuickBooks handles one request at a time per company file; this workflow
  * is the single place that enforces it.
+ *
+ * Replay safety: a worker that lost its cache may hand a workflow task to this code together with the jobs of the
+ * task before it (a task that produced no command), while a replay hands them over one task at a time. The commands
+ * must not depend on that grouping, so
+ * - every command (Update responses, result deliveries, the session watch's timer) is issued synchronously by the
+ *   handler of the Update, signal or timer that causes it — its order then follows the order of the jobs;
+ * - signal handlers only change state and issue no command;
+ * - the main loop only waits for the moment to continue as new.
  */
 export async function companyFile(input: CompanyFileInput): Promise<void> {
+  // Runs recorded before this design replay with the code that recorded them.
+  if (!patched(SESSION_WATCH_PATCH)) return legacyCompanyFile(input);
+
   const limits: QueueLimits = { ...defaultQueueLimits, ...input.limits };
   const state = input.state ?? newCompanyFileState(input.connection);
+  // What this run has added to its history, counted from the jobs themselves: Temporal's own figures (history size,
+  // continue-as-new suggested) come with each workflow task, and which task a job is handed over with can differ
+  // between a cold worker and a replay.
   let updates = 0;
-  let wake = false;
+  let historyBytes = 0;
+  const grow = (payload: unknown): void => {
+    historyBytes += JSON.stringify(payload)?.length ?? 0;
+  };
   const deliveries = new Set<Promise<void>>();
 
   const route = (routed: RoutedResults[]): void => {
     for (const group of routed) {
+      grow(group);
       const delivery = getExternalWorkflowHandle(group.requester)
         .signal(qbxmlResultsSignal, { batchId: group.batchId, results: group.results })
         .catch((error: unknown) => {
@@ -90,11 +117,37 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       deliveries.add(delivery);
     }
   };
-  const counted = <T>(fn: () => T): T => {
-    updates += 1;
-    wake = true;
-    return fn();
+
+  /**
+   * The session watch: one timer per session, started when the session opens and again, for the time left, each time
+   * it fires while the session is still heard from. It is never cancelled (a cancellation issued from one handler
+   * could meet a fire already on its way in the same task); when it fires for a session that has ended it does
+   * nothing.
+   */
+  const watchSession = (delayMs: number): void => {
+    const watched = state.totals.sessions;
+    sleep(delayMs).then(
+      () => {
+        if (state.session === null || state.totals.sessions !== watched) return;
+        if (sessionExpired(state, Date.now(), limits)) {
+          route(endSession(state, 'the QBWC session went silent and expired'));
+        } else {
+          watchSession(state.session.lastSeenAtMs + limits.sessionIdleTimeoutMs - Date.now());
+        }
+      },
+      () => undefined, // cancelled with the run
+    );
   };
+  const sessionHandler = <A extends SessionCall, R>(fn: (call: A) => R) => ({
+    handler: (call: A): R => {
+      updates += 1;
+      grow(call);
+      const before = state.totals.sessions;
+      const result = fn(call);
+      if (state.session !== null && state.totals.sessions !== before) watchSession(limits.sessionIdleTimeoutMs);
+      return result;
+    },
+  });
 
   const cursors: Record<string, string> = { ...input.cursors };
   setHandler(advanceCursorsSignal, (advanced) => {
@@ -136,59 +189,55 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   });
   setHandler(ownWritesQuery, () => Object.fromEntries(ownWrites));
   setHandler(enqueueQbxmlSignal, (batch) => {
+    grow(batch);
     enqueue(state, batch);
-    wake = true;
   });
+
   setHandler(
     openSessionUpdate,
-    (call) =>
-      counted(() => {
-        const { status, routed } = openSession(state, call.ticketHash, Date.now(), limits);
-        route(routed);
-        return status;
-      }),
+    sessionHandler((call: SessionCall) => {
+      const { status, routed } = openSession(state, call.ticketHash, Date.now(), limits);
+      route(routed);
+      return status;
+    }).handler,
     { validator: validateTicket },
   );
   setHandler(
     takeRequestsUpdate,
-    (call) =>
-      counted(() => {
-        const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
-        route(routed);
-        return result;
-      }),
+    sessionHandler((call: SessionCall) => {
+      const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
+      route(routed);
+      return result;
+    }).handler,
     { validator: validateTicket },
   );
   setHandler(
     receiveResponseUpdate,
-    (input) =>
-      counted(() => {
-        const { percent, routed } = receiveResponse(state, input, Date.now());
-        route(routed);
-        return percent;
-      }),
+    sessionHandler((call: ReceiveResponseInput) => {
+      const { percent, routed } = receiveResponse(state, call, Date.now());
+      route(routed);
+      return percent;
+    }).handler,
     { validator: validateTicket },
   );
   setHandler(
     connectionErrorUpdate,
-    (call) =>
-      counted(() => {
-        if (state.session?.ticketHash === call.ticketHash) {
-          state.lastError = `QuickBooks could not be opened (${call.hresult}): ${call.message}`;
-          route(endSession(state, state.lastError));
-        }
-        return 'done';
-      }),
+    sessionHandler((call: SessionCall & { hresult: string; message: string }) => {
+      if (state.session?.ticketHash === call.ticketHash) {
+        state.lastError = `QuickBooks could not be opened (${call.hresult}): ${call.message}`;
+        route(endSession(state, state.lastError));
+      }
+      return 'done';
+    }).handler,
     { validator: validateTicket },
   );
   setHandler(
     closeSessionUpdate,
-    (call) =>
-      counted(() => {
-        const { message, routed } = closeSession(state, call.ticketHash);
-        route(routed);
-        return message;
-      }),
+    sessionHandler((call: SessionCall) => {
+      const { message, routed } = closeSession(state, call.ticketHash);
+      route(routed);
+      return message;
+    }).handler,
     { validator: validateTicket },
   );
   setHandler(lastErrorQuery, (call) =>
@@ -202,23 +251,13 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     totals: { ...state.totals },
   }));
 
-  const mustContinueAsNew = (): boolean => {
-    const info = workflowInfo();
-    return updates >= MAX_UPDATES_PER_RUN || info.continueAsNewSuggested || (info.historySize ?? 0) > MAX_HISTORY_BYTES;
-  };
-
-  for (;;) {
-    const timeout = state.session
-      ? Math.max(1, state.session.lastSeenAtMs + limits.sessionIdleTimeoutMs - Date.now())
-      : undefined;
-    wake = false;
-    if (timeout === undefined) await condition(() => wake);
-    else await condition(() => wake, timeout);
-    if (sessionExpired(state, Date.now(), limits)) {
-      route(endSession(state, 'the QBWC session went silent and expired'));
-    }
-    if (mustContinueAsNew()) break;
+  // A run carried over from before continue-as-new may have a live session: watch it from here.
+  if (state.session !== null) {
+    watchSession(Math.max(1, state.session.lastSeenAtMs + limits.sessionIdleTimeoutMs - Date.now()));
   }
+
+  // The main loop issues no command until it is time to continue as new.
+  await condition(() => updates >= MAX_UPDATES_PER_RUN || historyBytes > MAX_HISTORY_BYTES);
   await condition(allHandlersFinished);
   await Promise.all([...deliveries]);
   await continueAsNew<typeof companyFile>({
