@@ -6,6 +6,7 @@ import {
   defaultQueueLimits,
   endSession,
   enqueue,
+  MAX_REMEMBERED_BATCHES,
   newCompanyFileState,
   openSession,
   percentDone,
@@ -221,5 +222,36 @@ describe('company file session queue', () => {
     takeRequests(state, T1, 1, limits);
     assert.equal(receiveResponse(state, { ticketHash: T1, responses: [ok('q1')] }, 2).percent, 100);
     assert.deepEqual(takeRequests(state, T1, 3, limits).result, { status: 'ok', requests: [] });
+  });
+
+  it('accepts a batch once while it is queued, in flight and answered, also after continue-as-new', () => {
+    const state = newCompanyFileState('east');
+    state.acceptedBatches = [];
+    const batch = { requester: 'wf-1', batchId: 'b1', requests: [add('a1', 'A')] };
+    assert.equal(enqueue(state, batch), true);
+    assert.equal(enqueue(state, batch), false, 'queued');
+    assert.equal(state.queue.length, 1);
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    assert.equal(enqueue(state, batch), false, 'in flight');
+    assert.equal(state.queue.length, 0);
+    receiveResponse(state, { ticketHash: T1, responses: [ok('a1', { type: 'CustomerAddRs' })] }, 2);
+    assert.equal(enqueue(state, batch), false, 'answered');
+    const carried = JSON.parse(JSON.stringify(state)) as CompanyFileState;
+    assert.equal(enqueue(carried, batch), false, 'after continue-as-new');
+    assert.deepEqual([carried.queue.length, carried.inFlight.length], [0, 0]);
+    assert.equal(enqueue(carried, { ...batch, batchId: 'b2' }), true, 'another batch of the same requester');
+    assert.equal(enqueue(carried, { ...batch, requester: 'wf-2' }), true, 'the same batch id of another requester');
+  });
+
+  it('forgets the oldest answered batches beyond its bound, never one still queued', () => {
+    const state = newCompanyFileState('east');
+    state.acceptedBatches = [];
+    enqueue(state, { requester: 'wf-1', batchId: 'kept', requests: [add('k', 'K')] });
+    for (let i = 0; i < MAX_REMEMBERED_BATCHES + 5; i++) {
+      enqueue(state, { requester: 'wf-2', batchId: `b${i}`, requests: [] });
+    }
+    assert.equal(enqueue(state, { requester: 'wf-1', batchId: 'kept', requests: [add('k', 'K')] }), false);
+    assert.equal(state.queue.length, 1);
   });
 });

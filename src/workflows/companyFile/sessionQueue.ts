@@ -42,6 +42,12 @@ export interface CompanyFileState {
   /** Kept after the session ends so QBWC's getLastError after closeConnection still gets an answer. */
   lastError: string;
   totals: CompanyFileTotals;
+  /**
+   * The batches accepted, oldest first (`batchKey`): a batch signalled again — a requester's enqueue retried after its
+   * signal had landed — is accepted once, whether it is still queued, in flight or answered. Carried over
+   * continue-as-new with the rest of the state. Absent in runs of the legacy design, which accepted every signal.
+   */
+  acceptedBatches?: string[];
 }
 
 export interface QueueLimits {
@@ -81,7 +87,27 @@ export function newCompanyFileState(connection: string): CompanyFileState {
   };
 }
 
-export function enqueue(state: CompanyFileState, batch: QbxmlBatch): void {
+/** Accepted batches remembered at most; a requester retries an enqueue within minutes, long before its key goes. */
+export const MAX_REMEMBERED_BATCHES = 4000;
+
+export function batchKey(requester: string, batchId: string): string {
+  return `${requester}\u0000${batchId}`;
+}
+
+function isPending(state: CompanyFileState, key: string): boolean {
+  return [...state.queue, ...state.inFlight].some((p) => batchKey(p.requester, p.batchId) === key);
+}
+
+/** Queues a batch's requests; false when the batch was accepted before (nothing is queued again). */
+export function enqueue(state: CompanyFileState, batch: QbxmlBatch): boolean {
+  const accepted = state.acceptedBatches;
+  if (accepted) {
+    const key = batchKey(batch.requester, batch.batchId);
+    if (accepted.includes(key)) return false;
+    accepted.push(key);
+    // A key goes only once its batch is answered: forgetting a queued batch would let its retry in.
+    while (accepted.length > MAX_REMEMBERED_BATCHES && !isPending(state, accepted[0]!)) accepted.shift();
+  }
   for (const request of batch.requests) {
     state.queue.push({
       request,
@@ -90,6 +116,7 @@ export function enqueue(state: CompanyFileState, batch: QbxmlBatch): void {
       ...(batch.followUp ? { followUp: true } : {}),
     });
   }
+  return true;
 }
 
 export function sessionExpired(state: CompanyFileState, nowMs: number, limits: QueueLimits): boolean {

@@ -94,6 +94,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
 
   const limits: QueueLimits = { ...defaultQueueLimits, ...input.limits };
   const state = input.state ?? newCompanyFileState(input.connection);
+  state.acceptedBatches ??= [];
   // What this run has added to its history, counted from the jobs themselves: Temporal's own figures (history size,
   // continue-as-new suggested) come with each workflow task, and which task a job is handed over with can differ
   // between a cold worker and a replay.
@@ -190,7 +191,12 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   setHandler(ownWritesQuery, () => Object.fromEntries(ownWrites));
   setHandler(enqueueQbxmlSignal, (batch) => {
     grow(batch);
-    enqueue(state, batch);
+    if (!enqueue(state, batch)) {
+      log.info('batch already accepted: the repeated enqueue is ignored', {
+        requester: batch.requester,
+        batchId: batch.batchId,
+      });
+    }
   });
 
   setHandler(
@@ -202,6 +208,12 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     }).handler,
     { validator: validateTicket },
   );
+  // Only openSession may bring a new ticket. Every other call must carry the live session's: a refused Update leaves
+  // nothing in the history and does not count toward Temporal's limit of Updates in flight.
+  const validateCurrentTicket = (call: SessionCall): void => {
+    validateTicket(call);
+    if (state.session?.ticketHash !== call.ticketHash) throw new Error('the ticket is not the live QBWC session’s');
+  };
   setHandler(
     takeRequestsUpdate,
     sessionHandler((call: SessionCall) => {
@@ -209,7 +221,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       route(routed);
       return result;
     }).handler,
-    { validator: validateTicket },
+    { validator: validateCurrentTicket },
   );
   setHandler(
     receiveResponseUpdate,
@@ -218,7 +230,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       route(routed);
       return percent;
     }).handler,
-    { validator: validateTicket },
+    { validator: validateCurrentTicket },
   );
   setHandler(
     connectionErrorUpdate,
@@ -229,7 +241,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       }
       return 'done';
     }).handler,
-    { validator: validateTicket },
+    { validator: validateCurrentTicket },
   );
   setHandler(
     closeSessionUpdate,
@@ -238,7 +250,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       route(routed);
       return message;
     }).handler,
-    { validator: validateTicket },
+    { validator: validateCurrentTicket },
   );
   setHandler(lastErrorQuery, (call) =>
     state.session?.ticketHash === call.ticketHash || state.session === null ? state.lastError : '',

@@ -1,0 +1,101 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import {
+  companyFileStatusQuery,
+  companyFileWorkflowId,
+  enqueueQbxmlSignal,
+  takeRequestsUpdate,
+  type QbxmlBatch,
+} from '../../src/workflows/companyFile/messages';
+import { companyFile } from '../../src/workflows/companyFile/workflow';
+import { startFixtureWorker, startQuickBooksStack, type QuickBooksStack } from '../support/quickbooksStack';
+import { startTestTemporal } from '../support/temporal';
+
+const taskQueue = 'company-file-queue-test';
+
+describe('the company file’s queue (real Temporal, gateway, Web Connector simulator)', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let stack: QuickBooksStack;
+
+  before(async () => {
+    env = await startTestTemporal();
+    worker = await startFixtureWorker(env, taskQueue);
+    running = worker.run();
+    stack = await startQuickBooksStack(env, taskQueue, { callTimeoutMs: 15_000 });
+  });
+  after(async () => {
+    await stack?.gateway.close();
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  const customersNamed = (name: string): number =>
+    parseQbxmlResponse(
+      stack.files.west!.processRequest(
+        `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq></QBXMLMsgsRq></QBXML>`,
+      ),
+    )[0]!.records.length;
+  /** What submitQbxmlBatch does, and what its retry does again after the worker died past the signal. */
+  const submit = (batch: QbxmlBatch) =>
+    env.client.workflow.signalWithStart(companyFile, {
+      workflowId: companyFileWorkflowId('west'),
+      taskQueue,
+      args: [{ connection: 'west' }],
+      signal: enqueueQbxmlSignal,
+      signalArgs: [batch],
+    });
+  const addBatch = (stage: string): QbxmlBatch => ({
+    // The requester need not exist: its results are then dropped, which is all this test needs.
+    requester: 'retrying-requester',
+    batchId: `batch-${stage}`,
+    requests: [{ type: 'CustomerAdd', requestId: `add-${stage}`, fields: { name: `Once ${stage}` } }],
+  });
+  const status = () => env.client.workflow.getHandle(companyFileWorkflowId('west')).query(companyFileStatusQuery);
+
+  it('accepts a retried enqueue once — queued, in flight or answered: QuickBooks receives one Add', async () => {
+    const connector = stack.connector('west');
+
+    // Queued: the retry lands before any session.
+    await submit(addBatch('queued'));
+    await submit(addBatch('queued'));
+    const first = await connector.runSession();
+    assert.equal(first.outcome, 'completed', first.lastError);
+    // In flight: the retry lands while QuickBooks is applying the Add.
+    await submit(addBatch('inflight'));
+    const duringAdd = stack.connector('west', async (xml) => {
+      const answer = stack.files.west!.processRequest(xml);
+      if (xml.includes('add-inflight')) await submit(addBatch('inflight'));
+      return answer;
+    });
+    const second = await duringAdd.runSession();
+    assert.notEqual(second.outcome, 'error');
+    // Answered: the retry lands after the answer went back.
+    await submit(addBatch('queued'));
+    await submit(addBatch('inflight'));
+    const after = await connector.runSession();
+
+    assert.equal(after.outcome, 'noWork', 'nothing was queued again');
+    assert.equal(customersNamed('Once queued'), 1);
+    assert.equal(customersNamed('Once inflight'), 1);
+    const { queued, inFlight } = await status();
+    assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
+  });
+
+  it('refuses an Update carrying a ticket that is not the live session’s, leaving no event', async () => {
+    const handle = env.client.workflow.getHandle(companyFileWorkflowId('west'));
+    const before = (await handle.fetchHistory()).events?.length ?? 0;
+    await assert.rejects(
+      handle.executeUpdate(takeRequestsUpdate, { args: [{ ticketHash: 'c'.repeat(64) }] }),
+      WorkflowUpdateFailedError,
+    );
+    const afterEvents = (await handle.fetchHistory()).events?.length ?? 0;
+    assert.equal(afterEvents, before);
+  });
+});
