@@ -56,7 +56,7 @@ function validateTicket(call: SessionCall): void {
 }
 
 /** Marker of the first live Update a legacy run handles: the run then continues as new, into today's design. */
-export const LEAVE_LEGACY_LOOP_PATCH = 'company-file-leaves-legacy-loop';
+const LEAVE_LEGACY_LOOP_PATCH = 'company-file-leaves-legacy-loop';
 
 /**
  * The companyFile workflow as it was before the session watch (docs/versioning.md), kept unchanged so that runs

@@ -90,7 +90,7 @@ export function newCompanyFileState(connection: string): CompanyFileState {
 /** Accepted batches remembered at most; a requester retries an enqueue within minutes, long before its key goes. */
 export const MAX_REMEMBERED_BATCHES = 4000;
 
-export function batchKey(requester: string, batchId: string): string {
+function batchKey(requester: string, batchId: string): string {
   return `${requester}\u0000${batchId}`;
 }
 

@@ -61,7 +61,7 @@ export interface CompanyFileInput {
  * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
  * job that causes it, never by the main loop reacting to a handler.
  */
-export const SESSION_WATCH_PATCH = 'company-file-session-watch';
+const SESSION_WATCH_PATCH = 'company-file-session-watch';
 
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;
