@@ -257,6 +257,22 @@ function portFree(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A command run without blocking this process: the balancer it may be talking through lives here. */
+function runCommand(command, args, { env, timeoutMs }) {
+  return new Promise((resolveRun) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolveRun({ status, stdout, stderr });
+    });
+  });
+}
+
 /**
  * Migrates the databases, starts every process and the balancer, waits until the cluster serves, and prepares the
  * namespace (retention, search attributes). Returns a handle with the address, per-process `kill`/`start` for fault
@@ -337,10 +353,9 @@ export async function startTemporalCluster({
   try {
     log(`waiting for the Temporal services (${layout.processes.map((p) => p.name).join(', ')})...`);
     // The namespace script waits for the cluster's health, then creates or updates the namespace.
-    const setup = spawnSync('sh', [join(deployDir, 'register-search-attributes.sh')], {
-      encoding: 'utf8',
+    const setup = await runCommand('sh', [join(deployDir, 'register-search-attributes.sh')], {
       env: { ...cliEnv, PATH: `${dirname(cli)}${delimiter}${process.env.PATH ?? ''}`, AUDIT_RETENTION: '720h' },
-      timeout: 10 * 60_000,
+      timeoutMs: 10 * 60_000,
     });
     if (setup.status !== 0) {
       throw new Error(
@@ -350,10 +365,10 @@ export async function startTemporalCluster({
     }
     // Frontends cache namespaces and search attributes for a few seconds; wait until the attributes can be used.
     for (let i = 0; ; i++) {
-      const listed = spawnSync(
+      const listed = await runCommand(
         cli,
         ['workflow', 'list', '--limit', '1', '--query', "SyncConnection = 'cluster-check'"],
-        { encoding: 'utf8', env: cliEnv },
+        { env: cliEnv, timeoutMs: 60_000 },
       );
       if (listed.status === 0) break;
       if (i > 60) throw new Error(`the search attributes are not usable: ${listed.stderr.trim()}`);

@@ -27,7 +27,16 @@ else
   temporal operator namespace create --namespace "$namespace" --retention "$retention"
 fi
 
-registered="$(temporal operator search-attribute list --namespace "$namespace")"
+# A namespace just created reaches every frontend's cache within seconds; until then it is "not found".
+tries=0
+until registered="$(temporal operator search-attribute list --namespace "$namespace" 2>&1)"; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 60 ]; then
+    echo "namespace $namespace is not usable: $registered" >&2
+    exit 1
+  fi
+  sleep 2
+done
 for name in SyncConnection SyncEntity SyncSourceId SyncTargetId SyncOutcome; do
   if printf '%s\n' "$registered" | grep -qw "$name"; then
     echo "search attribute $name already registered"
