@@ -72,6 +72,9 @@ export function clusterLayout({ basePort, frontends = 2, histories = 2 }) {
   for (let i = 1; i <= histories; i++) add('history', i);
   add('matching', 1);
   add('worker', 1);
+  // Temporal records membership ports in a PostgreSQL smallint column.
+  const highest = Math.max(...processes.map((p) => p.membershipPort));
+  if (highest > 32767) throw new Error(`basePort ${basePort} is too high: membership ports must stay below 32768`);
   return { address: `127.0.0.1:${basePort}`, basePort, processes };
 }
 
