@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,21 +30,33 @@ describe('Temporal over mutual TLS on the cluster: the right certificate connect
     ...tc.target,
     tls: { ...tc.target.tls, ...tls },
   });
-  /** `qbsync failed` as an operator runs it, pointed at the cluster by the Temporal CLI's own variables. */
+  /**
+   * `qbsync failed` as an operator runs it, pointed at the cluster by the Temporal CLI's own variables. Run without
+   * blocking: the cluster's balancer lives in this process.
+   */
   const qbsync = (tlsEnv: Record<string, string>) =>
-    spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'failed', '--json'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        LOG_LEVEL: 'warn',
-        CONNECTOR_DATA_DIR: join(tc.dir, 'operator'),
-        QBSYNC_PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-        TEMPORAL_ADDRESS: tc.cluster.address,
-        ...tlsEnv,
-      },
-      timeout: 120_000,
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolveRun) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'failed', '--json'],
+        {
+          cwd: root,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            LOG_LEVEL: 'warn',
+            CONNECTOR_DATA_DIR: join(tc.dir, 'operator'),
+            QBSYNC_PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+            TEMPORAL_ADDRESS: tc.cluster.address,
+            ...tlsEnv,
+          },
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (status) => resolveRun({ status, stdout, stderr }));
     });
   const cliTls = (client: { certFile: string; keyFile: string }, caFile = tc.certs.caFile) => ({
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: caFile,
@@ -119,27 +131,27 @@ describe('Temporal over mutual TLS on the cluster: the right certificate connect
     await assert.rejects(connectTemporalWorker(expired), /the client certificate \(CN=qbsync-expired\) expired on/);
   });
 
-  it('qbsync connects with the right certificate and names the cause with each wrong one', () => {
-    const good = qbsync(cliTls(tc.certs.client));
+  it('qbsync connects with the right certificate and names the cause with each wrong one', async () => {
+    const good = await qbsync(cliTls(tc.certs.client));
     assert.equal(good.status, 0, good.stderr);
     assert.deepEqual(JSON.parse(good.stdout), []);
 
-    const rogue = qbsync(cliTls(tc.certs.rogueClient));
+    const rogue = await qbsync(cliTls(tc.certs.rogueClient));
     assert.equal(rogue.status, 1);
     assert.match(rogue.stderr, /qbsync failed: Temporal at 127\.0\.0\.1:27433: wrong client certificate/);
 
-    const unknownCa = qbsync(cliTls(tc.certs.client, tc.certs.rogueCaFile));
+    const unknownCa = await qbsync(cliTls(tc.certs.client, tc.certs.rogueCaFile));
     assert.equal(unknownCa.status, 1);
     assert.match(unknownCa.stderr, /unknown CA/);
 
-    const expired = qbsync(cliTls(tc.certs.expiredClient));
+    const expired = await qbsync(cliTls(tc.certs.expiredClient));
     assert.equal(expired.status, 1);
     assert.match(
       expired.stderr,
       /TEMPORAL_TLS_CLIENT_CERT_PATH: the client certificate \(CN=qbsync-expired\) expired on/,
     );
 
-    const plain = qbsync({});
+    const plain = await qbsync({});
     assert.equal(plain.status, 1, 'plain text to a TLS frontend is refused');
   });
 });
