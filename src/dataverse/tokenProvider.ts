@@ -15,7 +15,11 @@ export interface TokenProviderOptions {
   connection: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** One credential: a secret, a certificate, or a client assertion (many tenants forbid secrets). */
+  clientSecret?: string;
+  clientCertificate?: ClientCertificateCredential;
+  /** A signed JWT-bearer assertion on demand (e.g. a federated or HSM-signed token); msal calls it per token request. */
+  clientAssertion?: (request: { clientId: string; tokenEndpoint?: string }) => Promise<string>;
   /** `https://<org>.crm.dynamics.com`; the scope is `<environmentUrl>/.default` unless `scope` is given. */
   environmentUrl: string;
   scope?: string;
@@ -27,6 +31,19 @@ export interface TokenProviderOptions {
   authorityMetadata?: string;
   /** Replaces the network layer entirely (unit tests). Takes precedence over `caPem`. */
   networkClient?: INetworkModule;
+}
+
+/**
+ * A certificate registered on the app registration. msal signs the client assertion with the private key and names
+ * the certificate by its SHA-256 thumbprint; with `x5cPem` (the public certificate chain) it also sends `x5c`, which
+ * subject-name/issuer authentication needs.
+ */
+export interface ClientCertificateCredential {
+  /** Hex SHA-256 thumbprint of the certificate (colons allowed). */
+  thumbprintSha256: string;
+  /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
+  privateKeyPem: string;
+  x5cPem?: string;
 }
 
 /** Hosts msal already knows; any other authority host must be declared in `knownAuthorities`. */
@@ -61,7 +78,7 @@ export class DataverseTokenProvider implements DataverseTokenSource {
     const config: Configuration = {
       auth: {
         clientId: options.clientId,
-        clientSecret: options.clientSecret,
+        ...credentialOf(options),
         authority: this.authority,
         ...(MICROSOFT_AUTHORITY_HOSTS.has(authorityUrl.hostname) ? {} : { knownAuthorities: [authorityUrl.host] }),
         ...(options.authorityMetadata ? { authorityMetadata: options.authorityMetadata } : {}),
@@ -113,6 +130,44 @@ export class DataverseTokenProvider implements DataverseTokenSource {
     }
     return out.replace(/\s+/g, ' ').trim();
   }
+}
+
+/** Exactly one credential, in msal's terms. */
+function credentialOf(
+  options: TokenProviderOptions,
+): Pick<Configuration['auth'], 'clientSecret' | 'clientCertificate' | 'clientAssertion'> {
+  const given = [options.clientSecret, options.clientCertificate, options.clientAssertion].filter(
+    (c) => c !== undefined && c !== '',
+  );
+  if (given.length !== 1) {
+    throw new DataverseAuthError({
+      connection: options.connection,
+      status: 0,
+      code: '',
+      message: `exactly one credential is needed (client secret, certificate or client assertion); ${given.length} given`,
+    });
+  }
+  if (options.clientCertificate) {
+    const { thumbprintSha256, privateKeyPem, x5cPem } = options.clientCertificate;
+    return {
+      clientCertificate: {
+        thumbprintSha256: thumbprintSha256.replace(/:/g, '').toLowerCase(),
+        privateKey: privateKeyPem,
+        ...(x5cPem ? { x5c: x5cPem } : {}),
+      },
+    };
+  }
+  if (options.clientAssertion) {
+    const assertion = options.clientAssertion;
+    return {
+      clientAssertion: (config) =>
+        assertion({
+          clientId: config.clientId,
+          ...(config.tokenEndpoint ? { tokenEndpoint: config.tokenEndpoint } : {}),
+        }),
+    };
+  }
+  return { clientSecret: options.clientSecret ?? '' };
 }
 
 function errorCode(err: unknown): string {

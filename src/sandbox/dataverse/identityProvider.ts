@@ -1,5 +1,5 @@
-import { generateKeyPairSync, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { errors as joseErrors, exportJWK, jwtVerify, SignJWT } from 'jose';
+import { generateKeyPairSync, randomUUID, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, errors as joseErrors, exportJWK, jwtVerify, SignJWT } from 'jose';
 import { deterministicGuid } from './deterministicId';
 
 export interface IdentityProviderOptions {
@@ -9,6 +9,8 @@ export interface IdentityProviderOptions {
   clientSecret: string;
   tokenLifetimeSeconds: number;
 }
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export interface HttpAnswer {
   status: number;
@@ -43,12 +45,22 @@ export class IdentityProvider {
   private readonly keyId = randomUUID();
   tokensIssued = 0;
   private lifetimeSeconds: number;
+  /** Certificates registered on the app (its "Certificates & secrets"), by SHA-256 and SHA-1 thumbprint (base64url). */
+  private readonly certificates = new Map<string, X509Certificate>();
 
   constructor(private readonly options: IdentityProviderOptions) {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.privateKey = pair.privateKey;
     this.publicKey = pair.publicKey;
     this.lifetimeSeconds = options.tokenLifetimeSeconds;
+  }
+
+  /** Registers a certificate credential on the app, as an admin uploads one in Entra. */
+  registerCertificate(pem: string): void {
+    const certificate = new X509Certificate(pem);
+    for (const fingerprint of [certificate.fingerprint256, certificate.fingerprint]) {
+      this.certificates.set(Buffer.from(fingerprint.replace(/:/g, ''), 'hex').toString('base64url'), certificate);
+    }
   }
 
   setTokenLifetime(seconds: number): void {
@@ -153,8 +165,11 @@ export class IdentityProvider {
         `Application with identifier '${clientId}' was not found in the directory '${this.options.tenantId}'.`,
       );
     }
-    const secret = form.get('client_secret');
-    if (secret === null || !constantTimeEqual(secret, this.options.clientSecret)) {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null || form.get('client_assertion_type') !== null) {
+      const refused = await this.checkClientAssertion(form, clientId);
+      if (refused !== undefined) return refused;
+    } else if (!constantTimeEqual(form.get('client_secret') ?? '', this.options.clientSecret)) {
       return this.oauthError(
         401,
         'invalid_client',
@@ -194,6 +209,67 @@ export class IdentityProvider {
       .sign(this.privateKey);
     this.tokensIssued += 1;
     return json(200, { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: token });
+  }
+
+  /**
+   * A certificate credential, as Entra checks it: a JWT-bearer client assertion whose header names a registered
+   * certificate by thumbprint (x5t#S256 or x5t; with x5c, the chain's first certificate must be that certificate),
+   * signed by its key (PS256 or RS256), issued by and about the client, for this token endpoint, and in its validity.
+   */
+  private async checkClientAssertion(form: URLSearchParams, clientId: string): Promise<HttpAnswer | undefined> {
+    const invalid = (aadsts: string, description: string): HttpAnswer =>
+      this.oauthError(401, 'invalid_client', aadsts, description);
+    if (form.get('client_assertion_type') !== JWT_BEARER)
+      return this.oauthError(
+        400,
+        'invalid_request',
+        'AADSTS50027',
+        `The client_assertion_type must be '${JWT_BEARER}'.`,
+      );
+    const assertion = form.get('client_assertion') ?? '';
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(assertion);
+    } catch {
+      return invalid('AADSTS50027', 'JWT token is invalid or malformed.');
+    }
+    const thumbprint = typeof header['x5t#S256'] === 'string' ? header['x5t#S256'] : header.x5t;
+    const certificate = typeof thumbprint === 'string' ? this.certificates.get(thumbprint) : undefined;
+    if (certificate === undefined)
+      return invalid(
+        'AADSTS700027',
+        `Client assertion failed signature validation. Key was not found: no certificate with thumbprint '${String(thumbprint)}' is registered for application '${clientId}'.`,
+      );
+    const chain = header.x5c;
+    if (chain !== undefined && (!Array.isArray(chain) || chain[0] !== certificate.raw.toString('base64')))
+      return invalid(
+        'AADSTS700027',
+        'Client assertion failed signature validation. The x5c chain does not start with the certificate named by the thumbprint.',
+      );
+    if (header.alg !== 'PS256' && header.alg !== 'RS256')
+      return invalid(
+        'AADSTS700027',
+        `Client assertion failed signature validation. Algorithm '${String(header.alg)}' is not supported.`,
+      );
+    try {
+      await jwtVerify(assertion, certificate.publicKey, {
+        algorithms: [header.alg],
+        issuer: clientId,
+        subject: clientId,
+        audience: `${this.options.environmentUrl}/${this.options.tenantId}/oauth2/v2.0/token`,
+        clockTolerance: 0,
+      });
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired)
+        return invalid('AADSTS700024', 'Client assertion is not within its valid time range.');
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+        return invalid('AADSTS700027', 'Client assertion failed signature validation.');
+      return invalid(
+        'AADSTS700027',
+        `Client assertion contains an invalid claim: ${error instanceof Error ? error.message : 'unknown'}.`,
+      );
+    }
+    return undefined;
   }
 
   /** Validates a bearer token: our signature, our issuer, audience = the environment, not expired. */

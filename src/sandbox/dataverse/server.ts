@@ -41,6 +41,8 @@ export interface DataverseSandboxOptions {
   tokenLifetimeSeconds?: number;
   clientId?: string;
   clientSecret?: string;
+  /** Certificate credentials registered on the app (PEM), for client assertions signed with their keys. */
+  clientCertificates?: string[];
   tenantId?: string;
   webhookDeliveryDelayMs?: number;
   createProductsAsActive?: boolean;
@@ -78,6 +80,8 @@ export interface DataverseSandbox {
   stats(): DataverseSandboxStats;
   setLimits(limits: ServiceProtectionLimits): void;
   setTokenLifetime(seconds: number): void;
+  /** Registers a certificate credential (PEM) on the app, as an admin uploads one in Entra. */
+  registerClientCertificate(pem: string): void;
   /** In-process access for seeding and assertions (benchmarks, tests). */
   records: RecordService;
   /** Writes the data file now instead of after the debounce. */
@@ -259,6 +263,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     clientSecret,
     tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 3600,
   });
+  for (const pem of opts.clientCertificates ?? []) identity.registerCertificate(pem);
   const organizationId = deterministicGuid('organization:sandbox');
   webhooks = new WebhookDispatcher(
     schema,
@@ -341,6 +346,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     }),
     setLimits: (limits) => protection.setLimits(limits),
     setTokenLifetime: (seconds) => identityProvider.setTokenLifetime(seconds),
+    registerClientCertificate: (pem) => identityProvider.registerCertificate(pem),
     records,
     flush: () => persistence?.flush(),
     close: async () => {
