@@ -9,8 +9,8 @@ import { buildQwcFile, deterministicGuid } from '../gateway/qbwc/qwcFile';
 import { logger } from '../observability/logger';
 import { CompanyFileSimulator } from './quickbooks/companyFile';
 import { seedDemoCompany } from './quickbooks/demoCompany';
-import { startQuickBooksSandbox } from './quickbooks/server';
-import { startDataverseSandbox } from './dataverse/server';
+import { startQuickBooksSandbox, type QuickBooksSandbox } from './quickbooks/server';
+import { startDataverseSandbox, type DataverseSandbox, type DataverseSandboxOptions } from './dataverse/server';
 
 /**
  * `npm start` without real systems: the QuickBooks sandbox (two regional company files) and the Dataverse sandbox,
@@ -59,8 +59,33 @@ function loadOrCreateSecrets(store: SecretStore, legacyPath: string): SandboxSec
   };
 }
 
-async function main(): Promise<void> {
-  const dataDir = resolve(runtime.dataDir);
+export interface SandboxesOptions {
+  dataDir: string;
+  qbPort: number;
+  dvPort: number;
+  /** Where the gateway listens: the .QWC files, connections and webhooks point there. */
+  gatewayPort: number;
+  temporalAddress: string;
+  namespace: string;
+  qbwcIntervalSeconds: number;
+  /** Extra Dataverse sandbox options (the chaos run's fault hooks). */
+  dataverse?: Pick<DataverseSandboxOptions, 'faults'>;
+}
+
+export interface Sandboxes {
+  quickbooks: QuickBooksSandbox;
+  /** The company files, in process (the chaos run edits and reads them over qbXML). */
+  companyFiles: ReadonlyMap<string, CompanyFileSimulator>;
+  dataverse: DataverseSandbox;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts both sandboxes and writes the files the worker, gateway and operator read from `dataDir`; `npm start` runs it
+ * as its own process, the chaos run (bench/chaos) inside its own.
+ */
+export async function startSandboxes(options: SandboxesOptions): Promise<Sandboxes> {
+  const dataDir = resolve(options.dataDir);
   const sandboxDir = join(dataDir, 'sandbox');
   for (const dir of [
     sandboxDir,
@@ -71,9 +96,9 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
   }
   const secrets = loadOrCreateSecrets(SecretStore.open(dataDir), join(sandboxDir, 'secrets.json'));
-  const qbPort = Number(process.env.SANDBOX_QB_PORT ?? 8090);
-  const dvPort = Number(process.env.SANDBOX_DATAVERSE_PORT ?? 8443);
-  const gatewayUrl = `http://localhost:${runtime.gatewayPort}`;
+  const qbPort = options.qbPort;
+  const dvPort = options.dvPort;
+  const gatewayUrl = `http://localhost:${options.gatewayPort}`;
 
   const companyFiles = OFFICES.map((office) => {
     const sim = new CompanyFileSimulator({ name: office, dataFile: join(sandboxDir, 'quickbooks', `${office}.json`) });
@@ -87,6 +112,7 @@ async function main(): Promise<void> {
     dataDir: join(sandboxDir, 'dataverse'),
     seed: true,
     clientSecret: secrets.dataverseClientSecret,
+    ...options.dataverse,
   });
 
   const connections: ConnectionConfig[] = [];
@@ -106,7 +132,7 @@ async function main(): Promise<void> {
         ownerId: deterministicGuid(APP_NAMESPACE, 'owner'),
         fileId: deterministicGuid(APP_NAMESPACE, `file/${office}`),
         qbType: 'QBFS',
-        runEveryNSeconds: Number(process.env.SANDBOX_QBWC_INTERVAL_SECONDS ?? 20),
+        runEveryNSeconds: options.qbwcIntervalSeconds,
         isReadOnly: false,
       }),
     );
@@ -130,7 +156,7 @@ async function main(): Promise<void> {
   if (dataverse.webhooks().length === 0) {
     for (const entity of ['salesorder', 'account']) {
       dataverse.registerWebhook({
-        url: `http://127.0.0.1:${runtime.gatewayPort}/webhooks/dataverse`,
+        url: `http://127.0.0.1:${options.gatewayPort}/webhooks/dataverse`,
         entity,
         messages: ['Create', 'Update'],
         authType: 'WebhookKey',
@@ -140,7 +166,7 @@ async function main(): Promise<void> {
   }
 
   const endpoints = {
-    temporal: { address: runtime.temporalAddress, namespace: runtime.namespace, uiUrl: 'http://localhost:8233' },
+    temporal: { address: options.temporalAddress, namespace: options.namespace, uiUrl: 'http://localhost:8233' },
     gateway: { url: gatewayUrl, qbwcPath: '/qbwc', qbwcUrl: `${gatewayUrl}/qbwc`, wsdlUrl: `${gatewayUrl}/qbwc?wsdl` },
     quickbooks: { url: quickbooks.url, companyFiles: endpointsConnections },
     dataverse: {
@@ -156,17 +182,39 @@ async function main(): Promise<void> {
     },
   };
   writeFileSync(join(sandboxDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
-  logger.info({ quickbooks: quickbooks.url, dataverse: dataverse.webApiUrl }, 'sandbox ready');
+  return {
+    quickbooks,
+    companyFiles: new Map(companyFiles.map((sim, i) => [OFFICES[i]!, sim])),
+    dataverse,
+    close: async () => {
+      await Promise.allSettled([quickbooks.close(), dataverse.close()]);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const sandboxes = await startSandboxes({
+    dataDir: runtime.dataDir,
+    qbPort: Number(process.env.SANDBOX_QB_PORT ?? 8090),
+    dvPort: Number(process.env.SANDBOX_DATAVERSE_PORT ?? 8443),
+    gatewayPort: runtime.gatewayPort,
+    temporalAddress: runtime.temporalAddress,
+    namespace: runtime.namespace,
+    qbwcIntervalSeconds: Number(process.env.SANDBOX_QBWC_INTERVAL_SECONDS ?? 20),
+  });
+  logger.info({ quickbooks: sandboxes.quickbooks.url, dataverse: sandboxes.dataverse.webApiUrl }, 'sandbox ready');
   process.stdout.write('SANDBOX READY\n');
 
   const stop = (): void => {
-    void Promise.allSettled([quickbooks.close(), dataverse.close()]).then(() => process.exit(0));
+    void sandboxes.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
 
-main().catch((error: unknown) => {
-  logger.error({ error: String(error) }, 'sandbox stopped with an error');
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    logger.error({ error: String(error) }, 'sandbox stopped with an error');
+    process.exit(1);
+  });
+}
