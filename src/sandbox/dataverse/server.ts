@@ -14,6 +14,7 @@ import { SandboxPersistence } from './persistence';
 import { RecordService, type ServerWork, type WriteContext } from './records';
 import { type Row } from './row';
 import { Schema } from './schema';
+import { type DataverseFaults } from './faults';
 import {
   DEFAULT_LIMITS,
   DEFAULT_SERVER_TIME,
@@ -51,6 +52,8 @@ export interface DataverseSandboxOptions {
    * A real organisation takes seconds to hours, so clients must wait for Active rather than assume it.
    */
   keyActivationDelayMs?: number;
+  /** Fault injection for the chaos run; never set otherwise. */
+  faults?: DataverseFaults;
 }
 
 export interface DataverseSandboxStats {
@@ -167,6 +170,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
   const metadata = new MetadataApi(schema, store, changed, opts.keyActivationDelayMs ?? 1000);
   const protection = new ServiceProtection(opts.limits ?? DEFAULT_LIMITS);
   const serverTime = opts.serverTime ?? DEFAULT_SERVER_TIME;
+  const faults = opts.faults;
 
   // The URLs depend on the port, known only after listen(); the handler reads these once they are set.
   let environmentUrl = '';
@@ -201,6 +205,8 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
           'WWW-Authenticate': `Bearer error=invalid_token, error_description="${check.detail.replace(/"/g, "'")}", authorization_uri=${environmentUrl}/${tenantId}/oauth2/authorize, resource_id=${environmentUrl}`,
         });
       }
+      const refusal = faults?.refusal();
+      if (refusal !== undefined) throw refusal;
       admission = protection.admit(check.clientId);
       const tag = url.searchParams.get('tag') ?? undefined;
       url.searchParams.delete('tag');
@@ -208,18 +214,20 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       const dispatcher = webhooks;
       if (apiPath === '$batch' && method === 'POST') {
         const api = webApi;
-        send(
-          response,
-          executeBatch(headers['content-type'], body, tag, {
-            api,
-            store,
-            webApiUrl: `${environmentUrl}/api/data/v9.2/`,
-            outerHeaders: { prefer: headers.prefer, callerobjectid: headers.callerobjectid },
-            dispatch: (events, t) => dispatcher.dispatch(events, t),
-            errorResponse,
-            work,
-          }),
-        );
+        const batchAnswer = executeBatch(headers['content-type'], body, tag, {
+          api,
+          store,
+          webApiUrl: `${environmentUrl}/api/data/v9.2/`,
+          outerHeaders: { prefer: headers.prefer, callerobjectid: headers.callerobjectid },
+          dispatch: (events, t) => dispatcher.dispatch(events, t),
+          errorResponse,
+          work,
+        });
+        if (faults?.loseAnswer(method, tag)) {
+          request.socket.destroy();
+          return;
+        }
+        send(response, batchAnswer);
         return;
       }
       const context: WriteContext = { events: [], work, ...(tag !== undefined ? { tag } : {}) };
@@ -228,6 +236,11 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       );
       if (answer === undefined) throw new DataverseError(503, '', 'Sandbox is starting.');
       dispatcher.dispatch(context.events, tag);
+      if (faults?.loseAnswer(method, tag)) {
+        // Committed, events dispatched; the caller never hears of it, as after a timeout.
+        request.socket.destroy();
+        return;
+      }
       send(response, answer);
     } catch (error) {
       send(response, errorResponse(error, headers.prefer));
@@ -274,6 +287,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       organizationName: 'qbsyncsandbox',
       userId: deterministicGuid('systemuser:application-user'),
       deliveryDelayMs: opts.webhookDeliveryDelayMs ?? 50,
+      ...(faults ? { deliveryDelays: (ms: number) => faults.deliveryDelays(ms) } : {}),
       caCertPem: certificates.caCertPem,
     },
     changed,

@@ -45,6 +45,8 @@ export interface WebhookOptions {
   organizationName: string;
   userId: string;
   deliveryDelayMs: number;
+  /** One delay per delivery of an event (the chaos run's duplicated, reordered webhooks); `[deliveryDelayMs]` without. */
+  deliveryDelays?: (deliveryDelayMs: number) => number[];
   /** Extra CA for https targets (the sandbox CA, so a gateway with a sandbox certificate is reachable). */
   caCertPem: string;
 }
@@ -97,11 +99,14 @@ export class WebhookDispatcher {
       for (const hook of this.hooks.values()) {
         if (hook.entity !== event.table || !hook.messages.includes(event.message)) continue;
         const context = this.context(event, tag, hook.id);
-        const delivery = new Promise<void>((resolve) => setTimeout(resolve, this.options.deliveryDelayMs))
-          .then(() => this.deliver(hook, event, context))
-          .catch((error: unknown) => log.warn({ err: error, url: hook.url }, 'webhook delivery crashed'));
-        this.pending.add(delivery);
-        void delivery.finally(() => this.pending.delete(delivery));
+        const delays = this.options.deliveryDelays?.(this.options.deliveryDelayMs) ?? [this.options.deliveryDelayMs];
+        for (const delayMs of delays) {
+          const delivery = new Promise<void>((resolve) => setTimeout(resolve, delayMs))
+            .then(() => this.deliver(hook, event, context))
+            .catch((error: unknown) => log.warn({ err: error, url: hook.url }, 'webhook delivery crashed'));
+          this.pending.add(delivery);
+          void delivery.finally(() => this.pending.delete(delivery));
+        }
       }
     }
   }
