@@ -77,9 +77,13 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     dataConverter,
   });
+  // A bundle built once ahead (`bundleWorkflowCode`) spares each start its own bundling: the chaos run restarts the
+  // worker hundreds of times.
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const worker = await createConnectorWorker({
     connection,
     client,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     taskQueue: temporal.taskQueue,
     namespace: temporal.namespace,
     dataConverter,
