@@ -1,0 +1,469 @@
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { pollScheduleId, pollWorkflowId } from '../../src/cli/scheduleCommand';
+import { loadConnectorDataConverter } from '../../src/codec/dataConverter';
+import { ensurePayloadKeyFile } from '../../src/codec/keyRing';
+import { loadDeployment } from '../../src/config/deployment';
+import { resolveSecret, SecretStore } from '../../src/config/secrets';
+import { DataverseClient } from '../../src/dataverse/client';
+import { connectDataverse } from '../../src/dataverse/connect';
+import { provisionDataverse } from '../../src/dataverse/provisioning';
+import { RateGovernor } from '../../src/dataverse/rateGovernor';
+import { DataverseTokenProvider } from '../../src/dataverse/tokenProvider';
+import { ensureCodecAccess } from '../../src/gateway/codec/codecAccess';
+import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
+import { startSandboxes } from '../../src/sandbox/main';
+import type { ReconcileReport } from '../../src/reconcile/report';
+import type { pollCycle } from '../../src/workflows/pollCycle';
+import { ChaosLoad, OFFICES, type Office } from './load';
+import { judge, runningWorkflows, type Verdict } from './oracle';
+import {
+  bundleWorkflows,
+  ManagedProcess,
+  connectorEnv,
+  connectorGateway,
+  connectorWorker,
+  temporalDevServer,
+  type StackPorts,
+} from './processes';
+import { WebConnectorDriver, type QuickBooksFaultKind } from './webConnectors';
+
+/**
+ * The chaos run (issue 11): the sandbox stack with the worker, the gateway and the Temporal dev server as separate
+ * processes, under a steady load, with faults injected on a seeded random schedule; then the faults stop, the system
+ * is left to converge, and the oracle (./oracle.ts) counts what was lost, duplicated or left stuck.
+ */
+
+export const FAULT_KINDS = [
+  'killWorker',
+  'killGateway',
+  'restartTemporal',
+  'qbwcCutAfterWrite',
+  'qbwcCutMidIterator',
+  'qbwcConnectionError',
+  'qbwcErrorHresult',
+  'dataverse429Storm',
+  'dataverse503Storm',
+  'dataverseAnswerLostAfterCommit',
+  'webhookTwiceOutOfOrder',
+  'sameFieldBothSides',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ChaosOptions {
+  faults: number;
+  seed: number;
+  kinds?: readonly FaultKind[];
+  temporalCli: string;
+  /** Mean time between two faults (uniform 0.5×–1.5×). */
+  meanFaultIntervalMs?: number;
+  /** Time between two user actions of the load. */
+  loadIntervalMs?: number;
+  /** Poll schedule of each company file. */
+  pollEveryMs?: number;
+  /** Web Connector timer (start to start). */
+  qbwcEveryMs?: number;
+  /** How long the system may take to converge once the faults stop. */
+  convergeTimeoutMs?: number;
+  /** Keep the data dir (logs, dev server database) for a post-mortem. */
+  keepDataDir?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface ChaosResult {
+  seed: number;
+  faultsRequested: number;
+  faultKinds: FaultKind[];
+  faultsInjected: Partial<Record<FaultKind, number>>;
+  faultsInjectedTotal: number;
+  load: ChaosLoad['counts'];
+  recordsMoved: number;
+  lost: number;
+  duplicated: number;
+  stuck: number;
+  converged: boolean;
+  /** The connector's own `reconcile` of each company file found both systems in agreement, to the cent. */
+  reconcileClean: boolean;
+  timeToConvergeSeconds: number;
+  initialSyncSeconds: number;
+  faultPhaseSeconds: number;
+  reconcile: Record<string, { inAgreement: boolean; totals: ReconcileReport['totals'] } | { error: string }>;
+  verdict: Verdict;
+  processStarts: Record<string, number>;
+  qbwcSessions: {
+    sessions: number;
+    abandonedByCuts: number;
+    faultsExpiredWithoutWork: number;
+    outcomes: Record<string, number>;
+  };
+  dataDir?: string;
+}
+
+/** mulberry32: small, seedable, good enough to draw a fault schedule. */
+export function seededRandom(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Retries a call to Temporal while the dev server restarts. */
+async function patiently<T>(what: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > until) throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      await sleep(1000);
+    }
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? ((m: string) => console.log(`[chaos] ${m}`));
+  const kinds = [...(options.kinds ?? FAULT_KINDS)];
+  const random = seededRandom(options.seed);
+  const meanFaultIntervalMs = options.meanFaultIntervalMs ?? 2000;
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'qbsync-chaos-'));
+  const ports: StackPorts = { temporal: await freePort(), temporalUi: await freePort(), gateway: await freePort() };
+  const env = connectorEnv(dataDir, ports, 'chaos');
+  log(`data dir ${dataDir}; Temporal 127.0.0.1:${ports.temporal}, gateway ${ports.gateway}; seed ${options.seed}`);
+
+  // ---- the stack -----------------------------------------------------------------------------------------------
+  ensurePayloadKeyFile(dataDir);
+  ensureCodecAccess(dataDir, `http://127.0.0.1:${ports.gateway}`);
+  const dataverseFaults = new DataverseFaults();
+  const sandboxes = await startSandboxes({
+    dataDir,
+    qbPort: 0,
+    dvPort: 0,
+    gatewayPort: ports.gateway,
+    temporalAddress: `127.0.0.1:${ports.temporal}`,
+    namespace: 'default',
+    qbwcIntervalSeconds: 1,
+    dataverse: { faults: dataverseFaults },
+  });
+  const deployment = loadDeployment({ dataDir, env });
+  const target = deployment.dataverseTarget();
+  const provisioner = connectDataverse(target, { label: 'chaos-provision' });
+  for (;;) {
+    const report = await provisionDataverse(provisioner.client, { log: pino({ level: 'silent' }) });
+    if (Object.keys(report.keysNotActive).length === 0) break;
+    await sleep(200);
+  }
+  await provisioner.close();
+  // The load's Dynamics user: no connector tag (so Dynamics sends webhooks for its writes), its own token cache.
+  const userTokens = new DataverseTokenProvider({
+    connection: 'chaos-user',
+    tenantId: target.tenantId,
+    clientId: target.clientId,
+    clientSecret: target.clientSecret,
+    environmentUrl: target.environmentUrl,
+    ...(target.authority ? { authority: target.authority } : {}),
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+  });
+  const user = new DataverseClient({
+    connection: 'chaos-user',
+    webApiUrl: target.webApiUrl,
+    tokenProvider: userTokens,
+    governor: new RateGovernor({ name: 'chaos-user' }),
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+    tag: '',
+    maxThrottleRetries: 3,
+  });
+
+  const temporal = new ManagedProcess(temporalDevServer(options.temporalCli, dataDir, ports), join(dataDir, 'logs'));
+  const worker = new ManagedProcess(
+    connectorWorker(dataDir, ports, await bundleWorkflows(dataDir)),
+    join(dataDir, 'logs'),
+  );
+  const gateway = new ManagedProcess(connectorGateway(dataDir, ports), join(dataDir, 'logs'));
+  const processes = [temporal, worker, gateway];
+  let client: Client | undefined;
+  const drivers: WebConnectorDriver[] = [];
+  const injected: Partial<Record<FaultKind, number>> = {};
+  const hit = (kind: FaultKind): void => {
+    injected[kind] = (injected[kind] ?? 0) + 1;
+  };
+
+  try {
+    await temporal.start();
+    await Promise.all([worker.start(), gateway.start()]);
+    log('dev server, worker and gateway up');
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    client = new Client({ connection, dataConverter: loadConnectorDataConverter(dataDir, env) });
+    const temporalClient = client;
+    const taskQueue = deployment.temporal.taskQueue;
+    for (const office of OFFICES) {
+      await temporalClient.schedule.create<typeof pollCycle>({
+        scheduleId: pollScheduleId(office),
+        spec: { intervals: [{ every: options.pollEveryMs ?? 20_000 }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'pollCycle',
+          workflowId: pollWorkflowId(office),
+          taskQueue,
+          args: [{ connection: office }],
+        },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      });
+      await temporalClient.schedule.getHandle(pollScheduleId(office)).trigger(ScheduleOverlapPolicy.SKIP);
+    }
+
+    // ---- Web Connectors, one per company file --------------------------------------------------------------------
+    const endpoints = JSON.parse(readFileSync(join(dataDir, 'sandbox', 'endpoints.json'), 'utf8')) as {
+      quickbooks: {
+        companyFiles: { connection: string; qbwcPasswordRef: string; companyFilePath: string; qwcFile: string }[];
+      };
+    };
+    const store = (): SecretStore => SecretStore.open(dataDir);
+    const driverOf = new Map<string, WebConnectorDriver>();
+    for (const f of endpoints.quickbooks.companyFiles) {
+      const companyFile = sandboxes.companyFiles.get(f.connection);
+      if (!companyFile) throw new Error(`no company file ${f.connection}`);
+      const driver = new WebConnectorDriver({
+        connection: f.connection,
+        qwcFile: f.qwcFile,
+        password: resolveSecret(f.qbwcPasswordRef, store),
+        companyFilePath: f.companyFilePath,
+        companyFile,
+        everyMs: options.qbwcEveryMs ?? 1000,
+        onHit: (kind: QuickBooksFaultKind) => hit(kind),
+        random,
+      });
+      driver.start();
+      drivers.push(driver);
+      driverOf.set(f.connection, driver);
+    }
+
+    /** Waits until no poll cycle or record sync runs; false if `deadline` passed first. */
+    const settled = async (deadline: number): Promise<boolean> => {
+      while (Date.now() < deadline) {
+        const running = await patiently('listing running workflows', () =>
+          runningWorkflows(
+            temporalClient,
+            "WorkflowType IN ('dataverseRecordSync', 'quickbooksRecordSync', 'pollCycle')",
+          ),
+        );
+        if (running.length === 0) return true;
+        await sleep(2000);
+      }
+      return false;
+    };
+
+    // ---- initial sync of both offices, undisturbed: the faults hit the steady state that follows ------------------
+    const initialStart = Date.now();
+    await sleep(3000); // the triggered cycles are starting
+    if (!(await settled(initialStart + (options.convergeTimeoutMs ?? 600_000)))) {
+      throw new Error('the initial sync of both offices did not finish');
+    }
+    const initialSyncSeconds = (Date.now() - initialStart) / 1000;
+    log(`initial sync done in ${initialSyncSeconds.toFixed(0)} s`);
+
+    // ---- load and faults -----------------------------------------------------------------------------------------
+    const load = new ChaosLoad(
+      sandboxes.companyFiles,
+      user,
+      random,
+      options.seed,
+      () => !dataverseFaults.stormActive(),
+    );
+    let loading = true;
+    const loadLoop = (async () => {
+      while (loading) {
+        await load.step();
+        await sleep(options.loadIntervalMs ?? 1500);
+      }
+    })();
+
+    /** Restarts of one process run one after the other; a fault on a process mid-restart waits for it. */
+    const chains = new Map<ManagedProcess, Promise<void>>();
+    const restart = (p: ManagedProcess, how: 'kill' | 'stop'): Promise<void> => {
+      const next = (chains.get(p) ?? Promise.resolve()).then(async () => {
+        await (how === 'kill' ? p.kill() : p.stop());
+        await sleep(random() * 2000);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await p.start();
+            return;
+          } catch (error) {
+            // The worker or gateway cannot start while the dev server is down: try again.
+            if (attempt >= 20) throw error;
+            await sleep(2000);
+          }
+        }
+      });
+      chains.set(
+        p,
+        next.catch((error: unknown) => log(`${p.name} did not come back: ${String(error)}`)),
+      );
+      return next;
+    };
+
+    const inject = async (kind: FaultKind): Promise<void> => {
+      const office: Office = random() < 0.5 ? 'east' : 'west';
+      switch (kind) {
+        case 'killWorker':
+          hit(kind);
+          void restart(worker, 'kill');
+          return;
+        case 'killGateway':
+          hit(kind);
+          void restart(gateway, 'kill');
+          return;
+        case 'restartTemporal':
+          hit(kind);
+          void restart(temporal, 'stop');
+          return;
+        case 'qbwcCutAfterWrite':
+        case 'qbwcCutMidIterator':
+        case 'qbwcConnectionError':
+        case 'qbwcErrorHresult':
+          driverOf.get(office)?.arm(kind);
+          return;
+        case 'dataverse429Storm':
+          hit(kind);
+          dataverseFaults.startStorm(429, 2000 + random() * 6000);
+          return;
+        case 'dataverse503Storm':
+          hit(kind);
+          dataverseFaults.startStorm(503, 1000 + random() * 4000);
+          return;
+        case 'dataverseAnswerLostAfterCommit':
+          dataverseFaults.loseAnswersAfterCommit(1);
+          return;
+        case 'webhookTwiceOutOfOrder':
+          dataverseFaults.duplicateNextWebhook(2, 1000 + random() * 3000);
+          if (await load.dynamicsEditTwice().catch(() => false)) hit(kind);
+          return;
+        case 'sameFieldBothSides':
+          if (await load.sameFieldBothSides().catch(() => false)) hit(kind);
+          return;
+      }
+    };
+
+    const faultStart = Date.now();
+    for (let i = 0; i < options.faults; i++) {
+      await sleep(meanFaultIntervalMs * (0.5 + random()));
+      const kind = kinds[Math.floor(random() * kinds.length)] ?? kinds[0]!;
+      await inject(kind);
+      if ((i + 1) % 10 === 0) log(`${i + 1}/${options.faults} faults drawn`);
+    }
+    // ---- quiesce -------------------------------------------------------------------------------------------------
+    loading = false;
+    await loadLoop;
+    for (const d of drivers) d.disarm();
+    dataverseFaults.clear();
+    await Promise.all([...chains.values()]);
+    for (const p of processes) if (!p.running) await restart(p, 'stop');
+    const faultPhaseSeconds = (Date.now() - faultStart) / 1000;
+    log(`faults over after ${faultPhaseSeconds.toFixed(0)} s; converging`);
+
+    const convergeStart = Date.now();
+    const deadline = convergeStart + (options.convergeTimeoutMs ?? 600_000);
+    // Two full poll cycles of each file after the faults, each waited out: the first finds what the faults left
+    // behind, the second proves nothing more is coming.
+    let converged = true;
+    for (let round = 0; round < 2 && converged; round++) {
+      converged = await settled(deadline);
+      for (const office of OFFICES) {
+        await patiently('triggering a poll', () =>
+          temporalClient.schedule.getHandle(pollScheduleId(office)).trigger(ScheduleOverlapPolicy.SKIP),
+        );
+      }
+      await sleep(3000);
+      converged = converged && (await settled(deadline));
+    }
+    const timeToConvergeSeconds = (Date.now() - convergeStart) / 1000;
+    log(converged ? `converged in ${timeToConvergeSeconds.toFixed(0)} s` : 'did not converge in time');
+
+    // ---- the oracle ----------------------------------------------------------------------------------------------
+    const reconcile: ChaosResult['reconcile'] = {};
+    for (const office of OFFICES) {
+      try {
+        const report = await temporalClient.workflow.execute<
+          (input: { connection: string }) => Promise<ReconcileReport>
+        >('reconcile', {
+          workflowId: `reconcile/${office}/chaos-${options.seed}`,
+          taskQueue,
+          args: [{ connection: office }],
+        });
+        reconcile[office] = { inAgreement: report.inAgreement, totals: report.totals };
+      } catch (error) {
+        reconcile[office] = { error: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    const verdict = await judge({ files: sandboxes.companyFiles, dynamics: user, temporal: temporalClient, load });
+    const recordsMoved = (
+      await temporalClient.workflow.count(
+        "ExecutionStatus = 'Completed' AND WorkflowType IN ('dataverseRecordSync', 'quickbooksRecordSync')",
+      )
+    ).count;
+    for (const d of drivers) await d.stop();
+    for (const d of drivers) d.disarm();
+    const outcomes: Record<string, number> = {};
+    for (const r of drivers.flatMap((d) => d.reports)) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    // A fault the Dataverse sandbox applied is counted there (armed ones that never found a write are not).
+    if (dataverseFaults.injected.answerLostAfterCommit > 0)
+      injected.dataverseAnswerLostAfterCommit = dataverseFaults.injected.answerLostAfterCommit;
+    const reconcileClean = Object.values(reconcile).every((r) => 'inAgreement' in r && r.inAgreement);
+    return {
+      seed: options.seed,
+      faultsRequested: options.faults,
+      faultKinds: kinds,
+      faultsInjected: injected,
+      faultsInjectedTotal: Object.values(injected).reduce((n, v) => n + v, 0),
+      load: load.counts,
+      recordsMoved,
+      lost: verdict.lost,
+      duplicated: verdict.duplicated,
+      stuck: verdict.stuck,
+      converged,
+      reconcileClean,
+      timeToConvergeSeconds,
+      initialSyncSeconds,
+      faultPhaseSeconds,
+      reconcile,
+      verdict,
+      processStarts: Object.fromEntries(processes.map((p) => [p.name, p.starts])),
+      qbwcSessions: {
+        sessions: drivers.reduce((n, d) => n + d.reports.length, 0),
+        abandonedByCuts: drivers.reduce((n, d) => n + d.abandoned, 0),
+        faultsExpiredWithoutWork: drivers.reduce((n, d) => n + d.expired, 0),
+        outcomes,
+      },
+      ...(options.keepDataDir ? { dataDir } : {}),
+    };
+  } finally {
+    for (const d of drivers) await d.stop().catch(() => undefined);
+    await worker.close();
+    await gateway.close();
+    await temporal.close();
+    await user.close();
+    await userTokens.close();
+    await sandboxes.close();
+    if (!options.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
