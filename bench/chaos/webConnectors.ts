@@ -77,7 +77,8 @@ export class WebConnectorDriver {
       qwc: this.qwc,
       password: this.opts.password,
       companyFilePath: this.opts.companyFilePath,
-      processor,
+      // QuickBooks forgets a session's iterators when QBWC ends it.
+      processor: Object.assign(processor, { endSession: () => this.opts.companyFile.endSession() }),
       timeoutMs: 60_000,
       noOpWaitMs: 250,
       log: () => undefined,
@@ -162,6 +163,8 @@ export class WebConnectorDriver {
     });
     const outcome = await Promise.race([doomed.runSession(), cutHappened]);
     if (outcome === 'cut') {
+      // The Web Connector is gone, so QuickBooks' connection to it closes and its iterators with it.
+      this.opts.companyFile.endSession();
       this.armed.shift();
       this.abandoned += 1;
       this.opts.onHit(fault.kind);
