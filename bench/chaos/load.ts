@@ -100,12 +100,12 @@ export class ChaosLoad {
     this.phoneWrites.set(key, writes);
   }
 
-  /** A paired account (one the connector already wrote its ListID on), with its office. */
+  /** A paired customer account (one the connector already wrote its ListID on; vendors left out), with its office. */
   private async pairedAccount(
     office?: Office,
   ): Promise<{ accountid: string; office: Office; listId: string } | undefined> {
     const offices = office ? [office] : OFFICES;
-    const filter = `(${offices.map((o) => `qbsync_companyfile eq '${o}'`).join(' or ')}) and qbsync_qblistid ne null and statecode eq 0`;
+    const filter = `(${offices.map((o) => `qbsync_companyfile eq '${o}'`).join(' or ')}) and qbsync_qblistid ne null and statecode eq 0 and customertypecode eq 3`;
     const rows = [];
     for await (const row of this.dynamics.queryRows(ENTITY_SETS.account, {
       select: ['accountid', 'qbsync_companyfile', 'qbsync_qblistid'],
