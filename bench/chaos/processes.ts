@@ -14,7 +14,7 @@ import { searchAttributeRegistrations } from '../../src/workflows/searchAttribut
 const root = resolve(__dirname, '..', '..');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export const portOpen = (port: number): Promise<boolean> =>
+const portOpen = (port: number): Promise<boolean> =>
   new Promise((resolveOpen) => {
     const socket = connect({ port, host: '127.0.0.1' }, () => {
       socket.end();
@@ -23,7 +23,7 @@ export const portOpen = (port: number): Promise<boolean> =>
     socket.on('error', () => resolveOpen(false));
   });
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;

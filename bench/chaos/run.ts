@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { pollScheduleId, pollWorkflowId } from '../../src/cli/scheduleCommand';
 import { loadConnectorDataConverter } from '../../src/codec/dataConverter';
 import { ensurePayloadKeyFile } from '../../src/codec/keyRing';
 import { loadDeployment } from '../../src/config/deployment';
@@ -104,7 +103,7 @@ export interface ChaosResult {
 }
 
 /** mulberry32: small, seedable, good enough to draw a fault schedule. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let t = seed >>> 0;
   return () => {
     t = (t + 0x6d2b79f5) >>> 0;
@@ -113,6 +112,10 @@ export function seededRandom(seed: number): () => number {
     return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The poll schedule and workflow ids `npm start` and `qbsync schedule create` give each connection. */
+const pollScheduleId = (connection: string): string => `poll-${connection}`;
+const pollWorkflowId = (connection: string): string => `poll/${connection}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
