@@ -19,7 +19,7 @@ import {
   companyFileWorkflowId,
   type CompanyFileTotals,
 } from '../src/workflows/companyFile/messages';
-import type { CompanyFileInput } from '../src/workflows/companyFile/workflow';
+import type { CompanyFileInput } from '../src/workflows/companyFile/input';
 import { qbxmlProbe, quickbooksListRead } from '../test/fixtures/workflows';
 import {
   driveSessions,

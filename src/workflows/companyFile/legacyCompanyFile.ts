@@ -41,7 +41,7 @@ import {
   type QueueLimits,
   type RoutedResults,
 } from './sessionQueue';
-import type { CompanyFileInput } from './workflow';
+import type { CompanyFileInput } from './input';
 
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;

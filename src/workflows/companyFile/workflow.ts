@@ -1,3 +1,4 @@
+import type { CompanyFileInput } from './input';
 import {
   allHandlersFinished,
   condition,
@@ -26,11 +27,9 @@ import {
   rememberChoiceNamesSignal,
   syncCursorsQuery,
   takeRequestsUpdate,
-  type OwnWrites,
   type QuickBooksChoiceNames,
   type ReceiveResponseInput,
   type SessionCall,
-  type SyncCursors,
 } from './messages';
 import {
   closeSession,
@@ -42,20 +41,9 @@ import {
   receiveResponse,
   sessionExpired,
   takeRequests,
-  type CompanyFileState,
   type QueueLimits,
   type RoutedResults,
 } from './sessionQueue';
-
-export interface CompanyFileInput {
-  connection: string;
-  limits?: Partial<QueueLimits>;
-  /** Carried over continue-as-new. */
-  state?: CompanyFileState;
-  cursors?: SyncCursors;
-  choiceNames?: QuickBooksChoiceNames;
-  ownWrites?: OwnWrites;
-}
 
 /**
  * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
