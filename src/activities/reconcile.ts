@@ -16,9 +16,9 @@ export interface ReconcileActivityDeps {
 }
 
 /** Rows per activity result: at a few hundred bytes a row, a page stays far below Temporal's 2 MB payload limit. */
-export const MAX_ROWS_PER_PAGE = 1000;
+const MAX_ROWS_PER_PAGE = 1000;
 /** Order ids per `salesOrdersWithLines` call and per `$filter` (the filter travels in the URL). */
-export const MAX_ORDER_IDS_PER_CALL = 500;
+const MAX_ORDER_IDS_PER_CALL = 500;
 const ORDER_IDS_PER_FILTER = 25;
 
 export interface DataverseRowsPageInput {

@@ -2,7 +2,7 @@ import { type ChoiceMap } from './choices';
 import { charLength } from './fields';
 
 /** qbXML limit of a list entry's Name (customer type, terms). */
-export const QB_LIST_NAME_MAX = 31;
+const QB_LIST_NAME_MAX = 31;
 
 export interface ChoiceOption {
   value: number;

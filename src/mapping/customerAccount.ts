@@ -18,7 +18,7 @@ import { Issues, type MappingResult } from './result';
 export type { AccountMappingContext } from './party';
 
 /** qbXML 13 limits of the customer fields the account feeds (reference §14). */
-export const CUSTOMER_LIMITS = { name: 41, phone: 21, fax: 21, email: 1023, accountNumber: 99 } as const;
+const CUSTOMER_LIMITS = { name: 41, phone: 21, fax: 21, email: 1023, accountNumber: 99 } as const;
 
 /** A QuickBooks customer (or job) as a Dynamics account with relationship type Customer. */
 export function customerToAccount(c: CustomerRet, ctx: AccountMappingContext): MappingResult<AccountWrite> {

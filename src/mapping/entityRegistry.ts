@@ -199,8 +199,8 @@ export type DynamicsEntity = 'account' | 'product' | 'salesorder';
 /** QuickBooks lists with a record workflow (`qb/<connection>/<entity>/<ListID>`). */
 export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
 
-export const DYNAMICS_ENTITIES: readonly DynamicsEntity[] = ['account', 'product', 'salesorder'];
-export const QUICKBOOKS_ENTITIES: readonly QuickBooksEntity[] = ['customer', 'vendor', 'item'];
+const DYNAMICS_ENTITIES: readonly DynamicsEntity[] = ['account', 'product', 'salesorder'];
+const QUICKBOOKS_ENTITIES: readonly QuickBooksEntity[] = ['customer', 'vendor', 'item'];
 
 export class RecordIdError extends Error {
   override readonly name = 'RecordIdError';

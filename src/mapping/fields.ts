@@ -4,7 +4,7 @@ import { sameDecimal } from './money';
 import { type Issues } from './result';
 
 /** qbXML 13 address limits (reference §14), the same for bill, ship and vendor addresses. */
-export const QB_ADDRESS_LIMITS = { line: 41, city: 31, state: 21, postalCode: 13, country: 31 } as const;
+const QB_ADDRESS_LIMITS = { line: 41, city: 31, state: 21, postalCode: 13, country: 31 } as const;
 
 /** Absent, null and empty all mean "no value" on both sides. */
 export function text(value: string | null | undefined): string | null {

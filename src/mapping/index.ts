@@ -6,14 +6,7 @@ export * from './result';
 export * from './money';
 export * from './choices';
 export * from './dataverseRows';
-export {
-  accountKeyReference,
-  changedColumns,
-  QB_ADDRESS_LIMITS,
-  qbAddressToParts,
-  partsToQbAddress,
-  qbAddressChange,
-} from './fields';
+export { changedColumns } from './fields';
 export * from './customerAccount';
 export * from './vendorAccount';
 export * from './itemProduct';

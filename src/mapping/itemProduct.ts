@@ -19,8 +19,8 @@ export type SyncedItem = ItemServiceRet | ItemNonInventoryRet | ItemInventoryRet
 export type ItemKind = SyncedItem['kind'];
 
 /** qbXML item name limit (31, shorter than customers') and Dataverse product column limits. */
-export const ITEM_LIMITS = { name: 31 } as const;
-export const PRODUCT_LIMITS = { name: 100, productnumber: 100, description: 2000 } as const;
+const ITEM_LIMITS = { name: 31 } as const;
+const PRODUCT_LIMITS = { name: 100, productnumber: 100, description: 2000 } as const;
 
 /**
  * Product type per QuickBooks item kind. A non-inventory part is sold but not stocked, which Dynamics calls a

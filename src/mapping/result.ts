@@ -27,10 +27,6 @@ export interface MappingError {
 
 export type MappingResult<T> = { ok: true; value: T } | { ok: false; errors: MappingError[] };
 
-export function mapped<T>(value: T): MappingResult<T> {
-  return { ok: true, value };
-}
-
 /**
  * Collects every problem of a record rather than stopping at the first, so one look at a failed sync shows the
  * operator everything to fix.

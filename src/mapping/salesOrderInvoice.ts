@@ -7,7 +7,7 @@ import { cents, Dec, readDecimal } from './money';
 import { Issues, type MappingResult } from './result';
 
 /** qbXML 13 InvoiceAdd limits (reference §14). */
-export const INVOICE_LIMITS = { refNumber: 11, poNumber: 25, memo: 4095, desc: 4095 } as const;
+const INVOICE_LIMITS = { refNumber: 11, poNumber: 25, memo: 4095, desc: 4095 } as const;
 
 /**
  * How the invoice number (RefNumber, at most 11 characters) is derived from the order. Dynamics' auto numbers

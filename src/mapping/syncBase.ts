@@ -40,7 +40,7 @@ const MONEY_COLUMNS: ReadonlySet<string> = new Set(['creditlimit', 'price', 'sta
 const CHOICE_COLUMNS: ReadonlySet<string> = new Set(['paymenttermscode', 'accountcategorycode']);
 
 /** Column → the ownership-policy field that decides it when both systems changed it. */
-export const ACCOUNT_COLUMN_GROUPS: Readonly<Record<string, string>> = {
+const ACCOUNT_COLUMN_GROUPS: Readonly<Record<string, string>> = {
   name: 'name',
   accountnumber: 'accountNumber',
   telephone1: 'phone',

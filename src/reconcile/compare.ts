@@ -91,7 +91,7 @@ export function comparedRead(table: 'account' | 'product' | 'salesorder'): {
 }
 
 /** `salesorder.statecode`: canceled orders are not due an invoice; invoiced ones show 4. */
-export const OrderState = { Canceled: 2, Invoiced: 4 } as const;
+const OrderState = { Canceled: 2, Invoiced: 4 } as const;
 
 // ---- QuickBooks projections ------------------------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ export function projectVendor(v: VendorRet, ctx: AccountMappingContext): ListPro
 
 const SYNCED_ITEM_KINDS: ReadonlySet<string> = new Set(['ItemService', 'ItemNonInventory', 'ItemInventory']);
 
-export function isSyncedItem(record: QbRecord): record is SyncedItem {
+function isSyncedItem(record: QbRecord): record is SyncedItem {
   return SYNCED_ITEM_KINDS.has(record.kind);
 }
 
@@ -280,7 +280,7 @@ const VENDOR_TYPES: ReadonlySet<ColumnValue> = new Set([RelationshipType.Vendor,
  * Customers and vendors both become accounts. An account paired with a customer or vendor counts for that list; an
  * unpaired one by its relationship type (Vendor/Supplier → vendors, anything else → customers).
  */
-export function compareAccounts(input: {
+function compareAccounts(input: {
   customers: readonly ListProjection[];
   vendors: readonly ListProjection[];
   accounts: readonly DynamicsRow[];

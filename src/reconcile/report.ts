@@ -116,7 +116,7 @@ export class CappedList<T> {
   }
 }
 
-export function entityInAgreement(entity: EntityReconciliation): boolean {
+function entityInAgreement(entity: EntityReconciliation): boolean {
   const t = entity.totals;
   return t.onlyInQuickBooks + t.onlyInDynamics + t.fieldDifferences + t.unmappable === 0;
 }

@@ -15,8 +15,7 @@ import { runQbxml, type QbxmlOutcome } from '../companyFile/runQbxml';
 
 /** Reads and idempotent writes of single QuickBooks records, through the company file's queue. */
 
-export type PartyEntity = 'customer' | 'vendor';
-export const SYNCED_ITEM_KINDS: ReadonlySet<string> = new Set(['ItemService', 'ItemNonInventory', 'ItemInventory']);
+const SYNCED_ITEM_KINDS: ReadonlySet<string> = new Set(['ItemService', 'ItemNonInventory', 'ItemInventory']);
 
 export function isSyncedItem(record: QbRecord): record is SyncedItem {
   return SYNCED_ITEM_KINDS.has(record.kind);

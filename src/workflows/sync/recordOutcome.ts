@@ -14,7 +14,7 @@ export function markRecord(fields: { connection?: string; targetId?: string; out
 }
 
 /** A record that cannot be mapped: every broken rule in one message, so one look tells the operator what to fix. */
-export function mappingFailure(what: string, errors: readonly MappingError[]): ApplicationFailure {
+function mappingFailure(what: string, errors: readonly MappingError[]): ApplicationFailure {
   const reasons = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
   return ApplicationFailure.nonRetryable(`${what} cannot be synced: ${reasons}`, 'MappingError', errors);
 }
