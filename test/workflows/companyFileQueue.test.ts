@@ -81,7 +81,7 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     await submit(addBatch('inflight'));
     const after = await connector.runSession();
 
-    assert.equal(after.outcome, 'noWork', 'nothing was queued again');
+    assert.equal(after.outcome, 'noWork', `nothing was queued again: ${JSON.stringify(after)}`);
     assert.equal(customersNamed('Once queued'), 1);
     assert.equal(customersNamed('Once inflight'), 1);
     const { queued, inFlight } = await status();

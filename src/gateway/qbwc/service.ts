@@ -1,4 +1,4 @@
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { recordQbwcRoundTrip, recordQbwcSession } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
@@ -186,10 +186,21 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     closeConnection: async (args: Args): Promise<{ closeConnectionResult: string }> => {
       const session = known(text(args, 'ticket'));
       if (!session) return { closeConnectionResult: 'The ticket is unknown or has expired.' };
-      const message = await withDeadline(() =>
-        handleFor(session.connection).executeUpdate(closeSessionUpdate, { args: [{ ticketHash: session.ticketHash }] }),
-      );
-      return { closeConnectionResult: message };
+      try {
+        const message = await withDeadline(() =>
+          handleFor(session.connection).executeUpdate(closeSessionUpdate, {
+            args: [{ ticketHash: session.ticketHash }],
+          }),
+        );
+        return { closeConnectionResult: message };
+      } catch (error) {
+        // QBWC closes the connection even after `none` or `nvu`, when no session was opened for the ticket, and after a
+        // session the company file already ended; the workflow refuses a ticket that is not its live session's. There
+        // is nothing to close then, and a SOAP Fault would show QBWC an error for a run that went well.
+        if (error instanceof WorkflowUpdateFailedError)
+          return { closeConnectionResult: 'No QuickBooks session was open for this ticket.' };
+        throw error;
+      }
     },
   };
   return methods;
