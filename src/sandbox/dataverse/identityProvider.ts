@@ -257,7 +257,9 @@ export class IdentityProvider {
         issuer: clientId,
         subject: clientId,
         audience: `${this.options.environmentUrl}/${this.options.tenantId}/oauth2/v2.0/token`,
-        clockTolerance: 0,
+        // Entra allows five minutes of clock skew on a client assertion; msal-node stamps nbf with its own clock's
+        // second, which a strict check refused whenever the assertion arrived in the same second it was made.
+        clockTolerance: 300,
       });
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired)
