@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { SyncSettings } from '../config/syncSettings';
 import type { DataverseClient } from '../dataverse/client';
 import type { QueueLimits } from '../workflows/companyFile/sessionQueue';
+import { currentActivityAttempt } from './activityAttempt';
 import { createDataverseActivities } from './dataverse';
 import { createQuickBooksActivities } from './quickbooks';
 import { createReconcileActivities } from './reconcile';
@@ -23,16 +24,17 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const quickbooks = createQuickBooksActivities(deps);
   if (!deps.dataverse) return quickbooks;
+  const dataverse = deps.dataverse.followingAttempts(currentActivityAttempt);
   return {
     ...quickbooks,
     ...createDataverseActivities({
-      dataverse: deps.dataverse,
+      dataverse,
       ...(deps.priceListName ? { priceListName: deps.priceListName } : {}),
     }),
-    ...createReconcileActivities({ dataverse: deps.dataverse }),
+    ...createReconcileActivities({ dataverse }),
     ...createSyncContextActivities({
       client: deps.client,
-      dataverse: deps.dataverse,
+      dataverse,
       settings: deps.settings ?? new Map(),
     }),
   };

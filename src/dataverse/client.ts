@@ -99,7 +99,7 @@ interface SendRequest {
   weight?: RequestWeight;
 }
 
-interface AttemptContext {
+export interface AttemptContext {
   signal: AbortSignal;
   heartbeat?: () => void;
 }
@@ -157,6 +157,8 @@ export class DataverseClient {
   private readonly maxRetryAfterMs: number;
   /** Set on the view `forAttempt` returns: the activity attempt whose cancellation and heartbeat this client follows. */
   private attempt: AttemptContext | undefined = undefined;
+  /** Set on the view `followingAttempts` returns: finds, at each request, the attempt it runs in (if any). */
+  private attemptOf: (() => AttemptContext | undefined) | undefined = undefined;
   private readonly requestTimeoutMs: number;
   private readonly log: Logger;
   private readonly tables = new Map<string, Promise<TableFacts>>();
@@ -190,6 +192,17 @@ export class DataverseClient {
   forAttempt(signal: AbortSignal, heartbeat?: () => void): DataverseClient {
     const view = Object.create(this) as DataverseClient;
     view.attempt = { signal, ...(heartbeat ? { heartbeat } : {}) };
+    return view;
+  }
+
+  /**
+   * This client for code that cannot hand each call its attempt (activities built once by a factory): every request
+   * asks `attemptOf` which attempt it runs in and then behaves as on a `forAttempt` view of it; a request made outside
+   * any attempt (`attemptOf` answers undefined) runs as on this client.
+   */
+  followingAttempts(attemptOf: () => AttemptContext | undefined): DataverseClient {
+    const view = Object.create(this) as DataverseClient;
+    view.attemptOf = attemptOf;
     return view;
   }
 
@@ -561,7 +574,7 @@ export class DataverseClient {
   // ---- transport ----------------------------------------------------------------------------------------
 
   private async send(req: SendRequest): Promise<RawResponse> {
-    const attempt = this.attempt;
+    const attempt = this.attempt ?? this.attemptOf?.();
     if (attempt === undefined) return this.sendFor(req, undefined);
     // Heartbeat while the request waits (governor queue, Retry-After pause) or runs, so a throttled activity is not
     // taken for a dead one; Temporal throttles the heartbeats it forwards.

@@ -23,8 +23,15 @@ const READS: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 s
 /** Pages of a whole table for reconcile: a slow page may take minutes, so a wider ceiling between tries. */
 const PAGED_READS: RetryPolicy = { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 };
 
+/**
+ * Dataverse activities heartbeat through their client while a request waits or runs (`activityAttempt.ts`), so a
+ * worker that died mid-request is noticed after a minute instead of at the start-to-close timeout.
+ */
+const DATAVERSE_HEARTBEAT = '1 minute';
+
 export const dataverse = proxyActivities<DataverseActivities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: DATAVERSE_HEARTBEAT,
   retry: DATAVERSE_WRITES,
 });
 
