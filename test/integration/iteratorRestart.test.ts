@@ -1,21 +1,11 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { CustomerRet } from '../../src/qbxml/requests';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
 import type { WebConnectorRunReport } from '../../src/sandbox/webConnector/webConnectorSimulator';
 import { quickbooksListRead } from '../fixtures/workflows';
-import { startTestTemporal } from '../support/temporal';
-import {
-  companyFileProcessor,
-  customerAddXml,
-  driveSessions,
-  startFixtureWorker,
-  startQuickBooksStack,
-  type QuickBooksStack,
-} from '../support/quickbooksStack';
+import { companyFileProcessor, customerAddXml, driveSessions, useQuickBooksStack } from '../support/quickbooksStack';
 
 const taskQueue = 'iterator-restart-test';
 let seq = 0;
@@ -35,39 +25,23 @@ function assertWholeList(records: unknown[]): void {
 }
 
 describe('a read whose QuickBooks iterator is gone restarts from where it stood (issue 11 item 8)', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
-  let stack: QuickBooksStack;
-
-  before(async () => {
-    env = await startTestTemporal();
-    worker = await startFixtureWorker(env, taskQueue);
-    running = worker.run();
-    stack = await startQuickBooksStack(env, taskQueue, { callTimeoutMs: 4000 });
-  });
-  after(async () => {
-    await stack.gateway.close();
-    worker.shutdown();
-    await running;
-    await env.teardown();
-  });
+  const suite = useQuickBooksStack(taskQueue, { callTimeoutMs: 4000 });
 
   it('finishes the read in the next session after the session holding its iterator died', async () => {
     const file = seeded(new CompanyFileSimulator({ name: 'east' }));
     const processor = companyFileProcessor(file);
-    const read = await env.client.workflow.start(quickbooksListRead, {
+    const read = await suite.env.client.workflow.start(quickbooksListRead, {
       workflowId: id('read-across-sessions'),
       taskQueue,
       args: [{ connection: 'east', list: 'Customer', pageSize: 25 }],
     });
     await new Promise((r) => setTimeout(r, 1000));
     // QBWC dies after the first page: QuickBooks closes the session and forgets the iterator.
-    const aborted = await stack.connector('east', processor).runSession({ abortAfterRoundTrips: 1 });
+    const aborted = await suite.stack.connector('east', processor).runSession({ abortAfterRoundTrips: 1 });
     assert.equal(aborted.outcome, 'aborted');
     assert.equal(aborted.roundTrips, 1);
     const reports: WebConnectorRunReport[] = [];
-    const result = await driveSessions(stack.connector('east', processor), read.result(), reports);
+    const result = await driveSessions(suite.stack.connector('east', processor), read.result(), reports);
     assertWholeList(result.records);
   });
 
@@ -85,12 +59,12 @@ describe('a read whose QuickBooks iterator is gone restarts from where it stood 
       },
       { endSession: slowOnce.endSession },
     );
-    const read = await env.client.workflow.start(quickbooksListRead, {
+    const read = await suite.env.client.workflow.start(quickbooksListRead, {
       workflowId: id('read-idle'),
       taskQueue,
       args: [{ connection: 'east', list: 'Customer', pageSize: 25 }],
     });
-    const result = await driveSessions(stack.connector('east', processor), read.result());
+    const result = await driveSessions(suite.stack.connector('east', processor), read.result());
     assertWholeList(result.records);
     assert.ok(requests >= 7, `the read started over after the 3391 (${requests} messages)`);
   });

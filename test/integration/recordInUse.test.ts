@@ -1,49 +1,24 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { CustomerRet } from '../../src/qbxml/requests';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import { renameCustomer } from '../fixtures/workflows';
-import { startTestTemporal } from '../support/temporal';
-import {
-  customerAddXml,
-  driveSessions,
-  startFixtureWorker,
-  startQuickBooksStack,
-  type QuickBooksStack,
-} from '../support/quickbooksStack';
+import { customerAddXml, driveSessions, useQuickBooksStack } from '../support/quickbooksStack';
 
 const taskQueue = 'record-in-use-test';
 
 describe('a record open in QuickBooks (3170/3175/3176/3180) is modified once it is let go', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
-  let stack: QuickBooksStack;
-
-  before(async () => {
-    env = await startTestTemporal();
-    worker = await startFixtureWorker(env, taskQueue);
-    running = worker.run();
-    stack = await startQuickBooksStack(env, taskQueue, { callTimeoutMs: 4000 });
-  });
-  after(async () => {
-    await stack.gateway.close();
-    worker.shutdown();
-    await running;
-    await env.teardown();
-  });
+  const suite = useQuickBooksStack(taskQueue, { callTimeoutMs: 4000 });
 
   for (const code of [3175, 3180] as const) {
     it(`waits out ${code} and sends the same Mod again`, async () => {
-      const file = stack.files.east!;
+      const file = suite.stack.files.east!;
       const name = `Held Customer ${code}`;
       const [added] = parseQbxmlResponse(file.processRequest(customerAddXml([name])));
       const customer = added?.records[0] as CustomerRet;
       assert.ok(customer);
       file.holdInUse(customer.listId, code);
-      const rename = await env.client.workflow.start(renameCustomer, {
+      const rename = await suite.env.client.workflow.start(renameCustomer, {
         workflowId: `rename-held-${code}-${Date.now()}`,
         taskQueue,
         args: ['east', customer, 'Renamed While Held', { firstWaitMs: 300, maxWaitMs: 300, maxWaits: 50 }],
@@ -57,7 +32,7 @@ describe('a record open in QuickBooks (3170/3175/3176/3180) is modified once it 
         },
         { endSession: () => file.endSession() },
       );
-      const connector = stack.connector('east', processor);
+      const connector = suite.stack.connector('east', processor);
       // The Mod reaches QuickBooks while the customer is open there and is refused with the lock status.
       for (let i = 0; i < 40 && !answers.some((a) => a.includes(`statusCode="${code}"`)); i++) {
         await connector.runSession();

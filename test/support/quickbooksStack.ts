@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
@@ -8,6 +9,7 @@ import {
 } from '../../src/sandbox/webConnector/webConnectorSimulator';
 import type { CompanyFileProcessor } from '../../src/sandbox/webConnector/companyFileProcessor';
 import { startTestGateway, type TestGateway } from './gateway';
+import { startTestTemporal } from './temporal';
 
 export async function startFixtureWorker(env: TestWorkflowEnvironment, taskQueue: string): Promise<Worker> {
   return Worker.create({
@@ -98,4 +100,32 @@ export async function driveSessions<T>(
     if (!settled) await new Promise((r) => setTimeout(r, 150));
   }
   return watched;
+}
+
+export interface QuickBooksSuite {
+  env: TestWorkflowEnvironment;
+  stack: QuickBooksStack;
+}
+
+/**
+ * A dev server, a worker of the fixture workflows and the QuickBooks stack for the enclosing describe block: started
+ * before its tests and stopped after them. Its fields are set once `before` has run, so tests read them, not a copy.
+ */
+export function useQuickBooksStack(taskQueue: string, options: { callTimeoutMs?: number } = {}): QuickBooksSuite {
+  const suite = {} as QuickBooksSuite;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  before(async () => {
+    suite.env = await startTestTemporal();
+    worker = await startFixtureWorker(suite.env, taskQueue);
+    running = worker.run();
+    suite.stack = await startQuickBooksStack(suite.env, taskQueue, options);
+  });
+  after(async () => {
+    await suite.stack?.gateway.close();
+    worker?.shutdown();
+    await running;
+    await suite.env?.teardown();
+  });
+  return suite;
 }

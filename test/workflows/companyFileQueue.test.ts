@@ -1,8 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import {
   companyFileStatusQuery,
@@ -12,39 +10,22 @@ import {
   type QbxmlBatch,
 } from '../../src/workflows/companyFile/messages';
 import { companyFile } from '../../src/workflows/companyFile/workflow';
-import { startFixtureWorker, startQuickBooksStack, type QuickBooksStack } from '../support/quickbooksStack';
-import { startTestTemporal } from '../support/temporal';
+import { useQuickBooksStack } from '../support/quickbooksStack';
 
 const taskQueue = 'company-file-queue-test';
 
 describe('the company file’s queue (real Temporal, gateway, Web Connector simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
-  let stack: QuickBooksStack;
-
-  before(async () => {
-    env = await startTestTemporal();
-    worker = await startFixtureWorker(env, taskQueue);
-    running = worker.run();
-    stack = await startQuickBooksStack(env, taskQueue, { callTimeoutMs: 15_000 });
-  });
-  after(async () => {
-    await stack?.gateway.close();
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  const suite = useQuickBooksStack(taskQueue, { callTimeoutMs: 15_000 });
 
   const customersNamed = (name: string): number =>
     parseQbxmlResponse(
-      stack.files.west!.processRequest(
+      suite.stack.files.west!.processRequest(
         `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq></QBXMLMsgsRq></QBXML>`,
       ),
     )[0]!.records.length;
   /** What submitQbxmlBatch does, and what its retry does again after the worker died past the signal. */
   const submit = (batch: QbxmlBatch) =>
-    env.client.workflow.signalWithStart(companyFile, {
+    suite.env.client.workflow.signalWithStart(companyFile, {
       workflowId: companyFileWorkflowId('west'),
       taskQueue,
       args: [{ connection: 'west' }],
@@ -57,10 +38,10 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     batchId: `batch-${stage}`,
     requests: [{ type: 'CustomerAdd', requestId: `add-${stage}`, fields: { name: `Once ${stage}` } }],
   });
-  const status = () => env.client.workflow.getHandle(companyFileWorkflowId('west')).query(companyFileStatusQuery);
+  const status = () => suite.env.client.workflow.getHandle(companyFileWorkflowId('west')).query(companyFileStatusQuery);
 
   it('accepts a retried enqueue once — queued, in flight or answered: QuickBooks receives one Add', async () => {
-    const connector = stack.connector('west');
+    const connector = suite.stack.connector('west');
 
     // Queued: the retry lands before any session.
     await submit(addBatch('queued'));
@@ -69,8 +50,8 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     assert.equal(first.outcome, 'completed', first.lastError);
     // In flight: the retry lands while QuickBooks is applying the Add.
     await submit(addBatch('inflight'));
-    const duringAdd = stack.connector('west', async (xml) => {
-      const answer = stack.files.west!.processRequest(xml);
+    const duringAdd = suite.stack.connector('west', async (xml) => {
+      const answer = suite.stack.files.west!.processRequest(xml);
       if (xml.includes('add-inflight')) await submit(addBatch('inflight'));
       return answer;
     });
@@ -89,7 +70,7 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
   });
 
   it('refuses an Update carrying a ticket that is not the live session’s, leaving no event', async () => {
-    const handle = env.client.workflow.getHandle(companyFileWorkflowId('west'));
+    const handle = suite.env.client.workflow.getHandle(companyFileWorkflowId('west'));
     const before = (await handle.fetchHistory()).events?.length ?? 0;
     await assert.rejects(
       handle.executeUpdate(takeRequestsUpdate, { args: [{ ticketHash: 'c'.repeat(64) }] }),
