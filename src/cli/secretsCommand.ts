@@ -4,12 +4,15 @@ import { SecretStore, secretStorePath } from '../config/secrets';
 
 export interface SecretsCommandIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Whether standard output is a terminal, where a revealed value stays on screen and in the scrollback. */
+  stdoutIsTerminal: () => boolean;
   out: (line: string) => void;
   err: (line: string) => void;
 }
 
 const processIo: SecretsCommandIo = {
   stdin: process.stdin,
+  stdoutIsTerminal: () => process.stdout.isTTY === true,
   out: (line) => console.log(line),
   err: (line) => console.error(line),
 };
@@ -41,6 +44,33 @@ export function secretsCommand(dataDir: () => string, io: SecretsCommandIo = pro
       const existed = store.has(name);
       store.set(name, value);
       io.out(`${existed ? 'Updated' : 'Stored'} secret "${name}" in ${store.path}.`);
+    });
+
+  secrets
+    .command('get')
+    .description(
+      "Print one secret's value on standard output, e.g. a sandbox credential for your own Web Connector or script.",
+    )
+    .argument('<name>', 'secret name, as `qbsync secrets list` shows it')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  qbsync secrets get qbwc-password-east          # the sandbox east office's Web Connector password\n" +
+        '  DV_SECRET="$(qbsync secrets get dataverse-client-secret)"',
+    )
+    .action((name: string) => {
+      const store = SecretStore.open(resolve(dataDir()));
+      const value = store.get(name);
+      if (value === undefined) {
+        const known = store.list().map((s) => s.name);
+        throw new Error(
+          `No secret named "${name}" in ${store.path}. ${known.length ? `Known: ${known.join(', ')}.` : 'The store is empty.'}`,
+        );
+      }
+      // Piped into a variable or a file the value goes where it was asked to; on a terminal it stays in the scrollback.
+      if (io.stdoutIsTerminal()) {
+        io.err(`Warning: the value of "${name}" is shown below in clear; clear the screen once you have copied it.`);
+      }
+      io.out(value);
     });
 
   secrets

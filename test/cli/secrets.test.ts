@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { secretsCommand } from '../../src/cli/secretsCommand';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 
 const cliMain = join(__dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -91,6 +92,34 @@ describe('qbsync secrets', () => {
     assert.equal(run.output.includes(clientSecret), false);
   });
 
+  it('get prints the value alone on a pipe, so a script or an outside client can use it', async () => {
+    const run = await qbsync(['secrets', 'get', 'dataverse-client-secret']);
+    assert.equal(run.code, 0, run.output);
+    assert.equal(run.output, `${clientSecret}\n`);
+  });
+
+  it('get warns on standard error when standard output is a terminal', async () => {
+    const lines: { out: string[]; err: string[] } = { out: [], err: [] };
+    const command = secretsCommand(() => dataDir, {
+      stdin: process.stdin,
+      stdoutIsTerminal: () => true,
+      out: (line) => lines.out.push(line),
+      err: (line) => lines.err.push(line),
+    });
+    await command.parseAsync(['get', 'dataverse-client-secret'], { from: 'user' });
+    assert.deepEqual(lines.out, [clientSecret]);
+    assert.equal(lines.err.length, 1);
+    assert.match(lines.err[0]!, /Warning: the value of "dataverse-client-secret" is shown below in clear/);
+    assert.equal(lines.err[0]!.includes(clientSecret), false);
+  });
+
+  it('get of an unknown name fails, naming the secrets there are and no value', async () => {
+    const run = await qbsync(['secrets', 'get', 'qbwc-password-north']);
+    assert.equal(run.code, 1, run.output);
+    assert.match(run.output, /No secret named "qbwc-password-north".*Known: dataverse-client-secret\./);
+    assert.equal(run.output.includes(clientSecret), false);
+  });
+
   it('provisioning resolves the reference; nothing it prints or logs contains the secret', async () => {
     const run = await qbsync(['provision']);
     assert.equal(run.code, 0, run.output);
@@ -131,7 +160,7 @@ describe('qbsync secrets', () => {
   });
 
   it('each sub-command has --help, and set takes no value on the command line', async () => {
-    for (const sub of ['set', 'list', 'rotate-key']) {
+    for (const sub of ['set', 'get', 'list', 'rotate-key']) {
       const run = await qbsync(['secrets', sub, '--help']);
       assert.equal(run.code, 0, run.output);
       assert.match(run.output, new RegExp(`Usage: qbsync secrets ${sub}`));
