@@ -3,6 +3,7 @@ import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import { DataverseConcurrencyError } from '../dataverse/errors';
 import { odataString } from '../dataverse/odataAddress';
 import { encodeSyncBase, type AccountRecord, type ProductRecord, type SyncFields } from '../mapping';
+import { changedSince, changeOrder, type DataverseChangePosition } from '../mapping/dataverseChanges';
 import { accountChange, productChange, type ChangeVerdict } from '../mapping/dynamicsToQuickBooks';
 import {
   COMPANY_FILE_COLUMN,
@@ -37,6 +38,8 @@ export interface DataverseChangesInput {
   connection: string;
   receivesNewAccounts: boolean;
   since: { account?: string; product?: string; salesorder?: string };
+  /** Id of the last row handed off at the `since` second, per entity (see `mapping/dataverseChanges.ts`). */
+  afterIds?: { account?: string; product?: string; salesorder?: string };
   /** Per entity and cycle; the cursor stops at the last row handed off. */
   limit?: number;
 }
@@ -47,6 +50,8 @@ export interface DataverseChanges {
   salesOrderIds: string[];
   /** modifiedon of the last row looked at per entity (rows beyond `limit` wait for the next cycle). */
   cursors: { account?: string; product?: string; salesorder?: string };
+  /** Id of that last row: the next cycle resumes after it, within the same second. */
+  afterIds?: { account?: string; product?: string; salesorder?: string };
   /** Rows that changed only because the connector wrote them (their fields equal the sync base). */
   echoesSkipped: number;
 }
@@ -120,16 +125,21 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
      */
     async listDataverseChanges(input: DataverseChangesInput): Promise<DataverseChanges> {
       const limit = input.limit ?? 2000;
+      const afterIds: NonNullable<DataverseChanges['afterIds']> = { ...input.afterIds };
       const out: DataverseChanges = {
         accountIds: [],
         productIds: [],
         salesOrderIds: [],
         cursors: { ...input.since },
+        afterIds,
         echoesSkipped: 0,
       };
       const mine = `${COMPANY_FILE_COLUMN} eq ${odataString(input.connection)}`;
       const mineOrNew = `(${mine} or ${COMPANY_FILE_COLUMN} eq null)`;
-      /** Rows modified since the entity's cursor, oldest first, at most `limit`; the cursor follows each row seen. */
+      /**
+       * Rows after the entity's cursor in the order (modifiedon, id), at most `limit`; the cursor follows each row
+       * seen, so rows beyond the limit, even within one second, are the next cycle's first.
+       */
       const changed = async (
         entity: DynamicsEntity,
         select: readonly string[],
@@ -137,16 +147,25 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
         verdict: (row: DataverseRow) => ChangeVerdict,
         into: string[],
       ): Promise<void> => {
-        const since = input.since[entity];
+        const { idColumn } = TABLES[entity];
+        const position: DataverseChangePosition = {
+          ...(input.since[entity] ? { since: input.since[entity] } : {}),
+          ...(input.afterIds?.[entity] ? { afterId: input.afterIds[entity] } : {}),
+        };
+        const after = changedSince(position, idColumn);
         let seen = 0;
         for await (const row of dataverse.queryRows(TABLES[entity].entitySet, {
-          select,
-          filter: since ? `${filter} and modifiedon ge ${since}` : filter,
-          orderby: 'modifiedon asc',
+          select: select.includes(idColumn) ? select : [...select, idColumn],
+          filter: after ? `${filter} and ${after}` : filter,
+          orderby: changeOrder(idColumn),
           pageSize: 500,
         })) {
           if (seen++ >= limit) break;
-          out.cursors[entity] = textOf(row, 'modifiedon') ?? out.cursors[entity];
+          const modifiedOn = textOf(row, 'modifiedon');
+          if (modifiedOn) {
+            out.cursors[entity] = modifiedOn;
+            afterIds[entity] = String(row[idColumn]);
+          }
           const found = verdict(row);
           if (found === 'due') into.push(String(row[TABLES[entity].idColumn]));
           else if (found === 'echo') out.echoesSkipped++;

@@ -268,6 +268,11 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       product: cursors['d365:product'],
       salesorder: cursors['d365:salesorder'],
     },
+    afterIds: {
+      account: cursors['d365:account:seen'],
+      product: cursors['d365:product:seen'],
+      salesorder: cursors['d365:salesorder:seen'],
+    },
   });
   result.echoesSkipped = changes.echoesSkipped;
   progress.total += changes.accountIds.length + changes.productIds.length + changes.salesOrderIds.length;
@@ -283,6 +288,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   for (const entity of ['account', 'product', 'salesorder'] as const) {
     const cursor = changes.cursors[entity];
     if (cursor) advanced[`d365:${entity}`] = cursor;
+    // The last row's id moves with its second (the company file takes `:seen` only with its cursor).
+    const afterId = changes.afterIds?.[entity];
+    if (cursor && afterId) advanced[`d365:${entity}:seen`] = afterId;
   }
 
   progress.phase = 'payments';
