@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { XMLParser } from 'fast-xml-parser';
 import { quickbooksListRead } from '../../src/workflows/quickbooksListRead';
-import { companyFileStatusQuery, companyFileWorkflowId } from '../../src/workflows/companyFile/messages';
+import { companyFile } from '../../src/workflows/companyFile/workflow';
+import {
+  companyFileStatusQuery,
+  companyFileWorkflowId,
+  enqueueQbxmlSignal,
+} from '../../src/workflows/companyFile/messages';
 import { postSoap, qbwcEnvelope, startGatewayStack, type GatewayStack, type TestGateway } from '../support/gateway';
 
 const taskQueue = 'qbwc-endpoint-test';
@@ -159,5 +164,94 @@ describe('QBWC SOAP endpoint (real Temporal, hand-written envelopes)', () => {
     const read = await handle.result();
     assert.equal(read.records.length, 1);
     assert.equal((read.records[0] as { name?: string }).name, 'Smith & Sons');
+  });
+
+  it('answers a genuine ticket of a session that has ended as QBWC expects, never with a SOAP Fault', async () => {
+    const sendParams = (ticket: string) => ({
+      ticket,
+      strHCPResponse: '',
+      strCompanyFileName: 'C:\\Company\\east.qbw',
+      qbXMLCountry: 'US',
+      qbXMLMajorVers: 13,
+      qbXMLMinorVers: 0,
+    });
+    const authenticate = async (): Promise<[string, string]> => {
+      const auth = await call(gw, 'authenticate', { strUserName: 'qb-east', strPassword: 'east-pass' });
+      return (result(auth.text, 'authenticate') as { string: string[] }).string.map((s) => s ?? '') as [string, string];
+    };
+    // A read whose requester expects to send more: the session lingers through NoOp pauses after the answer.
+    await env.client.workflow.signalWithStart(companyFile, {
+      workflowId: companyFileWorkflowId('east'),
+      taskQueue,
+      args: [{ connection: 'east' }],
+      signal: enqueueQbxmlSignal,
+      signalArgs: [
+        {
+          requester: 'stale-ticket-requester',
+          batchId: 'stale-ticket-read',
+          requests: [{ type: 'CustomerQuery', requestId: 'stale-1', maxReturned: 10, iterator: 'Start' }],
+          followUp: true,
+        },
+      ],
+    });
+    const [first, slot] = await authenticate();
+    assert.equal(slot, '', 'a session opens for the queued read');
+    const send = await call(gw, 'sendRequestXML', sendParams(first));
+    assert.match(String(result(send.text, 'sendRequestXML')), /requestID="stale-1"/);
+    const answer =
+      '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID="stale-1" statusCode="1" ' +
+      'statusSeverity="Info" statusMessage="A query request did not find a matching object in QuickBooks" ' +
+      'iteratorRemainingCount="0" iteratorID="{x}" /></QBXMLMsgsRs></QBXML>';
+    const received = await call(gw, 'receiveResponseXML', {
+      ticket: first,
+      response: answer,
+      hresult: '',
+      message: '',
+    });
+    assert.equal(Number(result(received.text, 'receiveResponseXML')), 99, 'the session waits for a follow-up');
+    assert.equal(result((await call(gw, 'sendRequestXML', sendParams(first))).text, 'sendRequestXML'), 'NoOp');
+    assert.equal(result((await call(gw, 'getLastError', { ticket: first })).text, 'getLastError'), 'NoOp');
+
+    // Another run of the Web Connector takes over the company file: the first ticket is genuine but stale now.
+    const [second, secondSlot] = await authenticate();
+    assert.equal(secondSlot, 'none', 'nothing is queued, so the new run ends the lingering session');
+    assert.notEqual(second, first);
+
+    const answers = {
+      sendRequestXML: await call(gw, 'sendRequestXML', sendParams(first)),
+      getLastError: await call(gw, 'getLastError', { ticket: first }),
+      receiveResponseXML: await call(gw, 'receiveResponseXML', {
+        ticket: first,
+        response: answer,
+        hresult: '',
+        message: '',
+      }),
+      connectionError: await call(gw, 'connectionError', { ticket: first, hresult: '0x80040408', message: 'x' }),
+      closeConnection: await call(gw, 'closeConnection', { ticket: first }),
+    };
+    for (const [method, res] of Object.entries(answers)) {
+      assert.equal(res.status, 200, `${method}: ${res.text}`);
+      assert.doesNotMatch(res.text, /Fault/, method);
+    }
+    assert.equal(result(answers.sendRequestXML.text, 'sendRequestXML') ?? '', '');
+    assert.equal(Number(result(answers.receiveResponseXML.text, 'receiveResponseXML')), -1);
+    assert.equal(result(answers.connectionError.text, 'connectionError'), 'done');
+    // Shown to the user, then QBWC closes the connection; a NoOp here would make QBWC pause and ask again for ever.
+    const lastError = String(result(answers.getLastError.text, 'getLastError'));
+    assert.match(lastError, /run has ended/);
+    assert.match(String(result(answers.closeConnection.text, 'closeConnection')), /No QuickBooks session was open/);
+
+    // A ticket of a company file whose workflow is no longer running gets the same answers.
+    await env.client.workflow.getHandle(companyFileWorkflowId('east')).terminate('stale-ticket test');
+    const afterEnd = await call(gw, 'sendRequestXML', sendParams(first));
+    assert.equal(afterEnd.status, 200, afterEnd.text);
+    assert.equal(result(afterEnd.text, 'sendRequestXML') ?? '', '');
+    const receiveAfterEnd = await call(gw, 'receiveResponseXML', {
+      ticket: first,
+      response: answer,
+      hresult: '',
+      message: '',
+    });
+    assert.equal(Number(result(receiveAfterEnd.text, 'receiveResponseXML')), -1, receiveAfterEnd.text);
   });
 });

@@ -1,4 +1,9 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import type { Logger } from 'pino';
 import { recordQbwcRoundTrip, recordQbwcSession } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
@@ -52,6 +57,23 @@ function text(args: Args, name: string): string {
   return String(value);
 }
 
+/**
+ * What QBWC is told when a genuine ticket's session has ended: superseded by a newer run, expired, closed, or its
+ * company file's workflow is no longer running. QBWC shows it and closes the connection; the next scheduled run
+ * authenticates afresh.
+ */
+const SESSION_ENDED =
+  'This Web Connector run has ended (its ticket is no longer the company file’s session); the next scheduled run starts a new one.';
+
+/**
+ * The company file refused the call because the ticket is not its live session's: its Update validator rejects such a
+ * ticket (nothing reaches the history), and a workflow that is no longer running has no session at all. Either way the
+ * session is over, which QBWC must hear in its own terms, never as a SOAP Fault.
+ */
+function sessionEnded(error: unknown): boolean {
+  return error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError;
+}
+
 function qbxmlVersion(major: number, minor: number): string {
   if (!Number.isFinite(major) || major <= 0) return `${QBXML_VERSION.major}.${QBXML_VERSION.minor}`;
   if (major > QBXML_VERSION.major || (major === QBXML_VERSION.major && minor >= QBXML_VERSION.minor)) {
@@ -69,6 +91,16 @@ export function createQbwcService(deps: QbwcServiceDeps) {
   const guard = deps.authentication ?? new AuthenticationGuard();
   const handleFor = (connection: string) => deps.client.workflow.getHandle(companyFileWorkflowId(connection));
   const withDeadline = <T>(fn: () => Promise<T>): Promise<T> => deps.client.withDeadline(Date.now() + timeoutMs, fn);
+  /** One call on the ticket's session; `ended` is QBWC's documented answer when that session is over. */
+  const onSession = async <T>(connection: string, call: () => Promise<T>, ended: T): Promise<T> => {
+    try {
+      return await withDeadline(call);
+    } catch (error) {
+      if (!sessionEnded(error)) throw error;
+      deps.log.info({ connection }, 'QBWC call with the ticket of a session that has ended');
+      return ended;
+    }
+  };
   const known = (ticket: string): { connection: string; ticketHash: string } | undefined => {
     // A ticket no gateway of this deployment minted stops here: it never becomes an Update in a workflow's history.
     const verified = deps.tickets.verify(ticket);
@@ -125,8 +157,13 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     sendRequestXML: async (args: Args): Promise<{ sendRequestXMLResult: string }> => {
       const session = known(text(args, 'ticket'));
       if (!session) return { sendRequestXMLResult: '' };
-      const result = await withDeadline(() =>
-        handleFor(session.connection).executeUpdate(takeRequestsUpdate, { args: [{ ticketHash: session.ticketHash }] }),
+      const result = await onSession(
+        session.connection,
+        () =>
+          handleFor(session.connection).executeUpdate(takeRequestsUpdate, {
+            args: [{ ticketHash: session.ticketHash }],
+          }),
+        { status: 'invalidTicket' } as const,
       );
       // QBWC then calls getLastError, which answers `NoOp` too, and pauses before asking again.
       if (result.status === 'noOp') return { sendRequestXMLResult: 'NoOp' };
@@ -153,10 +190,13 @@ export function createQbwcService(deps: QbwcServiceDeps) {
           input.message = `The qbXML response could not be read: ${(error as Error).message}`;
         }
       }
-      const percent = await withDeadline(() =>
-        handleFor(session.connection).executeUpdate(receiveResponseUpdate, { args: [input] }),
+      // Only the workflow knows whether the ticket is the live session's: a stale one answers -1, and QBWC then asks
+      // getLastError why.
+      const percent = await onSession(
+        session.connection,
+        () => handleFor(session.connection).executeUpdate(receiveResponseUpdate, { args: [input] }),
+        -1,
       );
-      // Only the workflow knows whether the ticket is the live session's: a forged or stale one answers -1.
       if (percent >= 0) recordQbwcRoundTrip(session.connection);
       return { receiveResponseXMLResult: Math.trunc(percent) };
     },
@@ -165,10 +205,15 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       const session = known(text(args, 'ticket'));
       if (session) {
         deps.log.warn({ connection: session.connection, hresult: text(args, 'hresult') }, 'QBWC connection error');
-        await withDeadline(() =>
-          handleFor(session.connection).executeUpdate(connectionErrorUpdate, {
-            args: [{ ticketHash: session.ticketHash, hresult: text(args, 'hresult'), message: text(args, 'message') }],
-          }),
+        await onSession(
+          session.connection,
+          () =>
+            handleFor(session.connection).executeUpdate(connectionErrorUpdate, {
+              args: [
+                { ticketHash: session.ticketHash, hresult: text(args, 'hresult'), message: text(args, 'message') },
+              ],
+            }),
+          'done',
         );
       }
       return { connectionErrorResult: 'done' };
@@ -177,30 +222,30 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     getLastError: async (args: Args): Promise<{ getLastErrorResult: string }> => {
       const session = known(text(args, 'ticket'));
       if (!session) return { getLastErrorResult: 'The ticket is unknown or has expired.' };
-      const error = await withDeadline(() =>
-        handleFor(session.connection).query(lastErrorQuery, { ticketHash: session.ticketHash }),
+      const error = await onSession(
+        session.connection,
+        () => handleFor(session.connection).query(lastErrorQuery, { ticketHash: session.ticketHash }),
+        '',
       );
-      return { getLastErrorResult: error || 'The connector reported no detail for this error.' };
+      // The company file has no error for a ticket that is not its live session's: that session has ended.
+      return { getLastErrorResult: error || SESSION_ENDED };
     },
 
     closeConnection: async (args: Args): Promise<{ closeConnectionResult: string }> => {
       const session = known(text(args, 'ticket'));
       if (!session) return { closeConnectionResult: 'The ticket is unknown or has expired.' };
-      try {
-        const message = await withDeadline(() =>
+      // QBWC closes the connection even after `none` or `nvu`, when no session was opened for the ticket, and after a
+      // session the company file already ended. There is nothing to close then, and a SOAP Fault would show QBWC an
+      // error for a run that went well.
+      const message = await onSession(
+        session.connection,
+        () =>
           handleFor(session.connection).executeUpdate(closeSessionUpdate, {
             args: [{ ticketHash: session.ticketHash }],
           }),
-        );
-        return { closeConnectionResult: message };
-      } catch (error) {
-        // QBWC closes the connection even after `none` or `nvu`, when no session was opened for the ticket, and after a
-        // session the company file already ended; the workflow refuses a ticket that is not its live session's. There
-        // is nothing to close then, and a SOAP Fault would show QBWC an error for a run that went well.
-        if (error instanceof WorkflowUpdateFailedError)
-          return { closeConnectionResult: 'No QuickBooks session was open for this ticket.' };
-        throw error;
-      }
+        'No QuickBooks session was open for this ticket.',
+      );
+      return { closeConnectionResult: message };
     },
   };
   return methods;

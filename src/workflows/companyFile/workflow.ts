@@ -240,9 +240,13 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     }).handler,
     { validator: validateCurrentTicket },
   );
-  setHandler(lastErrorQuery, (call) =>
-    state.session?.ticketHash === call.ticketHash || state.session === null ? state.lastError : '',
-  );
+  setHandler(lastErrorQuery, (call) => {
+    if (state.session?.ticketHash === call.ticketHash) return state.lastError;
+    // Any other ticket's session has ended. Just after it ended (connectionError) the file's last error is still that
+    // session's and worth showing; a NoOp never is: QBWC would pause and ask again, for ever, with a ticket that will
+    // get no more work.
+    return state.session === null && state.lastError !== 'NoOp' ? state.lastError : '';
+  });
   setHandler(companyFileStatusQuery, () => ({
     connection: state.connection,
     queued: state.queue.length,
