@@ -10,7 +10,8 @@ import {
   type QbxmlBatch,
 } from '../../src/workflows/companyFile/messages';
 import { companyFile } from '../../src/workflows/companyFile/workflow';
-import { useQuickBooksStack } from '../support/quickbooksStack';
+import { qbxmlProbe } from '../fixtures/workflows';
+import { driveSessions, useQuickBooksStack } from '../support/quickbooksStack';
 
 const taskQueue = 'company-file-queue-test';
 
@@ -67,6 +68,37 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     assert.equal(customersNamed('Once inflight'), 1);
     const { queued, inFlight } = await status();
     assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
+  });
+
+  it('answers a second Web Connector busy while the live session’s Add is still with QuickBooks', async () => {
+    const name = 'Held Add';
+    let reached: () => void = () => undefined;
+    const atAdd = new Promise<void>((resolve) => (reached = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The first Web Connector's QuickBooks takes its time over the Add (a large company file, a slow disk).
+    const slow = suite.stack.connector('west', async (xml) => {
+      if (xml.includes('CustomerAddRq')) {
+        reached();
+        await released;
+      }
+      return suite.stack.files.west!.processRequest(xml);
+    });
+    const probe = await suite.env.client.workflow.start(qbxmlProbe, {
+      workflowId: 'busy-while-writing-probe',
+      taskQueue,
+      args: ['west', [{ type: 'CustomerAdd', requestId: 'x', fields: { name } }]],
+    });
+    const outcome = driveSessions(slow, probe.result());
+    await atAdd;
+    // A second Web Connector on the same company file (another PC, or the same one restarted) runs meanwhile.
+    const second = await suite.stack.connector('west').runSession();
+    release();
+    const [answer] = await outcome;
+
+    assert.equal(second.outcome, 'busy', JSON.stringify(second));
+    assert.equal(answer?.kind, 'response', `the Add's own answer reached its requester: ${JSON.stringify(answer)}`);
+    assert.equal(customersNamed(name), 1);
   });
 
   it('refuses an Update carrying a ticket that is not the live session’s, leaving no event', async () => {

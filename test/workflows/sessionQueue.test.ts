@@ -6,6 +6,7 @@ import {
   defaultQueueLimits,
   endSession,
   enqueue,
+  liveSessionIsWriting,
   MAX_REMEMBERED_BATCHES,
   newCompanyFileState,
   openSession,
@@ -67,6 +68,26 @@ describe('company file session queue', () => {
       { status: 'invalidTicket' },
       'the old ticket is dead',
     );
+  });
+
+  it('tells a second Web Connector the file is busy while the live session has a write in flight, not after', () => {
+    const state = stateWith(add('a1', 'A'), query('q1'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    assert.equal(liveSessionIsWriting(state, T2, 1000, limits), true, 'the Add is still with QuickBooks');
+    assert.equal(liveSessionIsWriting(state, T1, 1000, limits), false, 'the live session itself is never busy');
+    assert.equal(
+      liveSessionIsWriting(state, T2, limits.sessionIdleTimeoutMs + 1, limits),
+      false,
+      'a silent session expires and may be taken over',
+    );
+    receiveResponse(state, { ticketHash: T1, responses: [ok('a1'), ok('q1')] }, 2000);
+    assert.equal(liveSessionIsWriting(state, T2, 2001, limits), false, 'answered: nothing is in doubt');
+
+    const reading = stateWith(query('q2'));
+    openSession(reading, T1, 0, limits);
+    takeRequests(reading, T1, 1, limits);
+    assert.equal(liveSessionIsWriting(reading, T2, 1000, limits), false, 'a query in flight is simply asked again');
   });
 
   it('hands out several requests per round trip within the request and record budgets', () => {

@@ -123,6 +123,25 @@ export function sessionExpired(state: CompanyFileState, nowMs: number, limits: Q
   return state.session !== null && nowMs - state.session.lastSeenAtMs >= limits.sessionIdleTimeoutMs;
 }
 
+/**
+ * Another Web Connector's session is live and QuickBooks may still be applying a write it was handed. Taking the file
+ * over now would report that write as unknown while it runs; the requester would look for its record, not find it
+ * yet, and write it again. So a second Web Connector waits (`busy`) until the write is answered or the session expires.
+ */
+export function liveSessionIsWriting(
+  state: CompanyFileState,
+  ticketHash: string,
+  nowMs: number,
+  limits: QueueLimits,
+): boolean {
+  return (
+    state.session !== null &&
+    state.session.ticketHash !== ticketHash &&
+    !sessionExpired(state, nowMs, limits) &&
+    state.inFlight.some((p) => isWriteRequest(p.request))
+  );
+}
+
 export function openSession(
   state: CompanyFileState,
   ticketHash: string,

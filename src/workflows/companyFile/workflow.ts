@@ -36,6 +36,7 @@ import {
   defaultQueueLimits,
   endSession,
   enqueue,
+  liveSessionIsWriting,
   newCompanyFileState,
   openSession,
   receiveResponse,
@@ -50,6 +51,9 @@ import {
  * job that causes it, never by the main loop reacting to a handler.
  */
 const SESSION_WATCH_PATCH = 'company-file-session-watch';
+
+/** A second Web Connector is answered `busy` while the live session has a write in flight (issue 11 item 14). */
+const BUSY_WHILE_WRITING_PATCH = 'company-file-busy-while-writing';
 
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;
@@ -190,6 +194,10 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   setHandler(
     openSessionUpdate,
     sessionHandler((call: SessionCall) => {
+      // Runs recorded before this rule took the file over and routed the live session's in-flight writes as unknown.
+      if (liveSessionIsWriting(state, call.ticketHash, Date.now(), limits) && patched(BUSY_WHILE_WRITING_PATCH)) {
+        return 'busy';
+      }
       const { status, routed } = openSession(state, call.ticketHash, Date.now(), limits);
       route(routed);
       return status;
