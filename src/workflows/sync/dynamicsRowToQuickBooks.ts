@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { SyncContext } from '../../activities/syncContext';
 import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activities/dataversePairedRows';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
@@ -17,7 +17,7 @@ import {
   type SyncFields,
 } from '../../mapping/syncBase';
 import type { TotalsDifference } from '../../mapping/salesOrderInvoice';
-import type { CustomerRet, QbRecord, QbxmlRequest } from '../../qbxml/requests';
+import type { CustomerAddFields, CustomerRet, QbRecord, QbxmlRequest } from '../../qbxml/requests';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
@@ -200,7 +200,7 @@ export async function accountToQuickBooks(accountId: string, contextFor: Context
         const fields = mappedOrFail(accountToCustomerAdd(row, addContext(ctx)), what);
         return ensureListRecord<CustomerRet>({
           connection,
-          find: () => readCustomer(connection, { fullName: fields.name }),
+          find: () => existingCustomer(connection, fields),
           add: (requestId) => ({ type: 'CustomerAdd', requestId, fields }),
           what: `customer ${fields.name}`,
           failureType: 'CustomerAddFailed',
@@ -215,6 +215,28 @@ export async function accountToQuickBooks(accountId: string, contextFor: Context
     },
     contextFor,
   );
+}
+
+/**
+ * The customer an Add of `fields` would make, when QuickBooks has it already (a lost Add answer, a second run, the
+ * same record entered by hand). A job's name is unique only under its parent, so a job is looked up by its full name
+ * `Parent:Leaf`: its short name may be an unrelated top-level customer's, which the account would then be paired with,
+ * and it never finds the job itself, whose Add after a lost answer would fail with 3100 until the attempts run out.
+ */
+async function existingCustomer(connection: string, fields: CustomerAddFields): Promise<CustomerRet | null> {
+  const parentListId = fields.parentRef?.listId;
+  // Before this patch a job was looked up by its short name; runs recorded then replay that one query.
+  if (!parentListId || !patched('dynamics-account-job-full-name')) {
+    return readCustomer(connection, { fullName: fields.name });
+  }
+  const parent = await readCustomer(connection, { listId: parentListId });
+  if (!parent) {
+    throw ApplicationFailure.nonRetryable(
+      `the parent customer ${parentListId} of job ${fields.name} no longer exists in company file ${connection}`,
+      'ObjectNotFoundError',
+    );
+  }
+  return readCustomer(connection, { fullName: `${parent.fullName ?? parent.name}:${fields.name}` });
 }
 
 /** A Dynamics product into its QuickBooks item. */
