@@ -1,6 +1,7 @@
 // `npm start`: installs what is missing, builds, and runs the whole connector locally — the Temporal dev server
 // (persistent, Web UI on 8233), the worker, the gateway, and the sandboxes when no real systems are configured.
-// Ctrl-C stops every child; starting again resumes with all data intact (.data/).
+// A child that crashes is started again with backoff; only Ctrl-C stops every child; starting again resumes with all
+// data intact (.data/).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -39,31 +40,57 @@ const stackEnv = {
     ? { QBSYNC_UI_ORIGIN: `http://localhost:${uiPort}` }
     : {}),
 };
+// Every child the stack runs, with the process serving it now (a restart replaces it).
 const children = [];
 let stopping = false;
 
+// A child that exits while the stack runs (a crash, an OOM kill, kill -9 by an operator or a deploy) is started again,
+// after 1 s, doubling each time it falls over again up to 60 s, so a child that cannot start does not spin; a child that
+// served for 2 minutes counts as recovered and its next restart waits 1 s again. Only Ctrl-C (or SIGTERM) stops the
+// stack.
+const RESTART_FIRST_DELAY_MS = 1_000;
+const RESTART_MAX_DELAY_MS = 60_000;
+const RECOVERED_AFTER_MS = 120_000;
+
 function run(name, command, args, { env = {}, onLine } = {}) {
   mkdirSync(logsDir, { recursive: true });
-  const logFile = createWriteStream(join(logsDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(command, args, {
-    cwd: root,
-    env: { ...process.env, ...stackEnv, SERVICE_NAME: name, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.on('data', (chunk) => {
-      logFile.write(chunk);
-      if (onLine) for (const line of chunk.toString().split('\n')) if (line) onLine(line);
+  const logPath = join(logsDir, `${name}.log`);
+  const logFile = createWriteStream(logPath, { flags: 'a' });
+  const entry = { name, child: undefined, restarts: 0, delayMs: RESTART_FIRST_DELAY_MS, restartTimer: undefined };
+  const spawnChild = () => {
+    const startedAt = Date.now();
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...process.env, ...stackEnv, SERVICE_NAME: name, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  }
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      say(`${name} exited (${signal ?? code}); see ${join(logsDir, `${name}.log`)}. Stopping everything.`);
-      void stopAll(1);
+    entry.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on('data', (chunk) => {
+        logFile.write(chunk);
+        if (onLine) for (const line of chunk.toString().split('\n')) if (line) onLine(line);
+      });
     }
-  });
-  children.push({ name, child });
-  return child;
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      const ranMs = Date.now() - startedAt;
+      if (ranMs >= RECOVERED_AFTER_MS) entry.delayMs = RESTART_FIRST_DELAY_MS;
+      const delayMs = entry.delayMs;
+      entry.delayMs = Math.min(entry.delayMs * 2, RESTART_MAX_DELAY_MS);
+      entry.restarts += 1;
+      const how = `${name} (pid ${child.pid}) exited (${signal ?? `code ${code}`}) after ${Math.round(ranMs / 1000)} s`;
+      say(`${how}; restarting it in ${delayMs / 1000} s (restart ${entry.restarts}); see ${logPath}`);
+      logFile.write(`\n[start] ${new Date().toISOString()} ${how}; restarting in ${delayMs / 1000} s\n`);
+      entry.restartTimer = setTimeout(() => {
+        entry.restartTimer = undefined;
+        if (stopping) return;
+        spawnChild();
+        say(`${name} restarted (pid ${entry.child.pid})`);
+      }, delayMs);
+    });
+  };
+  spawnChild();
+  children.push(entry);
 }
 
 async function waitFor(what, check, timeoutMs = 120_000) {
@@ -88,12 +115,14 @@ async function stopAll(code = 0) {
   if (stopping) return;
   stopping = true;
   say('stopping...');
-  for (const { child } of [...children].reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  for (const entry of children) clearTimeout(entry.restartTimer);
+  const exited = (child) => child.exitCode !== null || child.signalCode !== null;
+  for (const { child } of [...children].reverse()) if (!exited(child)) child.kill('SIGTERM');
   await Promise.all(
     children.map(
       ({ child }) =>
         new Promise((r) => {
-          if (child.exitCode !== null) return r();
+          if (exited(child)) return r();
           const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
           child.on('exit', () => {
             clearTimeout(timer);

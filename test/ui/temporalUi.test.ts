@@ -3,14 +3,12 @@
 // sandboxes, Web Connector simulators) in a temporary data dir on free ports, so a developer's own `npm start` keeps
 // running, and drives Debian's Chromium (scripts/ensure-browser.mjs installs it) with playwright-core.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { lastLines, sleep, startNpmStack, stopNpmStack, type NpmStartStack } from '../support/npmStartStack';
 
 const root = resolve(__dirname, '..', '..');
 const artifactsDir = join(root, 'test-results', 'ui');
@@ -23,6 +21,9 @@ const FIRST_RECORD_MS = 4 * 60_000;
 const UI_MS = 90_000;
 const STOP_MS = 30_000;
 
+/** The stack this file started, until it is stopped. */
+let running: NpmStartStack | undefined;
+
 // QuickBooks customers carry the whole record, name included, in their workflow input.
 const recordQuery = "SyncEntity='customer' AND SyncConnection='east'";
 const ENCRYPTED = 'binary/encrypted';
@@ -32,15 +33,6 @@ interface JsonPayload {
   data?: string;
 }
 
-interface Stack {
-  process: ChildProcess;
-  dataDir: string;
-  temporalAddress: string;
-  uiUrl: string;
-  gatewayUrl: string;
-  output: () => string;
-}
-
 interface RecordWorkflow {
   workflowId: string;
   runId: string;
@@ -48,140 +40,7 @@ interface RecordWorkflow {
   customerName: string;
 }
 
-/** The stack this file started, until it is stopped. */
-let running: Stack | undefined;
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
-function lastLines(text: string, count = 40): string {
-  return text.trimEnd().split('\n').slice(-count).join('\n');
-}
-
-async function startStack(): Promise<Stack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'qbsync-ui-test-'));
-  const [temporalPort, uiPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CONNECTOR_DATA_DIR: dataDir,
-    TEMPORAL_PORT: String(temporalPort),
-    TEMPORAL_UI_PORT: String(uiPort),
-    GATEWAY_PORT: String(gatewayPort),
-    // 0: a free port, or (worker metrics) none, so nothing here collides with a developer's running stack.
-    SANDBOX_QB_PORT: '0',
-    SANDBOX_DATAVERSE_PORT: '0',
-    WORKER_METRICS_PORT: '0',
-    WORKER_SDK_METRICS_PORT: '0',
-  };
-  // The stack must use its own sandbox, keys and tokens (all in the temporary data dir), whatever the shell exports.
-  for (const name of [
-    'CONNECTOR_CONFIG',
-    'QBSYNC_CONFIG',
-    'TEMPORAL_ADDRESS',
-    'QBSYNC_UI_ORIGIN',
-    'QBSYNC_PAYLOAD_KEYS',
-    'QBSYNC_CODEC_TOKEN',
-    'QBSYNC_CODEC_UI_TOKEN',
-    'QBSYNC_SECRETS_KEY',
-    'SANDBOX_QBWC',
-  ]) {
-    delete env[name];
-  }
-  // Its own process group, so whatever `npm start` leaves behind can be stopped as a whole.
-  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs')], {
-    cwd: root,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const stack: Stack = {
-    process: child,
-    dataDir,
-    temporalAddress: `127.0.0.1:${temporalPort}`,
-    uiUrl: `http://localhost:${uiPort}`,
-    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
-    output: () => output,
-  };
-  running = stack;
-
-  const until = Date.now() + STACK_START_MS;
-  while (!output.includes('is running')) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `\`npm start\` exited (${child.signalCode ?? child.exitCode}) before it was running:\n${lastLines(output)}`,
-      );
-    }
-    if (Date.now() > until) {
-      throw new Error(
-        `\`npm start\` did not print "is running" within ${STACK_START_MS / 1000} s:\n${lastLines(output)}`,
-      );
-    }
-    await sleep(500);
-  }
-  return stack;
-}
-
-const groupAlive = (pid: number): boolean => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Ctrl-C as an operator would; whatever is still alive afterwards (its process group) is killed. */
-async function stopStack(stack: Stack): Promise<void> {
-  const pid = stack.process.pid;
-  if (pid !== undefined) {
-    if (stack.process.exitCode === null && stack.process.signalCode === null) {
-      let timer: NodeJS.Timeout | undefined;
-      const exited = new Promise<void>((done) => {
-        timer = setTimeout(done, STOP_MS);
-        stack.process.once('exit', () => done());
-      });
-      stack.process.kill('SIGINT');
-      await exited;
-      // A pending timer would keep the test process alive for the rest of STOP_MS.
-      clearTimeout(timer);
-    }
-    for (let waited = 0; groupAlive(pid) && waited < 5_000; waited += 250) await sleep(250);
-    if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
-  }
-  // The stack's logs outlive its data dir, for whoever has to find out why a run failed.
-  const logs = join(stack.dataDir, 'logs');
-  rmSync(join(artifactsDir, 'stack-logs'), { recursive: true, force: true });
-  mkdirSync(artifactsDir, { recursive: true });
-  writeFileSync(join(artifactsDir, 'stack-output.txt'), stack.output());
-  try {
-    cpSync(logs, join(artifactsDir, 'stack-logs'), { recursive: true });
-  } catch {
-    // No logs: the stack never got as far as starting a process.
-  }
-  rmSync(stack.dataDir, { recursive: true, force: true });
-}
-
-// A test runner killed by its own timeout skips `after`; the stack must not outlive it.
-process.on('exit', () => {
-  const pid = running?.process.pid;
-  if (pid !== undefined && groupAlive(pid)) process.kill(-pid, 'SIGKILL');
-});
-
-async function decodeWithCodecEndpoint(stack: Stack, payloads: JsonPayload[]): Promise<JsonPayload[]> {
+async function decodeWithCodecEndpoint(stack: NpmStartStack, payloads: JsonPayload[]): Promise<JsonPayload[]> {
   const token = readFileSync(join(stack.dataDir, 'keys', 'codec-token'), 'utf8').trim();
   const response = await fetch(`${stack.gatewayUrl}/codec/decode`, {
     method: 'POST',
@@ -227,7 +86,7 @@ function payloadsOf(value: unknown, path: string, found: FoundPayload[] = []): F
 }
 
 describe('Temporal Web UI of `npm start`', { timeout: STACK_START_MS + FIRST_RECORD_MS + 4 * UI_MS }, () => {
-  let stack: Stack;
+  let stack: NpmStartStack;
   let connection: Connection | undefined;
   let client: Client;
   let record: RecordWorkflow;
@@ -243,7 +102,8 @@ describe('Temporal Web UI of `npm start`', { timeout: STACK_START_MS + FIRST_REC
             'run `node scripts/ensure-browser.mjs` (as root), or set CHROMIUM_PATH.',
         );
       }
-      stack = await startStack();
+      stack = await startNpmStack(STACK_START_MS, artifactsDir);
+      running = stack;
       // No data converter: this client sees the history exactly as Temporal stores it.
       connection = await Connection.connect({ address: stack.temporalAddress });
       client = new Client({ connection, namespace: 'default' });
@@ -289,7 +149,7 @@ describe('Temporal Web UI of `npm start`', { timeout: STACK_START_MS + FIRST_REC
     async () => {
       await browser?.close().catch(() => undefined);
       await connection?.close().catch(() => undefined);
-      if (running) await stopStack(running);
+      if (running) await stopNpmStack(running);
       running = undefined;
     },
     { timeout: STOP_MS + 30_000 },
