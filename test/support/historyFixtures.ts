@@ -35,6 +35,14 @@ function isPayload(value: unknown): value is Payload {
   );
 }
 
+function isPatchMarker(attributes: unknown): boolean {
+  return (
+    typeof attributes === 'object' &&
+    attributes !== null &&
+    (attributes as { markerName?: unknown }).markerName === 'core_patch'
+  );
+}
+
 /**
  * Encrypts, in place, every payload of a history fetched from a server whose workers ran without the codec, as a
  * worker with the codec would have written it: search attributes stay plain (the server indexes them).
@@ -45,6 +53,10 @@ export async function encryptHistoryPayloads(value: unknown): Promise<void> {
   const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
   for (const [key, child] of entries) {
     if (key === 'searchAttributes') continue;
+    // Core writes the details of its own patch markers (`core_patch`) itself, past the codec, and reads them back on
+    // replay to learn which patches a run has; encrypted, the patch is unknown to the replay and patched() answers
+    // false, so the run replays down the old branch.
+    if (key === 'markerRecordedEventAttributes' && isPatchMarker(child)) continue;
     if (isPayload(child)) {
       const [sealed] = await codec.encode([child]);
       (value as Record<string | number, unknown>)[key] = sealed;

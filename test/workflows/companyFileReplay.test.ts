@@ -12,7 +12,7 @@ import type { QbxmlRequest } from '../../src/qbxml/requests';
 import { companyFileStatusQuery, companyFileWorkflowId } from '../../src/workflows/companyFile/messages';
 import { qbxmlProbe } from '../fixtures/workflows';
 import { EVIDENCE_PAYLOAD_KEYS, historiesDir } from '../support/historyFixtures';
-import { customerAddXml, startQuickBooksStack, type QuickBooksStack } from '../support/quickbooksStack';
+import { customerAddXml, driveSessions, startQuickBooksStack, type QuickBooksStack } from '../support/quickbooksStack';
 import { startTestTemporal } from '../support/temporal';
 
 const taskQueue = 'company-file-replay-test';
@@ -127,6 +127,36 @@ describe('companyFile is replay-safe: sessions cut at many points, worker cache 
       { workflowsPath: require.resolve('../../src/workflows') },
       history,
       companyFileWorkflowId('east'),
+    );
+  });
+
+  it('replays a company file that the Web Connector started (authenticate: update-with-start)', async () => {
+    // No requester has started qbfile/west: the Web Connector's first authenticate starts it with its openSession
+    // Update, so the run's first workflow task holds the start and the Update together.
+    const connector = stack.connector('west');
+    const first = await connector.runSession();
+    assert.notEqual(first.outcome, 'error', `the first session ran (${first.lastError ?? first.calls.join(',')})`);
+    const probe = await env.client.workflow.start(qbxmlProbe, {
+      workflowId: `replay-probe-west-${Date.now()}`,
+      taskQueue,
+      args: ['west', [{ type: 'CustomerQuery', requestId: 'w1', maxReturned: 1 }] satisfies QbxmlRequest[]],
+    });
+    const outcomes = await driveSessions(connector, probe.result());
+    assert.equal(outcomes.length, 1);
+
+    const history = await env.client.workflow.getHandle(companyFileWorkflowId('west')).fetchHistory();
+    const failedTasks = (history.events ?? []).filter(
+      (e) => e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes,
+    );
+    assert.deepEqual(
+      failedTasks.map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'timed out'),
+      [],
+      'no workflow task of the company file failed',
+    );
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../src/workflows') },
+      history,
+      companyFileWorkflowId('west'),
     );
   });
 });
