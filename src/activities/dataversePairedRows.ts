@@ -100,9 +100,22 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
       const body: Record<string, unknown> = { ...input.changes };
       if (input.base) body[SYNC_BASE_COLUMN] = encodeSyncBase(input.base);
       if (Object.keys(body).length === 0) return { written: [] };
+      const { entitySet, idColumn } = TABLES[input.entity];
+      let etag = input.etag;
+      if (!etag && LIST_ID_COLUMN in input.changes) {
+        // A pairing is never written blind. A caller without an ETag (a run recorded before pairings were
+        // conditional) gets the row as it is now: paired already, it keeps its pairing; otherwise it is written on
+        // that version.
+        const row = await dataverse.retrieve(entitySet, input.rowId, {
+          select: [idColumn, COMPANY_FILE_COLUMN, LIST_ID_COLUMN],
+        });
+        const listId = row ? textOf(row, LIST_ID_COLUMN) : null;
+        if (!row || (listId && listId !== input.changes[LIST_ID_COLUMN])) return { written: [] };
+        etag = etagOf(row);
+      }
       try {
-        await dataverse.update(TABLES[input.entity].entitySet, input.rowId, toWire(body), {
-          ...(input.etag ? { etag: input.etag } : {}),
+        await dataverse.update(entitySet, input.rowId, toWire(body), {
+          ...(etag ? { etag } : {}),
         });
       } catch (err) {
         if (err instanceof DataverseConcurrencyError) {

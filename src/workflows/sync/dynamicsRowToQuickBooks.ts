@@ -167,7 +167,8 @@ async function pairedRowToQuickBooks<
   );
 }
 
-function isStaleRow(err: unknown): boolean {
+/** A write-back refused because the row changed since it was read (its ETag is stale). */
+export function isStaleRow(err: unknown): boolean {
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof ApplicationFailure && cause.type === 'StaleEtag';
 }
