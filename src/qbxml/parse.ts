@@ -172,6 +172,92 @@ function parseResponseElement(el: XmlElement): QbxmlResponse {
   return response;
 }
 
+/** A response element that could not be read, named by the requestID of its start tag when that much is legible. */
+export interface UnreadableResponse {
+  requestId?: string;
+  reason: string;
+}
+
+export interface QbxmlAnswer {
+  responses: QbxmlResponse[];
+  unreadable: UnreadableResponse[];
+}
+
+const MSGS_OPEN = /<QBXMLMsgsRs(?:\s[^>]*)?>/;
+const MSGS_CLOSE = '</QBXMLMsgsRs>';
+const REQUEST_ID = /^<[\w.:-]+\s[^>]*?\brequestID\s*=\s*(?:"([^"]*)"|'([^']*)')/;
+
+/** [start, end) of each element directly inside `text[from, to)`, found by tags alone: its text may be anything. */
+function topLevelElements(text: string, from: number, to: number): [number, number][] {
+  const found: [number, number][] = [];
+  let depth = 0;
+  let start = -1;
+  let at = text.indexOf('<', from);
+  while (at >= 0 && at < to) {
+    let end: number;
+    if (text.startsWith('<!--', at)) end = text.indexOf('-->', at + 4) + 3;
+    else if (text.startsWith('<![CDATA[', at)) end = text.indexOf(']]>', at + 9) + 3;
+    else if (text[at + 1] === '?' || text[at + 1] === '!') end = text.indexOf('>', at + 2) + 1;
+    else {
+      let quote: string | undefined;
+      let i = at + 1;
+      for (; i < to; i++) {
+        const c = text[i];
+        if (quote) {
+          if (c === quote) quote = undefined;
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>') break;
+      }
+      end = i + 1;
+      if (text[at + 1] === '/') {
+        depth -= 1;
+        if (depth === 0 && start >= 0) found.push([start, end]);
+      } else if (text[i - 1] === '/') {
+        if (depth === 0) found.push([at, end]);
+      } else {
+        if (depth === 0) start = at;
+        depth += 1;
+      }
+    }
+    if (end <= at) break;
+    at = text.indexOf('<', end);
+  }
+  return found;
+}
+
+/**
+ * Reads an answer the way {@link parseQbxmlResponse} does when the whole document is well-formed. When it is not —
+ * one customer note holding a character XML forbids (`&#11;`, a raw vertical tab) spoils the whole document — each
+ * response element is read on its own, so one bad record costs only the response that holds it. Throws only when the
+ * answer is not a qbXML response document at all.
+ */
+export function readQbxmlAnswer(xml: string): QbxmlAnswer {
+  try {
+    return { responses: parseQbxmlResponse(xml), unreadable: [] };
+  } catch (whole) {
+    const open = MSGS_OPEN.exec(xml);
+    const close = xml.lastIndexOf(MSGS_CLOSE);
+    if (!open || close < open.index) throw whole;
+    const answer: QbxmlAnswer = { responses: [], unreadable: [] };
+    for (const [start, end] of topLevelElements(xml, open.index + open[0].length, close)) {
+      const element = xml.slice(start, end);
+      if (!/^<[\w.:-]+Rs[\s>/]/.test(element)) continue;
+      try {
+        answer.responses.push(parseResponseElement(parseXmlDocument(element)));
+      } catch (error) {
+        const id = REQUEST_ID.exec(element);
+        const requestId = id?.[1] ?? id?.[2];
+        answer.unreadable.push({
+          ...(requestId === undefined ? {} : { requestId }),
+          reason: error instanceof Error ? error.message.slice(0, 300) : 'the response element could not be read',
+        });
+      }
+    }
+    if (answer.responses.length === 0 && answer.unreadable.length === 0) throw whole;
+    return answer;
+  }
+}
+
 /** One entry per `*Rs` element of a `QBXML/QBXMLMsgsRs` document, in document order. */
 export function parseQbxmlResponse(xml: string): QbxmlResponse[] {
   const root = parseXmlDocument(xml);

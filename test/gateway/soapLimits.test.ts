@@ -17,6 +17,7 @@ const responseSizes: number[] = [];
 /** The caller's address as authenticate sees it (its per-address backoff depends on it). */
 const addresses: Array<string | undefined> = [];
 
+const reports: string[] = [];
 const service = {
   serverVersion: async () => {
     reached.push('serverVersion');
@@ -37,6 +38,9 @@ const service = {
   receiveResponseXML: async (args: Record<string, unknown>) => {
     reached.push('receiveResponseXML');
     responseSizes.push(String(args.response ?? '').length);
+    reports.push(
+      `${String(args.hresult ?? '')} ${String(args.message ?? '').replace(/^.*(larger than \d+ bytes).*$/, '$1')}`,
+    );
     return { receiveResponseXMLResult: 100 };
   },
   connectionError: async () => ({ connectionErrorResult: 'done' }),
@@ -106,8 +110,9 @@ describe('SOAP body limits before authentication', () => {
     assert.equal(responseSizes.at(-1), 2 * 1024 * 1024 + '<QBXML></QBXML>'.length);
   });
 
-  it('refuses even a current ticket past the large limit', async () => {
+  it('refuses even a current ticket past the large limit, telling the company file its answer was too large', async () => {
     reached.length = 0;
+    responseSizes.length = 0;
     const res = await post(
       'receiveResponseXML',
       qbwcEnvelope('receiveResponseXML', {
@@ -119,7 +124,11 @@ describe('SOAP body limits before authentication', () => {
     );
     assert.equal(res.status, 413);
     assert.match(res.text, /larger than 10485760 bytes/);
-    assert.deepEqual(reached, []);
+    // The session's queries are then asked again alone, and given up after a few oversized answers; the body itself
+    // goes nowhere.
+    assert.deepEqual(reached, ['receiveResponseXML']);
+    assert.deepEqual(responseSizes, [0]);
+    assert.match(reports.at(-1) ?? '', /^unreadable-response larger than 10485760 bytes/);
   });
 
   it('refuses deep nesting, many elements and many attributes with a fault, whatever the ticket', async () => {

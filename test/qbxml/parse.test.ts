@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { camelCaseElementName, parseQbxmlResponse, QbxmlSyntaxError, type InvoiceRet } from '../../src/qbxml';
+import { readQbxmlAnswer } from '../../src/qbxml/parse';
 
 const wrap = (inner: string) => `<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>${inner}</QBXMLMsgsRs></QBXML>`;
 
@@ -190,4 +191,35 @@ describe('camelCaseElementName', () => {
   for (const [el, key] of cases) {
     it(`${el} → ${key}`, () => assert.equal(camelCaseElementName(el), key));
   }
+});
+
+describe('readQbxmlAnswer', () => {
+  const customerRs = (id: string, notes: string) =>
+    `<CustomerQueryRs requestID="${id}" statusCode="0" statusSeverity="Info" statusMessage="Status OK"><CustomerRet><ListID>${id}</ListID><Notes>${notes}</Notes></CustomerRet></CustomerQueryRs>`;
+
+  it('reads each response element on its own when one holds a character XML forbids', () => {
+    for (const [what, notes, reason] of [
+      ['a reference', 'one&#11;two', /&#11;/],
+      ['a raw vertical tab', 'one\u000btwo', /character XML does not allow/],
+    ] as const) {
+      const answer = readQbxmlAnswer(
+        wrap(
+          `${customerRs('1', 'fine')}${customerRs('2', notes)}<VendorQueryRs requestID="3" statusCode="1" statusSeverity="Info" statusMessage="none"/>`,
+        ),
+      );
+      assert.deepEqual(
+        answer.responses.map((r) => r.requestId),
+        ['1', '3'],
+        what,
+      );
+      assert.equal(answer.unreadable.length, 1, what);
+      assert.equal(answer.unreadable[0]?.requestId, '2', what);
+      assert.match(answer.unreadable[0]?.reason ?? '', reason, what);
+    }
+  });
+
+  it('reads a well-formed answer as parseQbxmlResponse does, and refuses what is not a qbXML answer at all', () => {
+    assert.deepEqual(readQbxmlAnswer(wrap(customerRs('1', 'fine'))).unreadable, []);
+    assert.throws(() => readQbxmlAnswer('<html>\u000b</html>'), QbxmlSyntaxError);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
+import { continueIterator, type QbxmlRequest, type QbxmlResponse } from '../../src/qbxml/requests';
 import {
   closeSession,
   defaultQueueLimits,
@@ -179,6 +179,71 @@ describe('company file session queue', () => {
     );
     const second = takeRequests(state, T1, 5, limits).result;
     assert.deepEqual(second.status === 'ok' ? second.requests.map((r) => r.requestId) : [], ['a2']);
+  });
+
+  it('rejects a query whose answer cannot be read the third time, and moves on to the rest of the queue', () => {
+    const state = stateWith(query('bad'), query('good'), add('a1', 'A'));
+    openSession(state, T1, 0, limits);
+    const routed: string[] = [];
+    const sent: string[][] = [];
+    for (let trip = 1; trip <= 6 && (state.queue.length > 0 || state.inFlight.length > 0); trip++) {
+      const taken = takeRequests(state, T1, trip * 10, limits).result;
+      const ids = taken.status === 'ok' ? taken.requests.map((r) => r.requestId) : [];
+      sent.push(ids);
+      // Every answer holding `bad` holds a note QuickBooks writes with a vertical tab.
+      const out = receiveResponse(
+        state,
+        {
+          ticketHash: T1,
+          responses: ids.filter((id) => id !== 'bad').map((id) => ok(id)),
+          unreadable: ids.includes('bad') ? [{ requestId: 'bad', reason: 'Character reference "&#11;"' }] : [],
+        },
+        trip * 10 + 1,
+        limits,
+      );
+      for (const r of out.routed.flatMap((g) => g.results)) {
+        routed.push(`${r.requestId}:${r.kind}${r.kind === 'rejected' ? `:${r.message}` : ''}`);
+      }
+    }
+    assert.deepEqual(sent, [['bad', 'good', 'a1'], ['bad'], ['bad']]);
+    assert.deepEqual(routed, [
+      'good:response',
+      'a1:response',
+      'bad:rejected:QuickBooks answered 3 times, and the answer could not be read: Character reference "&#11;"',
+    ]);
+    assert.deepEqual({ queued: state.queue.length, inFlight: state.inFlight.length }, { queued: 0, inFlight: 0 });
+  });
+
+  it('settles a message whose whole answer is unreadable: writes unknown, queries isolated, a lost next page rejected', () => {
+    const state = stateWith(query('q1'), add('a1', 'A'), continueIterator(query('page'), '{it}'));
+    openSession(state, T1, 0, limits);
+    takeRequests(state, T1, 1, limits);
+    const tooLarge = { ticketHash: T1, hresult: 'unreadable-response', message: 'larger than 10485760 bytes' };
+    const out = receiveResponse(state, tooLarge, 2, limits);
+    assert.ok(out.percent >= 0, 'the run goes on');
+    assert.deepEqual(
+      out.routed.flatMap((g) => g.results).map((r) => [r.requestId, r.kind]),
+      [
+        ['a1', 'outcomeUnknown'],
+        ['page', 'rejected'],
+      ],
+    );
+    assert.deepEqual(
+      state.queue.map((p) => [p.request.requestId, p.isolate, p.unreadableAnswers]),
+      [['q1', true, 0]],
+      'not counted: nothing says q1 was the culprit',
+    );
+    takeRequests(state, T1, 3, limits);
+    receiveResponse(state, tooLarge, 4, limits);
+    assert.deepEqual(
+      state.queue.map((p) => [p.request.requestId, p.unreadableAnswers]),
+      [['q1', 1]],
+    );
+
+    const legacy = stateWith(query('q1'));
+    openSession(legacy, T1, 0, limits);
+    takeRequests(legacy, T1, 1, limits);
+    assert.ok(receiveResponse(legacy, tooLarge, 2).percent < 0, 'runs before the rule keep the old answer');
   });
 
   it('treats any other HRESULT as a failed run: negative percent, queries kept, writes unknown', () => {

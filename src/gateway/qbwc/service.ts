@@ -7,8 +7,8 @@ import {
 import type { Logger } from 'pino';
 import { recordQbwcRoundTrip, recordQbwcSession } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
-import { parseQbxmlResponse } from '../../qbxml/parse';
-import type { QueueLimits } from '../../workflows/companyFile/sessionQueue';
+import { readQbxmlAnswer } from '../../qbxml/parse';
+import { UNREADABLE_ANSWER_HRESULT, type QueueLimits } from '../../workflows/companyFile/sessionQueue';
 import { companyFile } from '../../workflows/companyFile/workflow';
 import {
   closeSessionUpdate,
@@ -38,6 +38,38 @@ export interface QbwcServiceDeps {
   authentication?: AuthenticationGuard;
   /** Must match the worker's: whichever starts the company file's workflow first sets them. */
   queueLimits?: Partial<QueueLimits>;
+  /** The most one receiveResponse Update may carry, as JSON; Temporal refuses a payload over 2 MB. */
+  maxUpdateBytes?: number;
+}
+
+/** Leaves room under Temporal's 2 MB payload limit for the encryption envelope and the Update's own fields. */
+const DEFAULT_MAX_UPDATE_BYTES = 1536 * 1024;
+
+/**
+ * Moves the largest responses out of an answer, as unreadable, until it fits one Update: Temporal refuses a larger
+ * one, and a refused Update would leave the message in doubt and send its queries again and again.
+ */
+function fitIntoUpdate(input: ReceiveResponseInput, maxBytes: number): void {
+  const responses = input.responses;
+  if (!responses) return;
+  const sizes = new Map(responses.map((r) => [r, Buffer.byteLength(JSON.stringify(r), 'utf8')]));
+  let total = Buffer.byteLength(JSON.stringify(input), 'utf8');
+  if (total <= maxBytes) return;
+  const kept = new Set(responses);
+  for (const response of [...responses].sort((a, b) => sizes.get(b)! - sizes.get(a)!)) {
+    if (total <= maxBytes) break;
+    const size = sizes.get(response)!;
+    kept.delete(response);
+    total -= size;
+    input.unreadable = [
+      ...(input.unreadable ?? []),
+      {
+        ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+        reason: `its answer (${response.records.length} records, ${(size / 1048576).toFixed(1)} MB) is more than one Update may carry (${(maxBytes / 1048576).toFixed(1)} MB)`,
+      },
+    ];
+  }
+  input.responses = responses.filter((r) => kept.has(r));
 }
 
 /** The highest qbXML version our requests are written for. */
@@ -184,10 +216,20 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         input.message = text(args, 'message');
       } else {
         try {
-          input.responses = parseQbxmlResponse(response);
+          const answer = readQbxmlAnswer(response);
+          input.responses = answer.responses;
+          if (answer.unreadable.length > 0) input.unreadable = answer.unreadable;
+          fitIntoUpdate(input, deps.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES);
         } catch (error) {
-          input.hresult = 'unreadable-response';
+          input.hresult = UNREADABLE_ANSWER_HRESULT;
           input.message = `The qbXML response could not be read: ${(error as Error).message}`;
+        }
+        if (input.unreadable) {
+          // Request ids and the reader's reasons only: the answer itself holds customer data.
+          deps.log.warn(
+            { connection: session.connection, unreadable: input.unreadable },
+            'QuickBooks answer unreadable',
+          );
         }
       }
       // Only the workflow knows whether the ticket is the live session's: a stale one answers -1, and QBWC then asks

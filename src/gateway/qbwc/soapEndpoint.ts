@@ -3,6 +3,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import * as soap from 'soap';
 import type { Logger } from 'pino';
 import { escapeXml } from '../../qbxml/xml';
+import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/sessionQueue';
 import type { TicketAuthority } from './tickets';
 import { buildQbwcWsdl } from './wsdl';
 import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from './xmlShape';
@@ -40,7 +41,9 @@ function sendFault(res: Response, status: number, faultcode: 'Client' | 'Server'
   res.status(status).type('text/xml; charset=utf-8').send(soapFault(faultcode, message));
 }
 
-type SoapBody = { kind: 'complete'; text: string } | { kind: 'tooLarge'; limit: number } | { kind: 'aborted' };
+/** `prefix`: the body's first bytes (at most the small limit), which name the call and its ticket. */
+type SoapBody =
+  { kind: 'complete'; text: string } | { kind: 'tooLarge'; limit: number; prefix: string } | { kind: 'aborted' };
 
 const RESPONSE_CALL = /<(?:[\w.-]+:)?Body(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?receiveResponseXML[\s>/]/;
 const TICKET_ELEMENT = /<(?:[\w.-]+:)?ticket(?:\s[^>]*)?>([^<]{1,200})<\/(?:[\w.-]+:)?ticket>/;
@@ -57,14 +60,16 @@ function readSoapBody(
   admitsLarge: (prefix: string) => boolean,
 ): Promise<SoapBody> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > large) return Promise.resolve({ kind: 'tooLarge', limit: large });
+  // A body declared too large is refused after its first bytes, which say whose answer it was.
+  const declaredTooLarge = Number.isFinite(declared) && declared > large;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
-    let limit = small;
+    let limit = declaredTooLarge ? large : small;
     let decided = false;
     let refused = false;
     let settled = false;
+    let prefix = '';
     const settle = (body: SoapBody): void => {
       if (settled) return;
       settled = true;
@@ -73,11 +78,21 @@ function readSoapBody(
     };
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
-      if (!refused && received > limit && !decided) {
-        decided = true;
-        const prefix = Buffer.concat([...chunks, chunk])
+      if (prefix.length < small && !refused) {
+        prefix = Buffer.concat([...chunks, chunk])
           .subarray(0, small)
           .toString('utf8');
+      }
+      if (declaredTooLarge) {
+        chunks.push(chunk);
+        if (received >= small) {
+          req.pause();
+          settle({ kind: 'tooLarge', limit, prefix });
+        }
+        return;
+      }
+      if (!refused && received > limit && !decided) {
+        decided = true;
         if (admitsLarge(prefix)) limit = large;
       }
       if (!refused && received > limit) {
@@ -87,7 +102,7 @@ function readSoapBody(
       if (refused) {
         if (received > limit * 2) {
           req.pause();
-          settle({ kind: 'tooLarge', limit });
+          settle({ kind: 'tooLarge', limit, prefix });
         }
         return;
       }
@@ -96,7 +111,9 @@ function readSoapBody(
     req.on('data', onData);
     req.once('end', () =>
       settle(
-        refused ? { kind: 'tooLarge', limit } : { kind: 'complete', text: Buffer.concat(chunks).toString('utf8') },
+        refused || declaredTooLarge
+          ? { kind: 'tooLarge', limit, prefix }
+          : { kind: 'complete', text: Buffer.concat(chunks).toString('utf8') },
       ),
     );
     req.once('error', () => settle({ kind: 'aborted' }));
@@ -126,6 +143,24 @@ export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<
     const ticket = TICKET_ELEMENT.exec(prefix)?.[1];
     return ticket !== undefined && options.tickets.verify(ticket.trim()) !== undefined;
   };
+  /**
+   * QuickBooks answered, and the answer is over the limit: the company file is told, so the message's queries are asked
+   * again alone (and given up after a few tries) instead of going out again and again in the same too-large message.
+   */
+  const reportOversizedAnswer = async (prefix: string, limit: number): Promise<void> => {
+    if (!admitsLarge(prefix)) return;
+    const ticket = TICKET_ELEMENT.exec(prefix)?.[1]?.trim() ?? '';
+    try {
+      await options.service.receiveResponseXML({
+        ticket,
+        response: '',
+        hresult: UNREADABLE_ANSWER_HRESULT,
+        message: `QuickBooks' answer is larger than ${limit} bytes, the most this service reads`,
+      });
+    } catch (error) {
+      options.log.warn({ error: String(error) }, 'could not report an oversized QuickBooks answer');
+    }
+  };
   const router = express.Router();
   router.get('/qbwc', (req: Request, res: Response) => {
     if ('wsdl' in req.query || 'WSDL' in req.query) {
@@ -138,6 +173,7 @@ export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<
     const read = await readSoapBody(req, small, large, admitsLarge);
     if (read.kind === 'aborted') return;
     if (read.kind === 'tooLarge') {
+      await reportOversizedAnswer(read.prefix, read.limit);
       res.setHeader('connection', 'close');
       return sendFault(res, 413, 'Client', `The request body is larger than ${read.limit} bytes.`);
     }

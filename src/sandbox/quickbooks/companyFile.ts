@@ -35,7 +35,17 @@ export interface CompanyFileOptions {
    * documented (docs/quickbooks.md); iterators also end with the session whatever this says.
    */
   iteratorIdleMs?: number;
+  /**
+   * How stored text holding a control character (a vertical tab pasted into a note from a word processor) is written
+   * in answers: as a numeric character reference (`&#11;`, the default) or raw. QuickBooks stores such text and writes
+   * it out either way, and neither is XML a strict reader accepts: the answer holding it cannot be read.
+   */
+  controlCharacters?: 'reference' | 'raw';
 }
+
+/** C0 controls other than tab, line feed and carriage return: XML 1.0 allows them neither raw nor as references. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
 
 const DEFAULT_ITERATOR_IDLE_MS = 60_000;
 
@@ -126,9 +136,11 @@ export class CompanyFileSimulator {
   private readonly iterators: QueryIterators;
   private readonly inUse = new Map<string, RecordInUseCode>();
   private readonly log;
+  private readonly controlCharacters: 'reference' | 'raw';
 
   constructor(opts: CompanyFileOptions) {
     this.name = opts.name;
+    this.controlCharacters = opts.controlCharacters ?? 'reference';
     const now = opts.now ?? (() => new Date());
     this.clock = new CompanyClock(now, opts.utcOffsetMinutes ?? -480);
     this.iterators = new QueryIterators(() => now().getTime(), opts.iteratorIdleMs ?? DEFAULT_ITERATOR_IDLE_MS);
@@ -169,7 +181,9 @@ export class CompanyFileSimulator {
       if (onError === 'stopOnError' && severity !== 'Info') break;
     }
     if (dirty) this.store.save();
-    return `<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n${responses.join('')}</QBXMLMsgsRs>\n</QBXML>\n`;
+    const answer = `<?xml version="1.0" ?>\n<QBXML>\n<QBXMLMsgsRs>\n${responses.join('')}</QBXMLMsgsRs>\n</QBXML>\n`;
+    if (this.controlCharacters === 'raw') return answer;
+    return answer.replace(CONTROL_CHARACTERS, (c) => `&#${c.charCodeAt(0)};`);
   }
 
   /**

@@ -39,9 +39,18 @@ export interface SessionCall {
   ticketHash: string;
 }
 
+/** One response element of an answer that could not be read on its own (a character XML forbids, too large). */
+export interface UnreadableAnswer {
+  /** The element's requestID, when its start tag could still be read. */
+  requestId?: string;
+  reason: string;
+}
+
 export interface ReceiveResponseInput extends SessionCall {
   /** Parsed by the gateway; absent when QuickBooks threw instead of answering (then hresult/message are set). */
   responses?: QbxmlResponse[];
+  /** Response elements of the same answer that could not be read; the others are in `responses`. */
+  unreadable?: UnreadableAnswer[];
   hresult?: string;
   message?: string;
 }

@@ -20,6 +20,8 @@ export interface PendingRequest {
   /** Sent alone, after a message holding it was refused as a whole. */
   isolate?: boolean;
   followUp?: boolean;
+  /** Answers QuickBooks gave to this request that could not be read. */
+  unreadableAnswers?: number;
 }
 
 export interface Session {
@@ -57,6 +59,11 @@ export interface QueueLimits {
   sessionIdleTimeoutMs: number;
   /** NoOp pauses (≈5 s each with QBWC) a session spends waiting for an expected follow-up before it ends. */
   maxNoOps: number;
+  /**
+   * Unreadable answers a query gets before it goes back to its requester as rejected. The same record gives the same
+   * unreadable answer every time; asking again only helps when the message as a whole was too large.
+   */
+  maxUnreadableAnswers: number;
 }
 
 export const defaultQueueLimits: QueueLimits = {
@@ -64,11 +71,23 @@ export const defaultQueueLimits: QueueLimits = {
   maxRecordsPerRoundTrip: 500,
   sessionIdleTimeoutMs: 10 * 60 * 1000,
   maxNoOps: 3,
+  maxUnreadableAnswers: 3,
 };
 
 /** Records a query may return when it does not say (QuickBooks has no default cap; we always send MaxReturned). */
 const DEFAULT_QUERY_RECORDS = 100;
 const SCHEMA_ERROR_HRESULT = '0x80040400';
+
+/**
+ * `hresult` of a message whose answer as a whole could not be read: over the gateway's body limit, or not qbXML at all.
+ * QuickBooks carried the message out; only its answer is lost.
+ */
+export const UNREADABLE_ANSWER_HRESULT = 'unreadable-response';
+
+/** Whether an answer holds something the gateway could not read (the caller then decides how to treat it). */
+export function hasUnreadableAnswer(input: ReceiveResponseInput): boolean {
+  return input.hresult === UNREADABLE_ANSWER_HRESULT || (input.unreadable?.length ?? 0) > 0;
+}
 
 export interface RoutedResults {
   requester: string;
@@ -211,11 +230,16 @@ export function takeRequests(
   return { result: { status: 'ok', requests: taken.map((p) => p.request) }, routed };
 }
 
-/** Routes the answer of the last message; returns QBWC's percent done and the results for the requesting workflows. */
+/**
+ * Routes the answer of the last message; returns QBWC's percent done and the results for the requesting workflows.
+ * With `unreadable` an answer that could not be read is settled by {@link settleUnreadable}; without it (runs recorded
+ * before that rule) its queries go back to the queue however often it happens.
+ */
 export function receiveResponse(
   state: CompanyFileState,
   input: ReceiveResponseInput,
   nowMs: number,
+  unreadable?: Pick<QueueLimits, 'maxUnreadableAnswers'>,
 ): { percent: number; routed: RoutedResults[] } {
   if (!isCurrent(state, input.ticketHash)) {
     state.lastError = 'The ticket is unknown or has expired; start a new QuickBooks Web Connector run.';
@@ -230,6 +254,14 @@ export function receiveResponse(
   if (!input.responses) {
     const hresult = input.hresult ?? '';
     const message = input.message ?? '';
+    if (unreadable && hresult === UNREADABLE_ANSWER_HRESULT) {
+      const reason = message || 'the answer could not be read';
+      const again = inFlight.flatMap((pending) =>
+        settleUnreadable(state, pending, reason, { alone: inFlight.length === 1, limits: unreadable, routed }),
+      );
+      state.queue.unshift(...again);
+      return { percent: percentDone(state), routed: routed.list() };
+    }
     if (hresult.toLowerCase() === SCHEMA_ERROR_HRESULT && inFlight.length > 1) {
       // QuickBooks refused the whole message and applied none of it: find the culprit by sending each request alone.
       state.queue.unshift(...inFlight.map((p) => ({ ...p, isolate: true })));
@@ -249,10 +281,18 @@ export function receiveResponse(
   }
 
   const byId = new Map(input.responses.map((r) => [r.requestId ?? '', r]));
+  const unreadableById = new Map((unreadable ? (input.unreadable ?? []) : []).map((u) => [u.requestId ?? '', u]));
   const continuations: PendingRequest[] = [];
   const unanswered: PendingRequest[] = [];
   for (const pending of inFlight) {
     const response = byId.get(pending.request.requestId);
+    const unread = unreadableById.get(pending.request.requestId);
+    if (!response && unread && unreadable) {
+      continuations.push(
+        ...settleUnreadable(state, pending, unread.reason, { alone: true, limits: unreadable, routed }),
+      );
+      continue;
+    }
     if (!response) {
       unanswered.push(pending);
       continue;
@@ -271,7 +311,7 @@ export function receiveResponse(
       session.completed += 1;
     }
   }
-  // Iterators expire with the session, so their next pages go first.
+  // Iterators expire with the session, so their next pages go first (and queries whose answer could not be read).
   state.queue.unshift(...continuations);
   if (unanswered.length > 0) {
     state.inFlight = unanswered;
@@ -286,6 +326,45 @@ export function percentDone(state: CompanyFileState): number {
   if (remaining === 0) return state.session?.lingering ? 99 : 100;
   const done = state.session?.completed ?? 0;
   return Math.min(99, Math.floor((100 * done) / (done + remaining)));
+}
+
+/**
+ * One request whose answer could not be read. QuickBooks carried it out, so a write's outcome is unknown (its requester
+ * looks before writing again). A query is to be asked again (returned, for the head of the queue), alone, until it has had `maxUnreadableAnswers` unreadable
+ * answers of its own; then it goes back to its requester as rejected with the reason, and the queue moves on. An
+ * iterator's next page is never asked again: QuickBooks has moved past it, and a second Continue would skip it.
+ * `alone` is false when the message held several requests and nothing tells which answer was the culprit: then the
+ * query is isolated without being counted.
+ */
+function settleUnreadable(
+  state: CompanyFileState,
+  pending: PendingRequest,
+  reason: string,
+  how: { alone: boolean; limits: Pick<QueueLimits, 'maxUnreadableAnswers'>; routed: RoutedCollector },
+): PendingRequest[] {
+  const requestId = pending.request.requestId;
+  if (isWriteRequest(pending.request)) {
+    how.routed.add(pending, { requestId, kind: 'outcomeUnknown', reason: `the answer could not be read: ${reason}` });
+    state.totals.resultsRouted += 1;
+    return [];
+  }
+  const answers = (pending.unreadableAnswers ?? 0) + (how.alone ? 1 : 0);
+  const isNextPage = 'iterator' in pending.request && pending.request.iterator === 'Continue';
+  if (isNextPage || answers >= how.limits.maxUnreadableAnswers) {
+    const times = answers === 1 ? 'once' : `${answers} times`;
+    how.routed.add(pending, {
+      requestId,
+      kind: 'rejected',
+      hresult: UNREADABLE_ANSWER_HRESULT,
+      message: isNextPage
+        ? `QuickBooks' answer to the next page could not be read and an iterator cannot go back: ${reason}`
+        : `QuickBooks answered ${times}, and the answer could not be read: ${reason}`,
+    });
+    state.totals.resultsRouted += 1;
+    if (state.session) state.session.completed += 1;
+    return [];
+  }
+  return [{ ...pending, isolate: true, unreadableAnswers: answers }];
 }
 
 /** Ends the session (closeConnection, connectionError, expiry): queries go back to the queue, writes become "unknown". */

@@ -36,6 +36,7 @@ import {
   defaultQueueLimits,
   endSession,
   enqueue,
+  hasUnreadableAnswer,
   liveSessionIsWriting,
   newCompanyFileState,
   openSession,
@@ -54,6 +55,12 @@ const SESSION_WATCH_PATCH = 'company-file-session-watch';
 
 /** A second Web Connector is answered `busy` while the live session has a write in flight (issue 11 item 14). */
 const BUSY_WHILE_WRITING_PATCH = 'company-file-busy-while-writing';
+
+/**
+ * A query whose answer cannot be read goes back to its requester as rejected after `maxUnreadableAnswers` tries, and a
+ * write's unreadable answer makes its outcome unknown (issue 11 item 3).
+ */
+const UNREADABLE_ANSWERS_PATCH = 'company-file-unreadable-answers';
 
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;
@@ -222,7 +229,9 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   setHandler(
     receiveResponseUpdate,
     sessionHandler((call: ReceiveResponseInput) => {
-      const { percent, routed } = receiveResponse(state, call, Date.now());
+      // Runs recorded before this rule sent an unreadable answer's queries again however often it happened.
+      const rejectUnreadable = hasUnreadableAnswer(call) && patched(UNREADABLE_ANSWERS_PATCH);
+      const { percent, routed } = receiveResponse(state, call, Date.now(), rejectUnreadable ? limits : undefined);
       route(routed);
       return percent;
     }).handler,

@@ -531,3 +531,18 @@ describe('persistence and seeds', () => {
     assert.equal(g1.store.snapshot(), g2.store.snapshot());
   });
 });
+
+describe('simulated company file: text XML cannot carry', () => {
+  it('writes a control character stored in a note as a reference (default) or raw, as QuickBooks does', () => {
+    for (const [mode, written] of [
+      ['reference', 'one&#11;two'],
+      ['raw', 'one\u000btwo'],
+    ] as const) {
+      const file = new CompanyFileSimulator({ name: `control-${mode}`, controlCharacters: mode });
+      const answer = file.processRequest(
+        msg('<CustomerAddRq><CustomerAdd><Name>Pasted</Name><Notes>one&#11;two</Notes></CustomerAdd></CustomerAddRq>'),
+      );
+      assert.ok(answer.includes(`<Notes>${written}</Notes>`), mode);
+    }
+  });
+});
