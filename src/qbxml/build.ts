@@ -9,6 +9,7 @@ import {
   type QbxmlQueryRequest,
   type QbxmlRequest,
   type QbxmlWriteRequest,
+  isQueryRequest,
   supportsIterator,
 } from './requests';
 import {
@@ -95,10 +96,24 @@ const ADDRESS_FIELDS: readonly FieldSpec[] = [
 
 type Mode = 'add' | 'mod';
 
+/** `specs` in the `wanted` request only: qbXML's Add and Mod of one object differ by a few elements each. */
+const onlyIn = (wanted: Mode, mode: Mode, ...specs: FieldSpec[]): FieldSpec[] => (mode === wanted ? specs : []);
+
 const listModIdentity: readonly FieldSpec[] = [
   text('listId', 'ListID', ID_MAX, true),
   text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true),
 ];
+
+/** A list record opens with its name; a Mod names the record and the EditSequence it read first, and may omit Name. */
+function listRecordHead(mode: Mode, nameMax: number): FieldSpec[] {
+  return [...onlyIn('mod', mode, ...listModIdentity), text('name', 'Name', nameMax, mode === 'add')];
+}
+
+/** An account reference; a Mod may also move the existing transactions to the new account (`Apply…ToExistingTxns`). */
+function accountRef(mode: Mode, key: string, el: string): FieldSpec[] {
+  const applyKey = `apply${key.charAt(0).toUpperCase()}${key.slice(1)}ToExistingTxns`;
+  return [ref(key, el), ...onlyIn('mod', mode, bool(applyKey, `Apply${el}ToExistingTxns`))];
+}
 
 const personName: readonly FieldSpec[] = [
   text('salutation', 'Salutation', 15),
@@ -121,11 +136,15 @@ const communication: readonly FieldSpec[] = [
   text('altContact', 'AltContact', 41),
 ];
 
+/** Set once, when a customer or vendor is added with what it already owed or was owed. */
+const openingBalance: readonly FieldSpec[] = [
+  amount('openBalance', 'OpenBalance'),
+  date('openBalanceDate', 'OpenBalanceDate'),
+];
+
 function customerFields(mode: Mode): FieldSpec[] {
-  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
   return [
-    ...(mode === 'mod' ? listModIdentity : []),
-    text('name', 'Name', 41, mode === 'add'),
+    ...listRecordHead(mode, 41),
     bool('isActive', 'IsActive'),
     ref('classRef', 'ClassRef'),
     ref('parentRef', 'ParentRef', CUSTOMER_FULL_NAME_MAX),
@@ -138,7 +157,7 @@ function customerFields(mode: Mode): FieldSpec[] {
     ref('customerTypeRef', 'CustomerTypeRef'),
     ref('termsRef', 'TermsRef'),
     ref('salesRepRef', 'SalesRepRef'),
-    ...addOnly([amount('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
+    ...onlyIn('add', mode, ...openingBalance),
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     ref('itemSalesTaxRef', 'ItemSalesTaxRef'),
     text('resaleNumber', 'ResaleNumber', 15),
@@ -160,17 +179,15 @@ function customerFields(mode: Mode): FieldSpec[] {
     bool('isStatementWithParent', 'IsStatementWithParent'),
     { kind: 'enum', key: 'preferredDeliveryMethod', el: 'PreferredDeliveryMethod', values: ['None', 'Email', 'Fax'] },
     ref('priceLevelRef', 'PriceLevelRef'),
-    ...addOnly([guid('externalGuid', 'ExternalGUID')]),
+    ...onlyIn('add', mode, guid('externalGuid', 'ExternalGUID')),
     text('taxRegistrationNumber', 'TaxRegistrationNumber', 30),
     ref('currencyRef', 'CurrencyRef'),
   ];
 }
 
 function vendorFields(mode: Mode): FieldSpec[] {
-  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
   return [
-    ...(mode === 'mod' ? listModIdentity : []),
-    text('name', 'Name', 41, mode === 'add'),
+    ...listRecordHead(mode, 41),
     bool('isActive', 'IsActive'),
     ref('classRef', 'ClassRef'),
     text('companyName', 'CompanyName', 41),
@@ -186,9 +203,9 @@ function vendorFields(mode: Mode): FieldSpec[] {
     amount('creditLimit', 'CreditLimit'),
     text('vendorTaxIdent', 'VendorTaxIdent', 15),
     bool('isVendorEligibleFor1099', 'IsVendorEligibleFor1099'),
-    ...addOnly([amount('openBalance', 'OpenBalance'), date('openBalanceDate', 'OpenBalanceDate')]),
+    ...onlyIn('add', mode, ...openingBalance),
     ref('billingRateRef', 'BillingRateRef'),
-    ...addOnly([guid('externalGuid', 'ExternalGUID')]),
+    ...onlyIn('add', mode, guid('externalGuid', 'ExternalGUID')),
     ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
     bool('isSalesTaxAgency', 'IsSalesTaxAgency'),
     text('taxRegistrationNumber', 'TaxRegistrationNumber', 30),
@@ -202,98 +219,82 @@ const simpleListAddFields: readonly FieldSpec[] = [
   ref('parentRef', 'ParentRef'),
 ];
 
-function salesOrPurchase(mode: Mode): FieldSpec {
-  return {
-    kind: 'group',
-    key: 'salesOrPurchase',
-    el: mode === 'add' ? 'SalesOrPurchase' : 'SalesOrPurchaseMod',
-    fields: [
-      text('desc', 'Desc', 4095),
-      price('price', 'Price'),
-      percent('pricePercent', 'PricePercent'),
-      ref('accountRef', 'AccountRef'),
-      ...(mode === 'mod' ? [bool('applyAccountRefToExistingTxns', 'ApplyAccountRefToExistingTxns')] : []),
-    ],
-  };
+const classThenParent: readonly FieldSpec[] = [ref('classRef', 'ClassRef'), ref('parentRef', 'ParentRef')];
+
+/** What every item kind opens with, up to its sales tax code; `hierarchy` is ClassRef and ParentRef in XSD order. */
+function itemHead(mode: Mode, hierarchy: readonly FieldSpec[], manufacturerPartNumber: boolean): FieldSpec[] {
+  return [
+    ...listRecordHead(mode, 31),
+    { kind: 'barCode', key: 'barCodeValue', el: 'BarCode' },
+    bool('isActive', 'IsActive'),
+    ...hierarchy,
+    ...(manufacturerPartNumber ? [text('manufacturerPartNumber', 'ManufacturerPartNumber', 31)] : []),
+    ref('unitOfMeasureSetRef', 'UnitOfMeasureSetRef'),
+    ...onlyIn('mod', mode, bool('forceUomChange', 'ForceUOMChange')),
+    bool('isTaxIncluded', 'IsTaxIncluded'),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+  ];
 }
 
-function salesAndPurchase(mode: Mode): FieldSpec {
-  const modOnly = (spec: FieldSpec): FieldSpec[] => (mode === 'mod' ? [spec] : []);
-  return {
-    kind: 'group',
-    key: 'salesAndPurchase',
-    el: mode === 'add' ? 'SalesAndPurchase' : 'SalesAndPurchaseMod',
-    fields: [
-      text('salesDesc', 'SalesDesc', 4095),
-      price('salesPrice', 'SalesPrice'),
-      ref('incomeAccountRef', 'IncomeAccountRef'),
-      ...modOnly(bool('applyIncomeAccountRefToExistingTxns', 'ApplyIncomeAccountRefToExistingTxns')),
-      text('purchaseDesc', 'PurchaseDesc', 4095),
-      price('purchaseCost', 'PurchaseCost'),
-      ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
-      ref('expenseAccountRef', 'ExpenseAccountRef'),
-      ...modOnly(bool('applyExpenseAccountRefToExistingTxns', 'ApplyExpenseAccountRefToExistingTxns')),
-      ref('prefVendorRef', 'PrefVendorRef'),
-    ],
-  };
+/**
+ * An item bought to be sold: the selling side, then the buying side, whose cost goes to `costAccount` (an expense
+ * account for parts and services, cost of goods sold for inventory).
+ */
+function sellingAndBuying(mode: Mode, costAccount: readonly [key: string, el: string]): FieldSpec[] {
+  return [
+    text('salesDesc', 'SalesDesc', 4095),
+    price('salesPrice', 'SalesPrice'),
+    ...accountRef(mode, 'incomeAccountRef', 'IncomeAccountRef'),
+    text('purchaseDesc', 'PurchaseDesc', 4095),
+    price('purchaseCost', 'PurchaseCost'),
+    ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
+    ...accountRef(mode, ...costAccount),
+    ref('prefVendorRef', 'PrefVendorRef'),
+  ];
+}
+
+/** The two groups a service or non-inventory item chooses between; a Mod's element ends in `Mod`. */
+function itemChoiceGroup(mode: Mode, key: string, el: string, fields: FieldSpec[]): FieldSpec {
+  return { kind: 'group', key, el: mode === 'add' ? el : `${el}Mod`, fields };
 }
 
 /** Service and non-inventory items; they differ only in ManufacturerPartNumber and the Add's ParentRef/ClassRef swap. */
 function salesItemFields(mode: Mode, nonInventory: boolean): FieldSpec[] {
-  const classThenParent = [ref('classRef', 'ClassRef'), ref('parentRef', 'ParentRef')];
   // ItemNonInventoryAdd alone puts ParentRef before ClassRef in the XSD; its Mod uses the usual order.
   const hierarchy = nonInventory && mode === 'add' ? [...classThenParent].reverse() : classThenParent;
   return [
-    ...(mode === 'mod' ? listModIdentity : []),
-    text('name', 'Name', 31, mode === 'add'),
-    { kind: 'barCode', key: 'barCodeValue', el: 'BarCode' },
-    bool('isActive', 'IsActive'),
-    ...hierarchy,
-    ...(nonInventory ? [text('manufacturerPartNumber', 'ManufacturerPartNumber', 31)] : []),
-    ref('unitOfMeasureSetRef', 'UnitOfMeasureSetRef'),
-    ...(mode === 'mod' ? [bool('forceUomChange', 'ForceUOMChange')] : []),
-    bool('isTaxIncluded', 'IsTaxIncluded'),
-    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
-    salesOrPurchase(mode),
-    salesAndPurchase(mode),
-    ...(mode === 'add' ? [guid('externalGuid', 'ExternalGUID')] : []),
+    ...itemHead(mode, hierarchy, nonInventory),
+    itemChoiceGroup(mode, 'salesOrPurchase', 'SalesOrPurchase', [
+      text('desc', 'Desc', 4095),
+      price('price', 'Price'),
+      percent('pricePercent', 'PricePercent'),
+      ...accountRef(mode, 'accountRef', 'AccountRef'),
+    ]),
+    itemChoiceGroup(
+      mode,
+      'salesAndPurchase',
+      'SalesAndPurchase',
+      sellingAndBuying(mode, ['expenseAccountRef', 'ExpenseAccountRef']),
+    ),
+    ...onlyIn('add', mode, guid('externalGuid', 'ExternalGUID')),
   ];
 }
 
 function inventoryItemFields(mode: Mode): FieldSpec[] {
-  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
-  const modOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'mod' ? specs : []);
   return [
-    ...modOnly([...listModIdentity]),
-    text('name', 'Name', 31, mode === 'add'),
-    { kind: 'barCode', key: 'barCodeValue', el: 'BarCode' },
-    bool('isActive', 'IsActive'),
-    ref('classRef', 'ClassRef'),
-    ref('parentRef', 'ParentRef'),
-    text('manufacturerPartNumber', 'ManufacturerPartNumber', 31),
-    ref('unitOfMeasureSetRef', 'UnitOfMeasureSetRef'),
-    ...modOnly([bool('forceUomChange', 'ForceUOMChange')]),
-    bool('isTaxIncluded', 'IsTaxIncluded'),
-    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
-    text('salesDesc', 'SalesDesc', 4095),
-    price('salesPrice', 'SalesPrice'),
-    ref('incomeAccountRef', 'IncomeAccountRef'),
-    ...modOnly([bool('applyIncomeAccountRefToExistingTxns', 'ApplyIncomeAccountRefToExistingTxns')]),
-    text('purchaseDesc', 'PurchaseDesc', 4095),
-    price('purchaseCost', 'PurchaseCost'),
-    ref('purchaseTaxCodeRef', 'PurchaseTaxCodeRef'),
-    ref('cogsAccountRef', 'COGSAccountRef'),
-    ...modOnly([bool('applyCogsAccountRefToExistingTxns', 'ApplyCOGSAccountRefToExistingTxns')]),
-    ref('prefVendorRef', 'PrefVendorRef'),
+    ...itemHead(mode, classThenParent, true),
+    ...sellingAndBuying(mode, ['cogsAccountRef', 'COGSAccountRef']),
     ref('assetAccountRef', 'AssetAccountRef'),
     quantity('reorderPoint', 'ReorderPoint'),
     quantity('max', 'Max'),
-    ...addOnly([
+    ...onlyIn(
+      'add',
+      mode,
       quantity('quantityOnHand', 'QuantityOnHand'),
       amount('totalValue', 'TotalValue'),
       date('inventoryDate', 'InventoryDate'),
       guid('externalGuid', 'ExternalGUID'),
-    ]),
+    ),
   ];
 }
 
@@ -311,12 +312,12 @@ const lineDataExt: FieldSpec = {
 
 function invoiceLineFields(mode: Mode): FieldSpec[] {
   return [
-    ...(mode === 'mod' ? [text('txnLineId', 'TxnLineID', ID_MAX, true)] : []),
+    ...onlyIn('mod', mode, text('txnLineId', 'TxnLineID', ID_MAX, true)),
     ref('itemRef', 'ItemRef'),
     text('desc', 'Desc', 4095),
     quantity('quantity', 'Quantity'),
     text('unitOfMeasure', 'UnitOfMeasure', 31),
-    ...(mode === 'mod' ? [ref('overrideUomSetRef', 'OverrideUOMSetRef')] : []),
+    ...onlyIn('mod', mode, ref('overrideUomSetRef', 'OverrideUOMSetRef')),
     price('rate', 'Rate'),
     percent('ratePercent', 'RatePercent'),
     ref('classRef', 'ClassRef'),
@@ -326,26 +327,28 @@ function invoiceLineFields(mode: Mode): FieldSpec[] {
     ...(mode === 'add' ? [bool('isTaxable', 'IsTaxable')] : [ref('overrideItemAccountRef', 'OverrideItemAccountRef')]),
     text('other1', 'Other1', 29),
     text('other2', 'Other2', 29),
-    ...(mode === 'add'
-      ? [
-          {
-            kind: 'group',
-            key: 'linkToTxn',
-            el: 'LinkToTxn',
-            fields: [text('txnId', 'TxnID', ID_MAX, true), text('txnLineId', 'TxnLineID', ID_MAX, true)],
-          } satisfies FieldSpec,
-          lineDataExt,
-        ]
-      : []),
+    ...onlyIn(
+      'add',
+      mode,
+      {
+        kind: 'group',
+        key: 'linkToTxn',
+        el: 'LinkToTxn',
+        fields: [text('txnId', 'TxnID', ID_MAX, true), text('txnLineId', 'TxnLineID', ID_MAX, true)],
+      },
+      lineDataExt,
+    ),
   ];
 }
 
 function invoiceFields(mode: Mode): FieldSpec[] {
-  const addOnly = (specs: FieldSpec[]): FieldSpec[] => (mode === 'add' ? specs : []);
   return [
-    ...(mode === 'mod'
-      ? [text('txnId', 'TxnID', ID_MAX, true), text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true)]
-      : []),
+    ...onlyIn(
+      'mod',
+      mode,
+      text('txnId', 'TxnID', ID_MAX, true),
+      text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true),
+    ),
     ref('customerRef', 'CustomerRef', CUSTOMER_FULL_NAME_MAX, mode === 'add'),
     ref('classRef', 'ClassRef'),
     ref('arAccountRef', 'ARAccountRef'),
@@ -355,7 +358,7 @@ function invoiceFields(mode: Mode): FieldSpec[] {
     address('billAddress', 'BillAddress'),
     address('shipAddress', 'ShipAddress'),
     bool('isPending', 'IsPending'),
-    ...addOnly([bool('isFinanceCharge', 'IsFinanceCharge')]),
+    ...onlyIn('add', mode, bool('isFinanceCharge', 'IsFinanceCharge')),
     text('poNumber', 'PONumber', 25),
     ref('termsRef', 'TermsRef'),
     date('dueDate', 'DueDate'),
@@ -372,10 +375,13 @@ function invoiceFields(mode: Mode): FieldSpec[] {
     ref('customerSalesTaxCodeRef', 'CustomerSalesTaxCodeRef'),
     text('other', 'Other', 29),
     number('float')('exchangeRate', 'ExchangeRate'),
-    ...addOnly([
-      guid('externalGuid', 'ExternalGUID'),
-      { kind: 'text', key: 'linkToTxnIds', el: 'LinkToTxnID', max: ID_MAX, repeat: true },
-    ]),
+    ...onlyIn('add', mode, guid('externalGuid', 'ExternalGUID'), {
+      kind: 'text',
+      key: 'linkToTxnIds',
+      el: 'LinkToTxnID',
+      max: ID_MAX,
+      repeat: true,
+    }),
     {
       kind: 'group',
       key: 'lines',
@@ -420,6 +426,12 @@ interface WriteShape {
 
 const itemChoice = ['salesOrPurchase', 'salesAndPurchase'] as const;
 
+/** A service or non-inventory item carries one of its two groups; an Add must carry one, a Mod may change neither. */
+function salesItemShape(body: string, mode: Mode, nonInventory: boolean): WriteShape {
+  const shape = { body, fields: salesItemFields(mode, nonInventory), exclusive: [itemChoice] };
+  return mode === 'add' ? { ...shape, requireOneOf: itemChoice } : shape;
+}
+
 const WRITE_SHAPES: Readonly<Record<QbxmlWriteRequest['type'], WriteShape>> = {
   CustomerAdd: { body: 'CustomerAdd', fields: customerFields('add') },
   CustomerMod: { body: 'CustomerMod', fields: customerFields('mod') },
@@ -427,20 +439,10 @@ const WRITE_SHAPES: Readonly<Record<QbxmlWriteRequest['type'], WriteShape>> = {
   VendorMod: { body: 'VendorMod', fields: vendorFields('mod') },
   CustomerTypeAdd: { body: 'CustomerTypeAdd', fields: simpleListAddFields },
   ClassAdd: { body: 'ClassAdd', fields: simpleListAddFields },
-  ItemServiceAdd: {
-    body: 'ItemServiceAdd',
-    fields: salesItemFields('add', false),
-    exclusive: [itemChoice],
-    requireOneOf: itemChoice,
-  },
-  ItemServiceMod: { body: 'ItemServiceMod', fields: salesItemFields('mod', false), exclusive: [itemChoice] },
-  ItemNonInventoryAdd: {
-    body: 'ItemNonInventoryAdd',
-    fields: salesItemFields('add', true),
-    exclusive: [itemChoice],
-    requireOneOf: itemChoice,
-  },
-  ItemNonInventoryMod: { body: 'ItemNonInventoryMod', fields: salesItemFields('mod', true), exclusive: [itemChoice] },
+  ItemServiceAdd: salesItemShape('ItemServiceAdd', 'add', false),
+  ItemServiceMod: salesItemShape('ItemServiceMod', 'mod', false),
+  ItemNonInventoryAdd: salesItemShape('ItemNonInventoryAdd', 'add', true),
+  ItemNonInventoryMod: salesItemShape('ItemNonInventoryMod', 'mod', true),
   ItemInventoryAdd: { body: 'ItemInventoryAdd', fields: inventoryItemFields('add') },
   ItemInventoryMod: { body: 'ItemInventoryMod', fields: inventoryItemFields('mod') },
   InvoiceAdd: { body: 'InvoiceAdd', fields: invoiceFields('add') },
@@ -522,16 +524,13 @@ function writeFields(w: ElementWriter, fields: readonly FieldSpec[], source: Rec
 
 function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: string): void {
   switch (spec.kind) {
-    case 'text': {
-      const values = spec.repeat === true ? asArray(w, field, value) : [value];
-      values.forEach((v, i) => {
-        const name = spec.repeat === true ? `${field}[${i}]` : field;
+    case 'text':
+      for (const [v, name] of occurrences(w, spec, value, field)) {
         const s = expectString(w, name, v);
         if (spec.required === true && s === '') w.fail(name, 'must not be empty');
         w.leaf(name, spec.el, s, spec.max);
-      });
+      }
       return;
-    }
     case 'enum': {
       const s = expectString(w, field, value);
       if (!spec.values.includes(s)) w.fail(field, `must be one of ${spec.values.join(', ')}`);
@@ -575,10 +574,8 @@ function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: st
       w.leaf(field, 'BarCodeValue', expectString(w, field, value), 50);
       w.close(spec.el);
       return;
-    case 'group': {
-      const values = spec.repeat === true ? asArray(w, field, value) : [value];
-      values.forEach((v, i) => {
-        const name = spec.repeat === true ? `${field}[${i}]` : field;
+    case 'group':
+      for (const [v, name] of occurrences(w, spec, value, field)) {
         if (!isRecord(v)) w.fail(name, 'must be an object');
         checkExclusive(w, v, name, [
           ['price', 'pricePercent'],
@@ -587,18 +584,24 @@ function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: st
         w.open(spec.el);
         writeFields(w, spec.fields, v, name);
         w.close(spec.el);
-      });
+      }
       return;
-    }
     case 'dataExtTarget':
       writeDataExtTarget(w, value, field);
       return;
   }
 }
 
-function asArray(w: ElementWriter, field: string, value: unknown): unknown[] {
+/** Each occurrence of a field with the name its errors give: `lines[2]` when the field repeats, else the field. */
+function occurrences(
+  w: ElementWriter,
+  spec: { repeat?: boolean },
+  value: unknown,
+  field: string,
+): Array<[value: unknown, name: string]> {
+  if (spec.repeat !== true) return [[value, field]];
   if (!Array.isArray(value)) w.fail(field, 'must be an array');
-  return value;
+  return value.map((v, i): [unknown, string] => [v, `${field}[${i}]`]);
 }
 
 function writeRef(w: ElementWriter, el: string, value: unknown, field: string, fullNameMax: number): void {
@@ -645,6 +648,11 @@ function writeDataExtTarget(w: ElementWriter, value: unknown, field: string): vo
   }
 }
 
+/** The pair qbXML allows one of, in the words every such refusal uses. */
+function failBoth(w: ElementWriter, field: string, other: string): never {
+  return w.fail(field, `cannot be combined with ${other} (qbXML allows one of them)`);
+}
+
 function checkExclusive(
   w: ElementWriter,
   source: Record<string, unknown>,
@@ -653,7 +661,7 @@ function checkExclusive(
 ): void {
   for (const [a, b] of pairs) {
     if (source[a] !== undefined && source[b] !== undefined) {
-      w.fail(path === '' ? a : `${path}.${a}`, `cannot be combined with ${b} (qbXML allows one of them)`);
+      failBoth(w, path === '' ? a : `${path}.${a}`, b);
     }
   }
 }
@@ -720,20 +728,33 @@ function writeMaxReturned(w: ElementWriter, maxReturned: number | undefined): vo
   w.leaf('maxReturned', 'MaxReturned', String(maxReturned));
 }
 
+/**
+ * A query names its records by id, by name (RefNumber for transactions), or filters them: qbXML allows one of the
+ * three ways at a time.
+ */
+function checkOneSelection(
+  w: ElementWriter,
+  [idField, ids]: [string, string[] | undefined],
+  [nameField, names]: [string, string[] | undefined],
+  filtered: boolean,
+): void {
+  const byId = ids !== undefined && ids.length > 0;
+  const byName = names !== undefined && names.length > 0;
+  if (byId && byName) failBoth(w, idField, nameField);
+  if ((byId || byName) && filtered) w.fail(byId ? idField : nameField, 'cannot be combined with filters');
+}
+
 function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
   const el = `${req.type}Rq`;
   w.open(el, { requestID: requestIdAttr(w, req.requestId), ...iteratorAttrs(w, req) });
   if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery') {
-    const ids = req.txnIds !== undefined && req.txnIds.length > 0;
-    const refs = req.refNumbers !== undefined && req.refNumbers.length > 0;
     const filtered =
       req.maxReturned !== undefined ||
       req.fromModifiedDate !== undefined ||
       req.toModifiedDate !== undefined ||
       req.entityListId !== undefined ||
       (req.type === 'InvoiceQuery' && req.paidStatus !== undefined);
-    if (ids && refs) w.fail('txnIds', 'cannot be combined with refNumbers (qbXML allows one of them)');
-    if ((ids || refs) && filtered) w.fail(ids ? 'txnIds' : 'refNumbers', 'cannot be combined with filters');
+    checkOneSelection(w, ['txnIds', req.txnIds], ['refNumbers', req.refNumbers], filtered);
     writeRepeated(w, 'txnIds', 'TxnID', req.txnIds, ID_MAX);
     writeRepeated(w, 'refNumbers', 'RefNumber', req.refNumbers, 11);
     writeMaxReturned(w, req.maxReturned);
@@ -763,16 +784,13 @@ function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
     writeRepeated(w, 'includeRetElements', 'IncludeRetElement', req.includeRetElements, 50);
     writeRepeated(w, 'ownerIds', 'OwnerID', req.ownerIds, 38);
   } else {
-    const ids = req.listIds !== undefined && req.listIds.length > 0;
-    const names = req.fullNames !== undefined && req.fullNames.length > 0;
     const filtered =
       req.maxReturned !== undefined ||
       req.activeStatus !== undefined ||
       req.fromModifiedDate !== undefined ||
       req.toModifiedDate !== undefined ||
       req.nameFilter !== undefined;
-    if (ids && names) w.fail('listIds', 'cannot be combined with fullNames (qbXML allows one of them)');
-    if ((ids || names) && filtered) w.fail(ids ? 'listIds' : 'fullNames', 'cannot be combined with filters');
+    checkOneSelection(w, ['listIds', req.listIds], ['fullNames', req.fullNames], filtered);
     const fullNameMax = req.type === 'CustomerQuery' ? CUSTOMER_FULL_NAME_MAX : LIST_REF_FULL_NAME_MAX;
     writeRepeated(w, 'listIds', 'ListID', req.listIds, ID_MAX);
     writeRepeated(w, 'fullNames', 'FullName', req.fullNames, fullNameMax);
@@ -803,23 +821,13 @@ function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
   w.close(el);
 }
 
-const QUERY_TYPE_NAMES: ReadonlySet<string> = new Set([
-  'CustomerQuery',
-  'VendorQuery',
-  'ItemQuery',
-  'CustomerTypeQuery',
-  'ClassQuery',
-  'SalesOrderQuery',
-  'InvoiceQuery',
-]);
-
 /** Renders one request (`<XxxRq …>…</XxxRq>`), validating every value against qbXML's limits. */
 export function buildQbxmlRequest(req: QbxmlRequest): string {
   const w = new ElementWriter(typeof req.type === 'string' ? req.type : 'unknown');
-  if (QUERY_TYPE_NAMES.has(req.type)) {
-    writeQuery(w, req as QbxmlQueryRequest);
+  if (isQueryRequest(req)) {
+    writeQuery(w, req);
   } else if (Object.prototype.hasOwnProperty.call(WRITE_SHAPES, req.type)) {
-    writeWrite(w, req as QbxmlWriteRequest);
+    writeWrite(w, req);
   } else {
     w.fail('type', `unknown request type "${String(req.type)}"`);
   }

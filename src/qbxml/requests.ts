@@ -614,9 +614,13 @@ const ITERABLE_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlRequestType>(
 
 export type IterableQuery = CustomerQuery | VendorQuery | ItemQuery | SalesOrderQuery | InvoiceQuery;
 
+export function isQueryRequest(req: QbxmlRequest): req is QbxmlQueryRequest {
+  return QUERY_TYPES.has(req.type);
+}
+
 /** Writes change the company file, so they must never be replayed blindly (a resent Add duplicates). */
 export function isWriteRequest(req: QbxmlRequest): req is QbxmlWriteRequest {
-  return !QUERY_TYPES.has(req.type);
+  return !isQueryRequest(req);
 }
 
 export function supportsIterator(req: QbxmlRequest): req is IterableQuery {
