@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CustomerMod, CustomerRet, QbRecord } from '../src/qbxml/requests';
-import { seedGeneratedCustomers } from '../src/sandbox/quickbooks/demoCompany';
+import { seedGeneratedCustomers } from '../src/sandbox/quickbooks/benchmarkData';
 import type { CompanyFileSimulator } from '../src/sandbox/quickbooks/companyFile';
 import type { WebConnectorRunReport } from '../src/sandbox/webConnector/webConnectorSimulator';
 import {

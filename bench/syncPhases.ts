@@ -29,8 +29,12 @@ import { temporalRecordSyncStarter } from '../src/gateway/webhooks/recordSyncSta
 import { seedGeneratedSalesOrders } from '../src/sandbox/dataverse/demoOrganisation';
 import { startDataverseSandbox, type DataverseSandbox } from '../src/sandbox/dataverse/server';
 import { connectToSandbox } from '../test/support/dataverseSandbox';
-import { editGeneratedRecords, seedGeneratedItems } from '../src/sandbox/quickbooks/benchmarkData';
-import { seedDemoCompany, seedGeneratedCustomers } from '../src/sandbox/quickbooks/demoCompany';
+import {
+  editGeneratedRecords,
+  seedGeneratedCustomers,
+  seedGeneratedItems,
+} from '../src/sandbox/quickbooks/benchmarkData';
+import { seedDemoCompany } from '../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorRunReport, WebConnectorSimulator } from '../src/sandbox/webConnector/webConnectorSimulator';
 import { pollCycle, type PollCycleResult } from '../src/workflows/pollCycle';
 import { dataverseRecordWorkflowId } from '../src/mapping/entityRegistry';

@@ -1,3 +1,4 @@
+import { seededRandom } from '../seededRandom';
 import { deterministicGuid } from './deterministicId';
 import { type RecordService, type WriteContext } from './records';
 
@@ -245,18 +246,6 @@ export function seedDemoOrganisation(records: RecordService): void {
   });
 }
 
-/** Small deterministic PRNG (mulberry32): benchmarks get the same orders for the same seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Adds `count` Active orders with `linesEach` catalog lines; returns their ids. Seeds the demo organisation if needed. */
 export function seedGeneratedSalesOrders(
   sandbox: { records: RecordService },
@@ -266,7 +255,7 @@ export function seedGeneratedSalesOrders(
 ): string[] {
   const records = sandbox.records;
   seedDemoOrganisation(records);
-  const next = random(seed);
+  const { next, pick } = seededRandom(seed);
   const context = quietContext();
   const ids: string[] = [];
   const orders = records.schema.table('salesorder');
@@ -275,7 +264,7 @@ export function seedGeneratedSalesOrders(
     for (let i = 0; i < count; i += 1) {
       const name = `Generated order ${seed}-${i + 1}`;
       const orderId = demoOrderId(name);
-      const account = ACCOUNTS[Math.floor(next() * ACCOUNTS.length)] ?? ACCOUNTS[0];
+      const account = pick(ACCOUNTS);
       if (records.store.get('salesorder', orderId) !== undefined) {
         ids.push(orderId);
         continue;
@@ -285,19 +274,19 @@ export function seedGeneratedSalesOrders(
         {
           salesorderid: orderId,
           name,
-          'customerid_account@odata.bind': `/accounts(${demoAccountId(account?.name ?? '')})`,
+          'customerid_account@odata.bind': `/accounts(${demoAccountId(account.name)})`,
           'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})`,
         },
         context,
       );
       for (let l = 0; l < linesEach; l += 1) {
-        const product = PRODUCTS[Math.floor(next() * PRODUCTS.length)] ?? PRODUCTS[0];
+        const product = pick(PRODUCTS);
         records.create(
           lines,
           {
             salesorderdetailid: deterministicGuid(`salesorderdetail:${name}:${l}`),
             'salesorderid@odata.bind': `/salesorders(${orderId})`,
-            'productid@odata.bind': `/products(${demoProductId(product?.number ?? '')})`,
+            'productid@odata.bind': `/products(${demoProductId(product.number)})`,
             'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
             quantity: 1 + Math.floor(next() * 9),
           },

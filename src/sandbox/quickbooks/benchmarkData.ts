@@ -1,22 +1,80 @@
+import { seededRandom } from '../seededRandom';
 import type { CompanyFileSimulator } from './companyFile';
-import type { ListKind, ListRecord, StoredNode } from './companyState';
+import type { ListKind, StoredNode } from './companyState';
 
 /**
- * Generated, deterministic QuickBooks data for `npm run bench`: items in bulk, and edits to a fraction of the
- * generated customers and items, written straight into the store (no qbXML) so thousands take milliseconds. Needs the
- * demo company's income accounts (`Sales`, `Service Income`).
+ * Generated, deterministic QuickBooks data for `npm run bench`: customers and items in bulk, and edits to a fraction
+ * of them, written straight into the store (no qbXML) so thousands take milliseconds. Items need the demo company's
+ * income accounts (`Sales`, `Service Income`).
  */
 
-/** mulberry32: the same seed always yields the same items and the same edits. */
-function sequence(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+const firstParts = [
+  'Acme',
+  'Blue',
+  'Cedar',
+  'Delta',
+  'Echo',
+  'Falcon',
+  'Granite',
+  'Harbor',
+  'Iron',
+  'Juniper',
+  'Kestrel',
+  'Lumen',
+];
+const secondParts = [
+  'Supply',
+  'Works',
+  'Traders',
+  'Partners',
+  'Studio',
+  'Logistics',
+  'Foods',
+  'Labs',
+  'Design',
+  'Outfitters',
+];
+const cities: [string, string, string][] = [
+  ['Boston', 'MA', '02110'],
+  ['Seattle', 'WA', '98101'],
+  ['Austin', 'TX', '73301'],
+  ['Denver', 'CO', '80202'],
+  ['Chicago', 'IL', '60601'],
+];
+
+/** Bulk customers for benchmarks, written straight into the store (no qbXML) so thousands take milliseconds. */
+export function seedGeneratedCustomers(sim: CompanyFileSimulator, count: number, seed: number): void {
+  const { next, pick } = seededRandom(seed);
+  const store = sim.store;
+  const now = sim.clock.nowSeconds();
+  const start = sim.count('Customer');
+  for (let i = 0; i < count; i++) {
+    const serial = start + i + 1;
+    const name = `${pick(firstParts)} ${pick(secondParts)} ${serial}`;
+    if (store.findByName('Customer', name)) continue;
+    const [city, state, zip] = pick(cities);
+    const phone = `555-${String(Math.floor(next() * 9000) + 1000)}`;
+    store.addNewList(
+      'Customer',
+      name,
+      [
+        { n: 'CompanyName', t: name },
+        {
+          n: 'BillAddress',
+          c: [
+            { n: 'Addr1', t: `${serial} Main St` },
+            { n: 'City', t: city },
+            { n: 'State', t: state },
+            { n: 'PostalCode', t: zip },
+          ],
+        },
+        { n: 'Phone', t: phone },
+        { n: 'Email', t: `ap${serial}@customers.example` },
+      ],
+      now,
+    );
+  }
+  sim.flush();
 }
 
 const itemWords = ['Bracket', 'Panel', 'Hinge', 'Caster', 'Shelf', 'Clamp', 'Drawer', 'Rail', 'Cable', 'Mount'];
@@ -30,8 +88,7 @@ function accountId(sim: CompanyFileSimulator, name: string): string {
 
 /** Adds `count` non-inventory parts and services (every tenth a service), named `<finish> <word> <serial>`. */
 export function seedGeneratedItems(sim: CompanyFileSimulator, count: number, seed: number): void {
-  const random = sequence(seed);
-  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+  const { next, pick } = seededRandom(seed);
   const sales = accountId(sim, 'Sales');
   const service = accountId(sim, 'Service Income');
   const now = sim.clock.nowSeconds();
@@ -41,16 +98,11 @@ export function seedGeneratedItems(sim: CompanyFileSimulator, count: number, see
     const name = `${pick(finishes)} ${pick(itemWords)} ${serial}`;
     const kind: ListKind = isService ? 'ItemService' : 'ItemNonInventory';
     if (sim.store.findByName(kind, name)) continue;
-    const price = (5 + Math.floor(random() * 49_500) / 100).toFixed(2);
-    const record: ListRecord = {
+    const price = (5 + Math.floor(next() * 49_500) / 100).toFixed(2);
+    sim.store.addNewList(
       kind,
-      listId: sim.store.nextListId(now),
-      created: now,
-      modified: now,
-      editSequence: String(now),
       name,
-      isActive: true,
-      fields: [
+      [
         {
           n: 'SalesOrPurchase',
           c: [
@@ -60,8 +112,8 @@ export function seedGeneratedItems(sim: CompanyFileSimulator, count: number, see
           ],
         },
       ],
-    };
-    sim.store.addList(record);
+      now,
+    );
   }
   sim.flush();
 }

@@ -5,6 +5,7 @@ import {
   type CompanyState,
   type ListKind,
   type ListRecord,
+  type StoredNode,
   type TxnRecord,
 } from './companyState';
 
@@ -86,7 +87,33 @@ export class CompanyStore {
     return id === undefined ? undefined : this.listsById.get(id);
   }
 
-  addList(record: ListRecord): void {
+  /**
+   * Adds a list record created at `nowSeconds`, stamped as QuickBooks stamps a new one: the next ListID, created and
+   * modified then, and that time as its first EditSequence.
+   */
+  addNewList(
+    kind: ListKind,
+    name: string,
+    fields: StoredNode[],
+    nowSeconds: number,
+    options: { isActive?: boolean; parentId?: string } = {},
+  ): ListRecord {
+    const record: ListRecord = {
+      kind,
+      listId: this.nextListId(nowSeconds),
+      created: nowSeconds,
+      modified: nowSeconds,
+      editSequence: String(nowSeconds),
+      name,
+      isActive: options.isActive ?? true,
+      fields,
+    };
+    if (options.parentId !== undefined) record.parentId = options.parentId;
+    this.addList(record);
+    return record;
+  }
+
+  private addList(record: ListRecord): void {
     this.state.lists.push(record);
     this.listsById.set(record.listId, record);
     this.names.set(this.nameKey(record.kind, this.fullName(record)), record.listId);
@@ -101,7 +128,7 @@ export class CompanyStore {
     return this.state.lists.filter((r) => kinds.includes(r.kind));
   }
 
-  nextListId(createdSeconds: number): string {
+  private nextListId(createdSeconds: number): string {
     this.state.counters.list += 1;
     return `${this.state.counters.list.toString(16).toUpperCase()}-${createdSeconds}`;
   }

@@ -1,5 +1,5 @@
 import { isItemKind, type DataExtValue, type ListKind } from './companyState';
-import { normalizeLeaf, resolveRef } from './fieldConversion';
+import { conversionIn, normalizeLeaf, resolveRef } from './fieldConversion';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
 import { RequestFailure, statusMessages } from './requestFailure';
 import { escapeXml, type XmlElement } from './xml';
@@ -47,7 +47,7 @@ function locate(body: XmlElement, ctx: RequestContext): { objectId: string; line
           ? listType
           : undefined;
     if (!target) throw new RequestFailure(3250, `Custom fields on "${listType}" are not supported by this simulator.`);
-    const record = resolveRef(refEl, target, { store: ctx.store, clock: ctx.clock, inObject: 'DataExt' });
+    const record = resolveRef(refEl, target, conversionIn(ctx, 'DataExt'));
     if (!record || !(listKindsFor[listType]?.includes(record.kind) ?? isItemKind(record.kind))) {
       throw new RequestFailure(3140, statusMessages.invalidReference(listType, '', 'DataExt'));
     }

@@ -1,5 +1,4 @@
 import type { CompanyFileSimulator } from './companyFile';
-import type { ListRecord } from './companyState';
 import { escapeXml } from './xml';
 
 /*
@@ -493,31 +492,20 @@ function customerAdd(c: DemoCustomer, region: string): Field[] {
     ['ClassRef', byName(region)],
   ];
   if (c.company) fields.push(['CompanyName', c.company]);
+  // The demo customers receive their goods where they are billed.
+  const address: Field[] = [
+    ['Addr1', c.company ?? c.name],
+    ['Addr2', c.street],
+    ['City', c.city],
+    ['State', c.state],
+    ['PostalCode', c.zip],
+    ['Country', 'USA'],
+  ];
   fields.push(
     ['FirstName', c.first],
     ['LastName', c.last],
-    [
-      'BillAddress',
-      [
-        ['Addr1', c.company ?? c.name],
-        ['Addr2', c.street],
-        ['City', c.city],
-        ['State', c.state],
-        ['PostalCode', c.zip],
-        ['Country', 'USA'],
-      ],
-    ],
-    [
-      'ShipAddress',
-      [
-        ['Addr1', c.company ?? c.name],
-        ['Addr2', c.street],
-        ['City', c.city],
-        ['State', c.state],
-        ['PostalCode', c.zip],
-        ['Country', 'USA'],
-      ],
-    ],
+    ['BillAddress', address],
+    ['ShipAddress', address],
     ['Phone', c.phone],
     ['Email', c.email],
     ['Contact', `${c.first} ${c.last}`],
@@ -573,91 +561,4 @@ export function seedDemoCompany(sim: CompanyFileSimulator, opts: { office: 'east
   );
   const failed = /statusSeverity="Error"[^>]*statusMessage="([^"]*)"/.exec(response);
   if (failed) throw new Error(`demo seed failed: ${failed[1] ?? ''}`);
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a benchmark seed always yields the same customers. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const firstParts = [
-  'Acme',
-  'Blue',
-  'Cedar',
-  'Delta',
-  'Echo',
-  'Falcon',
-  'Granite',
-  'Harbor',
-  'Iron',
-  'Juniper',
-  'Kestrel',
-  'Lumen',
-];
-const secondParts = [
-  'Supply',
-  'Works',
-  'Traders',
-  'Partners',
-  'Studio',
-  'Logistics',
-  'Foods',
-  'Labs',
-  'Design',
-  'Outfitters',
-];
-const cities: [string, string, string][] = [
-  ['Boston', 'MA', '02110'],
-  ['Seattle', 'WA', '98101'],
-  ['Austin', 'TX', '73301'],
-  ['Denver', 'CO', '80202'],
-  ['Chicago', 'IL', '60601'],
-];
-
-/** Bulk customers for benchmarks, written straight into the store (no qbXML) so thousands take milliseconds. */
-export function seedGeneratedCustomers(sim: CompanyFileSimulator, count: number, seed: number): void {
-  const random = mulberry32(seed);
-  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
-  const store = sim.store;
-  const now = sim.clock.nowSeconds();
-  const start = sim.count('Customer');
-  for (let i = 0; i < count; i++) {
-    const serial = start + i + 1;
-    const name = `${pick(firstParts)} ${pick(secondParts)} ${serial}`;
-    if (store.findByName('Customer', name)) continue;
-    const [city, state, zip] = pick(cities);
-    const phone = `555-${String(Math.floor(random() * 9000) + 1000)}`;
-    const record: ListRecord = {
-      kind: 'Customer',
-      listId: store.nextListId(now),
-      created: now,
-      modified: now,
-      editSequence: String(now),
-      name,
-      isActive: true,
-      fields: [
-        { n: 'CompanyName', t: name },
-        {
-          n: 'BillAddress',
-          c: [
-            { n: 'Addr1', t: `${serial} Main St` },
-            { n: 'City', t: city },
-            { n: 'State', t: state },
-            { n: 'PostalCode', t: zip },
-          ],
-        },
-        { n: 'Phone', t: phone },
-        { n: 'Email', t: `ap${serial}@customers.example` },
-      ],
-    };
-    store.addList(record);
-  }
-  sim.flush();
 }

@@ -1,4 +1,5 @@
 import Decimal from 'decimal.js';
+import { refFullNameMax } from '../../qbxml/valueFormats';
 import { childType, type ElementType, type LeafType, type Model, type Namespace } from './contentModel';
 import { isValidDate, type CompanyClock } from './companyClock';
 import { kindsFor, type ListRecord, type StoredNode } from './companyState';
@@ -11,6 +12,11 @@ export interface ConversionContext {
   clock: CompanyClock;
   /** What the request creates or changes, as QuickBooks names it in 3140 messages ("Invoice", "Customer", ...). */
   inObject: string;
+}
+
+/** The conversion of a request's values where the request touches `inObject` (a list or transaction kind). */
+export function conversionIn(ctx: Pick<ConversionContext, 'store' | 'clock'>, inObject: string): ConversionContext {
+  return { store: ctx.store, clock: ctx.clock, inObject };
 }
 
 /** Request element names that are stored under their Ret name. */
@@ -125,25 +131,12 @@ function decimalOrFail(value: string, field: string, what: NumberKind): Decimal 
 }
 
 /**
- * References into lists whose names are shorter than the 159 characters of a general list name; a longer FullName
- * is status 3070 like any string too long.
+ * References into lists whose names are shorter than a general list name's (qbXML's own table of those limits); a
+ * longer FullName is status 3070 like any string too long.
  */
-const refFullNameLimits: Readonly<Record<string, number>> = {
-  SalesTaxCodeRef: 3,
-  CustomerSalesTaxCodeRef: 3,
-  PurchaseTaxCodeRef: 3,
-  SalesRepRef: 5,
-  ShipMethodRef: 15,
-  TermsRef: 31,
-  TemplateRef: 31,
-  PrefVendorRef: 41,
-  CurrencyRef: 64,
-  CustomerMsgRef: 101,
-};
-
 function checkRefFullName(element: XmlElement, fullNameMax: number): void {
   const fullName = element.children.find((c) => c.name === 'FullName')?.text;
-  const max = refFullNameLimits[element.name] ?? fullNameMax;
+  const max = refFullNameMax(element.name, fullNameMax);
   if (fullName !== undefined && [...fullName].length > max) throw tooLong(fullName, 'FullName');
 }
 

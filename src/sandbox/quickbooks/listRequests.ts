@@ -8,13 +8,14 @@ import {
   mergeFields,
   normalizeLeaf,
   resolveRef,
+  conversionIn,
   type ConversionContext,
 } from './fieldConversion';
 import { byModified, runQuery, type QueryMatch } from './queryRunner';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
 import { recordInUse, RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { retOrder } from './retOrder';
-import { orderFields, renderNodes, textNode } from './retRender';
+import { orderFields, recordStamp, renderNodes, textNode } from './retRender';
 import { balanceRemaining } from './txnTotals';
 import { dataExtRets } from './dataExtRequests';
 import type { XmlElement } from './xml';
@@ -26,10 +27,6 @@ const parentTarget = (kind: ListKind): Namespace => (isItemKind(kind) ? 'Item' :
 
 function retElementName(kind: ListKind): string {
   return kind === 'Terms' ? 'StandardTermsRet' : `${kind}Ret`;
-}
-
-function conversion(ctx: RequestContext, kind: ListKind): ConversionContext {
-  return { store: ctx.store, clock: ctx.clock, inObject: kind };
 }
 
 function resolveParent(element: XmlElement, kind: ListKind, conv: ConversionContext): ListRecord | undefined {
@@ -50,7 +47,7 @@ function nameOf(element: XmlElement, kind: ListKind, conv: ConversionContext): s
 }
 
 export function addListRecord(kind: ListKind, element: XmlElement, model: Model, ctx: RequestContext): ListRecord {
-  const conv = conversion(ctx, kind);
+  const conv = conversionIn(ctx, kind);
   const name = nameOf(element, kind, conv) ?? '';
   const parent = resolveParent(element, kind, conv);
   const fullName = parent ? `${ctx.store.fullName(parent)}:${name}` : name;
@@ -63,25 +60,16 @@ export function addListRecord(kind: ListKind, element: XmlElement, model: Model,
   const fields = convertChildren(element.children, model, conv, recordFields).filter(
     (f) => f.c !== undefined || f.ref !== undefined || (f.t ?? '') !== '',
   );
-  const now = ctx.clock.nowSeconds();
-  const record: ListRecord = {
-    kind,
-    listId: ctx.store.nextListId(now),
-    created: now,
-    modified: now,
-    editSequence: String(now),
-    name,
+  const record = ctx.store.addNewList(kind, name, fields, ctx.clock.nowSeconds(), {
     isActive,
-    fields,
-  };
-  if (parent) record.parentId = parent.listId;
-  ctx.store.addList(record);
+    ...(parent ? { parentId: parent.listId } : {}),
+  });
   ctx.markDirty();
   return record;
 }
 
 export function modListRecord(kind: ListKind, element: XmlElement, model: Model, ctx: RequestContext): ListRecord {
-  const conv = conversion(ctx, kind);
+  const conv = conversionIn(ctx, kind);
   const listId = childText(element, 'ListID') ?? '';
   const record = ctx.store.list(listId);
   if (!record || record.kind !== kind) throw unknownObject(listId, 'ListID');
@@ -157,10 +145,7 @@ export interface ListRenderOptions {
 export function renderListRecord(record: ListRecord, ctx: RequestContext, opts: ListRenderOptions = {}): string {
   const { store, clock } = ctx;
   const computed: StoredNode[] = [
-    textNode('ListID', record.listId),
-    textNode('TimeCreated', clock.formatDateTime(record.created)),
-    textNode('TimeModified', clock.formatDateTime(record.modified)),
-    textNode('EditSequence', record.editSequence),
+    ...recordStamp('ListID', record.listId, record, clock),
     textNode('Name', record.name),
     textNode('FullName', store.fullName(record)),
     textNode('IsActive', record.isActive),

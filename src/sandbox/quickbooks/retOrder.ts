@@ -3,7 +3,9 @@ import type { ListKind } from './companyState';
 /* Ret field order per kind (reference §15, qbXML 13.0 XSD); fields not listed here are never emitted. */
 const person = ['Salutation', 'FirstName', 'MiddleName', 'LastName', 'Suffix', 'JobTitle'];
 const communication = ['Phone', 'Mobile', 'Pager', 'AltPhone', 'Fax', 'Email', 'Cc', 'Contact', 'AltContact'];
-const head = ['ListID', 'TimeCreated', 'TimeModified', 'EditSequence', 'Name', 'FullName'];
+/** Every Ret opens with its id (`ListID` or `TxnID`), its creation and modification times and its EditSequence. */
+const stamp = (id: 'ListID' | 'TxnID') => [id, 'TimeCreated', 'TimeModified', 'EditSequence'];
+const head = [...stamp('ListID'), 'Name', 'FullName'];
 const itemHead = [...head, 'BarCodeValue', 'IsActive', 'ClassRef', 'ParentRef', 'Sublevel'];
 
 const customerRetOrder = [
@@ -18,7 +20,7 @@ const customerRetOrder = [
 ]; // prettier-ignore
 
 const vendorRetOrder = [
-  'ListID', 'TimeCreated', 'TimeModified', 'EditSequence', 'Name', 'IsActive', 'ClassRef', 'IsTaxAgency', 'CompanyName',
+  ...stamp('ListID'), 'Name', 'IsActive', 'ClassRef', 'IsTaxAgency', 'CompanyName',
   ...person, 'VendorAddress', 'VendorAddressBlock', 'ShipAddress', ...communication, 'AdditionalContactRef', 'ContactsRet',
   'NameOnCheck', 'AccountNumber', 'Notes', 'AdditionalNotesRet', 'VendorTypeRef', 'TermsRef', 'CreditLimit',
   'VendorTaxIdent', 'IsVendorEligibleFor1099', 'Balance', 'BillingRateRef', 'ExternalGUID', 'SalesTaxCodeRef',
@@ -35,7 +37,7 @@ export const retOrder: Record<ListKind, readonly string[]> = {
   CustomerType: simpleList,
   VendorType: simpleList,
   Class: simpleList,
-  Terms: ['ListID', 'TimeCreated', 'TimeModified', 'EditSequence', 'Name', 'IsActive', 'StdDueDays', 'StdDiscountDays', 'DiscountPct'],
+  Terms: [...stamp('ListID'), 'Name', 'IsActive', 'StdDueDays', 'StdDiscountDays', 'DiscountPct'],
   Account: [...head, 'IsActive', 'ParentRef', 'Sublevel', 'AccountType', 'AccountNumber', 'Desc', 'Balance', 'TotalBalance'],
   ItemService: [...itemHead, 'UnitOfMeasureSetRef', 'IsTaxIncluded', 'SalesTaxCodeRef', 'SalesOrPurchase', 'SalesAndPurchase', 'ExternalGUID'],
   ItemNonInventory: [
@@ -52,33 +54,36 @@ export const retOrder: Record<ListKind, readonly string[]> = {
   ItemDiscount: [...itemHead, 'ItemDesc', 'SalesTaxCodeRef', 'DiscountRate', 'DiscountRatePercent', 'AccountRef', 'ExternalGUID'],
 }; // prettier-ignore
 
-export const invoiceRetOrder = [
-  'TxnID', 'TimeCreated', 'TimeModified', 'EditSequence', 'TxnNumber', 'CustomerRef', 'ClassRef', 'ARAccountRef',
+/* Invoices and sales orders share most of their header and lines; each kind adds a few elements of its own. */
+const txnOpening = [...stamp('TxnID'), 'TxnNumber', 'CustomerRef', 'ClassRef'];
+const txnAddresses = [
   'TemplateRef', 'TxnDate', 'RefNumber', 'BillAddress', 'BillAddressBlock', 'ShipAddress', 'ShipAddressBlock',
-  'IsPending', 'IsFinanceCharge', 'PONumber', 'TermsRef', 'DueDate', 'SalesRepRef', 'FOB', 'ShipDate', 'ShipMethodRef',
-  'Subtotal', 'ItemSalesTaxRef', 'SalesTaxPercentage', 'SalesTaxTotal', 'AppliedAmount', 'BalanceRemaining',
-  'CurrencyRef', 'ExchangeRate', 'BalanceRemainingInHomeCurrency', 'Memo', 'IsPaid', 'CustomerMsgRef', 'IsToBePrinted',
-  'IsToBeEmailed', 'IsTaxIncluded', 'CustomerSalesTaxCodeRef', 'SuggestedDiscountAmount', 'SuggestedDiscountDate',
-  'Other', 'ExternalGUID', 'LinkedTxn', 'InvoiceLineRet',
 ]; // prettier-ignore
+const txnTerms = [
+  'PONumber', 'TermsRef', 'DueDate', 'SalesRepRef', 'FOB', 'ShipDate', 'ShipMethodRef', 'Subtotal', 'ItemSalesTaxRef',
+  'SalesTaxPercentage', 'SalesTaxTotal',
+]; // prettier-ignore
+const txnDelivery = ['CustomerMsgRef', 'IsToBePrinted', 'IsToBeEmailed', 'IsTaxIncluded', 'CustomerSalesTaxCodeRef'];
+const txnClosing = ['Other', 'ExternalGUID', 'LinkedTxn'];
 
-export const invoiceLineRetOrder = [
-  'TxnLineID', 'ItemRef', 'Desc', 'Quantity', 'UnitOfMeasure', 'OverrideUOMSetRef', 'Rate', 'RatePercent', 'ClassRef',
-  'Amount', 'TaxAmount', 'InventorySiteRef', 'InventorySiteLocationRef', 'SerialNumber', 'LotNumber', 'ServiceDate',
-  'SalesTaxCodeRef', 'IsTaxable', 'Other1', 'Other2',
+export const invoiceRetOrder = [
+  ...txnOpening, 'ARAccountRef', ...txnAddresses, 'IsPending', 'IsFinanceCharge', ...txnTerms, 'AppliedAmount',
+  'BalanceRemaining', 'CurrencyRef', 'ExchangeRate', 'BalanceRemainingInHomeCurrency', 'Memo', 'IsPaid', ...txnDelivery,
+  'SuggestedDiscountAmount', 'SuggestedDiscountDate', ...txnClosing, 'InvoiceLineRet',
 ]; // prettier-ignore
 
 export const salesOrderRetOrder = [
-  'TxnID', 'TimeCreated', 'TimeModified', 'EditSequence', 'TxnNumber', 'CustomerRef', 'ClassRef', 'TemplateRef',
-  'TxnDate', 'RefNumber', 'BillAddress', 'BillAddressBlock', 'ShipAddress', 'ShipAddressBlock', 'PONumber', 'TermsRef',
-  'DueDate', 'SalesRepRef', 'FOB', 'ShipDate', 'ShipMethodRef', 'Subtotal', 'ItemSalesTaxRef', 'SalesTaxPercentage',
-  'SalesTaxTotal', 'TotalAmount', 'CurrencyRef', 'ExchangeRate', 'TotalAmountInHomeCurrency', 'IsManuallyClosed',
-  'IsFullyInvoiced', 'Memo', 'CustomerMsgRef', 'IsToBePrinted', 'IsToBeEmailed', 'IsTaxIncluded',
-  'CustomerSalesTaxCodeRef', 'Other', 'ExternalGUID', 'LinkedTxn', 'SalesOrderLineRet',
+  ...txnOpening, ...txnAddresses, ...txnTerms, 'TotalAmount', 'CurrencyRef', 'ExchangeRate', 'TotalAmountInHomeCurrency',
+  'IsManuallyClosed', 'IsFullyInvoiced', 'Memo', ...txnDelivery, ...txnClosing, 'SalesOrderLineRet',
 ]; // prettier-ignore
 
-export const salesOrderLineRetOrder = [
+const lineHead = [
   'TxnLineID', 'ItemRef', 'Desc', 'Quantity', 'UnitOfMeasure', 'OverrideUOMSetRef', 'Rate', 'RatePercent', 'ClassRef',
-  'Amount', 'TaxAmount', 'InventorySiteRef', 'InventorySiteLocationRef', 'SerialNumber', 'LotNumber', 'SalesTaxCodeRef',
-  'Invoiced', 'IsManuallyClosed', 'Other1', 'Other2',
+  'Amount', 'TaxAmount', 'InventorySiteRef', 'InventorySiteLocationRef', 'SerialNumber', 'LotNumber',
+]; // prettier-ignore
+
+export const invoiceLineRetOrder = [...lineHead, 'ServiceDate', 'SalesTaxCodeRef', 'IsTaxable', 'Other1', 'Other2'];
+
+export const salesOrderLineRetOrder = [
+  ...lineHead, 'SalesTaxCodeRef', 'Invoiced', 'IsManuallyClosed', 'Other1', 'Other2',
 ]; // prettier-ignore

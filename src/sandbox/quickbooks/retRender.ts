@@ -1,3 +1,4 @@
+import type { CompanyClock } from './companyClock';
 import type { StoredNode } from './companyState';
 import type { CompanyStore } from './companyStore';
 import { escapeXml } from './xml';
@@ -33,6 +34,24 @@ export function renderNodes(nodes: StoredNode[], store: CompanyStore): string {
     }
   }
   return out;
+}
+
+/**
+ * How every list and transaction Ret opens: its id (`ListID` or `TxnID`), when it was created and last modified, and
+ * the EditSequence a Mod must quote back.
+ */
+export function recordStamp(
+  idElement: 'ListID' | 'TxnID',
+  id: string,
+  record: { created: number; modified: number; editSequence: string },
+  clock: CompanyClock,
+): StoredNode[] {
+  return [
+    textNode(idElement, id),
+    textNode('TimeCreated', clock.formatDateTime(record.created)),
+    textNode('TimeModified', clock.formatDateTime(record.modified)),
+    textNode('EditSequence', record.editSequence),
+  ];
 }
 
 export function textNode(n: string, t: string | number | boolean): StoredNode {

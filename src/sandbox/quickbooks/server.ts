@@ -23,29 +23,27 @@ const log = childLogger({ component: 'quickbooks-sandbox-http' });
  */
 export async function startQuickBooksSandbox(opts: QuickBooksSandboxOptions): Promise<QuickBooksSandbox> {
   const files = new Map(opts.companyFiles.map((f) => [f.name, f]));
+  /** The company file a request names (`?companyFile=` or `X-Company-File`), or a 404 already answered. */
+  const companyFileOf = (req: Request, res: Response): CompanyFileSimulator | undefined => {
+    const fromQuery = typeof req.query['companyFile'] === 'string' ? req.query['companyFile'] : undefined;
+    const name = fromQuery ?? req.get('X-Company-File');
+    const file = name === undefined ? undefined : files.get(name);
+    if (!file) res.status(404).json({ message: `unknown company file ${name ?? '(none given)'}` });
+    return file;
+  };
   const app = express();
   app.get('/healthz', (_req: Request, res: Response) => {
     res.json({ status: 'ok', companyFiles: [...files.keys()] });
   });
   app.post('/qbxml/end-session', (req: Request, res: Response) => {
-    const fromQuery = typeof req.query['companyFile'] === 'string' ? req.query['companyFile'] : undefined;
-    const name = fromQuery ?? req.get('X-Company-File');
-    const file = name === undefined ? undefined : files.get(name);
-    if (!file) {
-      res.status(404).json({ message: `unknown company file ${name ?? '(none given)'}` });
-      return;
-    }
+    const file = companyFileOf(req, res);
+    if (!file) return;
     file.endSession();
     res.status(204).end();
   });
   app.post('/qbxml', express.text({ type: () => true, limit: '5mb' }), (req: Request, res: Response) => {
-    const fromQuery = typeof req.query['companyFile'] === 'string' ? req.query['companyFile'] : undefined;
-    const name = fromQuery ?? req.get('X-Company-File');
-    const file = name === undefined ? undefined : files.get(name);
-    if (!file) {
-      res.status(404).json({ message: `unknown company file ${name ?? '(none given)'}` });
-      return;
-    }
+    const file = companyFileOf(req, res);
+    if (!file) return;
     const body: unknown = req.body;
     if (typeof body !== 'string' || body === '') {
       const err = new QuickBooksParseError('empty request body');

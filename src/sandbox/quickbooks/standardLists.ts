@@ -27,17 +27,7 @@ const chartOfAccounts: [string, string][] = [
 
 export function createStandardLists(store: CompanyStore, clock: CompanyClock): void {
   const now = clock.nowSeconds();
-  const add = (kind: ListKind, name: string, fields: StoredNode[]) =>
-    store.addList({
-      kind,
-      listId: store.nextListId(now),
-      created: now,
-      modified: now,
-      editSequence: String(now),
-      name,
-      isActive: true,
-      fields,
-    });
+  const add = (kind: ListKind, name: string, fields: StoredNode[]) => store.addNewList(kind, name, fields, now);
   for (const [name, due, discountDays, pct] of standardTerms) {
     const fields: StoredNode[] = [{ n: 'StdDueDays', t: String(due) }];
     if (discountDays !== undefined) fields.push({ n: 'StdDiscountDays', t: String(discountDays) });

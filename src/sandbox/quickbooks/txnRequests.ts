@@ -10,7 +10,7 @@ import {
   mergeFields,
   normalizeLeaf,
   resolveRef,
-  type ConversionContext,
+  conversionIn,
 } from './fieldConversion';
 import { bodyOf, dateFilter, includeSet, resolveIdFilter, touch } from './listRequests';
 import { byModified, runQuery, type QueryMatch } from './queryRunner';
@@ -18,7 +18,7 @@ import { childText, childTexts, type RequestContext, type RequestOutcome } from 
 import { recordInUse, RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
 import { invoiceLineRetOrder, invoiceRetOrder, salesOrderLineRetOrder, salesOrderRetOrder } from './retOrder';
-import { orderFields, renderNodes, textNode } from './retRender';
+import { orderFields, recordStamp, renderNodes, textNode } from './retRender';
 import { balanceRemaining, lineAmount, subtotal } from './txnTotals';
 import type { XmlElement } from './xml';
 
@@ -42,10 +42,6 @@ const headerSkip = new Set([
   'SetCredit',
   'LinkToTxnID',
 ]);
-
-function conversion(ctx: RequestContext, kind: TxnKind): ConversionContext {
-  return { store: ctx.store, clock: ctx.clock, inObject: kind };
-}
 
 function lineModel(model: Model, element: string): Model {
   const type = childType(model, element);
@@ -131,7 +127,7 @@ function buildLine(element: XmlElement, model: Model, ctx: RequestContext, kind:
     const value = ref?.children[0]?.text ?? '';
     throw new RequestFailure(3140, statusMessages.invalidReference('Item Group', value, `${kind} line`));
   }
-  const conv = { ...conversion(ctx, kind), inObject: `${kind} line` };
+  const conv = conversionIn(ctx, `${kind} line`);
   const fields = convertChildren(element.children, model, conv, new Set(['TxnLineID'])).filter(
     (f) => f.c !== undefined || f.ref !== undefined || (f.t ?? '') !== '',
   );
@@ -163,7 +159,7 @@ export function addTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   const schema = requestSchemas[rq.name];
   const model = schema ? bodyModel(schema, element) : [];
   const body = bodyOf(rq, element);
-  const conv = conversion(ctx, kind);
+  const conv = conversionIn(ctx, kind);
   const customerRef = body.children.find((c) => c.name === 'CustomerRef');
   const customer = customerRef ? resolveRef(customerRef, 'Customer', conv) : undefined;
   if (!customer) throw new RequestFailure(3140, statusMessages.invalidReference('Customer', '', kind));
@@ -220,7 +216,7 @@ export function modTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   const schema = requestSchemas[rq.name];
   const model = schema ? bodyModel(schema, element) : [];
   const body = bodyOf(rq, element);
-  const conv = conversion(ctx, kind);
+  const conv = conversionIn(ctx, kind);
   const txnId = childText(body, 'TxnID') ?? '';
   const txn = ctx.store.txn(txnId);
   if (!txn || txn.kind !== kind) throw unknownObject(txnId, 'TxnID');
@@ -296,10 +292,7 @@ function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions):
   const { clock, store } = ctx;
   const total = subtotal(txn);
   const computed: StoredNode[] = [
-    textNode('TxnID', txn.txnId),
-    textNode('TimeCreated', clock.formatDateTime(txn.created)),
-    textNode('TimeModified', clock.formatDateTime(txn.modified)),
-    textNode('EditSequence', txn.editSequence),
+    ...recordStamp('TxnID', txn.txnId, txn, clock),
     textNode('TxnNumber', txn.txnNumber),
     { n: 'CustomerRef', ref: txn.customerId },
     textNode('TxnDate', txn.txnDate),

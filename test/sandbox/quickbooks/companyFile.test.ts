@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { CompanyFileSimulator, QuickBooksParseError } from '../../../src/sandbox/quickbooks/companyFile';
-import { seedDemoCompany, seedGeneratedCustomers } from '../../../src/sandbox/quickbooks/demoCompany';
+import { seedGeneratedCustomers } from '../../../src/sandbox/quickbooks/benchmarkData';
+import { seedDemoCompany } from '../../../src/sandbox/quickbooks/demoCompany';
 
 const samples = join(__dirname, '..', '..', 'fixtures', 'samples', 'qbxml');
 const reader = new XMLParser({
