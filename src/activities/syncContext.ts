@@ -1,13 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { QueryDefinition } from '@temporalio/common';
+import { type Client } from '@temporalio/client';
 import { type SyncSettings } from '../config/syncSettings';
 import { type DataverseClient } from '../dataverse/client';
 import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } from '../mapping';
 import { parseRecordWorkflowId } from '../mapping/entityRegistry';
+import { sharedCompanyFileQueries } from './companyFileQueries';
 import {
   choiceNamesQuery,
-  companyFileWorkflowId,
   ownWritesQuery,
   type OwnWrites,
   syncCursorsQuery,
@@ -79,15 +78,8 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     return optionsOf(await readOptionSet(kind));
   }
 
-  /** State the connection's companyFile workflow keeps; before its first run there is none. */
-  async function queryCompanyFile<T>(connection: string, query: QueryDefinition<T>, empty: T): Promise<T> {
-    try {
-      return await client.workflow.getHandle(companyFileWorkflowId(connection)).query(query);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return empty;
-      throw err;
-    }
-  }
+  /** State the connection's companyFile workflow keeps, asked once for every activity asking at the same time. */
+  const queryCompanyFile = sharedCompanyFileQueries(client);
 
   function settingsOf(connection: string): SyncSettings {
     const found = settings.get(connection);
