@@ -28,7 +28,11 @@ export interface Verdict {
   byCheck: Record<string, number>;
   findings: Finding[];
   stuckWorkflows: string[];
-  failedRuns: { count: number; ids: string[] };
+  /**
+   * Record runs that ended without success, each with the reason it gave (decoded through the codec, as
+   * `qbsync failed` prints it), so a run that failed for good explains itself in bench/results/chaos.json.
+   */
+  failedRuns: { count: number; ids: string[]; reasons: Record<string, string> };
   checked: Record<string, number>;
 }
 
@@ -221,10 +225,13 @@ export async function judge(input: {
 
   const stuckWorkflows = await runningWorkflows(temporal);
   const failedIds: string[] = [];
+  const reasons: Record<string, string> = {};
   for await (const w of temporal.workflow.list({
     query: `${RECORD_TYPES} AND ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated')`,
   })) {
-    failedIds.push(`${w.workflowId} (${w.status.name})`);
+    const id = `${w.workflowId} (${w.status.name})`;
+    failedIds.push(id);
+    if (failedIds.length <= LISTED) reasons[`${id} ${w.runId}`] = await failureReason(temporal, w.workflowId, w.runId);
   }
 
   const sum = (names: string[]): number => names.reduce((n, c) => n + (byCheck[c] ?? 0), 0);
@@ -241,7 +248,7 @@ export async function judge(input: {
     byCheck,
     findings,
     stuckWorkflows: stuckWorkflows.slice(0, 50),
-    failedRuns: { count: failedIds.length, ids: failedIds.slice(0, 50) },
+    failedRuns: { count: failedIds.length, ids: failedIds.slice(0, 50), reasons },
     checked: {
       accounts: accounts.length,
       products: products.length,
@@ -252,6 +259,18 @@ export async function judge(input: {
       editedCustomers: editsChecked,
     },
   };
+}
+
+/** Why a closed run did not succeed: its failure and the failure's causes, one line. */
+async function failureReason(temporal: Client, workflowId: string, runId: string): Promise<string> {
+  try {
+    await temporal.workflow.getHandle(workflowId, runId).result();
+    return 'completed';
+  } catch (error) {
+    const chain: string[] = [];
+    for (let e: unknown = error; e instanceof Error && chain.length < 6; e = e.cause) chain.push(e.message);
+    return chain.join(' ← ');
+  }
 }
 
 /** The values a customer's phone may end with: the last write, or either of two writes in a fair conflict. */
