@@ -1,6 +1,14 @@
 import { Client } from '@temporalio/client';
 import { type DataConverter } from '@temporalio/common';
-import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  makeTelemetryFilterString,
+  type NativeConnection,
+  Runtime,
+  type RuntimeOptions,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createActivities } from './activities';
 import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
@@ -10,6 +18,7 @@ import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { connectTemporalClient, connectTemporalWorker } from './temporal/connect';
+import { temporalSdkLogger } from './observability/failureRedaction';
 import { logger } from './observability/logger';
 import { taskQueuePolled } from './observability/readiness';
 import { DEFAULT_WORKER_SDK_METRICS_PORT, metricsPortFromEnv, startMetricsServer } from './observability/metricsServer';
@@ -47,6 +56,23 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
   });
 }
 
+/**
+ * The worker's Temporal runtime. The SDK logs activity and workflow failures with their messages ("Activity failed",
+ * "Workflow failed"), and Rust core writes its own lines to stderr unless they are forwarded: both go through the
+ * redacting logger, so failure texts that name customers stay as encrypted as they are in the histories.
+ */
+export function workerRuntimeOptions(options: { log: Logger; prometheusBindAddress?: string }): RuntimeOptions {
+  return {
+    logger: temporalSdkLogger(options.log),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      ...(options.prometheusBindAddress
+        ? { metrics: { prometheus: { bindAddress: options.prometheusBindAddress } } }
+        : {}),
+    },
+  };
+}
+
 async function main(): Promise<void> {
   // First, so an invalid configuration file or a missing secret stops the worker before it connects anywhere.
   const deployment = loadDeployment({ dataDir: runtime.dataDir });
@@ -61,11 +87,12 @@ async function main(): Promise<void> {
     'WORKER_SDK_METRICS_PORT',
     DEFAULT_WORKER_SDK_METRICS_PORT,
   );
-  if (sdkMetricsPort !== undefined) {
-    Runtime.install({
-      telemetryOptions: { metrics: { prometheus: { bindAddress: `${metricsHost}:${sdkMetricsPort}` } } },
-    });
-  }
+  Runtime.install(
+    workerRuntimeOptions({
+      log: logger.child({ component: 'temporal-sdk' }),
+      ...(sdkMetricsPort !== undefined ? { prometheusBindAddress: `${metricsHost}:${sdkMetricsPort}` } : {}),
+    }),
+  );
   const metricsPort = metricsPortFromEnv(process.env.WORKER_METRICS_PORT);
   const dataverse = connectDataverse(deployment.dataverseTarget(), {
     label: 'worker',

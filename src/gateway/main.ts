@@ -4,6 +4,7 @@ import { loadPayloadKeyRing } from '../codec/keyRing';
 import { EncryptedPayloadCodec } from '../codec/payloadCodec';
 import { loadDeployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
+import { failureSerializers } from '../observability/failureRedaction';
 import { logger } from '../observability/logger';
 import { temporalReachable } from '../observability/readiness';
 import { connectTemporalClient } from '../temporal/connect';
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     dataConverter: connectorDataConverter(keyRing),
   });
-  const log = logger.child({ component: 'gateway' });
+  // Failures the gateway logs (a Temporal call that failed, a refused webhook) are logged by kind, never by their words.
+  const log = logger.child({ component: 'gateway' }, { serializers: failureSerializers });
   const tickets = TicketAuthority.fromPayloadKeyRing(keyRing);
   const qbwc = await createSoapEndpoint({
     publicUrl: gateway.qbwcUrl,

@@ -5,10 +5,12 @@ import { Client, WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import pino from 'pino';
 import { listFailed } from '../../src/cli/failedCommand';
 import type { FailedRecord } from '../../src/cli/recordRuns';
 import { connectorDataConverter } from '../../src/codec/dataConverter';
 import { PayloadKeyRing } from '../../src/codec/keyRing';
+import { workerRuntimeOptions } from '../../src/worker';
 import { syncConnection, syncEntity, syncSourceId } from '../../src/workflows/searchAttributes';
 import { startTestTemporal } from '../support/temporal';
 import type { AccountActivities } from './fixtures/failingAccount';
@@ -22,13 +24,17 @@ const activities: AccountActivities = {
   },
 };
 
+/** Everything the worker's runtime logs, as the production worker installs it (pino JSON lines). */
+const workerLog: string[] = [];
+const sdkLog = pino({ level: 'debug' }, { write: (line: string) => void workerLog.push(line) });
+
 let env: TestWorkflowEnvironment;
 let worker: Worker;
 let workerRun: Promise<void>;
 let client: Client;
 
 before(async () => {
-  env = await startTestTemporal();
+  env = await startTestTemporal(workerRuntimeOptions({ log: sdkLog }));
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
@@ -89,6 +95,25 @@ describe('failure messages in a real Temporal history', () => {
     for (const f of failures.filter(Boolean)) {
       assert.equal(f?.message, 'Encoded failure');
       assert.equal(f?.stackTrace ?? '', '');
+    }
+
+    // The worker logged the activity's and the workflow's failure, by kind: not a word of the failure itself.
+    // Workflow log lines reach the runtime's logger after the workflow task that wrote them completed.
+    const lines = ['Activity failed', 'Workflow failed', 'record sync failed'];
+    for (let i = 0; i < 100 && !lines.every((line) => workerLog.join('').includes(line)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const logged = workerLog.join('');
+    for (const line of lines) assert.ok(logged.includes(line), `the worker did not log "${line}": ${logged}`);
+    const activityFailed = workerLog
+      .map((line) => JSON.parse(line) as { msg: string; error?: unknown; workflowId?: string; activityId?: string })
+      .find((line) => line.msg === 'Activity failed');
+    // The failure's kind and where to read it (decoded, in the Web UI or with qbsync failed) stay in the line.
+    assert.deepEqual(activityFailed?.error, { kind: 'Error', message: '[redacted failure text]' });
+    assert.equal(activityFailed?.workflowId, workflowId);
+    // The activity's stack would name this file (the activity is defined here); the log names the workflow file anyway.
+    for (const needle of [accountName, 'Jane Q. Public', 'price level', 'encryptedFailures.temporal.test.ts']) {
+      assert.equal(logged.includes(needle), false, `the worker log contains ${needle}`);
     }
 
     const out: string[] = [];

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime, DefaultLogger, type RuntimeOptions } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,10 +24,13 @@ export function temporalCliPath(): string {
   }).trim();
 }
 
-/** A real Temporal dev server on a free port, with the project's search attributes registered. */
-export async function startTestTemporal(): Promise<TestWorkflowEnvironment> {
+/**
+ * A real Temporal dev server on a free port, with the project's search attributes registered. `runtime` replaces the
+ * test runtime (WARN to the console) for the whole process; only the first call of a process installs one.
+ */
+export async function startTestTemporal(runtime?: RuntimeOptions): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install(runtime ?? { logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   return TestWorkflowEnvironment.createLocal({

@@ -209,7 +209,7 @@ export async function createSoapEndpoint(options: SoapEndpointOptions): Promise<
       }
       res.status(result.statusCode).type('text/xml; charset=utf-8').send(result.body);
     } catch (error) {
-      options.log.error({ error: String(error) }, 'QBWC call failed');
+      options.log.error({ err: error }, 'QBWC call failed');
       sendFault(res, 500, 'Server', 'The connector could not process the call; it will be retried on the next run.');
     }
   });

@@ -128,7 +128,8 @@ export async function ensureListRecord<R extends QbRecord>(args: {
     if (existing) return existing;
     const added = await addRecord<R>(args.connection, args.add, args.what);
     if (added.kind === 'added') return added.record;
-    log.info('Add answer lost or name taken; looking it up', { what: args.what, kind: added.kind });
+    // Not `what`: it names the record ("customer Dr. Jane Q. Public"); the workflow id in the line is the reference.
+    log.info('Add answer lost or name taken; looking it up', { kind: added.kind, attempt });
   }
   throw ApplicationFailure.nonRetryable(`${args.what} could not be created in ${args.connection}`, args.failureType);
 }
