@@ -2,11 +2,20 @@ import type { QbRecord } from '../qbxml/requests';
 
 /**
  * Which QuickBooks records a poll cycle reads as news, and where its cursors move to. A cursor per list is the newest
- * TimeModified handed off, with the records at exactly that second (`<key>:seen`), because QuickBooks'
- * FromModifiedDate is inclusive and to the second.
+ * TimeModified handed off (`<key>`), with the records already handed off in the overlap window before it
+ * (`<key>:seen`, as ListID or TxnID @ EditSequence). Each read starts an overlap window before the cursor, because a
+ * record can carry a TimeModified older than one already read: a transaction committed late, or an edit in the hour
+ * that repeats when clocks go back (QuickBooks stamps and filters in the company's local time). Records read again in
+ * the window with the EditSequence already handed off are dropped, so nothing is missed and nothing synced twice.
  */
 
 const SEEN_SUFFIX = ':seen';
+
+/**
+ * How far before its cursor each read starts: the repeated hour of a daylight-saving change, plus a quarter of an hour
+ * for writes that commit late.
+ */
+export const QUICKBOOKS_OVERLAP_MS = 75 * 60 * 1000;
 
 /** Sub-level in the customer hierarchy (a job is 1 under its customer): parents are synced before their jobs. */
 export function sublevel(record: QbRecord): number {
@@ -27,22 +36,48 @@ function identity(record: QbRecord): string {
 }
 
 /**
- * The records not handed off yet: those at the cursor's exact second come back next time, and the ones already
- * handed off (same id and EditSequence) are dropped rather than synced twice.
+ * The FromModifiedDate of the next read of a list: its cursor less the overlap window, written with the cursor's own
+ * UTC offset (the offset QuickBooks stamped it with), or undefined when the list was never read.
  */
-export function unseen(records: QbRecord[], cursors: Readonly<Record<string, string>>, key: string): QbRecord[] {
+export function readFrom(
+  cursors: Readonly<Record<string, string>>,
+  key: string,
+  overlapMs: number,
+): string | undefined {
   const cursor = cursors[key];
-  const seen = cursors[`${key}${SEEN_SUFFIX}`];
-  if (!cursor || !seen) return records;
-  const done = new Set(seen.split(','));
-  return records.filter((r) => timeOf(r) !== cursor || !done.has(identity(r)));
+  if (!cursor || overlapMs <= 0) return cursor;
+  const at = Date.parse(cursor);
+  const zone = /(Z|[+-]\d{2}:?\d{2})$/.exec(cursor)?.[1];
+  if (Number.isNaN(at) || zone === undefined) return cursor;
+  const offsetMinutes =
+    zone === 'Z'
+      ? 0
+      : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.replace(':', '').slice(3, 5)));
+  const local = new Date(at - overlapMs + offsetMinutes * 60_000).toISOString().slice(0, 19);
+  return `${local}${zone}`;
 }
 
-/** The newest TimeModified read, with the records at exactly that second. */
+/**
+ * The records not handed off yet: a record whose version (id and EditSequence) was handed off already, read again in
+ * the overlap window, is dropped rather than synced twice; an edited record has a new EditSequence and is news.
+ */
+export function unseen(records: QbRecord[], cursors: Readonly<Record<string, string>>, key: string): QbRecord[] {
+  const seen = cursors[`${key}${SEEN_SUFFIX}`];
+  if (!cursors[key] || !seen) return records;
+  const done = new Set(seen.split(','));
+  return records.filter((r) => !done.has(identity(r)));
+}
+
+/**
+ * The newest TimeModified read (never before the cursor), with every record read within the overlap window before
+ * it. Every record of the previous window that is still in the new one was read again by this read (it starts a window
+ * before the old cursor), so the read alone names them; while the cursor stays put, what it had seen is kept too.
+ */
 export function cursorAfter(
   key: string,
   records: QbRecord[],
   cursors: Readonly<Record<string, string>>,
+  overlapMs: number,
 ): Record<string, string> {
   let latest: string | undefined;
   for (const r of records) {
@@ -50,7 +85,15 @@ export function cursorAfter(
     if (t && (latest === undefined || Date.parse(t) > Date.parse(latest))) latest = t;
   }
   if (!latest) return {};
-  const atLatest = records.filter((r) => timeOf(r) === latest).map(identity);
-  const previous = cursors[key] === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
-  return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...atLatest])].join(',') };
+  const current = cursors[key];
+  if (current !== undefined && Date.parse(current) > Date.parse(latest)) latest = current;
+  const windowStart = Date.parse(latest) - overlapMs;
+  const inWindow = records
+    .filter((r) => {
+      const t = timeOf(r);
+      return t !== undefined && Date.parse(t) >= windowStart;
+    })
+    .map(identity);
+  const previous = current === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
+  return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...inWindow])].join(',') };
 }

@@ -5,6 +5,7 @@ import {
   log,
   setHandler,
   getExternalWorkflowHandle,
+  patched,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,7 +18,7 @@ import {
   type QuickBooksEntity,
 } from '../mapping/entityRegistry';
 import type { ChoiceMaps } from '../mapping/choices';
-import { cursorAfter, recordId, sublevel, unseen } from '../mapping/quickbooksChanges';
+import { cursorAfter, QUICKBOOKS_OVERLAP_MS, readFrom, recordId, sublevel, unseen } from '../mapping/quickbooksChanges';
 import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
 import {
   advanceCursorsSignal,
@@ -117,8 +118,14 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   const readOwnWrites: string[] = [];
 
   // ---- QuickBooks: every list changed since its cursor, in one batch (one round trip when nothing changed) ----
-  const since = (key: string): { fromModifiedDate?: string } =>
-    cursors[key] ? { fromModifiedDate: cursors[key] } : {};
+  // Each read starts an overlap window before its cursor (a late commit, the repeated hour when clocks go back);
+  // records read again there with the EditSequence already handed off are dropped. Runs started before the window
+  // existed read from the cursor itself.
+  const overlapMs = patched('poll-cycle-quickbooks-overlap') ? QUICKBOOKS_OVERLAP_MS : 0;
+  const since = (key: string): { fromModifiedDate?: string } => {
+    const from = readFrom(cursors, key, overlapMs);
+    return from ? { fromModifiedDate: from } : {};
+  };
   const outcomes = await runQbxml(
     connection,
     (batchId) => {
@@ -135,11 +142,10 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
           iterator: 'Start',
         } as QbxmlRequest);
       }
-      const invoiceSince = cursors['qb:Invoice'];
       requests.push({
         type: 'InvoiceQuery',
         requestId: `${batchId}-Invoice`,
-        ...(invoiceSince ? { fromModifiedDate: invoiceSince } : {}),
+        ...since('qb:Invoice'),
         maxReturned: 100,
         iterator: 'Start',
       });
@@ -160,7 +166,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       const id = recordId(r);
       if (id in start.ownWrites) readOwnWrites.push(id);
     }
-    Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors));
+    Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors, overlapMs));
   });
 
   // ---- references: customer types and terms have their Dynamics options before any customer is mapped ----

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cursorAfter, recordId, sublevel, unseen } from '../../src/mapping/quickbooksChanges';
+import {
+  cursorAfter,
+  QUICKBOOKS_OVERLAP_MS,
+  readFrom,
+  recordId,
+  sublevel,
+  unseen,
+} from '../../src/mapping/quickbooksChanges';
 import type { QbRecord } from '../../src/qbxml/requests';
 
 const T1 = '2024-03-01T09:00:00-08:00';
@@ -30,29 +37,68 @@ describe('QuickBooks changes since the cursor', () => {
       news: ['B'],
     },
     {
-      name: 'records after the cursor second are news whatever was seen',
+      name: 'records after the cursor second are news',
       records: [b],
-      cursors: { 'qb:Customer': T1, 'qb:Customer:seen': 'B@1' },
+      cursors: { 'qb:Customer': T1, 'qb:Customer:seen': 'A@1' },
       news: ['B'],
+    },
+    {
+      // Issue 11 item 15: the read starts an overlap window before the cursor.
+      name: 'read again in the overlap window: the versions already handed off are dropped, a late commit is news',
+      records: [a, customer('L', '2024-03-01T08:59:40-08:00', '1'), b],
+      cursors: { 'qb:Customer': T2, 'qb:Customer:seen': 'A@1,B@1' },
+      news: ['L'],
     },
   ];
   for (const { name, records, cursors, news } of cases) {
     it(name, () => assert.deepEqual(unseen(records, cursors, 'qb:Customer').map(recordId), news));
   }
 
-  it('the cursor moves to the newest second read, remembering every record at it', () => {
-    assert.deepEqual(cursorAfter('qb:Customer', [a, b, c], {}), { 'qb:Customer': T2, 'qb:Customer:seen': 'B@1,C@1' });
+  it('without an overlap the cursor moves to the newest second read, remembering every record at it', () => {
+    assert.deepEqual(cursorAfter('qb:Customer', [a, b, c], {}, 0), {
+      'qb:Customer': T2,
+      'qb:Customer:seen': 'B@1,C@1',
+    });
   });
 
   it('a cursor that stays on the same second keeps what it had seen there', () => {
-    assert.deepEqual(cursorAfter('qb:Customer', [c], { 'qb:Customer': T2, 'qb:Customer:seen': 'B@1' }), {
+    assert.deepEqual(cursorAfter('qb:Customer', [c], { 'qb:Customer': T2, 'qb:Customer:seen': 'B@1' }, 0), {
       'qb:Customer': T2,
       'qb:Customer:seen': 'B@1,C@1',
     });
   });
 
   it('nothing read: the cursor does not move', () => {
-    assert.deepEqual(cursorAfter('qb:Customer', [], { 'qb:Customer': T1 }), {});
+    assert.deepEqual(cursorAfter('qb:Customer', [], { 'qb:Customer': T1 }, QUICKBOOKS_OVERLAP_MS), {});
+  });
+
+  it('the cursor remembers every version read within the overlap window before it, and none older', () => {
+    const old = customer('O', '2024-03-01T07:40:00-08:00', '1');
+    assert.deepEqual(cursorAfter('qb:Customer', [old, a, b, c], {}, QUICKBOOKS_OVERLAP_MS), {
+      'qb:Customer': T2,
+      'qb:Customer:seen': 'A@1,B@1,C@1',
+    });
+  });
+
+  it('records read only in the overlap never move the cursor back, and are remembered as seen', () => {
+    const late = customer('L', '2024-03-01T08:59:40-08:00', '1');
+    assert.deepEqual(
+      cursorAfter('qb:Customer', [a, late], { 'qb:Customer': T2, 'qb:Customer:seen': 'B@1' }, QUICKBOOKS_OVERLAP_MS),
+      { 'qb:Customer': T2, 'qb:Customer:seen': 'B@1,A@1,L@1' },
+    );
+  });
+
+  it('the next read starts the overlap window before the cursor, in the offset QuickBooks stamped it with', () => {
+    assert.equal(readFrom({ 'qb:Customer': T2 }, 'qb:Customer', QUICKBOOKS_OVERLAP_MS), '2024-03-01T07:45:05-08:00');
+    assert.equal(readFrom({ 'qb:Customer': T2 }, 'qb:Customer', 0), T2);
+    assert.equal(readFrom({}, 'qb:Customer', QUICKBOOKS_OVERLAP_MS), undefined);
+  });
+
+  it('when clocks go back, the window covers the repeated hour QuickBooks filters in local time', () => {
+    // The cursor was stamped 01:50 PDT; an edit at 01:10 PST (40 minutes later) reads 01:10 on QuickBooks' clock.
+    const from = readFrom({ 'qb:Customer': '2026-11-01T01:50:00-07:00' }, 'qb:Customer', QUICKBOOKS_OVERLAP_MS);
+    assert.equal(from, '2026-11-01T00:35:00-07:00');
+    assert.ok(from!.slice(11, 19) <= '01:10:00', 'the edit in the repeated hour is read');
   });
 
   it('jobs sort after their customers by sub-level', () => {
