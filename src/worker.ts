@@ -36,6 +36,8 @@ export interface ConnectorWorkerOptions {
   sync?: { dataverse: DataverseClient; settings: ReadonlyMap<string, SyncSettings> };
   /** QuickBooks work per Web Connector round trip; the company file workflow's defaults otherwise. */
   queueLimits?: Partial<QueueLimits>;
+  /** How long a requester waits for QuickBooks without an answer; the activities' default otherwise. */
+  quickbooksWaitMs?: number;
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -51,6 +53,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
       client: options.client,
       taskQueue: options.taskQueue,
       ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}),
+      ...(options.quickbooksWaitMs === undefined ? {} : { quickbooksWaitMs: options.quickbooksWaitMs }),
       ...(options.sync ? { dataverse: options.sync.dataverse, settings: options.sync.settings } : {}),
     }),
   });
@@ -118,7 +121,17 @@ async function main(): Promise<void> {
       dataverse: dataverse.client,
       settings: new Map(deployment.connections.map((c) => [c.name, c.sync])),
     },
-    ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
+    ...(deployment.batching
+      ? {
+          queueLimits: {
+            maxRequestsPerRoundTrip: deployment.batching.maxRequestsPerRoundTrip,
+            maxRecordsPerRoundTrip: deployment.batching.maxRecordsPerRoundTrip,
+          },
+          ...(deployment.batching.quickbooksWaitHours === undefined
+            ? {}
+            : { quickbooksWaitMs: deployment.batching.quickbooksWaitHours * 3_600_000 }),
+        }
+      : {}),
   });
   // `/readyz` next to `/metrics`: ready once the server sees this worker polling its task queue.
   const metricsServer =

@@ -18,6 +18,8 @@ export interface ActivityDeps {
   priceListName?: string;
   /** QuickBooks work per Web Connector round trip (configuration file `batching`); else the workflow's defaults. */
   queueLimits?: Partial<QueueLimits>;
+  /** How long a requester waits for QuickBooks without an answer (configuration file `batching.quickbooksWaitHours`). */
+  quickbooksWaitMs?: number;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SyncSettings } from '../config/syncSettings';
 import { buildQbxmlRequest } from '../qbxml/build';
@@ -7,7 +7,13 @@ import { QbxmlFieldError } from '../qbxml/errors';
 import type { QbxmlRequest } from '../qbxml/requests';
 import type { QueueLimits } from '../workflows/companyFile/sessionQueue';
 import { companyFile } from '../workflows/companyFile/workflow';
-import { companyFileWorkflowId, enqueueQbxmlSignal, type QbxmlBatch } from '../workflows/companyFile/messages';
+import {
+  companyFileStatusQuery,
+  companyFileWorkflowId,
+  enqueueQbxmlSignal,
+  unknownBatchesQuery,
+  type QbxmlBatch,
+} from '../workflows/companyFile/messages';
 
 export interface QuickBooksActivityDeps {
   client: Client;
@@ -16,10 +22,32 @@ export interface QuickBooksActivityDeps {
   queueLimits?: Partial<QueueLimits>;
   /** Per connection; decides what happens to text QuickBooks cannot store (default: transliterate). */
   settings?: ReadonlyMap<string, SyncSettings>;
+  /**
+   * How long a requester waits for QuickBooks without any answer before it fails (configuration file
+   * `batching.quickbooksWaitHours`, default 72 h): long enough for a weekend with the QuickBooks PC off.
+   */
+  quickbooksWaitMs?: number;
+}
+
+const DEFAULT_QUICKBOOKS_WAIT_MS = 72 * 60 * 60 * 1000;
+
+/** What a requester that waited too long learns about its company file. */
+export interface QuickBooksWaitStatus {
+  /** The company file's workflow is running (not terminated, failed or timed out). */
+  running: boolean;
+  lastConnectedAt?: string;
+  /** Batches the running company file never accepted: its run changed (terminated or reset) and lost them. */
+  lostBatches: string[];
 }
 
 /** Activities that reach QuickBooks, which means: the company file's queue, drained by the Web Connector. */
-export function createQuickBooksActivities({ client, taskQueue, queueLimits, settings }: QuickBooksActivityDeps) {
+export function createQuickBooksActivities({
+  client,
+  taskQueue,
+  queueLimits,
+  settings,
+  quickbooksWaitMs,
+}: QuickBooksActivityDeps) {
   return {
     /**
      * Signal-with-start, so a company file's workflow exists as soon as anyone needs it. Returns the text it
@@ -28,7 +56,7 @@ export function createQuickBooksActivities({ client, taskQueue, queueLimits, set
     async submitQbxmlBatch(input: {
       connection: string;
       batch: QbxmlBatch;
-    }): Promise<{ transliterated: Transliteration[] }> {
+    }): Promise<{ transliterated: Transliteration[]; waitMs: number }> {
       const policy = settings?.get(input.connection)?.quickbooksText.outsideWindows1252 ?? 'transliterate';
       const transliterated: Transliteration[] = [];
       const requests = input.batch.requests.map((request) => {
@@ -45,7 +73,30 @@ export function createQuickBooksActivities({ client, taskQueue, queueLimits, set
         signal: enqueueQbxmlSignal,
         signalArgs: [batch],
       });
-      return { transliterated };
+      return { transliterated, waitMs: quickbooksWaitMs ?? DEFAULT_QUICKBOOKS_WAIT_MS };
+    },
+
+    /** Asked by a requester whose wait ran out: is its company file still there, and when did QBWC last come? */
+    async quickbooksWaitStatus(input: {
+      connection: string;
+      requester: string;
+      batchIds: string[];
+    }): Promise<QuickBooksWaitStatus> {
+      const handle = client.workflow.getHandle(companyFileWorkflowId(input.connection));
+      let running: boolean;
+      try {
+        running = (await handle.describe()).status.name === 'RUNNING';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return { running: false, lostBatches: input.batchIds };
+        throw error;
+      }
+      if (!running) return { running, lostBatches: input.batchIds };
+      const status = await handle.query(companyFileStatusQuery);
+      const lostBatches = await handle.query(unknownBatchesQuery, {
+        requester: input.requester,
+        batchIds: input.batchIds,
+      });
+      return { running, lostBatches, ...(status.lastConnectedAt ? { lastConnectedAt: status.lastConnectedAt } : {}) };
     },
   };
 }

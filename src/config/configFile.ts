@@ -193,6 +193,8 @@ const governorSchema = z.strictObject({
 const batchingSchema = z.strictObject({
   maxRequestsPerRoundTrip: z.number().int().min(1).default(100),
   maxRecordsPerRoundTrip: z.number().int().min(1).default(500),
+  /** A workflow waiting for QuickBooks fails after this long without an answer, naming when the Web Connector came last. */
+  quickbooksWaitHours: z.number().positive().default(72),
 });
 
 /** Reads a nested value of data that may not have passed validation. */
@@ -314,7 +316,11 @@ export const connectorConfigSchema = z
     gateway: gatewaySchema,
     dataverse: dataverseSchema,
     governor: governorSchema.default({ maxConcurrent: 16, requestsPerWindow: 6000, windowSeconds: 300 }),
-    batching: batchingSchema.default({ maxRequestsPerRoundTrip: 100, maxRecordsPerRoundTrip: 500 }),
+    batching: batchingSchema.default({
+      maxRequestsPerRoundTrip: 100,
+      maxRecordsPerRoundTrip: 500,
+      quickbooksWaitHours: 72,
+    }),
     connections: z.array(connectionEntrySchema).min(1, 'list at least one connection (one per company file)'),
   })
   // Run even when fields elsewhere failed, so one pass reports every problem; hence the defensive reads below.

@@ -88,6 +88,7 @@ export interface GatewayEndpoint {
 export interface BatchingLimits {
   maxRequestsPerRoundTrip: number;
   maxRecordsPerRoundTrip: number;
+  quickbooksWaitHours?: number;
 }
 
 export interface ConnectionSchedule {

@@ -43,7 +43,14 @@ async function main(): Promise<void> {
       log,
       connections: () => qbwcConnections,
       tickets,
-      ...(deployment.batching ? { queueLimits: deployment.batching } : {}),
+      ...(deployment.batching
+        ? {
+            queueLimits: {
+              maxRequestsPerRoundTrip: deployment.batching.maxRequestsPerRoundTrip,
+              maxRecordsPerRoundTrip: deployment.batching.maxRecordsPerRoundTrip,
+            },
+          }
+        : {}),
     }),
   });
   // `/webhooks/dataverse` without a name goes to the first connection, as listed, if it has a webhook.

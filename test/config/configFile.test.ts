@@ -75,7 +75,11 @@ describe('configuration file', () => {
     const config = loadConfigFile(writeConfig(data));
     assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'qb-d365-sync' });
     assert.deepEqual(config.governor, { maxConcurrent: 16, requestsPerWindow: 6000, windowSeconds: 300 });
-    assert.deepEqual(config.batching, { maxRequestsPerRoundTrip: 100, maxRecordsPerRoundTrip: 500 });
+    assert.deepEqual(config.batching, {
+      maxRequestsPerRoundTrip: 100,
+      maxRecordsPerRoundTrip: 500,
+      quickbooksWaitHours: 72,
+    });
     assert.equal(config.gateway.port, 8080);
     assert.deepEqual(config.connections[1]!.schedule, { every: '1h', paused: false });
   });

@@ -146,7 +146,11 @@ describe('the deployment from a configuration file', () => {
       publicUrl: 'https://qbsync.example.com',
       qbwcUrl: 'https://qbsync.example.com/qbwc',
     });
-    assert.deepEqual(deployment.batching, { maxRequestsPerRoundTrip: 20, maxRecordsPerRoundTrip: 200 });
+    assert.deepEqual(deployment.batching, {
+      maxRequestsPerRoundTrip: 20,
+      maxRecordsPerRoundTrip: 200,
+      quickbooksWaitHours: 72,
+    });
     assert.deepEqual(
       deployment.connections.map((c) => [c.name, c.schedule, c.sync.receivesNewAccounts]),
       [

@@ -65,6 +65,8 @@ export interface CompanyFileStatus {
   inFlight: number;
   sessionOpen: boolean;
   totals: CompanyFileTotals;
+  /** ISO time a Web Connector last called authenticate for this file; absent when none has since the run began. */
+  lastConnectedAt?: string;
 }
 
 export interface CompanyFileTotals {
@@ -115,4 +117,6 @@ export const forgetOwnWritesSignal = defineSignal<[string[]]>('forgetOwnWrites')
 export const ownWritesQuery = defineQuery<OwnWrites>('ownWrites');
 
 export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');
+/** The batches of a requester this run never accepted (lost with a run that was terminated or reset away). */
+export const unknownBatchesQuery = defineQuery<string[], [{ requester: string; batchIds: string[] }]>('unknownBatches');
 export const companyFileStatusQuery = defineQuery<CompanyFileStatus>('status');

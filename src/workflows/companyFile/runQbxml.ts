@@ -1,4 +1,12 @@
-import { condition, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  proxyActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { supportsIterator, type QbRecord, type QbxmlRequest, type QbxmlResponse } from '../../qbxml/requests';
 import type { createQuickBooksActivities } from '../../activities/quickbooks';
 import { qbxmlResultsSignal, type QbxmlResult } from './messages';
@@ -8,10 +16,39 @@ import { qbxmlResultsSignal, type QbxmlResult } from './messages';
  * long as the Web Connector takes to connect, for their answers.
  */
 
-const { submitQbxmlBatch } = proxyActivities<ReturnType<typeof createQuickBooksActivities>>({
+const { submitQbxmlBatch, quickbooksWaitStatus } = proxyActivities<ReturnType<typeof createQuickBooksActivities>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
+
+/** The wait for the company file's answers ends after the configured time without any (issue 11 item 12). */
+const BOUNDED_WAIT_PATCH = 'qbxml-wait-bounded';
+
+function duration(ms: number): string {
+  const hours = ms / 3_600_000;
+  if (hours >= 1) return `${Number(hours.toFixed(1))} h`;
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Fails the requester with what it waited for and why no answer may ever come. */
+async function waitExceeded(connection: string, waitedMs: number, batchIds: string[]): Promise<never> {
+  const status = await quickbooksWaitStatus({ connection, requester: workflowInfo().workflowId, batchIds });
+  if (!status.running || status.lostBatches.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `QuickBooks has not answered in ${duration(waitedMs)}: the company file's workflow qbfile/${connection} ` +
+        `${status.running ? 'was terminated or reset since, and its new run never received' : 'is not running and will not answer'} ` +
+        `these requests`,
+      'CompanyFileRunChanged',
+    );
+  }
+  throw ApplicationFailure.nonRetryable(
+    `QuickBooks has not answered in ${duration(waitedMs)}: the Web Connector of ${connection} ` +
+      (status.lastConnectedAt
+        ? `has not connected since ${status.lastConnectedAt}`
+        : 'has not connected since the company file started'),
+    'QuickBooksWaitExceeded',
+  );
+}
 
 export type QbxmlOutcome =
   /** All pages of a query merged into one response. */
@@ -100,11 +137,12 @@ export async function runQbxml(
   const batch = requests(batchId);
   if (batch.length === 0) return [];
   const streams = new Map<string, Stream>();
+  let waitMs: number | undefined;
   const submit = async (id: string, sent: QbxmlRequest[], origin: Map<string, string>): Promise<void> => {
     const received: QbxmlResult[] = [];
     box.batches.set(id, received);
     streams.set(id, { received, cursor: 0, origin });
-    await submitQbxmlBatch({
+    const submitted = await submitQbxmlBatch({
       connection,
       batch: {
         requester: workflowInfo().workflowId,
@@ -113,6 +151,10 @@ export async function runQbxml(
         ...(options.followUp === false ? {} : { followUp: true }),
       },
     });
+    // Histories recorded before waits were bounded hold no wait in the activity's result: they keep waiting for ever.
+    if (waitMs === undefined && typeof submitted?.waitMs === 'number' && patched(BOUNDED_WAIT_PATCH)) {
+      waitMs = submitted.waitMs;
+    }
   };
   await submit(batchId, batch, new Map(batch.map((r) => [r.requestId, r.requestId])));
 
@@ -123,7 +165,8 @@ export async function runQbxml(
   const collect = options.collectRecords ?? true;
   const unread = (): boolean => [...streams.values()].some((s) => s.received.length > s.cursor);
   while (outcomes.size < batch.length) {
-    await condition(unread);
+    if (waitMs === undefined) await condition(unread);
+    else if (!(await condition(unread, waitMs))) await waitExceeded(connection, waitMs, [...streams.keys()]);
     for (const stream of [...streams.values()]) {
       while (stream.cursor < stream.received.length) {
         const result = stream.received[stream.cursor++]!;

@@ -50,6 +50,8 @@ export interface CompanyFileState {
    * continue-as-new with the rest of the state. Absent in runs of the legacy design, which accepted every signal.
    */
   acceptedBatches?: string[];
+  /** When a Web Connector last called authenticate for this file, work or not (a requester's wait names it). */
+  lastConnectedAtMs?: number;
 }
 
 export interface QueueLimits {
@@ -117,6 +119,16 @@ function isPending(state: CompanyFileState, key: string): boolean {
   return [...state.queue, ...state.inFlight].some((p) => batchKey(p.requester, p.batchId) === key);
 }
 
+/**
+ * The batches of `requester` this run of the company file has never accepted: they were accepted by a run that was
+ * terminated or reset away, and will never be answered. Runs of the legacy design kept no memory: nothing is known lost.
+ */
+export function unknownBatches(state: CompanyFileState, requester: string, batchIds: readonly string[]): string[] {
+  const accepted = state.acceptedBatches;
+  if (!accepted) return [];
+  return batchIds.filter((id) => !accepted.includes(batchKey(requester, id)));
+}
+
 /** Queues a batch's requests; false when the batch was accepted before (nothing is queued again). */
 export function enqueue(state: CompanyFileState, batch: QbxmlBatch): boolean {
   const accepted = state.acceptedBatches;
@@ -167,6 +179,7 @@ export function openSession(
   nowMs: number,
   limits: QueueLimits,
 ): { status: OpenSessionStatus; routed: RoutedResults[] } {
+  state.lastConnectedAtMs = nowMs;
   let routed: RoutedResults[] = [];
   if (state.session && state.session.ticketHash !== ticketHash) {
     // The Web Connector runs one session per company file at a time, so a new run means the old one died (QBWC,

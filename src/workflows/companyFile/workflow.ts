@@ -27,6 +27,7 @@ import {
   rememberChoiceNamesSignal,
   syncCursorsQuery,
   takeRequestsUpdate,
+  unknownBatchesQuery,
   type QuickBooksChoiceNames,
   type ReceiveResponseInput,
   type SessionCall,
@@ -43,6 +44,7 @@ import {
   receiveResponse,
   sessionExpired,
   takeRequests,
+  unknownBatches,
   type QueueLimits,
   type RoutedResults,
 } from './sessionQueue';
@@ -270,7 +272,11 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     inFlight: state.inFlight.length,
     sessionOpen: state.session !== null,
     totals: { ...state.totals },
+    ...(state.lastConnectedAtMs === undefined
+      ? {}
+      : { lastConnectedAt: new Date(state.lastConnectedAtMs).toISOString() }),
   }));
+  setHandler(unknownBatchesQuery, ({ requester, batchIds }) => unknownBatches(state, requester, batchIds));
 
   // A run carried over from before continue-as-new may have a live session: watch it from here.
   if (state.session !== null) {
