@@ -6,6 +6,7 @@ import { logger } from '../observability/logger';
 import { QbxmlSyntaxError } from './errors';
 import type { QbRecord, QbRecordKind, QbxmlResponse, StatusSeverity } from './requests';
 import { parseXmlDocument, type XmlElement } from './xml';
+import { checkXmlShape, QBXML_RESPONSE_LIMITS } from './xmlShape';
 
 const RECORD_KINDS: Readonly<Record<string, QbRecordKind>> = {
   CustomerRet: 'Customer',
@@ -260,6 +261,10 @@ export function readQbxmlAnswer(xml: string): QbxmlAnswer {
 
 /** One entry per `*Rs` element of a `QBXML/QBXMLMsgsRs` document, in document order. */
 export function parseQbxmlResponse(xml: string): QbxmlResponse[] {
+  // One linear scan before the validator and the parser, whose cost grows with depth, elements and attributes.
+  const shape = checkXmlShape(xml, QBXML_RESPONSE_LIMITS);
+  if (!shape.ok)
+    throw new QbxmlSyntaxError(`The qbXML response is not shaped like a QuickBooks answer: it has ${shape.reason}`);
   const root = parseXmlDocument(xml);
   if (root.name !== 'QBXML') throw new QbxmlSyntaxError(`Expected a QBXML document, found <${root.name}>`);
   const msgs = root.children.find((c) => c.name === 'QBXMLMsgsRs');

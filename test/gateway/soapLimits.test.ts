@@ -7,7 +7,7 @@ import express from 'express';
 import type { QbwcService } from '../../src/gateway/qbwc/service';
 import { createSoapEndpoint } from '../../src/gateway/qbwc/soapEndpoint';
 import { TicketAuthority } from '../../src/gateway/qbwc/tickets';
-import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from '../../src/gateway/qbwc/xmlShape';
+import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from '../../src/qbxml/xmlShape';
 import { postSoap, qbwcEnvelope, silentLog } from '../support/gateway';
 
 const tickets = new TicketAuthority(randomBytes(32));

@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { camelCaseElementName, parseQbxmlResponse, QbxmlSyntaxError, type InvoiceRet } from '../../src/qbxml';
 import { readQbxmlAnswer } from '../../src/qbxml/parse';
+import { checkXmlShape, QBXML_RESPONSE_LIMITS } from '../../src/qbxml/xmlShape';
 
 const wrap = (inner: string) => `<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>${inner}</QBXMLMsgsRs></QBXML>`;
 
@@ -221,5 +224,40 @@ describe('readQbxmlAnswer', () => {
   it('reads a well-formed answer as parseQbxmlResponse does, and refuses what is not a qbXML answer at all', () => {
     assert.deepEqual(readQbxmlAnswer(wrap(customerRs('1', 'fine'))).unreadable, []);
     assert.throws(() => readQbxmlAnswer('<html>\u000b</html>'), QbxmlSyntaxError);
+  });
+});
+
+describe('caps on the qbXML inside receiveResponseXML (issue 12)', () => {
+  const sample = readFileSync(
+    join(__dirname, '..', 'fixtures', 'samples', 'qbxml', 'customer-query-rs.from-qbwc-log.xml'),
+    'utf8',
+  );
+  const record = /<CustomerRet>[\s\S]*?<\/CustomerRet>/.exec(sample)![0];
+  const head = sample.slice(0, sample.indexOf('<CustomerRet>'));
+  const tail = sample.slice(sample.lastIndexOf('</CustomerRet>') + '</CustomerRet>'.length);
+  /** The real answer, repeated to `bytes`: what a large page of customers looks like. */
+  const answerOf = (bytes: number): string => head + record.repeat(Math.floor(bytes / record.length)) + tail;
+
+  it('pass a 10 MiB answer of real records, and read a large one whole', () => {
+    assert.deepEqual(checkXmlShape(answerOf(10 * 1024 * 1024), QBXML_RESPONSE_LIMITS), { ok: true });
+    const page = answerOf(1024 * 1024);
+    const [response] = parseQbxmlResponse(page);
+    assert.equal(response?.records.length, Math.floor((1024 * 1024) / record.length));
+  });
+
+  it('refuse an answer deeper, wider or more attribute-laden than QuickBooks writes, before parsing it', () => {
+    const rs = (inner: string, attributes = '') =>
+      `<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK"${attributes}>${inner}</CustomerQueryRs></QBXMLMsgsRs></QBXML>`;
+    const hostile: Array<[string, RegExp]> = [
+      [rs('<a/>'.repeat(600_000)), /more than 500000 elements/],
+      [rs('<a>'.repeat(40) + '</a>'.repeat(40)), /nested deeper than 32 elements/],
+      [rs('', Array.from({ length: 10_001 }, (_, i) => ` a${i}="1"`).join('')), /more than 10000 attributes/],
+    ];
+    for (const [xml, reason] of hostile) {
+      assert.throws(
+        () => parseQbxmlResponse(xml),
+        (error: unknown) => error instanceof QbxmlSyntaxError && reason.test(error.message),
+      );
+    }
   });
 });

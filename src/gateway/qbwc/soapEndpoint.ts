@@ -6,7 +6,7 @@ import { escapeXml } from '../../qbxml/xml';
 import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/sessionQueue';
 import type { TicketAuthority } from './tickets';
 import { buildQbwcWsdl } from './wsdl';
-import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from './xmlShape';
+import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from '../../qbxml/xmlShape';
 import type { QbwcService } from './service';
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A single linear pass over an XML text that stops as soon as the document is deeper, wider or more attribute-laden
- * than a SOAP envelope from the Web Connector can be. It runs before the validator and the SOAP parser, whose cost
+ * than its kind can be (a SOAP envelope from the Web Connector, a qbXML answer from QuickBooks). It runs before the
+ * validator and the parsers, whose cost
  * grows with exactly these (700,000 attributes took the validator 8.8 s), so a hostile body costs one short scan.
  * It does not judge well-formedness: the validator does that on whatever passes.
  */
@@ -12,6 +13,15 @@ export interface XmlShapeLimits {
 
 /** A QBWC envelope is Envelope/Body/method/parameters: a handful of elements; the qbXML inside is escaped text. */
 export const SOAP_ENVELOPE_LIMITS: XmlShapeLimits = { maxDepth: 16, maxElements: 64, maxAttributes: 64 };
+
+/**
+ * The qbXML QuickBooks answers inside `receiveResponseXML` (up to 10 MiB). Measured on a 10 MiB CustomerQueryRs built
+ * from the real QBWC-log sample: 302,916 elements (13 per record, 35 bytes each), depth 5, 7 attributes. Invoices nest
+ * deeper (line groups, lines, DataExt: under 10) and every `*Rs` carries at most 7 attributes, one `*Rs` per request of
+ * the message (at most 100). The caps sit well above that and well below what 10 MiB of hostile markup holds (2.6
+ * million `<a/>`, 700,000 attributes), whose validation and parsing cost seconds.
+ */
+export const QBXML_RESPONSE_LIMITS: XmlShapeLimits = { maxDepth: 32, maxElements: 500_000, maxAttributes: 10_000 };
 
 export type XmlShapeVerdict = { ok: true } | { ok: false; reason: string };
 
