@@ -26,6 +26,9 @@ export interface SalesOrderForInvoice {
   products: Record<string, { name: string; companyFile: string | null; listId: string | null }>;
 }
 
+/** An order and its lines as read at one moment, without what they point at. */
+export type SalesOrderVersion = Pick<SalesOrderForInvoice, 'order' | 'lines'>;
+
 export interface InvoiceOnOrder {
   orderId: string;
   txnId: string;
@@ -37,20 +40,36 @@ export interface InvoiceOnOrder {
 const PAIRING = ['qbsync_companyfile', 'qbsync_qblistid'];
 
 export function createDataverseSalesOrderActivities({ dataverse }: { dataverse: DataverseClient }) {
+  /** The order row and its lines: two requests. */
+  const readOrderAndLines = async (
+    orderId: string,
+  ): Promise<{ row: DataverseRow; order: SalesOrderForInvoice['order']; lines: SalesOrderLineRecord[] } | null> => {
+    const row = await dataverse.retrieve(TABLES.salesorder.entitySet, orderId, { select: TABLES.salesorder.select });
+    if (!row) return null;
+    const lines: SalesOrderLineRecord[] = [];
+    for await (const line of dataverse.queryRows(TABLES.salesorderdetail.entitySet, {
+      select: TABLES.salesorderdetail.select,
+      filter: `_salesorderid_value eq ${orderId}`,
+    })) {
+      lines.push(fromWire<SalesOrderLineRecord>(line));
+    }
+    return { row, order: fromWire<SalesOrderForInvoice['order']>(row), lines };
+  };
+
   return {
+    /**
+     * The order and its lines only, without its customer and products: what the flow compares with the read its
+     * invoice was built from, right before the Add is queued and once the invoice is recorded.
+     */
+    async readSalesOrderVersion(input: { orderId: string }): Promise<SalesOrderVersion | null> {
+      const read = await readOrderAndLines(input.orderId);
+      return read ? { order: read.order, lines: read.lines } : null;
+    },
+
     async readSalesOrderForInvoice(input: { orderId: string }): Promise<SalesOrderForInvoice | null> {
-      const row = await dataverse.retrieve(TABLES.salesorder.entitySet, input.orderId, {
-        select: TABLES.salesorder.select,
-      });
-      if (!row) return null;
-      const order = fromWire<SalesOrderForInvoice['order']>(row);
-      const lines: SalesOrderLineRecord[] = [];
-      for await (const line of dataverse.queryRows(TABLES.salesorderdetail.entitySet, {
-        select: TABLES.salesorderdetail.select,
-        filter: `_salesorderid_value eq ${input.orderId}`,
-      })) {
-        lines.push(fromWire<SalesOrderLineRecord>(line));
-      }
+      const read = await readOrderAndLines(input.orderId);
+      if (!read) return null;
+      const { row, order, lines } = read;
       let customer: SalesOrderForInvoice['customer'] = null;
       const customerId = textOf(row, '_customerid_value');
       if (customerId) {

@@ -45,8 +45,15 @@ export const syncSettingsSchema = z.object({
     freightItem: qbRef,
   }),
   invoices: z
-    .object({ refNumber: refNumberRuleSchema.default({ kind: 'orderNumber' }) })
-    .default({ refNumber: { kind: 'orderNumber' } }),
+    .object({
+      refNumber: refNumberRuleSchema.default({ kind: 'orderNumber' }),
+      /**
+       * Seconds a sales order and its lines must go unsaved before it is invoiced: an order caught while its lines are
+       * still being added would be invoiced short.
+       */
+      quietSeconds: z.number().int().min(0).max(86_400).default(30),
+    })
+    .default({ refNumber: { kind: 'orderNumber' }, quietSeconds: 30 }),
   /**
    * Accounts created in Dynamics (no company file yet) become customers in this connection's company file. At most one
    * connection of an organisation should say true, or each new account would be created in several company files.

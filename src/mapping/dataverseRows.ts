@@ -113,6 +113,8 @@ export interface SalesOrderRecord extends AddressColumns<'billto'>, AddressColum
   _customerid_value?: string | null;
   qbsync_qbtxnid?: string | null;
   qbsync_invoicenumber?: string | null;
+  /** When the order row was last saved (ISO); a line's save moves it only when the order's totals change. */
+  modifiedon?: string | null;
 }
 
 /** An order line (`salesorderdetail`). */
@@ -127,4 +129,6 @@ export interface SalesOrderLineRecord {
   priceperunit?: string | number | null;
   manualdiscountamount?: string | number | null;
   extendedamount?: string | number | null;
+  /** When the line was last saved (ISO). */
+  modifiedon?: string | null;
 }

@@ -158,6 +158,7 @@ export const TABLES = {
       'priceperunit',
       'manualdiscountamount',
       'extendedamount',
+      'modifiedon',
     ],
     money: {
       priceperunit: DATAVERSE_MONEY_DECIMALS,

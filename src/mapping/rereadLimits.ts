@@ -26,3 +26,17 @@ export const ROW_MERGE_ATTEMPTS = 3;
  * Web Connector is failing, which the record reports instead of waiting on.
  */
 export const ADD_ATTEMPTS = 3;
+
+/**
+ * A sales order that changed between the read its invoice was built from and the last look right before the Add is
+ * queued: build the invoice again from the order as it stands. Someone still editing is waited out first (the quiet
+ * period), so five rebuilds only run out on an order a script rewrites in a loop; it then fails retryably and the
+ * next poll comes back to it.
+ */
+export const ORDER_REBUILDS = 5;
+
+/**
+ * Quiet periods an order still being edited is waited out before the flow gives up on it for now (it fails
+ * retryably and the next poll comes back to it): with the default 30 s, ten minutes of steady editing.
+ */
+export const ORDER_QUIET_WAITS = 20;

@@ -1,7 +1,15 @@
 import type Decimal from 'decimal.js';
 import { type InvoiceAddFields, type InvoiceLineAddFields, type InvoiceRet, type QbRef } from '../qbxml/requests';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
-import { invoiceLinkToOrder, orderIdOfInvoiceLink } from './entityRegistry';
+import {
+  INVOICE_NUMBER_COLUMN,
+  ORDER_BALANCE_COLUMN,
+  ORDER_INVOICE_STATUS_COLUMN,
+  TABLES,
+  TXN_ID_COLUMN,
+  invoiceLinkToOrder,
+  orderIdOfInvoiceLink,
+} from './entityRegistry';
 import { charLength, checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
 import { cents, Dec, readDecimal } from './money';
 import { Issues, type MappingResult } from './result';
@@ -319,4 +327,101 @@ export function matchInvoice(found: readonly InvoiceRet[], customerListId: strin
   );
   if (ours) return { kind: 'ours', invoice: ours };
   return found.length > 0 ? { kind: 'numberTaken' } : { kind: 'none' };
+}
+
+// ---- the order as the invoice is built from it, read again before the Add and after it -----------------------
+
+/** An order with its lines, as read at one moment: what an invoice is built from and what later reads are held to. */
+export interface OrderSnapshot {
+  order: SalesOrderRecord;
+  lines: readonly SalesOrderLineRecord[];
+}
+
+/**
+ * The columns an invoice is built from. The connector's own columns (invoice number, TxnID, balance, state) and the
+ * save times are left out: writing the invoice back onto the order changes those, not the order.
+ */
+const ORDER_CONTENT = TABLES.salesorder.select.filter(
+  (c) =>
+    ![
+      'salesorderid',
+      'statecode',
+      'statuscode',
+      'modifiedon',
+      TXN_ID_COLUMN,
+      INVOICE_NUMBER_COLUMN,
+      ORDER_BALANCE_COLUMN,
+      ORDER_INVOICE_STATUS_COLUMN,
+    ].includes(c),
+);
+const LINE_CONTENT = TABLES.salesorderdetail.select.filter((c) => c !== 'salesorderdetailid' && c !== 'modifiedon');
+
+function valueText(value: unknown): string {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+/**
+ * What differs between two reads of an order, as the invoice sees it: header columns by name, lines by id
+ * (`lines[<id>].quantity`, `lines[<id>] added`, `lines[<id>] removed`). Empty when the invoice would come out the same.
+ */
+export function orderChanges(before: OrderSnapshot, after: OrderSnapshot): string[] {
+  const changes: string[] = [];
+  const header = (o: SalesOrderRecord): Record<string, unknown> => o as Record<string, unknown>;
+  for (const column of ORDER_CONTENT) {
+    if (valueText(header(before.order)[column]) !== valueText(header(after.order)[column])) changes.push(column);
+  }
+  const byId = (lines: readonly SalesOrderLineRecord[]): Map<string, Record<string, unknown>> =>
+    new Map(lines.map((l, i) => [l.salesorderdetailid ?? `#${i}`, l as Record<string, unknown>]));
+  const was = byId(before.lines);
+  const now = byId(after.lines);
+  for (const [id, line] of now) {
+    const old = was.get(id);
+    if (!old) {
+      changes.push(`lines[${id}] added`);
+      continue;
+    }
+    for (const column of LINE_CONTENT) {
+      if (valueText(old[column]) !== valueText(line[column])) changes.push(`lines[${id}].${column}`);
+    }
+  }
+  for (const id of was.keys()) if (!now.has(id)) changes.push(`lines[${id}] removed`);
+  return changes;
+}
+
+/**
+ * How long the order must still be left alone before it is invoiced: 0 once neither it nor any of its lines was saved
+ * in the last `quietMs`. An order caught while its lines are being added would otherwise be invoiced short; the
+ * order's own save time is not enough, since Dynamics moves it only when a line changes the order's totals.
+ */
+export function quietWait(snapshot: OrderSnapshot, nowMs: number, quietMs: number): number {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const saved of [snapshot.order.modifiedon, ...snapshot.lines.map((l) => l.modifiedon)]) {
+    const at = saved ? Date.parse(saved) : NaN;
+    if (Number.isFinite(at) && at > last) last = at;
+  }
+  if (!Number.isFinite(last)) return 0;
+  return Math.max(0, Math.min(quietMs, last + quietMs - nowMs));
+}
+
+export type InvoiceGate =
+  /** The order is as the invoice was built from it: queue the Add. */
+  | { kind: 'add' }
+  /** The order changed since it was read: build the invoice again from the order as it now stands. */
+  | { kind: 'rebuild'; changes: string[] }
+  /** The order is gone, canceled or invoiced by another run meanwhile: no Add. */
+  | { kind: 'skip'; note: string; targetId?: string };
+
+/**
+ * The last look at an order right before its InvoiceAdd is queued (the Add may then wait days for the Web Connector):
+ * `builtFrom` is the read the invoice fields came from, `current` the order read just now.
+ */
+export function invoiceGate(
+  builtFrom: OrderSnapshot,
+  current: (OrderSnapshot & { order: { statecode: number } }) | null,
+): InvoiceGate {
+  if (!current) return { kind: 'skip', note: 'the order no longer exists' };
+  const readiness = orderReadiness(current.order);
+  if (readiness.kind === 'skip') return readiness;
+  const changes = orderChanges(builtFrom, current);
+  return changes.length > 0 ? { kind: 'rebuild', changes } : { kind: 'add' };
 }

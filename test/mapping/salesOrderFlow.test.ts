@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matchInvoice, orderReadiness } from '../../src/mapping/salesOrderInvoice';
+import {
+  invoiceGate,
+  matchInvoice,
+  orderChanges,
+  orderReadiness,
+  quietWait,
+} from '../../src/mapping/salesOrderInvoice';
 import type { InvoiceRet } from '../../src/qbxml/requests';
 
 const ORDER = '9a1c5e2f-6b7d-4e8f-a0b1-c2d3e4f5a6b7';
@@ -76,4 +82,104 @@ describe('sales order → invoice: the invoice already carrying the order number
       if (match.kind === 'ours') assert.equal(match.invoice.txnId, txnId);
     });
   }
+});
+
+describe('sales order → invoice: the order held to the read its invoice was built from', () => {
+  const line = {
+    salesorderdetailid: 'L1',
+    lineitemnumber: 1,
+    _productid_value: 'P1',
+    quantity: '2',
+    priceperunit: '15',
+  };
+  const built = {
+    order: { salesorderid: 'O1', ordernumber: 'ORD-1', description: 'bikes', modifiedon: '2024-03-01T09:00:00Z' },
+    lines: [line],
+  };
+  const now = (order: object = {}, lines = built.lines) => ({
+    order: { ...built.order, statecode: 0, ...order },
+    lines,
+  });
+
+  const cases: { name: string; current: ReturnType<typeof now> | null; want: ReturnType<typeof invoiceGate> }[] = [
+    { name: 'unchanged: add', current: now(), want: { kind: 'add' } },
+    {
+      name: 'only the connector columns and save time moved: add',
+      current: now({ modifiedon: '2024-03-02T09:00:00Z', qbsync_invoicenumber: null }),
+      want: { kind: 'add' },
+    },
+    {
+      name: 'a line added: build again',
+      current: now({}, [line, { ...line, salesorderdetailid: 'L2', quantity: '1' }]),
+      want: { kind: 'rebuild', changes: ['lines[L2] added'] },
+    },
+    {
+      name: 'a quantity and the memo changed: build again, naming both',
+      current: now({ description: 'bikes and helmets' }, [{ ...line, quantity: '3' }]),
+      want: { kind: 'rebuild', changes: ['description', 'lines[L1].quantity'] },
+    },
+    {
+      name: 'a line removed: build again',
+      current: now({}, []),
+      want: { kind: 'rebuild', changes: ['lines[L1] removed'] },
+    },
+    {
+      name: 'invoiced by another run meanwhile: no Add',
+      current: now({ qbsync_qbtxnid: 'T-5', statecode: 4 }),
+      want: { kind: 'skip', note: 'already invoiced', targetId: 'T-5' },
+    },
+    {
+      name: 'canceled meanwhile: no Add',
+      current: now({ statecode: 2 }),
+      want: { kind: 'skip', note: 'the order is canceled' },
+    },
+    { name: 'deleted meanwhile: no Add', current: null, want: { kind: 'skip', note: 'the order no longer exists' } },
+  ];
+  for (const { name, current, want } of cases) {
+    it(name, () => assert.deepEqual(invoiceGate(built, current), want));
+  }
+});
+
+describe('sales order → invoice: an order still being edited waits its quiet period', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const snapshot = (orderSaved: string | null, lineSaved: string | null) => ({
+    order: { modifiedon: orderSaved },
+    lines: [{ salesorderdetailid: 'L1', modifiedon: lineSaved }],
+  });
+  const cases: { name: string; s: ReturnType<typeof snapshot>; now: string; want: number }[] = [
+    {
+      name: 'saved long ago: no wait',
+      s: snapshot('2024-03-01T09:00:00Z', null),
+      now: '2024-03-01T10:00:00Z',
+      want: 0,
+    },
+    {
+      name: 'order saved 10 s ago: the rest of 30 s',
+      s: snapshot('2024-03-01T09:59:50Z', null),
+      now: '2024-03-01T10:00:00Z',
+      want: 20_000,
+    },
+    {
+      name: 'a line saved after the order (no totals change moved the order): counted from the line',
+      s: snapshot('2024-03-01T09:00:00Z', '2024-03-01T09:59:55Z'),
+      now: '2024-03-01T10:00:00Z',
+      want: 25_000,
+    },
+    {
+      name: 'saved "in the future" (clock skew): at most one quiet period',
+      s: snapshot('2024-03-01T11:00:00Z', null),
+      now: '2024-03-01T10:00:00Z',
+      want: 30_000,
+    },
+    { name: 'no save times at all: no wait', s: snapshot(null, null), now: '2024-03-01T10:00:00Z', want: 0 },
+  ];
+  for (const { name, s, now, want } of cases) {
+    it(name, () => assert.equal(quietWait(s, at(now), 30_000), want));
+  }
+
+  it('the changes after an invoice name the columns, not their values', () => {
+    const before = { order: { description: 'secret memo' }, lines: [] };
+    const after = { order: { description: 'another secret' }, lines: [] };
+    assert.deepEqual(orderChanges(before, after), ['description']);
+  });
 });

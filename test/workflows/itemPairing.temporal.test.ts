@@ -149,6 +149,11 @@ before(async () => {
       async readSalesOrderForInvoice(): Promise<SalesOrderForInvoice> {
         return staleOrder();
       },
+      // The flow's last look at the order before its Add, and after: the order itself does not change here.
+      async readSalesOrderVersion(): Promise<Pick<SalesOrderForInvoice, 'order' | 'lines'>> {
+        const { order, lines } = staleOrder();
+        return { order, lines };
+      },
       async recordInvoiceOnOrder(): Promise<{ changed: boolean; state: number }> {
         return { changed: true, state: 4 };
       },

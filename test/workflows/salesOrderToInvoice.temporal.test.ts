@@ -4,7 +4,11 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { InvoiceOnOrder, SalesOrderForInvoice } from '../../src/activities/dataverseSalesOrders';
+import type {
+  InvoiceOnOrder,
+  SalesOrderForInvoice,
+  SalesOrderVersion,
+} from '../../src/activities/dataverseSalesOrders';
 import type { SyncContext } from '../../src/activities/syncContext';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
 import { dataverseRecordWorkflowId } from '../../src/mapping/entityRegistry';
@@ -17,6 +21,7 @@ import {
   type QbxmlResult,
 } from '../../src/workflows/companyFile/messages';
 import { dataverseRecordSync, type DataverseRecordSyncResult } from '../../src/workflows/dataverseRecordSync';
+import { syncOutcome } from '../../src/workflows/searchAttributes';
 import { startTestTemporal } from '../support/temporal';
 
 /**
@@ -84,6 +89,37 @@ interface FakeCompanyFile {
 let file: FakeCompanyFile;
 let recorded: InvoiceOnOrder[];
 let salesOrder: SalesOrderForInvoice;
+/**
+ * The order as each successive read finds it (full reads and the flow's quick looks alike); once they run out, every
+ * read finds `salesOrder`. How a test makes the order change under the flow.
+ */
+let laterReads: SalesOrderForInvoice[];
+
+function readOrder(): SalesOrderForInvoice {
+  const next = laterReads.shift();
+  if (next) salesOrder = next;
+  return salesOrder;
+}
+
+/** The order with a second line, as when its lines were still being added at the first read. */
+function withSecondLine(base: SalesOrderForInvoice, modifiedon?: string): SalesOrderForInvoice {
+  return {
+    ...base,
+    order: { ...base.order, totalamount: '75.00', ...(modifiedon ? { modifiedon } : {}) },
+    lines: [
+      ...base.lines,
+      {
+        salesorderdetailid: 'a0000000-0000-0000-0000-000000000002',
+        lineitemnumber: 2,
+        _productid_value: 'b0000000-0000-0000-0000-000000000001',
+        quantity: '3',
+        priceperunit: '15.00',
+        extendedamount: '45.00',
+        ...(modifiedon ? { modifiedon } : {}),
+      },
+    ],
+  };
+}
 
 function answer(request: QbxmlRequest): QbxmlResult {
   file.sent.push(request);
@@ -139,9 +175,12 @@ let running: Promise<void>;
 
 before(async () => {
   env = await startTestTemporal();
+  const settings = sandboxSyncSettings('east');
+  // Short, so the test of an order still being edited waits seconds; what matters is that it waits at all.
+  settings.invoices.quietSeconds = 2;
   const context: SyncContext = {
     connection: 'east',
-    settings: sandboxSyncSettings('east'),
+    settings,
     choices: { customerTypes: {}, terms: {}, classes: {} },
     receivingConnection: 'east',
   };
@@ -161,7 +200,11 @@ before(async () => {
         return context;
       },
       async readSalesOrderForInvoice(): Promise<SalesOrderForInvoice> {
-        return salesOrder;
+        return readOrder();
+      },
+      async readSalesOrderVersion(): Promise<SalesOrderVersion> {
+        const { order, lines } = readOrder();
+        return { order, lines };
       },
       async recordInvoiceOnOrder(input: InvoiceOnOrder): Promise<{ changed: boolean; state: number }> {
         recorded.push(input);
@@ -184,15 +227,22 @@ beforeEach(() => {
   file = { invoices: [], loseAddAnswers: 0, dropAdds: 0, sent: [] };
   recorded = [];
   salesOrder = order();
+  laterReads = [];
 });
 
+let lastWorkflowId = '';
+
 async function syncOrder(): Promise<DataverseRecordSyncResult> {
+  lastWorkflowId = `${dataverseRecordWorkflowId('salesorder', ORDER_ID)}/${randomUUID()}`;
   return env.client.workflow.execute(dataverseRecordSync, {
-    workflowId: `${dataverseRecordWorkflowId('salesorder', ORDER_ID)}/${randomUUID()}`,
+    workflowId: lastWorkflowId,
     taskQueue,
     args: [{ connection: 'east', entity: 'salesorder', id: ORDER_ID, quietPeriodMs: 0 }],
   });
 }
+
+const addsSent = (): (QbxmlRequest & { type: 'InvoiceAdd' })[] =>
+  file.sent.filter((r): r is QbxmlRequest & { type: 'InvoiceAdd' } => r.type === 'InvoiceAdd');
 
 async function failureOf(run: Promise<unknown>): Promise<{ type?: string; message: string }> {
   try {
@@ -279,5 +329,56 @@ describe('sales order → invoice with a faked company file (real dev server)', 
     assert.equal(result.outcome, 'unchanged');
     assert.equal(result.targetId, 'T-3');
     assert.deepEqual(file.sent, []);
+  });
+
+  it('lines added between the read and the Add: the invoice is built again from the order as it stands', async () => {
+    // The first read caught the order with one line; by the last look before the Add it has two.
+    laterReads = [order(), withSecondLine(order())];
+    const result = await syncOrder();
+    assert.equal(result.outcome, 'created');
+    assert.equal(addsSent().length, 1);
+    assert.deepEqual(
+      addsSent()[0]!.fields.lines?.map((l) => l.quantity),
+      ['2', '3'],
+      'the invoice carries both lines of the order as it stood when the Add was queued',
+    );
+  });
+
+  it('an order saved moments ago waits out its quiet period, then is invoiced as it became', async () => {
+    // Read while its lines were being added (saved just now), then the second line landed.
+    laterReads = [order({ modifiedon: new Date().toISOString() }), withSecondLine(order(), '2024-03-01T09:00:00Z')];
+    const result = await syncOrder();
+    assert.equal(result.outcome, 'created');
+    assert.deepEqual(
+      addsSent().map((a) => a.fields.lines?.length),
+      [2],
+    );
+    const history = await env.client.workflow.getHandle(lastWorkflowId).fetchHistory();
+    assert.ok(
+      history.events?.some((e) => e.timerStartedEventAttributes),
+      'the flow waited (a timer) before building the invoice',
+    );
+  });
+
+  it('an order invoiced by another run meanwhile is not added again', async () => {
+    laterReads = [order(), order({ qbsync_qbtxnid: 'T-5', statecode: 4 })];
+    const result = await syncOrder();
+    assert.equal(result.outcome, 'unchanged');
+    assert.equal(result.targetId, 'T-5');
+    assert.deepEqual(addsSent(), []);
+  });
+
+  it('an order changed after its Add was queued is reported as changedAfterInvoice, outcome and search attribute', async () => {
+    // As read, as seen right before the Add, then edited while the Add waited for the Web Connector.
+    laterReads = [order(), order(), withSecondLine(order())];
+    const result = await syncOrder();
+    assert.equal(result.outcome, 'changedAfterInvoice');
+    assert.equal(result.targetId, 'T-1');
+    assert.match(result.note ?? '', /changed after invoice 01001/);
+    assert.match(result.note ?? '', /lines\[a0000000-0000-0000-0000-000000000002\] added/);
+    assert.equal(addsSent().length, 1);
+    assert.equal(recorded[0]?.txnId, 'T-1', 'the invoice it has is still recorded on the order');
+    const described = await env.client.workflow.getHandle(lastWorkflowId).describe();
+    assert.equal(described.typedSearchAttributes.get(syncOutcome), 'changedAfterInvoice');
   });
 });

@@ -2,7 +2,14 @@ import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@te
 import type { MappingError, MappingResult } from '../../mapping/result';
 import { syncConnection, syncOutcome, syncTargetId } from '../searchAttributes';
 
-export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'failed';
+export type RecordOutcome =
+  | 'created'
+  | 'updated'
+  | 'unchanged'
+  | 'conflict'
+  /** A sales order edited after its invoice was made from it: the invoice does not show the edit. */
+  | 'changedAfterInvoice'
+  | 'failed';
 
 /** The audit columns of a record's run: what the Temporal UI and `temporal workflow list --query` filter on. */
 export function markRecord(fields: { connection?: string; targetId?: string; outcome?: RecordOutcome }): void {

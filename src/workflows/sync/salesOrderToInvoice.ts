@@ -1,46 +1,88 @@
-import { ApplicationFailure, log, patched } from '@temporalio/workflow';
-import type { SyncContext } from '../../activities/syncContext';
-import type { ProductForQuickBooks } from '../../activities/dataversePairedRows';
+import { ApplicationFailure, log, patched, sleep } from '@temporalio/workflow';
 import type { SalesOrderForInvoice } from '../../activities/dataverseSalesOrders';
-import { itemToProduct, type SyncedItem } from '../../mapping/itemProduct';
-import { ADD_ATTEMPTS, ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
+import { ADD_ATTEMPTS, ORDER_QUIET_WAITS, ORDER_REBUILDS } from '../../mapping/rereadLimits';
 import {
+  invoiceGate,
   invoiceToOrderStatus,
   invoiceTotalsDifference,
   matchInvoice,
+  orderChanges,
   orderReadiness,
+  quietWait,
   salesOrderToInvoice,
+  type OrderSnapshot,
 } from '../../mapping/salesOrderInvoice';
-import { productSyncFields } from '../../mapping/syncBase';
-import type { InvoiceRet } from '../../qbxml/requests';
+import type { InvoiceAddFields, InvoiceRet } from '../../qbxml/requests';
 import { dataverse } from './activities';
-import {
-  accountToQuickBooks,
-  ensureItem,
-  isStaleRow,
-  type ContextFor,
-  type DynamicsSyncResult,
-} from './dynamicsRowToQuickBooks';
-import { addRecord, findInvoices, readItem } from './quickbooksRecords';
+import { accountToQuickBooks, type ContextFor, type DynamicsSyncResult } from './dynamicsRowToQuickBooks';
+import { legacySalesOrderToQuickBooks } from './legacySalesOrderToInvoice';
+import { addRecord, findInvoices } from './quickbooksRecords';
 import { mappedOrFail, markRecord } from './recordOutcome';
+import { itemsForOrder } from './salesOrderItems';
+
+/** The flow re-reads the order before its Add and after its invoice is recorded (issue 11 item 9). */
+const REREAD_BEFORE_ADD = 'sales-order-reread-before-add';
+
+/** What one pass of the flow ends in: an invoice, or a reason to build it again from a fresher read. */
+type Pass =
+  | { kind: 'done'; result: DynamicsSyncResult }
+  | {
+      kind: 'invoiced';
+      invoice: InvoiceRet;
+      outcome: DynamicsSyncResult['outcome'];
+      refNumber: string;
+      connection: string;
+    }
+  | { kind: 'again'; read: SalesOrderForInvoice | null; why: string };
 
 /**
  * The sales order → invoice flow. A Dynamics sales order into one QuickBooks invoice: customer and items first
  * (created when missing), then a look for an invoice already carrying this order's number before adding one, which is
  * what makes a crash, a lost QBWC answer or a replay safe. Then the invoice's number, TxnID and balance onto the order,
  * and the order to Invoiced. The decisions are `mapping/salesOrderInvoice.ts`'s.
+ *
+ * The Add may wait days for the Web Connector, so the order is held to the read its invoice was built from: an order
+ * still being edited is waited out (the quiet period), one that changed by the time its Add is queued is built again,
+ * and one that changed after that is reported (`changedAfterInvoice`) with the invoice it has, never passed off as
+ * invoiced as it stands.
  */
 export async function salesOrderToQuickBooks(orderId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
-  const read = await dataverse.readSalesOrderForInvoice({ orderId });
-  if (!read) return { outcome: 'unchanged', note: 'the order no longer exists' };
+  if (!patched(REREAD_BEFORE_ADD)) return legacySalesOrderToQuickBooks(orderId, contextFor);
+  let read = await dataverse.readSalesOrderForInvoice({ orderId });
+  let quietWaits = 0;
+  for (let rebuilds = 0; ;) {
+    if (!read) return { outcome: 'unchanged', note: 'the order no longer exists' };
+    const pass = await invoiceFrom(read, orderId, contextFor, () => quietWaits++ < ORDER_QUIET_WAITS);
+    if (pass.kind === 'done') return pass.result;
+    if (pass.kind === 'invoiced') return recordInvoice(read, orderId, pass);
+    if (pass.why !== 'editing' && ++rebuilds > ORDER_REBUILDS) {
+      throw ApplicationFailure.retryable(
+        `Dynamics order ${read.order.ordernumber ?? orderId} kept changing while its invoice was being prepared`,
+        'OrderKeptChanging',
+      );
+    }
+    read = pass.read;
+  }
+}
+
+/** One pass over one read of the order: wait out its edits, build the invoice, and add it unless the order moved. */
+async function invoiceFrom(
+  read: SalesOrderForInvoice,
+  orderId: string,
+  contextFor: ContextFor,
+  mayWait: () => boolean,
+): Promise<Pass> {
   const { order } = read;
   const what = `Dynamics order ${order.ordernumber ?? orderId}`;
   const readiness = orderReadiness(order);
   if (readiness.kind === 'skip') {
     return {
-      outcome: 'unchanged',
-      note: readiness.note,
-      ...(readiness.targetId ? { targetId: readiness.targetId } : {}),
+      kind: 'done',
+      result: {
+        outcome: 'unchanged',
+        note: readiness.note,
+        ...(readiness.targetId ? { targetId: readiness.targetId } : {}),
+      },
     };
   }
   if (!read.customer) {
@@ -65,8 +107,19 @@ export async function salesOrderToQuickBooks(orderId: string, contextFor: Contex
   markRecord({ connection });
   const ctx = await contextFor(connection);
 
+  // Someone still saving the order or its lines: leave it alone for the quiet period, then start from a fresh read.
+  const wait = quietWait(read, Date.now(), ctx.settings.invoices.quietSeconds * 1000);
+  if (wait > 0) {
+    if (!mayWait()) {
+      throw ApplicationFailure.retryable(`${what} is still being edited; it is invoiced once it stays unchanged`);
+    }
+    log.info('order still being edited: waiting before invoicing it', { order: order.ordernumber, waitMs: wait });
+    await sleep(wait);
+    return { kind: 'again', read: await dataverse.readSalesOrderForInvoice({ orderId }), why: 'editing' };
+  }
+
   const itemListIdByProductId = await itemsForOrder(read, connection, ctx);
-  const fields = mappedOrFail(
+  const fields: InvoiceAddFields = mappedOrFail(
     salesOrderToInvoice(order, read.lines, {
       customerListId,
       itemListIdByProductId,
@@ -85,38 +138,59 @@ export async function salesOrderToQuickBooks(orderId: string, contextFor: Contex
   }
   const refNumber = fields.refNumber;
 
-  let invoice: InvoiceRet | undefined;
-  let outcome: DynamicsSyncResult['outcome'] = 'unchanged';
-  for (let attempt = 1; attempt <= ADD_ATTEMPTS && !invoice; attempt++) {
+  for (let attempt = 1; attempt <= ADD_ATTEMPTS; attempt++) {
     const match = matchInvoice(await findInvoices(connection, refNumber), customerListId, orderId);
-    if (match.kind === 'ours') {
-      invoice = match.invoice;
-      break;
-    }
+    if (match.kind === 'ours')
+      return { kind: 'invoiced', invoice: match.invoice, outcome: 'unchanged', refNumber, connection };
     if (match.kind === 'numberTaken') {
       throw ApplicationFailure.nonRetryable(
         `${what}: QuickBooks already has invoice ${refNumber} for another customer or order`,
         'DuplicateInvoiceNumber',
       );
     }
+    // The last look before the Add is queued: the invoice goes out as the order stands now, or not at all.
+    const gate = invoiceGate(read, await dataverse.readSalesOrderVersion({ orderId }));
+    if (gate.kind === 'skip') {
+      return {
+        kind: 'done',
+        result: { outcome: 'unchanged', note: gate.note, ...(gate.targetId ? { targetId: gate.targetId } : {}) },
+      };
+    }
+    if (gate.kind === 'rebuild') {
+      log.info('order changed since it was read: building its invoice again', {
+        order: order.ordernumber,
+        changes: gate.changes,
+      });
+      return { kind: 'again', read: await dataverse.readSalesOrderForInvoice({ orderId }), why: 'changed' };
+    }
     const added = await addRecord<InvoiceRet>(
       connection,
       (requestId) => ({ type: 'InvoiceAdd', requestId, fields }),
       `invoice ${refNumber}`,
     );
-    if (added.kind === 'added') {
-      invoice = added.record;
-      outcome = 'created';
-    }
+    if (added.kind === 'added')
+      return { kind: 'invoiced', invoice: added.record, outcome: 'created', refNumber, connection };
     // Answer lost: the next pass looks for the invoice before trying again.
   }
-  if (!invoice) throw ApplicationFailure.nonRetryable(`${what}: the invoice could not be added`, 'InvoiceAddFailed');
-  markRecord({ targetId: invoice.txnId });
+  throw ApplicationFailure.nonRetryable(`${what}: the invoice could not be added`, 'InvoiceAddFailed');
+}
 
+/**
+ * The invoice onto the order, then one more look at the order: Dynamics freezes an invoiced order, so what differs
+ * now from the read the invoice was built from was changed after the Add was queued, and the invoice does not show it.
+ */
+async function recordInvoice(
+  builtFrom: OrderSnapshot,
+  orderId: string,
+  pass: Extract<Pass, { kind: 'invoiced' }>,
+): Promise<DynamicsSyncResult> {
+  const { invoice, refNumber, connection } = pass;
+  let outcome = pass.outcome;
+  markRecord({ targetId: invoice.txnId });
   const status = mappedOrFail(invoiceToOrderStatus(invoice), `QuickBooks invoice ${refNumber}`);
-  const totals = invoiceTotalsDifference(order, invoice);
+  const totals = invoiceTotalsDifference(builtFrom.order, invoice);
   if (totals.ok && totals.value.difference !== '0.00') {
-    log.warn('invoice total differs from the order total', { order: order.ordernumber, ...totals.value });
+    log.warn('invoice total differs from the order total', { order: builtFrom.order.ordernumber, ...totals.value });
   }
   const recorded = await dataverse.recordInvoiceOnOrder({
     orderId,
@@ -126,85 +200,24 @@ export async function salesOrderToQuickBooks(orderId: string, contextFor: Contex
     paid: status.paid,
   });
   if (outcome === 'unchanged' && recorded.changed) outcome = 'updated';
+  const now = await dataverse.readSalesOrderVersion({ orderId });
+  const changes = now ? orderChanges(builtFrom, now) : [];
+  let note: string | undefined;
+  if (changes.length > 0) {
+    outcome = 'changedAfterInvoice';
+    note = `the order changed after invoice ${refNumber} was made from it (${changes.join(', ')}); correct the invoice in QuickBooks or the order in Dynamics`;
+    log.warn('order changed after it was invoiced', {
+      order: builtFrom.order.ordernumber,
+      invoice: refNumber,
+      changes,
+    });
+  }
   markRecord({ outcome });
-  return { outcome, connection, targetId: invoice.txnId, ...(totals.ok ? { totals: totals.value } : {}) };
-}
-
-/**
- * productid → ListID of the item in the order's company file. A product synced from this file uses its own item; one
- * from another file (or created in Dynamics) is matched by name, and created when the file has no such item.
- */
-async function itemsForOrder(
-  read: SalesOrderForInvoice,
-  connection: string,
-  ctx: SyncContext,
-): Promise<Record<string, string>> {
-  const map: Record<string, string> = {};
-  for (const [productId, product] of Object.entries(read.products)) {
-    if (product.companyFile === connection && product.listId) {
-      map[productId] = product.listId;
-      continue;
-    }
-    const existing = product.name ? await readItem(connection, { fullName: product.name }) : null;
-    if (existing) {
-      map[productId] = existing.listId;
-      continue;
-    }
-    const full = await dataverse.readProductForQuickBooks({ productId });
-    if (!full) continue; // the line then fails the mapping as an unknown product, naming the line
-    const what = `Dynamics product ${product.name}`;
-    const item = await ensureItem(connection, full.product, ctx, what);
-    map[productId] = item.listId;
-    if (patched('sales-order-item-pairing-if-match')) {
-      await pairProductWithItem(productId, full, item, connection, what);
-    } else if (!product.companyFile) {
-      // Before the patch: decided on the order's view of the product and written without its ETag.
-      const base = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
-      await dataverse.writeBackToRow({
-        entity: 'product',
-        rowId: productId,
-        changes: { qbsync_companyfile: connection, qbsync_qblistid: item.listId },
-        base,
-      });
-    }
-  }
-  return map;
-}
-
-/**
- * A product created in Dynamics is paired with the item of the first company file that sells it: decided on the
- * product as read just before its item was found or made, and written on that version only (If-Match). A product its
- * own run paired meanwhile, maybe with another company file's item, keeps that pairing; overwriting it from this
- * run's older view would orphan the item that run made. A row changed for another reason is read again.
- */
-async function pairProductWithItem(
-  productId: string,
-  read: ProductForQuickBooks,
-  item: SyncedItem,
-  connection: string,
-  what: string,
-): Promise<void> {
-  const unpaired = (p: ProductForQuickBooks['product']): boolean =>
-    !p.qbsync_qblistid && (!p.qbsync_companyfile || p.qbsync_companyfile === connection);
-  const base = productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what));
-  let current: ProductForQuickBooks | null = read;
-  for (let attempt = 1; attempt <= ROW_MERGE_ATTEMPTS && current && unpaired(current.product); attempt++) {
-    try {
-      await dataverse.writeBackToRow({
-        entity: 'product',
-        rowId: productId,
-        etag: current.etag,
-        changes: { qbsync_companyfile: connection, qbsync_qblistid: item.listId },
-        base,
-      });
-      return;
-    } catch (err) {
-      if (!isStaleRow(err)) throw err;
-    }
-    current = await dataverse.readProductForQuickBooks({ productId });
-  }
-  if (current && unpaired(current.product)) {
-    // Still changing: left unpaired rather than written blind; its own run or the next order pairs it.
-    log.warn('product kept changing; not paired with the order item', { productId, item: item.listId });
-  }
+  return {
+    outcome,
+    connection,
+    targetId: invoice.txnId,
+    ...(totals.ok ? { totals: totals.value } : {}),
+    ...(note ? { note } : {}),
+  };
 }
