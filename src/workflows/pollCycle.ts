@@ -30,7 +30,7 @@ import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
 import { dataverseRecordSync } from './dataverseRecordSync';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
-import { syncEntity, syncSourceId } from './searchAttributes';
+import { syncConnection, syncEntity, syncSourceId } from './searchAttributes';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
 import { count, quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
@@ -335,10 +335,19 @@ async function handOffDynamics(
       workflowId: dataverseRecordWorkflowId(entity, id),
       args: [{ connection, entity, id, quietPeriodMs: 0 }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: syncEntity, value: entity },
-        { key: syncSourceId, value: id },
-      ],
+      // The run carries this connection from its start: a row that fails before its own company file is known (a
+      // Dataverse outage, an order with no customer) is still found by this connection's failed-record retry and by
+      // `qbsync failed -c`. The run replaces it with the row's company file once it knows it.
+      typedSearchAttributes: patched('poll-cycle-dynamics-row-connection')
+        ? [
+            { key: syncConnection, value: connection },
+            { key: syncEntity, value: entity },
+            { key: syncSourceId, value: id },
+          ]
+        : [
+            { key: syncEntity, value: entity },
+            { key: syncSourceId, value: id },
+          ],
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
