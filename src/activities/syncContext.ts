@@ -1,9 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { type SyncSettings } from '../config/syncSettings';
 import { type DataverseClient } from '../dataverse/client';
 import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } from '../mapping';
 import { parseRecordWorkflowId } from '../mapping/entityRegistry';
+import { planFailedRecordRetry, type FailedRecordRun } from '../mapping/failedRecordRetry';
 import { sharedCompanyFileQueries } from './companyFileQueries';
 import {
   choiceNamesQuery,
@@ -26,6 +28,8 @@ export interface SyncContextDeps {
   dataverse: DataverseClient;
   /** Every connection this deployment serves, with its settings. */
   settings: ReadonlyMap<string, SyncSettings>;
+  /** The clock the failed-record retry plans by (tests move it on). */
+  now?: () => Date;
 }
 
 export interface SyncContext {
@@ -57,7 +61,16 @@ export interface PollCycleStart {
   failedRecords: string[];
 }
 
-export function createSyncContextActivities({ client, dataverse, settings }: SyncContextDeps) {
+/** Workflow ids per visibility query (`WorkflowId IN (…)`), and runs looked up at once. */
+const WORKFLOW_IDS_PER_QUERY = 100;
+const LOOKUPS_AT_ONCE = 16;
+
+/** A keyword as a visibility query literal. */
+function keywordLiteral(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function createSyncContextActivities({ client, dataverse, settings, now }: SyncContextDeps) {
   async function readOptionSet(kind: AlignedChoice): Promise<NonNullable<OptionSetBody['OptionSet']>> {
     const { table, column } = CHOICE_COLUMNS[kind];
     const res = await dataverse.execute(
@@ -120,6 +133,71 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
       },
       receivingConnection: receivingConnection(),
     };
+  }
+
+  /**
+   * Every record of this connection whose latest run failed, with its consecutive failed runs and its failure's type
+   * and flag. Visibility lists each failed run, so a record's runs are counted from the list; runs before its last
+   * completed one do not count; the failure itself is read from the latest run's close event (its message stays
+   * encrypted: only the type and the flag are needed).
+   */
+  async function failedRecordRuns(connection: string): Promise<FailedRecordRun[]> {
+    const failedAt = new Map<string, Date[]>();
+    const query =
+      `ExecutionStatus = 'Failed' AND (SyncConnection = ${keywordLiteral(connection)} OR ` +
+      `(WorkflowType = 'dataverseRecordSync' AND SyncConnection IS NULL))`;
+    for await (const execution of client.workflow.list({ query })) {
+      // Only records the sync still handles: a run of a table it no longer syncs is not retried every cycle.
+      if (parseRecordWorkflowId(execution.workflowId) === null) continue;
+      const times = failedAt.get(execution.workflowId) ?? [];
+      times.push(execution.closeTime ?? execution.startTime);
+      failedAt.set(execution.workflowId, times);
+    }
+    const lastCompleted = new Map<string, Date>();
+    const ids = [...failedAt.keys()];
+    for (let i = 0; i < ids.length; i += WORKFLOW_IDS_PER_QUERY) {
+      const chunk = ids
+        .slice(i, i + WORKFLOW_IDS_PER_QUERY)
+        .map(keywordLiteral)
+        .join(', ');
+      const completed = `ExecutionStatus = 'Completed' AND WorkflowId IN (${chunk})`;
+      for await (const execution of client.workflow.list({ query: completed })) {
+        const at = execution.closeTime ?? execution.startTime;
+        const known = lastCompleted.get(execution.workflowId);
+        if (!known || at > known) lastCompleted.set(execution.workflowId, at);
+      }
+    }
+    const runs: FailedRecordRun[] = [];
+    const latestRun = async ([workflowId, times]: [string, Date[]]): Promise<void> => {
+      // A list hit can be an older run; only the latest run of each record counts.
+      const latest = await client.workflow.getHandle(workflowId).describe();
+      if (latest.status.name !== 'FAILED') return;
+      const since = lastCompleted.get(workflowId);
+      const attempts = times.filter((t) => !since || t > since).length;
+      const failure = (await closeEvent(workflowId, latest.runId))?.workflowExecutionFailedEventAttributes?.failure;
+      const info = failure?.applicationFailureInfo;
+      runs.push({
+        workflowId,
+        failedAt: (latest.closeTime ?? latest.startTime).toISOString(),
+        attempts: Math.max(1, attempts),
+        ...(info?.type ? { failureType: info.type } : {}),
+        ...(info ? { nonRetryable: info.nonRetryable === true } : {}),
+      });
+    };
+    const records = [...failedAt];
+    for (let i = 0; i < records.length; i += LOOKUPS_AT_ONCE) {
+      await Promise.all(records.slice(i, i + LOOKUPS_AT_ONCE).map(latestRun));
+    }
+    return runs;
+  }
+
+  async function closeEvent(workflowId: string, runId: string) {
+    const response = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, runId },
+      historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+    });
+    return response.history?.events?.at(-1);
   }
 
   const activities = {
@@ -191,24 +269,15 @@ export function createSyncContextActivities({ client, dataverse, settings }: Syn
     },
 
     /**
-     * Record workflows of this connection whose latest run failed: the poll cycle runs them again, so a record that
-     * failed for a reason since fixed (a missing item now added) completes without anyone resetting it.
+     * Record workflows of this connection whose latest run failed and are due to run again (the plan is
+     * `mapping/failedRecordRetry.ts`'s): the poll cycle runs them, so a record that failed on an outage completes
+     * without anyone resetting it. Dynamics rows handed off before the poll gave its runs their connection are found
+     * too (a failed `dataverseRecordSync` run with no connection): the poll that runs them again gives them its own.
      */
     async failedRecordWorkflows(input: { connection: string; limit?: number }): Promise<string[]> {
-      const ids = new Set<string>();
-      const query = `SyncConnection = '${input.connection.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Failed'`;
-      for await (const execution of client.workflow.list({ query })) {
-        // Only records the sync still handles: a run of a table it no longer syncs is not retried every cycle.
-        if (parseRecordWorkflowId(execution.workflowId) !== null) ids.add(execution.workflowId);
-        if (ids.size >= (input.limit ?? 200)) break;
-      }
-      const stillFailed: string[] = [];
-      for (const id of ids) {
-        // A list hit can be an older run; only the latest run of each record counts.
-        const latest = await client.workflow.getHandle(id).describe();
-        if (latest.status.name === 'FAILED') stillFailed.push(id);
-      }
-      return stillFailed;
+      const runs = await failedRecordRuns(input.connection);
+      return planFailedRecordRetry(runs, { now: now?.() ?? new Date(), ...(input.limit ? { limit: input.limit } : {}) })
+        .retry;
     },
   };
   return activities;

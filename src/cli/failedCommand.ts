@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { failedRecords, PayloadReader, recordRunsQuery, type FailedRecord } from './recordRuns';
+import { failedRecords, failedRunsFilter, PayloadReader, recordRunsQuery, type FailedRecord } from './recordRuns';
 import {
   asExitCode,
   formatWholeDuration,
@@ -25,9 +25,15 @@ function formatFailed(records: readonly FailedRecord[]): string {
     lines.push(`${r.workflowId}`);
     lines.push(
       `  ${r.entity ?? '?'} ${r.sourceId ?? '?'} → ${r.targetId ?? '(no target yet)'}  ` +
+        `${r.connection ? '' : '(company file not known yet)  '}` +
         `closed ${r.closeTime ?? '?'}  run ${r.runId}`,
     );
     lines.push(`  ${r.failure ?? '(no failure message)'}`);
+    lines.push(
+      r.waitsForFix
+        ? `  waits for a fix: a change to the record runs it again, or replay it after a fix made elsewhere`
+        : `  retried by the poll, with a backoff, until it succeeds`,
+    );
   }
   lines.push(
     '',
@@ -50,7 +56,7 @@ export async function listFailed(options: FailedOptions, deps: OperatorDeps): Pr
     if (!options.json) {
       deps.err(`(failed in the last ${formatWholeDuration(options.sinceMs)}, latest run only)`);
     }
-    printEquivalent(deps, ['workflow', 'list', '--query', recordRunsQuery({ ...filter, status: 'Failed' })]);
+    printEquivalent(deps, ['workflow', 'list', '--query', recordRunsQuery(failedRunsFilter(filter))]);
     return 0;
   });
 }

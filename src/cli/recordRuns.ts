@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { type DataConverter, defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
+import { needsFix } from '../mapping/failedRecordRetry';
 import { syncConnection, syncEntity, syncOutcome, syncSourceId, syncTargetId } from '../workflows/searchAttributes';
 import { queryLiteral } from './temporalSession';
 
@@ -108,13 +109,21 @@ export interface RunFilter {
   /** Only runs that closed after this instant (which leaves running ones out). */
   closedAfter?: Date;
   status?: 'Failed';
+  /**
+   * With `connection`: runs that carry no connection yet count too. A Dynamics row's run learns its company file from
+   * the row, and polls before the one that set it at the start left it unset on runs that failed before that.
+   */
+  withUnknownConnection?: boolean;
 }
 
 export function recordRunsQuery(filter: RunFilter): string {
   const clauses: string[] = [];
   if (filter.workflowId) clauses.push(`WorkflowId = ${queryLiteral(filter.workflowId)}`);
   if (filter.sourceId) clauses.push(`SyncSourceId = ${queryLiteral(filter.sourceId)}`);
-  if (filter.connection) clauses.push(`SyncConnection = ${queryLiteral(filter.connection)}`);
+  if (filter.connection) {
+    const connection = `SyncConnection = ${queryLiteral(filter.connection)}`;
+    clauses.push(filter.withUnknownConnection ? `(${connection} OR SyncConnection IS NULL)` : connection);
+  }
   if (filter.status) clauses.push(`ExecutionStatus = ${queryLiteral(filter.status)}`);
   if (filter.closedAfter) clauses.push(`CloseTime > ${queryLiteral(filter.closedAfter.toISOString())}`);
   return clauses.join(' AND ');
@@ -132,6 +141,8 @@ export interface FailedRecord extends RecordIdentity {
   workflowType: string;
   closeTime?: string;
   failure?: string;
+  /** True when only a fix (then a change to the record, or a replay) makes it run again; else the poll retries it. */
+  waitsForFix: boolean;
 }
 
 // HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT: the server sends only the run's last event, not its whole history.
@@ -146,6 +157,11 @@ async function closeEvent(client: Client, workflowId: string, runId: string): Pr
   return response.history?.events?.at(-1) ?? undefined;
 }
 
+/** The failed runs `qbsync failed` and `replay --all-failed` look at: a connection's own and those with none yet. */
+export function failedRunsFilter(filter: Pick<RunFilter, 'connection' | 'closedAfter'>): RunFilter {
+  return { ...filter, status: 'Failed', ...(filter.connection ? { withUnknownConnection: true } : {}) };
+}
+
 /**
  * Record workflows whose latest run failed. Visibility lists every failed run, including ones a later replay or poll
  * has since superseded, so each workflow's latest run is checked before it is reported.
@@ -157,18 +173,24 @@ export async function failedRecords(
 ): Promise<FailedRecord[]> {
   const seen = new Set<string>();
   const failed: FailedRecord[] = [];
-  for await (const info of recordRuns(client, { ...filter, status: 'Failed' })) {
+  for await (const info of recordRuns(client, failedRunsFilter(filter))) {
     if (seen.has(info.workflowId)) continue;
     seen.add(info.workflowId);
     const latest = await client.workflow.getHandle(info.workflowId).describe();
     if (latest.status.name !== 'FAILED') continue;
     const last = await closeEvent(client, latest.workflowId, latest.runId);
-    const failure = await reader.failureMessage(last?.workflowExecutionFailedEventAttributes?.failure);
+    const failureEvent = last?.workflowExecutionFailedEventAttributes?.failure;
+    const failure = await reader.failureMessage(failureEvent);
+    const failureInfo = failureEvent?.applicationFailureInfo;
     failed.push({
       ...recordIdentity(latest),
       workflowType: latest.type,
       ...(latest.closeTime ? { closeTime: latest.closeTime.toISOString() } : {}),
       ...(failure ? { failure } : {}),
+      waitsForFix: needsFix({
+        ...(failureInfo?.type ? { failureType: failureInfo.type } : {}),
+        ...(failureInfo ? { nonRetryable: failureInfo.nonRetryable === true } : {}),
+      }),
     });
     if (failed.length >= filter.limit) break;
   }

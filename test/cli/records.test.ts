@@ -136,6 +136,7 @@ describe('qbsync failed, replay and audit on a real Temporal dev server', () => 
     assert.equal(record.connection, 'east');
     assert.equal(record.workflowType, 'fixtureRecordSync');
     assert.match(record.failure ?? '', /cannot be synced: its price level is missing in Dynamics/);
+    assert.equal(record.waitsForFix, true, 'bad data is not retried by the poll');
     assert.ok(record.closeTime && Date.parse(record.closeTime) > Date.now() - 60_000);
     assert.ok(!failed.some((r) => r.workflowId === fineId), 'a completed record is not listed');
     assert.deepEqual(await failedNow('west'), [], 'the connection filter holds');
@@ -144,8 +145,12 @@ describe('qbsync failed, replay and audit on a real Temporal dev server', () => 
     await listFailed({ connection: 'east', sinceMs: 3_600_000, json: false, limit: 50 }, text.deps);
     assert.match(text.out(), new RegExp(`${brokenId}\\n  customer ${broken} → \\(no target yet\\)`));
     assert.match(
+      text.out(),
+      /waits for a fix: a change to the record runs it again, or replay it after a fix made elsewhere/,
+    );
+    assert.match(
       text.err(),
-      /equivalent: temporal workflow list --query "SyncConnection = 'east' AND ExecutionStatus = 'Failed' AND CloseTime > '[^']+'"$/,
+      /equivalent: temporal workflow list --query "\(SyncConnection = 'east' OR SyncConnection IS NULL\) AND ExecutionStatus = 'Failed' AND CloseTime > '[^']+'"$/,
     );
   });
 

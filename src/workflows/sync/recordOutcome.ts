@@ -35,6 +35,11 @@ export function mappedOrFail<T>(result: MappingResult<T>, what: string): T {
 /**
  * Runs a record's sync and ends it as a plain-worded failure when anything goes wrong, with outcome `failed` set first
  * so the audit query finds it. Non-Temporal errors would otherwise fail the workflow task and retry forever.
+ *
+ * The failure's `nonRetryable` flag says whether a later run may succeed unchanged (the poll cycle's failed-record
+ * retry reads it, `mapping/failedRecordRetry.ts`): an activity that ran out of retries on an outage or a timeout
+ * leaves a retryable failure, bad data and a refused write a non-retryable one. Record workflows have no retry policy
+ * of their own, so either way the run ends failed.
  */
 export async function asRecordSync<T>(body: () => Promise<T>): Promise<T> {
   try {
@@ -42,8 +47,16 @@ export async function asRecordSync<T>(body: () => Promise<T>): Promise<T> {
   } catch (err) {
     markRecord({ outcome: 'failed' });
     if (err instanceof ApplicationFailure) throw err;
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-      throw ApplicationFailure.nonRetryable(err.cause.message, err.cause.type ?? 'ActivityFailed');
+    if (err instanceof ActivityFailure) {
+      if (err.cause instanceof ApplicationFailure) {
+        throw ApplicationFailure.create({
+          message: err.cause.message,
+          type: err.cause.type ?? 'ActivityFailed',
+          nonRetryable: err.cause.nonRetryable === true,
+        });
+      }
+      // A timeout or a cancellation: the activity never said the record itself is at fault.
+      throw ApplicationFailure.retryable(err.cause?.message ?? err.message, 'ActivityFailure');
     }
     const message = err instanceof Error ? err.message : String(err);
     throw ApplicationFailure.nonRetryable(message, err instanceof Error ? err.name : 'Error');
