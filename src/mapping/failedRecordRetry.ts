@@ -38,16 +38,20 @@ const RETRIES_PER_CYCLE = 200;
 
 /**
  * Failure types a retry may cure whatever their flag says: the record was locked or edited meanwhile, Dataverse
- * throttled or was still indexing a key, the activity timed out. Runs that failed before record syncs kept the
- * flag of their cause (every failure was non-retryable then) are recognised by these.
+ * throttled or was still indexing a key, the activity timed out, the Web Connector stayed away longer than a
+ * requester waits or the company file's run changed under it (once QuickBooks answers again, the record goes
+ * through). Runs that failed before record syncs kept the flag of their cause (every failure was non-retryable then)
+ * are recognised by these.
  */
 const TRANSIENT_TYPES: ReadonlySet<string> = new Set([
   'ActivityFailure',
+  'CompanyFileRunChanged',
   'DataverseAuthError',
   'DataverseConcurrencyError',
   'DataverseKeyNotActiveError',
   'DataverseThrottledError',
   'QbxmlOutcomeUnknown',
+  'QuickBooksWaitExceeded',
   'StaleEditSequenceError',
   'StaleEtag',
 ]);

@@ -59,6 +59,16 @@ describe('failed-record retry: what a person must fix', () => {
       { failureType: 'DataverseAuthError', nonRetryable: true },
       false,
     ],
+    [
+      'the Web Connector stayed away past the bounded wait',
+      { failureType: 'QuickBooksWaitExceeded', nonRetryable: true },
+      false,
+    ],
+    [
+      'the company file was reset under its requester',
+      { failureType: 'CompanyFileRunChanged', nonRetryable: true },
+      false,
+    ],
     ['a row edited meanwhile, every time', { failureType: 'StaleEtag', nonRetryable: true }, false],
     ['a failure that is no ApplicationFailure (terminated by hand)', {}, true],
   ];
