@@ -413,11 +413,21 @@ export async function runEdgeFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const before = findings.length;
       await fc.check(
         fc.asyncProperty(target.inputs, async (input) => {
+          const cpuBefore = process.cpuUsage();
           const started = performance.now();
           const problems = await target.run(input);
           const elapsed = performance.now() - started;
           durations.push(elapsed);
-          if (elapsed > slowMs) problems.push({ kind: 'slow', detail: `${Math.round(elapsed)} ms` });
+          if (elapsed > slowMs) {
+            // The CPU this process used meanwhile (every thread: the handler, the client, scrypt in the thread pool)
+            // tells a slow path (CPU close to the wall time) from a machine too loaded to run us (CPU far below it).
+            const cpu = process.cpuUsage(cpuBefore);
+            const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+            problems.push({
+              kind: 'slow',
+              detail: `${Math.round(elapsed)} ms, ${cpuMs} ms of it on this process's CPU`,
+            });
+          }
           for (const crash of crashes.splice(0)) problems.push({ kind: 'crash', detail: crash });
           for (const problem of problems)
             findings.push({ target: target.name, input: input.slice(0, 300), ...problem });
