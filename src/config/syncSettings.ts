@@ -20,6 +20,22 @@ const refNumberRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('assignedByQuickBooks') }),
 ]);
 
+const invoiceCursorStartSchema = z.union(
+  [
+    z.strictObject({ daysBack: z.number().int().min(0).max(36_500) }),
+    z.strictObject({
+      date: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+        .refine(
+          (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+          'is not a calendar date',
+        ),
+    }),
+  ],
+  { error: 'give { daysBack: <days> } or { date: YYYY-MM-DD }' },
+);
+
 export const syncSettingsSchema = z.object({
   /** Who wins a field both systems changed since the last sync (names as in `src/mapping/ownership.ts`). */
   ownership: z
@@ -52,8 +68,13 @@ export const syncSettingsSchema = z.object({
        * still being added would be invoiced short.
        */
       quietSeconds: z.number().int().min(0).max(86_400).default(30),
+      /**
+       * Where the invoice cursor starts on a connection's first poll (invoices are read for their payments): a date
+       * (`{ date: 2024-01-01 }`) or days before that poll. Without it the first poll would read every invoice ever.
+       */
+      cursorStart: invoiceCursorStartSchema.default({ daysBack: 90 }),
     })
-    .default({ refNumber: { kind: 'orderNumber' }, quietSeconds: 30 }),
+    .default({ refNumber: { kind: 'orderNumber' }, quietSeconds: 30, cursorStart: { daysBack: 90 } }),
   /**
    * Accounts created in Dynamics (no company file yet) become customers in this connection's company file. At most one
    * connection of an organisation should say true, or each new account would be created in several company files.

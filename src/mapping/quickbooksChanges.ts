@@ -97,3 +97,25 @@ export function cursorAfter(
   const previous = current === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
   return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...inWindow])].join(',') };
 }
+
+/** Where the invoice cursor starts when a connection has none yet (`invoices.cursorStart`). */
+export type InvoiceCursorStart = { daysBack: number } | { date: string };
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The FromModifiedDate of the poll's invoice read: the cursor once there is one, else the configured start (a date,
+ * or so many days before now, as a date). Invoices are read for the payments on them; without a start the first poll
+ * of a company file would read every invoice it ever held. Settings recorded before the option existed count as the
+ * default, 90 days.
+ */
+export function invoiceReadFrom(
+  cursor: string | undefined,
+  start: InvoiceCursorStart | undefined,
+  nowMs: number,
+): string {
+  if (cursor) return cursor;
+  const from = start ?? { daysBack: 90 };
+  if ('date' in from) return from.date;
+  return new Date(nowMs - from.daysBack * DAY_MS).toISOString().slice(0, 10);
+}

@@ -18,7 +18,15 @@ import {
   type QuickBooksEntity,
 } from '../mapping/entityRegistry';
 import type { ChoiceMaps } from '../mapping/choices';
-import { cursorAfter, QUICKBOOKS_OVERLAP_MS, readFrom, recordId, sublevel, unseen } from '../mapping/quickbooksChanges';
+import {
+  cursorAfter,
+  invoiceReadFrom,
+  QUICKBOOKS_OVERLAP_MS,
+  readFrom,
+  recordId,
+  sublevel,
+  unseen,
+} from '../mapping/quickbooksChanges';
 import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
 import {
   advanceCursorsSignal,
@@ -145,7 +153,12 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       requests.push({
         type: 'InvoiceQuery',
         requestId: `${batchId}-Invoice`,
-        ...since('qb:Invoice'),
+        // The first read starts at the configured date, not at the first invoice the file ever held.
+        fromModifiedDate: invoiceReadFrom(
+          since('qb:Invoice').fromModifiedDate,
+          ctx.settings.invoices.cursorStart,
+          Date.now(),
+        ),
         maxReturned: 100,
         iterator: 'Start',
       });

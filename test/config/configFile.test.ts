@@ -221,6 +221,19 @@ describe('configuration file', () => {
     assert.deepEqual(problemsOf(data), ['connections[0].sync.items: is required']);
   });
 
+  it('takes where the invoice cursor starts as days back or a date, and names a bad one', () => {
+    const data = exampleData();
+    const invoices = (connectionsOf(data)[0]!.sync as Json).invoices as Json;
+    assert.deepEqual(loadConfigFile(writeConfig(data)).connections[0]!.sync.invoices.cursorStart, { daysBack: 90 });
+    invoices.cursorStart = { date: '2024-01-01' };
+    assert.deepEqual(loadConfigFile(writeConfig(data)).connections[0]!.sync.invoices.cursorStart, {
+      date: '2024-01-01',
+    });
+    invoices.cursorStart = { date: '2024-02-30' };
+    assert.equal(problemsOf(data).length, 1);
+    assert.match(problemsOf(data)[0]!, /^connections\[0\]\.sync\.invoices\.cursorStart/);
+  });
+
   it('asks for the header name of an HttpHeader webhook', () => {
     const data = exampleData();
     connectionsOf(data)[0]!.webhook = { kind: 'HttpHeader', key: 'env:HOOK_KEY' };

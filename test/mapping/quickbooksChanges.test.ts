@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   cursorAfter,
+  invoiceReadFrom,
   QUICKBOOKS_OVERLAP_MS,
   readFrom,
   recordId,
@@ -106,5 +107,22 @@ describe('QuickBooks changes since the cursor', () => {
       'A',
       'J',
     ]);
+  });
+});
+
+describe('quickbooks changes: where the invoice read starts', () => {
+  const now = Date.parse('2026-12-04T18:00:00Z');
+  it('the cursor, once there is one', () => {
+    assert.equal(invoiceReadFrom(T1, { daysBack: 90 }, now), T1);
+  });
+  it('else the configured number of days back, as a date (the first poll does not read every invoice ever)', () => {
+    assert.equal(invoiceReadFrom(undefined, { daysBack: 90 }, now), '2026-09-05');
+    assert.equal(invoiceReadFrom(undefined, { daysBack: 0 }, now), '2026-12-04');
+  });
+  it('else the configured date', () => {
+    assert.equal(invoiceReadFrom(undefined, { date: '2024-01-01' }, now), '2024-01-01');
+  });
+  it('settings recorded before the option existed: 90 days back', () => {
+    assert.equal(invoiceReadFrom(undefined, undefined, now), '2026-09-05');
   });
 });
