@@ -5,6 +5,7 @@ import { loadDeployment, type DeploymentConnection } from '../config/deployment'
 import { runtime } from '../config/runtime';
 import { logger } from '../observability/logger';
 import { auditCommand } from './auditCommand';
+import { checkCommand } from './checkCommand';
 import { failedCommand } from './failedCommand';
 import { dataverseTarget, provision } from './provisionCommand';
 import { writeQwc } from './qwcCommand';
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
       for (const [key, reason] of Object.entries(report.keysFailed)) console.log(`key ${key} FAILED: ${reason}`);
       if (Object.keys(report.keysFailed).length > 0) process.exitCode = 1;
     });
+  program.addCommand(checkCommand(() => program.opts<{ dataDir: string }>().dataDir));
   program.addCommand(secretsCommand(() => program.opts<{ dataDir: string }>().dataDir));
   program.addCommand(reconcileCommand(() => program.opts<{ dataDir: string }>().dataDir));
   for (const operatorCommand of [scheduleCommand, failedCommand, replayCommand, auditCommand]) {

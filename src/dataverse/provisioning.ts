@@ -209,6 +209,41 @@ export async function provisionDataverse(
   return report;
 }
 
+/** What provisioning would find, read only: what `qbsync check` reports. */
+export interface ProvisioningState {
+  /** `table.column` items that do not exist. */
+  missingColumns: string[];
+  /** `table.key.name` → `Active`, `Pending`, `InProgress`, `Failed` or `Missing`, for every connector key. */
+  keys: Record<string, string>;
+  createProductsWithoutParentInActiveState: boolean;
+}
+
+export async function inspectProvisioning(client: DataverseClient): Promise<ProvisioningState> {
+  const headers = { Consistency: 'Strong' };
+  const state: ProvisioningState = { missingColumns: [], keys: {}, createProductsWithoutParentInActiveState: false };
+  const tables = [...new Set([...CONNECTOR_COLUMNS.map((c) => c.table), ...CONNECTOR_KEYS.map((k) => k.table)])];
+  for (const table of tables) {
+    const entity = `EntityDefinitions(LogicalName='${table}')`;
+    const present = await logicalNames(client, `${entity}/Attributes`, headers);
+    for (const column of CONNECTOR_COLUMNS.filter((c) => c.table === table)) {
+      if (!present.has(column.logicalName)) state.missingColumns.push(`${table}.${column.logicalName}`);
+    }
+    const keys = await entityKeys(client, `${entity}/Keys`, headers);
+    for (const key of CONNECTOR_KEYS.filter((k) => k.table === table)) {
+      const found = keys.find(
+        (k) => k.logicalName === key.logicalName || sameColumns(k.keyAttributes, key.keyAttributes),
+      );
+      state.keys[`${table}.key.${key.logicalName}`] = found === undefined ? 'Missing' : (found.status ?? 'Active');
+    }
+  }
+  const org = await client.execute('GET', ENTITY_SETS.organization, {
+    query: '$select=createproductswithoutparentinactivestate',
+  });
+  state.createProductsWithoutParentInActiveState =
+    valueOf(org.body)[0]?.createproductswithoutparentinactivestate === true;
+  return state;
+}
+
 /** Re-reads the keys still Pending or In Progress until each is Active or Failed, or the wait times out. */
 async function waitForKeys(
   client: DataverseClient,

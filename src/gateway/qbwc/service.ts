@@ -23,6 +23,7 @@ import {
 import { type QbwcConnection } from '../../config/deployment';
 import { AuthenticationGuard } from './authenticationGuard';
 import { hashTicket, type TicketAuthority } from './tickets';
+import { webConnectorReport } from './webConnectorReport';
 
 export interface QbwcServiceDeps {
   client: Client;
@@ -189,11 +190,18 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     sendRequestXML: async (args: Args): Promise<{ sendRequestXMLResult: string }> => {
       const session = known(text(args, 'ticket'));
       if (!session) return { sendRequestXMLResult: '' };
+      const report = webConnectorReport({
+        hcpResponse: text(args, 'strHCPResponse'),
+        companyFileName: text(args, 'strCompanyFileName'),
+        country: text(args, 'qbXMLCountry'),
+        qbxmlMajor: Number(args.qbXMLMajorVers),
+        qbxmlMinor: Number(args.qbXMLMinorVers),
+      });
       const result = await onSession(
         session.connection,
         () =>
           handleFor(session.connection).executeUpdate(takeRequestsUpdate, {
-            args: [{ ticketHash: session.ticketHash }],
+            args: [{ ticketHash: session.ticketHash, ...(report ? { report } : {}) }],
           }),
         { status: 'invalidTicket' } as const,
       );

@@ -11,6 +11,7 @@ import { deterministicGuid } from './deterministicId';
 import { IdentityProvider } from './identityProvider';
 import { MetadataApi, type MetadataSnapshot } from './metadataApi';
 import { SandboxPersistence } from './persistence';
+import { SecurityApi } from './securityApi';
 import { RecordService, type ServerWork, type WriteContext } from './records';
 import { type Row } from './row';
 import { Schema } from './schema';
@@ -85,6 +86,10 @@ export interface DataverseSandbox {
   setTokenLifetime(seconds: number): void;
   /** Registers a certificate credential (PEM) on the app, as an admin uploads one in Entra. */
   registerClientCertificate(pem: string): void;
+  /** Takes a privilege (e.g. `prvReadAccount`) out of the application user's role: requests needing it get 403. */
+  withholdPrivilege(privilegeName: string): void;
+  /** Gives the application user every privilege again. */
+  restorePrivileges(): void;
   /** In-process access for seeding and assertions (benchmarks, tests). */
   records: RecordService;
   /** Writes the data file now instead of after the debounce. */
@@ -292,9 +297,14 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     },
     changed,
   );
-  webApi = new WebApi(records, webApiUrl, [metadata.handle]);
-
   const dispatcher = webhooks;
+  const security = new SecurityApi(schema, {
+    userId: deterministicGuid('systemuser:application-user'),
+    businessUnitId: deterministicGuid('businessunit:root'),
+    webhooks: () => dispatcher.registrations(),
+  });
+  webApi = new WebApi(records, webApiUrl, [security.handle, metadata.handle]);
+
   persistence = new SandboxPersistence<PersistedSandbox>(path.join(opts.dataDir, 'dataverse-sandbox.json'), () => ({
     format: 1,
     rows: store.snapshot(),
@@ -361,6 +371,8 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     setLimits: (limits) => protection.setLimits(limits),
     setTokenLifetime: (seconds) => identityProvider.setTokenLifetime(seconds),
     registerClientCertificate: (pem) => identityProvider.registerCertificate(pem),
+    withholdPrivilege: (name) => security.withhold(name),
+    restorePrivileges: () => security.restore(),
     records,
     flush: () => persistence?.flush(),
     close: async () => {

@@ -1,4 +1,4 @@
-import type { OwnWrites, QuickBooksChoiceNames, SyncCursors } from './messages';
+import type { OwnWrites, QuickBooksChoiceNames, SyncCursors, WebConnectorContact } from './messages';
 import type { CompanyFileState, QueueLimits } from './sessionQueue';
 
 /** What a run of the companyFile workflow starts from; continue-as-new carries the state, cursors and memories over. */
@@ -10,4 +10,5 @@ export interface CompanyFileInput {
   cursors?: SyncCursors;
   choiceNames?: QuickBooksChoiceNames;
   ownWrites?: OwnWrites;
+  contact?: WebConnectorContact;
 }

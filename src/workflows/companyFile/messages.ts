@@ -55,6 +55,31 @@ export interface ReceiveResponseInput extends SessionCall {
   message?: string;
 }
 
+/**
+ * What the Web Connector said about the QuickBooks it runs against, on the first `sendRequestXML` of a run: the company
+ * file it opened, the qbXML version it offers, and QuickBooks' own HostQuery answer (product, version, the qbXML
+ * versions it supports). `qbsync check` compares the path with the configured one.
+ */
+export interface WebConnectorReport {
+  companyFilePath: string;
+  /** `qbXMLMajorVers.qbXMLMinorVers` of the call. */
+  qbxmlVersion: string;
+  country?: string;
+  quickbooks?: { product: string; version: string; supportedQbxmlVersions: string[] };
+}
+
+export interface TakeRequestsInput extends SessionCall {
+  /** Sent by the gateway when the call carries QuickBooks' host answer (the first of a run); absent otherwise. */
+  report?: WebConnectorReport;
+}
+
+/** When the Web Connector was last heard from, and what it last reported; epoch milliseconds. */
+export interface WebConnectorContact {
+  lastSessionAtMs?: number;
+  lastCallAtMs?: number;
+  report?: WebConnectorReport & { atMs: number };
+}
+
 /** `noOp`: nothing yet, but a follow-up is expected; the gateway answers `NoOp` so QBWC pauses ≈5 s and asks again. */
 export type TakeRequestsResult =
   { status: 'ok'; requests: QbxmlRequest[] } | { status: 'noOp' } | { status: 'invalidTicket' };
@@ -80,7 +105,7 @@ export const enqueueQbxmlSignal = defineSignal<[QbxmlBatch]>('enqueueQbxml');
 export const qbxmlResultsSignal = defineSignal<[QbxmlDelivery]>('qbxmlResults');
 
 export const openSessionUpdate = defineUpdate<OpenSessionStatus, [SessionCall]>('openSession');
-export const takeRequestsUpdate = defineUpdate<TakeRequestsResult, [SessionCall]>('takeRequests');
+export const takeRequestsUpdate = defineUpdate<TakeRequestsResult, [TakeRequestsInput]>('takeRequests');
 /** Returns QBWC's percent done: 0–99 more to come, 100 done, negative on error. */
 export const receiveResponseUpdate = defineUpdate<number, [ReceiveResponseInput]>('receiveResponse');
 export const connectionErrorUpdate = defineUpdate<string, [SessionCall & { hresult: string; message: string }]>(
@@ -120,3 +145,5 @@ export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');
 /** The batches of a requester this run never accepted (lost with a run that was terminated or reset away). */
 export const unknownBatchesQuery = defineQuery<string[], [{ requester: string; batchIds: string[] }]>('unknownBatches');
 export const companyFileStatusQuery = defineQuery<CompanyFileStatus>('status');
+/** Answered by runs of the current design; a run still on the legacy code has no handler for it. */
+export const webConnectorContactQuery = defineQuery<WebConnectorContact>('webConnectorContact');

@@ -28,9 +28,12 @@ import {
   syncCursorsQuery,
   takeRequestsUpdate,
   unknownBatchesQuery,
+  webConnectorContactQuery,
   type QuickBooksChoiceNames,
   type ReceiveResponseInput,
   type SessionCall,
+  type TakeRequestsInput,
+  type WebConnectorContact,
 } from './messages';
 import {
   closeSession,
@@ -140,10 +143,14 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       () => undefined, // cancelled with the run
     );
   };
+  // Facts for `qbsync check`; kept in state only, so recording them issues no command.
+  let contact: WebConnectorContact = { ...input.contact };
+  setHandler(webConnectorContactQuery, () => contact);
   const sessionHandler = <A extends SessionCall, R>(fn: (call: A) => R) => ({
     handler: (call: A): R => {
       updates += 1;
       grow(call);
+      contact = { ...contact, lastCallAtMs: Date.now() };
       const before = state.totals.sessions;
       const result = fn(call);
       if (state.session !== null && state.totals.sessions !== before) watchSession(limits.sessionIdleTimeoutMs);
@@ -203,6 +210,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   setHandler(
     openSessionUpdate,
     sessionHandler((call: SessionCall) => {
+      contact = { ...contact, lastSessionAtMs: Date.now() };
       // Runs recorded before this rule took the file over and routed the live session's in-flight writes as unknown.
       if (liveSessionIsWriting(state, call.ticketHash, Date.now(), limits) && patched(BUSY_WHILE_WRITING_PATCH)) {
         return 'busy';
@@ -221,7 +229,8 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   };
   setHandler(
     takeRequestsUpdate,
-    sessionHandler((call: SessionCall) => {
+    sessionHandler((call: TakeRequestsInput) => {
+      if (call.report) contact = { ...contact, report: { ...call.report, atMs: Date.now() } };
       const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
       route(routed);
       return result;
@@ -294,5 +303,6 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     cursors,
     choiceNames,
     ownWrites: Object.fromEntries(ownWrites),
+    contact,
   });
 }

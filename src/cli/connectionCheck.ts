@@ -1,0 +1,510 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { DataverseTarget, DeploymentConnection, GatewayEndpoint } from '../config/deployment';
+import { userPrivileges, webhookRegistrations, whoAmI, type WebhookRegistration } from '../dataverse/applicationUser';
+import { DataverseClient } from '../dataverse/client';
+import { DataverseAuthError, DataverseError } from '../dataverse/errors';
+import { inspectProvisioning } from '../dataverse/provisioning';
+import { RateGovernor } from '../dataverse/rateGovernor';
+import { DataverseTokenProvider } from '../dataverse/tokenProvider';
+import { describeTemporalHandshake, type TemporalTarget } from '../temporal/connect';
+import {
+  companyFileWorkflowId,
+  webConnectorContactQuery,
+  type WebConnectorContact,
+} from '../workflows/companyFile/messages';
+import { searchAttributeRegistrations } from '../workflows/searchAttributes';
+
+/**
+ * `qbsync check`: every link the connector depends on, tried the way the worker and gateway use it, each reported as
+ * one finding in plain words with what to do when it fails. Nothing is written anywhere.
+ */
+
+export type CheckArea = 'configuration' | 'temporal' | 'dataverse' | 'company-file';
+
+export interface CheckFinding {
+  area: CheckArea;
+  /** What was checked, e.g. `namespace`, `webhooks`, `east: last Web Connector contact`. */
+  check: string;
+  ok: boolean;
+  detail: string;
+  /** What to do about a failure. */
+  fix?: string;
+  connection?: string;
+}
+
+export interface ConnectionCheckDeps {
+  temporal: TemporalTarget;
+  /** Connects a client (with the deployment's data converter: query results are encrypted); throws when it cannot. */
+  withTemporal: <T>(work: (client: Client) => Promise<T>) => Promise<T>;
+  /** Resolves the Dataverse credentials; throws naming the reference when it cannot. */
+  dataverseTarget: () => DataverseTarget;
+  gateway: Pick<GatewayEndpoint, 'publicUrl'>;
+  connections: readonly DeploymentConnection[];
+  now?: () => Date;
+  /** How long one Temporal call may take before it counts as a failure. */
+  callTimeoutMs?: number;
+}
+
+export async function runConnectionCheck(deps: ConnectionCheckDeps): Promise<CheckFinding[]> {
+  const findings: CheckFinding[] = [];
+  await checkTemporal(deps, findings);
+  await checkDataverse(deps, findings);
+  // Read top-down as the links depend on each other: Temporal, Dataverse, then each company file.
+  return findings.sort((a, b) => AREA_ORDER.indexOf(a.area) - AREA_ORDER.indexOf(b.area));
+}
+
+const AREA_ORDER: readonly CheckArea[] = ['configuration', 'temporal', 'dataverse', 'company-file'];
+
+// ---- Temporal ---------------------------------------------------------------------------------------------------
+
+async function checkTemporal(deps: ConnectionCheckDeps, findings: CheckFinding[]): Promise<void> {
+  const target = deps.temporal;
+  const handshake = await describeTemporalHandshake(target);
+  findings.push({
+    area: 'temporal',
+    check: 'transport',
+    ok: handshake.ok,
+    detail: handshake.lines.map((l) => l.trim()).join('; '),
+    ...(handshake.ok
+      ? {}
+      : { fix: 'Check temporal.tls and temporal.apiKey in the configuration file (docs/deployment.md).' }),
+  });
+  const deadline = deps.callTimeoutMs ?? 10_000;
+  try {
+    await deps.withTemporal(async (client) => {
+      findings.push({
+        area: 'temporal',
+        check: 'reachable',
+        ok: true,
+        detail: `Temporal answers at ${target.address}`,
+      });
+      const inTime = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(Date.now() + deadline, call);
+      const namespaceOk = await checkNamespace(client, target.namespace, inTime, findings);
+      if (!namespaceOk) return;
+      await checkSearchAttributes(client, target.namespace, inTime, findings);
+      for (const connection of deps.connections) await checkCompanyFile(client, connection, deps, inTime, findings);
+    });
+  } catch (error) {
+    if (findings.some((f) => f.check === 'reachable')) throw error;
+    findings.push({
+      area: 'temporal',
+      check: 'reachable',
+      ok: false,
+      detail: messageOf(error),
+      fix: 'Start Temporal (`npm start` runs a dev server) or correct temporal.address / TEMPORAL_ADDRESS.',
+    });
+    for (const connection of deps.connections) {
+      findings.push({
+        area: 'company-file',
+        connection: connection.name,
+        check: `${connection.name}: company file`,
+        ok: false,
+        detail: 'not checked: Temporal is not reachable',
+      });
+    }
+  }
+}
+
+type InTime = <T>(call: () => Promise<T>) => Promise<T>;
+
+async function checkNamespace(
+  client: Client,
+  namespace: string,
+  inTime: InTime,
+  findings: CheckFinding[],
+): Promise<boolean> {
+  try {
+    await inTime(() => client.workflowService.describeNamespace({ namespace }));
+    findings.push({ area: 'temporal', check: 'namespace', ok: true, detail: `namespace "${namespace}" exists` });
+    return true;
+  } catch (error) {
+    findings.push({
+      area: 'temporal',
+      check: 'namespace',
+      ok: false,
+      detail: `namespace "${namespace}" cannot be described: ${messageOf(error)}`,
+      fix: `Create it (\`temporal operator namespace create --namespace ${namespace}\`, or in Temporal Cloud) or correct temporal.namespace.`,
+    });
+    return false;
+  }
+}
+
+async function checkSearchAttributes(
+  client: Client,
+  namespace: string,
+  inTime: InTime,
+  findings: CheckFinding[],
+): Promise<void> {
+  try {
+    const listed = await inTime(() => client.connection.operatorService.listSearchAttributes({ namespace }));
+    const present = new Set(Object.keys(listed.customAttributes ?? {}));
+    const missing = Object.keys(searchAttributeRegistrations).filter((name) => !present.has(name));
+    findings.push({
+      area: 'temporal',
+      check: 'search attributes',
+      ok: missing.length === 0,
+      detail:
+        missing.length === 0
+          ? `${Object.keys(searchAttributeRegistrations).join(', ')} registered`
+          : `missing: ${missing.join(', ')} (record workflows fail to start without them)`,
+      ...(missing.length === 0
+        ? {}
+        : {
+            fix: missing
+              .map(
+                (name) =>
+                  `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`,
+              )
+              .join('; '),
+          }),
+    });
+  } catch (error) {
+    findings.push({
+      area: 'temporal',
+      check: 'search attributes',
+      ok: false,
+      detail: `cannot be listed: ${messageOf(error)}`,
+      fix: 'The identity needs the operator role to list search attributes; or check them in the Temporal UI.',
+    });
+  }
+}
+
+// ---- company files ----------------------------------------------------------------------------------------------
+
+/** Windows paths compare without regard to case or slash direction, as the file system does. */
+function samePath(a: string, b: string): boolean {
+  const norm = (p: string) => p.trim().replace(/\//g, '\\').toLowerCase();
+  return norm(a) === norm(b);
+}
+
+function age(fromMs: number, now: Date): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - fromMs) / 1000));
+  if (seconds < 120) return `${seconds} s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86_400)} days ago`;
+}
+
+async function checkCompanyFile(
+  client: Client,
+  connection: DeploymentConnection,
+  deps: ConnectionCheckDeps,
+  inTime: InTime,
+  findings: CheckFinding[],
+): Promise<void> {
+  const name = connection.name;
+  const workflowId = companyFileWorkflowId(name);
+  const add = (check: string, ok: boolean, detail: string, fix?: string): void => {
+    findings.push({
+      area: 'company-file',
+      connection: name,
+      check: `${name}: ${check}`,
+      ok,
+      detail,
+      ...(fix ? { fix } : {}),
+    });
+  };
+  const noContactFix =
+    `Add the connection's .QWC to the QuickBooks Web Connector on the QuickBooks machine (\`qbsync qwc -c ${name}\`), ` +
+    `enter its password, and run it once; the gateway must be reachable at ${deps.gateway.publicUrl}/qbwc.`;
+  const handle = client.workflow.getHandle(workflowId);
+  let description: Awaited<ReturnType<typeof handle.describe>>;
+  try {
+    description = await inTime(() => handle.describe());
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      add('last Web Connector contact', false, `no QBWC contact yet: ${workflowId} was never started`, noContactFix);
+      return;
+    }
+    add('workflow', false, `${workflowId} cannot be described: ${messageOf(error)}`);
+    return;
+  }
+  if (description.status.name !== 'RUNNING') {
+    add(
+      'workflow',
+      false,
+      `${workflowId} is ${description.status.name}; the next Web Connector run starts it again`,
+      'Run the Web Connector for this company file, or wait for its next scheduled run.',
+    );
+    return;
+  }
+  const pending = description.raw.pendingWorkflowTask;
+  const attempt = pending?.attempt ?? 0;
+  if (attempt > 1) {
+    add(
+      'workflow',
+      false,
+      `${workflowId} is not making progress: its workflow task has failed ${attempt - 1} time(s) in a row, so every Web Connector call waits and fails`,
+      "Read the worker's log for the workflow task failure. A nondeterminism error means a deploy changed the " +
+        'workflow: see docs/versioning.md, "A run that is already bricked".',
+    );
+    return;
+  }
+  add('workflow', true, `${workflowId} is running and its workflow tasks complete`);
+
+  let contact: WebConnectorContact;
+  try {
+    contact = await inTime(() => handle.query(webConnectorContactQuery));
+  } catch (error) {
+    add(
+      'last Web Connector contact',
+      false,
+      `${workflowId} does not answer the contact query (${messageOf(error)}); a run started before this version answers it after its next Web Connector session`,
+      'Run the Web Connector once, then check again.',
+    );
+    return;
+  }
+  const now = deps.now?.() ?? new Date();
+  if (contact.lastSessionAtMs === undefined) {
+    add('last Web Connector contact', false, 'no QBWC contact yet', noContactFix);
+    return;
+  }
+  add(
+    'last Web Connector contact',
+    true,
+    `${new Date(contact.lastSessionAtMs).toISOString()} (${age(contact.lastSessionAtMs, now)})`,
+  );
+  const report = contact.report;
+  if (!report) {
+    // A run with nothing to do ends at authenticate: QBWC opens QuickBooks, and reports it, only for a run with work.
+    add(
+      'QuickBooks and qbXML versions',
+      true,
+      'not reported yet: no Web Connector run has had work since this connector version started; the versions and the company file path arrive with the next one',
+    );
+    return;
+  }
+  const quickbooks = report.quickbooks;
+  const supportsOurs = quickbooks === undefined || quickbooks.supportedQbxmlVersions.includes('13.0');
+  add(
+    'QuickBooks and qbXML versions',
+    supportsOurs,
+    `${quickbooks ? `${quickbooks.product} (version ${quickbooks.version})` : 'QuickBooks (product not reported)'}, qbXML ${report.qbxmlVersion}${report.country ? ` ${report.country}` : ''}, reported ${age(report.atMs, now)}`,
+    supportsOurs
+      ? undefined
+      : `The connector writes qbXML 13.0; this QuickBooks supports ${quickbooks?.supportedQbxmlVersions.join(', ') || 'none reported'}. Update QuickBooks to a release that supports qbXML 13.0.`,
+  );
+  const configured = connection.qbwc.companyFilePath;
+  if (configured === '') {
+    add('company file path', true, `${report.companyFilePath} (none configured: whichever file is open is used)`);
+  } else {
+    const same = samePath(configured, report.companyFilePath);
+    add(
+      'company file path',
+      same,
+      same
+        ? `${report.companyFilePath}, as configured`
+        : `the Web Connector opened ${report.companyFilePath}, but the configuration says ${configured}`,
+      same
+        ? undefined
+        : `Correct connections[].qbwc.companyFilePath, or open ${configured} in QuickBooks; a wrong file would receive this connection's writes.`,
+    );
+  }
+}
+
+// ---- Dataverse --------------------------------------------------------------------------------------------------
+
+/** The tables the sync reads and writes, with the access each needs (SchemaName as privilege names spell it). */
+const REQUIRED_PRIVILEGES: Record<string, ReadonlyArray<'Read' | 'Create' | 'Write'>> = {
+  Account: ['Read', 'Create', 'Write'],
+  Contact: ['Read', 'Create', 'Write'],
+  Product: ['Read', 'Create', 'Write'],
+  ProductPriceLevel: ['Read', 'Create', 'Write'],
+  SalesOrder: ['Read', 'Write'],
+  SalesOrderDetail: ['Read'],
+  PriceLevel: ['Read'],
+  UoM: ['Read'],
+  UoMSchedule: ['Read'],
+  TransactionCurrency: ['Read'],
+  Organization: ['Read'],
+};
+
+/** Tables whose changes must reach the gateway by webhook for the promise "pushed to QuickBooks at once". */
+const WEBHOOK_REQUIRED = ['salesorder', 'account'] as const;
+const WEBHOOK_MESSAGES = ['Create', 'Update'] as const;
+
+async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[]): Promise<void> {
+  const add = (check: string, ok: boolean, detail: string, fix?: string): void => {
+    findings.push({ area: 'dataverse', check, ok, detail, ...(fix ? { fix } : {}) });
+  };
+  let target: DataverseTarget;
+  try {
+    target = deps.dataverseTarget();
+  } catch (error) {
+    add('credentials', false, messageOf(error), 'Set the secret the message names (`qbsync secrets set <name>`).');
+    return;
+  }
+  const identity = `tenant ${target.tenantId}, app ${target.clientId}, client secret, authority ${target.authority ?? `https://login.microsoftonline.com/${target.tenantId}`}`;
+  const tokenProvider = new DataverseTokenProvider({
+    connection: 'check',
+    tenantId: target.tenantId,
+    clientId: target.clientId,
+    clientSecret: target.clientSecret,
+    environmentUrl: target.environmentUrl,
+    ...(target.authority ? { authority: target.authority } : {}),
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+  });
+  // One attempt per request: a check reports what happens, it does not wait out throttling.
+  const client = new DataverseClient({
+    connection: 'check',
+    webApiUrl: target.webApiUrl,
+    tokenProvider,
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+    governor: new RateGovernor({ name: 'check' }),
+    maxThrottleRetries: 0,
+  });
+  try {
+    try {
+      await tokenProvider.getToken();
+      add('token', true, `token issued for ${target.environmentUrl} (${identity})`);
+    } catch (error) {
+      const code = error instanceof DataverseAuthError ? error.code : '';
+      add(
+        'token',
+        false,
+        `no token (${identity}): ${messageOf(error)}`,
+        /invalid_client|7000215|7000222/i.test(`${code} ${messageOf(error)}`)
+          ? 'The client secret is wrong or expired: create a new one on the app registration and store it (`qbsync secrets set <name>` for the reference in the configuration).'
+          : 'Check dataverse.tenantId, dataverse.clientId and the authority, and that this machine reaches the identity provider.',
+      );
+      return;
+    }
+    let userId: string;
+    try {
+      const me = await whoAmI(client);
+      userId = me.userId;
+      add('WhoAmI', true, `application user ${me.userId}, organisation ${me.organizationId}`);
+    } catch (error) {
+      add(
+        'WhoAmI',
+        false,
+        messageOf(error),
+        'Add the app registration as an application user of the environment (Power Platform admin center → Users → App users) with a security role.',
+      );
+      return;
+    }
+    await checkPrivileges(client, userId, add);
+    await checkProvisioning(client, add);
+    await checkWebhooks(client, deps, add);
+  } finally {
+    await client.close();
+    tokenProvider.close();
+  }
+}
+
+type Add = (check: string, ok: boolean, detail: string, fix?: string) => void;
+
+async function checkPrivileges(client: DataverseClient, userId: string, add: Add): Promise<void> {
+  try {
+    const held = new Set((await userPrivileges(client, userId)).map((p) => p.name.toLowerCase()));
+    const missing = Object.entries(REQUIRED_PRIVILEGES).flatMap(([table, rights]) =>
+      rights.map((right) => `prv${right}${table}`).filter((name) => !held.has(name.toLowerCase())),
+    );
+    add(
+      'privileges',
+      missing.length === 0,
+      missing.length === 0
+        ? `the application user holds the Read, Create and Write privileges the sync needs on ${Object.keys(REQUIRED_PRIVILEGES).join(', ')}`
+        : `the application user lacks ${missing.join(', ')}`,
+      missing.length === 0
+        ? undefined
+        : "Add these privileges to the application user's security role (Organization depth).",
+    );
+  } catch (error) {
+    add('privileges', false, `RetrieveUserPrivileges failed: ${messageOf(error)}`);
+  }
+}
+
+async function checkProvisioning(client: DataverseClient, add: Add): Promise<void> {
+  try {
+    const state = await inspectProvisioning(client);
+    const keysNotActive = Object.entries(state.keys).filter(([, status]) => status !== 'Active');
+    const ok = state.missingColumns.length === 0 && keysNotActive.length === 0;
+    const problems = [
+      ...(state.missingColumns.length ? [`missing columns: ${state.missingColumns.join(', ')}`] : []),
+      ...keysNotActive.map(([key, status]) => `alternate key ${key} is ${status}`),
+    ];
+    add(
+      'provisioning',
+      ok,
+      ok
+        ? `connector columns present, alternate keys Active (${Object.keys(state.keys).join(', ')}); products are created ${state.createProductsWithoutParentInActiveState ? 'Active' : 'as Draft and published by the connector'}`
+        : problems.join('; '),
+      ok
+        ? undefined
+        : keysNotActive.some(([, s]) => s === 'Failed')
+          ? 'A Failed key means rows share a key value: remove the duplicates, reactivate the key, then run `qbsync provision`.'
+          : keysNotActive.some(([, s]) => s === 'Missing') || state.missingColumns.length
+            ? 'Run `qbsync provision` (idempotent): it creates what is missing.'
+            : 'Keys still indexing: wait until they are Active (large tables take a while), then check again.',
+    );
+  } catch (error) {
+    add('provisioning', false, `metadata could not be read: ${messageOf(error)}`);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1';
+}
+
+/** Whether a registered URL reaches this gateway's webhook receiver (loopback names count as one host). */
+function pointsAtGateway(url: string, publicUrl: string, connection: string, isDefault: boolean): boolean {
+  let registered: URL;
+  let gateway: URL;
+  try {
+    registered = new URL(url);
+    gateway = new URL(publicUrl);
+  } catch {
+    return false;
+  }
+  const sameHost =
+    registered.host === gateway.host ||
+    (isLoopback(registered.hostname) && isLoopback(gateway.hostname) && registered.port === gateway.port);
+  if (!sameHost || registered.protocol !== gateway.protocol) return false;
+  const base = `${gateway.pathname.replace(/\/+$/, '')}/webhooks/dataverse`;
+  const path = registered.pathname.replace(/\/+$/, '');
+  return path === `${base}/${connection}` || (isDefault && path === base);
+}
+
+async function checkWebhooks(client: DataverseClient, deps: ConnectionCheckDeps, add: Add): Promise<void> {
+  const withWebhook = deps.connections.filter((c) => c.hasWebhook);
+  if (withWebhook.length === 0) {
+    add('webhooks', true, 'no connection has a webhook configured: Dynamics changes wait for the poll');
+    return;
+  }
+  let registrations: WebhookRegistration[];
+  try {
+    registrations = await webhookRegistrations(client);
+  } catch (error) {
+    add('webhooks', false, `registrations could not be read: ${messageOf(error)}`);
+    return;
+  }
+  const defaultConnection = deps.connections[0]?.name;
+  for (const connection of withWebhook) {
+    const ours = registrations.filter((r) =>
+      pointsAtGateway(r.url, deps.gateway.publicUrl, connection.name, connection.name === defaultConnection),
+    );
+    const missing = WEBHOOK_REQUIRED.flatMap((table) =>
+      WEBHOOK_MESSAGES.filter(
+        (message) => !ours.some((r) => r.steps.some((s) => s.enabled && s.table === table && s.message === message)),
+      ).map((message) => `${message} of ${table}`),
+    );
+    const elsewhere = registrations.filter((r) => !ours.includes(r)).map((r) => r.url);
+    const url = `${deps.gateway.publicUrl}/webhooks/dataverse/${connection.name}`;
+    add(
+      `webhooks (${connection.name})`,
+      missing.length === 0,
+      missing.length === 0
+        ? `${WEBHOOK_MESSAGES.join(' and ')} of ${WEBHOOK_REQUIRED.join(', ')} reach this gateway at ${[...new Set(ours.map((r) => r.url))].join(', ')}`
+        : `no webhook step for ${missing.join(', ')} points at this gateway (${url})${elsewhere.length ? `; registered elsewhere: ${elsewhere.join(', ')}` : ''}`,
+      missing.length === 0
+        ? undefined
+        : `Register a webhook to ${url} with the connection's key and add steps for ${missing.join(', ')} (Plugin Registration Tool; docs/deployment.md). Until then those changes wait for the poll.`,
+    );
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof DataverseError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}

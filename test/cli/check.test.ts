@@ -1,0 +1,324 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { checkCommand, findingsDocument, formatFindings } from '../../src/cli/checkCommand';
+import { runConnectionCheck, type CheckFinding, type ConnectionCheckDeps } from '../../src/cli/connectionCheck';
+import { ensurePayloadKeyFile } from '../../src/codec/keyRing';
+import { hashPassword } from '../../src/config/qbwcPassword';
+import { SecretStore } from '../../src/config/secrets';
+import { sandboxSyncSettings } from '../../src/config/syncSettings';
+import type { DeploymentConnection } from '../../src/config/deployment';
+import type { DataverseConnection } from '../../src/dataverse/connect';
+import { provisionDataverse } from '../../src/dataverse/provisioning';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
+import { companyFileWorkflowId, enqueueQbxmlSignal } from '../../src/workflows/companyFile/messages';
+import { companyFile } from '../../src/workflows/companyFile/workflow';
+import { connectToSandbox } from '../support/dataverseSandbox';
+import { useQuickBooksStack } from '../support/quickbooksStack';
+
+const taskQueue = 'qbsync-check-test';
+const WEBHOOK_KEY = 'check-test-webhook-key-0123456789';
+const offices = ['east', 'west'] as const;
+
+/**
+ * `qbsync check` on a whole sandbox stack (Temporal dev server, worker, gateway, Web Connector simulators, the
+ * Dataverse sandbox provisioned with webhooks to the gateway), broken one thing at a time.
+ */
+describe('qbsync check', () => {
+  const suite = useQuickBooksStack(taskQueue, { callTimeoutMs: 15_000 });
+  let dataverse: DataverseSandbox;
+  let connection: DataverseConnection;
+  let dataDir: string;
+  let sandboxDir: string;
+  let env: NodeJS.ProcessEnv;
+  const webhookIds: Record<string, string[]> = {};
+
+  const registerWebhooks = (office: string, tables: readonly string[]): void => {
+    for (const entity of tables) {
+      const id = dataverse.registerWebhook({
+        url: `${suite.stack.gateway.url}/webhooks/dataverse/${office}`,
+        entity,
+        messages: ['Create', 'Update'],
+        authType: 'WebhookKey',
+        key: WEBHOOK_KEY,
+      });
+      (webhookIds[`${office}:${entity}`] ??= []).push(id);
+    }
+  };
+
+  before(async () => {
+    sandboxDir = mkdtempSync(join(tmpdir(), 'qbsync-check-dv-'));
+    dataverse = await startDataverseSandbox({ port: 0, dataDir: sandboxDir, keyActivationDelayMs: 50 });
+    connection = connectToSandbox(dataverse, 'check-test');
+    await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+    for (const office of offices) registerWebhooks(office, ['salesorder', 'account']);
+
+    // A data dir as `npm start` leaves it: connections, endpoints with a secret reference, the store, payload keys.
+    dataDir = mkdtempSync(join(tmpdir(), 'qbsync-check-data-'));
+    env = {
+      ...process.env,
+      QBSYNC_CONFIG: '',
+      QBSYNC_SECRETS_KEY: '',
+      QBSYNC_PAYLOAD_KEYS: '',
+      DATAVERSE_URL: '',
+      TEMPORAL_ADDRESS: suite.env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      GATEWAY_PUBLIC_BASE_URL: suite.stack.gateway.url,
+    };
+    ensurePayloadKeyFile(dataDir);
+    SecretStore.open(dataDir, env).set('dataverse-client-secret', dataverse.clientSecret);
+    const connections = [];
+    for (const office of offices) {
+      connections.push({
+        name: office,
+        companyFileLabel: `${office} office`,
+        qbwc: {
+          userName: `qb-${office}`,
+          passwordHash: await hashPassword(`${office}-password`),
+          companyFilePath: `C:\\QuickBooks\\${office}.qbw`,
+        },
+        webhook: { kind: 'WebhookKey', key: WEBHOOK_KEY },
+      });
+    }
+    writeFileSync(join(dataDir, 'connections.json'), JSON.stringify({ connections }), { mode: 0o600 });
+    mkdirSync(join(dataDir, 'sandbox'));
+    writeFileSync(
+      join(dataDir, 'sandbox', 'endpoints.json'),
+      JSON.stringify({
+        dataverse: {
+          webApiUrl: dataverse.webApiUrl,
+          environmentUrl: dataverse.environmentUrl,
+          authority: dataverse.authority,
+          tenantId: dataverse.tenantId,
+          clientId: dataverse.clientId,
+          clientSecretRef: 'secret:dataverse-client-secret',
+          caCertPath: dataverse.caCertPath,
+        },
+      }),
+      { mode: 0o600 },
+    );
+  });
+
+  after(async () => {
+    await connection?.close();
+    await dataverse?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(sandboxDir, { recursive: true, force: true });
+  });
+
+  /** The real command, in process: what it printed and the exit code it left. */
+  const qbsyncCheck = async (args: string[] = []): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const command = checkCommand(() => dataDir, {
+      out: (text) => (out += text),
+      err: (line) => (err += `${line}\n`),
+      env,
+    });
+    const before = process.exitCode;
+    await command.parseAsync(args, { from: 'user' });
+    const code = Number(process.exitCode ?? 0);
+    process.exitCode = before;
+    return { code, out, err };
+  };
+  const failing = (findings: readonly CheckFinding[]) => findings.filter((f) => !f.ok);
+  const findingsOf = async (): Promise<CheckFinding[]> => {
+    const run = await qbsyncCheck(['--json']);
+    const document = JSON.parse(run.out) as { ok: boolean; findings: CheckFinding[] };
+    assert.equal(run.code, document.ok ? 0 : 1);
+    return document.findings;
+  };
+
+  it('names a company file with no QBWC contact yet, and nothing else', async () => {
+    const run = await qbsyncCheck();
+    assert.equal(run.code, 1, run.out + run.err);
+    assert.match(run.out, /FAIL {2}east: last Web Connector contact: no QBWC contact yet/);
+    assert.match(run.out, /what to do: Add the connection's \.QWC to the QuickBooks Web Connector/);
+    const findings = await findingsOf();
+    assert.deepEqual(
+      failing(findings).map((f) => f.check),
+      ['east: last Web Connector contact', 'west: last Web Connector contact'],
+      formatFindings(findings),
+    );
+  });
+
+  it('passes every check once each Web Connector has run, and exits 0', async () => {
+    for (const office of offices) {
+      // Work in the queue, so the session reaches QuickBooks and the Web Connector reports what it runs against.
+      await suite.env.client.workflow.signalWithStart(companyFile, {
+        workflowId: companyFileWorkflowId(office),
+        taskQueue,
+        args: [{ connection: office }],
+        signal: enqueueQbxmlSignal,
+        signalArgs: [
+          { requester: 'check-test', batchId: 'look', requests: [{ type: 'CustomerQuery', requestId: 'look-1' }] },
+        ],
+      });
+      const session = await suite.stack.connector(office).runSession();
+      assert.equal(session.outcome, 'completed', session.lastError);
+    }
+    const run = await qbsyncCheck();
+    assert.equal(run.code, 0, run.out + run.err);
+    assert.match(run.out, /All \d+ checks passed\./);
+    assert.match(
+      run.out,
+      /ok {4}east: QuickBooks and qbXML versions: QuickBooks Enterprise Solutions 23\.0 \(version 33\.0\), qbXML 13\.0/,
+    );
+    assert.match(run.out, /ok {4}west: company file path: C:\\QuickBooks\\west\.qbw, as configured/);
+    assert.match(run.out, /ok {4}transport: Temporal .*: plain text/);
+    assert.match(
+      run.out,
+      /ok {4}webhooks \(east\): Create and Update of salesorder, account reach this gateway at http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/east/,
+    );
+  });
+
+  it('--json is one document: ok, then each finding with area, check, ok, detail and, on failure, what to do', async () => {
+    const run = await qbsyncCheck(['--json']);
+    const document = JSON.parse(run.out) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(document), ['ok', 'findings']);
+    assert.equal(document.ok, true);
+    const findings = document.findings as Array<Record<string, unknown>>;
+    assert.deepEqual([...new Set(findings.map((f) => f.area))], ['temporal', 'dataverse', 'company-file']);
+    for (const finding of findings) {
+      assert.equal(typeof finding.check, 'string');
+      assert.equal(finding.ok, true);
+      assert.equal(typeof finding.detail, 'string');
+    }
+    assert.ok(findings.some((f) => f.check === 'east: company file path' && f.connection === 'east'));
+  });
+
+  it('names a wrong client secret, with what to do, and never prints it', async () => {
+    const wrong = 'wrong-secret-for-the-check-test-0123';
+    const store = SecretStore.open(dataDir, env);
+    store.set('dataverse-client-secret', wrong);
+    try {
+      const run = await qbsyncCheck();
+      assert.equal(run.code, 1);
+      assert.match(run.out, /FAIL {2}token: no token \(tenant .*, app .*, client secret/);
+      assert.match(run.out, /what to do: The client secret is wrong or expired/);
+      assert.equal(run.out.includes(wrong), false);
+      assert.equal(run.out.includes(dataverse.clientSecret), false);
+    } finally {
+      store.set('dataverse-client-secret', dataverse.clientSecret);
+    }
+  });
+
+  it('names a missing alternate key and says to provision', async () => {
+    await connection.client.execute(
+      'DELETE',
+      "EntityDefinitions(LogicalName='account')/Keys(LogicalName='qbsync_sourcekey')",
+    );
+    try {
+      const findings = await findingsOf();
+      const failed = failing(findings);
+      assert.equal(failed.length, 1, formatFindings(findings));
+      assert.equal(failed[0]!.check, 'provisioning');
+      assert.match(failed[0]!.detail, /alternate key account\.key\.qbsync_sourcekey is Missing/);
+      assert.match(failed[0]!.fix ?? '', /Run `qbsync provision`/);
+    } finally {
+      await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+    }
+  });
+
+  it('names a missing webhook by connection, message and table', async () => {
+    const [id] = webhookIds['west:salesorder']!;
+    dataverse.unregisterWebhook(id!);
+    try {
+      const findings = await findingsOf();
+      const failed = failing(findings);
+      assert.equal(failed.length, 1, formatFindings(findings));
+      assert.equal(failed[0]!.check, 'webhooks (west)');
+      assert.match(
+        failed[0]!.detail,
+        /no webhook step for Create of salesorder, Update of salesorder points at this gateway/,
+      );
+      assert.match(failed[0]!.fix ?? '', /Register a webhook to http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/west/);
+    } finally {
+      registerWebhooks('west', ['salesorder']);
+    }
+  });
+
+  it("names a privilege the application user's role lacks", async () => {
+    dataverse.withholdPrivilege('prvWriteSalesOrder');
+    try {
+      const findings = await findingsOf();
+      const failed = failing(findings);
+      assert.equal(failed.length, 1, formatFindings(findings));
+      assert.equal(failed[0]!.check, 'privileges');
+      assert.match(failed[0]!.detail, /lacks prvWriteSalesOrder/);
+    } finally {
+      dataverse.restorePrivileges();
+    }
+  });
+
+  it('names a company file that reports another file than the configured one', async () => {
+    const elsewhere = suite.stack.connector('east');
+    // The Web Connector's `.QWC` user now opens the file at another path (a copy, a restored backup).
+    (elsewhere as unknown as { opts: { companyFilePath: string } }).opts.companyFilePath = 'C:\\Backups\\east copy.qbw';
+    await suite.env.client.workflow.signalWithStart(companyFile, {
+      workflowId: companyFileWorkflowId('east'),
+      taskQueue,
+      args: [{ connection: 'east' }],
+      signal: enqueueQbxmlSignal,
+      signalArgs: [
+        { requester: 'check-test', batchId: 'look-2', requests: [{ type: 'CustomerQuery', requestId: 'look-2' }] },
+      ],
+    });
+    const session = await elsewhere.runSession();
+    assert.equal(session.outcome, 'completed', session.lastError);
+    const findings = await findingsOf();
+    const failed = failing(findings);
+    assert.equal(failed.length, 1, formatFindings(findings));
+    assert.equal(failed[0]!.check, 'east: company file path');
+    assert.match(
+      failed[0]!.detail,
+      /opened C:\\Backups\\east copy\.qbw, but the configuration says C:\\QuickBooks\\east\.qbw/,
+    );
+  });
+
+  it('names a company file whose workflow tasks keep failing', async () => {
+    // A run the worker cannot execute (here: a type it does not know) fails every workflow task, as a bricked run does.
+    await suite.env.client.workflow.start('noSuchCompanyFileWorkflow', {
+      workflowId: companyFileWorkflowId('south'),
+      taskQueue,
+      args: [],
+    });
+    const south: DeploymentConnection = {
+      name: 'south',
+      companyFileLabel: 'south office',
+      qbwc: { userName: 'qb-south', companyFilePath: '' },
+      hasWebhook: false,
+      schedule: { every: '1h', paused: false },
+      sync: sandboxSyncSettings('south'),
+    };
+    const deps: ConnectionCheckDeps = {
+      temporal: { address: suite.env.address, namespace: 'default' },
+      withTemporal: (work) => work(suite.env.client),
+      dataverseTarget: () => {
+        throw new Error('not under test');
+      },
+      gateway: { publicUrl: suite.stack.gateway.url },
+      connections: [south],
+    };
+    const handle = suite.env.client.workflow.getHandle(companyFileWorkflowId('south'));
+    for (let i = 0; i < 100; i++) {
+      const described = await handle.describe();
+      if ((described.raw.pendingWorkflowTask?.attempt ?? 0) > 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const findings = await runConnectionCheck(deps);
+    const finding = findings.find((f) => f.check === 'south: workflow');
+    assert.ok(finding, formatFindings(findings));
+    assert.equal(finding.ok, false);
+    assert.match(
+      finding.detail,
+      /qbfile\/south is not making progress: its workflow task has failed \d+ time\(s\) in a row/,
+    );
+    assert.match(finding.fix ?? '', /docs\/versioning\.md/);
+    assert.equal(findingsDocument(findings).ok, false);
+    await handle.terminate('test over');
+  });
+});
