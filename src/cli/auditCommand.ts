@@ -14,6 +14,7 @@ import {
 } from './recordRuns';
 import {
   asExitCode,
+  connectionCommand,
   formatWholeDuration,
   operatorAction,
   type OperatorDeps,
@@ -138,41 +139,45 @@ export interface AuditExportOptions {
 }
 
 /**
+ * Writes the runs matching `filter` to `out` as JSON Lines and returns how many. The file appears only once complete
+ * (written as `<out>.partial`, then renamed) and is owner-only: it holds customer data in clear.
+ */
+async function writeRunsFile(client: Client, reader: PayloadReader, filter: RunFilter, out: string): Promise<number> {
+  const partial = `${out}.partial`;
+  let fd: number;
+  try {
+    fd = openSync(partial, 'w', 0o600);
+  } catch (error) {
+    throw new OperatorError(`cannot write ${partial}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let written = 0;
+  try {
+    for await (const info of recordRuns(client, filter)) {
+      writeSync(fd, `${JSON.stringify(await auditRun(client, reader, info))}\n`);
+      written += 1;
+    }
+  } catch (error) {
+    closeSync(fd);
+    rmSync(partial, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(partial, out);
+  return written;
+}
+
+/**
  * `qbsync audit export`: closed record runs as JSON Lines, decrypted, for keeping the trail beyond Temporal's retention.
  * The file holds customer data in clear, so it is written owner-only, and appears only once complete.
  */
 export async function exportAudit(options: AuditExportOptions, deps: OperatorDeps): Promise<number> {
-  return asExitCode(deps, 'audit export', async () => {
-    requireKnownConnection(deps, options.connection);
-    const now = (deps.now ?? (() => new Date()))();
-    const filter: RunFilter = {
-      ...(options.connection ? { connection: options.connection } : {}),
-      closedAfter: new Date(now.getTime() - options.sinceMs),
-    };
-    const partial = `${options.out}.partial`;
-    const count = await withTemporal(deps, async (client) => {
-      const reader = new PayloadReader(deps.dataConverter);
-      let fd: number;
-      try {
-        fd = openSync(partial, 'w', 0o600);
-      } catch (error) {
-        throw new OperatorError(`cannot write ${partial}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      let written = 0;
-      try {
-        for await (const info of recordRuns(client, filter)) {
-          writeSync(fd, `${JSON.stringify(await auditRun(client, reader, info))}\n`);
-          written += 1;
-        }
-      } catch (error) {
-        closeSync(fd);
-        rmSync(partial, { force: true });
-        throw error;
-      }
-      closeSync(fd);
-      renameSync(partial, options.out);
-      return written;
-    });
+  const now = (deps.now ?? (() => new Date()))();
+  const filter: RunFilter = {
+    ...(options.connection ? { connection: options.connection } : {}),
+    closedAfter: new Date(now.getTime() - options.sinceMs),
+  };
+  return connectionCommand(deps, 'audit export', options.connection, async (client) => {
+    const count = await writeRunsFile(client, new PayloadReader(deps.dataConverter), filter, options.out);
     deps.out(
       `Exported ${count} closed record run${count === 1 ? '' : 's'} of the last ${formatWholeDuration(options.sinceMs)} to ${options.out}.\n`,
     );

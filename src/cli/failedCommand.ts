@@ -1,14 +1,12 @@
 import { Command } from 'commander';
 import { failedRecords, failedRunsFilter, PayloadReader, recordRunsQuery, type FailedRecord } from './recordRuns';
 import {
-  asExitCode,
+  connectionCommand,
   formatWholeDuration,
   operatorAction,
   type OperatorDeps,
   parseWholeDuration,
   printEquivalent,
-  requireKnownConnection,
-  withTemporal,
 } from './temporalSession';
 
 export interface FailedOptions {
@@ -44,14 +42,12 @@ function formatFailed(records: readonly FailedRecord[]): string {
 
 /** `qbsync failed`: record workflows whose latest run failed, with the reason in the workflow's own words. */
 export async function listFailed(options: FailedOptions, deps: OperatorDeps): Promise<number> {
-  return asExitCode(deps, 'failed', async () => {
-    requireKnownConnection(deps, options.connection);
-    const now = (deps.now ?? (() => new Date()))();
-    const closedAfter = new Date(now.getTime() - options.sinceMs);
-    const filter = { ...(options.connection ? { connection: options.connection } : {}), closedAfter };
-    const records = await withTemporal(deps, (client) =>
-      failedRecords(client, new PayloadReader(deps.dataConverter), { ...filter, limit: options.limit }),
-    );
+  const now = (deps.now ?? (() => new Date()))();
+  const closedAfter = new Date(now.getTime() - options.sinceMs);
+  const filter = { ...(options.connection ? { connection: options.connection } : {}), closedAfter };
+  return connectionCommand(deps, 'failed', options.connection, async (client) => {
+    const reader = new PayloadReader(deps.dataConverter);
+    const records = await failedRecords(client, reader, { ...filter, limit: options.limit });
     deps.out(options.json ? `${JSON.stringify(records, null, 2)}\n` : formatFailed(records));
     if (!options.json) {
       deps.err(`(failed in the last ${formatWholeDuration(options.sinceMs)}, latest run only)`);

@@ -1,14 +1,11 @@
-import { Client, WorkflowFailedError } from '@temporalio/client';
-import { type DataConverter, TimeoutFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { TimeoutFailure } from '@temporalio/common';
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { loadConnectorDataConverter } from '../codec/dataConverter';
-import { type Deployment } from '../config/deployment';
 import { runtime } from '../config/runtime';
 import { formatReconcileReport, type ReconcileReport } from '../reconcile/report';
 import type { reconcile } from '../workflows/reconcile';
-import { connectOperator, localDeployment, type OperatorDeps } from './temporalSession';
+import { operatorDeps, requireKnownConnection, withTemporal, type OperatorDeps } from './temporalSession';
 
 /** `qbsync reconcile`: exit codes a month-end script can branch on. */
 export const ReconcileExit = { InAgreement: 0, OutOfAgreement: 1, Error: 2 } as const;
@@ -40,17 +37,6 @@ function describeDuration(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-async function connect(deps: ReconcileRunDeps): Promise<{ client: Client; close(): Promise<void> }> {
-  if (deps.client) return { client: deps.client, close: async () => undefined };
-  const connection = await connectOperator(deps);
-  const client = new Client({
-    connection,
-    namespace: deps.namespace ?? runtime.namespace,
-    ...(deps.dataConverter ? { dataConverter: deps.dataConverter } : {}),
-  });
-  return { client, close: () => connection.close() };
-}
-
 function failureMessage(error: unknown, workflowId: string, options: ReconcileRunOptions): string {
   if (error instanceof WorkflowFailedError) {
     if (error.cause instanceof TimeoutFailure) {
@@ -66,28 +52,20 @@ function failureMessage(error: unknown, workflowId: string, options: ReconcileRu
 
 /** Starts the `reconcile` workflow, waits for its report and prints it; resolves to the exit code. */
 export async function runReconcile(options: ReconcileRunOptions, deps: ReconcileRunDeps): Promise<number> {
-  if (deps.knownConnections && !deps.knownConnections.includes(options.connection)) {
-    deps.err(
-      `qbsync: no connection named "${options.connection}". Known connections: ${deps.knownConnections.join(', ')}.`,
-    );
-    return ReconcileExit.Error;
-  }
   const workflowId = `reconcile/${options.connection}/${(deps.now ?? (() => new Date()))().toISOString()}`;
   let report: ReconcileReport;
   try {
-    const temporal = await connect(deps);
-    try {
-      const handle = await temporal.client.workflow.start<typeof reconcile>('reconcile', {
+    requireKnownConnection(deps, options.connection);
+    report = await withTemporal(deps, async (client) => {
+      const handle = await client.workflow.start<typeof reconcile>('reconcile', {
         workflowId,
         taskQueue: deps.taskQueue ?? runtime.taskQueue,
         args: [{ connection: options.connection }],
         workflowExecutionTimeout: options.timeoutMs,
       });
       deps.err(`Started ${workflowId}; QuickBooks answers at the Web Connector's next session.`);
-      report = await handle.result();
-    } finally {
-      await temporal.close();
-    }
+      return handle.result();
+    });
   } catch (error) {
     deps.err(`qbsync: ${failureMessage(error, workflowId, options)}`);
     return ReconcileExit.Error;
@@ -121,12 +99,11 @@ export function reconcileCommand(dataDir: () => string): Command {
       // Usage errors are errors too: a month-end script must not read commander's exit 1 as "out of agreement".
       .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : ReconcileExit.Error))
       .action(async (opts: { connection: string; json: boolean; out?: string; timeout?: number }) => {
-        let dataConverter: DataConverter;
-        let deployment: Deployment | undefined;
+        let deps: ReconcileRunDeps;
         try {
-          // No local connections (a configuration elsewhere): the workflow is the judge.
-          deployment = localDeployment(resolve(dataDir()));
-          dataConverter = loadConnectorDataConverter(resolve(dataDir()));
+          // The surroundings of every operator command; no local connections (a configuration elsewhere): the
+          // workflow is the judge.
+          deps = operatorDeps(dataDir());
         } catch (error) {
           console.error(`qbsync reconcile: ${error instanceof Error ? error.message : String(error)}`);
           process.exitCode = ReconcileExit.Error;
@@ -139,19 +116,7 @@ export function reconcileCommand(dataDir: () => string): Command {
             timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS,
             ...(opts.out ? { out: opts.out } : {}),
           },
-          {
-            ...(deployment
-              ? {
-                  knownConnections: deployment.connections.map((c) => c.name),
-                  address: deployment.temporal.address,
-                  namespace: deployment.temporal.namespace,
-                  taskQueue: deployment.temporal.taskQueue,
-                }
-              : {}),
-            dataConverter,
-            out: (text) => process.stdout.write(text),
-            err: (line) => console.error(line),
-          },
+          deps,
         );
       })
   );

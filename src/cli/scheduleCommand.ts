@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { runtime } from '../config/runtime';
 import type { pollCycle } from '../workflows/pollCycle';
 import {
-  asExitCode,
+  connectionCommand,
   formatWholeDuration,
   localConnectionSchedules,
   operatorAction,
@@ -20,8 +20,6 @@ import {
   OperatorError,
   parseWholeDuration,
   printEquivalent,
-  requireKnownConnection,
-  withTemporal,
 } from './temporalSession';
 
 /** The poll schedule of one connection, named as `npm start` names it so both manage the same schedule. */
@@ -96,73 +94,70 @@ function stateText(description: ScheduleDescription): string {
 }
 
 export async function createPollSchedule(options: ScheduleCreateOptions, deps: OperatorDeps): Promise<number> {
-  return asExitCode(deps, 'schedule create', async () => {
-    requireKnownConnection(deps, options.connection);
-    const scheduleId = pollScheduleId(options.connection);
-    const every = formatWholeDuration(options.everyMs);
-    const note = options.note ?? (options.paused ? 'created paused with qbsync' : undefined);
-    return withTemporal(deps, async (client) => {
-      const handle = client.schedule.getHandle(scheduleId);
-      let existing = await describeOrUndefined(handle);
-      if (!existing) {
-        try {
-          await client.schedule.create<typeof pollCycle>({
-            scheduleId,
-            spec: { intervals: [{ every: options.everyMs }] },
-            action: {
-              type: 'startWorkflow',
-              workflowType: 'pollCycle',
-              workflowId: pollWorkflowId(options.connection),
-              taskQueue: taskQueue(deps),
-              args: [{ connection: options.connection }],
-            },
-            // A cycle still running when the next is due is left to finish; a second would read the same changes.
-            policies: { overlap: ScheduleOverlapPolicy.SKIP },
-            state: { paused: options.paused, ...(note ? { note } : {}) },
-          });
-          deps.out(
-            `Created schedule ${scheduleId}: pollCycle every ${every}, ${options.paused ? 'paused' : 'running'}.\n`,
-          );
-          printEquivalent(deps, [
-            'schedule',
-            'create',
-            ...scheduleCliArgs(options.connection, every, deps),
-            ...(options.paused ? ['--paused'] : []),
-          ]);
-          return 0;
-        } catch (error) {
-          // Someone else (npm start, a second operator) created it meanwhile: treat it as the existing schedule.
-          if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-          existing = await handle.describe();
-        }
-      }
-
-      if (!options.update) {
+  const scheduleId = pollScheduleId(options.connection);
+  const every = formatWholeDuration(options.everyMs);
+  const note = options.note ?? (options.paused ? 'created paused with qbsync' : undefined);
+  return connectionCommand(deps, 'schedule create', options.connection, async (client) => {
+    const handle = client.schedule.getHandle(scheduleId);
+    let existing = await describeOrUndefined(handle);
+    if (!existing) {
+      try {
+        await client.schedule.create<typeof pollCycle>({
+          scheduleId,
+          spec: { intervals: [{ every: options.everyMs }] },
+          action: {
+            type: 'startWorkflow',
+            workflowType: 'pollCycle',
+            workflowId: pollWorkflowId(options.connection),
+            taskQueue: taskQueue(deps),
+            args: [{ connection: options.connection }],
+          },
+          // A cycle still running when the next is due is left to finish; a second would read the same changes.
+          policies: { overlap: ScheduleOverlapPolicy.SKIP },
+          state: { paused: options.paused, ...(note ? { note } : {}) },
+        });
         deps.out(
-          `Schedule ${scheduleId} already exists (${intervalText(existing)}, ${stateText(existing)}); not changed.\n`,
+          `Created schedule ${scheduleId}: pollCycle every ${every}, ${options.paused ? 'paused' : 'running'}.\n`,
         );
-        const current = existing.spec.intervals ?? [];
-        if (current.length !== 1 || current[0]?.every !== options.everyMs) {
-          deps.out(
-            `To make it poll every ${every}: qbsync schedule create -c ${options.connection} --every ${every} --update\n`,
-          );
-        }
-        printEquivalent(deps, ['schedule', 'describe', '--schedule-id', scheduleId]);
+        printEquivalent(deps, [
+          'schedule',
+          'create',
+          ...scheduleCliArgs(options.connection, every, deps),
+          ...(options.paused ? ['--paused'] : []),
+        ]);
         return 0;
+      } catch (error) {
+        // Someone else (npm start, a second operator) created it meanwhile: treat it as the existing schedule.
+        if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+        existing = await handle.describe();
       }
+    }
 
-      // update() is read-modify-write and may call this more than once: it must only derive from `previous`.
-      await handle.update((previous) => ({
-        ...previous,
-        spec: { ...previous.spec, intervals: [{ every: options.everyMs }] },
-      }));
-      if (options.paused && !existing.state.paused) await handle.pause(note ?? 'paused with qbsync');
-      const after = await handle.describe();
-      deps.out(`Updated schedule ${scheduleId}: ${intervalText(after)}, ${stateText(after)}.\n`);
-      // `temporal schedule update` replaces the whole schedule, so its equivalent names every part of it.
-      printEquivalent(deps, ['schedule', 'update', ...scheduleCliArgs(options.connection, every, deps)]);
+    if (!options.update) {
+      deps.out(
+        `Schedule ${scheduleId} already exists (${intervalText(existing)}, ${stateText(existing)}); not changed.\n`,
+      );
+      const current = existing.spec.intervals ?? [];
+      if (current.length !== 1 || current[0]?.every !== options.everyMs) {
+        deps.out(
+          `To make it poll every ${every}: qbsync schedule create -c ${options.connection} --every ${every} --update\n`,
+        );
+      }
+      printEquivalent(deps, ['schedule', 'describe', '--schedule-id', scheduleId]);
       return 0;
-    });
+    }
+
+    // update() is read-modify-write and may call this more than once: it must only derive from `previous`.
+    await handle.update((previous) => ({
+      ...previous,
+      spec: { ...previous.spec, intervals: [{ every: options.everyMs }] },
+    }));
+    if (options.paused && !existing.state.paused) await handle.pause(note ?? 'paused with qbsync');
+    const after = await handle.describe();
+    deps.out(`Updated schedule ${scheduleId}: ${intervalText(after)}, ${stateText(after)}.\n`);
+    // `temporal schedule update` replaces the whole schedule, so its equivalent names every part of it.
+    printEquivalent(deps, ['schedule', 'update', ...scheduleCliArgs(options.connection, every, deps)]);
+    return 0;
   });
 }
 
@@ -170,48 +165,39 @@ export async function pausePollSchedule(
   options: { connection: string; note?: string },
   deps: OperatorDeps,
 ): Promise<number> {
-  return asExitCode(deps, 'schedule pause', async () => {
-    requireKnownConnection(deps, options.connection);
-    const note = options.note ?? 'paused with qbsync';
-    return withTemporal(deps, async (client) => {
-      const handle = await existingSchedule(client, options.connection);
-      await handle.pause(note);
-      deps.out(`Paused ${handle.scheduleId} (note: ${note}). A cycle already running finishes.\n`);
-      printEquivalent(deps, ['schedule', 'toggle', '--schedule-id', handle.scheduleId, '--pause', '--reason', note]);
-      return 0;
-    });
+  const note = options.note ?? 'paused with qbsync';
+  return connectionCommand(deps, 'schedule pause', options.connection, async (client) => {
+    const handle = await existingSchedule(client, options.connection);
+    await handle.pause(note);
+    deps.out(`Paused ${handle.scheduleId} (note: ${note}). A cycle already running finishes.\n`);
+    printEquivalent(deps, ['schedule', 'toggle', '--schedule-id', handle.scheduleId, '--pause', '--reason', note]);
+    return 0;
   });
 }
 
 export async function unpausePollSchedule(options: { connection: string }, deps: OperatorDeps): Promise<number> {
-  return asExitCode(deps, 'schedule unpause', async () => {
-    requireKnownConnection(deps, options.connection);
-    const note = 'unpaused with qbsync';
-    return withTemporal(deps, async (client) => {
-      const handle = await existingSchedule(client, options.connection);
-      await handle.unpause(note);
-      deps.out(`Unpaused ${handle.scheduleId}.\n`);
-      printEquivalent(deps, ['schedule', 'toggle', '--schedule-id', handle.scheduleId, '--unpause', '--reason', note]);
-      return 0;
-    });
+  const note = 'unpaused with qbsync';
+  return connectionCommand(deps, 'schedule unpause', options.connection, async (client) => {
+    const handle = await existingSchedule(client, options.connection);
+    await handle.unpause(note);
+    deps.out(`Unpaused ${handle.scheduleId}.\n`);
+    printEquivalent(deps, ['schedule', 'toggle', '--schedule-id', handle.scheduleId, '--unpause', '--reason', note]);
+    return 0;
   });
 }
 
 export async function triggerPollSchedule(options: { connection: string }, deps: OperatorDeps): Promise<number> {
-  return asExitCode(deps, 'schedule trigger', async () => {
-    requireKnownConnection(deps, options.connection);
-    return withTemporal(deps, async (client) => {
-      const handle = await existingSchedule(client, options.connection);
-      // Skip, as for the timer: a cycle already running covers what this one would read.
-      await handle.trigger(ScheduleOverlapPolicy.SKIP);
-      // The server names each scheduled run <workflow id>-<scheduled time>, so the cycle's ID is only known by prefix.
-      deps.out(
-        `Triggered ${handle.scheduleId}: a ${pollWorkflowId(options.connection)}-<time> cycle starts now ` +
-          '(skipped if a cycle is already running; a paused schedule still runs a triggered cycle).\n',
-      );
-      printEquivalent(deps, ['schedule', 'trigger', '--schedule-id', handle.scheduleId, '--overlap-policy', 'Skip']);
-      return 0;
-    });
+  return connectionCommand(deps, 'schedule trigger', options.connection, async (client) => {
+    const handle = await existingSchedule(client, options.connection);
+    // Skip, as for the timer: a cycle already running covers what this one would read.
+    await handle.trigger(ScheduleOverlapPolicy.SKIP);
+    // The server names each scheduled run <workflow id>-<scheduled time>, so the cycle's ID is only known by prefix.
+    deps.out(
+      `Triggered ${handle.scheduleId}: a ${pollWorkflowId(options.connection)}-<time> cycle starts now ` +
+        '(skipped if a cycle is already running; a paused schedule still runs a triggered cycle).\n',
+    );
+    printEquivalent(deps, ['schedule', 'trigger', '--schedule-id', handle.scheduleId, '--overlap-policy', 'Skip']);
+    return 0;
   });
 }
 
@@ -223,64 +209,61 @@ export async function showPollSchedule(
   options: { connection: string; json: boolean },
   deps: OperatorDeps,
 ): Promise<number> {
-  return asExitCode(deps, 'schedule show', async () => {
-    requireKnownConnection(deps, options.connection);
-    return withTemporal(deps, async (client) => {
-      const handle = await existingSchedule(client, options.connection);
-      const d = await handle.describe();
-      const summary = {
-        scheduleId: d.scheduleId,
-        workflowType: d.action.workflowType,
-        workflowId: d.action.workflowId,
-        taskQueue: d.action.taskQueue,
-        args: d.action.args,
-        intervals: (d.spec.intervals ?? []).map((i) => formatWholeDuration(i.every)),
-        overlap: d.policies.overlap,
-        paused: d.state.paused,
-        note: d.state.note ?? null,
-        actionsTaken: d.info.numActionsTaken,
-        skippedOverlap: d.info.numActionsSkippedOverlap,
-        running: d.info.runningActions.map((a) => a.workflow.workflowId),
-        recent: d.info.recentActions.map((a) => ({
-          scheduledAt: iso(a.scheduledAt),
-          takenAt: iso(a.takenAt),
-          workflowId: a.action.workflow.workflowId,
-          runId: a.action.workflow.firstExecutionRunId,
-        })),
-        next: d.info.nextActionTimes.map((t) => iso(t)),
-      };
-      // A running cycle answers how far it is: an initial load of thousands of records shows its rate and time left.
-      const progress: Array<{ workflowId: string; line: string; progress?: PollProgress }> = [];
-      for (const workflowId of summary.running) {
-        try {
-          const p = await client.workflow.getHandle(workflowId).query(pollProgressQuery);
-          progress.push({ workflowId, line: describePollProgress(p), progress: p });
-        } catch {
-          progress.push({ workflowId, line: '(progress not available yet)' });
-        }
+  return connectionCommand(deps, 'schedule show', options.connection, async (client) => {
+    const handle = await existingSchedule(client, options.connection);
+    const d = await handle.describe();
+    const summary = {
+      scheduleId: d.scheduleId,
+      workflowType: d.action.workflowType,
+      workflowId: d.action.workflowId,
+      taskQueue: d.action.taskQueue,
+      args: d.action.args,
+      intervals: (d.spec.intervals ?? []).map((i) => formatWholeDuration(i.every)),
+      overlap: d.policies.overlap,
+      paused: d.state.paused,
+      note: d.state.note ?? null,
+      actionsTaken: d.info.numActionsTaken,
+      skippedOverlap: d.info.numActionsSkippedOverlap,
+      running: d.info.runningActions.map((a) => a.workflow.workflowId),
+      recent: d.info.recentActions.map((a) => ({
+        scheduledAt: iso(a.scheduledAt),
+        takenAt: iso(a.takenAt),
+        workflowId: a.action.workflow.workflowId,
+        runId: a.action.workflow.firstExecutionRunId,
+      })),
+      next: d.info.nextActionTimes.map((t) => iso(t)),
+    };
+    // A running cycle answers how far it is: an initial load of thousands of records shows its rate and time left.
+    const progress: Array<{ workflowId: string; line: string; progress?: PollProgress }> = [];
+    for (const workflowId of summary.running) {
+      try {
+        const p = await client.workflow.getHandle(workflowId).query(pollProgressQuery);
+        progress.push({ workflowId, line: describePollProgress(p), progress: p });
+      } catch {
+        progress.push({ workflowId, line: '(progress not available yet)' });
       }
-      if (options.json) {
-        deps.out(`${JSON.stringify({ ...summary, progress: progress.map((p) => p.progress ?? null) }, null, 2)}\n`);
-      } else {
-        const lines = [
-          `schedule      ${summary.scheduleId}`,
-          `action        ${summary.workflowType} as ${summary.workflowId}-<scheduled time> on ${summary.taskQueue}, input ${JSON.stringify(summary.args)}`,
-          `spec          ${intervalText(d)}, overlap ${summary.overlap}`,
-          `state         ${stateText(d)}`,
-          `actions       ${summary.actionsTaken} taken, ${summary.skippedOverlap} skipped (overlap)`,
-          `running now   ${summary.running.length ? summary.running.join(', ') : '(none)'}`,
-          ...progress.map((p) => `  ${p.workflowId}  ${p.line}`),
-          `next          ${d.state.paused ? '(paused)' : (summary.next[0] ?? '-')}`,
-          'recent',
-          ...(summary.recent.length
-            ? summary.recent.map((r) => `  ${r.takenAt}  ${r.workflowId}  run ${r.runId}`)
-            : ['  (none)']),
-        ];
-        deps.out(`${lines.join('\n')}\n`);
-      }
-      printEquivalent(deps, ['schedule', 'describe', '--schedule-id', handle.scheduleId]);
-      return 0;
-    });
+    }
+    if (options.json) {
+      deps.out(`${JSON.stringify({ ...summary, progress: progress.map((p) => p.progress ?? null) }, null, 2)}\n`);
+    } else {
+      const lines = [
+        `schedule      ${summary.scheduleId}`,
+        `action        ${summary.workflowType} as ${summary.workflowId}-<scheduled time> on ${summary.taskQueue}, input ${JSON.stringify(summary.args)}`,
+        `spec          ${intervalText(d)}, overlap ${summary.overlap}`,
+        `state         ${stateText(d)}`,
+        `actions       ${summary.actionsTaken} taken, ${summary.skippedOverlap} skipped (overlap)`,
+        `running now   ${summary.running.length ? summary.running.join(', ') : '(none)'}`,
+        ...progress.map((p) => `  ${p.workflowId}  ${p.line}`),
+        `next          ${d.state.paused ? '(paused)' : (summary.next[0] ?? '-')}`,
+        'recent',
+        ...(summary.recent.length
+          ? summary.recent.map((r) => `  ${r.takenAt}  ${r.workflowId}  run ${r.runId}`)
+          : ['  (none)']),
+      ];
+      deps.out(`${lines.join('\n')}\n`);
+    }
+    printEquivalent(deps, ['schedule', 'describe', '--schedule-id', handle.scheduleId]);
+    return 0;
   });
 }
 

@@ -62,7 +62,7 @@ function temporalTarget(deps: OperatorDeps): TemporalTarget {
 }
 
 /** A connection for a command, or an `OperatorError` that says why there is none and what to do. */
-export async function connectOperator(deps: OperatorDeps): Promise<Connection> {
+async function connectOperator(deps: OperatorDeps): Promise<Connection> {
   const target = temporalTarget(deps);
   try {
     return await connectTemporalClient(target, { connectTimeout: '5 seconds' });
@@ -111,10 +111,27 @@ export async function asExitCode(deps: OperatorDeps, command: string, body: () =
 }
 
 /**
+ * The body of a command about one connection's workflows (all connections when `connection` is undefined): a name
+ * this machine does not serve is refused before Temporal is asked, then `work` runs with a client; a failure becomes
+ * one line and exit code 1.
+ */
+export function connectionCommand(
+  deps: OperatorDeps,
+  command: string,
+  connection: string | undefined,
+  work: (client: Client) => Promise<number>,
+): Promise<number> {
+  return asExitCode(deps, command, async () => {
+    requireKnownConnection(deps, connection);
+    return withTemporal(deps, work);
+  });
+}
+
+/**
  * The deployment as this machine knows it (see `loadDeployment`). Undefined when there is neither a configuration file
  * nor the sandbox's connections: Temporal is then the judge. An invalid file is an error the operator must see.
  */
-export function localDeployment(dataDir: string, env: NodeJS.ProcessEnv = process.env): Deployment | undefined {
+function localDeployment(dataDir: string, env: NodeJS.ProcessEnv = process.env): Deployment | undefined {
   if (!hasConfigFile(dataDir, env) && !existsSync(connectionsFilePath(dataDir))) return undefined;
   return loadDeployment({ dataDir, env });
 }
@@ -169,8 +186,11 @@ export function printEquivalent(deps: OperatorDeps, args: readonly string[]): vo
   deps.err(`equivalent: ${temporalCommand(deps, args)}`);
 }
 
-/** The surroundings of a command run from the shell: local connections, the codec's keys, the terminal. */
-function operatorDeps(dataDir: string): OperatorDeps {
+/**
+ * The surroundings of a command run from the shell: local connections, the configured Temporal with its TLS and API
+ * key, the codec's keys, the terminal.
+ */
+export function operatorDeps(dataDir: string): OperatorDeps {
   const deployment = localDeployment(resolve(dataDir));
   return {
     // The configured Temporal (environment variables still win): `qbsync` then manages what the worker serves.
