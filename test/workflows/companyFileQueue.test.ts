@@ -101,6 +101,30 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     assert.equal(customersNamed(name), 1);
   });
 
+  it('does not send the writes of a requester that is gone (terminated before the Web Connector came)', async () => {
+    const name = 'Orphaned Add';
+    const probe = await suite.env.client.workflow.start(qbxmlProbe, {
+      workflowId: 'gone-requester-probe',
+      taskQueue,
+      args: ['west', [{ type: 'CustomerAdd', requestId: 'x', fields: { name } }]],
+    });
+    // The probe's enqueue starts the company file's workflow: until then there is nothing to ask.
+    const queuedNow = () =>
+      status().then(
+        (s) => s.queued,
+        () => 0,
+      );
+    for (let i = 0; i < 200 && (await queuedNow()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await queuedNow(), 1);
+    await probe.terminate('an operator ended the run');
+
+    const report = await suite.stack.connector('west').runSession();
+
+    assert.equal(customersNamed(name), 0, `no one would record the Add: ${JSON.stringify(report)}`);
+    const { queued, inFlight } = await status();
+    assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
+  });
+
   it('refuses an Update carrying a ticket that is not the live session’s, leaving no event', async () => {
     const handle = suite.env.client.workflow.getHandle(companyFileWorkflowId('west'));
     const before = (await handle.fetchHistory()).events?.length ?? 0;

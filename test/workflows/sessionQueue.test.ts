@@ -4,6 +4,7 @@ import { continueIterator, type QbxmlRequest, type QbxmlResponse } from '../../s
 import {
   closeSession,
   defaultQueueLimits,
+  dropGoneRequesters,
   endSession,
   enqueue,
   liveSessionIsWriting,
@@ -11,6 +12,7 @@ import {
   newCompanyFileState,
   openSession,
   percentDone,
+  queuedWriters,
   receiveResponse,
   takeRequests,
   type CompanyFileState,
@@ -88,6 +90,27 @@ describe('company file session queue', () => {
     openSession(reading, T1, 0, limits);
     takeRequests(reading, T1, 1, limits);
     assert.equal(liveSessionIsWriting(reading, T2, 1000, limits), false, 'a query in flight is simply asked again');
+  });
+
+  it('drops the queued requests of a requester run that is gone, and only those', () => {
+    const state = newCompanyFileState('east');
+    enqueue(state, {
+      requester: 'wf-1',
+      requesterRunId: 'run-1',
+      batchId: 'b1',
+      requests: [add('a1', 'A'), query('q1')],
+    });
+    enqueue(state, { requester: 'wf-1', requesterRunId: 'run-2', batchId: 'b2', requests: [add('a2', 'B')] });
+    enqueue(state, { requester: 'wf-2', batchId: 'b3', requests: [add('a3', 'C')] });
+    assert.deepEqual(queuedWriters(state), [
+      { requester: 'wf-1', runId: 'run-1' },
+      { requester: 'wf-1', runId: 'run-2' },
+    ]);
+    assert.equal(dropGoneRequesters(state, [{ requester: 'wf-1', runId: 'run-1' }]), 2);
+    assert.deepEqual(
+      state.queue.map((p) => p.request.requestId),
+      ['a2', 'a3'],
+    );
   });
 
   it('hands out several requests per round trip within the request and record budgets', () => {

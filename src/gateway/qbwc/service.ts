@@ -17,7 +17,9 @@ import {
   lastErrorQuery,
   openSessionUpdate,
   receiveResponseUpdate,
+  queuedWritersQuery,
   takeRequestsUpdate,
+  type GoneRequester,
   type ReceiveResponseInput,
 } from '../../workflows/companyFile/messages';
 import { type QbwcConnection } from '../../config/deployment';
@@ -134,6 +136,24 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       return ended;
     }
   };
+  /**
+   * The requester runs among `writers` that no longer run (terminated, reset, or replaced by a new run under the same
+   * workflow id): their writes must not reach QuickBooks, where nobody would record what they did.
+   */
+  const goneWriters = async (writers: GoneRequester[]): Promise<GoneRequester[]> => {
+    const verdicts = await Promise.all(
+      writers.map(async (writer) => {
+        try {
+          const described = await deps.client.workflow.getHandle(writer.requester).describe();
+          return described.status.name !== 'RUNNING' || described.runId !== writer.runId;
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) return true;
+          throw error;
+        }
+      }),
+    );
+    return writers.filter((_, i) => verdicts[i]);
+  };
   const known = (ticket: string): { connection: string; ticketHash: string } | undefined => {
     // A ticket no gateway of this deployment minted stops here: it never becomes an Update in a workflow's history.
     const verified = deps.tickets.verify(ticket);
@@ -199,10 +219,21 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       });
       const result = await onSession(
         session.connection,
-        () =>
-          handleFor(session.connection).executeUpdate(takeRequestsUpdate, {
-            args: [{ ticketHash: session.ticketHash, ...(report ? { report } : {}) }],
-          }),
+        async () => {
+          const handle = handleFor(session.connection);
+          // A run of the legacy design has no such query; its queue is then sent as it was.
+          const writers = await handle.query(queuedWritersQuery).catch((): GoneRequester[] => []);
+          const goneRequesters = await goneWriters(writers);
+          return handle.executeUpdate(takeRequestsUpdate, {
+            args: [
+              {
+                ticketHash: session.ticketHash,
+                ...(report ? { report } : {}),
+                ...(goneRequesters.length > 0 ? { goneRequesters } : {}),
+              },
+            ],
+          });
+        },
         { status: 'invalidTicket' } as const,
       );
       // QBWC then calls getLastError, which answers `NoOp` too, and pauses before asking again.

@@ -11,6 +11,8 @@ export const companyFileWorkflowId = (connection: string): string => `qbfile/${c
 /** A batch of requests from one workflow; requestIds are unique within the company file (≤ 50 chars). */
 export interface QbxmlBatch {
   requester: string;
+  /** The requester's run: a request of a run that is no longer the requester's running one has no one waiting. */
+  requesterRunId?: string;
   batchId: string;
   requests: QbxmlRequest[];
   /**
@@ -68,9 +70,17 @@ export interface WebConnectorReport {
   quickbooks?: { product: string; version: string; supportedQbxmlVersions: string[] };
 }
 
+/** A requester run that has ended, or been replaced (reset, a new run under the same workflow id). */
+export interface GoneRequester {
+  requester: string;
+  runId: string;
+}
+
 export interface TakeRequestsInput extends SessionCall {
   /** Sent by the gateway when the call carries QuickBooks' host answer (the first of a run); absent otherwise. */
   report?: WebConnectorReport;
+  /** Found gone by the gateway just before: their queued requests are dropped, never sent. */
+  goneRequesters?: GoneRequester[];
 }
 
 /** When the Web Connector was last heard from, and what it last reported; epoch milliseconds. */
@@ -106,6 +116,8 @@ export const qbxmlResultsSignal = defineSignal<[QbxmlDelivery]>('qbxmlResults');
 
 export const openSessionUpdate = defineUpdate<OpenSessionStatus, [SessionCall]>('openSession');
 export const takeRequestsUpdate = defineUpdate<TakeRequestsResult, [TakeRequestsInput]>('takeRequests');
+/** The requester runs whose writes wait in the queue (the gateway checks they still run before writes go out). */
+export const queuedWritersQuery = defineQuery<GoneRequester[]>('queuedWriters');
 /** Returns QBWC's percent done: 0–99 more to come, 100 done, negative on error. */
 export const receiveResponseUpdate = defineUpdate<number, [ReceiveResponseInput]>('receiveResponse');
 export const connectionErrorUpdate = defineUpdate<string, [SessionCall & { hresult: string; message: string }]>(

@@ -146,6 +146,7 @@ export async function runQbxml(
       connection,
       batch: {
         requester: workflowInfo().workflowId,
+        requesterRunId: workflowInfo().runId,
         batchId: id,
         requests: sent,
         ...(options.followUp === false ? {} : { followUp: true }),

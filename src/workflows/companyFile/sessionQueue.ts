@@ -22,6 +22,7 @@ export interface PendingRequest {
   followUp?: boolean;
   /** Answers QuickBooks gave to this request that could not be read. */
   unreadableAnswers?: number;
+  requesterRunId?: string;
 }
 
 export interface Session {
@@ -144,10 +145,36 @@ export function enqueue(state: CompanyFileState, batch: QbxmlBatch): boolean {
       request,
       requester: batch.requester,
       batchId: batch.batchId,
+      ...(batch.requesterRunId ? { requesterRunId: batch.requesterRunId } : {}),
       ...(batch.followUp ? { followUp: true } : {}),
     });
   }
   return true;
+}
+
+/** The requester runs with writes waiting in the queue. */
+export function queuedWriters(state: CompanyFileState): { requester: string; runId: string }[] {
+  const writers = new Map<string, { requester: string; runId: string }>();
+  for (const p of state.queue) {
+    if (!p.requesterRunId || !isWriteRequest(p.request)) continue;
+    writers.set(`${p.requester}\u0000${p.requesterRunId}`, { requester: p.requester, runId: p.requesterRunId });
+  }
+  return [...writers.values()];
+}
+
+/**
+ * Drops the queued requests of requester runs that are gone (terminated, reset, replaced): nobody waits for their
+ * answers, and a write sent for them would be applied with no one to record it. Returns how many were dropped.
+ */
+export function dropGoneRequesters(
+  state: CompanyFileState,
+  gone: readonly { requester: string; runId: string }[],
+): number {
+  if (gone.length === 0) return 0;
+  const keys = new Set(gone.map((g) => `${g.requester}\u0000${g.runId}`));
+  const before = state.queue.length;
+  state.queue = state.queue.filter((p) => !p.requesterRunId || !keys.has(`${p.requester}\u0000${p.requesterRunId}`));
+  return before - state.queue.length;
 }
 
 export function sessionExpired(state: CompanyFileState, nowMs: number, limits: QueueLimits): boolean {

@@ -27,6 +27,7 @@ import {
   rememberChoiceNamesSignal,
   syncCursorsQuery,
   takeRequestsUpdate,
+  queuedWritersQuery,
   unknownBatchesQuery,
   webConnectorContactQuery,
   type QuickBooksChoiceNames,
@@ -39,8 +40,10 @@ import {
   closeSession,
   defaultQueueLimits,
   endSession,
+  dropGoneRequesters,
   enqueue,
   hasUnreadableAnswer,
+  queuedWriters,
   liveSessionIsWriting,
   newCompanyFileState,
   openSession,
@@ -231,6 +234,8 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     takeRequestsUpdate,
     sessionHandler((call: TakeRequestsInput) => {
       if (call.report) contact = { ...contact, report: { ...call.report, atMs: Date.now() } };
+      const dropped = dropGoneRequesters(state, call.goneRequesters ?? []);
+      if (dropped > 0) log.warn('requests of requesters that are gone were dropped, not sent', { dropped });
       const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
       route(routed);
       return result;
@@ -285,6 +290,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       ? {}
       : { lastConnectedAt: new Date(state.lastConnectedAtMs).toISOString() }),
   }));
+  setHandler(queuedWritersQuery, () => queuedWriters(state));
   setHandler(unknownBatchesQuery, ({ requester, batchIds }) => unknownBatches(state, requester, batchIds));
 
   // A run carried over from before continue-as-new may have a live session: watch it from here.
