@@ -5,7 +5,7 @@ import { DataverseClient } from '../dataverse/client';
 import { DataverseAuthError, DataverseError } from '../dataverse/errors';
 import { inspectProvisioning } from '../dataverse/provisioning';
 import { RateGovernor } from '../dataverse/rateGovernor';
-import { DataverseTokenProvider } from '../dataverse/tokenProvider';
+import { dataverseTokenProvider } from '../dataverse/connect';
 import { describeTemporalHandshake, type TemporalTarget } from '../temporal/connect';
 import {
   companyFileWorkflowId,
@@ -335,15 +335,7 @@ async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[
     return;
   }
   const identity = `tenant ${target.tenantId}, app ${target.clientId}, client secret, authority ${target.authority ?? `https://login.microsoftonline.com/${target.tenantId}`}`;
-  const tokenProvider = new DataverseTokenProvider({
-    connection: 'check',
-    tenantId: target.tenantId,
-    clientId: target.clientId,
-    clientSecret: target.clientSecret,
-    environmentUrl: target.environmentUrl,
-    ...(target.authority ? { authority: target.authority } : {}),
-    ...(target.caPem ? { caPem: target.caPem } : {}),
-  });
+  const tokenProvider = dataverseTokenProvider(target, 'check');
   // One attempt per request: a check reports what happens, it does not wait out throttling.
   const client = new DataverseClient({
     connection: 'check',

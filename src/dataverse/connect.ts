@@ -13,6 +13,19 @@ export interface DataverseConnection {
  * The one Dataverse client of a process: one token cache and one governor, shared by every activity, so the process as
  * a whole stays inside the organisation's service-protection limits.
  */
+/** Tokens for `target`'s app registration (client secret), labelled `label` in logs and metrics. */
+export function dataverseTokenProvider(target: DataverseTarget, label: string): DataverseTokenProvider {
+  return new DataverseTokenProvider({
+    connection: label,
+    tenantId: target.tenantId,
+    clientId: target.clientId,
+    clientSecret: target.clientSecret,
+    environmentUrl: target.environmentUrl,
+    ...(target.authority ? { authority: target.authority } : {}),
+    ...(target.caPem ? { caPem: target.caPem } : {}),
+  });
+}
+
 export function connectDataverse(
   target: DataverseTarget,
   options: {
@@ -23,15 +36,7 @@ export function connectDataverse(
   } = {},
 ): DataverseConnection {
   const label = options.label ?? 'dataverse';
-  const tokenProvider = new DataverseTokenProvider({
-    connection: label,
-    tenantId: target.tenantId,
-    clientId: target.clientId,
-    clientSecret: target.clientSecret,
-    environmentUrl: target.environmentUrl,
-    ...(target.authority ? { authority: target.authority } : {}),
-    ...(target.caPem ? { caPem: target.caPem } : {}),
-  });
+  const tokenProvider = dataverseTokenProvider(target, label);
   const governor =
     options.governor instanceof RateGovernor
       ? options.governor

@@ -21,6 +21,13 @@ export const TXN_ID_COLUMN = 'qbsync_qbtxnid';
 export const INVOICE_NUMBER_COLUMN = 'qbsync_invoicenumber';
 export const ORDER_BALANCE_COLUMN = 'qbsync_balance';
 export const ORDER_INVOICE_STATUS_COLUMN = 'qbsync_invoicestatus';
+/** The columns the connector writes onto a sales order once it is invoiced: the invoice's id, number, balance, state. */
+export const ORDER_INVOICE_COLUMNS: readonly string[] = [
+  TXN_ID_COLUMN,
+  INVOICE_NUMBER_COLUMN,
+  ORDER_BALANCE_COLUMN,
+  ORDER_INVOICE_STATUS_COLUMN,
+];
 
 const addressColumns = (prefix: string): string[] => ADDRESS_PARTS.map((part) => `${prefix}_${part}`);
 
@@ -131,10 +138,7 @@ export const TABLES = {
       'statecode',
       'statuscode',
       'modifiedon',
-      TXN_ID_COLUMN,
-      INVOICE_NUMBER_COLUMN,
-      ORDER_BALANCE_COLUMN,
-      ORDER_INVOICE_STATUS_COLUMN,
+      ...ORDER_INVOICE_COLUMNS,
     ],
     money: {
       freightamount: DATAVERSE_MONEY_DECIMALS,

@@ -1,15 +1,7 @@
 import type Decimal from 'decimal.js';
 import { type InvoiceAddFields, type InvoiceLineAddFields, type InvoiceRet, type QbRef } from '../qbxml/requests';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
-import {
-  INVOICE_NUMBER_COLUMN,
-  ORDER_BALANCE_COLUMN,
-  ORDER_INVOICE_STATUS_COLUMN,
-  TABLES,
-  TXN_ID_COLUMN,
-  invoiceLinkToOrder,
-  orderIdOfInvoiceLink,
-} from './entityRegistry';
+import { ORDER_INVOICE_COLUMNS, TABLES, invoiceLinkToOrder, orderIdOfInvoiceLink } from './entityRegistry';
 import { charLength, checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
 import { cents, Dec, readDecimal } from './money';
 import { Issues, type MappingResult } from './result';
@@ -342,17 +334,7 @@ export interface OrderSnapshot {
  * save times are left out: writing the invoice back onto the order changes those, not the order.
  */
 const ORDER_CONTENT = TABLES.salesorder.select.filter(
-  (c) =>
-    ![
-      'salesorderid',
-      'statecode',
-      'statuscode',
-      'modifiedon',
-      TXN_ID_COLUMN,
-      INVOICE_NUMBER_COLUMN,
-      ORDER_BALANCE_COLUMN,
-      ORDER_INVOICE_STATUS_COLUMN,
-    ].includes(c),
+  (c) => !['salesorderid', 'statecode', 'statuscode', 'modifiedon', ...ORDER_INVOICE_COLUMNS].includes(c),
 );
 const LINE_CONTENT = TABLES.salesorderdetail.select.filter((c) => c !== 'salesorderdetailid' && c !== 'modifiedon');
 
