@@ -38,6 +38,21 @@ const qbwcRoundTrips = new Counter({
   registers: [metricsRegistry],
 });
 
+const companyFileUnanswered = new Counter({
+  name: 'qbsync_company_file_unanswered_calls_total',
+  help: "Web Connector calls the company file's workflow did not answer in time (stuck: no worker, or failing workflow tasks)",
+  labelNames: ['connection', 'call'] as const,
+  registers: [metricsRegistry],
+});
+
+const companyFileConsecutiveUnanswered = new Gauge({
+  name: 'qbsync_company_file_consecutive_unanswered_calls',
+  help: "Web Connector calls in a row the company file's workflow did not answer; 0 once it answers again. Alert when above 0",
+  labelNames: ['connection'] as const,
+  registers: [metricsRegistry],
+});
+const consecutiveUnanswered = new Map<string, number>();
+
 const webhookDeliveries = new Counter({
   name: 'qbsync_webhook_deliveries_total',
   help: 'Dataverse webhook deliveries received, by what the gateway did with them',
@@ -57,6 +72,21 @@ export function recordQbwcSession(connection: string, result: QbwcSessionResult)
 
 export function recordQbwcRoundTrip(connection: string): void {
   qbwcRoundTrips.inc({ connection });
+}
+
+/** A call the company file did not answer; returns how many in a row, for the error log. */
+export function recordCompanyFileUnanswered(connection: string, call: string): number {
+  const inARow = (consecutiveUnanswered.get(connection) ?? 0) + 1;
+  consecutiveUnanswered.set(connection, inARow);
+  companyFileUnanswered.inc({ connection, call });
+  companyFileConsecutiveUnanswered.set({ connection }, inARow);
+  return inARow;
+}
+
+export function recordCompanyFileAnswered(connection: string): void {
+  if ((consecutiveUnanswered.get(connection) ?? 0) === 0) return;
+  consecutiveUnanswered.set(connection, 0);
+  companyFileConsecutiveUnanswered.set({ connection }, 0);
 }
 
 export function recordWebhookDelivery(result: WebhookDeliveryResult): void {

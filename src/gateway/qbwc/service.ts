@@ -5,7 +5,12 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { recordQbwcRoundTrip, recordQbwcSession } from '../../observability/metrics';
+import {
+  recordCompanyFileAnswered,
+  recordCompanyFileUnanswered,
+  recordQbwcRoundTrip,
+  recordQbwcSession,
+} from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
 import { readQbxmlAnswer } from '../../qbxml/parse';
 import { UNREADABLE_ANSWER_HRESULT, type QueueLimits } from '../../workflows/companyFile/sessionQueue';
@@ -126,13 +131,53 @@ export function createQbwcService(deps: QbwcServiceDeps) {
   const guard = deps.authentication ?? new AuthenticationGuard();
   const handleFor = (connection: string) => deps.client.workflow.getHandle(companyFileWorkflowId(connection));
   const withDeadline = <T>(fn: () => Promise<T>): Promise<T> => deps.client.withDeadline(Date.now() + timeoutMs, fn);
-  /** One call on the ticket's session; `ended` is QBWC's documented answer when that session is over. */
-  const onSession = async <T>(connection: string, call: () => Promise<T>, ended: T): Promise<T> => {
+  /**
+   * Tickets whose company file did not answer (its workflow is stuck: no worker, or workflow tasks failing), with the
+   * words QBWC shows: the rest of that run is answered from here, and getLastError names the cause instead of QBWC
+   * showing a bare SOAP Fault. Per process; a call another replica takes asks the workflow again.
+   */
+  const unanswered = new Map<string, string>();
+  const noteUnanswered = (connection: string, ticketHash: string, call: string, error: unknown): string => {
+    const consecutive = recordCompanyFileUnanswered(connection, call);
+    const message =
+      `The connector's company file "${connection}" (workflow ${companyFileWorkflowId(connection)}) did not answer ` +
+      `within ${Math.round(timeoutMs / 1000)} s and is not making progress. Run \`qbsync check\` on the connector's ` +
+      "server; the worker's log names the cause.";
+    deps.log.error(
+      { connection, call, consecutive, err: error },
+      'company file did not answer the Web Connector: it is not making progress',
+    );
+    unanswered.set(ticketHash, message);
+    // Oldest first: a stuck file's tickets must not grow the map without bound.
+    for (const key of unanswered.keys()) {
+      if (unanswered.size <= 1000) break;
+      unanswered.delete(key);
+    }
+    return message;
+  };
+  /**
+   * One call on the ticket's session; `ended` is QBWC's documented answer when that session is over, `stuck` the
+   * answer when the company file does not answer at all.
+   */
+  const onSession = async <T>(
+    session: { connection: string; ticketHash: string },
+    call: string,
+    work: () => Promise<T>,
+    ended: T,
+    stuck: T = ended,
+  ): Promise<T> => {
+    if (unanswered.has(session.ticketHash)) return stuck;
     try {
-      return await withDeadline(call);
+      const answer = await withDeadline(work);
+      recordCompanyFileAnswered(session.connection);
+      return answer;
     } catch (error) {
-      if (!sessionEnded(error)) throw error;
-      deps.log.info({ connection }, 'QBWC call with the ticket of a session that has ended');
+      if (!sessionEnded(error)) {
+        noteUnanswered(session.connection, session.ticketHash, call, error);
+        return stuck;
+      }
+      recordCompanyFileAnswered(session.connection);
+      deps.log.info({ connection: session.connection }, 'QBWC call with the ticket of a session that has ended');
       return ended;
     }
   };
@@ -160,6 +205,19 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     if (!verified || !deps.connections().some((c) => c.name === verified.connection)) return undefined;
     return verified;
   };
+
+  const openSession = (ticket: string, connection: string) =>
+    withDeadline(() =>
+      deps.client.workflow.executeUpdateWithStart(openSessionUpdate, {
+        args: [{ ticketHash: hashTicket(ticket) }],
+        startWorkflowOperation: new WithStartWorkflowOperation(companyFile, {
+          workflowId: companyFileWorkflowId(connection),
+          taskQueue: deps.taskQueue,
+          args: [{ connection, ...(deps.queueLimits ? { limits: deps.queueLimits } : {}) }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      }),
+    );
 
   const methods = {
     serverVersion: async (): Promise<{ serverVersionResult: string }> => ({
@@ -190,17 +248,16 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         return { authenticateResult: { string: ['', answer] } };
       }
       const ticket = deps.tickets.mint(connection.name);
-      const status = await withDeadline(() =>
-        deps.client.workflow.executeUpdateWithStart(openSessionUpdate, {
-          args: [{ ticketHash: hashTicket(ticket) }],
-          startWorkflowOperation: new WithStartWorkflowOperation(companyFile, {
-            workflowId: companyFileWorkflowId(connection.name),
-            taskQueue: deps.taskQueue,
-            args: [{ connection: connection.name, ...(deps.queueLimits ? { limits: deps.queueLimits } : {}) }],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        }),
-      );
+      let status: Awaited<ReturnType<typeof openSession>>;
+      try {
+        status = await openSession(ticket, connection.name);
+        recordCompanyFileAnswered(connection.name);
+      } catch (error) {
+        // A session whose calls are answered from here: sendRequestXML answers nothing, and QBWC's getLastError then
+        // shows the Web Connector's user why, instead of a SOAP Fault.
+        noteUnanswered(connection.name, hashTicket(ticket), 'authenticate', error);
+        return { authenticateResult: { string: [ticket, connection.companyFilePath ?? ''] } };
+      }
       deps.log.info({ connection: connection.name, status }, 'QBWC session requested');
       recordQbwcSession(connection.name, status);
       const slot = status === 'ok' ? (connection.companyFilePath ?? '') : status;
@@ -218,7 +275,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         qbxmlMinor: Number(args.qbXMLMinorVers),
       });
       const result = await onSession(
-        session.connection,
+        session,
+        'takeRequests',
         async () => {
           const handle = handleFor(session.connection);
           // A run of the legacy design has no such query; its queue is then sent as it was.
@@ -274,7 +332,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       // Only the workflow knows whether the ticket is the live session's: a stale one answers -1, and QBWC then asks
       // getLastError why.
       const percent = await onSession(
-        session.connection,
+        session,
+        'receiveResponse',
         () => handleFor(session.connection).executeUpdate(receiveResponseUpdate, { args: [input] }),
         -1,
       );
@@ -287,7 +346,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       if (session) {
         deps.log.warn({ connection: session.connection, hresult: text(args, 'hresult') }, 'QBWC connection error');
         await onSession(
-          session.connection,
+          session,
+          'connectionError',
           () =>
             handleFor(session.connection).executeUpdate(connectionErrorUpdate, {
               args: [
@@ -304,10 +364,13 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       const session = known(text(args, 'ticket'));
       if (!session) return { getLastErrorResult: 'The ticket is unknown or has expired.' };
       const error = await onSession(
-        session.connection,
+        session,
+        'lastError',
         () => handleFor(session.connection).query(lastErrorQuery, { ticketHash: session.ticketHash }),
         '',
       );
+      const stuck = unanswered.get(session.ticketHash);
+      if (stuck) return { getLastErrorResult: stuck };
       // The company file has no error for a ticket that is not its live session's: that session has ended.
       return { getLastErrorResult: error || SESSION_ENDED };
     },
@@ -319,13 +382,19 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       // session the company file already ended. There is nothing to close then, and a SOAP Fault would show QBWC an
       // error for a run that went well.
       const message = await onSession(
-        session.connection,
+        session,
+        'closeSession',
         () =>
           handleFor(session.connection).executeUpdate(closeSessionUpdate, {
             args: [{ ticketHash: session.ticketHash }],
           }),
         'No QuickBooks session was open for this ticket.',
       );
+      const stuck = unanswered.get(session.ticketHash);
+      if (stuck) {
+        unanswered.delete(session.ticketHash);
+        return { closeConnectionResult: stuck };
+      }
       return { closeConnectionResult: message };
     },
   };
