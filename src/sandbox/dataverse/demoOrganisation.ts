@@ -17,42 +17,15 @@ const demoContactId = (name: string): string => deterministicGuid(`contact:${nam
 export const demoProductId = (number: string): string => deterministicGuid(`product:${number}`);
 export const demoOrderId = (name: string): string => deterministicGuid(`salesorder:${name}`);
 
+// One account a line: terms is the paymenttermscode option value (1 Net 30, 2 "2% 10, Net 30", 4 Net 60).
 const ACCOUNTS = [
-  {
-    name: 'Adventure Works Cycles',
-    number: 'ADV-001',
-    city: 'Bothell',
-    state: 'WA',
-    contact: ['Alan', 'Brewer'],
-    terms: 1,
-  },
-  {
-    name: 'Fabrikam Residences',
-    number: 'FAB-002',
-    city: 'Redmond',
-    state: 'WA',
-    contact: ['Nancy', 'Anderson'],
-    terms: 4,
-  },
-  {
-    name: 'Contoso Pharmaceuticals',
-    number: 'CON-003',
-    city: 'Seattle',
-    state: 'WA',
-    contact: ['Rene', 'Valdes'],
-    terms: 1,
-  },
-  { name: 'Litware Inc.', number: 'LIT-004', city: 'Dallas', state: 'TX', contact: ['Paul', 'Cannon'], terms: 4 },
-  {
-    name: 'Northwind Traders',
-    number: 'NOR-005',
-    city: 'Portland',
-    state: 'OR',
-    contact: ['Sidney', 'Higa'],
-    terms: 2,
-  },
-  { name: 'Blue Yonder Airlines', number: 'BLU-006', city: 'Boise', state: 'ID', contact: ['Susan', 'Burk'], terms: 1 },
-];
+  { name: 'Adventure Works Cycles',  number: 'ADV-001', city: 'Bothell',  state: 'WA', contact: ['Alan', 'Brewer'],    terms: 1 },
+  { name: 'Fabrikam Residences',     number: 'FAB-002', city: 'Redmond',  state: 'WA', contact: ['Nancy', 'Anderson'], terms: 4 },
+  { name: 'Contoso Pharmaceuticals', number: 'CON-003', city: 'Seattle',  state: 'WA', contact: ['Rene', 'Valdes'],    terms: 1 },
+  { name: 'Litware Inc.',            number: 'LIT-004', city: 'Dallas',   state: 'TX', contact: ['Paul', 'Cannon'],    terms: 4 },
+  { name: 'Northwind Traders',       number: 'NOR-005', city: 'Portland', state: 'OR', contact: ['Sidney', 'Higa'],    terms: 2 },
+  { name: 'Blue Yonder Airlines',    number: 'BLU-006', city: 'Boise',    state: 'ID', contact: ['Susan', 'Burk'],     terms: 1 },
+]; // prettier-ignore
 
 const PRODUCTS = [
   { number: 'HW-1001', name: 'Road Bike Frame', price: 649.99, type: 1 },
