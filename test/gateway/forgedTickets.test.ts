@@ -99,6 +99,26 @@ describe('forged QBWC tickets stop at the gateway', () => {
     assert.equal(calls.length, 1);
   });
 
+  it('refuses a ticket whose MAC differs from the minted one only in the padding bits of its last character', () => {
+    // 16 bytes are 22 base64url characters; the last one carries 4 bits that no byte uses, so a lenient decoder
+    // reads several spellings as the same MAC. Only the spelling the gateway minted is its ticket.
+    const authority = new TicketAuthority(randomBytes(32));
+    const genuine = authority.mint('east');
+    const last = genuine.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const base = alphabet.indexOf(last) & ~0b1111;
+    const sameBytes = [...alphabet.slice(base, base + 16)].filter((c) => c !== last);
+    assert.equal(sameBytes.length, 15);
+    for (const c of sameBytes) {
+      const respelled = `${genuine.slice(0, -1)}${c}`;
+      assert.ok(
+        Buffer.from(respelled.split('~')[3]!, 'base64url').equals(Buffer.from(genuine.split('~')[3]!, 'base64url')),
+      );
+      assert.equal(authority.verify(respelled), undefined, `respelled MAC ${c} refused`);
+    }
+    assert.equal(authority.verify(genuine)?.connection, 'east');
+  });
+
   it('refuses a genuine ticket once it is older than the ticket lifetime', () => {
     let now = Date.UTC(2026, 0, 1);
     const authority = new TicketAuthority(randomBytes(32), [], { lifetimeMs: 60_000, now: () => now });

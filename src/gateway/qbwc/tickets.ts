@@ -69,6 +69,9 @@ export class TicketAuthority {
     const [, connection, issued, , presented] = match as unknown as [string, string, string, string, string];
     const body = ticket.slice(0, ticket.length - presented.length - 1);
     const given = Buffer.from(presented, 'base64url');
+    // The last of the 22 characters carries 4 bits no byte uses: only the spelling we minted is our ticket (another
+    // spelling decodes to the same MAC but is a different ticket, with a different hash).
+    if (given.toString('base64url') !== presented) return undefined;
     if (!this.verifyingKeys.some((key) => timingSafeEqual(mac(key, body), given))) return undefined;
     const age = this.now() - Number.parseInt(issued, 36) * 1000;
     // A ticket from the future (clock skew between replicas) is allowed a minute, never more.
