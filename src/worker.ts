@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { createActivities } from './activities';
 import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
-import { type QueueLimits } from './workflows/companyFile/sessionQueue';
+import { type QueueLimits } from './workflows/companyFile/companyFileState';
 import { type DataverseClient } from './dataverse/client';
 import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { SyncSettings } from '../config/syncSettings';
 import type { DataverseClient } from '../dataverse/client';
-import type { QueueLimits } from '../workflows/companyFile/sessionQueue';
+import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { currentActivityAttempt } from './activityAttempt';
 import { createDataverseActivities } from './dataverse';
 import { createQuickBooksActivities } from './quickbooks';

@@ -5,7 +5,7 @@ import { buildQbxmlRequest } from '../qbxml/build';
 import { OutsideWindows1252Error, textForQuickBooks, type Transliteration } from '../qbxml/charset';
 import { QbxmlFieldError } from '../qbxml/errors';
 import type { QbxmlRequest } from '../qbxml/requests';
-import type { QueueLimits } from '../workflows/companyFile/sessionQueue';
+import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { companyFile } from '../workflows/companyFile/workflow';
 import {
   companyFileStatusQuery,

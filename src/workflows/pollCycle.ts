@@ -1,23 +1,5 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  ParentClosePolicy,
-  executeChild,
-  log,
-  setHandler,
-  getExternalWorkflowHandle,
-  patched,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { alignChoices, sameChoiceMap } from '../mapping/choiceAlignment';
-import {
-  dataverseRecordWorkflowId,
-  orderIdOfInvoiceLink,
-  parseRecordWorkflowId,
-  type DynamicsEntity,
-  type QuickBooksEntity,
-} from '../mapping/entityRegistry';
-import type { ChoiceMaps } from '../mapping/choices';
+import { executeChild, getExternalWorkflowHandle, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { orderIdOfInvoiceLink, parseRecordWorkflowId, type QuickBooksEntity } from '../mapping/entityRegistry';
 import {
   cursorAfter,
   invoiceReadFrom,
@@ -27,21 +9,16 @@ import {
   sublevel,
   unseen,
 } from '../mapping/quickbooksChanges';
-import type { CustomerRet, CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest, VendorRet } from '../qbxml/requests';
-import {
-  advanceCursorsSignal,
-  companyFileWorkflowId,
-  forgetOwnWritesSignal,
-  rememberChoiceNamesSignal,
-} from './companyFile/messages';
+import type { CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest } from '../qbxml/requests';
+import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
-import { dataverseRecordSync } from './dataverseRecordSync';
+import { alignReferenceChoices } from './choiceAlignment';
+import { handOffDynamics } from './dynamicsRowHandOff';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
-import { syncConnection, syncEntity, syncSourceId } from './searchAttributes';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
-import { count, quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
+import { quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
 
 export interface PollCycleInput {
   connection: string;
@@ -183,47 +160,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   });
 
   // ---- references: customer types and terms have their Dynamics options before any customer is mapped ----
-  const termsInUse = new Set<string>();
-  for (const list of ['Customer', 'Vendor']) {
-    for (const r of lists.get(list) ?? []) {
-      const terms = (r as CustomerRet | VendorRet).termsRef?.fullName;
-      if (terms) termsInUse.add(terms);
-    }
-  }
-  const aligned: Partial<Record<'customerTypes' | 'terms', ChoiceMaps['terms']>> = {};
-  for (const [kind, names] of [
-    ['customerTypes', customerTypes.map((t) => t.fullName ?? t.name)],
-    ['terms', [...termsInUse]],
-  ] as const) {
-    if (names.length === 0) continue;
-    const alignment = alignChoices({
-      quickbooks: names,
-      dataverse: start.options[kind],
-      configured: ctx.settings.choices[kind],
-    });
-    aligned[kind] = alignment.map;
-    if (alignment.createInDataverse.length > 0) {
-      const { added, options } = await syncContext.addChoiceOptions({ kind, labels: alignment.createInDataverse });
-      result.choicesAdded.push(...added);
-      const again = alignChoices({
-        quickbooks: names,
-        dataverse: options,
-        configured: ctx.settings.choices[kind],
-      });
-      aligned[kind] = again.map;
-    }
-  }
-  // Only news is worth a signal and a reload: an idle cycle finds the spellings it already knows.
-  const news = Object.entries(aligned).some(([kind, map]) => !sameChoiceMap(map, start.knownChoiceNames[kind] ?? {}));
-  if (news) {
-    await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(rememberChoiceNamesSignal, aligned);
-    ctx = await syncContext.loadSyncContext({ connection });
-  }
-  const choices: ChoiceMaps = {
-    ...ctx.choices,
-    customerTypes: { ...ctx.choices.customerTypes, ...aligned.customerTypes },
-    terms: { ...ctx.choices.terms, ...aligned.terms },
-  };
+  const references = await alignReferenceChoices(connection, { customerTypes, lists }, start, ctx, result.choicesAdded);
+  ctx = references.ctx;
+  const choices = references.choices;
 
   let batches = 0;
   /** One batch of QuickBooks-side records in its own child workflow, so this cycle's history stays small. */
@@ -334,37 +273,4 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(advanceCursorsSignal, advanced);
   }
   return result;
-}
-
-/** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */
-async function handOffDynamics(
-  connection: string,
-  entity: DynamicsEntity,
-  id: string,
-  result: PollCycleResult,
-): Promise<void> {
-  try {
-    await startChild(dataverseRecordSync, {
-      workflowId: dataverseRecordWorkflowId(entity, id),
-      args: [{ connection, entity, id, quietPeriodMs: 0 }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // The run carries this connection from its start: a row that fails before its own company file is known (a
-      // Dataverse outage, an order with no customer) is still found by this connection's failed-record retry and by
-      // `qbsync failed -c`. The run replaces it with the row's company file once it knows it.
-      typedSearchAttributes: patched('poll-cycle-dynamics-row-connection')
-        ? [
-            { key: syncConnection, value: connection },
-            { key: syncEntity, value: entity },
-            { key: syncSourceId, value: id },
-          ]
-        : [
-            { key: syncEntity, value: entity },
-            { key: syncSourceId, value: id },
-          ],
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-  count(result.handedOff, `d365:${entity}`);
-  if (result.dynamicsIds.length < 100) result.dynamicsIds.push(dataverseRecordWorkflowId(entity, id));
 }

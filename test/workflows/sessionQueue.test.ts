@@ -3,20 +3,22 @@ import assert from 'node:assert/strict';
 import { continueIterator, type QbxmlRequest, type QbxmlResponse } from '../../src/qbxml/requests';
 import {
   closeSession,
-  defaultQueueLimits,
   dropGoneRequesters,
   endSession,
   enqueue,
   liveSessionIsWriting,
   MAX_REMEMBERED_BATCHES,
-  newCompanyFileState,
   openSession,
   percentDone,
   queuedWriters,
   receiveResponse,
   takeRequests,
-  type CompanyFileState,
 } from '../../src/workflows/companyFile/sessionQueue';
+import {
+  defaultQueueLimits,
+  newCompanyFileState,
+  type CompanyFileState,
+} from '../../src/workflows/companyFile/companyFileState';
 
 const T1 = 'a'.repeat(64);
 const T2 = 'b'.repeat(64);

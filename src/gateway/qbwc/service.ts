@@ -13,7 +13,8 @@ import {
 } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
 import { readQbxmlAnswer } from '../../qbxml/parse';
-import { UNREADABLE_ANSWER_HRESULT, type QueueLimits } from '../../workflows/companyFile/sessionQueue';
+import type { QueueLimits } from '../../workflows/companyFile/companyFileState';
+import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/unreadableAnswers';
 import { companyFile } from '../../workflows/companyFile/workflow';
 import {
   closeSessionUpdate,

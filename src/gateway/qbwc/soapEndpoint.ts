@@ -3,7 +3,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import * as soap from 'soap';
 import type { Logger } from 'pino';
 import { escapeXml } from '../../qbxml/xml';
-import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/sessionQueue';
+import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/unreadableAnswers';
 import type { TicketAuthority } from './tickets';
 import { buildQbwcWsdl } from './wsdl';
 import { checkXmlShape, SOAP_ENVELOPE_LIMITS } from '../../qbxml/xmlShape';

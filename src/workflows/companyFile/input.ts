@@ -1,5 +1,5 @@
 import type { OwnWrites, QuickBooksChoiceNames, SyncCursors, WebConnectorContact } from './messages';
-import type { CompanyFileState, QueueLimits } from './sessionQueue';
+import type { CompanyFileState, QueueLimits } from './companyFileState';
 
 /** What a run of the companyFile workflow starts from; continue-as-new carries the state, cursors and memories over. */
 export interface CompanyFileInput {

@@ -30,17 +30,14 @@ import {
 } from './messages';
 import {
   closeSession,
-  defaultQueueLimits,
   endSession,
   enqueue,
-  newCompanyFileState,
   openSession,
   receiveResponse,
   sessionExpired,
   takeRequests,
-  type QueueLimits,
-  type RoutedResults,
 } from './sessionQueue';
+import { defaultQueueLimits, newCompanyFileState, type QueueLimits, type RoutedResults } from './companyFileState';
 import type { CompanyFileInput } from './input';
 
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */

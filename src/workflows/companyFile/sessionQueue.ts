@@ -1,113 +1,24 @@
 import { continueIterator, isWriteRequest, supportsIterator, type QbxmlRequest } from '../../qbxml/requests';
-import type {
-  CompanyFileTotals,
-  OpenSessionStatus,
-  QbxmlBatch,
-  QbxmlResult,
-  ReceiveResponseInput,
-  TakeRequestsResult,
-} from './messages';
+import type { OpenSessionStatus, QbxmlBatch, ReceiveResponseInput, TakeRequestsResult } from './messages';
+import {
+  RoutedCollector,
+  type CompanyFileState,
+  type PendingRequest,
+  type QueueLimits,
+  type RoutedResults,
+  type Session,
+} from './companyFileState';
+import { settleUnreadable, UNREADABLE_ANSWER_HRESULT } from './unreadableAnswers';
 
 /**
- * The queue of qbXML requests of one company file and the QBWC session draining it, as a pure state machine.
- * The companyFile workflow holds one of these; keeping it free of Temporal makes every rule testable alone.
+ * The queue of qbXML requests of one company file and the QBWC session draining it, as a pure state machine: what is
+ * accepted, what goes out in a round trip, how answers are routed back and what a session's end settles. Its state
+ * lives in `companyFileState`; the rules for answers that could not be read in `unreadableAnswers`.
  */
-
-export interface PendingRequest {
-  request: QbxmlRequest;
-  requester: string;
-  batchId: string;
-  /** Sent alone, after a message holding it was refused as a whole. */
-  isolate?: boolean;
-  followUp?: boolean;
-  /** Answers QuickBooks gave to this request that could not be read. */
-  unreadableAnswers?: number;
-  requesterRunId?: string;
-}
-
-export interface Session {
-  ticketHash: string;
-  openedAtMs: number;
-  lastSeenAtMs: number;
-  completed: number;
-  lastError: string;
-  /** A follow-up is expected (answers went to a requester that said so): the session waits instead of ending. */
-  lingering?: boolean;
-  /** NoOp pauses since requests last went out. */
-  noOps?: number;
-}
-
-export interface CompanyFileState {
-  connection: string;
-  queue: PendingRequest[];
-  inFlight: PendingRequest[];
-  session: Session | null;
-  /** Kept after the session ends so QBWC's getLastError after closeConnection still gets an answer. */
-  lastError: string;
-  totals: CompanyFileTotals;
-  /**
-   * The batches accepted, oldest first (`batchKey`): a batch signalled again — a requester's enqueue retried after its
-   * signal had landed — is accepted once, whether it is still queued, in flight or answered. Carried over
-   * continue-as-new with the rest of the state. Absent in runs of the legacy design, which accepted every signal.
-   */
-  acceptedBatches?: string[];
-  /** When a Web Connector last called authenticate for this file, work or not (a requester's wait names it). */
-  lastConnectedAtMs?: number;
-}
-
-export interface QueueLimits {
-  maxRequestsPerRoundTrip: number;
-  /** Upper bound of records a round trip may bring back, so one Update stays far below Temporal's 2 MB payload limit. */
-  maxRecordsPerRoundTrip: number;
-  sessionIdleTimeoutMs: number;
-  /** NoOp pauses (≈5 s each with QBWC) a session spends waiting for an expected follow-up before it ends. */
-  maxNoOps: number;
-  /**
-   * Unreadable answers a query gets before it goes back to its requester as rejected. The same record gives the same
-   * unreadable answer every time; asking again only helps when the message as a whole was too large.
-   */
-  maxUnreadableAnswers: number;
-}
-
-export const defaultQueueLimits: QueueLimits = {
-  maxRequestsPerRoundTrip: 100,
-  maxRecordsPerRoundTrip: 500,
-  sessionIdleTimeoutMs: 10 * 60 * 1000,
-  maxNoOps: 3,
-  maxUnreadableAnswers: 3,
-};
 
 /** Records a query may return when it does not say (QuickBooks has no default cap; we always send MaxReturned). */
 const DEFAULT_QUERY_RECORDS = 100;
 const SCHEMA_ERROR_HRESULT = '0x80040400';
-
-/**
- * `hresult` of a message whose answer as a whole could not be read: over the gateway's body limit, or not qbXML at all.
- * QuickBooks carried the message out; only its answer is lost.
- */
-export const UNREADABLE_ANSWER_HRESULT = 'unreadable-response';
-
-/** Whether an answer holds something the gateway could not read (the caller then decides how to treat it). */
-export function hasUnreadableAnswer(input: ReceiveResponseInput): boolean {
-  return input.hresult === UNREADABLE_ANSWER_HRESULT || (input.unreadable?.length ?? 0) > 0;
-}
-
-export interface RoutedResults {
-  requester: string;
-  batchId: string;
-  results: QbxmlResult[];
-}
-
-export function newCompanyFileState(connection: string): CompanyFileState {
-  return {
-    connection,
-    queue: [],
-    inFlight: [],
-    session: null,
-    lastError: '',
-    totals: { sessions: 0, roundTrips: 0, requestsSent: 0, resultsRouted: 0 },
-  };
-}
 
 /** Accepted batches remembered at most; a requester retries an enqueue within minutes, long before its key goes. */
 export const MAX_REMEMBERED_BATCHES = 4000;
@@ -368,45 +279,6 @@ export function percentDone(state: CompanyFileState): number {
   return Math.min(99, Math.floor((100 * done) / (done + remaining)));
 }
 
-/**
- * One request whose answer could not be read. QuickBooks carried it out, so a write's outcome is unknown (its requester
- * looks before writing again). A query is to be asked again (returned, for the head of the queue), alone, until it has had `maxUnreadableAnswers` unreadable
- * answers of its own; then it goes back to its requester as rejected with the reason, and the queue moves on. An
- * iterator's next page is never asked again: QuickBooks has moved past it, and a second Continue would skip it.
- * `alone` is false when the message held several requests and nothing tells which answer was the culprit: then the
- * query is isolated without being counted.
- */
-function settleUnreadable(
-  state: CompanyFileState,
-  pending: PendingRequest,
-  reason: string,
-  how: { alone: boolean; limits: Pick<QueueLimits, 'maxUnreadableAnswers'>; routed: RoutedCollector },
-): PendingRequest[] {
-  const requestId = pending.request.requestId;
-  if (isWriteRequest(pending.request)) {
-    how.routed.add(pending, { requestId, kind: 'outcomeUnknown', reason: `the answer could not be read: ${reason}` });
-    state.totals.resultsRouted += 1;
-    return [];
-  }
-  const answers = (pending.unreadableAnswers ?? 0) + (how.alone ? 1 : 0);
-  const isNextPage = 'iterator' in pending.request && pending.request.iterator === 'Continue';
-  if (isNextPage || answers >= how.limits.maxUnreadableAnswers) {
-    const times = answers === 1 ? 'once' : `${answers} times`;
-    how.routed.add(pending, {
-      requestId,
-      kind: 'rejected',
-      hresult: UNREADABLE_ANSWER_HRESULT,
-      message: isNextPage
-        ? `QuickBooks' answer to the next page could not be read and an iterator cannot go back: ${reason}`
-        : `QuickBooks answered ${times}, and the answer could not be read: ${reason}`,
-    });
-    state.totals.resultsRouted += 1;
-    if (state.session) state.session.completed += 1;
-    return [];
-  }
-  return [{ ...pending, isolate: true, unreadableAnswers: answers }];
-}
-
 /** Ends the session (closeConnection, connectionError, expiry): queries go back to the queue, writes become "unknown". */
 export function endSession(state: CompanyFileState, reason: string): RoutedResults[] {
   const routed = settleInFlight(state, reason);
@@ -441,22 +313,4 @@ export function closeSession(
   const routed = endSession(state, 'the QBWC session closed before the response arrived');
   const left = state.queue.length;
   return { message: left === 0 ? 'OK' : `OK, ${left} request(s) wait for the next run`, routed };
-}
-
-class RoutedCollector {
-  private readonly groups = new Map<string, RoutedResults>();
-
-  add(pending: PendingRequest, result: QbxmlResult): void {
-    const key = `${pending.requester}\u0000${pending.batchId}`;
-    let group = this.groups.get(key);
-    if (!group) {
-      group = { requester: pending.requester, batchId: pending.batchId, results: [] };
-      this.groups.set(key, group);
-    }
-    group.results.push(result);
-  }
-
-  list(): RoutedResults[] {
-    return [...this.groups.values()];
-  }
 }

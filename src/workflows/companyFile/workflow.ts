@@ -38,22 +38,19 @@ import {
 } from './messages';
 import {
   closeSession,
-  defaultQueueLimits,
   endSession,
   dropGoneRequesters,
   enqueue,
-  hasUnreadableAnswer,
   queuedWriters,
   liveSessionIsWriting,
-  newCompanyFileState,
   openSession,
   receiveResponse,
   sessionExpired,
   takeRequests,
   unknownBatches,
-  type QueueLimits,
-  type RoutedResults,
 } from './sessionQueue';
+import { defaultQueueLimits, newCompanyFileState, type QueueLimits, type RoutedResults } from './companyFileState';
+import { hasUnreadableAnswer } from './unreadableAnswers';
 
 /**
  * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
