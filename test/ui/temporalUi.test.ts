@@ -85,6 +85,28 @@ function payloadsOf(value: unknown, path: string, found: FoundPayload[] = []): F
   return found;
 }
 
+/**
+ * A `patched()` call leaves a marker that Temporal's core SDK writes itself, outside the data converter and so outside
+ * the codec: `{"id": <patch name>, "deprecated": <bool>}` as json/plain. It carries the patch name and nothing of the
+ * record, so it is the one payload allowed in clear; anything more in it fails the test.
+ */
+function isPatchMarker({ path, encoding, data }: FoundPayload): boolean {
+  if (encoding !== 'json/plain' || !/\.markerRecordedEventAttributes\.details\.patch-data\.payloads\[0\]$/.test(path))
+    return false;
+  try {
+    const marker = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    const keys = Object.keys(marker).sort();
+    return (
+      keys.join(',') === 'deprecated,id' &&
+      typeof marker.id === 'string' &&
+      /^[a-z0-9-]+$/.test(marker.id) &&
+      typeof marker.deprecated === 'boolean'
+    );
+  } catch {
+    return false;
+  }
+}
+
 describe('Temporal Web UI of `npm start`', { timeout: STACK_START_MS + FIRST_RECORD_MS + 4 * UI_MS }, () => {
   let stack: NpmStartStack;
   let connection: Connection | undefined;
@@ -159,7 +181,7 @@ describe('Temporal Web UI of `npm start`', { timeout: STACK_START_MS + FIRST_REC
     const history = await client.workflow.getHandle(record.workflowId, record.runId).fetchHistory();
     const payloads = payloadsOf(history.events ?? [], 'events');
     assert.ok(payloads.length > 0, `no payloads in the history of ${record.workflowId}`);
-    const inClear = payloads.filter((payload) => payload.encoding !== ENCRYPTED);
+    const inClear = payloads.filter((payload) => payload.encoding !== ENCRYPTED && !isPatchMarker(payload));
     assert.deepEqual(
       inClear.map(({ path, encoding }) => `${path}: ${encoding}`),
       [],

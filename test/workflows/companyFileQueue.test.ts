@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { CustomerRet } from '../../src/qbxml/requests';
 import {
   companyFileStatusQuery,
   companyFileWorkflowId,
@@ -10,8 +11,8 @@ import {
   type QbxmlBatch,
 } from '../../src/workflows/companyFile/messages';
 import { companyFile } from '../../src/workflows/companyFile/workflow';
-import { qbxmlProbe } from '../fixtures/workflows';
-import { driveSessions, useQuickBooksStack } from '../support/quickbooksStack';
+import { qbxmlProbe, renameCustomer } from '../fixtures/workflows';
+import { customerAddXml, driveSessions, useQuickBooksStack } from '../support/quickbooksStack';
 
 const taskQueue = 'company-file-queue-test';
 
@@ -134,5 +135,88 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     );
     const afterEvents = (await handle.fetchHistory()).events?.length ?? 0;
     assert.equal(afterEvents, before);
+  });
+  it('takes the file over once a silent session’s write has settled, and the Add reaches its requester as unknown', async () => {
+    // A short settle time for this run of qbfile/west, so the test need not wait the default two minutes.
+    const handle = suite.env.client.workflow.getHandle(companyFileWorkflowId('west'));
+    await handle.terminate('restarted with a short writeSettleMs').catch(() => undefined);
+    await suite.env.client.workflow.start(companyFile, {
+      workflowId: companyFileWorkflowId('west'),
+      taskQueue,
+      args: [{ connection: 'west', limits: { writeSettleMs: 1_500 } }],
+    });
+    const name = 'Settled Add';
+    let reached: () => void = () => undefined;
+    const atAdd = new Promise<void>((resolve) => (reached = resolve));
+    let unblock: () => void = () => undefined;
+    const never = new Promise<void>((resolve) => (unblock = resolve));
+    // QuickBooks applies the Add, then this Web Connector dies: its answer never comes back.
+    const dying = suite.stack.connector('west', async (xml) => {
+      const answer = suite.stack.files.west!.processRequest(xml);
+      if (xml.includes('CustomerAddRq')) {
+        reached();
+        await never;
+      }
+      return answer;
+    });
+    const probe = await suite.env.client.workflow.start(qbxmlProbe, {
+      workflowId: 'write-settles-probe',
+      taskQueue,
+      args: ['west', [{ type: 'CustomerAdd', requestId: 'x', fields: { name } }]],
+    });
+    const abandoned = dying.runSession().catch(() => undefined);
+    await atAdd;
+
+    const tooSoon = await suite.stack.connector('west').runSession();
+    await new Promise((r) => setTimeout(r, 1_600));
+    const [answer] = await driveSessions(suite.stack.connector('west'), probe.result());
+    unblock();
+    await abandoned;
+
+    assert.equal(tooSoon.outcome, 'busy', `still within writeSettleMs: ${JSON.stringify(tooSoon)}`);
+    assert.equal(answer?.kind, 'outcomeUnknown', `the Add went back as unknown: ${JSON.stringify(answer)}`);
+    assert.equal(customersNamed(name), 1);
+    const { queued, inFlight } = await status();
+    assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
+  });
+  it('reads a record again after its Mod’s session died, and does not send the Mod twice', async () => {
+    // Runs after the test above, so qbfile/west settles writes after 1.5 s.
+    const file = suite.stack.files.west!;
+    const [added] = parseQbxmlResponse(file.processRequest(customerAddXml(['Mod In Doubt'])));
+    const customer = added?.records[0] as CustomerRet;
+    assert.ok(customer);
+    let reached: () => void = () => undefined;
+    const atMod = new Promise<void>((resolve) => (reached = resolve));
+    let unblock: () => void = () => undefined;
+    const never = new Promise<void>((resolve) => (unblock = resolve));
+    const mods: string[] = [];
+    const dying = suite.stack.connector('west', async (xml) => {
+      const answer = file.processRequest(xml);
+      if (xml.includes('CustomerModRq')) {
+        mods.push(xml);
+        reached();
+        await never;
+      }
+      return answer;
+    });
+    const rename = await suite.env.client.workflow.start(renameCustomer, {
+      workflowId: `mod-in-doubt-${Date.now()}`,
+      taskQueue,
+      args: ['west', customer, 'Renamed Once'],
+    });
+    const abandoned = dying.runSession().catch(() => undefined);
+    await atMod;
+    await new Promise((r) => setTimeout(r, 1_600));
+    const counting = suite.stack.connector('west', (xml) => {
+      if (xml.includes('CustomerModRq')) mods.push(xml);
+      return Promise.resolve(file.processRequest(xml));
+    });
+    const result = await driveSessions(counting, rename.result());
+    unblock();
+    await abandoned;
+
+    assert.equal(result.companyName, 'Renamed Once');
+    assert.equal(result.attempts, 2, 'the second attempt read the record and found the Mod applied');
+    assert.equal(mods.length, 1, 'QuickBooks received the Mod once');
   });
 });

@@ -6,6 +6,7 @@ import {
   dropGoneRequesters,
   endSession,
   enqueue,
+  inFlightWritesSettled,
   liveSessionIsWriting,
   MAX_REMEMBERED_BATCHES,
   openSession,
@@ -85,6 +86,9 @@ describe('company file session queue', () => {
       false,
       'a silent session expires and may be taken over',
     );
+    assert.equal(inFlightWritesSettled(state, 1 + limits.writeSettleMs - 1, limits), false, 'QuickBooks may be at it');
+    assert.equal(inFlightWritesSettled(state, 1 + limits.writeSettleMs, limits), true, 'silent since the hand-out');
+    assert.ok(limits.writeSettleMs < limits.sessionIdleTimeoutMs, 'settling frees the file before the session expires');
     receiveResponse(state, { ticketHash: T1, responses: [ok('a1'), ok('q1')] }, 2000);
     assert.equal(liveSessionIsWriting(state, T2, 2001, limits), false, 'answered: nothing is in doubt');
 

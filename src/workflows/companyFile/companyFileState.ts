@@ -54,6 +54,13 @@ export interface QueueLimits {
   /** Upper bound of records a round trip may bring back, so one Update stays far below Temporal's 2 MB payload limit. */
   maxRecordsPerRoundTrip: number;
   sessionIdleTimeoutMs: number;
+  /**
+   * How long after handing out a write a silent session is still taken to be applying it. QuickBooks answers a message
+   * in seconds, and a Web Connector only starts a new run once its last one is over; a session silent this long after
+   * a write died with it, and QuickBooks has applied (or dropped) the write, so a new session may take the file over
+   * and read what happened. Far shorter than `sessionIdleTimeoutMs`, which would keep the file busy for 10 minutes.
+   */
+  writeSettleMs: number;
   /** NoOp pauses (≈5 s each with QBWC) a session spends waiting for an expected follow-up before it ends. */
   maxNoOps: number;
   /**
@@ -67,6 +74,7 @@ export const defaultQueueLimits: QueueLimits = {
   maxRequestsPerRoundTrip: 100,
   maxRecordsPerRoundTrip: 500,
   sessionIdleTimeoutMs: 10 * 60 * 1000,
+  writeSettleMs: 2 * 60 * 1000,
   maxNoOps: 3,
   maxUnreadableAnswers: 3,
 };

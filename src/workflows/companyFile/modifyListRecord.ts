@@ -4,6 +4,7 @@ import { responseOrFail } from './qbxmlFailure';
 import { runQbxml, type QbxmlOutcome } from './runQbxml';
 
 const STALE_EDIT_SEQUENCE = 3200;
+const MOD_OUTCOME_UNKNOWN_PATCH = 'qbxml-mod-outcome-unknown-reread';
 /** Someone holds the record or its list in QuickBooks (open in a window, being edited): the same Mod works later. */
 const RECORD_IN_USE: ReadonlySet<number> = new Set([3170, 3175, 3176, 3180]);
 
@@ -45,6 +46,8 @@ export async function modifyListRecord<R extends QbRecord>(
   const maxAttempts = input.maxAttempts ?? 3;
   const waits = { ...defaultRecordInUseWaits, ...input.recordInUse };
   let current = input.current;
+  /** A Mod went out whose outcome is unknown: an empty diff afterwards most likely means it was applied. */
+  let sentUnknown = false;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (!current) {
       const [outcome] = await runQbxml(input.connection, (batchId) => [input.read(`${batchId}-r`)]);
@@ -61,7 +64,7 @@ export async function modifyListRecord<R extends QbRecord>(
         return mod ? [mod] : [];
       });
     let [outcome] = await send();
-    if (!mod) return { record: base, changed: false, attempts: attempt };
+    if (!mod) return { record: base, changed: sentUnknown, attempts: attempt };
     for (let wait = 1; wait <= waits.maxWaits && isRecordInUse(outcome); wait++) {
       if (!patched('qbxml-record-in-use-wait')) break;
       // A person has the record open; it stays locked until they close it, so wait durably, then send again.
@@ -69,6 +72,14 @@ export async function modifyListRecord<R extends QbRecord>(
       [outcome] = await send();
     }
     if (outcome?.kind === 'response' && outcome.response.statusCode === STALE_EDIT_SEQUENCE) {
+      current = undefined;
+      continue;
+    }
+    // The session died with the Mod handed out. Reading the record again tells: if the Mod was applied, its
+    // EditSequence moved and the diff is now empty; if not, the same Mod goes out with the EditSequence read, which
+    // QuickBooks refuses (3200) should anyone have changed the record in between. Runs recorded before failed here.
+    if (outcome?.kind === 'outcomeUnknown' && attempt < maxAttempts && patched(MOD_OUTCOME_UNKNOWN_PATCH)) {
+      sentUnknown = true;
       current = undefined;
       continue;
     }

@@ -111,6 +111,14 @@ export function liveSessionIsWriting(
   );
 }
 
+/**
+ * The live session has been silent for `writeSettleMs` since it was last seen, which is when it was handed its writes:
+ * QuickBooks is done with them whatever became of the session, so `liveSessionIsWriting` no longer holds the file.
+ */
+export function inFlightWritesSettled(state: CompanyFileState, nowMs: number, limits: QueueLimits): boolean {
+  return state.session !== null && nowMs - state.session.lastSeenAtMs >= limits.writeSettleMs;
+}
+
 export function openSession(
   state: CompanyFileState,
   ticketHash: string,

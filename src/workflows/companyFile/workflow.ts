@@ -42,6 +42,7 @@ import {
   dropGoneRequesters,
   enqueue,
   queuedWriters,
+  inFlightWritesSettled,
   liveSessionIsWriting,
   openSession,
   receiveResponse,
@@ -60,6 +61,9 @@ const SESSION_WATCH_PATCH = 'company-file-session-watch';
 
 /** A second Web Connector is answered `busy` while the live session has a write in flight (issue 11 item 14). */
 const BUSY_WHILE_WRITING_PATCH = 'company-file-busy-while-writing';
+
+/** ... but only until its writes have settled (`writeSettleMs`), not until it expires: found by the chaos run. */
+const WRITES_SETTLE_PATCH = 'company-file-writes-settle';
 
 /**
  * A query whose answer cannot be read goes back to its requester as rejected after `maxUnreadableAnswers` tries, and a
@@ -213,7 +217,9 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       contact = { ...contact, lastSessionAtMs: Date.now() };
       // Runs recorded before this rule took the file over and routed the live session's in-flight writes as unknown.
       if (liveSessionIsWriting(state, call.ticketHash, Date.now(), limits) && patched(BUSY_WHILE_WRITING_PATCH)) {
-        return 'busy';
+        // Runs recorded before writes settled kept the file busy until the silent session expired (10 minutes).
+        const settled = inFlightWritesSettled(state, Date.now(), limits) && patched(WRITES_SETTLE_PATCH);
+        if (!settled) return 'busy';
       }
       const { status, routed } = openSession(state, call.ticketHash, Date.now(), limits);
       route(routed);
