@@ -11,10 +11,26 @@ import {
   type QbxmlBatch,
 } from '../../src/workflows/companyFile/messages';
 import { companyFile } from '../../src/workflows/companyFile/workflow';
+import type { WebConnectorSimulator } from '../../src/sandbox/webConnector/webConnectorSimulator';
 import { qbxmlProbe, renameCustomer } from '../fixtures/workflows';
 import { customerAddXml, driveSessions, useQuickBooksStack } from '../support/quickbooksStack';
 
 const taskQueue = 'company-file-queue-test';
+/** qbfile/west's writeSettleMs in the tests of a dying session: long enough for a loaded machine to ask within it. */
+const SETTLE_MS = 4_000;
+
+/**
+ * Runs sessions until `reached` (a request got to QuickBooks): the first may come before the requester's enqueue did.
+ * The session that reaches it never ends, as a Web Connector that died there.
+ */
+async function runUntil(connector: WebConnectorSimulator, reached: Promise<void>): Promise<void> {
+  let hit = false;
+  void reached.then(() => (hit = true));
+  for (let i = 0; i < 200 && !hit; i++) {
+    await connector.runSession().catch(() => undefined);
+    if (!hit) await new Promise((r) => setTimeout(r, 150));
+  }
+}
 
 describe('the company file’s queue (real Temporal, gateway, Web Connector simulator)', () => {
   const suite = useQuickBooksStack(taskQueue, { callTimeoutMs: 15_000 });
@@ -143,7 +159,7 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     await suite.env.client.workflow.start(companyFile, {
       workflowId: companyFileWorkflowId('west'),
       taskQueue,
-      args: [{ connection: 'west', limits: { writeSettleMs: 1_500 } }],
+      args: [{ connection: 'west', limits: { writeSettleMs: SETTLE_MS } }],
     });
     const name = 'Settled Add';
     let reached: () => void = () => undefined;
@@ -164,11 +180,11 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
       taskQueue,
       args: ['west', [{ type: 'CustomerAdd', requestId: 'x', fields: { name } }]],
     });
-    const abandoned = dying.runSession().catch(() => undefined);
+    const abandoned = runUntil(dying, atAdd);
     await atAdd;
 
     const tooSoon = await suite.stack.connector('west').runSession();
-    await new Promise((r) => setTimeout(r, 1_600));
+    await new Promise((r) => setTimeout(r, SETTLE_MS + 200));
     const [answer] = await driveSessions(suite.stack.connector('west'), probe.result());
     unblock();
     await abandoned;
@@ -180,7 +196,7 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
   });
   it('reads a record again after its Mod’s session died, and does not send the Mod twice', async () => {
-    // Runs after the test above, so qbfile/west settles writes after 1.5 s.
+    // Runs after the test above, so qbfile/west settles writes after SETTLE_MS.
     const file = suite.stack.files.west!;
     const [added] = parseQbxmlResponse(file.processRequest(customerAddXml(['Mod In Doubt'])));
     const customer = added?.records[0] as CustomerRet;
@@ -204,9 +220,9 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
       taskQueue,
       args: ['west', customer, 'Renamed Once'],
     });
-    const abandoned = dying.runSession().catch(() => undefined);
+    const abandoned = runUntil(dying, atMod);
     await atMod;
-    await new Promise((r) => setTimeout(r, 1_600));
+    await new Promise((r) => setTimeout(r, SETTLE_MS + 200));
     const counting = suite.stack.connector('west', (xml) => {
       if (xml.includes('CustomerModRq')) mods.push(xml);
       return Promise.resolve(file.processRequest(xml));
