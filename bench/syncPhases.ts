@@ -306,7 +306,8 @@ async function main(): Promise<void> {
     from: number;
     to: number;
     qbwc: SessionTally;
-    dataverse: { sandboxRequests: number; throttled429: number };
+    /** `bulkCalls`: calls of each bulk message the sandbox received (`accounts/UpsertMultiple`), part of the requests. */
+    dataverse: { sandboxRequests: number; throttled429: number; bulkCalls: Record<string, number> };
     temporal: PhaseCost;
   }
   const measure = async <T>(name: string, body: () => Promise<T>): Promise<{ value: T; m: PhaseMeasure }> => {
@@ -327,7 +328,15 @@ async function main(): Promise<void> {
         from,
         to,
         qbwc,
-        dataverse: { sandboxRequests: s1.requests - s0.requests, throttled429: s1.throttled - s0.throttled },
+        dataverse: {
+          sandboxRequests: s1.requests - s0.requests,
+          throttled429: s1.throttled - s0.throttled,
+          bulkCalls: Object.fromEntries(
+            Object.entries(s1.bulkMessages)
+              .map(([message, n]) => [message, n - (s0.bulkMessages[message] ?? 0)] as const)
+              .filter(([, n]) => n > 0),
+          ),
+        },
         temporal,
       },
     };

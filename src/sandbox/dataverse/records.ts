@@ -31,6 +31,8 @@ export interface WriteContext {
 export interface ServerWork {
   operations: number;
   rows: number;
+  /** The bulk messages the request ran (`accounts/UpsertMultiple`, …), so the sandbox can count them. */
+  bulkMessages?: string[];
 }
 
 export type KeyValue = string | number | boolean | null;

@@ -63,6 +63,11 @@ export interface DataverseSandboxStats {
   /** Server time charged toward the execution-time limit since start (ms). */
   serverTimeMs: number;
   tokensIssued: number;
+  /**
+   * Bulk messages received, by table and message (`accounts/UpsertMultiple`), whether they wrote or a bad row
+   * refused them: how tests and the benchmark tell rows that travelled together from rows sent one request each.
+   */
+  bulkMessages: Record<string, number>;
 }
 
 export interface DataverseSandbox {
@@ -176,6 +181,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
   const protection = new ServiceProtection(opts.limits ?? DEFAULT_LIMITS);
   const serverTime = opts.serverTime ?? DEFAULT_SERVER_TIME;
   const faults = opts.faults;
+  const bulkMessages: Record<string, number> = {};
 
   // The URLs depend on the port, known only after listen(); the handler reads these once they are set.
   let environmentUrl = '';
@@ -250,6 +256,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     } catch (error) {
       send(response, errorResponse(error, headers.prefer));
     } finally {
+      for (const message of work.bulkMessages ?? []) bulkMessages[message] = (bulkMessages[message] ?? 0) + 1;
       if (admission !== undefined) {
         const admitted = admission;
         admitted.charge(Math.max(1, work.operations) * serverTime.perRequestMs + work.rows * serverTime.perRowMs);
@@ -367,6 +374,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       throttled: protection.throttled,
       serverTimeMs: protection.serverTimeMs,
       tokensIssued: identityProvider.tokensIssued,
+      bulkMessages: { ...bulkMessages },
     }),
     setLimits: (limits) => protection.setLimits(limits),
     setTokenLifetime: (seconds) => identityProvider.setTokenLifetime(seconds),

@@ -408,6 +408,7 @@ export class WebApi {
     if (!Array.isArray(targets) || targets.length === 0)
       throw badRequest(ErrorCodes.invalidArgument, `${message} needs a non-empty Targets collection.`);
     const expectedType = `Microsoft.Dynamics.CRM.${table.logicalName}`;
+    if (context.work !== undefined) (context.work.bulkMessages ??= []).push(`${table.entitySet}/${message}`);
     return this.store.transaction(() => {
       const ids: string[] = [];
       for (const target of targets) {
