@@ -1,5 +1,5 @@
 import { type DataverseClient } from '../dataverse/client';
-import { createDataverseListRecordActivities } from './dataverseListRecords';
+import { createDataverseListRecordActivities, type PartyBulkWriters } from './dataverseListRecords';
 import { createDataversePairedRowActivities } from './dataversePairedRows';
 import { createDataverseSalesOrderActivities } from './dataverseSalesOrders';
 
@@ -13,6 +13,8 @@ export interface DataverseActivityDeps {
   dataverse: DataverseClient;
   /** Price list that carries the QuickBooks sales price of synced products (default: the first active one). */
   priceListName?: string;
+  /** The worker's bulk writers (issue 15); without them every write is its own request. */
+  bulkWrites?: PartyBulkWriters;
 }
 
 export function createDataverseActivities(deps: DataverseActivityDeps) {

@@ -21,6 +21,7 @@ import { numericColumns, SYNC_BASE_COLUMN, TABLES } from '../mapping/entityRegis
 import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickbooksToDynamics';
 import { ETAG_REREADS } from '../mapping/rereadLimits';
 import { recordSynced } from '../observability/metrics';
+import { type BulkUpsertWriter } from './bulkUpserts';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
 
@@ -34,6 +35,17 @@ export interface DataverseListRecordDeps {
   dataverse: DataverseClient;
   /** Price list that carries the QuickBooks sales price of synced products (default: the first active one). */
   priceListName?: string;
+  /**
+   * The worker's bulk writers of accounts and contacts: a new account and its primary contact travel in
+   * UpsertMultiple calls shared with other record activities (`bulkUpserts.ts`). Without them every row is its own
+   * request, as before issue 15.
+   */
+  bulkWrites?: PartyBulkWriters;
+}
+
+export interface PartyBulkWriters {
+  accounts: BulkUpsertWriter;
+  contacts: BulkUpsertWriter;
 }
 
 export interface PartyToDataverseInput {
@@ -67,7 +79,7 @@ interface ProductCatalog {
   uomId: string;
 }
 
-export function createDataverseListRecordActivities({ dataverse, priceListName }: DataverseListRecordDeps) {
+export function createDataverseListRecordActivities({ dataverse, priceListName, bulkWrites }: DataverseListRecordDeps) {
   let catalog: Promise<ProductCatalog> | undefined;
 
   /** The price list and unit new products use; looked up once per worker (they do not move). */
@@ -118,10 +130,17 @@ export function createDataverseListRecordActivities({ dataverse, priceListName }
     return rows[0] ?? null;
   }
 
-  async function upsertContact(contact: ContactWrite, key: { companyFile: string; listId: string }): Promise<void> {
-    const current = await dataverse.retrieve(TABLES.contact.entitySet, qbListKey(key.companyFile, key.listId), {
-      select: TABLES.contact.select,
-    });
+  /**
+   * The primary contact: created when missing, else its QuickBooks fields that differ are written. When the account
+   * was created just now and a bulk writer is at hand, the contact is upserted by key without reading it first: the
+   * upsert writes the same QuickBooks fields the read-and-diff would, and a contact left behind by a deleted account
+   * is taken over and bound to the new one.
+   */
+  async function upsertContact(
+    contact: ContactWrite,
+    key: { companyFile: string; listId: string },
+    accountCreated: boolean,
+  ): Promise<void> {
     const {
       'parentcustomerid_account@odata.bind': parentBind,
       qbsync_companyfile,
@@ -130,6 +149,16 @@ export function createDataverseListRecordActivities({ dataverse, priceListName }
     } = contact;
     void qbsync_companyfile;
     void qbsync_qblistid;
+    if (accountCreated && bulkWrites) {
+      await bulkWrites.contacts.upsert(qbListKey(key.companyFile, key.listId), {
+        ...fields,
+        ...(parentBind ? { 'parentcustomerid_account@odata.bind': parentBind } : {}),
+      });
+      return;
+    }
+    const current = await dataverse.retrieve(TABLES.contact.entitySet, qbListKey(key.companyFile, key.listId), {
+      select: TABLES.contact.select,
+    });
     if (!current) {
       await dataverse.upsertByKey(
         TABLES.contact.entitySet,
@@ -169,6 +198,12 @@ export function createDataverseListRecordActivities({ dataverse, priceListName }
     quickbooksSilent?: readonly string[];
     /** Lookup bindings sent only when the row does not hold that lookup yet (a read returns ids, not keys). */
     binds: (row: DataverseRow | null) => Readonly<Record<string, string | undefined>>;
+    /**
+     * Writes a missing row in a bulk call shared with other records (upsert by key) instead of its own create-only
+     * request. The row was read absent in this attempt; if another writer created it in between, the upsert takes it
+     * over with QuickBooks' values where the create-only write would have merged into it (see docs/architecture.md).
+     */
+    bulkCreate?: BulkUpsertWriter;
   }): Promise<ToDataverseResult> {
     const { entitySet, idColumn, select } = TABLES[args.table];
     const key = qbListKey(args.key.companyFile, args.key.listId);
@@ -182,6 +217,15 @@ export function createDataverseListRecordActivities({ dataverse, priceListName }
       }
       if (!current) {
         const plan = planRowCreate(args.desired, quickbooks);
+        if (args.bulkCreate) {
+          let rowId: string;
+          try {
+            rowId = await args.bulkCreate.upsert(key, { ...toWire(plan.body), ...args.binds(null) });
+          } catch (err) {
+            throw asFailure(err, `creating the ${entitySet} row`);
+          }
+          return { rowId, outcome: 'created', written: plan.written, conflicts: [], quickbooksTarget: null };
+        }
         try {
           const created = await dataverse.upsertByKey(
             entitySet,
@@ -272,10 +316,11 @@ export function createDataverseListRecordActivities({ dataverse, priceListName }
           (row === null || row._parentaccountid_value === null || row._parentaccountid_value === undefined)
             ? { 'parentaccountid@odata.bind': parentBind }
             : {},
+        ...(bulkWrites ? { bulkCreate: bulkWrites.accounts } : {}),
       });
       if (input.contact) {
         try {
-          await upsertContact(input.contact, key);
+          await upsertContact(input.contact, key, result.outcome === 'created');
         } catch (err) {
           throw asFailure(err, 'writing the primary contact');
         }

@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { SyncSettings } from '../config/syncSettings';
 import type { DataverseClient } from '../dataverse/client';
+import { TABLES } from '../mapping/entityRegistry';
 import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { currentActivityAttempt } from './activityAttempt';
+import { BulkUpsertWriter, type BulkUpsertOptions } from './bulkUpserts';
 import { createDataverseActivities } from './dataverse';
 import { createQuickBooksActivities } from './quickbooks';
 import { createReconcileActivities } from './reconcile';
@@ -20,6 +22,11 @@ export interface ActivityDeps {
   queueLimits?: Partial<QueueLimits>;
   /** How long a requester waits for QuickBooks without an answer (configuration file `batching.quickbooksWaitHours`). */
   quickbooksWaitMs?: number;
+  /**
+   * How new accounts and their primary contacts are written: gathered from concurrent record activities into
+   * UpsertMultiple calls (default), or `false` for one request a row, as before issue 15.
+   */
+  bulkWrites?: BulkUpsertOptions | false;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */
@@ -27,11 +34,18 @@ export function createActivities(deps: ActivityDeps) {
   const quickbooks = createQuickBooksActivities(deps);
   if (!deps.dataverse) return quickbooks;
   const dataverse = deps.dataverse.followingAttempts(currentActivityAttempt);
+  // The writers send on the worker's own client: one call carries rows of many attempts, none of which owns it.
+  const bulk = deps.bulkWrites === false ? undefined : { ...deps.bulkWrites, attemptOf: currentActivityAttempt };
+  const bulkWrites = bulk && {
+    accounts: new BulkUpsertWriter(deps.dataverse, TABLES.account.entitySet, bulk),
+    contacts: new BulkUpsertWriter(deps.dataverse, TABLES.contact.entitySet, bulk),
+  };
   return {
     ...quickbooks,
     ...createDataverseActivities({
       dataverse,
       ...(deps.priceListName ? { priceListName: deps.priceListName } : {}),
+      ...(bulkWrites ? { bulkWrites } : {}),
     }),
     ...createReconcileActivities({ dataverse }),
     ...createSyncContextActivities({
