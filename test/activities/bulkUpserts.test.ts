@@ -11,7 +11,7 @@ import { createActivities } from '../../src/activities';
 import { BulkUpsertWriter } from '../../src/activities/bulkUpserts';
 import type { DataverseActivities } from '../../src/activities/dataverse';
 import type { PartyToDataverseInput, ToDataverseResult } from '../../src/activities/dataverseListRecords';
-import type { AttemptContext } from '../../src/dataverse/client';
+import type { AttemptContext, DataverseClient } from '../../src/dataverse/client';
 import type { DataverseConnection } from '../../src/dataverse/connect';
 import { DataverseCancelledError } from '../../src/dataverse/errors';
 import { qbListKey } from '../../src/dataverse/entities';
@@ -205,5 +205,40 @@ describe('record activities write new accounts in shared UpsertMultiple calls', 
     assert.equal(rowByKey('account', '8000C0-1700000000'), undefined, 'the cancelled row was written');
     assert.equal(rowByKey('account', '8000C1-1700000000')?.accountid, ids[0]);
     assert.equal(rowByKey('account', '8000C2-1700000000')?.accountid, ids[1]);
+  });
+
+  it('rows handed in while its calls are in flight gather for the next call', async () => {
+    // The sandbox's answer to the first call is held back, as a governor queue saturated by reads holds a call.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstSent = false;
+    const holding = Object.create(connection.client) as DataverseClient;
+    holding.upsertMultiple = async (entitySet, rows) => {
+      const first = !firstSent;
+      firstSent = true;
+      const ids = await connection.client.upsertMultiple(entitySet, rows);
+      if (first) await held;
+      return ids;
+    };
+    const writer = new BulkUpsertWriter(holding, 'accounts', { gatherMs: 0, callsInFlight: 1 });
+    const key = (i: number) => qbListKey('east', `8000F${i}-1700000000`);
+    const before = sandbox.stats();
+
+    const ids = [writer.upsert(key(0), { name: 'Queued Buyer 0' })];
+    while (!firstSent) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Each later row arrives after its own gathering time has run out: alone, each would be a call of its own.
+    for (let i = 1; i <= 3; i++) {
+      ids.push(writer.upsert(key(i), { name: `Queued Buyer ${i}` }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    const written = await Promise.all(ids);
+
+    assert.equal(
+      calls(before, sandbox.stats(), 'accounts/UpsertMultiple'),
+      2,
+      'the queued rows did not travel together',
+    );
+    written.forEach((id, i) => assert.equal(rowByKey('account', `8000F${i}-1700000000`)?.accountid, id));
   });
 });
