@@ -1,6 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type DataverseClient, type DataverseRow } from '../dataverse/client';
-import { ENTITY_SETS, ensurePriceListItem, publishProduct, qbListKey } from '../dataverse/entities';
+import {
+  ENTITY_SETS,
+  ensurePriceListItem,
+  publishProduct,
+  qbListKey,
+  setDefaultPriceList,
+} from '../dataverse/entities';
 import { DataverseConcurrencyError, DataverseDuplicateKeyError } from '../dataverse/errors';
 import { odataString } from '../dataverse/odataAddress';
 import {
@@ -330,7 +336,13 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
       return result;
     },
 
-    /** A QuickBooks item into its product, with its price on the price list, published when created as Draft. */
+    /**
+     * A QuickBooks item into its product, published when created as Draft, with its price on the price list, which
+     * then becomes the product's default price list: Dataverse takes no default price list on create, only once the
+     * product has a price-list item in it. A retry after a lost answer finds the product and its price-list item (by
+     * product, price list and unit) and writes only what is missing. An item without a price gets no price-list item,
+     * hence no default price list.
+     */
     async syncItemToDataverse(input: {
       desired: ProductWrite;
       qbModifiedAt: string;
@@ -351,7 +363,6 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
             ? {
                 'defaultuomscheduleid@odata.bind': `/uomschedules(${cat.uomScheduleId})`,
                 'defaultuomid@odata.bind': `/uoms(${cat.uomId})`,
-                'pricelevelid@odata.bind': `/pricelevels(${cat.priceLevelId})`,
               }
             : {},
       });
@@ -365,6 +376,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
             uomId: cat.uomId,
             amount: price,
           });
+          await setDefaultPriceList(dataverse, result.rowId, cat.priceLevelId);
         }
       } catch (err) {
         throw asFailure(err, 'publishing the product and its price');

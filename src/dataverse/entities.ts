@@ -377,6 +377,33 @@ export async function ensurePriceListItem(client: DataverseClient, item: PriceLi
   throw new Error('unreachable');
 }
 
+/**
+ * Makes `priceLevelId` the product's default price list when it has none. Dataverse does not take a default price
+ * list on create, nor one the product has no price-list item in, so this runs after `ensurePriceListItem`. A default
+ * someone chose in Dynamics is kept; run again after a lost answer, it reads the default set and writes nothing.
+ */
+export async function setDefaultPriceList(
+  client: DataverseClient,
+  productId: string,
+  priceLevelId: string,
+): Promise<{ changed: boolean }> {
+  if (!isGuid(productId) || !isGuid(priceLevelId)) {
+    throw new TypeError(`a default price list needs row ids, got "${productId}" and "${priceLevelId}"`);
+  }
+  const { changed } = await client.updateWithRetry(
+    ENTITY_SETS.product,
+    productId,
+    (row) => {
+      const current = row._pricelevelid_value;
+      return typeof current === 'string' && current.length > 0
+        ? null
+        : { 'pricelevelid@odata.bind': bindTo('pricelevel', priceLevelId) };
+    },
+    { select: ['productid', '_pricelevelid_value'] },
+  );
+  return { changed };
+}
+
 async function findPriceListItem(client: DataverseClient, item: PriceListItem): Promise<DataverseRow | undefined> {
   const filter = [
     `_pricelevelid_value eq ${item.priceLevelId}`,

@@ -34,6 +34,12 @@ export const ErrorCodes = {
   invalidArgument: '0x80040203',
   outsideValidRange: '0x8004431a',
   duplicateProductPriceLevel: '0x80043b08',
+  /**
+   * A product's default price list set on create, or to a price list without a price-list item for the product. The
+   * platform's exact code and wording are not confirmed (assumption): InvalidArgument, as other product-catalog rule
+   * violations the sandbox models.
+   */
+  productDefaultPriceListInvalid: '0x80040203',
   readOnlyRecord: '0x80043e09',
   productNotActive: '0x80043b1d',
   duplicateAttribute: '0x80047013',

@@ -127,7 +127,6 @@ export function seedDemoOrganisation(records: RecordService): void {
           price: p.price,
           'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
           'defaultuomscheduleid@odata.bind': `/uomschedules(${DEMO_UNIT_GROUP_ID})`,
-          'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})`,
           'transactioncurrencyid@odata.bind': `/transactioncurrencies(${DEMO_CURRENCY_ID})`,
         },
         context,
@@ -142,6 +141,13 @@ export function seedDemoOrganisation(records: RecordService): void {
           'productid@odata.bind': `/products(${id})`,
           'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
         },
+        context,
+      );
+      // The default price list is not valid on create: it is set once the product has its price-list item.
+      records.update(
+        table('product'),
+        records.store.get('product', id) ?? product,
+        { 'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})` },
         context,
       );
     }

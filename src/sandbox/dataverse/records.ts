@@ -386,6 +386,7 @@ export class RecordService {
             `The default unit ${String(unit.name)} does not belong to the product's unit group (uomschedule Id = ${group}).`,
           );
         }
+        this.defaultPriceListMustBePriced(row, previous, changed);
         break;
       }
       case 'productpricelevel': {
@@ -437,6 +438,40 @@ export class RecordService {
         break;
       default:
         break;
+    }
+  }
+
+  /**
+   * A product's default price list (`pricelevelid`) is not valid for create, and can be set only to a price list that
+   * already holds a price-list item for the product (Microsoft's product-catalog guide: the field is read-only on a new
+   * product and offers only the price lists the product has items in). Status 400 is Dataverse's for a
+   * refused attribute value; the code and messages are assumptions, unconfirmed on a real organisation. Clearing it
+   * is allowed.
+   */
+  private defaultPriceListMustBePriced(row: Row, previous: Row | undefined, changed: string[]): void {
+    if (!changed.includes('pricelevelid') || !isLookupValue(row.pricelevelid)) return;
+    const productId = String(row.productid);
+    if (previous === undefined) {
+      throw badRequest(
+        ErrorCodes.productDefaultPriceListInvalid,
+        "The attribute 'pricelevelid' (Default Price List) is not valid for create on entity 'product': create the product, add a price list item for it, then set its default price list.",
+      );
+    }
+    const priceLevelId = row.pricelevelid.id;
+    const priced = this.store
+      .all('productpricelevel')
+      .some(
+        (p) =>
+          isLookupValue(p.productid) &&
+          p.productid.id === productId &&
+          isLookupValue(p.pricelevelid) &&
+          p.pricelevelid.id === priceLevelId,
+      );
+    if (!priced) {
+      throw badRequest(
+        ErrorCodes.productDefaultPriceListInvalid,
+        `The price list (pricelevel Id = ${priceLevelId}) has no price list item for this product (product Id = ${productId}): it cannot be the product's default price list.`,
+      );
     }
   }
 

@@ -468,6 +468,63 @@ describe('Dataverse sandbox Web API', () => {
     );
   });
 
+  it('refuses a default price list on a new product, and on a product without a price-list item in that list', async () => {
+    const product = {
+      name: 'Priced later',
+      productnumber: 'PL-1',
+      'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+      'defaultuomscheduleid@odata.bind': `/uomschedules(${DEMO_UNIT_GROUP_ID})`,
+    };
+    const onCreate = await client.call('POST', 'products', {
+      ...product,
+      'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})`,
+    });
+    assert.equal(onCreate.status, 400);
+    const createError = onCreate.json().error as { code: string; message: string };
+    assert.equal(createError.code, '0x80040203');
+    assert.match(
+      createError.message,
+      /'pricelevelid' \(Default Price List\) is not valid for create on entity 'product'/,
+    );
+    const upserted = await client.call('PATCH', 'products(5b7e0c1a-4f7d-4c55-9a3e-2d1f6a9b8c01)', {
+      ...product,
+      productnumber: 'PL-2',
+      'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})`,
+    });
+    assert.equal(upserted.status, 400, 'an upsert that creates is a create');
+    const none = (await client.call('GET', "products?$filter=startswith(productnumber,'PL-')&$select=productid")).json()
+      .value as unknown[];
+    assert.deepEqual(none, [], 'a refused create leaves no product');
+
+    const created = await client.call('POST', 'products', product);
+    assert.equal(created.status, 204);
+    const productId = /\(([0-9a-f-]{36})\)$/.exec(created.headers['odata-entityid'] ?? '')?.[1] ?? '';
+    const setDefault = { 'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})` };
+    const unpriced = await client.call('PATCH', `products(${productId})`, setDefault);
+    assert.equal(unpriced.status, 400);
+    const updateError = unpriced.json().error as { code: string; message: string };
+    assert.equal(updateError.code, '0x80040203');
+    assert.equal(
+      updateError.message,
+      `The price list (pricelevel Id = ${DEMO_PRICE_LIST_ID}) has no price list item for this product (product Id = ${productId}): it cannot be the product's default price list.`,
+    );
+    const item = await client.call('POST', 'productpricelevels', {
+      amount: 4.5,
+      'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})`,
+      'productid@odata.bind': `/products(${productId})`,
+      'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+    });
+    assert.equal(item.status, 204);
+    assert.equal((await client.call('PATCH', `products(${productId})`, setDefault)).status, 204);
+    const stored = (await client.call('GET', `products(${productId})?$select=_pricelevelid_value`)).json();
+    assert.equal(stored._pricelevelid_value, DEMO_PRICE_LIST_ID);
+    assert.equal(
+      (await client.call('PATCH', `products(${productId})`, { 'pricelevelid@odata.bind': null })).status,
+      204,
+      'clearing the default is allowed',
+    );
+  });
+
   it('accepts If-Match with a row version only on tables with optimistic concurrency', async () => {
     const definitions = (
       await client.call(
