@@ -207,7 +207,7 @@ export class MetadataApi {
       IsCustomAttribute: column.custom === true,
       IsPrimaryId: column.name === table.primaryKey,
       IsPrimaryName: column.name === table.primaryName,
-      IsValidForCreate: column.readOnly !== true,
+      IsValidForCreate: column.readOnly !== true && column.validForCreate !== false,
       IsValidForUpdate: column.readOnly !== true,
       RequiredLevel: {
         Value: column.required === true ? 'ApplicationRequired' : 'None',

@@ -442,11 +442,11 @@ export class RecordService {
   }
 
   /**
-   * A product's default price list (`pricelevelid`) is not valid for create, and can be set only to a price list that
-   * already holds a price-list item for the product (Microsoft's product-catalog guide: the field is read-only on a new
-   * product and offers only the price lists the product has items in). Status 400 is Dataverse's for a
-   * refused attribute value; the code and messages are assumptions, unconfirmed on a real organisation. Clearing it
-   * is allowed.
+   * A product's default price list (`pricelevelid`, `validForCreate: false` in the schema) is not valid for create,
+   * and can be set only to a price list that already holds a price-list item for the product (Microsoft's
+   * product-catalog guide: the field is read-only on a new product and offers only the price lists the product has
+   * items in). Status 400 is Dataverse's for a refused attribute value; the code and messages are assumptions,
+   * unconfirmed on a real organisation. Clearing it is allowed.
    */
   private defaultPriceListMustBePriced(row: Row, previous: Row | undefined, changed: string[]): void {
     if (!changed.includes('pricelevelid') || !isLookupValue(row.pricelevelid)) return;

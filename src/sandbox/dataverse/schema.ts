@@ -26,6 +26,8 @@ export interface ColumnDefinition {
   required?: boolean;
   /** Computed or system-managed: accepted in no write body. */
   readOnly?: boolean;
+  /** `IsValidForCreate` false: settable by an update only; a create that carries it is refused (records.ts). */
+  validForCreate?: false;
   /** Global or local option set the values must come from (choice columns). */
   optionSet?: string;
   targets?: LookupTarget[];
@@ -264,7 +266,8 @@ const TABLES: TableSpec[] = [
       // A product cannot be created without its unit group and default unit (the form's "Unit Group" and "Default Unit").
       defaultuomid: lookup('uom', { required: true }),
       defaultuomscheduleid: lookup('uomschedule', { required: true }),
-      pricelevelid: lookup('pricelevel'),
+      // Default Price List: set only once the product has a price-list item in that list (records.ts).
+      pricelevelid: lookup('pricelevel', { validForCreate: false }),
       price: money(),
       standardcost: money(),
       currentcost: money(),

@@ -475,6 +475,13 @@ describe('Dataverse sandbox Web API', () => {
       'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
       'defaultuomscheduleid@odata.bind': `/uomschedules(${DEMO_UNIT_GROUP_ID})`,
     };
+    const metadata = (
+      await client.call(
+        'GET',
+        "EntityDefinitions(LogicalName='product')/Attributes(LogicalName='pricelevelid')?$select=IsValidForCreate,IsValidForUpdate",
+      )
+    ).json();
+    assert.deepEqual([metadata.IsValidForCreate, metadata.IsValidForUpdate], [false, true]);
     const onCreate = await client.call('POST', 'products', {
       ...product,
       'pricelevelid@odata.bind': `/pricelevels(${DEMO_PRICE_LIST_ID})`,
