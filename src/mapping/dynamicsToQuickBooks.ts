@@ -108,6 +108,33 @@ export function pairedRowOutcome(
 }
 
 /**
+ * QuickBooks has taken what a sync decided, but the row's write-back was refused: the row changed in Dynamics after it
+ * was read (a second save, seconds later). Merging again against the old sync base would count the connector's own
+ * QuickBooks write as a QuickBooks edit, newer than the Dynamics edit it overtook, and write the older value back
+ * onto the row. So the row first learns what QuickBooks now holds: the sync base becomes `base`, and the columns the
+ * sync meant to write go onto the row except those the person changed since the read, which stay as they left them;
+ * the next merge finds QuickBooks equal to the base and carries exactly those edits to QuickBooks. Columns are taken
+ * one by one: leaving out a column the person did not touch would make its old value look like a new Dynamics edit.
+ */
+export function planWriteBackOverEdit(input: {
+  /** The row's synced fields as the sync read them. */
+  read: SyncFields;
+  /** The row's synced fields now. */
+  current: SyncFields;
+  /** What the sync meant to write onto the row: synced columns, and for a pairing its company file and ListID. */
+  changes: Readonly<Record<string, unknown>>;
+  /** What QuickBooks now holds (the merge, or the record a pairing found or created). */
+  base: SyncFields;
+}): { changes: Record<string, unknown>; base: SyncFields; editedSinceRead: string[] } {
+  const editedSinceRead = Object.keys({ ...input.read, ...input.current }).filter(
+    (column) => !sameSyncFields({ [column]: input.read[column] ?? null }, { [column]: input.current[column] ?? null }),
+  );
+  const edited = new Set(editedSinceRead);
+  const changes = Object.fromEntries(Object.entries(input.changes).filter(([column]) => !edited.has(column)));
+  return { changes, base: input.base, editedSinceRead };
+}
+
+/**
  * A row created in Dynamics now has its QuickBooks record: the pairing, plus the columns QuickBooks normalised
  * differently (e.g. a trimmed name), with the record's fields as the new base.
  */

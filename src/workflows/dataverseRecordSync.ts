@@ -4,6 +4,7 @@ import {
   continueAsNew,
   defineSignal,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -79,6 +80,9 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
     }
   }
 
+  // From here on a change signal announces an edit the sync below may have read before it was made.
+  pendingSignals = 0;
+
   const contexts = new Map<string, Promise<SyncContext>>();
   const contextFor = (connection: string): Promise<SyncContext> => {
     const name = connection === '' ? input.connection : connection;
@@ -102,5 +106,12 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
         throw ApplicationFailure.nonRetryable(`Dataverse table ${input.entity} is not synced`, 'UnsupportedEntity');
     }
   });
+  // A change announced while the row was being synced (a second save seconds after the first, a webhook delivered
+  // late, the poll finding the row) may be newer than what was read, and its signal started no run of its own: it
+  // landed on this one. Sync again in a fresh run rather than end on the older value. Runs recorded before ended here.
+  if (pendingSignals > 0 && patched('dataverse-record-sync-changes-during-sync')) {
+    log.info('Dataverse changes arrived during the sync; syncing the row again', { changesDuringSync: pendingSignals });
+    await continueAsNew<typeof dataverseRecordSync>({ ...input, changesSoFar: changes });
+  }
   return { ...result, changes };
 }

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
 import { dataverseRecordWorkflowId, type DynamicsEntity } from '../mapping/entityRegistry';
-import { dataverseRecordSync } from './dataverseRecordSync';
+import { dataverseChangedSignal, dataverseRecordSync, type DataverseChangeSummary } from './dataverseRecordSync';
 import { syncConnection, syncEntity, syncSourceId } from './searchAttributes';
 import { count } from './sync/quickbooksRecordBatch';
 
@@ -12,6 +12,25 @@ interface HandedOffRows {
   dynamicsIds: string[];
 }
 
+/**
+ * A change signal for the running run of a row. A run that ended between the start refused and this signal ends with
+ * what it read, perhaps before the change: a new run is started then (it reads the row afresh).
+ */
+async function signalRunningRow(connection: string, entity: DynamicsEntity, id: string): Promise<void> {
+  const workflowId = dataverseRecordWorkflowId(entity, id);
+  const change: DataverseChangeSummary = { messageName: 'Update', entity, id, changedAttributes: [], needsRead: true };
+  try {
+    await getExternalWorkflowHandle(workflowId).signal(dataverseChangedSignal, change);
+  } catch {
+    try {
+      await startRow(connection, entity, id);
+    } catch (err) {
+      // Started again meanwhile (a webhook): that run reads the row after the change.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+}
+
 /** Starts (or finds running) the workflow of one Dynamics row; it runs on across QBWC sessions after the cycle ends. */
 export async function handOffDynamics(
   connection: string,
@@ -20,27 +39,35 @@ export async function handOffDynamics(
   result: HandedOffRows,
 ): Promise<void> {
   try {
-    await startChild(dataverseRecordSync, {
-      workflowId: dataverseRecordWorkflowId(entity, id),
-      args: [{ connection, entity, id, quietPeriodMs: 0 }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // The run carries this connection from its start: a row that fails before its own company file is known (a
-      // Dataverse outage, an order with no customer) is still found by this connection's failed-record retry and by
-      // `qbsync failed -c`. The run replaces it with the row's company file once it knows it.
-      typedSearchAttributes: patched('poll-cycle-dynamics-row-connection')
-        ? [
-            { key: syncConnection, value: connection },
-            { key: syncEntity, value: entity },
-            { key: syncSourceId, value: id },
-          ]
-        : [
-            { key: syncEntity, value: entity },
-            { key: syncSourceId, value: id },
-          ],
-    });
+    await startRow(connection, entity, id);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The running run may have read the row before the change this poll found, and the cursor is about to move past
+    // it: tell the run, which syncs again once it is done. Cycles recorded before this let the change go.
+    if (patched('poll-cycle-dynamics-row-signal-running')) await signalRunningRow(connection, entity, id);
   }
   count(result.handedOff, `d365:${entity}`);
   if (result.dynamicsIds.length < 100) result.dynamicsIds.push(dataverseRecordWorkflowId(entity, id));
+}
+
+/** The row's run, started by the poll: it reads the row at once (the poll has seen its final state). */
+async function startRow(connection: string, entity: DynamicsEntity, id: string): Promise<void> {
+  await startChild(dataverseRecordSync, {
+    workflowId: dataverseRecordWorkflowId(entity, id),
+    args: [{ connection, entity, id, quietPeriodMs: 0 }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    // The run carries this connection from its start: a row that fails before its own company file is known (a
+    // Dataverse outage, an order with no customer) is still found by this connection's failed-record retry and by
+    // `qbsync failed -c`. The run replaces it with the row's company file once it knows it.
+    typedSearchAttributes: patched('poll-cycle-dynamics-row-connection')
+      ? [
+          { key: syncConnection, value: connection },
+          { key: syncEntity, value: entity },
+          { key: syncSourceId, value: id },
+        ]
+      : [
+          { key: syncEntity, value: entity },
+          { key: syncSourceId, value: id },
+        ],
+  });
 }

@@ -13,6 +13,7 @@ import {
   pairedRowOutcome,
   planPairedRowMerge,
   planPairing,
+  planWriteBackOverEdit,
   productChange,
   type PairedRowMergeInput,
 } from '../../src/mapping/dynamicsToQuickBooks';
@@ -192,5 +193,60 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
       numericColumns: numericColumns('account'),
     });
     assert.deepEqual(renamed.changes, { name: 'Acme Corp', qbsync_companyfile: 'east', qbsync_qblistid: '8000-9' });
+  });
+});
+
+describe('QuickBooks took a sync, but the row changed in Dynamics after it was read', () => {
+  const read = accountSyncFields(ACME);
+  const merged = accountSyncFields({ ...ACME, telephone1: '555-0100', emailaddress1: 'billing@acme.test' });
+
+  it('the base becomes what QuickBooks holds, and a column the person saved again stays as they left it', () => {
+    // QuickBooks' new e-mail won the merge and Dynamics was to take it; the person then saved a new phone.
+    const plan = planWriteBackOverEdit({
+      read,
+      current: accountSyncFields({ ...ACME, telephone1: '555-0199' }),
+      changes: { emailaddress1: 'billing@acme.test' },
+      base: merged,
+    });
+    assert.deepEqual(plan.changes, { emailaddress1: 'billing@acme.test' });
+    assert.deepEqual(plan.base, merged);
+    assert.deepEqual(plan.editedSinceRead, ['telephone1']);
+    // The next merge sees QuickBooks equal to the base and the new phone as Dynamics' own edit: it goes to QuickBooks.
+    const next = value(
+      planPairedRowMerge({
+        storedBase: encodeSyncBase(plan.base),
+        quickbooks: merged,
+        dynamics: accountSyncFields({ ...ACME, telephone1: '555-0199', emailaddress1: 'billing@acme.test' }),
+        qbModifiedAt: '2026-12-05T10:00:09-05:00',
+        dvModifiedAt: '2026-12-05T15:00:05Z',
+        policy: DEFAULT_OWNERSHIP,
+        numericColumns: numericColumns('account'),
+      }),
+    );
+    assert.equal(next.merged.telephone1, '555-0199');
+    assert.equal(next.quickbooksNeedsChange, true);
+    assert.deepEqual(next.conflicts, []);
+  });
+
+  it('a column the sync meant to write and the person changed since is left out, the pairing always written', () => {
+    const plan = planWriteBackOverEdit({
+      read,
+      current: accountSyncFields({ ...ACME, name: 'Acme Holdings' }),
+      changes: { name: 'Acme Corp', qbsync_companyfile: 'east', qbsync_qblistid: '8000-9' },
+      base: accountSyncFields({ ...ACME, name: 'Acme Corp' }),
+    });
+    assert.deepEqual(plan.changes, { qbsync_companyfile: 'east', qbsync_qblistid: '8000-9' });
+    assert.deepEqual(plan.editedSinceRead, ['name']);
+  });
+
+  it('formatting is not an edit: the same money written differently keeps the column in the write', () => {
+    const plan = planWriteBackOverEdit({
+      read,
+      current: accountSyncFields({ ...ACME, creditlimit: '5000' }),
+      changes: { creditlimit: '7500.00' },
+      base: accountSyncFields({ ...ACME, creditlimit: '7500.00' }),
+    });
+    assert.deepEqual(plan.changes, { creditlimit: '7500.00' });
+    assert.deepEqual(plan.editedSinceRead, []);
   });
 });

@@ -3,11 +3,16 @@ import type { SyncContext } from '../../activities/syncContext';
 import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activities/dataversePairedRows';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
-import { pairedRowOutcome, planPairedRowMerge, planPairing } from '../../mapping/dynamicsToQuickBooks';
+import {
+  pairedRowOutcome,
+  planPairedRowMerge,
+  planPairing,
+  planWriteBackOverEdit,
+} from '../../mapping/dynamicsToQuickBooks';
 import { numericColumns } from '../../mapping/entityRegistry';
 import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import { withQuickBooksSilence } from '../../mapping/quickbooksToDynamics';
-import { ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
+import { ETAG_REREADS, ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
 import {
   accountSyncFields,
   decodeSyncBase,
@@ -80,6 +85,8 @@ async function pairedRowToQuickBooks<
   Q extends QbRecord & { listId: string; timeModified?: string },
 >(rowId: string, spec: PairedRowSpec<Row, Q>, contextFor: ContextFor): Promise<DynamicsSyncResult> {
   const numeric = numericColumns(spec.entity);
+  /** A pass that wrote QuickBooks before the row changed under it: the run still changed QuickBooks. */
+  let quickbooksChangedBefore = false;
   for (let attempt = 1; attempt <= ROW_MERGE_ATTEMPTS; attempt++) {
     const read = await spec.read();
     if (!read) return { outcome: 'unchanged', note: `the ${spec.entity} no longer exists` };
@@ -91,16 +98,29 @@ async function pairedRowToQuickBooks<
     markRecord({ connection });
     const ctx = await contextFor(connection);
     const what = `Dynamics ${spec.entity} ${spec.name(row) ?? rowId}`;
-    const writeBack = async (changes: Record<string, unknown>, base: SyncFields): Promise<boolean> => {
+    const dynamicsFields = spec.rowFields(row);
+    /**
+     * False when the row changed since it was read: merge again. `quickbooksTook`: QuickBooks already holds `base`
+     * (this pass wrote it, or a pairing found the record), so the row is first told so (`planWriteBackOverEdit`);
+     * runs recorded before that merged again against the old base, reading their own write as a newer QuickBooks edit.
+     */
+    const writeBack = async (
+      changes: Record<string, unknown>,
+      base: SyncFields,
+      quickbooksTook: boolean,
+    ): Promise<boolean> => {
       try {
         await dataverse.writeBackToRow({ entity: spec.entity, rowId, etag: read.etag, changes, base });
         return true;
       } catch (err) {
-        if (isStaleRow(err) && attempt < ROW_MERGE_ATTEMPTS) return false;
+        if (!isStaleRow(err)) throw err;
+        if (quickbooksTook && patched('dynamics-row-base-after-stale-write-back')) {
+          await writeBackOverEdit(spec, rowId, dynamicsFields, changes, base);
+        }
+        if (attempt < ROW_MERGE_ATTEMPTS) return false;
         throw err;
       }
     };
-    const dynamicsFields = spec.rowFields(row);
 
     if (!row.qbsync_qblistid) {
       const record = await spec.create(row, connection, ctx, what);
@@ -111,7 +131,7 @@ async function pairedRowToQuickBooks<
         dynamics: dynamicsFields,
         numericColumns: numeric,
       });
-      if (!(await writeBack(pairing.changes, pairing.base))) continue;
+      if (!(await writeBack(pairing.changes, pairing.base, true))) continue;
       markRecord({ targetId: record.listId, outcome: 'created' });
       return { outcome: 'created', connection, targetId: record.listId };
     }
@@ -154,10 +174,11 @@ async function pairedRowToQuickBooks<
         write: (requestId, current) => spec.modFor(requestId, current, { ...row, ...plan.merged }, ctx, what),
       });
       quickbooksChanged = result.changed;
+      quickbooksChangedBefore ||= result.changed;
       if (result.changed) await rememberOwnWrite(connection, result.record);
     }
-    if (plan.rowNeedsWrite && !(await writeBack(plan.rowChanges, plan.merged))) continue;
-    const outcome = pairedRowOutcome(plan, quickbooksChanged);
+    if (plan.rowNeedsWrite && !(await writeBack(plan.rowChanges, plan.merged, quickbooksChanged))) continue;
+    const outcome = pairedRowOutcome(plan, quickbooksChangedBefore);
     markRecord({ outcome });
     return { outcome, connection, targetId: listId, conflicts: plan.conflicts };
   }
@@ -165,6 +186,37 @@ async function pairedRowToQuickBooks<
     `the ${spec.entity} kept changing in Dynamics while it was synced`,
     'StaleEtag',
   );
+}
+
+/**
+ * QuickBooks holds `base`, the row changed since `readFields` were read: the sync base and the columns the person left
+ * alone are written on the row as it is now (each refusal re-reads it), so that no later merge, in this run or in any
+ * other, takes the connector's own QuickBooks write for a newer QuickBooks edit.
+ */
+async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null }>(
+  spec: PairedRowSpec<Row, QbRecord>,
+  rowId: string,
+  readFields: SyncFields,
+  changes: Record<string, unknown>,
+  base: SyncFields,
+): Promise<void> {
+  for (let reread = 1; ; reread++) {
+    const now = await spec.read();
+    if (!now) return;
+    const plan = planWriteBackOverEdit({ read: readFields, current: spec.rowFields(now.row), changes, base });
+    try {
+      await dataverse.writeBackToRow({
+        entity: spec.entity,
+        rowId,
+        etag: now.etag,
+        changes: plan.changes,
+        base: plan.base,
+      });
+      return;
+    } catch (err) {
+      if (!isStaleRow(err) || reread >= ETAG_REREADS) throw err;
+    }
+  }
 }
 
 /** A write-back refused because the row changed since it was read (its ETag is stale). */

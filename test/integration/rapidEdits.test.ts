@@ -1,0 +1,194 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
+import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
+import { dataverseRecordWorkflowId } from '../../src/mapping/entityRegistry';
+import { decodeSyncBase } from '../../src/mapping/syncBase';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { CustomerRet } from '../../src/qbxml/requests';
+import type { DataverseChangeSummary } from '../../src/workflows/dataverseChangeSummary';
+import { collectedChangesQuery } from '../fixtures/changeCollector';
+import { startSyncStack, type SyncStack } from '../support/syncStack';
+import { startTestTemporal } from '../support/temporal';
+
+/**
+ * Issue 11, the chaos run's lost edits: several quick edits of one Dynamics account's phone ended in QuickBooks (and
+ * back in Dynamics) on an earlier value. The account's run reads the row, then waits for the Web Connector; the person
+ * saves again meanwhile, and the webhooks of the saves arrive twice and out of order. Each test holds the run at that
+ * point (no QBWC session is run until the edits are made), then lets QuickBooks answer: both systems must end on the
+ * last value. Real Temporal dev server, the Dataverse sandbox and the QuickBooks simulators behind the real gateway.
+ */
+describe('rapid edits of one Dynamics account end on the last value in both systems', () => {
+  let env: TestWorkflowEnvironment;
+  let stack: SyncStack;
+
+  const customer = (listId: string): CustomerRet => {
+    const xml = `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><ListID>${listId}</ListID></CustomerQueryRq></QBXMLMsgsRq></QBXML>`;
+    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(xml));
+    const found = response?.records[0] as CustomerRet | undefined;
+    assert.ok(found, `customer ${listId} exists`);
+    return found;
+  };
+  const customerNamed = (name: string): CustomerRet => {
+    const xml = `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq></QBXMLMsgsRq></QBXML>`;
+    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(xml));
+    const found = response?.records[0] as CustomerRet | undefined;
+    assert.ok(found, `customer ${name} exists`);
+    return found;
+  };
+  /** The account paired with an east customer, by the customer's name. */
+  const pairedAccount = async (name: string): Promise<{ accountId: string; listId: string }> => {
+    const { listId } = customerNamed(name);
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', listId));
+    assert.ok(row, `the account of ${name} is paired`);
+    return { accountId: String(row.accountid), listId };
+  };
+  const account = async (accountId: string): Promise<Record<string, unknown>> => {
+    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, accountId);
+    assert.ok(row, `account ${accountId} exists`);
+    return row;
+  };
+  /** A person saving the account's phone in Dynamics (no connector tag), and the webhook that save sends. */
+  const save = async (accountId: string, phone: string): Promise<DataverseChangeSummary> => {
+    await stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: phone });
+    const row = await account(accountId);
+    return {
+      messageName: 'Update',
+      entity: 'account',
+      id: accountId,
+      modifiedOn: String(row.modifiedon),
+      operationId: randomUUID(),
+      changedAttributes: ['telephone1', 'modifiedon'],
+      needsRead: false,
+    };
+  };
+  /** Webhook deliveries, in the order given, to the gateway's starter (signal-with-start on the row's workflow id). */
+  const deliver = async (...changes: DataverseChangeSummary[]): Promise<void> => {
+    const start = temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 0 });
+    for (const change of changes) await start(change, 'east');
+  };
+  /** Waits until the row's run has read the row `times` times (it then waits for QuickBooks). */
+  const rowRead = async (accountId: string, times = 1): Promise<void> => {
+    const handle = env.client.workflow.getHandle(dataverseRecordWorkflowId('account', accountId));
+    for (let i = 0; i < 200; i++) {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const reads = new Set(
+        events
+          .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'readAccountForQuickBooks')
+          .map((e) => String(e.eventId)),
+      );
+      const done = events.filter((e) =>
+        reads.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '')),
+      ).length;
+      if (done >= times) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`the run of account ${accountId} never read the row`);
+  };
+  const assertBothOn = async (accountId: string, listId: string, phone: string): Promise<void> => {
+    assert.equal(customer(listId).phone, phone, 'QuickBooks ends on the last value');
+    const row = await account(accountId);
+    assert.equal(row.telephone1, phone, 'Dynamics is not written back with an older value');
+    assert.equal(decodeSyncBase(String(row.qbsync_syncbase))?.telephone1, phone, 'the sync base is the last value');
+  };
+
+  before(async () => {
+    env = await startTestTemporal();
+    stack = await startSyncStack(env);
+    await stack.cycle('east');
+    await stack.settle();
+  });
+  after(async () => {
+    await stack?.close();
+    await env?.teardown();
+  });
+
+  it('two saves: the run read the first, the second comes while it waits for QuickBooks, webhooks late and reversed', async () => {
+    const { accountId, listId } = await pairedAccount('Harbor Lights Cafe');
+    const first = await save(accountId, '617-555-1001');
+    await deliver(first);
+    await rowRead(accountId);
+    const second = await save(accountId, '617-555-1002');
+    await deliver(second, first); // the first save's webhook delivered again, after the second's
+    await stack.settle();
+    await assertBothOn(accountId, listId, '617-555-1002');
+  });
+
+  it('three saves: the run read the first, the webhooks of all three arrive late and out of order', async () => {
+    const { accountId, listId } = await pairedAccount('Keystone Builders');
+    const first = await save(accountId, '215-555-2001');
+    await deliver(first);
+    await rowRead(accountId);
+    const second = await save(accountId, '215-555-2002');
+    const third = await save(accountId, '215-555-2003');
+    await deliver(third, first, second);
+    await stack.settle();
+    await assertBothOn(accountId, listId, '215-555-2003');
+  });
+
+  it('a new account saved again before its pairing was written: the customer ends on the second save', async () => {
+    const created = await stack.dataverse.create(ENTITY_SETS.account, {
+      name: 'Rapid Edit Traders',
+      customertypecode: 3,
+      telephone1: '603-555-5001',
+      qbsync_companyfile: 'east',
+    });
+    const accountId = String(created.id);
+    await deliver({
+      messageName: 'Create',
+      entity: 'account',
+      id: accountId,
+      operationId: randomUUID(),
+      changedAttributes: ['name', 'telephone1'],
+      needsRead: false,
+    });
+    await rowRead(accountId);
+    const edit = await save(accountId, '603-555-5002');
+    await deliver(edit);
+    await stack.settle();
+    const row = await account(accountId);
+    const { listId } = customerNamed('Rapid Edit Traders');
+    assert.equal(row.qbsync_qblistid, listId, 'the account is paired with the customer made from it');
+    await assertBothOn(accountId, listId, '603-555-5002');
+  });
+
+  it('a save announced while the run syncs a row it found in agreement reaches QuickBooks without waiting for a poll', async () => {
+    const { accountId, listId } = await pairedAccount('Green Mountain Books');
+    const before = customer(listId).phone;
+    // A delivery of an old change: the run reads the row, finds both systems in agreement, asks QuickBooks to be sure.
+    await deliver({
+      messageName: 'Update',
+      entity: 'account',
+      id: accountId,
+      operationId: randomUUID(),
+      changedAttributes: ['description'],
+      needsRead: false,
+    });
+    await rowRead(accountId);
+    const edit = await save(accountId, '802-555-3001');
+    await deliver(edit);
+    await stack.settle();
+    assert.notEqual(before, '802-555-3001');
+    await assertBothOn(accountId, listId, '802-555-3001');
+  });
+
+  it('a poll that finds a row whose run is still busy tells that run, before its cursor moves past the change', async () => {
+    const { accountId } = await pairedAccount('Empire Office Supply');
+    const workflowId = dataverseRecordWorkflowId('account', accountId);
+    const busy = await env.client.workflow.start('dataverseChangeCollector', { workflowId, taskQueue: 'sync-e2e' });
+    try {
+      await save(accountId, '518-555-4001');
+      const cycle = await stack.cycle('east');
+      assert.ok(cycle.dynamicsIds.includes(workflowId), 'the poll found the row');
+      const told = await busy.query(collectedChangesQuery);
+      assert.deepEqual(
+        told.map((c) => [c.entity, c.id, c.needsRead]),
+        [['account', accountId, true]],
+      );
+    } finally {
+      await busy.terminate('test over');
+    }
+  });
+});
