@@ -23,4 +23,9 @@ export interface DataverseChangeSummary {
   changedAttributes: string[];
   /** True when the payload was cut short (over 256 KB) or otherwise can't be trusted: read the row via the Web API. */
   needsRead: boolean;
+  /**
+   * Sent by a poll cycle that found the row changed while its run was busy, not by Dynamics. The poll finds a row
+   * again every cycle until it is synced, so such a notice does not hold a quiet period open.
+   */
+  foundByPoll?: boolean;
 }

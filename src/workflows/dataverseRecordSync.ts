@@ -50,13 +50,17 @@ const defaultQuietPeriodMs = 30_000;
 export async function dataverseRecordSync(input: DataverseRecordSyncInput): Promise<DataverseRecordSyncResult> {
   let pendingSignals = 0;
   let changes = input.changesSoFar ?? 0;
+  let syncing = false;
 
   setHandler(dataverseChangedSignal, (summary) => {
-    pendingSignals += 1;
     changes += 1;
+    // A poll repeats its notice every cycle until the row is synced; during the quiet period the row is read later
+    // anyway, and counting it there would keep the quiet period from ever ending.
+    if (syncing || !summary.foundByPoll) pendingSignals += 1;
     log.info('Dataverse change received', {
       messageName: summary.messageName,
       needsRead: summary.needsRead,
+      foundByPoll: summary.foundByPoll === true,
       operationId: summary.operationId,
       changedAttributes: summary.changedAttributes.length,
     });
@@ -81,6 +85,7 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
   }
 
   // From here on a change signal announces an edit the sync below may have read before it was made.
+  syncing = true;
   pendingSignals = 0;
 
   const contexts = new Map<string, Promise<SyncContext>>();

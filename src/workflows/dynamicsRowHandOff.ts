@@ -18,7 +18,14 @@ interface HandedOffRows {
  */
 async function signalRunningRow(connection: string, entity: DynamicsEntity, id: string): Promise<void> {
   const workflowId = dataverseRecordWorkflowId(entity, id);
-  const change: DataverseChangeSummary = { messageName: 'Update', entity, id, changedAttributes: [], needsRead: true };
+  const change: DataverseChangeSummary = {
+    messageName: 'Update',
+    entity,
+    id,
+    changedAttributes: [],
+    needsRead: true,
+    foundByPoll: true,
+  };
   try {
     await getExternalWorkflowHandle(workflowId).signal(dataverseChangedSignal, change);
   } catch {

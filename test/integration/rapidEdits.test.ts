@@ -9,6 +9,7 @@ import { decodeSyncBase } from '../../src/mapping/syncBase';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet } from '../../src/qbxml/requests';
 import type { DataverseChangeSummary } from '../../src/workflows/dataverseChangeSummary';
+import { dataverseChangedSignal } from '../../src/workflows/dataverseRecordSync';
 import { collectedChangesQuery } from '../fixtures/changeCollector';
 import { startSyncStack, type SyncStack } from '../support/syncStack';
 import { startTestTemporal } from '../support/temporal';
@@ -174,6 +175,28 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     await assertBothOn(accountId, listId, '802-555-3001');
   });
 
+  it('a poll notice does not hold a quiet period open: the poll finds the row again every cycle until it is synced', async () => {
+    const { accountId } = await pairedAccount('Pine State Outfitters');
+    const workflowId = dataverseRecordWorkflowId('account', accountId);
+    const change: DataverseChangeSummary = {
+      messageName: 'Update',
+      entity: 'account',
+      id: accountId,
+      operationId: randomUUID(),
+      changedAttributes: ['telephone1'],
+      needsRead: false,
+    };
+    // A quiet period far longer than the signals below take to arrive, so each lands inside it.
+    await temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 15_000 })(change, 'east');
+    const run = env.client.workflow.getHandle(workflowId);
+    await run.signal(dataverseChangedSignal, { ...change, foundByPoll: true, needsRead: true });
+    await run.signal(dataverseChangedSignal, { ...change, foundByPoll: true, needsRead: true });
+    await rowRead(accountId);
+    const quietWaits = ((await run.fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes).length;
+    assert.equal(quietWaits, 1, 'the poll notices started the quiet period over');
+    await stack.settle();
+  });
+
   it('a poll that finds a row whose run is still busy tells that run, before its cursor moves past the change', async () => {
     const { accountId } = await pairedAccount('Empire Office Supply');
     const workflowId = dataverseRecordWorkflowId('account', accountId);
@@ -184,8 +207,8 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
       assert.ok(cycle.dynamicsIds.includes(workflowId), 'the poll found the row');
       const told = await busy.query(collectedChangesQuery);
       assert.deepEqual(
-        told.map((c) => [c.entity, c.id, c.needsRead]),
-        [['account', accountId, true]],
+        told.map((c) => [c.entity, c.id, c.needsRead, c.foundByPoll]),
+        [['account', accountId, true, true]],
       );
     } finally {
       await busy.terminate('test over');
