@@ -238,6 +238,14 @@ export function createSyncContextActivities({ client, dataverse, settings, now }
     },
 
     /**
+     * The connector's own writes as the company file knows them now. A poll asks again once its read is answered: a
+     * write answered after the cycle began (and before its read) is in no earlier view.
+     */
+    async ownWritesOf(input: { connection: string }): Promise<OwnWrites> {
+      return queryCompanyFile<OwnWrites>(input.connection, ownWritesQuery, {});
+    },
+
+    /**
      * Adds options for QuickBooks names Dynamics does not offer yet (a label that arrived meanwhile is skipped) and
      * returns the options as they now stand.
      */

@@ -95,12 +95,18 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   const cursors = start.cursors;
   let ctx = start.context;
   const advanced: Record<string, string> = {};
+  // The connector's own writes as known once the read is answered (below); until then, as the cycle began.
+  let ownWrites: Readonly<Record<string, string>> = start.ownWrites;
   // The version the connector itself wrote comes back as modified: an echo, not a change.
   const ownEcho = (r: QbRecord): boolean => {
     const id = recordId(r);
-    return id !== '' && 'editSequence' in r && start.ownWrites[id] === r.editSequence;
+    return (
+      id !== '' && 'editSequence' in r && (start.ownWrites[id] === r.editSequence || ownWrites[id] === r.editSequence)
+    );
   };
   const readOwnWrites: string[] = [];
+  /** The version of each own-written record this read saw: only those are forgotten. */
+  const readVersions: Record<string, string> = {};
 
   // ---- QuickBooks: every list changed since its cursor, in one batch (one round trip when nothing changed) ----
   // Each read starts an overlap window before its cursor (a late commit, the repeated hour when clocks go back);
@@ -143,6 +149,11 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     },
     { followUp: false },
   );
+  // A write answered after the cycle began and before this read (a Dynamics row's Mod, seconds ago) is known to the
+  // company file from its answer on, but not to `start`: without asking again, the poll would take the connector's own
+  // write for a QuickBooks edit, newer than the Dynamics save it carried. Cycles recorded before did not ask.
+  const ownWritesAfterRead = patched('poll-cycle-own-writes-after-read');
+  if (ownWritesAfterRead) ownWrites = await syncContext.ownWritesOf({ connection });
   const [typesOutcome, ...listOutcomes] = outcomes;
   const customerTypes = responseOrFail(typesOutcome, 'reading customer types').records as CustomerTypeRet[];
   const lists = new Map<string, QbRecord[]>();
@@ -155,6 +166,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     for (const r of records) {
       const id = recordId(r);
       if (id in start.ownWrites) readOwnWrites.push(id);
+      if ((id in start.ownWrites || id in ownWrites) && 'editSequence' in r && typeof r.editSequence === 'string') {
+        readVersions[id] = r.editSequence;
+      }
     }
     Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors, overlapMs));
   });
@@ -266,7 +280,11 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   progress.phase = 'done';
-  if (readOwnWrites.length > 0) {
+  if (ownWritesAfterRead) {
+    if (Object.keys(readVersions).length > 0) {
+      await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(forgetOwnWritesSignal, readVersions);
+    }
+  } else if (readOwnWrites.length > 0) {
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(forgetOwnWritesSignal, readOwnWrites);
   }
   if (Object.entries(advanced).some(([key, value]) => cursors[key] !== value)) {

@@ -10,6 +10,13 @@ import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet } from '../../src/qbxml/requests';
 import type { DataverseChangeSummary } from '../../src/workflows/dataverseChangeSummary';
 import { dataverseChangedSignal } from '../../src/workflows/dataverseRecordSync';
+import {
+  companyFileStatusQuery,
+  companyFileWorkflowId,
+  forgetOwnWritesSignal,
+  ownWritesQuery,
+  rememberOwnWritesSignal,
+} from '../../src/workflows/companyFile/messages';
 import { collectedChangesQuery } from '../fixtures/changeCollector';
 import { startSyncStack, type SyncStack } from '../support/syncStack';
 import { startTestTemporal } from '../support/temporal';
@@ -195,6 +202,36 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     const quietWaits = ((await run.fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes).length;
     assert.equal(quietWaits, 1, 'the poll notices started the quiet period over');
     await stack.settle();
+  });
+
+  it('a write QuickBooks answered after a poll began and before its read is an echo to that poll, not a change', async () => {
+    const target = customerNamed('Capitol Dental Group');
+    const companyFile = env.client.workflow.getHandle(companyFileWorkflowId('east'));
+    // A connector flow's Mod, queued before the poll's read (the fixture stands for any flow writing QuickBooks).
+    const rename = await env.client.workflow.start('renameCustomer', {
+      workflowId: `fixture/rename/${randomUUID()}`,
+      taskQueue: 'sync-e2e',
+      args: ['east', target, 'Capitol Dental Group PC'],
+    });
+    for (let i = 0; i < 100 && (await companyFile.query(companyFileStatusQuery)).queued === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cycle = await stack.cycle('east');
+    await rename.result();
+    const written = customer(target.listId);
+    assert.equal(written.companyName, 'Capitol Dental Group PC');
+    assert.equal(cycle.handedOff['qb:customer'] ?? 0, 0, 'the poll read the connector’s own write back as a change');
+    // The poll read that version, so the company file forgets it.
+    assert.equal((await companyFile.query(ownWritesQuery))[target.listId], undefined);
+  });
+
+  it('a poll forgets only the version of an own write it read: one remembered after its read stays', async () => {
+    const companyFile = env.client.workflow.getHandle(companyFileWorkflowId('east'));
+    await companyFile.signal(rememberOwnWritesSignal, { '80000999-0000000001': '1796000002' });
+    await companyFile.signal(forgetOwnWritesSignal, { '80000999-0000000001': '1796000001' });
+    assert.equal((await companyFile.query(ownWritesQuery))['80000999-0000000001'], '1796000002');
+    await companyFile.signal(forgetOwnWritesSignal, { '80000999-0000000001': '1796000002' });
+    assert.equal((await companyFile.query(ownWritesQuery))['80000999-0000000001'], undefined);
   });
 
   it('a poll that finds a row whose run is still busy tells that run, before its cursor moves past the change', async () => {

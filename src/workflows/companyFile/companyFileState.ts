@@ -85,6 +85,25 @@ export interface RoutedResults {
   results: QbxmlResult[];
 }
 
+/**
+ * The record versions the connector's own Adds and Mods produced, from their answers: every write goes through the
+ * company file, so it knows them the moment QuickBooks answers, before any later read can return them. (The requester
+ * also reports them, but only after its results reached it, by which time a poll may already have read the record.)
+ */
+export function ownWritesIn(results: readonly QbxmlResult[]): Record<string, string> {
+  const writes: Record<string, string> = {};
+  for (const result of results) {
+    if (result.kind !== 'response' || result.response.statusCode !== 0) continue;
+    if (!/(Add|Mod)Rs$/.test(result.response.type)) continue;
+    for (const record of result.response.records) {
+      const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : undefined;
+      const editSequence = 'editSequence' in record ? record.editSequence : undefined;
+      if (typeof id === 'string' && typeof editSequence === 'string') writes[id] = editSequence;
+    }
+  }
+  return writes;
+}
+
 export function newCompanyFileState(connection: string): CompanyFileState {
   return {
     connection,

@@ -126,8 +126,8 @@ export async function legacyCompanyFile(input: CompanyFileInput): Promise<void> 
       ownWrites.delete(id);
     }
   });
-  setHandler(forgetOwnWritesSignal, (ids) => {
-    for (const id of ids) ownWrites.delete(id);
+  setHandler(forgetOwnWritesSignal, (read) => {
+    for (const id of Array.isArray(read) ? read : Object.keys(read)) ownWrites.delete(id);
   });
   setHandler(ownWritesQuery, () => Object.fromEntries(ownWrites));
   setHandler(enqueueQbxmlSignal, (batch) => {

@@ -146,11 +146,12 @@ export const choiceNamesQuery = defineQuery<QuickBooksChoiceNames>('choiceNames'
 
 /**
  * The connector's own QuickBooks writes (ListID or TxnID → the EditSequence QuickBooks gave the written version): the
- * next poll reads those records as modified, and they are echoes, not changes. A poll forgets the ids it has read.
+ * next poll reads those records as modified, and they are echoes, not changes. A poll forgets the versions it has read
+ * (cycles recorded before sent the ids alone).
  */
 export type OwnWrites = Readonly<Record<string, string>>;
 export const rememberOwnWritesSignal = defineSignal<[OwnWrites]>('rememberOwnWrites');
-export const forgetOwnWritesSignal = defineSignal<[string[]]>('forgetOwnWrites');
+export const forgetOwnWritesSignal = defineSignal<[OwnWrites | string[]]>('forgetOwnWrites');
 export const ownWritesQuery = defineQuery<OwnWrites>('ownWrites');
 
 export const lastErrorQuery = defineQuery<string, [SessionCall]>('lastError');

@@ -30,6 +30,7 @@ import {
   queuedWritersQuery,
   unknownBatchesQuery,
   webConnectorContactQuery,
+  type OwnWrites,
   type QuickBooksChoiceNames,
   type ReceiveResponseInput,
   type SessionCall,
@@ -50,7 +51,13 @@ import {
   takeRequests,
   unknownBatches,
 } from './sessionQueue';
-import { defaultQueueLimits, newCompanyFileState, type QueueLimits, type RoutedResults } from './companyFileState';
+import {
+  defaultQueueLimits,
+  newCompanyFileState,
+  ownWritesIn,
+  type QueueLimits,
+  type RoutedResults,
+} from './companyFileState';
 import { hasUnreadableAnswer } from './unreadableAnswers';
 
 /**
@@ -113,9 +120,23 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   };
   const deliveries = new Set<Promise<void>>();
 
+  const ownWrites = new Map<string, string>(Object.entries(input.ownWrites ?? {}));
+  const rememberOwnWrites = (writes: OwnWrites): void => {
+    for (const [id, editSequence] of Object.entries(writes)) {
+      ownWrites.delete(id);
+      ownWrites.set(id, editSequence);
+    }
+    for (const id of ownWrites.keys()) {
+      if (ownWrites.size <= MAX_OWN_WRITES) break;
+      ownWrites.delete(id);
+    }
+  };
+
   const route = (routed: RoutedResults[]): void => {
     for (const group of routed) {
       grow(group);
+      // State only: the versions the connector's writes produced are known before anyone can read them back.
+      rememberOwnWrites(ownWritesIn(group.results));
       const delivery = getExternalWorkflowHandle(group.requester)
         .signal(qbxmlResultsSignal, { batchId: group.batchId, results: group.results })
         .catch((error: unknown) => {
@@ -186,19 +207,14 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     choiceNames = { ...choiceNames, ...names };
   });
   setHandler(choiceNamesQuery, () => choiceNames);
-  const ownWrites = new Map<string, string>(Object.entries(input.ownWrites ?? {}));
-  setHandler(rememberOwnWritesSignal, (writes) => {
-    for (const [id, editSequence] of Object.entries(writes)) {
-      ownWrites.delete(id);
-      ownWrites.set(id, editSequence);
-    }
-    for (const id of ownWrites.keys()) {
-      if (ownWrites.size <= MAX_OWN_WRITES) break;
-      ownWrites.delete(id);
-    }
-  });
-  setHandler(forgetOwnWritesSignal, (ids) => {
-    for (const id of ids) ownWrites.delete(id);
+  setHandler(rememberOwnWritesSignal, rememberOwnWrites);
+  setHandler(forgetOwnWritesSignal, (read) => {
+    // A list of ids (cycles recorded before) forgets them whatever their version; a version read forgets only that
+    // one, so an own write remembered after the poll read the record stays remembered for the next poll.
+    if (Array.isArray(read)) for (const id of read) ownWrites.delete(id);
+    else
+      for (const [id, editSequence] of Object.entries(read))
+        if (ownWrites.get(id) === editSequence) ownWrites.delete(id);
   });
   setHandler(ownWritesQuery, () => Object.fromEntries(ownWrites));
   setHandler(enqueueQbxmlSignal, (batch) => {
