@@ -24,6 +24,7 @@ import {
   type SyncFields,
 } from '../mapping';
 import { numericColumns, SYNC_BASE_COLUMN, TABLES } from '../mapping/entityRegistry';
+import { type RowState } from '../mapping/activeStatus';
 import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickbooksToDynamics';
 import { ETAG_REREADS } from '../mapping/rereadLimits';
 import { recordSynced } from '../observability/metrics';
@@ -210,7 +211,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
      * over with QuickBooks' values where the create-only write would have merged into it (see docs/architecture.md).
      */
     bulkCreate?: BulkUpsertWriter;
-  }): Promise<ToDataverseResult> {
+  }): Promise<ToDataverseResult & { stateAfterCreate?: RowState }> {
     const { entitySet, idColumn, select } = TABLES[args.table];
     const key = qbListKey(args.key.companyFile, args.key.listId);
     const quickbooks = args.fields(args.desired);
@@ -222,7 +223,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
         adopting = current !== null;
       }
       if (!current) {
-        const plan = planRowCreate(args.desired, quickbooks);
+        const plan = planRowCreate(args.table, args.desired, quickbooks);
         if (args.bulkCreate) {
           let rowId: string;
           try {
@@ -230,7 +231,14 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
           } catch (err) {
             throw asFailure(err, `creating the ${entitySet} row`);
           }
-          return { rowId, outcome: 'created', written: plan.written, conflicts: [], quickbooksTarget: null };
+          return {
+            rowId,
+            outcome: 'created',
+            written: plan.written,
+            conflicts: [],
+            quickbooksTarget: null,
+            ...(plan.state ? { stateAfterCreate: plan.state } : {}),
+          };
         }
         try {
           const created = await dataverse.upsertByKey(
@@ -246,6 +254,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
             conflicts: [],
             quickbooksTarget: null,
             ...(created.etag ? { etag: created.etag } : {}),
+            ...(plan.state ? { stateAfterCreate: plan.state } : {}),
           };
         } catch (err) {
           // Someone created it between our read and write (a webhook run, a second poll): merge into theirs.
@@ -255,6 +264,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
       }
       const row = fromWire<Record<string, unknown>>(current);
       const planned = planRowMerge({
+        table: args.table,
         desired: args.desired,
         quickbooks,
         row,
@@ -300,12 +310,21 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
     throw ApplicationFailure.retryable(`the ${entitySet} row kept changing while we wrote it`, 'StaleEtag');
   }
 
+  /** A row created for a record already inactive in QuickBooks takes its state now: Dataverse refuses it on create. */
+  async function giveCreatedRowItsState(table: 'account' | 'product', rowId: string, state: RowState): Promise<void> {
+    try {
+      await dataverse.update(TABLES[table].entitySet, rowId, { ...state });
+    } catch (err) {
+      throw asFailure(err, `setting the state of the new ${TABLES[table].entitySet} row`);
+    }
+  }
+
   return {
     /** A QuickBooks customer or vendor into its account (and primary contact). */
     async syncPartyToDataverse(input: PartyToDataverseInput): Promise<ToDataverseResult> {
       const key = { companyFile: input.desired.qbsync_companyfile, listId: input.desired.qbsync_qblistid };
       const { 'parentaccountid@odata.bind': parentBind, ...desired } = input.desired;
-      const result = await mergeIntoRow({
+      const { stateAfterCreate, ...result } = await mergeIntoRow({
         table: 'account',
         key,
         desired,
@@ -324,6 +343,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
             : {},
         ...(bulkWrites ? { bulkCreate: bulkWrites.accounts } : {}),
       });
+      if (stateAfterCreate) await giveCreatedRowItsState('account', result.rowId, stateAfterCreate);
       if (input.contact) {
         try {
           await upsertContact(input.contact, key, result.outcome === 'created');
@@ -350,7 +370,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
       returnsToQuickBooks: boolean;
     }): Promise<ToDataverseResult> {
       const cat = await productCatalog();
-      const result = await mergeIntoRow({
+      const { stateAfterCreate, ...result } = await mergeIntoRow({
         table: 'product',
         key: { companyFile: input.desired.qbsync_companyfile, listId: input.desired.qbsync_qblistid },
         desired: { ...input.desired },
@@ -381,6 +401,8 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
       } catch (err) {
         throw asFailure(err, 'publishing the product and its price');
       }
+      // Published first, then retired: the state model retires an Active product (reference dataverse.md §2.2).
+      if (stateAfterCreate) await giveCreatedRowItsState('product', result.rowId, stateAfterCreate);
       recordSynced('item', 'quickbooks-to-dataverse', result.outcome);
       return result;
     },

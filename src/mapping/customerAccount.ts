@@ -1,4 +1,5 @@
 import { type CustomerAddFields, type CustomerModFields, type CustomerRet, type QbRef } from '../qbxml/requests';
+import { quickBooksActive } from './activeStatus';
 import { type ChoiceMaps, choiceName } from './choices';
 import { type AccountRecord, type AccountWrite, type ContactWrite, RelationshipType } from './dataverseRows';
 import {
@@ -39,6 +40,7 @@ export function customerToAccount(c: CustomerRet, ctx: AccountMappingContext): M
       customerTypeRef: c.customerTypeRef,
       mainAddress: c.billAddress,
       shipAddress: c.shipAddress,
+      ...(c.isActive === undefined ? {} : { isActive: c.isActive }),
     },
     RelationshipType.Customer,
     ctx,
@@ -72,6 +74,8 @@ export function accountToCustomerAdd(a: AccountRecord, ctx: CustomerAddContext):
   const issues = new Issues();
   const name = quickBooksName(issues, 'name', a.name, CUSTOMER_LIMITS.name) ?? '';
   const fields: CustomerAddFields = { name };
+  // Sent only for an inactive account: QuickBooks adds a record active unless told otherwise.
+  if (!quickBooksActive(a.statecode)) fields.isActive = false;
 
   const parentListId = text(ctx.parentListId);
   if (parentListId !== null) fields.parentRef = { listId: parentListId };
@@ -145,6 +149,8 @@ export function accountToCustomerMod(
   };
 
   if (desired.name !== current.name) set('name', desired.name);
+  const active = desired.isActive ?? true;
+  if (active !== (current.isActive ?? true)) set('isActive', active);
   if (desired.parentRef?.listId !== undefined && desired.parentRef.listId !== current.parentRef?.listId) {
     set('parentRef', desired.parentRef);
   }

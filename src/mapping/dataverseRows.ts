@@ -41,6 +41,8 @@ export interface AccountWrite extends QuickBooksListIdentity, AddressColumns<'ad
   emailaddress1: string | null;
   paymenttermscode: number | null;
   creditlimit: string | null;
+  /** 0 active, 1 inactive (`activeStatus.ts`); never sent on create, where Dataverse refuses it. */
+  statecode: number;
   'parentaccountid@odata.bind'?: string;
 }
 
@@ -58,6 +60,8 @@ export interface AccountRecord extends AddressColumns<'address1'>, AddressColumn
   creditlimit?: string | number | null;
   _parentaccountid_value?: string | null;
   _primarycontactid_value?: string | null;
+  /** 0 Active, 1 Inactive. */
+  statecode?: number | null;
   qbsync_companyfile?: string | null;
   qbsync_qblistid?: string | null;
   modifiedon?: string;
@@ -84,6 +88,8 @@ export interface ProductWrite extends QuickBooksListIdentity {
   standardcost: string | null;
   /** Inventory items only. */
   quantityonhand?: string | null;
+  /** 0 active, 1 retired (`activeStatus.ts`); never sent on create, where Dataverse refuses it. */
+  statecode: number;
 }
 
 export interface ProductRecord {
@@ -95,6 +101,8 @@ export interface ProductRecord {
   price?: string | number | null;
   standardcost?: string | number | null;
   quantityonhand?: string | number | null;
+  /** 0 Active, 1 Retired, 2 Draft, 3 Under Revision. */
+  statecode?: number | null;
   qbsync_companyfile?: string | null;
   qbsync_qblistid?: string | null;
   modifiedon?: string;

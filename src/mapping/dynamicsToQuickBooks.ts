@@ -1,3 +1,4 @@
+import { ACTIVE_STATE_COLUMN, withRowState } from './activeStatus';
 import { type AccountRecord, RelationshipType } from './dataverseRows';
 import { changedColumns } from './fields';
 import { type OwnershipPolicy } from './ownership';
@@ -53,6 +54,7 @@ export function productChange(
 // ---- a paired row and its QuickBooks record ------------------------------------------------------------------
 
 export interface PairedRowMergeInput {
+  table: 'account' | 'product';
   /** The row's sync base column as stored. */
   storedBase: string | null | undefined;
   /** The QuickBooks record's synced fields, as the row would hold them (silence already applied). */
@@ -84,8 +86,12 @@ export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<Pa
   const merge = mergeSyncFields({ ...input, base: decodeSyncBase(input.storedBase) });
   if (!merge.ok) return merge;
   const { merged, conflicts } = merge.value;
-  const rowChanges =
-    changedColumns(merged as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {};
+  const rowChanges = withRowState(
+    input.table,
+    changedColumns(merged as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {},
+    merged[ACTIVE_STATE_COLUMN],
+    input.dynamics[ACTIVE_STATE_COLUMN],
+  );
   return {
     ok: true,
     value: {
@@ -139,14 +145,19 @@ export function planWriteBackOverEdit(input: {
  * differently (e.g. a trimmed name), with the record's fields as the new base.
  */
 export function planPairing(input: {
+  table: 'account' | 'product';
   connection: string;
   listId: string;
   quickbooks: SyncFields;
   dynamics: SyncFields;
   numericColumns: readonly string[];
 }): { changes: Record<string, unknown>; base: SyncFields } {
-  const changes =
-    changedColumns(input.quickbooks as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {};
+  const changes = withRowState(
+    input.table,
+    changedColumns(input.quickbooks as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {},
+    input.quickbooks[ACTIVE_STATE_COLUMN],
+    input.dynamics[ACTIVE_STATE_COLUMN],
+  );
   return {
     changes: { ...changes, qbsync_companyfile: input.connection, qbsync_qblistid: input.listId },
     base: input.quickbooks,

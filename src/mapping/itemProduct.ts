@@ -10,6 +10,7 @@ import {
   type ItemServiceRet,
   type QbRef,
 } from '../qbxml/requests';
+import { quickBooksActive, stateOfQuickBooks } from './activeStatus';
 import { ProductType, type ProductRecord, type ProductWrite } from './dataverseRows';
 import { checkKeyValue, checkMaxLength, quickBooksName, requireText, text } from './fields';
 import { DATAVERSE_MONEY_DECIMALS, decimalText, readDecimal, sameDecimal } from './money';
@@ -83,6 +84,7 @@ export function itemToProduct(item: SyncedItem, ctx: { companyFile: string }): M
     producttypecode: PRODUCT_TYPE_OF_KIND[item.kind],
     price: price === null ? null : decimalText(price),
     standardcost: cost === null ? null : decimalText(cost),
+    statecode: stateOfQuickBooks(item.isActive),
   };
   if (item.kind === 'ItemInventory') {
     const onHand = readDecimal(issues, 'quantityOnHand', item.quantityOnHand);
@@ -115,6 +117,7 @@ export type ItemMod =
 
 interface ProductSales {
   name: string;
+  isActive: boolean;
   description: string | undefined;
   price: string | undefined;
   cost: string | undefined;
@@ -126,6 +129,7 @@ function productSales(p: ProductRecord, issues: Issues): ProductSales {
   const cost = readDecimal(issues, 'standardcost', p.standardcost);
   return {
     name,
+    isActive: quickBooksActive(p.statecode),
     description: text(p.description) ?? undefined,
     price: price === null ? undefined : decimalText(price),
     cost: cost === null ? undefined : decimalText(cost),
@@ -154,6 +158,7 @@ export function productToItemAdd(p: ProductRecord, ctx: ItemAddContext): Mapping
     const cogs = requireAccount(issues, 'defaultAccounts.cogs', accounts.cogs);
     const asset = requireAccount(issues, 'defaultAccounts.asset', accounts.asset);
     const fields: ItemInventoryAddFields = { name: s.name };
+    if (!s.isActive) fields.isActive = false;
     if (s.description !== undefined) fields.salesDesc = s.description;
     if (s.price !== undefined) fields.salesPrice = s.price;
     if (income !== undefined) fields.incomeAccountRef = income;
@@ -164,6 +169,7 @@ export function productToItemAdd(p: ProductRecord, ctx: ItemAddContext): Mapping
   }
 
   const fields: ItemServiceAddFields = { name: s.name };
+  if (!s.isActive) fields.isActive = false;
   if (s.cost !== undefined) {
     const expense = requireAccount(issues, 'defaultAccounts.cogs', accounts.cogs);
     fields.salesAndPurchase = {
@@ -186,7 +192,7 @@ export function productToItemAdd(p: ProductRecord, ctx: ItemAddContext): Mapping
 }
 
 /**
- * The item Mod that makes QuickBooks agree with the product (name, sales description, price, cost), or null when
+ * The item Mod that makes QuickBooks agree with the product (name, active status, sales description, price, cost), or null when
  * nothing differs. Accounts are never touched by a Mod: they are bookkeeping decisions made in QuickBooks. A cost
  * on an item QuickBooks keeps as sales-only cannot be stored there and is reported.
  */
@@ -202,10 +208,11 @@ export function productToItemMod(p: ProductRecord, current: SyncedItem): Mapping
   const descChanged = (s.description ?? null) !== text(have.description);
   const priceChanged = s.price !== undefined && !sameDecimal(s.price, have.price);
   const costChanged = s.cost !== undefined && !sameDecimal(s.cost, have.cost);
-  if (!nameChanged && !descChanged && !priceChanged && !costChanged) return issues.result(null);
+  const activeChanged = s.isActive !== (current.isActive ?? true);
+  if (!nameChanged && !descChanged && !priceChanged && !costChanged && !activeChanged) return issues.result(null);
 
   const identity = { listId: current.listId, editSequence: current.editSequence };
-  const name = nameChanged ? { name: s.name } : {};
+  const name = { ...(nameChanged ? { name: s.name } : {}), ...(activeChanged ? { isActive: s.isActive } : {}) };
   const desc = descChanged ? (s.description ?? '') : undefined;
 
   if (current.kind === 'ItemInventory') {

@@ -1,5 +1,6 @@
 import { type QbAddress, type QbRef } from '../qbxml/requests';
 import { type ChoiceMaps, choiceValue } from './choices';
+import { stateOfQuickBooks } from './activeStatus';
 import { type AccountWrite } from './dataverseRows';
 import { accountKeyReference, checkKeyValue, prefixAddress, qbAddressToParts, requireText, text } from './fields';
 import { cents, DATAVERSE_MONEY_DECIMALS, readDecimal } from './money';
@@ -27,6 +28,7 @@ export interface PartySource {
   customerTypeRef?: QbRef;
   mainAddress?: QbAddress;
   shipAddress?: QbAddress;
+  isActive?: boolean;
 }
 
 export function partyToAccount(
@@ -57,6 +59,7 @@ export function partyToAccount(
     emailaddress1: text(source.email),
     paymenttermscode,
     creditlimit: creditLimit === null ? null : cents(creditLimit),
+    statecode: stateOfQuickBooks(source.isActive),
     ...prefixAddress('address1', qbAddressToParts(source.mainAddress)),
     ...prefixAddress('address2', qbAddressToParts(source.shipAddress)),
   };

@@ -1,3 +1,4 @@
+import { ACTIVE_STATE_COLUMN, activeStateValue, rowStateFor, type RowState, withRowState } from './activeStatus';
 import { COMPANY_FILE_COLUMN, LIST_ID_COLUMN, SYNC_BASE_COLUMN } from './entityRegistry';
 import { changedColumns } from './fields';
 import { type OwnershipPolicy } from './ownership';
@@ -53,15 +54,27 @@ export function fillFirstPairingBlanks(
   return { quickbooks: qb, dynamics: dv };
 }
 
-/** A row that does not exist yet: the QuickBooks record as it is, with the base both sides now agree on. */
+/**
+ * A row that does not exist yet: the QuickBooks record as it is, with the base both sides now agree on. Dataverse
+ * refuses a state on create (reference dataverse.md §2), so a record already inactive in QuickBooks is created and
+ * then given its state (`state`, null when the row is born as it should be).
+ */
 export function planRowCreate(
+  table: 'account' | 'product',
   desired: Readonly<Record<string, unknown>>,
   quickbooks: SyncFields,
-): { body: Record<string, unknown>; written: string[] } {
-  return { body: { ...desired, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks) }, written: Object.keys(desired) };
+): { body: Record<string, unknown>; written: string[]; state: RowState | null } {
+  const { [ACTIVE_STATE_COLUMN]: statecode, ...columns } = desired;
+  const state = activeStateValue(statecode) === null ? null : rowStateFor(table, statecode);
+  return {
+    body: { ...columns, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks) },
+    written: [...Object.keys(columns), ...(state === null ? [] : Object.keys(state))],
+    state,
+  };
 }
 
 export interface RowMergeInput {
+  table: 'account' | 'product';
   /** The QuickBooks record as the row should hold it (mapping-shaped, money as decimal text). */
   desired: Readonly<Record<string, unknown>>;
   /** Its synced fields. */
@@ -118,8 +131,12 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
   const { merged, conflicts } = merge.value;
   // Compared with what QuickBooks holds as it is (silence kept, blanks not filled): a blank filled from Dynamics is news.
   const quickbooksNeedsChange = input.returnsToQuickBooks && !sameSyncFields(merged, silenced);
-  const changes: Record<string, unknown> =
-    changedColumns({ ...input.desired, ...merged }, input.row, input.numericColumns as never[]) ?? {};
+  const changes: Record<string, unknown> = withRowState(
+    input.table,
+    changedColumns({ ...input.desired, ...merged }, input.row, input.numericColumns as never[]) ?? {},
+    merged[ACTIVE_STATE_COLUMN],
+    input.row[ACTIVE_STATE_COLUMN],
+  );
   const newBase = encodeSyncBase(merged);
   if (!quickbooksNeedsChange && input.storedBase !== newBase) changes[SYNC_BASE_COLUMN] = newBase;
   for (const [bind, target] of Object.entries(input.binds)) if (target) changes[bind] = target;

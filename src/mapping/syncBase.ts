@@ -5,6 +5,7 @@ import {
   type ProductRecord,
   type ProductWrite,
 } from './dataverseRows';
+import { ACTIVE_STATE_COLUMN, activeStateValue } from './activeStatus';
 import { Dec, sameDecimal } from './money';
 import { type ConflictResolution, type OwnershipPolicy, resolveConflict, type SystemSide } from './ownership';
 import { Issues, type MappingError, type MappingResult } from './result';
@@ -32,9 +33,16 @@ export const ACCOUNT_SYNC_COLUMNS: readonly string[] = [
   'creditlimit',
   'accountcategorycode',
   ...ACCOUNT_ADDRESS_COLUMNS,
+  ACTIVE_STATE_COLUMN,
 ];
 
-export const PRODUCT_SYNC_COLUMNS: readonly string[] = ['name', 'description', 'price', 'standardcost'];
+export const PRODUCT_SYNC_COLUMNS: readonly string[] = [
+  'name',
+  'description',
+  'price',
+  'standardcost',
+  ACTIVE_STATE_COLUMN,
+];
 
 const MONEY_COLUMNS: ReadonlySet<string> = new Set(['creditlimit', 'price', 'standardcost']);
 const CHOICE_COLUMNS: ReadonlySet<string> = new Set(['paymenttermscode', 'accountcategorycode']);
@@ -49,6 +57,7 @@ const ACCOUNT_COLUMN_GROUPS: Readonly<Record<string, string>> = {
   paymenttermscode: 'terms',
   creditlimit: 'creditLimit',
   accountcategorycode: 'category',
+  [ACTIVE_STATE_COLUMN]: 'active',
   ...Object.fromEntries(ACCOUNT_ADDRESS_COLUMNS.map((column) => [column, 'address'])),
 };
 
@@ -57,6 +66,7 @@ export const PRODUCT_COLUMN_GROUPS: Readonly<Record<string, string>> = {
   description: 'description',
   price: 'price',
   standardcost: 'cost',
+  [ACTIVE_STATE_COLUMN]: 'active',
 };
 
 /** Account and product columns never share a name with different meanings, so one table serves both. */
@@ -83,6 +93,7 @@ function project(row: object, columns: readonly string[]): SyncFields {
 }
 
 function normalise(column: string, value: unknown): string | number | null {
+  if (column === ACTIVE_STATE_COLUMN) return activeStateValue(value);
   if (CHOICE_COLUMNS.has(column)) return typeof value === 'number' && Number.isFinite(value) ? value : null;
   const raw = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
   if (typeof raw !== 'string') return null;
@@ -117,7 +128,10 @@ const DIGEST_MARK = '\u0000digest:';
 
 /** Sorted keys, so equal fields always give equal text and rewriting an unchanged base is a no-op. */
 export function encodeSyncBase(fields: SyncFields): string {
-  const entries = Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // An active record's base is the text it was before active status was synced (`activeStatus.ts`).
+  const entries = Object.entries(fields)
+    .filter(([column, value]) => !(column === ACTIVE_STATE_COLUMN && value === null))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const values = new Map(entries);
   const encode = (): string => JSON.stringify(Object.fromEntries(entries.map(([k]) => [k, values.get(k) ?? null])));
   let text = encode();

@@ -23,6 +23,7 @@ export function vendorToAccount(v: VendorRet, ctx: AccountMappingContext): Mappi
       creditLimit: v.creditLimit,
       mainAddress: v.vendorAddress,
       shipAddress: v.shipAddress,
+      ...(v.isActive === undefined ? {} : { isActive: v.isActive }),
     },
     RelationshipType.Vendor,
     ctx,

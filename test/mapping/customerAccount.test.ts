@@ -56,6 +56,7 @@ describe('customerToAccount', () => {
       emailaddress1: 'ap@acme.test',
       paymenttermscode: 1,
       creditlimit: '5000.00',
+      statecode: 0,
       address1_line1: 'Acme Corp',
       address1_line2: '1 Main St',
       address1_line3: null,
@@ -170,6 +171,20 @@ describe('customerToAccount', () => {
     const result = customerToAccount(customer({ name: '', termsRef: { fullName: 'X' }, creditLimit: 'abc' }), ctx);
     assert.equal(result.ok, false);
     if (!result.ok) assert.equal(result.errors.length, 3);
+  });
+});
+
+describe('active status of customers and vendors', () => {
+  it('an inactive customer or vendor is an inactive account; an active one, or one read without IsActive, is active', () => {
+    assert.equal(value(customerToAccount(customer({ isActive: false }), ctx)).statecode, 1);
+    assert.equal(value(customerToAccount(customer({ isActive: true }), ctx)).statecode, 0);
+    assert.equal(value(customerToAccount(customer(), ctx)).statecode, 0);
+    const vendor: VendorRet = { kind: 'Vendor', listId: 'V1', editSequence: '1', name: 'Supplies Co', isActive: false };
+    assert.equal(value(vendorToAccount(vendor, ctx)).statecode, 1);
+  });
+  it('an inactive account is added as an inactive customer; an active one leaves IsActive to QuickBooks', () => {
+    assert.equal(value(accountToCustomerAdd({ name: 'Gone Ltd', statecode: 1 }, { choices })).isActive, false);
+    assert.equal('isActive' in value(accountToCustomerAdd({ name: 'Here Ltd', statecode: 0 }, { choices })), false);
   });
 });
 
@@ -381,6 +396,14 @@ describe('accountToCustomerMod', () => {
       currentPatch: { shipAddress: { addr1: 'Warehouse 2', addr2: 'Gate B' } },
       expected: { shipAddress: { addr1: 'Warehouse 3', addr2: '' } },
     },
+    { title: 'deactivated in Dynamics', patch: { statecode: 1 }, expected: { isActive: false } },
+    {
+      title: 'reactivated in Dynamics',
+      patch: { statecode: 0 },
+      currentPatch: { isActive: false },
+      expected: { isActive: true },
+    },
+    { title: 'inactive on both sides', patch: { statecode: 1 }, currentPatch: { isActive: false }, expected: {} },
   ];
   for (const c of cases) {
     it(c.title, () => {

@@ -102,6 +102,7 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
   const EARLY = '2024-03-01T09:00:00-08:00';
   const LATE = '2024-03-01T18:00:00Z';
   const input = (quickbooks: AccountRecord, row: AccountRecord, base: string | null): PairedRowMergeInput => ({
+    table: 'account',
     storedBase: base,
     quickbooks: accountSyncFields(quickbooks),
     dynamics: accountSyncFields(row),
@@ -152,6 +153,36 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
       outcome: 'unchanged',
     },
     {
+      name: 'deactivated in Dynamics: QuickBooks takes it (IsActive false), the row records the new base',
+      input: input(ACME, { ...ACME, statecode: 1 }, synced),
+      quickbooksNeedsChange: true,
+      rowChanges: {},
+      rowNeedsWrite: true,
+      outcome: 'updated',
+    },
+    {
+      name: 'made inactive in QuickBooks meanwhile: the row is deactivated, state and status together',
+      input: input({ ...ACME, statecode: 1 }, { ...ACME, telephone1: '555-0199' }, synced),
+      quickbooksNeedsChange: true,
+      rowChanges: { statecode: 1, statuscode: 2 },
+      rowNeedsWrite: true,
+      outcome: 'updated',
+    },
+    {
+      name: 'a product Under Revision is as active as its item: nothing to do',
+      input: {
+        ...input(ACME, ACME, synced),
+        table: 'product',
+        quickbooks: productSyncFields({ name: 'Hinge', statecode: 0 }),
+        dynamics: productSyncFields({ name: 'Hinge', statecode: 3 }),
+        storedBase: encodeSyncBase(productSyncFields({ name: 'Hinge' })),
+      },
+      quickbooksNeedsChange: false,
+      rowChanges: {},
+      rowNeedsWrite: false,
+      outcome: 'unchanged',
+    },
+    {
       name: 'both changed the credit limit: QuickBooks owns it, the row takes it, a conflict',
       input: input({ ...ACME, creditlimit: '7000.00' }, { ...ACME, creditlimit: '6000' }, synced),
       quickbooksNeedsChange: false,
@@ -177,6 +208,7 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
 
   it('a row created in Dynamics is paired, taking what QuickBooks normalised', () => {
     const pairing = planPairing({
+      table: 'account',
       connection: 'east',
       listId: '8000-9',
       quickbooks: accountSyncFields({ ...ACME, name: 'Acme' }),
@@ -186,6 +218,7 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
     assert.deepEqual(pairing.changes, { qbsync_companyfile: 'east', qbsync_qblistid: '8000-9' });
     assert.deepEqual(pairing.base, accountSyncFields(ACME));
     const renamed = planPairing({
+      table: 'account',
       connection: 'east',
       listId: '8000-9',
       quickbooks: accountSyncFields({ ...ACME, name: 'Acme Corp' }),

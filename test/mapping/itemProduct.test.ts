@@ -110,6 +110,14 @@ const accounts = {
 };
 const product: ProductRecord = { name: 'Widget', productnumber: 'W-1', description: 'Blue widget', price: '12.50' };
 
+describe('active status of items', () => {
+  it('an inactive item is a retired product, an active one an active product', () => {
+    const item = (isActive: boolean): SyncedItem => ({ kind: 'ItemService', ...base, isActive });
+    assert.equal(value(itemToProduct(item(false), ctx)).statecode, 1);
+    assert.equal(value(itemToProduct(item(true), ctx)).statecode, 0);
+  });
+});
+
 describe('productToItemAdd', () => {
   const cases: { title: string; p: ProductRecord; kind: SyncedItem['kind']; expected: unknown }[] = [
     {
@@ -252,6 +260,24 @@ describe('productToItemMod', () => {
       p: { ...product, standardcost: '4.25' },
       current: inventory,
       expected: { kind: 'ItemInventory', fields: { listId: 'I2', editSequence: '8', purchaseCost: '4.25' } },
+    },
+    {
+      title: 'retired in Dynamics',
+      p: { ...product, statecode: 1 },
+      current: service,
+      expected: { kind: 'ItemService', fields: { listId: 'I1', editSequence: '7', isActive: false } },
+    },
+    {
+      title: 'active again in Dynamics',
+      p: { ...product, statecode: 0 },
+      current: { ...inventory, isActive: false, purchaseCost: undefined },
+      expected: { kind: 'ItemInventory', fields: { listId: 'I2', editSequence: '8', isActive: true } },
+    },
+    {
+      title: 'a Draft or Under Revision product is still an active item',
+      p: { ...product, statecode: 3 },
+      current: { ...service, isActive: true },
+      expected: null,
     },
   ];
   for (const c of cases) {

@@ -33,6 +33,7 @@ function input(
   extra: Partial<RowMergeInput> = {},
 ): RowMergeInput {
   return {
+    table: 'account',
     desired: { ...quickbooks },
     quickbooks: accountSyncFields(quickbooks),
     row: { ...row },
@@ -51,9 +52,27 @@ function input(
 
 describe('planRowCreate: a QuickBooks record with no row yet', () => {
   it('writes the record as it is, with the base both sides now agree on', () => {
-    const plan = planRowCreate({ name: 'Acme', creditlimit: '5000.00' }, { name: 'Acme', creditlimit: '5000.00' });
+    const plan = planRowCreate(
+      'account',
+      { name: 'Acme', creditlimit: '5000.00' },
+      { name: 'Acme', creditlimit: '5000.00' },
+    );
     assert.deepEqual(plan.written, ['name', 'creditlimit']);
     assert.equal(plan.body[SYNC_BASE_COLUMN], encodeSyncBase({ name: 'Acme', creditlimit: '5000.00' }));
+  });
+});
+
+describe('planRowCreate: a record already inactive in QuickBooks', () => {
+  it('is created without a state (Dataverse refuses one on create) and given it afterwards', () => {
+    const plan = planRowCreate('product', { name: 'Old hinge', statecode: 1 }, { name: 'Old hinge', statecode: 1 });
+    assert.equal('statecode' in plan.body, false);
+    assert.deepEqual(plan.state, { statecode: 1, statuscode: 2 });
+    assert.equal(plan.body[SYNC_BASE_COLUMN], encodeSyncBase({ name: 'Old hinge', statecode: 1 }));
+    assert.equal(planRowCreate('account', { name: 'Acme', statecode: 0 }, { name: 'Acme' }).state, null);
+  });
+  it("an active record's base is the text it had before active status was synced", () => {
+    assert.equal(encodeSyncBase(accountSyncFields({ ...ACME, statecode: 0 })), encodeSyncBase(accountSyncFields(ACME)));
+    assert.equal(encodeSyncBase(accountSyncFields(ACME)).includes('statecode'), false);
   });
 });
 
@@ -95,6 +114,30 @@ describe('planRowMerge: a QuickBooks record into its row', () => {
       outcome: 'updated',
       changes: {},
       quickbooksTarget: { emailaddress1: 'billing@acme.test' },
+      baseWritten: false,
+    },
+    {
+      name: 'made inactive in QuickBooks: the row is deactivated, state and status together',
+      input: input({ ...ACME, statecode: 1 }, { ...ACME, statecode: 0 }, ACME),
+      outcome: 'updated',
+      changes: { statecode: 1, statuscode: 2 },
+      quickbooksTarget: null,
+      baseWritten: true,
+    },
+    {
+      name: 'active again in QuickBooks: the row is activated',
+      input: input({ ...ACME, statecode: 0 }, { ...ACME, statecode: 1 }, { ...ACME, statecode: 1 }),
+      outcome: 'updated',
+      changes: { statecode: 0, statuscode: 1 },
+      quickbooksTarget: null,
+      baseWritten: true,
+    },
+    {
+      name: 'deactivated in Dynamics: QuickBooks must take it, the row is not touched',
+      input: input({ ...ACME, statecode: 0 }, { ...ACME, statecode: 1 }, ACME),
+      outcome: 'updated',
+      changes: {},
+      quickbooksTarget: { statecode: 1 },
       baseWritten: false,
     },
     {
@@ -185,7 +228,7 @@ describe('planRowMerge: a QuickBooks record into its row', () => {
   }
 
   it('a conflict names both versions and the winner', () => {
-    const plan = value(planRowMerge(cases[5]!.input));
+    const plan = value(planRowMerge(cases.find((c) => c.name.startsWith('both changed the credit limit'))!.input));
     assert.deepEqual(
       plan.conflicts.map((c) => [c.field, c.winner, c.quickbooks, c.dynamics]),
       [['creditLimit', 'quickbooks', { creditlimit: '7000.00' }, { creditlimit: '6000.00' }]],

@@ -63,7 +63,8 @@ describe('accountSyncFields / productSyncFields', () => {
     assert.equal(fields.name, 'Acme');
     assert.equal(fields.address2_country, null);
     assert.ok(ACCOUNT_SYNC_COLUMNS.includes('address2_stateorprovince'));
-    assert.equal(ACCOUNT_SYNC_COLUMNS.length, 8 + 2 * 7);
+    assert.equal(ACCOUNT_SYNC_COLUMNS.length, 8 + 2 * 7 + 1);
+    assert.equal(fields.statecode, null);
   });
 
   const cases: { title: string; row: Record<string, unknown>; column: string; expected: string | number | null }[] = [
@@ -89,12 +90,27 @@ describe('accountSyncFields / productSyncFields', () => {
       description: null,
       price: '95.00',
       standardcost: '1.2375',
+      statecode: null,
     });
+  });
+
+  it('active status: only state 1 (account Inactive, product Retired) is inactive; Draft and Under Revision are active', () => {
+    assert.equal(accountSyncFields({ statecode: 1 }).statecode, 1);
+    assert.equal(accountSyncFields({ statecode: 0 }).statecode, null);
+    for (const statecode of [0, 2, 3]) assert.equal(productSyncFields({ statecode }).statecode, null);
+    assert.equal(productSyncFields({ statecode: 1 }).statecode, 1);
   });
 });
 
 describe('encodeSyncBase / decodeSyncBase', () => {
-  it('round-trips', () => assert.deepEqual(decodeSyncBase(encodeSyncBase(base)), base));
+  it('round-trips', () => {
+    // An active record's base leaves its null statecode out, so it reads as it did before active status was synced.
+    const { statecode, ...stored } = base;
+    assert.equal(statecode, null);
+    assert.deepEqual(decodeSyncBase(encodeSyncBase(base)), stored);
+    const inactive = { ...base, statecode: 1 };
+    assert.deepEqual(decodeSyncBase(encodeSyncBase(inactive)), inactive);
+  });
 
   it('gives the same text whatever the key order', () => {
     assert.equal(encodeSyncBase({ b: 1, a: 'x', c: null }), encodeSyncBase({ c: null, a: 'x', b: 1 }));
@@ -431,6 +447,7 @@ describe('mergeSyncFields', () => {
       description: 'Brass, polished',
       price: '4.50',
       standardcost: '1.30',
+      statecode: null,
       qbsync_note: 'x',
     });
   });

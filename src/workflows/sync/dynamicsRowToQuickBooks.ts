@@ -1,6 +1,7 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { SyncContext } from '../../activities/syncContext';
 import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activities/dataversePairedRows';
+import { ACTIVE_STATE_COLUMN } from '../../mapping/activeStatus';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
 import {
@@ -125,6 +126,7 @@ async function pairedRowToQuickBooks<
     if (!row.qbsync_qblistid) {
       const record = await spec.create(row, connection, ctx, what);
       const pairing = planPairing({
+        table: spec.entity,
         connection,
         listId: record.listId,
         quickbooks: spec.recordFields(record, connection, ctx, what, null, dynamicsFields),
@@ -145,18 +147,17 @@ async function pairedRowToQuickBooks<
         'ObjectNotFoundError',
       );
     }
+    const base = decodeSyncBase(row.qbsync_syncbase);
+    // Runs recorded before active status was synced decided without it: both sides then hold what the base says.
+    const activeStatusSynced = patched('dynamics-row-active-status');
+    const decided = (fields: SyncFields): SyncFields =>
+      activeStatusSynced ? fields : { ...fields, [ACTIVE_STATE_COLUMN]: base?.[ACTIVE_STATE_COLUMN] ?? null };
     const plan = mappedOrFail(
       planPairedRowMerge({
+        table: spec.entity,
         storedBase: row.qbsync_syncbase,
-        quickbooks: spec.recordFields(
-          record,
-          connection,
-          ctx,
-          what,
-          decodeSyncBase(row.qbsync_syncbase),
-          dynamicsFields,
-        ),
-        dynamics: dynamicsFields,
+        quickbooks: decided(spec.recordFields(record, connection, ctx, what, base, dynamicsFields)),
+        dynamics: decided(dynamicsFields),
         qbModifiedAt: record.timeModified ?? '',
         dvModifiedAt: row.modifiedon ?? null,
         policy: ownershipPolicy(ctx.settings),

@@ -1,0 +1,133 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
+import { DataverseValidationError } from '../../src/dataverse/errors';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { CustomerRet, QbRecord } from '../../src/qbxml/requests';
+import type { SyncedItem } from '../../src/mapping/itemProduct';
+import { startSyncStack, type SyncStack } from '../support/syncStack';
+import { startTestTemporal } from '../support/temporal';
+
+function qbxml(body: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${body}</QBXMLMsgsRq></QBXML>`;
+}
+
+/**
+ * Active status both ways (issue 16 item 1) on the whole stack: a QuickBooks customer or item made inactive
+ * deactivates (retires) its row and active again activates it; a row deactivated in Dynamics makes its QuickBooks
+ * record inactive, and back. Each change is followed by a cycle that must find nothing to do (no ping-pong).
+ */
+describe('active status both ways (real Temporal, both sandboxes, Web Connector simulator)', () => {
+  let env: TestWorkflowEnvironment;
+  let stack: SyncStack;
+
+  const qb = (body: string): QbRecord[] => {
+    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(qbxml(body)));
+    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
+    return response.records;
+  };
+  const customerNamed = (name: string): CustomerRet =>
+    qb(`<CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq>`)[0] as CustomerRet;
+  const itemNamed = (name: string): SyncedItem =>
+    qb(`<ItemQueryRq><FullName>${name}</FullName></ItemQueryRq>`)[0] as SyncedItem;
+  const setCustomerActive = (c: CustomerRet, active: boolean): void => {
+    qb(
+      `<CustomerModRq><CustomerMod><ListID>${c.listId}</ListID><EditSequence>${c.editSequence}</EditSequence><IsActive>${String(active)}</IsActive></CustomerMod></CustomerModRq>`,
+    );
+  };
+  const row = async (table: 'account' | 'product', listId: string): Promise<Record<string, unknown>> => {
+    const found = await stack.dataverse.retrieve(ENTITY_SETS[table], qbListKey('east', listId));
+    assert.ok(found, `${table} of ${listId} exists`);
+    return found;
+  };
+  const stateOf = async (table: 'account' | 'product', listId: string): Promise<[unknown, unknown]> => {
+    const r = await row(table, listId);
+    return [r.statecode, r.statuscode];
+  };
+  /** A cycle after a synced change finds nothing to hand off in either direction. */
+  const assertQuiet = async (): Promise<void> => {
+    const echo = await stack.cycle('east');
+    assert.equal(echo.handedOff['d365:account'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
+    assert.equal(echo.handedOff['d365:product'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
+    assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
+    assert.equal(echo.handedOff['qb:item'] ?? 0, 0);
+  };
+
+  before(async () => {
+    env = await startTestTemporal();
+    stack = await startSyncStack(env);
+    const first = await stack.cycle('east');
+    await stack.settle();
+    assert.deepEqual(first.failed, []);
+    await stack.cycle('east'); // write-backs of the first cycle come back once as Dynamics changes
+    await stack.settle();
+  });
+  after(async () => {
+    await stack?.close();
+    await env?.teardown();
+  });
+
+  it('a customer made inactive in QuickBooks deactivates its account; active again activates it', async () => {
+    const customer = customerNamed('Harbor Lights Cafe');
+    assert.deepEqual(await stateOf('account', customer.listId), [0, 1]);
+    setCustomerActive(customer, false);
+    // The poll reads with ActiveStatus All: QuickBooks' default (ActiveOnly) would not return the record at all.
+    const cycle = await stack.cycle('east');
+    assert.deepEqual(cycle.failed, []);
+    assert.equal(cycle.outcomes['customer:updated'], 1);
+    assert.deepEqual(await stateOf('account', customer.listId), [1, 2]);
+    await assertQuiet();
+
+    setCustomerActive(customerNamed('Harbor Lights Cafe'), true);
+    const back = await stack.cycle('east');
+    assert.equal(back.outcomes['customer:updated'], 1);
+    assert.deepEqual(await stateOf('account', customer.listId), [0, 1]);
+    await assertQuiet();
+  });
+
+  it('an account deactivated in Dynamics makes its QuickBooks customer inactive; activated again, active', async () => {
+    const customer = customerNamed('Cape Cod Marine');
+    const account = await row('account', customer.listId);
+    await stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 1, statuscode: 2 });
+    const cycle = await stack.cycle('east');
+    await stack.settle();
+    assert.deepEqual(cycle.failed, []);
+    assert.equal(customerNamed('Cape Cod Marine').isActive, false);
+    assert.deepEqual(await stateOf('account', customer.listId), [1, 2]);
+    await assertQuiet();
+
+    await stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 0, statuscode: 1 });
+    await stack.cycle('east');
+    await stack.settle();
+    assert.equal(customerNamed('Cape Cod Marine').isActive, true);
+    await assertQuiet();
+  });
+
+  it('an item made inactive in QuickBooks retires its product; a product activated in Dynamics makes it active', async () => {
+    const item = itemNamed('Installation');
+    assert.deepEqual(await stateOf('product', item.listId), [0, 1]);
+    qb(
+      `<ItemServiceModRq><ItemServiceMod><ListID>${item.listId}</ListID><EditSequence>${item.editSequence}</EditSequence><IsActive>false</IsActive></ItemServiceMod></ItemServiceModRq>`,
+    );
+    const cycle = await stack.cycle('east');
+    assert.equal(cycle.outcomes['item:updated'], 1);
+    assert.deepEqual(await stateOf('product', item.listId), [1, 2]);
+    await assertQuiet();
+
+    const product = await row('product', item.listId);
+    await stack.dataverse.update(ENTITY_SETS.product, String(product.productid), { statecode: 0, statuscode: 1 });
+    await stack.cycle('east');
+    await stack.settle();
+    assert.equal(itemNamed('Installation').isActive, true);
+    await assertQuiet();
+  });
+
+  it('the Dataverse sandbox refuses a status that does not belong to the state, as Dataverse does', async () => {
+    const account = await row('account', customerNamed('Harbor Lights Cafe').listId);
+    await assert.rejects(
+      stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 1, statuscode: 1 }),
+      (err: unknown) => err instanceof DataverseValidationError && /not a valid status code/.test(err.message),
+    );
+  });
+});
