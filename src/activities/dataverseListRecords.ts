@@ -23,7 +23,14 @@ import {
   type ProductWrite,
   type SyncFields,
 } from '../mapping';
-import { numericColumns, SYNC_BASE_COLUMN, TABLES } from '../mapping/entityRegistry';
+import {
+  DELETED_IN_QUICKBOOKS_COLUMN,
+  numericColumns,
+  SYNC_BASE_COLUMN,
+  TABLES,
+  type QuickBooksEntity,
+} from '../mapping/entityRegistry';
+import { planDeletedRow } from '../mapping/quickbooksDeletions';
 import { type RowState } from '../mapping/activeStatus';
 import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickbooksToDynamics';
 import { ETAG_REREADS } from '../mapping/rereadLimits';
@@ -405,6 +412,52 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
       if (stateAfterCreate) await giveCreatedRowItsState('product', result.rowId, stateAfterCreate);
       recordSynced('item', 'quickbooks-to-dataverse', result.outcome);
       return result;
+    },
+
+    /**
+     * A QuickBooks record was deleted: its paired row (if any) is deactivated or retired and marked with the time of
+     * the deletion (`mapping/quickbooksDeletions.ts`). The row itself is never deleted.
+     */
+    async markDeletedInQuickBooks(input: {
+      entity: QuickBooksEntity;
+      companyFile: string;
+      listId: string;
+      timeDeleted: string;
+    }): Promise<{ rowId: string | null; outcome: 'deleted' | 'unchanged'; written: string[]; note: string }> {
+      const table = input.entity === 'item' ? 'product' : 'account';
+      const { entitySet, idColumn } = TABLES[table];
+      for (let attempt = 1; attempt <= ETAG_REREADS; attempt++) {
+        let row: DataverseRow | null;
+        try {
+          row = await dataverse.retrieve(entitySet, qbListKey(input.companyFile, input.listId), {
+            select: [idColumn, 'statecode', DELETED_IN_QUICKBOOKS_COLUMN],
+          });
+        } catch (err) {
+          throw asFailure(err, `reading the ${entitySet} row of a deleted QuickBooks record`);
+        }
+        if (!row) {
+          return {
+            rowId: null,
+            outcome: 'unchanged',
+            written: [],
+            note: 'deleted in QuickBooks; no row was paired with it',
+          };
+        }
+        const rowId = String(row[idColumn]);
+        const plan = planDeletedRow(table, fromWire<Record<string, unknown>>(row), input.timeDeleted);
+        if (Object.keys(plan.changes).length > 0) {
+          try {
+            const etag = etagOf(row);
+            await dataverse.update(entitySet, rowId, toWire(plan.changes), { ...(etag ? { etag } : {}) });
+          } catch (err) {
+            if (err instanceof DataverseConcurrencyError) continue;
+            throw asFailure(err, `deactivating the ${entitySet} row of a deleted QuickBooks record`);
+          }
+        }
+        recordSynced(input.entity, 'quickbooks-to-dataverse', plan.outcome);
+        return { rowId, outcome: plan.outcome, written: Object.keys(plan.changes), note: plan.note };
+      }
+      throw ApplicationFailure.retryable(`the ${entitySet} row kept changing while we marked it`, 'StaleEtag');
     },
 
     /** Records that both systems now hold `fields` (after QuickBooks took Dynamics' side of a merge). */

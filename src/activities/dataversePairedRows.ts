@@ -23,14 +23,22 @@ import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
  */
 
 export interface AccountForQuickBooks {
-  account: AccountRecord & { statecode?: number | null; qbsync_syncbase?: string | null };
+  account: AccountRecord & {
+    statecode?: number | null;
+    qbsync_syncbase?: string | null;
+    qbsync_qbdeletedon?: string | null;
+  };
   etag: string;
   /** ListID of the parent account's QuickBooks customer in the same company file, when it has one. */
   parentListId: string | null;
 }
 
 export interface ProductForQuickBooks {
-  product: ProductRecord & { statecode?: number | null; qbsync_syncbase?: string | null };
+  product: ProductRecord & {
+    statecode?: number | null;
+    qbsync_syncbase?: string | null;
+    qbsync_qbdeletedon?: string | null;
+  };
   etag: string;
 }
 

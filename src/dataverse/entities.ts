@@ -19,6 +19,8 @@ export const COMPANY_FILE_COLUMN = 'qbsync_companyfile';
 export const QB_TXN_ID_COLUMN = 'qbsync_qbtxnid';
 /** QuickBooks invoice number (RefNumber) once the order was invoiced there. */
 export const INVOICE_NUMBER_COLUMN = 'qbsync_invoicenumber';
+/** When the paired QuickBooks record was deleted (its TimeDeleted); the row is kept, deactivated. */
+export const QB_DELETED_COLUMN = 'qbsync_qbdeletedon';
 /** Alternate key (company file, ListID) on account, contact and product. */
 export const SOURCE_KEY_NAME = 'qbsync_sourcekey';
 

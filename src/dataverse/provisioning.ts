@@ -4,6 +4,7 @@ import {
   COMPANY_FILE_COLUMN,
   ENTITY_SETS,
   INVOICE_NUMBER_COLUMN,
+  QB_DELETED_COLUMN,
   QB_LIST_ID_COLUMN,
   QB_TXN_ID_COLUMN,
   SOURCE_KEY_NAME,
@@ -91,6 +92,16 @@ const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
     displayName: 'QuickBooks sync base',
     description: 'Synced field values as both systems held them after the last sync (JSON, written by the connector).',
     maxLength: 4000,
+  })),
+  // A QuickBooks deletion deactivates the paired row and records when it happened here; the row is never deleted.
+  ...(['account', 'product'] as const).map((table) => ({
+    table,
+    logicalName: QB_DELETED_COLUMN,
+    schemaName: 'qbsync_QbDeletedOn',
+    displayName: 'Deleted in QuickBooks',
+    description:
+      'When the paired QuickBooks record was deleted (its TimeDeleted); the row was deactivated then and is no longer synchronised.',
+    maxLength: 40,
   })),
 ];
 

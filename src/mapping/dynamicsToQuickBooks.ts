@@ -1,5 +1,6 @@
 import { ACTIVE_STATE_COLUMN, withRowState } from './activeStatus';
 import { type AccountRecord, RelationshipType } from './dataverseRows';
+import { deletedInQuickBooks } from './quickbooksDeletions';
 import { changedColumns } from './fields';
 import { type OwnershipPolicy } from './ownership';
 import { type MappingResult } from './result';
@@ -33,9 +34,13 @@ export type ChangeVerdict = 'due' | 'echo' | 'notOurs';
 
 /**
  * An account changed in Dynamics: an unpaired one is due when it is a customer (or has no type yet), a paired one
- * when it is a customer and the change is not our own write. Vendors only flow from QuickBooks.
+ * when it is a customer and the change is not our own write. Vendors only flow from QuickBooks, and an account whose
+ * customer was deleted in QuickBooks has nothing left to go to.
  */
-export function accountChange(row: AccountRecord & { qbsync_syncbase?: string | null }): ChangeVerdict {
+export function accountChange(
+  row: AccountRecord & { qbsync_syncbase?: string | null; qbsync_qbdeletedon?: string | null },
+): ChangeVerdict {
+  if (deletedInQuickBooks(row)) return 'notOurs';
   const type = row.customertypecode ?? null;
   if (!row.qbsync_qblistid) return type === null || type === RelationshipType.Customer ? 'due' : 'notOurs';
   if (isEcho(row.qbsync_syncbase, accountSyncFields(row))) return 'echo';
@@ -44,9 +49,14 @@ export function accountChange(row: AccountRecord & { qbsync_syncbase?: string | 
 
 /** A product changed in Dynamics: an unpaired one goes to the company file receiving new records, if this is it. */
 export function productChange(
-  row: Parameters<typeof productSyncFields>[0] & { qbsync_qblistid?: string | null; qbsync_syncbase?: string | null },
+  row: Parameters<typeof productSyncFields>[0] & {
+    qbsync_qblistid?: string | null;
+    qbsync_syncbase?: string | null;
+    qbsync_qbdeletedon?: string | null;
+  },
   receivesNewRecords: boolean,
 ): ChangeVerdict {
+  if (deletedInQuickBooks(row)) return 'notOurs';
   if (!row.qbsync_qblistid) return receivesNewRecords ? 'due' : 'notOurs';
   return isEcho(row.qbsync_syncbase, productSyncFields(row)) ? 'echo' : 'due';
 }

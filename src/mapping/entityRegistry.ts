@@ -16,6 +16,11 @@ export const COMPANY_FILE_COLUMN = 'qbsync_companyfile';
 export const LIST_ID_COLUMN = 'qbsync_qblistid';
 /** The synced fields both systems last agreed on (see `syncBase.ts`). */
 export const SYNC_BASE_COLUMN = 'qbsync_syncbase';
+/**
+ * When the QuickBooks record an account or product was paired with was deleted (its TimeDeleted): the row is kept,
+ * deactivated, and no longer synced. Dynamics rows are never deleted by the connector.
+ */
+export const DELETED_IN_QUICKBOOKS_COLUMN = 'qbsync_qbdeletedon';
 /** QuickBooks TxnID of the invoice made from a sales order. */
 export const TXN_ID_COLUMN = 'qbsync_qbtxnid';
 export const INVOICE_NUMBER_COLUMN = 'qbsync_invoicenumber';
@@ -73,6 +78,7 @@ export const TABLES = {
       COMPANY_FILE_COLUMN,
       LIST_ID_COLUMN,
       SYNC_BASE_COLUMN,
+      DELETED_IN_QUICKBOOKS_COLUMN,
     ],
     money: { creditlimit: DATAVERSE_MONEY_DECIMALS },
     decimals: {},
@@ -114,6 +120,7 @@ export const TABLES = {
       COMPANY_FILE_COLUMN,
       LIST_ID_COLUMN,
       SYNC_BASE_COLUMN,
+      DELETED_IN_QUICKBOOKS_COLUMN,
     ],
     money: { price: DATAVERSE_MONEY_DECIMALS, standardcost: DATAVERSE_MONEY_DECIMALS },
     decimals: { quantityonhand: 5 },

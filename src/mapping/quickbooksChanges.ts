@@ -22,8 +22,10 @@ export function sublevel(record: QbRecord): number {
   return 'sublevel' in record && typeof record.sublevel === 'number' ? record.sublevel : 0;
 }
 
+/** When a record last changed: its TimeModified, or for a deletion (`ListDeletedRet`) its TimeDeleted. */
 function timeOf(record: QbRecord): string | undefined {
-  return 'timeModified' in record ? record.timeModified : undefined;
+  if ('timeModified' in record) return record.timeModified;
+  return 'timeDeleted' in record ? record.timeDeleted : undefined;
 }
 
 /** ListID of a list record, TxnID of a transaction. */

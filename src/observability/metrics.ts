@@ -11,7 +11,7 @@ collectDefaultMetrics({ register: metricsRegistry });
 
 export type SyncDirection = 'quickbooks-to-dataverse' | 'dataverse-to-quickbooks';
 /** Same vocabulary as the `SyncOutcome` search attribute, so a spike here can be looked up in Temporal. */
-export type SyncedOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'failed';
+export type SyncedOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'deleted' | 'failed';
 /** What `authenticate` answered: a session (`ok`), nothing to do (`none`), another session open (`busy`), bad credentials (`nvu`). */
 export type QbwcSessionResult = 'ok' | 'none' | 'busy' | 'nvu';
 export type WebhookDeliveryResult =

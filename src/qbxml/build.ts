@@ -744,10 +744,27 @@ function checkOneSelection(
   if ((byId || byName) && filtered) w.fail(byId ? idField : nameField, 'cannot be combined with filters');
 }
 
+const LIST_DEL_TYPES: readonly string[] = ['Customer', 'Vendor', 'ItemService', 'ItemNonInventory', 'ItemInventory'];
+
 function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
   const el = `${req.type}Rq`;
   w.open(el, { requestID: requestIdAttr(w, req.requestId), ...iteratorAttrs(w, req) });
-  if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery') {
+  if (req.type === 'ListDeletedQuery') {
+    // ListDelType is required and repeatable; the date range follows the types (qbXML 13 ListDeletedQuery).
+    if (!Array.isArray(req.listDelTypes) || req.listDelTypes.length === 0) {
+      w.fail('listDelTypes', 'needs at least one ListDelType');
+    }
+    req.listDelTypes.forEach((t, i) => {
+      if (!LIST_DEL_TYPES.includes(t)) w.fail(`listDelTypes[${i}]`, `must be one of ${LIST_DEL_TYPES.join(', ')}`);
+      w.leaf(`listDelTypes[${i}]`, 'ListDelType', t);
+    });
+    if (req.fromDeletedDate !== undefined || req.toDeletedDate !== undefined) {
+      w.open('DeletedDateRangeFilter');
+      writeDateTime(w, 'fromDeletedDate', 'FromDeletedDate', req.fromDeletedDate);
+      writeDateTime(w, 'toDeletedDate', 'ToDeletedDate', req.toDeletedDate);
+      w.close('DeletedDateRangeFilter');
+    }
+  } else if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery') {
     const filtered =
       req.maxReturned !== undefined ||
       req.fromModifiedDate !== undefined ||

@@ -22,6 +22,7 @@ const RECORD_KINDS: Readonly<Record<string, QbRecordKind>> = {
   SalesOrderRet: 'SalesOrder',
   DataExtRet: 'DataExt',
   DataExtDefRet: 'DataExtDef',
+  ListDeletedRet: 'ListDeleted',
 };
 
 /** Element names whose key differs from the plain camelCase of the element. */

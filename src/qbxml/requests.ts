@@ -98,6 +98,21 @@ export interface ClassQuery extends ListQueryFilters {
   type: 'ClassQuery';
 }
 
+/** qbXML 13 `ListDelType` values of the lists the connector syncs (the XSD enumerates more). */
+export type ListDelType = 'Customer' | 'Vendor' | 'ItemService' | 'ItemNonInventory' | 'ItemInventory';
+
+/**
+ * List records deleted from the company file (`ListDeletedQueryRq`): one or more `ListDelType`, then an optional
+ * `DeletedDateRangeFilter`. No iterator and no MaxReturned in qbXML 13 (reference §12–13).
+ */
+export interface ListDeletedQuery {
+  type: 'ListDeletedQuery';
+  requestId: string;
+  listDelTypes: ListDelType[];
+  fromDeletedDate?: string;
+  toDeletedDate?: string;
+}
+
 /** Transaction queries put the modified-date range inside `ModifiedDateRangeFilter`. */
 export interface TxnQueryFilters extends IteratorControl {
   requestId: string;
@@ -567,7 +582,14 @@ export interface DataExtMod {
 // ---------------------------------------------------------------------------------------------------------------
 
 export type QbxmlQueryRequest =
-  CustomerQuery | VendorQuery | ItemQuery | CustomerTypeQuery | ClassQuery | SalesOrderQuery | InvoiceQuery;
+  | CustomerQuery
+  | VendorQuery
+  | ItemQuery
+  | CustomerTypeQuery
+  | ClassQuery
+  | SalesOrderQuery
+  | InvoiceQuery
+  | ListDeletedQuery;
 
 export type QbxmlWriteRequest =
   | CustomerAdd
@@ -602,6 +624,7 @@ const QUERY_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlQueryRequest['ty
   'ClassQuery',
   'SalesOrderQuery',
   'InvoiceQuery',
+  'ListDeletedQuery',
 ]);
 
 const ITERABLE_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlRequestType>([
@@ -922,6 +945,16 @@ export interface DataExtDefRet {
   dataExtFormatString?: string;
 }
 
+/** A list record deleted from the company file, as `ListDeletedQueryRs` reports it. */
+export interface ListDeletedRet {
+  kind: 'ListDeleted';
+  listDelType: string;
+  listId: string;
+  timeCreated?: string;
+  timeDeleted: string;
+  fullName?: string;
+}
+
 export type QbRecord =
   | CustomerRet
   | VendorRet
@@ -935,7 +968,8 @@ export type QbRecord =
   | InvoiceRet
   | SalesOrderRet
   | DataExtRet
-  | DataExtDefRet;
+  | DataExtDefRet
+  | ListDeletedRet;
 
 export type QbRecordKind = QbRecord['kind'];
 

@@ -9,7 +9,8 @@ import {
   sublevel,
   unseen,
 } from '../mapping/quickbooksChanges';
-import type { CustomerTypeRet, InvoiceRet, QbRecord, QbxmlRequest } from '../qbxml/requests';
+import { DELETED_LIST_TYPES, DELETIONS_CURSOR, deletionsByEntity } from '../mapping/quickbooksDeletions';
+import type { CustomerTypeRet, InvoiceRet, ListDeletedRet, QbRecord, QbxmlRequest } from '../qbxml/requests';
 import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
@@ -117,6 +118,8 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     const from = readFrom(cursors, key, overlapMs);
     return from ? { fromModifiedDate: from } : {};
   };
+  // Runs started before deletions were read keep the batch they had.
+  const readsDeletions = patched('poll-cycle-list-deletions');
   const outcomes = await runQbxml(
     connection,
     (batchId) => {
@@ -145,6 +148,15 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
         maxReturned: 100,
         iterator: 'Start',
       });
+      if (readsDeletions) {
+        const from = readFrom(cursors, DELETIONS_CURSOR, overlapMs);
+        requests.push({
+          type: 'ListDeletedQuery',
+          requestId: `${batchId}-ListDeleted`,
+          listDelTypes: [...DELETED_LIST_TYPES],
+          ...(from ? { fromDeletedDate: from } : {}),
+        });
+      }
       return requests;
     },
     { followUp: false },
@@ -172,6 +184,13 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     }
     Object.assign(advanced, cursorAfter(`qb:${list}`, records, cursors, overlapMs));
   });
+  // ---- deletions: read after the lists in the same batch; each goes to its record's workflow ----
+  let deletions = new Map<QuickBooksEntity, ListDeletedRet[]>();
+  if (readsDeletions) {
+    const read = responseOrFail(listOutcomes[QB_LISTS.length + 1], 'reading deleted list records').records;
+    deletions = deletionsByEntity(unseen(read, cursors, DELETIONS_CURSOR) as ListDeletedRet[]);
+    Object.assign(advanced, cursorAfter(DELETIONS_CURSOR, read, cursors, overlapMs));
+  }
 
   // ---- references: customer types and terms have their Dynamics options before any customer is mapped ----
   const references = await alignReferenceChoices(connection, { customerTypes, lists }, start, ctx, result.choicesAdded);
@@ -210,6 +229,14 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       for (let i = 0; i < atLevel.length; i += BATCH_SIZE) {
         await syncBatch({ connection, entity, records: atLevel.slice(i, i + BATCH_SIZE), withRecord: true }, result);
       }
+    }
+  }
+
+  // ---- deletions after the edits read in the same cycle, so a row's last change is its deactivation ----
+  for (const [entity, records] of deletions) {
+    progress.total += records.length;
+    for (let i = 0; i < records.length; i += BATCH_SIZE) {
+      await syncBatch({ connection, entity, records: records.slice(i, i + BATCH_SIZE), withRecord: true }, result);
     }
   }
 

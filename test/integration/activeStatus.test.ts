@@ -16,9 +16,10 @@ function qbxml(body: string): string {
 /**
  * Active status both ways (issue 16 item 1) on the whole stack: a QuickBooks customer or item made inactive
  * deactivates (retires) its row and active again activates it; a row deactivated in Dynamics makes its QuickBooks
- * record inactive, and back. Each change is followed by a cycle that must find nothing to do (no ping-pong).
+ * record inactive, and back. Each change is followed by a cycle that must find nothing to do (no ping-pong). A record
+ * deleted in QuickBooks deactivates and marks its row, which is kept.
  */
-describe('active status both ways (real Temporal, both sandboxes, Web Connector simulator)', () => {
+describe('active status and deletions both ways (real Temporal, both sandboxes, Web Connector simulator)', () => {
   let env: TestWorkflowEnvironment;
   let stack: SyncStack;
 
@@ -121,6 +122,51 @@ describe('active status both ways (real Temporal, both sandboxes, Web Connector 
     await stack.settle();
     assert.equal(itemNamed('Installation').isActive, true);
     await assertQuiet();
+  });
+
+  it('a customer and an item deleted in QuickBooks deactivate and mark their rows, which stay and are no longer synced', async () => {
+    // A customer without transactions or jobs, and an item on no invoice: QuickBooks refuses to delete the others.
+    const customer = customerNamed('Hudson Valley Farms');
+    const account = await row('account', customer.listId);
+    const item = qb(
+      `<ItemNonInventoryAddRq><ItemNonInventoryAdd><Name>Old Stapler</Name><SalesOrPurchase><Desc>Stapler</Desc><Price>12.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemNonInventoryAdd></ItemNonInventoryAddRq>`,
+    )[0] as SyncedItem;
+    await stack.cycle('east');
+    await stack.settle();
+    assert.deepEqual(await stateOf('product', item.listId), [0, 1]);
+
+    for (const [type, listId] of [
+      ['Customer', customer.listId],
+      ['ItemNonInventory', item.listId],
+    ]) {
+      const [rs] = parseQbxmlResponse(
+        stack.quickbooks.files.east!.processRequest(
+          qbxml(`<ListDelRq><ListDelType>${type}</ListDelType><ListID>${listId}</ListID></ListDelRq>`),
+        ),
+      );
+      assert.equal(rs?.statusCode, 0, rs?.statusMessage);
+    }
+    const cycle = await stack.cycle('east');
+    await stack.settle();
+    assert.deepEqual(cycle.failed, []);
+    assert.equal(cycle.outcomes['customer:deleted'], 1, JSON.stringify(cycle.outcomes));
+    assert.equal(cycle.outcomes['item:deleted'], 1, JSON.stringify(cycle.outcomes));
+    const kept = await row('account', customer.listId);
+    assert.equal(kept.accountid, account.accountid, 'the account is kept, not deleted');
+    assert.deepEqual([kept.statecode, kept.statuscode], [1, 2]);
+    assert.match(String(kept.qbsync_qbdeletedon), /^\d{4}-\d{2}-\d{2}T/);
+    assert.deepEqual(await stateOf('product', item.listId), [1, 2]);
+    const run = await env.client.workflow.getHandle(`qb/east/customer/${customer.listId}`).result();
+    assert.match(String((run as { note?: string }).note), /deleted in QuickBooks/);
+
+    // The deletion is read once; the marked rows do not go back to QuickBooks, even when edited in Dynamics.
+    await stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { telephone1: '518-555-0100' });
+    const after = await stack.cycle('east');
+    await stack.settle();
+    assert.deepEqual(after.failed, []);
+    assert.equal(after.handedOff['qb:customer'] ?? 0, 0);
+    assert.equal(after.handedOff['qb:item'] ?? 0, 0);
+    assert.equal(after.handedOff['d365:account'] ?? 0, 0, JSON.stringify(after.dynamicsIds));
   });
 
   it('the Dataverse sandbox refuses a status that does not belong to the state, as Dataverse does', async () => {

@@ -8,6 +8,7 @@ import { dataExtAddOrMod, dataExtDefAdd } from './dataExtRequests';
 import { addListRecord, bodyOf, includeSet, modListRecord, queryLists, renderListRecord, touch } from './listRequests';
 import { QuickBooksParseError } from './parseError';
 import { QueryIterators } from './queryIterators';
+import { deleteListRecord, queryDeletedLists } from './deletedLists';
 import type { RecordInUseCode, RequestContext, RequestOutcome } from './requestContext';
 import { RequestFailure, statusMessages } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
@@ -117,7 +118,8 @@ const handlers: Record<string, Handler> = {
   DataExtDefAddRq: dataExtDefAdd,
   DataExtAddRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'add'),
   DataExtModRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'mod'),
-  ListDeletedQueryRq: nothingDeleted,
+  ListDelRq: deleteListRecord,
+  ListDeletedQueryRq: queryDeletedLists,
   TxnDeletedQueryRq: nothingDeleted,
 };
 

@@ -69,6 +69,15 @@ export interface DataExtValue {
   value: string;
 }
 
+/** A list record deleted from the company file, as `ListDeletedQuery` reports it. */
+export interface DeletedListRecord {
+  listDelType: ListKind;
+  listId: string;
+  created: number;
+  deleted: number;
+  fullName: string;
+}
+
 /** Everything a company file holds, JSON-serialisable so it can be persisted and snapshotted as one value. */
 export interface CompanyState {
   schemaVersion: 1;
@@ -77,6 +86,8 @@ export interface CompanyState {
   txns: TxnRecord[];
   dataExtDefs: DataExtDef[];
   dataExtValues: DataExtValue[];
+  /** Absent in company files saved before deletions were simulated. */
+  deletedLists?: DeletedListRecord[];
 }
 
 export function emptyState(): CompanyState {
@@ -87,6 +98,7 @@ export function emptyState(): CompanyState {
     txns: [],
     dataExtDefs: [],
     dataExtValues: [],
+    deletedLists: [],
   };
 }
 

@@ -3,6 +3,7 @@ import {
   emptyState,
   uniquenessNamespace,
   type CompanyState,
+  type DeletedListRecord,
   type ListKind,
   type ListRecord,
   type StoredNode,
@@ -122,6 +123,25 @@ export class CompanyStore {
   addTxn(txn: TxnRecord): void {
     this.state.txns.push(txn);
     this.txnsById.set(txn.txnId, txn);
+  }
+
+  /** Removes a list record, keeping what `ListDeletedQuery` reports of it. */
+  deleteList(record: ListRecord, nowSeconds: number): DeletedListRecord {
+    const deleted: DeletedListRecord = {
+      listDelType: record.kind,
+      listId: record.listId,
+      created: record.created,
+      deleted: nowSeconds,
+      fullName: this.fullName(record),
+    };
+    this.state.lists = this.state.lists.filter((r) => r.listId !== record.listId);
+    this.state.deletedLists = [...(this.state.deletedLists ?? []), deleted];
+    this.reindex();
+    return deleted;
+  }
+
+  deletedLists(): readonly DeletedListRecord[] {
+    return this.state.deletedLists ?? [];
   }
 
   listsOf(kinds: readonly ListKind[]): ListRecord[] {

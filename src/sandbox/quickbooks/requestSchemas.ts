@@ -1,3 +1,4 @@
+import { LIST_DEL_TYPES } from './deletedLists';
 import {
   amt,
   bool,
@@ -689,8 +690,9 @@ export const requestSchemas: Readonly<Record<string, RequestSchema>> = {
   DataExtDefAddRq: { model: [req('DataExtDefAdd', seq(...dataExtDefAdd))], attributes: ['requestID'] },
   DataExtAddRq: { model: [req('DataExtAdd', seq(...dataExtValueBody))], attributes: ['requestID'] },
   DataExtModRq: { model: [req('DataExtMod', seq(...dataExtValueBody))], attributes: ['requestID'] },
+  ListDelRq: { model: [req('ListDelType', oneOf(...LIST_DEL_TYPES)), req('ListID', str())], attributes: ['requestID'] },
   ListDeletedQueryRq: plainQuery([
-    many('ListDelType', str(), Infinity, 1),
+    many('ListDelType', oneOf(...LIST_DEL_TYPES), Infinity, 1),
     opt('DeletedDateRangeFilter', seq(opt('FromDeletedDate', datetime), opt('ToDeletedDate', datetime))),
     many('IncludeRetElement', str(50)),
   ]),

@@ -12,6 +12,7 @@ import {
 } from '../../mapping/dynamicsToQuickBooks';
 import { numericColumns } from '../../mapping/entityRegistry';
 import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
+import { deletedInQuickBooks } from '../../mapping/quickbooksDeletions';
 import { withQuickBooksSilence } from '../../mapping/quickbooksToDynamics';
 import { ETAG_REREADS, ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
 import {
@@ -54,7 +55,10 @@ interface PairedRowSpec<
   Q extends QbRecord,
 > {
   entity: 'account' | 'product';
-  read(): Promise<{ row: Row & { modifiedon?: string; qbsync_syncbase?: string | null }; etag: string } | null>;
+  read(): Promise<{
+    row: Row & { modifiedon?: string; qbsync_syncbase?: string | null; qbsync_qbdeletedon?: string | null };
+    etag: string;
+  } | null>;
   name(row: Row): string | null | undefined;
   /** The row's synced fields. */
   rowFields(row: Row): SyncFields;
@@ -92,6 +96,13 @@ async function pairedRowToQuickBooks<
     const read = await spec.read();
     if (!read) return { outcome: 'unchanged', note: `the ${spec.entity} no longer exists` };
     const { row } = read;
+    // Its QuickBooks record was deleted: the row was deactivated then and has nothing left to sync with.
+    if (deletedInQuickBooks(row)) {
+      return {
+        outcome: 'unchanged',
+        note: `the ${spec.entity}'s QuickBooks record was deleted (${row.qbsync_qbdeletedon ?? ''})`,
+      };
+    }
     const connection = row.qbsync_companyfile ?? (await contextFor('')).receivingConnection;
     if (!connection) {
       return { outcome: 'unchanged', note: `no connection receives ${spec.entity}s created in Dynamics` };

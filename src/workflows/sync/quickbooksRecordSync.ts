@@ -9,7 +9,7 @@ import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
 import type { SyncFields } from '../../mapping/syncBase';
 import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
-import type { CustomerRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
+import type { CustomerRet, ListDeletedRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
 import type { ToDataverseResult } from '../../activities/dataverseListRecords';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
@@ -20,8 +20,11 @@ export interface QuickBooksRecordSyncInput {
   connection: string;
   entity: QuickBooksEntity;
   listId: string;
-  /** The version the poll read. Absent on a retry or replay: the record is read again, so the latest version wins. */
-  record?: CustomerRet | VendorRet | SyncedItem;
+  /**
+   * The version the poll read, or its deletion (`ListDeletedRet`). Absent on a retry or replay: the record is read
+   * again, so the latest version wins.
+   */
+  record?: CustomerRet | VendorRet | SyncedItem | ListDeletedRet;
   settings: SyncSettings;
   choices: ChoiceMaps;
 }
@@ -35,6 +38,8 @@ export interface QuickBooksRecordSyncResult {
   quickbooksChanged: boolean;
   /** Both versions of every field both sides changed, and who won: the conflict's audit record. */
   conflicts: ToDataverseResult['conflicts'];
+  /** What happened, in words, when the outcome alone does not say it (a deletion). */
+  note?: string;
 }
 
 export function ownershipPolicy(settings: SyncSettings): OwnershipPolicy {
@@ -46,7 +51,7 @@ export function ownershipPolicy(settings: SyncSettings): OwnershipPolicy {
 }
 
 async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet | VendorRet | SyncedItem> {
-  if (input.record) return input.record;
+  if (input.record && input.record.kind !== 'ListDeleted') return input.record;
   const found =
     input.entity === 'customer'
       ? await readCustomer(input.connection, { listId: input.listId })
@@ -69,6 +74,7 @@ async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet
  */
 export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Promise<QuickBooksRecordSyncResult> {
   return asRecordSync(async () => {
+    if (input.record?.kind === 'ListDeleted') return recordDeleted(input, input.record);
     const record = await readSource(input);
     const policy = ownershipPolicy(input.settings);
     const companyFile = input.connection;
@@ -158,4 +164,26 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
       conflicts: result.conflicts,
     };
   });
+}
+
+/** The record was deleted in QuickBooks: its paired row is deactivated and marked, never deleted. */
+async function recordDeleted(
+  input: QuickBooksRecordSyncInput,
+  deleted: ListDeletedRet,
+): Promise<QuickBooksRecordSyncResult> {
+  const result = await dataverse.markDeletedInQuickBooks({
+    entity: input.entity,
+    companyFile: input.connection,
+    listId: input.listId,
+    timeDeleted: deleted.timeDeleted,
+  });
+  markRecord({ ...(result.rowId ? { targetId: result.rowId } : {}), outcome: result.outcome });
+  return {
+    outcome: result.outcome,
+    targetId: result.rowId ?? '',
+    written: result.written,
+    quickbooksChanged: false,
+    conflicts: [],
+    note: result.note,
+  };
 }

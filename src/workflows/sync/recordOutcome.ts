@@ -9,6 +9,8 @@ export type RecordOutcome =
   | 'conflict'
   /** A sales order edited after its invoice was made from it: the invoice does not show the edit. */
   | 'changedAfterInvoice'
+  /** The QuickBooks record was deleted: its row deactivated and marked (never deleted). */
+  | 'deleted'
   | 'failed';
 
 /** The audit columns of a record's run: what the Temporal UI and `temporal workflow list --query` filter on. */
