@@ -9,6 +9,8 @@ import {
   TABLES,
   TXN_ID_COLUMN,
 } from '../mapping/entityRegistry';
+import { deletedInvoiceOnOrder } from '../mapping/quickbooksDeletions';
+import { odataString } from '../dataverse/odataAddress';
 import { recordSynced } from '../observability/metrics';
 import { asFailure } from './dataverseFailure';
 import { fromWire, textOf, textPatch } from './dataverseRows';
@@ -182,6 +184,36 @@ export function createDataverseSalesOrderActivities({ dataverse }: { dataverse: 
       } catch (err) {
         if (err instanceof DataverseNotFoundError) return { changed: false };
         throw asFailure(err, `recording the payment of invoice ${input.txnId} on order ${input.orderId}`);
+      }
+    },
+
+    /**
+     * The QuickBooks invoice an order was invoiced by was deleted: the order (found by the invoice's TxnID) shows it
+     * (`mapping/quickbooksDeletions.ts`). No order carries that TxnID: nothing to do.
+     */
+    async recordInvoiceDeleted(input: { txnId: string }): Promise<{ orderId: string | null; changed: boolean }> {
+      try {
+        let orderId: string | null = null;
+        for await (const row of dataverse.queryRows(TABLES.salesorder.entitySet, {
+          select: ['salesorderid'],
+          filter: `${TXN_ID_COLUMN} eq ${odataString(input.txnId)}`,
+          pageSize: 2,
+        })) {
+          orderId = String(row.salesorderid);
+          break;
+        }
+        if (orderId === null) return { orderId: null, changed: false };
+        const { changed } = await dataverse.updateWithRetry(
+          TABLES.salesorder.entitySet,
+          orderId,
+          (current) =>
+            textOf(current, TXN_ID_COLUMN) !== input.txnId ? null : textPatch(current, deletedInvoiceOnOrder()),
+          { select: ['salesorderid', TXN_ID_COLUMN, ORDER_BALANCE_COLUMN, ORDER_INVOICE_STATUS_COLUMN] },
+        );
+        return { orderId, changed };
+      } catch (err) {
+        if (err instanceof DataverseNotFoundError) return { orderId: null, changed: false };
+        throw asFailure(err, `recording the deletion of invoice ${input.txnId} on its order`);
       }
     },
   };

@@ -1,6 +1,11 @@
 import type { ListDelType, ListDeletedRet } from '../qbxml/requests';
 import { INACTIVE_STATE, rowStateChange } from './activeStatus';
-import { DELETED_IN_QUICKBOOKS_COLUMN, type QuickBooksEntity } from './entityRegistry';
+import {
+  DELETED_IN_QUICKBOOKS_COLUMN,
+  ORDER_BALANCE_COLUMN,
+  ORDER_INVOICE_STATUS_COLUMN,
+  type QuickBooksEntity,
+} from './entityRegistry';
 
 /**
  * The decisions of the QuickBooks deletion flow: a customer, vendor or item deleted in QuickBooks (read by the poll
@@ -69,4 +74,21 @@ export function planDeletedRow(
 export function deletedInQuickBooks(row: { qbsync_qbdeletedon?: string | null }): boolean {
   const mark = row[DELETED_IN_QUICKBOOKS_COLUMN];
   return typeof mark === 'string' && mark.trim() !== '';
+}
+
+// ---- invoices ------------------------------------------------------------------------------------------------
+
+/** The cursor key of the invoice deletion read (`TxnDeletedQuery`, TxnDelType Invoice). */
+export const INVOICE_DELETIONS_CURSOR = 'qb:TxnDeleted';
+
+/** The invoice status an order shows once its QuickBooks invoice was deleted (the column holds 20 characters). */
+const DELETED_INVOICE_STATUS = 'Deleted';
+
+/**
+ * What an order shows once the invoice made from it was deleted in QuickBooks: status Deleted and nothing owed. The
+ * TxnID and number stay, so the order still says which invoice it was; the order itself stays Invoiced, the state the
+ * platform keeps it in once invoiced.
+ */
+export function deletedInvoiceOnOrder(): Record<string, string> {
+  return { [ORDER_INVOICE_STATUS_COLUMN]: DELETED_INVOICE_STATUS, [ORDER_BALANCE_COLUMN]: '0.00' };
 }

@@ -744,6 +744,15 @@ function checkOneSelection(
   if ((byId || byName) && filtered) w.fail(byId ? idField : nameField, 'cannot be combined with filters');
 }
 
+/** `DeletedDateRangeFilter`, after the types (qbXML 13 ListDeletedQuery / TxnDeletedQuery). */
+function writeDeletedRange(w: ElementWriter, req: { fromDeletedDate?: string; toDeletedDate?: string }): void {
+  if (req.fromDeletedDate === undefined && req.toDeletedDate === undefined) return;
+  w.open('DeletedDateRangeFilter');
+  writeDateTime(w, 'fromDeletedDate', 'FromDeletedDate', req.fromDeletedDate);
+  writeDateTime(w, 'toDeletedDate', 'ToDeletedDate', req.toDeletedDate);
+  w.close('DeletedDateRangeFilter');
+}
+
 const LIST_DEL_TYPES: readonly string[] = ['Customer', 'Vendor', 'ItemService', 'ItemNonInventory', 'ItemInventory'];
 
 function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
@@ -758,12 +767,16 @@ function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
       if (!LIST_DEL_TYPES.includes(t)) w.fail(`listDelTypes[${i}]`, `must be one of ${LIST_DEL_TYPES.join(', ')}`);
       w.leaf(`listDelTypes[${i}]`, 'ListDelType', t);
     });
-    if (req.fromDeletedDate !== undefined || req.toDeletedDate !== undefined) {
-      w.open('DeletedDateRangeFilter');
-      writeDateTime(w, 'fromDeletedDate', 'FromDeletedDate', req.fromDeletedDate);
-      writeDateTime(w, 'toDeletedDate', 'ToDeletedDate', req.toDeletedDate);
-      w.close('DeletedDateRangeFilter');
+    writeDeletedRange(w, req);
+  } else if (req.type === 'TxnDeletedQuery') {
+    if (!Array.isArray(req.txnDelTypes) || req.txnDelTypes.length === 0) {
+      w.fail('txnDelTypes', 'needs at least one TxnDelType');
     }
+    req.txnDelTypes.forEach((t, i) => {
+      if (t !== 'Invoice') w.fail(`txnDelTypes[${i}]`, 'must be Invoice');
+      w.leaf(`txnDelTypes[${i}]`, 'TxnDelType', t);
+    });
+    writeDeletedRange(w, req);
   } else if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery') {
     const filtered =
       req.maxReturned !== undefined ||

@@ -23,6 +23,7 @@ const RECORD_KINDS: Readonly<Record<string, QbRecordKind>> = {
   DataExtRet: 'DataExt',
   DataExtDefRet: 'DataExtDef',
   ListDeletedRet: 'ListDeleted',
+  TxnDeletedRet: 'TxnDeleted',
 };
 
 /** Element names whose key differs from the plain camelCase of the element. */

@@ -129,6 +129,15 @@ export interface TxnQueryFilters extends IteratorControl {
   ownerIds?: string[];
 }
 
+/** Transactions deleted from the company file (`TxnDeletedQueryRq`); the connector asks only about invoices. */
+export interface TxnDeletedQuery {
+  type: 'TxnDeletedQuery';
+  requestId: string;
+  txnDelTypes: 'Invoice'[];
+  fromDeletedDate?: string;
+  toDeletedDate?: string;
+}
+
 export interface InvoiceQuery extends TxnQueryFilters {
   type: 'InvoiceQuery';
   paidStatus?: 'All' | 'PaidOnly' | 'NotPaidOnly';
@@ -589,7 +598,8 @@ export type QbxmlQueryRequest =
   | ClassQuery
   | SalesOrderQuery
   | InvoiceQuery
-  | ListDeletedQuery;
+  | ListDeletedQuery
+  | TxnDeletedQuery;
 
 export type QbxmlWriteRequest =
   | CustomerAdd
@@ -625,6 +635,7 @@ const QUERY_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlQueryRequest['ty
   'SalesOrderQuery',
   'InvoiceQuery',
   'ListDeletedQuery',
+  'TxnDeletedQuery',
 ]);
 
 const ITERABLE_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlRequestType>([
@@ -955,6 +966,16 @@ export interface ListDeletedRet {
   fullName?: string;
 }
 
+/** A transaction deleted from the company file, as `TxnDeletedQueryRs` reports it. */
+export interface TxnDeletedRet {
+  kind: 'TxnDeleted';
+  txnDelType: string;
+  txnId: string;
+  timeCreated?: string;
+  timeDeleted: string;
+  refNumber?: string;
+}
+
 export type QbRecord =
   | CustomerRet
   | VendorRet
@@ -969,7 +990,8 @@ export type QbRecord =
   | SalesOrderRet
   | DataExtRet
   | DataExtDefRet
-  | ListDeletedRet;
+  | ListDeletedRet
+  | TxnDeletedRet;
 
 export type QbRecordKind = QbRecord['kind'];
 

@@ -9,8 +9,20 @@ import {
   sublevel,
   unseen,
 } from '../mapping/quickbooksChanges';
-import { DELETED_LIST_TYPES, DELETIONS_CURSOR, deletionsByEntity } from '../mapping/quickbooksDeletions';
-import type { CustomerTypeRet, InvoiceRet, ListDeletedRet, QbRecord, QbxmlRequest } from '../qbxml/requests';
+import {
+  DELETED_LIST_TYPES,
+  DELETIONS_CURSOR,
+  deletionsByEntity,
+  INVOICE_DELETIONS_CURSOR,
+} from '../mapping/quickbooksDeletions';
+import type {
+  CustomerTypeRet,
+  InvoiceRet,
+  ListDeletedRet,
+  QbRecord,
+  QbxmlRequest,
+  TxnDeletedRet,
+} from '../qbxml/requests';
 import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { runQbxml } from './companyFile/runQbxml';
@@ -37,6 +49,8 @@ export interface PollCycleResult {
   retried: number;
   choicesAdded: string[];
   invoicesRecorded: number;
+  /** Orders whose QuickBooks invoice was deleted, now showing it (absent in cycles recorded before). */
+  invoicesDeleted?: number;
   echoesSkipped: number;
   /** Workflow ids of the Dynamics rows handed off (first 100), for the cycle's own audit. */
   dynamicsIds: string[];
@@ -120,6 +134,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   };
   // Runs started before deletions were read keep the batch they had.
   const readsDeletions = patched('poll-cycle-list-deletions');
+  const readsInvoiceDeletions = patched('poll-cycle-invoice-deletions');
   const outcomes = await runQbxml(
     connection,
     (batchId) => {
@@ -157,6 +172,15 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
           ...(from ? { fromDeletedDate: from } : {}),
         });
       }
+      if (readsInvoiceDeletions) {
+        const from = readFrom(cursors, INVOICE_DELETIONS_CURSOR, overlapMs);
+        requests.push({
+          type: 'TxnDeletedQuery',
+          requestId: `${batchId}-TxnDeleted`,
+          txnDelTypes: ['Invoice'],
+          ...(from ? { fromDeletedDate: from } : {}),
+        });
+      }
       return requests;
     },
     { followUp: false },
@@ -190,6 +214,13 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     const read = responseOrFail(listOutcomes[QB_LISTS.length + 1], 'reading deleted list records').records;
     deletions = deletionsByEntity(unseen(read, cursors, DELETIONS_CURSOR) as ListDeletedRet[]);
     Object.assign(advanced, cursorAfter(DELETIONS_CURSOR, read, cursors, overlapMs));
+  }
+  let deletedInvoices: TxnDeletedRet[] = [];
+  if (readsInvoiceDeletions) {
+    const at = QB_LISTS.length + 1 + (readsDeletions ? 1 : 0);
+    const read = responseOrFail(listOutcomes[at], 'reading deleted invoices').records;
+    deletedInvoices = unseen(read, cursors, INVOICE_DELETIONS_CURSOR) as TxnDeletedRet[];
+    Object.assign(advanced, cursorAfter(INVOICE_DELETIONS_CURSOR, read, cursors, overlapMs));
   }
 
   // ---- references: customer types and terms have their Dynamics options before any customer is mapped ----
@@ -304,6 +335,11 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       paid: invoice.isPaid ?? false,
     });
     if (recorded.changed) result.invoicesRecorded += 1;
+  }
+  // ---- invoices deleted in QuickBooks: their orders say so ----
+  for (const deleted of deletedInvoices) {
+    const recorded = await dataverse.recordInvoiceDeleted({ txnId: deleted.txnId });
+    if (recorded.changed) result.invoicesDeleted = (result.invoicesDeleted ?? 0) + 1;
   }
 
   progress.phase = 'done';

@@ -17,7 +17,7 @@ function qbxml(body: string): string {
  * Active status both ways (issue 16 item 1) on the whole stack: a QuickBooks customer or item made inactive
  * deactivates (retires) its row and active again activates it; a row deactivated in Dynamics makes its QuickBooks
  * record inactive, and back. Each change is followed by a cycle that must find nothing to do (no ping-pong). A record
- * deleted in QuickBooks deactivates and marks its row, which is kept.
+ * deleted in QuickBooks deactivates and marks its row, which is kept; a deleted invoice shows on its order.
  */
 describe('active status and deletions both ways (real Temporal, both sandboxes, Web Connector simulator)', () => {
   let env: TestWorkflowEnvironment;
@@ -167,6 +167,37 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.equal(after.handedOff['qb:customer'] ?? 0, 0);
     assert.equal(after.handedOff['qb:item'] ?? 0, 0);
     assert.equal(after.handedOff['d365:account'] ?? 0, 0, JSON.stringify(after.dynamicsIds));
+  });
+
+  it('an invoice deleted in QuickBooks shows on its order: status Deleted, nothing owed, the invoice still named', async () => {
+    let order: Record<string, unknown> | undefined;
+    for await (const r of stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
+      select: ['salesorderid', 'statecode', 'qbsync_qbtxnid', 'qbsync_invoicenumber', 'qbsync_invoicestatus'],
+      filter: 'qbsync_qbtxnid ne null',
+    })) {
+      order = r;
+      break;
+    }
+    assert.ok(order, 'an invoiced order');
+    assert.equal(order.qbsync_invoicestatus, 'Open');
+    const txnId = String(order.qbsync_qbtxnid);
+    const [rs] = parseQbxmlResponse(
+      stack.quickbooks.files.east!.processRequest(
+        qbxml(`<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>${txnId}</TxnID></TxnDelRq>`),
+      ),
+    );
+    assert.equal(rs?.statusCode, 0, rs?.statusMessage);
+
+    const cycle = await stack.cycle('east');
+    assert.equal(cycle.invoicesDeleted, 1);
+    const after = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, String(order.salesorderid));
+    assert.equal(after?.qbsync_invoicestatus, 'Deleted');
+    assert.equal(after?.qbsync_balance, '0.00');
+    assert.equal(after?.qbsync_qbtxnid, txnId);
+    assert.equal(after?.qbsync_invoicenumber, order.qbsync_invoicenumber);
+
+    const again = await stack.cycle('east');
+    assert.equal(again.invoicesDeleted ?? 0, 0);
   });
 
   it('the Dataverse sandbox refuses a status that does not belong to the state, as Dataverse does', async () => {

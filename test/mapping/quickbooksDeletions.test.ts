@@ -4,11 +4,13 @@ import { accountChange, productChange } from '../../src/mapping/dynamicsToQuickB
 import { cursorAfter, unseen } from '../../src/mapping/quickbooksChanges';
 import {
   DELETIONS_CURSOR,
+  deletedInvoiceOnOrder,
   deletedListEntity,
   deletionsByEntity,
+  INVOICE_DELETIONS_CURSOR,
   planDeletedRow,
 } from '../../src/mapping/quickbooksDeletions';
-import type { ListDeletedRet } from '../../src/qbxml/requests';
+import type { ListDeletedRet, TxnDeletedRet } from '../../src/qbxml/requests';
 
 const deleted = (listDelType: string, listId: string, timeDeleted: string): ListDeletedRet => ({
   kind: 'ListDeleted',
@@ -68,5 +70,15 @@ describe('QuickBooks deletions', () => {
     assert.equal(accountChange({ name: 'Acme', customertypecode: 3, qbsync_qblistid: 'C1', ...mark }), 'notOurs');
     assert.equal(productChange({ name: 'Hinge', qbsync_qblistid: 'I1', ...mark }, true), 'notOurs');
     assert.equal(accountChange({ name: 'Acme', customertypecode: 3, qbsync_qblistid: 'C1' }), 'due');
+  });
+
+  it('an order whose invoice was deleted shows status Deleted and nothing owed; the deletion is read once', () => {
+    assert.deepEqual(deletedInvoiceOnOrder(), { qbsync_invoicestatus: 'Deleted', qbsync_balance: '0.00' });
+    const read: TxnDeletedRet[] = [
+      { kind: 'TxnDeleted', txnDelType: 'Invoice', txnId: '1A-1', timeDeleted: '2024-03-01T10:00:00-08:00' },
+    ];
+    const cursors = cursorAfter(INVOICE_DELETIONS_CURSOR, read, {}, 75 * 60_000);
+    assert.equal(cursors[INVOICE_DELETIONS_CURSOR], '2024-03-01T10:00:00-08:00');
+    assert.deepEqual(unseen(read, cursors, INVOICE_DELETIONS_CURSOR), []);
   });
 });

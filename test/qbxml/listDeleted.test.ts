@@ -50,3 +50,41 @@ describe('ListDeletedQuery', () => {
     ]);
   });
 });
+
+describe('TxnDeletedQuery', () => {
+  it('asks for deleted invoices from a date, and refuses a type the connector does not read', () => {
+    assert.equal(
+      buildQbxmlRequest({
+        type: 'TxnDeletedQuery',
+        requestId: 't',
+        txnDelTypes: ['Invoice'],
+        fromDeletedDate: '2024-03-01',
+      }),
+      '<TxnDeletedQueryRq requestID="t"><TxnDelType>Invoice</TxnDelType>' +
+        '<DeletedDateRangeFilter><FromDeletedDate>2024-03-01</FromDeletedDate></DeletedDateRangeFilter></TxnDeletedQueryRq>',
+    );
+    assert.throws(
+      () => buildQbxmlRequest({ type: 'TxnDeletedQuery', requestId: 't', txnDelTypes: ['Bill' as 'Invoice'] }),
+      QbxmlFieldError,
+    );
+  });
+
+  it('reads TxnDeletedRet', () => {
+    const [rs] = parseQbxmlResponse(
+      '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><TxnDeletedQueryRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK">' +
+        '<TxnDeletedRet><TxnDelType>Invoice</TxnDelType><TxnID>1A-1203622308</TxnID>' +
+        '<TimeCreated>2008-02-21T14:31:48-05:00</TimeCreated><TimeDeleted>2008-03-18T17:31:12-05:00</TimeDeleted>' +
+        '<RefNumber>01001</RefNumber></TxnDeletedRet></TxnDeletedQueryRs></QBXMLMsgsRs></QBXML>',
+    );
+    assert.deepEqual(rs?.records, [
+      {
+        kind: 'TxnDeleted',
+        txnDelType: 'Invoice',
+        txnId: '1A-1203622308',
+        timeCreated: '2008-02-21T14:31:48-05:00',
+        timeDeleted: '2008-03-18T17:31:12-05:00',
+        refNumber: '01001',
+      },
+    ]);
+  });
+});

@@ -8,7 +8,7 @@ import { dataExtAddOrMod, dataExtDefAdd } from './dataExtRequests';
 import { addListRecord, bodyOf, includeSet, modListRecord, queryLists, renderListRecord, touch } from './listRequests';
 import { QuickBooksParseError } from './parseError';
 import { QueryIterators } from './queryIterators';
-import { deleteListRecord, queryDeletedLists } from './deletedLists';
+import { deleteListRecord, deleteTxnRecord, queryDeletedLists, queryDeletedTxns } from './deletedLists';
 import type { RecordInUseCode, RequestContext, RequestOutcome } from './requestContext';
 import { RequestFailure, statusMessages } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
@@ -70,12 +70,6 @@ const listQuery =
   (kinds: readonly ListKind[]): Handler =>
   (rq, ctx) =>
     queryLists(kinds, rq, ctx);
-const nothingDeleted: Handler = () => ({
-  body: '',
-  statusCode: 1,
-  statusSeverity: 'Info',
-  statusMessage: statusMessages.noMatch,
-});
 
 const handlers: Record<string, Handler> = {
   CustomerQueryRq: listQuery(['Customer']),
@@ -120,7 +114,8 @@ const handlers: Record<string, Handler> = {
   DataExtModRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'mod'),
   ListDelRq: deleteListRecord,
   ListDeletedQueryRq: queryDeletedLists,
-  TxnDeletedQueryRq: nothingDeleted,
+  TxnDelRq: deleteTxnRecord,
+  TxnDeletedQueryRq: queryDeletedTxns,
 };
 
 const onErrorValues = ['continueOnError', 'rollbackOnError', 'stopOnError'];

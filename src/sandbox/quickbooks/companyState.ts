@@ -78,6 +78,15 @@ export interface DeletedListRecord {
   fullName: string;
 }
 
+/** A transaction deleted from the company file, as `TxnDeletedQuery` reports it. */
+export interface DeletedTxnRecord {
+  txnDelType: TxnKind;
+  txnId: string;
+  created: number;
+  deleted: number;
+  refNumber: string;
+}
+
 /** Everything a company file holds, JSON-serialisable so it can be persisted and snapshotted as one value. */
 export interface CompanyState {
   schemaVersion: 1;
@@ -88,6 +97,7 @@ export interface CompanyState {
   dataExtValues: DataExtValue[];
   /** Absent in company files saved before deletions were simulated. */
   deletedLists?: DeletedListRecord[];
+  deletedTxns?: DeletedTxnRecord[];
 }
 
 export function emptyState(): CompanyState {
@@ -99,6 +109,7 @@ export function emptyState(): CompanyState {
     dataExtDefs: [],
     dataExtValues: [],
     deletedLists: [],
+    deletedTxns: [],
   };
 }
 

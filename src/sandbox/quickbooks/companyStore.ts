@@ -4,6 +4,7 @@ import {
   uniquenessNamespace,
   type CompanyState,
   type DeletedListRecord,
+  type DeletedTxnRecord,
   type ListKind,
   type ListRecord,
   type StoredNode,
@@ -138,6 +139,25 @@ export class CompanyStore {
     this.state.deletedLists = [...(this.state.deletedLists ?? []), deleted];
     this.reindex();
     return deleted;
+  }
+
+  /** Removes a transaction, keeping what `TxnDeletedQuery` reports of it. */
+  deleteTxn(txn: TxnRecord, nowSeconds: number): DeletedTxnRecord {
+    const deleted: DeletedTxnRecord = {
+      txnDelType: txn.kind,
+      txnId: txn.txnId,
+      created: txn.created,
+      deleted: nowSeconds,
+      refNumber: txn.refNumber,
+    };
+    this.state.txns = this.state.txns.filter((t) => t.txnId !== txn.txnId);
+    this.state.deletedTxns = [...(this.state.deletedTxns ?? []), deleted];
+    this.reindex();
+    return deleted;
+  }
+
+  deletedTxns(): readonly DeletedTxnRecord[] {
+    return this.state.deletedTxns ?? [];
   }
 
   deletedLists(): readonly DeletedListRecord[] {

@@ -1,13 +1,14 @@
 import type { XmlElement } from './xml';
-import type { DeletedListRecord, StoredNode } from './companyState';
+import type { DeletedListRecord, DeletedTxnRecord, StoredNode } from './companyState';
 import { dateFilter } from './listRequests';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
 import { recordInUse, RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { renderNodes, textNode } from './retRender';
 
 /**
- * Deleting list records and asking which were deleted (qbXML 13 `ListDelRq`, `ListDeletedQueryRq`; reference §13).
- * The connector never deletes; the simulator deletes so that tests can do what a bookkeeper does in QuickBooks.
+ * Deleting list records and transactions and asking which were deleted (qbXML 13 `ListDelRq`, `ListDeletedQueryRq`,
+ * `TxnDelRq`, `TxnDeletedQueryRq`; reference §13). The connector never deletes; the simulator deletes so that tests
+ * can do what a bookkeeper does in QuickBooks.
  */
 
 /** qbXML 13 `ListDelType` enumeration (qbxml130.xsd). */
@@ -101,5 +102,76 @@ export function queryDeletedLists(rq: XmlElement, ctx: RequestContext): RequestO
     return { body: '', statusCode: 1, statusSeverity: 'Info', statusMessage: statusMessages.noMatch };
   }
   const rets = found.map((d): StoredNode => ({ n: 'ListDeletedRet', c: deletedFields(d, ctx, true) }));
+  return { body: renderNodes(rets, ctx.store) };
+}
+
+/** qbXML 13 `TxnDelType` enumeration (qbxml130.xsd). */
+export const TXN_DEL_TYPES = [
+  'ARRefundCreditCard',
+  'Bill',
+  'BillPaymentCheck',
+  'BillPaymentCreditCard',
+  'BuildAssembly',
+  'Charge',
+  'Check',
+  'CreditCardCharge',
+  'CreditCardCredit',
+  'CreditMemo',
+  'Deposit',
+  'Estimate',
+  'InventoryAdjustment',
+  'Invoice',
+  'ItemReceipt',
+  'JournalEntry',
+  'PayrollLiabilityAdjustment',
+  'PayrollPriorPayment',
+  'PayrollYearToDateAdjustment',
+  'PurchaseOrder',
+  'ReceivePayment',
+  'SalesOrder',
+  'SalesReceipt',
+  'SalesTaxPaymentCheck',
+  'TimeTracking',
+  'TransferInventory',
+  'VehicleMileage',
+  'VendorCredit',
+] as const;
+
+function deletedTxnFields(d: DeletedTxnRecord, ctx: RequestContext, withCreated: boolean): StoredNode[] {
+  return [
+    textNode('TxnDelType', d.txnDelType),
+    textNode('TxnID', d.txnId),
+    ...(withCreated ? [textNode('TimeCreated', ctx.clock.formatDateTime(d.created))] : []),
+    textNode('TimeDeleted', ctx.clock.formatDateTime(d.deleted)),
+    textNode('RefNumber', d.refNumber),
+  ];
+}
+
+/** `TxnDelRq`: the transaction of that type is removed with its lines. */
+export function deleteTxnRecord(rq: XmlElement, ctx: RequestContext): RequestOutcome {
+  const type = childText(rq, 'TxnDelType') ?? '';
+  const txnId = childText(rq, 'TxnID') ?? '';
+  const txn = ctx.store.txn(txnId);
+  if (!txn || txn.kind !== type) throw unknownObject(txnId, 'TxnID');
+  const deleted = ctx.store.deleteTxn(txn, ctx.clock.nowSeconds());
+  ctx.markDirty();
+  return { body: renderNodes(deletedTxnFields(deleted, ctx, false), ctx.store) };
+}
+
+/** `TxnDeletedQueryRq`: the deletions of the asked types, optionally within a DeletedDateRangeFilter, oldest first. */
+export function queryDeletedTxns(rq: XmlElement, ctx: RequestContext): RequestOutcome {
+  const types = new Set(childTexts(rq, 'TxnDelType'));
+  const range = rq.children.find((c) => c.name === 'DeletedDateRangeFilter');
+  const from = range ? dateFilter(range, 'FromDeletedDate', ctx, false) : undefined;
+  const to = range ? dateFilter(range, 'ToDeletedDate', ctx, true) : undefined;
+  const found = ctx.store
+    .deletedTxns()
+    .filter((d) => types.has(d.txnDelType))
+    .filter((d) => (from === undefined || d.deleted >= from) && (to === undefined || d.deleted <= to))
+    .sort((a, b) => a.deleted - b.deleted);
+  if (found.length === 0) {
+    return { body: '', statusCode: 1, statusSeverity: 'Info', statusMessage: statusMessages.noMatch };
+  }
+  const rets = found.map((d): StoredNode => ({ n: 'TxnDeletedRet', c: deletedTxnFields(d, ctx, true) }));
   return { body: renderNodes(rets, ctx.store) };
 }

@@ -1,4 +1,4 @@
-import { LIST_DEL_TYPES } from './deletedLists';
+import { LIST_DEL_TYPES, TXN_DEL_TYPES } from './deletedLists';
 import {
   amt,
   bool,
@@ -696,8 +696,9 @@ export const requestSchemas: Readonly<Record<string, RequestSchema>> = {
     opt('DeletedDateRangeFilter', seq(opt('FromDeletedDate', datetime), opt('ToDeletedDate', datetime))),
     many('IncludeRetElement', str(50)),
   ]),
+  TxnDelRq: { model: [req('TxnDelType', oneOf(...TXN_DEL_TYPES)), req('TxnID', str())], attributes: ['requestID'] },
   TxnDeletedQueryRq: plainQuery([
-    many('TxnDelType', str(), Infinity, 1),
+    many('TxnDelType', oneOf(...TXN_DEL_TYPES), Infinity, 1),
     opt('DeletedDateRangeFilter', seq(opt('FromDeletedDate', datetime), opt('ToDeletedDate', datetime))),
     many('IncludeRetElement', str(50)),
   ]),

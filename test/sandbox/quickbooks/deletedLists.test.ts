@@ -4,6 +4,7 @@ import { buildQbxmlMessage } from '../../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../../src/qbxml/parse';
 import type { ListDeletedRet, QbxmlResponse } from '../../../src/qbxml/requests';
 import { CompanyFileSimulator } from '../../../src/sandbox/quickbooks/companyFile';
+import { seedDemoCompany } from '../../../src/sandbox/quickbooks/demoCompany';
 
 function msg(body: string): string {
   return `<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n<QBXML><QBXMLMsgsRq onError="continueOnError">${body}</QBXMLMsgsRq></QBXML>`;
@@ -83,5 +84,34 @@ describe('QuickBooks simulator: deleting list records and ListDeletedQuery', () 
     assert.equal(inUse.statusCode, 3175);
     assert.match(inUse.statusMessage, /deleting/);
     assert.equal(send(sim, `<CustomerQueryRq><ListID>${parent}</ListID></CustomerQueryRq>`).records.length, 1);
+  });
+
+  it('a deleted invoice is gone and reported by TxnDeletedQuery with its number; a wrong type is refused', () => {
+    const { sim, advance } = company();
+    seedDemoCompany(sim, { office: 'east' });
+    const customer = addCustomer(sim, 'Buyer Co');
+    const invoice = send(
+      sim,
+      `<InvoiceAddRq><InvoiceAdd><CustomerRef><ListID>${customer}</ListID></CustomerRef><RefNumber>7001</RefNumber>` +
+        '<InvoiceLineAdd><ItemRef><FullName>Installation</FullName></ItemRef><Desc>Work</Desc><Amount>10.00</Amount></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>',
+    );
+    assert.equal(invoice.statusCode, 0, invoice.statusMessage);
+    const txnId = (invoice.records[0] as { txnId: string }).txnId;
+    advance(60);
+    assert.equal(
+      send(sim, `<TxnDelRq><TxnDelType>SalesOrder</TxnDelType><TxnID>${txnId}</TxnID></TxnDelRq>`).statusCode,
+      3120,
+    );
+    const deleted = send(sim, `<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>${txnId}</TxnID></TxnDelRq>`);
+    assert.equal(deleted.statusCode, 0, deleted.statusMessage);
+    assert.equal(send(sim, `<InvoiceQueryRq><TxnID>${txnId}</TxnID></InvoiceQueryRq>`).records.length, 0);
+    const rs = send(sim, '<TxnDeletedQueryRq><TxnDelType>Invoice</TxnDelType></TxnDeletedQueryRq>');
+    assert.equal(rs.statusCode, 0, rs.statusMessage);
+    assert.deepEqual(
+      rs.records.map((r) => [r.kind, (r as { txnId: string }).txnId, (r as { refNumber?: string }).refNumber]),
+      [['TxnDeleted', txnId, '7001']],
+    );
+    // Customers with transactions cannot be deleted; once the invoice is gone, it can.
+    assert.equal(del(sim, 'Customer', customer).statusCode, 0);
   });
 });
