@@ -92,3 +92,8 @@ const DELETED_INVOICE_STATUS = 'Deleted';
 export function deletedInvoiceOnOrder(): Record<string, string> {
   return { [ORDER_INVOICE_STATUS_COLUMN]: DELETED_INVOICE_STATUS, [ORDER_BALANCE_COLUMN]: '0.00' };
 }
+
+/** An order already showing that its QuickBooks invoice was deleted. */
+export function invoiceDeletedOnOrder(row: Readonly<Record<string, unknown>>): boolean {
+  return row[ORDER_INVOICE_STATUS_COLUMN] === DELETED_INVOICE_STATUS;
+}

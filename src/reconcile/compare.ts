@@ -1,3 +1,4 @@
+import { deletedInQuickBooks, invoiceDeletedOnOrder } from '../mapping/quickbooksDeletions';
 import {
   type AccountMappingContext,
   type AccountRecord,
@@ -71,6 +72,8 @@ export interface OrderProjection {
   customerListId: string;
   txnId: string;
   invoiceNumber: string;
+  /** The order shows that its invoice was deleted in QuickBooks: no invoice is expected for it any more. */
+  invoiceDeleted?: boolean;
 }
 
 /**
@@ -214,6 +217,8 @@ export function compareListEntity(input: ListComparisonInput): EntityReconciliat
   const found = collector(input.listLimit ?? DEFAULT_LIST_LIMIT);
   const rowsByListId = new Map<string, DynamicsRow>();
   for (const row of input.dynamics) {
+    // Its QuickBooks record was deleted and the row deactivated for it: the two agree that it is gone.
+    if (deletedInQuickBooks(row as { qbsync_qbdeletedon?: string | null })) continue;
     const listId = text(row.qbsync_qblistid);
     if (listId === '' || rowsByListId.has(listId)) {
       found.onlyInDynamics.push({ key: listId, id: text(row[input.idColumn]), name: text(row.name) });
@@ -369,8 +374,10 @@ export function compareOrders(input: {
       });
       continue;
     }
-    dynamics += 1;
     const invoice = invoiceByTxnId.get(order.txnId);
+    // The invoice was deleted in QuickBooks and the order says so: nothing is expected on either side.
+    if (invoice === undefined && order.invoiceDeleted === true) continue;
+    dynamics += 1;
     if (invoice === undefined) {
       found.onlyInDynamics.push({ key: order.txnId, id: order.id, name });
       continue;
@@ -485,5 +492,6 @@ export function projectOrder(row: DynamicsRow, listIdOfAccount: ReadonlyMap<stri
     customerListId: listIdOfAccount.get(text(row._customerid_value).toLowerCase()) ?? '',
     txnId: text(row.qbsync_qbtxnid),
     invoiceNumber: text(row.qbsync_invoicenumber),
+    ...(invoiceDeletedOnOrder(row) ? { invoiceDeleted: true } : {}),
   };
 }

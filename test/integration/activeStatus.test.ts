@@ -198,6 +198,11 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
 
     const again = await stack.cycle('east');
     assert.equal(again.invoicesDeleted ?? 0, 0);
+
+    // Reconcile agrees: the deleted customer, item and invoice are gone on one side and marked on the other.
+    const report = await stack.reconcile('east');
+    if (!report.inAgreement) console.log(JSON.stringify(report, null, 1).slice(0, 4000));
+    assert.equal(report.inAgreement, true);
   });
 
   it('the Dataverse sandbox refuses a status that does not belong to the state, as Dataverse does', async () => {

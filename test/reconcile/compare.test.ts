@@ -208,6 +208,24 @@ describe('reconcile: customers and vendors', () => {
     assert.equal(fixed.inAgreement, true);
   });
 
+  it('an account marked deleted in QuickBooks is not reported as only in Dynamics', () => {
+    const gone = customer('C9', 'Gone Co');
+    const result = compareListEntity({
+      quickbooks: [],
+      dynamics: [accountOf(gone, 'acc-9', { qbsync_qbdeletedon: '2026-01-30T10:00:00-08:00', statecode: 1 })],
+      idColumn: 'accountid',
+      fieldsOf: () => ({}),
+    });
+    assert.deepEqual(result.onlyInDynamics, []);
+    const kept = compareListEntity({
+      quickbooks: [],
+      dynamics: [accountOf(gone, 'acc-9')],
+      idColumn: 'accountid',
+      fieldsOf: () => ({}),
+    });
+    assert.equal(kept.onlyInDynamics.length, 1);
+  });
+
   it('puts vendor accounts with vendors, by pairing or by relationship type', () => {
     const vendor: VendorRet = { kind: 'Vendor', listId: 'V1', editSequence: '1', name: 'Supplies Inc' };
     const report = reconcileConnection({
@@ -344,6 +362,18 @@ describe('reconcile: orders and invoices', () => {
       statecode: { quickbooks: 4, dynamics: 0 },
     });
     assert.deepEqual(result.orders.onlyInDynamics, [{ key: 'T3', id: ORDER_C, name: 'ORD-3333' }]);
+  });
+
+  it('an order showing that its invoice was deleted in QuickBooks expects no invoice', () => {
+    const row = { salesorderid: ORDER_A, qbsync_qbtxnid: 'T9', qbsync_invoicestatus: 'Deleted', statecode: 4 };
+    const projected = projectOrder(row, new Map());
+    assert.equal(projected.invoiceDeleted, true);
+    const result = run([projected, order(ORDER_B, { txnId: 'T8', statecode: 4 })], []);
+    assert.deepEqual(
+      result.orders.onlyInDynamics.map((o) => o.key),
+      ['T8'],
+    );
+    assert.equal(result.orders.dynamics, 1);
   });
 
   it('an invoice created for an order that does not record it is only in QuickBooks, not a missing invoice', () => {
