@@ -6,6 +6,7 @@ import { DataverseValidationError } from '../../src/dataverse/errors';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, QbRecord } from '../../src/qbxml/requests';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
+import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
 import { startSyncStack, type SyncStack } from '../support/syncStack';
 import { startTestTemporal } from '../support/temporal';
 
@@ -167,6 +168,36 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.equal(after.handedOff['qb:customer'] ?? 0, 0);
     assert.equal(after.handedOff['qb:item'] ?? 0, 0);
     assert.equal(after.handedOff['d365:account'] ?? 0, 0, JSON.stringify(after.dynamicsIds));
+  });
+
+  it('a record run again after its deletion (a retried run, a replay) finds the deletion in QuickBooks and applies it', async () => {
+    const customer = customerNamed('Brandywine Florist');
+    const account = await row('account', customer.listId);
+    const [rs] = parseQbxmlResponse(
+      stack.quickbooks.files.east!.processRequest(
+        qbxml(`<ListDelRq><ListDelType>Customer</ListDelType><ListID>${customer.listId}</ListID></ListDelRq>`),
+      ),
+    );
+    assert.equal(rs?.statusCode, 0, rs?.statusMessage);
+    // As the failed-record retry starts it: the ListID only, no record.
+    const handle = await env.client.workflow.start(quickbooksRecordSync, {
+      taskQueue: 'sync-e2e',
+      workflowId: `qb/east/customer/${customer.listId}`,
+      args: [
+        {
+          connection: 'east',
+          entity: 'customer',
+          listId: customer.listId,
+          settings: stack.settings.get('east')!,
+          choices: { customerTypes: {}, classes: {}, terms: {} },
+        },
+      ],
+    });
+    await stack.settle();
+    const result = await handle.result();
+    assert.equal(result.outcome, 'deleted');
+    assert.equal(result.targetId, account.accountid);
+    assert.deepEqual(await stateOf('account', customer.listId), [1, 2]);
   });
 
   it('an invoice deleted in QuickBooks shows on its order: status Deleted, nothing owed, the invoice still named', async () => {

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
 import { accountToCustomerMod, customerContact, customerToAccount } from '../../mapping/customerAccount';
@@ -14,7 +14,7 @@ import type { ToDataverseResult } from '../../activities/dataverseListRecords';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
-import { readCustomer, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
+import { readCustomer, readDeletion, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
 
 export interface QuickBooksRecordSyncInput {
   connection: string;
@@ -50,7 +50,9 @@ export function ownershipPolicy(settings: SyncSettings): OwnershipPolicy {
   };
 }
 
-async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet | VendorRet | SyncedItem> {
+async function readSource(
+  input: QuickBooksRecordSyncInput,
+): Promise<CustomerRet | VendorRet | SyncedItem | ListDeletedRet> {
   if (input.record && input.record.kind !== 'ListDeleted') return input.record;
   const found =
     input.entity === 'customer'
@@ -58,6 +60,12 @@ async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet
       : input.entity === 'vendor'
         ? await readVendor(input.connection, input.listId)
         : await readItem(input.connection, { listId: input.listId });
+  // Gone when read again (a retried deletion whose first run failed, a replay): QuickBooks says whether it was deleted.
+  // Runs recorded before this failed at once.
+  if (!found && patched('quickbooks-record-reread-deletion')) {
+    const deletion = await readDeletion(input.connection, input.entity, input.listId);
+    if (deletion) return deletion;
+  }
   if (!found) {
     throw ApplicationFailure.nonRetryable(
       `QuickBooks ${input.entity} ${input.listId} no longer exists in company file ${input.connection}`,
@@ -75,7 +83,9 @@ async function readSource(input: QuickBooksRecordSyncInput): Promise<CustomerRet
 export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Promise<QuickBooksRecordSyncResult> {
   return asRecordSync(async () => {
     if (input.record?.kind === 'ListDeleted') return recordDeleted(input, input.record);
-    const record = await readSource(input);
+    const source = await readSource(input);
+    if (source.kind === 'ListDeleted') return recordDeleted(input, source);
+    const record = source;
     const policy = ownershipPolicy(input.settings);
     const companyFile = input.connection;
     const qbModifiedAt = record.timeModified ?? '';

@@ -4,12 +4,15 @@ import { companyFileWorkflowId, rememberOwnWritesSignal } from '../companyFile/m
 import type {
   CustomerRet,
   InvoiceRet,
+  ListDeletedRet,
   QbRecord,
   QbxmlRequest,
   QbxmlWriteRequest,
   VendorRet,
 } from '../../qbxml/requests';
 import type { SyncedItem } from '../../mapping/itemProduct';
+import type { QuickBooksEntity } from '../../mapping/entityRegistry';
+import { DELETED_LIST_TYPES, deletedListEntity } from '../../mapping/quickbooksDeletions';
 import { responseOrFail } from '../companyFile/qbxmlFailure';
 import { runQbxml, type QbxmlOutcome } from '../companyFile/runQbxml';
 
@@ -76,6 +79,24 @@ export async function readItem(
     );
   }
   return item ?? null;
+}
+
+/** The deletion of a list record, when QuickBooks reports one for its ListID among the deletions of its entity's types. */
+export async function readDeletion(
+  connection: string,
+  entity: QuickBooksEntity,
+  listId: string,
+): Promise<ListDeletedRet | null> {
+  const deleted = await readOne<ListDeletedRet>(
+    connection,
+    (requestId) => ({
+      type: 'ListDeletedQuery',
+      requestId,
+      listDelTypes: DELETED_LIST_TYPES.filter((t) => deletedListEntity(t) === entity),
+    }),
+    `deletions of ${entity} records`,
+  );
+  return deleted.find((d) => d.listId === listId) ?? null;
 }
 
 /** Invoices carrying this reference number (QuickBooks does not enforce unique invoice numbers). */
