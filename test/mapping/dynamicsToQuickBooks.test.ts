@@ -247,6 +247,7 @@ describe('QuickBooks took a sync, but the row changed in Dynamics after it was r
     // The next merge sees QuickBooks equal to the base and the new phone as Dynamics' own edit: it goes to QuickBooks.
     const next = value(
       planPairedRowMerge({
+        table: 'account',
         storedBase: encodeSyncBase(plan.base),
         quickbooks: merged,
         dynamics: accountSyncFields({ ...ACME, telephone1: '555-0199', emailaddress1: 'billing@acme.test' }),
