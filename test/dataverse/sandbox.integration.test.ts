@@ -43,6 +43,7 @@ const quiet = pino({ level: 'silent' });
 const EXPECTED_ITEMS = [
   'account.key.qbsync_sourcekey',
   'account.qbsync_companyfile',
+  'account.qbsync_qbdeletedon',
   'account.qbsync_qblistid',
   'account.qbsync_syncbase',
   'contact.key.qbsync_sourcekey',
@@ -50,6 +51,7 @@ const EXPECTED_ITEMS = [
   'contact.qbsync_qblistid',
   'product.key.qbsync_sourcekey',
   'product.qbsync_companyfile',
+  'product.qbsync_qbdeletedon',
   'product.qbsync_qblistid',
   'product.qbsync_syncbase',
   'salesorder.qbsync_balance',
