@@ -34,6 +34,8 @@ export interface DataverseRecordSyncInput {
   quietPeriodMs?: number;
   /** Changes counted by earlier runs of this chain (carried across continue-as-new). */
   changesSoFar?: number;
+  /** Runs of this chain that ended because the row kept changing while it was synced (see below). */
+  restartsForChangingRow?: number;
 }
 
 export interface DataverseRecordSyncResult extends DynamicsSyncResult {
@@ -41,6 +43,13 @@ export interface DataverseRecordSyncResult extends DynamicsSyncResult {
 }
 
 const defaultQuietPeriodMs = 30_000;
+
+/** Fresh runs a row that keeps changing under its sync gets before its run fails (then the failed-record retry). */
+const MAX_RESTARTS_FOR_CHANGING_ROW = 3;
+
+function isRowKeptChanging(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === 'StaleEtag';
+}
 
 /**
  * Per-record workflow for a Dataverse row (`d365/<entity>/<id>`): waits out the quiet period, then syncs the row's
@@ -99,18 +108,43 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
     return found;
   };
 
-  const result = await asRecordSync(async () => {
-    switch (input.entity) {
-      case 'account':
-        return accountToQuickBooks(input.id, contextFor);
-      case 'product':
-        return productToQuickBooks(input.id, contextFor);
-      case 'salesorder':
-        return salesOrderToQuickBooks(input.id, contextFor);
-      default:
-        throw ApplicationFailure.nonRetryable(`Dataverse table ${input.entity} is not synced`, 'UnsupportedEntity');
+  const syncRow = () =>
+    asRecordSync(async () => {
+      switch (input.entity) {
+        case 'account':
+          return accountToQuickBooks(input.id, contextFor);
+        case 'product':
+          return productToQuickBooks(input.id, contextFor);
+        case 'salesorder':
+          return salesOrderToQuickBooks(input.id, contextFor);
+        default:
+          throw ApplicationFailure.nonRetryable(`Dataverse table ${input.entity} is not synced`, 'UnsupportedEntity');
+      }
+    });
+  let result: DynamicsSyncResult;
+  try {
+    result = await syncRow();
+  } catch (err) {
+    // Someone saved the row before each of this run's write-backs (its ETag went stale every time). The row is not at
+    // fault, and failing it would leave the saves to the failed-record retry, 15 minutes or more later, while the
+    // signals of those saves landed on this run and end with it. Wait for the row to be quiet, then sync it afresh;
+    // a row some process rewrites for ever still fails, after a few such runs. Runs recorded before failed here.
+    const restarts = input.restartsForChangingRow ?? 0;
+    if (
+      isRowKeptChanging(err) &&
+      restarts < MAX_RESTARTS_FOR_CHANGING_ROW &&
+      patched('dataverse-record-sync-restarts-changing-row')
+    ) {
+      log.info('the row kept changing while it was synced; syncing it again once it is quiet', { restarts });
+      await continueAsNew<typeof dataverseRecordSync>({
+        ...input,
+        changesSoFar: changes,
+        quietPeriodMs: Math.max(input.quietPeriodMs ?? defaultQuietPeriodMs, defaultQuietPeriodMs),
+        restartsForChangingRow: restarts + 1,
+      });
     }
-  });
+    throw err;
+  }
   // A change announced while the row was being synced (a second save seconds after the first, a webhook delivered
   // late, the poll finding the row) may be newer than what was read, and its signal started no run of its own: it
   // landed on this one. Sync again in a fresh run rather than end on the older value. Runs recorded before ended here.

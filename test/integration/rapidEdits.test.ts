@@ -182,6 +182,34 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     await assertBothOn(accountId, listId, '802-555-3001');
   });
 
+  it('a row saved again before each of its write-backs is synced afresh once quiet, not failed', async () => {
+    const { accountId, listId } = await pairedAccount('Capitol Dental Group');
+    let savesDuringSync = 0;
+    // A person saves the account each time QuickBooks has applied the run's Mod, before the run writes back: every
+    // write-back of the run (ROW_MERGE_ATTEMPTS of them) finds a newer row.
+    stack.hooks.afterProcess = async (connection, xml) => {
+      if (connection !== 'east' || !xml.includes('<CustomerModRq') || !xml.includes(listId)) return;
+      if (savesDuringSync >= 3) return;
+      savesDuringSync += 1;
+      await save(accountId, `202-555-600${savesDuringSync}`);
+    };
+    try {
+      await deliver(await save(accountId, '202-555-6000'));
+      await rowRead(accountId); // the run is under way (the list settle() asks may not show it yet)
+      await stack.settle(80);
+    } finally {
+      delete stack.hooks.afterProcess;
+    }
+    assert.equal(savesDuringSync, 3, 'each write-back of the first run met a newer save');
+    const runs = await stack.recordRuns(`WorkflowId = '${dataverseRecordWorkflowId('account', accountId)}'`);
+    assert.deepEqual(
+      runs.filter((r) => r.status.name === 'FAILED').map((r) => r.runId),
+      [],
+      'no run of the row failed',
+    );
+    await assertBothOn(accountId, listId, '202-555-6003');
+  });
+
   it('a poll notice does not hold a quiet period open: the poll finds the row again every cycle until it is synced', async () => {
     const { accountId } = await pairedAccount('Pine State Outfitters');
     const workflowId = dataverseRecordWorkflowId('account', accountId);
