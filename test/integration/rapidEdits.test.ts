@@ -182,34 +182,6 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     await assertBothOn(accountId, listId, '802-555-3001');
   });
 
-  it('a row saved again before each of its write-backs is synced afresh once quiet, not failed', async () => {
-    const { accountId, listId } = await pairedAccount('Capitol Dental Group');
-    let savesDuringSync = 0;
-    // A person saves the account each time QuickBooks has applied the run's Mod, before the run writes back: every
-    // write-back of the run (ROW_MERGE_ATTEMPTS of them) finds a newer row.
-    stack.hooks.afterProcess = async (connection, xml) => {
-      if (connection !== 'east' || !xml.includes('<CustomerModRq') || !xml.includes(listId)) return;
-      if (savesDuringSync >= 3) return;
-      savesDuringSync += 1;
-      await save(accountId, `202-555-600${savesDuringSync}`);
-    };
-    try {
-      await deliver(await save(accountId, '202-555-6000'));
-      await rowRead(accountId); // the run is under way (the list settle() asks may not show it yet)
-      await stack.settle(80);
-    } finally {
-      delete stack.hooks.afterProcess;
-    }
-    assert.equal(savesDuringSync, 3, 'each write-back of the first run met a newer save');
-    const runs = await stack.recordRuns(`WorkflowId = '${dataverseRecordWorkflowId('account', accountId)}'`);
-    assert.deepEqual(
-      runs.filter((r) => r.status.name === 'FAILED').map((r) => r.runId),
-      [],
-      'no run of the row failed',
-    );
-    await assertBothOn(accountId, listId, '202-555-6003');
-  });
-
   it('a poll notice does not hold a quiet period open: the poll finds the row again every cycle until it is synced', async () => {
     const { accountId } = await pairedAccount('Pine State Outfitters');
     const workflowId = dataverseRecordWorkflowId('account', accountId);
@@ -278,5 +250,61 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     } finally {
       await busy.terminate('test over');
     }
+  });
+
+  it('a row saved again before each of its write-backs is synced afresh once quiet, not failed', async () => {
+    const { accountId, listId } = await pairedAccount('Brandywine Florist');
+    let savesDuringSync = 0;
+    // A person saves the account each time QuickBooks has applied the run's Mod, before the run writes back: every
+    // write-back of the run (ROW_MERGE_ATTEMPTS of them) finds a newer row.
+    stack.hooks.afterProcess = async (connection, xml) => {
+      if (connection !== 'east' || !xml.includes('<CustomerModRq') || !xml.includes(listId)) return;
+      if (savesDuringSync >= 3) return;
+      savesDuringSync += 1;
+      await save(accountId, `202-555-600${savesDuringSync}`);
+    };
+    try {
+      await deliver(await save(accountId, '202-555-6000'));
+      await rowRead(accountId); // the run is under way (the list settle() asks may not show it yet)
+      await stack.settle(80);
+    } finally {
+      delete stack.hooks.afterProcess;
+    }
+    assert.equal(savesDuringSync, 3, 'each write-back of the first run met a newer save');
+    const runs = await stack.recordRuns(`WorkflowId = '${dataverseRecordWorkflowId('account', accountId)}'`);
+    assert.deepEqual(
+      runs.filter((r) => r.status.name === 'FAILED').map((r) => r.runId),
+      [],
+      'no run of the row failed',
+    );
+    await assertBothOn(accountId, listId, '202-555-6003');
+  });
+
+  it('a QuickBooks edit made after the run read the customer is merged, not overwritten by the run’s Mod', async () => {
+    const { accountId, listId } = await pairedAccount('Hudson Valley Farms');
+    let editedInQuickBooks = false;
+    // The run has read the customer; a second later someone edits its phone in QuickBooks, before the run's Mod.
+    stack.hooks.afterProcess = async (connection, xml) => {
+      if (connection !== 'east' || editedInQuickBooks || !xml.includes('<CustomerQueryRq') || !xml.includes(listId))
+        return;
+      editedInQuickBooks = true;
+      await new Promise((r) => setTimeout(r, 1_100)); // a later second than the Dynamics save: latest wins
+      const current = customer(listId);
+      const [answer] = parseQbxmlResponse(
+        stack.quickbooks.files.east!.processRequest(
+          `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerModRq><CustomerMod><ListID>${listId}</ListID><EditSequence>${current.editSequence}</EditSequence><Phone>914-555-7002</Phone></CustomerMod></CustomerModRq></QBXMLMsgsRq></QBXML>`,
+        ),
+      );
+      assert.equal(answer?.statusCode, 0, 'the QuickBooks edit was saved');
+    };
+    try {
+      await deliver(await save(accountId, '914-555-7001'));
+      await rowRead(accountId);
+      await stack.settle(80);
+    } finally {
+      delete stack.hooks.afterProcess;
+    }
+    assert.ok(editedInQuickBooks, 'QuickBooks was edited between the read and the Mod');
+    await assertBothOn(accountId, listId, '914-555-7002');
   });
 });

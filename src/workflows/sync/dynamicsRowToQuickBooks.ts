@@ -87,7 +87,7 @@ interface PairedRowSpec<
  */
 async function pairedRowToQuickBooks<
   Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null },
-  Q extends QbRecord & { listId: string; timeModified?: string },
+  Q extends QbRecord & { listId: string; editSequence: string; timeModified?: string },
 >(rowId: string, spec: PairedRowSpec<Row, Q>, contextFor: ContextFor): Promise<DynamicsSyncResult> {
   const numeric = numericColumns(spec.entity);
   /** A pass that wrote QuickBooks before the row changed under it: the run still changed QuickBooks. */
@@ -179,12 +179,24 @@ async function pairedRowToQuickBooks<
     );
     let quickbooksChanged = false;
     if (plan.quickbooksNeedsChange) {
+      // The merge was decided on `record`. Someone who edits the record in QuickBooks before the Mod lands (3200, the
+      // Mod is read again) made an edit the merge never weighed: merge again rather than write the merged values
+      // over it. Runs recorded before sent the same merged values onto the newer record.
+      const remerge = patched('dynamics-row-remerge-after-quickbooks-edit');
+      let editedSinceMerge = false;
       const result = await modifyListRecord<Q>({
         connection,
         current: record,
         read: (requestId) => spec.queryById(requestId, listId),
-        write: (requestId, current) => spec.modFor(requestId, current, { ...row, ...plan.merged }, ctx, what),
+        write: (requestId, current) => {
+          if (remerge && current.editSequence !== record.editSequence) {
+            editedSinceMerge = true;
+            return null;
+          }
+          return spec.modFor(requestId, current, { ...row, ...plan.merged }, ctx, what);
+        },
       });
+      if (editedSinceMerge) continue;
       quickbooksChanged = result.changed;
       quickbooksChangedBefore ||= result.changed;
       if (result.changed) await rememberOwnWrite(connection, result.record);
