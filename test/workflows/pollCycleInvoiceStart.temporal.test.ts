@@ -69,6 +69,9 @@ before(async () => {
           failedRecords: [],
         };
       },
+      async ownWritesOf(): Promise<Record<string, string>> {
+        return {};
+      },
       async listDataverseChanges(): Promise<DataverseChanges> {
         return { accountIds: [], productIds: [], salesOrderIds: [], cursors: {}, echoesSkipped: 0 };
       },
