@@ -95,14 +95,38 @@ function runGroup(group) {
         `--test-reporter-destination=test-results/${group.name}.tap`,
         ...group.files,
       ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'test' } },
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'test' },
+        // Its own process group, so that the runner and every file process it started can be stopped together.
+        detached: true,
+      },
     );
     let output = '';
+    let straggler;
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
       output += chunk.toString();
+      // The runner has reported its totals but may wait for ever on a file process that outlived its timeout: the
+      // runner stops it with SIGTERM, which a Temporal worker takes as a request for a graceful shutdown that may
+      // never end (a CI run hung 10 minutes there). Once the totals are out, a minute later the group is killed.
+      if (!straggler && /^ℹ duration_ms /m.test(output)) {
+        straggler = setTimeout(() => {
+          console.log(`[test] ${group.name}: the test runner did not exit a minute after its totals; killing it`);
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }, 60_000);
+        straggler.unref();
+      }
     });
-    child.on('exit', (code) => resolveRun({ code, output }));
+    child.on('exit', (code) => {
+      if (straggler) clearTimeout(straggler);
+      resolveRun({ code, output });
+    });
   });
 }
 
