@@ -161,8 +161,12 @@ export async function startSyncStack(
       return driveUntil(name, handle.workflowId, handle.result());
     },
     async settle(maxSessions = 40) {
+      // Temporal's list of runs lags behind the runs themselves on a loaded machine: a record run a poll started a
+      // moment ago may not be listed yet. So none running is believed only when seen twice, a session apart.
+      let idle = 0;
       for (let i = 0; i < maxSessions; i++) {
-        if ((await runningRecords()) === 0) return;
+        idle = (await runningRecords()) === 0 ? idle + 1 : 0;
+        if (idle === 2) return;
         await session();
         await new Promise((r) => setTimeout(r, 300));
       }
