@@ -9,10 +9,9 @@ import { ensurePayloadKeyFile } from '../../src/codec/keyRing';
 import { loadDeployment } from '../../src/config/deployment';
 import { resolveSecret, SecretStore } from '../../src/config/secrets';
 import { DataverseClient } from '../../src/dataverse/client';
-import { connectDataverse } from '../../src/dataverse/connect';
+import { connectDataverse, dataverseTokenProvider } from '../../src/dataverse/connect';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { RateGovernor } from '../../src/dataverse/rateGovernor';
-import { DataverseTokenProvider } from '../../src/dataverse/tokenProvider';
 import { ensureCodecAccess } from '../../src/gateway/codec/codecAccess';
 import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
 import { startSandboxes } from '../../src/sandbox/main';
@@ -178,15 +177,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
   await provisioner.close();
   // The load's Dynamics user: no connector tag (so Dynamics sends webhooks for its writes), its own token cache.
-  const userTokens = new DataverseTokenProvider({
-    connection: 'chaos-user',
-    tenantId: target.tenantId,
-    clientId: target.clientId,
-    clientSecret: target.clientSecret,
-    environmentUrl: target.environmentUrl,
-    ...(target.authority ? { authority: target.authority } : {}),
-    ...(target.caPem ? { caPem: target.caPem } : {}),
-  });
+  const userTokens = dataverseTokenProvider(target, 'chaos-user');
   const user = new DataverseClient({
     connection: 'chaos-user',
     webApiUrl: target.webApiUrl,

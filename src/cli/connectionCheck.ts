@@ -334,7 +334,10 @@ async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[
     add('credentials', false, messageOf(error), 'Set the secret the message names (`qbsync secrets set <name>`).');
     return;
   }
-  const identity = `tenant ${target.tenantId}, app ${target.clientId}, client secret, authority ${target.authority ?? `https://login.microsoftonline.com/${target.tenantId}`}`;
+  const credential = target.clientCertificate
+    ? `certificate ${target.clientCertificate.thumbprintSha256}`
+    : 'client secret';
+  const identity = `tenant ${target.tenantId}, app ${target.clientId}, ${credential}, authority ${target.authority ?? `https://login.microsoftonline.com/${target.tenantId}`}`;
   const tokenProvider = dataverseTokenProvider(target, 'check');
   // One attempt per request: a check reports what happens, it does not wait out throttling.
   const client = new DataverseClient({
@@ -380,7 +383,7 @@ async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[
     await checkWebhooks(client, deps, add);
   } finally {
     await client.close();
-    tokenProvider.close();
+    await tokenProvider.close();
   }
 }
 

@@ -8,7 +8,7 @@ import {
   loadDeployment,
   type DataverseTarget,
 } from '../config/deployment';
-import { DataverseTokenProvider } from '../dataverse/tokenProvider';
+import { dataverseTokenProvider } from '../dataverse/connect';
 
 export type { DataverseTarget } from '../config/deployment';
 
@@ -23,15 +23,7 @@ export function dataverseTarget(dataDir: string, env: NodeJS.ProcessEnv = proces
 }
 
 export async function provision(target: DataverseTarget, log: Logger): Promise<ProvisioningReport> {
-  const tokenProvider = new DataverseTokenProvider({
-    connection: 'provisioning',
-    tenantId: target.tenantId,
-    clientId: target.clientId,
-    clientSecret: target.clientSecret,
-    environmentUrl: target.environmentUrl,
-    authority: target.authority,
-    caPem: target.caPem,
-  });
+  const tokenProvider = dataverseTokenProvider(target, 'provisioning');
   const client = new DataverseClient({
     connection: 'provisioning',
     webApiUrl: target.webApiUrl,

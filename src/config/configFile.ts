@@ -162,21 +162,54 @@ const gatewaySchema = z.strictObject({
   publicUrl: httpsUrl('publicUrl', { allowLoopbackHttp: true }),
 });
 
-const dataverseSchema = z.strictObject({
-  environmentUrl: httpsUrl('environmentUrl', { allowLoopbackHttp: false }),
-  tenantId: z
-    .string()
-    .refine(
-      (t) => guidPattern.test(t) || domainPattern.test(t),
-      'must be the Entra tenant id (a GUID) or its domain, e.g. contoso.onmicrosoft.com',
-    ),
-  clientId: z.string().regex(guidPattern, "must be the app registration's Application (client) ID, a GUID"),
-  clientSecret: secretReferenceSchema,
-  /** Only for clouds other than the public one, or a test identity provider. */
-  authority: httpsUrl('authority', { allowLoopbackHttp: false }).optional(),
-  /** Extra CA for a TLS-inspecting proxy or a test environment; relative paths are taken from the file's folder. */
-  caCertPath: z.string().min(1).optional(),
-});
+const dataverseSchema = z
+  .strictObject({
+    environmentUrl: httpsUrl('environmentUrl', { allowLoopbackHttp: false }),
+    tenantId: z
+      .string()
+      .refine(
+        (t) => guidPattern.test(t) || domainPattern.test(t),
+        'must be the Entra tenant id (a GUID) or its domain, e.g. contoso.onmicrosoft.com',
+      ),
+    clientId: z.string().regex(guidPattern, "must be the app registration's Application (client) ID, a GUID"),
+    /** The app registration's client secret; or, where the tenant forbids secrets, `clientCertificate`. Exactly one. */
+    clientSecret: secretReferenceSchema.optional(),
+    clientCertificate: z
+      .strictObject({
+        /** The certificate uploaded to the app registration (PEM); its SHA-256 thumbprint names it to Entra. */
+        certificate: pemSourceSchema,
+        /** Its private key (PKCS#8 PEM), as a file or a secret reference. */
+        privateKey: pemSourceSchema,
+        /** Send the certificate chain (`x5c`): needed for subject name / issuer authentication, harmless otherwise. */
+        sendX5c: z.boolean().default(false),
+      })
+      .optional(),
+    /** Only for clouds other than the public one, or a test identity provider. */
+    authority: httpsUrl('authority', { allowLoopbackHttp: false }).optional(),
+    /** Extra CA for a TLS-inspecting proxy or a test environment; relative paths are taken from the file's folder. */
+    caCertPath: z.string().min(1).optional(),
+  })
+  .superRefine(
+    (dataverse, ctx) => {
+      const secret = valueAt(dataverse, 'clientSecret') !== undefined;
+      const certificate = valueAt(dataverse, 'clientCertificate') !== undefined;
+      if (secret && certificate) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientCertificate'],
+          message:
+            'give either clientSecret or clientCertificate, not both: the app signs in with exactly one credential',
+        });
+      } else if (!secret && !certificate) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientSecret'],
+          message: 'is required (or clientCertificate, where the tenant forbids client secrets)',
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 const governorSchema = z.strictObject({
   // Dataverse refuses more than 52 concurrent requests per user (reference/dataverse.md §6).
@@ -369,6 +402,13 @@ function parseConnectorConfig(data: unknown, source: string, baseDir: string): C
   const config = parsed.data;
   const caCertPath = config.dataverse.caCertPath;
   if (caCertPath !== undefined && !isAbsolute(caCertPath)) config.dataverse.caCertPath = resolve(baseDir, caCertPath);
+  const certificate = config.dataverse.clientCertificate;
+  if (certificate) {
+    for (const field of ['certificate', 'privateKey'] as const) {
+      const source = certificate[field];
+      if (!parseSecretReference(source) && !isAbsolute(source)) certificate[field] = resolve(baseDir, source);
+    }
+  }
   const tls = config.temporal.tls;
   if (tls) {
     for (const field of ['serverCa', 'clientCert', 'clientKey'] as const) {

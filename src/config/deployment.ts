@@ -24,15 +24,24 @@ import { checkClientCertificate, type TemporalTarget, type TemporalTls } from '.
  * never needs the Dataverse client secret, the worker never needs a Web Connector password.
  */
 
-/** What a process needs to reach a Dataverse organisation; `clientSecret` is the resolved value. */
+/** What a process needs to reach a Dataverse organisation, its credential resolved: a client secret or a certificate. */
 export interface DataverseTarget {
   environmentUrl: string;
   webApiUrl: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  clientSecret?: string;
+  clientCertificate?: DataverseCertificate;
   authority?: string;
   caPem?: string;
+}
+
+/** The app registration's certificate credential, read and checked: the thumbprint Entra knows it by, and its key. */
+export interface DataverseCertificate {
+  thumbprintSha256: string;
+  privateKeyPem: string;
+  /** The certificate itself, sent as `x5c` for subject name / issuer authentication. */
+  x5cPem?: string;
 }
 
 /** A company file's Web Connector login as the gateway checks it: the password only as its scrypt hash. */
@@ -221,19 +230,12 @@ function resolveTemporalTarget(
     if (where === undefined) return undefined;
     try {
       const text =
-        where.startsWith('secret:') || where.startsWith('env:') ? resolveSecret(where, store, env) : read(where);
+        where.startsWith('secret:') || where.startsWith('env:') ? resolveSecret(where, store, env) : readPemFile(where);
       if (!text.includes('-----BEGIN')) throw new Error(`${describeSource(where)} holds no PEM text`);
       return text;
     } catch (error) {
       problems.push(`${fieldName(field)}: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
-    }
-  };
-  const read = (path: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new Error(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
   };
   if (security.tls) {
@@ -350,6 +352,53 @@ function resolveFields(
   return values;
 }
 
+/**
+ * Reads `dataverse.clientCertificate`: the certificate and key from files or secret references, checked the way Entra
+ * would refuse them (expired, not yet valid, a key of another certificate), each problem naming its field.
+ */
+function resolveDataverseCertificate(
+  source: string,
+  configured: { certificate: string; privateKey: string; sendX5c: boolean },
+  store: () => SecretStore,
+  env: NodeJS.ProcessEnv,
+): DataverseCertificate {
+  const problems: string[] = [];
+  const pem = (field: 'certificate' | 'privateKey'): string | undefined => {
+    const where = configured[field];
+    try {
+      const text =
+        where.startsWith('secret:') || where.startsWith('env:') ? resolveSecret(where, store, env) : readPemFile(where);
+      if (!text.includes('-----BEGIN')) throw new Error(`${describeSource(where)} holds no PEM text`);
+      return text;
+    } catch (error) {
+      problems.push(`dataverse.clientCertificate.${field}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  };
+  const certificatePem = pem('certificate');
+  const privateKeyPem = pem('privateKey');
+  if (certificatePem !== undefined && privateKeyPem !== undefined) {
+    const problem = checkClientCertificate({ clientCertPem: certificatePem, clientKeyPem: privateKeyPem });
+    if (problem) problems.push(`dataverse.clientCertificate.certificate: ${problem}`);
+  }
+  if (problems.length || certificatePem === undefined || privateKeyPem === undefined) {
+    throw new ConfigFileError(source, problems);
+  }
+  return {
+    thumbprintSha256: new X509Certificate(certificatePem).fingerprint256.replace(/:/g, '').toLowerCase(),
+    privateKeyPem,
+    ...(configured.sendX5c ? { x5cPem: certificatePem } : {}),
+  };
+}
+
+function readPemFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+}
+
 function readCa(source: string, field: string, caPath: string): string {
   try {
     return readFileSync(caPath, 'utf8');
@@ -382,18 +431,22 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
       sync: c.sync,
     })),
     dataverseTarget() {
-      const [clientSecret] = resolveFields(
-        path,
-        [{ field: 'dataverse.clientSecret', reference: dataverse.clientSecret }],
-        store,
-        env,
-      );
+      const credential = dataverse.clientCertificate
+        ? { clientCertificate: resolveDataverseCertificate(path, dataverse.clientCertificate, store, env) }
+        : {
+            clientSecret: resolveFields(
+              path,
+              [{ field: 'dataverse.clientSecret', reference: dataverse.clientSecret ?? '' }],
+              store,
+              env,
+            )[0]!,
+          };
       return {
         environmentUrl: dataverse.environmentUrl,
         webApiUrl: `${dataverse.environmentUrl}/api/data/v9.2/`,
         tenantId: dataverse.tenantId,
         clientId: dataverse.clientId,
-        clientSecret: clientSecret!,
+        ...credential,
         ...(dataverse.authority ? { authority: dataverse.authority } : {}),
         ...(dataverse.caCertPath ? { caPem: readCa(path, 'dataverse.caCertPath', dataverse.caCertPath) } : {}),
       };

@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { type Logger } from 'pino';
 import { childLogger } from '../observability/logger';
 import {
@@ -11,6 +11,7 @@ import {
 } from './errors';
 import { type RateGovernor, type RequestWeight } from './rateGovernor';
 import { type DataverseTokenSource } from './tokenProvider';
+import { outboundRoute } from './outboundRoute';
 import { entityAddress, idFromEntityUrl, queryString, type AlternateKey, type QueryOptions } from './odataAddress';
 import { decodeBatchResponse, encodeBatch, type BatchMethod, type BatchRequestPart } from './batchMultipart';
 
@@ -23,6 +24,8 @@ export interface DataverseClientOptions {
   tokenProvider: DataverseTokenSource;
   /** Trust this CA (PEM) for Dataverse only, e.g. the sandbox's. */
   caPem?: string;
+  /** Where `HTTPS_PROXY` / `NO_PROXY` are read from (the process's environment by default). */
+  env?: NodeJS.ProcessEnv;
   governor: RateGovernor;
   /** Marker appended to writes as `?tag=` so webhooks can drop our own echoes; '' disables. Default `qbsync`. */
   tag?: string;
@@ -150,7 +153,7 @@ export class DataverseClient {
   readonly webApiUrl: string;
   private readonly tokens: DataverseTokenSource;
   private readonly governor: RateGovernor;
-  private readonly dispatcher: Agent;
+  private readonly dispatcher: Dispatcher;
   private readonly tag: string;
   private readonly maxThrottleRetries: number;
   private readonly defaultRetryAfterMs: number;
@@ -175,7 +178,11 @@ export class DataverseClient {
     this.defaultRetryAfterMs = options.defaultRetryAfterMs ?? 2000;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
-    this.dispatcher = new Agent({ connect: options.caPem ? { ca: options.caPem } : {}, connections: 64 });
+    this.dispatcher = outboundRoute({
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      connections: 64,
+    }).dispatcher;
     this.log = childLogger({ component: 'dataverse-client', connection: options.connection });
   }
 

@@ -13,16 +13,23 @@ export interface DataverseConnection {
  * The one Dataverse client of a process: one token cache and one governor, shared by every activity, so the process as
  * a whole stays inside the organisation's service-protection limits.
  */
-/** Tokens for `target`'s app registration (client secret), labelled `label` in logs and metrics. */
-export function dataverseTokenProvider(target: DataverseTarget, label: string): DataverseTokenProvider {
+/** Tokens for `target`'s app registration (its client secret or certificate), labelled `label` in logs and metrics. */
+export function dataverseTokenProvider(
+  target: DataverseTarget,
+  label: string,
+  env?: NodeJS.ProcessEnv,
+): DataverseTokenProvider {
   return new DataverseTokenProvider({
     connection: label,
     tenantId: target.tenantId,
     clientId: target.clientId,
-    clientSecret: target.clientSecret,
+    ...(target.clientCertificate
+      ? { clientCertificate: target.clientCertificate }
+      : { clientSecret: target.clientSecret ?? '' }),
     environmentUrl: target.environmentUrl,
     ...(target.authority ? { authority: target.authority } : {}),
     ...(target.caPem ? { caPem: target.caPem } : {}),
+    ...(env ? { env } : {}),
   });
 }
 
@@ -33,10 +40,12 @@ export function connectDataverse(
     /** Limits for the process's own governor, or a governor to share (benchmarks measure through their own). */
     governor?: RateGovernorOptions | RateGovernor;
     maxThrottleRetries?: number;
+    /** Where the outbound proxy (`HTTPS_PROXY`, `NO_PROXY`) is read from; the process's environment by default. */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): DataverseConnection {
   const label = options.label ?? 'dataverse';
-  const tokenProvider = dataverseTokenProvider(target, label);
+  const tokenProvider = dataverseTokenProvider(target, label, options.env);
   const governor =
     options.governor instanceof RateGovernor
       ? options.governor
@@ -49,6 +58,7 @@ export function connectDataverse(
     tokenProvider,
     ...(target.caPem ? { caPem: target.caPem } : {}),
     governor,
+    ...(options.env ? { env: options.env } : {}),
     ...(options.maxThrottleRetries !== undefined ? { maxThrottleRetries: options.maxThrottleRetries } : {}),
   });
   return {

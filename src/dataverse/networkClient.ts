@@ -1,20 +1,22 @@
-import https from 'node:https';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { request, type Dispatcher } from 'undici';
 
 /**
- * msal-node's own network layer uses the global fetch, which cannot be told to trust one extra CA without
- * changing TLS for the whole process. This module gives msal one connection-scoped `https.Agent` instead, so a
- * private identity provider (the sandbox, an on-prem ADFS) is trusted only by the connection configured for it.
+ * msal-node's own network layer is the global fetch, which neither trusts a connection's extra CA without changing TLS
+ * for the whole process nor takes the outbound proxy (Node 20's fetch ignores `HTTPS_PROXY`). This module sends msal's
+ * requests over the connection's outbound route instead (`outboundRoute.ts`), the same one its Web API calls take.
  */
-export class CaPinnedNetworkClient implements INetworkModule {
-  private readonly agent: https.Agent;
+export class RoutedNetworkClient implements INetworkModule {
+  /**
+   * Why the last request could not be sent (proxy refused, 407, connection reset). msal reports such failures only as
+   * its own code (`endpoints_resolution_error`), so the token provider adds this to say what went wrong.
+   */
+  lastFailure: string | undefined;
 
   constructor(
-    caPem: string,
+    private readonly dispatcher: Dispatcher,
     private readonly defaultTimeoutMs = 30_000,
-  ) {
-    this.agent = new https.Agent({ ca: caPem, keepAlive: true });
-  }
+  ) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
     return this.send<T>('GET', url, options, timeout);
@@ -24,44 +26,39 @@ export class CaPinnedNetworkClient implements INetworkModule {
     return this.send<T>('POST', url, options, undefined);
   }
 
-  close(): void {
-    this.agent.destroy();
-  }
-
-  private send<T>(
+  private async send<T>(
     method: 'GET' | 'POST',
     url: string,
     options: NetworkRequestOptions | undefined,
     timeout: number | undefined,
   ): Promise<NetworkResponse<T>> {
     const target = new URL(url);
-    if (target.protocol !== 'https:')
-      return Promise.reject(new Error(`Refusing non-https identity endpoint ${target.origin}`));
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...(options?.headers ?? {}) };
-      if (options?.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
-      const req = https.request(
-        target,
-        { method, headers, agent: this.agent, timeout: timeout ?? this.defaultTimeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const responseHeaders: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers)) {
-              if (v !== undefined) responseHeaders[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-            }
-            resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: parseBody(text) as T });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`Identity request to ${target.origin} timed out`)));
-      req.on('error', reject);
-      if (options?.body !== undefined) req.write(options.body);
-      req.end();
-    });
+    if (target.protocol !== 'https:') throw new Error(`Refusing non-https identity endpoint ${target.origin}`);
+    const limit = timeout ?? this.defaultTimeoutMs;
+    let response: Dispatcher.ResponseData;
+    this.lastFailure = undefined;
+    try {
+      response = await request(target, {
+        method,
+        headers: options?.headers ?? {},
+        ...(options?.body !== undefined ? { body: options.body } : {}),
+        dispatcher: this.dispatcher,
+        headersTimeout: limit,
+        bodyTimeout: limit,
+        signal: AbortSignal.timeout(limit),
+      });
+    } catch (err) {
+      // undici's message only (refused, proxy answered 407, timed out): the request body holds the credential.
+      const reason = err instanceof Error ? err.message : String(err);
+      this.lastFailure = `${target.host}: ${reason}`;
+      throw new Error(`identity request to ${target.origin} failed: ${reason}`);
+    }
+    const text = await response.body.text();
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(response.headers)) {
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    return { status: response.statusCode, headers, body: parseBody(text) as T };
   }
 }
 

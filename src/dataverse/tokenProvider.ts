@@ -1,7 +1,8 @@
 import { ConfidentialClientApplication, type Configuration, type INetworkModule } from '@azure/msal-node';
 import { childLogger } from '../observability/logger';
 import { DataverseAuthError } from './errors';
-import { CaPinnedNetworkClient } from './networkClient';
+import { RoutedNetworkClient } from './networkClient';
+import { outboundRoute } from './outboundRoute';
 
 /** What the client needs from any token source; tests and other credential kinds plug in here. */
 export interface DataverseTokenSource {
@@ -25,11 +26,13 @@ export interface TokenProviderOptions {
   scope?: string;
   /** Defaults to `https://login.microsoftonline.com/<tenantId>`. Any https authority is accepted. */
   authority?: string;
-  /** Trust this CA (PEM) for the identity provider, through a connection-scoped network client. */
+  /** Trust this CA (PEM) for the identity provider, on this connection's outbound route only. */
   caPem?: string;
+  /** Where `HTTPS_PROXY` / `NO_PROXY` are read from (the process's environment by default). */
+  env?: NodeJS.ProcessEnv;
   /** Pre-supplied OpenID metadata JSON (saves the discovery GET; see reference §7.3). */
   authorityMetadata?: string;
-  /** Replaces the network layer entirely (unit tests). Takes precedence over `caPem`. */
+  /** Replaces the network layer entirely (unit tests). Takes precedence over `caPem` and the proxy. */
   networkClient?: INetworkModule;
 }
 
@@ -62,7 +65,8 @@ export class DataverseTokenProvider implements DataverseTokenSource {
   readonly authority: string;
   readonly scope: string;
   private readonly app: ConfidentialClientApplication;
-  private readonly networkClient: CaPinnedNetworkClient | undefined;
+  private readonly closeRoute: (() => Promise<void>) | undefined;
+  private readonly routedClient: RoutedNetworkClient | undefined;
   private readonly log;
   private forceRefresh = false;
 
@@ -73,8 +77,18 @@ export class DataverseTokenProvider implements DataverseTokenSource {
     this.scope = options.scope ?? `${environment.origin}/.default`;
     this.log = childLogger({ component: 'dataverse-token', connection: options.connection });
 
-    this.networkClient = !options.networkClient && options.caPem ? new CaPinnedNetworkClient(options.caPem) : undefined;
-    const networkClient = options.networkClient ?? this.networkClient;
+    // Token requests take the connection's outbound route (its CA, the proxy), never msal's global fetch.
+    let networkClient = options.networkClient;
+    if (!networkClient) {
+      const route = outboundRoute({
+        ...(options.caPem ? { caPem: options.caPem } : {}),
+        ...(options.env ? { env: options.env } : {}),
+        connections: 4,
+      });
+      this.routedClient = new RoutedNetworkClient(route.dispatcher);
+      networkClient = this.routedClient;
+      this.closeRoute = () => route.dispatcher.close();
+    }
     const config: Configuration = {
       auth: {
         clientId: options.clientId,
@@ -84,7 +98,7 @@ export class DataverseTokenProvider implements DataverseTokenSource {
         ...(options.authorityMetadata ? { authorityMetadata: options.authorityMetadata } : {}),
       },
       system: {
-        ...(networkClient ? { networkClient } : {}),
+        networkClient,
         loggerOptions: { piiLoggingEnabled: false, logLevel: 1 /* Warning */, loggerCallback: () => undefined },
       },
     };
@@ -100,13 +114,14 @@ export class DataverseTokenProvider implements DataverseTokenSource {
       if (!result.fromCache) this.log.debug({ expiresOn: result.expiresOn?.toISOString() }, 'dataverse token issued');
       return result.accessToken;
     } catch (err) {
+      const networkFailure = this.routedClient?.lastFailure;
       throw new DataverseAuthError({
         connection: this.options.connection,
         status: 0,
         code: errorCode(err),
         message: `could not get a token from authority ${this.authority} for client ${this.options.clientId}: ${this.redact(
           err instanceof Error ? err.message : String(err),
-        )}`,
+        )}${networkFailure ? ` (the request could not be sent: ${networkFailure})` : ''}`,
       });
     }
   }
@@ -115,8 +130,8 @@ export class DataverseTokenProvider implements DataverseTokenSource {
     this.forceRefresh = true;
   }
 
-  close(): void {
-    this.networkClient?.close();
+  async close(): Promise<void> {
+    await this.closeRoute?.();
   }
 
   /** Identity providers do not echo secrets, but an error message is no place to find out they started to. */

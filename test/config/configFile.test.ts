@@ -123,6 +123,38 @@ describe('configuration file', () => {
     assert.ok(!everything.includes('notARealClientSecretValue'), 'the client secret leaked into the error');
   });
 
+  it('takes a certificate credential instead of a client secret, and exactly one of them', () => {
+    const data = exampleData();
+    const dataverse = data.dataverse as Json;
+    delete dataverse.clientSecret;
+    dataverse.clientCertificate = { certificate: 'certs/app.crt', privateKey: 'secret:dataverse-app-key' };
+    const config = loadConfigFile(writeConfig(data));
+    assert.deepEqual(config.dataverse.clientCertificate, {
+      certificate: join(scratch, 'certs/app.crt'),
+      privateKey: 'secret:dataverse-app-key',
+      sendX5c: false,
+    });
+
+    dataverse.clientSecret = 'env:DATAVERSE_CLIENT_SECRET';
+    assert.deepEqual(problemsOf(data), [
+      'dataverse.clientCertificate: give either clientSecret or clientCertificate, not both: the app signs in with exactly one credential',
+    ]);
+    delete dataverse.clientSecret;
+    delete dataverse.clientCertificate;
+    assert.deepEqual(problemsOf(data), [
+      'dataverse.clientSecret: is required (or clientCertificate, where the tenant forbids client secrets)',
+    ]);
+    // A key pasted into the file is a secret in clear: refused, and not repeated.
+    dataverse.clientCertificate = {
+      certificate: 'certs/app.crt',
+      privateKey: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----',
+    };
+    const problems = problemsOf(data);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^dataverse\.clientCertificate\.privateKey: give a file path or a secret reference/);
+    assert.ok(!problems[0]!.includes('MIIEvQ'));
+  });
+
   it('rejects a webhook key written in clear and malformed references without echoing them', () => {
     const data = exampleData();
     connectionsOf(data)[0]!.webhook = { kind: 'WebhookKey', key: 'k3y-in-clear-0123456789' };

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import forge from 'node-forge';
 import { stringify } from 'yaml';
 import { dataverseTarget } from '../../src/cli/provisionCommand';
 import { ConfigFileError } from '../../src/config/configFile';
@@ -22,6 +24,27 @@ let sandbox: DataverseSandbox;
 let dataDir: string;
 let configDir: string;
 let fileCounter = 0;
+
+/** A certificate as an admin would upload to the app registration, with its PKCS#8 key; `expired` ended yesterday. */
+function appCertificate(name: string, expired = false): { certPem: string; keyPem: string } {
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = '0c';
+  cert.validity.notBefore = new Date(Date.now() - 3 * 24 * 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + (expired ? -1 : 1) * 24 * 3600_000);
+  cert.setSubject([{ name: 'commonName', value: name }]);
+  cert.setIssuer([{ name: 'commonName', value: name }]);
+  cert.sign(
+    forge.pki.privateKeyFromPem(keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
+    forge.md.sha256.create(),
+  );
+  return {
+    certPem: forge.pki.certificateToPem(cert),
+    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+const registeredCertificate = appCertificate('qbsync-app');
 
 /** Only the variables a test names: the runner's own environment must not decide anything here. */
 function envFor(configPath: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -90,7 +113,12 @@ describe('the deployment from a configuration file', () => {
     dataDir = join(root, 'data');
     configDir = join(root, 'etc');
     mkdirSync(configDir, { recursive: true });
-    sandbox = await startDataverseSandbox({ port: 0, dataDir: join(root, 'dataverse'), seed: false });
+    sandbox = await startDataverseSandbox({
+      port: 0,
+      dataDir: join(root, 'dataverse'),
+      seed: false,
+      clientCertificates: [registeredCertificate.certPem],
+    });
     const store = SecretStore.open(dataDir, {});
     store.set('dataverse-client-secret', sandbox.clientSecret);
     store.set('qbwc-east-password', EAST_PASSWORD);
@@ -118,6 +146,59 @@ describe('the deployment from a configuration file', () => {
     }
     // `qbsync provision` reaches the same organisation from the same file.
     assert.equal(dataverseTarget(dataDir, envFor(path)).environmentUrl, sandbox.environmentUrl);
+  });
+
+  it('reaches Dataverse with a certificate credential (tenants that forbid secrets), and names a bad certificate', async () => {
+    writeFileSync(join(configDir, 'app.crt'), registeredCertificate.certPem);
+    const store = SecretStore.open(dataDir, {});
+    store.set('dataverse-app-key', registeredCertificate.keyPem);
+    const withCertificate = (certificate: string, privateKey: string): string => {
+      const data = configData();
+      const dataverse = data.dataverse as Json;
+      delete dataverse.clientSecret;
+      dataverse.clientCertificate = { certificate, privateKey, sendX5c: true };
+      return writeConfig(data);
+    };
+    const target = loadDeployment({
+      dataDir,
+      env: envFor(withCertificate('app.crt', 'secret:dataverse-app-key')),
+    }).dataverseTarget();
+    assert.equal(target.clientSecret, undefined);
+    assert.equal(target.clientCertificate?.x5cPem, registeredCertificate.certPem);
+    const dataverse = connectDataverse(target, { label: 'deployment-certificate' });
+    try {
+      assert.equal((await dataverse.client.execute('GET', 'WhoAmI')).status, 200);
+    } finally {
+      await dataverse.close();
+    }
+
+    const problemsOf = (path: string): string[] => {
+      try {
+        loadDeployment({ dataDir, env: envFor(path) }).dataverseTarget();
+      } catch (error) {
+        assert.ok(error instanceof ConfigFileError, String(error));
+        assert.equal(error.message.includes('PRIVATE KEY'), false);
+        return [...error.problems];
+      }
+      return assert.fail('the certificate was accepted');
+    };
+    // The key of another certificate: Entra would refuse every assertion it signs.
+    store.set('other-key', appCertificate('someone-else').keyPem);
+    assert.deepEqual(problemsOf(withCertificate('app.crt', 'secret:other-key')), [
+      'dataverse.clientCertificate.certificate: the client key does not belong to the client certificate',
+    ]);
+    const expired = appCertificate('qbsync-app-2025', true);
+    writeFileSync(join(configDir, 'expired.crt'), expired.certPem);
+    store.set('expired-key', expired.keyPem);
+    const [problem, ...more] = problemsOf(withCertificate('expired.crt', 'secret:expired-key'));
+    assert.equal(more.length, 0);
+    assert.match(
+      problem ?? '',
+      /^dataverse\.clientCertificate\.certificate: the client certificate \(CN=qbsync-app-2025\) expired on /,
+    );
+    assert.deepEqual(problemsOf(withCertificate('missing.crt', 'secret:dataverse-app-key')), [
+      `dataverse.clientCertificate.certificate: ${join(configDir, 'missing.crt')} cannot be read (ENOENT)`,
+    ]);
   });
 
   it('keeps only scrypt hashes of the Web Connector passwords, which verify against the referenced values', async () => {
