@@ -23,6 +23,7 @@ const AREA_TITLES: Record<CheckArea, string> = {
   configuration: 'Configuration',
   temporal: 'Temporal',
   dataverse: 'Dataverse',
+  'dataverse-probes': 'Dataverse write probes (what the connector assumes, tried on this organisation)',
   'company-file': 'Company files',
 };
 
@@ -88,7 +89,11 @@ export function checkCommand(dataDir: () => string, io: CheckCommandIo = process
       `configuration file to check (default: ${configFileEnvVariable}, else <data-dir>/qbsync.yaml, else the sandbox)`,
     )
     .option('--json', 'print the findings as one JSON document')
-    .action(async (opts: { config?: string; json?: boolean }) => {
+    .option(
+      '--probe-writes',
+      'also try, on this organisation, the Dataverse behaviours the connector relies on (creates and removes a few rows named "qbsync probe"; for a trial organisation before the first deployment)',
+    )
+    .action(async (opts: { config?: string; json?: boolean; probeWrites?: boolean }) => {
       const env = opts.config ? { ...io.env, [configFileEnvVariable]: resolve(opts.config) } : io.env;
       let deps: ConnectionCheckDeps;
       try {
@@ -103,7 +108,7 @@ export function checkCommand(dataDir: () => string, io: CheckCommandIo = process
         process.exitCode = 1;
         return;
       }
-      const findings = await runConnectionCheck(deps);
+      const findings = await runConnectionCheck({ ...deps, ...(opts.probeWrites ? { probeWrites: true } : {}) });
       io.out(opts.json ? `${JSON.stringify(findingsDocument(findings), null, 2)}\n` : formatFindings(findings));
       process.exitCode = findings.every((f) => f.ok) ? 0 : 1;
     });

@@ -6,6 +6,7 @@ import { DataverseAuthError, DataverseError } from '../dataverse/errors';
 import { inspectProvisioning } from '../dataverse/provisioning';
 import { RateGovernor } from '../dataverse/rateGovernor';
 import { dataverseTokenProvider } from '../dataverse/connect';
+import { runDataverseProbes } from './dataverseProbes';
 import { describeTemporalHandshake, type TemporalTarget } from '../temporal/connect';
 import {
   companyFileWorkflowId,
@@ -16,10 +17,11 @@ import { searchAttributeRegistrations } from '../workflows/searchAttributes';
 
 /**
  * `qbsync check`: every link the connector depends on, tried the way the worker and gateway use it, each reported as
- * one finding in plain words with what to do when it fails. Nothing is written anywhere.
+ * one finding in plain words with what to do when it fails. Nothing is written anywhere, unless the write probes are
+ * asked for (`dataverseProbes.ts`).
  */
 
-export type CheckArea = 'configuration' | 'temporal' | 'dataverse' | 'company-file';
+export type CheckArea = 'configuration' | 'temporal' | 'dataverse' | 'dataverse-probes' | 'company-file';
 
 export interface CheckFinding {
   area: CheckArea;
@@ -43,6 +45,8 @@ export interface ConnectionCheckDeps {
   now?: () => Date;
   /** How long one Temporal call may take before it counts as a failure. */
   callTimeoutMs?: number;
+  /** Also run the write probes (`--probe-writes`): they create and remove rows, so only when asked. */
+  probeWrites?: boolean;
 }
 
 export async function runConnectionCheck(deps: ConnectionCheckDeps): Promise<CheckFinding[]> {
@@ -53,7 +57,7 @@ export async function runConnectionCheck(deps: ConnectionCheckDeps): Promise<Che
   return findings.sort((a, b) => AREA_ORDER.indexOf(a.area) - AREA_ORDER.indexOf(b.area));
 }
 
-const AREA_ORDER: readonly CheckArea[] = ['configuration', 'temporal', 'dataverse', 'company-file'];
+const AREA_ORDER: readonly CheckArea[] = ['configuration', 'temporal', 'dataverse', 'dataverse-probes', 'company-file'];
 
 // ---- Temporal ---------------------------------------------------------------------------------------------------
 
@@ -381,6 +385,17 @@ async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[
     await checkPrivileges(client, userId, add);
     await checkProvisioning(client, add);
     await checkWebhooks(client, deps, add);
+    if (deps.probeWrites) {
+      for (const probe of await runDataverseProbes(client)) {
+        findings.push({
+          area: 'dataverse-probes',
+          check: probe.probe,
+          ok: probe.ok,
+          detail: probe.detail,
+          ...(probe.fix ? { fix: probe.fix } : {}),
+        });
+      }
+    }
   } finally {
     await client.close();
     await tokenProvider.close();

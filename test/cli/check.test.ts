@@ -190,6 +190,50 @@ describe('qbsync check', () => {
     assert.ok(findings.some((f) => f.check === 'east: company file path' && f.connection === 'east'));
   });
 
+  it('--probe-writes tries what the connector assumes of Dataverse on the organisation, and leaves no row behind', async () => {
+    const probeRows = async (entitySet: string): Promise<Array<Record<string, unknown>>> => {
+      const rows: Array<Record<string, unknown>> = [];
+      for await (const row of connection.client.queryRows(entitySet, {
+        select: ['name', 'statecode'],
+        filter: "startswith(name,'qbsync probe')",
+      })) {
+        rows.push(row);
+      }
+      return rows;
+    };
+    const run = await qbsyncCheck(['--probe-writes']);
+    assert.equal(run.code, 0, run.out + run.err);
+    assert.match(run.out, /Dataverse write probes/);
+    assert.match(
+      run.out,
+      /ok {4}upsert by alternate key: first write created the account, the second updated it; 1 row/,
+    );
+    assert.match(run.out, /ok {4}money precision \(account credit limit\): wrote 12\.345, Dataverse stored /);
+    assert.match(run.out, /ok {4}default price list refused on product create: refused as expected: 400 0x80040203/);
+    assert.match(run.out, /ok {4}\$batch answers with the failed operation: the batch failed with the operation's 404/);
+    assert.deepEqual(await probeRows('accounts'), []);
+    assert.deepEqual(await probeRows('products'), []);
+
+    // A role without delete (least privilege): the probe's account is deactivated instead, and said so by id.
+    dataverse.withholdPrivilege('prvDeleteAccount');
+    try {
+      const findings = (
+        JSON.parse((await qbsyncCheck(['--json', '--probe-writes'])).out) as { findings: CheckFinding[] }
+      ).findings;
+      const cleanUp = findings.find((f) => f.area === 'dataverse-probes' && f.check === 'clean-up');
+      assert.ok(cleanUp, formatFindings(findings));
+      assert.match(
+        cleanUp.detail,
+        /could not delete accounts\([0-9a-f-]{36}\) .*; it is deactivated, named "qbsync probe /,
+      );
+      const left = await probeRows('accounts');
+      assert.equal(left.length, 1);
+      assert.equal(left[0]!.statecode, 1);
+    } finally {
+      dataverse.restorePrivileges();
+    }
+  });
+
   it('names a wrong client secret, with what to do, and never prints it', async () => {
     const wrong = 'wrong-secret-for-the-check-test-0123';
     const store = SecretStore.open(dataDir, env);
