@@ -64,7 +64,14 @@ async function probeUpsertByKey(run: ProbeRun): Promise<string | undefined> {
   try {
     const first = await run.client.upsertByKey(ACCOUNTS, key, { name: run.label }, { returnRepresentation: true });
     if (first.id) run.created.push({ entitySet: ACCOUNTS, id: first.id });
-    const second = await run.client.upsertByKey(ACCOUNTS, key, { name: `${run.label} (again)` });
+    // Only with the row returned does Dataverse tell a create (201) from an update (200): both are 204 otherwise.
+    const second = await run.client.upsertByKey(
+      ACCOUNTS,
+      key,
+      { name: `${run.label} (again)` },
+      { returnRepresentation: true },
+    );
+    if (second.created && second.id) run.created.push({ entitySet: ACCOUNTS, id: second.id });
     const rows = await rowsOf(run.client, ACCOUNTS, {
       select: ['accountid', 'name'],
       filter: `${LIST_ID_COLUMN} eq ${odataString(key[LIST_ID_COLUMN])}`,
@@ -178,7 +185,11 @@ async function probeBatchFailure(run: ProbeRun): Promise<void> {
   const probe = '$batch answers with the failed operation';
   const missing = randomUUID();
   try {
-    await run.client.batch([{ method: 'PATCH', path: `${ACCOUNTS}(${missing})`, body: { name: run.label } }]);
+    // `If-Match: *` makes the PATCH an update only; without it Dataverse would create the row (an upsert).
+    await run.client.batch([
+      { method: 'PATCH', path: `${ACCOUNTS}(${missing})`, body: { name: run.label }, headers: { 'If-Match': '*' } },
+    ]);
+    run.created.push({ entitySet: ACCOUNTS, id: missing });
     run.findings.push({
       probe,
       ok: false,

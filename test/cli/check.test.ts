@@ -201,6 +201,14 @@ describe('qbsync check', () => {
       }
       return rows;
     };
+    // What products need, as an organisation has it: a unit group with its base unit, and a price list.
+    const group = await connection.client.create('uomschedules', { name: 'Default Unit', baseuomname: 'Primary Unit' });
+    await connection.client.create('uoms', {
+      name: 'Primary Unit',
+      quantity: 1,
+      'uomscheduleid@odata.bind': `/uomschedules(${group.id})`,
+    });
+    await connection.client.create('pricelevels', { name: 'Default Price List' });
     const run = await qbsyncCheck(['--probe-writes']);
     assert.equal(run.code, 0, run.out + run.err);
     assert.match(run.out, /Dataverse write probes/);
