@@ -3,7 +3,16 @@ import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import { DataverseConcurrencyError } from '../dataverse/errors';
 import { odataString } from '../dataverse/odataAddress';
 import { encodeSyncBase, type AccountRecord, type ProductRecord, type SyncFields } from '../mapping';
-import { changedSince, changeOrder, type DataverseChangePosition } from '../mapping/dataverseChanges';
+import {
+  changedSince,
+  changeOrder,
+  positionMark,
+  readPositionMark,
+  rowVersionOf,
+  savedAfterRead,
+  savedAgainWithin,
+  type DataverseChangePosition,
+} from '../mapping/dataverseChanges';
 import { accountChange, productChange, type ChangeVerdict } from '../mapping/dynamicsToQuickBooks';
 import {
   COMPANY_FILE_COLUMN,
@@ -46,7 +55,10 @@ export interface DataverseChangesInput {
   connection: string;
   receivesNewAccounts: boolean;
   since: { account?: string; product?: string; salesorder?: string };
-  /** Id of the last row handed off at the `since` second, per entity (see `mapping/dataverseChanges.ts`). */
+  /**
+   * Mark of the last row handed off at the `since` second, per entity: its id, and the highest row version the read saw
+   * (see `mapping/dataverseChanges.ts`; a bare id from a cursor written before).
+   */
   afterIds?: { account?: string; product?: string; salesorder?: string };
   /** Per entity and cycle; the cursor stops at the last row handed off. */
   limit?: number;
@@ -58,7 +70,7 @@ export interface DataverseChanges {
   salesOrderIds: string[];
   /** modifiedon of the last row looked at per entity (rows beyond `limit` wait for the next cycle). */
   cursors: { account?: string; product?: string; salesorder?: string };
-  /** Id of that last row: the next cycle resumes after it, within the same second. */
+  /** Mark of that last row: the next cycle resumes after it, within the same second, and reads that second again. */
   afterIds?: { account?: string; product?: string; salesorder?: string };
   /** Rows that changed only because the connector wrote them (their fields equal the sync base). */
   echoesSkipped: number;
@@ -159,7 +171,8 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
       const mineOrNew = `(${mine} or ${COMPANY_FILE_COLUMN} eq null)`;
       /**
        * Rows after the entity's cursor in the order (modifiedon, id), at most `limit`; the cursor follows each row
-       * seen, so rows beyond the limit, even within one second, are the next cycle's first.
+       * seen, so rows beyond the limit, even within one second, are the next cycle's first. Before them, the rows of
+       * the cursor's second saved again since the last read.
        */
       const changed = async (
         entity: DynamicsEntity,
@@ -171,26 +184,53 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
         const { idColumn } = TABLES[entity];
         const position: DataverseChangePosition = {
           ...(input.since[entity] ? { since: input.since[entity] } : {}),
-          ...(input.afterIds?.[entity] ? { afterId: input.afterIds[entity] } : {}),
+          ...readPositionMark(input.afterIds?.[entity]),
         };
+        const columns = select.includes(idColumn) ? select : [...select, idColumn];
+        let highest = position.seenVersion;
+        const sawVersion = (row: DataverseRow): void => {
+          const version = rowVersionOf(etagOf(row));
+          if (version !== undefined && (highest === undefined || version > highest)) highest = version;
+        };
+        const take = (row: DataverseRow): void => {
+          const found = verdict(row);
+          if (found === 'due') into.push(String(row[idColumn]));
+          else if (found === 'echo') out.echoesSkipped++;
+        };
+        // The overlap first: rows of the cursor's second saved again after the last read (see dataverseChanges.ts). Not
+        // cut at `limit`: a row left unread here would be a save lost; these are the rows of one second, already read.
+        const overlap = savedAgainWithin(position, idColumn);
+        if (overlap && position.seenVersion !== undefined) {
+          const seenVersion = position.seenVersion;
+          for await (const row of dataverse.queryRows(TABLES[entity].entitySet, {
+            select: columns,
+            filter: `${filter} and ${overlap}`,
+            orderby: changeOrder(idColumn),
+            pageSize: 500,
+          })) {
+            sawVersion(row);
+            if (savedAfterRead(etagOf(row), seenVersion)) take(row);
+          }
+        }
         const after = changedSince(position, idColumn);
+        let lastId = position.afterId;
         let seen = 0;
         for await (const row of dataverse.queryRows(TABLES[entity].entitySet, {
-          select: select.includes(idColumn) ? select : [...select, idColumn],
+          select: columns,
           filter: after ? `${filter} and ${after}` : filter,
           orderby: changeOrder(idColumn),
           pageSize: 500,
         })) {
           if (seen++ >= limit) break;
+          sawVersion(row);
           const modifiedOn = textOf(row, 'modifiedon');
           if (modifiedOn) {
             out.cursors[entity] = modifiedOn;
-            afterIds[entity] = String(row[idColumn]);
+            lastId = String(row[idColumn]);
           }
-          const found = verdict(row);
-          if (found === 'due') into.push(String(row[TABLES[entity].idColumn]));
-          else if (found === 'echo') out.echoesSkipped++;
+          take(row);
         }
+        if (lastId !== undefined && out.cursors[entity]) afterIds[entity] = positionMark(lastId, highest);
       };
 
       await changed(

@@ -78,3 +78,66 @@ describe('the Dynamics change cursor pages on modifiedon, then id', () => {
     assert.equal(since.account, '2026-11-02T09:30:01Z');
   });
 });
+
+// Issue 11, finding (a): the cursor is a position (second, id). A row read at the cursor's second and saved again
+// within that same second keeps its modifiedon and lies before the position, so the next read started after it: with
+// the save's webhook lost, the save was never synced. The read now re-reads the cursor's second and hands off the
+// rows saved since (newer row version), and only those: rows already handed off are not handed off again.
+describe('the Dynamics change cursor re-reads its last second', () => {
+  let dir: string;
+  let sandbox: DataverseSandbox;
+  let connection: DataverseConnection;
+  let listChanges: (input: DataverseChangesInput) => Promise<DataverseChanges>;
+  const SECOND = '2026-11-03T10:15:07Z';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qbsync-dataverse-overlap-'));
+    sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: false });
+    connection = connectToSandbox(sandbox);
+    await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+    listChanges = createDataversePairedRowActivities({ dataverse: connection.client }).listDataverseChanges;
+  });
+
+  after(async () => {
+    await connection.close();
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands off a row saved again within the second the last read ended on, and nothing read before', async () => {
+    const env = new MockActivityEnvironment();
+    const accounts = sandbox.records.schema.table('account');
+    const saved = ['Harbour Supplies', 'Inland Freight', 'Northgate Tools'].map((name) => {
+      const row = sandbox.records.create(accounts, { name }, { events: [] });
+      row.modifiedon = SECOND;
+      return String(row.accountid);
+    });
+    const read = async (since: DataverseChangesInput['since'], afterIds: DataverseChangesInput['afterIds']) =>
+      (await env.run(listChanges, {
+        connection: 'east',
+        receivesNewAccounts: true,
+        since,
+        afterIds,
+      })) as DataverseChanges;
+
+    const first = await read({}, {});
+    assert.deepEqual(new Set(first.accountIds), new Set(saved));
+    assert.equal(first.cursors.account, SECOND);
+
+    // Saved again within the same second (its webhook lost): modifiedon stays, the row version moves.
+    const ordered = [...saved].sort();
+    const again = ordered[0] ?? assert.fail('no row saved');
+    const existing = sandbox.records.store.get('account', again);
+    assert.ok(existing);
+    const updated = sandbox.records.update(accounts, existing, { telephone1: '555-0107' }, { events: [] });
+    updated.modifiedon = SECOND;
+
+    const second = await read(first.cursors, first.afterIds);
+    assert.deepEqual(second.accountIds, [again], 'the row saved again within the second was not handed off');
+    assert.equal(second.cursors.account, SECOND);
+
+    // Read again with nothing saved since: nothing is handed off twice.
+    const third = await read(second.cursors, second.afterIds);
+    assert.deepEqual(third.accountIds, []);
+  });
+});
