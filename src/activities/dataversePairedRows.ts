@@ -2,7 +2,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import { DataverseConcurrencyError } from '../dataverse/errors';
 import { odataString } from '../dataverse/odataAddress';
-import { encodeSyncBase, type AccountRecord, type ProductRecord, type SyncFields } from '../mapping';
+import {
+  encodeSyncBaseWithEdits,
+  type AccountRecord,
+  type DynamicsEdits,
+  type ProductRecord,
+  type SyncFields,
+} from '../mapping';
 import {
   changedSince,
   changeOrder,
@@ -116,9 +122,11 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
       etag?: string;
       changes: Record<string, unknown>;
       base: SyncFields | null;
+      /** Columns the base is written over, left as the person saved them, and when (see `DynamicsEdits`). */
+      dynamicsEdits?: DynamicsEdits | null;
     }): Promise<{ written: string[] }> {
       const body: Record<string, unknown> = { ...input.changes };
-      if (input.base) body[SYNC_BASE_COLUMN] = encodeSyncBase(input.base);
+      if (input.base) body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(input.base, input.dynamicsEdits);
       if (Object.keys(body).length === 0) return { written: [] };
       const { entitySet, idColumn } = TABLES[input.entity];
       let etag = input.etag;

@@ -6,11 +6,14 @@ import { type OwnershipPolicy } from './ownership';
 import { type MappingResult } from './result';
 import {
   accountSyncFields,
+  decodeDynamicsEdits,
   decodeSyncBase,
+  dynamicsEditTimes,
   encodeSyncBase,
   mergeSyncFields,
   productSyncFields,
   sameSyncFields,
+  type DynamicsEdits,
   type FieldConflict,
   type SyncFields,
 } from './syncBase';
@@ -92,8 +95,13 @@ export interface PairedRowMergePlan {
 
 /** Three-way merge of a Dynamics row with its QuickBooks record: QuickBooks is written first, then the row. */
 export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<PairedRowMergePlan> {
-  // The times, the policy and the column groups are the input's own.
-  const merge = mergeSyncFields({ ...input, base: decodeSyncBase(input.storedBase) });
+  // The times, the policy and the column groups are the input's own; a value the last base was written over carries
+  // the time it was saved, not the row's modifiedon (the connector's write).
+  const merge = mergeSyncFields({
+    ...input,
+    base: decodeSyncBase(input.storedBase),
+    dvEditedAt: dynamicsEditTimes(decodeDynamicsEdits(input.storedBase), input.dynamics),
+  });
   if (!merge.ok) return merge;
   const { merged, conflicts } = merge.value;
   const rowChanges = withRowState(
@@ -137,17 +145,37 @@ export function planWriteBackOverEdit(input: {
   read: SyncFields;
   /** The row's synced fields now. */
   current: SyncFields;
+  /** The row's modifiedon now: the person's last save, which this write goes onto (its ETag). */
+  currentModifiedOn?: string | null;
   /** What the sync meant to write onto the row: synced columns, and for a pairing its company file and ListID. */
   changes: Readonly<Record<string, unknown>>;
   /** What QuickBooks now holds (the merge, or the record a pairing found or created). */
   base: SyncFields;
-}): { changes: Record<string, unknown>; base: SyncFields; editedSinceRead: string[] } {
+}): {
+  changes: Record<string, unknown>;
+  base: SyncFields;
+  editedSinceRead: string[];
+  dynamicsEdits: DynamicsEdits | null;
+} {
   const editedSinceRead = Object.keys({ ...input.read, ...input.current }).filter(
     (column) => !sameSyncFields({ [column]: input.read[column] ?? null }, { [column]: input.current[column] ?? null }),
   );
   const edited = new Set(editedSinceRead);
   const changes = Object.fromEntries(Object.entries(input.changes).filter(([column]) => !edited.has(column)));
-  return { changes, base: input.base, editedSinceRead };
+  // The columns left as the person saved them now differ from the base, and this write moves the row's modifiedon
+  // past their save: the base keeps when they were saved, so that a QuickBooks edit made between that save and this
+  // write is not taken for the older one (chaos seed 1, 300 faults: west 8000002C ended on the earlier Dynamics phone).
+  const left = editedSinceRead.filter(
+    (column) => !sameSyncFields({ [column]: input.current[column] ?? null }, { [column]: input.base[column] ?? null }),
+  );
+  const dynamicsEdits =
+    input.currentModifiedOn && left.length > 0
+      ? {
+          at: input.currentModifiedOn,
+          columns: Object.fromEntries(left.map((column) => [column, input.current[column] ?? null])),
+        }
+      : null;
+  return { changes, base: input.base, editedSinceRead, dynamicsEdits };
 }
 
 /**

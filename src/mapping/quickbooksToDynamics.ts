@@ -4,7 +4,9 @@ import { changedColumns } from './fields';
 import { type OwnershipPolicy } from './ownership';
 import { type MappingResult } from './result';
 import {
+  decodeDynamicsEdits,
   decodeSyncBase,
+  dynamicsEditTimes,
   encodeSyncBase,
   mergeSyncFields,
   sameSyncFields,
@@ -126,6 +128,8 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
     base,
     quickbooks: sides?.quickbooks ?? silenced,
     dynamics: sides?.dynamics ?? input.dynamics,
+    // A value the last base was written over was saved before the row's modifiedon (the connector's write).
+    dvEditedAt: dynamicsEditTimes(decodeDynamicsEdits(input.storedBase), input.dynamics),
   });
   if (!merge.ok) return merge;
   const { merged, conflicts } = merge.value;

@@ -147,6 +147,78 @@ export function encodeSyncBase(fields: SyncFields): string {
   return text;
 }
 
+/**
+ * Columns a person saved in Dynamics that a sync base was written over without taking (see
+ * `planWriteBackOverEdit`): the row then differs from its base in those columns, and the row's `modifiedon` is the
+ * connector's own write, later than the save. "Later change wins" must weigh the save's time, not the write's: so the
+ * base keeps, next to the fields, when the row was last saved before the connector wrote over it (`at`, its
+ * `modifiedon` as read then) and the values those columns held then (strings as digests, to stay small). A column
+ * that still holds that value was changed at `at` or before; one that holds anything else was saved since, at the
+ * row's `modifiedon`.
+ */
+export interface DynamicsEdits {
+  at: string;
+  columns: SyncFields;
+}
+
+/** Key of the edits in the stored base; no column name starts with `@`. */
+const DYNAMICS_EDITS_KEY = '@dynamicsEdits';
+
+/**
+ * The base with the Dynamics edits it was written over, or the plain base when there are none. Without room for the
+ * edits in the column, the plain base: the merge then weighs the row's `modifiedon`, as it always did.
+ */
+export function encodeSyncBaseWithEdits(fields: SyncFields, edits: DynamicsEdits | null | undefined): string {
+  const text = encodeSyncBase(fields);
+  if (!edits || Object.keys(edits.columns).length === 0) return text;
+  const columns = Object.fromEntries(
+    Object.entries(edits.columns)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([column, value]) => [column, typeof value === 'string' ? digest(value) : value]),
+  );
+  const mark = JSON.stringify({ [DYNAMICS_EDITS_KEY]: { at: edits.at, columns } }).slice(1, -1);
+  const withEdits = text === '{}' ? `{${mark}}` : `${text.slice(0, -1)},${mark}}`;
+  return withEdits.length <= SYNC_BASE_MAX_LENGTH ? withEdits : text;
+}
+
+/** The Dynamics edits a stored base was written over, or null (none, or not readable). */
+export function decodeDynamicsEdits(text: string | null | undefined): DynamicsEdits | null {
+  if (text === null || text === undefined || !text.includes(DYNAMICS_EDITS_KEY)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const edits = (parsed as Record<string, unknown> | null)?.[DYNAMICS_EDITS_KEY] as
+    { at?: unknown; columns?: unknown } | undefined;
+  if (!edits || typeof edits.at !== 'string' || edits.columns === null || typeof edits.columns !== 'object') {
+    return null;
+  }
+  const columns: Record<string, string | number | null> = {};
+  for (const [column, value] of Object.entries(edits.columns as Record<string, unknown>)) {
+    if (value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
+      columns[column] = value;
+    } else {
+      return null;
+    }
+  }
+  return { at: edits.at, columns };
+}
+
+/**
+ * Column → when its Dynamics value was saved, for the columns that still hold a value the base was written over
+ * (`DynamicsEdits`); other columns changed at the row's `modifiedon`.
+ */
+export function dynamicsEditTimes(edits: DynamicsEdits | null, dynamics: SyncFields): Record<string, string> {
+  if (!edits) return {};
+  const times: Record<string, string> = {};
+  for (const [column, value] of Object.entries(edits.columns)) {
+    if (sameColumnValue(column, value, valueOf(dynamics, column))) times[column] = edits.at;
+  }
+  return times;
+}
+
 /** Null for anything that is not a base this module wrote: a damaged base is treated as never synced. */
 export function decodeSyncBase(text: string | null | undefined): SyncFields | null {
   if (text === null || text === undefined || text.trim() === '') return null;
@@ -159,6 +231,7 @@ export function decodeSyncBase(text: string | null | undefined): SyncFields | nu
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const fields: Record<string, string | number | null> = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (key === DYNAMICS_EDITS_KEY) continue;
     if (value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
       fields[key] = value;
     } else {
@@ -248,6 +321,11 @@ export interface SyncMergeInput {
   qbModifiedAt: string;
   /** Dataverse modifiedon (UTC), or null when there is no row. */
   dvModifiedAt: string | null;
+  /**
+   * Column → when its Dynamics value was saved, where that is earlier than `dvModifiedAt` (`dynamicsEditTimes`: a
+   * value the connector wrote a base over, the row's modifiedon then being the connector's write).
+   */
+  dvEditedAt?: Readonly<Record<string, string>>;
   policy: OwnershipPolicy;
   /** Column → policy field name; account and product columns by default, any other column is its own field. */
   columnGroups?: Readonly<Record<string, string>>;
@@ -327,7 +405,7 @@ export function mergeSyncFields(input: SyncMergeInput): MappingResult<SyncMerge>
       pick(quickbooks),
       pick(dynamics),
       input.qbModifiedAt,
-      input.dvModifiedAt ?? '',
+      dynamicsChangedAt(decided, input.dvModifiedAt ?? '', input.dvEditedAt),
       policy,
     );
     const resolution = issues.absorb(result);
@@ -355,6 +433,25 @@ export function mergeSyncFields(input: SyncMergeInput): MappingResult<SyncMerge>
     else merged[column] = valueOf(quickbooks, column);
   }
   return { ok: true, value: { merged, changedInQuickBooks, changedInDynamics, conflicts } };
+}
+
+/**
+ * When Dynamics' side of a unit was saved: the latest of its columns' own save times when each has one, else the row's
+ * modifiedon (a column saved since the connector last wrote the row).
+ */
+function dynamicsChangedAt(
+  columns: readonly string[],
+  modifiedAt: string,
+  editedAt: Readonly<Record<string, string>> | undefined,
+): string {
+  if (!editedAt || columns.length === 0) return modifiedAt;
+  let latest: string | undefined;
+  for (const column of columns) {
+    const at = Object.prototype.hasOwnProperty.call(editedAt, column) ? editedAt[column] : undefined;
+    if (at === undefined || Number.isNaN(Date.parse(at))) return modifiedAt;
+    if (latest === undefined || Date.parse(at) > Date.parse(latest)) latest = at;
+  }
+  return latest ?? modifiedAt;
 }
 
 /** One bad timestamp breaks every later-change decision; the operator needs to read it once. */

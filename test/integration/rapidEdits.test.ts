@@ -307,4 +307,37 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     assert.ok(editedInQuickBooks, 'QuickBooks was edited between the read and the Mod');
     await assertBothOn(accountId, listId, '914-555-7002');
   });
+  // Issue 11, finding (b): chaos seed 1 (300 faults) lost a QuickBooks edit (west 8000002C: Dynamics 555-6954, Dynamics
+  // 555-3263, QuickBooks 555-2920; both systems ended on 555-3263). The run of the first save has QuickBooks take it;
+  // the person saves again, someone edits the phone in QuickBooks after that save, and only then does the run write
+  // the sync base over the second save (its write-back found the row changed). That write moved the row's modifiedon
+  // past the QuickBooks edit, so "later change wins" weighed the write, not the save, and the older value won.
+  it('a QuickBooks edit made after a second Dynamics save, before the run wrote over that save, wins', async () => {
+    const { accountId, listId } = await pairedAccount('Cape Cod Marine');
+    let edited = false;
+    stack.hooks.afterProcess = async (connection, xml) => {
+      if (connection !== 'east' || edited || !xml.includes('<CustomerModRq') || !xml.includes(listId)) return;
+      edited = true;
+      // QuickBooks applied the run's Mod (the first save); its answer is not back yet.
+      await save(accountId, '508-555-3263');
+      await new Promise((r) => setTimeout(r, 1_100)); // the QuickBooks edit is a later second than the save
+      const current = customer(listId);
+      const [answer] = parseQbxmlResponse(
+        stack.quickbooks.files.east!.processRequest(
+          `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerModRq><CustomerMod><ListID>${listId}</ListID><EditSequence>${current.editSequence}</EditSequence><Phone>508-555-2920</Phone></CustomerMod></CustomerModRq></QBXMLMsgsRq></QBXML>`,
+        ),
+      );
+      assert.equal(answer?.statusCode, 0, 'the QuickBooks edit was saved');
+      await new Promise((r) => setTimeout(r, 1_100)); // the run's write over the save is a later second still
+    };
+    try {
+      await deliver(await save(accountId, '508-555-6954'));
+      await rowRead(accountId);
+      await stack.settle(80);
+    } finally {
+      delete stack.hooks.afterProcess;
+    }
+    assert.ok(edited, 'the second save and the QuickBooks edit came between the run’s Mod and its write-back');
+    await assertBothOn(accountId, listId, '508-555-2920');
+  });
 });

@@ -4,6 +4,7 @@ import {
   accountSyncFields,
   DEFAULT_OWNERSHIP,
   encodeSyncBase,
+  encodeSyncBaseWithEdits,
   productSyncFields,
   type AccountRecord,
 } from '../../src/mapping';
@@ -18,6 +19,7 @@ import {
   type PairedRowMergeInput,
 } from '../../src/mapping/dynamicsToQuickBooks';
 import { numericColumns } from '../../src/mapping/entityRegistry';
+import { planRowMerge } from '../../src/mapping/quickbooksToDynamics';
 import { value } from './mappingResults';
 
 const ACME: AccountRecord = {
@@ -282,5 +284,92 @@ describe('QuickBooks took a sync, but the row changed in Dynamics after it was r
     });
     assert.deepEqual(plan.changes, { creditlimit: '7500.00' });
     assert.deepEqual(plan.editedSinceRead, []);
+  });
+});
+
+// Issue 11, finding (b): chaos seed 1 (300 faults) lost a QuickBooks edit (west 8000002C: Dynamics 555-6954, Dynamics
+// 555-3263, QuickBooks 555-2920, both systems ended on 555-3263). The run of the first save wrote QuickBooks, found the
+// row saved again and wrote the base over that second save; that write moved the row's modifiedon past the QuickBooks
+// edit made between the save and the write, so "later change wins" took the older Dynamics value for the newer one.
+describe('a Dynamics value the base was written over keeps the time it was saved', () => {
+  const saved = '2026-12-05T15:00:05Z'; // the person's second save (555-3263)
+  const qbEdit = '2026-12-05T10:00:09-05:00'; // the QuickBooks edit, 4 s later (555-2920)
+  const written = '2026-12-05T15:00:12Z'; // the connector's write of the base over the save
+  const base = accountSyncFields({ ...ACME, telephone1: '555-6954' });
+  const current = accountSyncFields({ ...ACME, telephone1: '555-3263' });
+  const quickbooks = accountSyncFields({ ...ACME, telephone1: '555-2920' });
+  const overEdit = planWriteBackOverEdit({
+    read: base,
+    current,
+    currentModifiedOn: saved,
+    changes: {},
+    base,
+  });
+
+  it('the write over the save records the columns left as saved, and when', () => {
+    assert.deepEqual(overEdit.dynamicsEdits, { at: saved, columns: { telephone1: '555-3263' } });
+    const stored = encodeSyncBaseWithEdits(overEdit.base, overEdit.dynamicsEdits);
+    // The base itself reads as before: the row is still a change (not an echo), merged against the same base.
+    assert.equal(isEcho(stored, current), false);
+    assert.equal(isEcho(stored, base), true);
+  });
+
+  it('the Dynamics row run: the QuickBooks edit, made after the save, wins', () => {
+    const plan = value(
+      planPairedRowMerge({
+        table: 'account',
+        storedBase: encodeSyncBaseWithEdits(overEdit.base, overEdit.dynamicsEdits),
+        quickbooks,
+        dynamics: current,
+        qbModifiedAt: qbEdit,
+        dvModifiedAt: written,
+        policy: DEFAULT_OWNERSHIP,
+        numericColumns: numericColumns('account'),
+      }),
+    );
+    assert.equal(plan.merged.telephone1, '555-2920');
+    assert.equal(plan.conflicts[0]?.winner, 'quickbooks');
+  });
+
+  it('the QuickBooks record run: the same', () => {
+    const plan = value(
+      planRowMerge({
+        table: 'account',
+        desired: { ...ACME, telephone1: '555-2920' },
+        quickbooks,
+        row: { ...ACME, telephone1: '555-3263' },
+        dynamics: current,
+        storedBase: encodeSyncBaseWithEdits(overEdit.base, overEdit.dynamicsEdits),
+        qbModifiedAt: qbEdit,
+        dvModifiedAt: written,
+        policy: DEFAULT_OWNERSHIP,
+        returnsToQuickBooks: true,
+        quickbooksSilent: [],
+        numericColumns: numericColumns('account'),
+        binds: {},
+      }),
+    );
+    assert.equal(plan.changes.telephone1, '555-2920');
+    assert.equal(plan.conflicts[0]?.winner, 'quickbooks');
+  });
+
+  it('a value saved again after the write is weighed at the row’s modifiedon, as before', () => {
+    const plan = value(
+      planPairedRowMerge({
+        table: 'account',
+        storedBase: encodeSyncBaseWithEdits(overEdit.base, overEdit.dynamicsEdits),
+        quickbooks,
+        dynamics: accountSyncFields({ ...ACME, telephone1: '555-3300' }),
+        qbModifiedAt: qbEdit,
+        dvModifiedAt: '2026-12-05T15:00:20Z',
+        policy: DEFAULT_OWNERSHIP,
+        numericColumns: numericColumns('account'),
+      }),
+    );
+    assert.equal(plan.merged.telephone1, '555-3300');
+  });
+
+  it('a base without edits is written byte for byte as before', () => {
+    assert.equal(encodeSyncBaseWithEdits(base, null), encodeSyncBase(base));
   });
 });

@@ -227,7 +227,13 @@ async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | nul
   for (let reread = 1; ; reread++) {
     const now = await spec.read();
     if (!now) return;
-    const plan = planWriteBackOverEdit({ read: readFields, current: spec.rowFields(now.row), changes, base });
+    const plan = planWriteBackOverEdit({
+      read: readFields,
+      current: spec.rowFields(now.row),
+      currentModifiedOn: now.row.modifiedon ?? null,
+      changes,
+      base,
+    });
     try {
       await dataverse.writeBackToRow({
         entity: spec.entity,
@@ -235,6 +241,7 @@ async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | nul
         etag: now.etag,
         changes: plan.changes,
         base: plan.base,
+        ...(plan.dynamicsEdits ? { dynamicsEdits: plan.dynamicsEdits } : {}),
       });
       return;
     } catch (err) {
