@@ -22,6 +22,8 @@ export interface ActivityDeps {
   queueLimits?: Partial<QueueLimits>;
   /** How long a requester waits for QuickBooks without an answer (configuration file `batching.quickbooksWaitHours`). */
   quickbooksWaitMs?: number;
+  /** How often a waiting requester checks that its company file's run still knows its requests (default 1 h). */
+  quickbooksRunCheckMs?: number;
   /**
    * How new accounts and their primary contacts are written: gathered from concurrent record activities into
    * UpsertMultiple calls (default), or `false` for one request a row, as before issue 15.

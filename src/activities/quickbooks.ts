@@ -27,9 +27,15 @@ export interface QuickBooksActivityDeps {
    * `batching.quickbooksWaitHours`, default 72 h): long enough for a weekend with the QuickBooks PC off.
    */
   quickbooksWaitMs?: number;
+  /**
+   * How often a waiting requester asks whether its company file's run still knows its requests (default 1 h): a run
+   * terminated or reset away never answers, and the requester should not learn it only when its wait ends.
+   */
+  quickbooksRunCheckMs?: number;
 }
 
 const DEFAULT_QUICKBOOKS_WAIT_MS = 72 * 60 * 60 * 1000;
+const DEFAULT_QUICKBOOKS_RUN_CHECK_MS = 60 * 60 * 1000;
 
 /** What a requester that waited too long learns about its company file. */
 export interface QuickBooksWaitStatus {
@@ -47,6 +53,7 @@ export function createQuickBooksActivities({
   queueLimits,
   settings,
   quickbooksWaitMs,
+  quickbooksRunCheckMs,
 }: QuickBooksActivityDeps) {
   return {
     /**
@@ -56,7 +63,7 @@ export function createQuickBooksActivities({
     async submitQbxmlBatch(input: {
       connection: string;
       batch: QbxmlBatch;
-    }): Promise<{ transliterated: Transliteration[]; waitMs: number }> {
+    }): Promise<{ transliterated: Transliteration[]; waitMs: number; checkMs: number }> {
       const policy = settings?.get(input.connection)?.quickbooksText.outsideWindows1252 ?? 'transliterate';
       const transliterated: Transliteration[] = [];
       const requests = input.batch.requests.map((request) => {
@@ -73,10 +80,17 @@ export function createQuickBooksActivities({
         signal: enqueueQbxmlSignal,
         signalArgs: [batch],
       });
-      return { transliterated, waitMs: quickbooksWaitMs ?? DEFAULT_QUICKBOOKS_WAIT_MS };
+      return {
+        transliterated,
+        waitMs: quickbooksWaitMs ?? DEFAULT_QUICKBOOKS_WAIT_MS,
+        checkMs: quickbooksRunCheckMs ?? DEFAULT_QUICKBOOKS_RUN_CHECK_MS,
+      };
     },
 
-    /** Asked by a requester whose wait ran out: is its company file still there, and when did QBWC last come? */
+    /**
+     * Asked by a waiting requester now and then, and when its wait ran out: is its company file still there and does it
+     * still know the requests, and when did QBWC last come?
+     */
     async quickbooksWaitStatus(input: {
       connection: string;
       requester: string;

@@ -91,4 +91,52 @@ describe('a wait for QuickBooks is bounded (real Temporal, gateway, Web Connecto
     assert.match(failure.message, /qbfile\/east was terminated or reset since, and its new run never received/);
     assert.equal((await failureOf(second)).type, 'QuickBooksWaitExceeded');
   });
+  it('a requester learns its company file’s run changed at its next check, long before its wait ends', async () => {
+    // Requesters of a worker that waits 10 minutes and checks the company file's run every half second.
+    const checkingQueue = 'bounded-wait-checks';
+    const checking = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: checkingQueue,
+      workflowsPath: require.resolve('../fixtures/workflows'),
+      activities: createActivities({
+        client: env.client,
+        taskQueue: checkingQueue,
+        quickbooksWaitMs: 600_000,
+        quickbooksRunCheckMs: 500,
+      }),
+    });
+    const checkingRun = checking.run();
+    try {
+      const requester = (name: string) =>
+        env.client.workflow.start(qbxmlProbe, {
+          workflowId: `bounded-checks-${name}`,
+          taskQueue: checkingQueue,
+          args: ['west', [{ type: 'CustomerQuery', requestId: 'q', maxReturned: 1 }]],
+        });
+      const first = await requester('lost');
+      const companyFile = env.client.workflow.getHandle(companyFileWorkflowId('west'));
+      // The company file may not be started yet when the first query goes out.
+      const queued = () =>
+        companyFile.query(companyFileStatusQuery).then(
+          (s) => s.queued,
+          () => 0,
+        );
+      for (let i = 0; i < 100 && (await queued()) < 1; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Checks while the run knows the request keep the requester waiting.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const { status } = await first.describe();
+      assert.equal(status.name, 'RUNNING', 'a check failed a requester whose company file still knows its request');
+      await companyFile.terminate('an operator ended the run');
+      const second = await requester('after-terminate');
+      const failure = await failureOf(first); // within 60 s; the wait itself is 10 minutes
+      assert.equal(failure.type, 'CompanyFileRunChanged');
+      assert.match(failure.message, /qbfile\/west (was terminated or reset since|is not running)/);
+      await second.terminate('test over');
+    } finally {
+      checking.shutdown();
+      await checkingRun;
+    }
+  });
 });

@@ -30,17 +30,37 @@ function duration(ms: number): string {
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
+/**
+ * The requester checks its company file's run this often while it waits (issue 11 item 12): a run terminated or reset
+ * away never answers, and waiting out the whole bound (days) before saying so held the record's fixed workflow id.
+ */
+const RUN_CHECK_PATCH = 'qbxml-wait-checks-company-file-run';
+
+/** The company file cannot answer these requests any more: its run is gone, or a new run never received them. */
+function runChanged(
+  connection: string,
+  waitedMs: number,
+  status: Awaited<ReturnType<typeof quickbooksWaitStatus>>,
+): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `QuickBooks has not answered in ${duration(waitedMs)}: the company file's workflow qbfile/${connection} ` +
+      `${status.running ? 'was terminated or reset since, and its new run never received' : 'is not running and will not answer'} ` +
+      `these requests`,
+    'CompanyFileRunChanged',
+  );
+}
+
+/** Fails the requester when its company file's run can no longer answer; otherwise it goes on waiting. */
+async function checkRun(connection: string, waitedMs: number, batchIds: string[]): Promise<void> {
+  if (batchIds.length === 0) return;
+  const status = await quickbooksWaitStatus({ connection, requester: workflowInfo().workflowId, batchIds });
+  if (!status.running || status.lostBatches.length > 0) throw runChanged(connection, waitedMs, status);
+}
+
 /** Fails the requester with what it waited for and why no answer may ever come. */
 async function waitExceeded(connection: string, waitedMs: number, batchIds: string[]): Promise<never> {
   const status = await quickbooksWaitStatus({ connection, requester: workflowInfo().workflowId, batchIds });
-  if (!status.running || status.lostBatches.length > 0) {
-    throw ApplicationFailure.nonRetryable(
-      `QuickBooks has not answered in ${duration(waitedMs)}: the company file's workflow qbfile/${connection} ` +
-        `${status.running ? 'was terminated or reset since, and its new run never received' : 'is not running and will not answer'} ` +
-        `these requests`,
-      'CompanyFileRunChanged',
-    );
-  }
+  if (!status.running || status.lostBatches.length > 0) throw runChanged(connection, waitedMs, status);
   throw ApplicationFailure.nonRetryable(
     `QuickBooks has not answered in ${duration(waitedMs)}: the Web Connector of ${connection} ` +
       (status.lastConnectedAt
@@ -118,6 +138,8 @@ interface Assembly {
 
 interface Stream {
   received: QbxmlResult[];
+  /** Request ids sent in this batch whose last answer has not come yet: the batch is still owed by the company file. */
+  owed: Set<string>;
   cursor: number;
   /** Request id as sent in this batch → the caller's request id. */
   origin: Map<string, string>;
@@ -138,10 +160,11 @@ export async function runQbxml(
   if (batch.length === 0) return [];
   const streams = new Map<string, Stream>();
   let waitMs: number | undefined;
+  let checkMs: number | undefined;
   const submit = async (id: string, sent: QbxmlRequest[], origin: Map<string, string>): Promise<void> => {
     const received: QbxmlResult[] = [];
     box.batches.set(id, received);
-    streams.set(id, { received, cursor: 0, origin });
+    streams.set(id, { received, owed: new Set(sent.map((r) => r.requestId)), cursor: 0, origin });
     const submitted = await submitQbxmlBatch({
       connection,
       batch: {
@@ -155,6 +178,10 @@ export async function runQbxml(
     // Histories recorded before waits were bounded hold no wait in the activity's result: they keep waiting for ever.
     if (waitMs === undefined && typeof submitted?.waitMs === 'number' && patched(BOUNDED_WAIT_PATCH)) {
       waitMs = submitted.waitMs;
+      // Histories recorded before the checks hold no check interval in the result: one wait of the whole bound.
+      if (typeof submitted.checkMs === 'number' && submitted.checkMs > 0 && patched(RUN_CHECK_PATCH)) {
+        checkMs = submitted.checkMs;
+      }
     }
   };
   await submit(batchId, batch, new Map(batch.map((r) => [r.requestId, r.requestId])));
@@ -165,12 +192,29 @@ export async function runQbxml(
   );
   const collect = options.collectRecords ?? true;
   const unread = (): boolean => [...streams.values()].some((s) => s.received.length > s.cursor);
+  /** The batches the company file still owes an answer: only those can be lost with its run. */
+  const owedBatches = (): string[] => [...streams].filter(([, s]) => s.owed.size > 0).map(([id]) => id);
+  /** When the last answer came (or the wait began): the bound counts time without any answer. */
+  let answeredAt = Date.now();
   while (outcomes.size < batch.length) {
     if (waitMs === undefined) await condition(unread);
-    else if (!(await condition(unread, waitMs))) await waitExceeded(connection, waitMs, [...streams.keys()]);
+    else if (checkMs === undefined) {
+      if (!(await condition(unread, waitMs))) await waitExceeded(connection, waitMs, [...streams.keys()]);
+    } else {
+      const left = answeredAt + waitMs - Date.now();
+      if (left <= 0) await waitExceeded(connection, waitMs, owedBatches());
+      if (!(await condition(unread, Math.min(checkMs, left)))) {
+        const waited = Date.now() - answeredAt;
+        if (waited >= waitMs) await waitExceeded(connection, waitMs, owedBatches());
+        await checkRun(connection, waited, owedBatches());
+        continue;
+      }
+      answeredAt = Date.now();
+    }
     for (const stream of [...streams.values()]) {
       while (stream.cursor < stream.received.length) {
         const result = stream.received[stream.cursor++]!;
+        if (result.kind !== 'response' || result.final) stream.owed.delete(result.requestId);
         const requestId = stream.origin.get(result.requestId) ?? result.requestId;
         if (result.kind !== 'response') {
           outcomes.set(requestId, { ...result, requestId });
@@ -187,6 +231,7 @@ export async function runQbxml(
         ) {
           // The iterator died with its session or idled out: read again from the start; the records the caller
           // already has are not handed out twice, so the read resumes, in effect, where it stood.
+          stream.owed.delete(result.requestId);
           assembly.restarts += 1;
           const restartId = newBatchId();
           const { iteratorId: _dropped, ...original } = assembly.request as QbxmlRequest & { iteratorId?: string };
