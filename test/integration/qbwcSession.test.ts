@@ -13,6 +13,8 @@ import {
   quickbooksListRead,
   renameCustomer,
 } from '../fixtures/workflows';
+import { companyFile } from '../../src/workflows/companyFile/workflow';
+import { companyFileWorkflowId, enqueueQbxmlSignal } from '../../src/workflows/companyFile/messages';
 import { startTestTemporal } from '../support/temporal';
 import {
   customerAddXml,
@@ -198,6 +200,41 @@ describe('QBWC sessions through the companyFile workflow (real Temporal, gateway
       const cause = error.cause as { type?: string; message?: string } | undefined;
       assert.equal(cause?.type, c.type, cause?.message);
     }
+  });
+
+  it('ends a run whose awaited follow-up never came as a success in the Web Connector’s terms', async () => {
+    // A read whose requester said it would send more: after its answer the session waits through NoOp pauses, and no
+    // follow-up comes. QBWC shows getLastError's text as the run's error after an empty sendRequestXML, so the run
+    // must end through receiveResponseXML answering 100 instead.
+    await env.client.workflow.signalWithStart(companyFile, {
+      workflowId: companyFileWorkflowId('west'),
+      taskQueue,
+      args: [{ connection: 'west' }],
+      signal: enqueueQbxmlSignal,
+      signalArgs: [
+        {
+          requester: id('follow-up-that-never-comes'),
+          batchId: id('lingering-read'),
+          requests: [{ type: 'CustomerQuery', requestId: id('lingering'), maxReturned: 5, iterator: 'Start' }],
+          followUp: true,
+        },
+      ],
+    });
+    const report = await stack.connector('west').runSession();
+    assert.equal(report.outcome, 'completed', report.lastError);
+    assert.equal(report.lastError, undefined);
+    assert.equal(report.roundTrips, 2, 'the read, then the closing HostQuery');
+    const noOp = ['sendRequestXML', 'getLastError'];
+    assert.deepEqual(report.calls.slice(3), [
+      'sendRequestXML',
+      'receiveResponseXML',
+      ...noOp,
+      ...noOp,
+      ...noOp,
+      'sendRequestXML',
+      'receiveResponseXML',
+      'closeConnection',
+    ]);
   });
 
   async function qbxmlCount(name: string): Promise<[number]> {

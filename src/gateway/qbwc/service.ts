@@ -12,6 +12,7 @@ import {
   recordQbwcSession,
 } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
+import { endOfRunMessage, isEndOfRunAnswer } from '../../qbxml/endOfRun';
 import { readQbxmlAnswer } from '../../qbxml/parse';
 import type { QueueLimits } from '../../workflows/companyFile/companyFileState';
 import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/unreadableAnswers';
@@ -297,8 +298,15 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       );
       // QBWC then calls getLastError, which answers `NoOp` too, and pauses before asking again.
       if (result.status === 'noOp') return { sendRequestXMLResult: 'NoOp' };
-      if (result.status !== 'ok' || result.requests.length === 0) return { sendRequestXMLResult: '' };
+      // A session that has ended (or a company file that does not answer): QBWC asks getLastError and shows why.
+      if (result.status !== 'ok') return { sendRequestXMLResult: '' };
       const version = qbxmlVersion(Number(args.qbXMLMajorVers), Number(args.qbXMLMinorVers));
+      if (result.requests.length === 0) {
+        // The live session has nothing more (a follow-up it waited for did not come): `""` would end it as an error
+        // in QBWC's eyes, so it ends with a HostQuery whose answer receiveResponseXML acknowledges with 100.
+        deps.log.info({ connection: session.connection }, 'QBWC run ends: nothing more to send');
+        return { sendRequestXMLResult: endOfRunMessage(version) };
+      }
       const xml = buildQbxmlMessage(result.requests, { version, onError: 'continueOnError' });
       deps.log.info({ connection: session.connection, requests: result.requests.length }, 'qbXML sent to QBWC');
       return { sendRequestXMLResult: xml };
@@ -308,6 +316,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       const session = known(text(args, 'ticket'));
       if (!session) return { receiveResponseXMLResult: -1 };
       const response = text(args, 'response');
+      // The answer to the closing HostQuery: the run is done, and closeConnection ends the company file's session.
+      if (isEndOfRunAnswer(response)) return { receiveResponseXMLResult: 100 };
       const input: ReceiveResponseInput = { ticketHash: session.ticketHash };
       if (response.trim() === '') {
         input.hresult = text(args, 'hresult');

@@ -6,6 +6,7 @@ import { itemKinds, type ListKind } from './companyState';
 import { CompanyStore } from './companyStore';
 import { dataExtAddOrMod, dataExtDefAdd } from './dataExtRequests';
 import { addListRecord, bodyOf, includeSet, modListRecord, queryLists, renderListRecord, touch } from './listRequests';
+import { hostRet } from './hostQuery';
 import { QuickBooksParseError } from './parseError';
 import { QueryIterators } from './queryIterators';
 import { deleteListRecord, deleteTxnRecord, queryDeletedLists, queryDeletedTxns } from './deletedLists';
@@ -72,6 +73,7 @@ const listQuery =
     queryLists(kinds, rq, ctx);
 
 const handlers: Record<string, Handler> = {
+  HostQueryRq: () => ({ body: hostRet() }),
   CustomerQueryRq: listQuery(['Customer']),
   CustomerAddRq: listAdd('Customer', 'CustomerAdd'),
   CustomerModRq: listMod('Customer', 'CustomerMod'),

@@ -625,6 +625,8 @@ const iteratorQuery = (model: Model): RequestSchema => ({
 const plainQuery = (model: Model): RequestSchema => ({ model, attributes: ['requestID', 'metaData'] });
 
 export const requestSchemas: Readonly<Record<string, RequestSchema>> = {
+  // qbXML 13.0: HostQueryRq holds only IncludeRetElement; it reads nothing from the company file.
+  HostQueryRq: { model: [many('IncludeRetElement', str(50))], attributes: ['requestID'] },
   CustomerQueryRq: iteratorQuery(customerQuery),
   CustomerAddRq: addRq('CustomerAdd', customerBody('add')),
   CustomerModRq: addRq('CustomerMod', customerBody('mod')),

@@ -265,13 +265,11 @@ export class WebConnectorSimulator {
         ['qbXMLMinorVers', 0],
       ]);
       hcpResponse = '';
-      if (request === '') {
-        const lastError = await this.callForString(report, 'getLastError', [['ticket', ticket]]);
-        await this.callForString(report, 'closeConnection', [['ticket', ticket]]);
-        if (lastError !== '') report.lastError = lastError;
-        return;
-      }
-      if (request === 'NoOp') {
+      // QBWC reads `""` (and `NoOp`) from sendRequestXML as "ask getLastError": `NoOp` there means pause and ask
+      // again; any other answer, even none, is shown to the user as the run's error before closeConnection. A run
+      // ends as a success only through receiveResponseXML answering 100 (reference §5–7; that an empty getLastError
+      // is an error too is an assumption, docs/quickbooks.md).
+      if (request === '' || request === 'NoOp') {
         const lastError = await this.callForString(report, 'getLastError', [['ticket', ticket]]);
         if (lastError === 'NoOp') {
           await this.noOpWait();
@@ -279,8 +277,7 @@ export class WebConnectorSimulator {
           continue;
         }
         await this.callForString(report, 'closeConnection', [['ticket', ticket]]);
-        if (lastError !== '') report.lastError = lastError;
-        return;
+        throw new RunEnded('error', lastError === '' ? 'sendRequestXML returned no request' : lastError);
       }
 
       const percent = await this.roundTrip(report, ticket, request);

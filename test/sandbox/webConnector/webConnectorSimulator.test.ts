@@ -333,26 +333,39 @@ describe('WebConnectorSimulator', () => {
     assert.equal(report.roundTrips, 1);
   });
 
-  it('after NoOp and a getLastError message, shows it and closes', async () => {
+  it('after NoOp and a getLastError message, shows it as the run error and closes', async () => {
     script = baseScript({
       sendRequestXML: () => stringReply('sendRequestXML', 'NoOp'),
       getLastError: () => stringReply('getLastError', 'Queue paused by operator'),
     });
     const report = await simulator().runSession();
     assert.deepEqual(report.calls.slice(3), ['sendRequestXML', 'getLastError', 'closeConnection']);
+    assert.equal(report.outcome, 'error');
     assert.equal(report.lastError, 'Queue paused by operator');
   });
 
-  it('an empty sendRequestXML leads to getLastError then closeConnection', async () => {
+  it('an empty sendRequestXML leads to getLastError then closeConnection, and QBWC shows the text as an error', async () => {
     script = baseScript({
       sendRequestXML: () => stringReply('sendRequestXML', ''),
       getLastError: () => stringReply('getLastError', 'Nothing to do'),
     });
     const report = await simulator().runSession();
-    assert.equal(report.outcome, 'completed');
+    assert.equal(report.outcome, 'error');
     assert.deepEqual(report.calls.slice(3), ['sendRequestXML', 'getLastError', 'closeConnection']);
     assert.equal(report.lastError, 'Nothing to do');
     assert.equal(report.roundTrips, 0);
+  });
+
+  it('an empty sendRequestXML after a round trip ends the run as an error even when getLastError says nothing', async () => {
+    script = baseScript({
+      sendRequestXML: sequence('sendRequestXML', [REQUEST_1, '']),
+      receiveResponseXML: () => stringReply('receiveResponseXML', '99'),
+      getLastError: () => stringReply('getLastError', ''),
+    });
+    const report = await simulator().runSession();
+    assert.equal(report.outcome, 'error');
+    assert.equal(report.lastError, 'sendRequestXML returned no request');
+    assert.equal(report.roundTrips, 1);
   });
 
   it('a negative percent leads to getLastError then closeConnection and an error outcome', async () => {
@@ -522,7 +535,7 @@ describe('WebConnectorSimulator', () => {
         sendRequestXML: () => stringReply('sendRequestXML', ''),
       });
       const report = await simulator().runSession();
-      assert.equal(report.outcome, 'completed');
+      assert.equal(report.outcome, 'error', 'the empty sendRequestXML, not the clientVersion answer, ends it');
       assert.ok(report.calls.includes('closeConnection'));
     });
   }
@@ -621,8 +634,8 @@ describe('WebConnectorSimulator', () => {
     script = baseScript({ sendRequestXML: () => stringReply('sendRequestXML', '') });
     const sim = simulator();
     const [a, b] = await Promise.all([sim.runSession(), sim.runSession()]);
-    assert.equal(a.outcome, 'completed');
-    assert.equal(b.outcome, 'completed');
+    assert.equal(a.outcome, 'error');
+    assert.equal(b.outcome, 'error');
     const methods = history.map((h) => h.method);
     assert.equal(methods.indexOf('closeConnection'), 5);
     assert.equal(methods.lastIndexOf('serverVersion'), 6);
