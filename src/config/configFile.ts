@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { connectionSchema } from './connections';
+import { companyTimeZoneSchema, connectionSchema } from './connections';
 import { syncSettingsSchema } from './syncSettings';
 
 /**
@@ -297,6 +297,7 @@ const connectionEntrySchema = z.strictObject({
     userName: z.string().min(1),
     password: secretReferenceSchema,
     companyFilePath: z.string().default(''),
+    timeZone: companyTimeZoneSchema.optional(),
   }),
   webhook: webhookSchema.optional(),
   schedule: scheduleSchema.default({ every: '1h', paused: false }),

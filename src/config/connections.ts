@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isTimeZone } from '../qbxml/localTime';
+
+/**
+ * The company file's time zone: QuickBooks stamps and filters in the local time of the PC it runs on. Optional; the
+ * host's own zone when absent.
+ */
+export const companyTimeZoneSchema = z
+  .string()
+  .refine(isTimeZone, 'must be an IANA time zone name such as America/Los_Angeles or Europe/London');
 
 /**
  * The connections the processes serve: one per QuickBooks company file. `npm start` on the sandbox writes this file
@@ -18,6 +27,7 @@ export const connectionSchema = z.object({
     userName: z.string().min(1),
     passwordHash: z.string().startsWith('scrypt$'),
     companyFilePath: z.string().default(''),
+    timeZone: companyTimeZoneSchema.optional(),
   }),
   /** How Dataverse authenticates its webhook calls for this connection (the key is a secret: keep the file 0600). */
   webhook: z

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RateGovernorOptions } from '../dataverse/rateGovernor';
+import { hostTimeZone } from '../qbxml/localTime';
 import { hashPassword } from './qbwcPassword';
 import {
   ConfigFileError,
@@ -52,6 +53,8 @@ export interface QbwcConnection {
   passwordHash: string;
   /** Returned from authenticate so QBWC opens this file; empty = the file open in QuickBooks. */
   companyFilePath?: string;
+  /** IANA zone QuickBooks' local times of this company file are read and written in; the host's when absent. */
+  timeZone?: string;
 }
 
 /**
@@ -109,7 +112,7 @@ export interface ConnectionSchedule {
 export interface DeploymentConnection {
   name: string;
   companyFileLabel: string;
-  qbwc: { userName: string; companyFilePath: string };
+  qbwc: { userName: string; companyFilePath: string; timeZone?: string };
   hasWebhook: boolean;
   schedule: ConnectionSchedule;
   sync: SyncSettings;
@@ -425,7 +428,11 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
     connections: config.connections.map((c) => ({
       name: c.name,
       companyFileLabel: c.companyFileLabel,
-      qbwc: { userName: c.qbwc.userName, companyFilePath: c.qbwc.companyFilePath },
+      qbwc: {
+        userName: c.qbwc.userName,
+        companyFilePath: c.qbwc.companyFilePath,
+        timeZone: c.qbwc.timeZone ?? hostTimeZone(),
+      },
       hasWebhook: c.webhook !== undefined,
       schedule: { every: c.schedule.every, paused: c.schedule.paused },
       sync: c.sync,
@@ -469,6 +476,7 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
           userName: c.qbwc.userName,
           passwordHash: await hashPassword(passwords[i]!),
           companyFilePath: c.qbwc.companyFilePath,
+          timeZone: c.qbwc.timeZone ?? hostTimeZone(),
         })),
       );
     },
@@ -526,7 +534,11 @@ function fromSandbox(dataDir: string, env: NodeJS.ProcessEnv): Deployment {
     connections: connections.map((c) => ({
       name: c.name,
       companyFileLabel: c.companyFileLabel,
-      qbwc: { userName: c.qbwc.userName, companyFilePath: c.qbwc.companyFilePath },
+      qbwc: {
+        userName: c.qbwc.userName,
+        companyFilePath: c.qbwc.companyFilePath,
+        timeZone: c.qbwc.timeZone ?? hostTimeZone(),
+      },
       hasWebhook: c.webhook !== undefined,
       schedule: { ...SANDBOX_SCHEDULE },
       sync: sandboxSyncSettings(c.name),
@@ -539,6 +551,7 @@ function fromSandbox(dataDir: string, env: NodeJS.ProcessEnv): Deployment {
           userName: c.qbwc.userName,
           passwordHash: c.qbwc.passwordHash,
           companyFilePath: c.qbwc.companyFilePath,
+          timeZone: c.qbwc.timeZone ?? hostTimeZone(),
         })),
       ),
     webhookConnections: () => connections.flatMap((c) => (c.webhook ? [{ name: c.name, auth: c.webhook }] : [])),

@@ -20,6 +20,11 @@ import { startDataverseSandbox, type DataverseSandbox, type DataverseSandboxOpti
  */
 
 const OFFICES = ['east', 'west'] as const;
+/** Each office's company file keeps its own local time, as QuickBooks does on the PC that runs it. */
+const OFFICE_TIME_ZONES: Record<(typeof OFFICES)[number], string> = {
+  east: 'America/New_York',
+  west: 'America/Los_Angeles',
+};
 const APP_NAMESPACE = 'qb-d365-connector';
 
 interface SandboxSecrets {
@@ -101,7 +106,11 @@ export async function startSandboxes(options: SandboxesOptions): Promise<Sandbox
   const gatewayUrl = `http://localhost:${options.gatewayPort}`;
 
   const companyFiles = OFFICES.map((office) => {
-    const sim = new CompanyFileSimulator({ name: office, dataFile: join(sandboxDir, 'quickbooks', `${office}.json`) });
+    const sim = new CompanyFileSimulator({
+      name: office,
+      dataFile: join(sandboxDir, 'quickbooks', `${office}.json`),
+      timeZone: OFFICE_TIME_ZONES[office],
+    });
     seedDemoCompany(sim, { office });
     return sim;
   });
@@ -139,7 +148,12 @@ export async function startSandboxes(options: SandboxesOptions): Promise<Sandbox
     connections.push({
       name: office,
       companyFileLabel: `${office[0]!.toUpperCase()}${office.slice(1)} office`,
-      qbwc: { userName, passwordHash: await hashPassword(secrets.qbwcPasswords[office]!), companyFilePath },
+      qbwc: {
+        userName,
+        passwordHash: await hashPassword(secrets.qbwcPasswords[office]!),
+        companyFilePath,
+        timeZone: OFFICE_TIME_ZONES[office],
+      },
       webhook: { kind: 'WebhookKey', key: secrets.webhookKey },
     });
     endpointsConnections.push({

@@ -199,6 +199,21 @@ describe('configuration file', () => {
     ]);
   });
 
+  it("reads each company file's time zone, refusing a name that is no IANA zone", () => {
+    const data = exampleData();
+    const [east, west] = connectionsOf(data) as [Json, Json];
+    (east.qbwc as Json).timeZone = 'America/New_York';
+    const config = loadConfigFile(writeConfig(data));
+    assert.equal(config.connections[0]?.qbwc.timeZone, 'America/New_York');
+    assert.equal(config.connections[1]?.qbwc.timeZone, undefined, 'the host zone applies');
+    (west.qbwc as Json).timeZone = 'Pacific Time';
+    (east.qbwc as Json).timeZone = 'America/Nowhere';
+    assert.deepEqual(problemsOf(data), [
+      'connections[0].qbwc.timeZone: must be an IANA time zone name such as America/Los_Angeles or Europe/London',
+      'connections[1].qbwc.timeZone: must be an IANA time zone name such as America/Los_Angeles or Europe/London',
+    ]);
+  });
+
   it('reports every problem of the file at once, each with its field path', () => {
     const data = exampleData();
     const [east, west] = connectionsOf(data) as [Json, Json];

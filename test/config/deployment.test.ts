@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { hostTimeZone } from '../../src/qbxml/localTime';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -84,7 +85,12 @@ function configData(): Json {
       {
         name: 'east',
         companyFileLabel: 'East office',
-        qbwc: { userName: 'qbsync-east', password: 'secret:qbwc-east-password', companyFilePath: 'C:\\East.qbw' },
+        qbwc: {
+          userName: 'qbsync-east',
+          password: 'secret:qbwc-east-password',
+          companyFilePath: 'C:\\East.qbw',
+          timeZone: 'America/New_York',
+        },
         webhook: { kind: 'WebhookKey', key: 'env:EAST_WEBHOOK_KEY' },
         schedule: { every: '15m', paused: true },
         sync: sync(true),
@@ -206,6 +212,8 @@ describe('the deployment from a configuration file', () => {
     const [east, west] = await deployment.qbwcConnections();
     assert.equal(east?.userName, 'qbsync-east');
     assert.equal(east?.companyFilePath, 'C:\\East.qbw');
+    assert.equal(east?.timeZone, 'America/New_York');
+    assert.equal(west?.timeZone, hostTimeZone());
     assert.ok(east && (await verifyPassword(EAST_PASSWORD, east.passwordHash)));
     assert.ok(east && !(await verifyPassword(WEST_PASSWORD, east.passwordHash)));
     assert.ok(west && (await verifyPassword(WEST_PASSWORD, west.passwordHash)));
@@ -383,7 +391,8 @@ describe('the deployment without a configuration file', () => {
     assert.equal(deployment.batching, undefined);
     assert.deepEqual(deployment.governor, {});
     assert.deepEqual(await deployment.qbwcConnections(), [
-      { name: 'east', userName: 'qb-east', passwordHash: hash, companyFilePath: '' },
+      // No zone in the file: the company file is read in the host's zone.
+      { name: 'east', userName: 'qb-east', passwordHash: hash, companyFilePath: '', timeZone: hostTimeZone() },
     ]);
     assert.deepEqual(deployment.webhookConnections(), [
       { name: 'east', auth: { kind: 'WebhookKey', key: WEBHOOK_KEY } },

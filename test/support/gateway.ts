@@ -30,11 +30,22 @@ export async function startTestGateway(
   client: Client,
   taskQueue: string,
   users: Record<string, string>,
-  options: { maxBodyBytes?: number; callTimeoutMs?: number; tickets?: TicketAuthority } = {},
+  options: {
+    maxBodyBytes?: number;
+    callTimeoutMs?: number;
+    tickets?: TicketAuthority;
+    /** Per connection; the QuickBooks simulator's default zone otherwise, so that both read local times alike. */
+    timeZones?: Record<string, string>;
+  } = {},
 ): Promise<TestGateway> {
   const connections: QbwcConnection[] = [];
   for (const [name, password] of Object.entries(users)) {
-    connections.push({ name, userName: `qb-${name}`, passwordHash: await hashPassword(password) });
+    connections.push({
+      name,
+      userName: `qb-${name}`,
+      passwordHash: await hashPassword(password),
+      timeZone: options.timeZones?.[name] ?? 'America/Los_Angeles',
+    });
   }
   const holder: { url: string } = { url: '' };
   const qbwc = await createSoapEndpoint({

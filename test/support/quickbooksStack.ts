@@ -2,7 +2,7 @@ import { after, before } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
-import { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
+import { CompanyFileSimulator, type CompanyFileOptions } from '../../src/sandbox/quickbooks/companyFile';
 import {
   WebConnectorSimulator,
   type WebConnectorRunReport,
@@ -54,11 +54,19 @@ const passwords: Record<string, string> = { east: 'east-password', west: 'west-p
 export async function startQuickBooksStack(
   env: TestWorkflowEnvironment,
   taskQueue: string,
-  options: { callTimeoutMs?: number } = {},
+  options: {
+    callTimeoutMs?: number;
+    /** Per company file: its clock, zone and offsets (the gateway's connection gets the same zone). */
+    files?: Record<string, Omit<CompanyFileOptions, 'name'>>;
+  } = {},
 ): Promise<QuickBooksStack> {
-  const gateway = await startTestGateway(env.client, taskQueue, passwords, options);
+  const timeZones: Record<string, string> = {};
+  for (const [name, file] of Object.entries(options.files ?? {})) if (file.timeZone) timeZones[name] = file.timeZone;
+  const gateway = await startTestGateway(env.client, taskQueue, passwords, { ...options, timeZones });
   const files: Record<string, CompanyFileSimulator> = {};
-  for (const name of Object.keys(passwords)) files[name] = new CompanyFileSimulator({ name });
+  for (const name of Object.keys(passwords)) {
+    files[name] = new CompanyFileSimulator({ name, ...options.files?.[name] });
+  }
   return {
     gateway,
     files,
@@ -111,7 +119,10 @@ export interface QuickBooksSuite {
  * A dev server, a worker of the fixture workflows and the QuickBooks stack for the enclosing describe block: started
  * before its tests and stopped after them. Its fields are set once `before` has run, so tests read them, not a copy.
  */
-export function useQuickBooksStack(taskQueue: string, options: { callTimeoutMs?: number } = {}): QuickBooksSuite {
+export function useQuickBooksStack(
+  taskQueue: string,
+  options: Parameters<typeof startQuickBooksStack>[2] = {},
+): QuickBooksSuite {
   const suite = {} as QuickBooksSuite;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;

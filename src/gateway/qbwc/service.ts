@@ -13,6 +13,7 @@ import {
 } from '../../observability/metrics';
 import { buildQbxmlMessage } from '../../qbxml/build';
 import { endOfRunMessage, isEndOfRunAnswer } from '../../qbxml/endOfRun';
+import { hostTimeZone, withLocalFilterTimes, withTrueOffsets } from '../../qbxml/localTime';
 import { readQbxmlAnswer } from '../../qbxml/parse';
 import type { QueueLimits } from '../../workflows/companyFile/companyFileState';
 import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/unreadableAnswers';
@@ -201,11 +202,12 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     );
     return writers.filter((_, i) => verdicts[i]);
   };
-  const known = (ticket: string): { connection: string; ticketHash: string } | undefined => {
+  const known = (ticket: string): { connection: string; ticketHash: string; timeZone: string } | undefined => {
     // A ticket no gateway of this deployment minted stops here: it never becomes an Update in a workflow's history.
     const verified = deps.tickets.verify(ticket);
-    if (!verified || !deps.connections().some((c) => c.name === verified.connection)) return undefined;
-    return verified;
+    const connection = verified && deps.connections().find((c) => c.name === verified.connection);
+    if (!verified || !connection) return undefined;
+    return { ...verified, timeZone: connection.timeZone ?? hostTimeZone() };
   };
 
   const openSession = (ticket: string, connection: string) =>
@@ -307,7 +309,10 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         deps.log.info({ connection: session.connection }, 'QBWC run ends: nothing more to send');
         return { sendRequestXMLResult: endOfRunMessage(version) };
       }
-      const xml = buildQbxmlMessage(result.requests, { version, onError: 'continueOnError' });
+      // QuickBooks reads filter dates as the company file's local time, so they go out as that, without an offset.
+      const zone = session.timeZone;
+      const requests = result.requests.map((request) => withLocalFilterTimes(request, zone));
+      const xml = buildQbxmlMessage(requests, { version, onError: 'continueOnError' });
       deps.log.info({ connection: session.connection, requests: result.requests.length }, 'qbXML sent to QBWC');
       return { sendRequestXMLResult: xml };
     },
@@ -325,6 +330,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       } else {
         try {
           const answer = readQbxmlAnswer(response);
+          // Stamps are read in the company file's zone here, the one place QuickBooks' answers enter the connector.
+          withTrueOffsets(answer.responses, session.timeZone);
           input.responses = answer.responses;
           if (answer.unreadable.length > 0) input.unreadable = answer.unreadable;
           fitIntoUpdate(input, deps.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES);

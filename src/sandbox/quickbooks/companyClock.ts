@@ -1,22 +1,40 @@
+import {
+  formatOffset,
+  formatWall,
+  parseLocalDateTime,
+  standardOffsetMinutes,
+  wallTimeOf,
+  zoneOffsetMinutes,
+} from '../../qbxml/localTime';
+
 /**
- * QuickBooks stamps records in the company's local time with its UTC offset and reads offset-less filter dates as
- * local time. The simulator keeps epoch seconds internally and converts at the edges with a fixed offset.
+ * QuickBooks keeps times as the local time of the PC it runs on, in the company file's time zone: it stamps records
+ * with that wall time and an offset, and compares filter dates with the stamps as local times. The simulator keeps
+ * epoch seconds internally and converts at the edges in the company's IANA zone.
+ *
+ * `staleOffset` models the QuickBooks seen writing the zone's standard offset all year (an edit at 11:37 PDT stamped
+ * `11:37:00-08:00`): the wall time is right, the offset is not. Such a QuickBooks is assumed to convert a filter date
+ * that carries an offset with the same stale offset (docs/quickbooks.md, assumptions).
  */
 export class CompanyClock {
   constructor(
     private readonly now: () => Date,
-    readonly utcOffsetMinutes: number,
+    readonly timeZone: string,
+    readonly staleOffset = false,
   ) {}
 
   nowSeconds(): number {
     return Math.floor(this.now().getTime() / 1000);
   }
 
+  /** The offset QuickBooks writes after the wall time of an instant. */
+  private stampOffset(epochMs: number): number {
+    return this.staleOffset ? standardOffsetMinutes(this.timeZone, epochMs) : zoneOffsetMinutes(this.timeZone, epochMs);
+  }
+
   formatDateTime(epochSeconds: number): string {
-    const local = new Date((epochSeconds + this.utcOffsetMinutes * 60) * 1000).toISOString().slice(0, 19);
-    const sign = this.utcOffsetMinutes < 0 ? '-' : '+';
-    const abs = Math.abs(this.utcOffsetMinutes);
-    return `${local}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+    const at = epochSeconds * 1000;
+    return `${formatWall(wallTimeOf(this.timeZone, at))}${formatOffset(this.stampOffset(at))}`;
   }
 
   /** Local calendar date of an instant, as QuickBooks defaults TxnDate to "today". */
@@ -24,40 +42,26 @@ export class CompanyClock {
     return this.formatDateTime(epochSeconds).slice(0, 10);
   }
 
+  /** The local wall time of a stamp, in seconds, as filters compare it. */
+  wallSeconds(epochSeconds: number): number {
+    return Math.floor(wallTimeOf(this.timeZone, epochSeconds * 1000) / 1000);
+  }
+
   /**
-   * Parses a DATETIMETYPE filter value. A date alone means the start of that local day, or its last second when
-   * `endOfDay` (a ToModifiedDate of a plain date includes that whole day). Returns undefined when unparseable.
+   * Parses a DATETIMETYPE filter value into local wall seconds (compare with {@link wallSeconds}). A date alone means
+   * the start of that local day, or its last second when `endOfDay` (a ToModifiedDate of a plain date includes that
+   * whole day). A value with an offset is taken as that instant and turned into local time the way QuickBooks writes
+   * its stamps. Returns undefined when unparseable.
    */
   parseDateTime(value: string, endOfDay = false): number | undefined {
-    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
-    if (!m) return undefined;
-    const [, y, mo, d, h, mi, s, zone] = m;
-    const hasTime = h !== undefined;
-    const utc = Date.UTC(
-      Number(y),
-      Number(mo) - 1,
-      Number(d),
-      hasTime ? Number(h) : endOfDay ? 23 : 0,
-      hasTime ? Number(mi) : endOfDay ? 59 : 0,
-      hasTime ? Number(s ?? '0') : endOfDay ? 59 : 0,
-    );
-    if (Number.isNaN(utc)) return undefined;
-    const check = new Date(utc);
-    if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return undefined;
-    let offset = this.utcOffsetMinutes;
-    if (zone !== undefined) {
-      if (zone === 'Z') offset = 0;
-      else {
-        const digits = zone.replace(':', '');
-        offset = (zone.startsWith('-') ? -1 : 1) * (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5)));
-      }
-    }
-    return Math.floor(utc / 1000) - offset * 60;
+    const trimmed = value.trim();
+    const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(trimmed);
+    const local = parseLocalDateTime(dateOnly ? `${trimmed}T${endOfDay ? '23:59:59' : '00:00:00'}` : trimmed);
+    if (!local) return undefined;
+    if (local.offsetMinutes === undefined) return local.wallMs / 1000;
+    const at = local.wallMs - local.offsetMinutes * 60_000;
+    return Math.floor((at + this.stampOffset(at) * 60_000) / 1000);
   }
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
 }
 
 export function isValidDate(value: string): boolean {

@@ -30,8 +30,10 @@ export interface CompanyFileOptions {
   name: string;
   dataFile?: string;
   now?: () => Date;
-  /** The company's UTC offset in minutes (QuickBooks uses the PC's local time); default -480 (Pacific standard). */
-  utcOffsetMinutes?: number;
+  /** The company file's IANA time zone (QuickBooks uses the PC's local time); default America/Los_Angeles. */
+  timeZone?: string;
+  /** Stamp times with the zone's standard offset all year, as some QuickBooks installations do (issue 14). */
+  staleOffset?: boolean;
   /**
    * How long an iterator survives without a page being taken; default 60 s. QuickBooks' own limit is not
    * documented (docs/quickbooks.md); iterators also end with the session whatever this says.
@@ -141,7 +143,7 @@ export class CompanyFileSimulator {
     this.name = opts.name;
     this.controlCharacters = opts.controlCharacters ?? 'reference';
     const now = opts.now ?? (() => new Date());
-    this.clock = new CompanyClock(now, opts.utcOffsetMinutes ?? -480);
+    this.clock = new CompanyClock(now, opts.timeZone ?? 'America/Los_Angeles', opts.staleOffset ?? false);
     this.iterators = new QueryIterators(() => now().getTime(), opts.iteratorIdleMs ?? DEFAULT_ITERATOR_IDLE_MS);
     this.store = new CompanyStore(opts.dataFile);
     this.log = childLogger({ component: 'quickbooks-sandbox', companyFile: opts.name });

@@ -96,7 +96,7 @@ export function queryDeletedLists(rq: XmlElement, ctx: RequestContext): RequestO
   const found = ctx.store
     .deletedLists()
     .filter((d) => types.has(d.listDelType))
-    .filter((d) => (from === undefined || d.deleted >= from) && (to === undefined || d.deleted <= to))
+    .filter((d) => inRange(ctx.clock.wallSeconds(d.deleted), from, to))
     .sort((a, b) => a.deleted - b.deleted);
   if (found.length === 0) {
     return { body: '', statusCode: 1, statusSeverity: 'Info', statusMessage: statusMessages.noMatch };
@@ -167,11 +167,16 @@ export function queryDeletedTxns(rq: XmlElement, ctx: RequestContext): RequestOu
   const found = ctx.store
     .deletedTxns()
     .filter((d) => types.has(d.txnDelType))
-    .filter((d) => (from === undefined || d.deleted >= from) && (to === undefined || d.deleted <= to))
+    .filter((d) => inRange(ctx.clock.wallSeconds(d.deleted), from, to))
     .sort((a, b) => a.deleted - b.deleted);
   if (found.length === 0) {
     return { body: '', statusCode: 1, statusSeverity: 'Info', statusMessage: statusMessages.noMatch };
   }
   const rets = found.map((d): StoredNode => ({ n: 'TxnDeletedRet', c: deletedTxnFields(d, ctx, true) }));
   return { body: renderNodes(rets, ctx.store) };
+}
+
+/** A deletion's local time within a DeletedDateRangeFilter (QuickBooks compares local times). */
+function inRange(wall: number, from: number | undefined, to: number | undefined): boolean {
+  return (from === undefined || wall >= from) && (to === undefined || wall <= to);
 }

@@ -216,8 +216,9 @@ function matchLists(kinds: readonly ListKind[], rq: XmlElement, ctx: RequestCont
   if (active === 'InactiveOnly') records = records.filter((r) => !r.isActive);
   const from = dateFilter(rq, 'FromModifiedDate', ctx, false);
   const to = dateFilter(rq, 'ToModifiedDate', ctx, true);
-  if (from !== undefined) records = records.filter((r) => r.modified >= from);
-  if (to !== undefined) records = records.filter((r) => r.modified <= to);
+  // QuickBooks compares local times: after clocks go back, an hour's stamps are below the hour before's.
+  if (from !== undefined) records = records.filter((r) => ctx.clock.wallSeconds(r.modified) >= from);
+  if (to !== undefined) records = records.filter((r) => ctx.clock.wallSeconds(r.modified) <= to);
   const nameFilter = rq.children.find((c) => c.name === 'NameFilter');
   if (nameFilter) {
     const criterion = childText(nameFilter, 'MatchCriterion');

@@ -355,7 +355,8 @@ function matchTxns(kind: TxnKind, rq: XmlElement, ctx: RequestContext): QueryMat
   if (modified) {
     const from = dateFilter(modified, 'FromModifiedDate', ctx, false);
     const to = dateFilter(modified, 'ToModifiedDate', ctx, true);
-    txns = txns.filter((t) => (from === undefined || t.modified >= from) && (to === undefined || t.modified <= to));
+    const wall = (t: TxnRecord) => ctx.clock.wallSeconds(t.modified);
+    txns = txns.filter((t) => (from === undefined || wall(t) >= from) && (to === undefined || wall(t) <= to));
   }
   const txnDates = rq.children.find((c) => c.name === 'TxnDateRangeFilter');
   if (txnDates) {

@@ -382,6 +382,40 @@ describe('queries', () => {
     );
   });
 
+  it("stamps in the company file's zone, with the stale standard offset when so configured", () => {
+    const summer = clock('2026-07-01T18:37:00Z'); // 11:37 PDT
+    const name = (s: CompanyFileSimulator) =>
+      rets(one(s, '<CustomerQueryRq><FullName>Summer</FullName></CustomerQueryRq>'), 'CustomerRet')[0];
+    const right = new CompanyFileSimulator({ name: 'right', now: summer.now, timeZone: 'America/Los_Angeles' });
+    one(right, customerAdd('Summer'));
+    assert.equal(name(right)?.['TimeModified'], '2026-07-01T11:37:00-07:00');
+    const stale = new CompanyFileSimulator({ name: 'stale', now: summer.now, staleOffset: true });
+    one(stale, customerAdd('Summer'));
+    assert.equal(name(stale)?.['TimeModified'], '2026-07-01T11:37:00-08:00', 'the wall time is right, the offset not');
+    const east = new CompanyFileSimulator({ name: 'east', now: summer.now, timeZone: 'America/New_York' });
+    one(east, customerAdd('Summer'));
+    assert.equal(name(east)?.['TimeModified'], '2026-07-01T14:37:00-04:00');
+  });
+
+  it('compares filter dates with stamps as local times, so the repeated autumn hour sorts by wall time', () => {
+    const c = clock('2026-11-01T08:50:00Z'); // 01:50 PDT
+    const s = sim(c);
+    one(s, customerAdd('First Pass'));
+    c.advance(20 * 60); // 01:10 PST, twenty minutes later
+    one(s, customerAdd('Second Pass'));
+    const from = (value: string) =>
+      rets(one(s, `<CustomerQueryRq><FromModifiedDate>${value}</FromModifiedDate></CustomerQueryRq>`), 'CustomerRet')
+        .map((r) => r['Name'])
+        .sort();
+    assert.deepEqual(from('2026-11-01T01:30:00'), ['First Pass'], 'the later edit has the lower wall time');
+    assert.deepEqual(from('2026-11-01T01:00:00'), ['First Pass', 'Second Pass']);
+    assert.deepEqual(
+      from('2026-11-01T09:05:00Z'),
+      ['First Pass', 'Second Pass'],
+      'an instant is compared by its wall time (01:05), so the earlier first pass comes back too',
+    );
+  });
+
   it('ItemQuery mixes Ret kinds and MaxReturned without iterator just caps', () => {
     const s = sim();
     seedDemoCompany(s, { office: 'west' });
