@@ -215,7 +215,7 @@ describe('QBWC sessions through the companyFile workflow (real Temporal, gateway
         {
           requester: id('follow-up-that-never-comes'),
           batchId: id('lingering-read'),
-          requests: [{ type: 'CustomerQuery', requestId: id('lingering'), maxReturned: 5, iterator: 'Start' }],
+          requests: [{ type: 'CustomerQuery', requestId: id('lingering'), maxReturned: 100, iterator: 'Start' }],
           followUp: true,
         },
       ],
