@@ -203,6 +203,7 @@ describe('configuration file', () => {
     const data = exampleData();
     const [east, west] = connectionsOf(data) as [Json, Json];
     (east.qbwc as Json).timeZone = 'America/New_York';
+    delete (west.qbwc as Json).timeZone;
     const config = loadConfigFile(writeConfig(data));
     assert.equal(config.connections[0]?.qbwc.timeZone, 'America/New_York');
     assert.equal(config.connections[1]?.qbwc.timeZone, undefined, 'the host zone applies');
