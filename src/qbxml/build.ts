@@ -23,6 +23,7 @@ import {
 } from './valueFormats';
 import { charactersOutsideWindows1252 } from './charset';
 import { escapeXml, hasForbiddenXmlChar } from './xml';
+import { versionHas } from './versions';
 
 export type OnErrorMode = 'continueOnError' | 'stopOnError' | 'rollbackOnError';
 
@@ -31,6 +32,20 @@ export interface BuildOptions {
   version?: string;
   /** `stopOnError` also stops on warnings, so independent batches want `continueOnError` (the default). */
   onError?: OnErrorMode;
+  /**
+   * Told of each field left out because `version` has no such element (an inventory maximum to a QuickBooks that
+   * speaks qbXML 12.0): QuickBooks of that version has nowhere to keep it, and sending it would fail the whole
+   * message. Names only, never values.
+   */
+  onOmitted?: (omission: QbxmlOmission) => void;
+}
+
+export interface QbxmlOmission {
+  requestId: string;
+  requestType: string;
+  /** The builder's field path, e.g. `max` or `lines[0].classRef`. */
+  field: string;
+  version: string;
 }
 
 const DEFAULT_QBXML_VERSION = '13.0';
@@ -462,7 +477,19 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:T(\d{2}):(\d{2}):[0-5]\d(?:[+-]\d{2}:\d{
 class ElementWriter {
   private readonly parts: string[] = [];
 
-  constructor(private readonly requestType: string) {}
+  constructor(
+    private readonly requestType: string,
+    readonly version: string = DEFAULT_QBXML_VERSION,
+    private readonly onOmitted?: (omission: QbxmlOmission) => void,
+    private readonly requestId: string = '',
+  ) {}
+
+  /** Whether this message's version has `el` inside `parent`; a field it lacks is reported and left out. */
+  has(parent: string, el: string, field: string): boolean {
+    if (versionHas(this.version, parent, el)) return true;
+    this.onOmitted?.({ requestId: this.requestId, requestType: this.requestType, field, version: this.version });
+    return false;
+  }
 
   fail(field: string, message: string, limit?: number): never {
     throw new QbxmlFieldError(this.requestType, field, message, limit);
@@ -510,7 +537,13 @@ function expectString(w: ElementWriter, field: string, value: unknown): string {
   return value;
 }
 
-function writeFields(w: ElementWriter, fields: readonly FieldSpec[], source: Record<string, unknown>, path: string) {
+function writeFields(
+  w: ElementWriter,
+  fields: readonly FieldSpec[],
+  source: Record<string, unknown>,
+  path: string,
+  parent: string,
+) {
   for (const spec of fields) {
     const value = source[spec.key];
     const field = path === '' ? spec.key : `${path}.${spec.key}`;
@@ -518,6 +551,7 @@ function writeFields(w: ElementWriter, fields: readonly FieldSpec[], source: Rec
       if ('required' in spec && spec.required === true) w.fail(field, 'is required');
       continue;
     }
+    if ('el' in spec && !w.has(parent, spec.el, field)) continue;
     writeField(w, spec, value, field);
   }
 }
@@ -566,7 +600,7 @@ function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: st
     case 'address':
       if (!isRecord(value)) w.fail(field, 'must be an address object');
       w.open(spec.el);
-      writeFields(w, ADDRESS_FIELDS, value, field);
+      writeFields(w, ADDRESS_FIELDS, value, field, spec.el);
       w.close(spec.el);
       return;
     case 'barCode':
@@ -582,7 +616,7 @@ function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: st
           ['rate', 'ratePercent'],
         ]);
         w.open(spec.el);
-        writeFields(w, spec.fields, v, name);
+        writeFields(w, spec.fields, v, name, spec.el);
         w.close(spec.el);
       }
       return;
@@ -690,7 +724,7 @@ function writeWrite(w: ElementWriter, req: QbxmlWriteRequest): void {
   }
   w.open(`${req.type}Rq`, { requestID: requestIdAttr(w, req.requestId) });
   w.open(shape.body);
-  writeFields(w, shape.fields, fields, '');
+  writeFields(w, shape.fields, fields, '', shape.body);
   w.close(shape.body);
   w.close(`${req.type}Rq`);
 }
@@ -851,9 +885,20 @@ function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
   w.close(el);
 }
 
-/** Renders one request (`<XxxRq …>…</XxxRq>`), validating every value against qbXML's limits. */
-export function buildQbxmlRequest(req: QbxmlRequest): string {
-  const w = new ElementWriter(typeof req.type === 'string' ? req.type : 'unknown');
+/**
+ * Renders one request (`<XxxRq …>…</XxxRq>`), validating every value against qbXML's limits; fields `version` has no
+ * element for are left out (see {@link BuildOptions.onOmitted}).
+ */
+export function buildQbxmlRequest(
+  req: QbxmlRequest,
+  opts: Pick<BuildOptions, 'version' | 'onOmitted'> = {},
+): string {
+  const w = new ElementWriter(
+    typeof req.type === 'string' ? req.type : 'unknown',
+    opts.version ?? DEFAULT_QBXML_VERSION,
+    opts.onOmitted,
+    typeof req.requestId === 'string' ? req.requestId : '',
+  );
   if (isQueryRequest(req)) {
     writeQuery(w, req);
   } else if (Object.prototype.hasOwnProperty.call(WRITE_SHAPES, req.type)) {
@@ -883,7 +928,7 @@ export function buildQbxmlMessage(requests: QbxmlRequest[], opts: BuildOptions =
     }
     seen.add(req.requestId);
   }
-  const body = requests.map(buildQbxmlRequest).join('');
+  const body = requests.map((req) => buildQbxmlRequest(req, { version, onOmitted: opts.onOmitted })).join('');
   return (
     `<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="${version}"?>\n` +
     `<QBXML><QBXMLMsgsRq onError="${onError}">${body}</QBXMLMsgsRq></QBXML>`

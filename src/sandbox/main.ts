@@ -110,6 +110,8 @@ export async function startSandboxes(options: SandboxesOptions): Promise<Sandbox
       name: office,
       dataFile: join(sandboxDir, 'quickbooks', `${office}.json`),
       timeZone: OFFICE_TIME_ZONES[office],
+      // The simulated QuickBooks' newest qbXML (e.g. 12.0 for QuickBooks 2013); the Web Connector simulator reads the same.
+      ...(process.env.SANDBOX_QBXML_VERSION ? { qbxmlVersion: process.env.SANDBOX_QBXML_VERSION } : {}),
     });
     seedDemoCompany(sim, { office });
     return sim;

@@ -11,9 +11,10 @@ import {
   recordQbwcRoundTrip,
   recordQbwcSession,
 } from '../../observability/metrics';
-import { buildQbxmlMessage } from '../../qbxml/build';
+import { buildQbxmlMessage, type QbxmlOmission } from '../../qbxml/build';
 import { endOfRunMessage, isEndOfRunAnswer } from '../../qbxml/endOfRun';
 import { hostTimeZone, withLocalFilterTimes, withTrueOffsets } from '../../qbxml/localTime';
+import { chooseQbxmlVersion } from '../../qbxml/versions';
 import { readQbxmlAnswer } from '../../qbxml/parse';
 import type { QueueLimits } from '../../workflows/companyFile/companyFileState';
 import { UNREADABLE_ANSWER_HRESULT } from '../../workflows/companyFile/unreadableAnswers';
@@ -83,9 +84,6 @@ function fitIntoUpdate(input: ReceiveResponseInput, maxBytes: number): void {
   input.responses = responses.filter((r) => kept.has(r));
 }
 
-/** The highest qbXML version our requests are written for. */
-const QBXML_VERSION = { major: 13, minor: 0 };
-
 type Args = Record<string, unknown>;
 
 /** What the `soap` package hands a method as its fourth argument; the endpoint fills in the caller's address. */
@@ -115,14 +113,6 @@ const SESSION_ENDED =
  */
 function sessionEnded(error: unknown): boolean {
   return error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError;
-}
-
-function qbxmlVersion(major: number, minor: number): string {
-  if (!Number.isFinite(major) || major <= 0) return `${QBXML_VERSION.major}.${QBXML_VERSION.minor}`;
-  if (major > QBXML_VERSION.major || (major === QBXML_VERSION.major && minor >= QBXML_VERSION.minor)) {
-    return `${QBXML_VERSION.major}.${QBXML_VERSION.minor}`;
-  }
-  return `${major}.${Number.isFinite(minor) ? minor : 0}`;
 }
 
 /**
@@ -157,6 +147,19 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       unanswered.delete(key);
     }
     return message;
+  };
+  /**
+   * Tickets whose QuickBooks is older than the oldest qbXML the connector writes, with the words QBWC shows from
+   * getLastError. Per process: another replica answering that getLastError refuses the next sendRequestXML the same
+   * way (the version comes with every call), only its getLastError words may then be the generic ones.
+   */
+  const refused = new Map<string, string>();
+  const noteRefused = (ticketHash: string, message: string): void => {
+    refused.set(ticketHash, message);
+    for (const key of refused.keys()) {
+      if (refused.size <= 1000) break;
+      refused.delete(key);
+    }
   };
   /**
    * One call on the ticket's session; `ended` is QBWC's documented answer when that session is over, `stuck` the
@@ -278,6 +281,21 @@ export function createQbwcService(deps: QbwcServiceDeps) {
         qbxmlMajor: Number(args.qbXMLMajorVers),
         qbxmlMinor: Number(args.qbXMLMinorVers),
       });
+      const choice = chooseQbxmlVersion(
+        Number(args.qbXMLMajorVers),
+        Number(args.qbXMLMinorVers),
+        report?.quickbooks?.supportedQbxmlVersions,
+      );
+      if (choice.kind === 'refused') {
+        // Nothing is taken from the queue: it waits, intact, for a QuickBooks the connector can write to.
+        deps.log.error(
+          { connection: session.connection, offered: choice.offered },
+          'QuickBooks is older than the oldest qbXML version the connector writes; nothing sent',
+        );
+        noteRefused(session.ticketHash, choice.reason);
+        return { sendRequestXMLResult: '' };
+      }
+      const version = choice.version;
       const result = await onSession(
         session,
         'takeRequests',
@@ -302,7 +320,6 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       if (result.status === 'noOp') return { sendRequestXMLResult: 'NoOp' };
       // A session that has ended (or a company file that does not answer): QBWC asks getLastError and shows why.
       if (result.status !== 'ok') return { sendRequestXMLResult: '' };
-      const version = qbxmlVersion(Number(args.qbXMLMajorVers), Number(args.qbXMLMinorVers));
       if (result.requests.length === 0) {
         // The live session has nothing more (a follow-up it waited for did not come): `""` would end it as an error
         // in QBWC's eyes, so it ends with a HostQuery whose answer receiveResponseXML acknowledges with 100.
@@ -312,8 +329,23 @@ export function createQbwcService(deps: QbwcServiceDeps) {
       // QuickBooks reads filter dates as the company file's local time, so they go out as that, without an offset.
       const zone = session.timeZone;
       const requests = result.requests.map((request) => withLocalFilterTimes(request, zone));
-      const xml = buildQbxmlMessage(requests, { version, onError: 'continueOnError' });
-      deps.log.info({ connection: session.connection, requests: result.requests.length }, 'qbXML sent to QBWC');
+      const omitted: QbxmlOmission[] = [];
+      const xml = buildQbxmlMessage(requests, {
+        version,
+        onError: 'continueOnError',
+        onOmitted: (o) => omitted.push(o),
+      });
+      if (omitted.length > 0) {
+        // Field names only: QuickBooks of this version has no element for them, so they are not written.
+        deps.log.warn(
+          { connection: session.connection, version, omitted: omitted.slice(0, 50) },
+          'fields this QuickBooks version has no element for were left out',
+        );
+      }
+      deps.log.info(
+        { connection: session.connection, requests: result.requests.length, version },
+        'qbXML sent to QBWC',
+      );
       return { sendRequestXMLResult: xml };
     },
 
@@ -381,6 +413,8 @@ export function createQbwcService(deps: QbwcServiceDeps) {
     getLastError: async (args: Args): Promise<{ getLastErrorResult: string }> => {
       const session = known(text(args, 'ticket'));
       if (!session) return { getLastErrorResult: 'The ticket is unknown or has expired.' };
+      const refusal = refused.get(session.ticketHash);
+      if (refusal !== undefined) return { getLastErrorResult: refusal };
       const error = await onSession(
         session,
         'lastError',
@@ -408,6 +442,7 @@ export function createQbwcService(deps: QbwcServiceDeps) {
           }),
         'No QuickBooks session was open for this ticket.',
       );
+      refused.delete(session.ticketHash);
       const stuck = unanswered.get(session.ticketHash);
       if (stuck) {
         unanswered.delete(session.ticketHash);

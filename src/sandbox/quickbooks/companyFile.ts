@@ -16,13 +16,12 @@ import { bodyModel, requestSchemas } from './requestSchemas';
 import { standardTermsQuery } from './termsQuery';
 import { createStandardLists } from './standardLists';
 import { addTxn, modTxn, queryTxns } from './txnRequests';
+import { DEFAULT_SIMULATED_QBXML_VERSION, isQbxmlVersion } from './qbxmlVersions';
 import { balanceRemaining } from './txnTotals';
 import { escapeXml, parseQbxmlDocument, type XmlElement } from './xml';
 
 export { QuickBooksParseError } from './parseError';
 
-/** The newest qbXML this simulated QuickBooks understands; newer versions fail like an old QuickBooks would. */
-const SUPPORTED_QBXML_VERSION = 13.0;
 
 export type CountableKind = ListKind | 'Item' | 'Invoice' | 'SalesOrder';
 
@@ -45,6 +44,12 @@ export interface CompanyFileOptions {
    * it out either way, and neither is XML a strict reader accepts: the answer holding it cannot be read.
    */
   controlCharacters?: 'reference' | 'raw';
+  /**
+   * The newest qbXML version this QuickBooks speaks (`'12.0'` for QuickBooks 2013, `'16.0'` for 2021 and later;
+   * default {@link DEFAULT_SIMULATED_QBXML_VERSION}). A message declaring a newer version fails as 0x80040400, and a
+   * message is checked against the elements of the version it declares.
+   */
+  qbxmlVersion?: string;
 }
 
 /** C0 controls other than tab, line feed and carriage return: XML 1.0 allows them neither raw nor as references. */
@@ -138,9 +143,13 @@ export class CompanyFileSimulator {
   private readonly inUse = new Map<string, RecordInUseCode>();
   private readonly log;
   private readonly controlCharacters: 'reference' | 'raw';
+  /** The newest qbXML version this QuickBooks speaks, as the Web Connector reports it (`qbXMLMajorVers`). */
+  readonly qbxmlVersion: string;
 
   constructor(opts: CompanyFileOptions) {
     this.name = opts.name;
+    this.qbxmlVersion = opts.qbxmlVersion ?? DEFAULT_SIMULATED_QBXML_VERSION;
+    if (!isQbxmlVersion(this.qbxmlVersion)) throw new Error(`qbxmlVersion "${this.qbxmlVersion}" is no qbXML version`);
     this.controlCharacters = opts.controlCharacters ?? 'reference';
     const now = opts.now ?? (() => new Date());
     this.clock = new CompanyClock(now, opts.timeZone ?? 'America/Los_Angeles', opts.staleOffset ?? false);
@@ -154,10 +163,12 @@ export class CompanyFileSimulator {
   }
 
   processRequest(qbxml: string): string {
-    const doc = parseQbxmlDocument(qbxml, SUPPORTED_QBXML_VERSION);
+    const doc = parseQbxmlDocument(qbxml, Number(this.qbxmlVersion));
+    // A version QuickBooks never shipped has no schema to check the message against (assumption: same 0x80040400).
+    if (!isQbxmlVersion(doc.version)) throw new QuickBooksParseError(`qbXML version ${doc.version} does not exist`);
     const msgs = this.envelope(doc.root);
     const requests = msgs.children;
-    requests.forEach((rq, i) => this.validateRequest(rq, `QBXMLMsgsRq[${i}]`));
+    requests.forEach((rq, i) => this.validateRequest(rq, `QBXMLMsgsRq[${i}]`, Number(doc.version)));
     const onError = msgs.attrs['onError'] ?? '';
     const snapshot = onError === 'rollbackOnError' ? this.store.snapshot() : undefined;
     let dirty = false;
@@ -252,7 +263,7 @@ export class CompanyFileSimulator {
     return msgs;
   }
 
-  private validateRequest(rq: XmlElement, path: string): void {
+  private validateRequest(rq: XmlElement, path: string, version: number): void {
     const schema = requestSchemas[rq.name];
     if (!schema || !handlers[rq.name])
       throw new QuickBooksParseError(`${path}: unknown or unsupported request <${rq.name}>`);
@@ -266,7 +277,7 @@ export class CompanyFileSimulator {
         throw new QuickBooksParseError(`${path}: metaData="${value}"`);
       }
     }
-    validateElement(rq, seq(...schema.model), `${path}/${rq.name}`);
+    validateElement(rq, seq(...schema.model), `${path}/${rq.name}`, version);
   }
 
   private run(rq: XmlElement, ctx: RequestContext): RequestOutcome {

@@ -29,6 +29,8 @@ export interface ElementParticle {
   type: ElementType;
   min: number;
   max: number;
+  /** The qbXML version the element first appeared in; a request declaring an older version may not carry it. */
+  since?: number;
 }
 export interface ChoiceParticle {
   choice: Model[];
@@ -68,49 +70,67 @@ export const manyChoice = (min: number, ...alternatives: Model[]): ChoiceParticl
   max: Infinity,
 });
 
+/** `particle`, present only from qbXML `version` on (the on-screen reference's `vN.N` note). */
+export const since = (version: number, particle: ElementParticle): ElementParticle => ({ ...particle, since: version });
+
 function isElement(p: Particle): p is ElementParticle {
   return 'el' in p;
 }
 
+/** Whether a request of qbXML `version` knows `particle`; QuickBooks refuses an element newer than the request. */
+function known(particle: Particle, version: number): boolean {
+  return !isElement(particle) || particle.since === undefined || particle.since <= version;
+}
+
 /** Consumes as many children as the model allows starting at `pos`; returns the new position or -1 if it cannot match. */
-function matchModel(model: Model, children: XmlElement[], pos: number, path: string): number {
+function matchModel(model: Model, children: XmlElement[], pos: number, path: string, version: number): number {
   let at = pos;
   for (const particle of model) {
+    if (!known(particle, version)) continue;
     let count = 0;
     while (count < particle.max) {
-      const next = matchParticleOnce(particle, children, at, path);
+      const next = matchParticleOnce(particle, children, at, path, version);
       if (next === -1 || next === at) break;
       at = next;
       count++;
     }
     if (count < particle.min) {
-      if (!isElement(particle) && particle.choice.some((alt) => matchModel(alt, children, at, path) === at)) continue;
+      if (!isElement(particle) && particle.choice.some((alt) => matchModel(alt, children, at, path, version) === at)) {
+        continue;
+      }
       return -1;
     }
   }
   return at;
 }
 
-function matchParticleOnce(particle: Particle, children: XmlElement[], pos: number, path: string): number {
+function matchParticleOnce(
+  particle: Particle,
+  children: XmlElement[],
+  pos: number,
+  path: string,
+  version: number,
+): number {
   const child = children[pos];
   if (isElement(particle)) {
     if (!child || child.name !== particle.el) return -1;
-    validateElement(child, particle.type, `${path}/${child.name}`);
+    validateElement(child, particle.type, `${path}/${child.name}`, version);
     return pos + 1;
   }
   for (const alternative of particle.choice) {
-    const first = firstNames(alternative);
+    const first = firstNames(alternative, version);
     if (!child || !first.has(child.name)) continue;
-    return matchModel(alternative, children, pos, path);
+    return matchModel(alternative, children, pos, path, version);
   }
   return -1;
 }
 
-function firstNames(model: Model): Set<string> {
+function firstNames(model: Model, version: number): Set<string> {
   const names = new Set<string>();
   for (const particle of model) {
+    if (!known(particle, version)) continue;
     if (isElement(particle)) names.add(particle.el);
-    else for (const alt of particle.choice) for (const n of firstNames(alt)) names.add(n);
+    else for (const alt of particle.choice) for (const n of firstNames(alt, version)) names.add(n);
     if (particle.min > 0) break;
   }
   return names;
@@ -118,12 +138,15 @@ function firstNames(model: Model): Set<string> {
 
 const refModel = (fullNameMax: number): Model => [opt('ListID', str(36)), opt('FullName', str(fullNameMax))];
 
-/** Checks structure only (order, presence, unknown elements, enumerations); value conversions are reported per request. */
-export function validateElement(element: XmlElement, type: ElementType, path: string): void {
+/**
+ * Checks structure only (order, presence, unknown elements, enumerations) against qbXML `version` (elements newer
+ * than it are unknown); value conversions are reported per request.
+ */
+export function validateElement(element: XmlElement, type: ElementType, path: string, version = Infinity): void {
   if (type.kind === 'seq' || type.kind === 'ref') {
     const model = type.kind === 'seq' ? type.model : refModel(type.fullNameMax);
     if (element.text.trim() !== '') throw new QuickBooksParseError(`${path} must not contain text`);
-    const end = matchModel(model, element.children, 0, path);
+    const end = matchModel(model, element.children, 0, path, version);
     if (end === -1) throw new QuickBooksParseError(`${path}: missing or misplaced element`);
     if (end < element.children.length) {
       throw new QuickBooksParseError(`${path}: unexpected element <${element.children[end]?.name ?? ''}>`);

@@ -18,6 +18,7 @@ import {
   ref,
   req,
   seq,
+  since,
   str,
   type ElementType,
   type Model,
@@ -25,6 +26,10 @@ import {
 
 /*
  * Element sequences per request type, transcribed from the qbXML 13.0 schema as summarised in reference §13–§14.
+ * Elements newer than qbXML 2.0 that the connector may send carry the version they appeared in (`since`, from the
+ * on-screen reference's `vN.N` notes, sample qbxmlops130.xml): a request declaring an older version may not hold them.
+ * Elements added after 13.0 are not modelled (the connector writes none), so a 14.0–16.0 request is checked against
+ * the 13.0 set — an assumption listed in docs/quickbooks.md.
  * Add and Mod differ (Mod starts with ListID/TxnID + EditSequence, makes Name optional, swaps Contacts for ContactsMod,
  * drops OpenBalance/ExternalGUID, ...), so each is built from the same field list with the mode deciding.
  */
@@ -80,7 +85,7 @@ const personName: Model = [
   opt('MiddleName', str(5)),
   opt('LastName', str(25)),
   opt('Suffix', str(10)),
-  opt('JobTitle', str(41)),
+  since(12, opt('JobTitle', str(41))),
 ];
 const communication: Model = [
   opt('Phone', str(21)),
@@ -89,16 +94,22 @@ const communication: Model = [
   opt('AltPhone', str(21)),
   opt('Fax', str(21)),
   opt('Email', str(1023)),
-  opt('Cc', str(1023)),
+  since(12, opt('Cc', str(1023))),
   opt('Contact', str(41)),
   opt('AltContact', str(41)),
 ];
 const contacts = (mode: Mode) =>
-  mode === 'add' ? many('Contacts', seq(...contactBody('add'))) : many('ContactsMod', seq(...contactBody('mod')));
+  since(
+    12,
+    mode === 'add' ? many('Contacts', seq(...contactBody('add'))) : many('ContactsMod', seq(...contactBody('mod'))),
+  );
 const additionalNotes = (mode: Mode) =>
-  mode === 'add'
-    ? many('AdditionalNotes', seq(req('Note', str(4095))))
-    : many('AdditionalNotesMod', seq(req('NoteID', int), req('Note', str(4095))));
+  since(
+    12,
+    mode === 'add'
+      ? many('AdditionalNotes', seq(req('Note', str(4095))))
+      : many('AdditionalNotesMod', seq(req('NoteID', int), req('Note', str(4095)))),
+  );
 const modHeader = (mode: Mode, id = 'ListID'): Model =>
   mode === 'mod' ? [req(id, str(36)), req('EditSequence', str(16))] : [];
 const name = (mode: Mode, max: number) => (mode === 'add' ? req('Name', str(max)) : opt('Name', str(max)));
@@ -109,16 +120,16 @@ const customerBody = (mode: Mode): Model => [
   ...modHeader(mode),
   name(mode, 41),
   opt('IsActive', bool),
-  opt('ClassRef', ref('Class')),
+  since(12, opt('ClassRef', ref('Class'))),
   opt('ParentRef', ref('Customer', 209)),
   opt('CompanyName', str(41)),
   ...personName,
   opt('BillAddress', address),
   opt('ShipAddress', address),
-  many('ShipToAddress', shipToAddress, 50),
+  since(12, many('ShipToAddress', shipToAddress, 50)),
   opt('PrintAs', str(41)),
   ...communication,
-  many('AdditionalContactRef', additionalContactRef, 8),
+  since(12, many('AdditionalContactRef', additionalContactRef, 8)),
   contacts(mode),
   opt('CustomerTypeRef', ref('CustomerType')),
   opt('TermsRef', ref('Terms')),
@@ -142,24 +153,24 @@ const customerBody = (mode: Mode): Model => [
   additionalNotes(mode),
   opt('IsStatementWithParent', bool),
   opt('DeliveryMethod', oneOf('Print', 'Email', 'Fax')),
-  opt('PreferredDeliveryMethod', oneOf('None', 'Email', 'Fax')),
+  since(12, opt('PreferredDeliveryMethod', oneOf('None', 'Email', 'Fax'))),
   opt('PriceLevelRef', ref('Other')),
-  ...addOnly(mode, opt('ExternalGUID', guid)),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
   opt('TaxRegistrationNumber', str(30)),
-  opt('CurrencyRef', ref('Other')),
+  since(8, opt('CurrencyRef', ref('Other'))),
 ];
 
 const vendorBody = (mode: Mode): Model => [
   ...modHeader(mode),
   name(mode, 41),
   opt('IsActive', bool),
-  opt('ClassRef', ref('Class')),
+  since(12, opt('ClassRef', ref('Class'))),
   opt('CompanyName', str(41)),
   ...personName,
   opt('VendorAddress', address),
-  opt('ShipAddress', address),
+  since(11, opt('ShipAddress', address)),
   ...communication,
-  many('AdditionalContactRef', additionalContactRef, 8),
+  since(12, many('AdditionalContactRef', additionalContactRef, 8)),
   contacts(mode),
   opt('NameOnCheck', str(41)),
   opt('AccountNumber', str(99)),
@@ -172,7 +183,7 @@ const vendorBody = (mode: Mode): Model => [
   opt('IsVendorEligibleFor1099', bool),
   ...addOnly(mode, opt('OpenBalance', amt), opt('OpenBalanceDate', date)),
   opt('BillingRateRef', ref('Other')),
-  ...addOnly(mode, opt('ExternalGUID', guid)),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
   opt('SalesTaxCodeRef', ref('Other')),
   opt('SalesTaxCountry', oneOf('Australia', 'Canada', 'UK', 'US')),
   opt('IsSalesTaxAgency', bool),
@@ -185,7 +196,7 @@ const vendorBody = (mode: Mode): Model => [
   opt('TaxOnSalesAccountRef', ref('Account')),
   opt('IsTaxOnTax', bool),
   many('PrefillAccountRef', ref('Account'), 3),
-  opt('CurrencyRef', ref('Other')),
+  since(8, opt('CurrencyRef', ref('Other'))),
 ];
 
 const simpleListBody = (mode: Mode): Model => [
@@ -227,15 +238,15 @@ const salesChoice = (mode: Mode) =>
 const itemHead = (mode: Mode, parentFirst = false): Model => [
   ...modHeader(mode),
   name(mode, 31),
-  opt('BarCode', barCode),
+  since(12, opt('BarCode', barCode)),
   opt('IsActive', bool),
   ...(parentFirst
-    ? [opt('ParentRef', ref('Item')), opt('ClassRef', ref('Class'))]
-    : [opt('ClassRef', ref('Class')), opt('ParentRef', ref('Item'))]),
+    ? [opt('ParentRef', ref('Item')), since(12, opt('ClassRef', ref('Class')))]
+    : [since(12, opt('ClassRef', ref('Class'))), opt('ParentRef', ref('Item'))]),
 ];
 const uom = (mode: Mode): Model => [
-  opt('UnitOfMeasureSetRef', ref('Other')),
-  ...modOnly(mode, opt('ForceUOMChange', bool)),
+  since(7, opt('UnitOfMeasureSetRef', ref('Other'))),
+  ...modOnly(mode, since(7, opt('ForceUOMChange', bool))),
 ];
 
 const itemServiceBody = (mode: Mode): Model => [
@@ -244,20 +255,20 @@ const itemServiceBody = (mode: Mode): Model => [
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
   salesChoice(mode),
-  ...addOnly(mode, opt('ExternalGUID', guid)),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
 ];
 const itemNonInventoryBody = (mode: Mode): Model => [
   ...itemHead(mode, mode === 'add'),
-  opt('ManufacturerPartNumber', str(31)),
+  since(12, opt('ManufacturerPartNumber', str(31))),
   ...uom(mode),
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
   salesChoice(mode),
-  ...addOnly(mode, opt('ExternalGUID', guid)),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
 ];
 const itemInventoryBody = (mode: Mode): Model => [
   ...itemHead(mode),
-  opt('ManufacturerPartNumber', str(31)),
+  since(12, opt('ManufacturerPartNumber', str(31))),
   ...uom(mode),
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
@@ -273,13 +284,13 @@ const itemInventoryBody = (mode: Mode): Model => [
   opt('PrefVendorRef', ref('Vendor')),
   opt('AssetAccountRef', ref('Account')),
   opt('ReorderPoint', qty),
-  opt('Max', qty),
+  since(13, opt('Max', qty)),
   ...addOnly(
     mode,
     opt('QuantityOnHand', qty),
     opt('TotalValue', amt),
     opt('InventoryDate', date),
-    opt('ExternalGUID', guid),
+    since(8, opt('ExternalGUID', guid)),
   ),
 ];
 const itemOtherChargeBody = (mode: Mode): Model => [
@@ -287,7 +298,7 @@ const itemOtherChargeBody = (mode: Mode): Model => [
   opt('IsTaxIncluded', bool),
   opt('SalesTaxCodeRef', ref('Other')),
   salesChoice(mode),
-  ...addOnly(mode, opt('ExternalGUID', guid)),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
 ];
 const itemDiscountBody = (mode: Mode): Model => [
   ...itemHead(mode),
@@ -296,7 +307,7 @@ const itemDiscountBody = (mode: Mode): Model => [
   (mode === 'add' ? choice : optChoice)([req('DiscountRate', price)], [req('DiscountRatePercent', pct)]),
   opt('AccountRef', ref('Account')),
   ...modOnly(mode, opt('ApplyAccountRefToExistingTxns', bool)),
-  ...addOnly(mode, opt('ExternalGUID', guid)),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
 ];
 
 const dataExt = seq(req('OwnerID', str(40)), req('DataExtName', str(31)), req('DataExtValue', str()));
@@ -398,7 +409,7 @@ const invoiceBody = (mode: Mode): Model => [
   opt('CustomerSalesTaxCodeRef', ref('Other')),
   opt('Other', str(29)),
   opt('ExchangeRate', qty),
-  ...addOnly(mode, opt('ExternalGUID', guid), many('LinkToTxnID', str(36))),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid)), many('LinkToTxnID', str(36))),
   many('SetCredit', setCredit),
   mode === 'add'
     ? manyChoice(0, [req('InvoiceLineAdd', invoiceLineAdd)], [req('InvoiceLineGroupAdd', lineGroupAdd)])
@@ -449,7 +460,7 @@ const salesOrderAddBody: Model = [
   opt('CustomerSalesTaxCodeRef', ref('Other')),
   opt('Other', str(29)),
   opt('ExchangeRate', qty),
-  opt('ExternalGUID', guid),
+  since(8, opt('ExternalGUID', guid)),
   manyChoice(1, [req('SalesOrderLineAdd', salesOrderLineAdd)], [req('SalesOrderLineGroupAdd', lineGroupAdd)]),
 ];
 

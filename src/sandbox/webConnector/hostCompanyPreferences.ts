@@ -1,11 +1,13 @@
+import { qbxmlVersionsUpTo } from '../quickbooks/qbxmlVersions';
+
 /**
  * The `strHCPResponse` QBWC sends on the first `sendRequestXML` of a run: QuickBooks' answers to its own
  * HostQuery, CompanyQuery and PreferencesQuery (reference §5). Kept small — enough for a server that reads the
  * product, the supported qbXML versions, the company name and a couple of preferences.
  */
-export function hostCompanyPreferencesResponse(companyFilePath: string): string {
+export function hostCompanyPreferencesResponse(companyFilePath: string, qbxmlVersion: string): string {
   const companyName = escapeText(companyNameOf(companyFilePath));
-  const supported = ['1.0', '2.0', '3.0', '4.0', '5.0', '6.0', '7.0', '8.0', '10.0', '11.0', '12.0', '13.0']
+  const supported = qbxmlVersionsUpTo(qbxmlVersion)
     .map((v) => `<SupportedQBXMLVersion>${v}</SupportedQBXMLVersion>`)
     .join('');
   return (

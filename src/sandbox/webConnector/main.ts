@@ -5,7 +5,7 @@
  *
  * Password from QBWC_PASSWORD; processor URL from argv or QBWC_PROCESSOR_URL (the QuickBooks sandbox,
  * e.g. http://127.0.0.1:8090/qbxml?companyFile=acme); company file path from QBWC_COMPANY_FILE, else the
- * processor URL's `companyFile` parameter.
+ * processor URL's `companyFile` parameter. SANDBOX_QBXML_VERSION: the newest qbXML the simulated QuickBooks speaks.
  */
 import { readFileSync } from 'node:fs';
 import { logger } from '../../observability/logger';
@@ -33,6 +33,8 @@ function main(): void {
     password,
     companyFilePath,
     processor: httpCompanyFileProcessor(processorUrl),
+    // The QuickBooks sandbox reads the same variable, so both report one QuickBooks.
+    ...(process.env.SANDBOX_QBXML_VERSION ? { qbxmlVersion: process.env.SANDBOX_QBXML_VERSION } : {}),
     log: (event) => {
       if (event.type === 'runFinished') logger.info({ report: event.report, appUrl: qwc.appUrl }, 'web connector run');
     },

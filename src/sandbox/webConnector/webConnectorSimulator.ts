@@ -3,6 +3,7 @@ import { childLogger } from '../../observability/logger';
 import { assertAppUrlAcceptable, type QwcFile } from '../../gateway/qbwc/qwcFile';
 import { processingFailureOf, type CompanyFileProcessor, type ProcessingFailure } from './companyFileProcessor';
 import { hostCompanyPreferencesResponse } from './hostCompanyPreferences';
+import { DEFAULT_SIMULATED_QBXML_VERSION } from '../quickbooks/qbxmlVersions';
 import { QbwcSoapClient } from './qbwcSoapClient';
 import {
   readIntResult,
@@ -50,6 +51,12 @@ export interface WebConnectorSimulatorOptions {
   /** The company file QBWC would open when authenticate answers `""`. */
   companyFilePath: string;
   processor: CompanyFileProcessor;
+  /**
+   * The newest qbXML version the QuickBooks behind `processor` speaks, which QBWC reports in every `sendRequestXML`
+   * (`qbXMLMajorVers`/`qbXMLMinorVers`) and QuickBooks lists in its HostQuery answer; must match that QuickBooks'
+   * own setting. Default {@link DEFAULT_SIMULATED_QBXML_VERSION}.
+   */
+  qbxmlVersion?: string;
   /** Per HTTP call; QBWC has no documented limit, so the default is generous. */
   timeoutMs?: number;
   /** Pause after getLastError answers `NoOp`; QBWC waits about 5 s. */
@@ -254,15 +261,17 @@ export class WebConnectorSimulator {
     }
     if (opts.abortAfterRoundTrips !== undefined && opts.abortAfterRoundTrips <= 0) throw new RunEnded('aborted');
 
-    let hcpResponse = hostCompanyPreferencesResponse(companyFile);
+    const qbxmlVersion = this.opts.qbxmlVersion ?? DEFAULT_SIMULATED_QBXML_VERSION;
+    const [major = '0', minor = '0'] = qbxmlVersion.split('.');
+    let hcpResponse = hostCompanyPreferencesResponse(companyFile, qbxmlVersion);
     for (;;) {
       const request = await this.callForString(report, 'sendRequestXML', [
         ['ticket', ticket],
         ['strHCPResponse', hcpResponse],
         ['strCompanyFileName', companyFile],
         ['qbXMLCountry', 'US'],
-        ['qbXMLMajorVers', 13],
-        ['qbXMLMinorVers', 0],
+        ['qbXMLMajorVers', Number(major)],
+        ['qbXMLMinorVers', Number(minor)],
       ]);
       hcpResponse = '';
       // QBWC reads `""` (and `NoOp`) from sendRequestXML as "ask getLastError": `NoOp` there means pause and ask

@@ -263,7 +263,7 @@ describe('parse errors fail the whole message', () => {
       name: 'bad enum value',
       xml: msg('<CustomerAddRq><CustomerAdd><Name>A</Name><JobStatus>Maybe</JobStatus></CustomerAdd></CustomerAddRq>'),
     },
-    { name: 'qbXML version newer than 13.0', xml: msg(customerAdd('A'), 'continueOnError', '16.0') },
+    { name: 'qbXML version newer than 16.0', xml: msg(customerAdd('A'), 'continueOnError', '17.0') },
     {
       name: 'missing onError',
       xml:

@@ -97,7 +97,7 @@ describe('simulator ⇄ gateway SOAP endpoint', () => {
     assert.equal(receive?.args.ticket, 'TICKET-X');
     assert.match(String(receive?.args.response), /statusMessage="A &quot;query&quot; found nothing &amp; more"/);
     const send = seen.find((s) => s.method === 'sendRequestXML');
-    assert.equal(String(send?.args.qbXMLMajorVers), '13');
+    assert.equal(String(send?.args.qbXMLMajorVers), '16');
     assert.match(String(send?.args.strHCPResponse), /<HostQueryRs /);
   });
 

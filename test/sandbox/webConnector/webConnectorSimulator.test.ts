@@ -157,7 +157,7 @@ describe('WebConnectorSimulator', () => {
     isReadOnly: false,
   });
   const events: WebConnectorEvent[] = [];
-  const simulator = (): WebConnectorSimulator =>
+  const simulator = (qbxmlVersion?: string): WebConnectorSimulator =>
     new WebConnectorSimulator({
       qwc: qwc(),
       password: 'p&ss<word>',
@@ -166,6 +166,7 @@ describe('WebConnectorSimulator', () => {
       noOpWaitMs: 5,
       timeoutMs: 10_000,
       log: (e) => events.push(e),
+      ...(qbxmlVersion === undefined ? {} : { qbxmlVersion }),
     });
 
   before(async () => {
@@ -256,7 +257,7 @@ describe('WebConnectorSimulator', () => {
     assert.match(send2?.raw ?? '', /<strHCPResponse \/>/);
     assert.match(
       send1?.raw ?? '',
-      /<ticket>TICKET-1<\/ticket><strHCPResponse>.*<\/strHCPResponse><strCompanyFileName>C:\\QuickBooks\\Acme &amp; Co\.qbw<\/strCompanyFileName><qbXMLCountry>US<\/qbXMLCountry><qbXMLMajorVers>13<\/qbXMLMajorVers><qbXMLMinorVers>0<\/qbXMLMinorVers>/,
+      /<ticket>TICKET-1<\/ticket><strHCPResponse>.*<\/strHCPResponse><strCompanyFileName>C:\\QuickBooks\\Acme &amp; Co\.qbw<\/strCompanyFileName><qbXMLCountry>US<\/qbXMLCountry><qbXMLMajorVers>16<\/qbXMLMajorVers><qbXMLMinorVers>0<\/qbXMLMinorVers>/,
     );
 
     // the processor sees the qbXML exactly as the server sent it; the response goes back as escaped text
@@ -271,6 +272,27 @@ describe('WebConnectorSimulator', () => {
     assert.equal(close?.params.ticket, 'TICKET-1');
     const finished = events.find((e) => e.type === 'runFinished');
     assert.equal(finished?.type === 'runFinished' ? finished.report.outcome : undefined, 'completed');
+  });
+
+  it('reports the qbXML version of the QuickBooks it drives, in the call and in the HostQuery answer alike', async () => {
+    script = baseScript({
+      sendRequestXML: sequence('sendRequestXML', [REQUEST_1]),
+      receiveResponseXML: sequence('receiveResponseXML', ['100']),
+    });
+    await simulator('12.0').runSession();
+    const send = history.find((h) => h.method === 'sendRequestXML');
+    assert.equal(send?.params.qbXMLMajorVers, '12');
+    assert.equal(send?.params.qbXMLMinorVers, '0');
+    const listed = [...(send?.params.strHCPResponse ?? '').matchAll(/<SupportedQBXMLVersion>([^<]*)</g)].map(
+      (m) => m[1],
+    );
+    assert.equal(listed.at(-1), '12.0');
+    assert.ok(!listed.includes('13.0'));
+    history = [];
+    await simulator().runSession();
+    const sendDefault = history.find((h) => h.method === 'sendRequestXML');
+    assert.equal(sendDefault?.params.qbXMLMajorVers, '16');
+    assert.match(sendDefault?.params.strHCPResponse ?? '', /<SupportedQBXMLVersion>16\.0<\/SupportedQBXMLVersion>/);
   });
 
   const authenticated = ['serverVersion', 'clientVersion', 'authenticate'];
