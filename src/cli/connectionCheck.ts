@@ -1,3 +1,4 @@
+import { chooseQbxmlVersion } from '../qbxml/versions';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DataverseTarget, DeploymentConnection, GatewayEndpoint } from '../config/deployment';
 import { userPrivileges, webhookRegistrations, whoAmI, type WebhookRegistration } from '../dataverse/applicationUser';
@@ -279,14 +280,13 @@ async function checkCompanyFile(
     return;
   }
   const quickbooks = report.quickbooks;
-  const supportsOurs = quickbooks === undefined || quickbooks.supportedQbxmlVersions.includes('13.0');
+  const [major, minor] = report.qbxmlVersion.split('.').map(Number);
+  const choice = chooseQbxmlVersion(major ?? Number.NaN, minor ?? 0, quickbooks?.supportedQbxmlVersions);
   add(
     'QuickBooks and qbXML versions',
-    supportsOurs,
-    `${quickbooks ? `${quickbooks.product} (version ${quickbooks.version})` : 'QuickBooks (product not reported)'}, qbXML ${report.qbxmlVersion}${report.country ? ` ${report.country}` : ''}, reported ${age(report.atMs, now)}`,
-    supportsOurs
-      ? undefined
-      : `The connector writes qbXML 13.0; this QuickBooks supports ${quickbooks?.supportedQbxmlVersions.join(', ') || 'none reported'}. Update QuickBooks to a release that supports qbXML 13.0.`,
+    choice.kind === 'chosen',
+    `${quickbooks ? `${quickbooks.product} (version ${quickbooks.version})` : 'QuickBooks (product not reported)'}, qbXML ${report.qbxmlVersion}${report.country ? ` ${report.country}` : ''}, reported ${age(report.atMs, now)}${choice.kind === 'chosen' ? `; the connector writes qbXML ${choice.version}` : ''}`,
+    choice.kind === 'chosen' ? undefined : choice.reason,
   );
   const configured = connection.qbwc.companyFilePath;
   if (configured === '') {

@@ -165,7 +165,7 @@ describe('qbsync check', () => {
     assert.match(run.out, /All \d+ checks passed\./);
     assert.match(
       run.out,
-      /ok {4}east: QuickBooks and qbXML versions: QuickBooks Enterprise Solutions 23\.0 \(version 33\.0\), qbXML 13\.0/,
+      /ok {4}east: QuickBooks and qbXML versions: QuickBooks Enterprise Solutions 23\.0 \(version 33\.0\), qbXML 16\.0 .*; the connector writes qbXML 16\.0/,
     );
     assert.match(run.out, /ok {4}west: company file path: C:\\QuickBooks\\west\.qbw, as configured/);
     assert.match(run.out, /ok {4}transport: Temporal .*: plain text/);
