@@ -59,6 +59,11 @@ export interface DataExtDef {
   name: string;
   type: string;
   assignTo: string[];
+  /** QuickBooks' number for the definition, kept for life (files saved before it was stored number by position). */
+  dataExtId?: number;
+  listRequire?: boolean;
+  txnRequire?: boolean;
+  formatString?: string;
 }
 
 export interface DataExtValue {

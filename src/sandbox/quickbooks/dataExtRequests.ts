@@ -1,4 +1,4 @@
-import { isItemKind, type DataExtValue, type ListKind } from './companyState';
+import { isItemKind, type DataExtDef, type DataExtValue, type ListKind } from './companyState';
 import { conversionIn, normalizeLeaf, resolveRef } from './fieldConversion';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
 import { RequestFailure, statusMessages } from './requestFailure';
@@ -19,14 +19,38 @@ export function dataExtDefAdd(rq: XmlElement, ctx: RequestContext): RequestOutco
   if (defs.some((d) => d.ownerId === ownerId && d.name.toLowerCase() === name.toLowerCase())) {
     throw new RequestFailure(3100, statusMessages.nameInUse(name));
   }
-  defs.push({ ownerId, name, type, assignTo });
+  const dataExtId = defs.reduce((max, d, i) => Math.max(max, d.dataExtId ?? i + 1), 0) + 1;
+  const def: DataExtDef = { ownerId, name, type, assignTo, dataExtId };
+  const listRequire = childText(body, 'DataExtListRequire');
+  const txnRequire = childText(body, 'DataExtTxnRequire');
+  const formatString = childText(body, 'DataExtFormatString');
+  if (listRequire !== undefined) def.listRequire = isTrue(listRequire);
+  if (txnRequire !== undefined) def.txnRequire = isTrue(txnRequire);
+  if (formatString !== undefined) def.formatString = formatString;
+  defs.push(def);
   ctx.markDirty();
-  const assigned = assignTo.map((a) => `<AssignToObject>${escapeXml(a)}</AssignToObject>\n`).join('');
-  return {
-    body:
-      `<DataExtDefRet>\n<OwnerID>${escapeXml(ownerId)}</OwnerID>\n<DataExtID>${defs.length}</DataExtID>\n` +
-      `<DataExtName>${escapeXml(name)}</DataExtName>\n<DataExtType>${escapeXml(type)}</DataExtType>\n${assigned}</DataExtDefRet>\n`,
-  };
+  return { body: dataExtDefRet(def, defs.length) };
+}
+
+function isTrue(text: string): boolean {
+  return text === 'true' || text === '1';
+}
+
+/**
+ * `DataExtDefRet` in qbXML 13.0 order: OwnerID, DataExtID, DataExtName, DataExtType (all required), then the objects it
+ * is assigned to and its flags. The two Require flags are written even when the Add left them out, as false
+ * (assumption: QuickBooks reports the stored flag; docs/quickbooks.md).
+ */
+function dataExtDefRet(def: DataExtDef, position: number): string {
+  const assigned = def.assignTo.map((a) => `<AssignToObject>${escapeXml(a)}</AssignToObject>\n`).join('');
+  const format =
+    def.formatString === undefined ? '' : `<DataExtFormatString>${escapeXml(def.formatString)}</DataExtFormatString>\n`;
+  return (
+    `<DataExtDefRet>\n<OwnerID>${escapeXml(def.ownerId)}</OwnerID>\n<DataExtID>${def.dataExtId ?? position}</DataExtID>\n` +
+    `<DataExtName>${escapeXml(def.name)}</DataExtName>\n<DataExtType>${escapeXml(def.type)}</DataExtType>\n${assigned}` +
+    `<DataExtListRequire>${def.listRequire === true}</DataExtListRequire>\n` +
+    `<DataExtTxnRequire>${def.txnRequire === true}</DataExtTxnRequire>\n${format}</DataExtDefRet>\n`
+  );
 }
 
 const listKindsFor: Record<string, readonly ListKind[]> = {
