@@ -18,10 +18,10 @@ import { createStandardLists } from './standardLists';
 import { addTxn, modTxn, queryTxns } from './txnRequests';
 import { DEFAULT_SIMULATED_QBXML_VERSION, isQbxmlVersion } from './qbxmlVersions';
 import { balanceRemaining } from './txnTotals';
+import { DEFAULT_SALES_TAX_CODES, type SalesTaxCode, type SalesTaxItem } from './salesTax';
 import { escapeXml, parseQbxmlDocument, type XmlElement } from './xml';
 
 export { QuickBooksParseError } from './parseError';
-
 
 export type CountableKind = ListKind | 'Item' | 'Invoice' | 'SalesOrder';
 
@@ -218,13 +218,24 @@ export class CompanyFileSimulator {
     this.inUse.delete(id);
   }
 
+  /**
+   * Operator/test hook: the company's sales tax codes and sales tax items (a rate each), which invoices and sales
+   * orders are taxed by. Codes default to QuickBooks' two, `Tax` and `Non`.
+   */
+  defineSalesTax(table: { items: SalesTaxItem[]; codes?: SalesTaxCode[] }): void {
+    this.store.state.salesTax = { codes: table.codes ?? [...DEFAULT_SALES_TAX_CODES], items: table.items };
+    this.store.save();
+  }
+
   /** Operator/test hook: records a customer payment against an invoice. */
   payInvoice(txnId: string, amount: string): void {
     const txn = this.store.txn(txnId);
     if (!txn || txn.kind !== 'Invoice') throw new Error(`no invoice ${txnId}`);
     const payment = new Decimal(amount);
-    if (payment.lte(0) || payment.gt(balanceRemaining(txn))) {
-      throw new Error(`payment ${amount} must be positive and at most the balance ${balanceRemaining(txn).toFixed(2)}`);
+    if (payment.lte(0) || payment.gt(balanceRemaining(txn, this.store))) {
+      throw new Error(
+        `payment ${amount} must be positive and at most the balance ${balanceRemaining(txn, this.store).toFixed(2)}`,
+      );
     }
     txn.paid = new Decimal(txn.paid).plus(payment).toFixed(2);
     touch(txn, { store: this.store, clock: this.clock, iterators: this.iterators, markDirty: () => undefined });

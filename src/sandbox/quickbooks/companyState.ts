@@ -1,3 +1,4 @@
+import type { SalesTaxTable } from './salesTax';
 import type { Namespace } from './contentModel';
 
 /** A stored field, named as in the Ret element; `ref` holds the ListID of a referenced list record. */
@@ -103,6 +104,8 @@ export interface CompanyState {
   /** Absent in company files saved before deletions were simulated. */
   deletedLists?: DeletedListRecord[];
   deletedTxns?: DeletedTxnRecord[];
+  /** Sales tax codes and items; absent: the two default codes and no tax item (no tax is computed). */
+  salesTax?: SalesTaxTable;
 }
 
 export function emptyState(): CompanyState {

@@ -126,7 +126,8 @@ export function customerBalances(ctx: RequestContext): { own: Map<string, Decima
     const opening = fieldText(record.fields, 'OpenBalance');
     if (opening) add(record.listId, opening);
   }
-  for (const txn of ctx.store.state.txns) if (txn.kind === 'Invoice') add(txn.customerId, balanceRemaining(txn));
+  for (const txn of ctx.store.state.txns)
+    if (txn.kind === 'Invoice') add(txn.customerId, balanceRemaining(txn, ctx.store));
   const total = new Map<string, Decimal>();
   for (const [id, amount] of own) {
     for (let r = ctx.store.list(id); r; r = r.parentId ? ctx.store.list(r.parentId) : undefined) {

@@ -20,6 +20,7 @@ import { bodyModel, requestSchemas } from './requestSchemas';
 import { invoiceLineRetOrder, invoiceRetOrder, salesOrderLineRetOrder, salesOrderRetOrder } from './retOrder';
 import { orderFields, recordStamp, renderNodes, textNode } from './retRender';
 import { balanceRemaining, lineAmount, subtotal } from './txnTotals';
+import { salesTaxOf } from './salesTax';
 import type { XmlElement } from './xml';
 
 /* Invoices and sales orders: header + lines, totals always derived from the lines. */
@@ -291,6 +292,7 @@ interface TxnRenderOptions {
 function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions): string {
   const { clock, store } = ctx;
   const total = subtotal(txn);
+  const tax = salesTaxOf(txn, store);
   const computed: StoredNode[] = [
     ...recordStamp('TxnID', txn.txnId, txn, clock),
     textNode('TxnNumber', txn.txnNumber),
@@ -298,12 +300,12 @@ function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions):
     textNode('TxnDate', txn.txnDate),
     textNode('RefNumber', txn.refNumber),
     textNode('Subtotal', total.toFixed(2)),
-    textNode('SalesTaxPercentage', '0.00'),
-    textNode('SalesTaxTotal', '0.00'),
+    textNode('SalesTaxPercentage', tax.percent.decimalPlaces() > 2 ? tax.percent.toFixed() : tax.percent.toFixed(2)),
+    textNode('SalesTaxTotal', tax.total.toFixed(2)),
   ];
   const has = (n: string) => txn.fields.some((f) => f.n === n);
   if (txn.kind === 'Invoice') {
-    const balance = balanceRemaining(txn);
+    const balance = balanceRemaining(txn, store);
     computed.push(
       textNode('AppliedAmount', new Decimal(txn.paid).negated().toFixed(2)),
       textNode('BalanceRemaining', balance.toFixed(2)),
@@ -312,7 +314,7 @@ function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions):
     if (!has('IsPending')) computed.push(textNode('IsPending', 'false'));
     if (!has('IsFinanceCharge')) computed.push(textNode('IsFinanceCharge', 'false'));
   } else {
-    computed.push(textNode('TotalAmount', total.toFixed(2)));
+    computed.push(textNode('TotalAmount', total.plus(tax.total).toFixed(2)));
     if (!has('IsManuallyClosed')) computed.push(textNode('IsManuallyClosed', 'false'));
     computed.push(textNode('IsFullyInvoiced', 'false'));
   }
@@ -389,8 +391,8 @@ function matchTxns(kind: TxnKind, rq: XmlElement, ctx: RequestContext): QueryMat
     txns = txns.filter((t) => (from === undefined || t.refNumber >= from) && (to === undefined || t.refNumber <= to));
   }
   const paid = childText(rq, 'PaidStatus');
-  if (paid === 'PaidOnly') txns = txns.filter((t) => balanceRemaining(t).lte(0));
-  if (paid === 'NotPaidOnly') txns = txns.filter((t) => balanceRemaining(t).gt(0));
+  if (paid === 'PaidOnly') txns = txns.filter((t) => balanceRemaining(t, ctx.store).lte(0));
+  if (paid === 'NotPaidOnly') txns = txns.filter((t) => balanceRemaining(t, ctx.store).gt(0));
   return { ids: [...txns].sort(byModified((t: TxnRecord) => t.txnId)).map((t) => t.txnId), missing: [] };
 }
 
