@@ -889,10 +889,7 @@ function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
  * Renders one request (`<XxxRq …>…</XxxRq>`), validating every value against qbXML's limits; fields `version` has no
  * element for are left out (see {@link BuildOptions.onOmitted}).
  */
-export function buildQbxmlRequest(
-  req: QbxmlRequest,
-  opts: Pick<BuildOptions, 'version' | 'onOmitted'> = {},
-): string {
+export function buildQbxmlRequest(req: QbxmlRequest, opts: Pick<BuildOptions, 'version' | 'onOmitted'> = {}): string {
   const w = new ElementWriter(
     typeof req.type === 'string' ? req.type : 'unknown',
     opts.version ?? DEFAULT_QBXML_VERSION,

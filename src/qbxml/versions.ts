@@ -49,7 +49,7 @@ const INTRODUCED: ReadonlyArray<readonly [path: string, version: number]> = [
 ];
 
 /** `"13.0"` → 13; `"13.1"` → 13.1. */
-export function versionNumber(version: string): number {
+function versionNumber(version: string): number {
   return Number(version);
 }
 
@@ -68,8 +68,7 @@ export function versionHas(version: string, parent: string, element: string): bo
 }
 
 export type VersionChoice =
-  | { kind: 'chosen'; version: ConnectorQbxmlVersion }
-  | { kind: 'refused'; reason: string; offered: string };
+  { kind: 'chosen'; version: ConnectorQbxmlVersion } | { kind: 'refused'; reason: string; offered: string };
 
 /**
  * The highest version both the connector and QuickBooks speak. `major`/`minor` are what the Web Connector reports in

@@ -2,7 +2,7 @@ import Decimal from 'decimal.js';
 import { childLogger } from '../../observability/logger';
 import { seq, validateElement } from './contentModel';
 import { CompanyClock } from './companyClock';
-import { itemKinds, type ListKind } from './companyState';
+import { itemKinds, type ListKind, type SalesTaxCode, type SalesTaxItem } from './companyState';
 import { CompanyStore } from './companyStore';
 import { dataExtAddOrMod, dataExtDefAdd } from './dataExtRequests';
 import { addListRecord, bodyOf, includeSet, modListRecord, queryLists, renderListRecord, touch } from './listRequests';
@@ -18,7 +18,7 @@ import { createStandardLists } from './standardLists';
 import { addTxn, modTxn, queryTxns } from './txnRequests';
 import { DEFAULT_SIMULATED_QBXML_VERSION, isQbxmlVersion } from './qbxmlVersions';
 import { balanceRemaining } from './txnTotals';
-import { DEFAULT_SALES_TAX_CODES, type SalesTaxCode, type SalesTaxItem } from './salesTax';
+import { DEFAULT_SALES_TAX_CODES } from './salesTax';
 import { escapeXml, parseQbxmlDocument, type XmlElement } from './xml';
 
 export { QuickBooksParseError } from './parseError';

@@ -1,4 +1,3 @@
-import type { SalesTaxTable } from './salesTax';
 import type { Namespace } from './contentModel';
 
 /** A stored field, named as in the Ret element; `ref` holds the ListID of a referenced list record. */
@@ -82,6 +81,25 @@ export interface DeletedListRecord {
   created: number;
   deleted: number;
   fullName: string;
+}
+
+/* Sales tax: codes say whether a line or customer is taxed, items carry the rate (see salesTax.ts). */
+export interface SalesTaxCode {
+  name: string;
+  taxable: boolean;
+  listId?: string;
+}
+
+export interface SalesTaxItem {
+  name: string;
+  /** Percent, e.g. `7.25`. */
+  ratePercent: string;
+  listId?: string;
+}
+
+export interface SalesTaxTable {
+  codes: SalesTaxCode[];
+  items: SalesTaxItem[];
 }
 
 /** A transaction deleted from the company file, as `TxnDeletedQuery` reports it. */

@@ -3,7 +3,7 @@
  * HostQuery answer (`SupportedQBXMLVersion`). 9.0 is left out: it was issued for QuickBooks Online Edition only
  * (assumption, docs/quickbooks.md). A QuickBooks supports every version up to its newest.
  */
-export const QBXML_VERSIONS = [
+const QBXML_VERSIONS = [
   '1.0',
   '1.1',
   '2.0',

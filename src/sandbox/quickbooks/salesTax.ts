@@ -1,5 +1,5 @@
 import Decimal from 'decimal.js';
-import type { CompanyState, StoredNode, TxnRecord } from './companyState';
+import type { CompanyState, SalesTaxCode, SalesTaxTable, StoredNode, TxnRecord } from './companyState';
 import type { CompanyStore } from './companyStore';
 
 /*
@@ -11,31 +11,13 @@ import type { CompanyStore } from './companyStore';
  * to the cent.
  */
 
-export interface SalesTaxCode {
-  name: string;
-  taxable: boolean;
-  listId?: string;
-}
-
-export interface SalesTaxItem {
-  name: string;
-  /** Percent, e.g. `7.25`. */
-  ratePercent: string;
-  listId?: string;
-}
-
-export interface SalesTaxTable {
-  codes: SalesTaxCode[];
-  items: SalesTaxItem[];
-}
-
 /** Every US company file starts with these two codes. */
 export const DEFAULT_SALES_TAX_CODES: readonly SalesTaxCode[] = [
   { name: 'Tax', taxable: true },
   { name: 'Non', taxable: false },
 ];
 
-export function salesTaxTable(state: CompanyState): SalesTaxTable {
+function salesTaxTable(state: CompanyState): SalesTaxTable {
   return state.salesTax ?? { codes: [...DEFAULT_SALES_TAX_CODES], items: [] };
 }
 

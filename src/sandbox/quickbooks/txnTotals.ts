@@ -9,7 +9,7 @@ export function subtotal(txn: TxnRecord): Decimal {
 }
 
 /** What the customer owes: lines plus sales tax, less payments. */
-export function totalAmount(txn: TxnRecord, store: CompanyStore): Decimal {
+function totalAmount(txn: TxnRecord, store: CompanyStore): Decimal {
   return subtotal(txn).plus(salesTaxOf(txn, store).total);
 }
 
