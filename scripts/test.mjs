@@ -1,12 +1,13 @@
 // `npm test`: installs what is missing (npm packages, the Temporal CLI), checks types and style, runs every test
 // against real servers, and ends with one summary line: "N passed, N failed, N skipped".
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium } from './ensure-browser.mjs';
 import { ensureNodeModules } from './ensure-deps.mjs';
 import { ensureTemporalCli } from './temporal-cli.mjs';
+import { runTestFiles, specTotals } from './test-runner.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m) => console.log(`[test] ${m}`);
@@ -80,68 +81,24 @@ const groups = [
 ].filter((group) => group.files.length > 0);
 
 function runGroup(group) {
-  return new Promise((resolveRun) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--test',
-        '--test-concurrency=1',
-        `--test-timeout=${group.timeoutMs}`,
-        '--test-reporter=spec',
-        '--test-reporter-destination=stdout',
-        '--test-reporter=tap',
-        `--test-reporter-destination=test-results/${group.name}.tap`,
-        ...group.files,
-      ],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'test' },
-        // Its own process group, so that the runner and every file process it started can be stopped together.
-        detached: true,
-      },
-    );
-    let output = '';
-    let straggler;
-    child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
-      output += chunk.toString();
-      // The runner has reported its totals but may wait for ever on a file process that outlived its timeout: the
-      // runner stops it with SIGTERM, which a Temporal worker takes as a request for a graceful shutdown that may
-      // never end (a CI run hung 10 minutes there). Once the totals are out, a minute later the group is killed.
-      if (!straggler && /^ℹ duration_ms /m.test(output)) {
-        straggler = setTimeout(() => {
-          console.log(`[test] ${group.name}: the test runner did not exit a minute after its totals; killing it`);
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-        }, 60_000);
-        straggler.unref();
-      }
-    });
-    child.on('exit', (code) => {
-      if (straggler) clearTimeout(straggler);
-      resolveRun({ code, output });
-    });
+  return runTestFiles({
+    cwd: root,
+    files: group.files,
+    timeoutMs: group.timeoutMs,
+    tapFile: `test-results/${group.name}.tap`,
+    env: { LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'test' },
+    log: (m) => log(`${group.name}: ${m}`),
   });
 }
 
 const runs = [];
 for (const group of groups) runs.push(await runGroup(group));
-// The spec reporter ends each run with its totals ("ℹ pass N"); a run's last such line is its total.
-const count = (name) =>
-  runs.reduce((sum, { output }) => {
-    const matches = [...output.matchAll(new RegExp(`^ℹ ${name} (\\d+)`, 'gm'))];
-    return sum + (matches.length ? Number(matches[matches.length - 1][1]) : 0);
-  }, 0);
+const totals = runs.map(({ output }) => specTotals(output));
+const sum = (key) => totals.reduce((n, t) => n + t[key], 0);
 const failedChecks = checks.filter(([, ok]) => !ok).map(([name]) => name);
-const passed = count('pass') + checks.length - failedChecks.length;
-const failed = count('fail') + count('cancelled') + failedChecks.length;
-const skipped = count('skipped') + count('todo');
+const passed = sum('passed') + checks.length - failedChecks.length;
+const failed = sum('failed') + failedChecks.length;
+const skipped = sum('skipped');
 const exitCodes = runs.map(({ code }) => code);
 writeFileSync(
   join(root, 'test-results', 'summary.json'),
