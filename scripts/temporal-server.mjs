@@ -2,7 +2,8 @@
 // cluster tests run them on PostgreSQL; docker-compose.yml runs the same version as images (test/deploy keeps the two
 // in step).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { installGoTools, toolsBin } from './go-tools.mjs';
 
 export const TEMPORAL_SERVER_VERSION = '1.32.2';
@@ -37,4 +38,16 @@ export function ensureTemporalServer(log = (m) => console.error(m)) {
       'or point TEMPORAL_SERVER_BIN and TEMPORAL_SQL_TOOL at binaries of that version.',
     ].join('\n'),
   );
+}
+
+// `node scripts/temporal-server.mjs`: builds them if needed and prints their paths (.ci/run builds them this way
+// while npm test runs).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const built = ensureTemporalServer((m) => console.log(`[temporal-server] ${m}`));
+    console.log(`${built.server}\n${built.sqlTool}`);
+  } catch (error) {
+    console.error(error.message);
+    process.exit(1);
+  }
 }
