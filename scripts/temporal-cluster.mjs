@@ -319,8 +319,11 @@ export async function startTemporalCluster({
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.pipe(logFile);
-    child.stderr.pipe(logFile);
+    // Both into one file, which neither may end: the first to close would end it under the other, whose next line
+    // then throws "write after end" in the process that started the cluster (a benchmark crashed so while stopping).
+    child.stdout.pipe(logFile, { end: false });
+    child.stderr.pipe(logFile, { end: false });
+    child.once('close', () => logFile.end());
     const entry = { process: p, child, intended: false };
     running.set(p.name, entry);
     child.on('exit', (code, signal) => {
