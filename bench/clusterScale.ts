@@ -211,8 +211,11 @@ async function main(): Promise<void> {
     for (const [index, workerCount] of workerCounts.entries()) {
       const workers: { worker: Worker; running: Promise<void> }[] = [];
       for (let w = 0; w < workerCount; w++) {
+        // A connection each: the SDK refuses two workers of one task queue on one connection.
+        const workerConnection = await NativeConnection.connect({ address: cluster.address });
+        closers.push(() => workerConnection.close());
         const worker = await Worker.create({
-          connection: nativeConnection,
+          connection: workerConnection,
           taskQueue,
           workflowsPath: require.resolve('../src/workflows'),
           activities: createActivities({ client, taskQueue, dataverse: dataverseConnection.client, settings }),
