@@ -407,6 +407,79 @@ function invoiceFields(mode: Mode): FieldSpec[] {
   ];
 }
 
+/**
+ * qbXML 13 `EstimateLineAdd` / `EstimateLineMod`, in XSD order. Assumption (the XSD itself was not at hand; the order
+ * follows the invoice line's, whose shared elements the estimate line keeps, and public EstimateAdd samples): no
+ * ServiceDate, IsTaxable, OverrideItemAccountRef or LinkToTxn on an estimate line; its markup and inventory-site
+ * elements are not sent by the connector and so not offered here.
+ */
+function estimateLineFields(mode: Mode): FieldSpec[] {
+  return [
+    ...onlyIn('mod', mode, text('txnLineId', 'TxnLineID', ID_MAX, true)),
+    ref('itemRef', 'ItemRef'),
+    text('desc', 'Desc', 4095),
+    quantity('quantity', 'Quantity'),
+    text('unitOfMeasure', 'UnitOfMeasure', 31),
+    ...onlyIn('mod', mode, ref('overrideUomSetRef', 'OverrideUOMSetRef')),
+    price('rate', 'Rate'),
+    percent('ratePercent', 'RatePercent'),
+    ref('classRef', 'ClassRef'),
+    amount('amount', 'Amount'),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    text('other1', 'Other1', 29),
+    text('other2', 'Other2', 29),
+    ...onlyIn('add', mode, lineDataExt),
+  ];
+}
+
+/**
+ * qbXML 13 `EstimateAdd` / `EstimateMod` in XSD order: CustomerRef first (required on an Add), IsActive between the
+ * addresses and PONumber, no ARAccountRef, IsPending, ShipDate, ShipMethodRef or IsToBePrinted (order confirmed
+ * against public EstimateAdd samples: CustomerRef, TemplateRef, TxnDate, RefNumber, BillAddress, ShipAddress, IsActive,
+ * PONumber, TermsRef, DueDate, ItemSalesTaxRef, IsToBeEmailed, CustomerSalesTaxCodeRef, ExchangeRate; the placement of
+ * ClassRef, SalesRepRef, FOB, Memo, CustomerMsgRef, IsTaxIncluded and Other is taken from the invoice's and is an
+ * assumption), ExternalGUID on the Add only, then the lines.
+ */
+function estimateFields(mode: Mode): FieldSpec[] {
+  return [
+    ...onlyIn(
+      'mod',
+      mode,
+      text('txnId', 'TxnID', ID_MAX, true),
+      text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true),
+    ),
+    ref('customerRef', 'CustomerRef', CUSTOMER_FULL_NAME_MAX, mode === 'add'),
+    ref('classRef', 'ClassRef'),
+    ref('templateRef', 'TemplateRef'),
+    date('txnDate', 'TxnDate'),
+    text('refNumber', 'RefNumber', 11),
+    address('billAddress', 'BillAddress'),
+    address('shipAddress', 'ShipAddress'),
+    bool('isActive', 'IsActive'),
+    text('poNumber', 'PONumber', 25),
+    ref('termsRef', 'TermsRef'),
+    date('dueDate', 'DueDate'),
+    ref('salesRepRef', 'SalesRepRef'),
+    text('fob', 'FOB', 13),
+    ref('itemSalesTaxRef', 'ItemSalesTaxRef'),
+    text('memo', 'Memo', 4095),
+    ref('customerMsgRef', 'CustomerMsgRef'),
+    bool('isToBeEmailed', 'IsToBeEmailed'),
+    bool('isTaxIncluded', 'IsTaxIncluded'),
+    ref('customerSalesTaxCodeRef', 'CustomerSalesTaxCodeRef'),
+    text('other', 'Other', 29),
+    number('float')('exchangeRate', 'ExchangeRate'),
+    ...onlyIn('add', mode, guid('externalGuid', 'ExternalGUID')),
+    {
+      kind: 'group',
+      key: 'lines',
+      el: mode === 'add' ? 'EstimateLineAdd' : 'EstimateLineMod',
+      repeat: true,
+      fields: estimateLineFields(mode),
+    },
+  ];
+}
+
 const dataExtDefAddFields: readonly FieldSpec[] = [
   text('ownerId', 'OwnerID', 38, true),
   text('dataExtName', 'DataExtName', 31, true),
@@ -462,6 +535,8 @@ const WRITE_SHAPES: Readonly<Record<QbxmlWriteRequest['type'], WriteShape>> = {
   ItemInventoryMod: { body: 'ItemInventoryMod', fields: inventoryItemFields('mod') },
   InvoiceAdd: { body: 'InvoiceAdd', fields: invoiceFields('add') },
   InvoiceMod: { body: 'InvoiceMod', fields: invoiceFields('mod') },
+  EstimateAdd: { body: 'EstimateAdd', fields: estimateFields('add') },
+  EstimateMod: { body: 'EstimateMod', fields: estimateFields('mod') },
   DataExtDefAdd: { body: 'DataExtDefAdd', fields: dataExtDefAddFields },
   DataExtAdd: { body: 'DataExtAdd', fields: dataExtValueFields },
   DataExtMod: { body: 'DataExtMod', fields: dataExtValueFields },
@@ -811,7 +886,7 @@ function writeQuery(w: ElementWriter, req: QbxmlQueryRequest): void {
       w.leaf(`txnDelTypes[${i}]`, 'TxnDelType', t);
     });
     writeDeletedRange(w, req);
-  } else if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery') {
+  } else if (req.type === 'InvoiceQuery' || req.type === 'SalesOrderQuery' || req.type === 'EstimateQuery') {
     const filtered =
       req.maxReturned !== undefined ||
       req.fromModifiedDate !== undefined ||

@@ -147,6 +147,11 @@ export interface SalesOrderQuery extends TxnQueryFilters {
   type: 'SalesOrderQuery';
 }
 
+/** Estimates take the transaction filters of sales orders (qbXML 13 `EstimateQuery`). */
+export interface EstimateQuery extends TxnQueryFilters {
+  type: 'EstimateQuery';
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Customers and vendors
 // ---------------------------------------------------------------------------------------------------------------
@@ -536,6 +541,97 @@ export interface InvoiceMod {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Estimates
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * qbXML 13 `EstimateLineAdd`. Set `rate` or `ratePercent`, not both. An estimate line has no ServiceDate, IsTaxable
+ * or LinkToTxn (those are invoice lines'); its optional markup is left out, the connector sends prices only.
+ */
+export interface EstimateLineAddFields {
+  itemRef?: QbRef;
+  desc?: string;
+  quantity?: string;
+  unitOfMeasure?: string;
+  rate?: string;
+  ratePercent?: string;
+  classRef?: QbRef;
+  amount?: string;
+  salesTaxCodeRef?: QbRef;
+  other1?: string;
+  other2?: string;
+  dataExt?: LineDataExt[];
+}
+
+/** `txnLineId` `-1` adds a line inside a Mod; lines not listed in a Mod that sends any line are deleted. */
+export interface EstimateLineModFields {
+  txnLineId: string;
+  itemRef?: QbRef;
+  desc?: string;
+  quantity?: string;
+  unitOfMeasure?: string;
+  overrideUomSetRef?: QbRef;
+  rate?: string;
+  ratePercent?: string;
+  classRef?: QbRef;
+  amount?: string;
+  salesTaxCodeRef?: QbRef;
+  other1?: string;
+  other2?: string;
+}
+
+/** The header an estimate shares between Add and Mod: no AR account, ship date or ship method (an estimate ships nothing). */
+interface EstimateHeaderFields {
+  classRef?: QbRef;
+  templateRef?: QbRef;
+  txnDate?: string;
+  refNumber?: string;
+  billAddress?: QbAddress;
+  shipAddress?: QbAddress;
+  /** An estimate made inactive stays in the file but leaves the open-estimates lists. */
+  isActive?: boolean;
+  poNumber?: string;
+  termsRef?: QbRef;
+  dueDate?: string;
+  salesRepRef?: QbRef;
+  fob?: string;
+  itemSalesTaxRef?: QbRef;
+  memo?: string;
+  customerMsgRef?: QbRef;
+  isToBeEmailed?: boolean;
+  isTaxIncluded?: boolean;
+  customerSalesTaxCodeRef?: QbRef;
+  other?: string;
+  exchangeRate?: string;
+}
+
+export interface EstimateAddFields extends EstimateHeaderFields {
+  customerRef: QbRef;
+  externalGuid?: string;
+  lines?: EstimateLineAddFields[];
+}
+
+export interface EstimateModFields extends EstimateHeaderFields {
+  txnId: string;
+  editSequence: string;
+  customerRef?: QbRef;
+  /** When present, must list every line to keep (see EstimateLineModFields). */
+  lines?: EstimateLineModFields[];
+}
+
+export interface EstimateAdd {
+  type: 'EstimateAdd';
+  requestId: string;
+  fields: EstimateAddFields;
+}
+
+export interface EstimateMod {
+  type: 'EstimateMod';
+  requestId: string;
+  fields: EstimateModFields;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Custom fields (DataExt)
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -598,6 +694,7 @@ export type QbxmlQueryRequest =
   | ClassQuery
   | SalesOrderQuery
   | InvoiceQuery
+  | EstimateQuery
   | ListDeletedQuery
   | TxnDeletedQuery;
 
@@ -616,6 +713,8 @@ export type QbxmlWriteRequest =
   | ClassAdd
   | InvoiceAdd
   | InvoiceMod
+  | EstimateAdd
+  | EstimateMod
   | DataExtDefAdd
   | DataExtAdd
   | DataExtMod;
@@ -634,6 +733,7 @@ const QUERY_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlQueryRequest['ty
   'ClassQuery',
   'SalesOrderQuery',
   'InvoiceQuery',
+  'EstimateQuery',
   'ListDeletedQuery',
   'TxnDeletedQuery',
 ]);
@@ -644,9 +744,10 @@ const ITERABLE_TYPES: ReadonlySet<QbxmlRequestType> = new Set<QbxmlRequestType>(
   'ItemQuery',
   'SalesOrderQuery',
   'InvoiceQuery',
+  'EstimateQuery',
 ]);
 
-export type IterableQuery = CustomerQuery | VendorQuery | ItemQuery | SalesOrderQuery | InvoiceQuery;
+export type IterableQuery = CustomerQuery | VendorQuery | ItemQuery | SalesOrderQuery | InvoiceQuery | EstimateQuery;
 
 export function isQueryRequest(req: QbxmlRequest): req is QbxmlQueryRequest {
   return QUERY_TYPES.has(req.type);
@@ -936,6 +1037,13 @@ export interface SalesOrderRet extends TxnRecordBase {
   isFullyInvoiced?: boolean;
 }
 
+export interface EstimateRet extends TxnRecordBase {
+  kind: 'Estimate';
+  isActive?: boolean;
+  totalAmount?: string;
+  totalAmountInHomeCurrency?: string;
+}
+
 export interface DataExtRet {
   kind: 'DataExt';
   ownerId: string;
@@ -988,6 +1096,7 @@ export type QbRecord =
   | ClassRet
   | InvoiceRet
   | SalesOrderRet
+  | EstimateRet
   | DataExtRet
   | DataExtDefRet
   | ListDeletedRet

@@ -23,7 +23,7 @@ import { escapeXml, parseQbxmlDocument, type XmlElement } from './xml';
 
 export { QuickBooksParseError } from './parseError';
 
-export type CountableKind = ListKind | 'Item' | 'Invoice' | 'SalesOrder';
+export type CountableKind = ListKind | 'Item' | 'Invoice' | 'SalesOrder' | 'Estimate';
 
 export interface CompanyFileOptions {
   name: string;
@@ -118,6 +118,9 @@ const handlers: Record<string, Handler> = {
   InvoiceModRq: (rq, ctx) => modTxn('Invoice', rq, ctx),
   SalesOrderQueryRq: (rq, ctx) => queryTxns('SalesOrder', rq, ctx),
   SalesOrderAddRq: (rq, ctx) => addTxn('SalesOrder', rq, ctx),
+  EstimateQueryRq: (rq, ctx) => queryTxns('Estimate', rq, ctx),
+  EstimateAddRq: (rq, ctx) => addTxn('Estimate', rq, ctx),
+  EstimateModRq: (rq, ctx) => modTxn('Estimate', rq, ctx),
   DataExtDefAddRq: dataExtDefAdd,
   DataExtAddRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'add'),
   DataExtModRq: (rq, ctx) => dataExtAddOrMod(rq, ctx, 'mod'),
@@ -243,7 +246,8 @@ export class CompanyFileSimulator {
   }
 
   count(kind: CountableKind): number {
-    if (kind === 'Invoice' || kind === 'SalesOrder') return this.store.state.txns.filter((t) => t.kind === kind).length;
+    if (kind === 'Invoice' || kind === 'SalesOrder' || kind === 'Estimate')
+      return this.store.state.txns.filter((t) => t.kind === kind).length;
     const kinds: readonly string[] = kind === 'Item' ? itemKinds : [kind];
     return this.store.state.lists.filter((r) => kinds.includes(r.kind)).length;
   }

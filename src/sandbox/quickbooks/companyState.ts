@@ -17,7 +17,7 @@ export const itemKinds = [
 ] as const;
 export type ItemKind = (typeof itemKinds)[number];
 export type ListKind = 'Customer' | 'Vendor' | 'CustomerType' | 'VendorType' | 'Class' | 'Terms' | 'Account' | ItemKind;
-export type TxnKind = 'Invoice' | 'SalesOrder';
+export type TxnKind = 'Invoice' | 'SalesOrder' | 'Estimate';
 
 export interface ListRecord {
   kind: ListKind;

@@ -464,6 +464,86 @@ const salesOrderAddBody: Model = [
   manyChoice(1, [req('SalesOrderLineAdd', salesOrderLineAdd)], [req('SalesOrderLineGroupAdd', lineGroupAdd)]),
 ];
 
+/**
+ * qbXML 13 estimate lines: the invoice line's elements less ServiceDate, IsTaxable, OverrideItemAccountRef and
+ * LinkToTxn, with an optional markup after SalesTaxCodeRef. Assumption: the XSD was not at hand; the order follows the
+ * invoice line's and public EstimateLineAdd samples (ItemRef, Desc, Quantity, Rate, ClassRef, Amount, SalesTaxCodeRef).
+ */
+const markupChoice = optChoice([req('MarkupRate', price)], [req('MarkupRatePercent', pct)]);
+const estimateLineAdd = seq(
+  opt('ItemRef', ref('Item')),
+  opt('Desc', str(4095)),
+  opt('Quantity', qty),
+  opt('UnitOfMeasure', str(31)),
+  rateChoice,
+  opt('ClassRef', ref('Class')),
+  opt('Amount', amt),
+  opt('OptionForPriceRuleConflict', oneOf('Zero', 'BasePrice')),
+  opt('InventorySiteRef', ref('Other')),
+  opt('InventorySiteLocationRef', ref('Other')),
+  opt('SalesTaxCodeRef', ref('Other')),
+  markupChoice,
+  opt('Other1', str(29)),
+  opt('Other2', str(29)),
+  many('DataExt', dataExt),
+);
+const estimateLineMod = seq(
+  req('TxnLineID', str(36)),
+  opt('ItemRef', ref('Item')),
+  opt('Desc', str(4095)),
+  opt('Quantity', qty),
+  opt('UnitOfMeasure', str(31)),
+  opt('OverrideUOMSetRef', ref('Other')),
+  rateChoice,
+  opt('ClassRef', ref('Class')),
+  opt('Amount', amt),
+  opt('OptionForPriceRuleConflict', oneOf('Zero', 'BasePrice')),
+  opt('InventorySiteRef', ref('Other')),
+  opt('InventorySiteLocationRef', ref('Other')),
+  opt('SalesTaxCodeRef', ref('Other')),
+  markupChoice,
+  opt('Other1', str(29)),
+  opt('Other2', str(29)),
+);
+const estimateLineGroupMod = seq(
+  req('TxnLineID', str(36)),
+  opt('ItemGroupRef', ref('Item')),
+  opt('Quantity', qty),
+  opt('UnitOfMeasure', str(31)),
+  opt('OverrideUOMSetRef', ref('Other')),
+  many('EstimateLineMod', estimateLineMod),
+);
+
+/** qbXML 13 EstimateAdd / EstimateMod: see `src/qbxml/build.ts` for the order and what of it is an assumption. */
+const estimateBody = (mode: Mode): Model => [
+  ...modHeader(mode, 'TxnID'),
+  (mode === 'add' ? req : opt)('CustomerRef', ref('Customer', 209)),
+  opt('ClassRef', ref('Class')),
+  opt('TemplateRef', ref('Other')),
+  opt('TxnDate', date),
+  opt('RefNumber', str(11)),
+  opt('BillAddress', address),
+  opt('ShipAddress', address),
+  opt('IsActive', bool),
+  opt('PONumber', str(25)),
+  opt('TermsRef', ref('Terms')),
+  opt('DueDate', date),
+  opt('SalesRepRef', ref('Other')),
+  opt('FOB', str(13)),
+  opt('ItemSalesTaxRef', ref('Other')),
+  opt('Memo', str(4095)),
+  opt('CustomerMsgRef', ref('Other')),
+  opt('IsToBeEmailed', bool),
+  opt('IsTaxIncluded', bool),
+  opt('CustomerSalesTaxCodeRef', ref('Other')),
+  opt('Other', str(29)),
+  opt('ExchangeRate', qty),
+  ...addOnly(mode, opt('ExternalGUID', guid)),
+  mode === 'add'
+    ? manyChoice(0, [req('EstimateLineAdd', estimateLineAdd)], [req('EstimateLineGroupAdd', lineGroupAdd)])
+    : manyChoice(0, [req('EstimateLineMod', estimateLineMod)], [req('EstimateLineGroupMod', estimateLineGroupMod)]),
+];
+
 const dataExtTypes = oneOf(
   'AMTTYPE',
   'DATETIMETYPE',
@@ -568,7 +648,7 @@ const customerQuery = withOwner(
     opt('ClassFilter', idListFilter),
   ]),
 );
-const txnQuery = (kind: 'Invoice' | 'SalesOrder'): Model => [
+const txnQuery = (kind: 'Invoice' | 'SalesOrder' | 'Estimate'): Model => [
   optChoice(
     [many('TxnID', str(36), Infinity, 1)],
     [many('RefNumber', str(11), Infinity, 1)],
@@ -700,6 +780,9 @@ export const requestSchemas: Readonly<Record<string, RequestSchema>> = {
   InvoiceModRq: addRq('InvoiceMod', invoiceBody('mod')),
   SalesOrderQueryRq: iteratorQuery(txnQuery('SalesOrder')),
   SalesOrderAddRq: addRq('SalesOrderAdd', salesOrderAddBody),
+  EstimateQueryRq: iteratorQuery(txnQuery('Estimate')),
+  EstimateAddRq: addRq('EstimateAdd', estimateBody('add')),
+  EstimateModRq: addRq('EstimateMod', estimateBody('mod')),
   DataExtDefAddRq: { model: [req('DataExtDefAdd', seq(...dataExtDefAdd))], attributes: ['requestID'] },
   DataExtAddRq: { model: [req('DataExtAdd', seq(...dataExtValueBody))], attributes: ['requestID'] },
   DataExtModRq: { model: [req('DataExtMod', seq(...dataExtValueBody))], attributes: ['requestID'] },

@@ -77,6 +77,14 @@ export const salesOrderRetOrder = [
   'IsManuallyClosed', 'IsFullyInvoiced', 'Memo', ...txnDelivery, ...txnClosing, 'SalesOrderLineRet',
 ]; // prettier-ignore
 
+/** Assumption (XSD not at hand): the sales order's header without ship date and method, IsActive after the addresses. */
+export const estimateRetOrder = [
+  ...txnOpening, ...txnAddresses, 'IsActive', 'PONumber', 'TermsRef', 'DueDate', 'SalesRepRef', 'FOB', 'Subtotal',
+  'ItemSalesTaxRef', 'SalesTaxPercentage', 'SalesTaxTotal', 'TotalAmount', 'CurrencyRef', 'ExchangeRate',
+  'TotalAmountInHomeCurrency', 'Memo', 'CustomerMsgRef', 'IsToBeEmailed', 'IsTaxIncluded', 'CustomerSalesTaxCodeRef',
+  ...txnClosing, 'EstimateLineRet',
+]; // prettier-ignore
+
 const lineHead = [
   'TxnLineID', 'ItemRef', 'Desc', 'Quantity', 'UnitOfMeasure', 'OverrideUOMSetRef', 'Rate', 'RatePercent', 'ClassRef',
   'Amount', 'TaxAmount', 'InventorySiteRef', 'InventorySiteLocationRef', 'SerialNumber', 'LotNumber',
@@ -86,4 +94,8 @@ export const invoiceLineRetOrder = [...lineHead, 'ServiceDate', 'SalesTaxCodeRef
 
 export const salesOrderLineRetOrder = [
   ...lineHead, 'SalesTaxCodeRef', 'Invoiced', 'IsManuallyClosed', 'Other1', 'Other2',
+]; // prettier-ignore
+
+export const estimateLineRetOrder = [
+  ...lineHead, 'SalesTaxCodeRef', 'MarkupRate', 'MarkupRatePercent', 'Other1', 'Other2',
 ]; // prettier-ignore

@@ -17,7 +17,14 @@ import { byModified, runQuery, type QueryMatch } from './queryRunner';
 import { childText, childTexts, type RequestContext, type RequestOutcome } from './requestContext';
 import { recordInUse, RequestFailure, statusMessages, unknownObject } from './requestFailure';
 import { bodyModel, requestSchemas } from './requestSchemas';
-import { invoiceLineRetOrder, invoiceRetOrder, salesOrderLineRetOrder, salesOrderRetOrder } from './retOrder';
+import {
+  estimateLineRetOrder,
+  estimateRetOrder,
+  invoiceLineRetOrder,
+  invoiceRetOrder,
+  salesOrderLineRetOrder,
+  salesOrderRetOrder,
+} from './retOrder';
 import { orderFields, recordStamp, renderNodes, textNode } from './retRender';
 import { balanceRemaining, lineAmount, subtotal } from './txnTotals';
 import { salesTaxOf } from './salesTax';
@@ -32,6 +39,10 @@ const lineElements = new Set([
   'InvoiceLineGroupMod',
   'SalesOrderLineAdd',
   'SalesOrderLineGroupAdd',
+  'EstimateLineAdd',
+  'EstimateLineGroupAdd',
+  'EstimateLineMod',
+  'EstimateLineGroupMod',
 ]);
 const headerSkip = new Set([
   ...lineElements,
@@ -313,15 +324,25 @@ function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions):
     );
     if (!has('IsPending')) computed.push(textNode('IsPending', 'false'));
     if (!has('IsFinanceCharge')) computed.push(textNode('IsFinanceCharge', 'false'));
+  } else if (txn.kind === 'Estimate') {
+    computed.push(textNode('TotalAmount', total.toFixed(2)));
+    if (!has('IsActive')) computed.push(textNode('IsActive', 'true'));
   } else {
     computed.push(textNode('TotalAmount', total.plus(tax.total).toFixed(2)));
     if (!has('IsManuallyClosed')) computed.push(textNode('IsManuallyClosed', 'false'));
     computed.push(textNode('IsFullyInvoiced', 'false'));
   }
-  if (!has('IsToBePrinted')) computed.push(textNode('IsToBePrinted', 'false'));
+  // An estimate has no IsToBePrinted (qbXML 13 EstimateRet; an assumption, see retOrder.ts).
+  if (!has('IsToBePrinted') && txn.kind !== 'Estimate') computed.push(textNode('IsToBePrinted', 'false'));
   if (!has('IsToBeEmailed')) computed.push(textNode('IsToBeEmailed', 'false'));
-  const order = txn.kind === 'Invoice' ? invoiceRetOrder : salesOrderRetOrder;
-  const lineOrder = txn.kind === 'Invoice' ? invoiceLineRetOrder : salesOrderLineRetOrder;
+  const order =
+    txn.kind === 'Invoice' ? invoiceRetOrder : txn.kind === 'Estimate' ? estimateRetOrder : salesOrderRetOrder;
+  const lineOrder =
+    txn.kind === 'Invoice'
+      ? invoiceLineRetOrder
+      : txn.kind === 'Estimate'
+        ? estimateLineRetOrder
+        : salesOrderLineRetOrder;
   const header = orderFields([...computed, ...txn.fields], order, opts.include);
   const lineRet = `${txn.kind}LineRet`;
   const wantLines = opts.includeLines && (opts.include.size === 0 || opts.include.has(lineRet));
