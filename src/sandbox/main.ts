@@ -180,6 +180,17 @@ export async function startSandboxes(options: SandboxesOptions): Promise<Sandbox
       });
     }
   }
+  // A won opportunity reaches QuickBooks at once: its step is on the Win message (WinOpportunity), added to sandboxes
+  // made before opportunities were synced too.
+  if (!dataverse.webhooks().some((hook) => hook.entity === 'opportunity')) {
+    dataverse.registerWebhook({
+      url: `http://127.0.0.1:${options.gatewayPort}/webhooks/dataverse`,
+      entity: 'opportunity',
+      messages: ['Win', 'Update'],
+      authType: 'WebhookKey',
+      key: secrets.webhookKey,
+    });
+  }
 
   const endpoints = {
     temporal: { address: options.temporalAddress, namespace: options.namespace, uiUrl: 'http://localhost:8233' },

@@ -7,7 +7,8 @@ import { columnForProperty, isLookupValue, type LookupValue, type Row, type Stor
 import { type ColumnDefinition, type Schema, type TableDefinition } from './schema';
 import { type RecordStore } from './store';
 
-export type MessageName = 'Create' | 'Update' | 'Delete';
+/** `Win`: the WinOpportunity action (its webhook context carries the OpportunityClose and the Status, no Target). */
+export type MessageName = 'Create' | 'Update' | 'Delete' | 'Win';
 
 /** A committed change, handed to webhooks after the transaction that made it. */
 export interface ChangeEvent {
@@ -17,6 +18,8 @@ export interface ChangeEvent {
   /** Columns the request set (Update) or all populated columns (Create). */
   attributes: string[];
   depth: number;
+  /** Win: the OpportunityClose activity the action created and the Won status it was given. */
+  close?: { activityId: string; status: number };
 }
 
 export interface WriteContext {
@@ -38,6 +41,23 @@ export interface ServerWork {
 export type KeyValue = string | number | boolean | null;
 
 const STATE_COLUMNS = new Set(['statecode', 'statuscode']);
+
+/** Line tables and the header each line belongs to: the header's totals follow its lines. */
+interface LineTable {
+  header: 'salesorder' | 'opportunity';
+  lookup: 'salesorderid' | 'opportunityid';
+}
+const LINE_TABLES: Readonly<Record<string, LineTable>> = {
+  salesorderdetail: { header: 'salesorder', lookup: 'salesorderid' },
+  opportunityproduct: { header: 'opportunity', lookup: 'opportunityid' },
+};
+const LINES_OF: Readonly<Record<string, string>> = {
+  salesorder: 'salesorderdetail',
+  opportunity: 'opportunityproduct',
+};
+
+/** Opportunity states (opportunity table reference). */
+const OpportunityState = { Open: 0, Won: 1 } as const;
 
 function nowIso(): string {
   return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -354,15 +374,25 @@ export class RecordService {
   }
 
   private orderMustBeEditable(orderId: string): Row {
-    const order = this.store.get('salesorder', orderId);
-    if (order === undefined) throw notFound('salesorder', orderId);
-    if (order.statecode !== 0) {
+    return this.headerMustBeEditable('salesorder', orderId);
+  }
+
+  /**
+   * A closed order or opportunity is read-only, its lines too. For opportunities the message is an assumption (the
+   * platform refuses edits of a closed opportunity; its exact wording was not confirmed).
+   */
+  private headerMustBeEditable(header: 'salesorder' | 'opportunity', id: string): Row {
+    const row = this.store.get(header, id);
+    if (row === undefined) throw notFound(header, id);
+    if (row.statecode !== 0) {
       throw badRequest(
         ErrorCodes.readOnlyRecord,
-        `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${orderId}).`,
+        header === 'salesorder'
+          ? `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${id}).`
+          : `This opportunity is closed (won or lost) and is read-only; reopen it before editing it or its products (opportunity Id = ${id}).`,
       );
     }
-    return order;
+    return row;
   }
 
   /** Table-specific defaults, computed columns and rules, run on every create and update before saving. */
@@ -433,8 +463,35 @@ export class RecordService {
         this.computeOrderTotals(row);
         break;
       }
+      case 'opportunity': {
+        // Closing goes through WinOpportunity / LoseOpportunity, which record the OpportunityClose activity; an update
+        // may only reopen. Assumption: the platform's refusal of a close by update (its code and wording unconfirmed).
+        if (changed.includes('statecode') && row.statecode !== OpportunityState.Open && !this.closing) {
+          throw badRequest(
+            ErrorCodes.invalidArgument,
+            'An opportunity is closed with the WinOpportunity or LoseOpportunity action, not by setting its state.',
+          );
+        }
+        const frozen = (c: string): boolean => !STATE_COLUMNS.has(c) && !c.startsWith('qbsync_');
+        if (previous !== undefined && previous.statecode !== OpportunityState.Open && changed.some(frozen)) {
+          if (!(this.closing || (changed.includes('statecode') && row.statecode === OpportunityState.Open))) {
+            throw badRequest(
+              ErrorCodes.readOnlyRecord,
+              `This opportunity is closed (won or lost) and is read-only; reopen it before editing it or its products (opportunity Id = ${String(row.opportunityid)}).`,
+            );
+          }
+        }
+        if (previous === undefined && (row.transactioncurrencyid === undefined || row.transactioncurrencyid === null)) {
+          const currency = this.store.all('transactioncurrency')[0];
+          if (currency !== undefined)
+            row.transactioncurrencyid = { id: String(currency.transactioncurrencyid), table: 'transactioncurrency' };
+        }
+        this.computeHeaderTotals('opportunity', row);
+        break;
+      }
       case 'salesorderdetail':
-        this.applyLineRules(row, previous);
+      case 'opportunityproduct':
+        this.applyLineRules(LINE_TABLES[table.logicalName]!, row, previous);
         break;
       default:
         break;
@@ -475,16 +532,14 @@ export class RecordService {
     }
   }
 
-  private applyLineRules(row: Row, previous: Row | undefined): void {
-    if (!isLookupValue(row.salesorderid))
-      throw badRequest(ErrorCodes.requiredMissing, "Attribute 'salesorderid' cannot be NULL");
-    const order = this.orderMustBeEditable(row.salesorderid.id);
-    if (
-      previous !== undefined &&
-      isLookupValue(previous.salesorderid) &&
-      previous.salesorderid.id !== row.salesorderid.id
-    ) {
-      this.orderMustBeEditable(previous.salesorderid.id);
+  private applyLineRules(line: LineTable, row: Row, previous: Row | undefined): void {
+    const parent = row[line.lookup];
+    if (!isLookupValue(parent))
+      throw badRequest(ErrorCodes.requiredMissing, `Attribute '${line.lookup}' cannot be NULL`);
+    const order = this.headerMustBeEditable(line.header, parent.id);
+    const before = previous?.[line.lookup];
+    if (previous !== undefined && isLookupValue(before) && before.id !== parent.id) {
+      this.headerMustBeEditable(line.header, before.id);
     }
     row.isproductoverridden ??= false;
     row.ispriceoverridden ??= false;
@@ -536,7 +591,7 @@ export class RecordService {
     row.baseamount = money(base);
     row.extendedamount = money(base.minus(numberOf(row.manualdiscountamount)).plus(numberOf(row.tax)));
     if (row.lineitemnumber === undefined || row.lineitemnumber === null) {
-      row.lineitemnumber = this.linesOf(row.salesorderid.id).length + 1;
+      row.lineitemnumber = this.linesOfHeader(line.header, parent.id).length + 1;
     }
     row.transactioncurrencyid ??= order.transactioncurrencyid ?? null;
   }
@@ -559,13 +614,24 @@ export class RecordService {
   }
 
   linesOf(orderId: string): Row[] {
-    return this.store
-      .all('salesorderdetail')
-      .filter((l) => isLookupValue(l.salesorderid) && l.salesorderid.id === orderId);
+    return this.linesOfHeader('salesorder', orderId);
+  }
+
+  private linesOfHeader(header: 'salesorder' | 'opportunity', id: string): Row[] {
+    const lineTable = LINES_OF[header]!;
+    const lookup = LINE_TABLES[lineTable]!.lookup;
+    return this.store.all(lineTable).filter((l) => {
+      const parent = l[lookup];
+      return isLookupValue(parent) && parent.id === id;
+    });
   }
 
   private computeOrderTotals(order: Row): void {
-    const lines = this.linesOf(String(order.salesorderid));
+    this.computeHeaderTotals('salesorder', order);
+  }
+
+  private computeHeaderTotals(header: 'salesorder' | 'opportunity', order: Row): void {
+    const lines = this.linesOfHeader(header, String(order[`${header}id`]));
     const lineTotal = lines.reduce((sum, line) => sum.plus(numberOf(line.extendedamount)), new Decimal(0));
     const discount =
       typeof order.discountamount === 'number'
@@ -578,18 +644,22 @@ export class RecordService {
   }
 
   /** Re-totals an order after one of its lines changed; the order's row version moves like Dataverse's. */
-  private refreshOrder(orderId: string, context: WriteContext): void {
-    const order = this.store.get('salesorder', orderId);
+  private refreshOrder(
+    orderId: string,
+    context: WriteContext,
+    header: 'salesorder' | 'opportunity' = 'salesorder',
+  ): void {
+    const order = this.store.get(header, orderId);
     if (order === undefined) return;
     const updated: Row = { ...order };
-    this.computeOrderTotals(updated);
+    this.computeHeaderTotals(header, updated);
     if (updated.totalamount === order.totalamount && updated.totallineitemamount === order.totallineitemamount) return;
     updated.versionnumber = this.store.nextVersion();
     updated.modifiedon = nowIso();
-    this.store.put('salesorder', orderId, updated);
+    this.store.put(header, orderId, updated);
     context.events.push({
       message: 'Update',
-      table: 'salesorder',
+      table: header,
       id: orderId,
       attributes: ['totallineitemamount', 'totalamountlessfreight', 'totalamount'],
       depth: 2,
@@ -625,8 +695,7 @@ export class RecordService {
       this.store.put(table.logicalName, rowId, row);
       const populated = Object.keys(row).filter((k) => row[k] !== null);
       context.events.push({ message: 'Create', table: table.logicalName, id: rowId, attributes: populated, depth: 1 });
-      if (table.logicalName === 'salesorderdetail' && isLookupValue(row.salesorderid))
-        this.refreshOrder(row.salesorderid.id, context);
+      this.refreshHeaderOf(table, [row], context);
       return row;
     });
   }
@@ -650,10 +719,7 @@ export class RecordService {
         attributes: [...new Set([...changed, 'modifiedon'])],
         depth: 1,
       });
-      if (table.logicalName === 'salesorderdetail') {
-        for (const orderRef of [existing.salesorderid, row.salesorderid])
-          if (isLookupValue(orderRef)) this.refreshOrder(orderRef.id, context);
-      }
+      this.refreshHeaderOf(table, [existing, row], context);
       return row;
     });
   }
@@ -661,15 +727,108 @@ export class RecordService {
   remove(table: TableDefinition, existing: Row, context: WriteContext): void {
     this.store.transaction(() => {
       const id = String(existing[table.primaryKey]);
-      if (table.logicalName === 'salesorderdetail' && isLookupValue(existing.salesorderid))
-        this.orderMustBeEditable(existing.salesorderid.id);
-      if (table.logicalName === 'salesorder') {
-        for (const line of this.linesOf(id)) this.store.remove('salesorderdetail', String(line.salesorderdetailid));
+      const line = LINE_TABLES[table.logicalName];
+      const parent = line ? existing[line.lookup] : undefined;
+      if (line && isLookupValue(parent)) this.headerMustBeEditable(line.header, parent.id);
+      const lineTable = LINES_OF[table.logicalName];
+      if (lineTable !== undefined) {
+        const header = table.logicalName as 'salesorder' | 'opportunity';
+        for (const l of this.linesOfHeader(header, id)) this.store.remove(lineTable, String(l[`${lineTable}id`]));
       }
       this.store.remove(table.logicalName, id);
       context.events.push({ message: 'Delete', table: table.logicalName, id, attributes: [], depth: 1 });
-      if (table.logicalName === 'salesorderdetail' && isLookupValue(existing.salesorderid))
-        this.refreshOrder(existing.salesorderid.id, context);
+      this.refreshHeaderOf(table, [existing], context);
+    });
+  }
+
+  /** The headers (order, opportunity) whose lines `rows` are: re-totalled after a line was written. */
+  private refreshHeaderOf(table: TableDefinition, rows: Row[], context: WriteContext): void {
+    const line = LINE_TABLES[table.logicalName];
+    if (line === undefined) return;
+    const ids = new Set(
+      rows
+        .map((r) => r[line.lookup])
+        .filter(isLookupValue)
+        .map((l) => l.id),
+    );
+    for (const id of ids) this.refreshOrder(id, context, line.header);
+  }
+
+  /** Set while WinOpportunity closes an opportunity: the one way its state may become Won. */
+  private closing = false;
+
+  /**
+   * The `WinOpportunity` action (Web API, unbound; `OpportunityClose` entity and `Status`): records the close as a
+   * completed OpportunityClose activity and moves the opportunity to Won with that status. Refused, as documented or
+   * (marked) assumed: a missing parameter (400), an opportunity that does not exist (404), one already closed (400,
+   * wording assumed), a status that is not one of the Won state's (400, the platform's invalid-status message).
+   */
+  winOpportunity(parameters: Record<string, unknown>, context: WriteContext): void {
+    const close = parameters.OpportunityClose;
+    const status = parameters.Status;
+    if (close === undefined || close === null || typeof close !== 'object' || Array.isArray(close)) {
+      throw badRequest(
+        ErrorCodes.requiredMissing,
+        "Required parameter 'OpportunityClose' of WinOpportunity is missing.",
+      );
+    }
+    if (typeof status !== 'number' || !Number.isInteger(status)) {
+      throw badRequest(ErrorCodes.requiredMissing, "Required parameter 'Status' of WinOpportunity is missing.");
+    }
+    const bind = (close as Record<string, unknown>)['opportunityid@odata.bind'];
+    const opportunityId = typeof bind === 'string' ? /opportunities\(([0-9a-fA-F-]{36})\)/.exec(bind)?.[1] : undefined;
+    if (opportunityId === undefined) {
+      throw badRequest(
+        ErrorCodes.requiredMissing,
+        "The OpportunityClose of WinOpportunity must name its opportunity ('opportunityid@odata.bind': '/opportunities(<id>)').",
+      );
+    }
+    const opportunities = this.schema.table('opportunity');
+    this.store.transaction(() => {
+      const opportunity = this.store.get('opportunity', opportunityId.toLowerCase());
+      if (opportunity === undefined) throw notFound('opportunity', opportunityId);
+      if (opportunity.statecode !== OpportunityState.Open) {
+        throw badRequest(
+          ErrorCodes.invalidArgument,
+          `The opportunity is already closed and cannot be won (opportunity Id = ${opportunityId}).`,
+        );
+      }
+      const won = opportunities.states.find((s) => s.state === OpportunityState.Won)!;
+      if (!won.statuses.includes(status)) {
+        throw badRequest(
+          ErrorCodes.invalidArgument,
+          `${status} is not a valid status code for state code OpportunityState.Won on opportunity with Id ${opportunityId}.`,
+        );
+      }
+      const quiet: WriteContext = { ...context, events: [] };
+      const activity = this.create(this.schema.table('opportunityclose'), close as Record<string, unknown>, quiet);
+      const activityId = String(activity.activityid);
+      this.store.put('opportunityclose', activityId, { ...activity, statecode: 1, statuscode: 2 });
+      this.closing = true;
+      try {
+        const actualvalue = activity.actualrevenue ?? opportunity.totalamount ?? opportunity.estimatedvalue ?? null;
+        this.update(
+          opportunities,
+          opportunity,
+          {
+            statecode: OpportunityState.Won,
+            statuscode: status,
+            actualclosedate: typeof activity.actualend === 'string' ? activity.actualend : nowIso(),
+            ...(typeof actualvalue === 'number' ? { actualvalue } : {}),
+          },
+          quiet,
+        );
+      } finally {
+        this.closing = false;
+      }
+      context.events.push({
+        message: 'Win',
+        table: 'opportunity',
+        id: String(opportunity.opportunityid),
+        attributes: ['statecode', 'statuscode', 'actualclosedate', 'actualvalue'],
+        depth: 1,
+        close: { activityId, status },
+      });
     });
   }
 }

@@ -121,6 +121,8 @@ const address = (prefix: string): Record<string, ColumnSpec> => ({
 
 interface TableSpec {
   logicalName: string;
+  /** The primary key when it is not `<logicalName>id` (activities: `activityid`). */
+  primaryKey?: string;
   schemaName: string;
   entitySet: string;
   primaryName: string;
@@ -228,6 +230,7 @@ const TABLES: TableSpec[] = [
     collections: [
       { name: 'contact_customer_accounts', table: 'contact', lookup: 'parentcustomerid' },
       { name: 'order_customer_accounts', table: 'salesorder', lookup: 'customerid' },
+      { name: 'opportunity_parent_account', table: 'opportunity', lookup: 'parentaccountid' },
     ],
     states: activeInactive,
   },
@@ -364,6 +367,98 @@ const TABLES: TableSpec[] = [
     },
     states: [],
   },
+  /**
+   * Opportunities (learn.microsoft.com, `opportunity` table reference): Open (In Progress 1, On Hold 2), Won (Won 3),
+   * Lost (Canceled 4, Out-Sold 5). The account is `parentaccountid`; `customerid` (Potential Customer) may name an
+   * account or a contact. Totals are computed from the lines, as on orders.
+   */
+  {
+    logicalName: 'opportunity',
+    schemaName: 'Opportunity',
+    entitySet: 'opportunities',
+    primaryName: 'name',
+    columns: {
+      name: str(300, { required: true }),
+      description: memo(),
+      customerid: customer('customerid'),
+      parentaccountid: lookup('account'),
+      parentcontactid: lookup('contact'),
+      pricelevelid: lookup('pricelevel'),
+      transactioncurrencyid: lookup('transactioncurrency'),
+      estimatedvalue: money(),
+      estimatedclosedate: date(),
+      closeprobability: int(),
+      actualvalue: money(),
+      actualclosedate: date(),
+      ispricelocked: bool(),
+      freightamount: money(),
+      discountamount: money(),
+      discountpercentage: decimal(),
+      totaltax: money(),
+      totallineitemamount: money({ readOnly: true }),
+      totalamountlessfreight: money({ readOnly: true }),
+      totalamount: money({ readOnly: true }),
+    },
+    collections: [
+      { name: 'product_opportunities', table: 'opportunityproduct', lookup: 'opportunityid' },
+      { name: 'Opportunity_OpportunityClose', table: 'opportunityclose', lookup: 'opportunityid' },
+    ],
+    states: [
+      { state: 0, label: 'Open', defaultStatus: 1, statuses: [1, 2] },
+      { state: 1, label: 'Won', defaultStatus: 3, statuses: [3] },
+      { state: 2, label: 'Lost', defaultStatus: 4, statuses: [4, 5] },
+    ],
+  },
+  {
+    logicalName: 'opportunityproduct',
+    schemaName: 'OpportunityProduct',
+    entitySet: 'opportunityproducts',
+    primaryName: 'productidname',
+    columns: {
+      opportunityid: lookup('opportunity', { required: true }),
+      productid: lookup('product'),
+      uomid: lookup('uom'),
+      isproductoverridden: bool(),
+      ispriceoverridden: bool(),
+      productdescription: str(500),
+      productidname: str(100, { readOnly: true }),
+      description: memo(),
+      quantity: decimal(),
+      priceperunit: money(),
+      baseamount: money({ readOnly: true }),
+      manualdiscountamount: money(),
+      tax: money(),
+      extendedamount: money({ readOnly: true }),
+      lineitemnumber: int(),
+      sequencenumber: int(),
+      transactioncurrencyid: lookup('transactioncurrency'),
+    },
+    states: [],
+  },
+  /**
+   * The activity WinOpportunity / LoseOpportunity record the close with (an activity: primary key `activityid`). It is
+   * created Completed by the action; the sandbox offers no other way to write one.
+   */
+  {
+    logicalName: 'opportunityclose',
+    schemaName: 'OpportunityClose',
+    entitySet: 'opportunitycloses',
+    primaryKey: 'activityid',
+    primaryName: 'subject',
+    columns: {
+      subject: str(200),
+      description: memo(),
+      opportunityid: lookup('opportunity'),
+      actualrevenue: money(),
+      actualend: date(),
+      competitorid: lookup('account'),
+    },
+    states: [
+      { state: 0, label: 'Open', defaultStatus: 1, statuses: [1] },
+      { state: 1, label: 'Completed', defaultStatus: 2, statuses: [2] },
+      { state: 2, label: 'Canceled', defaultStatus: 3, statuses: [3] },
+    ],
+  },
 ];
 
 /**
@@ -464,7 +559,7 @@ export class Schema {
         options.map((o) => ({ ...o })),
       );
     for (const spec of TABLES) {
-      const primaryKey = `${spec.logicalName}id`;
+      const primaryKey = spec.primaryKey ?? `${spec.logicalName}id`;
       const columns = new Map<string, ColumnDefinition>();
       const all = { ...systemColumns(spec, primaryKey), ...spec.columns };
       for (const [name, columnSpec] of Object.entries(all))

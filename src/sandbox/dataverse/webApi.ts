@@ -189,6 +189,16 @@ export class WebApi {
       if (response !== undefined) return response;
     }
     const [first, second, ...rest] = segments;
+    if (first === 'WinOpportunity' && second === undefined) {
+      if (request.method.toUpperCase() !== 'POST')
+        throw new DataverseError(
+          405,
+          '',
+          `The HTTP method '${request.method}' is not allowed on the action 'WinOpportunity'.`,
+        );
+      this.records.winOpportunity(parseJsonBody(request.body), context);
+      return emptyResponse(204);
+    }
     if (first === undefined)
       return jsonResponse(200, {
         '@odata.context': `${this.webApiUrl}$metadata`,

@@ -214,7 +214,18 @@ export class WebhookDispatcher {
       SecondaryEntityName: 'none',
       UserId: this.options.userId,
     };
-    const input = [{ key: 'Target', value: target }];
+    // WinOpportunity's context carries its parameters, the OpportunityClose entity and the Status, not a Target.
+    const closeRow = event.close ? this.store.get('opportunityclose', event.close.activityId) : undefined;
+    const input =
+      event.message === 'Win' && event.close && closeRow
+        ? [
+            {
+              key: 'OpportunityClose',
+              value: this.entity('opportunityclose', event.close.activityId, closeRow, Object.keys(closeRow)),
+            },
+            { key: 'Status', value: { __type: `OptionSetValue:${CONTRACT}`, Value: event.close.status } },
+          ]
+        : [{ key: 'Target', value: target }];
     return {
       ...base,
       InputParameters: input,
