@@ -2,11 +2,13 @@ import { type DataverseClient } from '../dataverse/client';
 import { createDataverseListRecordActivities, type PartyBulkWriters } from './dataverseListRecords';
 import { createDataversePairedRowActivities } from './dataversePairedRows';
 import { createDataverseSalesOrderActivities } from './dataverseSalesOrders';
+import { createWonOpportunityActivities } from './wonOpportunityToEstimate';
 
 /**
  * Every activity that reaches Dataverse for the sync, grouped by flow: QuickBooks list records into rows
  * (`dataverseListRecords.ts`), rows paired with QuickBooks records and what changed (`dataversePairedRows.ts`), sales
- * orders and their invoices (`dataverseSalesOrders.ts`). Their registered names are part of every recorded history,
+ * orders and their invoices (`dataverseSalesOrders.ts`), won opportunities and their estimates
+ * (`wonOpportunityToEstimate.ts`). Their registered names are part of every recorded history,
  * so they stay as they are whichever file holds them.
  */
 export interface DataverseActivityDeps {
@@ -22,6 +24,7 @@ export function createDataverseActivities(deps: DataverseActivityDeps) {
     ...createDataverseListRecordActivities(deps),
     ...createDataversePairedRowActivities(deps),
     ...createDataverseSalesOrderActivities(deps),
+    ...createWonOpportunityActivities(deps),
   };
 }
 

@@ -27,6 +27,7 @@ import {
   TABLES,
   TXN_ID_COLUMN,
   type DynamicsEntity,
+  ESTIMATE_TXN_ID_COLUMN,
 } from '../mapping/entityRegistry';
 import { recordSynced } from '../observability/metrics';
 import { asFailure } from './dataverseFailure';
@@ -57,15 +58,20 @@ export interface ProductForQuickBooks {
   etag: string;
 }
 
+/** A position (a `modifiedon`, or a row id) per Dynamics table the poll reads. */
+export type DynamicsPositions = Partial<Record<DynamicsEntity, string>>;
+
 export interface DataverseChangesInput {
   connection: string;
   receivesNewAccounts: boolean;
-  since: { account?: string; product?: string; salesorder?: string };
+  since: DynamicsPositions;
   /**
    * Mark of the last row handed off at the `since` second, per entity: its id, and the highest row version the read saw
    * (see `mapping/dataverseChanges.ts`; a bare id from a cursor written before).
    */
-  afterIds?: { account?: string; product?: string; salesorder?: string };
+  afterIds?: DynamicsPositions;
+  /** Also read opportunities won since their cursor and not given an estimate yet (poll cycles since issue 16). */
+  wonOpportunities?: boolean;
   /** Per entity and cycle; the cursor stops at the last row handed off. */
   limit?: number;
 }
@@ -74,10 +80,12 @@ export interface DataverseChanges {
   accountIds: string[];
   productIds: string[];
   salesOrderIds: string[];
+  /** Won opportunities (only when asked for: `wonOpportunities`). */
+  opportunityIds?: string[];
   /** modifiedon of the last row looked at per entity (rows beyond `limit` wait for the next cycle). */
-  cursors: { account?: string; product?: string; salesorder?: string };
+  cursors: DynamicsPositions;
   /** Mark of that last row: the next cycle resumes after it, within the same second, and reads that second again. */
-  afterIds?: { account?: string; product?: string; salesorder?: string };
+  afterIds?: DynamicsPositions;
   /** Rows that changed only because the connector wrote them (their fields equal the sync base). */
   echoesSkipped: number;
 }
@@ -262,6 +270,18 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
         () => 'due',
         out.salesOrderIds,
       );
+      if (input.wonOpportunities) {
+        // Won (statecode 1) and without an estimate yet; one whose connection makes no estimates is read once, when
+        // won, and the cursor moves past it.
+        out.opportunityIds = [];
+        await changed(
+          'opportunity',
+          ['opportunityid', 'modifiedon', 'statecode', ESTIMATE_TXN_ID_COLUMN],
+          `statecode eq 1 and ${ESTIMATE_TXN_ID_COLUMN} eq null`,
+          () => 'due',
+          out.opportunityIds,
+        );
+      }
       return out;
     },
   };

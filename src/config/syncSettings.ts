@@ -76,6 +76,11 @@ export const syncSettingsSchema = z.object({
     })
     .default({ refNumber: { kind: 'orderNumber' }, quietSeconds: 30, cursorStart: { daysBack: 90 } }),
   /**
+   * Won opportunities: the account always becomes a customer at once; `estimates: true` also makes a QuickBooks
+   * estimate of the opportunity's products (default off: many teams quote in Dynamics only).
+   */
+  opportunities: z.object({ estimates: z.boolean().default(false) }).default({ estimates: false }),
+  /**
    * Accounts created in Dynamics (no company file yet) become customers in this connection's company file. At most one
    * connection of an organisation should say true, or each new account would be created in several company files.
    */
@@ -108,5 +113,7 @@ export function sandboxSyncSettings(connection: string): SyncSettings {
     // The sandbox numbers orders `ORD-01001-AB12CD`; the serial is unique across the organisation and fits 11 chars.
     invoices: { refNumber: { kind: 'orderNumberSegment', separator: '-', index: 1 } },
     receivesNewAccounts: connection === 'east',
+    // The east office quotes in QuickBooks: its won opportunities become estimates; the west office's only customers.
+    opportunities: { estimates: connection === 'east' },
   });
 }

@@ -9,6 +9,7 @@ import {
   QB_TXN_ID_COLUMN,
   SOURCE_KEY_NAME,
 } from './entities';
+import { ESTIMATE_NUMBER_COLUMN, ESTIMATE_TXN_ID_COLUMN } from '../mapping/entityRegistry';
 
 /**
  * Creates the connector's columns and alternate keys through the metadata Web API, reading first and creating only
@@ -36,7 +37,7 @@ const QB_SOURCED_TABLES = ['account', 'contact', 'product'] as const;
 
 /** ListIDs/TxnIDs are short (`80000001-1234567890`); company-file names are operator-chosen labels. */
 const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
-  ...[...QB_SOURCED_TABLES, 'salesorder'].map((table) => ({
+  ...[...QB_SOURCED_TABLES, 'salesorder', 'opportunity'].map((table) => ({
     table,
     logicalName: COMPANY_FILE_COLUMN,
     schemaName: 'qbsync_CompanyFile',
@@ -83,6 +84,22 @@ const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
     displayName: 'QuickBooks invoice status',
     description: 'Open or Paid, following the QuickBooks invoice.',
     maxLength: 20,
+  },
+  {
+    table: 'opportunity',
+    logicalName: ESTIMATE_TXN_ID_COLUMN,
+    schemaName: 'qbsync_EstimateTxnId',
+    displayName: 'QuickBooks estimate TxnID',
+    description: 'TxnID of the QuickBooks estimate created from this won opportunity.',
+    maxLength: 100,
+  },
+  {
+    table: 'opportunity',
+    logicalName: ESTIMATE_NUMBER_COLUMN,
+    schemaName: 'qbsync_EstimateNumber',
+    displayName: 'QuickBooks estimate number',
+    description: 'Number (RefNumber) of the QuickBooks estimate created from this won opportunity.',
+    maxLength: 100,
   },
   // The values both systems agreed on at the last sync: what makes a three-way merge (and echo detection) possible.
   ...(['account', 'product'] as const).map((table) => ({

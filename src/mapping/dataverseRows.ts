@@ -140,3 +140,30 @@ export interface SalesOrderLineRecord {
   /** When the line was last saved (ISO). */
   modifiedon?: string | null;
 }
+
+/** An opportunity (`opportunity`), as the won-opportunity flow reads it. */
+export interface OpportunityRecord {
+  opportunityid?: string;
+  name?: string | null;
+  /** Becomes the estimate memo, after the name. */
+  description?: string | null;
+  freightamount?: string | number | null;
+  discountamount?: string | number | null;
+  discountpercentage?: string | number | null;
+  totalamount?: string | number | null;
+  /** The opportunity's account (the form's "Account"). */
+  _parentaccountid_value?: string | null;
+  /** The potential customer: an account or a contact. */
+  _customerid_value?: string | null;
+  statecode?: number | null;
+  statuscode?: number | null;
+  qbsync_estimatetxnid?: string | null;
+  qbsync_estimatenumber?: string | null;
+  qbsync_companyfile?: string | null;
+  modifiedon?: string | null;
+}
+
+/** An opportunity's product line (`opportunityproduct`): an order line's columns under its own id. */
+export interface OpportunityProductRecord extends Omit<SalesOrderLineRecord, 'salesorderdetailid'> {
+  opportunityproductid?: string;
+}

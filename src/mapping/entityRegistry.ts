@@ -34,6 +34,16 @@ export const ORDER_INVOICE_COLUMNS: readonly string[] = [
   ORDER_INVOICE_STATUS_COLUMN,
 ];
 
+/** TxnID and number of the QuickBooks estimate made from a won opportunity. */
+export const ESTIMATE_TXN_ID_COLUMN = 'qbsync_estimatetxnid';
+export const ESTIMATE_NUMBER_COLUMN = 'qbsync_estimatenumber';
+/** The columns the connector writes onto a won opportunity once its estimate is made (with its company file). */
+export const OPPORTUNITY_ESTIMATE_COLUMNS: readonly string[] = [
+  ESTIMATE_TXN_ID_COLUMN,
+  ESTIMATE_NUMBER_COLUMN,
+  COMPANY_FILE_COLUMN,
+];
+
 const addressColumns = (prefix: string): string[] => ADDRESS_PARTS.map((part) => `${prefix}_${part}`);
 
 // ---- tables --------------------------------------------------------------------------------------------------
@@ -181,6 +191,59 @@ export const TABLES = {
     // An order's lines are synced with their order (the order's webhook covers a save of both).
     webhooks: false,
   },
+  opportunity: {
+    entitySet: 'opportunities',
+    idColumn: 'opportunityid',
+    select: [
+      'opportunityid',
+      'name',
+      'description',
+      'freightamount',
+      'discountamount',
+      'discountpercentage',
+      'totalamount',
+      '_parentaccountid_value',
+      '_customerid_value',
+      'statecode',
+      'statuscode',
+      'modifiedon',
+      ...OPPORTUNITY_ESTIMATE_COLUMNS,
+    ],
+    money: {
+      freightamount: DATAVERSE_MONEY_DECIMALS,
+      discountamount: DATAVERSE_MONEY_DECIMALS,
+      totalamount: DATAVERSE_MONEY_DECIMALS,
+    },
+    decimals: { discountpercentage: 2 },
+    alternateKey: null,
+    // A won opportunity goes to QuickBooks at once (its account as a customer, and an estimate where configured).
+    webhooks: true,
+  },
+  opportunityproduct: {
+    entitySet: 'opportunityproducts',
+    idColumn: 'opportunityproductid',
+    select: [
+      'opportunityproductid',
+      'lineitemnumber',
+      '_productid_value',
+      'isproductoverridden',
+      'productdescription',
+      'quantity',
+      'priceperunit',
+      'manualdiscountamount',
+      'extendedamount',
+      'modifiedon',
+    ],
+    money: {
+      priceperunit: DATAVERSE_MONEY_DECIMALS,
+      manualdiscountamount: DATAVERSE_MONEY_DECIMALS,
+      extendedamount: DATAVERSE_MONEY_DECIMALS,
+    },
+    decimals: { quantity: 5 },
+    alternateKey: null,
+    // Products of an opportunity are read with it; a won opportunity is read-only anyway.
+    webhooks: false,
+  },
 } as const satisfies Record<string, TableEntry>;
 
 export type SyncedTable = keyof typeof TABLES;
@@ -207,11 +270,11 @@ export const WEBHOOK_TABLES: ReadonlySet<string> = new Set(
 // ---- record workflow ids -------------------------------------------------------------------------------------
 
 /** Dataverse tables with a record workflow (`d365/<table>/<id>`): the ones that flow to QuickBooks. */
-export type DynamicsEntity = 'account' | 'product' | 'salesorder';
+export type DynamicsEntity = 'account' | 'product' | 'salesorder' | 'opportunity';
 /** QuickBooks lists with a record workflow (`qb/<connection>/<entity>/<ListID>`). */
 export type QuickBooksEntity = 'customer' | 'vendor' | 'item';
 
-const DYNAMICS_ENTITIES: readonly DynamicsEntity[] = ['account', 'product', 'salesorder'];
+const DYNAMICS_ENTITIES: readonly DynamicsEntity[] = ['account', 'product', 'salesorder', 'opportunity'];
 const QUICKBOOKS_ENTITIES: readonly QuickBooksEntity[] = ['customer', 'vendor', 'item'];
 
 export class RecordIdError extends Error {

@@ -122,6 +122,37 @@ export function salesOrderToInvoice(
   const link = salesorderid === null ? null : invoiceLinkToOrder(salesorderid);
   if (link !== null) fields.externalGuid = link;
 
+  const invoiceLines = sellingLines(issues, order, lines, ctx, 'order');
+
+  if (invoiceLines.length === 0 && !issues.failed) {
+    issues.add('lines', 'required', 'an order without lines cannot become an invoice');
+  }
+  fields.lines = invoiceLines;
+  return issues.result(fields);
+}
+
+/** The header columns the lines' discount and freight come from (an order's, an opportunity's). */
+export type SellingHeader = Pick<SalesOrderRecord, 'discountamount' | 'discountpercentage' | 'freightamount'>;
+
+/** What turning Dynamics lines into QuickBooks lines needs of the mapping context. */
+export type SellingLineContext = Pick<
+  InvoiceMappingContext,
+  'itemListIdByProductId' | 'writeInItem' | 'discountItem' | 'freightItem'
+>;
+
+/**
+ * Dynamics product lines (an order's, an opportunity's: the same columns) as QuickBooks sales lines, in the seller's
+ * order. Each line's amount is rate × quantity rounded to the cent (the way QuickBooks computes it, so both sides
+ * agree); a line discount follows its line as a negative discount item line, the header discount and freight close
+ * the document as their own item lines. `noun` names the record in the issues (`every order line needs a quantity`).
+ */
+export function sellingLines(
+  issues: Issues,
+  order: SellingHeader,
+  lines: readonly SalesOrderLineRecord[],
+  ctx: SellingLineContext,
+  noun: string,
+): InvoiceLineAddFields[] {
   const invoiceLines: InvoiceLineAddFields[] = [];
   let lineTotal = new Dec(0);
   let usesDiscount = false;
@@ -131,12 +162,12 @@ export function salesOrderToInvoice(
     const quantity = readDecimal(issues, `${at}.quantity`, line.quantity);
     const rate = readDecimal(issues, `${at}.priceperunit`, line.priceperunit);
     if (quantity === null && text(String(line.quantity ?? '')) === null) {
-      issues.add(`${at}.quantity`, 'required', 'every order line needs a quantity');
+      issues.add(`${at}.quantity`, 'required', `every ${noun} line needs a quantity`);
     } else if (quantity !== null && quantity.lte(0)) {
       issues.add(`${at}.quantity`, 'positive', `quantity ${quantity.toFixed()} must be above zero`);
     }
     if (rate === null && text(String(line.priceperunit ?? '')) === null) {
-      issues.add(`${at}.priceperunit`, 'required', 'every order line needs a price per unit');
+      issues.add(`${at}.priceperunit`, 'required', `every ${noun} line needs a price per unit`);
     }
     const description = text(line.productdescription);
     checkMaxLength(issues, `${at}.productdescription`, description, INVOICE_LIMITS.desc);
@@ -184,17 +215,30 @@ export function salesOrderToInvoice(
     }
   }
 
-  // Dynamics applies the order discount (amount plus percentage of the line total) after line discounts.
+  // Dynamics applies the header discount (amount plus percentage of the line total) after line discounts.
   const orderDiscountAmount = readDecimal(issues, 'discountamount', order.discountamount) ?? new Dec(0);
   const orderDiscountPercent = readDecimal(issues, 'discountpercentage', order.discountpercentage) ?? new Dec(0);
-  if (orderDiscountAmount.lt(0)) issues.add('discountamount', 'positive', 'an order discount cannot be negative');
+  if (orderDiscountAmount.lt(0))
+    issues.add(
+      'discountamount',
+      'positive',
+      `${noun === 'order' ? 'an order' : `an ${noun}`} discount cannot be negative`,
+    );
   if (orderDiscountPercent.lt(0) || orderDiscountPercent.gt(100)) {
-    issues.add('discountpercentage', 'positive', 'an order discount percentage must be between 0 and 100');
+    issues.add(
+      'discountpercentage',
+      'positive',
+      `${noun === 'order' ? 'an order' : `an ${noun}`} discount percentage must be between 0 and 100`,
+    );
   }
   const orderDiscount = new Dec(cents(orderDiscountAmount.plus(lineTotal.times(orderDiscountPercent).dividedBy(100))));
   if (orderDiscount.gt(0)) {
     usesDiscount = true;
-    invoiceLines.push({ itemRef: ctx.discountItem, desc: 'Order discount', amount: cents(orderDiscount.negated()) });
+    invoiceLines.push({
+      itemRef: ctx.discountItem,
+      desc: noun === 'order' ? 'Order discount' : 'Discount',
+      amount: cents(orderDiscount.negated()),
+    });
   }
   if (usesDiscount && !hasRef(ctx.discountItem))
     issues.add('discountItem', 'required', 'no discount item is configured');
@@ -206,11 +250,7 @@ export function salesOrderToInvoice(
     invoiceLines.push({ itemRef: ctx.freightItem, desc: 'Freight', amount: cents(freight) });
   }
 
-  if (invoiceLines.length === 0 && !issues.failed) {
-    issues.add('lines', 'required', 'an order without lines cannot become an invoice');
-  }
-  fields.lines = invoiceLines;
-  return issues.result(fields);
+  return invoiceLines;
 }
 
 /** The invoice total the mapped lines add up to (before QuickBooks adds sales tax), to the cent. */

@@ -15,6 +15,7 @@ import { syncEntity, syncSourceId } from './searchAttributes';
 import { syncContext } from './sync/activities';
 import { accountToQuickBooks, productToQuickBooks, type DynamicsSyncResult } from './sync/dynamicsRowToQuickBooks';
 import { salesOrderToQuickBooks } from './sync/salesOrderToInvoice';
+import { wonOpportunityToQuickBooks } from './sync/wonOpportunityToEstimate';
 import { asRecordSync } from './sync/recordOutcome';
 
 export type { DataverseChangeSummary } from './dataverseChangeSummary';
@@ -117,6 +118,10 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
           return productToQuickBooks(input.id, contextFor);
         case 'salesorder':
           return salesOrderToQuickBooks(input.id, contextFor);
+        case 'opportunity':
+          // Runs recorded before opportunities were synced failed here as an unsupported table.
+          if (patched('won-opportunity-to-estimate')) return wonOpportunityToQuickBooks(input.id, contextFor);
+          throw ApplicationFailure.nonRetryable(`Dataverse table ${input.entity} is not synced`, 'UnsupportedEntity');
         default:
           throw ApplicationFailure.nonRetryable(`Dataverse table ${input.entity} is not synced`, 'UnsupportedEntity');
       }

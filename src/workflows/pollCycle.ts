@@ -289,7 +289,12 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     await syncBatch({ connection, entity, records, withRecord: false }, result);
   }
 
-  // ---- Dynamics → QuickBooks: accounts and products first, orders after (they need customers and items) ----
+  // ---- Dynamics → QuickBooks: accounts and products first, orders and won opportunities after (they need customers
+  // and items). Runs started before opportunities were synced neither read nor hand off opportunities.
+  const wonOpportunities = patched('poll-cycle-won-opportunities');
+  const dynamicsTables = wonOpportunities
+    ? (['account', 'product', 'salesorder', 'opportunity'] as const)
+    : (['account', 'product', 'salesorder'] as const);
   const changes = await dataverse.listDataverseChanges({
     connection,
     receivesNewAccounts: ctx.receivingConnection === connection,
@@ -297,25 +302,31 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       account: cursors['d365:account'],
       product: cursors['d365:product'],
       salesorder: cursors['d365:salesorder'],
+      ...(wonOpportunities ? { opportunity: cursors['d365:opportunity'] } : {}),
     },
     afterIds: {
       account: cursors['d365:account:seen'],
       product: cursors['d365:product:seen'],
       salesorder: cursors['d365:salesorder:seen'],
+      ...(wonOpportunities ? { opportunity: cursors['d365:opportunity:seen'] } : {}),
     },
+    ...(wonOpportunities ? { wonOpportunities: true } : {}),
   });
   result.echoesSkipped = changes.echoesSkipped;
-  progress.total += changes.accountIds.length + changes.productIds.length + changes.salesOrderIds.length;
+  const opportunityIds = wonOpportunities ? (changes.opportunityIds ?? []) : [];
+  progress.total +=
+    changes.accountIds.length + changes.productIds.length + changes.salesOrderIds.length + opportunityIds.length;
   progress.phase = 'Dynamics → QuickBooks';
   for (const [entity, ids] of [
     ['account', changes.accountIds],
     ['product', changes.productIds],
     ['salesorder', changes.salesOrderIds],
+    ['opportunity', opportunityIds],
   ] as const) {
     for (const id of ids) await handOffDynamics(connection, entity, id, result);
     if (ids.length > 0) advance(ids.length, 'Dynamics → QuickBooks');
   }
-  for (const entity of ['account', 'product', 'salesorder'] as const) {
+  for (const entity of dynamicsTables) {
     const cursor = changes.cursors[entity];
     if (cursor) advanced[`d365:${entity}`] = cursor;
     // The last row's id moves with its second (the company file takes `:seen` only with its cursor).

@@ -3,6 +3,7 @@ import { ADD_ATTEMPTS } from '../../mapping/rereadLimits';
 import { companyFileWorkflowId, rememberOwnWritesSignal } from '../companyFile/messages';
 import type {
   CustomerRet,
+  EstimateRet,
   InvoiceRet,
   ListDeletedRet,
   QbRecord,
@@ -105,6 +106,15 @@ export async function findInvoices(connection: string, refNumber: string): Promi
     connection,
     (requestId) => ({ type: 'InvoiceQuery', requestId, refNumbers: [refNumber], includeLineItems: true }),
     `invoices numbered ${refNumber}`,
+  );
+}
+
+/** Estimates carrying this reference number, with their lines (QuickBooks does not keep estimate numbers unique). */
+export async function findEstimates(connection: string, refNumber: string): Promise<EstimateRet[]> {
+  return readOne<EstimateRet>(
+    connection,
+    (requestId) => ({ type: 'EstimateQuery', requestId, refNumbers: [refNumber], includeLineItems: true }),
+    `estimates numbered ${refNumber}`,
   );
 }
 

@@ -11,11 +11,11 @@ import { readItem } from './quickbooksRecords';
 import { mappedOrFail } from './recordOutcome';
 
 /**
- * productid → ListID of the item in the order's company file. A product synced from this file uses its own item; one
+ * productid → ListID of the item in the order's (or won opportunity's) company file. A product synced from this file uses its own item; one
  * from another file (or created in Dynamics) is matched by name, and created when the file has no such item.
  */
 export async function itemsForOrder(
-  read: SalesOrderForInvoice,
+  read: Pick<SalesOrderForInvoice, 'products'>,
   connection: string,
   ctx: SyncContext,
 ): Promise<Record<string, string>> {
