@@ -38,7 +38,7 @@ export const ORDER_INVOICE_COLUMNS: readonly string[] = [
 export const ESTIMATE_TXN_ID_COLUMN = 'qbsync_estimatetxnid';
 export const ESTIMATE_NUMBER_COLUMN = 'qbsync_estimatenumber';
 /** The columns the connector writes onto a won opportunity once its estimate is made (with its company file). */
-export const OPPORTUNITY_ESTIMATE_COLUMNS: readonly string[] = [
+const OPPORTUNITY_ESTIMATE_COLUMNS: readonly string[] = [
   ESTIMATE_TXN_ID_COLUMN,
   ESTIMATE_NUMBER_COLUMN,
   COMPANY_FILE_COLUMN,

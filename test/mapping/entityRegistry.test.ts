@@ -39,7 +39,7 @@ describe('entity registry: tables', () => {
   });
 
   it('webhooks start syncs only for tables that flow to QuickBooks', () => {
-    assert.deepEqual([...WEBHOOK_TABLES].sort(), ['account', 'product', 'salesorder']);
+    assert.deepEqual([...WEBHOOK_TABLES].sort(), ['account', 'opportunity', 'product', 'salesorder']);
   });
 });
 
