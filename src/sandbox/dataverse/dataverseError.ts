@@ -40,7 +40,8 @@ export const ErrorCodes = {
    * violations the sandbox models.
    */
   productDefaultPriceListInvalid: '0x80040203',
-  readOnlyRecord: '0x80043e09',
+  /** CannotUpdateBecauseItIsReadOnly (-2147220946), documented; see records.ts for where the sandbox answers it. */
+  readOnlyRecord: '0x8004022e',
   productNotActive: '0x80043b1d',
   duplicateAttribute: '0x80047013',
   expiredOAuthToken: '0x80041d52',

@@ -58,6 +58,25 @@ const LINES_OF: Readonly<Record<string, string>> = {
 
 /** Opportunity states (opportunity table reference). */
 const OpportunityState = { Open: 0, Won: 1 } as const;
+/** `salesorder.statecode` Active and Submitted: the states in which an order may still be updated. */
+const ORDER_EDITABLE_STATES: ReadonlySet<number> = new Set([0, 1]);
+/** `salesorder.statecode` values the sales messages move orders to. */
+const OrderState = { Active: 0, Submitted: 1, Canceled: 2, Fulfilled: 3, Invoiced: 4 } as const;
+/** `invoice.statecode` Active: the only state in which an invoice or its lines may be updated. */
+const INVOICE_ACTIVE = 0;
+
+/**
+ * An update of a read-only order or invoice. Dataverse's documented error for it is CannotUpdateBecauseItIsReadOnly
+ * (`0x8004022e`, "The object cannot be updated because it is read-only."; web service error codes); that the platform
+ * answers a closed order or invoice with exactly this code is an assumption (the client shows "Cannot Update a
+ * Read-Only Entity"). The row's table and id follow the documented message.
+ */
+function readOnly(table: string, id: string): DataverseError {
+  return badRequest(
+    ErrorCodes.readOnlyRecord,
+    `The object cannot be updated because it is read-only. (${table} Id = ${id})`,
+  );
+}
 
 function nowIso(): string {
   return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -385,14 +404,145 @@ export class RecordService {
     const row = this.store.get(header, id);
     if (row === undefined) throw notFound(header, id);
     if (row.statecode !== 0) {
+      if (header === 'salesorder') throw readOnly('salesorder', id);
       throw badRequest(
         ErrorCodes.readOnlyRecord,
-        header === 'salesorder'
-          ? `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${id}).`
-          : `This opportunity is closed (won or lost) and is read-only; reopen it before editing it or its products (opportunity Id = ${id}).`,
+        `This opportunity is closed (won or lost) and is read-only; reopen it before editing it or its products (opportunity Id = ${id}).`,
       );
     }
     return row;
+  }
+
+  private invoiceMustBeEditable(invoiceId: string): Row {
+    const invoice = this.store.get('invoice', invoiceId);
+    if (invoice === undefined) throw notFound('invoice', invoiceId);
+    if (invoice.statecode !== INVOICE_ACTIVE) throw readOnly('invoice', invoiceId);
+    return invoice;
+  }
+
+  /** An invoice line: its invoice must be active; amounts as on order lines, from the line's own price. */
+  private applyInvoiceLineRules(row: Row, previous: Row | undefined): void {
+    if (!isLookupValue(row.invoiceid))
+      throw badRequest(ErrorCodes.requiredMissing, "Attribute 'invoiceid' cannot be NULL");
+    const invoice = this.invoiceMustBeEditable(row.invoiceid.id);
+    if (previous !== undefined && isLookupValue(previous.invoiceid) && previous.invoiceid.id !== row.invoiceid.id)
+      this.invoiceMustBeEditable(previous.invoiceid.id);
+    row.isproductoverridden ??= false;
+    row.ispriceoverridden ??= false;
+    row.quantity ??= 1;
+    if (row.isproductoverridden === true) {
+      row.productidname = typeof row.productdescription === 'string' ? row.productdescription : null;
+    } else {
+      if (!isLookupValue(row.productid))
+        throw badRequest(
+          ErrorCodes.requiredMissing,
+          "Attribute 'productid' cannot be NULL for an existing (not write-in) product line.",
+        );
+      const product = this.store.get('product', row.productid.id);
+      if (product === undefined) throw notFound('product', row.productid.id);
+      row.productidname = typeof product.name === 'string' ? product.name : null;
+    }
+    row.priceperunit ??= 0;
+    const base = numberOf(row.quantity).times(numberOf(row.priceperunit));
+    row.baseamount = money(base);
+    row.extendedamount = money(base.minus(numberOf(row.manualdiscountamount)).plus(numberOf(row.tax)));
+    if (row.lineitemnumber === undefined || row.lineitemnumber === null)
+      row.lineitemnumber = this.invoiceLinesOf(row.invoiceid.id).length + 1;
+    row.transactioncurrencyid ??= invoice.transactioncurrencyid ?? null;
+  }
+
+  invoiceLinesOf(invoiceId: string): Row[] {
+    return this.store.all('invoicedetail').filter((l) => isLookupValue(l.invoiceid) && l.invoiceid.id === invoiceId);
+  }
+
+  /**
+   * `ConvertSalesOrderToInvoice`: a new Active invoice made from the order — its customer, price list, currency,
+   * addresses, discount and freight — with one line per order line at the order's prices, linked to the order
+   * (`salesorderid`). Documented: SalesOrderId in, the invoice out (Web API action reference). Assumptions,
+   * unconfirmed on a real organisation: the order's own state is left as it is (the client moves it to Invoiced), and a
+   * canceled order cannot be converted.
+   */
+  convertSalesOrderToInvoice(orderId: string, context: WriteContext): Row {
+    return this.store.transaction(() => {
+      const order = this.store.get('salesorder', orderId);
+      if (order === undefined) throw notFound('salesorder', orderId);
+      if (order.statecode === OrderState.Canceled) {
+        throw badRequest(
+          ErrorCodes.invalidArgument,
+          `A canceled order cannot be converted to an invoice (salesorder Id = ${orderId}).`,
+        );
+      }
+      const copied: Record<string, unknown> = {};
+      const bind = (column: string, table: string, set: string): void => {
+        const value = order[column];
+        if (isLookupValue(value))
+          copied[`${column}${table === '' ? '' : `_${table}`}@odata.bind`] = `/${set}(${value.id})`;
+      };
+      const customerTable = isLookupValue(order.customerid) ? order.customerid.table : 'account';
+      bind('customerid', customerTable, `${customerTable}s`);
+      bind('pricelevelid', '', 'pricelevels');
+      bind('transactioncurrencyid', '', 'transactioncurrencies');
+      for (const column of Object.keys(order)) {
+        if (
+          /^(billto|shipto)_/.test(column) ||
+          [
+            'description',
+            'freightamount',
+            'discountamount',
+            'discountpercentage',
+            'totaltax',
+            'paymenttermscode',
+          ].includes(column)
+        ) {
+          if (order[column] !== null && order[column] !== undefined) copied[column] = order[column];
+        }
+      }
+      copied.name = order.name;
+      copied['salesorderid@odata.bind'] = `/salesorders(${orderId})`;
+      const invoices = this.schema.table('invoice');
+      const invoice = this.create(invoices, copied, context);
+      const invoiceId = String(invoice.invoiceid);
+      const lines = this.schema.table('invoicedetail');
+      for (const line of this.linesOf(orderId)) {
+        const body: Record<string, unknown> = {
+          'invoiceid@odata.bind': `/invoices(${invoiceId})`,
+          'salesorderdetailid@odata.bind': `/salesorderdetails(${String(line.salesorderdetailid)})`,
+          isproductoverridden: line.isproductoverridden === true,
+          ispriceoverridden: true,
+        };
+        if (isLookupValue(line.productid)) body['productid@odata.bind'] = `/products(${line.productid.id})`;
+        if (isLookupValue(line.uomid)) body['uomid@odata.bind'] = `/uoms(${line.uomid.id})`;
+        for (const column of [
+          'productdescription',
+          'description',
+          'quantity',
+          'priceperunit',
+          'manualdiscountamount',
+          'tax',
+          'lineitemnumber',
+        ]) {
+          if (line[column] !== null && line[column] !== undefined) body[column] = line[column];
+        }
+        this.create(lines, body, context);
+      }
+      return this.store.get('invoice', invoiceId) ?? invoice;
+    });
+  }
+
+  /**
+   * `FulfillSalesOrder` / `CancelSalesOrder`: an Active or Submitted order closed as Fulfilled or Canceled with the
+   * given status (-1: the state's default). Closing an order that is already closed is refused (assumption: the
+   * platform's own code and wording unconfirmed).
+   */
+  closeSalesOrder(orderId: string, state: 'Fulfilled' | 'Canceled', status: number, context: WriteContext): Row {
+    const orders = this.schema.table('salesorder');
+    const order = this.store.get('salesorder', orderId);
+    if (order === undefined) throw notFound('salesorder', orderId);
+    if (!ORDER_EDITABLE_STATES.has(Number(order.statecode))) throw readOnly('salesorder', orderId);
+    const statecode = OrderState[state];
+    const definition = orders.states.find((s) => s.state === statecode);
+    const statuscode = status === -1 ? definition?.defaultStatus : status;
+    return this.update(orders, order, { statecode, statuscode }, context);
   }
 
   /** Table-specific defaults, computed columns and rules, run on every create and update before saving. */
@@ -439,15 +589,16 @@ export class RecordService {
         break;
       }
       case 'salesorder': {
-        // The platform's columns of a closed order are frozen. Columns the connector provisioned (`qbsync_`) stay
-        // writable so an invoice's later payments can still be recorded: an assumption to confirm on a real org (if it
-        // refuses, the balance is only as fresh as the moment the order was invoiced).
-        const frozen = (c: string): boolean => !STATE_COLUMNS.has(c) && !c.startsWith('qbsync_');
-        if (previous !== undefined && previous.statecode !== 0 && changed.some(frozen)) {
-          throw badRequest(
-            ErrorCodes.readOnlyRecord,
-            `This order has been submitted, fulfilled, canceled or invoiced and is read-only; it cannot be edited (salesorder Id = ${String(row.salesorderid)}).`,
-          );
+        // "Only active orders can be edited" (the salesorder statecode's description): an order that is fulfilled,
+        // canceled or invoiced is read-only, every column of it, the ones a solution added (`qbsync_`) included; only
+        // its state may change (SetState). Submitted orders stay editable as the issue's reading of the platform has
+        // it (assumption, unconfirmed on a real organisation).
+        if (
+          previous !== undefined &&
+          !ORDER_EDITABLE_STATES.has(Number(previous.statecode)) &&
+          changed.some((c) => !STATE_COLUMNS.has(c))
+        ) {
+          throw readOnly('salesorder', String(row.salesorderid));
         }
         if (previous === undefined) {
           if (row.ordernumber === undefined || row.ordernumber === null) {
@@ -492,6 +643,33 @@ export class RecordService {
       case 'salesorderdetail':
       case 'opportunityproduct':
         this.applyLineRules(LINE_TABLES[table.logicalName]!, row, previous);
+        break;
+      case 'invoice': {
+        // "Paid and canceled invoices are read-only and can't be edited unless they are reactivated" (the invoice
+        // statecode's description): only their state may change.
+        if (
+          previous !== undefined &&
+          Number(previous.statecode) !== INVOICE_ACTIVE &&
+          changed.some((c) => !STATE_COLUMNS.has(c))
+        ) {
+          throw readOnly('invoice', String(row.invoiceid));
+        }
+        if (previous === undefined) {
+          if (row.invoicenumber === undefined || row.invoicenumber === null) {
+            const serial = String(1001 + this.store.count('invoice')).padStart(5, '0');
+            row.invoicenumber = `INV-${serial}-${String(row.invoiceid).slice(0, 6).toUpperCase()}`;
+          }
+          if (row.transactioncurrencyid === undefined || row.transactioncurrencyid === null) {
+            const currency = this.store.all('transactioncurrency')[0];
+            if (currency !== undefined)
+              row.transactioncurrencyid = { id: String(currency.transactioncurrencyid), table: 'transactioncurrency' };
+          }
+        }
+        this.computeTotals(row, this.invoiceLinesOf(String(row.invoiceid)));
+        break;
+      }
+      case 'invoicedetail':
+        this.applyInvoiceLineRules(row, previous);
         break;
       default:
         break;
@@ -631,7 +809,11 @@ export class RecordService {
   }
 
   private computeHeaderTotals(header: 'salesorder' | 'opportunity', order: Row): void {
-    const lines = this.linesOfHeader(header, String(order[`${header}id`]));
+    this.computeTotals(order, this.linesOfHeader(header, String(order[`${header}id`])));
+  }
+
+  /** An order's, opportunity's or invoice's totals from its lines, discount, freight and tax. */
+  private computeTotals(order: Row, lines: readonly Row[]): void {
     const lineTotal = lines.reduce((sum, line) => sum.plus(numberOf(line.extendedamount)), new Decimal(0));
     const discount =
       typeof order.discountamount === 'number'
@@ -641,6 +823,17 @@ export class RecordService {
     order.totallineitemamount = money(lineTotal);
     order.totalamountlessfreight = money(lessFreight);
     order.totalamount = money(lessFreight.plus(numberOf(order.freightamount)).plus(numberOf(order.totaltax)));
+  }
+
+  /** Re-totals an invoice after one of its lines changed. */
+  private refreshInvoice(invoiceId: string): void {
+    const invoice = this.store.get('invoice', invoiceId);
+    if (invoice === undefined) return;
+    const updated: Row = { ...invoice };
+    this.computeTotals(updated, this.invoiceLinesOf(invoiceId));
+    if (updated.totalamount === invoice.totalamount) return;
+    updated.versionnumber = this.store.nextVersion();
+    this.store.put('invoice', invoiceId, updated);
   }
 
   /** Re-totals an order after one of its lines changed; the order's row version moves like Dataverse's. */
@@ -696,6 +889,7 @@ export class RecordService {
       const populated = Object.keys(row).filter((k) => row[k] !== null);
       context.events.push({ message: 'Create', table: table.logicalName, id: rowId, attributes: populated, depth: 1 });
       this.refreshHeaderOf(table, [row], context);
+      if (table.logicalName === 'invoicedetail' && isLookupValue(row.invoiceid)) this.refreshInvoice(row.invoiceid.id);
       return row;
     });
   }
@@ -720,6 +914,10 @@ export class RecordService {
         depth: 1,
       });
       this.refreshHeaderOf(table, [existing, row], context);
+      if (table.logicalName === 'invoicedetail') {
+        for (const invoiceRef of [existing.invoiceid, row.invoiceid])
+          if (isLookupValue(invoiceRef)) this.refreshInvoice(invoiceRef.id);
+      }
       return row;
     });
   }
@@ -735,9 +933,16 @@ export class RecordService {
         const header = table.logicalName as 'salesorder' | 'opportunity';
         for (const l of this.linesOfHeader(header, id)) this.store.remove(lineTable, String(l[`${lineTable}id`]));
       }
+      if (table.logicalName === 'invoicedetail' && isLookupValue(existing.invoiceid))
+        this.invoiceMustBeEditable(existing.invoiceid.id);
+      if (table.logicalName === 'invoice') {
+        for (const line of this.invoiceLinesOf(id)) this.store.remove('invoicedetail', String(line.invoicedetailid));
+      }
       this.store.remove(table.logicalName, id);
       context.events.push({ message: 'Delete', table: table.logicalName, id, attributes: [], depth: 1 });
       this.refreshHeaderOf(table, [existing], context);
+      if (table.logicalName === 'invoicedetail' && isLookupValue(existing.invoiceid))
+        this.refreshInvoice(existing.invoiceid.id);
     });
   }
 

@@ -97,6 +97,8 @@ export class SecurityApi {
   /** Refuses a request to an entity set whose privilege is withheld; anything else is left to the other handlers. */
   private enforce(first: string, second: string | undefined, method: string): void {
     if (this.withheld.size === 0) return;
+    // Converting an order creates an invoice: the caller needs the invoice's create privilege (prvCreateInvoice).
+    if (first === 'ConvertSalesOrderToInvoice') return this.refuseWithout(this.schema.table('invoice'), 'Create');
     const set = /^([A-Za-z_]\w*)/.exec(first)?.[1];
     const table = set === undefined ? undefined : this.schema.bySet.get(set.toLowerCase());
     if (table === undefined) return;

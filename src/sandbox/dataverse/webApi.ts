@@ -11,6 +11,7 @@ import {
   type OrderClause,
 } from './odataQuery';
 import { parseKeySegment, type RecordService, type WriteContext } from './records';
+import { isGuid } from './deterministicId';
 import { AnnotationFilter, etagOf, serializeRow } from './representation';
 import { columnForProperty, isLookupValue, propertyName, type Row } from './row';
 import { type ColumnDefinition, type TableDefinition } from './schema';
@@ -33,6 +34,13 @@ export interface ApiResponse {
 
 /** Something that answers paths the record service does not own (metadata, actions). */
 export type ApiExtension = (request: ApiRequest, segments: string[], webApiUrl: string) => ApiResponse | undefined;
+
+/** The Sales solution's order messages the sandbox implements (see `WebApi.salesMessage`). */
+const SALES_MESSAGES: ReadonlySet<string> = new Set([
+  'ConvertSalesOrderToInvoice',
+  'FulfillSalesOrder',
+  'CancelSalesOrder',
+]);
 
 const DEFAULT_PAGE_SIZE = 5000;
 const MAX_TOP = 5000;
@@ -199,6 +207,11 @@ export class WebApi {
       this.records.winOpportunity(parseJsonBody(request.body), context);
       return emptyResponse(204);
     }
+    if (first !== undefined && second === undefined && SALES_MESSAGES.has(first)) {
+      if (request.method.toUpperCase() !== 'POST')
+        throw new DataverseError(405, '', `${first} is an action: only POST is allowed.`);
+      return this.salesMessage(first, request, context);
+    }
     if (first === undefined)
       return jsonResponse(200, {
         '@odata.context': `${this.webApiUrl}$metadata`,
@@ -239,6 +252,49 @@ export class WebApi {
           `The HTTP method '${method}' is not allowed on a single ${table.logicalName}.`,
         );
     }
+  }
+
+  /**
+   * The order messages of the Sales solution (unbound actions, `POST [org]/api/data/v9.2/<message>`):
+   * `ConvertSalesOrderToInvoice` {SalesOrderId, ColumnSet} answers the new invoice; `FulfillSalesOrder` and
+   * `CancelSalesOrder` {OrderClose (an orderclose entity bound to its order), Status} answer 204.
+   */
+  private salesMessage(message: string, request: ApiRequest, context: WriteContext): ApiResponse {
+    const body = parseJsonBody(request.body);
+    if (message === 'ConvertSalesOrderToInvoice') {
+      const orderId = typeof body.SalesOrderId === 'string' ? body.SalesOrderId.toLowerCase() : '';
+      if (!isGuid(orderId))
+        throw badRequest(ErrorCodes.requiredMissing, 'ConvertSalesOrderToInvoice needs SalesOrderId (Edm.Guid).');
+      const invoices = this.schema.table('invoice');
+      const row = this.records.convertSalesOrderToInvoice(orderId, context);
+      const columnSet = isRecord(body.ColumnSet) ? body.ColumnSet : {};
+      const columns = Array.isArray(columnSet.Columns) ? columnSet.Columns.filter((c) => typeof c === 'string') : [];
+      const shape: QueryShape =
+        columnSet.AllColumns === true || columns.length === 0
+          ? { expand: [] }
+          : { select: parseSelect([...new Set([invoices.primaryKey, ...columns])].join(','), invoices), expand: [] };
+      return jsonResponse(200, {
+        '@odata.context': `${this.webApiUrl}$metadata#invoices/$entity`,
+        ...this.render(invoices, row, shape, new AnnotationFilter(request.headers.prefer)),
+      });
+    }
+    const close = isRecord(body.OrderClose) ? body.OrderClose : undefined;
+    const bound = typeof close?.['salesorderid@odata.bind'] === 'string' ? close['salesorderid@odata.bind'] : '';
+    const orderId = /salesorders\(([^)]+)\)$/.exec(bound)?.[1]?.toLowerCase();
+    if (orderId === undefined || !isGuid(orderId))
+      throw badRequest(
+        ErrorCodes.requiredMissing,
+        `${message} needs OrderClose with "salesorderid@odata.bind": "/salesorders(<id>)".`,
+      );
+    if (typeof body.Status !== 'number')
+      throw badRequest(ErrorCodes.requiredMissing, `${message} needs Status (the order's new status reason, or -1).`);
+    this.records.closeSalesOrder(
+      orderId,
+      message === 'FulfillSalesOrder' ? 'Fulfilled' : 'Canceled',
+      body.Status,
+      context,
+    );
+    return emptyResponse(204);
   }
 
   private shape(table: TableDefinition, query: URLSearchParams): QueryShape {
