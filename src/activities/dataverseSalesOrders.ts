@@ -1,14 +1,22 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import { salesOrderStatusChange, SalesOrderStateCode, SalesOrderStatusCode } from '../dataverse/entities';
-import { DataverseNotFoundError } from '../dataverse/errors';
+import { DataverseNotFoundError, DataverseValidationError } from '../dataverse/errors';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from '../mapping';
 import {
+  COMPANY_FILE_COLUMN,
   INVOICE_NUMBER_COLUMN,
+  INVOICE_ROW,
   ORDER_BALANCE_COLUMN,
-  ORDER_INVOICE_STATUS_COLUMN,
   TABLES,
   TXN_ID_COLUMN,
 } from '../mapping/entityRegistry';
+import {
+  invoiceRowPlan,
+  InvoiceRowState,
+  orderStillEditable,
+  type InvoiceRowWanted,
+} from '../mapping/salesOrderInvoice';
 import { deletedInvoiceOnOrder } from '../mapping/quickbooksDeletions';
 import { odataString } from '../dataverse/odataAddress';
 import { recordSynced } from '../observability/metrics';
@@ -16,8 +24,8 @@ import { asFailure } from './dataverseFailure';
 import { fromWire, textOf, textPatch } from './dataverseRows';
 
 /**
- * The Dataverse side of the sales order → invoice flow and of payments → order status: the order as the invoice
- * needs it, and the invoice's identity, balance and paid state back onto the order.
+ * The Dataverse side of the sales order → invoice flow and of payments → invoice status: the order as the invoice
+ * needs it, and the QuickBooks invoice as the order's invoice row (identity, balance, paid state).
  */
 
 export interface SalesOrderForInvoice {
@@ -37,6 +45,8 @@ export interface InvoiceOnOrder {
   invoiceNumber: string;
   balance: string;
   paid: boolean;
+  /** The company file the invoice is in (absent in runs started before invoice rows: the order's, if any). */
+  connection?: string;
 }
 
 const PAIRING = ['qbsync_companyfile', 'qbsync_qblistid'];
@@ -56,6 +66,80 @@ export function createDataverseSalesOrderActivities({ dataverse }: { dataverse: 
       lines.push(fromWire<SalesOrderLineRecord>(line));
     }
     return { row, order: fromWire<SalesOrderForInvoice['order']>(row), lines };
+  };
+
+  /**
+   * The invoice row standing for QuickBooks invoice `txnId`: by its TxnID, else (with an order) the row made from
+   * the order that carries no TxnID yet — a conversion whose answer or whose stamp was lost — so a retry or a replay
+   * never converts the order twice.
+   */
+  const invoiceRowOf = async (orderId: string | null, txnId: string): Promise<DataverseRow | null> => {
+    const filters = [`${TXN_ID_COLUMN} eq ${odataString(txnId)}`];
+    if (orderId !== null) filters.push(`${INVOICE_ROW.orderColumn} eq ${orderId} and ${TXN_ID_COLUMN} eq null`);
+    for (const filter of filters) {
+      for await (const row of dataverse.queryRows(INVOICE_ROW.entitySet, {
+        select: [...INVOICE_ROW.select],
+        filter,
+        pageSize: 2,
+      })) {
+        return row;
+      }
+    }
+    return null;
+  };
+
+  /** `ConvertSalesOrderToInvoice`: the order's invoice row, with its lines, made by the platform. */
+  const convertOrder = async (orderId: string): Promise<DataverseRow> => {
+    const answer = await dataverse.execute('POST', 'ConvertSalesOrderToInvoice', {
+      body: { SalesOrderId: orderId, ColumnSet: { AllColumns: false, Columns: [...INVOICE_ROW.select] } },
+    });
+    const row = answer.body as DataverseRow | null;
+    if (!row || typeof row.invoiceid !== 'string') {
+      throw new Error(`ConvertSalesOrderToInvoice answered order ${orderId} without an invoice`);
+    }
+    return row;
+  };
+
+  /**
+   * The invoice row of an order's QuickBooks invoice, made now for an order invoiced before invoice rows existed (its
+   * TxnID on the order). Null when the order is not linked to this invoice, or the platform will not convert it (a
+   * canceled order): then there is nothing to record the payment on, and the record is not failed for ever.
+   */
+  const invoiceRowOrBackfill = async (
+    orderId: string,
+    txnId: string,
+  ): Promise<{ invoice: DataverseRow; created: boolean; invoiceNumber?: string; companyFile?: string } | null> => {
+    const order = await dataverse.retrieve(TABLES.salesorder.entitySet, orderId, {
+      select: ['salesorderid', COMPANY_FILE_COLUMN, TXN_ID_COLUMN, INVOICE_NUMBER_COLUMN],
+    });
+    const extra = {
+      ...(order && textOf(order, INVOICE_NUMBER_COLUMN)
+        ? { invoiceNumber: textOf(order, INVOICE_NUMBER_COLUMN)! }
+        : {}),
+      ...(order && textOf(order, COMPANY_FILE_COLUMN) ? { companyFile: textOf(order, COMPANY_FILE_COLUMN)! } : {}),
+    };
+    const found = await invoiceRowOf(order && textOf(order, TXN_ID_COLUMN) === txnId ? orderId : null, txnId);
+    if (found) return { invoice: found, created: false, ...extra };
+    if (!order || textOf(order, TXN_ID_COLUMN) !== txnId) return null;
+    try {
+      return { invoice: await convertOrder(orderId), created: true, ...extra };
+    } catch (err) {
+      if (err instanceof DataverseValidationError) {
+        log.warn('order invoiced before invoice rows cannot be converted', { orderId, txnId, err: err.message });
+        return null;
+      }
+      throw err;
+    }
+  };
+
+  /** Applies `invoiceRowPlan`: reactivate, write, then Paid or Canceled, each only when needed. */
+  const bringInvoiceRow = async (row: DataverseRow, wanted: InvoiceRowWanted): Promise<boolean> => {
+    const id = String(row.invoiceid);
+    const plan = invoiceRowPlan(row, wanted);
+    if (plan.reactivate) await dataverse.update(INVOICE_ROW.entitySet, id, { ...InvoiceRowState.Active });
+    if (Object.keys(plan.columns).length > 0) await dataverse.update(INVOICE_ROW.entitySet, id, plan.columns);
+    if (plan.close) await dataverse.update(INVOICE_ROW.entitySet, id, { ...plan.close });
+    return plan.reactivate || Object.keys(plan.columns).length > 0 || plan.close !== null;
   };
 
   return {
@@ -111,76 +195,74 @@ export function createDataverseSalesOrderActivities({ dataverse }: { dataverse: 
     },
 
     /**
-     * The invoice's identity and balance onto the order, then the order to Invoiced. In that order: Dynamics makes a
-     * non-active order read-only, so the numbers must land first.
+     * The QuickBooks invoice into Dynamics: its invoice row (found by its TxnID, else the row this order was converted
+     * into before its answer was lost, else made now by `ConvertSalesOrderToInvoice`) carries its company file, TxnID,
+     * number, balance and status (Paid through the invoice's state); then, while the order is still editable, its
+     * TxnID and number onto the order and the order to Invoiced (SetState). The row comes first: an order that shows
+     * a TxnID is skipped by later runs, so its invoice row must already exist. The activity keeps its name so that
+     * runs started before invoice rows existed replay; what it does is the invoice row's.
      */
     async recordInvoiceOnOrder(input: InvoiceOnOrder): Promise<{ changed: boolean; state: number }> {
-      const status = input.paid ? 'Paid' : 'Open';
       try {
-        const { changed } = await dataverse.updateWithRetry(
-          TABLES.salesorder.entitySet,
-          input.orderId,
-          (row) =>
-            textPatch(row, {
-              [TXN_ID_COLUMN]: input.txnId,
-              [INVOICE_NUMBER_COLUMN]: input.invoiceNumber,
-              [ORDER_BALANCE_COLUMN]: input.balance,
-              [ORDER_INVOICE_STATUS_COLUMN]: status,
-            }),
-          {
-            select: [
-              'salesorderid',
-              'statecode',
-              TXN_ID_COLUMN,
-              INVOICE_NUMBER_COLUMN,
-              ORDER_BALANCE_COLUMN,
-              ORDER_INVOICE_STATUS_COLUMN,
-            ],
-          },
-        );
-        let state = -1;
-        const moved = await dataverse.updateWithRetry(
-          TABLES.salesorder.entitySet,
-          input.orderId,
-          (row) => {
-            state = typeof row.statecode === 'number' ? row.statecode : -1;
-            return state === SalesOrderStateCode.Active || state === SalesOrderStateCode.Submitted
-              ? { ...salesOrderStatusChange(SalesOrderStatusCode.Invoiced) }
-              : null;
-          },
-          { select: ['salesorderid', 'statecode', 'statuscode'] },
-        );
-        if (moved.changed) state = SalesOrderStateCode.Invoiced;
-        recordSynced('salesorder', 'dataverse-to-quickbooks', changed || moved.changed ? 'updated' : 'unchanged');
-        return { changed: changed || moved.changed, state };
+        const order = await dataverse.retrieve(TABLES.salesorder.entitySet, input.orderId, {
+          select: ['salesorderid', 'statecode', COMPANY_FILE_COLUMN, TXN_ID_COLUMN, INVOICE_NUMBER_COLUMN],
+        });
+        if (!order) {
+          throw ApplicationFailure.nonRetryable(`order ${input.orderId} no longer exists`, 'OrderNotFound');
+        }
+        const found = await invoiceRowOf(input.orderId, input.txnId);
+        const row = found ?? (await convertOrder(input.orderId));
+        const companyFile = input.connection ?? textOf(order, COMPANY_FILE_COLUMN) ?? undefined;
+        const wrote = await bringInvoiceRow(row, {
+          ...(companyFile ? { companyFile } : {}),
+          txnId: input.txnId,
+          invoiceNumber: input.invoiceNumber,
+          balance: input.balance,
+          status: input.paid ? 'Paid' : 'Open',
+        });
+        let changed = found === null || wrote;
+        let state = typeof order.statecode === 'number' ? order.statecode : -1;
+        if (orderStillEditable(order.statecode)) {
+          const own = textPatch(order, { [TXN_ID_COLUMN]: input.txnId, [INVOICE_NUMBER_COLUMN]: input.invoiceNumber });
+          if (own) await dataverse.update(TABLES.salesorder.entitySet, input.orderId, own);
+          await dataverse.update(
+            TABLES.salesorder.entitySet,
+            input.orderId,
+            { ...salesOrderStatusChange(SalesOrderStatusCode.Invoiced) },
+          );
+          state = SalesOrderStateCode.Invoiced;
+          changed = true;
+        }
+        recordSynced('salesorder', 'dataverse-to-quickbooks', changed ? 'updated' : 'unchanged');
+        return { changed, state };
       } catch (err) {
         throw asFailure(err, `recording invoice ${input.invoiceNumber} on order ${input.orderId}`);
       }
     },
 
     /**
-     * A payment landed in QuickBooks: the invoice's balance and paid state onto the order it was made from. Orders not
-     * linked to this invoice yet are left to their own sync, which records everything at once.
+     * A payment landed in QuickBooks: the invoice's balance and paid state onto its invoice row. An order invoiced
+     * before invoice rows existed (its TxnID on the order, no row) gets its row now, so its payments keep landing; an
+     * order not linked to this invoice yet is left to its own sync, which records everything at once.
      */
     async recordInvoicePayment(input: {
       orderId: string;
       txnId: string;
       balance: string;
       paid: boolean;
+      connection?: string;
     }): Promise<{ changed: boolean }> {
-      const status = input.paid ? 'Paid' : 'Open';
       try {
-        // One read: the check that the order is linked to this invoice happens on the row the update starts from.
-        const { changed } = await dataverse.updateWithRetry(
-          TABLES.salesorder.entitySet,
-          input.orderId,
-          (current) =>
-            textOf(current, TXN_ID_COLUMN) !== input.txnId
-              ? null
-              : textPatch(current, { [ORDER_BALANCE_COLUMN]: input.balance, [ORDER_INVOICE_STATUS_COLUMN]: status }),
-          { select: ['salesorderid', TXN_ID_COLUMN, ORDER_BALANCE_COLUMN, ORDER_INVOICE_STATUS_COLUMN] },
-        );
-        return { changed };
+        const row = await invoiceRowOrBackfill(input.orderId, input.txnId);
+        if (!row) return { changed: false };
+        const changed = await bringInvoiceRow(row.invoice, {
+          txnId: input.txnId,
+          ...(row.invoiceNumber ? { invoiceNumber: row.invoiceNumber } : {}),
+          ...(input.connection || row.companyFile ? { companyFile: input.connection ?? row.companyFile } : {}),
+          balance: input.balance,
+          status: input.paid ? 'Paid' : 'Open',
+        });
+        return { changed: changed || row.created };
       } catch (err) {
         if (err instanceof DataverseNotFoundError) return { changed: false };
         throw asFailure(err, `recording the payment of invoice ${input.txnId} on order ${input.orderId}`);
@@ -188,29 +270,39 @@ export function createDataverseSalesOrderActivities({ dataverse }: { dataverse: 
     },
 
     /**
-     * The QuickBooks invoice an order was invoiced by was deleted: the order (found by the invoice's TxnID) shows it
-     * (`mapping/quickbooksDeletions.ts`). No order carries that TxnID: nothing to do.
+     * The QuickBooks invoice was deleted: its invoice row shows it (status Deleted, nothing owed) and is canceled
+     * (`mapping/quickbooksDeletions.ts`); it keeps its TxnID and number. An order invoiced before invoice rows existed
+     * gets its row first. No order or row carries that TxnID: nothing to do.
      */
     async recordInvoiceDeleted(input: { txnId: string }): Promise<{ orderId: string | null; changed: boolean }> {
       try {
         let orderId: string | null = null;
-        for await (const row of dataverse.queryRows(TABLES.salesorder.entitySet, {
-          select: ['salesorderid'],
-          filter: `${TXN_ID_COLUMN} eq ${odataString(input.txnId)}`,
-          pageSize: 2,
-        })) {
-          orderId = String(row.salesorderid);
-          break;
+        let invoice = await invoiceRowOf(null, input.txnId);
+        if (invoice) orderId = textOf(invoice, INVOICE_ROW.orderColumn);
+        if (!orderId) {
+          for await (const r of dataverse.queryRows(TABLES.salesorder.entitySet, {
+            select: ['salesorderid'],
+            filter: `${TXN_ID_COLUMN} eq ${odataString(input.txnId)}`,
+            pageSize: 2,
+          })) {
+            orderId = String(r.salesorderid);
+            break;
+          }
         }
         if (orderId === null) return { orderId: null, changed: false };
-        const { changed } = await dataverse.updateWithRetry(
-          TABLES.salesorder.entitySet,
-          orderId,
-          (current) =>
-            textOf(current, TXN_ID_COLUMN) !== input.txnId ? null : textPatch(current, deletedInvoiceOnOrder()),
-          { select: ['salesorderid', TXN_ID_COLUMN, ORDER_BALANCE_COLUMN, ORDER_INVOICE_STATUS_COLUMN] },
-        );
-        return { orderId, changed };
+        let created = false;
+        if (!invoice) {
+          const backfilled = await invoiceRowOrBackfill(orderId, input.txnId);
+          if (!backfilled) return { orderId, changed: false };
+          invoice = backfilled.invoice;
+          created = backfilled.created;
+        }
+        const changed = await bringInvoiceRow(invoice, {
+          txnId: input.txnId,
+          balance: deletedInvoiceOnOrder()[ORDER_BALANCE_COLUMN] ?? '0.00',
+          status: 'Deleted',
+        });
+        return { orderId, changed: changed || created };
       } catch (err) {
         if (err instanceof DataverseNotFoundError) return { orderId: null, changed: false };
         throw asFailure(err, `recording the deletion of invoice ${input.txnId} on its order`);

@@ -34,6 +34,7 @@ export const ENTITY_SETS = {
   productpricelevel: 'productpricelevels',
   salesorder: 'salesorders',
   salesorderdetail: 'salesorderdetails',
+  invoice: 'invoices',
   organization: 'organizations',
 } as const;
 export type TableName = keyof typeof ENTITY_SETS;

@@ -101,6 +101,39 @@ const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
     description: 'Number (RefNumber) of the QuickBooks estimate created from this won opportunity.',
     maxLength: 100,
   },
+  // The QuickBooks invoice as a Dynamics invoice row (made from its order by ConvertSalesOrderToInvoice): which
+  // company file and invoice it is, and its balance and state, kept there since the order is read-only once invoiced.
+  ...[
+    {
+      logicalName: COMPANY_FILE_COLUMN,
+      schemaName: 'qbsync_CompanyFile',
+      displayName: 'QuickBooks company file',
+      maxLength: 100,
+    },
+    { logicalName: QB_TXN_ID_COLUMN, schemaName: 'qbsync_QbTxnId', displayName: 'QuickBooks TxnID', maxLength: 100 },
+    {
+      logicalName: INVOICE_NUMBER_COLUMN,
+      schemaName: 'qbsync_InvoiceNumber',
+      displayName: 'QuickBooks invoice number',
+      maxLength: 100,
+    },
+    {
+      logicalName: 'qbsync_balance',
+      schemaName: 'qbsync_Balance',
+      displayName: 'QuickBooks invoice balance',
+      maxLength: 40,
+    },
+    {
+      logicalName: 'qbsync_invoicestatus',
+      schemaName: 'qbsync_InvoiceStatus',
+      displayName: 'QuickBooks invoice status',
+      maxLength: 20,
+    },
+  ].map((column) => ({
+    table: 'invoice',
+    ...column,
+    description: `${column.displayName} of the QuickBooks invoice this invoice row stands for (written by the connector).`,
+  })),
   // The values both systems agreed on at the last sync: what makes a three-way merge (and echo detection) possible.
   ...(['account', 'product'] as const).map((table) => ({
     table,

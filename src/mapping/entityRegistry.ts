@@ -43,6 +43,27 @@ const OPPORTUNITY_ESTIMATE_COLUMNS: readonly string[] = [
   ESTIMATE_NUMBER_COLUMN,
   COMPANY_FILE_COLUMN,
 ];
+/**
+ * The QuickBooks invoice in Dynamics: an invoice row made from its order (`ConvertSalesOrderToInvoice`), carrying the
+ * company file, TxnID, number, balance and status in the connector's columns. An invoiced order is read-only, so what
+ * changes after the invoice (payments, a deletion) lands here.
+ */
+export const INVOICE_ROW = {
+  entitySet: 'invoices',
+  idColumn: 'invoiceid',
+  orderColumn: '_salesorderid_value',
+  select: [
+    'invoiceid',
+    '_salesorderid_value',
+    'statecode',
+    'statuscode',
+    COMPANY_FILE_COLUMN,
+    TXN_ID_COLUMN,
+    INVOICE_NUMBER_COLUMN,
+    ORDER_BALANCE_COLUMN,
+    ORDER_INVOICE_STATUS_COLUMN,
+  ],
+} as const;
 
 const addressColumns = (prefix: string): string[] => ADDRESS_PARTS.map((part) => `${prefix}_${part}`);
 

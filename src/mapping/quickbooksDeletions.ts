@@ -82,7 +82,7 @@ export function deletedInQuickBooks(row: { qbsync_qbdeletedon?: string | null })
 export const INVOICE_DELETIONS_CURSOR = 'qb:TxnDeleted';
 
 /** The invoice status an order shows once its QuickBooks invoice was deleted (the column holds 20 characters). */
-const DELETED_INVOICE_STATUS = 'Deleted';
+export const DELETED_INVOICE_STATUS = 'Deleted';
 
 /**
  * What an order shows once the invoice made from it was deleted in QuickBooks: status Deleted and nothing owed. The

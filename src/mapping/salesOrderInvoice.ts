@@ -1,7 +1,17 @@
 import type Decimal from 'decimal.js';
 import { type InvoiceAddFields, type InvoiceLineAddFields, type InvoiceRet, type QbRef } from '../qbxml/requests';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
-import { ORDER_INVOICE_COLUMNS, TABLES, invoiceLinkToOrder, orderIdOfInvoiceLink } from './entityRegistry';
+import {
+  COMPANY_FILE_COLUMN,
+  INVOICE_NUMBER_COLUMN,
+  ORDER_BALANCE_COLUMN,
+  ORDER_INVOICE_COLUMNS,
+  ORDER_INVOICE_STATUS_COLUMN,
+  TABLES,
+  TXN_ID_COLUMN,
+  invoiceLinkToOrder,
+  orderIdOfInvoiceLink,
+} from './entityRegistry';
 import { charLength, checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
 import { cents, Dec, readDecimal } from './money';
 import { Issues, type MappingResult } from './result';
@@ -446,4 +456,73 @@ export function invoiceGate(
   if (readiness.kind === 'skip') return readiness;
   const changes = orderChanges(builtFrom, current);
   return changes.length > 0 ? { kind: 'rebuild', changes } : { kind: 'add' };
+}
+
+// ---- the QuickBooks invoice as a Dynamics invoice row ----------------------------------------------------------
+
+/**
+ * `invoice.statecode` / `statuscode` pairs the connector sets (invoice entity reference): Active/New, Paid/Complete
+ * and Canceled/Canceled. Partial (100002) is a Paid status too, so a partly paid QuickBooks invoice stays Active
+ * with its balance; the platform makes Paid and Canceled invoices read-only until reactivated.
+ */
+export const InvoiceRowState = {
+  Active: { statecode: 0, statuscode: 1 },
+  Paid: { statecode: 2, statuscode: 100001 },
+  Canceled: { statecode: 3, statuscode: 100003 },
+} as const;
+
+export type InvoiceRowStatus = 'Open' | 'Paid' | 'Deleted';
+
+/** What the invoice row should hold; a column left undefined is not written. */
+export interface InvoiceRowWanted {
+  companyFile?: string;
+  txnId: string;
+  invoiceNumber?: string;
+  balance: string;
+  status: InvoiceRowStatus;
+}
+
+export interface InvoiceRowPlan {
+  /** Move the row back to Active first: a Paid or Canceled invoice takes no other change. */
+  reactivate: boolean;
+  /** The connector's columns that differ (empty: none). */
+  columns: Record<string, string>;
+  /** The state to set last (Paid or Canceled), or null to leave the row Active. */
+  close: { statecode: number; statuscode: number } | null;
+}
+
+/**
+ * The steps that bring an invoice row to what QuickBooks says, in the only order the platform accepts: reactivate a
+ * closed row that must change, write the columns while it is Active, then set Paid (or Canceled, for an invoice deleted
+ * in QuickBooks). A row already as wanted gets no step, so a replay or a second poll writes nothing.
+ */
+export function invoiceRowPlan(current: Readonly<Record<string, unknown>>, wanted: InvoiceRowWanted): InvoiceRowPlan {
+  const target =
+    wanted.status === 'Paid'
+      ? InvoiceRowState.Paid
+      : wanted.status === 'Deleted'
+        ? InvoiceRowState.Canceled
+        : InvoiceRowState.Active;
+  const desired: Record<string, string | undefined> = {
+    [COMPANY_FILE_COLUMN]: wanted.companyFile,
+    [TXN_ID_COLUMN]: wanted.txnId,
+    [INVOICE_NUMBER_COLUMN]: wanted.invoiceNumber,
+    [ORDER_BALANCE_COLUMN]: wanted.balance,
+    [ORDER_INVOICE_STATUS_COLUMN]: wanted.status,
+  };
+  const columns: Record<string, string> = {};
+  for (const [column, value] of Object.entries(desired)) {
+    if (value === undefined || value === '') continue;
+    if (valueText(current[column]) !== value) columns[column] = value;
+  }
+  const state = typeof current.statecode === 'number' ? current.statecode : InvoiceRowState.Active.statecode;
+  const inTarget = state === target.statecode;
+  const reactivate = state !== InvoiceRowState.Active.statecode && (Object.keys(columns).length > 0 || !inTarget);
+  const close = target.statecode !== InvoiceRowState.Active.statecode && (reactivate || !inTarget) ? target : null;
+  return { reactivate, columns, close };
+}
+
+/** `salesorder.statecode` Active and Submitted: the only states in which the platform lets an order be updated. */
+export function orderStillEditable(statecode: unknown): boolean {
+  return statecode === 0 || statecode === 1;
 }

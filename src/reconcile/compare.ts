@@ -15,7 +15,13 @@ import {
   type SyncFields,
   vendorToAccount,
 } from '../mapping';
-import { numericColumns, orderIdOfInvoiceLink, SYNC_BASE_COLUMN, TABLES } from '../mapping/entityRegistry';
+import {
+  numericColumns,
+  orderIdOfInvoiceLink,
+  SYNC_BASE_COLUMN,
+  TABLES,
+  TXN_ID_COLUMN,
+} from '../mapping/entityRegistry';
 import { type CustomerRet, type InvoiceRet, type QbRecord, type VendorRet } from '../qbxml/requests';
 import {
   type AmountDifference,
@@ -478,6 +484,23 @@ export function reconcileConnection(input: ReconcileInput): ReconcileReport {
     listLimit,
   };
   return { ...report, inAgreement: reportInAgreement(report) };
+}
+
+/**
+ * Orders whose QuickBooks invoice was deleted, as their invoice rows show it: an invoiced order is read-only, so the
+ * deletion is recorded on its invoice row (canceled, status Deleted), matched to the order by the TxnID both carry.
+ */
+export function withDeletedInvoiceRows(
+  orders: readonly OrderProjection[],
+  invoiceRows: readonly DynamicsRow[],
+): OrderProjection[] {
+  const deleted = new Set(
+    invoiceRows.filter((row) => invoiceDeletedOnOrder(row)).map((row) => text(row[TXN_ID_COLUMN])),
+  );
+  deleted.delete('');
+  return orders.map((order) =>
+    order.invoiceDeleted !== true && deleted.has(order.txnId) ? { ...order, invoiceDeleted: true } : order,
+  );
 }
 
 /** A sales order row (read with `comparedRead('salesorder')`) as the comparison sees it. */

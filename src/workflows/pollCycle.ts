@@ -335,7 +335,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   progress.phase = 'payments';
-  // ---- payments: an invoice's balance and paid state follow onto its order ----
+  // ---- payments: an invoice's balance and paid state follow onto its invoice row in Dynamics ----
   for (const invoice of (lists.get('Invoice') ?? []) as InvoiceRet[]) {
     const orderId = orderIdOfInvoiceLink(invoice.externalGuid);
     if (!orderId || !invoice.refNumber) continue;
@@ -344,10 +344,11 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
       txnId: invoice.txnId,
       balance: invoice.balanceRemaining ?? '',
       paid: invoice.isPaid ?? false,
+      connection,
     });
     if (recorded.changed) result.invoicesRecorded += 1;
   }
-  // ---- invoices deleted in QuickBooks: their orders say so ----
+  // ---- invoices deleted in QuickBooks: their invoice rows say so (canceled) ----
   for (const deleted of deletedInvoices) {
     const recorded = await dataverse.recordInvoiceDeleted({ txnId: deleted.txnId });
     if (recorded.changed) result.invoicesDeleted = (result.invoicesDeleted ?? 0) + 1;

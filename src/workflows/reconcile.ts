@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { DataverseRowsPageInput } from '../activities/reconcile';
 import { type ChoiceMaps } from '../mapping';
 import { classifyStatus, type QbxmlRequest, type QbxmlResponse } from '../qbxml/requests';
@@ -14,7 +14,10 @@ import {
   projectOrder,
   projectVendor,
   reconcileConnection,
+  withDeletedInvoiceRows,
 } from '../reconcile/compare';
+import { INVOICE_ROW, ORDER_INVOICE_STATUS_COLUMN, TXN_ID_COLUMN } from '../mapping/entityRegistry';
+import { DELETED_INVOICE_STATUS } from '../mapping/quickbooksDeletions';
 import { type ReconcileReport } from '../reconcile/report';
 import { runQbxml } from './companyFile/runQbxml';
 import { reconcileReads, syncContext } from './sync/activities';
@@ -37,6 +40,9 @@ const { readDataverseRowsPage, salesOrdersWithLines } = reconcileReads;
 const { loadSyncContext } = syncContext;
 
 const ORDER_IDS_PER_CALL = 500;
+
+/** Reconcile reads the invoice rows of invoices deleted in QuickBooks (issue 13 item 1: the order is read-only). */
+const READS_INVOICE_ROWS = 'reconcile-reads-deleted-invoice-rows';
 const INVOICE_ELEMENTS = ['TxnID', 'RefNumber', 'CustomerRef', 'Subtotal', 'SalesTaxTotal', 'ExternalGUID'];
 
 type QuickBooksList = 'customers' | 'vendors' | 'items' | 'invoices';
@@ -133,6 +139,8 @@ interface DynamicsSide {
   accounts: DynamicsRow[];
   products: DynamicsRow[];
   orderRows: DynamicsRow[];
+  /** Invoice rows showing their QuickBooks invoice was deleted (empty in runs recorded before invoice rows). */
+  deletedInvoiceRows: DynamicsRow[];
   /** Every account of the connection: Dataverse id → ListID ('' while it has none). */
   listIdOfAccount: Map<string, string>;
 }
@@ -178,7 +186,18 @@ async function readDynamics(connection: string, receivesNewAccounts: boolean): P
       }
     }),
   ]);
-  return { accounts, products, orderRows, listIdOfAccount };
+  const deletedInvoiceRows: DynamicsRow[] = [];
+  if (patched(READS_INVOICE_ROWS)) {
+    await readRows(
+      {
+        entitySet: INVOICE_ROW.entitySet,
+        select: [INVOICE_ROW.idColumn, TXN_ID_COLUMN, ORDER_INVOICE_STATUS_COLUMN],
+        filter: `${ORDER_INVOICE_STATUS_COLUMN} eq ${odataText(DELETED_INVOICE_STATUS)} and (${ours} or qbsync_companyfile eq null)`,
+      },
+      collect(deletedInvoiceRows),
+    );
+  }
+  return { accounts, products, orderRows, deletedInvoiceRows, listIdOfAccount };
 }
 
 export async function reconcile(input: ReconcileWorkflowInput): Promise<ReconcileReport> {
@@ -193,7 +212,10 @@ export async function reconcile(input: ReconcileWorkflowInput): Promise<Reconcil
     readDynamics(connection, context.receivingConnection === connection),
   ]);
 
-  const orders = dynamics.orderRows.map((row) => projectOrder(row, dynamics.listIdOfAccount));
+  const orders = withDeletedInvoiceRows(
+    dynamics.orderRows.map((row) => projectOrder(row, dynamics.listIdOfAccount)),
+    dynamics.deletedInvoiceRows,
+  );
   const candidates = ordersNeedingLineCheck(orders);
   const orderIdsWithLines = new Set<string>();
   for (let start = 0; start < candidates.length; start += ORDER_IDS_PER_CALL) {

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   invoiceGate,
+  invoiceRowPlan,
   matchInvoice,
   orderChanges,
   orderReadiness,
   quietWait,
 } from '../../src/mapping/salesOrderInvoice';
 import type { InvoiceRet } from '../../src/qbxml/requests';
+import { withDeletedInvoiceRows, type OrderProjection } from '../../src/reconcile/compare';
 
 const ORDER = '9a1c5e2f-6b7d-4e8f-a0b1-c2d3e4f5a6b7';
 const OTHER_ORDER = '11111111-2222-3333-4444-555555555555';
@@ -181,5 +183,98 @@ describe('sales order → invoice: an order still being edited waits its quiet p
     const before = { order: { description: 'secret memo' }, lines: [] };
     const after = { order: { description: 'another secret' }, lines: [] };
     assert.deepEqual(orderChanges(before, after), ['description']);
+  });
+});
+
+describe('invoice row plan: the QuickBooks invoice onto its Dynamics invoice row, in the order the platform accepts', () => {
+  const open = { txnId: 'T1', invoiceNumber: '1001', balance: '500.00', status: 'Open' as const };
+  const written = {
+    statecode: 0,
+    qbsync_qbtxnid: 'T1',
+    qbsync_invoicenumber: '1001',
+    qbsync_balance: '500.00',
+    qbsync_invoicestatus: 'Open',
+  };
+  const cases = [
+    {
+      name: 'a fresh row from the conversion gets every column, stays Active',
+      current: { statecode: 0 },
+      wanted: open,
+      want: {
+        reactivate: false,
+        columns: {
+          qbsync_qbtxnid: 'T1',
+          qbsync_invoicenumber: '1001',
+          qbsync_balance: '500.00',
+          qbsync_invoicestatus: 'Open',
+        },
+        close: null,
+      },
+    },
+    {
+      name: 'a row as wanted gets nothing',
+      current: written,
+      wanted: open,
+      want: { reactivate: false, columns: {}, close: null },
+    },
+    {
+      name: 'paid in full: the columns while Active, then Paid / Complete',
+      current: written,
+      wanted: { ...open, balance: '0.00', status: 'Paid' as const },
+      want: {
+        reactivate: false,
+        columns: { qbsync_balance: '0.00', qbsync_invoicestatus: 'Paid' },
+        close: { statecode: 2, statuscode: 100001 },
+      },
+    },
+    {
+      name: 'a paid row seen paid again gets nothing',
+      current: { ...written, statecode: 2, qbsync_balance: '0.00', qbsync_invoicestatus: 'Paid' },
+      wanted: { ...open, balance: '0.00', status: 'Paid' as const },
+      want: { reactivate: false, columns: {}, close: null },
+    },
+    {
+      name: 'a payment reversed: a Paid row is reactivated before its balance is written',
+      current: { ...written, statecode: 2, qbsync_balance: '0.00', qbsync_invoicestatus: 'Paid' },
+      wanted: open,
+      want: { reactivate: true, columns: { qbsync_balance: '500.00', qbsync_invoicestatus: 'Open' }, close: null },
+    },
+    {
+      name: 'deleted after it was paid: reactivated, marked, then Canceled',
+      current: { ...written, statecode: 2, qbsync_balance: '0.00', qbsync_invoicestatus: 'Paid' },
+      wanted: { txnId: 'T1', balance: '0.00', status: 'Deleted' as const },
+      want: {
+        reactivate: true,
+        columns: { qbsync_invoicestatus: 'Deleted' },
+        close: { statecode: 3, statuscode: 100003 },
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => assert.deepEqual(invoiceRowPlan(c.current, c.wanted), c.want));
+  }
+
+  it('reconcile takes an order whose invoice row shows the deletion as deleted, matched by TxnID', () => {
+    const order = (txnId: string): OrderProjection => ({
+      id: txnId,
+      orderNumber: '',
+      name: '',
+      totalamount: null,
+      statecode: 4,
+      customerListId: '',
+      txnId,
+      invoiceNumber: '',
+    });
+    const marked = withDeletedInvoiceRows(
+      [order('T1'), order('T2')],
+      [
+        { invoiceid: 'a', qbsync_qbtxnid: 'T1', qbsync_invoicestatus: 'Deleted' },
+        { invoiceid: 'b', qbsync_qbtxnid: 'T2', qbsync_invoicestatus: 'Paid' },
+      ],
+    );
+    assert.deepEqual(
+      marked.map((o) => o.invoiceDeleted === true),
+      [true, false],
+    );
   });
 });

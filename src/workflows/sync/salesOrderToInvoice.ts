@@ -198,6 +198,7 @@ async function recordInvoice(
     invoiceNumber: status.invoiceNumber,
     balance: status.balance,
     paid: status.paid,
+    connection,
   });
   if (outcome === 'unchanged' && recorded.changed) outcome = 'updated';
   const now = await dataverse.readSalesOrderVersion({ orderId });
