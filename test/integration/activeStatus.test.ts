@@ -200,17 +200,34 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.deepEqual(await stateOf('account', customer.listId), [1, 2]);
   });
 
-  it('an invoice deleted in QuickBooks shows on its order: status Deleted, nothing owed, the invoice still named', async () => {
+  it('an invoice deleted in QuickBooks shows on its invoice row: Canceled, status Deleted, nothing owed, the invoice still named', async () => {
     let order: Record<string, unknown> | undefined;
     for await (const r of stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
-      select: ['salesorderid', 'statecode', 'qbsync_qbtxnid', 'qbsync_invoicenumber', 'qbsync_invoicestatus'],
+      select: ['salesorderid', 'statecode', 'qbsync_qbtxnid', 'qbsync_invoicenumber'],
       filter: 'qbsync_qbtxnid ne null',
     })) {
       order = r;
       break;
     }
     assert.ok(order, 'an invoiced order');
-    assert.equal(order.qbsync_invoicestatus, 'Open');
+    const invoiceRow = async (): Promise<Record<string, unknown> | undefined> => {
+      for await (const r of stack.dataverse.queryRows(ENTITY_SETS.invoice, {
+        select: [
+          'invoiceid',
+          'statecode',
+          'statuscode',
+          'qbsync_qbtxnid',
+          'qbsync_invoicenumber',
+          'qbsync_balance',
+          'qbsync_invoicestatus',
+        ],
+        filter: `_salesorderid_value eq ${String(order?.salesorderid)}`,
+      })) {
+        return r;
+      }
+      return undefined;
+    };
+    assert.equal((await invoiceRow())?.qbsync_invoicestatus, 'Open');
     const txnId = String(order.qbsync_qbtxnid);
     const [rs] = parseQbxmlResponse(
       stack.quickbooks.files.east!.processRequest(
@@ -221,11 +238,15 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
 
     const cycle = await stack.cycle('east');
     assert.equal(cycle.invoicesDeleted, 1);
-    const after = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, String(order.salesorderid));
+    const after = await invoiceRow();
     assert.equal(after?.qbsync_invoicestatus, 'Deleted');
     assert.equal(after?.qbsync_balance, '0.00');
+    assert.deepEqual([after?.statecode, after?.statuscode], [3, 100003], 'Canceled');
     assert.equal(after?.qbsync_qbtxnid, txnId);
     assert.equal(after?.qbsync_invoicenumber, order.qbsync_invoicenumber);
+    const stillInvoiced = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, String(order.salesorderid));
+    assert.equal(stillInvoiced?.statecode, 4);
+    assert.equal(stillInvoiced?.qbsync_qbtxnid, txnId);
 
     const again = await stack.cycle('east');
     assert.equal(again.invoicesDeleted ?? 0, 0);

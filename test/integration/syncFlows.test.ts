@@ -39,6 +39,26 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.ok(row, `order ${id} exists`);
     return row;
   };
+  /** The invoice rows made from an order (the QuickBooks invoice in Dynamics). */
+  const invoiceRowsOf = async (orderId: string): Promise<Record<string, unknown>[]> => {
+    const rows = [];
+    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.invoice, {
+      select: [
+        'invoiceid',
+        'statecode',
+        'statuscode',
+        'qbsync_companyfile',
+        'qbsync_qbtxnid',
+        'qbsync_invoicenumber',
+        'qbsync_balance',
+        'qbsync_invoicestatus',
+      ],
+      filter: `_salesorderid_value eq ${orderId}`,
+    })) {
+      rows.push(row);
+    }
+    return rows;
+  };
   const failureOf = async (workflowId: string): Promise<string> => {
     try {
       await env.client.workflow.getHandle(workflowId).result();
@@ -90,6 +110,15 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
       const invoices = invoicesNumbered('east', String(row.qbsync_invoicenumber));
       assert.equal(invoices.length, 1);
       assert.equal(invoices[0]?.txnId, row.qbsync_qbtxnid);
+      // …and an invoice row in Dynamics, made from the order, carrying the QuickBooks number and TxnID.
+      const rows = await invoiceRowsOf(String(row.salesorderid));
+      assert.equal(rows.length, 1, `order ${String(row.ordernumber)} has one invoice row`);
+      assert.equal(rows[0]?.qbsync_qbtxnid, row.qbsync_qbtxnid);
+      assert.equal(rows[0]?.qbsync_invoicenumber, row.qbsync_invoicenumber);
+      assert.equal(rows[0]?.qbsync_companyfile, 'east');
+      assert.equal(rows[0]?.qbsync_balance, invoices[0]?.balanceRemaining);
+      assert.equal(rows[0]?.qbsync_invoicestatus, 'Open');
+      assert.equal(rows[0]?.statecode, 0);
     }
   });
 
@@ -224,29 +253,38 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     const invoices = invoicesNumbered('east', String(row.qbsync_invoicenumber));
     assert.equal(invoices.length, 1, 'exactly one invoice');
     assert.equal(invoices[0]?.txnId, row.qbsync_qbtxnid);
+    const rows = await invoiceRowsOf(orderId);
+    assert.equal(rows.length, 1, 'exactly one invoice row');
+    assert.equal(rows[0]?.qbsync_qbtxnid, row.qbsync_qbtxnid);
     assert.equal(invoices[0]?.subtotal, '387.00');
   });
 
-  it('payments in QuickBooks follow onto the order: balance, then paid in full', async () => {
-    const adventureOrder = await order(demoOrderId('Spring fleet refresh'));
+  it('payments in QuickBooks follow onto the order’s invoice row: balance, then Paid (Complete); the order stays Invoiced', async () => {
+    const orderId = demoOrderId('Spring fleet refresh');
+    const adventureOrder = await order(orderId);
     const txnId = String(adventureOrder.qbsync_qbtxnid);
     const [invoice] = qb('east', `<InvoiceQueryRq><TxnID>${txnId}</TxnID></InvoiceQueryRq>`) as InvoiceRet[];
     assert.ok(invoice?.balanceRemaining);
     stack.quickbooks.files.east!.payInvoice(txnId, '1000.00');
     let cycle = await stack.cycle('east');
     assert.equal(cycle.invoicesRecorded, 1);
-    const partly = await order(demoOrderId('Spring fleet refresh'));
+    const [partly] = await invoiceRowsOf(orderId);
     const expected = (Number(invoice.balanceRemaining) - 1000).toFixed(2);
-    assert.equal(partly.qbsync_balance, expected);
-    assert.equal(partly.qbsync_invoicestatus, 'Open');
+    assert.equal(partly?.qbsync_balance, expected);
+    assert.equal(partly?.qbsync_invoicestatus, 'Open');
+    assert.equal(partly?.statecode, 0, 'a partly paid invoice stays Active');
 
     stack.quickbooks.files.east!.payInvoice(txnId, expected);
     cycle = await stack.cycle('east');
     assert.equal(cycle.invoicesRecorded, 1);
-    const paid = await order(demoOrderId('Spring fleet refresh'));
-    assert.equal(paid.qbsync_balance, '0.00');
-    assert.equal(paid.qbsync_invoicestatus, 'Paid');
-    assert.equal(paid.statecode, 4, 'still Invoiced');
+    const [paid, ...more] = await invoiceRowsOf(orderId);
+    assert.equal(more.length, 0);
+    assert.equal(paid?.qbsync_balance, '0.00');
+    assert.equal(paid?.qbsync_invoicestatus, 'Paid');
+    assert.deepEqual([paid?.statecode, paid?.statuscode], [2, 100001], 'Paid / Complete');
+    assert.equal((await order(orderId)).statecode, 4, 'still Invoiced');
+    const again = await stack.cycle('east');
+    assert.equal(again.invoicesRecorded, 0, 'a paid invoice seen again writes nothing');
   });
 
   it('bad data fails that record alone with a clear reason; once fixed, a reset completes it without a duplicate', async () => {
