@@ -225,11 +225,9 @@ export function createDataverseSalesOrderActivities({ dataverse }: { dataverse: 
         if (orderStillEditable(order.statecode)) {
           const own = textPatch(order, { [TXN_ID_COLUMN]: input.txnId, [INVOICE_NUMBER_COLUMN]: input.invoiceNumber });
           if (own) await dataverse.update(TABLES.salesorder.entitySet, input.orderId, own);
-          await dataverse.update(
-            TABLES.salesorder.entitySet,
-            input.orderId,
-            { ...salesOrderStatusChange(SalesOrderStatusCode.Invoiced) },
-          );
+          await dataverse.update(TABLES.salesorder.entitySet, input.orderId, {
+            ...salesOrderStatusChange(SalesOrderStatusCode.Invoiced),
+          });
           state = SalesOrderStateCode.Invoiced;
           changed = true;
         }
