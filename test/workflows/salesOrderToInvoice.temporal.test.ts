@@ -267,7 +267,7 @@ describe('sales order → invoice with a faked company file (real dev server)', 
     assert.equal(add.fields.externalGuid, LINK);
     assert.equal(add.fields.refNumber, '01001');
     assert.deepEqual(recorded, [
-      { orderId: ORDER_ID, txnId: 'T-1', invoiceNumber: '01001', balance: '30.00', paid: false },
+      { orderId: ORDER_ID, txnId: 'T-1', invoiceNumber: '01001', balance: '30.00', paid: false, connection: 'east' },
     ]);
   });
 
