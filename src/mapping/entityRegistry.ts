@@ -1,4 +1,5 @@
 import { ADDRESS_PARTS } from './dataverseRows';
+import { PRODUCT_COLUMN_LIMITS } from './columnLimits';
 import { DATAVERSE_MONEY_DECIMALS } from './money';
 
 /**
@@ -153,8 +154,11 @@ export const TABLES = {
       SYNC_BASE_COLUMN,
       DELETED_IN_QUICKBOOKS_COLUMN,
     ],
-    money: { price: DATAVERSE_MONEY_DECIMALS, standardcost: DATAVERSE_MONEY_DECIMALS },
-    decimals: { quantityonhand: 5 },
+    money: {
+      price: PRODUCT_COLUMN_LIMITS.price.decimals,
+      standardcost: PRODUCT_COLUMN_LIMITS.standardcost.decimals,
+    },
+    decimals: { quantityonhand: PRODUCT_COLUMN_LIMITS.quantityonhand.decimals },
     alternateKey: LIST_KEY,
     webhooks: true,
   },

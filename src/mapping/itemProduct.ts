@@ -13,7 +13,8 @@ import {
 import { quickBooksActive, stateOfQuickBooks } from './activeStatus';
 import { ProductType, type ProductRecord, type ProductWrite } from './dataverseRows';
 import { checkKeyValue, checkMaxLength, quickBooksName, requireText, text } from './fields';
-import { DATAVERSE_MONEY_DECIMALS, decimalText, readDecimal, sameDecimal } from './money';
+import { fitToColumn, PRODUCT_COLUMN_LIMITS } from './columnLimits';
+import { decimalText, readDecimal, sameDecimal } from './money';
 import { Issues, type MappingResult } from './result';
 
 export type SyncedItem = ItemServiceRet | ItemNonInventoryRet | ItemInventoryRet;
@@ -72,8 +73,7 @@ export function itemToProduct(item: SyncedItem, ctx: { companyFile: string }): M
   if (text(sales.pricePercent) !== null) {
     issues.add('salesOrPurchase.pricePercent', 'unsupported', 'a percentage price cannot become a product price');
   }
-  const price = readDecimal(issues, 'salesPrice', sales.price, DATAVERSE_MONEY_DECIMALS);
-  const cost = readDecimal(issues, 'purchaseCost', sales.cost, DATAVERSE_MONEY_DECIMALS);
+  const amounts = productAmounts(item, issues);
 
   const product: ProductWrite = {
     qbsync_companyfile: companyFile,
@@ -82,15 +82,63 @@ export function itemToProduct(item: SyncedItem, ctx: { companyFile: string }): M
     productnumber,
     description,
     producttypecode: PRODUCT_TYPE_OF_KIND[item.kind],
-    price: price === null ? null : decimalText(price),
-    standardcost: cost === null ? null : decimalText(cost),
+    price: amounts.price,
+    standardcost: amounts.standardcost,
     statecode: stateOfQuickBooks(item.isActive),
   };
-  if (item.kind === 'ItemInventory') {
-    const onHand = readDecimal(issues, 'quantityOnHand', item.quantityOnHand);
-    product.quantityonhand = onHand === null ? null : decimalText(onHand);
-  }
+  if (item.kind === 'ItemInventory') product.quantityonhand = amounts.quantityonhand;
   return issues.result(product);
+}
+
+/** QuickBooks field → the product column it feeds, for the amounts whose limits differ between the systems. */
+const AMOUNT_SOURCES = {
+  price: 'salesPrice',
+  standardcost: 'purchaseCost',
+  quantityonhand: 'quantityOnHand',
+} as const satisfies Record<keyof typeof PRODUCT_COLUMN_LIMITS, string>;
+
+interface ProductAmounts {
+  price: string | null;
+  standardcost: string | null;
+  quantityonhand: string | null;
+  /** Why a value QuickBooks holds is not carried (its column is left empty), in words for the record's run. */
+  notCarried: string[];
+}
+
+/**
+ * The item's price, cost and stock as the product columns store them: rounded to the column's decimals (so the merge
+ * base holds what Dataverse stores, and 12.345 written as 12.35 is not read back as a Dynamics edit), and empty when
+ * the column cannot hold the value at all (negative stock), which is reported instead of failing the whole record.
+ */
+function productAmounts(item: SyncedItem, issues: Issues): ProductAmounts {
+  const sales = itemSales(item);
+  const given: Record<keyof ProductAmounts & keyof typeof AMOUNT_SOURCES, string | undefined> = {
+    price: sales.price,
+    standardcost: sales.cost,
+    quantityonhand: item.kind === 'ItemInventory' ? item.quantityOnHand : undefined,
+  };
+  const amounts: ProductAmounts = { price: null, standardcost: null, quantityonhand: null, notCarried: [] };
+  for (const column of ['price', 'standardcost', 'quantityonhand'] as const) {
+    const value = readDecimal(issues, AMOUNT_SOURCES[column], given[column]);
+    if (value === null) continue;
+    const fit = fitToColumn(column, PRODUCT_COLUMN_LIMITS[column], value);
+    if (fit.carried) amounts[column] = decimalText(fit.value);
+    else amounts.notCarried.push(`QuickBooks ${AMOUNT_SOURCES[column]} is not carried: ${fit.reason}; left empty`);
+  }
+  return amounts;
+}
+
+/** The item's values a product cannot hold (left empty on the product), in words; empty when every value fits. */
+export function itemValuesNotCarried(item: SyncedItem): string[] {
+  return productAmounts(item, new Issues()).notCarried;
+}
+
+/** A QuickBooks amount as the product column would store it: the form it is compared in against the row's. */
+function asProductStores(column: keyof typeof PRODUCT_COLUMN_LIMITS, value: string | undefined): string | undefined {
+  const read = readDecimal(new Issues(), column, value);
+  if (read === null) return value;
+  const fit = fitToColumn(column, PRODUCT_COLUMN_LIMITS[column], read);
+  return fit.carried ? decimalText(fit.value) : value;
 }
 
 export interface ItemAccounts {
@@ -206,8 +254,9 @@ export function productToItemMod(p: ProductRecord, current: SyncedItem): Mapping
   const have = itemSales(current);
   const nameChanged = s.name !== current.name;
   const descChanged = (s.description ?? null) !== text(have.description);
-  const priceChanged = s.price !== undefined && !sameDecimal(s.price, have.price);
-  const costChanged = s.cost !== undefined && !sameDecimal(s.cost, have.cost);
+  // QuickBooks keeps more decimals than the product: 12.345 there and 12.35 here agree, and no Mod rounds QuickBooks.
+  const priceChanged = s.price !== undefined && !sameDecimal(s.price, asProductStores('price', have.price));
+  const costChanged = s.cost !== undefined && !sameDecimal(s.cost, asProductStores('standardcost', have.cost));
   const activeChanged = s.isActive !== (current.isActive ?? true);
   if (!nameChanged && !descChanged && !priceChanged && !costChanged && !activeChanged) return issues.result(null);
 

@@ -8,7 +8,8 @@ import pino from 'pino';
 import { createDataverseListRecordActivities, type ToDataverseResult } from '../../src/activities/dataverseListRecords';
 import type { DataverseConnection } from '../../src/dataverse/connect';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
-import { itemToProduct, type SyncedItem } from '../../src/mapping/itemProduct';
+import { productChange } from '../../src/mapping/dynamicsToQuickBooks';
+import { itemToProduct, itemValuesNotCarried, type SyncedItem } from '../../src/mapping/itemProduct';
 import { DEFAULT_OWNERSHIP } from '../../src/mapping/ownership';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
@@ -119,5 +120,49 @@ describe('a QuickBooks item becomes a product with its price-list item and defau
       select: ['productid', '_pricelevelid_value'],
     });
     assert.equal(product?._pricelevelid_value, DEMO_PRICE_LIST_ID);
+  });
+
+  // Issue 13 item 3: Dataverse keeps a product price to the pricing precision (2) and refuses negative stock.
+  function inventoryItem(listId: string, name: string, fields: { salesPrice: string; quantityOnHand: string }) {
+    const desk = item('Standing Desk');
+    assert.equal(desk.kind, 'ItemInventory');
+    return { ...desk, listId, name, fullName: name, ...fields } as SyncedItem;
+  }
+
+  it('a price finer than Dataverse keeps is stored rounded, and the merge base holds what was stored: no Dynamics edit is seen', async () => {
+    const result = await run(inventoryItem('80000F01-1', 'Fine Desk', { salesPrice: '12.345', quantityOnHand: '3' }));
+    assert.equal(result.outcome, 'created');
+    const row = await connection.client.retrieve('products', result.rowId, {
+      select: [
+        'productid',
+        'name',
+        'description',
+        'price',
+        'standardcost',
+        'statecode',
+        'qbsync_qblistid',
+        'qbsync_syncbase',
+      ],
+    });
+    assert.equal(row?.price, 12.35);
+    assert.deepEqual(await priceListItems(result.rowId), [
+      { priceList: DEMO_PRICE_LIST_ID, unit: DEMO_UNIT_ID, amount: 12.35 },
+    ]);
+    // The next poll lists this row as changed (the connector's own write): it must read as our echo, not as a price
+    // edited in Dynamics that would be pushed to QuickBooks.
+    assert.equal(productChange(row as Parameters<typeof productChange>[0], false), 'echo');
+    const again = await run(inventoryItem('80000F01-1', 'Fine Desk', { salesPrice: '12.345', quantityOnHand: '3' }));
+    assert.equal(again.outcome, 'unchanged', 'the same QuickBooks version writes nothing');
+  });
+
+  it('negative stock is not carried: the rest of the item is synced and the value reported', async () => {
+    const synced = inventoryItem('80000F02-1', 'Short Desk', { salesPrice: '20', quantityOnHand: '-5' });
+    const result = await run(synced);
+    assert.equal(result.outcome, 'created');
+    const row = await connection.client.retrieve('products', result.rowId, {
+      select: ['productid', 'name', 'price', 'quantityonhand'],
+    });
+    assert.deepEqual([row?.name, row?.price, row?.quantityonhand], ['Short Desk', 20, null]);
+    assert.match(itemValuesNotCarried(synced).join(), /quantityOnHand is not carried: -5 does not fit/);
   });
 });

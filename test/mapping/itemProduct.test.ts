@@ -5,6 +5,7 @@ import {
   type ProductRecord,
   productToItemAdd,
   productToItemMod,
+  itemValuesNotCarried,
   type SyncedItem,
 } from '../../src/mapping';
 import { assertError, value } from './mappingResults';
@@ -26,7 +27,23 @@ describe('itemToProduct', () => {
         kind: 'ItemNonInventory',
         salesAndPurchase: { salesDesc: 'Brass hinge', salesPrice: '4.5', purchaseCost: '1.2375' },
       },
-      expected: { producttypecode: 2, description: 'Brass hinge', price: '4.5', standardcost: '1.2375' },
+      // Dataverse keeps a cost to the pricing precision (2) and rounds a finer one: the product is written rounded.
+      expected: { producttypecode: 2, description: 'Brass hinge', price: '4.5', standardcost: '1.24' },
+    },
+    {
+      title: 'a price finer than the pricing precision is written as Dataverse stores it',
+      item: { ...base, kind: 'ItemInventory', salesPrice: '12.345', quantityOnHand: '3.125' },
+      expected: { price: '12.35', quantityonhand: '3.13' },
+    },
+    {
+      title: 'negative stock is not carried (quantity on hand accepts 0 and more): left empty, the rest synced',
+      item: { ...base, kind: 'ItemInventory', salesPrice: '10', salesDesc: 'Steel hinge', quantityOnHand: '-5' },
+      expected: { price: '10', description: 'Steel hinge', quantityonhand: null },
+    },
+    {
+      title: 'a negative price is not carried either',
+      item: { ...base, kind: 'ItemService', salesOrPurchase: { desc: 'Refund', price: '-2.5' } },
+      expected: { price: null, description: 'Refund' },
     },
     {
       title: 'inventory with quantity on hand',
@@ -64,6 +81,15 @@ describe('itemToProduct', () => {
       }
     });
   }
+  it('names each value a product cannot carry, and nothing when every value fits', () => {
+    const notes = itemValuesNotCarried({ ...base, kind: 'ItemInventory', salesPrice: '12.345', quantityOnHand: '-5' });
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0] ?? '',
+      /quantityOnHand is not carried: -5 does not fit Dataverse's quantityonhand, which accepts 0 to 1000000000/,
+    );
+    assert.deepEqual(itemValuesNotCarried({ ...base, kind: 'ItemInventory', quantityOnHand: '0' }), []);
+  });
   it('product number falls back to the name for top-level items', () => {
     assert.equal(
       value(itemToProduct({ ...base, fullName: undefined, kind: 'ItemService' }, ctx)).productnumber,
@@ -78,12 +104,6 @@ describe('itemToProduct', () => {
       item: { ...base, kind: 'ItemService', salesOrPurchase: { pricePercent: '10' } },
       field: 'salesOrPurchase.pricePercent',
       rule: 'unsupported',
-    },
-    {
-      title: 'price finer than Dataverse money keeps',
-      item: { ...base, kind: 'ItemInventory', salesPrice: '1.23456' },
-      field: 'salesPrice',
-      rule: 'precision',
     },
     {
       title: 'malformed price',
@@ -272,6 +292,20 @@ describe('productToItemMod', () => {
       p: { ...product, statecode: 0 },
       current: { ...inventory, isActive: false, purchaseCost: undefined },
       expected: { kind: 'ItemInventory', fields: { listId: 'I2', editSequence: '8', isActive: true } },
+    },
+    {
+      // QuickBooks keeps 12.345, the product 12.35 (the pricing precision): they agree, so a description edited in
+      // Dynamics does not round QuickBooks' price.
+      title: 'a price QuickBooks keeps finer than the product is not sent back rounded',
+      p: { ...product, price: '12.35', description: 'Green widget' },
+      current: {
+        ...service,
+        salesOrPurchase: { desc: 'Blue widget', price: '12.345', accountRef: { fullName: 'Sales' } },
+      },
+      expected: {
+        kind: 'ItemService',
+        fields: { listId: 'I1', editSequence: '7', salesOrPurchase: { desc: 'Green widget' } },
+      },
     },
     {
       title: 'a Draft or Under Revision product is still an active item',

@@ -88,6 +88,26 @@ function metadataFilter(filter: string | null): (item: Record<string, unknown>) 
     });
 }
 
+/**
+ * A new number column's `MinValue`, `MaxValue`, `Precision` and `PrecisionSource`, with the platform's defaults when
+ * absent (decimal: precision 2, ±100,000,000,000; money: currency precision, ±922,337,203,685,477).
+ */
+function numberLimits(column: ColumnDefinition, body: Record<string, unknown>): void {
+  const numberOf = (name: string): number | undefined => (typeof body[name] === 'number' ? body[name] : undefined);
+  const bound = column.type === 'money' ? 922337203685477 : column.type === 'decimal' ? 100000000000 : 2147483647;
+  column.minValue = numberOf('MinValue') ?? (column.type === 'integer' ? -bound - 1 : -bound);
+  column.maxValue = numberOf('MaxValue') ?? bound;
+  if (column.type === 'integer') return;
+  const precision = numberOf('Precision');
+  if (precision !== undefined && (!Number.isInteger(precision) || precision < 0 || precision > 10))
+    throw badRequest(ErrorCodes.invalidArgument, `Precision ${precision} is out of range.`);
+  column.precision = precision ?? 2;
+  if (column.type === 'money') {
+    const source = numberOf('PrecisionSource');
+    column.precisionSource = source === 0 || source === 1 ? source : 2;
+  }
+}
+
 function parseNamedKey(text: string | undefined, name: string): string | undefined {
   if (text === undefined) return undefined;
   const match = new RegExp(`^${name}='([^']*)'$`, 'i').exec(text.trim());
@@ -217,6 +237,10 @@ export class MetadataApi {
       DisplayName: label(column.schemaName),
     };
     if (column.maxLength !== undefined) item.MaxLength = column.maxLength;
+    if (column.minValue !== undefined) item.MinValue = column.minValue;
+    if (column.maxValue !== undefined) item.MaxValue = column.maxValue;
+    if (column.type === 'decimal' || column.type === 'money') item.Precision = column.precision ?? 2;
+    if (column.type === 'money') item.PrecisionSource = column.precisionSource ?? 2;
     if (column.targets !== undefined) item.Targets = column.targets.map((t) => t.table);
     return item;
   }
@@ -391,6 +415,7 @@ export class MetadataApi {
     }
     const requiredLevel = (body.RequiredLevel as { Value?: unknown } | undefined)?.Value;
     if (requiredLevel === 'ApplicationRequired' || requiredLevel === 'SystemRequired') column.required = true;
+    if (kind.type === 'decimal' || kind.type === 'money' || kind.type === 'integer') numberLimits(column, body);
     if (kind.type === 'choice') {
       const bind = body['GlobalOptionSet@odata.bind'];
       const globalName = typeof bind === 'string' ? /Name='([^']+)'/.exec(bind)?.[1] : undefined;

@@ -217,6 +217,38 @@ export class RecordService {
     return org?.createproductswithoutparentinactivestate === true;
   }
 
+  /**
+   * A number outside its column's `MinValue`..`MaxValue` is refused, as Dataverse refuses it (400, OutsideValidRange).
+   * The code is the one the sandbox answers for a choice out of range, and the wording follows messages reported from
+   * real organisations; both are assumptions, not confirmed against Microsoft's reference.
+   */
+  private checkRange(table: TableDefinition, column: ColumnDefinition, value: number): void {
+    const { minValue, maxValue } = column;
+    if ((minValue === undefined || value >= minValue) && (maxValue === undefined || value <= maxValue)) return;
+    throw badRequest(
+      ErrorCodes.outsideValidRange,
+      `A validation error occurred. The value ${value} of '${column.name}' on record of type '${table.logicalName}' is outside the valid range. Accepted Values: ${minValue ?? ''} to ${maxValue ?? ''}`,
+    );
+  }
+
+  /**
+   * The decimals a number column keeps. Dataverse stores a money or decimal value rounded to its precision rather
+   * than refusing extra decimals (0.003 in a two-decimal price is stored as 0.00); half away from zero is an
+   * assumption. Price columns follow the organisation's pricing decimal precision, other money columns the
+   * currency's (the sandbox's one currency).
+   */
+  private precisionOf(column: ColumnDefinition): number {
+    const fromRow = (table: string, name: string): number | undefined => {
+      const value = this.store.all(table)[0]?.[name];
+      return typeof value === 'number' ? value : undefined;
+    };
+    if (column.type === 'money' && column.precisionSource === 1)
+      return fromRow('organization', 'pricingdecimalprecision') ?? 2;
+    if (column.type === 'money' && column.precisionSource === 2)
+      return fromRow('transactioncurrency', 'currencyprecision') ?? 2;
+    return column.precision ?? (column.type === 'money' ? 2 : 10);
+  }
+
   /** Converts one JSON value for a column, with Dataverse's messages for type and length violations. */
   private coerce(table: TableDefinition, column: ColumnDefinition, value: unknown): StoredValue {
     if (value === null) return null;
@@ -240,6 +272,7 @@ export class RecordService {
       case 'integer':
       case 'choice': {
         if (typeof value !== 'number' || !Number.isInteger(value)) throw typeError('Edm.Int32');
+        this.checkRange(table, column, value);
         if (column.type === 'choice') {
           const allowed = this.schema.optionValues(table, column);
           if (allowed !== undefined && !allowed.includes(value)) {
@@ -255,7 +288,8 @@ export class RecordService {
       case 'money': {
         const n = typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
         if (typeof n !== 'number' || !Number.isFinite(n)) throw typeError('Edm.Decimal');
-        return n;
+        this.checkRange(table, column, n);
+        return new Decimal(n).toDecimalPlaces(this.precisionOf(column), Decimal.ROUND_HALF_UP).toNumber();
       }
       case 'boolean':
         if (typeof value !== 'boolean') throw typeError('Edm.Boolean');

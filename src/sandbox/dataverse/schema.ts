@@ -30,6 +30,15 @@ export interface ColumnDefinition {
   validForCreate?: false;
   /** Global or local option set the values must come from (choice columns). */
   optionSet?: string;
+  /** `MinValue` / `MaxValue` of a number column: a value outside is refused (records.ts). */
+  minValue?: number;
+  maxValue?: number;
+  /**
+   * Decimals a number column keeps (`Precision`); a value with more is rounded to it. Money columns take it from
+   * `precisionSource`: 0 this column's `precision`, 1 the organisation's pricing decimal precision, 2 the currency's.
+   */
+  precision?: number;
+  precisionSource?: 0 | 1 | 2;
   targets?: LookupTarget[];
   custom?: boolean;
   metadataId: string;
@@ -87,8 +96,28 @@ const str = (maxLength: number, extra: Partial<ColumnSpec> = {}): ColumnSpec => 
   ...extra,
 });
 const memo = (maxLength = 2000): ColumnSpec => ({ type: 'memo', maxLength });
-const money = (extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ type: 'money', ...extra });
-const decimal = (extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ type: 'decimal', ...extra });
+/**
+ * Money columns default to the platform's range and the currency's precision (`PrecisionSource` 2); decimals to
+ * precision 2 and ±100,000,000,000. Out-of-box columns narrow these as the table reference gives them.
+ */
+const MONEY_LIMIT = 922337203685477;
+const money = (extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  type: 'money',
+  minValue: -MONEY_LIMIT,
+  maxValue: MONEY_LIMIT,
+  precisionSource: 2,
+  ...extra,
+});
+/** A price column: its precision is the organisation's pricing decimal precision (`PrecisionSource` 1). */
+const price = (extra: Partial<ColumnSpec> = {}): ColumnSpec => money({ precisionSource: 1, ...extra });
+const DECIMAL_LIMIT = 100000000000;
+const decimal = (extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  type: 'decimal',
+  minValue: -DECIMAL_LIMIT,
+  maxValue: DECIMAL_LIMIT,
+  precision: 2,
+  ...extra,
+});
 const int = (extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ type: 'integer', ...extra });
 const bool = (): ColumnSpec => ({ type: 'boolean' });
 const date = (extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ type: 'datetime', ...extra });
@@ -142,7 +171,12 @@ const TABLES: TableSpec[] = [
     schemaName: 'Organization',
     entitySet: 'organizations',
     primaryName: 'name',
-    columns: { name: str(160), createproductswithoutparentinactivestate: bool() },
+    // Pricing decimal precision (0 to 4, 2 by default): the precision of price columns (`PrecisionSource` 1).
+    columns: {
+      name: str(160),
+      createproductswithoutparentinactivestate: bool(),
+      pricingdecimalprecision: int({ minValue: 0, maxValue: 4 }),
+    },
     states: [],
   },
   {
@@ -154,8 +188,8 @@ const TABLES: TableSpec[] = [
       currencyname: str(100, { required: true }),
       isocurrencycode: str(5, { required: true }),
       currencysymbol: str(10),
-      exchangerate: decimal(),
-      currencyprecision: int(),
+      exchangerate: decimal({ precision: 10, minValue: 0.0000000001, maxValue: 100000000000 }),
+      currencyprecision: int({ minValue: 0, maxValue: 4 }),
     },
     states: activeInactive,
   },
@@ -271,11 +305,13 @@ const TABLES: TableSpec[] = [
       defaultuomscheduleid: lookup('uomschedule', { required: true }),
       // Default Price List: set only once the product has a price-list item in that list (records.ts).
       pricelevelid: lookup('pricelevel', { validForCreate: false }),
-      price: money(),
-      standardcost: money(),
-      currentcost: money(),
-      quantitydecimal: int(),
-      quantityonhand: decimal(),
+      // Product table reference: List Price, Standard Cost and Current Cost 0 to 1,000,000,000,000 at the pricing
+      // precision; Quantity On Hand 0 to 1,000,000,000 (its precision of 2 is an assumption, not confirmed).
+      price: price({ minValue: 0, maxValue: 1000000000000 }),
+      standardcost: price({ minValue: 0, maxValue: 1000000000000 }),
+      currentcost: price({ minValue: 0, maxValue: 1000000000000 }),
+      quantitydecimal: int({ minValue: 0, maxValue: 5 }),
+      quantityonhand: decimal({ minValue: 0, maxValue: 1000000000 }),
       transactioncurrencyid: lookup('transactioncurrency'),
       parentproductid: lookup('product'),
     },
@@ -295,7 +331,7 @@ const TABLES: TableSpec[] = [
       pricelevelid: lookup('pricelevel', { required: true }),
       productid: lookup('product', { required: true }),
       uomid: lookup('uom', { required: true }),
-      amount: money(),
+      amount: price({ minValue: 0, maxValue: 100000000000000 }),
       pricingmethodcode: choice('productpricelevel_pricingmethodcode'),
       transactioncurrencyid: lookup('transactioncurrency'),
       productidname: str(100, { readOnly: true }),
@@ -356,8 +392,8 @@ const TABLES: TableSpec[] = [
       productdescription: str(500),
       productidname: str(100, { readOnly: true }),
       description: memo(),
-      quantity: decimal(),
-      priceperunit: money(),
+      quantity: decimal({ precision: 5, minValue: -100000000000, maxValue: 100000000000 }),
+      priceperunit: price(),
       baseamount: money({ readOnly: true }),
       manualdiscountamount: money(),
       tax: money(),

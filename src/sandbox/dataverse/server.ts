@@ -335,6 +335,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
         organizationid: organizationId,
         name: 'qbsyncsandbox',
         createproductswithoutparentinactivestate: opts.createProductsAsActive === true,
+        pricingdecimalprecision: 2,
       },
       quiet,
     );

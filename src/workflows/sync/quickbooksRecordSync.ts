@@ -3,7 +3,7 @@ import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
 import { accountToCustomerMod, customerContact, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
-import { itemToProduct, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
+import { itemToProduct, itemValuesNotCarried, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import type { QuickBooksEntity } from '../../mapping/entityRegistry';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
@@ -38,7 +38,7 @@ export interface QuickBooksRecordSyncResult {
   quickbooksChanged: boolean;
   /** Both versions of every field both sides changed, and who won: the conflict's audit record. */
   conflicts: ToDataverseResult['conflicts'];
-  /** What happened, in words, when the outcome alone does not say it (a deletion). */
+  /** What happened, in words, when the outcome alone does not say it (a deletion, a value Dynamics cannot carry). */
   note?: string;
 }
 
@@ -91,6 +91,7 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
     const qbModifiedAt = record.timeModified ?? '';
     let result: ToDataverseResult;
     let quickbooksChanged = false;
+    let notCarried: string[] = [];
 
     if (input.entity === 'item') {
       const item = record as SyncedItem;
@@ -98,6 +99,8 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
         itemToProduct(item, { companyFile }),
         `QuickBooks item ${item.fullName ?? item.name}`,
       );
+      // A value the product cannot hold (negative stock) is left out and reported; the item's other fields still sync.
+      notCarried = itemValuesNotCarried(item);
       result = await dataverse.syncItemToDataverse({
         desired,
         qbModifiedAt,
@@ -172,6 +175,7 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
       written: result.written,
       quickbooksChanged,
       conflicts: result.conflicts,
+      ...(notCarried.length > 0 ? { note: notCarried.join('; ') } : {}),
     };
   });
 }

@@ -532,6 +532,44 @@ describe('Dataverse sandbox Web API', () => {
     );
   });
 
+  it("rounds money and decimals to their column's precision and refuses a value outside its range, as its metadata says", async () => {
+    const columns = (
+      await client.call(
+        'GET',
+        "EntityDefinitions(LogicalName='product')/Attributes?$select=LogicalName,MinValue,MaxValue,Precision,PrecisionSource&$filter=IsCustomAttribute eq false",
+      )
+    ).json().value as Array<Record<string, unknown>>;
+    const limits = Object.fromEntries(
+      columns
+        .filter((c) => ['price', 'quantityonhand'].includes(String(c.LogicalName)))
+        .map((c) => [c.LogicalName, [c.MinValue, c.MaxValue, c.Precision, c.PrecisionSource]]),
+    );
+    assert.deepEqual(limits, { price: [0, 1000000000000, 2, 1], quantityonhand: [0, 1000000000, 2, undefined] });
+
+    const product = {
+      name: 'Finely priced',
+      productnumber: 'FP-1',
+      'defaultuomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+      'defaultuomscheduleid@odata.bind': `/uomschedules(${DEMO_UNIT_GROUP_ID})`,
+    };
+    const created = await client.call('POST', 'products', { ...product, price: 12.345, standardcost: 0.003 });
+    assert.equal(created.status, 204);
+    const productId = /\(([0-9a-f-]{36})\)$/.exec(created.headers['odata-entityid'] ?? '')?.[1] ?? '';
+    const stored = (await client.call('GET', `products(${productId})?$select=price,standardcost`)).json();
+    assert.deepEqual([stored.price, stored.standardcost], [12.35, 0], 'rounded to the pricing precision (2)');
+
+    const negative = await client.call('PATCH', `products(${productId})`, { quantityonhand: -5, price: 9 });
+    assert.equal(negative.status, 400);
+    const error = negative.json().error as { code: string; message: string };
+    assert.equal(error.code, '0x8004431a');
+    assert.equal(
+      error.message,
+      "A validation error occurred. The value -5 of 'quantityonhand' on record of type 'product' is outside the valid range. Accepted Values: 0 to 1000000000",
+    );
+    const after = (await client.call('GET', `products(${productId})?$select=price,quantityonhand`)).json();
+    assert.deepEqual([after.price, after.quantityonhand], [12.35, null], 'a refused update changes nothing');
+  });
+
   it('accepts If-Match with a row version only on tables with optimistic concurrency', async () => {
     const definitions = (
       await client.call(
