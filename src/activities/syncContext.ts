@@ -3,7 +3,13 @@ import { type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { type SyncSettings } from '../config/syncSettings';
 import { type DataverseClient } from '../dataverse/client';
-import { type ChoiceMap, type ChoiceMaps, type ChoiceOption, choiceLabelKey } from '../mapping';
+import {
+  type AlignedChoice,
+  choiceOptionsOf,
+  insertChoiceOptions,
+  readChoiceOptionSet,
+} from '../dataverse/choiceOptions';
+import { type ChoiceMap, type ChoiceMaps, type ChoiceOption } from '../mapping';
 import { parseRecordWorkflowId } from '../mapping/entityRegistry';
 import { planFailedRecordRetry, type FailedRecordRun } from '../mapping/failedRecordRetry';
 import { sharedCompanyFileQueries } from './companyFileQueries';
@@ -16,12 +22,7 @@ import {
   type SyncCursors,
 } from '../workflows/companyFile/messages';
 
-/** The Dataverse choices QuickBooks lists map to: option set path and the QuickBooks list that feeds it. */
-export const CHOICE_COLUMNS = {
-  customerTypes: { table: 'account', column: 'accountcategorycode' },
-  terms: { table: 'account', column: 'paymenttermscode' },
-} as const;
-export type AlignedChoice = keyof typeof CHOICE_COLUMNS;
+export { CHOICE_COLUMNS, type AlignedChoice } from '../dataverse/choiceOptions';
 
 export interface SyncContextDeps {
   client: Client;
@@ -38,14 +39,6 @@ export interface SyncContext {
   choices: ChoiceMaps;
   /** The connection whose company file receives records created in Dynamics, if any. */
   receivingConnection: string | null;
-}
-
-interface OptionSetBody {
-  OptionSet?: {
-    Name?: string;
-    IsGlobal?: boolean;
-    Options?: Array<{ Value?: number; Label?: { UserLocalizedLabel?: { Label?: string } | null } }>;
-  };
 }
 
 /**
@@ -71,24 +64,8 @@ function keywordLiteral(value: string): string {
 }
 
 export function createSyncContextActivities({ client, dataverse, settings, now }: SyncContextDeps) {
-  async function readOptionSet(kind: AlignedChoice): Promise<NonNullable<OptionSetBody['OptionSet']>> {
-    const { table, column } = CHOICE_COLUMNS[kind];
-    const res = await dataverse.execute(
-      'GET',
-      `EntityDefinitions(LogicalName='${table}')/Attributes(LogicalName='${column}')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`,
-      { query: '$select=LogicalName&$expand=OptionSet($select=Name,IsGlobal,Options)' },
-    );
-    return (res.body as OptionSetBody).OptionSet ?? {};
-  }
-
-  function optionsOf(optionSet: OptionSetBody['OptionSet']): ChoiceOption[] {
-    return (optionSet?.Options ?? [])
-      .filter((o) => typeof o.Value === 'number')
-      .map((o) => ({ value: o.Value!, label: o.Label?.UserLocalizedLabel?.Label ?? String(o.Value) }));
-  }
-
   async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
-    return optionsOf(await readOptionSet(kind));
+    return choiceOptionsOf(await readChoiceOptionSet(dataverse, kind));
   }
 
   /** State the connection's companyFile workflow keeps, asked once for every activity asking at the same time. */
@@ -247,33 +224,16 @@ export function createSyncContextActivities({ client, dataverse, settings, now }
 
     /**
      * Adds options for QuickBooks names Dynamics does not offer yet (a label that arrived meanwhile is skipped) and
-     * returns the options as they now stand.
+     * returns the options as they now stand. Under the sync's least-privilege role Dataverse refuses the insert (403):
+     * the labels come back as `refused`, the poll goes on, and each record using one fails naming the option and the
+     * `qbsync provision` command that adds it.
      */
     async addChoiceOptions(input: {
       kind: AlignedChoice;
       labels: string[];
-    }): Promise<{ added: string[]; options: ChoiceOption[] }> {
-      const { table, column } = CHOICE_COLUMNS[input.kind];
-      const optionSet = await readOptionSet(input.kind);
-      // A global choice (payment terms is shared by accounts, orders and invoices) is extended by its own name.
-      const target =
-        optionSet.IsGlobal && optionSet.Name
-          ? { OptionSetName: optionSet.Name }
-          : { EntityLogicalName: table, AttributeLogicalName: column };
-      const existing = new Set(optionsOf(optionSet).map((o) => choiceLabelKey(o.label)));
-      const added: string[] = [];
-      for (const label of input.labels) {
-        if (existing.has(choiceLabelKey(label))) continue;
-        await dataverse.execute('POST', 'InsertOptionValue', {
-          body: {
-            ...target,
-            Label: { LocalizedLabels: [{ Label: label, LanguageCode: 1033 }] },
-          },
-        });
-        existing.add(choiceLabelKey(label));
-        added.push(label);
-      }
-      return { added, options: added.length > 0 ? await readOptions(input.kind) : optionsOf(optionSet) };
+    }): Promise<{ added: string[]; refused?: string[]; options: ChoiceOption[] }> {
+      const { added, refused, options } = await insertChoiceOptions(dataverse, input.kind, input.labels);
+      return { added, ...(refused.length > 0 ? { refused } : {}), options };
     },
 
     /**

@@ -72,9 +72,17 @@ export function buildProgram(): Command {
     .description(
       "Create the connector's columns and alternate keys in Dataverse (idempotent) and report the product-state setting.",
     )
-    .action(async () => {
+    .option(
+      '--terms <names...>',
+      'QuickBooks terms to add as payment-terms options (the sync itself may not add options)',
+    )
+    .option('--customer-types <names...>', 'QuickBooks customer types to add as account category options')
+    .action(async (opts: { terms?: string[]; customerTypes?: string[] }) => {
       const { dataDir } = program.opts<{ dataDir: string }>();
-      const report = await provision(dataverseTarget(resolve(dataDir)), logger.child({ component: 'provisioning' }));
+      const report = await provision(dataverseTarget(resolve(dataDir)), logger.child({ component: 'provisioning' }), {
+        terms: opts.terms ?? [],
+        customerTypes: opts.customerTypes ?? [],
+      });
       console.log(`created:  ${report.created.length ? report.created.join(', ') : '(nothing)'}`);
       console.log(`existing: ${report.existing.length ? report.existing.join(', ') : '(nothing)'}`);
       console.log(
@@ -83,7 +91,14 @@ export function buildProgram(): Command {
       const pending = Object.entries(report.keysNotActive);
       if (pending.length) console.log(`keys still indexing: ${pending.map(([k, v]) => `${k}=${v}`).join(', ')}`);
       for (const [key, reason] of Object.entries(report.keysFailed)) console.log(`key ${key} FAILED: ${reason}`);
-      if (Object.keys(report.keysFailed).length > 0) process.exitCode = 1;
+      if (report.optionsAdded.length) console.log(`options added: ${report.optionsAdded.join(', ')}`);
+      if (report.optionsExisting.length) console.log(`options existing: ${report.optionsExisting.join(', ')}`);
+      if (report.optionsRefused.length) {
+        console.log(
+          `options REFUSED (the role lacks prvWriteOptionSet; run provisioning as System Customizer or System Administrator): ${report.optionsRefused.join(', ')}`,
+        );
+      }
+      if (Object.keys(report.keysFailed).length > 0 || report.optionsRefused.length > 0) process.exitCode = 1;
     });
   program.addCommand(checkCommand(() => program.opts<{ dataDir: string }>().dataDir));
   program.addCommand(secretsCommand(() => program.opts<{ dataDir: string }>().dataDir));

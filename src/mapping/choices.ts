@@ -17,6 +17,17 @@ export interface ChoiceMaps {
 
 export type ChoiceKind = keyof ChoiceMaps;
 
+/** The `qbsync provision` option that adds a choice's options (the kinds the connector aligns with Dataverse). */
+const PROVISION_OPTION: Partial<Record<ChoiceKind, string>> = {
+  terms: '--terms',
+  customerTypes: '--customer-types',
+};
+
+/** A name as one word of a POSIX shell command line. */
+function shellWord(name: string): string {
+  return `'${name.replace(/'/g, `'\\''`)}'`;
+}
+
 /** QuickBooks compares list names without regard to case, so the maps do too. */
 function sameName(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -37,7 +48,15 @@ export function choiceValue(
   const values = [...new Set(matches.map(([, value]) => value))];
   if (values.length === 1) return values[0];
   if (values.length === 0) {
-    issues.add(field, 'unmapped-choice', `QuickBooks ${kind} "${name}" has no Dataverse option in choices.${kind}`);
+    const command = PROVISION_OPTION[kind];
+    issues.add(
+      field,
+      'unmapped-choice',
+      command === undefined
+        ? `QuickBooks ${kind} "${name}" has no Dataverse option in choices.${kind}`
+        : `QuickBooks ${kind} "${name}" has no Dataverse option: add it with \`qbsync provision ${command} ${shellWord(name)}\` ` +
+            `(under an administrator's role; the sync's role may not add options), or map it in choices.${kind}`,
+    );
   } else {
     issues.add(
       field,

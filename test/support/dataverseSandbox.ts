@@ -1,19 +1,25 @@
 import { connectDataverse, type DataverseConnection } from '../../src/dataverse/connect';
 import type { DataverseSandbox } from '../../src/sandbox/dataverse/server';
 
-/** The connector's Dataverse client for a running sandbox: real msal-node tokens over HTTPS, trusting its CA only. */
+/**
+ * The connector's Dataverse client for a running sandbox: real msal-node tokens over HTTPS, trusting its CA only.
+ * As the sandbox's administrator app by default; `'connector'` signs in as the app whose application user has only
+ * the least-privilege role of docs/deployment.md, as the sync does in a real organisation.
+ */
 export function connectToSandbox(
   sandbox: DataverseSandbox,
   label = 'east',
   options: Omit<Parameters<typeof connectDataverse>[1], 'label'> = {},
+  identity: 'administrator' | 'connector' = 'administrator',
 ): DataverseConnection {
+  const connector = identity === 'connector';
   return connectDataverse(
     {
       environmentUrl: sandbox.environmentUrl,
       webApiUrl: sandbox.webApiUrl,
       tenantId: sandbox.tenantId,
-      clientId: sandbox.clientId,
-      clientSecret: sandbox.clientSecret,
+      clientId: connector ? sandbox.connectorClientId : sandbox.clientId,
+      clientSecret: connector ? sandbox.connectorClientSecret : sandbox.clientSecret,
       authority: sandbox.authority,
       caPem: sandbox.caCertPem,
     },

@@ -58,7 +58,10 @@ export async function startSyncStack(
     dataDir: join(dir, 'dataverse'),
     seed: options.seedDataverse ?? true,
   });
+  // Provisioning runs as an administrator; the sync (the worker's activities) only with the least-privilege role
+  // docs/deployment.md gives, as in a real organisation. Tests act on Dynamics as a person would, through `dataverse`.
   const connection: DataverseConnection = connectToSandbox(dataverseSandbox, 'e2e');
+  const syncConnection: DataverseConnection = connectToSandbox(dataverseSandbox, 'e2e', {}, 'connector');
   await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
   await new Promise((r) => setTimeout(r, 300)); // alternate-key indexes turn Active shortly after provisioning
 
@@ -88,7 +91,7 @@ export async function startSyncStack(
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../fixtures/workflows'),
-      activities: createActivities({ client: env.client, taskQueue, dataverse: connection.client, settings }),
+      activities: createActivities({ client: env.client, taskQueue, dataverse: syncConnection.client, settings }),
     });
     running = worker.run();
   };
@@ -189,6 +192,7 @@ export async function startSyncStack(
       await stopWorker();
       await quickbooks.gateway.close();
       await connection.close();
+      await syncConnection.close();
       await dataverseSandbox.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -119,6 +119,8 @@ interface BatchEnvironment {
   webApiUrl: string;
   /** Headers of the outer request that apply to every part (Prefer, CallerObjectId, …). */
   outerHeaders: Record<string, string | undefined>;
+  /** Who the batch runs as (the client id of its token): every operation in it runs as the same caller. */
+  caller?: string;
   dispatch(events: ChangeEvent[], tag: string | undefined): void;
   errorResponse(error: unknown, prefer: string | undefined): ApiResponse;
   /** Each operation is charged its own server time: batching does not get around the execution-time limit. */
@@ -130,6 +132,7 @@ function toApiRequest(
   webApiUrl: string,
   contentIds: Map<string, { table: string; id: string }>,
   outer: Record<string, string | undefined>,
+  caller: string | undefined,
 ): ApiRequest {
   let url = operation.url;
   const reference = /^\$(\w+)(.*)$/.exec(url);
@@ -148,7 +151,14 @@ function toApiRequest(
   if (refMatch?.[1] !== undefined) path = `${refMatch[1]}(${refMatch[2] ?? ''})${refMatch[3] ?? ''}`;
   const headers: Record<string, string | undefined> = { ...outer };
   for (const [k, v] of Object.entries(operation.headers)) headers[k] = v;
-  return { method: operation.method, path, query: parsed.searchParams, headers, body: operation.body };
+  return {
+    method: operation.method,
+    path,
+    query: parsed.searchParams,
+    headers,
+    body: operation.body,
+    ...(caller !== undefined ? { caller } : {}),
+  };
 }
 
 function httpPart(response: ApiResponse, contentId: string | undefined, withLocation: boolean): string {
@@ -193,7 +203,10 @@ export function executeBatch(
       let response: ApiResponse;
       let failed = false;
       try {
-        response = env.api.handle(toApiRequest(item.operation, env.webApiUrl, new Map(), env.outerHeaders), context);
+        response = env.api.handle(
+          toApiRequest(item.operation, env.webApiUrl, new Map(), env.outerHeaders, env.caller),
+          context,
+        );
         env.dispatch(context.events, tag);
       } catch (error) {
         response = env.errorResponse(error, item.operation.headers.prefer ?? prefer);
@@ -215,7 +228,7 @@ export function executeBatch(
         for (const operation of item.operations) {
           running = operation;
           const response = env.api.handle(
-            toApiRequest(operation, env.webApiUrl, contentIds, env.outerHeaders),
+            toApiRequest(operation, env.webApiUrl, contentIds, env.outerHeaders, env.caller),
             context,
           );
           const entityId = response.headers['OData-EntityId'];

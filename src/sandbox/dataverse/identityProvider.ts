@@ -7,6 +7,8 @@ export interface IdentityProviderOptions {
   tenantId: string;
   clientId: string;
   clientSecret: string;
+  /** Further app registrations in the tenant (client id → secret), e.g. the connector's least-privilege app. */
+  otherApps?: Readonly<Record<string, string>>;
   tokenLifetimeSeconds: number;
 }
 
@@ -157,7 +159,13 @@ export class IdentityProvider {
       );
     }
     const clientId = form.get('client_id') ?? '';
-    if (clientId !== this.options.clientId) {
+    const secret =
+      clientId === this.options.clientId
+        ? this.options.clientSecret
+        : Object.prototype.hasOwnProperty.call(this.options.otherApps ?? {}, clientId)
+          ? this.options.otherApps?.[clientId]
+          : undefined;
+    if (secret === undefined) {
       return this.oauthError(
         400,
         'unauthorized_client',
@@ -169,7 +177,7 @@ export class IdentityProvider {
     if (assertion !== null || form.get('client_assertion_type') !== null) {
       const refused = await this.checkClientAssertion(form, clientId);
       if (refused !== undefined) return refused;
-    } else if (!constantTimeEqual(form.get('client_secret') ?? '', this.options.clientSecret)) {
+    } else if (!constantTimeEqual(form.get('client_secret') ?? '', secret)) {
       return this.oauthError(
         401,
         'invalid_client',

@@ -1,6 +1,7 @@
 import { badRequest, DataverseError, ErrorCodes } from './dataverseError';
 import { deterministicGuid } from './deterministicId';
-import { type Schema, type TableDefinition } from './schema';
+import { type CONNECTOR_ROLE_NAME, connectorRolePrivileges } from '../../dataverse/connectorRole';
+import { type Schema } from './schema';
 import { jsonResponse, type ApiRequest, type ApiResponse } from './webApi';
 import { type StoredWebhook } from './webhooks';
 
@@ -20,19 +21,48 @@ const ACCESS_RIGHTS = ['Create', 'Read', 'Write', 'Delete', 'Append', 'AppendTo'
 const AUTH_TYPE_CODES = { HttpHeader: 4, WebhookKey: 5, HttpQueryString: 6 } as const;
 const WEBHOOK_CONTRACT = 8;
 
-export interface SecurityApiOptions {
-  /** The application user the client credentials sign in as. */
+/** Roles the sandbox knows: an administrator's (every privilege) and the connector's least-privilege role. */
+export type SandboxRole = 'System Administrator' | typeof CONNECTOR_ROLE_NAME;
+
+/** An application user: the app registration it signs in as and its one role. */
+export interface ApplicationUser {
+  clientId: string;
   userId: string;
+  role: SandboxRole;
+}
+
+export interface SecurityApiOptions {
+  /** The application users; the first is the one a request without a known caller runs as. */
+  users: readonly ApplicationUser[];
   businessUnitId: string;
+  organizationId: () => string;
   /** The sandbox's registered webhooks, read when asked. */
   webhooks: () => StoredWebhook[];
 }
 
 /**
- * The application user's security as the sandbox models it: one role granting every table privilege at Global depth,
- * minus the privileges a test withholds, enforced on every request to an entity set (a withheld `prvReadAccount`
- * refuses `GET accounts` with 403 PrivilegeDenied, as Dataverse does) and reported by `RetrieveUserPrivileges`; plus
- * the webhook registrations read back as `serviceendpoints` and `sdkmessageprocessingsteps`.
+ * Metadata writes and the privilege each needs, with the entity the refusal names. `InsertOptionValue` needs
+ * `prvWriteOptionSet` (Microsoft's "InsertOptionValue message privileges"); the column and key privileges follow the
+ * same naming and, like the entity names in the refusal, are assumptions not confirmed against a real organisation.
+ */
+const METADATA_PRIVILEGES = {
+  insertOption: { name: 'prvWriteOptionSet', entity: 'optionset' },
+  writeOptionSet: { name: 'prvWriteOptionSet', entity: 'optionset' },
+  createOptionSet: { name: 'prvCreateOptionSet', entity: 'optionset' },
+  createAttribute: { name: 'prvCreateAttribute', entity: 'attribute' },
+  createKey: { name: 'prvCreateEntityKey', entity: 'entitykey' },
+  deleteKey: { name: 'prvDeleteEntityKey', entity: 'entitykey' },
+} as const;
+type MetadataWrite = keyof typeof METADATA_PRIVILEGES;
+
+/**
+ * The application users' security as the sandbox models it: each user has one role, an administrator's (every
+ * privilege at Global depth) or the connector's (`dataverse/connectorRole.ts`, the role docs/deployment.md gives),
+ * minus the privileges a test withholds. Enforced on every request to an entity set (a missing `prvReadAccount`
+ * refuses `GET accounts` with 403 PrivilegeDenied, as Dataverse does) and on metadata writes (a role without
+ * `prvWriteOptionSet` cannot `InsertOptionValue`), reported by `RetrieveUserPrivileges` and `WhoAmI`; plus the webhook
+ * registrations read back as `serviceendpoints` and `sdkmessageprocessingsteps`. Reading metadata needs no privilege
+ * here (assumption: every role may read table and column definitions).
  */
 export class SecurityApi {
   private readonly withheld = new Set<string>();
@@ -42,7 +72,7 @@ export class SecurityApi {
     private readonly options: SecurityApiOptions,
   ) {}
 
-  /** Takes a privilege (e.g. `prvWriteSalesOrder`) out of the application user's role; `restore` gives them all back. */
+  /** Takes a privilege (e.g. `prvWriteSalesOrder`) out of every role; `restore` gives them back. */
   withhold(privilegeName: string): void {
     this.withheld.add(privilegeName.toLowerCase());
   }
@@ -55,16 +85,26 @@ export class SecurityApi {
     const [first, second, ...rest] = segments.map((s) => decodeURIComponent(s));
     if (first === undefined) return undefined;
     const method = request.method.toUpperCase();
+    const caller = this.callerOf(request);
+    if ((first === 'WhoAmI' || first === 'WhoAmI()') && second === undefined) {
+      return jsonResponse(200, {
+        '@odata.context': `${webApiUrl}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        BusinessUnitId: this.options.businessUnitId,
+        UserId: caller.userId,
+        OrganizationId: this.options.organizationId(),
+      });
+    }
     const user = /^systemusers\((.*)\)$/.exec(first)?.[1];
     if (user !== undefined && /^Microsoft\.Dynamics\.CRM\.RetrieveUserPrivileges(\(\))?$/.test(second ?? '')) {
       if (method !== 'GET' || rest.length > 0)
         throw new DataverseError(405, '', 'RetrieveUserPrivileges is a function.');
-      if (user.toLowerCase() !== this.options.userId) {
+      const target = this.options.users.find((u) => u.userId === user.toLowerCase());
+      if (target === undefined) {
         throw new DataverseError(404, ErrorCodes.objectDoesNotExist, `systemuser With Id = ${user} Does Not Exist`);
       }
       return jsonResponse(200, {
         '@odata.context': `${webApiUrl}$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse`,
-        RolePrivileges: this.rolePrivileges(),
+        RolePrivileges: this.rolePrivileges(target),
       });
     }
     if (first === 'serviceendpoints' && second === undefined && method === 'GET') {
@@ -73,50 +113,81 @@ export class SecurityApi {
     if (first === 'sdkmessageprocessingsteps' && second === undefined && method === 'GET') {
       return this.steps(request, webApiUrl);
     }
-    this.enforce(first, second, method);
+    const metadataWrite = metadataWriteOf(first, second, method);
+    if (metadataWrite !== undefined) {
+      const { name, entity } = METADATA_PRIVILEGES[metadataWrite];
+      if (!this.holds(caller, name)) throw this.privilegeDenied(caller, name, entity);
+      return undefined;
+    }
+    this.enforce(caller, first, second, method);
     return undefined;
   };
 
-  private rolePrivileges(): Array<Record<string, string>> {
-    const privileges: Array<Record<string, string>> = [];
-    for (const table of this.schema.tables.values()) {
-      for (const right of ACCESS_RIGHTS) {
-        const name = `prv${right}${table.schemaName}`;
-        if (this.withheld.has(name.toLowerCase())) continue;
-        privileges.push({
-          Depth: 'Global',
-          PrivilegeId: deterministicGuid(`privilege:${name}`),
-          BusinessUnitId: this.options.businessUnitId,
-          PrivilegeName: name,
-        });
-      }
-    }
-    return privileges;
+  /** The application user a request runs as: the one whose app signed its token. */
+  private callerOf(request: ApiRequest): ApplicationUser {
+    const users = this.options.users;
+    const found = users.find((u) => u.clientId === request.caller);
+    if (found !== undefined) return found;
+    const first = users[0];
+    if (first === undefined) throw new DataverseError(500, '', 'The sandbox has no application user.');
+    return first;
   }
 
-  /** Refuses a request to an entity set whose privilege is withheld; anything else is left to the other handlers. */
-  private enforce(first: string, second: string | undefined, method: string): void {
-    if (this.withheld.size === 0) return;
+  private holds(user: ApplicationUser, privilegeName: string): boolean {
+    const name = privilegeName.toLowerCase();
+    if (this.withheld.has(name)) return false;
+    if (user.role === 'System Administrator') return true;
+    return connectorRolePrivileges().some((p) => p.toLowerCase() === name);
+  }
+
+  private rolePrivileges(user: ApplicationUser): Array<Record<string, string>> {
+    const names =
+      user.role === 'System Administrator'
+        ? [
+            ...[...this.schema.tables.values()].flatMap((table) =>
+              ACCESS_RIGHTS.map((right) => `prv${right}${table.schemaName}`),
+            ),
+            ...new Set(Object.values(METADATA_PRIVILEGES).map((p) => p.name)),
+          ]
+        : connectorRolePrivileges();
+    return names
+      .filter((name) => this.holds(user, name))
+      .map((name) => ({
+        Depth: 'Global',
+        PrivilegeId: deterministicGuid(`privilege:${name}`),
+        BusinessUnitId: this.options.businessUnitId,
+        PrivilegeName: name,
+      }));
+  }
+
+  /** Refuses a request to an entity set whose privilege the caller lacks; anything else is left to the other handlers. */
+  private enforce(user: ApplicationUser, first: string, second: string | undefined, method: string): void {
     // Converting an order creates an invoice: the caller needs the invoice's create privilege (prvCreateInvoice).
-    if (first === 'ConvertSalesOrderToInvoice') return this.refuseWithout(this.schema.table('invoice'), 'Create');
+    if (first === 'ConvertSalesOrderToInvoice') {
+      if (!this.holds(user, 'prvCreateInvoice')) throw this.privilegeDenied(user, 'prvCreateInvoice', 'invoice');
+      return;
+    }
     const set = /^([A-Za-z_]\w*)/.exec(first)?.[1];
     const table = set === undefined ? undefined : this.schema.bySet.get(set.toLowerCase());
     if (table === undefined) return;
     const bulk = /^Microsoft\.Dynamics\.CRM\.(Create|Update|Upsert)Multiple$/.exec(second ?? '')?.[1];
-    const right = bulk === 'Create' ? 'Create' : bulk !== undefined ? 'Write' : PRIVILEGE_BY_METHOD[method];
+    // A bound action on a row (publishing a product) changes it: Write, not Create.
+    const boundAction = bulk === undefined && method === 'POST' && /^Microsoft\.Dynamics\.CRM\./.test(second ?? '');
+    const right =
+      bulk === 'Create' ? 'Create' : bulk !== undefined || boundAction ? 'Write' : PRIVILEGE_BY_METHOD[method];
     if (right === undefined) return;
-    this.refuseWithout(table, right);
+    const name = `prv${right}${table.schemaName}`;
+    if (!this.holds(user, name)) throw this.privilegeDenied(user, name, table.logicalName);
   }
 
-  private refuseWithout(table: TableDefinition, right: string): void {
-    const name = `prv${right}${table.schemaName}`;
-    if (!this.withheld.has(name.toLowerCase())) return;
-    throw new DataverseError(
+  /** Dataverse's refusal of a missing privilege (403 PrivilegeDenied), naming the privilege and the caller. */
+  private privilegeDenied(user: ApplicationUser, name: string, entity: string): DataverseError {
+    return new DataverseError(
       403,
       PRIVILEGE_DENIED,
-      `Principal user (Id=${this.options.userId}, type=8, roleCount=1, businessUnitId=${this.options.businessUnitId}), ` +
-        `is missing ${name} privilege (Id=${deterministicGuid(`privilege:${name}`)}) for entity '${table.logicalName}'. ` +
-        `context.Caller=${this.options.userId}. Consider adding missed privilege to one of the principal (user/team) roles.`,
+      `Principal user (Id=${user.userId}, type=8, roleCount=1, businessUnitId=${this.options.businessUnitId}), ` +
+        `is missing ${name} privilege (Id=${deterministicGuid(`privilege:${name}`)}) for entity '${entity}'. ` +
+        `context.Caller=${user.userId}. Consider adding missed privilege to one of the principal (user/team) roles.`,
     );
   }
 
@@ -181,4 +252,18 @@ export class SecurityApi {
       );
     return jsonResponse(200, { '@odata.context': `${webApiUrl}$metadata#sdkmessageprocessingsteps`, value });
   }
+}
+
+/** The metadata write a request is, if it is one. */
+function metadataWriteOf(first: string, second: string | undefined, method: string): MetadataWrite | undefined {
+  if (first === 'InsertOptionValue' || first === 'Microsoft.Dynamics.CRM.InsertOptionValue')
+    return method === 'POST' ? 'insertOption' : undefined;
+  if (first === 'GlobalOptionSetDefinitions' && method === 'POST') return 'createOptionSet';
+  if (first.startsWith('GlobalOptionSetDefinitions(') && (method === 'PUT' || method === 'PATCH'))
+    return 'writeOptionSet';
+  if (!first.startsWith('EntityDefinitions(') || second === undefined) return undefined;
+  if (second === 'Attributes' && method === 'POST') return 'createAttribute';
+  if (second === 'Keys' && method === 'POST') return 'createKey';
+  if (second.startsWith('Keys(') && method === 'DELETE') return 'deleteKey';
+  return undefined;
 }

@@ -11,6 +11,7 @@ import { deterministicGuid } from './deterministicId';
 import { IdentityProvider } from './identityProvider';
 import { MetadataApi, type MetadataSnapshot } from './metadataApi';
 import { SandboxPersistence } from './persistence';
+import { CONNECTOR_ROLE_NAME } from '../../dataverse/connectorRole';
 import { SecurityApi } from './securityApi';
 import { RecordService, type ServerWork, type WriteContext } from './records';
 import { type Row } from './row';
@@ -76,8 +77,15 @@ export interface DataverseSandbox {
   authority: string;
   scope: string;
   tenantId: string;
+  /** The app registration whose application user is a System Administrator: provisioning, tests, tools. */
   clientId: string;
   clientSecret: string;
+  /**
+   * A second app registration whose application user has exactly the least-privilege role docs/deployment.md gives
+   * (`QuickBooks connector`, `dataverse/connectorRole.ts`): what the sync runs as in the end-to-end tests.
+   */
+  connectorClientId: string;
+  connectorClientSecret: string;
   caCertPath: string;
   caCertPem: string;
   registerWebhook(registration: WebhookRegistration): string;
@@ -106,6 +114,8 @@ const SANDBOX_DEFAULTS = {
   tenantId: deterministicGuid('tenant:sandbox'),
   clientId: deterministicGuid('client:qbsync-connector'),
   clientSecret: 'sandbox-client-secret-not-for-production',
+  connectorClientId: deterministicGuid('client:qbsync-connector-least-privilege'),
+  connectorClientSecret: 'sandbox-connector-client-secret-not-for-production',
 } as const;
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -230,6 +240,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
           store,
           webApiUrl: `${environmentUrl}/api/data/v9.2/`,
           outerHeaders: { prefer: headers.prefer, callerobjectid: headers.callerobjectid },
+          caller: check.clientId,
           dispatch: (events, t) => dispatcher.dispatch(events, t),
           errorResponse,
           work,
@@ -243,7 +254,10 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       }
       const context: WriteContext = { events: [], work, ...(tag !== undefined ? { tag } : {}) };
       const answer = store.transaction(() =>
-        webApi?.handle({ method, path: apiPath, query: url.searchParams, headers, body }, context),
+        webApi?.handle(
+          { method, path: apiPath, query: url.searchParams, headers, body, caller: check.clientId },
+          context,
+        ),
       );
       if (answer === undefined) throw new DataverseError(503, '', 'Sandbox is starting.');
       dispatcher.dispatch(context.events, tag);
@@ -286,6 +300,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     tenantId,
     clientId,
     clientSecret,
+    otherApps: { [SANDBOX_DEFAULTS.connectorClientId]: SANDBOX_DEFAULTS.connectorClientSecret },
     tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 3600,
   });
   for (const pem of opts.clientCertificates ?? []) identity.registerCertificate(pem);
@@ -306,8 +321,16 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
   );
   const dispatcher = webhooks;
   const security = new SecurityApi(schema, {
-    userId: deterministicGuid('systemuser:application-user'),
+    users: [
+      { clientId, userId: deterministicGuid('systemuser:application-user'), role: 'System Administrator' },
+      {
+        clientId: SANDBOX_DEFAULTS.connectorClientId,
+        userId: deterministicGuid('systemuser:connector-application-user'),
+        role: CONNECTOR_ROLE_NAME,
+      },
+    ],
     businessUnitId: deterministicGuid('businessunit:root'),
+    organizationId: () => String(store.all('organization')[0]?.organizationid ?? organizationId),
     webhooks: () => dispatcher.registrations(),
   });
   webApi = new WebApi(records, webApiUrl, [security.handle, metadata.handle]);
@@ -363,6 +386,8 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     tenantId,
     clientId,
     clientSecret,
+    connectorClientId: SANDBOX_DEFAULTS.connectorClientId,
+    connectorClientSecret: SANDBOX_DEFAULTS.connectorClientSecret,
     caCertPath: certificates.caCertPath,
     caCertPem: certificates.caCertPem,
     registerWebhook: (registration) => dispatcher.register(registration),

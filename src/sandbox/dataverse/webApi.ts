@@ -24,6 +24,8 @@ export interface ApiRequest {
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
   body: string;
+  /** The app registration (client id) whose token the request carried: who the request runs as. */
+  caller?: string;
 }
 
 export interface ApiResponse {
