@@ -7,12 +7,13 @@ import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { sandboxSyncSettings, type SyncSettings } from '../../src/config/syncSettings';
+import { insertChoiceOptions } from '../../src/dataverse/choiceOptions';
 import { type DataverseClient } from '../../src/dataverse/client';
 import { type DataverseConnection } from '../../src/dataverse/connect';
 import { connectToSandbox } from './dataverseSandbox';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
-import { seedDemoCompany } from '../../src/sandbox/quickbooks/demoCompany';
+import { demoCompanyChoiceNames, seedDemoCompany } from '../../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorSimulator } from '../../src/sandbox/webConnector/webConnectorSimulator';
 import type { ReconcileReport } from '../../src/reconcile/report';
 import { pollCycle, type PollCycleResult } from '../../src/workflows/pollCycle';
@@ -63,6 +64,12 @@ export async function startSyncStack(
   const connection: DataverseConnection = connectToSandbox(dataverseSandbox, 'e2e');
   const syncConnection: DataverseConnection = connectToSandbox(dataverseSandbox, 'e2e', {}, 'connector');
   await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+  // The options the demo companies' terms and customer types need, added at provisioning as an operator would.
+  for (const office of ['east', 'west'] as const) {
+    const names = demoCompanyChoiceNames(office);
+    await insertChoiceOptions(connection.client, 'terms', names.terms);
+    await insertChoiceOptions(connection.client, 'customerTypes', names.customerTypes);
+  }
   await new Promise((r) => setTimeout(r, 300)); // alternate-key indexes turn Active shortly after provisioning
 
   // A short gateway call timeout: with the worker stopped, a QBWC call fails fast instead of hanging the session.

@@ -515,6 +515,19 @@ function customerAdd(c: DemoCustomer, region: string): Field[] {
   return fields;
 }
 
+/**
+ * The terms and customer types the office's demo company uses: the QuickBooks names Dynamics needs options for, added
+ * at provisioning (`qbsync provision --terms … --customer-types …`), since the sync's role may not add them.
+ */
+export function demoCompanyChoiceNames(office: 'east' | 'west'): { terms: string[]; customerTypes: string[] } {
+  const { customers, vendors } = offices[office];
+  const distinct = (names: string[]): string[] => [...new Set(names)];
+  return {
+    terms: distinct([...customers.map((c) => c.terms), ...vendors.map((v) => v.terms)]),
+    customerTypes: distinct(customers.map((c) => c.type)),
+  };
+}
+
 /** Seeds the office's demo company, unless the company file already has customers. */
 export function seedDemoCompany(sim: CompanyFileSimulator, opts: { office: 'east' | 'west' }): void {
   if (sim.count('Customer') > 0) return;
