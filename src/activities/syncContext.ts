@@ -22,8 +22,6 @@ import {
   type SyncCursors,
 } from '../workflows/companyFile/messages';
 
-export { CHOICE_COLUMNS, type AlignedChoice } from '../dataverse/choiceOptions';
-
 export interface SyncContextDeps {
   client: Client;
   dataverse: DataverseClient;

@@ -9,7 +9,7 @@ const FULL: readonly AccessRight[] = ['Create', 'Read', 'Write', 'Append', 'Appe
 
 export const CONNECTOR_ROLE_NAME = 'QuickBooks connector';
 
-export const CONNECTOR_ROLE: Readonly<Record<string, readonly AccessRight[]>> = {
+const CONNECTOR_ROLE: Readonly<Record<string, readonly AccessRight[]>> = {
   Account: FULL,
   Contact: FULL,
   Product: FULL,

@@ -17,7 +17,7 @@ export interface ColumnLimit {
  * The organisation's pricing decimal precision, which product prices and costs follow (`PrecisionSource` 1). 2 is
  * Dataverse's default; an organisation set otherwise is not read yet (assumption: the default).
  */
-export const PRICING_DECIMALS = 2;
+const PRICING_DECIMALS = 2;
 
 /** Product table reference: List Price, Standard Cost and Quantity On Hand (its precision of 2 is an assumption). */
 export const PRODUCT_COLUMN_LIMITS = {
