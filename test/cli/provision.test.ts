@@ -44,6 +44,19 @@ describe('qbsync provision', () => {
     assert.deepEqual([...second.existing].sort(), [...first.created, ...first.existing].sort());
   });
 
+  it('adds the choice options QuickBooks names need (the sync may not), once', async () => {
+    const log = pino({ level: 'silent' });
+    const first = await provision(dataverseTarget(dir, {}), log, {
+      terms: ['Net 15', 'Net 30'],
+      customerTypes: ['Retail'],
+    });
+    assert.deepEqual(first.optionsAdded, ['customerTypes: Retail', 'terms: Net 15']);
+    assert.deepEqual(first.optionsExisting, ['terms: Net 30']);
+    assert.deepEqual(first.optionsRefused, []);
+    const second = await provision(dataverseTarget(dir, {}), log, { terms: ['net 15'] });
+    assert.deepEqual([second.optionsAdded, second.optionsExisting], [[], ['terms: net 15']]);
+  });
+
   it('names what is missing when real Dataverse settings are incomplete, without echoing secrets', () => {
     assert.throws(
       () => dataverseTarget(dir, { DATAVERSE_URL: 'https://org.crm.dynamics.com', DATAVERSE_CLIENT_SECRET: 'hunter2' }),
