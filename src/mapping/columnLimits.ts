@@ -19,6 +19,9 @@ export interface ColumnLimit {
  */
 const PRICING_DECIMALS = 2;
 
+/** A currency's precision (money columns with `PrecisionSource` 2): 2 for the usual currencies (assumption). */
+export const CURRENCY_DECIMALS = 2;
+
 /** Product table reference: List Price, Standard Cost and Quantity On Hand (its precision of 2 is an assumption). */
 export const PRODUCT_COLUMN_LIMITS = {
   price: { min: 0, max: 1_000_000_000_000, decimals: PRICING_DECIMALS },

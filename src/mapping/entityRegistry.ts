@@ -1,5 +1,5 @@
 import { ADDRESS_PARTS } from './dataverseRows';
-import { PRODUCT_COLUMN_LIMITS } from './columnLimits';
+import { CURRENCY_DECIMALS, PRODUCT_COLUMN_LIMITS } from './columnLimits';
 import { DATAVERSE_MONEY_DECIMALS } from './money';
 
 /**
@@ -112,7 +112,8 @@ export const TABLES = {
       SYNC_BASE_COLUMN,
       DELETED_IN_QUICKBOOKS_COLUMN,
     ],
-    money: { creditlimit: DATAVERSE_MONEY_DECIMALS },
+    // Credit limit follows the currency's precision (2 by default): Dataverse stores 12.345 as 12.35.
+    money: { creditlimit: CURRENCY_DECIMALS },
     decimals: {},
     alternateKey: LIST_KEY,
     webhooks: true,
