@@ -203,7 +203,7 @@ export class BulkUpsertWriter {
  * Whether Dataverse refused the call for what one of its rows holds (bad value, duplicate, a lookup to a missing
  * row), as opposed to refusing the caller or the moment: only then does splitting the call find a culprit.
  */
-function refusesARow(error: Error): boolean {
+export function refusesARow(error: Error): boolean {
   if (!(error instanceof DataverseError)) return false;
   if (
     error instanceof DataverseThrottledError ||

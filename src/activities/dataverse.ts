@@ -1,5 +1,9 @@
 import { type DataverseClient } from '../dataverse/client';
-import { createDataverseListRecordActivities, type PartyBulkWriters } from './dataverseListRecords';
+import {
+  createDataverseListRecordActivities,
+  type ListRecordReaders,
+  type PartyBulkWriters,
+} from './dataverseListRecords';
 import { createDataversePairedRowActivities } from './dataversePairedRows';
 import { createDataverseSalesOrderActivities } from './dataverseSalesOrders';
 import { createWonOpportunityActivities } from './wonOpportunityToEstimate';
@@ -17,6 +21,8 @@ export interface DataverseActivityDeps {
   priceListName?: string;
   /** The worker's bulk writers (issue 15); without them every write is its own request. */
   bulkWrites?: PartyBulkWriters;
+  /** The worker's bulk readers (issue 15); without them every read is its own request. */
+  bulkReads?: ListRecordReaders;
 }
 
 export function createDataverseActivities(deps: DataverseActivityDeps) {

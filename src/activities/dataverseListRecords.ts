@@ -1,12 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type DataverseClient, type DataverseRow } from '../dataverse/client';
-import {
-  ENTITY_SETS,
-  ensurePriceListItem,
-  publishProduct,
-  qbListKey,
-  setDefaultPriceList,
-} from '../dataverse/entities';
+import { ENTITY_SETS, ensurePriceListItem, publishWithDefaultPriceList, qbListKey } from '../dataverse/entities';
 import { DataverseConcurrencyError, DataverseDuplicateKeyError } from '../dataverse/errors';
 import { odataString } from '../dataverse/odataAddress';
 import {
@@ -24,7 +18,9 @@ import {
   type SyncFields,
 } from '../mapping';
 import {
+  COMPANY_FILE_COLUMN,
   DELETED_IN_QUICKBOOKS_COLUMN,
+  LIST_ID_COLUMN,
   numericColumns,
   SYNC_BASE_COLUMN,
   TABLES,
@@ -35,6 +31,7 @@ import { type RowState } from '../mapping/activeStatus';
 import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickbooksToDynamics';
 import { ETAG_REREADS } from '../mapping/rereadLimits';
 import { recordSynced } from '../observability/metrics';
+import { BulkRowReader, type BulkReadOptions } from './bulkReads';
 import { type BulkUpsertWriter } from './bulkUpserts';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
@@ -55,11 +52,58 @@ export interface DataverseListRecordDeps {
    * request, as before issue 15.
    */
   bulkWrites?: PartyBulkWriters;
+  /**
+   * The worker's bulk readers (issue 15, item 3): a row's read by key and the look for an unpaired account of the
+   * same name travel in one query per page of records (`bulkReads.ts`). Without them each is its own request.
+   */
+  bulkReads?: ListRecordReaders;
 }
 
 export interface PartyBulkWriters {
   accounts: BulkUpsertWriter;
   contacts: BulkUpsertWriter;
+  /** New products; absent, a product is created by its own request. */
+  products?: BulkUpsertWriter;
+}
+
+export interface ListRecordReaders {
+  /** Rows by (company file, ListID): group the company file, value the ListID. */
+  byKey: Record<'account' | 'contact' | 'product', BulkRowReader>;
+  /** Accounts no company file has claimed, by name: group the relationship type, value the name. */
+  unpairedAccountsByName: BulkRowReader;
+}
+
+/** The bulk readers of the QuickBooks → Dynamics flow, on the worker's own client. */
+export function createListRecordReaders(dataverse: DataverseClient, options: BulkReadOptions = {}): ListRecordReaders {
+  const byKey = (table: 'account' | 'contact' | 'product'): BulkRowReader =>
+    new BulkRowReader(
+      dataverse,
+      {
+        entitySet: TABLES[table].entitySet,
+        // The key columns come back so each row finds the look-up it answers.
+        select: [...new Set([...TABLES[table].select, COMPANY_FILE_COLUMN, LIST_ID_COLUMN])],
+        column: LIST_ID_COLUMN,
+        groupFilter: (companyFile) => `${COMPANY_FILE_COLUMN} eq ${odataString(companyFile)}`,
+      },
+      options,
+    );
+  return {
+    byKey: { account: byKey('account'), contact: byKey('contact'), product: byKey('product') },
+    unpairedAccountsByName: new BulkRowReader(
+      dataverse,
+      {
+        entitySet: TABLES.account.entitySet,
+        select: TABLES.account.select,
+        column: 'name',
+        groupFilter: (relationshipType) => {
+          const code = Number(relationshipType);
+          if (!Number.isInteger(code)) throw new TypeError(`relationship type "${relationshipType}" is not a choice`);
+          return `${LIST_ID_COLUMN} eq null and (customertypecode eq ${code} or customertypecode eq null)`;
+        },
+      },
+      options,
+    ),
+  };
 }
 
 export interface PartyToDataverseInput {
@@ -93,7 +137,12 @@ interface ProductCatalog {
   uomId: string;
 }
 
-export function createDataverseListRecordActivities({ dataverse, priceListName, bulkWrites }: DataverseListRecordDeps) {
+export function createDataverseListRecordActivities({
+  dataverse,
+  priceListName,
+  bulkWrites,
+  bulkReads,
+}: DataverseListRecordDeps) {
   let catalog: Promise<ProductCatalog> | undefined;
 
   /** The price list and unit new products use; looked up once per worker (they do not move). */
@@ -130,8 +179,28 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
     return undefined;
   }
 
+  /** The row fed from this QuickBooks record, or null; read with other records' rows when a bulk reader is at hand. */
+  async function rowByKey(
+    table: 'account' | 'contact' | 'product',
+    key: { companyFile: string; listId: string },
+  ): Promise<DataverseRow | null> {
+    if (!bulkReads) {
+      return dataverse.retrieve(TABLES[table].entitySet, qbListKey(key.companyFile, key.listId), {
+        select: TABLES[table].select,
+      });
+    }
+    const rows = await bulkReads.byKey[table].read(key.companyFile, key.listId);
+    // The key's columns are the company file and the ListID: the query matches the key, so it finds the key's row.
+    return rows[0] ?? null;
+  }
+
   /** The one account with this name and relationship type (or none) that no company file has claimed yet. */
   async function unpairedAccountNamed(name: string, relationshipType: number): Promise<DataverseRow | null> {
+    if (bulkReads) {
+      const rows = await bulkReads.unpairedAccountsByName.read(String(relationshipType), name);
+      // Ambiguous: two candidates, so a new account is safer than a guess.
+      return rows.length === 1 ? rows[0]! : null;
+    }
     const rows: DataverseRow[] = [];
     for await (const row of dataverse.queryRows(TABLES.account.entitySet, {
       select: TABLES.account.select,
@@ -170,9 +239,7 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
       });
       return;
     }
-    const current = await dataverse.retrieve(TABLES.contact.entitySet, qbListKey(key.companyFile, key.listId), {
-      select: TABLES.contact.select,
-    });
+    const current = await rowByKey('contact', key);
     if (!current) {
       await dataverse.upsertByKey(
         TABLES.contact.entitySet,
@@ -219,11 +286,11 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
      */
     bulkCreate?: BulkUpsertWriter;
   }): Promise<ToDataverseResult & { stateAfterCreate?: RowState }> {
-    const { entitySet, idColumn, select } = TABLES[args.table];
+    const { entitySet, idColumn } = TABLES[args.table];
     const key = qbListKey(args.key.companyFile, args.key.listId);
     const quickbooks = args.fields(args.desired);
     for (let attempt = 1; attempt <= ETAG_REREADS; attempt++) {
-      let current = await dataverse.retrieve(entitySet, key, { select });
+      let current = await rowByKey(args.table, args.key);
       let adopting = false;
       if (!current && args.adoptable) {
         current = await args.adoptable();
@@ -392,19 +459,21 @@ export function createDataverseListRecordActivities({ dataverse, priceListName, 
                 'defaultuomid@odata.bind': `/uoms(${cat.uomId})`,
               }
             : {},
+        ...(bulkWrites?.products ? { bulkCreate: bulkWrites.products } : {}),
       });
       try {
-        await publishProduct(dataverse, result.rowId);
+        // The price-list item first, then publishing and the default price list in one update (Dataverse takes a
+        // default only once the product has an item in that list). A product created in this attempt has no item
+        // yet, so it is created without looking for one first.
         const price = input.desired.price;
         if (price !== null) {
-          await ensurePriceListItem(dataverse, {
-            priceLevelId: cat.priceLevelId,
-            productId: result.rowId,
-            uomId: cat.uomId,
-            amount: price,
-          });
-          await setDefaultPriceList(dataverse, result.rowId, cat.priceLevelId);
+          await ensurePriceListItem(
+            dataverse,
+            { priceLevelId: cat.priceLevelId, productId: result.rowId, uomId: cat.uomId, amount: price },
+            { productIsNew: result.outcome === 'created' },
+          );
         }
+        await publishWithDefaultPriceList(dataverse, result.rowId, price !== null ? cat.priceLevelId : null);
       } catch (err) {
         throw asFailure(err, 'publishing the product and its price');
       }

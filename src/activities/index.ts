@@ -4,8 +4,10 @@ import type { DataverseClient } from '../dataverse/client';
 import { TABLES } from '../mapping/entityRegistry';
 import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { currentActivityAttempt } from './activityAttempt';
+import { type BulkReadOptions } from './bulkReads';
 import { BulkUpsertWriter, type BulkUpsertOptions } from './bulkUpserts';
 import { createDataverseActivities } from './dataverse';
+import { createListRecordReaders } from './dataverseListRecords';
 import { createQuickBooksActivities } from './quickbooks';
 import { createReconcileActivities } from './reconcile';
 import { createSyncContextActivities } from './syncContext';
@@ -29,6 +31,11 @@ export interface ActivityDeps {
    * UpsertMultiple calls (default), or `false` for one request a row, as before issue 15.
    */
   bulkWrites?: BulkUpsertOptions | false;
+  /**
+   * How QuickBooks records' rows are read: gathered from concurrent record activities into one query per page of
+   * keys or names (default), or `false` for one request a read.
+   */
+  bulkReads?: BulkReadOptions | false;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */
@@ -41,13 +48,19 @@ export function createActivities(deps: ActivityDeps) {
   const bulkWrites = bulk && {
     accounts: new BulkUpsertWriter(deps.dataverse, TABLES.account.entitySet, bulk),
     contacts: new BulkUpsertWriter(deps.dataverse, TABLES.contact.entitySet, bulk),
+    products: new BulkUpsertWriter(deps.dataverse, TABLES.product.entitySet, bulk),
   };
+  const bulkReads =
+    deps.bulkReads === false
+      ? undefined
+      : createListRecordReaders(deps.dataverse, { ...deps.bulkReads, attemptOf: currentActivityAttempt });
   return {
     ...quickbooks,
     ...createDataverseActivities({
       dataverse,
       ...(deps.priceListName ? { priceListName: deps.priceListName } : {}),
       ...(bulkWrites ? { bulkWrites } : {}),
+      ...(bulkReads ? { bulkReads } : {}),
     }),
     ...createReconcileActivities({ dataverse }),
     ...createSyncContextActivities({

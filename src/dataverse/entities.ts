@@ -338,13 +338,24 @@ export interface EnsureResult {
  * One price per (price list, product, unit): Dataverse refuses a second with `0x80043b08`, so look first, write
  * only a differing amount, and treat a duplicate on create (someone else won the race) as "look again".
  */
-export async function ensurePriceListItem(client: DataverseClient, item: PriceListItem): Promise<EnsureResult> {
+export async function ensurePriceListItem(
+  client: DataverseClient,
+  item: PriceListItem,
+  options: {
+    /**
+     * The product was created by the caller just now, so it has no price-list item yet: the look is skipped (one
+     * request less per new product). Should another run of the same record have made one meanwhile, the create is
+     * refused as a duplicate and the look follows, as without this option.
+     */
+    productIsNew?: boolean;
+  } = {},
+): Promise<EnsureResult> {
   for (const id of [item.priceLevelId, item.productId, item.uomId]) {
     if (!isGuid(id)) throw new TypeError(`price list item needs row ids, got "${id}"`);
   }
   const wireAmount = moneyToWire(item.amount);
   for (let attempt = 1; attempt <= 2; attempt += 1) {
-    const existing = await findPriceListItem(client, item);
+    const existing = attempt === 1 && options.productIsNew ? undefined : await findPriceListItem(client, item);
     if (existing) {
       const id = String(existing.productpricelevelid ?? '');
       const current = rowFromWire<ProductPriceLevelRow>('productpricelevel', existing).amount;
@@ -381,28 +392,36 @@ export async function ensurePriceListItem(client: DataverseClient, item: PriceLi
 }
 
 /**
- * Makes `priceLevelId` the product's default price list when it has none. Dataverse does not take a default price
- * list on create, nor one the product has no price-list item in, so this runs after `ensurePriceListItem`. A default
- * someone chose in Dynamics is kept; run again after a lost answer, it reads the default set and writes nothing.
+ * Publishes the product (Draft or Under Revision → Active, as `publishProduct`) and makes `priceLevelId` its default
+ * price list when it has none, in one read and at most one write: run after `ensurePriceListItem`, since Dataverse
+ * takes a default price list only once the product has an item in it. Whether Dataverse takes the state and the
+ * default in one Update is an assumption (the Update message accepts statecode/statuscode with other columns since
+ * SetState was deprecated; not confirmed against a real organisation for products). `priceLevelId` null only
+ * publishes.
  */
-export async function setDefaultPriceList(
+export async function publishWithDefaultPriceList(
   client: DataverseClient,
   productId: string,
-  priceLevelId: string,
+  priceLevelId: string | null,
 ): Promise<{ changed: boolean }> {
-  if (!isGuid(productId) || !isGuid(priceLevelId)) {
-    throw new TypeError(`a default price list needs row ids, got "${productId}" and "${priceLevelId}"`);
+  if (!isGuid(productId) || (priceLevelId !== null && !isGuid(priceLevelId))) {
+    throw new TypeError(`publishing needs row ids, got "${productId}" and "${priceLevelId}"`);
   }
   const { changed } = await client.updateWithRetry(
     ENTITY_SETS.product,
     productId,
     (row) => {
+      const changes: DataverseRow = {};
+      if (row.statecode === ProductState.Draft.statecode || row.statecode === ProductState.UnderRevision.statecode) {
+        Object.assign(changes, ProductState.Active);
+      }
       const current = row._pricelevelid_value;
-      return typeof current === 'string' && current.length > 0
-        ? null
-        : { 'pricelevelid@odata.bind': bindTo('pricelevel', priceLevelId) };
+      if (priceLevelId !== null && !(typeof current === 'string' && current.length > 0)) {
+        changes['pricelevelid@odata.bind'] = bindTo('pricelevel', priceLevelId);
+      }
+      return Object.keys(changes).length > 0 ? changes : null;
     },
-    { select: ['productid', '_pricelevelid_value'] },
+    { select: ['productid', 'statecode', 'statuscode', '_pricelevelid_value'] },
   );
   return { changed };
 }
