@@ -1,7 +1,7 @@
 import { type Logger } from 'pino';
 import { type AttemptContext, type DataverseClient, type DataverseRow } from '../dataverse/client';
 import { DataverseCancelledError, type DataverseError } from '../dataverse/errors';
-import { odataString } from '../dataverse/odataAddress';
+import { isGuid, odataString } from '../dataverse/odataAddress';
 import { childLogger } from '../observability/logger';
 import { refusesARow } from './bulkUpserts';
 
@@ -44,8 +44,22 @@ export interface GatheredLookup {
   select: readonly string[];
   /** The column the values are compared with. */
   column: string;
-  /** What every row of a group must also meet, from the group's name (a company file, a relationship type). */
-  groupFilter(group: string): string;
+  /**
+   * What every row of a group must also meet, from the group's name (a company file, a relationship type); none when
+   * the look-ups have no groups.
+   */
+  groupFilter?: (group: string) => string;
+  /**
+   * The OData literal of a value: a quoted string by default; row ids are bare GUIDs (`guidLiteral`), which Dataverse
+   * refuses quoted.
+   */
+  literal?: (value: string) => string;
+}
+
+/** A row id as an OData literal; anything but a GUID is refused here, before it can fail a call shared with others. */
+export function guidLiteral(value: string): string {
+  if (!isGuid(value)) throw new TypeError(`"${value}" is not a row id`);
+  return value.toLowerCase();
 }
 
 interface PendingLookup {
@@ -93,8 +107,12 @@ export class BulkRowReader {
         reject(this.cancelled('before its look-up was handed to the bulk reader'));
         return;
       }
-      if (this.filterOf(group, [value]).length > this.maxFilterLength) {
-        reject(new RangeError(`a ${this.lookup.entitySet} look-up value of ${value.length} characters is too long`));
+      try {
+        if (this.filterOf(group, [value]).length > this.maxFilterLength) {
+          throw new RangeError(`a ${this.lookup.entitySet} look-up value of ${value.length} characters is too long`);
+        }
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       attempt?.heartbeat?.();
@@ -130,8 +148,9 @@ export class BulkRowReader {
   }
 
   private filterOf(group: string, values: readonly string[]): string {
-    const any = values.map((v) => `${this.lookup.column} eq ${odataString(v)}`).join(' or ');
-    return `${this.lookup.groupFilter(group)} and (${any})`;
+    const literal = this.lookup.literal ?? odataString;
+    const any = values.map((v) => `${this.lookup.column} eq ${literal(v)}`).join(' or ');
+    return this.lookup.groupFilter ? `${this.lookup.groupFilter(group)} and (${any})` : any;
   }
 
   /** Sends what has gathered, one group and up to `maxValues` values a call, while fewer than `callsInFlight` are out. */

@@ -5,7 +5,7 @@ import {
   type PartyBulkWriters,
 } from './dataverseListRecords';
 import { createDataversePairedRowActivities } from './dataversePairedRows';
-import { createDataverseSalesOrderActivities } from './dataverseSalesOrders';
+import { createDataverseSalesOrderActivities, type SalesOrderReaders } from './dataverseSalesOrders';
 import { createWonOpportunityActivities } from './wonOpportunityToEstimate';
 
 /**
@@ -22,14 +22,17 @@ export interface DataverseActivityDeps {
   /** The worker's bulk writers (issue 15); without them every write is its own request. */
   bulkWrites?: PartyBulkWriters;
   /** The worker's bulk readers (issue 15); without them every read is its own request. */
-  bulkReads?: ListRecordReaders;
+  bulkReads?: ListRecordReaders & { salesOrders: SalesOrderReaders };
 }
 
 export function createDataverseActivities(deps: DataverseActivityDeps) {
   return {
     ...createDataverseListRecordActivities(deps),
     ...createDataversePairedRowActivities(deps),
-    ...createDataverseSalesOrderActivities(deps),
+    ...createDataverseSalesOrderActivities({
+      dataverse: deps.dataverse,
+      ...(deps.bulkReads ? { bulkReads: deps.bulkReads.salesOrders } : {}),
+    }),
     ...createWonOpportunityActivities(deps),
   };
 }

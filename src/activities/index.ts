@@ -8,6 +8,7 @@ import { type BulkReadOptions } from './bulkReads';
 import { BulkUpsertWriter, type BulkUpsertOptions } from './bulkUpserts';
 import { createDataverseActivities } from './dataverse';
 import { createListRecordReaders } from './dataverseListRecords';
+import { createSalesOrderReaders } from './dataverseSalesOrders';
 import { createQuickBooksActivities } from './quickbooks';
 import { createReconcileActivities } from './reconcile';
 import { createSyncContextActivities } from './syncContext';
@@ -50,10 +51,11 @@ export function createActivities(deps: ActivityDeps) {
     contacts: new BulkUpsertWriter(deps.dataverse, TABLES.contact.entitySet, bulk),
     products: new BulkUpsertWriter(deps.dataverse, TABLES.product.entitySet, bulk),
   };
-  const bulkReads =
-    deps.bulkReads === false
-      ? undefined
-      : createListRecordReaders(deps.dataverse, { ...deps.bulkReads, attemptOf: currentActivityAttempt });
+  const readOptions = deps.bulkReads === false ? undefined : { ...deps.bulkReads, attemptOf: currentActivityAttempt };
+  const bulkReads = readOptions && {
+    ...createListRecordReaders(deps.dataverse, readOptions),
+    salesOrders: createSalesOrderReaders(deps.dataverse, readOptions),
+  };
   return {
     ...quickbooks,
     ...createDataverseActivities({

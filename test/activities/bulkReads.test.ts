@@ -16,7 +16,7 @@ import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { customerContact, customerToAccount, DEFAULT_OWNERSHIP, itemToProduct } from '../../src/mapping';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
 import type { CustomerRet } from '../../src/qbxml/requests';
-import { DEMO_PRICE_LIST_ID } from '../../src/sandbox/dataverse/demoOrganisation';
+import { DEMO_PRICE_LIST_ID, seedGeneratedSalesOrders } from '../../src/sandbox/dataverse/demoOrganisation';
 import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
 import {
   startDataverseSandbox,
@@ -280,5 +280,39 @@ describe('record activities read their rows in shared queries', () => {
       assert.equal(rows.length, 1, `customer ${i} has ${rows.length} accounts`);
       assert.equal(results[i]!.rowId, rows[0]!.accountid);
     }
+  });
+
+  it('orders of concurrent runs are read with their lines, customers and products in shared queries, as one by one', async () => {
+    const orderIds = seedGeneratedSalesOrders(sandbox, ROWS, 5, 7);
+    const perRow = activities(false);
+    const expected = [];
+    for (const orderId of orderIds) expected.push(await perRow.readSalesOrderForInvoice({ orderId }));
+    const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:7233' }) });
+    const bulk = createActivities({
+      client: temporal,
+      taskQueue: 'bulk-reads-test',
+      dataverse: connection.client,
+      bulkReads: { gatherMs: 200 },
+    }) as unknown as DataverseActivities;
+    const before = sandbox.stats();
+
+    const [read, versions] = await Promise.all([
+      Promise.all(orderIds.map((orderId) => runAttempt(bulk.readSalesOrderForInvoice, { orderId }))),
+      Promise.all(orderIds.map((orderId) => runAttempt(bulk.readSalesOrderVersion, { orderId }))),
+    ]);
+
+    const requests = sandbox.stats().requests - before.requests;
+    assert.deepEqual(read, expected, 'an order read in a shared query differs from its own read');
+    assert.deepEqual(
+      versions,
+      expected.map((e) => e && { order: e.order, lines: e.lines }),
+    );
+    assert.ok(expected.every((e) => e && e.lines.length === 5 && e.customer !== null));
+    // One by one: 4 requests an order for its invoice, 2 for a version. Together: a query per table and page of ids.
+    assert.ok(requests < 6 * ROWS, `${requests} requests for ${ROWS} orders read twice`);
+    const missing = await runAttempt(bulk.readSalesOrderForInvoice, {
+      orderId: '0f0e0d0c-0b0a-4909-8807-060504030201',
+    });
+    assert.equal(missing, null);
   });
 });
