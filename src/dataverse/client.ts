@@ -86,6 +86,11 @@ export interface BatchOperationResult {
 export interface UpdateWithRetryOptions {
   select?: readonly string[];
   maxAttempts?: number;
+  /**
+   * Reads the row (with its `@odata.etag`) instead of a request of its own, e.g. through a bulk reader shared with
+   * other activities; called afresh on every attempt. Null when the row does not exist.
+   */
+  read?: () => Promise<DataverseRow | null>;
 }
 
 interface SendRequest {
@@ -467,7 +472,9 @@ export class DataverseClient {
   ): Promise<{ changed: boolean; attempts: number }> {
     const maxAttempts = options.maxAttempts ?? 5;
     for (let attempt = 1; ; attempt += 1) {
-      const row = await this.retrieve(entitySet, id, options.select ? { select: options.select } : {});
+      const row = options.read
+        ? await options.read()
+        : await this.retrieve(entitySet, id, options.select ? { select: options.select } : {});
       if (!row) {
         throw new DataverseNotFoundError({
           connection: this.connection,

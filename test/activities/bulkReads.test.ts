@@ -12,6 +12,7 @@ import type { DataverseActivities } from '../../src/activities/dataverse';
 import type { PartyToDataverseInput, ToDataverseResult } from '../../src/activities/dataverseListRecords';
 import type { DataverseClient } from '../../src/dataverse/client';
 import type { DataverseConnection } from '../../src/dataverse/connect';
+import { SalesOrderStateCode } from '../../src/dataverse/entities';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { customerContact, customerToAccount, DEFAULT_OWNERSHIP, itemToProduct } from '../../src/mapping';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
@@ -314,5 +315,34 @@ describe('record activities read their rows in shared queries', () => {
       orderId: '0f0e0d0c-0b0a-4909-8807-060504030201',
     });
     assert.equal(missing, null);
+
+    // The invoices onto the orders: each update starts from a read shared with the other orders'.
+    const recorded = await Promise.all(
+      orderIds.map((orderId, i) =>
+        runAttempt(bulk.recordInvoiceOnOrder, {
+          orderId,
+          txnId: `7E-${i}`,
+          invoiceNumber: `0100${i}`,
+          balance: '10.00',
+          paid: false,
+        }),
+      ),
+    );
+    orderIds.forEach((orderId, i) => {
+      assert.deepEqual(recorded[i], { changed: true, state: SalesOrderStateCode.Invoiced });
+      const order = sandbox.records.store.get('salesorder', orderId);
+      assert.equal(order?.qbsync_qbtxnid, `7E-${i}`);
+      assert.equal(order?.qbsync_invoicenumber, `0100${i}`);
+      assert.equal(order?.statecode, SalesOrderStateCode.Invoiced);
+    });
+    // Run again (a lost answer's retry): nothing left to write.
+    const again = await runAttempt(bulk.recordInvoiceOnOrder, {
+      orderId: orderIds[0]!,
+      txnId: '7E-0',
+      invoiceNumber: '01000',
+      balance: '10.00',
+      paid: false,
+    });
+    assert.deepEqual(again, { changed: false, state: SalesOrderStateCode.Invoiced });
   });
 });
