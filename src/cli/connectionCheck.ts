@@ -338,9 +338,11 @@ async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[
     add('credentials', false, messageOf(error), 'Set the secret the message names (`qbsync secrets set <name>`).');
     return;
   }
-  const credential = target.clientCertificate
-    ? `certificate ${target.clientCertificate.thumbprintSha256}`
-    : 'client secret';
+  const credential = target.clientAssertionFile
+    ? `client assertion from ${target.clientAssertionFile}`
+    : target.clientCertificate
+      ? `certificate ${target.clientCertificate.thumbprintSha256}`
+      : 'client secret';
   const identity = `tenant ${target.tenantId}, app ${target.clientId}, ${credential}, authority ${target.authority ?? `https://login.microsoftonline.com/${target.tenantId}`}`;
   const tokenProvider = dataverseTokenProvider(target, 'check');
   // One attempt per request: a check reports what happens, it does not wait out throttling.

@@ -184,6 +184,11 @@ const dataverseSchema = z
         sendX5c: z.boolean().default(false),
       })
       .optional(),
+    /**
+     * A signed JWT-bearer client assertion, read from this file at every token request: workload identity federation
+     * (AKS writes the file named by AZURE_FEDERATED_TOKEN_FILE and renews it) or an external signer such as an HSM.
+     */
+    clientAssertionFile: z.string().min(1).optional(),
     /** Only for clouds other than the public one, or a test identity provider. */
     authority: httpsUrl('authority', { allowLoopbackHttp: false }).optional(),
     /** Extra CA for a TLS-inspecting proxy or a test environment; relative paths are taken from the file's folder. */
@@ -191,20 +196,20 @@ const dataverseSchema = z
   })
   .superRefine(
     (dataverse, ctx) => {
-      const secret = valueAt(dataverse, 'clientSecret') !== undefined;
-      const certificate = valueAt(dataverse, 'clientCertificate') !== undefined;
-      if (secret && certificate) {
+      const given = (['clientSecret', 'clientCertificate', 'clientAssertionFile'] as const).filter(
+        (field) => valueAt(dataverse, field) !== undefined,
+      );
+      if (given.length > 1) {
         ctx.addIssue({
           code: 'custom',
-          path: ['clientCertificate'],
-          message:
-            'give either clientSecret or clientCertificate, not both: the app signs in with exactly one credential',
+          path: [given[1]!],
+          message: `give one of clientSecret, clientCertificate and clientAssertionFile, not ${given.join(' and ')}: the app signs in with exactly one credential`,
         });
-      } else if (!secret && !certificate) {
+      } else if (given.length === 0) {
         ctx.addIssue({
           code: 'custom',
           path: ['clientSecret'],
-          message: 'is required (or clientCertificate, where the tenant forbids client secrets)',
+          message: 'is required (or clientCertificate or clientAssertionFile, where the tenant forbids client secrets)',
         });
       }
     },
@@ -403,6 +408,10 @@ function parseConnectorConfig(data: unknown, source: string, baseDir: string): C
   const config = parsed.data;
   const caCertPath = config.dataverse.caCertPath;
   if (caCertPath !== undefined && !isAbsolute(caCertPath)) config.dataverse.caCertPath = resolve(baseDir, caCertPath);
+  const assertionFile = config.dataverse.clientAssertionFile;
+  if (assertionFile !== undefined && !isAbsolute(assertionFile)) {
+    config.dataverse.clientAssertionFile = resolve(baseDir, assertionFile);
+  }
   const certificate = config.dataverse.clientCertificate;
   if (certificate) {
     for (const field of ['certificate', 'privateKey'] as const) {

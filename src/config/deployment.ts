@@ -33,6 +33,8 @@ export interface DataverseTarget {
   clientId: string;
   clientSecret?: string;
   clientCertificate?: DataverseCertificate;
+  /** A file holding a signed client assertion (JWT), read at every token request: its renewals are picked up. */
+  clientAssertionFile?: string;
   authority?: string;
   caPem?: string;
 }
@@ -438,16 +440,18 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
       sync: c.sync,
     })),
     dataverseTarget() {
-      const credential = dataverse.clientCertificate
-        ? { clientCertificate: resolveDataverseCertificate(path, dataverse.clientCertificate, store, env) }
-        : {
-            clientSecret: resolveFields(
-              path,
-              [{ field: 'dataverse.clientSecret', reference: dataverse.clientSecret ?? '' }],
-              store,
-              env,
-            )[0]!,
-          };
+      const credential = dataverse.clientAssertionFile
+        ? { clientAssertionFile: dataverse.clientAssertionFile }
+        : dataverse.clientCertificate
+          ? { clientCertificate: resolveDataverseCertificate(path, dataverse.clientCertificate, store, env) }
+          : {
+              clientSecret: resolveFields(
+                path,
+                [{ field: 'dataverse.clientSecret', reference: dataverse.clientSecret ?? '' }],
+                store,
+                env,
+              )[0]!,
+            };
       return {
         environmentUrl: dataverse.environmentUrl,
         webApiUrl: `${dataverse.environmentUrl}/api/data/v9.2/`,

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { type DataverseTarget } from '../config/deployment';
 import { metricsRegistry, observeDataverseGovernor } from '../observability/metrics';
 import { DataverseClient } from './client';
@@ -13,7 +14,27 @@ export interface DataverseConnection {
  * The one Dataverse client of a process: one token cache and one governor, shared by every activity, so the process as
  * a whole stays inside the organisation's service-protection limits.
  */
-/** Tokens for `target`'s app registration (its client secret or certificate), labelled `label` in logs and metrics. */
+/**
+ * A client assertion read from `file` at each token request. The file is renewed by whoever writes it (the AKS
+ * workload identity webhook, an HSM signer), so it is never cached here; a missing or empty file fails that request,
+ * naming the file (its content is a credential and is never quoted).
+ */
+function clientAssertionFromFile(file: string): () => Promise<string> {
+  return async () => {
+    let text: string;
+    try {
+      text = (await readFile(file, 'utf8')).trim();
+    } catch (error) {
+      throw new Error(
+        `the client assertion file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      );
+    }
+    if (text.split('.').length !== 3) throw new Error(`the client assertion file ${file} holds no JWT`);
+    return text;
+  };
+}
+
+/** Tokens for `target`'s app registration (client secret, certificate or assertion), labelled `label` in logs and metrics. */
 export function dataverseTokenProvider(
   target: DataverseTarget,
   label: string,
@@ -23,9 +44,11 @@ export function dataverseTokenProvider(
     connection: label,
     tenantId: target.tenantId,
     clientId: target.clientId,
-    ...(target.clientCertificate
-      ? { clientCertificate: target.clientCertificate }
-      : { clientSecret: target.clientSecret ?? '' }),
+    ...(target.clientAssertionFile
+      ? { clientAssertion: clientAssertionFromFile(target.clientAssertionFile) }
+      : target.clientCertificate
+        ? { clientCertificate: target.clientCertificate }
+        : { clientSecret: target.clientSecret ?? '' }),
     environmentUrl: target.environmentUrl,
     ...(target.authority ? { authority: target.authority } : {}),
     ...(target.caPem ? { caPem: target.caPem } : {}),

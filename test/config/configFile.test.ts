@@ -137,13 +137,20 @@ describe('configuration file', () => {
 
     dataverse.clientSecret = 'env:DATAVERSE_CLIENT_SECRET';
     assert.deepEqual(problemsOf(data), [
-      'dataverse.clientCertificate: give either clientSecret or clientCertificate, not both: the app signs in with exactly one credential',
+      'dataverse.clientCertificate: give one of clientSecret, clientCertificate and clientAssertionFile, not clientSecret and clientCertificate: the app signs in with exactly one credential',
     ]);
     delete dataverse.clientSecret;
     delete dataverse.clientCertificate;
     assert.deepEqual(problemsOf(data), [
-      'dataverse.clientSecret: is required (or clientCertificate, where the tenant forbids client secrets)',
+      'dataverse.clientSecret: is required (or clientCertificate or clientAssertionFile, where the tenant forbids client secrets)',
     ]);
+    // A client assertion written by someone else (workload identity, an HSM signer): a file, taken from the file's folder.
+    dataverse.clientAssertionFile = 'tokens/assertion.jwt';
+    assert.equal(
+      loadConfigFile(writeConfig(data)).dataverse.clientAssertionFile,
+      join(scratch, 'tokens/assertion.jwt'),
+    );
+    delete dataverse.clientAssertionFile;
     // A key pasted into the file is a secret in clear: refused, and not repeated.
     dataverse.clientCertificate = {
       certificate: 'certs/app.crt',

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import { hostTimeZone } from '../../src/qbxml/localTime';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import forge from 'node-forge';
+import { SignJWT } from 'jose';
 import { stringify } from 'yaml';
 import { dataverseTarget } from '../../src/cli/provisionCommand';
 import { ConfigFileError } from '../../src/config/configFile';
 import { loadDeployment } from '../../src/config/deployment';
 import { SecretStore } from '../../src/config/secrets';
-import { connectDataverse } from '../../src/dataverse/connect';
+import { connectDataverse, dataverseTokenProvider } from '../../src/dataverse/connect';
+import { DataverseAuthError } from '../../src/dataverse/errors';
 import { verifyPassword } from '../../src/config/qbwcPassword';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 
@@ -205,6 +207,62 @@ describe('the deployment from a configuration file', () => {
     assert.deepEqual(problemsOf(withCertificate('missing.crt', 'secret:dataverse-app-key')), [
       `dataverse.clientCertificate.certificate: ${join(configDir, 'missing.crt')} cannot be read (ENOENT)`,
     ]);
+  });
+
+  it('reaches Dataverse with a client assertion file, read anew at each token request, and names a missing one', async () => {
+    /** A JWT-bearer assertion as a signer outside the connector writes it, signed with the registered certificate. */
+    const assertion = async (): Promise<string> => {
+      const der = new X509Certificate(registeredCertificate.certPem).raw;
+      return new SignJWT({})
+        .setProtectedHeader({
+          alg: 'RS256',
+          typ: 'JWT',
+          'x5t#S256': createHash('sha256').update(der).digest('base64url'),
+        })
+        .setIssuer(sandbox.clientId)
+        .setSubject(sandbox.clientId)
+        .setAudience(`${sandbox.authority}/oauth2/v2.0/token`)
+        .setJti(randomUUID())
+        .setNotBefore('-1m')
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(createPrivateKey(registeredCertificate.keyPem));
+    };
+    const assertionPath = join(configDir, 'assertion.jwt');
+    writeFileSync(assertionPath, `${await assertion()}\n`);
+    const data = configData();
+    const dataverse = data.dataverse as Json;
+    delete dataverse.clientSecret;
+    dataverse.clientAssertionFile = 'assertion.jwt';
+    const target = loadDeployment({ dataDir, env: envFor(writeConfig(data)) }).dataverseTarget();
+    assert.equal(target.clientAssertionFile, assertionPath);
+    const connection = connectDataverse(target, { label: 'deployment-assertion' });
+    try {
+      assert.equal((await connection.client.execute('GET', 'WhoAmI')).status, 200);
+    } finally {
+      await connection.close();
+    }
+
+    // The file is what counts at each request: a renewed assertion is used, a stale or missing one fails by name.
+    const tokens = dataverseTokenProvider(target, 'deployment-assertion-renewal');
+    try {
+      writeFileSync(assertionPath, 'not-a-jwt');
+      const malformed = await tokens.getToken().catch((e: unknown) => e);
+      assert.ok(malformed instanceof DataverseAuthError, String(malformed));
+      assert.match(malformed.message, /assertion\.jwt holds no JWT/);
+      writeFileSync(assertionPath, await assertion());
+      assert.match(await tokens.getToken(), /^ey/);
+    } finally {
+      await tokens.close();
+    }
+    const missing = dataverseTokenProvider({ ...target, clientAssertionFile: join(configDir, 'gone.jwt') }, 'gone');
+    try {
+      const error = await missing.getToken().catch((e: unknown) => e);
+      assert.ok(error instanceof DataverseAuthError, String(error));
+      assert.match(error.message, /gone\.jwt cannot be read \(ENOENT\)/);
+    } finally {
+      await missing.close();
+    }
   });
 
   it('keeps only scrypt hashes of the Web Connector passwords, which verify against the referenced values', async () => {
