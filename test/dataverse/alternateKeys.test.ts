@@ -43,7 +43,7 @@ async function start(
     client,
     async close() {
       await client.close();
-      tokens.close();
+      await tokens.close();
       await sandbox.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

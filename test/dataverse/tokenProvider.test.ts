@@ -32,7 +32,7 @@ describe('DataverseTokenProvider against an https identity provider with a priva
     idp = await startFakeIdentityProvider(certs);
   });
   after(async () => {
-    for (const p of providers) p.close();
+    for (const p of providers) await p.close();
     await idp.close();
   });
 
