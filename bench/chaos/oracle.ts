@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataverseClient, DataverseRow } from '../../src/dataverse/client';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
+import { INVOICE_ROW } from '../../src/mapping/entityRegistry';
 import type { CustomerRet, InvoiceRet } from '../../src/qbxml/requests';
 import type { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
 import { askQuickBooks, OFFICES, type ChaosLoad, type Office, type PhoneWrite } from './load';
@@ -90,13 +91,19 @@ export async function judge(input: {
     'qbsync_companyfile',
     'qbsync_qblistid',
   ]);
-  const orders = await rows(dynamics, ENTITY_SETS.salesorder, [
-    'salesorderid',
-    'name',
-    'statecode',
+  const orders = await rows(dynamics, ENTITY_SETS.salesorder, ['salesorderid', 'name', 'statecode', 'qbsync_qbtxnid']);
+  // Since issue 13 the QuickBooks invoice's balance lives on the order's invoice row, not on the (read-only) order.
+  const invoiceRows = await rows(dynamics, INVOICE_ROW.entitySet, [
+    'invoiceid',
+    INVOICE_ROW.orderColumn,
     'qbsync_qbtxnid',
     'qbsync_balance',
   ]);
+  const invoiceRowsByOrder = new Map<string, DataverseRow[]>();
+  for (const r of invoiceRows) {
+    const order = guid(r[INVOICE_ROW.orderColumn]);
+    invoiceRowsByOrder.set(order, [...(invoiceRowsByOrder.get(order) ?? []), r]);
+  }
   const accountByKey = new Map<string, DataverseRow[]>();
   for (const a of accounts) {
     if (a.qbsync_qblistid == null) continue;
@@ -187,18 +194,20 @@ export async function judge(input: {
       found('orderLinkWrong', `order ${orderId} says ${String(row?.qbsync_qbtxnid)}, QuickBooks has ${invoice.txnId}`);
     }
   }
-  // Payments: every invoiced order's balance is QuickBooks' balance, to the cent.
+  // Payments: every invoiced order has one invoice row, whose balance is QuickBooks' balance, to the cent.
   for (const o of orders) {
     const invoices = invoicesByOrder.get(guid(o.salesorderid));
     const invoice = invoices?.[0]?.invoice;
     if (!invoice || invoice.balanceRemaining === undefined) continue;
-    if (
-      o.qbsync_balance == null ||
-      Number(o.qbsync_balance).toFixed(2) !== Number(invoice.balanceRemaining).toFixed(2)
-    ) {
+    const rowsOfOrder = invoiceRowsByOrder.get(guid(o.salesorderid)) ?? [];
+    if (rowsOfOrder.length > 1) {
+      found('duplicateInvoiceRow', `order ${String(o.salesorderid)}: ${rowsOfOrder.length} invoice rows`);
+    }
+    const balance = rowsOfOrder[0]?.qbsync_balance;
+    if (balance == null || Number(balance).toFixed(2) !== Number(invoice.balanceRemaining).toFixed(2)) {
       found(
         'balanceNotFollowed',
-        `order ${String(o.salesorderid)}: Dynamics ${String(o.qbsync_balance)}, QuickBooks ${invoice.balanceRemaining}`,
+        `order ${String(o.salesorderid)}: Dynamics invoice row ${rowsOfOrder.length === 0 ? 'missing' : String(balance)}, QuickBooks ${invoice.balanceRemaining}`,
       );
     }
   }
@@ -243,7 +252,7 @@ export async function judge(input: {
       'editLost',
       'balanceNotFollowed',
     ]),
-    duplicated: sum(['duplicateAccount', 'duplicateProduct', 'duplicateInvoice']),
+    duplicated: sum(['duplicateAccount', 'duplicateProduct', 'duplicateInvoice', 'duplicateInvoiceRow']),
     stuck: stuckWorkflows.length,
     byCheck,
     findings,
