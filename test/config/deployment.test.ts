@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { hostTimeZone } from '../../src/qbxml/localTime';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import forge from 'node-forge';
+import { selfSignedCertificate } from '../support/certificates';
 import { SignJWT } from 'jose';
 import { stringify } from 'yaml';
 import { dataverseTarget } from '../../src/cli/provisionCommand';
@@ -28,26 +28,7 @@ let dataDir: string;
 let configDir: string;
 let fileCounter = 0;
 
-/** A certificate as an admin would upload to the app registration, with its PKCS#8 key; `expired` ended yesterday. */
-function appCertificate(name: string, expired = false): { certPem: string; keyPem: string } {
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = '0c';
-  cert.validity.notBefore = new Date(Date.now() - 3 * 24 * 3600_000);
-  cert.validity.notAfter = new Date(Date.now() + (expired ? -1 : 1) * 24 * 3600_000);
-  cert.setSubject([{ name: 'commonName', value: name }]);
-  cert.setIssuer([{ name: 'commonName', value: name }]);
-  cert.sign(
-    forge.pki.privateKeyFromPem(keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
-    forge.md.sha256.create(),
-  );
-  return {
-    certPem: forge.pki.certificateToPem(cert),
-    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
-}
-const registeredCertificate = appCertificate('qbsync-app');
+const registeredCertificate = selfSignedCertificate('qbsync-app');
 
 /** Only the variables a test names: the runner's own environment must not decide anything here. */
 function envFor(configPath: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -191,11 +172,11 @@ describe('the deployment from a configuration file', () => {
       return assert.fail('the certificate was accepted');
     };
     // The key of another certificate: Entra would refuse every assertion it signs.
-    store.set('other-key', appCertificate('someone-else').keyPem);
+    store.set('other-key', selfSignedCertificate('someone-else').keyPem);
     assert.deepEqual(problemsOf(withCertificate('app.crt', 'secret:other-key')), [
       'dataverse.clientCertificate.certificate: the client key does not belong to the client certificate',
     ]);
-    const expired = appCertificate('qbsync-app-2025', true);
+    const expired = selfSignedCertificate('qbsync-app-2025', { expired: true });
     writeFileSync(join(configDir, 'expired.crt'), expired.certPem);
     store.set('expired-key', expired.keyPem);
     const [problem, ...more] = problemsOf(withCertificate('expired.crt', 'secret:expired-key'));

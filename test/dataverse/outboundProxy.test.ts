@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import forge from 'node-forge';
+import { selfSignedCertificate } from '../support/certificates';
 import { stringify } from 'yaml';
 import { loadDeployment } from '../../src/config/deployment';
 import { connectDataverse, dataverseTokenProvider } from '../../src/dataverse/connect';
@@ -79,25 +78,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-function selfSignedCertificate(name: string): { certPem: string; keyPem: string } {
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = '0b';
-  cert.validity.notBefore = new Date(Date.now() - 3600_000);
-  cert.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
-  cert.setSubject([{ name: 'commonName', value: name }]);
-  cert.setIssuer([{ name: 'commonName', value: name }]);
-  cert.sign(
-    forge.pki.privateKeyFromPem(keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
-    forge.md.sha256.create(),
-  );
-  return {
-    certPem: forge.pki.certificateToPem(cert),
-    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
 }
 
 describe('the outbound proxy (HTTPS_PROXY, NO_PROXY) for token requests and Web API calls', () => {

@@ -148,3 +148,29 @@ export function mutualTlsFixture(dir: string, serverName = 'temporal.qbsync.test
   );
   return { serverName, caFile, rogueCaFile, server, client, expiredClient, rogueClient, rogueServer };
 }
+
+/**
+ * A self-signed certificate with its PKCS#8 key, as an admin uploads one to an app registration; `expired` ended a day
+ * ago.
+ */
+export function selfSignedCertificate(
+  name: string,
+  options: { expired?: boolean } = {},
+): { certPem: string; keyPem: string } {
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = '0c';
+  cert.validity.notBefore = new Date(Date.now() - 3 * 24 * 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + (options.expired ? -1 : 1) * 24 * 3600_000);
+  cert.setSubject([{ name: 'commonName', value: name }]);
+  cert.setIssuer([{ name: 'commonName', value: name }]);
+  cert.sign(
+    forge.pki.privateKeyFromPem(keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
+    forge.md.sha256.create(),
+  );
+  return {
+    certPem: forge.pki.certificateToPem(cert),
+    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
