@@ -15,6 +15,7 @@ import {
   type OwnershipPolicy,
   type ProductRecord,
   type ProductWrite,
+  type QuickBooksForm,
   type SyncFields,
 } from '../mapping';
 import {
@@ -530,10 +531,16 @@ export function createDataverseListRecordActivities({
     },
 
     /** Records that both systems now hold `fields` (after QuickBooks took Dynamics' side of a merge). */
-    async commitSyncBase(input: { entity: 'account' | 'product'; rowId: string; fields: SyncFields }): Promise<void> {
+    async commitSyncBase(input: {
+      entity: 'account' | 'product';
+      rowId: string;
+      fields: SyncFields;
+      /** How QuickBooks holds the text of `fields` it could not store as it is (see `QuickBooksForm`). */
+      quickbooksForm?: QuickBooksForm | null;
+    }): Promise<void> {
       try {
         await dataverse.update(TABLES[input.entity].entitySet, input.rowId, {
-          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields),
+          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields, input.quickbooksForm),
         });
       } catch (err) {
         throw asFailure(err, `recording the sync base on ${input.entity} ${input.rowId}`);

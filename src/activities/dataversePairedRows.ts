@@ -6,6 +6,7 @@ import {
   encodeSyncBaseWithEdits,
   type AccountRecord,
   type DynamicsEdits,
+  type QuickBooksForm,
   type ProductRecord,
   type SyncFields,
 } from '../mapping';
@@ -132,9 +133,13 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
       base: SyncFields | null;
       /** Columns the base is written over, left as the person saved them, and when (see `DynamicsEdits`). */
       dynamicsEdits?: DynamicsEdits | null;
+      /** How QuickBooks holds the base's text it could not store as it is (see `QuickBooksForm`). */
+      quickbooksForm?: QuickBooksForm | null;
     }): Promise<{ written: string[] }> {
       const body: Record<string, unknown> = { ...input.changes };
-      if (input.base) body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(input.base, input.dynamicsEdits);
+      if (input.base) {
+        body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(input.base, input.dynamicsEdits, input.quickbooksForm);
+      }
       if (Object.keys(body).length === 0) return { written: [] };
       const { entitySet, idColumn } = TABLES[input.entity];
       let etag = input.etag;

@@ -7,14 +7,19 @@ import { type MappingResult } from './result';
 import {
   accountSyncFields,
   decodeDynamicsEdits,
+  decodeQuickBooksForm,
   decodeSyncBase,
   dynamicsEditTimes,
   encodeSyncBase,
   mergeSyncFields,
   productSyncFields,
+  quickbooksFormFor,
+  quickbooksFormOf,
   sameSyncFields,
+  withColumnsOf,
   type DynamicsEdits,
   type FieldConflict,
+  type QuickBooksForm,
   type SyncFields,
 } from './syncBase';
 import { type SyncOutcome } from './quickbooksToDynamics';
@@ -79,11 +84,18 @@ export interface PairedRowMergeInput {
   policy: OwnershipPolicy;
   columnGroups?: Readonly<Record<string, string>>;
   numericColumns: readonly string[];
+  /**
+   * False: the base's `@quickbooksForm` is not read (runs recorded before it existed decided without it, and must
+   * decide the same on replay). Default true.
+   */
+  readQuickBooksForm?: boolean;
 }
 
 export interface PairedRowMergePlan {
   /** What both systems hold after this sync. */
   merged: SyncFields;
+  /** How QuickBooks holds the merged text it could not store as it is, while QuickBooks is not modified. */
+  quickbooksForm: QuickBooksForm;
   /** QuickBooks must take `merged` (a Mod). */
   quickbooksNeedsChange: boolean;
   /** Columns the row must take back. */
@@ -97,13 +109,16 @@ export interface PairedRowMergePlan {
 export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<PairedRowMergePlan> {
   // The times, the policy and the column groups are the input's own; a value the last base was written over carries
   // the time it was saved, not the row's modifiedon (the connector's write).
+  const storedForm = input.readQuickBooksForm === false ? null : decodeQuickBooksForm(input.storedBase);
   const merge = mergeSyncFields({
     ...input,
     base: decodeSyncBase(input.storedBase),
     dvEditedAt: dynamicsEditTimes(decodeDynamicsEdits(input.storedBase), input.dynamics),
+    quickbooksForm: storedForm,
   });
   if (!merge.ok) return merge;
-  const { merged, conflicts } = merge.value;
+  const { merged, conflicts, heldInQuickBooksForm } = merge.value;
+  const quickbooksForm = quickbooksFormFor(storedForm, heldInQuickBooksForm);
   const rowChanges = withRowState(
     input.table,
     changedColumns(merged as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {},
@@ -114,9 +129,11 @@ export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<Pa
     ok: true,
     value: {
       merged,
-      quickbooksNeedsChange: !sameSyncFields(merged, input.quickbooks),
+      quickbooksForm,
+      // A column QuickBooks holds in its form of the merged text is one it cannot hold any closer.
+      quickbooksNeedsChange: !sameSyncFields(merged, withColumnsOf(input.quickbooks, merged, heldInQuickBooksForm)),
       rowChanges,
-      rowNeedsWrite: Object.keys(rowChanges).length > 0 || input.storedBase !== encodeSyncBase(merged),
+      rowNeedsWrite: Object.keys(rowChanges).length > 0 || input.storedBase !== encodeSyncBase(merged, quickbooksForm),
       conflicts,
     },
   };
@@ -189,15 +206,26 @@ export function planPairing(input: {
   quickbooks: SyncFields;
   dynamics: SyncFields;
   numericColumns: readonly string[];
-}): { changes: Record<string, unknown>; base: SyncFields } {
+  /**
+   * What the connection makes of text QuickBooks cannot store (its transliteration). A column QuickBooks holds as
+   * this makes the row's text keeps the row's text, and the base records both forms. Absent: QuickBooks' text is
+   * taken (runs recorded before the base kept both forms).
+   */
+  quickbooksText?: (text: string) => string;
+}): { changes: Record<string, unknown>; base: SyncFields; quickbooksForm: QuickBooksForm } {
+  const quickbooksForm = input.quickbooksText
+    ? quickbooksFormOf(input.dynamics, input.quickbooks, input.quickbooksText)
+    : {};
+  const agreed = withColumnsOf(input.quickbooks, input.dynamics, Object.keys(quickbooksForm));
   const changes = withRowState(
     input.table,
-    changedColumns(input.quickbooks as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {},
-    input.quickbooks[ACTIVE_STATE_COLUMN],
+    changedColumns(agreed as Record<string, unknown>, input.dynamics, input.numericColumns as never[]) ?? {},
+    agreed[ACTIVE_STATE_COLUMN],
     input.dynamics[ACTIVE_STATE_COLUMN],
   );
   return {
     changes: { ...changes, qbsync_companyfile: input.connection, qbsync_qblistid: input.listId },
-    base: input.quickbooks,
+    base: agreed,
+    quickbooksForm,
   };
 }

@@ -5,11 +5,14 @@ import { type OwnershipPolicy } from './ownership';
 import { type MappingResult } from './result';
 import {
   decodeDynamicsEdits,
+  decodeQuickBooksForm,
   decodeSyncBase,
   dynamicsEditTimes,
   encodeSyncBase,
   mergeSyncFields,
+  quickbooksFormFor,
   sameSyncFields,
+  withColumnsOf,
   type FieldConflict,
   type SyncFields,
 } from './syncBase';
@@ -120,6 +123,7 @@ export interface RowMergePlan {
 /** Three-way merge of a QuickBooks record into its paired (or adopted) row: the writes and the outcome. */
 export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> {
   const base = decodeSyncBase(input.storedBase);
+  const storedForm = decodeQuickBooksForm(input.storedBase);
   const silenced = withQuickBooksSilence(input.quickbooks, input.quickbooksSilent, base, input.dynamics);
   const sides = base === null ? fillFirstPairingBlanks(silenced, input.dynamics) : null;
   // The times, the policy and the column groups are the input's own.
@@ -130,18 +134,22 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
     dynamics: sides?.dynamics ?? input.dynamics,
     // A value the last base was written over was saved before the row's modifiedon (the connector's write).
     dvEditedAt: dynamicsEditTimes(decodeDynamicsEdits(input.storedBase), input.dynamics),
+    // QuickBooks reading back the transliteration of a Dynamics text is the echo of the connector's write.
+    quickbooksForm: storedForm,
   });
   if (!merge.ok) return merge;
-  const { merged, conflicts } = merge.value;
+  const { merged, conflicts, heldInQuickBooksForm } = merge.value;
   // Compared with what QuickBooks holds as it is (silence kept, blanks not filled): a blank filled from Dynamics is news.
-  const quickbooksNeedsChange = input.returnsToQuickBooks && !sameSyncFields(merged, silenced);
+  // A column QuickBooks holds in its form of the merged text is one it cannot hold any closer.
+  const quickbooksNeedsChange =
+    input.returnsToQuickBooks && !sameSyncFields(merged, withColumnsOf(silenced, merged, heldInQuickBooksForm));
   const changes: Record<string, unknown> = withRowState(
     input.table,
     changedColumns({ ...input.desired, ...merged }, input.row, input.numericColumns as never[]) ?? {},
     merged[ACTIVE_STATE_COLUMN],
     input.row[ACTIVE_STATE_COLUMN],
   );
-  const newBase = encodeSyncBase(merged);
+  const newBase = encodeSyncBase(merged, quickbooksFormFor(storedForm, heldInQuickBooksForm));
   if (!quickbooksNeedsChange && input.storedBase !== newBase) changes[SYNC_BASE_COLUMN] = newBase;
   for (const [bind, target] of Object.entries(input.binds)) if (target) changes[bind] = target;
   if (input.adoptAs) {

@@ -126,8 +126,30 @@ function moneyText(text: string): string {
  */
 const DIGEST_MARK = '\u0000digest:';
 
-/** Sorted keys, so equal fields always give equal text and rewriting an unchanged base is a no-op. */
-export function encodeSyncBase(fields: SyncFields): string {
+/**
+ * Sorted keys, so equal fields always give equal text and rewriting an unchanged base is a no-op. With a
+ * `quickbooksForm`, the base also keeps how QuickBooks holds the text it could not store as it is (see
+ * {@link QuickBooksForm}); left out when the column has no room for it.
+ */
+export function encodeSyncBase(fields: SyncFields, quickbooksForm?: QuickBooksForm | null): string {
+  const text = encodePlainSyncBase(fields);
+  if (!quickbooksForm || Object.keys(quickbooksForm).length === 0) return text;
+  const sorted = Object.entries(quickbooksForm).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // Readable when it fits; the merge only compares it with what QuickBooks holds, so digests serve as well.
+  for (const form of [sorted, sorted.map(([column, value]) => [column, digest(value)])]) {
+    const withForm = withBaseMark(text, QUICKBOOKS_FORM_KEY, Object.fromEntries(form));
+    if (withForm.length <= SYNC_BASE_MAX_LENGTH) return withForm;
+  }
+  return text;
+}
+
+/** `text` (an encoded base) with one more `@` key, kept after the columns. */
+function withBaseMark(text: string, key: string, value: unknown): string {
+  const mark = JSON.stringify({ [key]: value }).slice(1, -1);
+  return text === '{}' ? `{${mark}}` : `${text.slice(0, -1)},${mark}}`;
+}
+
+function encodePlainSyncBase(fields: SyncFields): string {
   // An active record's base is the text it was before active status was synced (`activeStatus.ts`).
   const entries = Object.entries(fields)
     .filter(([column, value]) => !(column === ACTIVE_STATE_COLUMN && value === null))
@@ -168,17 +190,87 @@ const DYNAMICS_EDITS_KEY = '@dynamicsEdits';
  * The base with the Dynamics edits it was written over, or the plain base when there are none. Without room for the
  * edits in the column, the plain base: the merge then weighs the row's `modifiedon`, as it always did.
  */
-export function encodeSyncBaseWithEdits(fields: SyncFields, edits: DynamicsEdits | null | undefined): string {
-  const text = encodeSyncBase(fields);
+export function encodeSyncBaseWithEdits(
+  fields: SyncFields,
+  edits: DynamicsEdits | null | undefined,
+  quickbooksForm?: QuickBooksForm | null,
+): string {
+  const text = encodeSyncBase(fields, quickbooksForm);
   if (!edits || Object.keys(edits.columns).length === 0) return text;
   const columns = Object.fromEntries(
     Object.entries(edits.columns)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([column, value]) => [column, typeof value === 'string' ? digest(value) : value]),
   );
-  const mark = JSON.stringify({ [DYNAMICS_EDITS_KEY]: { at: edits.at, columns } }).slice(1, -1);
-  const withEdits = text === '{}' ? `{${mark}}` : `${text.slice(0, -1)},${mark}}`;
+  const withEdits = withBaseMark(text, DYNAMICS_EDITS_KEY, { at: edits.at, columns });
   return withEdits.length <= SYNC_BASE_MAX_LENGTH ? withEdits : text;
+}
+
+/**
+ * Text QuickBooks cannot store (outside Windows-1252) reaches it transliterated (`qbxml/charset.ts`): Dynamics keeps
+ * `Ελληνικά ΑΕ` while QuickBooks holds `Ellinika AE`. The base keeps the Dynamics form as the column's value and, per
+ * column, the form QuickBooks holds, so that reading `Ellinika AE` back from QuickBooks is recognised as the echo of
+ * the connector's own write and never taken for a QuickBooks edit that would overwrite the original in Dynamics.
+ * Column → the text as QuickBooks holds it (a digest when the base had no room for the text).
+ */
+export type QuickBooksForm = Readonly<Record<string, string>>;
+
+/** Key of the QuickBooks forms in the stored base; no column name starts with `@`. */
+const QUICKBOOKS_FORM_KEY = '@quickbooksForm';
+
+/** The QuickBooks forms a stored base keeps, or null (none: a base written by older code, or not readable). */
+export function decodeQuickBooksForm(text: string | null | undefined): QuickBooksForm | null {
+  if (text === null || text === undefined || !text.includes(QUICKBOOKS_FORM_KEY)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const form = (parsed as Record<string, unknown> | null)?.[QUICKBOOKS_FORM_KEY];
+  if (form === null || typeof form !== 'object' || Array.isArray(form)) return null;
+  const columns: Record<string, string> = {};
+  for (const [column, value] of Object.entries(form as Record<string, unknown>)) {
+    if (typeof value !== 'string') return null;
+    columns[column] = value;
+  }
+  return columns;
+}
+
+/**
+ * The text columns of `base` that QuickBooks holds as `quickbooksText` makes them (the connection's transliteration),
+ * each with the form QuickBooks holds: what a base written now must keep next to the Dynamics form. `quickbooks` is
+ * the record as QuickBooks holds it after taking `base`; a column it holds any other way is not recorded.
+ */
+export function quickbooksFormOf(
+  base: SyncFields,
+  quickbooks: SyncFields,
+  quickbooksText: (text: string) => string,
+): QuickBooksForm {
+  const form: Record<string, string> = {};
+  for (const [column, value] of Object.entries(base)) {
+    const held = valueOf(quickbooks, column);
+    if (typeof value !== 'string' || typeof held !== 'string' || sameColumnValue(column, value, held)) continue;
+    if (sameColumnValue(column, quickbooksText(value), held)) form[column] = held;
+  }
+  return form;
+}
+
+/** `fields` with `columns` taken from `from`: a QuickBooks record with its echoes read as the base they echo. */
+export function withColumnsOf(fields: SyncFields, from: SyncFields, columns: readonly string[]): SyncFields {
+  const out: Record<string, string | number | null> = { ...fields };
+  for (const column of columns) out[column] = valueOf(from, column);
+  return out;
+}
+
+/** `form` restricted to `columns`. */
+export function quickbooksFormFor(form: QuickBooksForm | null, columns: readonly string[]): QuickBooksForm {
+  const kept: Record<string, string> = {};
+  for (const column of columns) {
+    const value = form?.[column];
+    if (value !== undefined) kept[column] = value;
+  }
+  return kept;
 }
 
 /** The Dynamics edits a stored base was written over, or null (none, or not readable). */
@@ -231,7 +323,8 @@ export function decodeSyncBase(text: string | null | undefined): SyncFields | nu
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const fields: Record<string, string | number | null> = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (key === DYNAMICS_EDITS_KEY) continue;
+    // Not columns: what the base keeps about them (`@dynamicsEdits`, `@quickbooksForm`, and any later such key).
+    if (key.startsWith('@')) continue;
     if (value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
       fields[key] = value;
     } else {
@@ -309,6 +402,11 @@ export interface SyncMerge {
   changedInDynamics: string[];
   /** Both sides changed the same unit to different values; one entry per unit. */
   conflicts: FieldConflict[];
+  /**
+   * Columns QuickBooks holds in its own form of the merged value (`quickbooksForm`): not a QuickBooks change, and
+   * nothing QuickBooks must take, because Dynamics did not change them either.
+   */
+  heldInQuickBooksForm: string[];
 }
 
 export interface SyncMergeInput {
@@ -329,6 +427,11 @@ export interface SyncMergeInput {
   policy: OwnershipPolicy;
   /** Column → policy field name; account and product columns by default, any other column is its own field. */
   columnGroups?: Readonly<Record<string, string>>;
+  /**
+   * How QuickBooks holds the base's text it could not store as it is (the stored base's `@quickbooksForm`): a
+   * QuickBooks value equal to it is the echo of the base, not a QuickBooks edit.
+   */
+  quickbooksForm?: QuickBooksForm | null;
 }
 
 /**
@@ -369,14 +472,22 @@ export function mergeSyncFields(input: SyncMergeInput): MappingResult<SyncMerge>
         changedInQuickBooks: columns.filter((column) => !same(column, quickbooks, base)),
         changedInDynamics: [],
         conflicts: [],
+        heldInQuickBooksForm: [],
       },
     };
   }
 
+  const form = base === null ? null : (input.quickbooksForm ?? null);
+  const echoes = new Set(
+    columns.filter((c) => {
+      const held = form?.[c];
+      return held !== undefined && !same(c, quickbooks, base) && sameColumnValue(c, held, valueOf(quickbooks, c));
+    }),
+  );
   const changedInQuickBooks =
     base === null
       ? columns.filter((c) => !same(c, quickbooks, dynamics))
-      : columns.filter((c) => !same(c, quickbooks, base));
+      : columns.filter((c) => !same(c, quickbooks, base) && !echoes.has(c));
   const changedInDynamics = base === null ? [...changedInQuickBooks] : columns.filter((c) => !same(c, dynamics, base));
   const qbChanged = new Set(changedInQuickBooks);
   const dvChanged = new Set(changedInDynamics);
@@ -430,9 +541,12 @@ export function mergeSyncFields(input: SyncMergeInput): MappingResult<SyncMerge>
     const winner = unit === undefined ? undefined : winners.get(unit)?.resolution.winner;
     if (winner !== undefined) merged[column] = valueOf(winner === 'quickbooks' ? quickbooks : dynamics, column);
     else if (dvChanged.has(column) && !qbChanged.has(column)) merged[column] = valueOf(dynamics, column);
+    // QuickBooks echoes the base, which Dynamics still holds in its own form: that form stays.
+    else if (echoes.has(column)) merged[column] = valueOf(dynamics, column);
     else merged[column] = valueOf(quickbooks, column);
   }
-  return { ok: true, value: { merged, changedInQuickBooks, changedInDynamics, conflicts } };
+  const heldInQuickBooksForm = [...echoes].filter((c) => !dvChanged.has(c));
+  return { ok: true, value: { merged, changedInQuickBooks, changedInDynamics, conflicts, heldInQuickBooksForm } };
 }
 
 /**

@@ -20,9 +20,12 @@ import {
   decodeSyncBase,
   productSyncFields,
   PRODUCT_COLUMN_GROUPS,
+  quickbooksFormOf,
   type FieldConflict,
+  type QuickBooksForm,
   type SyncFields,
 } from '../../mapping/syncBase';
+import { transliterateToWindows1252 } from '../../qbxml/charset';
 import type { TotalsDifference } from '../../mapping/salesOrderInvoice';
 import type { CustomerAddFields, CustomerRet, QbRecord, QbxmlRequest } from '../../qbxml/requests';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
@@ -120,20 +123,25 @@ async function pairedRowToQuickBooks<
       changes: Record<string, unknown>,
       base: SyncFields,
       quickbooksTook: boolean,
+      quickbooksForm: QuickBooksForm,
     ): Promise<boolean> => {
+      const form = Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {};
       try {
-        await dataverse.writeBackToRow({ entity: spec.entity, rowId, etag: read.etag, changes, base });
+        await dataverse.writeBackToRow({ entity: spec.entity, rowId, etag: read.etag, changes, base, ...form });
         return true;
       } catch (err) {
         if (!isStaleRow(err)) throw err;
         if (quickbooksTook && patched('dynamics-row-base-after-stale-write-back')) {
-          await writeBackOverEdit(spec, rowId, dynamicsFields, changes, base);
+          await writeBackOverEdit(spec, rowId, dynamicsFields, changes, base, quickbooksForm);
         }
         if (attempt < ROW_MERGE_ATTEMPTS) return false;
         throw err;
       }
     };
 
+    // Text QuickBooks holds transliterated keeps its Dynamics form, and the base both forms (so the QuickBooks echo is
+    // no edit). Runs recorded before wrote QuickBooks' form onto the row and decided without the base's forms.
+    const bothForms = patched('sync-base-quickbooks-form');
     if (!row.qbsync_qblistid) {
       const record = await spec.create(row, connection, ctx, what);
       const pairing = planPairing({
@@ -143,8 +151,9 @@ async function pairedRowToQuickBooks<
         quickbooks: spec.recordFields(record, connection, ctx, what, null, dynamicsFields),
         dynamics: dynamicsFields,
         numericColumns: numeric,
+        ...(bothForms ? { quickbooksText: transliterateToWindows1252 } : {}),
       });
-      if (!(await writeBack(pairing.changes, pairing.base, true))) continue;
+      if (!(await writeBack(pairing.changes, pairing.base, true, pairing.quickbooksForm))) continue;
       markRecord({ targetId: record.listId, outcome: 'created' });
       return { outcome: 'created', connection, targetId: record.listId };
     }
@@ -174,10 +183,12 @@ async function pairedRowToQuickBooks<
         policy: ownershipPolicy(ctx.settings),
         ...(spec.columnGroups ? { columnGroups: spec.columnGroups } : {}),
         numericColumns: numeric,
+        readQuickBooksForm: bothForms,
       }),
       what,
     );
     let quickbooksChanged = false;
+    let quickbooksForm = plan.quickbooksForm;
     if (plan.quickbooksNeedsChange) {
       // The merge was decided on `record`. Someone who edits the record in QuickBooks before the Mod lands (3200, the
       // Mod is read again) made an edit the merge never weighed: merge again rather than write the merged values
@@ -200,8 +211,14 @@ async function pairedRowToQuickBooks<
       quickbooksChanged = result.changed;
       quickbooksChangedBefore ||= result.changed;
       if (result.changed) await rememberOwnWrite(connection, result.record);
+      if (bothForms) {
+        const holds = spec.recordFields(result.record, connection, ctx, what, base, dynamicsFields);
+        quickbooksForm = quickbooksFormOf(plan.merged, holds, transliterateToWindows1252);
+      }
     }
-    if (plan.rowNeedsWrite && !(await writeBack(plan.rowChanges, plan.merged, quickbooksChanged))) continue;
+    if (plan.rowNeedsWrite && !(await writeBack(plan.rowChanges, plan.merged, quickbooksChanged, quickbooksForm))) {
+      continue;
+    }
     const outcome = pairedRowOutcome(plan, quickbooksChangedBefore);
     markRecord({ outcome });
     return { outcome, connection, targetId: listId, conflicts: plan.conflicts };
@@ -223,6 +240,7 @@ async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | nul
   readFields: SyncFields,
   changes: Record<string, unknown>,
   base: SyncFields,
+  quickbooksForm: QuickBooksForm,
 ): Promise<void> {
   for (let reread = 1; ; reread++) {
     const now = await spec.read();
@@ -242,6 +260,7 @@ async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | nul
         changes: plan.changes,
         base: plan.base,
         ...(plan.dynamicsEdits ? { dynamicsEdits: plan.dynamicsEdits } : {}),
+        ...(Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {}),
       });
       return;
     } catch (err) {

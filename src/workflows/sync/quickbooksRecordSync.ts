@@ -7,7 +7,8 @@ import { itemToProduct, itemValuesNotCarried, productToItemMod, type SyncedItem 
 import type { QuickBooksEntity } from '../../mapping/entityRegistry';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
-import type { SyncFields } from '../../mapping/syncBase';
+import { accountSyncFields, productSyncFields, quickbooksFormOf, type SyncFields } from '../../mapping/syncBase';
+import { transliterateToWindows1252 } from '../../qbxml/charset';
 import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
 import type { CustomerRet, ListDeletedRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
 import type { ToDataverseResult } from '../../activities/dataverseListRecords';
@@ -123,7 +124,13 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
         });
         quickbooksChanged = true;
         if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
-        await dataverse.commitSyncBase({ entity: 'product', rowId: result.rowId, fields: target });
+        const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
+        await dataverse.commitSyncBase({
+          entity: 'product',
+          rowId: result.rowId,
+          fields: target,
+          ...baseForms(target, productSyncFields(holds)),
+        });
       }
     } else {
       const isCustomer = input.entity === 'customer';
@@ -164,7 +171,13 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
         });
         quickbooksChanged = true;
         if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
-        await dataverse.commitSyncBase({ entity: 'account', rowId: result.rowId, fields: target });
+        const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
+        await dataverse.commitSyncBase({
+          entity: 'account',
+          rowId: result.rowId,
+          fields: target,
+          ...baseForms(target, accountSyncFields(holds)),
+        });
       }
     }
 
@@ -200,4 +213,13 @@ async function recordDeleted(
     conflicts: [],
     note: result.note,
   };
+}
+
+/**
+ * The QuickBooks forms a base committed after a Mod keeps: the text of `target` QuickBooks now holds transliterated,
+ * so that reading it back is not taken for a QuickBooks edit.
+ */
+function baseForms(target: SyncFields, holds: SyncFields): { quickbooksForm?: Record<string, string> } {
+  const quickbooksForm = quickbooksFormOf(target, holds, transliterateToWindows1252);
+  return Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {};
 }
