@@ -4,6 +4,7 @@ import {
   type AccountRecord,
   accountSyncFields,
   customerToAccount,
+  Dec,
   invoiceTotalsDifference,
   itemToProduct,
   type MappingError,
@@ -11,6 +12,7 @@ import {
   type ProductRecord,
   productSyncFields,
   RelationshipType,
+  sameDecimal,
   type SyncedItem,
   type SyncFields,
   vendorToAccount,
@@ -36,6 +38,7 @@ import {
   type OrderWithoutInvoice,
   type ReconcileReport,
   reportInAgreement,
+  type SalesTaxOnlyInQuickBooks,
   type Unmappable,
 } from './report';
 
@@ -73,6 +76,8 @@ export interface OrderProjection {
   orderNumber: string;
   name: string;
   totalamount: string | null;
+  /** The order's own tax (`totaltax`); null or absent when Dynamics computed none. */
+  totaltax?: string | null;
   statecode: number | null;
   /** ListID of the order's customer account; '' when the account has none yet. */
   customerListId: string;
@@ -92,12 +97,16 @@ export function comparedRead(table: 'account' | 'product' | 'salesorder'): {
   select: readonly string[];
   decimalColumns: readonly string[];
 } {
+  // An order's own tax tells QuickBooks' sales tax apart from an amount difference; the sync does not read it.
+  const extra = table === 'salesorder' ? [ORDER_TAX_COLUMN] : [];
   return {
     entitySet: TABLES[table].entitySet,
-    select: TABLES[table].select.filter((column) => column !== SYNC_BASE_COLUMN),
-    decimalColumns: numericColumns(table),
+    select: [...TABLES[table].select.filter((column) => column !== SYNC_BASE_COLUMN), ...extra],
+    decimalColumns: [...numericColumns(table), ...extra],
   };
 }
+
+const ORDER_TAX_COLUMN = 'totaltax';
 
 /** `salesorder.statecode`: canceled orders are not due an invoice; invoiced ones show 4. */
 const OrderState = { Canceled: 2, Invoiced: 4 } as const;
@@ -332,7 +341,8 @@ export interface OrderComparison {
   orders: EntityReconciliation;
   ordersWithoutInvoice: OrderWithoutInvoice[];
   amountDifferences: AmountDifference[];
-  totals: { ordersWithoutInvoice: number; amountDifferences: number };
+  salesTaxOnlyInQuickBooks: SalesTaxOnlyInQuickBooks[];
+  totals: { ordersWithoutInvoice: number; amountDifferences: number; salesTaxOnlyInQuickBooks: number };
 }
 
 /**
@@ -351,6 +361,7 @@ export function compareOrders(input: {
   const found = collector(limit);
   const withoutInvoice = new CappedList<OrderWithoutInvoice>(limit);
   const amounts = new CappedList<AmountDifference>(limit);
+  const taxOnlyInQuickBooks = new CappedList<SalesTaxOnlyInQuickBooks>(limit);
   const invoiceByTxnId = new Map(input.invoices.map((i) => [i.txnId, i]));
   const ordersById = new Map(input.orders.map((o) => [o.id.toLowerCase(), o]));
   const recorded = new Set(input.orders.map((o) => o.txnId).filter((t) => t !== ''));
@@ -408,6 +419,16 @@ export function compareOrders(input: {
     );
     if (!totals.ok) {
       found.unmappable.push({ key: order.txnId, name, errors: totals.errors });
+    } else if (salesTaxOnlyInQuickBooks(order, invoice, totals.value.difference)) {
+      taxOnlyInQuickBooks.push({
+        id: order.id,
+        orderNumber: order.orderNumber,
+        txnId: order.txnId,
+        invoiceNumber: invoice.refNumber,
+        orderTotal: totals.value.orderTotal,
+        invoiceTotal: totals.value.invoiceTotal,
+        salesTax: totals.value.difference,
+      });
     } else if (totals.value.difference !== '0.00') {
       amounts.push({
         id: order.id,
@@ -432,9 +453,29 @@ export function compareOrders(input: {
     orders: entityResult({ quickbooks, dynamics, matched }, found),
     ordersWithoutInvoice: withoutInvoice.items,
     amountDifferences: amounts.items,
-    totals: { ordersWithoutInvoice: withoutInvoice.total, amountDifferences: amounts.total },
+    salesTaxOnlyInQuickBooks: taxOnlyInQuickBooks.items,
+    totals: {
+      ordersWithoutInvoice: withoutInvoice.total,
+      amountDifferences: amounts.total,
+      salesTaxOnlyInQuickBooks: taxOnlyInQuickBooks.total,
+    },
   };
 }
+
+/**
+ * Dynamics computes no US sales tax: an order typically carries none of its own, and QuickBooks adds the tax its
+ * codes and items call for when it invoices the order. The invoice then exceeds the order by exactly the tax
+ * QuickBooks computed, which is expected and explained, not an amount mismatch. Only that exact case: an order with
+ * tax of its own, or any other difference, is still an amount difference.
+ */
+function salesTaxOnlyInQuickBooks(order: OrderProjection, invoice: InvoiceProjection, difference: string): boolean {
+  const orderTax = order.totaltax?.trim() || '0';
+  const quickbooksTax = invoice.salesTaxTotal?.trim() ?? '';
+  if (!DECIMAL.test(quickbooksTax) || !new Dec(quickbooksTax).gt(0)) return false;
+  return sameDecimal(orderTax, '0') && sameDecimal(quickbooksTax, difference);
+}
+
+const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)$/;
 
 // ---- the report ------------------------------------------------------------------------------------------------
 
@@ -480,6 +521,7 @@ export function reconcileConnection(input: ReconcileInput): ReconcileReport {
     entities: { customers, vendors, items, orders: orders.orders },
     ordersWithoutInvoice: orders.ordersWithoutInvoice,
     amountDifferences: orders.amountDifferences,
+    salesTaxOnlyInQuickBooks: orders.salesTaxOnlyInQuickBooks,
     totals: orders.totals,
     listLimit,
   };
@@ -511,6 +553,8 @@ export function projectOrder(row: DynamicsRow, listIdOfAccount: ReadonlyMap<stri
     orderNumber: text(row.ordernumber),
     name: text(row.name),
     totalamount: total === undefined || total === null ? null : String(total),
+    totaltax:
+      row[ORDER_TAX_COLUMN] === undefined || row[ORDER_TAX_COLUMN] === null ? null : String(row[ORDER_TAX_COLUMN]),
     statecode: typeof row.statecode === 'number' ? row.statecode : null,
     customerListId: listIdOfAccount.get(text(row._customerid_value).toLowerCase()) ?? '',
     txnId: text(row.qbsync_qbtxnid),

@@ -88,6 +88,24 @@ export interface AmountDifference {
   difference: string;
 }
 
+/**
+ * An invoice above its order by exactly the sales tax QuickBooks computed, the order having no tax of its own: Dynamics
+ * computes no US sales tax, QuickBooks adds it from its tax codes and items. Expected and explained, so listed apart
+ * from the amount differences and not counted against agreement.
+ */
+export interface SalesTaxOnlyInQuickBooks {
+  id: string;
+  orderNumber: string;
+  txnId: string;
+  invoiceNumber: string;
+  /** Dynamics `totalamount`, to the cent (no tax in it). */
+  orderTotal: string;
+  /** QuickBooks Subtotal + SalesTaxTotal, to the cent. */
+  invoiceTotal: string;
+  /** QuickBooks SalesTaxTotal: the whole difference. */
+  salesTax: string;
+}
+
 export interface ReconcileReport {
   connection: string;
   /** ISO time the comparison ran (workflow time, so replays agree). */
@@ -95,7 +113,9 @@ export interface ReconcileReport {
   entities: Record<ReconciledEntity, EntityReconciliation>;
   ordersWithoutInvoice: OrderWithoutInvoice[];
   amountDifferences: AmountDifference[];
-  totals: { ordersWithoutInvoice: number; amountDifferences: number };
+  /** Orders whose only difference from their invoice is QuickBooks' sales tax (not an amount difference). */
+  salesTaxOnlyInQuickBooks: SalesTaxOnlyInQuickBooks[];
+  totals: { ordersWithoutInvoice: number; amountDifferences: number; salesTaxOnlyInQuickBooks: number };
   /** Most entries any one list holds. */
   listLimit: number;
   inAgreement: boolean;
@@ -169,6 +189,7 @@ export function formatReconcileReport(report: ReconcileReport): string {
   for (const row of rows) lines.push(render(row));
   lines.push(`orders without invoice: ${report.totals.ordersWithoutInvoice}`);
   lines.push(`amount differences:     ${report.totals.amountDifferences}`);
+  lines.push(`sales tax only in QB:   ${report.totals.salesTaxOnlyInQuickBooks}`);
 
   for (const name of ENTITY_NAMES) {
     const e = report.entities[name];
@@ -219,6 +240,18 @@ export function formatReconcileReport(report: ReconcileReport): string {
       );
     }
     lines.push(...more(report.totals.amountDifferences, report.amountDifferences.length));
+  }
+  if (report.totals.salesTaxOnlyInQuickBooks > 0) {
+    lines.push(
+      '',
+      'sales tax only in QuickBooks (the order has no tax; QuickBooks added it, so the totals differ by it):',
+    );
+    for (const t of report.salesTaxOnlyInQuickBooks) {
+      lines.push(
+        `    ${t.orderNumber} / invoice ${t.invoiceNumber || t.txnId}: order ${t.orderTotal}, invoice ${t.invoiceTotal}, sales tax ${t.salesTax}`,
+      );
+    }
+    lines.push(...more(report.totals.salesTaxOnlyInQuickBooks, report.salesTaxOnlyInQuickBooks.length));
   }
   lines.push('', report.inAgreement ? 'In agreement.' : 'OUT OF AGREEMENT.');
   return lines.join('\n');

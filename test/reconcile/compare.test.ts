@@ -338,9 +338,17 @@ describe('reconcile: orders and invoices', () => {
   });
 
   it('reports amount differences, invoice-number and state differences, and invoices gone from QuickBooks', () => {
+    // The order carries tax of its own (7.00), which QuickBooks computed differently (8.25): a real difference. Before
+    // orders read their tax, this case had an order without tax, whose difference is now QuickBooks' sales tax alone.
     const result = run(
       [
-        order(ORDER_A, { txnId: 'T1', invoiceNumber: 'INV-T1', statecode: 4, totalamount: '100.00' }),
+        order(ORDER_A, {
+          txnId: 'T1',
+          invoiceNumber: 'INV-T1',
+          statecode: 4,
+          totalamount: '107.00',
+          totaltax: '7.00',
+        }),
         order(ORDER_B, { txnId: 'T2', invoiceNumber: 'OLD', statecode: 0 }),
         order(ORDER_C, { txnId: 'T3', invoiceNumber: 'INV-T3', statecode: 4 }),
       ],
@@ -352,16 +360,89 @@ describe('reconcile: orders and invoices', () => {
         orderNumber: 'ORD-1111',
         txnId: 'T1',
         invoiceNumber: 'INV-T1',
-        orderTotal: '100.00',
+        orderTotal: '107.00',
         invoiceTotal: '108.25',
-        difference: '8.25',
+        difference: '1.25',
       },
     ]);
+    assert.deepEqual(result.salesTaxOnlyInQuickBooks, []);
     assert.deepEqual(result.orders.fieldDifferences[0]?.columns, {
       qbsync_invoicenumber: { quickbooks: 'INV-T2', dynamics: 'OLD' },
       statecode: { quickbooks: 4, dynamics: 0 },
     });
     assert.deepEqual(result.orders.onlyInDynamics, [{ key: 'T3', id: ORDER_C, name: 'ORD-3333' }]);
+  });
+
+  it('an invoice above an order without tax by exactly the sales tax QuickBooks added is explained, not a mismatch', () => {
+    const orders = [
+      order(ORDER_A, { txnId: 'T1', invoiceNumber: 'INV-T1', statecode: 4, totalamount: '100.00' }),
+      order(ORDER_B, { txnId: 'T2', invoiceNumber: 'INV-T2', statecode: 4, totalamount: '100', totaltax: '0' }),
+    ];
+    const result = run(orders, [
+      invoice('T1', { subtotal: '100.00', salesTaxTotal: '8.25' }),
+      invoice('T2', { subtotal: '100.00', salesTaxTotal: '7.25' }),
+    ]);
+    assert.deepEqual(result.amountDifferences, []);
+    assert.equal(result.totals.amountDifferences, 0);
+    assert.deepEqual(result.salesTaxOnlyInQuickBooks, [
+      {
+        id: ORDER_A,
+        orderNumber: 'ORD-1111',
+        txnId: 'T1',
+        invoiceNumber: 'INV-T1',
+        orderTotal: '100.00',
+        invoiceTotal: '108.25',
+        salesTax: '8.25',
+      },
+      {
+        id: ORDER_B,
+        orderNumber: 'ORD-2222',
+        txnId: 'T2',
+        invoiceNumber: 'INV-T2',
+        orderTotal: '100.00',
+        invoiceTotal: '107.25',
+        salesTax: '7.25',
+      },
+    ]);
+    assert.equal(result.totals.salesTaxOnlyInQuickBooks, 2);
+    const report = reconcileConnection({
+      ...emptyInput(),
+      orders,
+      invoices: [invoice('T1', { salesTaxTotal: '8.25' })],
+    });
+    assert.equal(report.totals.salesTaxOnlyInQuickBooks, 1);
+    assert.equal(report.entities.orders.totals.onlyInDynamics, 1);
+    assert.match(
+      formatReconcileReport(report),
+      /sales tax only in QuickBooks[^\n]*\n {4}ORD-1111 \/ invoice INV-T1: order 100\.00, invoice 108\.25, sales tax 8\.25/,
+    );
+  });
+
+  it('sales tax explains nothing more than itself: a different amount, or tax on both sides, is an amount difference', () => {
+    const result = run(
+      [
+        // QuickBooks' subtotal differs as well: the difference is not the tax.
+        order(ORDER_A, { txnId: 'T1', invoiceNumber: 'INV-T1', statecode: 4, totalamount: '100.00' }),
+        // Dynamics taxed the order itself (its total includes 5.00 of tax) and QuickBooks added its own on top.
+        order(ORDER_B, { txnId: 'T2', invoiceNumber: 'INV-T2', statecode: 4, totalamount: '100.00', totaltax: '5.00' }),
+        // No tax at all in QuickBooks: a plain difference.
+        order(ORDER_C, { txnId: 'T3', invoiceNumber: 'INV-T3', statecode: 4, totalamount: '90.00' }),
+      ],
+      [
+        invoice('T1', { subtotal: '101.00', salesTaxTotal: '8.25' }),
+        invoice('T2', { subtotal: '100.00', salesTaxTotal: '7.25' }),
+        invoice('T3', { subtotal: '100.00', salesTaxTotal: '0.00' }),
+      ],
+    );
+    assert.deepEqual(result.salesTaxOnlyInQuickBooks, []);
+    assert.deepEqual(
+      result.amountDifferences.map((a) => [a.txnId, a.difference]),
+      [
+        ['T1', '9.25'],
+        ['T2', '7.25'],
+        ['T3', '10.00'],
+      ],
+    );
   });
 
   it('an order showing that its invoice was deleted in QuickBooks expects no invoice', () => {
