@@ -408,6 +408,80 @@ function invoiceFields(mode: Mode): FieldSpec[] {
 }
 
 /**
+ * qbXML 13 `SalesOrderLineAdd` / `SalesOrderLineMod`, in XSD order (reference §14): the invoice line's core, then
+ * SalesTaxCodeRef, IsManuallyClosed, Other1, Other2; the Add ends with DataExt. Inventory sites, serial and lot numbers
+ * are not sent by the connector and so not offered here.
+ */
+function salesOrderLineFields(mode: Mode): FieldSpec[] {
+  return [
+    ...onlyIn('mod', mode, text('txnLineId', 'TxnLineID', ID_MAX, true)),
+    ref('itemRef', 'ItemRef'),
+    text('desc', 'Desc', 4095),
+    quantity('quantity', 'Quantity'),
+    text('unitOfMeasure', 'UnitOfMeasure', 31),
+    ...onlyIn('mod', mode, ref('overrideUomSetRef', 'OverrideUOMSetRef')),
+    price('rate', 'Rate'),
+    percent('ratePercent', 'RatePercent'),
+    ref('classRef', 'ClassRef'),
+    amount('amount', 'Amount'),
+    ref('salesTaxCodeRef', 'SalesTaxCodeRef'),
+    bool('isManuallyClosed', 'IsManuallyClosed'),
+    text('other1', 'Other1', 29),
+    text('other2', 'Other2', 29),
+    ...onlyIn('add', mode, lineDataExt),
+  ];
+}
+
+/**
+ * qbXML 13 `SalesOrderAdd` / `SalesOrderMod` in XSD order (reference §14): CustomerRef (required on an Add), ClassRef,
+ * TemplateRef, TxnDate, RefNumber, the addresses, PONumber … ShipMethodRef, ItemSalesTaxRef, IsManuallyClosed, Memo …
+ * ExchangeRate, ExternalGUID on the Add only, then the lines: at least one on an Add, which QuickBooks requires.
+ */
+function salesOrderFields(mode: Mode): FieldSpec[] {
+  return [
+    ...onlyIn(
+      'mod',
+      mode,
+      text('txnId', 'TxnID', ID_MAX, true),
+      text('editSequence', 'EditSequence', EDIT_SEQUENCE_MAX, true),
+    ),
+    ref('customerRef', 'CustomerRef', CUSTOMER_FULL_NAME_MAX, mode === 'add'),
+    ref('classRef', 'ClassRef'),
+    ref('templateRef', 'TemplateRef'),
+    date('txnDate', 'TxnDate'),
+    text('refNumber', 'RefNumber', 11),
+    address('billAddress', 'BillAddress'),
+    address('shipAddress', 'ShipAddress'),
+    text('poNumber', 'PONumber', 25),
+    ref('termsRef', 'TermsRef'),
+    date('dueDate', 'DueDate'),
+    ref('salesRepRef', 'SalesRepRef'),
+    text('fob', 'FOB', 13),
+    date('shipDate', 'ShipDate'),
+    ref('shipMethodRef', 'ShipMethodRef'),
+    ref('itemSalesTaxRef', 'ItemSalesTaxRef'),
+    bool('isManuallyClosed', 'IsManuallyClosed'),
+    text('memo', 'Memo', 4095),
+    ref('customerMsgRef', 'CustomerMsgRef'),
+    bool('isToBePrinted', 'IsToBePrinted'),
+    bool('isToBeEmailed', 'IsToBeEmailed'),
+    bool('isTaxIncluded', 'IsTaxIncluded'),
+    ref('customerSalesTaxCodeRef', 'CustomerSalesTaxCodeRef'),
+    text('other', 'Other', 29),
+    number('float')('exchangeRate', 'ExchangeRate'),
+    ...onlyIn('add', mode, guid('externalGuid', 'ExternalGUID')),
+    {
+      kind: 'group',
+      key: 'lines',
+      el: mode === 'add' ? 'SalesOrderLineAdd' : 'SalesOrderLineMod',
+      repeat: true,
+      required: mode === 'add',
+      fields: salesOrderLineFields(mode),
+    },
+  ];
+}
+
+/**
  * qbXML 13 `EstimateLineAdd` / `EstimateLineMod`, in XSD order. Assumption (the XSD itself was not at hand; the order
  * follows the invoice line's, whose shared elements the estimate line keeps, and public EstimateAdd samples): no
  * ServiceDate, IsTaxable, OverrideItemAccountRef or LinkToTxn on an estimate line; its markup and inventory-site
@@ -535,6 +609,8 @@ const WRITE_SHAPES: Readonly<Record<QbxmlWriteRequest['type'], WriteShape>> = {
   ItemInventoryMod: { body: 'ItemInventoryMod', fields: inventoryItemFields('mod') },
   InvoiceAdd: { body: 'InvoiceAdd', fields: invoiceFields('add') },
   InvoiceMod: { body: 'InvoiceMod', fields: invoiceFields('mod') },
+  SalesOrderAdd: { body: 'SalesOrderAdd', fields: salesOrderFields('add') },
+  SalesOrderMod: { body: 'SalesOrderMod', fields: salesOrderFields('mod') },
   EstimateAdd: { body: 'EstimateAdd', fields: estimateFields('add') },
   EstimateMod: { body: 'EstimateMod', fields: estimateFields('mod') },
   DataExtDefAdd: { body: 'DataExtDefAdd', fields: dataExtDefAddFields },
@@ -684,6 +760,8 @@ function writeField(w: ElementWriter, spec: FieldSpec, value: unknown, field: st
       w.close(spec.el);
       return;
     case 'group':
+      // A required repeated group needs one occurrence at least (a sales order's lines): QuickBooks refuses none.
+      if (spec.required === true && Array.isArray(value) && value.length === 0) w.fail(field, 'needs at least one');
       for (const [v, name] of occurrences(w, spec, value, field)) {
         if (!isRecord(v)) w.fail(name, 'must be an object');
         checkExclusive(w, v, name, [

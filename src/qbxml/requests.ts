@@ -541,6 +541,103 @@ export interface InvoiceMod {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Sales orders
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * qbXML 13 `SalesOrderLineAdd`: the invoice line's core (no ServiceDate, IsTaxable, OverrideItemAccountRef or
+ * LinkToTxn), and IsManuallyClosed to close a line that will not be invoiced.
+ */
+export interface SalesOrderLineAddFields {
+  itemRef?: QbRef;
+  desc?: string;
+  quantity?: string;
+  unitOfMeasure?: string;
+  rate?: string;
+  ratePercent?: string;
+  classRef?: QbRef;
+  amount?: string;
+  salesTaxCodeRef?: QbRef;
+  isManuallyClosed?: boolean;
+  other1?: string;
+  other2?: string;
+  dataExt?: LineDataExt[];
+}
+
+/** `txnLineId` `-1` adds a line inside a Mod; lines not listed in a Mod that sends any line are deleted. */
+export interface SalesOrderLineModFields {
+  txnLineId: string;
+  itemRef?: QbRef;
+  desc?: string;
+  quantity?: string;
+  unitOfMeasure?: string;
+  overrideUomSetRef?: QbRef;
+  rate?: string;
+  ratePercent?: string;
+  classRef?: QbRef;
+  amount?: string;
+  salesTaxCodeRef?: QbRef;
+  isManuallyClosed?: boolean;
+  other1?: string;
+  other2?: string;
+}
+
+/** The header a sales order shares between Add and Mod: the invoice's less the AR account, pending and finance flags. */
+interface SalesOrderHeaderFields {
+  classRef?: QbRef;
+  templateRef?: QbRef;
+  txnDate?: string;
+  refNumber?: string;
+  billAddress?: QbAddress;
+  shipAddress?: QbAddress;
+  poNumber?: string;
+  termsRef?: QbRef;
+  dueDate?: string;
+  salesRepRef?: QbRef;
+  fob?: string;
+  shipDate?: string;
+  shipMethodRef?: QbRef;
+  itemSalesTaxRef?: QbRef;
+  /** Closes the whole order: QuickBooks then refuses to invoice it further. */
+  isManuallyClosed?: boolean;
+  memo?: string;
+  customerMsgRef?: QbRef;
+  isToBePrinted?: boolean;
+  isToBeEmailed?: boolean;
+  isTaxIncluded?: boolean;
+  customerSalesTaxCodeRef?: QbRef;
+  other?: string;
+  exchangeRate?: string;
+}
+
+export interface SalesOrderAddFields extends SalesOrderHeaderFields {
+  customerRef: QbRef;
+  externalGuid?: string;
+  /** At least one: QuickBooks refuses a sales order without lines (unlike an invoice). */
+  lines: SalesOrderLineAddFields[];
+}
+
+export interface SalesOrderModFields extends SalesOrderHeaderFields {
+  txnId: string;
+  editSequence: string;
+  customerRef?: QbRef;
+  /** When present, must list every line to keep (see SalesOrderLineModFields). */
+  lines?: SalesOrderLineModFields[];
+}
+
+export interface SalesOrderAdd {
+  type: 'SalesOrderAdd';
+  requestId: string;
+  fields: SalesOrderAddFields;
+}
+
+export interface SalesOrderMod {
+  type: 'SalesOrderMod';
+  requestId: string;
+  fields: SalesOrderModFields;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Estimates
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -713,6 +810,8 @@ export type QbxmlWriteRequest =
   | ClassAdd
   | InvoiceAdd
   | InvoiceMod
+  | SalesOrderAdd
+  | SalesOrderMod
   | EstimateAdd
   | EstimateMod
   | DataExtDefAdd

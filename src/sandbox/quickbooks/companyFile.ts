@@ -118,6 +118,7 @@ const handlers: Record<string, Handler> = {
   InvoiceModRq: (rq, ctx) => modTxn('Invoice', rq, ctx),
   SalesOrderQueryRq: (rq, ctx) => queryTxns('SalesOrder', rq, ctx),
   SalesOrderAddRq: (rq, ctx) => addTxn('SalesOrder', rq, ctx),
+  SalesOrderModRq: (rq, ctx) => modTxn('SalesOrder', rq, ctx),
   EstimateQueryRq: (rq, ctx) => queryTxns('Estimate', rq, ctx),
   EstimateAddRq: (rq, ctx) => addTxn('Estimate', rq, ctx),
   EstimateModRq: (rq, ctx) => modTxn('Estimate', rq, ctx),

@@ -36,6 +36,8 @@ export interface TxnLine {
   itemId?: string;
   fields: StoredNode[];
   amount: string;
+  /** The sales-order line an invoice line was made from (`LinkToTxn`, `LinkToTxnID`); absent on unlinked lines. */
+  link?: { txnId: string; txnLineId: string };
 }
 
 export interface TxnRecord {

@@ -435,8 +435,38 @@ const salesOrderLineAdd = seq(
   opt('Other2', str(29)),
   many('DataExt', dataExt),
 );
-const salesOrderAddBody: Model = [
-  req('CustomerRef', ref('Customer', 209)),
+const salesOrderLineMod = seq(
+  req('TxnLineID', str(36)),
+  opt('ItemRef', ref('Item')),
+  opt('Desc', str(4095)),
+  opt('Quantity', qty),
+  opt('UnitOfMeasure', str(31)),
+  opt('OverrideUOMSetRef', ref('Other')),
+  rateChoice,
+  opt('ClassRef', ref('Class')),
+  opt('Amount', amt),
+  opt('TaxAmount', amt),
+  opt('OptionForPriceRuleConflict', oneOf('Zero', 'BasePrice')),
+  opt('InventorySiteRef', ref('Other')),
+  opt('InventorySiteLocationRef', ref('Other')),
+  serialOrLot,
+  opt('SalesTaxCodeRef', ref('Other')),
+  opt('IsManuallyClosed', bool),
+  opt('Other1', str(29)),
+  opt('Other2', str(29)),
+);
+const salesOrderLineGroupMod = seq(
+  req('TxnLineID', str(36)),
+  opt('ItemGroupRef', ref('Item')),
+  opt('Quantity', qty),
+  opt('UnitOfMeasure', str(31)),
+  opt('OverrideUOMSetRef', ref('Other')),
+  many('SalesOrderLineMod', salesOrderLineMod),
+);
+/** SalesOrderAdd / SalesOrderMod (reference §14): the Mod has the Add's header without ExternalGUID, lines optional. */
+const salesOrderBody = (mode: Mode): Model => [
+  ...modHeader(mode, 'TxnID'),
+  (mode === 'add' ? req : opt)('CustomerRef', ref('Customer', 209)),
   opt('ClassRef', ref('Class')),
   opt('TemplateRef', ref('Other')),
   opt('TxnDate', date),
@@ -460,8 +490,14 @@ const salesOrderAddBody: Model = [
   opt('CustomerSalesTaxCodeRef', ref('Other')),
   opt('Other', str(29)),
   opt('ExchangeRate', qty),
-  since(8, opt('ExternalGUID', guid)),
-  manyChoice(1, [req('SalesOrderLineAdd', salesOrderLineAdd)], [req('SalesOrderLineGroupAdd', lineGroupAdd)]),
+  ...addOnly(mode, since(8, opt('ExternalGUID', guid))),
+  mode === 'add'
+    ? manyChoice(1, [req('SalesOrderLineAdd', salesOrderLineAdd)], [req('SalesOrderLineGroupAdd', lineGroupAdd)])
+    : manyChoice(
+        0,
+        [req('SalesOrderLineMod', salesOrderLineMod)],
+        [req('SalesOrderLineGroupMod', salesOrderLineGroupMod)],
+      ),
 ];
 
 /**
@@ -779,7 +815,8 @@ export const requestSchemas: Readonly<Record<string, RequestSchema>> = {
   InvoiceAddRq: addRq('InvoiceAdd', invoiceBody('add')),
   InvoiceModRq: addRq('InvoiceMod', invoiceBody('mod')),
   SalesOrderQueryRq: iteratorQuery(txnQuery('SalesOrder')),
-  SalesOrderAddRq: addRq('SalesOrderAdd', salesOrderAddBody),
+  SalesOrderAddRq: addRq('SalesOrderAdd', salesOrderBody('add')),
+  SalesOrderModRq: addRq('SalesOrderMod', salesOrderBody('mod')),
   EstimateQueryRq: iteratorQuery(txnQuery('Estimate')),
   EstimateAddRq: addRq('EstimateAdd', estimateBody('add')),
   EstimateModRq: addRq('EstimateMod', estimateBody('mod')),

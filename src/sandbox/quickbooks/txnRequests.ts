@@ -28,6 +28,7 @@ import {
 import { orderFields, recordStamp, renderNodes, textNode } from './retRender';
 import { balanceRemaining, lineAmount, subtotal } from './txnTotals';
 import { salesTaxOf } from './salesTax';
+import { InvoiceLinking, isFullyInvoiced, linkedTxnNodes } from './salesOrderLinks';
 import type { XmlElement } from './xml';
 
 /* Invoices and sales orders: header + lines, totals always derived from the lines. */
@@ -39,6 +40,8 @@ const lineElements = new Set([
   'InvoiceLineGroupMod',
   'SalesOrderLineAdd',
   'SalesOrderLineGroupAdd',
+  'SalesOrderLineMod',
+  'SalesOrderLineGroupMod',
   'EstimateLineAdd',
   'EstimateLineGroupAdd',
   'EstimateLineMod',
@@ -180,8 +183,22 @@ export function addTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   );
   const lineAddName = `${kind}LineAdd`;
   const lines: TxnLine[] = [];
-  for (const child of body.children.filter((c) => lineElements.has(c.name))) {
-    lines.push(buildLine(child, lineModel(model, lineAddName), ctx, kind, lines));
+  // Invoice lines may come from sales orders (LinkToTxn, LinkToTxnID): checked now, applied once the invoice is saved.
+  const linking = kind === 'Invoice' ? new InvoiceLinking(ctx, customer.listId) : undefined;
+  const sentLines = body.children.filter((c) => lineElements.has(c.name));
+  for (const child of sentLines) {
+    const linked = linking?.linkedLine(child);
+    const line = buildLine(linked?.element ?? child, lineModel(model, lineAddName), ctx, kind, lines);
+    if (linked) line.link = linked.link;
+    lines.push(line);
+  }
+  const wholeOrders = childTexts(body, 'LinkToTxnID');
+  if (linking && wholeOrders.length > 0) {
+    for (const linked of linking.wholeOrders(wholeOrders, sentLines.length)) {
+      const line = buildLine(linked.element, lineModel(model, lineAddName), ctx, kind, lines);
+      line.link = linked.link;
+      lines.push(line);
+    }
   }
   const now = ctx.clock.nowSeconds();
   const refNumber = childText(body, 'RefNumber') || nextRefNumber(ctx, kind);
@@ -219,8 +236,11 @@ export function addTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
     paid: '0.00',
   };
   ctx.store.addTxn(txn);
+  linking?.commit();
   ctx.markDirty();
-  return { body: renderTxn(txn, ctx, { includeLines: true, include: includeSet(rq), ownerIds: [] }) };
+  return {
+    body: renderTxn(txn, ctx, { includeLines: true, include: includeSet(rq), ownerIds: [], linkedTxns: true }),
+  };
 }
 
 export function modTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): RequestOutcome {
@@ -291,13 +311,20 @@ export function modTxn(kind: TxnKind, rq: XmlElement, ctx: RequestContext): Requ
   txn.lines = lines;
   touch(txn, ctx);
   ctx.markDirty();
-  return { body: renderTxn(txn, ctx, { includeLines: true, include: includeSet(rq), ownerIds: [] }) };
+  return {
+    body: renderTxn(txn, ctx, { includeLines: true, include: includeSet(rq), ownerIds: [], linkedTxns: true }),
+  };
 }
 
 interface TxnRenderOptions {
   includeLines: boolean;
   include: ReadonlySet<string>;
   ownerIds: string[];
+  /**
+   * LinkedTxn: a query returns it only when asked (`IncludeLinkedTxns`); Add and Mod answers carry it (assumption,
+   * unconfirmed: the SDK reference does not say whether an Add answer lists its links).
+   */
+  linkedTxns: boolean;
 }
 
 function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions): string {
@@ -330,7 +357,7 @@ function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions):
   } else {
     computed.push(textNode('TotalAmount', total.plus(tax.total).toFixed(2)));
     if (!has('IsManuallyClosed')) computed.push(textNode('IsManuallyClosed', 'false'));
-    computed.push(textNode('IsFullyInvoiced', 'false'));
+    computed.push(textNode('IsFullyInvoiced', isFullyInvoiced(txn)));
   }
   // An estimate has no IsToBePrinted (qbXML 13 EstimateRet; an assumption, see retOrder.ts).
   if (!has('IsToBePrinted') && txn.kind !== 'Estimate') computed.push(textNode('IsToBePrinted', 'false'));
@@ -343,6 +370,7 @@ function renderTxn(txn: TxnRecord, ctx: RequestContext, opts: TxnRenderOptions):
       : txn.kind === 'Estimate'
         ? estimateLineRetOrder
         : salesOrderLineRetOrder;
+  if (opts.linkedTxns) computed.push(...linkedTxnNodes(txn, store.state.txns));
   const header = orderFields([...computed, ...txn.fields], order, opts.include);
   const lineRet = `${txn.kind}LineRet`;
   const wantLines = opts.includeLines && (opts.include.size === 0 || opts.include.has(lineRet));
@@ -421,13 +449,15 @@ export function queryTxns(kind: TxnKind, rq: XmlElement, ctx: RequestContext): R
   const include = includeSet(rq);
   const includeLines = childText(rq, 'IncludeLineItems');
   const withLines = includeLines === '1' || includeLines?.toLowerCase() === 'true';
+  const includeLinked = childText(rq, 'IncludeLinkedTxns');
+  const linkedTxns = includeLinked === '1' || includeLinked?.toLowerCase() === 'true';
   return runQuery(
     rq,
     ctx,
     () => matchTxns(kind, rq, ctx),
     (id, ownerIds) => {
       const txn = ctx.store.txn(id);
-      return txn ? renderTxn(txn, ctx, { includeLines: withLines, include, ownerIds }) : undefined;
+      return txn ? renderTxn(txn, ctx, { includeLines: withLines, include, ownerIds, linkedTxns }) : undefined;
     },
   );
 }
