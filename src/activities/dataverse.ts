@@ -6,13 +6,14 @@ import {
 } from './dataverseListRecords';
 import { createDataversePairedRowActivities } from './dataversePairedRows';
 import { createDataverseSalesOrderActivities, type SalesOrderReaders } from './dataverseSalesOrders';
+import { createSalesOrderModeActivities } from './salesOrderToQuickBooksSalesOrder';
 import { createWonOpportunityActivities } from './wonOpportunityToEstimate';
 
 /**
  * Every activity that reaches Dataverse for the sync, grouped by flow: QuickBooks list records into rows
  * (`dataverseListRecords.ts`), rows paired with QuickBooks records and what changed (`dataversePairedRows.ts`), sales
- * orders and their invoices (`dataverseSalesOrders.ts`), won opportunities and their estimates
- * (`wonOpportunityToEstimate.ts`). Their registered names are part of every recorded history,
+ * orders and their invoices (`dataverseSalesOrders.ts`), orders sent as QuickBooks sales orders and the invoices linked
+ * to them (`salesOrderToQuickBooksSalesOrder.ts`), won opportunities and their estimates (`wonOpportunityToEstimate.ts`). Their registered names are part of every recorded history,
  * so they stay as they are whichever file holds them.
  */
 export interface DataverseActivityDeps {
@@ -33,6 +34,7 @@ export function createDataverseActivities(deps: DataverseActivityDeps) {
       dataverse: deps.dataverse,
       ...(deps.bulkReads ? { bulkReads: deps.bulkReads.salesOrders } : {}),
     }),
+    ...createSalesOrderModeActivities(deps),
     ...createWonOpportunityActivities(deps),
   };
 }

@@ -29,6 +29,7 @@ import {
   TXN_ID_COLUMN,
   type DynamicsEntity,
   ESTIMATE_TXN_ID_COLUMN,
+  SALES_ORDER_TXN_ID_COLUMN,
 } from '../mapping/entityRegistry';
 import { recordSynced } from '../observability/metrics';
 import { asFailure } from './dataverseFailure';
@@ -271,7 +272,8 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
       await changed(
         'salesorder',
         ['salesorderid', 'modifiedon', '_customerid_value', TXN_ID_COLUMN, 'statecode'],
-        `statecode eq 0 and ${TXN_ID_COLUMN} eq null`,
+        // Neither invoiced nor sent as a QuickBooks sales order (sales-order mode) yet.
+        `statecode eq 0 and ${TXN_ID_COLUMN} eq null and ${SALES_ORDER_TXN_ID_COLUMN} eq null`,
         () => 'due',
         out.salesOrderIds,
       );

@@ -78,6 +78,56 @@ export function createSalesOrderReaders(dataverse: DataverseClient, options: Bul
   };
 }
 
+/**
+ * The Dataverse invoice rows that stand for QuickBooks invoices (`INVOICE_ROW`): found by TxnID, made from their order,
+ * brought to what QuickBooks says. Shared by the sales order → invoice flow and the sales-order mode.
+ */
+export function createInvoiceRows(dataverse: DataverseClient) {
+  /**
+   * The invoice row standing for QuickBooks invoice `txnId`: by its TxnID, else (with an order) the row made from
+   * the order that carries no TxnID yet — a conversion whose answer or whose stamp was lost — so a retry or a replay
+   * never converts the order twice.
+   */
+  const invoiceRowOf = async (orderId: string | null, txnId: string): Promise<DataverseRow | null> => {
+    const filters = [`${TXN_ID_COLUMN} eq ${odataString(txnId)}`];
+    if (orderId !== null) filters.push(`${INVOICE_ROW.orderColumn} eq ${orderId} and ${TXN_ID_COLUMN} eq null`);
+    for (const filter of filters) {
+      for await (const row of dataverse.queryRows(INVOICE_ROW.entitySet, {
+        select: [...INVOICE_ROW.select],
+        filter,
+        pageSize: 2,
+      })) {
+        return row;
+      }
+    }
+    return null;
+  };
+
+  /** `ConvertSalesOrderToInvoice`: the order's invoice row, with its lines, made by the platform. */
+  const convertOrder = async (orderId: string): Promise<DataverseRow> => {
+    const answer = await dataverse.execute('POST', 'ConvertSalesOrderToInvoice', {
+      body: { SalesOrderId: orderId, ColumnSet: { AllColumns: false, Columns: [...INVOICE_ROW.select] } },
+    });
+    const row = answer.body as DataverseRow | null;
+    if (!row || typeof row.invoiceid !== 'string') {
+      throw new Error(`ConvertSalesOrderToInvoice answered order ${orderId} without an invoice`);
+    }
+    return row;
+  };
+
+  /** Applies `invoiceRowPlan`: reactivate, write, then Paid or Canceled, each only when needed. */
+  const bringInvoiceRow = async (row: DataverseRow, wanted: InvoiceRowWanted): Promise<boolean> => {
+    const id = String(row.invoiceid);
+    const plan = invoiceRowPlan(row, wanted);
+    if (plan.reactivate) await dataverse.update(INVOICE_ROW.entitySet, id, { ...InvoiceRowState.Active });
+    if (Object.keys(plan.columns).length > 0) await dataverse.update(INVOICE_ROW.entitySet, id, plan.columns);
+    if (plan.close) await dataverse.update(INVOICE_ROW.entitySet, id, { ...plan.close });
+    return plan.reactivate || Object.keys(plan.columns).length > 0 || plan.close !== null;
+  };
+
+  return { invoiceRowOf, convertOrder, bringInvoiceRow };
+}
+
 export function createDataverseSalesOrderActivities({
   dataverse,
   bulkReads,
@@ -113,37 +163,7 @@ export function createDataverseSalesOrderActivities({
     return { row, order: fromWire<SalesOrderForInvoice['order']>(row), lines };
   };
 
-  /**
-   * The invoice row standing for QuickBooks invoice `txnId`: by its TxnID, else (with an order) the row made from
-   * the order that carries no TxnID yet — a conversion whose answer or whose stamp was lost — so a retry or a replay
-   * never converts the order twice.
-   */
-  const invoiceRowOf = async (orderId: string | null, txnId: string): Promise<DataverseRow | null> => {
-    const filters = [`${TXN_ID_COLUMN} eq ${odataString(txnId)}`];
-    if (orderId !== null) filters.push(`${INVOICE_ROW.orderColumn} eq ${orderId} and ${TXN_ID_COLUMN} eq null`);
-    for (const filter of filters) {
-      for await (const row of dataverse.queryRows(INVOICE_ROW.entitySet, {
-        select: [...INVOICE_ROW.select],
-        filter,
-        pageSize: 2,
-      })) {
-        return row;
-      }
-    }
-    return null;
-  };
-
-  /** `ConvertSalesOrderToInvoice`: the order's invoice row, with its lines, made by the platform. */
-  const convertOrder = async (orderId: string): Promise<DataverseRow> => {
-    const answer = await dataverse.execute('POST', 'ConvertSalesOrderToInvoice', {
-      body: { SalesOrderId: orderId, ColumnSet: { AllColumns: false, Columns: [...INVOICE_ROW.select] } },
-    });
-    const row = answer.body as DataverseRow | null;
-    if (!row || typeof row.invoiceid !== 'string') {
-      throw new Error(`ConvertSalesOrderToInvoice answered order ${orderId} without an invoice`);
-    }
-    return row;
-  };
+  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(dataverse);
 
   /**
    * The invoice row of an order's QuickBooks invoice, made now for an order invoiced before invoice rows existed (its
@@ -175,16 +195,6 @@ export function createDataverseSalesOrderActivities({
       }
       throw err;
     }
-  };
-
-  /** Applies `invoiceRowPlan`: reactivate, write, then Paid or Canceled, each only when needed. */
-  const bringInvoiceRow = async (row: DataverseRow, wanted: InvoiceRowWanted): Promise<boolean> => {
-    const id = String(row.invoiceid);
-    const plan = invoiceRowPlan(row, wanted);
-    if (plan.reactivate) await dataverse.update(INVOICE_ROW.entitySet, id, { ...InvoiceRowState.Active });
-    if (Object.keys(plan.columns).length > 0) await dataverse.update(INVOICE_ROW.entitySet, id, plan.columns);
-    if (plan.close) await dataverse.update(INVOICE_ROW.entitySet, id, { ...plan.close });
-    return plan.reactivate || Object.keys(plan.columns).length > 0 || plan.close !== null;
   };
 
   /** The products with these ids, by lower-case id: one request, or one value each of a shared query. */

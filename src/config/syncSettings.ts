@@ -73,8 +73,14 @@ export const syncSettingsSchema = z.object({
        * (`{ date: 2024-01-01 }`) or days before that poll. Without it the first poll would read every invoice ever.
        */
       cursorStart: invoiceCursorStartSchema.default({ daysBack: 90 }),
+      /**
+       * How a Dynamics order reaches QuickBooks: `invoice` (default) invoices it directly; `salesOrder` sends it as a
+       * QuickBooks sales order for accounting to review and invoice there (fully or in part), and the connector then
+       * follows each invoice linked to it back onto the order and its invoice rows.
+       */
+      via: z.enum(['invoice', 'salesOrder']).default('invoice'),
     })
-    .default({ refNumber: { kind: 'orderNumber' }, quietSeconds: 30, cursorStart: { daysBack: 90 } }),
+    .default({ refNumber: { kind: 'orderNumber' }, quietSeconds: 30, cursorStart: { daysBack: 90 }, via: 'invoice' }),
   /**
    * Won opportunities: the account always becomes a customer at once; `estimates: true` also makes a QuickBooks
    * estimate of the opportunity's products (default off: many teams quote in Dynamics only).

@@ -9,7 +9,12 @@ import {
   QB_TXN_ID_COLUMN,
   SOURCE_KEY_NAME,
 } from './entities';
-import { ESTIMATE_NUMBER_COLUMN, ESTIMATE_TXN_ID_COLUMN } from '../mapping/entityRegistry';
+import {
+  ESTIMATE_NUMBER_COLUMN,
+  ESTIMATE_TXN_ID_COLUMN,
+  SALES_ORDER_NUMBER_COLUMN,
+  SALES_ORDER_TXN_ID_COLUMN,
+} from '../mapping/entityRegistry';
 
 /**
  * Creates the connector's columns and alternate keys through the metadata Web API, reading first and creating only
@@ -82,8 +87,25 @@ const CONNECTOR_COLUMNS: readonly ConnectorColumn[] = [
     logicalName: 'qbsync_invoicestatus',
     schemaName: 'qbsync_InvoiceStatus',
     displayName: 'QuickBooks invoice status',
-    description: 'Open or Paid, following the QuickBooks invoice.',
+    description:
+      'Open or Paid, following the QuickBooks invoice; in sales-order mode PartlyInvoiced or Invoiced, following the QuickBooks sales order.',
     maxLength: 20,
+  },
+  {
+    table: 'salesorder',
+    logicalName: SALES_ORDER_TXN_ID_COLUMN,
+    schemaName: 'qbsync_SalesOrderTxnId',
+    displayName: 'QuickBooks sales order TxnID',
+    description: 'Sales-order mode: TxnID of the QuickBooks sales order created from this order.',
+    maxLength: 100,
+  },
+  {
+    table: 'salesorder',
+    logicalName: SALES_ORDER_NUMBER_COLUMN,
+    schemaName: 'qbsync_SalesOrderNumber',
+    displayName: 'QuickBooks sales order number',
+    description: 'Sales-order mode: number (RefNumber) of the QuickBooks sales order created from this order.',
+    maxLength: 100,
   },
   {
     table: 'opportunity',

@@ -121,6 +121,9 @@ export interface SalesOrderRecord extends AddressColumns<'billto'>, AddressColum
   _customerid_value?: string | null;
   qbsync_qbtxnid?: string | null;
   qbsync_invoicenumber?: string | null;
+  /** Sales-order mode: the QuickBooks sales order made from this order. */
+  qbsync_salesordertxnid?: string | null;
+  qbsync_salesordernumber?: string | null;
   /** When the order row was last saved (ISO); a line's save moves it only when the order's totals change. */
   modifiedon?: string | null;
 }

@@ -27,12 +27,24 @@ export const TXN_ID_COLUMN = 'qbsync_qbtxnid';
 export const INVOICE_NUMBER_COLUMN = 'qbsync_invoicenumber';
 export const ORDER_BALANCE_COLUMN = 'qbsync_balance';
 export const ORDER_INVOICE_STATUS_COLUMN = 'qbsync_invoicestatus';
-/** The columns the connector writes onto a sales order once it is invoiced: the invoice's id, number, balance, state. */
+/**
+ * Sales-order mode (`invoices.via: salesOrder`): TxnID and number of the QuickBooks sales order made from a Dynamics
+ * order. The invoices accounting then makes from it are the order's invoice rows; the order itself shows their numbers
+ * (INVOICE_NUMBER_COLUMN) and how far it is invoiced (ORDER_INVOICE_STATUS_COLUMN).
+ */
+export const SALES_ORDER_TXN_ID_COLUMN = 'qbsync_salesordertxnid';
+export const SALES_ORDER_NUMBER_COLUMN = 'qbsync_salesordernumber';
+/**
+ * The columns the connector writes onto a sales order: the invoice's id, number, balance, state, and in sales-order
+ * mode the QuickBooks sales order's id and number.
+ */
 export const ORDER_INVOICE_COLUMNS: readonly string[] = [
   TXN_ID_COLUMN,
   INVOICE_NUMBER_COLUMN,
   ORDER_BALANCE_COLUMN,
   ORDER_INVOICE_STATUS_COLUMN,
+  SALES_ORDER_TXN_ID_COLUMN,
+  SALES_ORDER_NUMBER_COLUMN,
 ];
 
 /** TxnID and number of the QuickBooks estimate made from a won opportunity. */

@@ -52,7 +52,8 @@ function hasRef(ref: QbRef | undefined): ref is QbRef {
   return ref !== undefined && (text(ref.listId) !== null || text(ref.fullName) !== null);
 }
 
-function refNumberOf(issues: Issues, order: SalesOrderRecord, rule: RefNumberRule): string | undefined {
+/** The QuickBooks number (RefNumber) of what an order becomes, by the configured rule; undefined leaves it to QuickBooks. */
+export function refNumberOf(issues: Issues, order: SalesOrderRecord, rule: RefNumberRule): string | undefined {
   if (rule.kind === 'assignedByQuickBooks') return undefined;
   const orderNumber = text(order.ordernumber);
   if (orderNumber === null) {

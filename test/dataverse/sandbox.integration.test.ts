@@ -67,6 +67,8 @@ const EXPECTED_ITEMS = [
   'salesorder.qbsync_invoicenumber',
   'salesorder.qbsync_invoicestatus',
   'salesorder.qbsync_qbtxnid',
+  'salesorder.qbsync_salesordernumber',
+  'salesorder.qbsync_salesordertxnid',
 ];
 
 describe('Dataverse client against the Dataverse sandbox', () => {

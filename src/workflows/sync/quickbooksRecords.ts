@@ -9,6 +9,7 @@ import type {
   QbRecord,
   QbxmlRequest,
   QbxmlWriteRequest,
+  SalesOrderRet,
   VendorRet,
 } from '../../qbxml/requests';
 import type { SyncedItem } from '../../mapping/itemProduct';
@@ -115,6 +116,15 @@ export async function findEstimates(connection: string, refNumber: string): Prom
     connection,
     (requestId) => ({ type: 'EstimateQuery', requestId, refNumbers: [refNumber], includeLineItems: true }),
     `estimates numbered ${refNumber}`,
+  );
+}
+
+/** Sales orders carrying this reference number, with their lines (QuickBooks does not keep their numbers unique). */
+export async function findSalesOrders(connection: string, refNumber: string): Promise<SalesOrderRet[]> {
+  return readOne<SalesOrderRet>(
+    connection,
+    (requestId) => ({ type: 'SalesOrderQuery', requestId, refNumbers: [refNumber], includeLineItems: true }),
+    `sales orders numbered ${refNumber}`,
   );
 }
 

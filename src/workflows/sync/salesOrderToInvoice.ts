@@ -19,9 +19,16 @@ import { legacySalesOrderToQuickBooks } from './legacySalesOrderToInvoice';
 import { addRecord, findInvoices } from './quickbooksRecords';
 import { mappedOrFail, markRecord } from './recordOutcome';
 import { itemsForOrder } from './salesOrderItems';
+import { salesOrderModeReadiness } from '../../mapping/salesOrderToQuickBooksSalesOrder';
+import { salesOrderToQuickBooksSalesOrderPass } from './salesOrderToQuickBooksSalesOrder';
 
 /** The flow re-reads the order before its Add and after its invoice is recorded (issue 11 item 9). */
 const REREAD_BEFORE_ADD = 'sales-order-reread-before-add';
+/**
+ * Sales-order mode (issue 16): a connection with `invoices.via: salesOrder` sends the order as a QuickBooks sales
+ * order. Marked only where the mode is on, so runs of invoicing connections keep the commands they had.
+ */
+const SALES_ORDER_MODE = 'sales-order-to-quickbooks-sales-order';
 
 /** What one pass of the flow ends in: an invoice, or a reason to build it again from a fresher read. */
 type Pass =
@@ -106,6 +113,22 @@ async function invoiceFrom(
   }
   markRecord({ connection });
   const ctx = await contextFor(connection);
+  const salesOrderMode = ctx.settings.invoices.via === 'salesOrder' && patched(SALES_ORDER_MODE);
+  if (salesOrderMode) {
+    // Before the quiet period: the connector's own write of the sales order's id is the usual reason to be here again.
+    const ready = salesOrderModeReadiness(order);
+    if (ready.kind === 'skip') {
+      return {
+        kind: 'done',
+        result: {
+          outcome: 'unchanged',
+          note: ready.note,
+          connection,
+          ...(ready.targetId ? { targetId: ready.targetId } : {}),
+        },
+      };
+    }
+  }
 
   // Someone still saving the order or its lines: leave it alone for the quiet period, then start from a fresh read.
   const wait = quietWait(read, Date.now(), ctx.settings.invoices.quietSeconds * 1000);
@@ -117,6 +140,8 @@ async function invoiceFrom(
     await sleep(wait);
     return { kind: 'again', read: await dataverse.readSalesOrderForInvoice({ orderId }), why: 'editing' };
   }
+
+  if (salesOrderMode) return salesOrderToQuickBooksSalesOrderPass(read, orderId, { customerListId, connection, ctx });
 
   const itemListIdByProductId = await itemsForOrder(read, connection, ctx);
   const fields: InvoiceAddFields = mappedOrFail(
