@@ -9,6 +9,7 @@ import {
   sublevel,
   unseen,
 } from '../mapping/quickbooksChanges';
+import { linkedSalesOrders, salesOrderInvoicing } from '../mapping/salesOrderToQuickBooksSalesOrder';
 import {
   DELETED_LIST_TYPES,
   DELETIONS_CURSOR,
@@ -21,6 +22,7 @@ import type {
   ListDeletedRet,
   QbRecord,
   QbxmlRequest,
+  SalesOrderRet,
   TxnDeletedRet,
 } from '../qbxml/requests';
 import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } from './companyFile/messages';
@@ -51,6 +53,8 @@ export interface PollCycleResult {
   invoicesRecorded: number;
   /** Orders whose QuickBooks invoice was deleted, now showing it (absent in cycles recorded before). */
   invoicesDeleted?: number;
+  /** Orders sent as QuickBooks sales orders whose linked invoices changed, now showing them (absent before). */
+  salesOrdersInvoiced?: number;
   echoesSkipped: number;
   /** Workflow ids of the Dynamics rows handed off (first 100), for the cycle's own audit. */
   dynamicsIds: string[];
@@ -135,6 +139,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   // Runs started before deletions were read keep the batch they had.
   const readsDeletions = patched('poll-cycle-list-deletions');
   const readsInvoiceDeletions = patched('poll-cycle-invoice-deletions');
+  // Sales-order mode (issue 16): invoices are read with the sales orders they were made from, so an invoice accounting
+  // links to a sales order is noticed. Runs started before read invoices without their links.
+  const followsSalesOrders = patched('poll-cycle-sales-order-invoices');
   const outcomes = await runQbxml(
     connection,
     (batchId) => {
@@ -162,6 +169,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
         ),
         maxReturned: 100,
         iterator: 'Start',
+        ...(followsSalesOrders ? { includeLinkedTxns: true } : {}),
       });
       if (readsDeletions) {
         const from = readFrom(cursors, DELETIONS_CURSOR, overlapMs);
@@ -352,6 +360,31 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   for (const deleted of deletedInvoices) {
     const recorded = await dataverse.recordInvoiceDeleted({ txnId: deleted.txnId });
     if (recorded.changed) result.invoicesDeleted = (result.invoicesDeleted ?? 0) + 1;
+  }
+
+  // ---- sales-order mode: invoices linked to QuickBooks sales orders onto their Dynamics orders and invoice rows ----
+  if (followsSalesOrders) {
+    const invoices = (lists.get('Invoice') ?? []) as InvoiceRet[];
+    const salesOrderIds = linkedSalesOrders(invoices);
+    if (salesOrderIds.length > 0) {
+      // How far each is invoiced is the sales order's to say (IsFullyInvoiced), and it names every invoice of it.
+      const [read] = await runQbxml(connection, (batchId) => [
+        { type: 'SalesOrderQuery', requestId: `${batchId}-SalesOrder`, txnIds: salesOrderIds, includeLinkedTxns: true },
+      ]);
+      const salesOrders = responseOrFail(read, 'reading the invoiced sales orders').records as SalesOrderRet[];
+      for (const salesOrder of salesOrders) {
+        const plan = salesOrderInvoicing(salesOrder, invoices, connection);
+        if (!plan.ok) {
+          log.warn('invoices of a QuickBooks sales order cannot be recorded', {
+            salesOrder: salesOrder.txnId,
+            errors: plan.errors.map((e) => `${e.field}: ${e.rule}`),
+          });
+          continue;
+        }
+        const recorded = await dataverse.recordSalesOrderInvoicing({ ...plan.value, connection });
+        if (recorded.changed) result.salesOrdersInvoiced = (result.salesOrdersInvoiced ?? 0) + 1;
+      }
+    }
   }
 
   progress.phase = 'done';
