@@ -16,7 +16,7 @@ import { startTestTemporal } from '../support/temporal';
  * becomes one QuickBooks sales order, even when the SalesOrderAdd's answer is lost; accounting invoices it in QuickBooks
  * in two parts, each invoice linked to the sales order, and the connector follows: the order stays Active showing the
  * first invoice, then turns Invoiced once QuickBooks says the sales order is fully invoiced, with one invoice row per
- * QuickBooks invoice carrying its balance.
+ * QuickBooks invoice carrying its balance and paid status.
  */
 describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulator)', () => {
   let env: TestWorkflowEnvironment;
@@ -35,10 +35,12 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
       select: [
         'invoiceid',
         'statecode',
+        'statuscode',
         'qbsync_companyfile',
         'qbsync_qbtxnid',
         'qbsync_invoicenumber',
         'qbsync_balance',
+        'qbsync_invoicestatus',
       ],
       filter: `_salesorderid_value eq ${orderId}`,
     })) {
@@ -182,6 +184,20 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
         ['SO-INV-2', second.txnId, '785.00'],
       ],
     );
+
+    // The customer pays the first invoice: its row shows it Paid; the order stays Invoiced.
+    stack.quickbooks.files.east!.payInvoice(first.txnId, '129.00');
+    const paid = await stack.cycle('east');
+    assert.equal(paid.salesOrdersInvoiced, 1);
+    rows = await invoiceRowsOf(orderId);
+    assert.deepEqual(
+      rows.map((r) => [r.qbsync_invoicenumber, r.qbsync_balance, r.qbsync_invoicestatus, r.statecode, r.statuscode]),
+      [
+        ['SO-INV-1', '0.00', 'Paid', 2, 100001],
+        ['SO-INV-2', '785.00', 'Open', 0, 1],
+      ],
+    );
+    assert.equal((await order(orderId)).statecode, 4, 'still Invoiced');
 
     // A later poll with nothing new writes nothing.
     const quiet = await stack.cycle('east');
