@@ -2,6 +2,13 @@ import { chooseQbxmlVersion } from '../qbxml/versions';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DataverseTarget, DeploymentConnection, GatewayEndpoint } from '../config/deployment';
 import { userPrivileges, webhookRegistrations, whoAmI, type WebhookRegistration } from '../dataverse/applicationUser';
+import {
+  CONNECTOR_ROLE_NAME,
+  CONNECTOR_TABLE_ACCESS,
+  connectorRoleRequirements,
+  type AccessRight,
+} from '../dataverse/connectorRole';
+import { auditConnectionWebhook, CONNECTOR_WEBHOOK_STEPS, connectorWebhookUrl } from '../dataverse/connectorWebhook';
 import { DataverseClient } from '../dataverse/client';
 import { DataverseAuthError, DataverseError } from '../dataverse/errors';
 import { inspectProvisioning } from '../dataverse/provisioning';
@@ -308,25 +315,6 @@ async function checkCompanyFile(
 
 // ---- Dataverse --------------------------------------------------------------------------------------------------
 
-/** The tables the sync reads and writes, with the access each needs (SchemaName as privilege names spell it). */
-const REQUIRED_PRIVILEGES: Record<string, ReadonlyArray<'Read' | 'Create' | 'Write'>> = {
-  Account: ['Read', 'Create', 'Write'],
-  Contact: ['Read', 'Create', 'Write'],
-  Product: ['Read', 'Create', 'Write'],
-  ProductPriceLevel: ['Read', 'Create', 'Write'],
-  SalesOrder: ['Read', 'Write'],
-  SalesOrderDetail: ['Read'],
-  PriceLevel: ['Read'],
-  UoM: ['Read'],
-  UoMSchedule: ['Read'],
-  TransactionCurrency: ['Read'],
-  Organization: ['Read'],
-};
-
-/** Tables whose changes must reach the gateway by webhook for the promise "pushed to QuickBooks at once". */
-const WEBHOOK_REQUIRED = ['salesorder', 'account'] as const;
-const WEBHOOK_MESSAGES = ['Create', 'Update'] as const;
-
 async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[]): Promise<void> {
   const add = (check: string, ok: boolean, detail: string, fix?: string): void => {
     findings.push({ area: 'dataverse', check, ok, detail, ...(fix ? { fix } : {}) });
@@ -406,24 +394,45 @@ async function checkDataverse(deps: ConnectionCheckDeps, findings: CheckFinding[
 
 type Add = (check: string, ok: boolean, detail: string, fix?: string) => void;
 
+/** How the role editor shows a right (`AppendTo` is "Append To"). */
+function rightLabel(right: AccessRight): string {
+  return right === 'AppendTo' ? 'Append To' : right;
+}
+
+/**
+ * The privileges of `connectorRole.ts`, held or not: one finding when all are, else one per row of the role editor
+ * (`Order`) that lacks any, naming the privileges, the tables they govern and what the sync does there.
+ */
 async function checkPrivileges(client: DataverseClient, userId: string, add: Add): Promise<void> {
+  let held: Set<string>;
   try {
-    const held = new Set((await userPrivileges(client, userId)).map((p) => p.name.toLowerCase()));
-    const missing = Object.entries(REQUIRED_PRIVILEGES).flatMap(([table, rights]) =>
-      rights.map((right) => `prv${right}${table}`).filter((name) => !held.has(name.toLowerCase())),
-    );
-    add(
-      'privileges',
-      missing.length === 0,
-      missing.length === 0
-        ? `the application user holds the Read, Create and Write privileges the sync needs on ${Object.keys(REQUIRED_PRIVILEGES).join(', ')}`
-        : `the application user lacks ${missing.join(', ')}`,
-      missing.length === 0
-        ? undefined
-        : "Add these privileges to the application user's security role (Organization depth).",
-    );
+    held = new Set((await userPrivileges(client, userId)).map((p) => p.name.toLowerCase()));
   } catch (error) {
     add('privileges', false, `RetrieveUserPrivileges failed: ${messageOf(error)}`);
+    return;
+  }
+  const required = connectorRoleRequirements();
+  const missing = required.filter((p) => !held.has(p.name.toLowerCase()));
+  if (missing.length === 0) {
+    const tables = [...new Set(required.flatMap((p) => p.tables))];
+    add(
+      'privileges',
+      true,
+      `the application user holds the ${required.length} privileges the sync needs on ${tables.join(', ')}`,
+    );
+    return;
+  }
+  const why = new Map(CONNECTOR_TABLE_ACCESS.map((access) => [access.table, access.why]));
+  for (const entity of [...new Set(missing.map((p) => p.entity))]) {
+    const lacking = missing.filter((p) => p.entity === entity);
+    const tables = [...new Set(lacking.flatMap((p) => p.tables))];
+    add(
+      `privileges (${entity})`,
+      false,
+      `the application user lacks ${lacking.map((p) => `${p.name} (${rightLabel(p.right)} on ${p.tables.join(', ')})`).join(', ')}: ${tables.map((t) => `${t}: ${why.get(t) ?? ''}`).join('; ')}`,
+      `Power Platform admin center → the environment → Settings → Users + permissions → Security roles → ` +
+        `"${CONNECTOR_ROLE_NAME}" (the application user's role): on the row ${entity}, give ${lacking.map((p) => rightLabel(p.right)).join(', ')} at Organization level, save, then run \`qbsync check\` again (docs/deployment.md §4.2).`,
+    );
   }
 }
 
@@ -455,29 +464,11 @@ async function checkProvisioning(client: DataverseClient, add: Add): Promise<voi
   }
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1';
+function stepLabel(step: { message: string; table: string }): string {
+  return `${step.message} of ${step.table}`;
 }
 
-/** Whether a registered URL reaches this gateway's webhook receiver (loopback names count as one host). */
-function pointsAtGateway(url: string, publicUrl: string, connection: string, isDefault: boolean): boolean {
-  let registered: URL;
-  let gateway: URL;
-  try {
-    registered = new URL(url);
-    gateway = new URL(publicUrl);
-  } catch {
-    return false;
-  }
-  const sameHost =
-    registered.host === gateway.host ||
-    (isLoopback(registered.hostname) && isLoopback(gateway.hostname) && registered.port === gateway.port);
-  if (!sameHost || registered.protocol !== gateway.protocol) return false;
-  const base = `${gateway.pathname.replace(/\/+$/, '')}/webhooks/dataverse`;
-  const path = registered.pathname.replace(/\/+$/, '');
-  return path === `${base}/${connection}` || (isDefault && path === base);
-}
-
+/** Each connection with a webhook: every step of `connectorWebhook.ts` registered at this gateway's URL for it. */
 async function checkWebhooks(client: DataverseClient, deps: ConnectionCheckDeps, add: Add): Promise<void> {
   const withWebhook = deps.connections.filter((c) => c.hasWebhook);
   if (withWebhook.length === 0) {
@@ -491,27 +482,47 @@ async function checkWebhooks(client: DataverseClient, deps: ConnectionCheckDeps,
     add('webhooks', false, `registrations could not be read: ${messageOf(error)}`);
     return;
   }
-  const defaultConnection = deps.connections[0]?.name;
+  const connections = deps.connections.map((c) => c.name);
   for (const connection of withWebhook) {
-    const ours = registrations.filter((r) =>
-      pointsAtGateway(r.url, deps.gateway.publicUrl, connection.name, connection.name === defaultConnection),
-    );
-    const missing = WEBHOOK_REQUIRED.flatMap((table) =>
-      WEBHOOK_MESSAGES.filter(
-        (message) => !ours.some((r) => r.steps.some((s) => s.enabled && s.table === table && s.message === message)),
-      ).map((message) => `${message} of ${table}`),
-    );
-    const elsewhere = registrations.filter((r) => !ours.includes(r)).map((r) => r.url);
-    const url = `${deps.gateway.publicUrl}/webhooks/dataverse/${connection.name}`;
+    const url = connectorWebhookUrl(deps.gateway.publicUrl, connection.name);
+    const audit = auditConnectionWebhook(registrations, {
+      gatewayPublicUrl: deps.gateway.publicUrl,
+      connection: connection.name,
+      connections,
+    });
+    const check = `webhooks (${connection.name})`;
+    if (audit.missing.length === 0) {
+      add(
+        check,
+        true,
+        `${CONNECTOR_WEBHOOK_STEPS.map(stepLabel).join(', ')} reach this gateway at ${audit.reaching.join(', ')}`,
+      );
+      continue;
+    }
+    const misdirected = audit.missing.filter((step) => step.elsewhere.length > 0);
+    const absent = audit.missing.filter((step) => step.elsewhere.length === 0);
+    const details = [
+      ...misdirected.map(
+        (step) => `${stepLabel(step)} points at ${step.elsewhere.join(', ')} instead of this gateway (${url})`,
+      ),
+      ...(absent.length ? [`no step for ${absent.map(stepLabel).join(', ')} points at this gateway (${url})`] : []),
+    ];
+    const fixes = [
+      ...[...new Set(misdirected.flatMap((step) => step.elsewhere))].map(
+        (other) =>
+          `In the Plug-in Registration Tool, change the endpoint URL of the webhook at ${other} to ${url} (keep its key; it must be the connection's webhook.key), or register a new one there if that gateway is still in use.`,
+      ),
+      ...(absent.length
+        ? [
+            `In the Plug-in Registration Tool, select the webhook at ${url} (register it with the connection's key if there is none) and register a step for each of ${absent.map((step) => `${stepLabel(step)} (PostOperation, asynchronous)`).join(', ')} (docs/deployment.md §6).`,
+          ]
+        : []),
+    ];
     add(
-      `webhooks (${connection.name})`,
-      missing.length === 0,
-      missing.length === 0
-        ? `${WEBHOOK_MESSAGES.join(' and ')} of ${WEBHOOK_REQUIRED.join(', ')} reach this gateway at ${[...new Set(ours.map((r) => r.url))].join(', ')}`
-        : `no webhook step for ${missing.join(', ')} points at this gateway (${url})${elsewhere.length ? `; registered elsewhere: ${elsewhere.join(', ')}` : ''}`,
-      missing.length === 0
-        ? undefined
-        : `Register a webhook to ${url} with the connection's key and add steps for ${missing.join(', ')} (Plugin Registration Tool; docs/deployment.md). Until then those changes wait for the poll.`,
+      check,
+      false,
+      `${details.join('; ')}. Until then ${audit.missing.map((step) => step.why).join(', ')} only at the next poll`,
+      fixes.join(' '),
     );
   }
 }

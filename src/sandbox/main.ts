@@ -11,6 +11,7 @@ import { CompanyFileSimulator } from './quickbooks/companyFile';
 import { seedDemoCompany } from './quickbooks/demoCompany';
 import { startQuickBooksSandbox, type QuickBooksSandbox } from './quickbooks/server';
 import { startDataverseSandbox, type DataverseSandbox, type DataverseSandboxOptions } from './dataverse/server';
+import { connectorWebhookTables } from '../dataverse/connectorWebhook';
 
 /**
  * `npm start` without real systems: the QuickBooks sandbox (two regional company files) and the Dataverse sandbox,
@@ -168,25 +169,16 @@ export async function startSandboxes(options: SandboxesOptions): Promise<Sandbox
     });
   }
   writeFileSync(connectionsFilePath(dataDir), JSON.stringify({ connections }, null, 2), { mode: 0o600 });
-  // Sales orders and accounts changed in Dynamics reach the connector at once instead of at the next poll.
-  if (dataverse.webhooks().length === 0) {
-    for (const entity of ['salesorder', 'account']) {
-      dataverse.registerWebhook({
-        url: `http://127.0.0.1:${options.gatewayPort}/webhooks/dataverse`,
-        entity,
-        messages: ['Create', 'Update'],
-        authType: 'WebhookKey',
-        key: secrets.webhookKey,
-      });
-    }
-  }
-  // A won opportunity reaches QuickBooks at once: its step is on the Win message (WinOpportunity), added to sandboxes
-  // made before opportunities were synced too.
-  if (!dataverse.webhooks().some((hook) => hook.entity === 'opportunity')) {
+  // The connector's webhook steps (`dataverse/connectorWebhook.ts`), one registration per table; a sandbox made before
+  // a step was added to the connector gets the missing step added, so `qbsync check` passes on it.
+  for (const { table, messages } of connectorWebhookTables()) {
+    const registered = dataverse.webhooks().filter((hook) => hook.entity === table);
+    const missing = messages.filter((message) => !registered.some((hook) => hook.messages.includes(message)));
+    if (missing.length === 0) continue;
     dataverse.registerWebhook({
       url: `http://127.0.0.1:${options.gatewayPort}/webhooks/dataverse`,
-      entity: 'opportunity',
-      messages: ['Win', 'Update'],
+      entity: table,
+      messages: missing,
       authType: 'WebhookKey',
       key: secrets.webhookKey,
     });

@@ -12,6 +12,7 @@ import { SecretStore } from '../../src/config/secrets';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
 import type { DeploymentConnection } from '../../src/config/deployment';
 import type { DataverseConnection } from '../../src/dataverse/connect';
+import { connectorWebhookTables } from '../../src/dataverse/connectorWebhook';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { companyFileWorkflowId, enqueueQbxmlSignal } from '../../src/workflows/companyFile/messages';
@@ -36,17 +37,22 @@ describe('qbsync check', () => {
   let env: NodeJS.ProcessEnv;
   const webhookIds: Record<string, string[]> = {};
 
-  const registerWebhooks = (office: string, tables: readonly string[]): void => {
-    for (const entity of tables) {
+  /** The connector's steps (`connectorWebhook.ts`) for `tables`, registered as an administrator would, at `url`. */
+  const registerWebhooks = (office: string, tables?: readonly string[], url?: string): void => {
+    for (const { table, messages } of connectorWebhookTables()) {
+      if (tables && !tables.includes(table)) continue;
       const id = dataverse.registerWebhook({
-        url: `${suite.stack.gateway.url}/webhooks/dataverse/${office}`,
-        entity,
-        messages: ['Create', 'Update'],
+        url: url ?? `${suite.stack.gateway.url}/webhooks/dataverse/${office}`,
+        entity: table,
+        messages,
         authType: 'WebhookKey',
         key: WEBHOOK_KEY,
       });
-      (webhookIds[`${office}:${entity}`] ??= []).push(id);
+      (webhookIds[`${office}:${table}`] ??= []).push(id);
     }
+  };
+  const unregisterWebhooks = (office: string, table: string): void => {
+    for (const id of webhookIds[`${office}:${table}`]?.splice(0) ?? []) dataverse.unregisterWebhook(id);
   };
 
   before(async () => {
@@ -54,7 +60,7 @@ describe('qbsync check', () => {
     dataverse = await startDataverseSandbox({ port: 0, dataDir: sandboxDir, keyActivationDelayMs: 50 });
     connection = connectToSandbox(dataverse, 'check-test');
     await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
-    for (const office of offices) registerWebhooks(office, ['salesorder', 'account']);
+    for (const office of offices) registerWebhooks(office);
 
     // A data dir as `npm start` leaves it: connections, endpoints with a secret reference, the store, payload keys.
     dataDir = mkdtempSync(join(tmpdir(), 'qbsync-check-data-'));
@@ -171,7 +177,7 @@ describe('qbsync check', () => {
     assert.match(run.out, /ok {4}transport: Temporal .*: plain text/);
     assert.match(
       run.out,
-      /ok {4}webhooks \(east\): Create and Update of salesorder, account reach this gateway at http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/east/,
+      /ok {4}webhooks \(east\): Create of salesorder, Update of salesorder, Create of account, Update of account, Create of product, Update of product, Win of opportunity reach this gateway at http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/east/,
     );
   });
 
@@ -275,32 +281,110 @@ describe('qbsync check', () => {
     }
   });
 
-  it('names a missing webhook by connection, message and table', async () => {
-    const [id] = webhookIds['west:salesorder']!;
-    dataverse.unregisterWebhook(id!);
+  it('names a missing webhook step by connection, message and table, with what to register, and exits 1', async () => {
+    unregisterWebhooks('west', 'salesorder');
+    unregisterWebhooks('west', 'opportunity');
     try {
+      const run = await qbsyncCheck();
+      assert.equal(run.code, 1, run.out);
+      assert.match(
+        run.out,
+        /FAIL {2}webhooks \(west\): no step for Create of salesorder, Update of salesorder, Win of opportunity points at this gateway \(http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/west\)\. Until then a new order becomes a QuickBooks invoice, .* only at the next poll/,
+      );
       const findings = await findingsOf();
       const failed = failing(findings);
-      assert.equal(failed.length, 1, formatFindings(findings));
-      assert.equal(failed[0]!.check, 'webhooks (west)');
-      assert.match(
-        failed[0]!.detail,
-        /no webhook step for Create of salesorder, Update of salesorder points at this gateway/,
+      assert.deepEqual(
+        failed.map((f) => f.check),
+        ['webhooks (west)'],
+        formatFindings(findings),
       );
-      assert.match(failed[0]!.fix ?? '', /Register a webhook to http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/west/);
+      assert.match(
+        failed[0]!.fix ?? '',
+        /select the webhook at http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/west .*register a step for each of Create of salesorder \(PostOperation, asynchronous\), Update of salesorder \(PostOperation, asynchronous\), Win of opportunity \(PostOperation, asynchronous\)/,
+      );
     } finally {
-      registerWebhooks('west', ['salesorder']);
+      registerWebhooks('west', ['salesorder', 'opportunity']);
     }
   });
 
-  it("names a privilege the application user's role lacks", async () => {
-    dataverse.withholdPrivilege('prvWriteSalesOrder');
+  it('names webhook steps that point at another gateway, where they point, and what URL to give them', async () => {
+    const oldGateway = 'https://old-gateway.invalid/webhooks/dataverse/west';
+    unregisterWebhooks('west', 'account');
+    registerWebhooks('west', ['account'], oldGateway);
+    try {
+      const run = await qbsyncCheck(['--json']);
+      assert.equal(run.code, 1, run.out);
+      const document = JSON.parse(run.out) as { ok: boolean; findings: CheckFinding[] };
+      assert.equal(document.ok, false);
+      const failed = failing(document.findings);
+      assert.deepEqual(
+        failed.map((f) => f.check),
+        ['webhooks (west)'],
+        formatFindings(document.findings),
+      );
+      assert.match(
+        failed[0]!.detail,
+        /^Create of account points at https:\/\/old-gateway\.invalid\/webhooks\/dataverse\/west instead of this gateway \(http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/west\); Update of account points at https:\/\/old-gateway\.invalid\/webhooks\/dataverse\/west instead of this gateway/,
+      );
+      assert.match(
+        failed[0]!.fix ?? '',
+        /change the endpoint URL of the webhook at https:\/\/old-gateway\.invalid\/webhooks\/dataverse\/west to http:\/\/127\.0\.0\.1:\d+\/webhooks\/dataverse\/west/,
+      );
+      // East's own registrations on this gateway are east's, not "another gateway" for west.
+      assert.doesNotMatch(failed[0]!.detail, /dataverse\/east/);
+    } finally {
+      unregisterWebhooks('west', 'account');
+      registerWebhooks('west', ['account']);
+    }
+  });
+
+  it("names a privilege the connector's role lacks by its Dataverse name, the tables it governs and how to grant it", async () => {
+    // Dataverse names a sales order's privileges after Order; the order lines have none of their own.
+    dataverse.withholdPrivilege('prvReadOrder');
+    dataverse.withholdPrivilege('prvWriteOrder');
+    try {
+      const run = await qbsyncCheck();
+      assert.equal(run.code, 1, run.out);
+      assert.match(
+        run.out,
+        /FAIL {2}privileges \(Order\): the application user lacks prvReadOrder \(Read on salesorder, salesorderdetail\), prvWriteOrder \(Write on salesorder\): salesorder: orders become invoices.*; salesorderdetail: order lines/,
+      );
+      assert.match(
+        run.out,
+        /what to do: Power Platform admin center → the environment → Settings → Users \+ permissions → Security roles → "QuickBooks connector" .*on the row Order, give Read, Write at Organization level/,
+      );
+      const findings = await findingsOf();
+      const failed = failing(findings);
+      assert.deepEqual(
+        failed.map((f) => f.check),
+        ['privileges (Order)'],
+        formatFindings(findings),
+      );
+    } finally {
+      dataverse.restorePrivileges();
+    }
+  });
+
+  it('names each role editor row that lacks a privilege in its own finding', async () => {
+    dataverse.withholdPrivilege('prvAppendToProduct');
+    dataverse.withholdPrivilege('prvCreateInvoice');
     try {
       const findings = await findingsOf();
       const failed = failing(findings);
-      assert.equal(failed.length, 1, formatFindings(findings));
-      assert.equal(failed[0]!.check, 'privileges');
-      assert.match(failed[0]!.detail, /lacks prvWriteSalesOrder/);
+      assert.deepEqual(
+        failed.map((f) => [f.check, f.area]),
+        [
+          ['privileges (Product)', 'dataverse'],
+          ['privileges (Invoice)', 'dataverse'],
+        ],
+        formatFindings(findings),
+      );
+      assert.match(
+        failed[0]!.detail,
+        /lacks prvAppendToProduct \(Append To on product, productpricelevel, pricelevel, uom, uomschedule\)/,
+      );
+      assert.match(failed[0]!.fix ?? '', /on the row Product, give Append To at Organization level/);
+      assert.match(failed[1]!.detail, /lacks prvCreateInvoice \(Create on invoice, invoicedetail\)/);
     } finally {
       dataverse.restorePrivileges();
     }

@@ -1,6 +1,6 @@
 import { badRequest, DataverseError, ErrorCodes } from './dataverseError';
 import { deterministicGuid } from './deterministicId';
-import { type CONNECTOR_ROLE_NAME, connectorRolePrivileges } from '../../dataverse/connectorRole';
+import { type CONNECTOR_ROLE_NAME, connectorRolePrivileges, privilegeEntityOf } from '../../dataverse/connectorRole';
 import { type Schema } from './schema';
 import { jsonResponse, type ApiRequest, type ApiResponse } from './webApi';
 import { type StoredWebhook } from './webhooks';
@@ -8,7 +8,10 @@ import { type StoredWebhook } from './webhooks';
 /** `0x80040220` PrivilegeDenied: what Dataverse answers (HTTP 403) when the caller's roles lack a table privilege. */
 const PRIVILEGE_DENIED = '0x80040220';
 
-/** The privileges the sandbox enforces, by HTTP method on an entity set, as Dataverse names them (`prvReadAccount`). */
+/**
+ * The privileges the sandbox enforces, by HTTP method on an entity set, as Dataverse names them (`prvReadAccount`;
+ * `prvReadOrder` for sales orders and their lines: `connectorRole.ts` says which tables are governed by another's).
+ */
 const PRIVILEGE_BY_METHOD: Record<string, 'Read' | 'Create' | 'Write' | 'Delete'> = {
   GET: 'Read',
   POST: 'Create',
@@ -144,10 +147,12 @@ export class SecurityApi {
     const names =
       user.role === 'System Administrator'
         ? [
-            ...[...this.schema.tables.values()].flatMap((table) =>
-              ACCESS_RIGHTS.map((right) => `prv${right}${table.schemaName}`),
-            ),
-            ...new Set(Object.values(METADATA_PRIVILEGES).map((p) => p.name)),
+            ...new Set([
+              ...[...this.schema.tables.values()].flatMap((table) =>
+                ACCESS_RIGHTS.map((right) => `prv${right}${privilegeEntityOf(table)}`),
+              ),
+              ...Object.values(METADATA_PRIVILEGES).map((p) => p.name),
+            ]),
           ]
         : connectorRolePrivileges();
     return names
@@ -176,7 +181,7 @@ export class SecurityApi {
     const right =
       bulk === 'Create' ? 'Create' : bulk !== undefined || boundAction ? 'Write' : PRIVILEGE_BY_METHOD[method];
     if (right === undefined) return;
-    const name = `prv${right}${table.schemaName}`;
+    const name = `prv${right}${privilegeEntityOf(table)}`;
     if (!this.holds(user, name)) throw this.privilegeDenied(user, name, table.logicalName);
   }
 
