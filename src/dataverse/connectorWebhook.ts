@@ -52,12 +52,7 @@ function isLoopback(host: string): boolean {
  * Whether a registered URL reaches this gateway's receiver for `connection` (loopback names count as one host). The
  * receiver's path without a connection serves the first connection (`isDefault`).
  */
-export function reachesConnection(
-  url: string,
-  gatewayPublicUrl: string,
-  connection: string,
-  isDefault: boolean,
-): boolean {
+function reachesConnection(url: string, gatewayPublicUrl: string, connection: string, isDefault: boolean): boolean {
   let registered: URL;
   let gateway: URL;
   try {
