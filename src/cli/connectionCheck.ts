@@ -7,6 +7,7 @@ import {
   CONNECTOR_TABLE_ACCESS,
   connectorRoleRequirements,
   type AccessRight,
+  type RolePrivilege,
 } from '../dataverse/connectorRole';
 import { auditConnectionWebhook, CONNECTOR_WEBHOOK_STEPS, connectorWebhookUrl } from '../dataverse/connectorWebhook';
 import { DataverseClient } from '../dataverse/client';
@@ -399,39 +400,69 @@ function rightLabel(right: AccessRight): string {
   return right === 'AppendTo' ? 'Append To' : right;
 }
 
+/** The role editor's names for `RetrieveUserPrivileges`' depths, shallowest first. */
+const DEPTH_LEVELS: Readonly<Record<string, string>> = {
+  Basic: 'User',
+  Local: 'Business Unit',
+  Deep: 'Parent: Child Business Units',
+  Global: 'Organization',
+};
+const depthRank = (depth: string): number => Object.keys(DEPTH_LEVELS).indexOf(depth);
+
 /**
- * The privileges of `connectorRole.ts`, held or not: one finding when all are, else one per row of the role editor
- * (`Order`) that lacks any, naming the privileges, the tables they govern and what the sync does there.
+ * The privileges of `connectorRole.ts`, held at Organization depth or not: one finding when all are, else one per row
+ * of the role editor (`Order`) with a privilege missing or held at a shallower depth (the sync would then see, and
+ * change, only the rows its application user or business unit owns: a silent gap, not an error), naming the
+ * privileges, the tables they govern and what the sync does there.
  */
 async function checkPrivileges(client: DataverseClient, userId: string, add: Add): Promise<void> {
-  let held: Set<string>;
+  // A privilege may come through several roles and teams; the deepest grant counts.
+  const held = new Map<string, string>();
   try {
-    held = new Set((await userPrivileges(client, userId)).map((p) => p.name.toLowerCase()));
+    for (const privilege of await userPrivileges(client, userId)) {
+      const name = privilege.name.toLowerCase();
+      const known = held.get(name);
+      if (known === undefined || depthRank(privilege.depth) > depthRank(known)) held.set(name, privilege.depth);
+    }
   } catch (error) {
     add('privileges', false, `RetrieveUserPrivileges failed: ${messageOf(error)}`);
     return;
   }
   const required = connectorRoleRequirements();
-  const missing = required.filter((p) => !held.has(p.name.toLowerCase()));
-  if (missing.length === 0) {
+  const lacking = required.filter((p) => !held.has(p.name.toLowerCase()));
+  const shallow = required.filter((p) => {
+    const depth = held.get(p.name.toLowerCase());
+    return depth !== undefined && depth !== 'Global';
+  });
+  if (lacking.length === 0 && shallow.length === 0) {
     const tables = [...new Set(required.flatMap((p) => p.tables))];
     add(
       'privileges',
       true,
-      `the application user holds the ${required.length} privileges the sync needs on ${tables.join(', ')}`,
+      `the application user holds the ${required.length} privileges the sync needs, at Organization level, on ${tables.join(', ')}`,
     );
     return;
   }
   const why = new Map(CONNECTOR_TABLE_ACCESS.map((access) => [access.table, access.why]));
-  for (const entity of [...new Set(missing.map((p) => p.entity))]) {
-    const lacking = missing.filter((p) => p.entity === entity);
-    const tables = [...new Set(lacking.flatMap((p) => p.tables))];
+  const described = (p: RolePrivilege): string => `${p.name} (${rightLabel(p.right)} on ${p.tables.join(', ')})`;
+  for (const entity of [...new Set([...lacking, ...shallow].map((p) => p.entity))]) {
+    const rowLacking = lacking.filter((p) => p.entity === entity);
+    const rowShallow = shallow.filter((p) => p.entity === entity);
+    const tables = [...new Set([...rowLacking, ...rowShallow].flatMap((p) => p.tables))];
+    const problems = [
+      ...(rowLacking.length ? [`lacks ${rowLacking.map(described).join(', ')}`] : []),
+      ...rowShallow.map((p) => {
+        const depth = held.get(p.name.toLowerCase()) ?? '';
+        return `holds ${described(p)} only at ${DEPTH_LEVELS[depth] ?? depth} level, so the sync sees and changes only the rows of its own ${depth === 'Basic' ? 'user' : 'business unit'}`;
+      }),
+    ];
+    const rights = [...rowLacking, ...rowShallow].map((p) => rightLabel(p.right));
     add(
       `privileges (${entity})`,
       false,
-      `the application user lacks ${lacking.map((p) => `${p.name} (${rightLabel(p.right)} on ${p.tables.join(', ')})`).join(', ')}: ${tables.map((t) => `${t}: ${why.get(t) ?? ''}`).join('; ')}`,
+      `the application user ${problems.join('; ')}: ${tables.map((t) => `${t}: ${why.get(t) ?? ''}`).join('; ')}`,
       `Power Platform admin center → the environment → Settings → Users + permissions → Security roles → ` +
-        `"${CONNECTOR_ROLE_NAME}" (the application user's role): on the row ${entity}, give ${lacking.map((p) => rightLabel(p.right)).join(', ')} at Organization level, save, then run \`qbsync check\` again (docs/deployment.md §4.2).`,
+        `"${CONNECTOR_ROLE_NAME}" (the application user's role): on the row ${entity}, give ${rights.join(', ')} at Organization level, save, then run \`qbsync check\` again (docs/deployment.md §4.2).`,
     );
   }
 }

@@ -390,6 +390,28 @@ describe('qbsync check', () => {
     }
   });
 
+  it('names a privilege held below Organization level, which would hide rows from the sync without an error', async () => {
+    dataverse.limitPrivilegeDepth('prvReadAccount', 'Basic');
+    try {
+      const run = await qbsyncCheck(['--json']);
+      assert.equal(run.code, 1, run.out);
+      const findings = (JSON.parse(run.out) as { findings: CheckFinding[] }).findings;
+      const failed = failing(findings);
+      assert.deepEqual(
+        failed.map((f) => f.check),
+        ['privileges (Account)'],
+        formatFindings(findings),
+      );
+      assert.match(
+        failed[0]!.detail,
+        /^the application user holds prvReadAccount \(Read on account\) only at User level, so the sync sees and changes only the rows of its own user: account: /,
+      );
+      assert.match(failed[0]!.fix ?? '', /on the row Account, give Read at Organization level/);
+    } finally {
+      dataverse.restorePrivileges();
+    }
+  });
+
   it('names a company file that reports another file than the configured one', async () => {
     const elsewhere = suite.stack.connector('east');
     // The Web Connector's `.QWC` user now opens the file at another path (a copy, a restored backup).

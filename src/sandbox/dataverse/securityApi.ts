@@ -67,8 +67,12 @@ type MetadataWrite = keyof typeof METADATA_PRIVILEGES;
  * registrations read back as `serviceendpoints` and `sdkmessageprocessingsteps`. Reading metadata needs no privilege
  * here (assumption: every role may read table and column definitions).
  */
+/** `RetrieveUserPrivileges`' depths: User, Business Unit, Parent: Child Business Units, Organization in the role editor. */
+export type PrivilegeDepth = 'Basic' | 'Local' | 'Deep' | 'Global';
+
 export class SecurityApi {
   private readonly withheld = new Set<string>();
+  private readonly depths = new Map<string, PrivilegeDepth>();
 
   constructor(
     private readonly schema: Schema,
@@ -80,8 +84,14 @@ export class SecurityApi {
     this.withheld.add(privilegeName.toLowerCase());
   }
 
+  /** Reports a privilege at a lower depth than Global (the sandbox still answers every row: see server.ts). */
+  limitDepth(privilegeName: string, depth: PrivilegeDepth): void {
+    this.depths.set(privilegeName.toLowerCase(), depth);
+  }
+
   restore(): void {
     this.withheld.clear();
+    this.depths.clear();
   }
 
   handle = (request: ApiRequest, segments: string[], webApiUrl: string): ApiResponse | undefined => {
@@ -158,7 +168,7 @@ export class SecurityApi {
     return names
       .filter((name) => this.holds(user, name))
       .map((name) => ({
-        Depth: 'Global',
+        Depth: this.depths.get(name.toLowerCase()) ?? 'Global',
         PrivilegeId: deterministicGuid(`privilege:${name}`),
         BusinessUnitId: this.options.businessUnitId,
         PrivilegeName: name,

@@ -12,7 +12,7 @@ import { IdentityProvider } from './identityProvider';
 import { MetadataApi, type MetadataSnapshot } from './metadataApi';
 import { SandboxPersistence } from './persistence';
 import { CONNECTOR_ROLE_NAME } from '../../dataverse/connectorRole';
-import { SecurityApi } from './securityApi';
+import { SecurityApi, type PrivilegeDepth } from './securityApi';
 import { RecordService, type ServerWork, type WriteContext } from './records';
 import { type Row } from './row';
 import { Schema } from './schema';
@@ -101,7 +101,12 @@ export interface DataverseSandbox {
   registerClientCertificate(pem: string): void;
   /** Takes a privilege (e.g. `prvReadAccount`) out of the application user's role: requests needing it get 403. */
   withholdPrivilege(privilegeName: string): void;
-  /** Gives the application user every privilege again. */
+  /**
+   * Lowers the depth `RetrieveUserPrivileges` reports for a privilege (an administrator who left the role's row at User
+   * level). Reported only: the sandbox does not narrow the rows a request sees to the depth.
+   */
+  limitPrivilegeDepth(privilegeName: string, depth: PrivilegeDepth): void;
+  /** Gives the application user every privilege again, each at Global depth. */
   restorePrivileges(): void;
   /** In-process access for seeding and assertions (benchmarks, tests). */
   records: RecordService;
@@ -406,6 +411,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
     setTokenLifetime: (seconds) => identityProvider.setTokenLifetime(seconds),
     registerClientCertificate: (pem) => identityProvider.registerCertificate(pem),
     withholdPrivilege: (name) => security.withhold(name),
+    limitPrivilegeDepth: (name, depth) => security.limitDepth(name, depth),
     restorePrivileges: () => security.restore(),
     records,
     flush: () => persistence?.flush(),
