@@ -1,9 +1,10 @@
 import { type Logger } from 'pino';
-import { type AttemptContext, type DataverseClient, type DataverseRow } from '../dataverse/client';
+import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import { DataverseCancelledError, type DataverseError } from '../dataverse/errors';
 import { isGuid, odataString } from '../dataverse/odataAddress';
 import { childLogger } from '../observability/logger';
 import { refusesARow } from './bulkUpserts';
+import { GatheredCalls, sendSplittingOnRefusal, type GatheringOptions, type ItemOutcome } from './gatheredCalls';
 
 /**
  * The worker's bulk reader of one kind of look-up (issue 15, item 3): record activities running at the same time
@@ -22,11 +23,8 @@ import { refusesARow } from './bulkUpserts';
  * is split in halves, as the bulk writer splits, so a value Dataverse cannot take fails its own look-up alone.
  */
 
-export interface BulkReadOptions {
-  /** How long the first look-up of a call waits for others to join it when no call is in flight (default 250 ms). */
-  gatherMs?: number;
-  /** Calls of this reader in flight at once (default 2); look-ups made while they are out gather for the next. */
-  callsInFlight?: number;
+/** When look-ups leave: `gatherMs`, `callsInFlight` and `attemptOf` as in `gatheredCalls.ts`. */
+export interface BulkReadOptions extends GatheringOptions {
   /** Distinct values in one call at most (default 100). */
   maxValues?: number;
   /**
@@ -34,8 +32,6 @@ export interface BulkReadOptions {
    * (documented as 32 KB for a GET; taken with a wide margin, since values are URL-encoded on the way).
    */
   maxFilterLength?: number;
-  /** The activity attempt a look-up is made from: it heartbeats while its look-up waits, and a cancelled one leaves. */
-  attemptOf?: () => AttemptContext | undefined;
 }
 
 /** One kind of gathered look-up: which table, which columns, and how a group of values becomes one query. */
@@ -62,27 +58,14 @@ export function guidLiteral(value: string): string {
   return value.toLowerCase();
 }
 
-interface PendingLookup {
-  group: string;
-  value: string;
-  settle(outcome: { rows: DataverseRow[] } | { error: Error }): void;
-  settled: boolean;
-}
-
-/** Heartbeat period of an attempt waiting for its look-up, well inside the activities' one-minute heartbeat timeout. */
-const WAITING_HEARTBEAT_MS = 5_000;
+type Lookup = { group: string; value: string };
 
 const normalised = (value: string): string => value.toLowerCase();
 
 export class BulkRowReader {
-  private pending: PendingLookup[] = [];
-  private timer: NodeJS.Timeout | undefined = undefined;
-  private inFlight = 0;
-  private readonly gatherMs: number;
+  private readonly calls: GatheredCalls<Lookup, DataverseRow[]>;
   private readonly maxValues: number;
   private readonly maxFilterLength: number;
-  private readonly callsInFlight: number;
-  private readonly attemptOf: () => AttemptContext | undefined;
   private readonly log: Logger;
 
   /** `dataverse` is the worker's own client: one call answers the look-ups of many attempts. */
@@ -91,60 +74,43 @@ export class BulkRowReader {
     readonly lookup: GatheredLookup,
     options: BulkReadOptions = {},
   ) {
-    this.gatherMs = options.gatherMs ?? 250;
     this.maxValues = Math.max(1, options.maxValues ?? 100);
     this.maxFilterLength = Math.max(200, options.maxFilterLength ?? 8_000);
-    this.callsInFlight = Math.max(1, options.callsInFlight ?? 2);
-    this.attemptOf = options.attemptOf ?? (() => undefined);
     this.log = childLogger({ component: 'bulk-reads', connection: dataverse.connection, entitySet: lookup.entitySet });
+    this.calls = new GatheredCalls<Lookup, DataverseRow[]>(
+      {
+        fills: (waiting, latest) =>
+          new Set(waiting.filter((w) => w.group === latest.group).map((w) => normalised(w.value))).size >=
+          this.maxValues,
+        take: (waiting) => this.takeCall(waiting),
+        send: (call) =>
+          sendSplittingOnRefusal(
+            call,
+            (lookups) => this.query(lookups),
+            (error) => refusesARow(error) && (error as DataverseError).status === 400,
+            // Counts and Dataverse's code only: the values are customer data.
+            (lookups, error) =>
+              this.log.info(
+                { lookups, code: (error as DataverseError).code },
+                'a bulk read was refused; splitting it to find the value',
+              ),
+          ),
+        cancelled: (when) => this.cancelled(when),
+      },
+      options,
+    );
   }
 
   /** The rows of `group` whose column equals `value` (in Dataverse's comparison), read together with others. */
   read(group: string, value: string): Promise<DataverseRow[]> {
-    const attempt = this.attemptOf();
-    return new Promise<DataverseRow[]>((resolve, reject) => {
-      if (attempt?.signal.aborted) {
-        reject(this.cancelled('before its look-up was handed to the bulk reader'));
-        return;
+    try {
+      if (this.filterOf(group, [value]).length > this.maxFilterLength) {
+        throw new RangeError(`a ${this.lookup.entitySet} look-up value of ${value.length} characters is too long`);
       }
-      try {
-        if (this.filterOf(group, [value]).length > this.maxFilterLength) {
-          throw new RangeError(`a ${this.lookup.entitySet} look-up value of ${value.length} characters is too long`);
-        }
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      attempt?.heartbeat?.();
-      const beat = attempt?.heartbeat ? setInterval(attempt.heartbeat, WAITING_HEARTBEAT_MS) : undefined;
-      beat?.unref();
-      const onAbort = (): void => {
-        const waiting = this.pending.indexOf(entry);
-        if (waiting >= 0) this.pending.splice(waiting, 1);
-        entry.settle({ error: this.cancelled(waiting >= 0 ? 'before its look-up was sent' : 'during its bulk read') });
-      };
-      const entry: PendingLookup = {
-        group,
-        value,
-        settled: false,
-        settle: (outcome) => {
-          if (entry.settled) return;
-          entry.settled = true;
-          if (beat) clearInterval(beat);
-          attempt?.signal.removeEventListener('abort', onAbort);
-          if ('rows' in outcome) resolve(outcome.rows);
-          else reject(outcome.error);
-        },
-      };
-      attempt?.signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.push(entry);
-      if (this.distinctValues(group) >= this.maxValues) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.gatherMs);
-    });
-  }
-
-  private distinctValues(group: string): number {
-    return new Set(this.pending.filter((p) => p.group === group).map((p) => normalised(p.value))).size;
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.calls.submit({ group, value });
   }
 
   private filterOf(group: string, values: readonly string[]): string {
@@ -153,35 +119,21 @@ export class BulkRowReader {
     return this.lookup.groupFilter ? `${this.lookup.groupFilter(group)} and (${any})` : any;
   }
 
-  /** Sends what has gathered, one group and up to `maxValues` values a call, while fewer than `callsInFlight` are out. */
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.pending.length > 0 && this.inFlight < this.callsInFlight) {
-      const call = this.takeCall();
-      this.inFlight += 1;
-      void this.send(call).finally(() => {
-        this.inFlight -= 1;
-        this.flush();
-      });
-    }
-  }
-
   /** The first waiting look-up's group, with as many of its look-ups as one call holds, in the order they came. */
-  private takeCall(): PendingLookup[] {
-    const group = this.pending[0]!.group;
+  private takeCall<T extends { item: Lookup }>(waiting: readonly T[]): { call: T[]; rest: T[] } {
+    const group = waiting[0]!.item.group;
     const values = new Set<string>();
-    const call: PendingLookup[] = [];
-    const rest: PendingLookup[] = [];
+    const call: T[] = [];
+    const rest: T[] = [];
     let full = false;
-    for (const p of this.pending) {
-      if (p.group !== group || full) {
+    for (const p of waiting) {
+      if (p.item.group !== group || full) {
         rest.push(p);
         continue;
       }
-      const v = normalised(p.value);
+      const v = normalised(p.item.value);
       if (!values.has(v)) {
-        const grown = [...call.map((c) => c.value), p.value];
+        const grown = [...call.map((c) => c.item.value), p.item.value];
         if (values.size >= this.maxValues || this.filterOf(group, grown).length > this.maxFilterLength) {
           full = true;
           rest.push(p);
@@ -191,46 +143,27 @@ export class BulkRowReader {
       }
       call.push(p);
     }
-    this.pending = rest;
-    return call;
+    return { call, rest };
   }
 
-  private async send(call: readonly PendingLookup[]): Promise<void> {
-    const live = call.filter((p) => !p.settled);
-    if (live.length === 0) return;
-    const group = live[0]!.group;
-    const values = [...new Map(live.map((p) => [normalised(p.value), p.value])).values()];
+  /** One query for the look-ups' distinct values (all of one group); each look-up gets the rows of its own value. */
+  private async query(lookups: readonly Lookup[]): Promise<Array<ItemOutcome<DataverseRow[]>>> {
+    const group = lookups[0]!.group;
+    const values = [...new Map(lookups.map((p) => [normalised(p.value), p.value])).values()];
     const byValue = new Map<string, DataverseRow[]>();
-    try {
-      for await (const page of this.dataverse.query(this.lookup.entitySet, {
-        select: this.lookup.select,
-        filter: this.filterOf(group, values),
-      })) {
-        for (const row of page) {
-          const value = row[this.lookup.column];
-          if (typeof value !== 'string') continue;
-          const rows = byValue.get(normalised(value)) ?? [];
-          rows.push(row);
-          byValue.set(normalised(value), rows);
-        }
+    for await (const page of this.dataverse.query(this.lookup.entitySet, {
+      select: this.lookup.select,
+      filter: this.filterOf(group, values),
+    })) {
+      for (const row of page) {
+        const value = row[this.lookup.column];
+        if (typeof value !== 'string') continue;
+        const rows = byValue.get(normalised(value)) ?? [];
+        rows.push(row);
+        byValue.set(normalised(value), rows);
       }
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (values.length > 1 && refusesARow(error) && (error as DataverseError).status === 400) {
-        // Counts and Dataverse's code only: the values are customer data.
-        this.log.info(
-          { values: values.length, code: (error as DataverseError).code },
-          'a bulk read was refused; splitting it to find the value',
-        );
-        const firstHalf = new Set(values.slice(0, Math.ceil(values.length / 2)).map(normalised));
-        await this.send(live.filter((p) => firstHalf.has(normalised(p.value))));
-        await this.send(live.filter((p) => !firstHalf.has(normalised(p.value))));
-        return;
-      }
-      for (const p of live) p.settle({ error });
-      return;
     }
-    for (const p of live) p.settle({ rows: byValue.get(normalised(p.value)) ?? [] });
+    return lookups.map((p) => ({ value: byValue.get(normalised(p.value)) ?? [] }));
   }
 
   private cancelled(when: string): DataverseCancelledError {

@@ -1,5 +1,5 @@
 import { type Logger } from 'pino';
-import { type AttemptContext, type DataverseClient, type DataverseRow } from '../dataverse/client';
+import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import {
   DataverseAuthError,
   DataverseCancelledError,
@@ -9,6 +9,7 @@ import {
 } from '../dataverse/errors';
 import { entityAddress, type AlternateKey } from '../dataverse/odataAddress';
 import { childLogger } from '../observability/logger';
+import { GatheredCalls, sendSplittingOnRefusal, type GatheringOptions, type ItemOutcome } from './gatheredCalls';
 
 /**
  * The worker's bulk writer of one table (issue 15): record activities running at the same time hand it their rows,
@@ -23,45 +24,22 @@ import { childLogger } from '../observability/logger';
  * the first try.
  */
 
-export interface BulkUpsertOptions {
-  /**
-   * How long the first row of a call waits for other rows to join it when no call is in flight (default 250 ms). In
-   * the scale-0.1 benchmark new accounts arrived about 5 a second, 200 ms apart: 20 ms gathered 1.05 rows a call.
-   */
-  gatherMs?: number;
-  /**
-   * Calls of this writer in flight at once (default 2). Rows handed in while they are gather for the next call, so
-   * calls grow with the wait: under a saturated request budget the rows of record activities arrive one governed
-   * read apart, far more than `gatherMs`, and only the time a call spends queued and in flight gathers them.
-   */
-  callsInFlight?: number;
+/**
+ * When rows leave: `gatherMs` and `callsInFlight` as in `gatheredCalls.ts` (in the scale-0.1 benchmark new accounts
+ * arrived about 5 a second, 200 ms apart: a first cut that gathered for 20 ms sent 1.05 rows a call).
+ */
+export interface BulkUpsertOptions extends GatheringOptions {
   /**
    * Rows in one call at most (default 100). Each row costs server time toward the execution-time limit, and a bad row
    * costs a split of its whole call, so calls stay far below Dataverse's 1,000.
    */
   maxRows?: number;
-  /** The activity attempt a row is handed in from: it heartbeats while its row waits, and a cancelled one leaves. */
-  attemptOf?: () => AttemptContext | undefined;
 }
 
-interface PendingRow {
-  key: AlternateKey;
-  row: DataverseRow;
-  settle(outcome: { id: string } | { error: Error }): void;
-  settled: boolean;
-}
-
-/** Heartbeat period of an attempt waiting for its row, well inside the activities' one-minute heartbeat timeout. */
-const WAITING_HEARTBEAT_MS = 5_000;
+type UpsertItem = { key: AlternateKey; row: DataverseRow };
 
 export class BulkUpsertWriter {
-  private pending: PendingRow[] = [];
-  private timer: NodeJS.Timeout | undefined = undefined;
-  private inFlight = 0;
-  private readonly gatherMs: number;
-  private readonly maxRows: number;
-  private readonly callsInFlight: number;
-  private readonly attemptOf: () => AttemptContext | undefined;
+  private readonly calls: GatheredCalls<UpsertItem, string>;
   private readonly log: Logger;
 
   /**
@@ -73,11 +51,28 @@ export class BulkUpsertWriter {
     readonly entitySet: string,
     options: BulkUpsertOptions = {},
   ) {
-    this.gatherMs = options.gatherMs ?? 250;
-    this.maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
-    this.callsInFlight = Math.max(1, options.callsInFlight ?? 2);
-    this.attemptOf = options.attemptOf ?? (() => undefined);
+    const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
     this.log = childLogger({ component: 'bulk-upserts', connection: dataverse.connection, entitySet });
+    this.calls = new GatheredCalls<UpsertItem, string>(
+      {
+        fills: (waiting) => waiting.length >= maxRows,
+        take: (waiting) => ({ call: waiting.slice(0, maxRows), rest: waiting.slice(maxRows) }),
+        send: (call) =>
+          sendSplittingOnRefusal(
+            call,
+            (rows) => this.upsertMultiple(rows),
+            refusesARow,
+            // Only counts and Dataverse's code: the rows are customer records.
+            (rows, error) =>
+              this.log.info(
+                { rows, status: (error as DataverseError).status, code: (error as DataverseError).code },
+                'a row of a bulk upsert was refused; splitting the call to find it',
+              ),
+          ),
+        cancelled: (when) => this.cancelled(when),
+      },
+      options,
+    );
   }
 
   /**
@@ -85,106 +80,28 @@ export class BulkUpsertWriter {
    * meanwhile; resolves with the row's id, or rejects with the error Dataverse gave for this row alone.
    */
   upsert(key: AlternateKey, row: DataverseRow): Promise<string> {
-    const attempt = this.attemptOf();
-    return new Promise<string>((resolve, reject) => {
-      if (attempt?.signal.aborted) {
-        reject(this.cancelled('before it was handed to the bulk writer'));
-        return;
-      }
-      try {
-        // A key Dataverse cannot address fails this row now, before it can fail a call shared with others.
-        entityAddress(this.entitySet, key, this.dataverse.connection);
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      attempt?.heartbeat?.();
-      const beat = attempt?.heartbeat ? setInterval(attempt.heartbeat, WAITING_HEARTBEAT_MS) : undefined;
-      beat?.unref();
-      const onAbort = (): void => {
-        // A row not sent yet leaves its call; one already sent may still be written, as an aborted single write may.
-        const waiting = this.pending.indexOf(entry);
-        if (waiting >= 0) this.pending.splice(waiting, 1);
-        entry.settle({
-          error: this.cancelled(waiting >= 0 ? 'before its row was sent' : 'while its row was in a bulk call'),
-        });
-      };
-      const entry: PendingRow = {
-        key,
-        row,
-        settled: false,
-        settle: (outcome) => {
-          if (entry.settled) return;
-          entry.settled = true;
-          if (beat) clearInterval(beat);
-          attempt?.signal.removeEventListener('abort', onAbort);
-          if ('id' in outcome) resolve(outcome.id);
-          else reject(outcome.error);
-        },
-      };
-      attempt?.signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.push(entry);
-      if (this.pending.length >= this.maxRows) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.gatherMs);
-    });
-  }
-
-  /**
-   * Sends what has gathered, `maxRows` a call, while fewer than `callsInFlight` calls are out; what is left waits
-   * for the first of them to end.
-   */
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.pending.length > 0 && this.inFlight < this.callsInFlight) {
-      const rows = this.pending.splice(0, this.maxRows);
-      this.inFlight += 1;
-      void this.send(rows).finally(() => {
-        this.inFlight -= 1;
-        this.flush();
-      });
-    }
-  }
-
-  private async send(rows: readonly PendingRow[]): Promise<void> {
-    const live = rows.filter((r) => !r.settled);
-    if (live.length === 0) return;
-    let ids: string[];
     try {
-      ids = await this.dataverse.upsertMultiple(
-        this.entitySet,
-        live.map(({ key, row }) => ({ key, row })),
-      );
+      // A key Dataverse cannot address fails this row now, before it can fail a call shared with others.
+      entityAddress(this.entitySet, key, this.dataverse.connection);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (live.length > 1 && refusesARow(error)) {
-        // Only counts and Dataverse's code: the rows are customer records.
-        this.log.info(
-          { rows: live.length, status: (error as DataverseError).status, code: (error as DataverseError).code },
-          'a row of a bulk upsert was refused; splitting the call to find it',
-        );
-        // In order, so a row that refers to an earlier one (a job and its parent) still finds it written.
-        const half = Math.ceil(live.length / 2);
-        await this.send(live.slice(0, half));
-        await this.send(live.slice(half));
-        return;
-      }
-      for (const r of live) r.settle({ error });
-      return;
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    if (ids.length !== live.length) {
-      const error = new DataverseError({
+    return this.calls.submit({ key, row });
+  }
+
+  private async upsertMultiple(rows: readonly UpsertItem[]): Promise<Array<ItemOutcome<string>>> {
+    const ids = await this.dataverse.upsertMultiple(this.entitySet, rows);
+    if (ids.length !== rows.length) {
+      throw new DataverseError({
         connection: this.dataverse.connection,
         method: 'POST',
         path: `${this.entitySet}/Microsoft.Dynamics.CRM.UpsertMultiple`,
         status: 0,
         code: '',
-        message: `UpsertMultiple answered ${ids.length} ids for ${live.length} rows`,
+        message: `UpsertMultiple answered ${ids.length} ids for ${rows.length} rows`,
       });
-      for (const r of live) r.settle({ error });
-      return;
     }
-    live.forEach((r, i) => r.settle({ id: ids[i]! }));
+    return ids.map((id) => ({ value: id }));
   }
 
   private cancelled(when: string): DataverseCancelledError {

@@ -1,0 +1,194 @@
+import { type AttemptContext } from '../dataverse/client';
+
+/**
+ * The one way the worker shares a Dataverse request between record activities (issue 15): activities running at the
+ * same time hand in one item each (a row to write, a value to look up), the items gather for a moment, leave as one
+ * call, and each activity gets its own item's result or error. The bulk readers (`bulkReads.ts`), the bulk upserts
+ * (`bulkUpserts.ts`) and the bulk updates (`bulkUpdates.ts`) differ only in how a call is shaped and sent; when items
+ * wait, leave and are cancelled is decided here.
+ *
+ * Items leave when `gatherMs` has passed since the first of them, or, while `callsInFlight` calls are out, when one of
+ * them ends: under a saturated request budget items arrive one governed request apart, far more than `gatherMs`, and
+ * only the time a call spends queued and in flight gathers them. A call the shape says is full leaves at once.
+ */
+
+export interface GatheringOptions {
+  /** How long the first item of a call waits for others to join it when no call is in flight (default 250 ms). */
+  gatherMs?: number;
+  /** Calls in flight at once (default 2); items handed in while they are out gather for the next. */
+  callsInFlight?: number;
+  /** The activity attempt an item is handed in from: it heartbeats while its item waits, and a cancelled one leaves. */
+  attemptOf?: () => AttemptContext | undefined;
+}
+
+/** One item waiting for its call, and how its caller learns the outcome. */
+export interface GatheredItem<I, R> {
+  readonly item: I;
+  /** True once the caller has its outcome (its call answered, or its attempt was cancelled). */
+  readonly settled: boolean;
+  resolve(result: R): void;
+  reject(error: Error): void;
+}
+
+/** What one kind of gathered call is: when items fill it, which of them go together, and how it is sent. */
+export interface CallShape<I, R> {
+  /** Whether the items waiting (the latest just added) already fill a call: it then leaves without waiting. */
+  fills(waiting: readonly I[], latest: I): boolean;
+  /** The next call from what waits, in arrival order (the rest keep waiting); must take at least the first item. */
+  take(waiting: readonly GatheredItem<I, R>[]): { call: GatheredItem<I, R>[]; rest: GatheredItem<I, R>[] };
+  /** Sends one call and settles each of its items; items already settled (cancelled meanwhile) are left out. */
+  send(call: readonly GatheredItem<I, R>[]): Promise<void>;
+  /** The error a cancelled attempt's caller gets; `when` says where its item was. */
+  cancelled(when: string): Error;
+}
+
+/** Heartbeat period of an attempt waiting for its item, well inside the activities' one-minute heartbeat timeout. */
+const WAITING_HEARTBEAT_MS = 5_000;
+
+export class GatheredCalls<I, R> {
+  private waiting: Array<GatheredItem<I, R>> = [];
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private inFlight = 0;
+  private readonly gatherMs: number;
+  private readonly callsInFlight: number;
+  private readonly attemptOf: () => AttemptContext | undefined;
+
+  constructor(
+    private readonly shape: CallShape<I, R>,
+    options: GatheringOptions = {},
+  ) {
+    this.gatherMs = options.gatherMs ?? 250;
+    this.callsInFlight = Math.max(1, options.callsInFlight ?? 2);
+    this.attemptOf = options.attemptOf ?? (() => undefined);
+  }
+
+  /** Items waiting for a call (not yet sent). */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** Hands in one item; settles with its own result once its call has answered. */
+  submit(item: I): Promise<R> {
+    const attempt = this.attemptOf();
+    return new Promise<R>((resolve, reject) => {
+      if (attempt?.signal.aborted) {
+        reject(this.shape.cancelled('before it was handed in'));
+        return;
+      }
+      attempt?.heartbeat?.();
+      const beat = attempt?.heartbeat ? setInterval(attempt.heartbeat, WAITING_HEARTBEAT_MS) : undefined;
+      beat?.unref();
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        if (beat) clearInterval(beat);
+        attempt?.signal.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const entry: GatheredItem<I, R> = {
+        item,
+        get settled() {
+          return settled;
+        },
+        resolve: (result) => {
+          if (finish()) resolve(result);
+        },
+        reject: (error) => {
+          if (finish()) reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        // An item not sent yet leaves its call; one already sent may still take effect, as an aborted request may.
+        const at = this.waiting.indexOf(entry);
+        if (at >= 0) this.waiting.splice(at, 1);
+        entry.reject(this.shape.cancelled(at >= 0 ? 'before its call was sent' : 'while its call was out'));
+      };
+      attempt?.signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+      if (
+        this.shape.fills(
+          this.waiting.map((w) => w.item),
+          item,
+        )
+      ) {
+        this.flush();
+      } else {
+        this.timer ??= setTimeout(() => this.flush(), this.gatherMs);
+      }
+    });
+  }
+
+  /** Sends what has gathered while fewer than `callsInFlight` calls are out; the rest waits for one of them to end. */
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.waiting.length > 0 && this.inFlight < this.callsInFlight) {
+      const { call, rest } = this.shape.take(this.waiting);
+      if (call.length === 0) throw new Error('a gathered call took none of the waiting items');
+      this.waiting = rest;
+      this.inFlight += 1;
+      void this.sendSettlingAll(call).finally(() => {
+        this.inFlight -= 1;
+        this.flush();
+      });
+    }
+  }
+
+  /** A shape's send that throws fails its items rather than leaving their callers waiting forever. */
+  private async sendSettlingAll(call: readonly GatheredItem<I, R>[]): Promise<void> {
+    const live = call.filter((c) => !c.settled);
+    if (live.length === 0) return;
+    try {
+      await this.shape.send(live);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const c of live) c.reject(error);
+    }
+  }
+}
+
+/** One item's outcome of a call that answers item by item (a `$batch` with continue-on-error). */
+export type ItemOutcome<R> = { value: R } | { error: Error };
+
+/**
+ * Sends `call` with `attempt`, which answers one outcome per item in their order. When the whole call is refused
+ * because of one of its items (`refusedByAnItem`: on a standard table a bulk message is all or nothing), it is split
+ * in halves and they are sent again, in order (a later item may rely on an earlier one), until the refused item is
+ * alone and fails by itself with the server's reason. Any other failure fails every item of the call as it is: each
+ * caller's retry hands its item in again.
+ */
+export async function sendSplittingOnRefusal<I, R>(
+  call: readonly GatheredItem<I, R>[],
+  attempt: (items: readonly I[]) => Promise<ReadonlyArray<ItemOutcome<R>>>,
+  refusedByAnItem: (error: Error) => boolean,
+  onSplit?: (items: number, error: Error) => void,
+): Promise<void> {
+  const live = call.filter((c) => !c.settled);
+  if (live.length === 0) return;
+  let outcomes: ReadonlyArray<ItemOutcome<R>>;
+  try {
+    outcomes = await attempt(live.map((c) => c.item));
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (live.length > 1 && refusedByAnItem(error)) {
+      onSplit?.(live.length, error);
+      const half = Math.ceil(live.length / 2);
+      await sendSplittingOnRefusal(live.slice(0, half), attempt, refusedByAnItem, onSplit);
+      await sendSplittingOnRefusal(live.slice(half), attempt, refusedByAnItem, onSplit);
+      return;
+    }
+    for (const c of live) c.reject(error);
+    return;
+  }
+  if (outcomes.length !== live.length) {
+    const error = new Error(`a gathered call answered ${outcomes.length} outcomes for ${live.length} items`);
+    for (const c of live) c.reject(error);
+    return;
+  }
+  live.forEach((c, i) => {
+    const outcome = outcomes[i]!;
+    if ('error' in outcome) c.reject(outcome.error);
+    else c.resolve(outcome.value);
+  });
+}

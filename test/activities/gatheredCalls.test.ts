@@ -1,0 +1,161 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  GatheredCalls,
+  sendSplittingOnRefusal,
+  type CallShape,
+  type GatheredItem,
+  type ItemOutcome,
+} from '../../src/activities/gatheredCalls';
+
+/** A refusal the server gives for one item of a call (on a standard table the whole call fails with it). */
+class ItemRefused extends Error {}
+
+/** A call shape over numbers whose "server" doubles each item, recording every call it was sent. */
+function doubling(options: { maxItems?: number; refuse?: number; hold?: Promise<void> } = {}) {
+  const sent: number[][] = [];
+  const max = options.maxItems ?? 100;
+  const shape: CallShape<number, number> = {
+    fills: (waiting) => waiting.length >= max,
+    take: (waiting) => ({ call: waiting.slice(0, max), rest: waiting.slice(max) }),
+    send: (call) =>
+      sendSplittingOnRefusal(
+        call,
+        async (items): Promise<Array<ItemOutcome<number>>> => {
+          sent.push([...items]);
+          await options.hold;
+          if (options.refuse !== undefined && items.includes(options.refuse)) throw new ItemRefused('refused');
+          return items.map((n) => ({ value: n * 2 }));
+        },
+        (error) => error instanceof ItemRefused,
+      ),
+    cancelled: (when) => new Error(`cancelled ${when}`),
+  };
+  return { shape, sent };
+}
+
+const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('gathered calls', () => {
+  it('items handed in together leave in one call, each caller gets its own result', async () => {
+    const { shape, sent } = doubling();
+    const calls = new GatheredCalls(shape, { gatherMs: 20 });
+
+    const results = await Promise.all([1, 2, 3, 4].map((n) => calls.submit(n)));
+
+    assert.deepEqual(sent, [[1, 2, 3, 4]]);
+    assert.deepEqual(results, [2, 4, 6, 8]);
+  });
+
+  it('a full call leaves at once, without waiting for the gathering time', async () => {
+    const { shape, sent } = doubling({ maxItems: 3 });
+    const calls = new GatheredCalls(shape, { gatherMs: 600_000 });
+
+    const results = await Promise.all([1, 2, 3].map((n) => calls.submit(n)));
+
+    assert.deepEqual(sent, [[1, 2, 3]]);
+    assert.deepEqual(results, [2, 4, 6]);
+  });
+
+  it('items handed in while calls are out gather for the next call', async () => {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const { shape, sent } = doubling({ hold });
+    const calls = new GatheredCalls(shape, { gatherMs: 1, callsInFlight: 1 });
+
+    const first = calls.submit(1);
+    await tick(20);
+    const later = [2, 3, 4].map((n) => calls.submit(n));
+    await tick(20);
+    assert.deepEqual(sent, [[1]], 'a second call left while the first was out');
+    release();
+
+    assert.deepEqual(await Promise.all([first, ...later]), [2, 4, 6, 8]);
+    assert.deepEqual(sent, [[1], [2, 3, 4]]);
+  });
+
+  it('a refused item fails alone with its reason; the others are answered', async () => {
+    const { shape, sent } = doubling({ refuse: 3 });
+    const calls = new GatheredCalls(shape, { gatherMs: 20 });
+
+    const settled = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => calls.submit(n)));
+
+    settled.forEach((outcome, i) => {
+      if (i === 2) {
+        assert.equal(outcome.status, 'rejected');
+        assert.ok((outcome as PromiseRejectedResult).reason instanceof ItemRefused);
+      } else {
+        assert.deepEqual(outcome, { status: 'fulfilled', value: (i + 1) * 2 });
+      }
+    });
+    // Halved in order until the refused item is alone.
+    assert.deepEqual(sent, [[1, 2, 3, 4, 5], [1, 2, 3], [1, 2], [3], [4, 5]]);
+  });
+
+  it('a failure no item causes fails every item of the call as it is, without splitting', async () => {
+    const sent: number[][] = [];
+    const shape: CallShape<number, number> = {
+      fills: () => false,
+      take: (waiting) => ({ call: [...waiting], rest: [] }),
+      send: (call) =>
+        sendSplittingOnRefusal(
+          call,
+          (items) => {
+            sent.push([...items]);
+            return Promise.reject(new Error('the connection was reset'));
+          },
+          () => false,
+        ),
+      cancelled: (when) => new Error(`cancelled ${when}`),
+    };
+    const calls = new GatheredCalls(shape, { gatherMs: 10 });
+
+    const settled = await Promise.allSettled([1, 2, 3].map((n) => calls.submit(n)));
+
+    assert.deepEqual(
+      settled.map((s) => s.status === 'rejected' && (s.reason as Error).message),
+      ['the connection was reset', 'the connection was reset', 'the connection was reset'],
+    );
+    assert.deepEqual(sent, [[1, 2, 3]]);
+  });
+
+  it('a cancelled attempt takes its item out of a call not yet sent; the others still go', async () => {
+    const { shape, sent } = doubling();
+    const controller = new AbortController();
+    let attempt: { signal: AbortSignal } | undefined = { signal: controller.signal };
+    const calls = new GatheredCalls(shape, { gatherMs: 30, attemptOf: () => attempt });
+
+    const cancelled = calls.submit(1);
+    attempt = undefined;
+    const kept = [2, 3].map((n) => calls.submit(n));
+    controller.abort();
+
+    await assert.rejects(cancelled, /cancelled before its call was sent/);
+    assert.deepEqual(await Promise.all(kept), [4, 6]);
+    assert.deepEqual(sent, [[2, 3]]);
+  });
+
+  it('a call answering fewer outcomes than items fails them all rather than hand out the wrong results', async () => {
+    const call: Array<GatheredItem<number, number>> = [];
+    const outcomes: string[] = [];
+    for (const n of [1, 2]) {
+      call.push({
+        item: n,
+        settled: false,
+        resolve: () => outcomes.push(`resolved ${n}`),
+        reject: (e) => outcomes.push(`rejected ${n}: ${e.message}`),
+      });
+    }
+
+    await sendSplittingOnRefusal(
+      call,
+      () => Promise.resolve([{ value: 1 }]),
+      () => false,
+    );
+
+    assert.deepEqual(outcomes, [
+      'rejected 1: a gathered call answered 1 outcomes for 2 items',
+      'rejected 2: a gathered call answered 1 outcomes for 2 items',
+    ]);
+  });
+});
