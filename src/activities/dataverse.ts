@@ -1,4 +1,5 @@
 import { type DataverseClient } from '../dataverse/client';
+import { type BulkRowUpdater } from './bulkUpdates';
 import {
   createDataverseListRecordActivities,
   type ListRecordReaders,
@@ -24,6 +25,8 @@ export interface DataverseActivityDeps {
   bulkWrites?: PartyBulkWriters;
   /** The worker's bulk readers (issue 15); without them every read is its own request. */
   bulkReads?: ListRecordReaders & { salesOrders: SalesOrderReaders };
+  /** The worker's bulk updaters by entity set (issue 15); without them every update is its own PATCH. */
+  bulkUpdates?: ReadonlyMap<string, BulkRowUpdater>;
 }
 
 export function createDataverseActivities(deps: DataverseActivityDeps) {
@@ -33,6 +36,7 @@ export function createDataverseActivities(deps: DataverseActivityDeps) {
     ...createDataverseSalesOrderActivities({
       dataverse: deps.dataverse,
       ...(deps.bulkReads ? { bulkReads: deps.bulkReads.salesOrders } : {}),
+      ...(deps.bulkUpdates ? { bulkUpdates: deps.bulkUpdates } : {}),
     }),
     ...createSalesOrderModeActivities(deps),
     ...createWonOpportunityActivities(deps),

@@ -33,6 +33,7 @@ import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickb
 import { ETAG_REREADS } from '../mapping/rereadLimits';
 import { recordSynced } from '../observability/metrics';
 import { BulkRowReader, type BulkReadOptions } from './bulkReads';
+import { rowUpdates, type BulkRowUpdater } from './bulkUpdates';
 import { type BulkUpsertWriter } from './bulkUpserts';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
@@ -58,6 +59,11 @@ export interface DataverseListRecordDeps {
    * same name travel in one query per page of records (`bulkReads.ts`). Without them each is its own request.
    */
   bulkReads?: ListRecordReaders;
+  /**
+   * The worker's bulk updaters by entity set: updates of existing rows travel in UpdateMultiple or `$batch` calls
+   * shared with other record activities (`bulkUpdates.ts`). Without them every update is its own PATCH.
+   */
+  bulkUpdates?: ReadonlyMap<string, BulkRowUpdater>;
 }
 
 export interface PartyBulkWriters {
@@ -143,7 +149,9 @@ export function createDataverseListRecordActivities({
   priceListName,
   bulkWrites,
   bulkReads,
+  bulkUpdates,
 }: DataverseListRecordDeps) {
+  const updateRow = rowUpdates(dataverse, bulkUpdates);
   let catalog: Promise<ProductCatalog> | undefined;
 
   /** The price list and unit new products use; looked up once per worker (they do not move). */
@@ -252,7 +260,7 @@ export function createDataverseListRecordActivities({
     }
     const changes = changedColumns(fields, current);
     if (changes) {
-      await dataverse.update(TABLES.contact.entitySet, String(current.contactid), changes, {
+      await updateRow(TABLES.contact.entitySet, String(current.contactid), changes, {
         ...(etagOf(current) ? { etag: etagOf(current)! } : {}),
       });
     }
@@ -366,7 +374,7 @@ export function createDataverseListRecordActivities({
       let etag = etagOf(current);
       if (Object.keys(plan.changes).length > 0) {
         try {
-          const result = await dataverse.update(entitySet, rowId, toWire(plan.changes), { ...(etag ? { etag } : {}) });
+          const result = await updateRow(entitySet, rowId, toWire(plan.changes), { ...(etag ? { etag } : {}) });
           etag = result.etag ?? etag;
         } catch (err) {
           if (err instanceof DataverseConcurrencyError) continue;
@@ -388,7 +396,7 @@ export function createDataverseListRecordActivities({
   /** A row created for a record already inactive in QuickBooks takes its state now: Dataverse refuses it on create. */
   async function giveCreatedRowItsState(table: 'account' | 'product', rowId: string, state: RowState): Promise<void> {
     try {
-      await dataverse.update(TABLES[table].entitySet, rowId, { ...state });
+      await updateRow(TABLES[table].entitySet, rowId, { ...state });
     } catch (err) {
       throw asFailure(err, `setting the state of the new ${TABLES[table].entitySet} row`);
     }
@@ -474,7 +482,9 @@ export function createDataverseListRecordActivities({
             { productIsNew: result.outcome === 'created' },
           );
         }
-        await publishWithDefaultPriceList(dataverse, result.rowId, price !== null ? cat.priceLevelId : null);
+        await publishWithDefaultPriceList(dataverse, result.rowId, price !== null ? cat.priceLevelId : null, {
+          write: (id, changes, etag) => updateRow(TABLES.product.entitySet, id, changes, etag ? { etag } : {}),
+        });
       } catch (err) {
         throw asFailure(err, 'publishing the product and its price');
       }
@@ -518,7 +528,7 @@ export function createDataverseListRecordActivities({
         if (Object.keys(plan.changes).length > 0) {
           try {
             const etag = etagOf(row);
-            await dataverse.update(entitySet, rowId, toWire(plan.changes), { ...(etag ? { etag } : {}) });
+            await updateRow(entitySet, rowId, toWire(plan.changes), { ...(etag ? { etag } : {}) });
           } catch (err) {
             if (err instanceof DataverseConcurrencyError) continue;
             throw asFailure(err, `deactivating the ${entitySet} row of a deleted QuickBooks record`);
@@ -539,7 +549,7 @@ export function createDataverseListRecordActivities({
       quickbooksForm?: QuickBooksForm | null;
     }): Promise<void> {
       try {
-        await dataverse.update(TABLES[input.entity].entitySet, input.rowId, {
+        await updateRow(TABLES[input.entity].entitySet, input.rowId, {
           [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields, input.quickbooksForm),
         });
       } catch (err) {

@@ -32,6 +32,7 @@ import {
   SALES_ORDER_TXN_ID_COLUMN,
 } from '../mapping/entityRegistry';
 import { recordSynced } from '../observability/metrics';
+import { rowUpdates, type BulkRowUpdater } from './bulkUpdates';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
 
@@ -92,7 +93,15 @@ export interface DataverseChanges {
   echoesSkipped: number;
 }
 
-export function createDataversePairedRowActivities({ dataverse }: { dataverse: DataverseClient }) {
+export function createDataversePairedRowActivities({
+  dataverse,
+  bulkUpdates,
+}: {
+  dataverse: DataverseClient;
+  /** The worker's bulk updaters by entity set (`bulkUpdates.ts`); without them every write-back is its own PATCH. */
+  bulkUpdates?: ReadonlyMap<string, BulkRowUpdater>;
+}) {
+  const updateRow = rowUpdates(dataverse, bulkUpdates);
   return {
     async readAccountForQuickBooks(input: { accountId: string }): Promise<AccountForQuickBooks | null> {
       const row = await dataverse.retrieve(TABLES.account.entitySet, input.accountId, {
@@ -156,7 +165,7 @@ export function createDataversePairedRowActivities({ dataverse }: { dataverse: D
         etag = etagOf(row);
       }
       try {
-        await dataverse.update(entitySet, input.rowId, toWire(body), {
+        await updateRow(entitySet, input.rowId, toWire(body), {
           ...(etag ? { etag } : {}),
         });
       } catch (err) {

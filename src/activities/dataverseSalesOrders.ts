@@ -21,6 +21,7 @@ import { deletedInvoiceOnOrder } from '../mapping/quickbooksDeletions';
 import { odataString } from '../dataverse/odataAddress';
 import { recordSynced } from '../observability/metrics';
 import { BulkRowReader, guidLiteral, type BulkReadOptions } from './bulkReads';
+import { rowUpdates, type BulkRowUpdater, type RowUpdate } from './bulkUpdates';
 import { asFailure } from './dataverseFailure';
 import { fromWire, textOf, textPatch } from './dataverseRows';
 
@@ -82,7 +83,11 @@ export function createSalesOrderReaders(dataverse: DataverseClient, options: Bul
  * The Dataverse invoice rows that stand for QuickBooks invoices (`INVOICE_ROW`): found by TxnID, made from their order,
  * brought to what QuickBooks says. Shared by the sales order → invoice flow and the sales-order mode.
  */
-export function createInvoiceRows(dataverse: DataverseClient) {
+export function createInvoiceRows(
+  dataverse: DataverseClient,
+  /** How rows are updated: the worker's bulk updaters when the activities have them, else one PATCH each. */
+  updateRow: RowUpdate = rowUpdates(dataverse, undefined),
+) {
   /**
    * The invoice row standing for QuickBooks invoice `txnId`: by its TxnID, else (with an order) the row made from
    * the order that carries no TxnID yet — a conversion whose answer or whose stamp was lost — so a retry or a replay
@@ -119,9 +124,9 @@ export function createInvoiceRows(dataverse: DataverseClient) {
   const bringInvoiceRow = async (row: DataverseRow, wanted: InvoiceRowWanted): Promise<boolean> => {
     const id = String(row.invoiceid);
     const plan = invoiceRowPlan(row, wanted);
-    if (plan.reactivate) await dataverse.update(INVOICE_ROW.entitySet, id, { ...InvoiceRowState.Active });
-    if (Object.keys(plan.columns).length > 0) await dataverse.update(INVOICE_ROW.entitySet, id, plan.columns);
-    if (plan.close) await dataverse.update(INVOICE_ROW.entitySet, id, { ...plan.close });
+    if (plan.reactivate) await updateRow(INVOICE_ROW.entitySet, id, { ...InvoiceRowState.Active });
+    if (Object.keys(plan.columns).length > 0) await updateRow(INVOICE_ROW.entitySet, id, plan.columns);
+    if (plan.close) await updateRow(INVOICE_ROW.entitySet, id, { ...plan.close });
     return plan.reactivate || Object.keys(plan.columns).length > 0 || plan.close !== null;
   };
 
@@ -131,11 +136,15 @@ export function createInvoiceRows(dataverse: DataverseClient) {
 export function createDataverseSalesOrderActivities({
   dataverse,
   bulkReads,
+  bulkUpdates,
 }: {
   dataverse: DataverseClient;
   /** Without them each read is its own request. */
   bulkReads?: SalesOrderReaders;
+  /** The worker's bulk updaters by entity set (`bulkUpdates.ts`); without them every update is its own PATCH. */
+  bulkUpdates?: ReadonlyMap<string, BulkRowUpdater>;
 }) {
+  const updateRow = rowUpdates(dataverse, bulkUpdates);
   /** The order row and its lines: two requests, or two shared queries. */
   const readOrderAndLines = async (
     orderId: string,
@@ -163,7 +172,7 @@ export function createDataverseSalesOrderActivities({
     return { row, order: fromWire<SalesOrderForInvoice['order']>(row), lines };
   };
 
-  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(dataverse);
+  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(dataverse, updateRow);
 
   /**
    * The invoice row of an order's QuickBooks invoice, made now for an order invoiced before invoice rows existed (its

@@ -5,6 +5,7 @@ import { TABLES } from '../mapping/entityRegistry';
 import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { currentActivityAttempt } from './activityAttempt';
 import { type BulkReadOptions } from './bulkReads';
+import { createBulkUpdaters, type BulkUpdateOptions } from './bulkUpdates';
 import { BulkUpsertWriter, type BulkUpsertOptions } from './bulkUpserts';
 import { createDataverseActivities } from './dataverse';
 import { createListRecordReaders } from './dataverseListRecords';
@@ -37,6 +38,12 @@ export interface ActivityDeps {
    * keys or names (default), or `false` for one request a read.
    */
   bulkReads?: BulkReadOptions | false;
+  /**
+   * How existing rows are updated: gathered from concurrent record activities into UpdateMultiple calls, or `$batch`
+   * calls for updates conditioned on a row version and tables without UpdateMultiple (default), or `false` for one
+   * PATCH an update.
+   */
+  bulkUpdates?: BulkUpdateOptions | false;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */
@@ -56,6 +63,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createListRecordReaders(deps.dataverse, readOptions),
     salesOrders: createSalesOrderReaders(deps.dataverse, readOptions),
   };
+  const updateOptions =
+    deps.bulkUpdates === false ? undefined : { ...deps.bulkUpdates, attemptOf: currentActivityAttempt };
+  const bulkUpdates = updateOptions && createBulkUpdaters(deps.dataverse, updateOptions);
   return {
     ...quickbooks,
     ...createDataverseActivities({
@@ -63,6 +73,7 @@ export function createActivities(deps: ActivityDeps) {
       ...(deps.priceListName ? { priceListName: deps.priceListName } : {}),
       ...(bulkWrites ? { bulkWrites } : {}),
       ...(bulkReads ? { bulkReads } : {}),
+      ...(bulkUpdates ? { bulkUpdates } : {}),
     }),
     ...createReconcileActivities({ dataverse }),
     ...createSyncContextActivities({

@@ -91,6 +91,11 @@ export interface UpdateWithRetryOptions {
    * other activities; called afresh on every attempt. Null when the row does not exist.
    */
   read?: () => Promise<DataverseRow | null>;
+  /**
+   * Writes the patch instead of a PATCH of its own, e.g. through a bulk updater shared with other activities; must
+   * keep the condition on `etag` (a row changed since the read fails with `DataverseConcurrencyError`).
+   */
+  write?: (id: string, patch: DataverseRow, etag: string | undefined) => Promise<unknown>;
 }
 
 interface SendRequest {
@@ -489,7 +494,8 @@ export class DataverseClient {
       if (!patch || Object.keys(patch).length === 0) return { changed: false, attempts: attempt };
       const etag = row['@odata.etag'];
       try {
-        await this.update(entitySet, id, patch, typeof etag === 'string' ? { etag } : {});
+        if (options.write) await options.write(id, patch, typeof etag === 'string' ? etag : undefined);
+        else await this.update(entitySet, id, patch, typeof etag === 'string' ? { etag } : {});
         return { changed: true, attempts: attempt };
       } catch (err) {
         if (!(err instanceof DataverseConcurrencyError) || attempt >= maxAttempts) throw err;

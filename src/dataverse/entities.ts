@@ -1,5 +1,5 @@
 import Decimal from 'decimal.js';
-import { type DataverseClient, type DataverseRow } from './client';
+import { type DataverseClient, type DataverseRow, type UpdateWithRetryOptions } from './client';
 import { DataverseDuplicateKeyError, DataverseValidationError } from './errors';
 import { type AlternateKey, isGuid } from './odataAddress';
 
@@ -403,6 +403,7 @@ export async function publishWithDefaultPriceList(
   client: DataverseClient,
   productId: string,
   priceLevelId: string | null,
+  options: Pick<UpdateWithRetryOptions, 'write'> = {},
 ): Promise<{ changed: boolean }> {
   if (!isGuid(productId) || (priceLevelId !== null && !isGuid(priceLevelId))) {
     throw new TypeError(`publishing needs row ids, got "${productId}" and "${priceLevelId}"`);
@@ -421,7 +422,7 @@ export async function publishWithDefaultPriceList(
       }
       return Object.keys(changes).length > 0 ? changes : null;
     },
-    { select: ['productid', 'statecode', 'statuscode', '_pricelevelid_value'] },
+    { select: ['productid', 'statecode', 'statuscode', '_pricelevelid_value'], ...options },
   );
   return { changed };
 }

@@ -89,6 +89,8 @@ describe('record activities read their rows in shared queries', () => {
       dataverse: connection.client,
       bulkWrites: bulk && { maxRows: ROWS, gatherMs: 600_000 },
       bulkReads: bulk && { maxValues: ROWS, gatherMs: 600_000 },
+      // Not all of a test's records reach their update (a refused one stops before): updates leave on time.
+      bulkUpdates: bulk && { maxRows: ROWS, gatherMs: 200 },
     });
     assert.ok('syncItemToDataverse' in all);
     return all as unknown as DataverseActivities;
@@ -151,9 +153,11 @@ describe('record activities read their rows in shared queries', () => {
     const after = sandbox.stats();
     assert.equal(calls(before, after, 'products/UpsertMultiple'), 1, 'the products did not travel in one call');
     // One query for all the keys, one UpsertMultiple, the products table's definition and the catalog (price list,
-    // unit group, unit) once; then per product its price-list item (no look: the product is new) and one read and
-    // one update publishing it with its default price list. One request a step, as before, was 8 a product.
-    assert.equal(after.requests - before.requests, 1 + 1 + 1 + 3 + 3 * ROWS);
+    // unit group, unit) once; then per product its price-list item (no look: the product is new) and one read
+    // before publishing it with its default price list; the publishing updates travel in one shared call. One request
+    // a step, as before, was 8 a product.
+    const publishing = after.requests - before.requests - (1 + 1 + 1 + 3 + 2 * ROWS);
+    assert.ok(publishing >= 1 && publishing <= 2, `${publishing} requests published ${ROWS} products`);
     inputs.forEach((input, i) => {
       const [product, ...others] = productsOf(input.desired.qbsync_qblistid);
       assert.ok(product, `product ${i} was not written`);

@@ -146,6 +146,8 @@ function toApiRequest(
     url = `${webApiUrl}__ref__${target.table}|${target.id}${reference[2] ?? ''}`;
   }
   const parsed = new URL(url, webApiUrl);
+  // The part's `tag` names who wrote (for plug-ins and webhooks), as on a request of its own: not a query option.
+  parsed.searchParams.delete('tag');
   let path = parsed.pathname.replace(/^\/api\/data\/v9\.\d\//i, '');
   const refMatch = /^__ref__([^|]+)\|([^/]+)(.*)$/.exec(decodeURIComponent(path));
   if (refMatch?.[1] !== undefined) path = `${refMatch[1]}(${refMatch[2] ?? ''})${refMatch[3] ?? ''}`;
@@ -188,9 +190,19 @@ function httpPart(response: ApiResponse, contentId: string | undefined, withLoca
 export function executeBatch(
   contentType: string | undefined,
   body: string,
-  tag: string | undefined,
+  outerTag: string | undefined,
   env: BatchEnvironment,
-): ApiResponse {
+): ApiResponse & { tag?: string } {
+  let seenTag = outerTag;
+  /** A part's own `tag` (Dataverse takes the parameter on each request of a batch), else the batch's. */
+  const tagOf = (operation: BatchOperation | undefined): string | undefined => {
+    const own =
+      operation && !operation.url.startsWith('$')
+        ? new URL(operation.url, env.webApiUrl).searchParams.get('tag')
+        : null;
+    seenTag ??= own ?? undefined;
+    return own ?? outerTag;
+  };
   const items = parseBatch(contentType, body);
   const prefer = env.outerHeaders.prefer;
   const continueOnError = /odata\.continue-on-error/i.test(prefer ?? '');
@@ -199,6 +211,7 @@ export function executeBatch(
   let stoppedWith: number | undefined;
   for (const item of items) {
     if (item.kind === 'request') {
+      const tag = tagOf(item.operation);
       const context: WriteContext = { events: [], work: env.work, ...(tag !== undefined ? { tag } : {}) };
       let response: ApiResponse;
       let failed = false;
@@ -220,6 +233,7 @@ export function executeBatch(
       continue;
     }
     const contentIds = new Map<string, { table: string; id: string }>();
+    const tag = tagOf(item.operations[0]);
     const context: WriteContext = { events: [], contentIds, work: env.work, ...(tag !== undefined ? { tag } : {}) };
     const responses: Array<{ response: ApiResponse; contentId?: string }> = [];
     let running: BatchOperation | undefined;
@@ -264,6 +278,7 @@ export function executeBatch(
     );
   }
   return {
+    ...(seenTag !== undefined ? { tag: seenTag } : {}),
     status: stoppedWith ?? 200,
     headers: {
       'Content-Type': `multipart/mixed; boundary=${batchBoundary}`,

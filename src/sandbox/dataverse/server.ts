@@ -250,7 +250,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
           errorResponse,
           work,
         });
-        if (faults?.loseAnswer(method, tag)) {
+        if (faults?.loseAnswer(method, batchAnswer.tag)) {
           request.socket.destroy();
           return;
         }
