@@ -16,6 +16,8 @@ import {
   type ProductRecord,
   type ProductWrite,
   type QuickBooksForm,
+  quickbooksVersionSuperseded,
+  type QuickBooksVersion,
   type SyncFields,
 } from '../mapping';
 import {
@@ -121,6 +123,13 @@ export interface PartyToDataverseInput {
   ownership: OwnershipPolicy;
   /** Customers take Dynamics' changes back; vendors only flow from QuickBooks. */
   returnsToQuickBooks: boolean;
+  /** The QuickBooks version `desired` came from, recorded in the base when one is written. */
+  quickbooksVersion?: QuickBooksVersion;
+  /**
+   * When the row's base was agreed at a newer QuickBooks version than `quickbooksVersion`, write nothing and answer
+   * `superseded`: the workflow reads the record again. Runs recorded before this merged whatever they carried.
+   */
+  refuseSuperseded?: boolean;
 }
 
 export interface ToDataverseResult {
@@ -136,6 +145,11 @@ export interface ToDataverseResult {
    */
   quickbooksTarget: SyncFields | null;
   etag?: string;
+  /**
+   * Nothing was written: the row's base was agreed at a newer QuickBooks version than the one the run carries (a
+   * Dynamics → QuickBooks run wrote it meanwhile), so merging would push QuickBooks' older values. Read it again.
+   */
+  superseded?: true;
 }
 
 interface ProductCatalog {
@@ -276,6 +290,8 @@ export function createDataverseListRecordActivities({
     desired: Record<string, unknown>;
     fields: (row: Record<string, unknown>) => SyncFields;
     qbModifiedAt: string;
+    quickbooksVersion?: QuickBooksVersion;
+    refuseSuperseded?: boolean;
     ownership: OwnershipPolicy;
     returnsToQuickBooks: boolean;
     columnGroups?: Readonly<Record<string, string>>;
@@ -306,7 +322,7 @@ export function createDataverseListRecordActivities({
         adopting = current !== null;
       }
       if (!current) {
-        const plan = planRowCreate(args.table, args.desired, quickbooks);
+        const plan = planRowCreate(args.table, args.desired, quickbooks, args.quickbooksVersion);
         if (args.bulkCreate) {
           let rowId: string;
           try {
@@ -345,6 +361,21 @@ export function createDataverseListRecordActivities({
           throw asFailure(err, `creating the ${entitySet} row`);
         }
       }
+      const storedBase = textOf(current, SYNC_BASE_COLUMN);
+      if (
+        args.refuseSuperseded &&
+        args.quickbooksVersion &&
+        quickbooksVersionSuperseded(storedBase, args.quickbooksVersion)
+      ) {
+        return {
+          rowId: String(current[idColumn]),
+          outcome: 'unchanged',
+          written: [],
+          conflicts: [],
+          quickbooksTarget: null,
+          superseded: true,
+        };
+      }
       const row = fromWire<Record<string, unknown>>(current);
       const planned = planRowMerge({
         table: args.table,
@@ -352,8 +383,9 @@ export function createDataverseListRecordActivities({
         quickbooks,
         row,
         dynamics: args.fields(row),
-        storedBase: textOf(current, SYNC_BASE_COLUMN),
+        storedBase,
         qbModifiedAt: args.qbModifiedAt,
+        ...(args.quickbooksVersion ? { quickbooksVersion: args.quickbooksVersion } : {}),
         dvModifiedAt: textOf(current, 'modifiedon'),
         policy: args.ownership,
         ...(args.columnGroups ? { columnGroups: args.columnGroups } : {}),
@@ -413,6 +445,7 @@ export function createDataverseListRecordActivities({
         desired,
         fields: (row) => accountSyncFields(row as AccountRecord),
         qbModifiedAt: input.qbModifiedAt,
+        ...versionArgs(input),
         ownership: input.ownership,
         returnsToQuickBooks: input.returnsToQuickBooks,
         quickbooksSilent: desired.accountcategorycode === undefined ? ['accountcategorycode'] : [],
@@ -426,6 +459,8 @@ export function createDataverseListRecordActivities({
             : {},
         ...(bulkWrites ? { bulkCreate: bulkWrites.accounts } : {}),
       });
+      // Superseded: the contact would be written from the same old version.
+      if (result.superseded) return result;
       if (stateAfterCreate) await giveCreatedRowItsState('account', result.rowId, stateAfterCreate);
       if (input.contact) {
         try {
@@ -451,6 +486,8 @@ export function createDataverseListRecordActivities({
       qbModifiedAt: string;
       ownership: OwnershipPolicy;
       returnsToQuickBooks: boolean;
+      quickbooksVersion?: QuickBooksVersion;
+      refuseSuperseded?: boolean;
     }): Promise<ToDataverseResult> {
       const cat = await productCatalog();
       const { stateAfterCreate, ...result } = await mergeIntoRow({
@@ -459,6 +496,7 @@ export function createDataverseListRecordActivities({
         desired: { ...input.desired },
         fields: (row) => productSyncFields(row as ProductRecord),
         qbModifiedAt: input.qbModifiedAt,
+        ...versionArgs(input),
         ownership: input.ownership,
         returnsToQuickBooks: input.returnsToQuickBooks,
         binds: (row) =>
@@ -470,6 +508,8 @@ export function createDataverseListRecordActivities({
             : {},
         ...(bulkWrites?.products ? { bulkCreate: bulkWrites.products } : {}),
       });
+      // Superseded: its price would be written from the same old version.
+      if (result.superseded) return result;
       try {
         // The price-list item first, then publishing and the default price list in one update (Dataverse takes a
         // default only once the product has an item in that list). A product created in this attempt has no item
@@ -547,14 +587,27 @@ export function createDataverseListRecordActivities({
       fields: SyncFields;
       /** How QuickBooks holds the text of `fields` it could not store as it is (see `QuickBooksForm`). */
       quickbooksForm?: QuickBooksForm | null;
+      /** The QuickBooks version that took `fields` (absent from runs recorded before versions were kept). */
+      quickbooksVersion?: QuickBooksVersion;
     }): Promise<void> {
       try {
         await updateRow(TABLES[input.entity].entitySet, input.rowId, {
-          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields, input.quickbooksForm),
+          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields, input.quickbooksForm, input.quickbooksVersion),
         });
       } catch (err) {
         throw asFailure(err, `recording the sync base on ${input.entity} ${input.rowId}`);
       }
     },
+  };
+}
+
+/** The version arguments of a record activity, passed on only when the run sent them. */
+function versionArgs(input: { quickbooksVersion?: QuickBooksVersion; refuseSuperseded?: boolean }): {
+  quickbooksVersion?: QuickBooksVersion;
+  refuseSuperseded?: boolean;
+} {
+  return {
+    ...(input.quickbooksVersion ? { quickbooksVersion: input.quickbooksVersion } : {}),
+    ...(input.refuseSuperseded ? { refuseSuperseded: true } : {}),
   };
 }

@@ -8,6 +8,7 @@ import {
   type DynamicsEdits,
   type QuickBooksForm,
   type ProductRecord,
+  type QuickBooksVersion,
   type SyncFields,
 } from '../mapping';
 import {
@@ -145,10 +146,17 @@ export function createDataversePairedRowActivities({
       dynamicsEdits?: DynamicsEdits | null;
       /** How QuickBooks holds the base's text it could not store as it is (see `QuickBooksForm`). */
       quickbooksForm?: QuickBooksForm | null;
+      /** The QuickBooks version that holds `base` (absent from runs recorded before versions were kept). */
+      quickbooksVersion?: QuickBooksVersion;
     }): Promise<{ written: string[] }> {
       const body: Record<string, unknown> = { ...input.changes };
       if (input.base) {
-        body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(input.base, input.dynamicsEdits, input.quickbooksForm);
+        body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(
+          input.base,
+          input.dynamicsEdits,
+          input.quickbooksForm,
+          input.quickbooksVersion,
+        );
       }
       if (Object.keys(body).length === 0) return { written: [] };
       const { entitySet, idColumn } = TABLES[input.entity];

@@ -17,6 +17,7 @@ import {
   quickbooksFormOf,
   sameSyncFields,
   withColumnsOf,
+  withoutQuickBooksVersion,
   type DynamicsEdits,
   type FieldConflict,
   type QuickBooksForm,
@@ -133,7 +134,10 @@ export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<Pa
       // A column QuickBooks holds in its form of the merged text is one it cannot hold any closer.
       quickbooksNeedsChange: !sameSyncFields(merged, withColumnsOf(input.quickbooks, merged, heldInQuickBooksForm)),
       rowChanges,
-      rowNeedsWrite: Object.keys(rowChanges).length > 0 || input.storedBase !== encodeSyncBase(merged, quickbooksForm),
+      // The base's QuickBooks version alone never makes a write (see `withoutQuickBooksVersion`).
+      rowNeedsWrite:
+        Object.keys(rowChanges).length > 0 ||
+        withoutQuickBooksVersion(input.storedBase) !== encodeSyncBase(merged, quickbooksForm),
       conflicts,
     },
   };

@@ -13,7 +13,9 @@ import {
   quickbooksFormFor,
   sameSyncFields,
   withColumnsOf,
+  withoutQuickBooksVersion,
   type FieldConflict,
+  type QuickBooksVersion,
   type SyncFields,
 } from './syncBase';
 
@@ -68,11 +70,12 @@ export function planRowCreate(
   table: 'account' | 'product',
   desired: Readonly<Record<string, unknown>>,
   quickbooks: SyncFields,
+  quickbooksVersion?: QuickBooksVersion,
 ): { body: Record<string, unknown>; written: string[]; state: RowState | null } {
   const { [ACTIVE_STATE_COLUMN]: statecode, ...columns } = desired;
   const state = activeStateValue(statecode) === null ? null : rowStateFor(table, statecode);
   return {
-    body: { ...columns, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks) },
+    body: { ...columns, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks, null, quickbooksVersion) },
     written: [...Object.keys(columns), ...(state === null ? [] : Object.keys(state))],
     state,
   };
@@ -91,6 +94,8 @@ export interface RowMergeInput {
   /** The row's sync base column as stored (null: never synced). */
   storedBase: string | null;
   qbModifiedAt: string;
+  /** The version `quickbooks` was read at, recorded in the base written here; absent in runs that did not carry it. */
+  quickbooksVersion?: QuickBooksVersion;
   dvModifiedAt: string | null;
   policy: OwnershipPolicy;
   columnGroups?: Readonly<Record<string, string>>;
@@ -149,8 +154,11 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
     merged[ACTIVE_STATE_COLUMN],
     input.row[ACTIVE_STATE_COLUMN],
   );
-  const newBase = encodeSyncBase(merged, quickbooksFormFor(storedForm, heldInQuickBooksForm));
-  if (!quickbooksNeedsChange && input.storedBase !== newBase) changes[SYNC_BASE_COLUMN] = newBase;
+  const newForm = quickbooksFormFor(storedForm, heldInQuickBooksForm);
+  // Rewritten when its fields (or their QuickBooks forms) move; then with the version they were agreed at.
+  if (!quickbooksNeedsChange && withoutQuickBooksVersion(input.storedBase) !== encodeSyncBase(merged, newForm)) {
+    changes[SYNC_BASE_COLUMN] = encodeSyncBase(merged, newForm, input.quickbooksVersion);
+  }
   for (const [bind, target] of Object.entries(input.binds)) if (target) changes[bind] = target;
   if (input.adoptAs) {
     changes[COMPANY_FILE_COLUMN] = input.adoptAs.companyFile;

@@ -40,3 +40,11 @@ export const ORDER_REBUILDS = 5;
  * retryably and the next poll comes back to it): with the default 30 s, ten minutes of steady editing.
  */
 export const ORDER_QUIET_WAITS = 20;
+
+/**
+ * A QuickBooks record run carried a version older than the one its row's sync base was agreed at (a Dynamics →
+ * QuickBooks run wrote a newer one meanwhile): read the record again instead of merging the old values. A fresh read
+ * is superseded again only if such a write lands between the read and the merge once more; after three the record as
+ * last read is merged, as runs did before versions were kept, rather than failing a record QuickBooks holds fine.
+ */
+export const SUPERSEDED_REREADS = 3;

@@ -127,12 +127,50 @@ function moneyText(text: string): string {
 const DIGEST_MARK = '\u0000digest:';
 
 /**
+ * The QuickBooks version (EditSequence and TimeModified) both systems agreed at when a base was written. A record run
+ * can carry a version read long before it runs (the poll's read, delayed by QBWC or a fault); meanwhile a Dynamics →
+ * QuickBooks run may have written a newer version to QuickBooks and its fields to the base. Merged against that base,
+ * the carried version's old values would look like QuickBooks edits and go to Dynamics (issue 11, the chaos run's
+ * phone); knowing the base's version, the run reads the record again instead (`quickbooksVersionSuperseded`).
+ */
+export interface QuickBooksVersion {
+  editSequence: string;
+  timeModified: string;
+}
+
+/**
+ * Key of the QuickBooks version in the stored base; no column name starts with `@`. Other engineers' keys sit beside
+ * it (`@dynamicsEdits`, `@quickbooksForm`), so the name must stay exactly this.
+ */
+const QUICKBOOKS_VERSION_KEY = '@quickbooksVersion';
+
+/** The version of a QuickBooks record as the base records it. */
+export function quickbooksVersionOf(record: { editSequence: string; timeModified?: string }): QuickBooksVersion {
+  return { editSequence: record.editSequence, timeModified: record.timeModified ?? '' };
+}
+
+/**
  * Sorted keys, so equal fields always give equal text and rewriting an unchanged base is a no-op. With a
  * `quickbooksForm`, the base also keeps how QuickBooks holds the text it could not store as it is (see
- * {@link QuickBooksForm}); left out when the column has no room for it.
+ * {@link QuickBooksForm}); with a `quickbooksVersion`, the QuickBooks version the fields were agreed at (see
+ * {@link QuickBooksVersion}). Each is left out when the column has no room for it: a base without them is still a
+ * whole base.
  */
-export function encodeSyncBase(fields: SyncFields, quickbooksForm?: QuickBooksForm | null): string {
-  const text = encodePlainSyncBase(fields);
+export function encodeSyncBase(
+  fields: SyncFields,
+  quickbooksForm?: QuickBooksForm | null,
+  quickbooksVersion?: QuickBooksVersion | null,
+): string {
+  const text = withQuickBooksForm(encodePlainSyncBase(fields), quickbooksForm);
+  if (!quickbooksVersion) return text;
+  const withVersion = withBaseMark(text, QUICKBOOKS_VERSION_KEY, {
+    editSequence: quickbooksVersion.editSequence,
+    timeModified: quickbooksVersion.timeModified,
+  });
+  return withVersion.length <= SYNC_BASE_MAX_LENGTH ? withVersion : text;
+}
+
+function withQuickBooksForm(text: string, quickbooksForm: QuickBooksForm | null | undefined): string {
   if (!quickbooksForm || Object.keys(quickbooksForm).length === 0) return text;
   const sorted = Object.entries(quickbooksForm).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // Readable when it fits; the merge only compares it with what QuickBooks holds, so digests serve as well.
@@ -147,6 +185,63 @@ export function encodeSyncBase(fields: SyncFields, quickbooksForm?: QuickBooksFo
 function withBaseMark(text: string, key: string, value: unknown): string {
   const mark = JSON.stringify({ [key]: value }).slice(1, -1);
   return text === '{}' ? `{${mark}}` : `${text.slice(0, -1)},${mark}}`;
+}
+
+/**
+ * The stored base as it would be written again without its QuickBooks version: whether a base must be rewritten is
+ * decided on its fields, so a record whose version moved with no synced field changing costs no Dataverse write (the
+ * older version kept is only less of a guard, never a wrong one).
+ */
+export function withoutQuickBooksVersion(text: string | null | undefined): string | null {
+  if (text === null || text === undefined || !text.includes(QUICKBOOKS_VERSION_KEY)) return text ?? null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return text;
+  const rest = Object.entries(parsed as Record<string, unknown>).filter(([key]) => key !== QUICKBOOKS_VERSION_KEY);
+  return JSON.stringify(Object.fromEntries(rest));
+}
+
+/** The QuickBooks version a stored base was agreed at, or null (written by older code, or not readable). */
+export function decodeQuickBooksVersion(text: string | null | undefined): QuickBooksVersion | null {
+  if (text === null || text === undefined || !text.includes(QUICKBOOKS_VERSION_KEY)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const version = (parsed as Record<string, unknown> | null)?.[QUICKBOOKS_VERSION_KEY] as
+    { editSequence?: unknown; timeModified?: unknown } | undefined;
+  if (!version || typeof version.editSequence !== 'string' || typeof version.timeModified !== 'string') return null;
+  return { editSequence: version.editSequence, timeModified: version.timeModified };
+}
+
+const DECIMAL_DIGITS = /^\d+$/;
+
+/**
+ * True when `carried` is an older version of the record than the one the base was agreed at: merging it would take
+ * its old values for QuickBooks edits. Ordered by TimeModified (an instant, offsets compared); within one second by
+ * EditSequence, read as a number. The reference calls EditSequence opaque: that it grows with each edit is an
+ * assumption (real files show it as a Unix time, the sandbox keeps it increasing), used only to break a tie of
+ * TimeModified. Anything unreadable, or a base without a version, is not superseded: the merge then goes on as it did
+ * before versions were recorded.
+ */
+export function quickbooksVersionSuperseded(
+  storedBase: string | null | undefined,
+  carried: QuickBooksVersion,
+): boolean {
+  const agreed = decodeQuickBooksVersion(storedBase);
+  if (agreed === null || agreed.editSequence === carried.editSequence) return false;
+  const carriedAt = Date.parse(carried.timeModified);
+  const agreedAt = Date.parse(agreed.timeModified);
+  if (Number.isNaN(carriedAt) || Number.isNaN(agreedAt)) return false;
+  if (carriedAt !== agreedAt) return carriedAt < agreedAt;
+  if (!DECIMAL_DIGITS.test(carried.editSequence) || !DECIMAL_DIGITS.test(agreed.editSequence)) return false;
+  return BigInt(carried.editSequence) < BigInt(agreed.editSequence);
 }
 
 function encodePlainSyncBase(fields: SyncFields): string {
@@ -194,8 +289,9 @@ export function encodeSyncBaseWithEdits(
   fields: SyncFields,
   edits: DynamicsEdits | null | undefined,
   quickbooksForm?: QuickBooksForm | null,
+  quickbooksVersion?: QuickBooksVersion | null,
 ): string {
-  const text = encodeSyncBase(fields, quickbooksForm);
+  const text = encodeSyncBase(fields, quickbooksForm, quickbooksVersion);
   if (!edits || Object.keys(edits.columns).length === 0) return text;
   const columns = Object.fromEntries(
     Object.entries(edits.columns)
@@ -323,7 +419,7 @@ export function decodeSyncBase(text: string | null | undefined): SyncFields | nu
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const fields: Record<string, string | number | null> = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    // Not columns: what the base keeps about them (`@dynamicsEdits`, `@quickbooksForm`, and any later such key).
+    // Not columns: what the base keeps about them (`@dynamicsEdits`, `@quickbooksForm`, `@quickbooksVersion`).
     if (key.startsWith('@')) continue;
     if (value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
       fields[key] = value;

@@ -203,6 +203,24 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
     });
   }
 
+  it('a base that differs from the merge only by its QuickBooks version is not written again', () => {
+    const version = { editSequence: '1764970002', timeModified: '2026-12-05T10:00:02-08:00' };
+    const plan = value(
+      planPairedRowMerge({
+        table: 'account',
+        storedBase: encodeSyncBase(accountSyncFields(ACME), version),
+        quickbooks: accountSyncFields(ACME),
+        dynamics: accountSyncFields(ACME),
+        qbModifiedAt: '2024-03-01T09:00:00-08:00',
+        dvModifiedAt: '2024-03-01T18:00:00Z',
+        policy: DEFAULT_OWNERSHIP,
+        numericColumns: numericColumns('account'),
+      }),
+    );
+    assert.equal(plan.rowNeedsWrite, false);
+    assert.equal(plan.quickbooksNeedsChange, false);
+  });
+
   it('a Mod QuickBooks found unnecessary does not make the row updated', () => {
     const plan = value(planPairedRowMerge(cases[1]!.input));
     assert.equal(pairedRowOutcome(plan, false), 'unchanged');

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accountSyncFields, DEFAULT_OWNERSHIP, encodeSyncBase, type AccountRecord } from '../../src/mapping';
+import {
+  accountSyncFields,
+  decodeQuickBooksVersion,
+  DEFAULT_OWNERSHIP,
+  encodeSyncBase,
+  type AccountRecord,
+} from '../../src/mapping';
 import { numericColumns, SYNC_BASE_COLUMN } from '../../src/mapping/entityRegistry';
 import {
   fillFirstPairingBlanks,
@@ -238,6 +244,28 @@ describe('planRowMerge: a QuickBooks record into its row', () => {
   it('an unreadable timestamp under a later-change rule fails the merge instead of guessing', () => {
     const bad = input({ ...ACME, name: 'Acme Ltd' }, { ...ACME, name: 'Acme Inc' }, ACME, { qbModifiedAt: 'soon' });
     assertError(planRowMerge(bad), 'qbModifiedAt', 'timestamp');
+  });
+});
+
+describe('planRowMerge and planRowCreate: the QuickBooks version the base is agreed at', () => {
+  const v1 = { editSequence: '1764970001', timeModified: '2026-12-05T10:00:01-08:00' };
+  const v2 = { editSequence: '1764970002', timeModified: '2026-12-05T10:00:02-08:00' };
+
+  it("a new row's base records the version it was created from", () => {
+    const plan = planRowCreate('account', { name: 'Acme' }, { name: 'Acme' }, v1);
+    assert.deepEqual(decodeQuickBooksVersion(String(plan.body[SYNC_BASE_COLUMN])), v1);
+  });
+
+  it('a base that moves records the version merged', () => {
+    const plan = value(planRowMerge(input({ ...ACME, telephone1: '555-0199' }, ACME, ACME, { quickbooksVersion: v2 })));
+    assert.deepEqual(decodeQuickBooksVersion(String(plan.changes[SYNC_BASE_COLUMN])), v2);
+  });
+
+  it('a version that moved with no synced field costs no write', () => {
+    const agreedAtV1 = encodeSyncBase(accountSyncFields(ACME), v1);
+    const plan = value(planRowMerge(input(ACME, ACME, null, { storedBase: agreedAtV1, quickbooksVersion: v2 })));
+    assert.deepEqual(plan.changes, {});
+    assert.equal(plan.outcome, 'unchanged');
   });
 });
 

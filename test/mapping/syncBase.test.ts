@@ -4,14 +4,18 @@ import {
   ACCOUNT_SYNC_COLUMNS,
   type AccountRecord,
   accountSyncFields,
+  decodeQuickBooksVersion,
   decodeSyncBase,
   DEFAULT_OWNERSHIP,
   encodeSyncBase,
+  encodeSyncBaseWithEdits,
   mergeSyncFields,
   PRODUCT_COLUMN_GROUPS,
   productSyncFields,
+  quickbooksVersionSuperseded,
   sameSyncFields,
   SYNC_BASE_MAX_LENGTH,
+  withoutQuickBooksVersion,
   type SyncFields,
   type SyncMergeInput,
 } from '../../src/mapping';
@@ -155,6 +159,79 @@ describe('encodeSyncBase / decodeSyncBase', () => {
     assert.deepEqual(m.changedInQuickBooks, []);
     assert.deepEqual(m.changedInDynamics, ['description']);
     assert.equal(m.merged.description, 'short');
+  });
+});
+
+describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () => {
+  const fields = { name: 'Harbor Supply', telephone1: '555-8441' };
+  const v2 = { editSequence: '1764970002', timeModified: '2026-12-05T10:00:02-08:00' };
+
+  it('is stored beside the fields under @quickbooksVersion, which the fields never show', () => {
+    const text = encodeSyncBase(fields, v2);
+    assert.deepEqual(JSON.parse(text)['@quickbooksVersion'], v2);
+    assert.deepEqual(decodeSyncBase(text), fields);
+    assert.deepEqual(decodeQuickBooksVersion(text), v2);
+    assert.equal(withoutQuickBooksVersion(text), encodeSyncBase(fields));
+  });
+
+  it('is kept beside the Dynamics edits a base was written over', () => {
+    const text = encodeSyncBaseWithEdits(fields, { at: '2026-12-05T18:00:00Z', columns: { fax: null } }, v2);
+    assert.deepEqual(decodeQuickBooksVersion(text), v2);
+    assert.deepEqual(decodeSyncBase(text), fields);
+    assert.equal(
+      withoutQuickBooksVersion(text),
+      encodeSyncBaseWithEdits(fields, { at: '2026-12-05T18:00:00Z', columns: { fax: null } }),
+    );
+  });
+
+  it('is left out, never the fields, when the column has no room for it', () => {
+    const long = { name: 'x'.repeat(SYNC_BASE_MAX_LENGTH - 12) };
+    const text = encodeSyncBase(long, v2);
+    assert.ok(text.length <= SYNC_BASE_MAX_LENGTH);
+    assert.equal(text, encodeSyncBase(long));
+    assert.equal(decodeQuickBooksVersion(text), null);
+  });
+
+  const cases: { title: string; carried: { editSequence: string; timeModified: string }; superseded: boolean }[] = [
+    { title: 'the same version', carried: v2, superseded: false },
+    {
+      title: 'an earlier TimeModified (offsets compared as instants)',
+      carried: { editSequence: '1764970001', timeModified: '2026-12-05T18:00:01Z' },
+      superseded: true,
+    },
+    {
+      title: 'a later TimeModified',
+      carried: { editSequence: '1764970003', timeModified: '2026-12-05T10:00:03-08:00' },
+      superseded: false,
+    },
+    {
+      title: 'the same second, a lower EditSequence',
+      carried: { editSequence: '1764970001', timeModified: '2026-12-05T18:00:02Z' },
+      superseded: true,
+    },
+    {
+      title: 'the same second, a higher EditSequence',
+      carried: { editSequence: '1764970003', timeModified: '2026-12-05T18:00:02Z' },
+      superseded: false,
+    },
+    {
+      title: 'the same second, an EditSequence that is no number',
+      carried: { editSequence: 'A1', timeModified: '2026-12-05T18:00:02Z' },
+      superseded: false,
+    },
+    { title: 'no TimeModified', carried: { editSequence: '1', timeModified: '' }, superseded: false },
+  ];
+  for (const c of cases) {
+    it(`a run carrying ${c.title} is ${c.superseded ? '' : 'not '}superseded`, () =>
+      assert.equal(quickbooksVersionSuperseded(encodeSyncBase(fields, v2), c.carried), c.superseded));
+  }
+
+  it('a base written by older code (no version) supersedes nothing and reads as before', () => {
+    const old = encodeSyncBase(fields);
+    assert.equal(quickbooksVersionSuperseded(old, { editSequence: '1', timeModified: '2000-01-01T00:00:00Z' }), false);
+    assert.equal(decodeQuickBooksVersion(old), null);
+    assert.equal(withoutQuickBooksVersion(old), old);
+    assert.equal(quickbooksVersionSuperseded(null, v2), false);
   });
 });
 

@@ -21,8 +21,10 @@ import {
   productSyncFields,
   PRODUCT_COLUMN_GROUPS,
   quickbooksFormOf,
+  quickbooksVersionOf,
   type FieldConflict,
   type QuickBooksForm,
+  type QuickBooksVersion,
   type SyncFields,
 } from '../../mapping/syncBase';
 import { transliterateToWindows1252 } from '../../qbxml/charset';
@@ -124,15 +126,27 @@ async function pairedRowToQuickBooks<
       base: SyncFields,
       quickbooksTook: boolean,
       quickbooksForm: QuickBooksForm,
+      holder: Q,
     ): Promise<boolean> => {
       const form = Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {};
+      // The base records the QuickBooks version that holds it, so that a QuickBooks record run carrying an older
+      // version reads the record again instead of merging it (`quickbooksVersionSuperseded`).
+      const quickbooksVersion = quickbooksVersionOf(holder);
       try {
-        await dataverse.writeBackToRow({ entity: spec.entity, rowId, etag: read.etag, changes, base, ...form });
+        await dataverse.writeBackToRow({
+          entity: spec.entity,
+          rowId,
+          etag: read.etag,
+          changes,
+          base,
+          ...form,
+          quickbooksVersion,
+        });
         return true;
       } catch (err) {
         if (!isStaleRow(err)) throw err;
         if (quickbooksTook && patched('dynamics-row-base-after-stale-write-back')) {
-          await writeBackOverEdit(spec, rowId, dynamicsFields, changes, base, quickbooksForm);
+          await writeBackOverEdit(spec, rowId, dynamicsFields, changes, base, quickbooksForm, quickbooksVersion);
         }
         if (attempt < ROW_MERGE_ATTEMPTS) return false;
         throw err;
@@ -153,7 +167,7 @@ async function pairedRowToQuickBooks<
         numericColumns: numeric,
         ...(bothForms ? { quickbooksText: transliterateToWindows1252 } : {}),
       });
-      if (!(await writeBack(pairing.changes, pairing.base, true, pairing.quickbooksForm))) continue;
+      if (!(await writeBack(pairing.changes, pairing.base, true, pairing.quickbooksForm, record))) continue;
       markRecord({ targetId: record.listId, outcome: 'created' });
       return { outcome: 'created', connection, targetId: record.listId };
     }
@@ -189,6 +203,8 @@ async function pairedRowToQuickBooks<
     );
     let quickbooksChanged = false;
     let quickbooksForm = plan.quickbooksForm;
+    /** The version QuickBooks holds once this pass is done: the one merged, or the one its Mod left. */
+    let holder: Q = record;
     if (plan.quickbooksNeedsChange) {
       // The merge was decided on `record`. Someone who edits the record in QuickBooks before the Mod lands (3200, the
       // Mod is read again) made an edit the merge never weighed: merge again rather than write the merged values
@@ -208,6 +224,7 @@ async function pairedRowToQuickBooks<
         },
       });
       if (editedSinceMerge) continue;
+      holder = result.record;
       quickbooksChanged = result.changed;
       quickbooksChangedBefore ||= result.changed;
       if (result.changed) await rememberOwnWrite(connection, result.record);
@@ -216,7 +233,10 @@ async function pairedRowToQuickBooks<
         quickbooksForm = quickbooksFormOf(plan.merged, holds, transliterateToWindows1252);
       }
     }
-    if (plan.rowNeedsWrite && !(await writeBack(plan.rowChanges, plan.merged, quickbooksChanged, quickbooksForm))) {
+    if (
+      plan.rowNeedsWrite &&
+      !(await writeBack(plan.rowChanges, plan.merged, quickbooksChanged, quickbooksForm, holder))
+    ) {
       continue;
     }
     const outcome = pairedRowOutcome(plan, quickbooksChangedBefore);
@@ -241,6 +261,7 @@ async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | nul
   changes: Record<string, unknown>,
   base: SyncFields,
   quickbooksForm: QuickBooksForm,
+  quickbooksVersion: QuickBooksVersion,
 ): Promise<void> {
   for (let reread = 1; ; reread++) {
     const now = await spec.read();
@@ -259,6 +280,7 @@ async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | nul
         etag: now.etag,
         changes: plan.changes,
         base: plan.base,
+        quickbooksVersion,
         ...(plan.dynamicsEdits ? { dynamicsEdits: plan.dynamicsEdits } : {}),
         ...(Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {}),
       });

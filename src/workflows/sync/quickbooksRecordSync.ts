@@ -7,7 +7,14 @@ import { itemToProduct, itemValuesNotCarried, productToItemMod, type SyncedItem 
 import type { QuickBooksEntity } from '../../mapping/entityRegistry';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
-import { accountSyncFields, productSyncFields, quickbooksFormOf, type SyncFields } from '../../mapping/syncBase';
+import { SUPERSEDED_REREADS } from '../../mapping/rereadLimits';
+import {
+  accountSyncFields,
+  productSyncFields,
+  quickbooksFormOf,
+  quickbooksVersionOf,
+  type SyncFields,
+} from '../../mapping/syncBase';
 import { transliterateToWindows1252 } from '../../qbxml/charset';
 import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
 import type { CustomerRet, ListDeletedRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
@@ -84,113 +91,138 @@ async function readSource(
 export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Promise<QuickBooksRecordSyncResult> {
   return asRecordSync(async () => {
     if (input.record?.kind === 'ListDeleted') return recordDeleted(input, input.record);
-    const source = await readSource(input);
-    if (source.kind === 'ListDeleted') return recordDeleted(input, source);
-    const record = source;
-    const policy = ownershipPolicy(input.settings);
-    const companyFile = input.connection;
-    const qbModifiedAt = record.timeModified ?? '';
-    let result: ToDataverseResult;
-    let quickbooksChanged = false;
-    let notCarried: string[] = [];
-
-    if (input.entity === 'item') {
-      const item = record as SyncedItem;
-      const desired = mappedOrFail(
-        itemToProduct(item, { companyFile }),
-        `QuickBooks item ${item.fullName ?? item.name}`,
-      );
-      // A value the product cannot hold (negative stock) is left out and reported; the item's other fields still sync.
-      notCarried = itemValuesNotCarried(item);
-      result = await dataverse.syncItemToDataverse({
-        desired,
-        qbModifiedAt,
-        ownership: policy,
-        returnsToQuickBooks: true,
-      });
-      if (result.quickbooksTarget) {
-        const target = result.quickbooksTarget;
-        const modified = await modifyListRecord<SyncedItem>({
-          connection: input.connection,
-          current: item,
-          read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
-          write: (requestId, current) => {
-            const mod = mappedOrFail(
-              productToItemMod({ ...desired, ...target } as ProductRecord, current),
-              `QuickBooks item ${item.fullName ?? item.name}`,
-            );
-            return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
-          },
-        });
-        quickbooksChanged = true;
-        if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
-        const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
-        await dataverse.commitSyncBase({
-          entity: 'product',
-          rowId: result.rowId,
-          fields: target,
-          ...baseForms(target, productSyncFields(holds)),
-        });
-      }
-    } else {
-      const isCustomer = input.entity === 'customer';
-      const ctx = { companyFile, choices: input.choices };
-      const what = `QuickBooks ${input.entity} ${record.fullName ?? record.name}`;
-      const desired = mappedOrFail(
-        isCustomer ? customerToAccount(record as CustomerRet, ctx) : vendorToAccount(record as VendorRet, ctx),
-        what,
-      );
-      const contact = mappedOrFail(
-        isCustomer ? customerContact(record as CustomerRet, ctx) : vendorContact(record as VendorRet, ctx),
-        what,
-      );
-      result = await dataverse.syncPartyToDataverse({
-        desired,
-        contact,
-        qbModifiedAt,
-        ownership: policy,
-        returnsToQuickBooks: isCustomer,
-      });
-      if (result.quickbooksTarget && isCustomer) {
-        const target: SyncFields = result.quickbooksTarget;
-        const customer = record as CustomerRet;
-        const modified = await modifyListRecord<CustomerRet>({
-          connection: input.connection,
-          current: customer,
-          read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
-          write: (requestId, current) => {
-            const fields = mappedOrFail(
-              accountToCustomerMod({ ...desired, ...target } as AccountRecord, current, {
-                choices: input.choices,
-                ...(current.parentRef?.listId ? { parentListId: current.parentRef.listId } : {}),
-              }),
-              what,
-            );
-            return fields ? { type: 'CustomerMod', requestId, fields } : null;
-          },
-        });
-        quickbooksChanged = true;
-        if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
-        const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
-        await dataverse.commitSyncBase({
-          entity: 'account',
-          rowId: result.rowId,
-          fields: target,
-          ...baseForms(target, accountSyncFields(holds)),
-        });
-      }
+    let source = await readSource(input);
+    // The record this run carries may be older than the version its row's base was agreed at (a Dynamics → QuickBooks
+    // run wrote QuickBooks meanwhile): then it is read again rather than merged. Runs recorded before merged it.
+    const rereadsSuperseded = patched(SUPERSEDED_REREAD_PATCH);
+    for (let reread = 0; ; reread++) {
+      if (source.kind === 'ListDeleted') return recordDeleted(input, source);
+      const refuseSuperseded = rereadsSuperseded && reread < SUPERSEDED_REREADS;
+      const synced = await syncVersion(input, source, refuseSuperseded);
+      if (synced !== 'superseded') return synced;
+      source = await readSource({ ...input, record: undefined });
     }
-
-    markRecord({ targetId: result.rowId, outcome: result.outcome });
-    return {
-      outcome: result.outcome,
-      targetId: result.rowId,
-      written: result.written,
-      quickbooksChanged,
-      conflicts: result.conflicts,
-      ...(notCarried.length > 0 ? { note: notCarried.join('; ') } : {}),
-    };
   });
+}
+
+const SUPERSEDED_REREAD_PATCH = 'quickbooks-record-superseded-reread';
+
+/**
+ * One version of the record into Dynamics, or `superseded` (nothing written) when `refuseSuperseded` and the row's base
+ * was agreed at a newer version.
+ */
+async function syncVersion(
+  input: QuickBooksRecordSyncInput,
+  record: CustomerRet | VendorRet | SyncedItem,
+  refuseSuperseded: boolean,
+): Promise<QuickBooksRecordSyncResult | 'superseded'> {
+  const policy = ownershipPolicy(input.settings);
+  const companyFile = input.connection;
+  const qbModifiedAt = record.timeModified ?? '';
+  const version = { quickbooksVersion: quickbooksVersionOf(record), ...(refuseSuperseded ? { refuseSuperseded } : {}) };
+  let result: ToDataverseResult;
+  let quickbooksChanged = false;
+  let notCarried: string[] = [];
+
+  if (input.entity === 'item') {
+    const item = record as SyncedItem;
+    const desired = mappedOrFail(itemToProduct(item, { companyFile }), `QuickBooks item ${item.fullName ?? item.name}`);
+    // A value the product cannot hold (negative stock) is left out and reported; the item's other fields still sync.
+    notCarried = itemValuesNotCarried(item);
+    result = await dataverse.syncItemToDataverse({
+      desired,
+      qbModifiedAt,
+      ...version,
+      ownership: policy,
+      returnsToQuickBooks: true,
+    });
+    if (result.superseded) return 'superseded';
+    if (result.quickbooksTarget) {
+      const target = result.quickbooksTarget;
+      const modified = await modifyListRecord<SyncedItem>({
+        connection: input.connection,
+        current: item,
+        read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
+        write: (requestId, current) => {
+          const mod = mappedOrFail(
+            productToItemMod({ ...desired, ...target } as ProductRecord, current),
+            `QuickBooks item ${item.fullName ?? item.name}`,
+          );
+          return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
+        },
+      });
+      quickbooksChanged = true;
+      if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
+      const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
+      await dataverse.commitSyncBase({
+        entity: 'product',
+        rowId: result.rowId,
+        fields: target,
+        ...baseForms(target, productSyncFields(holds)),
+        quickbooksVersion: quickbooksVersionOf(modified.record),
+      });
+    }
+  } else {
+    const isCustomer = input.entity === 'customer';
+    const ctx = { companyFile, choices: input.choices };
+    const what = `QuickBooks ${input.entity} ${record.fullName ?? record.name}`;
+    const desired = mappedOrFail(
+      isCustomer ? customerToAccount(record as CustomerRet, ctx) : vendorToAccount(record as VendorRet, ctx),
+      what,
+    );
+    const contact = mappedOrFail(
+      isCustomer ? customerContact(record as CustomerRet, ctx) : vendorContact(record as VendorRet, ctx),
+      what,
+    );
+    result = await dataverse.syncPartyToDataverse({
+      desired,
+      contact,
+      qbModifiedAt,
+      ...version,
+      ownership: policy,
+      returnsToQuickBooks: isCustomer,
+    });
+    if (result.superseded) return 'superseded';
+    if (result.quickbooksTarget && isCustomer) {
+      const target: SyncFields = result.quickbooksTarget;
+      const customer = record as CustomerRet;
+      const modified = await modifyListRecord<CustomerRet>({
+        connection: input.connection,
+        current: customer,
+        read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
+        write: (requestId, current) => {
+          const fields = mappedOrFail(
+            accountToCustomerMod({ ...desired, ...target } as AccountRecord, current, {
+              choices: input.choices,
+              ...(current.parentRef?.listId ? { parentListId: current.parentRef.listId } : {}),
+            }),
+            what,
+          );
+          return fields ? { type: 'CustomerMod', requestId, fields } : null;
+        },
+      });
+      quickbooksChanged = true;
+      if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
+      const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
+      await dataverse.commitSyncBase({
+        entity: 'account',
+        rowId: result.rowId,
+        fields: target,
+        ...baseForms(target, accountSyncFields(holds)),
+        quickbooksVersion: quickbooksVersionOf(modified.record),
+      });
+    }
+  }
+
+  markRecord({ targetId: result.rowId, outcome: result.outcome });
+  return {
+    outcome: result.outcome,
+    targetId: result.rowId,
+    written: result.written,
+    quickbooksChanged,
+    conflicts: result.conflicts,
+    ...(notCarried.length > 0 ? { note: notCarried.join('; ') } : {}),
+  };
 }
 
 /** The record was deleted in QuickBooks: its paired row is deactivated and marked, never deleted. */

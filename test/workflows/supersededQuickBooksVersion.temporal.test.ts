@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities } from '../../src/activities';
+import type { SyncContext } from '../../src/activities/syncContext';
+import { sandboxSyncSettings } from '../../src/config/syncSettings';
+import type { DataverseConnection } from '../../src/dataverse/connect';
+import { provisionDataverse } from '../../src/dataverse/provisioning';
+import type { ChoiceMaps } from '../../src/mapping/choices';
+import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from '../../src/mapping/entityRegistry';
+import { buildQbxmlMessage } from '../../src/qbxml/build';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { CustomerRet, QbxmlRequest } from '../../src/qbxml/requests';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
+import { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
+import {
+  companyFileWorkflowId,
+  qbxmlResultsSignal,
+  type QbxmlBatch,
+  type QbxmlResult,
+} from '../../src/workflows/companyFile/messages';
+import { dataverseRecordSync } from '../../src/workflows/dataverseRecordSync';
+import { quickbooksRecordSync, type QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
+import { connectToSandbox } from '../support/dataverseSandbox';
+import { startTestTemporal } from '../support/temporal';
+
+/**
+ * Issue 11, the chaos run's last phone disagreement (west 80000031: QuickBooks 555-1606, Dynamics 555-8441), replayed
+ * step by step on a real dev server with the worker's own Dataverse activities against the Dataverse sandbox and the
+ * QuickBooks simulator answering every qbXML request. A customer run carries the version the poll read (V1); before it
+ * runs, a Dynamics → QuickBooks run writes the account's new phone to QuickBooks (V2) and to the sync base. The
+ * delayed run must not merge V1 against that base: its old phone would look like a QuickBooks edit and go to Dynamics,
+ * while QuickBooks keeps the new one.
+ */
+
+const taskQueue = `superseded-version-${randomUUID()}`;
+const choices: ChoiceMaps = { customerTypes: {}, terms: {}, classes: {} };
+
+let env: TestWorkflowEnvironment;
+let dir: string;
+let sandbox: DataverseSandbox;
+let connection: DataverseConnection;
+let worker: Worker;
+let running: Promise<void>;
+let file: CompanyFileSimulator;
+/** Every qbXML request the runs sent, in order. */
+let sent: QbxmlRequest[];
+
+/** A request made in QuickBooks itself (a person at the keyboard), not by the connector. */
+function inQuickBooks(request: QbxmlRequest): CustomerRet {
+  const [response] = parseQbxmlResponse(file.processRequest(buildQbxmlMessage([request])));
+  assert.equal(response?.statusCode, 0, response?.statusMessage);
+  return response!.records[0] as CustomerRet;
+}
+
+function customerNow(listId: string): CustomerRet {
+  return inQuickBooks({ type: 'CustomerQuery', requestId: 'look', listIds: [listId] });
+}
+
+before(async () => {
+  env = await startTestTemporal();
+  dir = mkdtempSync(join(tmpdir(), 'qbsync-superseded-'));
+  sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: false, keyActivationDelayMs: 0 });
+  connection = connectToSandbox(sandbox);
+  await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+  const context: SyncContext = {
+    connection: 'east',
+    settings: sandboxSyncSettings('east'),
+    choices,
+    receivingConnection: 'east',
+  };
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../fixtures/workflows'),
+    activities: {
+      ...createActivities({
+        client: env.client,
+        taskQueue,
+        dataverse: connection.client,
+        bulkWrites: false,
+        bulkReads: false,
+      }),
+      // QuickBooks answers each request at once, as the gateway would hand the answers over.
+      async submitQbxmlBatch(input: { connection: string; batch: QbxmlBatch }): Promise<void> {
+        const results: QbxmlResult[] = input.batch.requests.map((request) => {
+          sent.push(request);
+          const [response] = parseQbxmlResponse(file.processRequest(buildQbxmlMessage([request])));
+          return { requestId: request.requestId, kind: 'response', response: response!, final: true };
+        });
+        await env.client.workflow
+          .getHandle(input.batch.requester)
+          .signal(qbxmlResultsSignal, { batchId: input.batch.batchId, results });
+      },
+      async loadSyncContext(): Promise<SyncContext> {
+        return context;
+      },
+    },
+  });
+  running = worker.run();
+  await env.client.workflow.start('signalSink', { workflowId: companyFileWorkflowId('east'), taskQueue });
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await sandbox?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await env?.teardown();
+});
+
+beforeEach(() => {
+  file = new CompanyFileSimulator({ name: 'east' });
+  sent = [];
+});
+
+/** A customer run carrying `record` as the poll read it (its own workflow id: runs of one record never overlap). */
+function customerRun(record: CustomerRet): Promise<QuickBooksRecordSyncResult> {
+  return env.client.workflow.execute(quickbooksRecordSync, {
+    workflowId: `${quickBooksRecordWorkflowId('east', 'customer', record.listId)}/${randomUUID()}`,
+    taskQueue,
+    args: [
+      {
+        connection: 'east',
+        entity: 'customer',
+        listId: record.listId,
+        record,
+        settings: sandboxSyncSettings('east'),
+        choices,
+      },
+    ],
+  });
+}
+
+function accountRun(accountId: string) {
+  return env.client.workflow.execute(dataverseRecordSync, {
+    workflowId: `${dataverseRecordWorkflowId('account', accountId)}/${randomUUID()}`,
+    taskQueue,
+    args: [{ connection: 'east', entity: 'account', id: accountId, quietPeriodMs: 0 }],
+  });
+}
+
+function accountOf(listId: string): Record<string, unknown> {
+  const row = sandbox.records.find(sandbox.records.tableBySet('accounts'), [
+    ['qbsync_companyfile', 'east'],
+    ['qbsync_qblistid', listId],
+  ]);
+  assert.ok(row, `no account for customer ${listId}`);
+  return row as Record<string, unknown>;
+}
+
+/**
+ * The interleaving of the chaos run: V0 synced; a QuickBooks edit (V1, an email) read by the poll, whose run is
+ * delayed; a Dynamics phone edit synced to QuickBooks (V2) meanwhile; then the delayed run with V1.
+ */
+async function dynamicsWritesWhileCustomerRunWaits(name: string): Promise<{ v1: CustomerRet; accountId: string }> {
+  const v0 = inQuickBooks({ type: 'CustomerAdd', requestId: 'add', fields: { name, phone: '555-1606' } });
+  assert.equal((await customerRun(v0)).outcome, 'created');
+  const accountId = String(accountOf(v0.listId).accountid);
+
+  const v1 = inQuickBooks({
+    type: 'CustomerMod',
+    requestId: 'edit',
+    fields: { listId: v0.listId, editSequence: v0.editSequence, email: 'orders@harbor.example' },
+  });
+
+  await connection.client.update('accounts', accountId, { telephone1: '555-8441' });
+  const accountSync = await accountRun(accountId);
+  assert.equal(accountSync.outcome, 'updated');
+  const v2 = customerNow(v0.listId);
+  assert.equal(v2.phone, '555-8441', 'the Dynamics phone did not reach QuickBooks');
+  assert.equal(v2.email, 'orders@harbor.example');
+  assert.notEqual(v2.editSequence, v1.editSequence);
+  return { v1, accountId };
+}
+
+describe('a customer run carrying a QuickBooks version older than its sync base (real dev server)', () => {
+  it('reads the customer again instead of pushing its old phone to Dynamics; both systems end on the new phone', async () => {
+    const { v1 } = await dynamicsWritesWhileCustomerRunWaits('Harbor Supply');
+    const before = sent.length;
+
+    const delayed = await customerRun(v1);
+
+    const account = accountOf(v1.listId);
+    const quickbooks = customerNow(v1.listId);
+    assert.equal(quickbooks.phone, '555-8441');
+    assert.equal(account.telephone1, '555-8441', 'Dynamics took the phone of the version the run carried');
+    assert.equal(account.emailaddress1, 'orders@harbor.example');
+    assert.equal(delayed.outcome, 'unchanged');
+    // It read QuickBooks once more (the version it carried was superseded) and wrote nothing there.
+    const reads = sent.slice(before);
+    assert.deepEqual(
+      reads.map((r) => r.type),
+      ['CustomerQuery'],
+    );
+  });
+
+  it('a version newer than the base is merged as before, without reading QuickBooks again', async () => {
+    const { v1 } = await dynamicsWritesWhileCustomerRunWaits('Cove Traders');
+    const v2 = customerNow(v1.listId);
+    const v3 = inQuickBooks({
+      type: 'CustomerMod',
+      requestId: 'edit-again',
+      fields: { listId: v2.listId, editSequence: v2.editSequence, phone: '555-2000' },
+    });
+    const before = sent.length;
+
+    const run = await customerRun(v3);
+
+    assert.equal(run.outcome, 'updated');
+    assert.equal(accountOf(v3.listId).telephone1, '555-2000');
+    assert.deepEqual(sent.slice(before), [], 'the run read QuickBooks again although its version was the newest');
+  });
+});
