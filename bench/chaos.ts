@@ -42,17 +42,18 @@ async function main(): Promise<void> {
     command: `npm run chaos -- ${process.argv.slice(2).join(' ')}`,
     date: started.toISOString(),
     machine: { cpu: os.cpus()[0]?.model.trim() ?? 'unknown', cores: os.cpus().length, node: process.version },
-    target: { faults: 1000, lost: 0, duplicated: 0, stuck: 0 },
+    target: { faults: 1000, lost: 0, duplicated: 0, stuck: 0, disagreed: 0 },
     ...result,
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   writeFileSync(join(__dirname, 'results', 'chaos.json'), `${JSON.stringify(out, null, 2)}\n`);
   console.log(
     `[chaos] ${result.faultsInjectedTotal} faults injected; ${result.recordsMoved} records moved; lost ${result.lost}, ` +
-      `duplicated ${result.duplicated}, stuck ${result.stuck}; converged ${result.converged} in ` +
+      `duplicated ${result.duplicated}, stuck ${result.stuck}, disagreeing ${result.disagreed}; converged ${result.converged} in ` +
       `${result.timeToConvergeSeconds.toFixed(0)} s; reconcile clean ${result.reconcileClean}. bench/results/chaos.json`,
   );
-  if (result.lost + result.duplicated + result.stuck > 0 || !result.converged) process.exitCode = 1;
+  // A field left different on the two sides fails the run as surely as a lost or doubled record.
+  if (result.lost + result.duplicated + result.stuck + result.disagreed > 0 || !result.converged) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

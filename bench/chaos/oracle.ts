@@ -25,6 +25,11 @@ export interface Verdict {
   lost: number;
   duplicated: number;
   stuck: number;
+  /**
+   * Edited customers whose phone differs between QuickBooks and Dynamics once the system converged: each one is a
+   * failure of the run like a lost record (issue 11: the two systems must agree, whichever value won).
+   */
+  disagreed: number;
   /** Each check's count, and up to 20 findings each, named so a person can look them up. */
   byCheck: Record<string, number>;
   findings: Finding[];
@@ -254,6 +259,7 @@ export async function judge(input: {
     ]),
     duplicated: sum(['duplicateAccount', 'duplicateProduct', 'duplicateInvoice', 'duplicateInvoiceRow']),
     stuck: stuckWorkflows.length,
+    disagreed: sum(['phoneDisagrees']),
     byCheck,
     findings,
     stuckWorkflows: stuckWorkflows.slice(0, 50),

@@ -83,6 +83,8 @@ export interface ChaosResult {
   lost: number;
   duplicated: number;
   stuck: number;
+  /** Edited customers whose phone differs between the systems after converging (the oracle's `phoneDisagrees`). */
+  disagreed: number;
   converged: boolean;
   /** The connector's own `reconcile` of each company file found both systems in agreement, to the cent. */
   reconcileClean: boolean;
@@ -434,6 +436,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       lost: verdict.lost,
       duplicated: verdict.duplicated,
       stuck: verdict.stuck,
+      disagreed: verdict.disagreed,
       converged,
       reconcileClean,
       timeToConvergeSeconds,
