@@ -121,10 +121,14 @@ beforeEach(() => {
   sent = [];
 });
 
+/** Workflow id of the last customer run started. */
+let lastCustomerRun = '';
+
 /** A customer run carrying `record` as the poll read it (its own workflow id: runs of one record never overlap). */
 function customerRun(record: CustomerRet): Promise<QuickBooksRecordSyncResult> {
+  lastCustomerRun = `${quickBooksRecordWorkflowId('east', 'customer', record.listId)}/${randomUUID()}`;
   return env.client.workflow.execute(quickbooksRecordSync, {
-    workflowId: `${quickBooksRecordWorkflowId('east', 'customer', record.listId)}/${randomUUID()}`,
+    workflowId: lastCustomerRun,
     taskQueue,
     args: [
       {
@@ -200,6 +204,9 @@ describe('a customer run carrying a QuickBooks version older than its sync base 
       reads.map((r) => r.type),
       ['CustomerQuery'],
     );
+    // The new path replays from its own history, as a worker restarted mid-run would.
+    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 
   it('a version newer than the base is merged as before, without reading QuickBooks again', async () => {
