@@ -167,7 +167,7 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
   const v2 = { editSequence: '1764970002', timeModified: '2026-12-05T10:00:02-08:00' };
 
   it('is stored beside the fields under @quickbooksVersion, which the fields never show', () => {
-    const text = encodeSyncBase(fields, v2);
+    const text = encodeSyncBase(fields, null, v2);
     assert.deepEqual(JSON.parse(text)['@quickbooksVersion'], v2);
     assert.deepEqual(decodeSyncBase(text), fields);
     assert.deepEqual(decodeQuickBooksVersion(text), v2);
@@ -175,7 +175,7 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
   });
 
   it('is kept beside the Dynamics edits a base was written over', () => {
-    const text = encodeSyncBaseWithEdits(fields, { at: '2026-12-05T18:00:00Z', columns: { fax: null } }, v2);
+    const text = encodeSyncBaseWithEdits(fields, { at: '2026-12-05T18:00:00Z', columns: { fax: null } }, null, v2);
     assert.deepEqual(decodeQuickBooksVersion(text), v2);
     assert.deepEqual(decodeSyncBase(text), fields);
     assert.equal(
@@ -186,7 +186,7 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
 
   it('is left out, never the fields, when the column has no room for it', () => {
     const long = { name: 'x'.repeat(SYNC_BASE_MAX_LENGTH - 12) };
-    const text = encodeSyncBase(long, v2);
+    const text = encodeSyncBase(long, null, v2);
     assert.ok(text.length <= SYNC_BASE_MAX_LENGTH);
     assert.equal(text, encodeSyncBase(long));
     assert.equal(decodeQuickBooksVersion(text), null);
@@ -223,7 +223,7 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
   ];
   for (const c of cases) {
     it(`a run carrying ${c.title} is ${c.superseded ? '' : 'not '}superseded`, () =>
-      assert.equal(quickbooksVersionSuperseded(encodeSyncBase(fields, v2), c.carried), c.superseded));
+      assert.equal(quickbooksVersionSuperseded(encodeSyncBase(fields, null, v2), c.carried), c.superseded));
   }
 
   it('a base written by older code (no version) supersedes nothing and reads as before', () => {
