@@ -59,6 +59,10 @@ export function startTemporalCluster(options: {
   supervise?: boolean;
   log?: (m: string) => void;
 }): Promise<TemporalCluster>;
+export function startFrontendBalancer(options: {
+  port: number;
+  frontends: number[];
+}): Promise<{ close(): Promise<void> }>;
 export function serverEnvironment(options: {
   process: ClusterProcess;
   layout: { address: string; basePort: number; processes: ClusterProcess[] };

@@ -198,25 +198,40 @@ export async function bundleWorkflows(dataDir: string): Promise<string> {
   return path;
 }
 
-export function connectorWorker(dataDir: string, ports: StackPorts, workflowBundlePath: string): ProcessSpec {
+/** A worker; `name` tells replicas apart (`npm run chaos -- --cluster` runs two on one task queue). */
+export function connectorWorker(
+  dataDir: string,
+  ports: StackPorts,
+  workflowBundlePath: string,
+  name = 'worker',
+): ProcessSpec {
   return {
-    name: 'worker',
+    name,
     command: process.execPath,
     args: ['--import', 'tsx', 'src/worker.ts'],
-    env: { ...connectorEnv(dataDir, ports, 'worker'), WORKFLOW_BUNDLE_PATH: workflowBundlePath },
+    env: { ...connectorEnv(dataDir, ports, name), WORKFLOW_BUNDLE_PATH: workflowBundlePath },
     ready: (p) => Promise.resolve(p.recentOutput.includes('worker started')),
   };
 }
 
-export function connectorGateway(dataDir: string, ports: StackPorts): ProcessSpec {
+/**
+ * A gateway on `port` (by default the stack's gateway port); `name` tells replicas apart when several gateways serve
+ * behind one address (`npm run chaos -- --cluster`).
+ */
+export function connectorGateway(
+  dataDir: string,
+  ports: StackPorts,
+  name = 'gateway',
+  port = ports.gateway,
+): ProcessSpec {
   return {
-    name: 'gateway',
+    name,
     command: process.execPath,
     args: ['--import', 'tsx', 'src/gateway/main.ts'],
-    env: connectorEnv(dataDir, ports, 'gateway'),
+    env: { ...connectorEnv(dataDir, ports, name), GATEWAY_PORT: String(port) },
     ready: async () => {
       try {
-        return (await fetch(`http://127.0.0.1:${ports.gateway}/healthz`)).ok;
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
       } catch {
         return false;
       }

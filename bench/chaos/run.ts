@@ -17,6 +17,7 @@ import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
 import { startSandboxes } from '../../src/sandbox/main';
 import type { ReconcileReport } from '../../src/reconcile/report';
 import type { pollCycle } from '../../src/workflows/pollCycle';
+import { ChaosCluster, startGatewayBalancer } from './cluster';
 import { ChaosLoad, OFFICES, type Office } from './load';
 import { judge, runningWorkflows, type Verdict } from './oracle';
 import {
@@ -50,7 +51,12 @@ export const FAULT_KINDS = [
   'webhookTwiceOutOfOrder',
   'sameFieldBothSides',
 ] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/**
+ * The cluster run's kinds: the dev server's, plus kill -9 of one history and of one frontend process (started again
+ * after a pause, while the other carries on). There `restartTemporal` stops and starts every service process.
+ */
+export const CLUSTER_FAULT_KINDS = [...FAULT_KINDS, 'killHistory', 'killFrontend'] as const;
+export type FaultKind = (typeof CLUSTER_FAULT_KINDS)[number];
 
 export interface ChaosOptions {
   faults: number;
@@ -67,8 +73,13 @@ export interface ChaosOptions {
   qbwcEveryMs?: number;
   /** How long the system may take to converge once the faults stop. */
   convergeTimeoutMs?: number;
-  /** Keep the data dir (logs, dev server database) for a post-mortem. */
+  /** Keep the data dir (logs, dev server database; the cluster's databases) for a post-mortem. */
   keepDataDir?: boolean;
+  /**
+   * Run on the production topology instead of the dev server: a Temporal cluster on the local PostgreSQL (two
+   * frontends, two history services, matching, the system worker as processes), two workers and two gateways.
+   */
+  cluster?: { basePort: number; databaseName: string };
   log?: (message: string) => void;
 }
 
@@ -145,15 +156,48 @@ async function patiently<T>(what: string, fn: () => Promise<T>, timeoutMs = 120_
   }
 }
 
+/**
+ * The cluster run's schedule, drawn up front from its own generator: the kinds dealt from a shuffled deck holding each
+ * kind equally often, so a short run hits every kind (30 faults over 14 kinds: each twice or three times) and the same
+ * seed gives the same schedule whatever the timing of the load and the Web Connectors, which share the other one.
+ */
+function dealtSchedule(kinds: readonly FaultKind[], faults: number, seed: number): FaultKind[] {
+  const random = seededRandom(seed ^ 0x5eed5eed);
+  const deck: FaultKind[] = [];
+  while (deck.length < faults) {
+    const round = [...kinds];
+    for (let i = round.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [round[i], round[j]] = [round[j]!, round[i]!];
+    }
+    deck.push(...round);
+  }
+  return deck.slice(0, faults);
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? ((m: string) => console.log(`[chaos] ${m}`));
-  const kinds = [...(options.kinds ?? FAULT_KINDS)];
+  const kinds = [...(options.kinds ?? (options.cluster ? CLUSTER_FAULT_KINDS : FAULT_KINDS))];
+  const clusterOnly = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (!options.cluster && clusterOnly.length > 0) {
+    throw new Error(`${clusterOnly.join(', ')}: only on the cluster (--cluster); the dev server is one process`);
+  }
   const random = seededRandom(options.seed);
   const meanFaultIntervalMs = options.meanFaultIntervalMs ?? 2000;
   const dataDir = mkdtempSync(join(os.tmpdir(), 'qbsync-chaos-'));
-  const ports: StackPorts = { temporal: await freePort(), temporalUi: await freePort(), gateway: await freePort() };
+  const ports: StackPorts = {
+    temporal: options.cluster ? options.cluster.basePort : await freePort(),
+    temporalUi: await freePort(),
+    gateway: await freePort(),
+  };
+  // On the cluster, two gateways behind one address (ports.gateway): the webhooks go to the address, each Web
+  // Connector to one gateway.
+  const gatewayPorts = options.cluster ? [await freePort(), await freePort()] : [ports.gateway];
   const env = connectorEnv(dataDir, ports, 'chaos');
-  log(`data dir ${dataDir}; Temporal 127.0.0.1:${ports.temporal}, gateway ${ports.gateway}; seed ${options.seed}`);
+  log(
+    `data dir ${dataDir}; Temporal 127.0.0.1:${ports.temporal}${options.cluster ? ' (cluster)' : ''}, gateway ` +
+      `${ports.gateway}${options.cluster ? ` over ${gatewayPorts.join(', ')}` : ''}; seed ${options.seed}`,
+  );
 
   // ---- the stack -----------------------------------------------------------------------------------------------
   ensurePayloadKeyFile(dataDir);
@@ -190,13 +234,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     maxThrottleRetries: 3,
   });
 
-  const temporal = new ManagedProcess(temporalDevServer(options.temporalCli, dataDir, ports), join(dataDir, 'logs'));
-  const worker = new ManagedProcess(
-    connectorWorker(dataDir, ports, await bundleWorkflows(dataDir)),
-    join(dataDir, 'logs'),
+  const logsDir = join(dataDir, 'logs');
+  const temporal = options.cluster
+    ? undefined
+    : new ManagedProcess(temporalDevServer(options.temporalCli, dataDir, ports), logsDir);
+  const bundle = await bundleWorkflows(dataDir);
+  const replicas = options.cluster ? 2 : 1;
+  const replicaName = (name: string, i: number): string => (replicas === 1 ? name : `${name}-${i + 1}`);
+  const workers = Array.from(
+    { length: replicas },
+    (_, i) => new ManagedProcess(connectorWorker(dataDir, ports, bundle, replicaName('worker', i)), logsDir),
   );
-  const gateway = new ManagedProcess(connectorGateway(dataDir, ports), join(dataDir, 'logs'));
-  const processes = [temporal, worker, gateway];
+  const gateways = gatewayPorts.map(
+    (port, i) => new ManagedProcess(connectorGateway(dataDir, ports, replicaName('gateway', i), port), logsDir),
+  );
+  const processes = [...(temporal ? [temporal] : []), ...workers, ...gateways];
+  let cluster: ChaosCluster | undefined;
+  let gatewayBalancer: { close(): Promise<void> } | undefined;
   let client: Client | undefined;
   const drivers: WebConnectorDriver[] = [];
   const injected: Partial<Record<FaultKind, number>> = {};
@@ -205,9 +259,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   };
 
   try {
-    await temporal.start();
-    await Promise.all([worker.start(), gateway.start()]);
-    log('dev server, worker and gateway up');
+    if (temporal) await temporal.start();
+    if (options.cluster) {
+      cluster = await ChaosCluster.start({
+        dataDir,
+        basePort: options.cluster.basePort,
+        databaseName: options.cluster.databaseName,
+        temporalCli: options.temporalCli,
+        log,
+      });
+      gatewayBalancer = await startGatewayBalancer(ports.gateway, gatewayPorts);
+    }
+    await Promise.all([...workers, ...gateways].map((p) => p.start()));
+    log(
+      `${options.cluster ? 'Temporal cluster' : 'dev server'}, ${[...workers, ...gateways].map((p) => p.name).join(', ')} up`,
+    );
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     client = new Client({ connection, dataConverter: loadConnectorDataConverter(dataDir, env) });
     const temporalClient = client;
@@ -236,7 +302,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
     const store = (): SecretStore => SecretStore.open(dataDir);
     const driverOf = new Map<string, WebConnectorDriver>();
-    for (const f of endpoints.quickbooks.companyFiles) {
+    for (const [i, f] of endpoints.quickbooks.companyFiles.entries()) {
       const companyFile = sandboxes.companyFiles.get(f.connection);
       if (!companyFile) throw new Error(`no company file ${f.connection}`);
       const driver = new WebConnectorDriver({
@@ -246,6 +312,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         companyFilePath: f.companyFilePath,
         companyFile,
         everyMs: options.qbwcEveryMs ?? 1000,
+        ...(gatewayPorts.length > 1 ? { gatewayPort: gatewayPorts[i % gatewayPorts.length] } : {}),
         onHit: (kind: QuickBooksFaultKind) => hit(kind),
         random,
       });
@@ -294,10 +361,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
     })();
 
-    /** Restarts of one process run one after the other; a fault on a process mid-restart waits for it. */
-    const chains = new Map<ManagedProcess, Promise<void>>();
-    const restart = (p: ManagedProcess, how: 'kill' | 'stop'): Promise<void> => {
-      const next = (chains.get(p) ?? Promise.resolve()).then(async () => {
+    /**
+     * Restarts of one process run one after the other; a fault on a process mid-restart waits for it. On the cluster,
+     * the Temporal faults (a process killed, every service restarted) take turns the same way: a history process is
+     * killed while the other serves, never while a restart has both down.
+     */
+    const chains = new Map<string, Promise<void>>();
+    const inTurn = (key: string, what: () => Promise<void>): Promise<void> => {
+      const next = (chains.get(key) ?? Promise.resolve()).then(what);
+      chains.set(
+        key,
+        next.catch((error: unknown) => log(`${key} did not come back: ${String(error)}`)),
+      );
+      return next;
+    };
+    const restart = (p: ManagedProcess, how: 'kill' | 'stop'): Promise<void> =>
+      inTurn(p.name, async () => {
         await (how === 'kill' ? p.kill() : p.stop());
         await sleep(random() * 2000);
         for (let attempt = 1; ; attempt++) {
@@ -305,33 +384,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             await p.start();
             return;
           } catch (error) {
-            // The worker or gateway cannot start while the dev server is down: try again.
+            // The worker or gateway cannot start while Temporal is down: try again.
             if (attempt >= 20) throw error;
             await sleep(2000);
           }
         }
       });
-      chains.set(
-        p,
-        next.catch((error: unknown) => log(`${p.name} did not come back: ${String(error)}`)),
-      );
-      return next;
-    };
+    /** One replica of several (a draw of the seeded generator only when there is a choice). */
+    const oneOf = <T>(items: readonly T[]): T =>
+      items.length === 1 ? items[0]! : items[Math.floor(random() * items.length)]!;
+    /** kill -9 of one process of a Temporal service, started again after a pause; the other one carries on. */
+    const killOneOf = (service: 'history' | 'frontend'): Promise<void> =>
+      inTurn('temporal', async () => {
+        if (!cluster) return;
+        const name = oneOf(cluster.processesOf(service));
+        await cluster.kill(name);
+        await sleep(random() * 5000);
+        await cluster.start(name);
+      });
 
     const inject = async (kind: FaultKind): Promise<void> => {
       const office: Office = random() < 0.5 ? 'east' : 'west';
       switch (kind) {
         case 'killWorker':
           hit(kind);
-          void restart(worker, 'kill');
+          void restart(oneOf(workers), 'kill');
           return;
         case 'killGateway':
           hit(kind);
-          void restart(gateway, 'kill');
+          void restart(oneOf(gateways), 'kill');
           return;
-        case 'restartTemporal':
+        case 'restartTemporal': {
           hit(kind);
-          void restart(temporal, 'stop');
+          if (temporal) void restart(temporal, 'stop');
+          const c = cluster;
+          if (c) void inTurn('temporal', () => c.restartAll(random() * 2000));
+          return;
+        }
+        case 'killHistory':
+        case 'killFrontend':
+          hit(kind);
+          void killOneOf(kind === 'killHistory' ? 'history' : 'frontend');
           return;
         case 'qbwcCutAfterWrite':
         case 'qbwcCutMidIterator':
@@ -361,9 +454,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
 
     const faultStart = Date.now();
+    const schedule = options.cluster ? dealtSchedule(kinds, options.faults, options.seed) : undefined;
     for (let i = 0; i < options.faults; i++) {
       await sleep(meanFaultIntervalMs * (0.5 + random()));
-      const kind = kinds[Math.floor(random() * kinds.length)] ?? kinds[0]!;
+      const kind = schedule?.[i] ?? kinds[Math.floor(random() * kinds.length)] ?? kinds[0]!;
       await inject(kind);
       if ((i + 1) % 10 === 0) log(`${i + 1}/${options.faults} faults drawn`);
     }
@@ -373,6 +467,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const d of drivers) d.disarm();
     dataverseFaults.clear();
     await Promise.all([...chains.values()]);
+    // Temporal first: the worker and the gateway come back only once it serves.
+    await cluster?.ensureAllRunning();
     for (const p of processes) if (!p.running) await restart(p, 'stop');
     const faultPhaseSeconds = (Date.now() - faultStart) / 1000;
     log(`faults over after ${faultPhaseSeconds.toFixed(0)} s; converging`);
@@ -444,7 +540,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       faultPhaseSeconds,
       reconcile,
       verdict,
-      processStarts: Object.fromEntries(processes.map((p) => [p.name, p.starts])),
+      processStarts: {
+        ...Object.fromEntries(processes.map((p) => [p.name, p.starts])),
+        ...Object.fromEntries(Object.entries(cluster?.starts ?? {}).map(([name, n]) => [`temporal-${name}`, n])),
+      },
       qbwcSessions: {
         sessions: drivers.reduce((n, d) => n + d.reports.length, 0),
         abandonedByCuts: drivers.reduce((n, d) => n + d.abandoned, 0),
@@ -455,9 +554,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
   } finally {
     for (const d of drivers) await d.stop().catch(() => undefined);
-    await worker.close();
-    await gateway.close();
-    await temporal.close();
+    for (const p of [...workers, ...gateways]) await p.close();
+    await gatewayBalancer?.close();
+    await temporal?.close();
+    await cluster?.close(options.keepDataDir ?? false);
     await user.close();
     await userTokens.close();
     await sandboxes.close();

@@ -49,6 +49,11 @@ export interface WebConnectorDriverOptions {
   companyFilePath: string;
   companyFile: CompanyFileSimulator;
   everyMs: number;
+  /**
+   * The gateway replica this Web Connector talks to, when not the .qwc file's: a firm's company files are spread over
+   * the gateways behind its address, each Web Connector keeping to the one its .qwc names.
+   */
+  gatewayPort?: number;
   onHit: (kind: QuickBooksFaultKind) => void;
   random: () => number;
 }
@@ -66,7 +71,13 @@ export class WebConnectorDriver {
   expired = 0;
 
   constructor(private readonly opts: WebConnectorDriverOptions) {
-    this.qwc = parseQwcFile(readFileSync(opts.qwcFile, 'utf8'));
+    const qwc = parseQwcFile(readFileSync(opts.qwcFile, 'utf8'));
+    if (opts.gatewayPort !== undefined) {
+      const url = new URL(qwc.appUrl);
+      url.port = String(opts.gatewayPort);
+      qwc.appUrl = url.toString();
+    }
+    this.qwc = qwc;
     this.simulator = this.newSimulator(this.process);
   }
 
