@@ -20,7 +20,7 @@ const portOpen = (port: number): Promise<boolean> =>
     socket.on('error', () => resolveOpen(false));
   });
 
-export interface ChaosClusterOptions {
+interface ChaosClusterOptions {
   dataDir: string;
   /** The cluster's address port; its processes take the ports just above it. */
   basePort: number;
@@ -30,7 +30,7 @@ export interface ChaosClusterOptions {
   log: (message: string) => void;
 }
 
-export type ClusterService = ClusterProcess['service'];
+type ClusterService = ClusterProcess['service'];
 
 export class ChaosCluster {
   /** Starts of each service process, the first included. */
