@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { BulkRowUpdater } from '../../src/activities/bulkUpdates';
@@ -21,42 +19,10 @@ import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { customerContact, customerToAccount, DEFAULT_OWNERSHIP } from '../../src/mapping';
 import type { CustomerRet } from '../../src/qbxml/requests';
 import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
-import {
-  startDataverseSandbox,
-  type DataverseSandbox,
-  type DataverseSandboxStats,
-} from '../../src/sandbox/dataverse/server';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { choices, value } from '../mapping/mappingResults';
+import { calls, runAttempt, runWithRetries } from '../support/activityAttempts';
 import { connectToSandbox } from '../support/dataverseSandbox';
-
-/** How many calls of a bulk message (`accounts/UpdateMultiple`) the sandbox received between two readings. */
-function calls(before: DataverseSandboxStats, after: DataverseSandboxStats, message: string): number {
-  return (after.bulkMessages[message] ?? 0) - (before.bulkMessages[message] ?? 0);
-}
-
-/** One attempt of an activity, in an activity context of its own as the worker would run it. */
-function runAttempt<I, O>(activity: (input: I) => Promise<O>, input: I): Promise<O> {
-  return new MockActivityEnvironment().run(activity, input) as Promise<O>;
-}
-
-/** Runs every input's attempt at once; the ones that fail retryably run again, together, as Temporal would retry them. */
-async function runWithRetries<I, O>(activity: (input: I) => Promise<O>, inputs: readonly I[]): Promise<O[]> {
-  const results: (O | undefined)[] = inputs.map(() => undefined);
-  let todo = inputs.map((_, i) => i);
-  for (let round = 0; round < 5 && todo.length > 0; round++) {
-    const settled = await Promise.allSettled(todo.map((i) => runAttempt(activity, inputs[i]!)));
-    const again: number[] = [];
-    settled.forEach((s, k) => {
-      const i = todo[k]!;
-      if (s.status === 'fulfilled') results[i] = s.value;
-      else if (s.reason instanceof ApplicationFailure && s.reason.nonRetryable) throw s.reason;
-      else again.push(i);
-    });
-    todo = again;
-  }
-  assert.equal(todo.length, 0, 'some attempts kept failing');
-  return results as O[];
-}
 
 // Issue 15: updates of existing rows from concurrent record activities travel together — UpdateMultiple when the
 // update needs no row version, a continue-on-error $batch when it is conditioned on one — and each activity still

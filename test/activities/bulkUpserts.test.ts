@@ -19,18 +19,10 @@ import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { customerContact, customerToAccount, DEFAULT_OWNERSHIP } from '../../src/mapping';
 import type { ChoiceMaps } from '../../src/mapping/choices';
 import type { CustomerRet } from '../../src/qbxml/requests';
-import {
-  startDataverseSandbox,
-  type DataverseSandbox,
-  type DataverseSandboxStats,
-} from '../../src/sandbox/dataverse/server';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { choices, value } from '../mapping/mappingResults';
+import { calls } from '../support/activityAttempts';
 import { connectToSandbox } from '../support/dataverseSandbox';
-
-/** How many calls of a bulk message (`accounts/UpsertMultiple`) the sandbox received between two readings. */
-function calls(before: DataverseSandboxStats, after: DataverseSandboxStats, message: string): number {
-  return (after.bulkMessages[message] ?? 0) - (before.bulkMessages[message] ?? 0);
-}
 
 /** One attempt of the activity, in an activity context of its own as the worker would run it. */
 function runAttempt(
