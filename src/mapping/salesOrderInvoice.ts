@@ -53,7 +53,7 @@ function hasRef(ref: QbRef | undefined): ref is QbRef {
 }
 
 /** The QuickBooks number (RefNumber) of what an order becomes, by the configured rule; undefined leaves it to QuickBooks. */
-export function refNumberOf(issues: Issues, order: SalesOrderRecord, rule: RefNumberRule): string | undefined {
+function refNumberOf(issues: Issues, order: SalesOrderRecord, rule: RefNumberRule): string | undefined {
   if (rule.kind === 'assignedByQuickBooks') return undefined;
   const orderNumber = text(order.ordernumber);
   if (orderNumber === null) {
@@ -106,9 +106,41 @@ export function salesOrderToInvoice(
   ctx: InvoiceMappingContext,
 ): MappingResult<InvoiceAddFields> {
   const issues = new Issues();
+  const fields: InvoiceAddFields = orderHeaderFields(issues, order, ctx, INVOICE_LIMITS);
+  const invoiceLines = sellingLines(issues, order, lines, ctx, 'order');
+
+  if (invoiceLines.length === 0 && !issues.failed) {
+    issues.add('lines', 'required', 'an order without lines cannot become an invoice');
+  }
+  fields.lines = invoiceLines;
+  return issues.result(fields);
+}
+
+/** The header both QuickBooks documents made from an order carry (an invoice, a sales order). */
+export interface OrderHeaderFields {
+  customerRef: { listId: string };
+  refNumber?: string;
+  billAddress?: NonNullable<InvoiceAddFields['billAddress']>;
+  shipAddress?: NonNullable<InvoiceAddFields['shipAddress']>;
+  poNumber?: string;
+  memo?: string;
+  externalGuid?: string;
+}
+
+/**
+ * An order's customer, number, addresses, PO number (where the document has one: `limits.poNumber`), memo and the
+ * ExternalGUID linking the document back to the order, each checked against the document's limits; a missing customer
+ * ListID or a value too long is an issue.
+ */
+export function orderHeaderFields(
+  issues: Issues,
+  order: SalesOrderRecord,
+  ctx: InvoiceMappingContext,
+  limits: { memo: number; poNumber?: number },
+): OrderHeaderFields {
   const customerListId = text(ctx.customerListId);
   if (customerListId === null) issues.add('customerid', 'required', 'the order customer has no QuickBooks ListID');
-  const fields: InvoiceAddFields = { customerRef: { listId: customerListId ?? '' } };
+  const fields: OrderHeaderFields = { customerRef: { listId: customerListId ?? '' } };
 
   const refNumber = refNumberOf(issues, order, ctx.refNumber);
   if (refNumber !== undefined) fields.refNumber = refNumber;
@@ -118,28 +150,21 @@ export function salesOrderToInvoice(
   const shipAddress = partsToQbAddress(issues, 'shipto', readAddress('shipto', order));
   if (shipAddress !== undefined) fields.shipAddress = shipAddress;
 
-  const poNumber = text(ctx.poNumber);
-  if (poNumber !== null) {
-    checkMaxLength(issues, 'poNumber', poNumber, INVOICE_LIMITS.poNumber);
+  const poNumber = limits.poNumber === undefined ? null : text(ctx.poNumber);
+  if (poNumber !== null && limits.poNumber !== undefined) {
+    checkMaxLength(issues, 'poNumber', poNumber, limits.poNumber);
     fields.poNumber = poNumber;
   }
   const memo = text(order.description);
   if (memo !== null) {
-    checkMaxLength(issues, 'description', memo, INVOICE_LIMITS.memo);
+    checkMaxLength(issues, 'description', memo, limits.memo);
     fields.memo = memo;
   }
 
   const salesorderid = text(order.salesorderid);
   const link = salesorderid === null ? null : invoiceLinkToOrder(salesorderid);
   if (link !== null) fields.externalGuid = link;
-
-  const invoiceLines = sellingLines(issues, order, lines, ctx, 'order');
-
-  if (invoiceLines.length === 0 && !issues.failed) {
-    issues.add('lines', 'required', 'an order without lines cannot become an invoice');
-  }
-  fields.lines = invoiceLines;
-  return issues.result(fields);
+  return fields;
 }
 
 /** The header columns the lines' discount and freight come from (an order's, an opportunity's). */

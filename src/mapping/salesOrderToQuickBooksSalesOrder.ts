@@ -1,11 +1,11 @@
 import { type InvoiceRet, type SalesOrderAddFields, type SalesOrderRet } from '../qbxml/requests';
 import { type SalesOrderLineRecord, type SalesOrderRecord } from './dataverseRows';
-import { invoiceLinkToOrder, orderIdOfInvoiceLink } from './entityRegistry';
-import { checkMaxLength, partsToQbAddress, readAddress, text } from './fields';
+import { orderIdOfInvoiceLink } from './entityRegistry';
+import { text } from './fields';
 import { Issues, type MappingResult } from './result';
 import {
   invoiceToOrderStatus,
-  refNumberOf,
+  orderHeaderFields,
   sellingLines,
   type InvoiceMappingContext,
   type InvoiceRowWanted,
@@ -49,24 +49,10 @@ export function salesOrderToQuickBooksSalesOrder(
   ctx: InvoiceMappingContext,
 ): MappingResult<SalesOrderAddFields> {
   const issues = new Issues();
-  const customerListId = text(ctx.customerListId);
-  if (customerListId === null) issues.add('customerid', 'required', 'the order customer has no QuickBooks ListID');
-  const fields: SalesOrderAddFields = { customerRef: { listId: customerListId ?? '' }, lines: [] };
-
-  const refNumber = refNumberOf(issues, order, ctx.refNumber);
-  if (refNumber !== undefined) fields.refNumber = refNumber;
-  const billAddress = partsToQbAddress(issues, 'billto', readAddress('billto', order));
-  if (billAddress !== undefined) fields.billAddress = billAddress;
-  const shipAddress = partsToQbAddress(issues, 'shipto', readAddress('shipto', order));
-  if (shipAddress !== undefined) fields.shipAddress = shipAddress;
-  const memo = text(order.description);
-  if (memo !== null) {
-    checkMaxLength(issues, 'description', memo, SALES_ORDER_LIMITS.memo);
-    fields.memo = memo;
-  }
-  const salesorderid = text(order.salesorderid);
-  const link = salesorderid === null ? null : invoiceLinkToOrder(salesorderid);
-  if (link !== null) fields.externalGuid = link;
+  const fields: SalesOrderAddFields = {
+    ...orderHeaderFields(issues, order, ctx, SALES_ORDER_LIMITS),
+    lines: [],
+  };
 
   // The same lines an invoice would carry; a sales-order line has the invoice line's core fields.
   fields.lines = sellingLines(issues, order, lines, ctx, 'order');
