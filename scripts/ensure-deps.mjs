@@ -1,6 +1,6 @@
 // Installs npm packages when node_modules is missing or older than package-lock.json.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +10,13 @@ export function ensureNodeModules(log = (m) => console.error(m)) {
   const lock = join(root, 'package-lock.json');
   const installed = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  // A linked node_modules (a git worktree sharing another checkout's packages) has a lock file newer than its install
+  // only because the checkout is new: \`npm ci\` would empty the other checkout's packages through the link.
+  const modules = join(root, 'node_modules');
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    log('node_modules is a link to another checkout: using its packages as they are (run npm ci there to update).');
+    return;
+  }
   log('Installing npm packages (npm ci)...');
   const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (ci.status === 0) return;
