@@ -17,6 +17,7 @@ import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from '../../src
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, QbxmlRequest } from '../../src/qbxml/requests';
+import type { SyncedItem } from '../../src/mapping/itemProduct';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
 import {
@@ -51,6 +52,8 @@ let running: Promise<void>;
 let file: CompanyFileSimulator;
 /** Every qbXML request the runs sent, in order. */
 let sent: QbxmlRequest[];
+/** Runs in QuickBooks just before it takes a request of the connector's (a person editing meanwhile). */
+let beforeConnectorRequest: ((request: QbxmlRequest) => void) | undefined;
 
 /** A request made in QuickBooks itself (a person at the keyboard), not by the connector. */
 function inQuickBooks(request: QbxmlRequest): CustomerRet {
@@ -66,7 +69,7 @@ function customerNow(listId: string): CustomerRet {
 before(async () => {
   env = await startTestTemporal();
   dir = mkdtempSync(join(tmpdir(), 'qbsync-superseded-'));
-  sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: false, keyActivationDelayMs: 0 });
+  sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: true, keyActivationDelayMs: 0 });
   connection = connectToSandbox(sandbox);
   await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
   const context: SyncContext = {
@@ -91,6 +94,7 @@ before(async () => {
       async submitQbxmlBatch(input: { connection: string; batch: QbxmlBatch }): Promise<void> {
         const results: QbxmlResult[] = input.batch.requests.map((request) => {
           sent.push(request);
+          beforeConnectorRequest?.(request);
           const [response] = parseQbxmlResponse(file.processRequest(buildQbxmlMessage([request])));
           return { requestId: request.requestId, kind: 'response', response: response!, final: true };
         });
@@ -119,6 +123,7 @@ after(async () => {
 beforeEach(() => {
   file = new CompanyFileSimulator({ name: 'east' });
   sent = [];
+  beforeConnectorRequest = undefined;
 });
 
 /** Workflow id of the last customer run started. */
@@ -224,5 +229,117 @@ describe('a customer run carrying a QuickBooks version older than its sync base 
     assert.equal(run.outcome, 'updated');
     assert.equal(accountOf(v3.listId).telephone1, '555-2000');
     assert.deepEqual(sent.slice(before), [], 'the run read QuickBooks again although its version was the newest');
+  });
+});
+
+describe("a QuickBooks edit between a customer run's merge and its Mod (real dev server)", () => {
+  it("merges the new version instead of putting the merged version's values back over the edit", async () => {
+    const v0 = inQuickBooks({
+      type: 'CustomerAdd',
+      requestId: 'add',
+      fields: { name: 'Quay Mercantile', phone: '555-1000', email: 'desk@quay.example' },
+    });
+    assert.equal((await customerRun(v0)).outcome, 'created');
+    const accountId = String(accountOf(v0.listId).accountid);
+    // Dynamics changes the phone; QuickBooks the email (V1, the version the poll reads and the run carries).
+    await connection.client.update('accounts', accountId, { telephone1: '555-2000' });
+    const v1 = inQuickBooks({
+      type: 'CustomerMod',
+      requestId: 'edit',
+      fields: { listId: v0.listId, editSequence: v0.editSequence, email: 'orders@quay.example' },
+    });
+    // Just before the run's Mod carrying Dynamics' phone reaches QuickBooks, a person changes the email again (V2).
+    let edited = false;
+    beforeConnectorRequest = (request) => {
+      if (edited || request.type !== 'CustomerMod') return;
+      edited = true;
+      const now = customerNow(v1.listId);
+      inQuickBooks({
+        type: 'CustomerMod',
+        requestId: 'edit-again',
+        fields: { listId: now.listId, editSequence: now.editSequence, email: 'billing@quay.example' },
+      });
+    };
+
+    const run = await customerRun(v1);
+
+    assert.ok(edited, 'the run sent no Mod to QuickBooks');
+    const quickbooks = customerNow(v1.listId);
+    assert.equal(quickbooks.email, 'billing@quay.example', "the Mod put the merged version's email back");
+    assert.equal(quickbooks.phone, '555-2000', "Dynamics' phone never reached QuickBooks");
+    const account = accountOf(v1.listId);
+    assert.equal(account.emailaddress1, 'billing@quay.example');
+    assert.equal(account.telephone1, '555-2000');
+    assert.equal(run.quickbooksChanged, true);
+    // The Mod went out once on the merged version (refused: 3200) and once on the new one, after reading it.
+    const mods = sent.filter((r) => r.type === 'CustomerMod');
+    assert.equal(mods.length, 2);
+    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+  });
+});
+
+describe("a QuickBooks edit between an item run's merge and its Mod (real dev server)", () => {
+  it("merges the new version: the edit stays and Dynamics' price still reaches QuickBooks", async () => {
+    const item = (request: QbxmlRequest): SyncedItem => inQuickBooks(request) as unknown as SyncedItem;
+    const v0 = item({
+      type: 'ItemServiceAdd',
+      requestId: 'add',
+      fields: { name: 'Harbour Survey', salesOrPurchase: { desc: 'Hull survey', price: '120.00' } },
+    });
+    const run = (record: SyncedItem): Promise<QuickBooksRecordSyncResult> => {
+      lastCustomerRun = `${quickBooksRecordWorkflowId('east', 'item', record.listId)}/${randomUUID()}`;
+      return env.client.workflow.execute(quickbooksRecordSync, {
+        workflowId: lastCustomerRun,
+        taskQueue,
+        args: [
+          {
+            connection: 'east',
+            entity: 'item',
+            listId: record.listId,
+            record,
+            settings: sandboxSyncSettings('east'),
+            choices,
+          },
+        ],
+      });
+    };
+    const itemNow = (): SyncedItem => item({ type: 'ItemQuery', requestId: 'look', listIds: [v0.listId] });
+    const productNow = (): Record<string, unknown> => {
+      const row = sandbox.records.find(sandbox.records.tableBySet('products'), [
+        ['qbsync_companyfile', 'east'],
+        ['qbsync_qblistid', v0.listId],
+      ]);
+      assert.ok(row, 'no product for the item');
+      return row as Record<string, unknown>;
+    };
+    assert.equal((await run(v0)).outcome, 'created');
+    // Dynamics changes the price; QuickBooks the description (V1, carried by the run).
+    await connection.client.update('products', String(productNow().productid), { price: 150 });
+    const v1 = item({
+      type: 'ItemServiceMod',
+      requestId: 'edit',
+      fields: { listId: v0.listId, editSequence: v0.editSequence, salesOrPurchase: { desc: 'Hull and rig survey' } },
+    });
+    let edited = false;
+    beforeConnectorRequest = (request) => {
+      if (edited || request.type !== 'ItemServiceMod') return;
+      edited = true;
+      const now = itemNow();
+      item({
+        type: 'ItemServiceMod',
+        requestId: 'edit-again',
+        fields: { listId: now.listId, editSequence: now.editSequence, salesOrPurchase: { desc: 'Full survey' } },
+      });
+    };
+
+    await run(v1);
+
+    assert.ok(edited, 'the run sent no Mod to QuickBooks');
+    const quickbooks = itemNow() as SyncedItem & { salesOrPurchase?: { desc?: string; price?: string } };
+    assert.equal(quickbooks.salesOrPurchase?.desc, 'Full survey', "the Mod put the merged version's description back");
+    assert.equal(Number(quickbooks.salesOrPurchase?.price), 150);
+    assert.equal(productNow().description, 'Full survey');
+    assert.equal(Number(productNow().price), 150);
   });
 });

@@ -95,26 +95,38 @@ export async function quickbooksRecordSync(input: QuickBooksRecordSyncInput): Pr
     // The record this run carries may be older than the version its row's base was agreed at (a Dynamics → QuickBooks
     // run wrote QuickBooks meanwhile): then it is read again rather than merged. Runs recorded before merged it.
     const rereadsSuperseded = patched(SUPERSEDED_REREAD_PATCH);
+    // A QuickBooks edit between the merge and its Mod sends the run back to merge the new version. Runs recorded before
+    // computed the Mod over the new version from the old one's values, putting them back over that edit.
+    const mergesMovedVersion = patched(MOD_ON_MERGED_VERSION_PATCH);
     for (let reread = 0; ; reread++) {
       if (source.kind === 'ListDeleted') return recordDeleted(input, source);
       const refuseSuperseded = rereadsSuperseded && reread < SUPERSEDED_REREADS;
-      const synced = await syncVersion(input, source, refuseSuperseded);
+      const synced = await syncVersion(input, source, refuseSuperseded, mergesMovedVersion);
       if (synced !== 'superseded') return synced;
+      if (reread >= SUPERSEDED_REREADS) {
+        throw ApplicationFailure.retryable(
+          `QuickBooks ${input.entity} ${input.listId} kept changing while it was merged (${reread + 1} versions)`,
+          'StaleEditSequenceError',
+        );
+      }
       source = await readSource({ ...input, record: undefined });
     }
   });
 }
 
 const SUPERSEDED_REREAD_PATCH = 'quickbooks-record-superseded-reread';
+const MOD_ON_MERGED_VERSION_PATCH = 'quickbooks-record-mod-on-merged-version';
 
 /**
- * One version of the record into Dynamics, or `superseded` (nothing written) when `refuseSuperseded` and the row's base
- * was agreed at a newer version.
+ * One version of the record into Dynamics, or `superseded` when `refuseSuperseded` and the row's base was agreed at a
+ * newer version (nothing written), or when `mergesMovedVersion` and QuickBooks moved on from `record` before the Mod
+ * carrying Dynamics' side went out (Dynamics written, QuickBooks not: the next version's merge carries it).
  */
 async function syncVersion(
   input: QuickBooksRecordSyncInput,
   record: CustomerRet | VendorRet | SyncedItem,
   refuseSuperseded: boolean,
+  mergesMovedVersion: boolean,
 ): Promise<QuickBooksRecordSyncResult | 'superseded'> {
   const policy = ownershipPolicy(input.settings);
   const companyFile = input.connection;
@@ -142,6 +154,7 @@ async function syncVersion(
       const modified = await modifyListRecord<SyncedItem>({
         connection: input.connection,
         current: item,
+        ...(mergesMovedVersion && item.editSequence ? { mergedFrom: item.editSequence } : {}),
         read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
         write: (requestId, current) => {
           const mod = mappedOrFail(
@@ -151,6 +164,7 @@ async function syncVersion(
           return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
         },
       });
+      if (modified.movedOn) return 'superseded';
       quickbooksChanged = true;
       if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
       const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
@@ -189,6 +203,7 @@ async function syncVersion(
       const modified = await modifyListRecord<CustomerRet>({
         connection: input.connection,
         current: customer,
+        ...(mergesMovedVersion && customer.editSequence ? { mergedFrom: customer.editSequence } : {}),
         read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
         write: (requestId, current) => {
           const fields = mappedOrFail(
@@ -201,6 +216,7 @@ async function syncVersion(
           return fields ? { type: 'CustomerMod', requestId, fields } : null;
         },
       });
+      if (modified.movedOn) return 'superseded';
       quickbooksChanged = true;
       if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
       const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
