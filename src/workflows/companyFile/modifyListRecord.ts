@@ -28,20 +28,12 @@ export interface ModifyListRecordInput<R extends QbRecord> {
   current?: R;
   maxAttempts?: number;
   recordInUse?: Partial<RecordInUseWaits>;
-  /**
-   * The EditSequence the caller's change was merged from. Once the record is read at another version (someone edited
-   * it in QuickBooks since), no Mod goes out and the result says `movedOn`: a Mod computed over the new version from
-   * values merged with the old one would put the old values back over that edit.
-   */
-  mergedFrom?: string;
 }
 
 export interface ModifyListRecordResult<R extends QbRecord> {
   record: R;
   changed: boolean;
   attempts: number;
-  /** The record moved on from `mergedFrom` in QuickBooks; nothing was written, `record` is its version now. */
-  movedOn?: true;
 }
 
 /**
@@ -63,10 +55,6 @@ export async function modifyListRecord<R extends QbRecord>(
       const found = response.records[0] as R | undefined;
       if (!found) throw ApplicationFailure.nonRetryable('the record to modify no longer exists', 'ObjectNotFoundError');
       current = found;
-      // After a Mod of unknown outcome a new version may be the connector's own: that case keeps the diff's answer.
-      if (input.mergedFrom !== undefined && !sentUnknown && editSequenceOf(found) !== input.mergedFrom) {
-        return { record: found, changed: false, attempts: attempt, movedOn: true };
-      }
     }
     const base = current;
     let mod: QbxmlRequest | null = null;
@@ -102,10 +90,6 @@ export async function modifyListRecord<R extends QbRecord>(
     `the record kept changing in QuickBooks (EditSequence stale ${maxAttempts} times)`,
     'StaleEditSequenceError',
   );
-}
-
-function editSequenceOf(record: QbRecord): string | undefined {
-  return 'editSequence' in record && typeof record.editSequence === 'string' ? record.editSequence : undefined;
 }
 
 function isRecordInUse(outcome: QbxmlOutcome | undefined): boolean {

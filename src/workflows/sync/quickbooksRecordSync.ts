@@ -151,12 +151,17 @@ async function syncVersion(
     if (result.superseded) return 'superseded';
     if (result.quickbooksTarget) {
       const target = result.quickbooksTarget;
+      let movedOn = false;
       const modified = await modifyListRecord<SyncedItem>({
         connection: input.connection,
         current: item,
-        ...(mergesMovedVersion && item.editSequence ? { mergedFrom: item.editSequence } : {}),
         read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
         write: (requestId, current) => {
+          // Edited in QuickBooks since the merge (3200, read again): merge that version rather than write over it.
+          if (mergesMovedVersion && current.editSequence !== item.editSequence) {
+            movedOn = true;
+            return null;
+          }
           const mod = mappedOrFail(
             productToItemMod({ ...desired, ...target } as ProductRecord, current),
             `QuickBooks item ${item.fullName ?? item.name}`,
@@ -164,7 +169,7 @@ async function syncVersion(
           return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
         },
       });
-      if (modified.movedOn) return 'superseded';
+      if (movedOn) return 'superseded';
       quickbooksChanged = true;
       if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
       const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
@@ -200,12 +205,17 @@ async function syncVersion(
     if (result.quickbooksTarget && isCustomer) {
       const target: SyncFields = result.quickbooksTarget;
       const customer = record as CustomerRet;
+      let movedOn = false;
       const modified = await modifyListRecord<CustomerRet>({
         connection: input.connection,
         current: customer,
-        ...(mergesMovedVersion && customer.editSequence ? { mergedFrom: customer.editSequence } : {}),
         read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
         write: (requestId, current) => {
+          // Edited in QuickBooks since the merge (3200, read again): merge that version rather than write over it.
+          if (mergesMovedVersion && current.editSequence !== customer.editSequence) {
+            movedOn = true;
+            return null;
+          }
           const fields = mappedOrFail(
             accountToCustomerMod({ ...desired, ...target } as AccountRecord, current, {
               choices: input.choices,
@@ -216,7 +226,7 @@ async function syncVersion(
           return fields ? { type: 'CustomerMod', requestId, fields } : null;
         },
       });
-      if (modified.movedOn) return 'superseded';
+      if (movedOn) return 'superseded';
       quickbooksChanged = true;
       if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
       const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
