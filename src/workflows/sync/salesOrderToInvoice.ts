@@ -1,8 +1,7 @@
 import { ApplicationFailure, log, patched, sleep } from '@temporalio/workflow';
 import type { SalesOrderForInvoice } from '../../activities/dataverseSalesOrders';
-import { ADD_ATTEMPTS, ORDER_QUIET_WAITS, ORDER_REBUILDS } from '../../mapping/rereadLimits';
+import { ORDER_QUIET_WAITS, ORDER_REBUILDS } from '../../mapping/rereadLimits';
 import {
-  invoiceGate,
   invoiceToOrderStatus,
   invoiceTotalsDifference,
   matchInvoice,
@@ -16,7 +15,8 @@ import type { InvoiceAddFields, InvoiceRet } from '../../qbxml/requests';
 import { dataverse } from './activities';
 import { accountToQuickBooks, type ContextFor, type DynamicsSyncResult } from './dynamicsRowToQuickBooks';
 import { legacySalesOrderToQuickBooks } from './legacySalesOrderToInvoice';
-import { addRecord, findInvoices } from './quickbooksRecords';
+import { findInvoices } from './quickbooksRecords';
+import { addOrderDocument } from './orderDocumentAdd';
 import { mappedOrFail, markRecord } from './recordOutcome';
 import { itemsForOrder } from './salesOrderItems';
 import { salesOrderModeReadiness } from '../../mapping/salesOrderToQuickBooksSalesOrder';
@@ -163,41 +163,19 @@ async function invoiceFrom(
   }
   const refNumber = fields.refNumber;
 
-  for (let attempt = 1; attempt <= ADD_ATTEMPTS; attempt++) {
-    const match = matchInvoice(await findInvoices(connection, refNumber), customerListId, orderId);
-    if (match.kind === 'ours')
-      return { kind: 'invoiced', invoice: match.invoice, outcome: 'unchanged', refNumber, connection };
-    if (match.kind === 'numberTaken') {
-      throw ApplicationFailure.nonRetryable(
-        `${what}: QuickBooks already has invoice ${refNumber} for another customer or order`,
-        'DuplicateInvoiceNumber',
-      );
-    }
-    // The last look before the Add is queued: the invoice goes out as the order stands now, or not at all.
-    const gate = invoiceGate(read, await dataverse.readSalesOrderVersion({ orderId }));
-    if (gate.kind === 'skip') {
-      return {
-        kind: 'done',
-        result: { outcome: 'unchanged', note: gate.note, ...(gate.targetId ? { targetId: gate.targetId } : {}) },
-      };
-    }
-    if (gate.kind === 'rebuild') {
-      log.info('order changed since it was read: building its invoice again', {
-        order: order.ordernumber,
-        changes: gate.changes,
-      });
-      return { kind: 'again', read: await dataverse.readSalesOrderForInvoice({ orderId }), why: 'changed' };
-    }
-    const added = await addRecord<InvoiceRet>(
-      connection,
-      (requestId) => ({ type: 'InvoiceAdd', requestId, fields }),
-      `invoice ${refNumber}`,
-    );
-    if (added.kind === 'added')
-      return { kind: 'invoiced', invoice: added.record, outcome: 'created', refNumber, connection };
-    // Answer lost: the next pass looks for the invoice before trying again.
-  }
-  throw ApplicationFailure.nonRetryable(`${what}: the invoice could not be added`, 'InvoiceAddFailed');
+  const placed = await addOrderDocument<InvoiceRet>(read, orderId, {
+    noun: 'invoice',
+    refNumber,
+    connection,
+    lookUp: async () => {
+      const match = matchInvoice(await findInvoices(connection, refNumber), customerListId, orderId);
+      return match.kind === 'ours' ? match.invoice : match.kind;
+    },
+    add: (requestId) => ({ type: 'InvoiceAdd', requestId, fields }),
+    failures: { numberTaken: 'DuplicateInvoiceNumber', addFailed: 'InvoiceAddFailed' },
+  });
+  if (placed.kind !== 'placed') return placed;
+  return { kind: 'invoiced', invoice: placed.record, outcome: placed.outcome, refNumber, connection };
 }
 
 /**

@@ -1,8 +1,6 @@
-import { ApplicationFailure, log } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { SalesOrderForInvoice } from '../../activities/dataverseSalesOrders';
 import type { SyncContext } from '../../activities/syncContext';
-import { ADD_ATTEMPTS } from '../../mapping/rereadLimits';
-import { invoiceGate } from '../../mapping/salesOrderInvoice';
 import {
   matchSalesOrder,
   salesOrderOnOrder,
@@ -11,7 +9,8 @@ import {
 import type { SalesOrderAddFields, SalesOrderRet } from '../../qbxml/requests';
 import { dataverse } from './activities';
 import type { DynamicsSyncResult } from './dynamicsRowToQuickBooks';
-import { addRecord, findSalesOrders } from './quickbooksRecords';
+import { findSalesOrders } from './quickbooksRecords';
+import { addOrderDocument } from './orderDocumentAdd';
 import { mappedOrFail, markRecord } from './recordOutcome';
 import { itemsForOrder } from './salesOrderItems';
 
@@ -55,54 +54,20 @@ export async function salesOrderToQuickBooksSalesOrderPass(
   }
   const refNumber = fields.refNumber;
 
-  let salesOrder: SalesOrderRet | undefined;
-  let outcome: DynamicsSyncResult['outcome'] = 'unchanged';
-  for (let attempt = 1; attempt <= ADD_ATTEMPTS && !salesOrder; attempt++) {
-    const match = matchSalesOrder(await findSalesOrders(connection, refNumber), customerListId, orderId);
-    if (match.kind === 'ours') {
-      salesOrder = match.salesOrder;
-      break;
-    }
-    if (match.kind === 'numberTaken') {
-      throw ApplicationFailure.nonRetryable(
-        `${what}: QuickBooks already has sales order ${refNumber} for another customer or order`,
-        'DuplicateSalesOrderNumber',
-      );
-    }
-    // The last look before the Add is queued: the sales order goes out as the order stands now, or not at all.
-    const gate = invoiceGate(read, await dataverse.readSalesOrderVersion({ orderId }));
-    if (gate.kind === 'skip') {
-      return {
-        kind: 'done',
-        result: { outcome: 'unchanged', note: gate.note, ...(gate.targetId ? { targetId: gate.targetId } : {}) },
-      };
-    }
-    if (gate.kind === 'rebuild') {
-      log.info('order changed since it was read: building its sales order again', {
-        order: order.ordernumber,
-        changes: gate.changes,
-      });
-      return { kind: 'again', read: await dataverse.readSalesOrderForInvoice({ orderId }), why: 'changed' };
-    }
-    const added = await addRecord<SalesOrderRet>(
-      connection,
-      (requestId) => ({ type: 'SalesOrderAdd', requestId, fields }),
-      `sales order ${refNumber}`,
-    );
-    if (added.kind === 'added') {
-      salesOrder = added.record;
-      outcome = 'created';
-    } else {
-      // Answer lost: the next pass looks for the sales order before trying again.
-      log.info('SalesOrderAdd answer lost; looking for the sales order', { attempt });
-    }
-  }
-  if (!salesOrder) {
-    throw ApplicationFailure.nonRetryable(
-      `${what}: the QuickBooks sales order could not be added`,
-      'SalesOrderAddFailed',
-    );
-  }
+  const placed = await addOrderDocument<SalesOrderRet>(read, orderId, {
+    noun: 'sales order',
+    refNumber,
+    connection,
+    lookUp: async () => {
+      const match = matchSalesOrder(await findSalesOrders(connection, refNumber), customerListId, orderId);
+      return match.kind === 'ours' ? match.salesOrder : match.kind;
+    },
+    add: (requestId) => ({ type: 'SalesOrderAdd', requestId, fields }),
+    failures: { numberTaken: 'DuplicateSalesOrderNumber', addFailed: 'SalesOrderAddFailed' },
+  });
+  if (placed.kind !== 'placed') return placed;
+  const salesOrder = placed.record;
+  let outcome: DynamicsSyncResult['outcome'] = placed.outcome;
 
   const recorded = mappedOrFail(salesOrderOnOrder(salesOrder), `QuickBooks sales order ${refNumber}`);
   markRecord({ targetId: recorded.txnId });
