@@ -592,7 +592,10 @@ export function createDataverseListRecordActivities({
     }): Promise<void> {
       try {
         await updateRow(TABLES[input.entity].entitySet, input.rowId, {
-          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields, input.quickbooksForm, input.quickbooksVersion),
+          [SYNC_BASE_COLUMN]: encodeSyncBase(input.fields, {
+            quickbooksForm: input.quickbooksForm,
+            quickbooksVersion: input.quickbooksVersion,
+          }),
         });
       } catch (err) {
         throw asFailure(err, `recording the sync base on ${input.entity} ${input.rowId}`);

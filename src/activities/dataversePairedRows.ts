@@ -151,12 +151,10 @@ export function createDataversePairedRowActivities({
     }): Promise<{ written: string[] }> {
       const body: Record<string, unknown> = { ...input.changes };
       if (input.base) {
-        body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(
-          input.base,
-          input.dynamicsEdits,
-          input.quickbooksForm,
-          input.quickbooksVersion,
-        );
+        body[SYNC_BASE_COLUMN] = encodeSyncBaseWithEdits(input.base, input.dynamicsEdits, {
+          quickbooksForm: input.quickbooksForm,
+          quickbooksVersion: input.quickbooksVersion,
+        });
       }
       if (Object.keys(body).length === 0) return { written: [] };
       const { entitySet, idColumn } = TABLES[input.entity];

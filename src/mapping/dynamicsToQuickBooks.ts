@@ -137,7 +137,7 @@ export function planPairedRowMerge(input: PairedRowMergeInput): MappingResult<Pa
       // The base's QuickBooks version alone never makes a write (see `withoutQuickBooksVersion`).
       rowNeedsWrite:
         Object.keys(rowChanges).length > 0 ||
-        withoutQuickBooksVersion(input.storedBase) !== encodeSyncBase(merged, quickbooksForm),
+        withoutQuickBooksVersion(input.storedBase) !== encodeSyncBase(merged, { quickbooksForm }),
       conflicts,
     },
   };

@@ -75,7 +75,7 @@ export function planRowCreate(
   const { [ACTIVE_STATE_COLUMN]: statecode, ...columns } = desired;
   const state = activeStateValue(statecode) === null ? null : rowStateFor(table, statecode);
   return {
-    body: { ...columns, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks, null, quickbooksVersion) },
+    body: { ...columns, [SYNC_BASE_COLUMN]: encodeSyncBase(quickbooks, { quickbooksVersion }) },
     written: [...Object.keys(columns), ...(state === null ? [] : Object.keys(state))],
     state,
   };
@@ -156,8 +156,14 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
   );
   const newForm = quickbooksFormFor(storedForm, heldInQuickBooksForm);
   // Rewritten when its fields (or their QuickBooks forms) move; then with the version they were agreed at.
-  if (!quickbooksNeedsChange && withoutQuickBooksVersion(input.storedBase) !== encodeSyncBase(merged, newForm)) {
-    changes[SYNC_BASE_COLUMN] = encodeSyncBase(merged, newForm, input.quickbooksVersion);
+  if (
+    !quickbooksNeedsChange &&
+    withoutQuickBooksVersion(input.storedBase) !== encodeSyncBase(merged, { quickbooksForm: newForm })
+  ) {
+    changes[SYNC_BASE_COLUMN] = encodeSyncBase(merged, {
+      quickbooksForm: newForm,
+      quickbooksVersion: input.quickbooksVersion,
+    });
   }
   for (const [bind, target] of Object.entries(input.binds)) if (target) changes[bind] = target;
   if (input.adoptAs) {

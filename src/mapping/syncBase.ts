@@ -150,17 +150,32 @@ export function quickbooksVersionOf(record: { editSequence: string; timeModified
 }
 
 /**
+ * What a base may keep beside its fields, by name: a QuickBooks version has the shape of a one-column QuickBooks form
+ * (strings by key), so as two optional arguments in a row one could be passed for the other and still type-check.
+ */
+interface SyncBaseMarks {
+  quickbooksForm?: QuickBooksForm | null;
+  quickbooksVersion?: QuickBooksVersion | null;
+}
+
+/**
+ * The marks as given, holding no key they do not name. A QuickBooks form has string keys, so it would pass for marks
+ * that name none of its keys (and be dropped without a word); this makes passing a form bare a type error.
+ */
+type OnlySyncBaseMarks<M> = M &
+  ([Exclude<keyof M, keyof SyncBaseMarks>] extends [never]
+    ? unknown
+    : Record<Exclude<keyof M, keyof SyncBaseMarks>, never>);
+
+/**
  * Sorted keys, so equal fields always give equal text and rewriting an unchanged base is a no-op. With a
  * `quickbooksForm`, the base also keeps how QuickBooks holds the text it could not store as it is (see
  * {@link QuickBooksForm}); with a `quickbooksVersion`, the QuickBooks version the fields were agreed at (see
  * {@link QuickBooksVersion}). Each is left out when the column has no room for it: a base without them is still a
  * whole base.
  */
-export function encodeSyncBase(
-  fields: SyncFields,
-  quickbooksForm?: QuickBooksForm | null,
-  quickbooksVersion?: QuickBooksVersion | null,
-): string {
+export function encodeSyncBase<M extends SyncBaseMarks>(fields: SyncFields, marks?: OnlySyncBaseMarks<M>): string {
+  const { quickbooksForm, quickbooksVersion }: SyncBaseMarks = marks ?? {};
   const text = withQuickBooksForm(encodePlainSyncBase(fields), quickbooksForm);
   if (!quickbooksVersion) return text;
   const withVersion = withBaseMark(text, QUICKBOOKS_VERSION_KEY, {
@@ -285,13 +300,12 @@ const DYNAMICS_EDITS_KEY = '@dynamicsEdits';
  * The base with the Dynamics edits it was written over, or the plain base when there are none. Without room for the
  * edits in the column, the plain base: the merge then weighs the row's `modifiedon`, as it always did.
  */
-export function encodeSyncBaseWithEdits(
+export function encodeSyncBaseWithEdits<M extends SyncBaseMarks>(
   fields: SyncFields,
   edits: DynamicsEdits | null | undefined,
-  quickbooksForm?: QuickBooksForm | null,
-  quickbooksVersion?: QuickBooksVersion | null,
+  marks?: OnlySyncBaseMarks<M>,
 ): string {
-  const text = encodeSyncBase(fields, quickbooksForm, quickbooksVersion);
+  const text = encodeSyncBase<SyncBaseMarks>(fields, marks);
   if (!edits || Object.keys(edits.columns).length === 0) return text;
   const columns = Object.fromEntries(
     Object.entries(edits.columns)

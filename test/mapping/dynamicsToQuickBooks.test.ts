@@ -208,7 +208,7 @@ describe('a paired Dynamics row and its QuickBooks record', () => {
     const plan = value(
       planPairedRowMerge({
         table: 'account',
-        storedBase: encodeSyncBase(accountSyncFields(ACME), null, version),
+        storedBase: encodeSyncBase(accountSyncFields(ACME), { quickbooksVersion: version }),
         quickbooks: accountSyncFields(ACME),
         dynamics: accountSyncFields(ACME),
         qbModifiedAt: '2024-03-01T09:00:00-08:00',

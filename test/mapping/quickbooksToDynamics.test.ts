@@ -262,7 +262,7 @@ describe('planRowMerge and planRowCreate: the QuickBooks version the base is agr
   });
 
   it('a version that moved with no synced field costs no write', () => {
-    const agreedAtV1 = encodeSyncBase(accountSyncFields(ACME), null, v1);
+    const agreedAtV1 = encodeSyncBase(accountSyncFields(ACME), { quickbooksVersion: v1 });
     const plan = value(planRowMerge(input(ACME, ACME, null, { storedBase: agreedAtV1, quickbooksVersion: v2 })));
     assert.deepEqual(plan.changes, {});
     assert.equal(plan.outcome, 'unchanged');

@@ -167,7 +167,7 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
   const v2 = { editSequence: '1764970002', timeModified: '2026-12-05T10:00:02-08:00' };
 
   it('is stored beside the fields under @quickbooksVersion, which the fields never show', () => {
-    const text = encodeSyncBase(fields, null, v2);
+    const text = encodeSyncBase(fields, { quickbooksVersion: v2 });
     assert.deepEqual(JSON.parse(text)['@quickbooksVersion'], v2);
     assert.deepEqual(decodeSyncBase(text), fields);
     assert.deepEqual(decodeQuickBooksVersion(text), v2);
@@ -175,7 +175,13 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
   });
 
   it('is kept beside the Dynamics edits a base was written over', () => {
-    const text = encodeSyncBaseWithEdits(fields, { at: '2026-12-05T18:00:00Z', columns: { fax: null } }, null, v2);
+    const text = encodeSyncBaseWithEdits(
+      fields,
+      { at: '2026-12-05T18:00:00Z', columns: { fax: null } },
+      {
+        quickbooksVersion: v2,
+      },
+    );
     assert.deepEqual(decodeQuickBooksVersion(text), v2);
     assert.deepEqual(decodeSyncBase(text), fields);
     assert.equal(
@@ -186,10 +192,25 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
 
   it('is left out, never the fields, when the column has no room for it', () => {
     const long = { name: 'x'.repeat(SYNC_BASE_MAX_LENGTH - 12) };
-    const text = encodeSyncBase(long, null, v2);
+    const text = encodeSyncBase(long, { quickbooksVersion: v2 });
     assert.ok(text.length <= SYNC_BASE_MAX_LENGTH);
     assert.equal(text, encodeSyncBase(long));
     assert.equal(decodeQuickBooksVersion(text), null);
+  });
+
+  it('is passed by name beside the QuickBooks form, and the text is the one stored bases already carry', () => {
+    const form = { name: 'Harbor Supply Co' };
+    // Workflows replay their planners, so this text must not move.
+    assert.equal(
+      encodeSyncBase(fields, { quickbooksForm: form, quickbooksVersion: v2 }),
+      '{"name":"Harbor Supply","telephone1":"555-8441","@quickbooksForm":{"name":"Harbor Supply Co"},' +
+        '"@quickbooksVersion":{"editSequence":"1764970002","timeModified":"2026-12-05T10:00:02-08:00"}}',
+    );
+    // A version has the shape of a form (strings by key): passed bare, either would be dropped without a word.
+    // @ts-expect-error a QuickBooks form is not the marks
+    assert.equal(encodeSyncBase(fields, form), encodeSyncBase(fields));
+    // @ts-expect-error a QuickBooks version is not the marks
+    assert.equal(encodeSyncBase(fields, v2), encodeSyncBase(fields));
   });
 
   const cases: { title: string; carried: { editSequence: string; timeModified: string }; superseded: boolean }[] = [
@@ -223,7 +244,10 @@ describe('the QuickBooks version a base was agreed at (@quickbooksVersion)', () 
   ];
   for (const c of cases) {
     it(`a run carrying ${c.title} is ${c.superseded ? '' : 'not '}superseded`, () =>
-      assert.equal(quickbooksVersionSuperseded(encodeSyncBase(fields, null, v2), c.carried), c.superseded));
+      assert.equal(
+        quickbooksVersionSuperseded(encodeSyncBase(fields, { quickbooksVersion: v2 }), c.carried),
+        c.superseded,
+      ));
   }
 
   it('a base written by older code (no version) supersedes nothing and reads as before', () => {

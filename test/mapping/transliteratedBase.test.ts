@@ -45,7 +45,7 @@ const ROW: AccountRecord = {
 const CUSTOMER: AccountRecord = { ...ROW, name: LATIN, address1_city: 'Athina' };
 const FORM: QuickBooksForm = { name: LATIN, address1_city: 'Athina' };
 /** The base the connector writes once both sides hold the account: the Dynamics form, and QuickBooks' next to it. */
-const STORED = encodeSyncBase(accountSyncFields(ROW), FORM);
+const STORED = encodeSyncBase(accountSyncFields(ROW), { quickbooksForm: FORM });
 /** The same base as code before this change wrote it: no QuickBooks form. */
 const LEGACY = encodeSyncBase(accountSyncFields(ROW));
 
@@ -78,7 +78,13 @@ describe('the sync base keeps the QuickBooks form next to the Dynamics form', ()
     assert.deepEqual(decodeQuickBooksForm(STORED), FORM);
     assert.equal(decodeQuickBooksForm(LEGACY), null);
     // Next to the Dynamics edits a stale write-back keeps, both readable.
-    const both = encodeSyncBaseWithEdits(accountSyncFields(ROW), { at: LATE, columns: { telephone1: '1' } }, FORM);
+    const both = encodeSyncBaseWithEdits(
+      accountSyncFields(ROW),
+      { at: LATE, columns: { telephone1: '1' } },
+      {
+        quickbooksForm: FORM,
+      },
+    );
     assert.deepEqual(decodeQuickBooksForm(both), FORM);
     assert.deepEqual(decodeSyncBase(both), decodeSyncBase(LEGACY));
   });
@@ -103,7 +109,7 @@ describe('the sync base keeps the QuickBooks form next to the Dynamics form', ()
     const long = 'Ω'.repeat(1900);
     const fields = accountSyncFields({ ...ROW, name: long });
     const form = { name: transliterateToWindows1252(long) };
-    const text = encodeSyncBase(fields, form);
+    const text = encodeSyncBase(fields, { quickbooksForm: form });
     assert.ok(text.length <= SYNC_BASE_MAX_LENGTH);
     const merge = value(
       mergeSyncFields({
