@@ -1,18 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
 import { DataverseValidationError } from '../../src/dataverse/errors';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, QbRecord } from '../../src/qbxml/requests';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
 import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
-
-function qbxml(body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${body}</QBXMLMsgsRq></QBXML>`;
-}
+import { qbxmlMessage as qbxml, quickbooksRecords, syncStackSuite } from '../support/syncStackSuite';
 
 /**
  * Active status both ways (issue 16 item 1) on the whole stack: a QuickBooks customer or item made inactive
@@ -21,14 +15,7 @@ function qbxml(body: string): string {
  * deleted in QuickBooks deactivates and marks its row, which is kept; a deleted invoice shows on its order.
  */
 describe('active status and deletions both ways (real Temporal, both sandboxes, Web Connector simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
-
-  const qb = (body: string): QbRecord[] => {
-    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(qbxml(body)));
-    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
-    return response.records;
-  };
+  const qb = (body: string): QbRecord[] => quickbooksRecords(suite.stack, 'east', body);
   const customerNamed = (name: string): CustomerRet =>
     qb(`<CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq>`)[0] as CustomerRet;
   const itemNamed = (name: string): SyncedItem =>
@@ -39,7 +26,7 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     );
   };
   const row = async (table: 'account' | 'product', listId: string): Promise<Record<string, unknown>> => {
-    const found = await stack.dataverse.retrieve(ENTITY_SETS[table], qbListKey('east', listId));
+    const found = await suite.stack.dataverse.retrieve(ENTITY_SETS[table], qbListKey('east', listId));
     assert.ok(found, `${table} of ${listId} exists`);
     return found;
   };
@@ -49,25 +36,19 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
   };
   /** A cycle after a synced change finds nothing to hand off in either direction. */
   const assertQuiet = async (): Promise<void> => {
-    const echo = await stack.cycle('east');
+    const echo = await suite.stack.cycle('east');
     assert.equal(echo.handedOff['d365:account'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
     assert.equal(echo.handedOff['d365:product'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
     assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
     assert.equal(echo.handedOff['qb:item'] ?? 0, 0);
   };
 
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
+  const suite = syncStackSuite(async ({ stack }) => {
     const first = await stack.cycle('east');
     await stack.settle();
     assert.deepEqual(first.failed, []);
     await stack.cycle('east'); // write-backs of the first cycle come back once as Dynamics changes
     await stack.settle();
-  });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
   });
 
   it('a customer made inactive in QuickBooks deactivates its account; active again activates it', async () => {
@@ -75,14 +56,14 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.deepEqual(await stateOf('account', customer.listId), [0, 1]);
     setCustomerActive(customer, false);
     // The poll reads with ActiveStatus All: QuickBooks' default (ActiveOnly) would not return the record at all.
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     assert.deepEqual(cycle.failed, []);
     assert.equal(cycle.outcomes['customer:updated'], 1);
     assert.deepEqual(await stateOf('account', customer.listId), [1, 2]);
     await assertQuiet();
 
     setCustomerActive(customerNamed('Harbor Lights Cafe'), true);
-    const back = await stack.cycle('east');
+    const back = await suite.stack.cycle('east');
     assert.equal(back.outcomes['customer:updated'], 1);
     assert.deepEqual(await stateOf('account', customer.listId), [0, 1]);
     await assertQuiet();
@@ -91,17 +72,17 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
   it('an account deactivated in Dynamics makes its QuickBooks customer inactive; activated again, active', async () => {
     const customer = customerNamed('Cape Cod Marine');
     const account = await row('account', customer.listId);
-    await stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 1, statuscode: 2 });
-    const cycle = await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 1, statuscode: 2 });
+    const cycle = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(cycle.failed, []);
     assert.equal(customerNamed('Cape Cod Marine').isActive, false);
     assert.deepEqual(await stateOf('account', customer.listId), [1, 2]);
     await assertQuiet();
 
-    await stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 0, statuscode: 1 });
-    await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 0, statuscode: 1 });
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.equal(customerNamed('Cape Cod Marine').isActive, true);
     await assertQuiet();
   });
@@ -112,15 +93,15 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     qb(
       `<ItemServiceModRq><ItemServiceMod><ListID>${item.listId}</ListID><EditSequence>${item.editSequence}</EditSequence><IsActive>false</IsActive></ItemServiceMod></ItemServiceModRq>`,
     );
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     assert.equal(cycle.outcomes['item:updated'], 1);
     assert.deepEqual(await stateOf('product', item.listId), [1, 2]);
     await assertQuiet();
 
     const product = await row('product', item.listId);
-    await stack.dataverse.update(ENTITY_SETS.product, String(product.productid), { statecode: 0, statuscode: 1 });
-    await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.dataverse.update(ENTITY_SETS.product, String(product.productid), { statecode: 0, statuscode: 1 });
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.equal(itemNamed('Installation').isActive, true);
     await assertQuiet();
   });
@@ -132,8 +113,8 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     const item = qb(
       `<ItemNonInventoryAddRq><ItemNonInventoryAdd><Name>Old Stapler</Name><SalesOrPurchase><Desc>Stapler</Desc><Price>12.00</Price><AccountRef><FullName>Sales</FullName></AccountRef></SalesOrPurchase></ItemNonInventoryAdd></ItemNonInventoryAddRq>`,
     )[0] as SyncedItem;
-    await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(await stateOf('product', item.listId), [0, 1]);
 
     for (const [type, listId] of [
@@ -141,14 +122,14 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
       ['ItemNonInventory', item.listId],
     ]) {
       const [rs] = parseQbxmlResponse(
-        stack.quickbooks.files.east!.processRequest(
+        suite.stack.quickbooks.files.east!.processRequest(
           qbxml(`<ListDelRq><ListDelType>${type}</ListDelType><ListID>${listId}</ListID></ListDelRq>`),
         ),
       );
       assert.equal(rs?.statusCode, 0, rs?.statusMessage);
     }
-    const cycle = await stack.cycle('east');
-    await stack.settle();
+    const cycle = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(cycle.failed, []);
     assert.equal(cycle.outcomes['customer:deleted'], 1, JSON.stringify(cycle.outcomes));
     assert.equal(cycle.outcomes['item:deleted'], 1, JSON.stringify(cycle.outcomes));
@@ -157,13 +138,13 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.deepEqual([kept.statecode, kept.statuscode], [1, 2]);
     assert.match(String(kept.qbsync_qbdeletedon), /^\d{4}-\d{2}-\d{2}T/);
     assert.deepEqual(await stateOf('product', item.listId), [1, 2]);
-    const run = await env.client.workflow.getHandle(`qb/east/customer/${customer.listId}`).result();
+    const run = await suite.env.client.workflow.getHandle(`qb/east/customer/${customer.listId}`).result();
     assert.match(String((run as { note?: string }).note), /deleted in QuickBooks/);
 
     // The deletion is read once; the marked rows do not go back to QuickBooks, even when edited in Dynamics.
-    await stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { telephone1: '518-555-0100' });
-    const after = await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { telephone1: '518-555-0100' });
+    const after = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(after.failed, []);
     assert.equal(after.handedOff['qb:customer'] ?? 0, 0);
     assert.equal(after.handedOff['qb:item'] ?? 0, 0);
@@ -174,13 +155,13 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     const customer = customerNamed('Brandywine Florist');
     const account = await row('account', customer.listId);
     const [rs] = parseQbxmlResponse(
-      stack.quickbooks.files.east!.processRequest(
+      suite.stack.quickbooks.files.east!.processRequest(
         qbxml(`<ListDelRq><ListDelType>Customer</ListDelType><ListID>${customer.listId}</ListID></ListDelRq>`),
       ),
     );
     assert.equal(rs?.statusCode, 0, rs?.statusMessage);
     // As the failed-record retry starts it: the ListID only, no record.
-    const handle = await env.client.workflow.start(quickbooksRecordSync, {
+    const handle = await suite.env.client.workflow.start(quickbooksRecordSync, {
       taskQueue: 'sync-e2e',
       workflowId: `qb/east/customer/${customer.listId}`,
       args: [
@@ -188,12 +169,12 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
           connection: 'east',
           entity: 'customer',
           listId: customer.listId,
-          settings: stack.settings.get('east')!,
+          settings: suite.stack.settings.get('east')!,
           choices: { customerTypes: {}, classes: {}, terms: {} },
         },
       ],
     });
-    await stack.settle();
+    await suite.stack.settle();
     const result = await handle.result();
     assert.equal(result.outcome, 'deleted');
     assert.equal(result.targetId, account.accountid);
@@ -202,7 +183,7 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
 
   it('an invoice deleted in QuickBooks shows on its invoice row: Canceled, status Deleted, nothing owed, the invoice still named', async () => {
     let order: Record<string, unknown> | undefined;
-    for await (const r of stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
+    for await (const r of suite.stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
       select: ['salesorderid', 'statecode', 'qbsync_qbtxnid', 'qbsync_invoicenumber'],
       filter: 'qbsync_qbtxnid ne null',
     })) {
@@ -211,7 +192,7 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     }
     assert.ok(order, 'an invoiced order');
     const invoiceRow = async (): Promise<Record<string, unknown> | undefined> => {
-      for await (const r of stack.dataverse.queryRows(ENTITY_SETS.invoice, {
+      for await (const r of suite.stack.dataverse.queryRows(ENTITY_SETS.invoice, {
         select: [
           'invoiceid',
           'statecode',
@@ -230,13 +211,13 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.equal((await invoiceRow())?.qbsync_invoicestatus, 'Open');
     const txnId = String(order.qbsync_qbtxnid);
     const [rs] = parseQbxmlResponse(
-      stack.quickbooks.files.east!.processRequest(
+      suite.stack.quickbooks.files.east!.processRequest(
         qbxml(`<TxnDelRq><TxnDelType>Invoice</TxnDelType><TxnID>${txnId}</TxnID></TxnDelRq>`),
       ),
     );
     assert.equal(rs?.statusCode, 0, rs?.statusMessage);
 
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     assert.equal(cycle.invoicesDeleted, 1);
     const after = await invoiceRow();
     assert.equal(after?.qbsync_invoicestatus, 'Deleted');
@@ -244,15 +225,15 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.deepEqual([after?.statecode, after?.statuscode], [3, 100003], 'Canceled');
     assert.equal(after?.qbsync_qbtxnid, txnId);
     assert.equal(after?.qbsync_invoicenumber, order.qbsync_invoicenumber);
-    const stillInvoiced = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, String(order.salesorderid));
+    const stillInvoiced = await suite.stack.dataverse.retrieve(ENTITY_SETS.salesorder, String(order.salesorderid));
     assert.equal(stillInvoiced?.statecode, 4);
     assert.equal(stillInvoiced?.qbsync_qbtxnid, txnId);
 
-    const again = await stack.cycle('east');
+    const again = await suite.stack.cycle('east');
     assert.equal(again.invoicesDeleted ?? 0, 0);
 
     // Reconcile agrees: the deleted customer, item and invoice are gone on one side and marked on the other.
-    const report = await stack.reconcile('east');
+    const report = await suite.stack.reconcile('east');
     if (!report.inAgreement) console.log(JSON.stringify(report, null, 1).slice(0, 4000));
     assert.equal(report.inAgreement, true);
   });
@@ -260,7 +241,7 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
   it('the Dataverse sandbox refuses a status that does not belong to the state, as Dataverse does', async () => {
     const account = await row('account', customerNamed('Harbor Lights Cafe').listId);
     await assert.rejects(
-      stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 1, statuscode: 1 }),
+      suite.stack.dataverse.update(ENTITY_SETS.account, String(account.accountid), { statecode: 1, statuscode: 1 }),
       (err: unknown) => err instanceof DataverseValidationError && /not a valid status code/.test(err.message),
     );
   });

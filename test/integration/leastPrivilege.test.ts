@@ -1,64 +1,35 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { insertChoiceOptions } from '../../src/dataverse/choiceOptions';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
-import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, QbRecord } from '../../src/qbxml/requests';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
-
-function qbxml(body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${body}</QBXMLMsgsRq></QBXML>`;
-}
+import { quickbooksRecords, syncStackSuite, workflowFailure } from '../support/syncStackSuite';
 
 // Issue 13 item 2: the sync runs under the least-privilege role of docs/deployment.md (the stack's worker signs in as
 // the sandbox's connector app), which may not add choice options. A QuickBooks customer type Dynamics has no option
 // for fails that customer's run alone, naming the option and the command that adds it; the poll and the other
 // records go on. Once an administrator has added it (`qbsync provision --customer-types`), the customer syncs.
 describe('the sync under the least-privilege role', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
+  const suite = syncStackSuite();
 
-  const qb = (body: string): QbRecord[] => {
-    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(qbxml(body)));
-    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
-    return response.records;
-  };
+  const qb = (body: string): QbRecord[] => quickbooksRecords(suite.stack, 'east', body);
   const accountsNamed = async (name: string): Promise<Array<Record<string, unknown>>> => {
     const rows: Array<Record<string, unknown>> = [];
-    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.account, {
+    for await (const row of suite.stack.dataverse.queryRows(ENTITY_SETS.account, {
       select: ['accountid', 'name', 'accountcategorycode', 'telephone1'],
       filter: `name eq '${name}'`,
     }))
       rows.push(row);
     return rows;
   };
-  const failureOf = async (workflowId: string): Promise<string> => {
-    try {
-      await env.client.workflow.getHandle(workflowId).result();
-      return '';
-    } catch (err) {
-      const cause = (err as { cause?: Error }).cause;
-      return cause?.message ?? String(err);
-    }
-  };
-
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
-  });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
-  });
+  const failureOf = (workflowId: string): Promise<string> => workflowFailure(suite.env, workflowId);
 
   it('the initial sync needs no metadata privilege: options were added at provisioning', async () => {
-    const east = await stack.cycle('east');
-    await stack.settle();
+    const east = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(east.failed, []);
     assert.deepEqual(east.choicesAdded, []);
-    assert.deepEqual(await stack.recordRuns("ExecutionStatus = 'Failed'"), []);
+    assert.deepEqual(await suite.stack.recordRuns("ExecutionStatus = 'Failed'"), []);
   });
 
   it('a customer type without an option fails that customer alone, naming the option and the command', async () => {
@@ -70,8 +41,8 @@ describe('the sync under the least-privilege role', () => {
         '<CustomerTypeRef><FullName>Retail</FullName></CustomerTypeRef></CustomerAdd></CustomerAddRq>',
     );
     const city = qb('<CustomerQueryRq><FullName>City of Springfield</FullName></CustomerQueryRq>')[0] as CustomerRet;
-    const east = await stack.cycle('east');
-    await stack.settle();
+    const east = await suite.stack.cycle('east');
+    await suite.stack.settle();
     const workflowId = `qb/east/customer/${city.listId}`;
     assert.deepEqual(east.failed, [workflowId], 'the poll completed; only the customer of the new type failed');
     assert.deepEqual(east.choicesAdded, []);
@@ -85,15 +56,15 @@ describe('the sync under the least-privilege role', () => {
 
   it('once an administrator has added the option, the customer syncs', async () => {
     // What `qbsync provision --customer-types Government` does, under the administrator's role.
-    const { added } = await insertChoiceOptions(stack.dataverse, 'customerTypes', ['Government']);
+    const { added } = await insertChoiceOptions(suite.stack.dataverse, 'customerTypes', ['Government']);
     assert.deepEqual(added, ['Government']);
     const city = qb('<CustomerQueryRq><FullName>City of Springfield</FullName></CustomerQueryRq>')[0] as CustomerRet;
     qb(
       `<CustomerModRq><CustomerMod><ListID>${city.listId}</ListID><EditSequence>${city.editSequence ?? ''}</EditSequence>` +
         '<Phone>555-0101</Phone></CustomerMod></CustomerModRq>',
     );
-    const east = await stack.cycle('east');
-    await stack.settle();
+    const east = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(east.failed, []);
     const [row] = await accountsNamed('City of Springfield');
     assert.ok(row, 'the customer is an account now');

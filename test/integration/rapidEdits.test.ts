@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import { dataverseRecordWorkflowId } from '../../src/mapping/entityRegistry';
@@ -18,8 +17,7 @@ import {
   rememberOwnWritesSignal,
 } from '../../src/workflows/companyFile/messages';
 import { collectedChangesQuery } from '../fixtures/changeCollector';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
+import { syncStackSuite } from '../support/syncStackSuite';
 
 /**
  * Issue 11, the chaos run's lost edits: several quick edits of one Dynamics account's phone ended in QuickBooks (and
@@ -29,19 +27,16 @@ import { startTestTemporal } from '../support/temporal';
  * last value. Real Temporal dev server, the Dataverse sandbox and the QuickBooks simulators behind the real gateway.
  */
 describe('rapid edits of one Dynamics account end on the last value in both systems', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
-
   const customer = (listId: string): CustomerRet => {
     const xml = `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><ListID>${listId}</ListID></CustomerQueryRq></QBXMLMsgsRq></QBXML>`;
-    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(xml));
+    const [response] = parseQbxmlResponse(suite.stack.quickbooks.files.east!.processRequest(xml));
     const found = response?.records[0] as CustomerRet | undefined;
     assert.ok(found, `customer ${listId} exists`);
     return found;
   };
   const customerNamed = (name: string): CustomerRet => {
     const xml = `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq></QBXMLMsgsRq></QBXML>`;
-    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(xml));
+    const [response] = parseQbxmlResponse(suite.stack.quickbooks.files.east!.processRequest(xml));
     const found = response?.records[0] as CustomerRet | undefined;
     assert.ok(found, `customer ${name} exists`);
     return found;
@@ -49,18 +44,18 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
   /** The account paired with an east customer, by the customer's name. */
   const pairedAccount = async (name: string): Promise<{ accountId: string; listId: string }> => {
     const { listId } = customerNamed(name);
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', listId));
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', listId));
     assert.ok(row, `the account of ${name} is paired`);
     return { accountId: String(row.accountid), listId };
   };
   const account = async (accountId: string): Promise<Record<string, unknown>> => {
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, accountId);
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, accountId);
     assert.ok(row, `account ${accountId} exists`);
     return row;
   };
   /** A person saving the account's phone in Dynamics (no connector tag), and the webhook that save sends. */
   const save = async (accountId: string, phone: string): Promise<DataverseChangeSummary> => {
-    await stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: phone });
+    await suite.stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: phone });
     const row = await account(accountId);
     return {
       messageName: 'Update',
@@ -74,12 +69,12 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
   };
   /** Webhook deliveries, in the order given, to the gateway's starter (signal-with-start on the row's workflow id). */
   const deliver = async (...changes: DataverseChangeSummary[]): Promise<void> => {
-    const start = temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 0 });
+    const start = temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 0 });
     for (const change of changes) await start(change, 'east');
   };
   /** Waits until the row's run has read the row `times` times (it then waits for QuickBooks). */
   const rowRead = async (accountId: string, times = 1): Promise<void> => {
-    const handle = env.client.workflow.getHandle(dataverseRecordWorkflowId('account', accountId));
+    const handle = suite.env.client.workflow.getHandle(dataverseRecordWorkflowId('account', accountId));
     for (let i = 0; i < 200; i++) {
       const events = (await handle.fetchHistory()).events ?? [];
       const reads = new Set(
@@ -102,15 +97,9 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     assert.equal(decodeSyncBase(String(row.qbsync_syncbase))?.telephone1, phone, 'the sync base is the last value');
   };
 
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
+  const suite = syncStackSuite(async ({ stack }) => {
     await stack.cycle('east');
     await stack.settle();
-  });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
   });
 
   it('two saves: the run read the first, the second comes while it waits for QuickBooks, webhooks late and reversed', async () => {
@@ -120,7 +109,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     await rowRead(accountId);
     const second = await save(accountId, '617-555-1002');
     await deliver(second, first); // the first save's webhook delivered again, after the second's
-    await stack.settle();
+    await suite.stack.settle();
     await assertBothOn(accountId, listId, '617-555-1002');
   });
 
@@ -132,12 +121,12 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     const second = await save(accountId, '215-555-2002');
     const third = await save(accountId, '215-555-2003');
     await deliver(third, first, second);
-    await stack.settle();
+    await suite.stack.settle();
     await assertBothOn(accountId, listId, '215-555-2003');
   });
 
   it('a new account saved again before its pairing was written: the customer ends on the second save', async () => {
-    const created = await stack.dataverse.create(ENTITY_SETS.account, {
+    const created = await suite.stack.dataverse.create(ENTITY_SETS.account, {
       name: 'Rapid Edit Traders',
       customertypecode: 3,
       telephone1: '603-555-5001',
@@ -155,7 +144,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     await rowRead(accountId);
     const edit = await save(accountId, '603-555-5002');
     await deliver(edit);
-    await stack.settle();
+    await suite.stack.settle();
     const row = await account(accountId);
     const { listId } = customerNamed('Rapid Edit Traders');
     assert.equal(row.qbsync_qblistid, listId, 'the account is paired with the customer made from it');
@@ -177,7 +166,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     await rowRead(accountId);
     const edit = await save(accountId, '802-555-3001');
     await deliver(edit);
-    await stack.settle();
+    await suite.stack.settle();
     assert.notEqual(before, '802-555-3001');
     await assertBothOn(accountId, listId, '802-555-3001');
   });
@@ -194,8 +183,8 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
       needsRead: false,
     };
     // A quiet period far longer than the signals below take to arrive, so each lands inside it.
-    await temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 15_000 })(change, 'east');
-    const run = env.client.workflow.getHandle(workflowId);
+    await temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 15_000 })(change, 'east');
+    const run = suite.env.client.workflow.getHandle(workflowId);
     await run.signal(dataverseChangedSignal, { ...change, foundByPoll: true, needsRead: true });
     await run.signal(dataverseChangedSignal, { ...change, foundByPoll: true, needsRead: true });
     await rowRead(accountId);
@@ -204,14 +193,14 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
       (e) => Number(e.timerStartedEventAttributes?.startToFireTimeout?.seconds ?? -1) === 15,
     ).length;
     assert.equal(quietWaits, 1, 'the poll notices started the quiet period over');
-    await stack.settle();
+    await suite.stack.settle();
   });
 
   it('a write QuickBooks answered after a poll began and before its read is an echo to that poll, not a change', async () => {
     const target = customerNamed('Capitol Dental Group');
-    const companyFile = env.client.workflow.getHandle(companyFileWorkflowId('east'));
+    const companyFile = suite.env.client.workflow.getHandle(companyFileWorkflowId('east'));
     // A connector flow's Mod, queued before the poll's read (the fixture stands for any flow writing QuickBooks).
-    const rename = await env.client.workflow.start('renameCustomer', {
+    const rename = await suite.env.client.workflow.start('renameCustomer', {
       workflowId: `fixture/rename/${randomUUID()}`,
       taskQueue: 'sync-e2e',
       args: ['east', target, 'Capitol Dental Group PC'],
@@ -219,7 +208,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     for (let i = 0; i < 100 && (await companyFile.query(companyFileStatusQuery)).queued === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     await rename.result();
     const written = customer(target.listId);
     assert.equal(written.companyName, 'Capitol Dental Group PC');
@@ -229,7 +218,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
   });
 
   it('a poll forgets only the version of an own write it read: one remembered after its read stays', async () => {
-    const companyFile = env.client.workflow.getHandle(companyFileWorkflowId('east'));
+    const companyFile = suite.env.client.workflow.getHandle(companyFileWorkflowId('east'));
     await companyFile.signal(rememberOwnWritesSignal, { '80000999-0000000001': '1796000002' });
     await companyFile.signal(forgetOwnWritesSignal, { '80000999-0000000001': '1796000001' });
     assert.equal((await companyFile.query(ownWritesQuery))['80000999-0000000001'], '1796000002');
@@ -240,10 +229,13 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
   it('a poll that finds a row whose run is still busy tells that run, before its cursor moves past the change', async () => {
     const { accountId } = await pairedAccount('Empire Office Supply');
     const workflowId = dataverseRecordWorkflowId('account', accountId);
-    const busy = await env.client.workflow.start('dataverseChangeCollector', { workflowId, taskQueue: 'sync-e2e' });
+    const busy = await suite.env.client.workflow.start('dataverseChangeCollector', {
+      workflowId,
+      taskQueue: 'sync-e2e',
+    });
     try {
       await save(accountId, '518-555-4001');
-      const cycle = await stack.cycle('east');
+      const cycle = await suite.stack.cycle('east');
       assert.ok(cycle.dynamicsIds.includes(workflowId), 'the poll found the row');
       const told = await busy.query(collectedChangesQuery);
       assert.deepEqual(
@@ -260,7 +252,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     let savesDuringSync = 0;
     // A person saves the account each time QuickBooks has applied the run's Mod, before the run writes back: every
     // write-back of the run (ROW_MERGE_ATTEMPTS of them) finds a newer row.
-    stack.hooks.afterProcess = async (connection, xml) => {
+    suite.stack.hooks.afterProcess = async (connection, xml) => {
       if (connection !== 'east' || !xml.includes('<CustomerModRq') || !xml.includes(listId)) return;
       if (savesDuringSync >= 3) return;
       savesDuringSync += 1;
@@ -269,12 +261,12 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     try {
       await deliver(await save(accountId, '202-555-6000'));
       await rowRead(accountId); // the run is under way (the list settle() asks may not show it yet)
-      await stack.settle(80);
+      await suite.stack.settle(80);
     } finally {
-      delete stack.hooks.afterProcess;
+      delete suite.stack.hooks.afterProcess;
     }
     assert.equal(savesDuringSync, 3, 'each write-back of the first run met a newer save');
-    const runs = await stack.recordRuns(`WorkflowId = '${dataverseRecordWorkflowId('account', accountId)}'`);
+    const runs = await suite.stack.recordRuns(`WorkflowId = '${dataverseRecordWorkflowId('account', accountId)}'`);
     assert.deepEqual(
       runs.filter((r) => r.status.name === 'FAILED').map((r) => r.runId),
       [],
@@ -287,14 +279,14 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     const { accountId, listId } = await pairedAccount('Hudson Valley Farms');
     let editedInQuickBooks = false;
     // The run has read the customer; a second later someone edits its phone in QuickBooks, before the run's Mod.
-    stack.hooks.afterProcess = async (connection, xml) => {
+    suite.stack.hooks.afterProcess = async (connection, xml) => {
       if (connection !== 'east' || editedInQuickBooks || !xml.includes('<CustomerQueryRq') || !xml.includes(listId))
         return;
       editedInQuickBooks = true;
       await new Promise((r) => setTimeout(r, 1_100)); // a later second than the Dynamics save: latest wins
       const current = customer(listId);
       const [answer] = parseQbxmlResponse(
-        stack.quickbooks.files.east!.processRequest(
+        suite.stack.quickbooks.files.east!.processRequest(
           `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerModRq><CustomerMod><ListID>${listId}</ListID><EditSequence>${current.editSequence}</EditSequence><Phone>914-555-7002</Phone></CustomerMod></CustomerModRq></QBXMLMsgsRq></QBXML>`,
         ),
       );
@@ -303,9 +295,9 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     try {
       await deliver(await save(accountId, '914-555-7001'));
       await rowRead(accountId);
-      await stack.settle(80);
+      await suite.stack.settle(80);
     } finally {
-      delete stack.hooks.afterProcess;
+      delete suite.stack.hooks.afterProcess;
     }
     assert.ok(editedInQuickBooks, 'QuickBooks was edited between the read and the Mod');
     await assertBothOn(accountId, listId, '914-555-7002');
@@ -318,7 +310,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
   it('a QuickBooks edit made after a second Dynamics save, before the run wrote over that save, wins', async () => {
     const { accountId, listId } = await pairedAccount('Cape Cod Marine');
     let edited = false;
-    stack.hooks.afterProcess = async (connection, xml) => {
+    suite.stack.hooks.afterProcess = async (connection, xml) => {
       if (connection !== 'east' || edited || !xml.includes('<CustomerModRq') || !xml.includes(listId)) return;
       edited = true;
       // QuickBooks applied the run's Mod (the first save); its answer is not back yet.
@@ -326,7 +318,7 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
       await new Promise((r) => setTimeout(r, 1_100)); // the QuickBooks edit is a later second than the save
       const current = customer(listId);
       const [answer] = parseQbxmlResponse(
-        stack.quickbooks.files.east!.processRequest(
+        suite.stack.quickbooks.files.east!.processRequest(
           `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerModRq><CustomerMod><ListID>${listId}</ListID><EditSequence>${current.editSequence}</EditSequence><Phone>508-555-2920</Phone></CustomerMod></CustomerModRq></QBXMLMsgsRq></QBXML>`,
         ),
       );
@@ -336,9 +328,9 @@ describe('rapid edits of one Dynamics account end on the last value in both syst
     try {
       await deliver(await save(accountId, '508-555-6954'));
       await rowRead(accountId);
-      await stack.settle(80);
+      await suite.stack.settle(80);
     } finally {
-      delete stack.hooks.afterProcess;
+      delete suite.stack.hooks.afterProcess;
     }
     assert.ok(edited, 'the second save and the QuickBooks edit came between the run’s Mod and its write-back');
     await assertBothOn(accountId, listId, '508-555-2920');

@@ -1,15 +1,13 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { InvoiceRet, QbxmlRequest, QbxmlResponse, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
+import { dynamicsRow, invoiceRowsOf as invoiceRowsOfOrder, syncStackSuite } from '../support/syncStackSuite';
 
 /**
  * Issue 16 item 3 end to end on the sandboxes: with `invoices.via: salesOrder` (here the east office), a Dynamics order
@@ -19,35 +17,20 @@ import { startTestTemporal } from '../support/temporal';
  * QuickBooks invoice carrying its balance and paid status.
  */
 describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
+  const suite = syncStackSuite(async ({ stack }) => {
+    await stack.cycle('east');
+    // The first sync of the seeded office invoices its seeded orders directly; the mode changes only after it.
+    await stack.settle(120);
+    stack.settings.get('east')!.invoices.via = 'salesOrder';
+  });
 
   const quickbooks = (request: QbxmlRequest): QbxmlResponse =>
-    parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(buildQbxmlMessage([request])))[0]!;
-  const order = async (id: string): Promise<Record<string, unknown>> => {
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, id);
-    assert.ok(row, `order ${id} exists`);
-    return row;
-  };
-  const invoiceRowsOf = async (orderId: string): Promise<Record<string, unknown>[]> => {
-    const rows = [];
-    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.invoice, {
-      select: [
-        'invoiceid',
-        'statecode',
-        'statuscode',
-        'qbsync_companyfile',
-        'qbsync_qbtxnid',
-        'qbsync_invoicenumber',
-        'qbsync_balance',
-        'qbsync_invoicestatus',
-      ],
-      filter: `_salesorderid_value eq ${orderId}`,
-    })) {
-      rows.push(row);
-    }
-    return rows.sort((a, b) => String(a.qbsync_invoicenumber).localeCompare(String(b.qbsync_invoicenumber)));
-  };
+    parseQbxmlResponse(suite.stack.quickbooks.files.east!.processRequest(buildQbxmlMessage([request])))[0]!;
+  const order = (id: string): Promise<Record<string, unknown>> => dynamicsRow(suite.stack, 'salesorder', id);
+  const invoiceRowsOf = async (orderId: string): Promise<Record<string, unknown>[]> =>
+    (await invoiceRowsOfOrder(suite.stack, orderId)).sort((a, b) =>
+      String(a.qbsync_invoicenumber).localeCompare(String(b.qbsync_invoicenumber)),
+    );
   /** What accounting does in QuickBooks: an invoice made from the sales order. */
   const invoiceInQuickBooks = (fields: Extract<QbxmlRequest, { type: 'InvoiceAdd' }>['fields']): InvoiceRet => {
     const answer = quickbooks({ type: 'InvoiceAdd', requestId: 'accounting', fields });
@@ -55,23 +38,10 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
     return answer.records[0] as InvoiceRet;
   };
 
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
-    await stack.cycle('east');
-    // The first sync of the seeded office invoices its seeded orders directly; the mode changes only after it.
-    await stack.settle(120);
-    stack.settings.get('east')!.invoices.via = 'salesOrder';
-  });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
-  });
-
   it('an order becomes one QuickBooks sales order (answer lost once), then follows a partial and a full invoice made from it in QuickBooks', async () => {
     const orderId = randomUUID();
     const customer = demoAccountId('Blue Yonder Airlines');
-    await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
       salesorderid: orderId,
       name: 'Hangar fit-out',
       'customerid_account@odata.bind': `/accounts(${customer})`,
@@ -80,7 +50,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
       ['HW-1003', 4, 129],
       ['SV-2001', 2, 199],
     ] as const) {
-      await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+      await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
         'salesorderid@odata.bind': `/salesorders(${orderId})`,
         'productid@odata.bind': `/products(${demoProductId(product)})`,
         'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
@@ -89,7 +59,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
         ispriceoverridden: true,
       });
     }
-    const start = temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 500 });
+    const start = temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 });
     await start(
       {
         entity: 'salesorder',
@@ -104,21 +74,21 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
 
     // QuickBooks has the sales order, and nobody is left to hear that it does.
     let killed = false;
-    stack.hooks.afterProcess = async (_office, xml) => {
+    suite.stack.hooks.afterProcess = async (_office, xml) => {
       if (!killed && xml.includes('<SalesOrderAddRq')) {
         killed = true;
-        await stack.stopWorker();
+        await suite.stack.stopWorker();
       }
     };
     for (let i = 0; i < 30 && !killed; i++) {
       await new Promise((r) => setTimeout(r, 400));
-      await stack.connectors.east!.runSession();
+      await suite.stack.connectors.east!.runSession();
     }
     assert.equal(killed, true, 'the SalesOrderAdd reached QuickBooks');
-    stack.hooks.afterProcess = undefined;
-    await stack.startWorker();
-    await stack.cycle('east'); // the poll sees the order too
-    await stack.settle();
+    suite.stack.hooks.afterProcess = undefined;
+    await suite.stack.startWorker();
+    await suite.stack.cycle('east'); // the poll sees the order too
+    await suite.stack.settle();
 
     let row = await order(orderId);
     const number = String(row.qbsync_salesordernumber);
@@ -148,7 +118,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
       lines: [{ quantity: '1', linkToTxn: { txnId: salesOrder.txnId, txnLineId: kits!.txnLineId } }],
     });
     assert.equal(first.balanceRemaining, '129.00');
-    const partly = await stack.cycle('east');
+    const partly = await suite.stack.cycle('east');
     assert.equal(partly.salesOrdersInvoiced, 1);
     row = await order(orderId);
     assert.equal(row.statecode, 0, 'partly invoiced: still Active');
@@ -169,7 +139,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
     });
     assert.equal(second.balanceRemaining, '785.00');
     assert.ok(service);
-    const full = await stack.cycle('east');
+    const full = await suite.stack.cycle('east');
     assert.equal(full.salesOrdersInvoiced, 1);
     row = await order(orderId);
     assert.equal(row.statecode, 4, 'fully invoiced in QuickBooks: Invoiced');
@@ -186,8 +156,8 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
     );
 
     // The customer pays the first invoice: its row shows it Paid; the order stays Invoiced.
-    stack.quickbooks.files.east!.payInvoice(first.txnId, '129.00');
-    const paid = await stack.cycle('east');
+    suite.stack.quickbooks.files.east!.payInvoice(first.txnId, '129.00');
+    const paid = await suite.stack.cycle('east');
     assert.equal(paid.salesOrdersInvoiced, 1);
     rows = await invoiceRowsOf(orderId);
     assert.deepEqual(
@@ -200,7 +170,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
     assert.equal((await order(orderId)).statecode, 4, 'still Invoiced');
 
     // A later poll with nothing new writes nothing.
-    const quiet = await stack.cycle('east');
+    const quiet = await suite.stack.cycle('east');
     assert.equal(quiet.salesOrdersInvoiced ?? 0, 0);
     assert.equal((await invoiceRowsOf(orderId)).length, 2);
   });

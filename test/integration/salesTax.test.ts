@@ -1,15 +1,11 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
-import { buildQbxmlMessage } from '../../src/qbxml/build';
-import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, InvoiceRet, QbRecord, QbxmlRequest } from '../../src/qbxml/requests';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
+import { quickbooksRecords, syncStackSuite } from '../support/syncStackSuite';
 
 /**
  * Sales tax end to end (issue 14): Dynamics computes no US sales tax, so an order carries none of its own; QuickBooks
@@ -18,33 +14,26 @@ import { startTestTemporal } from '../support/temporal';
  * real difference next to it is still an amount difference.
  */
 describe('sales tax QuickBooks adds to an invoiced order (real Temporal, both sandboxes, Web Connector simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
-
-  const qb = (request: QbxmlRequest): QbRecord[] => {
-    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(buildQbxmlMessage([request])));
-    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
-    return response.records;
-  };
+  const qb = (request: QbxmlRequest): QbRecord[] => quickbooksRecords(suite.stack, 'east', request);
   const listIdOf = async (entitySet: string, id: string): Promise<string> => {
-    const row = await stack.dataverse.retrieve(entitySet, id);
+    const row = await suite.stack.dataverse.retrieve(entitySet, id);
     const listId = row?.qbsync_qblistid;
     assert.ok(typeof listId === 'string' && listId !== '', `${entitySet} ${id} is paired`);
     return listId;
   };
   const order = async (id: string): Promise<Record<string, unknown>> => {
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, id);
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.salesorder, id);
     assert.ok(row, `order ${id} exists`);
     return row;
   };
   const newOrder = async (accountId: string, quantity: number, price: number): Promise<string> => {
     const orderId = randomUUID();
-    await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
       salesorderid: orderId,
       name: `Taxed order ${quantity} x ${price}`,
       'customerid_account@odata.bind': `/accounts(${accountId})`,
     });
-    await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
       'salesorderid@odata.bind': `/salesorders(${orderId})`,
       'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
       'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
@@ -55,9 +44,7 @@ describe('sales tax QuickBooks adds to an invoiced order (real Temporal, both sa
     return orderId;
   };
 
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
+  const suite = syncStackSuite(async ({ stack }) => {
     await stack.cycle('east');
     await stack.settle();
     await stack.cycle('east');
@@ -87,16 +74,12 @@ describe('sales tax QuickBooks adds to an invoiced order (real Temporal, both sa
     await stack.cycle('east'); // the customer and item edits come back once as QuickBooks changes
     await stack.settle();
   });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
-  });
 
   it('an order without tax, invoiced with QuickBooks tax, is reported as sales tax only in QuickBooks', async () => {
     const accountId = demoAccountId('Blue Yonder Airlines');
     const orderId = await newOrder(accountId, 2, 129);
-    await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
 
     const row = await order(orderId);
     assert.equal(row.statecode, 4, 'the order is invoiced');
@@ -111,7 +94,7 @@ describe('sales tax QuickBooks adds to an invoiced order (real Temporal, both sa
     // 258.00 × 6.25 % = 16.125, rounded half-up once.
     assert.equal(invoice?.salesTaxTotal, '16.13');
 
-    const report = await stack.reconcile('east');
+    const report = await suite.stack.reconcile('east');
     const ours = <T extends { id: string }>(entries: readonly T[]): T[] =>
       entries.filter((e) => e.id === orderId.toLowerCase());
     assert.deepEqual(ours(report.amountDifferences), []);
@@ -130,8 +113,8 @@ describe('sales tax QuickBooks adds to an invoiced order (real Temporal, both sa
 
   it('an invoice that differs from its order by more than the tax is still an amount difference', async () => {
     const orderId = await newOrder(demoAccountId('Blue Yonder Airlines'), 1, 129);
-    await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
     const row = await order(orderId);
     assert.equal(row.statecode, 4);
     // Someone adds a line to the invoice in QuickBooks: the difference is now the tax and that line.
@@ -156,7 +139,7 @@ describe('sales tax QuickBooks adds to an invoiced order (real Temporal, both sa
       },
     } as QbxmlRequest);
 
-    const report = await stack.reconcile('east');
+    const report = await suite.stack.reconcile('east');
     const ours = <T extends { id: string }>(entries: readonly T[]): T[] =>
       entries.filter((e) => e.id === orderId.toLowerCase());
     assert.deepEqual(ours(report.salesTaxOnlyInQuickBooks), []);

@@ -1,105 +1,57 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
-import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, InvoiceRet, QbRecord } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoOrderId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
 import { pollProgressQuery } from '../../src/workflows/pollProgress';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
-
-function qbxml(body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${body}</QBXMLMsgsRq></QBXML>`;
-}
+import {
+  dynamicsRow,
+  invoiceRowsOf as invoiceRowsOfOrder,
+  quickbooksRecords,
+  syncStackSuite,
+  workflowFailure,
+} from '../support/syncStackSuite';
 
 describe('sync flows end to end (real Temporal, both sandboxes, Web Connector simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
+  const suite = syncStackSuite();
 
-  const qb = (office: 'east' | 'west', body: string): QbRecord[] => {
-    const [response] = parseQbxmlResponse(stack.quickbooks.files[office]!.processRequest(qbxml(body)));
-    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
-    return response.records;
-  };
+  const qb = (office: 'east' | 'west', body: string): QbRecord[] => quickbooksRecords(suite.stack, office, body);
   const customerNamed = (office: 'east' | 'west', name: string): CustomerRet | undefined =>
     qb(office, `<CustomerQueryRq><FullName>${name}</FullName></CustomerQueryRq>`)[0] as CustomerRet | undefined;
   const invoicesNumbered = (office: 'east' | 'west', ref: string): InvoiceRet[] =>
     qb(office, `<InvoiceQueryRq><RefNumber>${ref}</RefNumber></InvoiceQueryRq>`) as InvoiceRet[];
-  const account = async (id: string): Promise<Record<string, unknown>> => {
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, id);
-    assert.ok(row, `account ${id} exists`);
-    return row;
-  };
-  const order = async (id: string): Promise<Record<string, unknown>> => {
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, id);
-    assert.ok(row, `order ${id} exists`);
-    return row;
-  };
+  const account = (id: string): Promise<Record<string, unknown>> => dynamicsRow(suite.stack, 'account', id);
+  const order = (id: string): Promise<Record<string, unknown>> => dynamicsRow(suite.stack, 'salesorder', id);
   /** The invoice rows made from an order (the QuickBooks invoice in Dynamics). */
-  const invoiceRowsOf = async (orderId: string): Promise<Record<string, unknown>[]> => {
-    const rows = [];
-    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.invoice, {
-      select: [
-        'invoiceid',
-        'statecode',
-        'statuscode',
-        'qbsync_companyfile',
-        'qbsync_qbtxnid',
-        'qbsync_invoicenumber',
-        'qbsync_balance',
-        'qbsync_invoicestatus',
-      ],
-      filter: `_salesorderid_value eq ${orderId}`,
-    })) {
-      rows.push(row);
-    }
-    return rows;
-  };
-  const failureOf = async (workflowId: string): Promise<string> => {
-    try {
-      await env.client.workflow.getHandle(workflowId).result();
-      return '';
-    } catch (err) {
-      const cause = (err as { cause?: Error }).cause;
-      return cause?.message ?? String(err);
-    }
-  };
-
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
-  });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
-  });
+  const invoiceRowsOf = (orderId: string): Promise<Record<string, unknown>[]> =>
+    invoiceRowsOfOrder(suite.stack, orderId);
+  const failureOf = (workflowId: string): Promise<string> => workflowFailure(suite.env, workflowId);
 
   it('initial sync of both offices: reconcile finds nothing out of agreement, to the cent', async () => {
-    const east = await stack.cycle('east');
-    const west = await stack.cycle('west');
-    await stack.settle();
+    const east = await suite.stack.cycle('east');
+    const west = await suite.stack.cycle('west');
+    await suite.stack.settle();
     assert.deepEqual(east.failed, []);
     assert.deepEqual(west.failed, []);
     assert.equal(east.handedOff['qb:customer'], 15);
     // The cycle answers how far it got: here, everything it found.
-    const progress = await env.client.workflow.getHandle('poll/west').query(pollProgressQuery);
+    const progress = await suite.env.client.workflow.getHandle('poll/west').query(pollProgressQuery);
     assert.equal(progress.phase, 'done');
     assert.ok(progress.total > 0);
     assert.equal(progress.done, progress.total);
-    assert.deepEqual(await stack.recordRuns("ExecutionStatus = 'Failed'"), []);
+    assert.deepEqual(await suite.stack.recordRuns("ExecutionStatus = 'Failed'"), []);
 
     for (const office of ['east', 'west']) {
-      const report = await stack.reconcile(office);
+      const report = await suite.stack.reconcile(office);
       if (!report.inAgreement) console.log(JSON.stringify(report, null, 1).slice(0, 6000));
       assert.equal(report.inAgreement, true);
     }
     // Every seeded Dynamics order is an invoice in the company file of its customer, and the order says so.
     const orders = [];
-    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
+    for await (const row of suite.stack.dataverse.queryRows(ENTITY_SETS.salesorder, {
       select: ['salesorderid', 'ordernumber', 'statecode', 'qbsync_qbtxnid', 'qbsync_invoicenumber', 'totalamount'],
     })) {
       orders.push(row);
@@ -132,7 +84,7 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
 
   it('two company files feed one organisation without mixing: a customer in both is two accounts', async () => {
     const rows = [];
-    for await (const row of stack.dataverse.queryRows(ENTITY_SETS.account, {
+    for await (const row of suite.stack.dataverse.queryRows(ENTITY_SETS.account, {
       select: ['accountid', 'qbsync_companyfile', 'qbsync_qblistid'],
       filter: "name eq 'Northwind Traders'",
     })) {
@@ -151,29 +103,29 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
       'east',
       `<CustomerModRq><CustomerMod><ListID>${customer.listId}</ListID><EditSequence>${customer.editSequence}</EditSequence><Phone>617-555-0199</Phone></CustomerMod></CustomerModRq>`,
     );
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     assert.equal(cycle.outcomes['customer:updated'], 1);
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
     assert.equal(row?.telephone1, '617-555-0199');
 
-    const echo = await stack.cycle('east');
+    const echo = await suite.stack.cycle('east');
     assert.equal(echo.handedOff['d365:account'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
     assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
   });
 
   it('an edit in Dynamics reaches QuickBooks within one cycle, and its echo writes nothing', async () => {
     const customer = customerNamed('east', 'Cape Cod Marine')!;
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
-    await stack.dataverse.update(ENTITY_SETS.account, String(row?.accountid), {
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    await suite.stack.dataverse.update(ENTITY_SETS.account, String(row?.accountid), {
       emailaddress1: 'orders@capecod.example',
     });
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     assert.equal(cycle.handedOff['d365:account'], 1);
-    await stack.settle();
+    await suite.stack.settle();
     assert.equal(customerNamed('east', 'Cape Cod Marine')?.email, 'orders@capecod.example');
 
     // QuickBooks now reports the customer as modified, but it is the connector's own write: no record is synced.
-    const echo = await stack.cycle('east');
+    const echo = await suite.stack.cycle('east');
     assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
     assert.deepEqual(echo.outcomes, {});
     assert.equal(echo.handedOff['d365:account'] ?? 0, 0);
@@ -181,36 +133,36 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
 
   it('both sides changed the same field: the later change wins and the run records both versions', async () => {
     const customer = customerNamed('east', 'Brandywine Florist')!;
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
-    await stack.dataverse.update(ENTITY_SETS.account, String(row?.accountid), { telephone1: '302-555-0001' });
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    await suite.stack.dataverse.update(ENTITY_SETS.account, String(row?.accountid), { telephone1: '302-555-0001' });
     await new Promise((r) => setTimeout(r, 1100)); // QuickBooks times are to the second: make its change clearly later
     qb(
       'east',
       `<CustomerModRq><CustomerMod><ListID>${customer.listId}</ListID><EditSequence>${customer.editSequence}</EditSequence><Phone>302-555-0002</Phone></CustomerMod></CustomerModRq>`,
     );
-    const cycle = await stack.cycle('east');
+    const cycle = await suite.stack.cycle('east');
     assert.equal(cycle.outcomes['customer:conflict'], 1);
-    const run = (await env.client.workflow
+    const run = (await suite.env.client.workflow
       .getHandle(`qb/east/customer/${customer.listId}`)
       .result()) as QuickBooksRecordSyncResult;
     const phone = run.conflicts.find((c) => c.field === 'phone');
     assert.equal(phone?.winner, 'quickbooks');
     assert.equal(phone?.quickbooks.telephone1, '302-555-0002');
     assert.equal(phone?.dynamics.telephone1, '302-555-0001');
-    const after = await stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
+    const after = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, qbListKey('east', customer.listId));
     assert.equal(after?.telephone1, '302-555-0002');
-    await stack.settle();
+    await suite.stack.settle();
   });
 
   it('a sales order announced twice by webhook and seen by the poll becomes exactly one invoice, even when the worker dies between the InvoiceAdd and its answer', async () => {
     const orderId = randomUUID();
     const accountId = demoAccountId('Blue Yonder Airlines');
-    await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
       salesorderid: orderId,
       name: 'Webhook order',
       'customerid_account@odata.bind': `/accounts(${accountId})`,
     });
-    await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
       'salesorderid@odata.bind': `/salesorders(${orderId})`,
       'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
       'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
@@ -218,7 +170,7 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
       priceperunit: 129,
       ispriceoverridden: true,
     });
-    const start = temporalRecordSyncStarter(env.client, 'sync-e2e', { quietPeriodMs: 500 });
+    const start = temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 });
     const change = {
       entity: 'salesorder',
       id: orderId,
@@ -232,21 +184,21 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.equal(first.workflowId, second.workflowId);
 
     let killed = false;
-    stack.hooks.afterProcess = async (_office, xml) => {
+    suite.stack.hooks.afterProcess = async (_office, xml) => {
       if (!killed && xml.includes('<InvoiceAddRq')) {
         killed = true;
-        await stack.stopWorker(); // QuickBooks has the invoice; nobody is left to hear that it does
+        await suite.stack.stopWorker(); // QuickBooks has the invoice; nobody is left to hear that it does
       }
     };
     for (let i = 0; i < 20 && !killed; i++) {
       await new Promise((r) => setTimeout(r, 400));
-      await stack.connectors.east!.runSession();
+      await suite.stack.connectors.east!.runSession();
     }
     assert.equal(killed, true, 'the InvoiceAdd reached QuickBooks');
-    stack.hooks.afterProcess = undefined;
-    await stack.startWorker();
-    await stack.cycle('east'); // the poll sees the order too
-    await stack.settle();
+    suite.stack.hooks.afterProcess = undefined;
+    await suite.stack.startWorker();
+    await suite.stack.cycle('east'); // the poll sees the order too
+    await suite.stack.settle();
 
     const row = await order(orderId);
     assert.equal(row.statecode, 4);
@@ -265,8 +217,8 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     const txnId = String(adventureOrder.qbsync_qbtxnid);
     const [invoice] = qb('east', `<InvoiceQueryRq><TxnID>${txnId}</TxnID></InvoiceQueryRq>`) as InvoiceRet[];
     assert.ok(invoice?.balanceRemaining);
-    stack.quickbooks.files.east!.payInvoice(txnId, '1000.00');
-    let cycle = await stack.cycle('east');
+    suite.stack.quickbooks.files.east!.payInvoice(txnId, '1000.00');
+    let cycle = await suite.stack.cycle('east');
     assert.equal(cycle.invoicesRecorded, 1);
     const [partly] = await invoiceRowsOf(orderId);
     const expected = (Number(invoice.balanceRemaining) - 1000).toFixed(2);
@@ -274,8 +226,8 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.equal(partly?.qbsync_invoicestatus, 'Open');
     assert.equal(partly?.statecode, 0, 'a partly paid invoice stays Active');
 
-    stack.quickbooks.files.east!.payInvoice(txnId, expected);
-    cycle = await stack.cycle('east');
+    suite.stack.quickbooks.files.east!.payInvoice(txnId, expected);
+    cycle = await suite.stack.cycle('east');
     assert.equal(cycle.invoicesRecorded, 1);
     const [paid, ...more] = await invoiceRowsOf(orderId);
     assert.equal(more.length, 0);
@@ -283,36 +235,39 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.equal(paid?.qbsync_invoicestatus, 'Paid');
     assert.deepEqual([paid?.statecode, paid?.statuscode], [2, 100001], 'Paid / Complete');
     assert.equal((await order(orderId)).statecode, 4, 'still Invoiced');
-    const again = await stack.cycle('east');
+    const again = await suite.stack.cycle('east');
     assert.equal(again.invoicesRecorded, 0, 'a paid invoice seen again writes nothing');
   });
 
   it('bad data fails that record alone with a clear reason; once fixed, a reset completes it without a duplicate', async () => {
     const longName = 'Consolidated Interstellar Logistics and Freight Incorporated';
-    const created = await stack.dataverse.create(ENTITY_SETS.account, { name: longName, customertypecode: 3 });
-    const good = await stack.dataverse.create(ENTITY_SETS.account, { name: 'Tailspin Toys', customertypecode: 3 });
-    const cycle = await stack.cycle('east');
+    const created = await suite.stack.dataverse.create(ENTITY_SETS.account, { name: longName, customertypecode: 3 });
+    const good = await suite.stack.dataverse.create(ENTITY_SETS.account, {
+      name: 'Tailspin Toys',
+      customertypecode: 3,
+    });
+    const cycle = await suite.stack.cycle('east');
     assert.equal(cycle.handedOff['d365:account'], 2);
-    await stack.settle();
+    await suite.stack.settle();
 
     const badId = `d365/account/${String(created.id)}`;
     assert.match(await failureOf(badId), /name.*41/);
     assert.ok(customerNamed('east', 'Tailspin Toys'), 'the other record still synced');
-    const described = await env.client.workflow.getHandle(badId).describe();
+    const described = await suite.env.client.workflow.getHandle(badId).describe();
     assert.equal(described.status.name, 'FAILED');
 
     // The operator shortens the name in Dynamics, then resets the failed run (what `temporal workflow reset` does).
-    await stack.dataverse.update(ENTITY_SETS.account, String(created.id), { name: 'Consolidated Interstellar' });
-    const history = await env.client.workflow.getHandle(badId).fetchHistory();
+    await suite.stack.dataverse.update(ENTITY_SETS.account, String(created.id), { name: 'Consolidated Interstellar' });
+    const history = await suite.env.client.workflow.getHandle(badId).fetchHistory();
     const firstTask = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-    await env.client.workflowService.resetWorkflowExecution({
+    await suite.env.client.workflowService.resetWorkflowExecution({
       namespace: 'default',
       workflowExecution: { workflowId: badId, runId: described.runId },
       reason: 'name shortened in Dynamics',
       workflowTaskFinishEventId: firstTask?.eventId,
       requestId: randomUUID(),
     });
-    await stack.settle();
+    await suite.stack.settle();
     assert.equal(await failureOf(badId), '');
     const customer = customerNamed('east', 'Consolidated Interstellar');
     assert.ok(customer);

@@ -1,12 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
-import { buildQbxmlMessage } from '../../src/qbxml/build';
-import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, QbRecord, QbxmlRequest } from '../../src/qbxml/requests';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
+import { quickbooksRecords, syncStackSuite } from '../support/syncStackSuite';
 
 const GREEK = 'Ελληνικά ΑΕ';
 const LATIN = 'Ellinika AE';
@@ -18,51 +14,38 @@ const LATIN = 'Ellinika AE';
  * in QuickBooks still reaches Dynamics.
  */
 describe('transliterated names keep their Dynamics form (real Temporal, both sandboxes, Web Connector simulator)', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
-
-  const qb = (request: QbxmlRequest): QbRecord[] => {
-    const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(buildQbxmlMessage([request])));
-    assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
-    return response.records;
-  };
+  const qb = (request: QbxmlRequest): QbRecord[] => quickbooksRecords(suite.stack, 'east', request);
   const customer = (listId: string): CustomerRet =>
     qb({ type: 'CustomerQuery', requestId: 'q', listIds: [listId] })[0] as CustomerRet;
   const account = async (id: string): Promise<Record<string, unknown>> => {
-    const row = await stack.dataverse.retrieve(ENTITY_SETS.account, id);
+    const row = await suite.stack.dataverse.retrieve(ENTITY_SETS.account, id);
     assert.ok(row, `account ${id} exists`);
     return row;
   };
   /** A cycle after a synced change finds nothing to hand off in either direction. */
   const assertQuiet = async (): Promise<void> => {
-    const echo = await stack.cycle('east');
+    const echo = await suite.stack.cycle('east');
     assert.equal(echo.handedOff['d365:account'] ?? 0, 0, JSON.stringify(echo.dynamicsIds));
     assert.equal(echo.handedOff['qb:customer'] ?? 0, 0);
   };
 
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
+  const suite = syncStackSuite(async ({ stack }) => {
     await stack.cycle('east');
     await stack.settle();
     await stack.cycle('east'); // write-backs of the first cycle come back once as Dynamics changes
     await stack.settle();
   });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
-  });
 
   it('a Greek account name survives the QuickBooks echo; a later QuickBooks edit still reaches Dynamics', async () => {
-    const created = await stack.dataverse.create(ENTITY_SETS.account, {
+    const created = await suite.stack.dataverse.create(ENTITY_SETS.account, {
       name: GREEK,
       customertypecode: 3,
       telephone1: '210-555-0100',
       address1_city: 'Αθήνα',
     });
     const accountId = String(created.id);
-    const first = await stack.cycle('east');
-    await stack.settle();
+    const first = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(first.failed, []);
 
     let row = await account(accountId);
@@ -78,8 +61,8 @@ describe('transliterated names keep their Dynamics form (real Temporal, both san
     assert.deepEqual(base['@quickbooksForm'], { address1_city: 'Athina', name: LATIN });
 
     // The next polls read the customer back (the pairing's write-back also shows as a Dynamics change once).
-    await stack.cycle('east');
-    await stack.settle();
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
     await assertQuiet();
     row = await account(accountId);
     assert.equal(row.name, GREEK, 'the QuickBooks echo did not overwrite the Greek name');
@@ -91,8 +74,8 @@ describe('transliterated names keep their Dynamics form (real Temporal, both san
       requestId: 'phone',
       fields: { listId, editSequence: customer(listId).editSequence, phone: '210-555-0199' },
     });
-    const phoneCycle = await stack.cycle('east');
-    await stack.settle();
+    const phoneCycle = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(phoneCycle.failed, []);
     row = await account(accountId);
     assert.equal(row.telephone1, '210-555-0199');
@@ -106,8 +89,8 @@ describe('transliterated names keep their Dynamics form (real Temporal, both san
       requestId: 'rename',
       fields: { listId, editSequence: customer(listId).editSequence, name: 'Ellinika Trading' },
     });
-    const renameCycle = await stack.cycle('east');
-    await stack.settle();
+    const renameCycle = await suite.stack.cycle('east');
+    await suite.stack.settle();
     assert.deepEqual(renameCycle.failed, []);
     row = await account(accountId);
     assert.equal(row.name, 'Ellinika Trading');

@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import { estimateNumber } from '../../src/mapping/wonOpportunityToEstimate';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
@@ -9,8 +8,7 @@ import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, EstimateRet, QbxmlRequest } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import type { DataverseRecordSyncResult } from '../../src/workflows/dataverseRecordSync';
-import { startSyncStack, type SyncStack } from '../support/syncStack';
-import { startTestTemporal } from '../support/temporal';
+import { syncStackSuite } from '../support/syncStackSuite';
 
 /**
  * Issue 16 item 2 end to end on the sandboxes: a won opportunity's account becomes a QuickBooks customer at once and,
@@ -18,14 +16,10 @@ import { startTestTemporal } from '../support/temporal';
  * TxnID and number go back onto the opportunity.
  */
 describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', () => {
-  let env: TestWorkflowEnvironment;
-  let stack: SyncStack;
   /** What the gateway does with each webhook delivery: signal-with-start of the row's run (no quiet period here). */
   let deliver: (opportunityId: string) => Promise<string>;
 
-  before(async () => {
-    env = await startTestTemporal();
-    stack = await startSyncStack(env);
+  const suite = syncStackSuite(async ({ env, stack }) => {
     await stack.cycle('east');
     // The first sync of the seeded offices takes many sessions on a loaded machine.
     await stack.settle(120);
@@ -45,13 +39,9 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
       return workflowId;
     };
   });
-  after(async () => {
-    await stack?.close();
-    await env?.teardown();
-  });
 
   const quickbooks = (office: 'east' | 'west', request: QbxmlRequest) =>
-    parseQbxmlResponse(stack.quickbooks.files[office]!.processRequest(buildQbxmlMessage([request])))[0]!;
+    parseQbxmlResponse(suite.stack.quickbooks.files[office]!.processRequest(buildQbxmlMessage([request])))[0]!;
   const estimatesNumbered = (office: 'east' | 'west', refNumber: string): EstimateRet[] =>
     quickbooks(office, { type: 'EstimateQuery', requestId: 'e', refNumbers: [refNumber], includeLineItems: true })
       .records as EstimateRet[];
@@ -61,10 +51,10 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
 
   /** A new account (no QuickBooks customer yet) and an open opportunity for it with two products. */
   const opportunityForNewAccount = async (accountName: string): Promise<{ accountId: string; id: string }> => {
-    const account = await stack.dataverse.create('accounts', { name: accountName, telephone1: '555-0142' });
+    const account = await suite.stack.dataverse.create('accounts', { name: accountName, telephone1: '555-0142' });
     const accountId = String(account.id);
     const id = randomUUID();
-    await stack.dataverse.create('opportunities', {
+    await suite.stack.dataverse.create('opportunities', {
       opportunityid: id,
       name: `${accountName} showroom`,
       'parentaccountid@odata.bind': `/accounts(${accountId})`,
@@ -73,7 +63,7 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
       ['HW-1003', 3, 120],
       ['SV-2001', 1.5, 199],
     ] as const) {
-      await stack.dataverse.create('opportunityproducts', {
+      await suite.stack.dataverse.create('opportunityproducts', {
         'opportunityid@odata.bind': `/opportunities(${id})`,
         'productid@odata.bind': `/products(${demoProductId(product)})`,
         'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
@@ -85,11 +75,11 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
     return { accountId, id };
   };
   const win = (id: string) =>
-    stack.dataverse.execute('POST', 'WinOpportunity', {
+    suite.stack.dataverse.execute('POST', 'WinOpportunity', {
       body: { Status: 3, OpportunityClose: { subject: 'Won', 'opportunityid@odata.bind': `/opportunities(${id})` } },
     });
   const result = (workflowId: string) =>
-    env.client.workflow.getHandle(workflowId).result() as Promise<DataverseRecordSyncResult>;
+    suite.env.client.workflow.getHandle(workflowId).result() as Promise<DataverseRecordSyncResult>;
 
   it('a won opportunity, delivered twice and found by the poll, becomes one customer and one estimate with its products, recorded on it', async () => {
     const { accountId, id } = await opportunityForNewAccount('Harbour Cycles Ltd');
@@ -97,15 +87,15 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
     // Two deliveries of the same Win (Dataverse retries, a duplicate), then the poll: one run, one estimate.
     const workflowId = await deliver(id);
     assert.equal(await deliver(id), workflowId);
-    const polled = await stack.cycle('east');
+    const polled = await suite.stack.cycle('east');
     assert.ok(polled.dynamicsIds.includes(workflowId), 'the poll found the won opportunity too');
-    await stack.settle();
+    await suite.stack.settle();
     const first = await result(workflowId);
     assert.equal(first.connection, 'east');
 
     const customer = customerNamed('east', 'Harbour Cycles Ltd');
     assert.ok(customer, 'the account became a customer in the receiving company file');
-    const account = await stack.dataverse.retrieve('accounts', accountId, { select: ['qbsync_qblistid'] });
+    const account = await suite.stack.dataverse.retrieve('accounts', accountId, { select: ['qbsync_qblistid'] });
     assert.equal(account?.qbsync_qblistid, customer.listId);
 
     const refNumber = estimateNumber(id);
@@ -122,7 +112,7 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
       ],
     );
     assert.equal(estimate.totalAmount, '658.50');
-    const opportunity = await stack.dataverse.retrieve('opportunities', id, {
+    const opportunity = await suite.stack.dataverse.retrieve('opportunities', id, {
       select: ['qbsync_estimatetxnid', 'qbsync_estimatenumber', 'qbsync_companyfile', 'statecode'],
     });
     assert.equal(opportunity?.qbsync_estimatetxnid, estimate.txnId);
@@ -132,7 +122,7 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
 
     // Delivered once more after its run ended: a new run finds the estimate recorded and adds nothing.
     const again = await deliver(id);
-    await stack.settle();
+    await suite.stack.settle();
     const second = await result(again);
     assert.equal(second.outcome, 'unchanged');
     assert.equal(estimatesNumbered('east', refNumber).length, 1);
@@ -141,31 +131,33 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
   it('an opportunity that is not won sends nothing to QuickBooks: no customer, no estimate', async () => {
     const { accountId, id } = await opportunityForNewAccount('Lantern Row Bakery');
     const workflowId = await deliver(id);
-    await stack.settle();
+    await suite.stack.settle();
     const run = await result(workflowId);
     assert.equal(run.outcome, 'unchanged');
     assert.match(run.note ?? '', /not won/);
     assert.equal(customerNamed('east', 'Lantern Row Bakery'), undefined);
     assert.deepEqual(estimatesNumbered('east', estimateNumber(id)), []);
-    const account = await stack.dataverse.retrieve('accounts', accountId, { select: ['qbsync_qblistid'] });
+    const account = await suite.stack.dataverse.retrieve('accounts', accountId, { select: ['qbsync_qblistid'] });
     assert.equal(account?.qbsync_qblistid ?? null, null);
   });
 
   it('a connection that makes no estimates gets the customer only', async () => {
-    const east = stack.settings.get('east')!;
+    const east = suite.stack.settings.get('east')!;
     east.opportunities.estimates = false;
     try {
       const { id } = await opportunityForNewAccount('Quayside Joinery');
       await win(id);
       const workflowId = await deliver(id);
-      await stack.settle();
+      await suite.stack.settle();
       const run = await result(workflowId);
       const customer = customerNamed('east', 'Quayside Joinery');
       assert.ok(customer, 'the account became a customer');
       assert.equal(run.outcome, 'created');
       assert.equal(run.targetId, customer.listId);
       assert.deepEqual(estimatesNumbered('east', estimateNumber(id)), []);
-      const opportunity = await stack.dataverse.retrieve('opportunities', id, { select: ['qbsync_estimatetxnid'] });
+      const opportunity = await suite.stack.dataverse.retrieve('opportunities', id, {
+        select: ['qbsync_estimatetxnid'],
+      });
       assert.equal(opportunity?.qbsync_estimatetxnid ?? null, null);
     } finally {
       east.opportunities.estimates = true;
