@@ -7,7 +7,12 @@ import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { InvoiceRet, QbxmlRequest, QbxmlResponse, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
-import { dynamicsRow, invoiceRowsOf as invoiceRowsOfOrder, syncStackSuite } from '../support/syncStackSuite';
+import {
+  dynamicsRow,
+  invoiceRowsOf as invoiceRowsOfOrder,
+  loseAnswerTo,
+  syncStackSuite,
+} from '../support/syncStackSuite';
 
 /**
  * Issue 16 item 3 end to end on the sandboxes: with `invoices.via: salesOrder` (here the east office), a Dynamics order
@@ -73,20 +78,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
     );
 
     // QuickBooks has the sales order, and nobody is left to hear that it does.
-    let killed = false;
-    suite.stack.hooks.afterProcess = async (_office, xml) => {
-      if (!killed && xml.includes('<SalesOrderAddRq')) {
-        killed = true;
-        await suite.stack.stopWorker();
-      }
-    };
-    for (let i = 0; i < 30 && !killed; i++) {
-      await new Promise((r) => setTimeout(r, 400));
-      await suite.stack.connectors.east!.runSession();
-    }
-    assert.equal(killed, true, 'the SalesOrderAdd reached QuickBooks');
-    suite.stack.hooks.afterProcess = undefined;
-    await suite.stack.startWorker();
+    assert.equal(await loseAnswerTo(suite.stack, '<SalesOrderAddRq', 30), true, 'the SalesOrderAdd reached QuickBooks');
     await suite.stack.cycle('east'); // the poll sees the order too
     await suite.stack.settle();
 

@@ -105,3 +105,26 @@ export function quickbooksRecords(
   assert.ok(response && response.statusCode <= 1, `QuickBooks refused: ${response?.statusMessage ?? ''}`);
   return response.records;
 }
+
+/**
+ * A write's answer lost the hard way: east's Web Connector runs sessions (at most `sessions`) until QuickBooks has
+ * processed the first request whose XML holds `request` (`<InvoiceAddRq`), and the worker is stopped right then, so
+ * QuickBooks has the write and nobody is left to hear that it does; then the worker starts again. Whether the request
+ * reached QuickBooks.
+ */
+export async function loseAnswerTo(stack: SyncStack, request: string, sessions: number): Promise<boolean> {
+  let killed = false;
+  stack.hooks.afterProcess = async (_office, xml) => {
+    if (!killed && xml.includes(request)) {
+      killed = true;
+      await stack.stopWorker();
+    }
+  };
+  for (let i = 0; i < sessions && !killed; i++) {
+    await new Promise((r) => setTimeout(r, 400));
+    await stack.connectors.east!.runSession();
+  }
+  stack.hooks.afterProcess = undefined;
+  await stack.startWorker();
+  return killed;
+}
