@@ -100,6 +100,47 @@ export function cursorAfter(
   return { [key]: latest, [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...inWindow])].join(',') };
 }
 
+/** Records of one read in the overlap window before its newest (identity → TimeModified), as pages come. */
+export type ReadWindow = Readonly<Record<string, string>>;
+
+/**
+ * `cursorAfter` for a read handed off page by page: `advanced` is where the pages before this one moved the cursor,
+ * `window` the records of theirs still within the overlap window. Over all pages the result is `cursorAfter` of the
+ * whole read, while what is kept between pages is one window's worth of ids, however long the read.
+ */
+export function cursorAfterPage(
+  key: string,
+  records: QbRecord[],
+  cursors: Readonly<Record<string, string>>,
+  advanced: Readonly<Record<string, string>>,
+  window: ReadWindow,
+  overlapMs: number,
+): { advanced: Record<string, string>; window: ReadWindow } {
+  let latest = advanced[key];
+  for (const r of records) {
+    const t = timeOf(r);
+    if (t && (latest === undefined || Date.parse(t) > Date.parse(latest))) latest = t;
+  }
+  if (!latest) return { advanced: {}, window };
+  const current = cursors[key];
+  if (current !== undefined && Date.parse(current) > Date.parse(latest)) latest = current;
+  const windowStart = Date.parse(latest) - overlapMs;
+  const inWindow: Record<string, string> = {};
+  for (const [id, t] of Object.entries(window)) if (Date.parse(t) >= windowStart) inWindow[id] = t;
+  for (const r of records) {
+    const t = timeOf(r);
+    if (t !== undefined && Date.parse(t) >= windowStart) inWindow[identity(r)] = t;
+  }
+  const previous = current === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
+  return {
+    advanced: {
+      [key]: latest,
+      [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...Object.keys(inWindow)])].join(','),
+    },
+    window: inWindow,
+  };
+}
+
 /** Where the invoice cursor starts when a connection has none yet (`invoices.cursorStart`). */
 export type InvoiceCursorStart = { daysBack: number } | { date: string };
 

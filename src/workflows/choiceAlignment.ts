@@ -9,18 +9,24 @@ import { syncContext } from './sync/activities';
 /**
  * The poll cycle's references step: customer types and terms have their Dynamics options before any customer is
  * mapped. Options QuickBooks uses and Dataverse lacks are added; the spellings found are remembered by the company file.
- * Returns the sync context (reloaded when the spellings changed) and the choice maps the records are mapped with.
+ * Returns the sync context (reloaded when the spellings changed), the choice maps the records are mapped with, and the
+ * spellings the company file knows from now on.
  */
 export async function alignReferenceChoices(
   connection: string,
-  quickbooks: { customerTypes: CustomerTypeRet[]; lists: ReadonlyMap<string, QbRecord[]> },
+  quickbooks: {
+    customerTypes: CustomerTypeRet[];
+    lists: ReadonlyMap<string, QbRecord[]>;
+    /** Terms the records read so far use, for a cycle that hands records off as it reads (then `lists` is empty). */
+    termsInUse?: readonly string[];
+  },
   start: PollCycleStart,
   context: SyncContext,
   choicesAdded: string[],
-): Promise<{ ctx: SyncContext; choices: ChoiceMaps }> {
+): Promise<{ ctx: SyncContext; choices: ChoiceMaps; known: PollCycleStart['knownChoiceNames'] }> {
   const { customerTypes, lists } = quickbooks;
   let ctx = context;
-  const termsInUse = new Set<string>();
+  const termsInUse = new Set<string>(quickbooks.termsInUse);
   for (const list of ['Customer', 'Vendor']) {
     for (const r of lists.get(list) ?? []) {
       const terms = (r as CustomerRet | VendorRet).termsRef?.fullName;
@@ -61,5 +67,5 @@ export async function alignReferenceChoices(
     customerTypes: { ...ctx.choices.customerTypes, ...aligned.customerTypes },
     terms: { ...ctx.choices.terms, ...aligned.terms },
   };
-  return { ctx, choices };
+  return { ctx, choices, known: news ? { ...start.knownChoiceNames, ...aligned } : start.knownChoiceNames };
 }

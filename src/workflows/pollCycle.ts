@@ -1,7 +1,19 @@
-import { executeChild, getExternalWorkflowHandle, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  executeChild,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PollCycleStart, SyncContext } from '../activities/syncContext';
+import type { ChoiceMaps } from '../mapping/choices';
 import { orderIdOfInvoiceLink, parseRecordWorkflowId, type QuickBooksEntity } from '../mapping/entityRegistry';
 import {
   cursorAfter,
+  cursorAfterPage,
+  type ReadWindow,
   invoiceReadFrom,
   QUICKBOOKS_OVERLAP_MS,
   readFrom,
@@ -17,6 +29,7 @@ import {
   INVOICE_DELETIONS_CURSOR,
 } from '../mapping/quickbooksDeletions';
 import type {
+  CustomerRet,
   CustomerTypeRet,
   InvoiceRet,
   ListDeletedRet,
@@ -24,10 +37,11 @@ import type {
   QbxmlRequest,
   SalesOrderRet,
   TxnDeletedRet,
+  VendorRet,
 } from '../qbxml/requests';
 import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
-import { runQbxml } from './companyFile/runQbxml';
+import { readQbxml, runQbxml, type PendingQbxml } from './companyFile/runQbxml';
 import { alignReferenceChoices } from './choiceAlignment';
 import { handOffDynamics } from './dynamicsRowHandOff';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
@@ -39,6 +53,35 @@ export interface PollCycleInput {
   connection: string;
   /** Children started at once; the cycle waits for each wave of QuickBooks-side records before the next. */
   wave?: number;
+  /**
+   * History events after which a cycle reading QuickBooks continues as new (default 10,000; Temporal's own suggestion
+   * ends it earlier), so its history does not grow with the records read.
+   */
+  historyLimit?: number;
+  /** Where the cycle stood when its previous run continued as new; absent on a cycle's first run. */
+  carried?: PollCycleCarry;
+}
+
+/** What a cycle reading QuickBooks carries into its next run: no record handed off, so it does not grow with them. */
+export interface PollCycleCarry {
+  start: PollCycleStart;
+  ctx: SyncContext;
+  choices?: ChoiceMaps;
+  knownChoiceNames: PollCycleStart['knownChoiceNames'];
+  termsInUse: string[];
+  customerTypes?: CustomerTypeRet[];
+  ownWrites?: Record<string, string>;
+  readVersions: Record<string, string>;
+  advanced: Record<string, string>;
+  /** Per cursor, the records of this read within its overlap window (the ids the cursor keeps as seen). */
+  windows: Record<string, ReadWindow>;
+  deletions: ListDeletedRet[];
+  deletedInvoices: TxnDeletedRet[];
+  /** Invoices linked to QuickBooks sales orders (sales-order mode), recorded on their orders after the read. */
+  salesOrderInvoices: InvoiceRet[];
+  result: PollCycleResult;
+  progress: { total: number; done: number };
+  read: PendingQbxml;
 }
 
 export interface PollCycleResult {
@@ -71,44 +114,25 @@ const QB_LISTS = [
 const BATCH_SIZE = 500;
 
 /**
+ * Issue 11 item 5: the cycle hands records off page by page as QuickBooks' answers come and continues as new while
+ * it reads, instead of holding every page in its history. Runs started before read everything first.
+ */
+const STREAMED_READ_PATCH = 'poll-cycle-streamed-read';
+const HISTORY_LIMIT = 10_000;
+/** Temporal refuses histories over 50 MB; a run hands over long before. */
+const HISTORY_BYTES_LIMIT = 10 * 1024 * 1024;
+
+/**
  * One poll of one connection (`poll/<connection>`, started by its Temporal Schedule with overlap Skip): references
  * first, then customers, vendors and items, then sales orders, then invoice payments back onto their orders.
  * QuickBooks is read in one QBWC round trip for all lists; each changed record goes to its own workflow. Cursors
  * advance only past records handed off; records whose last run failed are run again.
  */
 export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult> {
+  if (input.carried || patched(STREAMED_READ_PATCH)) return streamedPollCycle(input);
   const { connection } = input;
-  const wave = input.wave ?? 100;
-  const result: PollCycleResult = {
-    connection,
-    handedOff: {},
-    outcomes: {},
-    failed: [],
-    retried: 0,
-    choicesAdded: [],
-    invoicesRecorded: 0,
-    echoesSkipped: 0,
-    dynamicsIds: [],
-  };
-  const startedAt = Date.now();
-  const progress: PollProgress = {
-    connection,
-    phase: 'reading QuickBooks',
-    total: 0,
-    done: 0,
-    perSecond: 0,
-    secondsLeft: null,
-  };
-  setHandler(pollProgressQuery, () => progress);
-  const advance = (done: number, phase: PollProgress['phase']): void => {
-    progress.done += done;
-    progress.phase = phase;
-    const seconds = (Date.now() - startedAt) / 1000;
-    progress.perSecond = seconds > 0 ? progress.done / seconds : 0;
-    progress.secondsLeft =
-      progress.perSecond > 0 ? Math.max(0, (progress.total - progress.done) / progress.perSecond) : null;
-    log.info(`poll ${connection} ${describePollProgress(progress)}`, { ...progress });
-  };
+  const result = emptyResult(connection);
+  const { progress, advance } = pollProgress(connection, { total: 0, done: 0 });
 
   const start = await syncContext.beginPollCycle({ connection });
   const cursors = start.cursors;
@@ -236,22 +260,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   ctx = references.ctx;
   const choices = references.choices;
 
-  let batches = 0;
-  /** One batch of QuickBooks-side records in its own child workflow, so this cycle's history stays small. */
-  const syncBatch = async (
-    batch: Omit<QuickBooksRecordBatchInput, 'settings' | 'choices' | 'wave'>,
-    into: PollCycleResult,
-  ): Promise<void> => {
-    batches += 1;
-    const done = await executeChild(quickbooksRecordBatch, {
-      workflowId: `${workflowInfo().workflowId}/${workflowInfo().runId.slice(0, 8)}/${batch.entity}-${batches}`,
-      args: [{ ...batch, settings: ctx.settings, choices, wave }],
-    });
-    for (const [key, n] of Object.entries(done.handedOff)) into.handedOff[key] = (into.handedOff[key] ?? 0) + Number(n);
-    for (const [key, n] of Object.entries(done.outcomes)) into.outcomes[key] = (into.outcomes[key] ?? 0) + Number(n);
-    into.failed.push(...done.failed);
-    advance(batch.records.length, 'QuickBooks → Dynamics');
-  };
+  const syncBatch = recordBatches(input, result, () => ({ settings: ctx.settings, choices }), advance);
 
   for (const { list, entity } of QB_LISTS) {
     progress.total += (lists.get(list) ?? []).filter((r) => entity !== 'item' || isSyncedItem(r)).length;
@@ -266,7 +275,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     for (const level of levels) {
       const atLevel = byLevel.filter((r) => sublevel(r) === level);
       for (let i = 0; i < atLevel.length; i += BATCH_SIZE) {
-        await syncBatch({ connection, entity, records: atLevel.slice(i, i + BATCH_SIZE), withRecord: true }, result);
+        await syncBatch({ connection, entity, records: atLevel.slice(i, i + BATCH_SIZE), withRecord: true });
       }
     }
   }
@@ -275,10 +284,52 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   for (const [entity, records] of deletions) {
     progress.total += records.length;
     for (let i = 0; i < records.length; i += BATCH_SIZE) {
-      await syncBatch({ connection, entity, records: records.slice(i, i + BATCH_SIZE), withRecord: true }, result);
+      await syncBatch({ connection, entity, records: records.slice(i, i + BATCH_SIZE), withRecord: true });
     }
   }
 
+  return finishCycle(
+    { input, start, ctx, result, progress, advance, syncBatch },
+    {
+      paymentInvoices: (lists.get('Invoice') ?? []) as InvoiceRet[],
+      deletedInvoices,
+      salesOrderInvoices: followsSalesOrders ? ((lists.get('Invoice') ?? []) as InvoiceRet[]) : undefined,
+      forget: ownWritesAfterRead ? readVersions : readOwnWrites,
+      advanced,
+    },
+  );
+}
+
+/** What the end of a cycle works with, however it read QuickBooks. */
+interface CycleParts {
+  input: PollCycleInput;
+  start: PollCycleStart;
+  ctx: SyncContext;
+  result: PollCycleResult;
+  progress: PollProgress;
+  advance: (done: number, phase: PollProgress['phase']) => void;
+  syncBatch: (batch: Omit<QuickBooksRecordBatchInput, 'settings' | 'choices' | 'wave'>) => Promise<void>;
+}
+
+/**
+ * After the QuickBooks lists are handed off: failed records again, Dynamics changes, payments, deleted invoices,
+ * invoiced sales orders; then the own writes read are forgotten and the cursors advanced.
+ */
+async function finishCycle(
+  { input, start, ctx, result, progress, advance, syncBatch }: CycleParts,
+  read: {
+    /** Invoices whose payments are still to be recorded (none when they were recorded as pages came). */
+    paymentInvoices: InvoiceRet[];
+    deletedInvoices: TxnDeletedRet[];
+    /** Invoices that may link to QuickBooks sales orders; absent in runs without sales-order mode. */
+    salesOrderInvoices: InvoiceRet[] | undefined;
+    forget: Record<string, string> | string[];
+    advanced: Record<string, string>;
+  },
+): Promise<PollCycleResult> {
+  const { connection } = input;
+  const { cursors } = start;
+  const { deletedInvoices, advanced } = read;
   // ---- records whose last run failed: run again, reading their source afresh ----
   const failedByEntity = new Map<QuickBooksEntity, QbRecord[]>();
   for (const workflowId of start.failedRecords) {
@@ -294,7 +345,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
   // One batch per entity, not per record: each batch is a workflow of its own.
   for (const [entity, records] of failedByEntity) {
-    await syncBatch({ connection, entity, records, withRecord: false }, result);
+    await syncBatch({ connection, entity, records, withRecord: false });
   }
 
   // ---- Dynamics → QuickBooks: accounts and products first, orders and won opportunities after (they need customers
@@ -344,18 +395,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
 
   progress.phase = 'payments';
   // ---- payments: an invoice's balance and paid state follow onto its invoice row in Dynamics ----
-  for (const invoice of (lists.get('Invoice') ?? []) as InvoiceRet[]) {
-    const orderId = orderIdOfInvoiceLink(invoice.externalGuid);
-    if (!orderId || !invoice.refNumber) continue;
-    const recorded = await dataverse.recordInvoicePayment({
-      orderId,
-      txnId: invoice.txnId,
-      balance: invoice.balanceRemaining ?? '',
-      paid: invoice.isPaid ?? false,
-      connection,
-    });
-    if (recorded.changed) result.invoicesRecorded += 1;
-  }
+  await recordPayments(connection, read.paymentInvoices, result);
   // ---- invoices deleted in QuickBooks: their invoice rows say so (canceled) ----
   for (const deleted of deletedInvoices) {
     const recorded = await dataverse.recordInvoiceDeleted({ txnId: deleted.txnId });
@@ -363,8 +403,8 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   // ---- sales-order mode: invoices linked to QuickBooks sales orders onto their Dynamics orders and invoice rows ----
-  if (followsSalesOrders) {
-    const invoices = (lists.get('Invoice') ?? []) as InvoiceRet[];
+  if (read.salesOrderInvoices) {
+    const invoices = read.salesOrderInvoices;
     const salesOrderIds = linkedSalesOrders(invoices);
     if (salesOrderIds.length > 0) {
       // How far each is invoiced is the sales order's to say (IsFullyInvoiced), and it names every invoice of it.
@@ -388,15 +428,321 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   progress.phase = 'done';
-  if (ownWritesAfterRead) {
-    if (Object.keys(readVersions).length > 0) {
-      await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(forgetOwnWritesSignal, readVersions);
-    }
-  } else if (readOwnWrites.length > 0) {
-    await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(forgetOwnWritesSignal, readOwnWrites);
+  if (Object.keys(read.forget).length > 0) {
+    await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(forgetOwnWritesSignal, read.forget);
   }
   if (Object.entries(advanced).some(([key, value]) => cursors[key] !== value)) {
     await getExternalWorkflowHandle(companyFileWorkflowId(connection)).signal(advanceCursorsSignal, advanced);
   }
   return result;
+}
+
+function emptyResult(connection: string): PollCycleResult {
+  return {
+    connection,
+    handedOff: {},
+    outcomes: {},
+    failed: [],
+    retried: 0,
+    choicesAdded: [],
+    invoicesRecorded: 0,
+    echoesSkipped: 0,
+    dynamicsIds: [],
+  };
+}
+
+/** The cycle's progress, answered to `pollProgressQuery`; a run continued as new goes on from `so far`. */
+function pollProgress(
+  connection: string,
+  soFar: { total: number; done: number },
+): { progress: PollProgress; advance: CycleParts['advance'] } {
+  const startedAt = Date.now();
+  const progress: PollProgress = {
+    connection,
+    phase: 'reading QuickBooks',
+    total: soFar.total,
+    done: soFar.done,
+    perSecond: 0,
+    secondsLeft: null,
+  };
+  setHandler(pollProgressQuery, () => progress);
+  let doneHere = 0;
+  const advance = (done: number, phase: PollProgress['phase']): void => {
+    progress.done += done;
+    doneHere += done;
+    progress.phase = phase;
+    const seconds = (Date.now() - startedAt) / 1000;
+    progress.perSecond = seconds > 0 ? doneHere / seconds : 0;
+    progress.secondsLeft =
+      progress.perSecond > 0 ? Math.max(0, (progress.total - progress.done) / progress.perSecond) : null;
+    log.info(`poll ${connection} ${describePollProgress(progress)}`, { ...progress });
+  };
+  return { progress, advance };
+}
+
+/** Hands one batch of QuickBooks-side records to its own child workflow, so this cycle's history stays small. */
+function recordBatches(
+  input: PollCycleInput,
+  into: PollCycleResult,
+  mapping: () => { settings: SyncContext['settings']; choices: ChoiceMaps },
+  advance: CycleParts['advance'],
+): CycleParts['syncBatch'] {
+  let batches = 0;
+  return async (batch) => {
+    batches += 1;
+    const done = await executeChild(quickbooksRecordBatch, {
+      workflowId: `${workflowInfo().workflowId}/${workflowInfo().runId.slice(0, 8)}/${batch.entity}-${batches}`,
+      args: [{ ...batch, ...mapping(), wave: input.wave ?? 100 }],
+    });
+    for (const [key, n] of Object.entries(done.handedOff)) into.handedOff[key] = (into.handedOff[key] ?? 0) + Number(n);
+    for (const [key, n] of Object.entries(done.outcomes)) into.outcomes[key] = (into.outcomes[key] ?? 0) + Number(n);
+    into.failed.push(...done.failed);
+    advance(batch.records.length, 'QuickBooks → Dynamics');
+  };
+}
+
+/** Pages of a list handed off together: a batch workflow's worth, parents before their jobs within it. */
+function byParentFirst(records: QbRecord[]): QbRecord[] {
+  return [...records].sort((a, b) => sublevel(a) - sublevel(b));
+}
+
+/**
+ * The cycle of issue 11 item 5: one batch reads every list as before (one QBWC session when idle), but each page is
+ * handed off as it comes — records to batch workflows once a batch's worth is in, payments onto their orders — and
+ * forgotten; when the history nears its limit the run continues as new with the read still going. The company file
+ * sends the pages to the workflow id, so the next run receives the rest. Cursors still advance only at the end.
+ */
+async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult> {
+  const { connection } = input;
+  const carried = input.carried;
+  const start = carried?.start ?? (await syncContext.beginPollCycle({ connection }));
+  const { cursors } = start;
+  const result = carried?.result ?? emptyResult(connection);
+  const { progress, advance } = pollProgress(connection, carried?.progress ?? { total: 0, done: 0 });
+  let ctx = carried?.ctx ?? start.context;
+  let choices = carried?.choices;
+  let knownChoiceNames = carried?.knownChoiceNames ?? start.knownChoiceNames;
+  const termsInUse = new Set(carried?.termsInUse ?? []);
+  let customerTypes = carried?.customerTypes;
+  let ownWrites = carried?.ownWrites;
+  const readVersions = carried?.readVersions ?? {};
+  const advanced = carried?.advanced ?? {};
+  const windows = carried?.windows ?? {};
+  const overlapMs = QUICKBOOKS_OVERLAP_MS;
+  /** The cursor moves as pages come; the company file is told only at the end, once every record is handed off. */
+  const moveCursor = (key: string, records: QbRecord[]): void => {
+    const moved = cursorAfterPage(key, records, cursors, advanced, windows[key] ?? {}, overlapMs);
+    Object.assign(advanced, moved.advanced);
+    windows[key] = moved.window;
+  };
+  const deletions = carried?.deletions ?? [];
+  const deletedInvoices = carried?.deletedInvoices ?? [];
+  const salesOrderInvoices = carried?.salesOrderInvoices ?? [];
+  const syncBatch = recordBatches(input, result, () => ({ settings: ctx.settings, choices: choices! }), advance);
+
+  /** Customer types and terms have their Dynamics options before a record using them is mapped. */
+  const align = async (): Promise<void> => {
+    const aligned = await alignReferenceChoices(
+      connection,
+      { customerTypes: customerTypes ?? [], lists: new Map(), termsInUse: [...termsInUse] },
+      { ...start, knownChoiceNames },
+      ctx,
+      result.choicesAdded,
+    );
+    ctx = aligned.ctx;
+    choices = aligned.choices;
+    knownChoiceNames = aligned.known;
+  };
+
+  /** Records read and not yet handed off, per list: less than a batch each between pages. */
+  const waiting = new Map<string, QbRecord[]>();
+  const handOff = async (list: string, all: boolean): Promise<void> => {
+    const records = waiting.get(list) ?? [];
+    const entity = QB_LISTS.find((l) => l.list === list)!.entity;
+    while (records.length >= BATCH_SIZE || (all && records.length > 0)) {
+      const batch = byParentFirst(records.splice(0, BATCH_SIZE));
+      const terms = batch.map((r) => (r as CustomerRet | VendorRet).termsRef?.fullName).filter((t) => t !== undefined);
+      if (!choices || terms.some((t) => !termsInUse.has(t))) {
+        for (const t of terms) termsInUse.add(t);
+        await align();
+      }
+      await syncBatch({ connection, entity, records: batch, withRecord: true });
+    }
+  };
+  const handOffAll = async (): Promise<void> => {
+    for (const { list } of QB_LISTS) await handOff(list, true);
+  };
+
+  const ownEcho = (r: QbRecord): boolean => {
+    const id = recordId(r);
+    return (
+      id !== '' && 'editSequence' in r && (start.ownWrites[id] === r.editSequence || ownWrites?.[id] === r.editSequence)
+    );
+  };
+  const listOf = (requestId: string): string => requestId.slice(requestId.lastIndexOf('-') + 1);
+  const onPage = async (requestId: string, page: { records: QbRecord[] }): Promise<void> => {
+    // A write answered after the cycle began and before this read is the company file's to know once QuickBooks
+    // answers the read's first round trip: asked then, once, as cycles before asked after the whole read.
+    ownWrites ??= await syncContext.ownWritesOf({ connection });
+    const list = listOf(requestId);
+    const { records } = page;
+    if (list === 'types') {
+      customerTypes = records as CustomerTypeRet[];
+      return;
+    }
+    if (list === 'ListDeleted') {
+      deletions.push(...(unseen(records, cursors, DELETIONS_CURSOR) as ListDeletedRet[]));
+      moveCursor(DELETIONS_CURSOR, records);
+      return;
+    }
+    if (list === 'TxnDeleted') {
+      deletedInvoices.push(...(unseen(records, cursors, INVOICE_DELETIONS_CURSOR) as TxnDeletedRet[]));
+      moveCursor(INVOICE_DELETIONS_CURSOR, records);
+      return;
+    }
+    for (const r of records) {
+      const id = recordId(r);
+      if ((id in start.ownWrites || id in ownWrites) && 'editSequence' in r && typeof r.editSequence === 'string') {
+        readVersions[id] = r.editSequence;
+      }
+    }
+    const changed = unseen(records, cursors, `qb:${list}`).filter((r) => !ownEcho(r));
+    if (list === 'Invoice') {
+      for (const invoice of changed as InvoiceRet[]) {
+        if (linkedSalesOrders([invoice]).length > 0) salesOrderInvoices.push(invoice);
+      }
+      await recordPayments(connection, changed as InvoiceRet[], result);
+    } else {
+      const synced = changed.filter((r) => list !== 'Item' || isSyncedItem(r));
+      progress.total += synced.length;
+      waiting.set(list, [...(waiting.get(list) ?? []), ...synced]);
+      await handOff(list, false);
+    }
+    moveCursor(`qb:${list}`, records);
+  };
+
+  const limit = input.historyLimit ?? HISTORY_LIMIT;
+  const read = await readQbxml(
+    connection,
+    carried?.read ??
+      ((batchId) => [
+        { type: 'CustomerTypeQuery', requestId: `${batchId}-types`, activeStatus: 'All' },
+        ...QB_LISTS.map(
+          ({ list }) =>
+            ({
+              type: `${list}Query`,
+              requestId: `${batchId}-${list}`,
+              ...fromCursor(cursors, `qb:${list}`, overlapMs),
+              activeStatus: 'All',
+              maxReturned: 100,
+              iterator: 'Start',
+            }) as QbxmlRequest,
+        ),
+        {
+          type: 'InvoiceQuery',
+          requestId: `${batchId}-Invoice`,
+          // The first read starts at the configured date, not at the first invoice the file ever held.
+          fromModifiedDate: invoiceReadFrom(
+            readFrom(cursors, 'qb:Invoice', overlapMs),
+            ctx.settings.invoices.cursorStart,
+            Date.now(),
+          ),
+          maxReturned: 100,
+          iterator: 'Start',
+          includeLinkedTxns: true,
+        },
+        {
+          type: 'ListDeletedQuery',
+          requestId: `${batchId}-ListDeleted`,
+          listDelTypes: [...DELETED_LIST_TYPES],
+          ...fromDeleted(cursors, DELETIONS_CURSOR, overlapMs),
+        },
+        {
+          type: 'TxnDeletedQuery',
+          requestId: `${batchId}-TxnDeleted`,
+          txnDelTypes: ['Invoice'],
+          ...fromDeleted(cursors, INVOICE_DELETIONS_CURSOR, overlapMs),
+        },
+      ]),
+    {
+      followUp: false,
+      collectRecords: false,
+      onPage,
+      pauseWhen: () => {
+        const info = workflowInfo();
+        return info.continueAsNewSuggested || info.historyLength >= limit || info.historySize >= HISTORY_BYTES_LIMIT;
+      },
+    },
+  );
+  if ('pending' in read) {
+    // What waits is handed off first, so the next run carries no record.
+    await handOffAll();
+    const carry: PollCycleCarry = {
+      start,
+      ctx,
+      ...(choices ? { choices } : {}),
+      knownChoiceNames,
+      termsInUse: [...termsInUse],
+      ...(customerTypes ? { customerTypes } : {}),
+      ...(ownWrites ? { ownWrites } : {}),
+      readVersions,
+      advanced,
+      windows,
+      deletions,
+      deletedInvoices,
+      salesOrderInvoices,
+      result,
+      progress: { total: progress.total, done: progress.done },
+      read: read.pending(),
+    };
+    return continueAsNew<typeof pollCycle>({ ...input, carried: carry });
+  }
+  // Any list QuickBooks could not read fails the cycle before a cursor moves.
+  const [types, ...lists] = read.outcomes;
+  responseOrFail(types, 'reading customer types');
+  [...QB_LISTS.map((l) => l.list), 'Invoice'].forEach((list, i) =>
+    responseOrFail(lists[i], `reading the ${list} list`),
+  );
+  responseOrFail(lists[QB_LISTS.length + 1], 'reading deleted list records');
+  responseOrFail(lists[QB_LISTS.length + 2], 'reading deleted invoices');
+  await handOffAll();
+  if (!choices) await align();
+
+  // ---- deletions after the edits read in the same cycle, so a row's last change is its deactivation ----
+  for (const [entity, records] of deletionsByEntity(deletions)) {
+    progress.total += records.length;
+    for (let i = 0; i < records.length; i += BATCH_SIZE) {
+      await syncBatch({ connection, entity, records: records.slice(i, i + BATCH_SIZE), withRecord: true });
+    }
+  }
+  return finishCycle(
+    { input, start, ctx, result, progress, advance, syncBatch },
+    { paymentInvoices: [], deletedInvoices, salesOrderInvoices, forget: readVersions, advanced },
+  );
+}
+
+function fromCursor(cursors: Readonly<Record<string, string>>, key: string, overlapMs: number) {
+  const from = readFrom(cursors, key, overlapMs);
+  return from ? { fromModifiedDate: from } : {};
+}
+
+function fromDeleted(cursors: Readonly<Record<string, string>>, key: string, overlapMs: number) {
+  const from = readFrom(cursors, key, overlapMs);
+  return from ? { fromDeletedDate: from } : {};
+}
+
+/** An invoice's balance and paid state follow onto its invoice row in Dynamics. */
+async function recordPayments(connection: string, invoices: InvoiceRet[], result: PollCycleResult): Promise<void> {
+  for (const invoice of invoices) {
+    const orderId = orderIdOfInvoiceLink(invoice.externalGuid);
+    if (!orderId || !invoice.refNumber) continue;
+    const recorded = await dataverse.recordInvoicePayment({
+      orderId,
+      txnId: invoice.txnId,
+      balance: invoice.balanceRemaining ?? '',
+      paid: invoice.isPaid ?? false,
+      connection,
+    });
+    if (recorded.changed) result.invoicesRecorded += 1;
+  }
 }

@@ -82,9 +82,13 @@ interface Inbox {
 
 let inbox: Inbox | undefined;
 
-function openInbox(): Inbox {
+/**
+ * `expected`: batches a run continued as new still waits for. They are in the inbox before the handler is set, so the
+ * pages signalled while the run changed (buffered until then) are kept, not dropped as unknown.
+ */
+function openInbox(expected: readonly string[] = []): Inbox {
   if (!inbox) {
-    const created: Inbox = { batches: new Map() };
+    const created: Inbox = { batches: new Map(expected.map((id) => [id, []])) };
     setHandler(qbxmlResultsSignal, (delivery) => {
       const list = created.batches.get(delivery.batchId);
       // Results for a batch this run no longer waits for (e.g. after a reset) are dropped.
@@ -105,6 +109,11 @@ export interface RunQbxmlOptions {
   onPage?: (requestId: string, response: QbxmlResponse) => void | Promise<void>;
   /** Keep records of iterator pages in the merged response (default true). */
   collectRecords?: boolean;
+  /**
+   * Asked after each page: true ends the wait early with what is still owed (`PendingQbxml`), for a requester that
+   * continues as new before its history grows too long; `readQbxml` only.
+   */
+  pauseWhen?: () => boolean;
   /**
    * More requests will follow once these are answered (default true): the QBWC session waits briefly for them rather
    * than leaving them to the next run. A read whose answers end the caller's QuickBooks work says false.
@@ -146,21 +155,50 @@ interface Stream {
 }
 
 /**
+ * A read paused while pages were still owed, to go on in the requester's next run: the company file delivers to the
+ * workflow id, so the new run receives the rest. Holds no record already handed out, so its size does not grow with the
+ * read (a restart after the pause may hand out again records handed out before it).
+ */
+export interface PendingQbxml {
+  requests: QbxmlRequest[];
+  streams: { batchId: string; owed: string[]; origin: [string, string][]; unread: QbxmlResult[] }[];
+  assemblies: { requestId: string; request: QbxmlRequest; pages: number; restarts: number }[];
+  outcomes: QbxmlOutcome[];
+  waitMs?: number;
+  checkMs?: number;
+}
+
+/**
  * Sends `build(batchId)`'s requests to company file `connection` and returns one outcome per request, in order.
  * `build` receives the batch id so callers can derive their request ids from it.
  */
 export async function runQbxml(
   connection: string,
   requests: (batchId: string) => QbxmlRequest[],
-  options: RunQbxmlOptions = {},
+  options: Omit<RunQbxmlOptions, 'pauseWhen'> = {},
 ): Promise<QbxmlOutcome[]> {
-  const box = openInbox();
+  const read = await readQbxml(connection, requests, options);
+  return 'outcomes' in read ? read.outcomes : [];
+}
+
+/**
+ * `runQbxml` that may stop early (`pauseWhen`) and go on from a `PendingQbxml` in another run: `requests` is then the
+ * paused read. Outcomes come in the order of the requests sent. A paused read keeps receiving pages until `pending()`
+ * is taken, right before the caller continues as new.
+ */
+export async function readQbxml(
+  connection: string,
+  requests: ((batchId: string) => QbxmlRequest[]) | PendingQbxml,
+  options: RunQbxmlOptions = {},
+): Promise<{ outcomes: QbxmlOutcome[] } | { pending: () => PendingQbxml }> {
+  const resumed = typeof requests === 'function' ? undefined : requests;
+  const box = openInbox(resumed?.streams.map((s) => s.batchId));
   const batchId = newBatchId();
-  const batch = requests(batchId);
-  if (batch.length === 0) return [];
+  const batch = typeof requests === 'function' ? requests(batchId) : requests.requests;
+  if (batch.length === 0) return { outcomes: [] };
   const streams = new Map<string, Stream>();
-  let waitMs: number | undefined;
-  let checkMs: number | undefined;
+  let waitMs: number | undefined = resumed?.waitMs;
+  let checkMs: number | undefined = resumed?.checkMs;
   const submit = async (id: string, sent: QbxmlRequest[], origin: Map<string, string>): Promise<void> => {
     const received: QbxmlResult[] = [];
     box.batches.set(id, received);
@@ -184,19 +222,32 @@ export async function runQbxml(
       }
     }
   };
-  await submit(batchId, batch, new Map(batch.map((r) => [r.requestId, r.requestId])));
-
   const outcomes = new Map<string, QbxmlOutcome>();
   const assemblies = new Map<string, Assembly>(
     batch.map((r) => [r.requestId, { request: r, pages: 0, restarts: 0, delivered: new Map(), records: [] }]),
   );
+  if (resumed) {
+    for (const s of resumed.streams) {
+      const received = box.batches.get(s.batchId) ?? [];
+      received.unshift(...s.unread);
+      box.batches.set(s.batchId, received);
+      streams.set(s.batchId, { received, owed: new Set(s.owed), cursor: 0, origin: new Map(s.origin) });
+    }
+    for (const a of resumed.assemblies) {
+      assemblies.set(a.requestId, { ...a, delivered: new Map(), records: [] });
+    }
+    for (const o of resumed.outcomes) outcomes.set(o.requestId, o);
+  } else {
+    await submit(batchId, batch, new Map(batch.map((r) => [r.requestId, r.requestId])));
+  }
+  let paused = false;
   const collect = options.collectRecords ?? true;
   const unread = (): boolean => [...streams.values()].some((s) => s.received.length > s.cursor);
   /** The batches the company file still owes an answer: only those can be lost with its run. */
   const owedBatches = (): string[] => [...streams].filter(([, s]) => s.owed.size > 0).map(([id]) => id);
   /** When the last answer came (or the wait began): the bound counts time without any answer. */
   let answeredAt = Date.now();
-  while (outcomes.size < batch.length) {
+  while (outcomes.size < batch.length && !paused) {
     if (waitMs === undefined) await condition(unread);
     else if (checkMs === undefined) {
       if (!(await condition(unread, waitMs))) await waitExceeded(connection, waitMs, [...streams.keys()]);
@@ -263,7 +314,33 @@ export async function runQbxml(
         }
       }
     }
+    // Only with every page received handled: the pages already in this history are not carried into the next run.
+    if (options.pauseWhen && outcomes.size < batch.length && options.pauseWhen()) paused = true;
+  }
+  if (outcomes.size < batch.length) {
+    // Read when the caller continues as new, not now: pages signalled while it finishes what it holds are carried too.
+    const pending = (): PendingQbxml => ({
+      requests: batch,
+      streams: [...streams]
+        .filter(([, s]) => s.owed.size > 0 || s.received.length > s.cursor)
+        .map(([id, s]) => ({
+          batchId: id,
+          owed: [...s.owed],
+          origin: [...s.origin],
+          unread: s.received.slice(s.cursor),
+        })),
+      assemblies: [...assemblies].map(([requestId, a]) => ({
+        requestId,
+        request: a.request,
+        pages: a.pages,
+        restarts: a.restarts,
+      })),
+      outcomes: [...outcomes.values()],
+      ...(waitMs === undefined ? {} : { waitMs }),
+      ...(checkMs === undefined ? {} : { checkMs }),
+    });
+    return { pending };
   }
   for (const id of streams.keys()) box.batches.delete(id);
-  return batch.map((r) => outcomes.get(r.requestId)!);
+  return { outcomes: batch.map((r) => outcomes.get(r.requestId)!) };
 }

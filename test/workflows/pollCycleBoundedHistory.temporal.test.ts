@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { DataverseChanges } from '../../src/activities/dataversePairedRows';
+import type { PollCycleStart } from '../../src/activities/syncContext';
+import { sandboxSyncSettings } from '../../src/config/syncSettings';
+import type { CustomerRet, QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
+import {
+  companyFileWorkflowId,
+  qbxmlResultsSignal,
+  syncCursorsQuery,
+  type QbxmlBatch,
+  type QbxmlResult,
+} from '../../src/workflows/companyFile/messages';
+import { pollCycle } from '../../src/workflows/pollCycle';
+import { pollProgressQuery } from '../../src/workflows/pollProgress';
+import { startTestTemporal } from '../support/temporal';
+
+/**
+ * The poll cycle's history does not grow with the records it reads (issue 11 item 5): on a real dev server, a company
+ * file answering the customer read page by page, one page per workflow task as QBWC round trips come, and record
+ * batches that only tell which records they were handed. The cycle used to hold every page, and every record again in
+ * its batches' inputs, in one history; 20,000 customers and 30,000 invoices passed Temporal's 50 MB limit.
+ */
+
+const taskQueue = `poll-bounded-${randomUUID()}`;
+const PAGE = 25;
+/** The cycle's own limit in these tests: a run hands over once its history holds this many events. */
+const HISTORY_LIMIT = 120;
+/** Events one workflow task may add past the limit: a page, the batch handed off before the run hands over. */
+const OVERSHOOT = 60;
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let customers: CustomerRet[] = [];
+let handedOff: string[] = [];
+let submitted: QbxmlBatch[] = [];
+let deliveries: Promise<void>[] = [];
+
+function customer(i: number): CustomerRet {
+  return {
+    kind: 'Customer',
+    listId: `80000${i}-1700000000`,
+    editSequence: '1700000000',
+    name: `Customer ${i}`,
+    fullName: `Customer ${i}`,
+    // A minute apart: the ids near the cursor it keeps are those of the last 75 minutes, not of every customer.
+    timeModified: new Date(Date.parse('2026-11-01T08:00:00Z') + i * 60_000).toISOString(),
+    sublevel: 0,
+    isActive: true,
+  };
+}
+
+function response(request: QbxmlRequest, records: CustomerRet[], remaining?: number): QbxmlResponse {
+  return {
+    requestId: request.requestId,
+    type: request.type.replace(/Query$/, 'QueryRs'),
+    statusCode: records.length > 0 ? 0 : 1,
+    statusSeverity: 'Info',
+    statusMessage: records.length > 0 ? 'Status OK' : 'A query request did not find a matching object in QuickBooks',
+    records,
+    ...(remaining === undefined ? {} : { iteratorId: '{it}', iteratorRemainingCount: remaining }),
+  };
+}
+
+/** Page by page, as the company file delivers them, each after the cycle has handled the one before. */
+async function deliver(batch: QbxmlBatch): Promise<void> {
+  const handle = env.client.workflow.getHandle(batch.requester);
+  const first: QbxmlResult[] = [];
+  let customerQuery: QbxmlRequest | undefined;
+  for (const request of batch.requests) {
+    if (request.type === 'CustomerQuery') customerQuery = request;
+    else first.push({ requestId: request.requestId, kind: 'response', response: response(request, []), final: true });
+  }
+  const pages: QbxmlResult[][] = [first];
+  if (customerQuery) {
+    for (let at = 0; at < customers.length || at === 0; at += PAGE) {
+      const page = customers.slice(at, at + PAGE);
+      const remaining = Math.max(0, customers.length - at - PAGE);
+      pages.push([
+        {
+          requestId: customerQuery.requestId,
+          kind: 'response',
+          response: response(customerQuery, page, remaining),
+          final: remaining === 0,
+        },
+      ]);
+    }
+  }
+  for (const results of pages) {
+    await handle.signal(qbxmlResultsSignal, { batchId: batch.batchId, results });
+    // A query is answered once the signal before it is handled: one page per workflow task, like QBWC round trips.
+    await handle.query(pollProgressQuery);
+  }
+}
+
+before(async () => {
+  env = await startTestTemporal();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../fixtures/streamedPollWorkflows'),
+    activities: {
+      submitQbxmlBatch(input: { connection: string; batch: QbxmlBatch }): Promise<void> {
+        submitted.push(input.batch);
+        deliveries.push(deliver(input.batch));
+        return Promise.resolve();
+      },
+      batchHandedOff(listIds: string[]): Promise<void> {
+        handedOff.push(...listIds);
+        return Promise.resolve();
+      },
+      beginPollCycle(): Promise<PollCycleStart> {
+        return Promise.resolve({
+          cursors: {},
+          ownWrites: {},
+          knownChoiceNames: {},
+          context: {
+            connection: 'east',
+            settings: sandboxSyncSettings('east'),
+            choices: { customerTypes: {}, terms: {}, classes: {} },
+            receivingConnection: 'east',
+          },
+          options: { customerTypes: [], terms: [] },
+          failedRecords: [],
+        });
+      },
+      ownWritesOf(): Promise<Record<string, string>> {
+        return Promise.resolve({});
+      },
+      listDataverseChanges(): Promise<DataverseChanges> {
+        return Promise.resolve({ accountIds: [], productIds: [], salesOrderIds: [], cursors: {}, echoesSkipped: 0 });
+      },
+    },
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+interface RunHistory {
+  events: number;
+  bytes: number;
+}
+
+/** Every run of one cycle, first to last, with the size of its history. */
+async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistory[]> {
+  const runs: RunHistory[] = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const history: temporal.api.history.v1.IHistory = await env.client.workflow
+      .getHandle(workflowId, runId)
+      .fetchHistory();
+    const events = history.events ?? [];
+    runs.push({ events: events.length, bytes: temporal.api.history.v1.History.encode(history).finish().length });
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
+
+/** One cycle over `count` changed customers; its runs and what it handed off and advanced. */
+async function cycleOver(count: number) {
+  customers = Array.from({ length: count }, (_, i) => customer(i));
+  handedOff = [];
+  submitted = [];
+  deliveries = [];
+  const connection = `east-${randomUUID().slice(0, 8)}`;
+  const keeper = await env.client.workflow.start('cursorKeeper', {
+    workflowId: companyFileWorkflowId(connection),
+    taskQueue,
+  });
+  const workflowId = `poll/${connection}/${randomUUID()}`;
+  const handle = await env.client.workflow.start(pollCycle, {
+    workflowId,
+    taskQueue,
+    args: [{ connection, historyLimit: HISTORY_LIMIT }],
+  });
+  const result = await handle.result();
+  await Promise.all(deliveries);
+  const cursors = await keeper.query(syncCursorsQuery);
+  await keeper.terminate();
+  return { result, cursors, runs: await runsOf(workflowId, handle.firstExecutionRunId) };
+}
+
+describe('poll cycle: history bounded whatever the number of records (real dev server)', () => {
+  it('hands every customer off exactly once, in one read, with no run’s history past its limit', async () => {
+    const { result, cursors, runs } = await cycleOver(1500);
+    assert.ok(runs.length > 1, `the cycle continued as new (${runs.length} runs)`);
+    for (const [i, run] of runs.entries()) {
+      assert.ok(run.events <= HISTORY_LIMIT + OVERSHOOT, `run ${i + 1} holds ${run.events} events`);
+    }
+    assert.equal(handedOff.length, 1500, 'every customer handed off once');
+    assert.equal(new Set(handedOff).size, 1500, 'no customer handed off twice');
+    assert.equal(result.handedOff['qb:customer'], 1500);
+    assert.equal(submitted.length, 1, 'all lists read in one batch, as one QBWC session reads them');
+    assert.equal(cursors['qb:Customer'], customers.at(-1)!.timeModified, 'the cursor past the last customer');
+  });
+
+  it('the largest history does not grow with the records read', async () => {
+    const small = await cycleOver(1000);
+    const large = await cycleOver(4000);
+    const largest = (runs: RunHistory[]) => ({
+      events: Math.max(...runs.map((r) => r.events)),
+      bytes: Math.max(...runs.map((r) => r.bytes)),
+    });
+    const [s, l] = [largest(small.runs), largest(large.runs)];
+    console.log(
+      `largest run: ${s.events} events ${s.bytes} B at 1,000 customers; ${l.events} events ${l.bytes} B at 4,000`,
+    );
+    assert.ok(small.runs.length > 1 && large.runs.length > small.runs.length);
+    assert.ok(l.events <= HISTORY_LIMIT + OVERSHOOT, `${l.events} events`);
+    // Four times the records, about the same largest history: it varies by a few pages and a batch's input with how
+    // the pages fall between runs (a history holding every record would be four times the size).
+    assert.ok(l.bytes <= s.bytes * 2, `largest history at 4,000 customers ${l.bytes} B vs ${s.bytes} B at 1,000`);
+    assert.equal(new Set(handedOff).size, 4000);
+  });
+
+  it('an idle cycle is one run reading in one batch', async () => {
+    const { runs, result } = await cycleOver(0);
+    assert.equal(runs.length, 1);
+    assert.equal(submitted.length, 1);
+    assert.deepEqual(result.handedOff, {});
+  });
+});
