@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   cursorAfter,
+  cursorAfterPage,
   invoiceReadFrom,
   QUICKBOOKS_OVERLAP_MS,
   readFrom,
@@ -108,6 +109,47 @@ describe('QuickBooks changes since the cursor', () => {
       'J',
     ]);
   });
+});
+
+describe('QuickBooks changes: the cursor of a read handed off page by page (issue 11 item 5)', () => {
+  /** 300 customers a minute apart, over five hours, in an order that is not TimeModified's. */
+  const read = Array.from({ length: 300 }, (_, i) =>
+    customer(`C${i}`, new Date(Date.parse('2024-03-01T17:00:00Z') + ((i * 37) % 300) * 60_000).toISOString(), '1'),
+  );
+  const seenOf = (cursor: Record<string, string>) => new Set((cursor['qb:Customer:seen'] ?? '').split(','));
+
+  for (const [name, cursors] of [
+    ['a first read', {}],
+    ['a read past its cursor', { 'qb:Customer': '2024-03-01T16:00:00Z', 'qb:Customer:seen': 'X@1' }],
+    [
+      'a read that finds nothing newer than its cursor',
+      { 'qb:Customer': '2024-03-02T00:00:00Z', 'qb:Customer:seen': 'X@1' },
+    ],
+  ] as const) {
+    it(`${name}: page by page, the cursor the whole read gives, keeping one window of ids between pages`, () => {
+      let advanced: Record<string, string> = {};
+      let window = {};
+      let largestWindow = 0;
+      for (let at = 0; at < read.length; at += 25) {
+        const moved = cursorAfterPage(
+          'qb:Customer',
+          read.slice(at, at + 25),
+          cursors,
+          advanced,
+          window,
+          QUICKBOOKS_OVERLAP_MS,
+        );
+        advanced = { ...advanced, ...moved.advanced };
+        window = moved.window;
+        largestWindow = Math.max(largestWindow, Object.keys(window).length);
+      }
+      const whole = cursorAfter('qb:Customer', read, cursors, QUICKBOOKS_OVERLAP_MS);
+      assert.equal(advanced['qb:Customer'], whole['qb:Customer']);
+      assert.deepEqual(seenOf(advanced), seenOf(whole));
+      // 75 minutes of records a minute apart, however long the read.
+      assert.ok(largestWindow <= 76, `${largestWindow} ids kept between pages`);
+    });
+  }
 });
 
 describe('quickbooks changes: where the invoice read starts', () => {
