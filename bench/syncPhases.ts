@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../src/activities';
@@ -173,6 +174,13 @@ function printSummary(results: Record<string, unknown>): void {
         `${cell(at(p, 'temporal.events'))} | ${cell(at(p, 'temporal.actions'))} |`,
     );
   }
+  const largest = results.largestPollCycleHistory as { events: number; bytes: number; cycle: string } | undefined;
+  if (largest) {
+    lines.push(
+      '',
+      `largest poll-cycle history: ${cell(largest.events)} events, ${cell(largest.bytes)} bytes (${largest.cycle})`,
+    );
+  }
   lines.push('', '| target | measured | met |', '|---|---|---|');
   for (const [name, t] of Object.entries(
     (results.targets ?? {}) as Record<string, { measured: unknown; met: boolean }>,
@@ -272,6 +280,25 @@ async function main(): Promise<void> {
     ).count;
 
   /** One poll cycle, driving QBWC sessions until it and every record workflow it started have finished. */
+  /** The largest history of any run of any poll cycle measured (issue 11 item 5: it must not grow with the records). */
+  const largestPollCycleHistory = { events: 0, bytes: 0, cycle: '', runs: 0 };
+  const measurePollCycleHistory = async (workflowId: string, firstRunId: string): Promise<void> => {
+    let runId: string | undefined = firstRunId;
+    let runs = 0;
+    while (runId) {
+      runs += 1;
+      const history: temporal.api.history.v1.IHistory = await env.client.workflow
+        .getHandle(workflowId, runId)
+        .fetchHistory();
+      const events = history.events ?? [];
+      const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+      if (bytes > largestPollCycleHistory.bytes) {
+        Object.assign(largestPollCycleHistory, { events: events.length, bytes, cycle: workflowId });
+      }
+      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    if (largestPollCycleHistory.cycle === workflowId) largestPollCycleHistory.runs = runs;
+  };
   const cycle = async (label: string, connection = 'east'): Promise<PollCycleResult> => {
     const handle = await env.client.workflow.start(pollCycle, {
       workflowId: `poll/${connection}/${label}`,
@@ -289,6 +316,7 @@ async function main(): Promise<void> {
       if (!settled) await sleep(Math.max(100, qbwcEveryMs - (Date.now() - t)));
     }
     const result = await done;
+    await measurePollCycleHistory(handle.workflowId, handle.firstExecutionRunId);
     for (let idle = 0; ;) {
       if ((await recordsRunning()) === 0) break;
       const before = reports.length;
@@ -388,6 +416,8 @@ async function main(): Promise<void> {
   };
 
   const results: Record<string, unknown> = {};
+  // Filled in as the cycles run: the largest history of one poll-cycle run, its events and bytes.
+  results.largestPollCycleHistory = largestPollCycleHistory;
   try {
     // ---- 1. initial load ------------------------------------------------------------------------------------
     seedGeneratedCustomers(east, customers, 1);
