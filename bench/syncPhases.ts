@@ -334,8 +334,16 @@ async function main(): Promise<void> {
     from: number;
     to: number;
     qbwc: SessionTally;
-    /** `bulkCalls`: calls of each bulk message the sandbox received (`accounts/UpsertMultiple`), part of the requests. */
-    dataverse: { sandboxRequests: number; throttled429: number; bulkCalls: Record<string, number> };
+    /**
+     * `bulkCalls`: calls of each bulk message the sandbox received (`accounts/UpsertMultiple`), part of the requests.
+     * `requestsByKind`: the admitted requests by method, table and shape (the sandbox's `requestKind`), most first.
+     */
+    dataverse: {
+      sandboxRequests: number;
+      throttled429: number;
+      bulkCalls: Record<string, number>;
+      requestsByKind: Record<string, number>;
+    };
     temporal: PhaseCost;
   }
   const measure = async <T>(name: string, body: () => Promise<T>): Promise<{ value: T; m: PhaseMeasure }> => {
@@ -363,6 +371,12 @@ async function main(): Promise<void> {
             Object.entries(s1.bulkMessages)
               .map(([message, n]) => [message, n - (s0.bulkMessages[message] ?? 0)] as const)
               .filter(([, n]) => n > 0),
+          ),
+          requestsByKind: Object.fromEntries(
+            Object.entries(s1.requestsByKind)
+              .map(([kind, n]) => [kind, n - (s0.requestsByKind[kind] ?? 0)] as const)
+              .filter(([, n]) => n > 0)
+              .sort(([, a], [, b]) => b - a),
           ),
         },
         temporal,
@@ -443,6 +457,7 @@ async function main(): Promise<void> {
       roundTripsPer1000Records: round((1000 * initial.m.qbwc.roundTrips) / Math.max(1, recordsSynced)),
       historyEventsPerSyncedRecord: round(initial.m.temporal.events / Math.max(1, recordsSynced)),
       actionsPerSyncedRecord: round(initial.m.temporal.actions / Math.max(1, recordsSynced)),
+      dataverseRequestsPerSyncedRecord: round(initial.m.dataverse.sandboxRequests / Math.max(1, recordsSynced)),
     };
     results.initialLoad = initialLoad;
     log(JSON.stringify({ throughput: initialThroughput, utilisation: initialUse, qbwc: initial.m.qbwc }));
@@ -716,6 +731,17 @@ async function main(): Promise<void> {
         idle.m.qbwc.roundTrips <= ENTITY_TYPES_READ,
       ),
       idleActions: target(idle.m.temporal.actions, '≤ 20 Temporal actions in all', idle.m.temporal.actions <= 20),
+      // Issue 15: the initial load's cost per record, counted on the same run (independent of the machine's load).
+      dataverseRequestsPerSyncedRecord: target(
+        initialLoad.dataverseRequestsPerSyncedRecord,
+        '≤ 0.2 Dataverse requests per record (initial load, QuickBooks → Dynamics and back)',
+        initialLoad.dataverseRequestsPerSyncedRecord <= 0.2,
+      ),
+      actionsPerSyncedRecord: target(
+        initialLoad.actionsPerSyncedRecord,
+        '≤ 3 Temporal actions per record (initial load, as Temporal Cloud bills them: bench/temporalCost.ts)',
+        initialLoad.actionsPerSyncedRecord <= 3,
+      ),
       historyEventsPerSyncedRecord: target(
         initialLoad.historyEventsPerSyncedRecord,
         '≤ 25 on average (initial load, every workflow of the phase incl. company-file events)',

@@ -5,9 +5,19 @@
  * plus the long-lived company-file workflows (`qbfile/<connection>`, every run), only their events stamped inside the
  * phase (their sessions and queue are part of the phase's work although they started earlier).
  *
- * Actions, per event: a workflow started by a client (a child's start is counted once, in its parent, as a child
- * start), a workflow task completed, an activity scheduled, a child workflow start initiated, a signal received, a
- * timer started, an Update accepted (one per QBWC SOAP call), a search-attribute upsert.
+ * Actions as Temporal Cloud bills them ("Temporal Cloud Actions", docs.temporal.io/cloud/actions), from the events
+ * that show them:
+ * - a workflow started by a client or by Continue-As-New (a child's start is counted in its parent, below);
+ * - a child workflow start: two actions ("Start Child Workflow" and "Child Workflow Execution");
+ * - an activity started or retried: each attempt (the started event carries the attempt it was);
+ * - local activities: one action per workflow task that recorded any;
+ * - a timer started;
+ * - a search-attribute upsert: one per command however many attributes it sets, except one setting only
+ *   `TemporalChangeVersion` (what `patched()` records); attributes given at start cost nothing;
+ * - a signal received (from a client or a workflow), an Update accepted, workflow execution options updated.
+ * Workflow tasks are not actions there: they are kept as a count of their own (`workflowTasks`), as the events are.
+ * Not in a history, hence not counted: queries, activity heartbeats that reach the server, rejected Updates. A
+ * Signal-With-Start is one action in Temporal Cloud and counts two here (a start and a signal).
  */
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
@@ -16,13 +26,16 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 export interface ActionCounts {
   workflowStarts: number;
-  workflowTasks: number;
-  activities: number;
+  /** Two actions for each child started. */
   childStarts: number;
+  /** One for each attempt of each activity. */
+  activities: number;
+  localActivityTasks: number;
   signals: number;
   timers: number;
   updates: number;
   searchAttributeUpserts: number;
+  optionsUpdates: number;
 }
 
 export interface PhaseCost {
@@ -31,6 +44,8 @@ export interface PhaseCost {
   events: number;
   actions: number;
   breakdown: ActionCounts;
+  /** Workflow tasks completed: not billed as actions, but each is a round trip between worker and server. */
+  workflowTasks: number;
   /** Events and actions per workflow type; the company files' in-phase events under `companyFile`. */
   byType: Record<string, { events: number; actions: number }>;
 }
@@ -38,28 +53,50 @@ export interface PhaseCost {
 function emptyCounts(): ActionCounts {
   return {
     workflowStarts: 0,
-    workflowTasks: 0,
-    activities: 0,
     childStarts: 0,
+    activities: 0,
+    localActivityTasks: 0,
     signals: 0,
     timers: 0,
     updates: 0,
     searchAttributeUpserts: 0,
+    optionsUpdates: 0,
   };
 }
 
 const sum = (c: ActionCounts): number => Object.values(c).reduce((a: number, b: number) => a + b, 0);
 
-function countEvent(e: HistoryEvent, into: ActionCounts): void {
-  if (e.workflowExecutionStartedEventAttributes && !e.workflowExecutionStartedEventAttributes.parentWorkflowExecution)
-    into.workflowStarts += 1;
-  if (e.workflowTaskCompletedEventAttributes) into.workflowTasks += 1;
-  if (e.activityTaskScheduledEventAttributes) into.activities += 1;
-  if (e.startChildWorkflowExecutionInitiatedEventAttributes) into.childStarts += 1;
+/** The search attribute `patched()` sets, which Temporal Cloud does not bill. */
+const CHANGE_VERSION = 'TemporalChangeVersion';
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/**
+ * Adds the actions of one event of a history to `into`; `localActivityTasks` holds the workflow tasks of this history
+ * that already recorded a local activity, so the next ones of the same task cost nothing.
+ */
+export function countEvent(e: HistoryEvent, into: ActionCounts, localActivityTasks: Set<string>): void {
+  const started = e.workflowExecutionStartedEventAttributes;
+  if (started && (!started.parentWorkflowExecution || started.continuedExecutionRunId)) into.workflowStarts += 1;
+  if (e.startChildWorkflowExecutionInitiatedEventAttributes) into.childStarts += 2;
+  if (e.activityTaskStartedEventAttributes)
+    into.activities += Math.max(1, e.activityTaskStartedEventAttributes.attempt ?? 1);
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName === LOCAL_ACTIVITY_MARKER) {
+    const task = String(marker.workflowTaskCompletedEventId ?? e.eventId);
+    if (!localActivityTasks.has(task)) {
+      localActivityTasks.add(task);
+      into.localActivityTasks += 1;
+    }
+  }
   if (e.workflowExecutionSignaledEventAttributes) into.signals += 1;
   if (e.timerStartedEventAttributes) into.timers += 1;
   if (e.workflowExecutionUpdateAcceptedEventAttributes) into.updates += 1;
-  if (e.upsertWorkflowSearchAttributesEventAttributes) into.searchAttributeUpserts += 1;
+  const upsert = e.upsertWorkflowSearchAttributesEventAttributes;
+  if (upsert) {
+    const keys = Object.keys(upsert.searchAttributes?.indexedFields ?? {});
+    if (keys.some((k) => k !== CHANGE_VERSION)) into.searchAttributeUpserts += 1;
+  }
+  if (e.workflowExecutionOptionsUpdatedEventAttributes) into.optionsUpdates += 1;
 }
 
 function eventMs(e: HistoryEvent): number {
@@ -97,10 +134,12 @@ export async function phaseCost(client: Client, fromMs: number, toMs: number): P
   const workflowsByType: Record<string, number> = {};
   const byType: Record<string, { events: number; actions: number }> = {};
   let events = 0;
-  const add = (type: string, e: HistoryEvent): void => {
+  let workflowTasks = 0;
+  const add = (type: string, e: HistoryEvent, localActivityTasks: Set<string>): void => {
     const own = emptyCounts();
-    countEvent(e, own);
-    countEvent(e, breakdown);
+    countEvent(e, own, localActivityTasks);
+    for (const k of Object.keys(own) as (keyof ActionCounts)[]) breakdown[k] += own[k];
+    if (e.workflowTaskCompletedEventAttributes) workflowTasks += 1;
     const t = (byType[type] ??= { events: 0, actions: 0 });
     t.events += 1;
     t.actions += sum(own);
@@ -109,16 +148,26 @@ export async function phaseCost(client: Client, fromMs: number, toMs: number): P
   await mapLimited(started, 8, async ({ workflowId, runId, type }) => {
     workflowsByType[type] = (workflowsByType[type] ?? 0) + 1;
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    for (const e of history.events ?? []) add(type, e);
+    const localActivityTasks = new Set<string>();
+    for (const e of history.events ?? []) add(type, e, localActivityTasks);
   });
   await mapLimited(companyFiles, 4, async ({ workflowId, runId }) => {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const localActivityTasks = new Set<string>();
     for (const e of history.events ?? []) {
       const at = eventMs(e);
-      if (at >= fromMs && at <= toMs) add('companyFile', e);
+      if (at >= fromMs && at <= toMs) add('companyFile', e, localActivityTasks);
     }
   });
-  return { workflows: started.length, workflowsByType, events, actions: sum(breakdown), breakdown, byType };
+  return {
+    workflows: started.length,
+    workflowsByType,
+    events,
+    actions: sum(breakdown),
+    breakdown,
+    workflowTasks,
+    byType,
+  };
 }
 
 /** The time each requester's batches reached a company file's queue (its `enqueueQbxml` signals), with request types. */

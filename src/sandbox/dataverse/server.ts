@@ -69,6 +69,25 @@ export interface DataverseSandboxStats {
    * refused them: how tests and the benchmark tell rows that travelled together from rows sent one request each.
    */
   bulkMessages: Record<string, number>;
+  /**
+   * Web API requests admitted, by kind (`requestKind`: `GET accounts?`, `GET accounts()`, `PATCH accounts()`,
+   * `POST accounts/UpsertMultiple`, `POST $batch`): where a run's requests go. A `$batch` is one request, whatever
+   * its parts.
+   */
+  requestsByKind: Record<string, number>;
+}
+
+/**
+ * The kind of a Web API request, with the row addressed and the query left out: method, entity set, then `()` for
+ * one row (by id or key), `?` for a query of the set, or the bound message's short name.
+ */
+export function requestKind(method: string, apiPath: string): string {
+  if (apiPath === '$batch') return `${method} $batch`;
+  const [head = '', ...rest] = apiPath.split('/');
+  const set = head.replace(/\(.*$/, '');
+  const shape = head.includes('(') ? '()' : rest.length === 0 && method === 'GET' ? '?' : '';
+  const message = rest.length > 0 ? `/${rest.join('/').replace(/^Microsoft\.Dynamics\.CRM\./, '')}` : '';
+  return `${method} ${set}${shape}${message}`;
 }
 
 export interface DataverseSandbox {
@@ -197,6 +216,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
   const serverTime = opts.serverTime ?? DEFAULT_SERVER_TIME;
   const faults = opts.faults;
   const bulkMessages: Record<string, number> = {};
+  const requestsByKind: Record<string, number> = {};
 
   // The URLs depend on the port, known only after listen(); the handler reads these once they are set.
   let environmentUrl = '';
@@ -237,6 +257,8 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       const tag = url.searchParams.get('tag') ?? undefined;
       url.searchParams.delete('tag');
       const apiPath = url.pathname.replace(WEB_API_PATH, '');
+      const kind = requestKind(method, apiPath);
+      requestsByKind[kind] = (requestsByKind[kind] ?? 0) + 1;
       const dispatcher = webhooks;
       if (apiPath === '$batch' && method === 'POST') {
         const api = webApi;
@@ -406,6 +428,7 @@ export async function startDataverseSandbox(opts: DataverseSandboxOptions): Prom
       serverTimeMs: protection.serverTimeMs,
       tokensIssued: identityProvider.tokensIssued,
       bulkMessages: { ...bulkMessages },
+      requestsByKind: { ...requestsByKind },
     }),
     setLimits: (limits) => protection.setLimits(limits),
     setTokenLifetime: (seconds) => identityProvider.setTokenLifetime(seconds),
