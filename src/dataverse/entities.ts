@@ -391,6 +391,9 @@ export async function ensurePriceListItem(
   throw new Error('unreachable');
 }
 
+/** What `publishWithDefaultPriceList` reads of a product (a bulk reader handed in as `read` selects the same). */
+export const PUBLISHING_COLUMNS: readonly string[] = ['productid', 'statecode', 'statuscode', '_pricelevelid_value'];
+
 /**
  * Publishes the product (Draft or Under Revision → Active, as `publishProduct`) and makes `priceLevelId` its default
  * price list when it has none, in one read and at most one write: run after `ensurePriceListItem`, since Dataverse
@@ -403,7 +406,7 @@ export async function publishWithDefaultPriceList(
   client: DataverseClient,
   productId: string,
   priceLevelId: string | null,
-  options: Pick<UpdateWithRetryOptions, 'write'> = {},
+  options: Pick<UpdateWithRetryOptions, 'read' | 'write'> = {},
 ): Promise<{ changed: boolean }> {
   if (!isGuid(productId) || (priceLevelId !== null && !isGuid(priceLevelId))) {
     throw new TypeError(`publishing needs row ids, got "${productId}" and "${priceLevelId}"`);
@@ -422,7 +425,7 @@ export async function publishWithDefaultPriceList(
       }
       return Object.keys(changes).length > 0 ? changes : null;
     },
-    { select: ['productid', 'statecode', 'statuscode', '_pricelevelid_value'], ...options },
+    { select: PUBLISHING_COLUMNS, ...options },
   );
   return { changed };
 }
