@@ -42,6 +42,7 @@ import { ETAG_REREADS } from '../mapping/rereadLimits';
 import { recordSynced } from '../observability/metrics';
 import { BulkRowReader, guidLiteral, type BulkReadOptions } from './bulkReads';
 import { rowUpdates, type BulkRowUpdater } from './bulkUpdates';
+import { type BulkRowCreator } from './bulkCreates';
 import { type BulkUpsertWriter } from './bulkUpserts';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
@@ -79,6 +80,8 @@ export interface PartyBulkWriters {
   contacts: BulkUpsertWriter;
   /** New products; absent, a product is created by its own request. */
   products?: BulkUpsertWriter;
+  /** New products' price-list items, in shared `$batch` calls; absent, each is created by its own request. */
+  priceListItems?: BulkRowCreator;
 }
 
 export interface ListRecordReaders {
@@ -537,7 +540,10 @@ export function createDataverseListRecordActivities({
           await ensurePriceListItem(
             dataverse,
             { priceLevelId: cat.priceLevelId, productId: result.rowId, uomId: cat.uomId, amount: price },
-            { productIsNew: result.outcome === 'created' },
+            {
+              productIsNew: result.outcome === 'created',
+              ...(bulkWrites?.priceListItems ? { create: (row) => bulkWrites.priceListItems!.create(row) } : {}),
+            },
           );
         }
         await publishWithDefaultPriceList(dataverse, result.rowId, price !== null ? cat.priceLevelId : null, {

@@ -348,6 +348,11 @@ export async function ensurePriceListItem(
      * refused as a duplicate and the look follows, as without this option.
      */
     productIsNew?: boolean;
+    /**
+     * Creates the price-list item instead of a POST of its own, e.g. through a bulk creator shared with other
+     * activities; must answer the new row's id, or fail with Dataverse's error for this row (a duplicate alone).
+     */
+    create?: (row: DataverseRow) => Promise<{ id: string | undefined }>;
   } = {},
 ): Promise<EnsureResult> {
   for (const id of [item.priceLevelId, item.productId, item.uomId]) {
@@ -369,12 +374,15 @@ export async function ensurePriceListItem(
       return { id, outcome: changed ? 'updated' : 'unchanged' };
     }
     try {
-      const created = await client.create(ENTITY_SETS.productpricelevel, {
+      const row: DataverseRow = {
         'pricelevelid@odata.bind': bindTo('pricelevel', item.priceLevelId),
         'productid@odata.bind': bindTo('product', item.productId),
         'uomid@odata.bind': bindTo('uom', item.uomId),
         amount: wireAmount,
-      });
+      };
+      const created = options.create
+        ? await options.create(row)
+        : await client.create(ENTITY_SETS.productpricelevel, row);
       if (!created.id) {
         throw new DataverseValidationError({
           connection: client.connection,
