@@ -56,8 +56,8 @@ describe('record activities read their rows in shared queries', () => {
       dataverse: connection.client,
       // Not all of a test's records reach their price-list item, update or publishing read (a refused one stops
       // before): those leave on time; the first read and the create of all of them fill a call and leave at once.
-      bulkWrites: bulk && { maxRows: ROWS, gatherMs: 200 },
-      bulkReads: bulk && { maxValues: ROWS, gatherMs: 200 },
+      bulkWrites: bulk && { maxRows: ROWS, gatherMs: 2_000 },
+      bulkReads: bulk && { maxValues: ROWS, gatherMs: 2_000 },
       bulkUpdates: bulk && { maxRows: ROWS, gatherMs: 200 },
     });
     assert.ok('syncItemToDataverse' in all);
@@ -206,7 +206,7 @@ describe('record activities read their rows in shared queries', () => {
       taskQueue: 'bulk-reads-test',
       dataverse: counting,
       bulkWrites: { gatherMs: 50 },
-      bulkReads: { maxValues: ROWS, gatherMs: 600_000 },
+      bulkReads: { maxValues: ROWS, gatherMs: 2_000 },
     });
     return { sync: (all as unknown as DataverseActivities).syncPartyToDataverse, queries };
   }
