@@ -501,9 +501,18 @@ function recordBatches(
   };
 }
 
-/** Pages of a list handed off together: a batch workflow's worth, parents before their jobs within it. */
-function byParentFirst(records: QbRecord[]): QbRecord[] {
-  return [...records].sort((a, b) => sublevel(a) - sublevel(b));
+/**
+ * Pages of a list handed off together, level by level: a job binds to its parent's account, and the records of one
+ * batch workflow run side by side (their rows even travel in one bulk call), so a level goes only once the level above
+ * it is done.
+ */
+function byLevel(records: QbRecord[]): QbRecord[][] {
+  const levels = new Map<number, QbRecord[]>();
+  for (const record of records) {
+    const level = sublevel(record);
+    levels.set(level, [...(levels.get(level) ?? []), record]);
+  }
+  return [...levels.entries()].sort(([a], [b]) => a - b).map(([, atLevel]) => atLevel);
 }
 
 /**
@@ -560,13 +569,13 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     const records = waiting.get(list) ?? [];
     const entity = QB_LISTS.find((l) => l.list === list)!.entity;
     while (records.length >= BATCH_SIZE || (all && records.length > 0)) {
-      const batch = byParentFirst(records.splice(0, BATCH_SIZE));
+      const batch = records.splice(0, BATCH_SIZE);
       const terms = batch.map((r) => (r as CustomerRet | VendorRet).termsRef?.fullName).filter((t) => t !== undefined);
       if (!choices || terms.some((t) => !termsInUse.has(t))) {
         for (const t of terms) termsInUse.add(t);
         await align();
       }
-      await syncBatch({ connection, entity, records: batch, withRecord: true });
+      for (const level of byLevel(batch)) await syncBatch({ connection, entity, records: level, withRecord: true });
     }
   };
   const handOffAll = async (): Promise<void> => {
