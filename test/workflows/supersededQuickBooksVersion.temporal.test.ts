@@ -53,7 +53,9 @@ let file: CompanyFileSimulator;
 /** Every qbXML request the runs sent, in order. */
 let sent: QbxmlRequest[];
 /** Runs in QuickBooks just before it takes a request of the connector's (a person editing meanwhile). */
-let beforeConnectorRequest: ((request: QbxmlRequest) => void) | undefined;
+let beforeConnectorRequest: ((request: QbxmlRequest) => void | Promise<void>) | undefined;
+/** True for a request QuickBooks applies and whose answer is then lost (the QBWC session cut after the write). */
+let answerLost: ((request: QbxmlRequest) => boolean) | undefined;
 
 /** A request made in QuickBooks itself (a person at the keyboard), not by the connector. */
 function inQuickBooks(request: QbxmlRequest): CustomerRet {
@@ -92,12 +94,17 @@ before(async () => {
       }),
       // QuickBooks answers each request at once, as the gateway would hand the answers over.
       async submitQbxmlBatch(input: { connection: string; batch: QbxmlBatch }): Promise<void> {
-        const results: QbxmlResult[] = input.batch.requests.map((request) => {
+        const results: QbxmlResult[] = [];
+        for (const request of input.batch.requests) {
           sent.push(request);
-          beforeConnectorRequest?.(request);
+          await beforeConnectorRequest?.(request);
           const [response] = parseQbxmlResponse(file.processRequest(buildQbxmlMessage([request])));
-          return { requestId: request.requestId, kind: 'response', response: response!, final: true };
-        });
+          results.push(
+            answerLost?.(request)
+              ? { requestId: request.requestId, kind: 'outcomeUnknown', reason: 'QBWC session cut after the write' }
+              : { requestId: request.requestId, kind: 'response', response: response!, final: true },
+          );
+        }
         await env.client.workflow
           .getHandle(input.batch.requester)
           .signal(qbxmlResultsSignal, { batchId: input.batch.batchId, results });
@@ -124,6 +131,7 @@ beforeEach(() => {
   file = new CompanyFileSimulator({ name: 'east' });
   sent = [];
   beforeConnectorRequest = undefined;
+  answerLost = undefined;
 });
 
 /** Workflow id of the last customer run started. */
@@ -148,9 +156,13 @@ function customerRun(record: CustomerRet): Promise<QuickBooksRecordSyncResult> {
   });
 }
 
+/** Workflow id of the last account run started. */
+let lastAccountRun = '';
+
 function accountRun(accountId: string) {
+  lastAccountRun = `${dataverseRecordWorkflowId('account', accountId)}/${randomUUID()}`;
   return env.client.workflow.execute(dataverseRecordSync, {
-    workflowId: `${dataverseRecordWorkflowId('account', accountId)}/${randomUUID()}`,
+    workflowId: lastAccountRun,
     taskQueue,
     args: [{ connection: 'east', entity: 'account', id: accountId, quietPeriodMs: 0 }],
   });
@@ -341,5 +353,39 @@ describe("a QuickBooks edit between an item run's merge and its Mod (real dev se
     assert.equal(Number(quickbooks.salesOrPurchase?.price), 150);
     assert.equal(productNow().description, 'Full survey');
     assert.equal(Number(productNow().price), 150);
+  });
+});
+
+describe("an account run's Mod applied in QuickBooks, its answer lost, a Dynamics save made meanwhile (real dev server)", () => {
+  it('keeps the later Dynamics phone: both systems end on it, not on the phone the lost Mod carried', async () => {
+    // Chaos seed 11, 1,000 faults: east 80000040 took 555-8958, 555-1308 and 555-9356 in Dynamics and ended on
+    // 555-1308 in both systems.
+    const v0 = inQuickBooks({
+      type: 'CustomerAdd',
+      requestId: 'add',
+      fields: { name: 'Lantern Provisions', phone: '555-8958' },
+    });
+    assert.equal((await customerRun(v0)).outcome, 'created');
+    const accountId = String(accountOf(v0.listId).accountid);
+    await connection.client.update('accounts', accountId, { telephone1: '555-1308' });
+    // The run has read the row (555-1308); the person saves again before its Mod reaches QuickBooks, which applies
+    // the Mod and whose answer is then lost.
+    let cut = false;
+    beforeConnectorRequest = async (request) => {
+      if (cut || request.type !== 'CustomerMod') return;
+      cut = true;
+      await connection.client.update('accounts', accountId, { telephone1: '555-9356' });
+    };
+    answerLost = (request) =>
+      request.type === 'CustomerMod' && sent.filter((r) => r.type === 'CustomerMod').length === 1;
+
+    const run = await accountRun(accountId);
+
+    assert.ok(cut, 'the run sent no Mod to QuickBooks');
+    assert.equal(accountOf(v0.listId).telephone1, '555-9356', "the lost Mod's phone went back over the later save");
+    assert.equal(customerNow(v0.listId).phone, '555-9356', 'the later Dynamics save never reached QuickBooks');
+    assert.equal(run.outcome, 'updated');
+    const history = await env.client.workflow.getHandle(lastAccountRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });

@@ -51,6 +51,9 @@ export interface DynamicsSyncResult {
   note?: string;
 }
 
+/** A QuickBooks version that moved since the merge yet holds it is taken as holding it (see `write` below). */
+const MOVED_VERSION_HOLDS_MERGE_PATCH = 'dynamics-row-moved-version-holds-merge';
+
 /** Loads the context of the connection a Dynamics row belongs to (its company file, or the receiving one). */
 export type ContextFor = (connection: string) => Promise<SyncContext>;
 
@@ -216,11 +219,18 @@ async function pairedRowToQuickBooks<
         current: record,
         read: (requestId) => spec.queryById(requestId, listId),
         write: (requestId, current) => {
+          const mod = spec.modFor(requestId, current, { ...row, ...plan.merged }, ctx, what);
           if (remerge && current.editSequence !== record.editSequence) {
+            // A version that already holds the merge is most often this pass's own Mod, applied while its answer was
+            // lost (a QBWC session cut after QuickBooks took it): merged again against the old base, its values would
+            // pass for a QuickBooks edit newer than a Dynamics save made since the read, and go back over that save
+            // (chaos seed 11, 1,000 faults: east 80000040 ended on the earlier Dynamics phone in both systems). It is
+            // what QuickBooks holds, so the row learns it as the base. Runs recorded before merged it again.
+            if (mod === null && patched(MOVED_VERSION_HOLDS_MERGE_PATCH)) return null;
             editedSinceMerge = true;
             return null;
           }
-          return spec.modFor(requestId, current, { ...row, ...plan.merged }, ctx, what);
+          return mod;
         },
       });
       if (editedSinceMerge) continue;
