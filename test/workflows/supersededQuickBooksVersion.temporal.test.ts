@@ -389,3 +389,46 @@ describe("an account run's Mod applied in QuickBooks, its answer lost, a Dynamic
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });
+
+describe("a customer run's Mod applied in QuickBooks, its answer lost, a Dynamics save made meanwhile (real dev server)", () => {
+  it('keeps the later Dynamics phone on the row, and the next account run carries it to QuickBooks', async () => {
+    const v0 = inQuickBooks({
+      type: 'CustomerAdd',
+      requestId: 'add',
+      fields: { name: 'Tidewater Chandlery', phone: '555-8958', email: 'desk@tidewater.example' },
+    });
+    assert.equal((await customerRun(v0)).outcome, 'created');
+    const accountId = String(accountOf(v0.listId).accountid);
+    // Dynamics changes the phone, QuickBooks the email (V1, carried by the run): the run's Mod carries Dynamics' phone.
+    await connection.client.update('accounts', accountId, { telephone1: '555-1308' });
+    const v1 = inQuickBooks({
+      type: 'CustomerMod',
+      requestId: 'edit',
+      fields: { listId: v0.listId, editSequence: v0.editSequence, email: 'orders@tidewater.example' },
+    });
+    let cut = false;
+    beforeConnectorRequest = async (request) => {
+      if (cut || request.type !== 'CustomerMod') return;
+      cut = true;
+      await connection.client.update('accounts', accountId, { telephone1: '555-9356' });
+    };
+    answerLost = (request) =>
+      request.type === 'CustomerMod' && sent.filter((r) => r.type === 'CustomerMod').length === 1;
+
+    const run = await customerRun(v1);
+
+    assert.ok(cut, 'the run sent no Mod to QuickBooks');
+    assert.equal(accountOf(v0.listId).telephone1, '555-9356', "the lost Mod's phone went back over the later save");
+    assert.equal(accountOf(v0.listId).emailaddress1, 'orders@tidewater.example');
+    assert.equal(run.quickbooksChanged, true);
+    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+
+    // The later save's own run (its webhook) finds QuickBooks at the base and carries the save over.
+    beforeConnectorRequest = undefined;
+    answerLost = undefined;
+    assert.equal((await accountRun(accountId)).outcome, 'updated');
+    assert.equal(customerNow(v0.listId).phone, '555-9356');
+    assert.equal(accountOf(v0.listId).telephone1, '555-9356');
+  });
+});

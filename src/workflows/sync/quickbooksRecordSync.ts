@@ -118,6 +118,17 @@ const SUPERSEDED_REREAD_PATCH = 'quickbooks-record-superseded-reread';
 const MOD_ON_MERGED_VERSION_PATCH = 'quickbooks-record-mod-on-merged-version';
 
 /**
+ * A version that moved since the merge yet already holds the target is most often the run's own Mod, applied while
+ * its answer was lost (a QBWC session cut after QuickBooks took it). Merged again as a new version against the base,
+ * which is committed only after the Mod, its values would pass for a QuickBooks edit newer than a Dynamics save made
+ * since the merge, and go over that save (as the Dynamics → QuickBooks flow did in chaos seed 11, east 80000040). It
+ * is what QuickBooks holds: the base is committed at it. Runs recorded before merged it again.
+ */
+function movedVersionHoldsTarget(): boolean {
+  return patched('quickbooks-record-moved-version-holds-target');
+}
+
+/**
  * One version of the record into Dynamics, or `superseded` when `refuseSuperseded` and the row's base was agreed at a
  * newer version (nothing written), or when `mergesMovedVersion` and QuickBooks moved on from `record` before the Mod
  * carrying Dynamics' side went out (Dynamics written, QuickBooks not: the next version's merge carries it).
@@ -157,15 +168,17 @@ async function syncVersion(
         current: item,
         read: (requestId) => ({ type: 'ItemQuery', requestId, listIds: [item.listId] }),
         write: (requestId, current) => {
-          // Edited in QuickBooks since the merge (3200, read again): merge that version rather than write over it.
-          if (mergesMovedVersion && current.editSequence !== item.editSequence) {
-            movedOn = true;
-            return null;
-          }
           const mod = mappedOrFail(
             productToItemMod({ ...desired, ...target } as ProductRecord, current),
             `QuickBooks item ${item.fullName ?? item.name}`,
           );
+          // Edited in QuickBooks since the merge (3200, read again): merge that version rather than write over it,
+          // unless it holds the target already (see `movedVersionHoldsTarget`).
+          if (mergesMovedVersion && current.editSequence !== item.editSequence) {
+            if (mod === null && movedVersionHoldsTarget()) return null;
+            movedOn = true;
+            return null;
+          }
           return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
         },
       });
@@ -211,11 +224,6 @@ async function syncVersion(
         current: customer,
         read: (requestId) => ({ type: 'CustomerQuery', requestId, listIds: [customer.listId] }),
         write: (requestId, current) => {
-          // Edited in QuickBooks since the merge (3200, read again): merge that version rather than write over it.
-          if (mergesMovedVersion && current.editSequence !== customer.editSequence) {
-            movedOn = true;
-            return null;
-          }
           const fields = mappedOrFail(
             accountToCustomerMod({ ...desired, ...target } as AccountRecord, current, {
               choices: input.choices,
@@ -223,6 +231,13 @@ async function syncVersion(
             }),
             what,
           );
+          // Edited in QuickBooks since the merge (3200, read again): merge that version rather than write over it,
+          // unless it holds the target already (see `movedVersionHoldsTarget`).
+          if (mergesMovedVersion && current.editSequence !== customer.editSequence) {
+            if (fields === null && movedVersionHoldsTarget()) return null;
+            movedOn = true;
+            return null;
+          }
           return fields ? { type: 'CustomerMod', requestId, fields } : null;
         },
       });
