@@ -81,7 +81,7 @@ export interface DataverseSandboxStats {
  * The kind of a Web API request, with the row addressed and the query left out: method, entity set, then `()` for
  * one row (by id or key), `?` for a query of the set, or the bound message's short name.
  */
-export function requestKind(method: string, apiPath: string): string {
+function requestKind(method: string, apiPath: string): string {
   if (apiPath === '$batch') return `${method} $batch`;
   const [head = '', ...rest] = apiPath.split('/');
   const set = head.replace(/\(.*$/, '');
