@@ -244,22 +244,36 @@ describe('a customer run carrying a QuickBooks version older than its sync base 
   });
 });
 
+/**
+ * A customer synced at `phone` (V0), then its phone changed in Dynamics to `dynamicsPhone` and its email in
+ * QuickBooks (V1, the version the poll reads and the next customer run carries).
+ */
+async function editedOnBothSides(
+  name: string,
+  domain: string,
+  phone: string,
+  dynamicsPhone: string,
+): Promise<{ v0: CustomerRet; v1: CustomerRet; accountId: string }> {
+  const v0 = inQuickBooks({
+    type: 'CustomerAdd',
+    requestId: 'add',
+    fields: { name, phone, email: `desk@${domain}.example` },
+  });
+  assert.equal((await customerRun(v0)).outcome, 'created');
+  const accountId = String(accountOf(v0.listId).accountid);
+  await connection.client.update('accounts', accountId, { telephone1: dynamicsPhone });
+  const v1 = inQuickBooks({
+    type: 'CustomerMod',
+    requestId: 'edit',
+    fields: { listId: v0.listId, editSequence: v0.editSequence, email: `orders@${domain}.example` },
+  });
+  return { v0, v1, accountId };
+}
+
 describe("a QuickBooks edit between a customer run's merge and its Mod (real dev server)", () => {
   it("merges the new version instead of putting the merged version's values back over the edit", async () => {
-    const v0 = inQuickBooks({
-      type: 'CustomerAdd',
-      requestId: 'add',
-      fields: { name: 'Quay Mercantile', phone: '555-1000', email: 'desk@quay.example' },
-    });
-    assert.equal((await customerRun(v0)).outcome, 'created');
-    const accountId = String(accountOf(v0.listId).accountid);
     // Dynamics changes the phone; QuickBooks the email (V1, the version the poll reads and the run carries).
-    await connection.client.update('accounts', accountId, { telephone1: '555-2000' });
-    const v1 = inQuickBooks({
-      type: 'CustomerMod',
-      requestId: 'edit',
-      fields: { listId: v0.listId, editSequence: v0.editSequence, email: 'orders@quay.example' },
-    });
+    const { v1 } = await editedOnBothSides('Quay Mercantile', 'quay', '555-1000', '555-2000');
     // Just before the run's Mod carrying Dynamics' phone reaches QuickBooks, a person changes the email again (V2).
     let edited = false;
     beforeConnectorRequest = (request) => {
@@ -392,20 +406,8 @@ describe("an account run's Mod applied in QuickBooks, its answer lost, a Dynamic
 
 describe("a customer run's Mod applied in QuickBooks, its answer lost, a Dynamics save made meanwhile (real dev server)", () => {
   it('keeps the later Dynamics phone on the row, and the next account run carries it to QuickBooks', async () => {
-    const v0 = inQuickBooks({
-      type: 'CustomerAdd',
-      requestId: 'add',
-      fields: { name: 'Tidewater Chandlery', phone: '555-8958', email: 'desk@tidewater.example' },
-    });
-    assert.equal((await customerRun(v0)).outcome, 'created');
-    const accountId = String(accountOf(v0.listId).accountid);
     // Dynamics changes the phone, QuickBooks the email (V1, carried by the run): the run's Mod carries Dynamics' phone.
-    await connection.client.update('accounts', accountId, { telephone1: '555-1308' });
-    const v1 = inQuickBooks({
-      type: 'CustomerMod',
-      requestId: 'edit',
-      fields: { listId: v0.listId, editSequence: v0.editSequence, email: 'orders@tidewater.example' },
-    });
+    const { v0, v1, accountId } = await editedOnBothSides('Tidewater Chandlery', 'tidewater', '555-8958', '555-1308');
     let cut = false;
     beforeConnectorRequest = async (request) => {
       if (cut || request.type !== 'CustomerMod') return;
