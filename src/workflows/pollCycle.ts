@@ -58,6 +58,11 @@ export interface PollCycleInput {
    * ends it earlier), so its history does not grow with the records read.
    */
   historyLimit?: number;
+  /**
+   * Records per page asked of QuickBooks in a streamed read (default 100): smaller pages make a read of a few records
+   * span round trips, as a large one does (the replay fixtures of a run that continued as new mid-read).
+   */
+  pageSize?: number;
   /** Where the cycle stood when its previous run continued as new; absent on a cycle's first run. */
   carried?: PollCycleCarry;
 }
@@ -119,6 +124,8 @@ const BATCH_SIZE = 500;
  */
 const STREAMED_READ_PATCH = 'poll-cycle-streamed-read';
 const HISTORY_LIMIT = 10_000;
+/** Records per page of a streamed read unless the input says otherwise. */
+const PAGE_SIZE = 100;
 /** Temporal refuses histories over 50 MB; a run hands over long before. */
 const HISTORY_BYTES_LIMIT = 10 * 1024 * 1024;
 
@@ -643,7 +650,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
               requestId: `${batchId}-${list}`,
               ...fromCursor(cursors, `qb:${list}`, overlapMs),
               activeStatus: 'All',
-              maxReturned: 100,
+              maxReturned: input.pageSize ?? PAGE_SIZE,
               iterator: 'Start',
             }) as QbxmlRequest,
         ),
@@ -656,7 +663,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
             ctx.settings.invoices.cursorStart,
             Date.now(),
           ),
-          maxReturned: 100,
+          maxReturned: input.pageSize ?? PAGE_SIZE,
           iterator: 'Start',
           includeLinkedTxns: true,
         },

@@ -34,8 +34,10 @@ export function customerAddXml(names: string[]): string {
 export function companyFileProcessor(
   file: CompanyFileSimulator,
   afterProcess?: (requestXml: string) => Promise<void>,
+  beforeProcess?: (requestXml: string) => Promise<void>,
 ): CompanyFileProcessor {
   const process = async (xml: string): Promise<string> => {
+    if (beforeProcess) await beforeProcess(xml);
     const response = file.processRequest(xml);
     if (afterProcess) await afterProcess(xml);
     return response;

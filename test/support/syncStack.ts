@@ -16,7 +16,7 @@ import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/
 import { demoCompanyChoiceNames, seedDemoCompany } from '../../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorSimulator } from '../../src/sandbox/webConnector/webConnectorSimulator';
 import type { ReconcileReport } from '../../src/reconcile/report';
-import { pollCycle, type PollCycleResult } from '../../src/workflows/pollCycle';
+import { pollCycle, type PollCycleInput, type PollCycleResult } from '../../src/workflows/pollCycle';
 import { reconcile } from '../../src/workflows/reconcile';
 import { companyFileProcessor, startQuickBooksStack, type QuickBooksStack } from './quickbooksStack';
 
@@ -33,11 +33,14 @@ export interface SyncStack {
   quickbooks: QuickBooksStack;
   connectors: Record<string, WebConnectorSimulator>;
   settings: Map<string, SyncSettings>;
-  hooks: { afterProcess?: (connection: string, requestXml: string) => Promise<void> };
+  hooks: StackHooks;
   /** Runs `reconcile` for a connection, driving its QBWC session. */
   reconcile(connection: string): Promise<ReconcileReport>;
-  /** Runs one poll cycle of `connection` to completion, driving QBWC sessions while it waits. */
-  cycle(connection: string): Promise<PollCycleResult>;
+  /**
+   * Runs one poll cycle of `connection` to completion, driving QBWC sessions while it waits; `options` are the cycle's
+   * own limits (a small history limit and page size make it continue as new mid-read).
+   */
+  cycle(connection: string, options?: Pick<PollCycleInput, 'historyLimit' | 'pageSize'>): Promise<PollCycleResult>;
   /** Drives QBWC sessions until no record workflow is running any more (or the attempts run out). */
   settle(maxSessions?: number): Promise<void>;
   /** Every record workflow run so far, newest first. */
@@ -46,6 +49,14 @@ export interface SyncStack {
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where tests act at an exact point of a QBWC session, on the company file of `connection`. */
+interface StackHooks {
+  /** Right before QuickBooks takes a message of the connector's (a person editing meanwhile). */
+  beforeProcess?: (connection: string, requestXml: string) => Promise<void>;
+  /** Once QuickBooks has applied a message, before its answer goes back (a session cut after a write). */
+  afterProcess?: (connection: string, requestXml: string) => Promise<void>;
 }
 
 export async function startSyncStack(
@@ -77,11 +88,17 @@ export async function startSyncStack(
   for (const office of ['east', 'west'] as const) seedDemoCompany(quickbooks.files[office]!, { office });
   // Tests hook in here to act at an exact point of a QBWC session (e.g. stop the worker once QuickBooks has applied
   // an InvoiceAdd but before its answer is delivered).
-  const hooks: { afterProcess?: (connection: string, requestXml: string) => Promise<void> } = {};
+  const hooks: StackHooks = {};
   const processorFor = (name: 'east' | 'west') =>
-    companyFileProcessor(quickbooks.files[name]!, async (xml) => {
-      if (hooks.afterProcess) await hooks.afterProcess(name, xml);
-    });
+    companyFileProcessor(
+      quickbooks.files[name]!,
+      async (xml) => {
+        if (hooks.afterProcess) await hooks.afterProcess(name, xml);
+      },
+      async (xml) => {
+        if (hooks.beforeProcess) await hooks.beforeProcess(name, xml);
+      },
+    );
   const connectors = {
     east: quickbooks.connector('east', processorFor('east')),
     west: quickbooks.connector('west', processorFor('west')),
@@ -162,11 +179,11 @@ export async function startSyncStack(
       });
       return driveUntil(name, handle.workflowId, handle.result());
     },
-    async cycle(name) {
+    async cycle(name, options = {}) {
       const handle = await env.client.workflow.start(pollCycle, {
         workflowId: `poll/${name}`,
         taskQueue,
-        args: [{ connection: name }],
+        args: [{ connection: name, ...options }],
       });
       return driveUntil(name, handle.workflowId, handle.result());
     },
