@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { connectorDataConverter } from '../../src/codec/dataConverter';
 import { PayloadKeyRing } from '../../src/codec/keyRing';
 import { EncryptedPayloadCodec } from '../../src/codec/payloadCodec';
@@ -64,4 +66,35 @@ export async function encryptHistoryPayloads(value: unknown): Promise<void> {
       await encryptHistoryPayloads(child);
     }
   }
+}
+
+/**
+ * Writes `history` to histories/<name>.json, encrypted as a worker with the codec would have written it. Protobuf
+ * binary, not Temporal's JSON form: the JSON converter trips over the second protobufjs copy in node_modules, and the
+ * binary form is what the server itself stores. Returns the file written.
+ */
+export async function writeHistoryFixture(
+  name: string,
+  workflowId: string,
+  history: temporal.api.history.v1.IHistory,
+): Promise<string> {
+  await encryptHistoryPayloads(history);
+  const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
+  const file = join(historiesDir, `${name.replace(/[^a-zA-Z0-9]+/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ workflowId, historyProtobufBase64: encoded }, null, 2)}\n`);
+  return file;
+}
+
+/** The ids of the patches a run took: its `core_patch` markers, which stay in clear (see above). */
+export function patchIdsOf(history: temporal.api.history.v1.IHistory): string[] {
+  const ids: string[] = [];
+  for (const event of history.events ?? []) {
+    const marker = event.markerRecordedEventAttributes;
+    if (!isPatchMarker(marker)) continue;
+    const data = marker?.details?.['patch-data']?.payloads?.[0]?.data;
+    if (!data) continue;
+    const { id } = JSON.parse(Buffer.from(data).toString('utf8')) as { id?: unknown };
+    if (typeof id === 'string') ids.push(id);
+  }
+  return ids;
 }

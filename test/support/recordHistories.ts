@@ -5,11 +5,11 @@
  * replayable, before changing a workflow; name kinds to record only those:
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordHistories.ts [label [kind…]]   (kinds: qbfile-east, pollCycle, …)
+ *
+ * Paths an initial sync does not take (a poll cycle continued as new mid-read, sales-order mode, a superseded
+ * QuickBooks version) are recorded by recordPathHistories.ts.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { encryptHistoryPayloads } from './historyFixtures';
+import { writeHistoryFixture } from './historyFixtures';
 import { startSyncStack } from './syncStack';
 import { startTestTemporal } from './temporal';
 
@@ -39,13 +39,7 @@ async function main(): Promise<void> {
     for (const [kind, workflowId] of wanted) {
       if (only.size > 0 && !only.has(kind)) continue;
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-      await encryptHistoryPayloads(history);
-      // Protobuf binary, not Temporal's JSON form: the JSON converter trips over the second protobufjs copy in
-      // node_modules, and the binary form is what the server itself stores.
-      const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
-      const name = `${label}-${kind.replace(/[^a-zA-Z0-9]+/g, '-')}.json`;
-      const file = join(__dirname, '..', 'fixtures', 'histories', name);
-      writeFileSync(file, `${JSON.stringify({ workflowId, historyProtobufBase64: encoded }, null, 2)}\n`);
+      const file = await writeHistoryFixture(`${label}-${kind}`, workflowId, history);
       console.log(`${workflowId} → ${file}`);
     }
   } finally {

@@ -1,0 +1,390 @@
+/**
+ * Records histories of workflow paths an initial sync (recordHistories.ts) does not take, each driven on the sandboxes
+ * (real Temporal dev server, Dataverse sandbox, QuickBooks simulator behind the gateway and the Web Connector
+ * simulator), and checks each run took its path before writing it:
+ *
+ * - a streamed poll cycle that continued as new while its read was still going (`poll-cycle-streamed-read`), the run
+ *   that picked up the remaining pages, and one of the first run's level-by-level record batches;
+ * - a Dynamics order sent to QuickBooks as a sales order (`sales-order-to-quickbooks-sales-order`) and the poll cycle
+ *   that followed the invoice accounting made from it;
+ * - a customer run whose Mod met a newer QuickBooks version (`quickbooks-record-mod-on-merged-version`), one whose Mod
+ *   was applied with its answer lost (`quickbooks-record-moved-version-holds-target`), and the same for an account run
+ *   (`dynamics-row-moved-version-holds-merge`).
+ *
+ *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label]
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { temporal } from '@temporalio/proto';
+import { ENTITY_SETS } from '../../src/dataverse/entities';
+import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
+import type { ChoiceMaps } from '../../src/mapping/choices';
+import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from '../../src/mapping/entityRegistry';
+import { buildQbxmlMessage } from '../../src/qbxml/build';
+import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../../src/qbxml/requests';
+import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
+import { dataverseRecordSync } from '../../src/workflows/dataverseRecordSync';
+import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
+import { patchIdsOf, writeHistoryFixture } from './historyFixtures';
+import { startSyncStack, type SyncStack } from './syncStack';
+import { companyFileProcessor } from './quickbooksStack';
+import { startTestTemporal } from './temporal';
+
+type History = temporal.api.history.v1.IHistory;
+
+/** A run to write: the fixture's name after the label, and which run of which workflow. */
+interface RecordedRun {
+  name: string;
+  workflowId: string;
+  runId: string;
+}
+
+/** The poll's own limits in the first scenario: a history this short hands over after the read's first page. */
+const SHORT_HISTORY = 10;
+/** Fifteen customers in the east demo company: two pages of them, the other lists in one. */
+const SMALL_PAGE = 10;
+
+function inQuickBooks(stack: SyncStack, request: QbxmlRequest): CustomerRet | InvoiceRet | SalesOrderRet {
+  const [response] = parseQbxmlResponse(stack.quickbooks.files.east!.processRequest(buildQbxmlMessage([request])));
+  assert.equal(response?.statusCode, 0, response?.statusMessage);
+  return response!.records[0] as CustomerRet;
+}
+
+function customerNow(stack: SyncStack, listId: string): CustomerRet {
+  return inQuickBooks(stack, { type: 'CustomerQuery', requestId: 'look', listIds: [listId] }) as CustomerRet;
+}
+
+async function historyOf(stack: SyncStack, workflowId: string, runId?: string): Promise<History> {
+  return stack.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+}
+
+function activityTypes(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
+/**
+ * A write's answer lost as the chaos run loses it (`qbwcCutAfterWrite`): a Web Connector of its own runs east's sessions
+ * (at most `sessions`) until QuickBooks has applied the first message holding `request`, and then never answers again.
+ * The company file learns it once its next session takes over (after `writeSettleMs`), and tells the run the write's
+ * outcome is unknown. Whether the request reached QuickBooks.
+ */
+async function cutSessionAfter(stack: SyncStack, request: string, sessions: number): Promise<boolean> {
+  const file = stack.quickbooks.files.east!;
+  const quickbooks = companyFileProcessor(file);
+  let cut: () => void = () => undefined;
+  const cutHappened = new Promise<'cut'>((r) => {
+    cut = () => r('cut');
+  });
+  const doomed = stack.quickbooks.connector(
+    'east',
+    Object.assign(
+      async (xml: string): Promise<string> => {
+        const answer = await quickbooks(xml);
+        if (!xml.includes(request)) return answer;
+        cut();
+        return new Promise<string>(() => undefined);
+      },
+      { endSession: quickbooks.endSession },
+    ),
+  );
+  for (let i = 0; i < sessions; i++) {
+    if ((await Promise.race([doomed.runSession(), cutHappened])) === 'cut') {
+      // The Web Connector is gone, so QuickBooks' connection to it closes, and its iterators with it.
+      file.endSession();
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  return false;
+}
+
+/** What a run did, for the message of a check it failed: its activities and patches, in order. */
+function runSummary(history: History): string {
+  return (history.events ?? [])
+    .flatMap((e) => {
+      const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (activity) return [activity];
+      if (e.markerRecordedEventAttributes?.markerName === 'core_patch')
+        return [`patch ${patchIdsOf({ events: [e] })[0]}`];
+      if (e.workflowExecutionSignaledEventAttributes)
+        return [`signal ${e.workflowExecutionSignaledEventAttributes.signalName}`];
+      return [];
+    })
+    .join(', ');
+}
+
+/** Every run of `workflowId` from the one running or last completed back to its first, first to last. */
+async function runChain(stack: SyncStack, workflowId: string): Promise<{ runId: string; history: History }[]> {
+  const runs: { runId: string; history: History }[] = [];
+  let runId: string | undefined = (await stack.env.client.workflow.getHandle(workflowId).describe()).runId;
+  while (runId) {
+    const history = await historyOf(stack, workflowId, runId);
+    runs.unshift({ runId, history });
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  return runs;
+}
+
+/** The east initial sync read in pages of ten, with a history limit that makes it hand over after the first page. */
+async function streamedReadContinuedAsNew(stack: SyncStack): Promise<RecordedRun[]> {
+  const result = await stack.cycle('east', { historyLimit: SHORT_HISTORY, pageSize: SMALL_PAGE });
+  const runs = await runChain(stack, 'poll/east');
+  assert.ok(runs.length >= 2, `the cycle continued as new (${runs.length} runs)`);
+  const [first, next] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  assert.ok(patchIdsOf(first.history).includes('poll-cycle-streamed-read'), 'the first run read streamed');
+  assert.ok(first.history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes, 'the first run handed over');
+  const batches = (h: History) =>
+    (h.events ?? []).flatMap((e) => {
+      const started = e.startChildWorkflowExecutionInitiatedEventAttributes;
+      return started?.workflowType?.name === 'quickbooksRecordBatch' ? [started.workflowId ?? ''] : [];
+    });
+  // The remaining customers came to the next run, which handed them off itself: the read went on across runs.
+  assert.ok(
+    batches(next.history).some((id) => id.includes('/customer-')),
+    'the next run handed off the customers of the pages after the hand-over',
+  );
+  assert.ok((result.handedOff['qb:customer'] ?? 0) > SMALL_PAGE, 'more customers than one page were handed off');
+  // Of the first run's customers, parents went in one batch and their jobs in the next, once the parents were done.
+  const customerBatches = batches(first.history).filter((id) => id.includes('/customer-'));
+  assert.ok(customerBatches.length >= 2, `parents, then jobs, in batches of their own: ${customerBatches.join(', ')}`);
+  const jobs = customerBatches[1]!;
+  return [
+    { name: 'pollCycle-continued-mid-read', workflowId: 'poll/east', runId: first.runId },
+    { name: 'pollCycle-carried-read', workflowId: 'poll/east', runId: next.runId },
+    {
+      name: 'quickbooksRecordBatch-jobs',
+      workflowId: jobs,
+      runId: (await stack.env.client.workflow.getHandle(jobs).describe()).runId,
+    },
+  ];
+}
+
+/**
+ * With `invoices.via: salesOrder`, a Dynamics order becomes a QuickBooks sales order; accounting invoices it in
+ * QuickBooks and the next poll records the invoice on the order.
+ */
+async function salesOrderMode(stack: SyncStack): Promise<RecordedRun[]> {
+  stack.settings.get('east')!.invoices.via = 'salesOrder';
+  const orderId = randomUUID();
+  await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    salesorderid: orderId,
+    name: 'Hangar fit-out',
+    'customerid_account@odata.bind': `/accounts(${demoAccountId('Blue Yonder Airlines')})`,
+  });
+  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+    'salesorderid@odata.bind': `/salesorders(${orderId})`,
+    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+    quantity: 2,
+    priceperunit: 129,
+    ispriceoverridden: true,
+  });
+  const start = temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 });
+  const { workflowId } = await start(
+    {
+      entity: 'salesorder',
+      id: orderId,
+      messageName: 'Create',
+      operationId: randomUUID(),
+      changedAttributes: [],
+      needsRead: true,
+    },
+    'east',
+  );
+  await stack.settle();
+  const orderRun = await stack.env.client.workflow.getHandle(workflowId).describe();
+  const orderHistory = await historyOf(stack, workflowId, orderRun.runId);
+  assert.ok(
+    patchIdsOf(orderHistory).includes('sales-order-to-quickbooks-sales-order'),
+    'the order went as a sales order',
+  );
+  const row = await stack.dataverse.retrieve(ENTITY_SETS.salesorder, orderId);
+  const txnId = String(row?.qbsync_salesordertxnid ?? '');
+  assert.notEqual(txnId, '', 'the order is paired with its QuickBooks sales order');
+  const salesOrder = inQuickBooks(stack, {
+    type: 'SalesOrderQuery',
+    requestId: 'so',
+    txnIds: [txnId],
+  }) as SalesOrderRet;
+  inQuickBooks(stack, {
+    type: 'InvoiceAdd',
+    requestId: 'accounting',
+    fields: { customerRef: { listId: salesOrder.customerRef!.listId! }, linkToTxnIds: [txnId] },
+  });
+  const followed = await stack.cycle('east');
+  assert.equal(followed.salesOrdersInvoiced, 1, 'the poll recorded the invoice made from the sales order');
+  const poll = await stack.env.client.workflow.getHandle('poll/east').describe();
+  return [
+    { name: 'd365-salesorder-sales-order-mode', workflowId, runId: orderRun.runId },
+    { name: 'pollCycle-sales-order-invoices', workflowId: 'poll/east', runId: poll.runId },
+  ];
+}
+
+/** Sessions enough for the company file to give up on a cut session's writes (two minutes of them answered busy). */
+const SETTLE_AFTER_CUT = 600;
+
+const noChoices: ChoiceMaps = { customerTypes: {}, terms: {}, classes: {} };
+
+/** A customer run carrying `record` as a poll would hand it over (its own workflow id: runs of one record never overlap). */
+function startCustomerRun(stack: SyncStack, record: CustomerRet) {
+  return stack.env.client.workflow.start(quickbooksRecordSync, {
+    workflowId: `${quickBooksRecordWorkflowId('east', 'customer', record.listId)}/${randomUUID().slice(0, 8)}`,
+    taskQueue: 'sync-e2e',
+    args: [
+      {
+        connection: 'east',
+        entity: 'customer',
+        listId: record.listId,
+        record,
+        settings: stack.settings.get('east')!,
+        choices: noChoices,
+      },
+    ],
+  });
+}
+
+/** A customer run driven to its end by QBWC sessions. */
+async function customerRun(stack: SyncStack, record: CustomerRet): Promise<{ workflowId: string; runId: string }> {
+  const handle = await startCustomerRun(stack, record);
+  await stack.settle();
+  await handle.result();
+  return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+}
+
+async function accountOf(stack: SyncStack, listId: string): Promise<Record<string, unknown>> {
+  for await (const row of stack.dataverse.queryRows(ENTITY_SETS.account, {
+    select: ['accountid', 'telephone1', 'emailaddress1'],
+    filter: `qbsync_companyfile eq 'east' and qbsync_qblistid eq '${listId}'`,
+  })) {
+    return row;
+  }
+  throw new Error(`no account for customer ${listId}`);
+}
+
+/** A new customer synced at `phone`, then its phone changed in Dynamics and its email in QuickBooks (V1). */
+async function editedOnBothSides(stack: SyncStack, name: string, phone: string, dynamicsPhone: string) {
+  const v0 = inQuickBooks(stack, {
+    type: 'CustomerAdd',
+    requestId: 'add',
+    fields: { name, phone, email: `desk@${name.split(' ')[0]!.toLowerCase()}.example` },
+  }) as CustomerRet;
+  await customerRun(stack, v0);
+  const accountId = String((await accountOf(stack, v0.listId)).accountid);
+  await stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: dynamicsPhone });
+  const v1 = inQuickBooks(stack, {
+    type: 'CustomerMod',
+    requestId: 'edit',
+    fields: {
+      listId: v0.listId,
+      editSequence: v0.editSequence,
+      email: `orders@${name.split(' ')[0]!.toLowerCase()}.example`,
+    },
+  }) as CustomerRet;
+  return { v1, accountId };
+}
+
+/**
+ * The superseded-version paths: a person edits the customer in QuickBooks just before the run's Mod (refused, 3200:
+ * the run merges the new version); a run's Mod is applied and its answer lost (the version read again holds the Mod),
+ * once from a customer run and once from an account run.
+ */
+async function supersededQuickBooksVersion(stack: SyncStack): Promise<RecordedRun[]> {
+  const merged = await editedOnBothSides(stack, 'Quay Mercantile', '555-1000', '555-2000');
+  let mods = 0;
+  stack.hooks.beforeProcess = (connection, xml) => {
+    if (connection !== 'east' || !xml.includes('<CustomerModRq') || !xml.includes(merged.v1.listId)) {
+      return Promise.resolve();
+    }
+    mods += 1;
+    if (mods > 1) return Promise.resolve();
+    const now = customerNow(stack, merged.v1.listId);
+    inQuickBooks(stack, {
+      type: 'CustomerMod',
+      requestId: 'edit-again',
+      fields: { listId: now.listId, editSequence: now.editSequence, email: 'billing@quay.example' },
+    });
+    return Promise.resolve();
+  };
+  const onMerged = await customerRun(stack, merged.v1);
+  stack.hooks.beforeProcess = undefined;
+  // The refused Mod and the one after it: QuickBooks keeps the person's email, Dynamics' phone still gets there.
+  assert.equal(mods, 2, 'the Mod on the merged version was refused and sent again on the new one');
+  assert.equal(customerNow(stack, merged.v1.listId).email, 'billing@quay.example');
+  assert.equal(customerNow(stack, merged.v1.listId).phone, '555-2000');
+  const onMergedHistory = await historyOf(stack, onMerged.workflowId, onMerged.runId);
+  assert.equal(
+    activityTypes(onMergedHistory).filter((t) => t === 'syncPartyToDataverse').length,
+    2,
+    'the run merged the version QuickBooks moved to',
+  );
+
+  const lost = await editedOnBothSides(stack, 'Tidewater Chandlery', '555-8958', '555-1308');
+  const lostRun = await startCustomerRun(stack, lost.v1);
+  assert.equal(await cutSessionAfter(stack, '<CustomerModRq', 30), true, 'the customer run’s Mod reached QuickBooks');
+  await stack.settle(SETTLE_AFTER_CUT);
+  await lostRun.result();
+  const holdsTarget = await historyOf(stack, lostRun.workflowId, lostRun.firstExecutionRunId);
+  assert.ok(patchIdsOf(holdsTarget).includes('quickbooks-record-moved-version-holds-target'), runSummary(holdsTarget));
+
+  const lantern = inQuickBooks(stack, {
+    type: 'CustomerAdd',
+    requestId: 'add',
+    fields: { name: 'Lantern Provisions', phone: '555-8958' },
+  }) as CustomerRet;
+  await customerRun(stack, lantern);
+  const accountId = String((await accountOf(stack, lantern.listId)).accountid);
+  await stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: '555-1308' });
+  const accountRun = await stack.env.client.workflow.start(dataverseRecordSync, {
+    workflowId: dataverseRecordWorkflowId('account', accountId),
+    taskQueue: 'sync-e2e',
+    args: [{ connection: 'east', entity: 'account', id: accountId, quietPeriodMs: 0 }],
+  });
+  assert.equal(await cutSessionAfter(stack, '<CustomerModRq', 30), true, 'the account run’s Mod reached QuickBooks');
+  await stack.settle(SETTLE_AFTER_CUT);
+  await accountRun.result();
+  const holdsMerge = await historyOf(stack, accountRun.workflowId, accountRun.firstExecutionRunId);
+  assert.ok(patchIdsOf(holdsMerge).includes('dynamics-row-moved-version-holds-merge'), runSummary(holdsMerge));
+  assert.equal(customerNow(stack, lantern.listId).phone, '555-1308');
+  return [
+    { name: 'qb-east-customer-mod-on-merged-version', ...onMerged },
+    {
+      name: 'qb-east-customer-moved-version-holds-target',
+      workflowId: lostRun.workflowId,
+      runId: lostRun.firstExecutionRunId,
+    },
+    {
+      name: 'd365-account-moved-version-holds-merge',
+      workflowId: accountRun.workflowId,
+      runId: accountRun.firstExecutionRunId,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const label = process.argv[2] ?? 'recorded';
+  const env = await startTestTemporal();
+  const stack = await startSyncStack(env);
+  try {
+    const runs = [...(await streamedReadContinuedAsNew(stack))];
+    await stack.settle(120);
+    runs.push(...(await salesOrderMode(stack)));
+    runs.push(...(await supersededQuickBooksVersion(stack)));
+    for (const { name, workflowId, runId } of runs) {
+      const history = await historyOf(stack, workflowId, runId);
+      const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);
+      console.log(`${workflowId} ${runId} (${history.events?.length ?? 0} events) → ${file}`);
+    }
+  } finally {
+    await stack.close();
+    await env.teardown();
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
