@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { historyFixtureDataConverter } from '../support/historyFixtures';
+import { historyFixtureDataConverter, patchIdsOf } from '../support/historyFixtures';
 
 /**
  * Histories of every workflow type (company file, record syncs, poll cycle, record batch, reconcile) recorded on the
@@ -14,6 +14,65 @@ import { historyFixtureDataConverter } from '../support/historyFixtures';
  */
 const dir = join(__dirname, '..', 'fixtures', 'histories');
 const recorded = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+/** What a recorded run shows in clear (event types, activity and workflow types, patch markers, run ids). */
+interface RecordedRun {
+  file: string;
+  workflowId: string;
+  type: string;
+  /** This run's own id, and the run it continued from ('' for a chain's first run). */
+  runId: string;
+  continuedFrom: string;
+  /** The run of the workflow that started this one as a child ('' for none). */
+  parentRunId: string;
+  continuedAsNew: boolean;
+  completed: boolean;
+  patches: string[];
+  activities: string[];
+  /** Workflow ids of the children it started, in order. */
+  children: string[];
+}
+
+function recordedRun(file: string): RecordedRun {
+  const { workflowId, historyProtobufBase64 } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+    workflowId: string;
+    historyProtobufBase64: string;
+  };
+  const history = temporal.api.history.v1.History.decode(Buffer.from(historyProtobufBase64, 'base64'));
+  const events = history.events ?? [];
+  const started = events[0]?.workflowExecutionStartedEventAttributes;
+  return {
+    file,
+    workflowId,
+    type: started?.workflowType?.name ?? '',
+    runId: started?.originalExecutionRunId ?? '',
+    continuedFrom: started?.continuedExecutionRunId ?? '',
+    parentRunId: started?.parentWorkflowExecution?.runId ?? '',
+    continuedAsNew: Boolean(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes),
+    completed: Boolean(events.at(-1)?.workflowExecutionCompletedEventAttributes),
+    patches: patchIdsOf(history),
+    activities: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+    children: events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []),
+  };
+}
+
+/**
+ * Patched branches a running workflow may be on, each of which some committed history must have taken: without one, a
+ * change that moved that branch's commands would pass every test and fail those workflows on deploy. The patch id is
+ * recorded only when the code reaches the `patched()` call, which for these is on the branch itself (or its guard).
+ */
+const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) => boolean }[] = [
+  { patch: 'poll-cycle-streamed-read', type: 'pollCycle', took: (run) => run.continuedAsNew },
+  { patch: 'sales-order-to-quickbooks-sales-order', type: 'dataverseRecordSync' },
+  {
+    patch: 'quickbooks-record-mod-on-merged-version',
+    type: 'quickbooksRecordSync',
+    // Every customer run asks; one that took the branch merged the version QuickBooks moved to after its refused Mod.
+    took: (run) => run.activities.filter((a) => a === 'syncPartyToDataverse').length > 1,
+  },
+  { patch: 'quickbooks-record-moved-version-holds-target', type: 'quickbooksRecordSync' },
+  { patch: 'dynamics-row-moved-version-holds-merge', type: 'dataverseRecordSync' },
+];
 
 describe('workflows replay the histories recorded before each change', () => {
   it('has histories of every workflow type to replay', () => {
@@ -30,6 +89,52 @@ describe('workflows replay the histories recorded before each change', () => {
     ]) {
       assert.ok(kinds.includes(kind), `a ${kind} history is recorded`);
     }
+  });
+
+  it('has histories that took each patched branch a running workflow may be on', () => {
+    const runs = recorded.map(recordedRun);
+    for (const { patch, type, took } of PATCHED_PATHS) {
+      assert.ok(
+        runs.some((run) => run.type === type && run.patches.includes(patch) && (took?.(run) ?? true)),
+        `a ${type} history took the branch of patch ${patch}`,
+      );
+    }
+  });
+
+  it('has a poll cycle continued as new mid-read, the run that read on, and a level-by-level batch of the first', () => {
+    const runs = recorded.map(recordedRun);
+    const handedOver = runs.filter(
+      (run) => run.type === 'pollCycle' && run.patches.includes('poll-cycle-streamed-read') && run.continuedAsNew,
+    );
+    const chains = handedOver.flatMap((first) =>
+      runs
+        .filter((next) => next.type === 'pollCycle' && next.continuedFrom === first.runId && next.completed)
+        .map((next) => ({ first, next })),
+    );
+    assert.ok(chains.length > 0, 'the run a streamed read continued into, picking up its remaining pages');
+    const batches = chains.flatMap(({ first }) => {
+      const customerBatches = first.children.filter((id) => id.includes('/customer-'));
+      // A level goes once the level above it is done: a later customer batch of one hand-off holds the jobs.
+      return runs.filter(
+        (run) =>
+          run.type === 'quickbooksRecordBatch' &&
+          run.parentRunId === first.runId &&
+          customerBatches.indexOf(run.workflowId) > 0,
+      );
+    });
+    assert.ok(
+      batches.length > 0,
+      'a record batch of the jobs, after their parents’ batch, in the run that handed over',
+    );
+  });
+
+  it('has a poll cycle that followed the invoices made from a QuickBooks sales order', () => {
+    assert.ok(
+      recorded
+        .map(recordedRun)
+        .some((run) => run.type === 'pollCycle' && run.activities.includes('recordSalesOrderInvoicing')),
+      'a pollCycle history recorded invoices made from a QuickBooks sales order on its order',
+    );
   });
 
   it('replays each of them with today’s workflow code', async () => {
