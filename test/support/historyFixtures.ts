@@ -49,7 +49,7 @@ function isPatchMarker(attributes: unknown): boolean {
  * Encrypts, in place, every payload of a history fetched from a server whose workers ran without the codec, as a
  * worker with the codec would have written it: search attributes stay plain (the server indexes them).
  */
-export async function encryptHistoryPayloads(value: unknown): Promise<void> {
+async function encryptHistoryPayloads(value: unknown): Promise<void> {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return;
   const codec = new EncryptedPayloadCodec(fixtureKeyRing);
   const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
