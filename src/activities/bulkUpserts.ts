@@ -25,8 +25,9 @@ import { GatheredCalls, sendSplittingOnRefusal, type GatheringOptions, type Item
  */
 
 /**
- * When rows leave: `gatherMs` and `callsInFlight` as in `gatheredCalls.ts` (in the scale-0.1 benchmark new accounts
- * arrived about 5 a second, 200 ms apart: a first cut that gathered for 20 ms sent 1.05 rows a call).
+ * When rows leave: `gatherMs`, `maxGatherMs` and `callsInFlight` as in `gatheredCalls.ts` (in the scale-0.1 benchmark
+ * new accounts arrive a few a second, 100-400 ms apart: a fixed 20 ms window sent 1.05 rows a call, a fixed 250 ms
+ * about 3, a 500 ms quiet period about 18).
  */
 export interface BulkUpsertOptions extends GatheringOptions {
   /**

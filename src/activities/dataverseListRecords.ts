@@ -1,6 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { type DataverseClient, type DataverseRow } from '../dataverse/client';
-import { ENTITY_SETS, ensurePriceListItem, publishWithDefaultPriceList, qbListKey } from '../dataverse/entities';
+import {
+  ENTITY_SETS,
+  ensurePriceListItem,
+  PUBLISHING_COLUMNS,
+  publishWithDefaultPriceList,
+  qbListKey,
+} from '../dataverse/entities';
 import { DataverseConcurrencyError, DataverseDuplicateKeyError } from '../dataverse/errors';
 import { odataString } from '../dataverse/odataAddress';
 import {
@@ -34,8 +40,9 @@ import { type RowState } from '../mapping/activeStatus';
 import { planRowCreate, planRowMerge, type SyncOutcome } from '../mapping/quickbooksToDynamics';
 import { ETAG_REREADS } from '../mapping/rereadLimits';
 import { recordSynced } from '../observability/metrics';
-import { BulkRowReader, type BulkReadOptions } from './bulkReads';
+import { BulkRowReader, guidLiteral, type BulkReadOptions } from './bulkReads';
 import { rowUpdates, type BulkRowUpdater } from './bulkUpdates';
+import { type BulkRowCreator } from './bulkCreates';
 import { type BulkUpsertWriter } from './bulkUpserts';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
@@ -73,6 +80,8 @@ export interface PartyBulkWriters {
   contacts: BulkUpsertWriter;
   /** New products; absent, a product is created by its own request. */
   products?: BulkUpsertWriter;
+  /** New products' price-list items, in shared `$batch` calls; absent, each is created by its own request. */
+  priceListItems?: BulkRowCreator;
 }
 
 export interface ListRecordReaders {
@@ -80,6 +89,8 @@ export interface ListRecordReaders {
   byKey: Record<'account' | 'contact' | 'product', BulkRowReader>;
   /** Accounts no company file has claimed, by name: group the relationship type, value the name. */
   unpairedAccountsByName: BulkRowReader;
+  /** Products by id, with what publishing them reads (state, default price list): no group, value the row id. */
+  productsToPublish: BulkRowReader;
 }
 
 /** The bulk readers of the QuickBooks → Dynamics flow, on the worker's own client. */
@@ -109,6 +120,16 @@ export function createListRecordReaders(dataverse: DataverseClient, options: Bul
           if (!Number.isInteger(code)) throw new TypeError(`relationship type "${relationshipType}" is not a choice`);
           return `${LIST_ID_COLUMN} eq null and (customertypecode eq ${code} or customertypecode eq null)`;
         },
+      },
+      options,
+    ),
+    productsToPublish: new BulkRowReader(
+      dataverse,
+      {
+        entitySet: TABLES.product.entitySet,
+        select: PUBLISHING_COLUMNS,
+        column: TABLES.product.idColumn,
+        literal: guidLiteral,
       },
       options,
     ),
@@ -519,11 +540,18 @@ export function createDataverseListRecordActivities({
           await ensurePriceListItem(
             dataverse,
             { priceLevelId: cat.priceLevelId, productId: result.rowId, uomId: cat.uomId, amount: price },
-            { productIsNew: result.outcome === 'created' },
+            {
+              productIsNew: result.outcome === 'created',
+              ...(bulkWrites?.priceListItems ? { create: (row) => bulkWrites.priceListItems!.create(row) } : {}),
+            },
           );
         }
         await publishWithDefaultPriceList(dataverse, result.rowId, price !== null ? cat.priceLevelId : null, {
           write: (id, changes, etag) => updateRow(TABLES.product.entitySet, id, changes, etag ? { etag } : {}),
+          // The product's state and default price list, read in one query with other products being published.
+          ...(bulkReads
+            ? { read: async () => (await bulkReads.productsToPublish.read('', result.rowId))[0] ?? null }
+            : {}),
         });
       } catch (err) {
         throw asFailure(err, 'publishing the product and its price');

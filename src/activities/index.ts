@@ -1,9 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { SyncSettings } from '../config/syncSettings';
 import type { DataverseClient } from '../dataverse/client';
+import { ENTITY_SETS } from '../dataverse/entities';
 import { TABLES } from '../mapping/entityRegistry';
 import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { currentActivityAttempt } from './activityAttempt';
+import { BulkRowCreator } from './bulkCreates';
 import { type BulkReadOptions } from './bulkReads';
 import { createBulkUpdaters, type BulkUpdateOptions } from './bulkUpdates';
 import { BulkUpsertWriter, type BulkUpsertOptions } from './bulkUpserts';
@@ -57,6 +59,7 @@ export function createActivities(deps: ActivityDeps) {
     accounts: new BulkUpsertWriter(deps.dataverse, TABLES.account.entitySet, bulk),
     contacts: new BulkUpsertWriter(deps.dataverse, TABLES.contact.entitySet, bulk),
     products: new BulkUpsertWriter(deps.dataverse, TABLES.product.entitySet, bulk),
+    priceListItems: new BulkRowCreator(deps.dataverse, ENTITY_SETS.productpricelevel, bulk),
   };
   const readOptions = deps.bulkReads === false ? undefined : { ...deps.bulkReads, attemptOf: currentActivityAttempt };
   const bulkReads = readOptions && {

@@ -13,6 +13,7 @@ import { type ChoiceMap, type ChoiceMaps, type ChoiceOption } from '../mapping';
 import { parseRecordWorkflowId } from '../mapping/entityRegistry';
 import { planFailedRecordRetry, type FailedRecordRun } from '../mapping/failedRecordRetry';
 import { sharedCompanyFileQueries } from './companyFileQueries';
+import { sharedAnswers } from './sharedAnswers';
 import {
   choiceNamesQuery,
   ownWritesQuery,
@@ -62,9 +63,14 @@ function keywordLiteral(value: string): string {
 }
 
 export function createSyncContextActivities({ client, dataverse, settings, now }: SyncContextDeps) {
-  async function readOptions(kind: AlignedChoice): Promise<ChoiceOption[]> {
-    return choiceOptionsOf(await readChoiceOptionSet(dataverse, kind));
-  }
+  /**
+   * The options of a choice Dynamics offers, read once for every activity asking at the same time (each record run
+   * loads them with its context: two metadata requests a record, 236 of the benchmark's initial load, before).
+   */
+  const sharedOptions = sharedAnswers(async (kind) =>
+    choiceOptionsOf(await readChoiceOptionSet(dataverse, kind as AlignedChoice)),
+  );
+  const readOptions = (kind: AlignedChoice): Promise<ChoiceOption[]> => sharedOptions(kind);
 
   /** State the connection's companyFile workflow keeps, asked once for every activity asking at the same time. */
   const queryCompanyFile = sharedCompanyFileQueries(client);

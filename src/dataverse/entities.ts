@@ -348,6 +348,11 @@ export async function ensurePriceListItem(
      * refused as a duplicate and the look follows, as without this option.
      */
     productIsNew?: boolean;
+    /**
+     * Creates the price-list item instead of a POST of its own, e.g. through a bulk creator shared with other
+     * activities; must answer the new row's id, or fail with Dataverse's error for this row (a duplicate alone).
+     */
+    create?: (row: DataverseRow) => Promise<{ id: string | undefined }>;
   } = {},
 ): Promise<EnsureResult> {
   for (const id of [item.priceLevelId, item.productId, item.uomId]) {
@@ -369,12 +374,15 @@ export async function ensurePriceListItem(
       return { id, outcome: changed ? 'updated' : 'unchanged' };
     }
     try {
-      const created = await client.create(ENTITY_SETS.productpricelevel, {
+      const row: DataverseRow = {
         'pricelevelid@odata.bind': bindTo('pricelevel', item.priceLevelId),
         'productid@odata.bind': bindTo('product', item.productId),
         'uomid@odata.bind': bindTo('uom', item.uomId),
         amount: wireAmount,
-      });
+      };
+      const created = options.create
+        ? await options.create(row)
+        : await client.create(ENTITY_SETS.productpricelevel, row);
       if (!created.id) {
         throw new DataverseValidationError({
           connection: client.connection,
@@ -391,6 +399,9 @@ export async function ensurePriceListItem(
   throw new Error('unreachable');
 }
 
+/** What `publishWithDefaultPriceList` reads of a product (a bulk reader handed in as `read` selects the same). */
+export const PUBLISHING_COLUMNS: readonly string[] = ['productid', 'statecode', 'statuscode', '_pricelevelid_value'];
+
 /**
  * Publishes the product (Draft or Under Revision → Active, as `publishProduct`) and makes `priceLevelId` its default
  * price list when it has none, in one read and at most one write: run after `ensurePriceListItem`, since Dataverse
@@ -403,7 +414,7 @@ export async function publishWithDefaultPriceList(
   client: DataverseClient,
   productId: string,
   priceLevelId: string | null,
-  options: Pick<UpdateWithRetryOptions, 'write'> = {},
+  options: Pick<UpdateWithRetryOptions, 'read' | 'write'> = {},
 ): Promise<{ changed: boolean }> {
   if (!isGuid(productId) || (priceLevelId !== null && !isGuid(priceLevelId))) {
     throw new TypeError(`publishing needs row ids, got "${productId}" and "${priceLevelId}"`);
@@ -422,7 +433,7 @@ export async function publishWithDefaultPriceList(
       }
       return Object.keys(changes).length > 0 ? changes : null;
     },
-    { select: ['productid', 'statecode', 'statuscode', '_pricelevelid_value'], ...options },
+    { select: PUBLISHING_COLUMNS, ...options },
   );
   return { changed };
 }

@@ -76,10 +76,15 @@ export async function dataverseRecordSync(input: DataverseRecordSyncInput): Prom
     });
   });
 
-  upsertSearchAttributes([
-    { key: syncEntity, value: input.entity },
-    { key: syncSourceId, value: input.id },
-  ]);
+  // Both starters (the webhook's signal-with-start, the poll's child start) give the run its entity and row id as
+  // search attributes at start, free in Temporal Cloud, and continue-as-new keeps them: upserting them again cost an
+  // action a run (issue 15). Runs recorded before upserted them here.
+  if (!patched('dataverse-record-sync-attributes-at-start')) {
+    upsertSearchAttributes([
+      { key: syncEntity, value: input.entity },
+      { key: syncSourceId, value: input.id },
+    ]);
+  }
 
   const quietPeriodMs = input.quietPeriodMs ?? defaultQuietPeriodMs;
   if (quietPeriodMs > 0) {

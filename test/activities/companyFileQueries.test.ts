@@ -41,7 +41,7 @@ describe('sync contexts asked for at once share the company file queries', () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('twenty records loading their context at once ask the company file at most twice', async () => {
+  it('twenty records loading their context at once ask the company file, and Dataverse for each choice, at most twice', async () => {
     const real = temporal.client;
     let queries = 0;
     // The real client, counting the queries that reach Temporal.
@@ -61,9 +61,17 @@ describe('sync contexts asked for at once share the company file queries', () =>
       dataverse: dataverse.client,
       settings: new Map([['east', sandboxSyncSettings('east')]]),
     });
+    const metadataReads = (): number =>
+      Object.entries(sandbox.stats().requestsByKind)
+        .filter(([kind]) => kind.includes('PicklistAttributeMetadata'))
+        .reduce((n, [, count]) => n + count, 0);
+    const readsBefore = metadataReads();
     const contexts = await Promise.all(
       Array.from({ length: 20 }, () => new MockActivityEnvironment().run(loadSyncContext, { connection: 'east' })),
     );
+    // The choice options too: two choices, each read at most twice (one in flight, one after it) for 20 contexts.
+    const optionReads = metadataReads() - readsBefore;
+    assert.ok(optionReads <= 4, `the choice options were read ${optionReads} times for 20 contexts`);
     assert.deepEqual(
       contexts.map((context) => (context as SyncContext).connection),
       Array.from({ length: 20 }, () => 'east'),

@@ -74,6 +74,60 @@ describe('gathered calls', () => {
     assert.deepEqual(sent, [[1], [2, 3, 4]]);
   });
 
+  it('items that keep coming keep gathering into one call past the quiet period of the first', async () => {
+    const { shape, sent } = doubling();
+    const calls = new GatheredCalls(shape, { gatherMs: 300, maxGatherMs: 600_000 });
+
+    // Fifteen items 30 ms apart, longer in all than the quiet period, which none of them waits out alone.
+    const items = Array.from({ length: 15 }, (_, i) => i + 1);
+    const pending: Promise<number>[] = [];
+    for (const n of items) {
+      pending.push(calls.submit(n));
+      await tick(30);
+    }
+
+    assert.deepEqual(
+      await Promise.all(pending),
+      items.map((n) => n * 2),
+    );
+    assert.deepEqual(sent, [items]);
+  });
+
+  it('items that keep coming leave after maxGatherMs all the same, in order, each with its own result', async () => {
+    const { shape, sent } = doubling();
+    const calls = new GatheredCalls(shape, { gatherMs: 1_000, maxGatherMs: 50 });
+
+    const pending: Promise<number>[] = [];
+    for (let n = 1; n <= 8; n++) {
+      pending.push(calls.submit(n));
+      await tick(25);
+    }
+
+    assert.deepEqual(await Promise.all(pending), [2, 4, 6, 8, 10, 12, 14, 16]);
+    assert.ok(sent.length >= 2, `one call held items for ${8 * 25} ms, past maxGatherMs`);
+    assert.deepEqual(sent.flat(), [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('a call ending does not send items still gathering: they wait for their quiet period', async () => {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const { shape, sent } = doubling({ hold });
+    const calls = new GatheredCalls(
+      { ...shape, fills: (waiting) => waiting.length >= 1 && sent.length === 0 },
+      { gatherMs: 1_000, callsInFlight: 1 },
+    );
+
+    // The first item fills a call by itself and leaves at once; the others come while it is out.
+    const first = calls.submit(1);
+    const later = [2, 3, 4].map((n) => calls.submit(n));
+    release();
+    await tick(20);
+    later.push(calls.submit(5));
+
+    assert.deepEqual(await Promise.all([first, ...later]), [2, 4, 6, 8, 10]);
+    assert.deepEqual(sent, [[1], [2, 3, 4, 5]]);
+  });
+
   it('a refused item fails alone with its reason; the others are answered', async () => {
     const { shape, sent } = doubling({ refuse: 3 });
     const calls = new GatheredCalls(shape, { gatherMs: 20 });

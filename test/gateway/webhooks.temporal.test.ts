@@ -123,6 +123,14 @@ describe('webhook deliveries against a real Temporal server', () => {
       outcome: 'unchanged',
       note: 'the order no longer exists',
     });
+    // The attributes given at start stay the run's; it does not pay an action upserting them again (issue 15).
+    const upserted = ((await handle.fetchHistory()).events ?? []).flatMap((event) =>
+      Object.keys(event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+    );
+    assert.ok(!upserted.includes('SyncEntity') && !upserted.includes('SyncSourceId'), `upserted ${upserted.join()}`);
+    const closed = await handle.describe();
+    assert.equal(closed.typedSearchAttributes.get(syncEntity), 'salesorder');
+    assert.equal(closed.typedSearchAttributes.get(syncSourceId), id);
   });
 
   it('the same delivery twice leaves one workflow run with two signals', async () => {
