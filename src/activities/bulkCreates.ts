@@ -48,7 +48,7 @@ export class BulkRowCreator {
             message: `the activity attempt was cancelled ${when}`,
           }),
       },
-      options,
+      { label: `${entitySet} $batch creates`, ...options },
     );
   }
 

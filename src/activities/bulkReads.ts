@@ -97,7 +97,7 @@ export class BulkRowReader {
           ),
         cancelled: (when) => this.cancelled(when),
       },
-      options,
+      { label: `${lookup.entitySet} reads by ${lookup.column}`, ...options },
     );
   }
 

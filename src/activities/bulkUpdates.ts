@@ -98,7 +98,7 @@ export class BulkRowUpdater {
                   ),
               ),
           },
-          options,
+          { label: `${entitySet} UpdateMultiple`, ...options },
         )
       : undefined;
     this.batched = new GatheredCalls<UpdateItem, RowUpdated>(
@@ -112,7 +112,7 @@ export class BulkRowUpdater {
             () => false,
           ),
       },
-      options,
+      { label: `${entitySet} $batch updates`, ...options },
     );
   }
 

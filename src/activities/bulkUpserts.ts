@@ -72,7 +72,7 @@ export class BulkUpsertWriter {
           ),
         cancelled: (when) => this.cancelled(when),
       },
-      options,
+      { label: `${entitySet} UpsertMultiple`, ...options },
     );
   }
 

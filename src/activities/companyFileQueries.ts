@@ -1,7 +1,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import { companyFileWorkflowId } from '../workflows/companyFile/messages';
-import { sharedAnswers } from './sharedAnswers';
+import { sharedAnswers, type SharedAnswerOptions } from './sharedAnswers';
 
 /**
  * Queries of a company file's workflow (its cursors, own writes, known QuickBooks choice names), shared by the
@@ -12,12 +12,18 @@ import { sharedAnswers } from './sharedAnswers';
  * file took before the call is seen, exactly as with a query of its own), and a company file answers at most two of
  * each query at a time.
  */
-export function companyFileQueries(ask: (connection: string, query: QueryDefinition<unknown>) => Promise<unknown>) {
+export function companyFileQueries(
+  ask: (connection: string, query: QueryDefinition<unknown>) => Promise<unknown>,
+  options: SharedAnswerOptions = {},
+) {
   const queries = new Map<string, { connection: string; query: QueryDefinition<unknown> }>();
-  const shared = sharedAnswers<unknown>((key) => {
-    const { connection, query } = queries.get(key)!;
-    return ask(connection, query);
-  });
+  const shared = sharedAnswers<unknown>(
+    (key) => {
+      const { connection, query } = queries.get(key)!;
+      return ask(connection, query);
+    },
+    { what: 'a query of the company file workflow', ...options },
+  );
   return function queryCompanyFile<T>(connection: string, query: QueryDefinition<T>): Promise<T> {
     const key = `${connection}\u0000${query.name}`;
     queries.set(key, { connection, query: query as QueryDefinition<unknown> });

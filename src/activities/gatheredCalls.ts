@@ -1,4 +1,5 @@
 import { type AttemptContext } from '../dataverse/client';
+import { childLogger } from '../observability/logger';
 
 /**
  * The one way the worker shares a Dataverse request between record activities (issue 15): activities running at the
@@ -16,6 +17,12 @@ import { type AttemptContext } from '../dataverse/client';
  * 250 ms from the first item sent about two rows a call (529 `accounts/UpsertMultiple` calls for 1,014 accounts), and
  * items gathered while a call was out left as soon as it ended, a few ms later. While items keep coming a call keeps
  * growing, up to `maxGatherMs`; a lone item (a webhook's record, the last of a wave) waits `gatherMs` only.
+ *
+ * Why calls are bounded (`callTimeoutMs`): a waiting item heartbeats for its attempt, so nothing in Temporal ends a
+ * wait that never ends. A call that never answered would hold its place among the `callsInFlight` for good, and once
+ * every place was held, every later item of every activity would wait for ever. Past the bound the call's items fail
+ * (their activities retry them, as after a lost answer) and its place is freed. An item still waiting after
+ * `slowAfterMs` is logged with the gatherer's state, so a wait that should not be is seen.
  */
 
 export interface GatheringOptions {
@@ -27,6 +34,19 @@ export interface GatheringOptions {
   callsInFlight?: number;
   /** The activity attempt an item is handed in from: it heartbeats while its item waits, and a cancelled one leaves. */
   attemptOf?: () => AttemptContext | undefined;
+  /** How long a call may stay out before its items fail and its place is freed (default 5 minutes). */
+  callTimeoutMs?: number;
+  /** How long an item may wait before it is logged as slow, with the gatherer's state (default 60 s). */
+  slowAfterMs?: number;
+  /** What is gathered, for logs and errors (a table and a kind of call; never a row's values). */
+  label?: string;
+  /** The clock items are timed by (ms; default `Date.now`): tests step it to reach the edges of a quiet period. */
+  now?: () => number;
+}
+
+/** A gathered call had no answer within its bound; its items' activities retry them. */
+export class GatheredCallTimedOutError extends Error {
+  override readonly name = 'GatheredCallTimedOutError';
 }
 
 /** One item waiting for its call, and how its caller learns the outcome. */
@@ -53,11 +73,13 @@ export interface CallShape<I, R> {
 /** Heartbeat period of an attempt waiting for its item, well inside the activities' one-minute heartbeat timeout. */
 const WAITING_HEARTBEAT_MS = 5_000;
 
+const log = childLogger({ component: 'gathered-calls' });
+
 export class GatheredCalls<I, R> {
   private waiting: Array<GatheredItem<I, R>> = [];
   private timer: NodeJS.Timeout | undefined = undefined;
   private inFlight = 0;
-  /** When the oldest waiting item was handed in, and the latest (ms, `Date.now()`); 0 while none waits. */
+  /** When the oldest waiting item was handed in, and the latest (ms, `now()`); 0 while none waits. */
   private firstAt = 0;
   private latestAt = 0;
   /** What waits fills a call: it leaves as soon as a call slot is free. */
@@ -66,6 +88,12 @@ export class GatheredCalls<I, R> {
   private readonly maxGatherMs: number;
   private readonly callsInFlight: number;
   private readonly attemptOf: () => AttemptContext | undefined;
+  private readonly callTimeoutMs: number;
+  private readonly slowAfterMs: number;
+  private readonly label: string;
+  private readonly now: () => number;
+  /** When each call now out was sent (ms, `now()`). */
+  private readonly out = new Set<{ since: number }>();
 
   constructor(
     private readonly shape: CallShape<I, R>,
@@ -75,6 +103,24 @@ export class GatheredCalls<I, R> {
     this.maxGatherMs = Math.max(0, options.maxGatherMs ?? Math.max(5_000, this.gatherMs));
     this.callsInFlight = Math.max(1, options.callsInFlight ?? 2);
     this.attemptOf = options.attemptOf ?? (() => undefined);
+    this.callTimeoutMs = Math.max(1, options.callTimeoutMs ?? 300_000);
+    this.slowAfterMs = Math.max(1, options.slowAfterMs ?? 60_000);
+    this.label = options.label ?? 'gathered calls';
+    this.now = options.now ?? Date.now;
+  }
+
+  /** What the gatherer is doing, for a slow item's log: counts and times only. */
+  private state(now: number): Record<string, string | number | boolean> {
+    let oldestCallMs = 0;
+    for (const { since } of this.out) oldestCallMs = Math.max(oldestCallMs, now - since);
+    return {
+      waiting: this.waiting.length,
+      inFlight: this.inFlight,
+      oldestCallMs,
+      full: this.full,
+      dueInMs: this.waiting.length > 0 ? this.dueAt() - now : 0,
+      timerSet: this.timer !== undefined,
+    };
   }
 
   /** Items waiting for a call (not yet sent). */
@@ -93,11 +139,21 @@ export class GatheredCalls<I, R> {
       attempt?.heartbeat?.();
       const beat = attempt?.heartbeat ? setInterval(attempt.heartbeat, WAITING_HEARTBEAT_MS) : undefined;
       beat?.unref();
+      const handedInAt = this.now();
+      const slow = setTimeout(() => {
+        const now = this.now();
+        log.warn(
+          { label: this.label, waitedMs: now - handedInAt, queued: this.waiting.includes(entry), ...this.state(now) },
+          'an item has waited long for its gathered call',
+        );
+      }, this.slowAfterMs);
+      slow.unref();
       let settled = false;
       const finish = (): boolean => {
         if (settled) return false;
         settled = true;
         if (beat) clearInterval(beat);
+        clearTimeout(slow);
         attempt?.signal.removeEventListener('abort', onAbort);
         return true;
       };
@@ -120,7 +176,7 @@ export class GatheredCalls<I, R> {
         entry.reject(this.shape.cancelled(at >= 0 ? 'before its call was sent' : 'while its call was out'));
       };
       attempt?.signal.addEventListener('abort', onAbort, { once: true });
-      const now = Date.now();
+      const now = this.now();
       if (this.waiting.length === 0) this.firstAt = now;
       this.latestAt = now;
       this.waiting.push(entry);
@@ -148,33 +204,58 @@ export class GatheredCalls<I, R> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.waiting.length === 0) return;
-    this.timer = setTimeout(() => this.flush(), Math.max(0, this.dueAt() - Date.now()));
+    this.timer = setTimeout(() => this.flush(), Math.max(0, this.dueAt() - this.now()));
   }
 
   /**
    * Sends what has gathered once it is due or fills a call, while fewer than `callsInFlight` calls are out; what is
-   * not due yet, or finds every call slot taken, waits for its time or for a call to end.
+   * not due yet waits for its timer, and what finds every call slot taken waits for a call to end.
    */
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.waiting.length > 0 && this.inFlight < this.callsInFlight && (this.full || Date.now() >= this.dueAt())) {
+    while (this.waiting.length > 0 && this.inFlight < this.callsInFlight && (this.full || this.now() >= this.dueAt())) {
       const { call, rest } = this.shape.take(this.waiting);
       if (call.length === 0) throw new Error('a gathered call took none of the waiting items');
       this.waiting = rest;
-      this.inFlight += 1;
-      void this.sendSettlingAll(call).finally(() => {
-        this.inFlight -= 1;
-        this.flush();
-      });
+      this.send(call);
       if (this.full) {
         // What a full call left behind gathers afresh; what was due when a call left stays due.
         this.full = false;
-        this.firstAt = Date.now();
+        this.firstAt = this.now();
         this.latestAt = this.firstAt;
       }
     }
-    if (this.waiting.length > 0 && !this.full && Date.now() < this.dueAt()) this.schedule();
+    // Whatever still waits with a place free waits for its timer: the end of a call flushes only while every place is
+    // taken. Never decided by reading the clock again: a reading a millisecond later than the loop's may find the items
+    // due that the loop found not yet due, and then nothing would ever send them (issue 15, CI hangs of session 9).
+    if (this.waiting.length > 0 && this.inFlight < this.callsInFlight) this.schedule();
+  }
+
+  /** Sends one call in its place among the `callsInFlight`, freed when it answers or outlives `callTimeoutMs`. */
+  private send(call: readonly GatheredItem<I, R>[]): void {
+    const out = { since: this.now() };
+    this.out.add(out);
+    this.inFlight += 1;
+    let freed = false;
+    const free = (): void => {
+      if (freed) return;
+      freed = true;
+      clearTimeout(bound);
+      this.out.delete(out);
+      this.inFlight -= 1;
+      this.flush();
+    };
+    const bound = setTimeout(() => {
+      const error = new GatheredCallTimedOutError(
+        `${this.label}: a call of ${call.length} items had no answer after ${Math.round(this.callTimeoutMs / 1000)} s`,
+      );
+      log.error({ label: this.label, items: call.length, ms: this.callTimeoutMs }, error.message);
+      for (const c of call) c.reject(error);
+      free();
+    }, this.callTimeoutMs);
+
+    void this.sendSettlingAll(call).finally(free);
   }
 
   /** A shape's send that throws fails its items rather than leaving their callers waiting forever. */

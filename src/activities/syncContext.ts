@@ -67,8 +67,9 @@ export function createSyncContextActivities({ client, dataverse, settings, now }
    * The options of a choice Dynamics offers, read once for every activity asking at the same time (each record run
    * loads them with its context: two metadata requests a record, 236 of the benchmark's initial load, before).
    */
-  const sharedOptions = sharedAnswers(async (kind) =>
-    choiceOptionsOf(await readChoiceOptionSet(dataverse, kind as AlignedChoice)),
+  const sharedOptions = sharedAnswers(
+    async (kind) => choiceOptionsOf(await readChoiceOptionSet(dataverse, kind as AlignedChoice)),
+    { what: 'a read of the Dynamics choice options' },
   );
   const readOptions = (kind: AlignedChoice): Promise<ChoiceOption[]> => sharedOptions(kind);
 

@@ -102,4 +102,27 @@ describe('sync contexts asked for at once share the company file queries', () =>
     asked[2]!.resolve(7);
     assert.equal(await west, 7);
   });
+
+  it('a query that never answers fails its callers once it outlives its bound; the next caller asks anew', async () => {
+    // A query of a company file with no worker to answer it can hang; before the bound it held the key for good and
+    // every later loadSyncContext, each retry included, waited behind it.
+    const query = defineQuery<number>('state');
+    let asked = 0;
+    const ask = companyFileQueries(
+      () => {
+        asked += 1;
+        return asked === 1 ? new Promise<unknown>(() => undefined) : Promise.resolve(asked);
+      },
+      { timeoutMs: 200 },
+    );
+    const first = ask('east', query);
+    const waiting = ask('east', query);
+    await assert.rejects(first, (err: Error) => {
+      assert.equal(err.name, 'SharedReadTimedOutError');
+      assert.match(err.message, /a query of the company file workflow had no answer/);
+      return true;
+    });
+    assert.equal(await waiting, 2, 'the caller waiting behind the hung query got the next one');
+    assert.equal(await ask('east', query), 3, 'a later caller is not held by the hung query');
+  });
 });

@@ -212,4 +212,51 @@ describe('gathered calls', () => {
       'rejected 2: a gathered call answered 1 outcomes for 2 items',
     ]);
   });
+
+  it('a call that never answers fails its items once it outlives its bound, and frees its place for the next', async () => {
+    // The first call hangs for good (a request whose connection never answers); with one call in flight at a time,
+    // before the bound every later item would have waited for ever, heartbeating, with nothing to end the wait.
+    let sends = 0;
+    const shape: CallShape<number, number> = {
+      fills: () => false,
+      take: (waiting) => ({ call: [...waiting], rest: [] }),
+      send: (call) => {
+        sends += 1;
+        if (sends === 1) return new Promise<void>(() => undefined);
+        for (const c of call) c.resolve(c.item * 2);
+        return Promise.resolve();
+      },
+      cancelled: (when) => new Error(`cancelled ${when}`),
+    };
+    const calls = new GatheredCalls(shape, { gatherMs: 1, callsInFlight: 1, callTimeoutMs: 200, label: 'numbers' });
+
+    const stranded = calls.submit(1);
+    await tick(20);
+    const later = calls.submit(2);
+
+    await assert.rejects(stranded, (err: Error) => {
+      assert.equal(err.name, 'GatheredCallTimedOutError');
+      assert.match(err.message, /numbers: a call of 1 items had no answer after 0 s/);
+      return true;
+    });
+    assert.equal(await later, 4, 'the item behind the stranded call left once its place was freed');
+    assert.equal(sends, 2);
+  });
+
+  it('an item is sent however the clock moves between the checks of its quiet period', async () => {
+    // Node's timers may fire a millisecond before `Date.now()` reaches their time, and a loaded machine lets the clock
+    // tick between two readings: a flush that found the items not yet due, and then (a reading later) due, set no
+    // timer and left them waiting for good, with no call out to end (seen in CI as one stranded look-up per run).
+    // A clock that moves a millisecond at every reading walks every such edge; whatever the quiet period, each item
+    // must be sent.
+    for (let gatherMs = 1; gatherMs <= 8; gatherMs += 1) {
+      let t = 0;
+      const { shape, sent } = doubling();
+      const calls = new GatheredCalls(shape, { gatherMs, now: () => t++ });
+      const answered = calls.submit(gatherMs);
+      const stranded = tick(1_000).then(() => 'stranded');
+      assert.equal(await Promise.race([answered, stranded]), gatherMs * 2, `stranded with gatherMs ${gatherMs}`);
+      assert.deepEqual(sent, [[gatherMs]]);
+    }
+  });
 });
