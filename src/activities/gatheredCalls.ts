@@ -45,7 +45,7 @@ export interface GatheringOptions {
 }
 
 /** A gathered call had no answer within its bound; its items' activities retry them. */
-export class GatheredCallTimedOutError extends Error {
+class GatheredCallTimedOutError extends Error {
   override readonly name = 'GatheredCallTimedOutError';
 }
 

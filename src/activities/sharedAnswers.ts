@@ -17,7 +17,7 @@ export interface SharedAnswerOptions {
   what?: string;
 }
 
-export class SharedReadTimedOutError extends Error {
+class SharedReadTimedOutError extends Error {
   override readonly name = 'SharedReadTimedOutError';
 }
 
