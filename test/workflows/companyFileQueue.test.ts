@@ -7,6 +7,7 @@ import {
   companyFileStatusQuery,
   companyFileWorkflowId,
   enqueueQbxmlSignal,
+  ownWritesQuery,
   takeRequestsUpdate,
   type QbxmlBatch,
 } from '../../src/workflows/companyFile/messages';
@@ -195,10 +196,14 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     const { queued, inFlight } = await status();
     assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
   });
-  it('reads a record again after its Mod’s session died, and does not send the Mod twice', async () => {
-    // Runs after the test above, so qbfile/west settles writes after SETTLE_MS.
+  /**
+   * A customer renamed by a `renameCustomer` run whose Mod QuickBooks applies, after which the Web Connector dies: the
+   * answer never comes back. Returns once the company file settles writes again (SETTLE_MS), the run waiting.
+   */
+  const modAppliedAnswerLost = async (name: string, newCompanyName: string) => {
+    // Runs after the test of a dying session above, so qbfile/west settles writes after SETTLE_MS.
     const file = suite.stack.files.west!;
-    const [added] = parseQbxmlResponse(file.processRequest(customerAddXml(['Mod In Doubt'])));
+    const [added] = parseQbxmlResponse(file.processRequest(customerAddXml([name])));
     const customer = added?.records[0] as CustomerRet;
     assert.ok(customer);
     let reached: () => void = () => undefined;
@@ -218,21 +223,81 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     const rename = await suite.env.client.workflow.start(renameCustomer, {
       workflowId: `mod-in-doubt-${Date.now()}`,
       taskQueue,
-      args: ['west', customer, 'Renamed Once'],
+      args: ['west', customer, newCompanyName],
     });
     const abandoned = runUntil(dying, atMod);
     await atMod;
     await new Promise((r) => setTimeout(r, SETTLE_MS + 200));
+    return { file, customer, mods, rename, dyingSessionEnded: () => (unblock(), abandoned) };
+  };
+
+  it('reads a record again after its Mod’s session died, and does not send the Mod twice', async () => {
+    const { file, mods, rename, dyingSessionEnded } = await modAppliedAnswerLost('Mod In Doubt', 'Renamed Once');
     const counting = suite.stack.connector('west', (xml) => {
       if (xml.includes('CustomerModRq')) mods.push(xml);
       return Promise.resolve(file.processRequest(xml));
     });
     const result = await driveSessions(counting, rename.result());
-    unblock();
-    await abandoned;
+    await dyingSessionEnded();
 
     assert.equal(result.companyName, 'Renamed Once');
     assert.equal(result.attempts, 2, 'the second attempt read the record and found the Mod applied');
     assert.equal(mods.length, 1, 'QuickBooks received the Mod once');
+  });
+
+  // Issue 11, the window 89847cd left: a poll reading the version a Mod made, whose answer was lost, before the Mod's
+  // own run has read it back, took the connector's write for a person's edit. The company file knows it from the read.
+  const readBeforeItsWriter = async (listId: string) => {
+    const read = await suite.env.client.workflow.start(qbxmlProbe, {
+      workflowId: `poll-read-${Date.now()}`,
+      taskQueue,
+      args: ['west', [{ type: 'CustomerQuery', requestId: 'x', listIds: [listId] }]],
+    });
+    // The read is queued before the next session; the writer learns its Mod's answer is lost only in that session, so
+    // its own read comes after.
+    for (let i = 0; i < 200 && (await status()).queued === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const [answer] = await driveSessions(suite.stack.connector('west'), read.result());
+    assert.equal(answer?.kind, 'response');
+    const version = (answer as { response: { records: CustomerRet[] } }).response.records[0]!;
+    const ownWrites = await suite.env.client.workflow.getHandle(companyFileWorkflowId('west')).query(ownWritesQuery);
+    return { version, ownWrites };
+  };
+
+  it("knows the version a Mod whose answer was lost made as the connector's own once a read brings it back", async () => {
+    const { customer, rename, dyingSessionEnded } = await modAppliedAnswerLost(
+      'Read Before Its Writer',
+      'Renamed Lost',
+    );
+
+    const { version, ownWrites } = await readBeforeItsWriter(customer.listId);
+    await driveSessions(suite.stack.connector('west'), rename.result());
+    await dyingSessionEnded();
+
+    assert.equal(version.companyName, 'Renamed Lost', 'the read did not see the Mod QuickBooks applied');
+    assert.notEqual(version.editSequence, customer.editSequence);
+    assert.equal(ownWrites[customer.listId], version.editSequence, "the Mod's version passed for a person's edit");
+  });
+
+  it('does not take a person’s change of the field the lost Mod set for the connector’s write', async () => {
+    const { file, customer, rename, dyingSessionEnded } = await modAppliedAnswerLost('Edited After', 'Renamed Over');
+    // A person renames the customer in QuickBooks after the Mod, before anyone read it.
+    const [applied] = parseQbxmlResponse(
+      file.processRequest(
+        `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerQueryRq><ListID>${customer.listId}</ListID></CustomerQueryRq></QBXMLMsgsRq></QBXML>`,
+      ),
+    );
+    const modded = applied!.records[0] as CustomerRet;
+    assert.equal(modded.companyName, 'Renamed Over');
+    file.processRequest(
+      `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerModRq><CustomerMod><ListID>${customer.listId}</ListID><EditSequence>${modded.editSequence}</EditSequence><CompanyName>Renamed By Hand</CompanyName></CustomerMod></CustomerModRq></QBXMLMsgsRq></QBXML>`,
+    );
+
+    const { version, ownWrites } = await readBeforeItsWriter(customer.listId);
+    await driveSessions(suite.stack.connector('west'), rename.result()).catch(() => undefined);
+    await dyingSessionEnded();
+
+    assert.equal(version.companyName, 'Renamed By Hand');
+    // (The writer, reading the person's name, may have sent its Mod again since: that answered version is its own.)
+    assert.notEqual(ownWrites[customer.listId], version.editSequence, "a person's edit passed for the connector's own");
   });
 });

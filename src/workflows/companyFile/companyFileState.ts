@@ -47,7 +47,21 @@ export interface CompanyFileState {
   acceptedBatches?: string[];
   /** When a Web Connector last called authenticate for this file, work or not (a requester's wait names it). */
   lastConnectedAtMs?: number;
+  /**
+   * The list records' Mods handed to QuickBooks whose outcome is not known yet, by ListID (see `modsInFlightSent`).
+   * Carried over continue-as-new with the rest of the state; absent in runs from before it was kept.
+   */
+  modsInFlight?: Record<string, ModInFlight>;
 }
+
+/** A Mod handed out: its request (the answer to which settles it) and the fields it sets. */
+export interface ModInFlight {
+  requestId: string;
+  fields: Readonly<Record<string, unknown>>;
+}
+
+/** Mods in flight kept at most: a marker no read ever settles (its requester gone) must not grow the state for ever. */
+export const MAX_MODS_IN_FLIGHT = 500;
 
 export interface QueueLimits {
   maxRequestsPerRoundTrip: number;
@@ -102,6 +116,80 @@ export function ownWritesIn(results: readonly QbxmlResult[]): Record<string, str
     }
   }
   return writes;
+}
+
+/**
+ * Marks the list records' Mods just handed out (`state.inFlight`) as in flight, before QuickBooks can apply them. A
+ * session cut after QuickBooks applied one loses its answer, so `ownWritesIn` never learns the version it made; a poll
+ * reading that version before the Mod's requester has read it back would take the connector's own write for a
+ * person's edit (issue 11, after 89847cd). The marker lets `ownWritesInReads` know it instead.
+ */
+export function modsInFlightSent(state: CompanyFileState): void {
+  for (const pending of state.inFlight) {
+    const { request } = pending;
+    if (!request.type.endsWith('Mod') || !('fields' in request)) continue;
+    const fields = request.fields as unknown as Readonly<Record<string, unknown>>;
+    if (typeof fields.listId !== 'string') continue;
+    const marks = (state.modsInFlight ??= {});
+    // Newest last, so the oldest is the one dropped at the limit.
+    delete marks[fields.listId];
+    marks[fields.listId] = { requestId: request.requestId, fields };
+    const ids = Object.keys(marks);
+    for (const id of ids.slice(0, Math.max(0, ids.length - MAX_MODS_IN_FLIGHT))) delete marks[id];
+  }
+}
+
+/**
+ * Settles the Mods in flight with a message's answers and returns the versions found to be the connector's own. The
+ * Mod's own answer settles its marker (a success is `ownWritesIn`'s to know, a refusal changed nothing); an answer lost
+ * keeps it. The first version of the record any read brings back after that settles it too: a version holding every
+ * field the Mod set is the Mod's (QuickBooks applied it, the answer was lost); any other is not (the Mod never arrived,
+ * or a person changed one of its fields since), so the marker never hides a person's edit of those fields.
+ */
+export function ownWritesInReads(state: CompanyFileState, results: readonly QbxmlResult[]): Record<string, string> {
+  const writes: Record<string, string> = {};
+  const marks = state.modsInFlight;
+  if (!marks || Object.keys(marks).length === 0) return writes;
+  for (const result of results) {
+    if (result.kind !== 'response') continue; // an answer lost or unreadable: the Mod may have been applied
+    for (const [id, mark] of Object.entries(marks)) if (mark.requestId === result.requestId) delete marks[id];
+    if (result.response.statusCode !== 0) continue;
+    if (/(Add|Mod)Rs$/.test(result.response.type)) continue;
+    for (const record of result.response.records) {
+      const id = 'listId' in record ? record.listId : undefined;
+      const mark = typeof id === 'string' ? marks[id] : undefined;
+      if (!mark || typeof id !== 'string') continue;
+      delete marks[id];
+      const editSequence = 'editSequence' in record ? record.editSequence : undefined;
+      if (typeof editSequence === 'string' && holdsModFields(mark.fields, record)) writes[id] = editSequence;
+    }
+  }
+  return writes;
+}
+
+/**
+ * Whether `read` holds every value a Mod's `fields` set: each field by name (qbXML's Ret elements share the Mod's
+ * names), a reference or an address by the parts the Mod gave, an empty string as a field left empty. Anything
+ * QuickBooks holds in another form (a transliterated name, an amount written otherwise) does not match, which only
+ * leaves the version to be merged as before.
+ */
+export function holdsModFields(fields: Readonly<Record<string, unknown>>, read: unknown): boolean {
+  return Object.entries(fields).every(
+    ([key, value]) => key === 'listId' || key === 'editSequence' || holdsValue(value, fieldOf(read, key)),
+  );
+}
+
+function fieldOf(read: unknown, key: string): unknown {
+  return typeof read === 'object' && read !== null ? (read as Record<string, unknown>)[key] : undefined;
+}
+
+function holdsValue(sent: unknown, read: unknown): boolean {
+  if (sent === undefined) return true;
+  if (typeof sent === 'object' && sent !== null && !Array.isArray(sent)) {
+    return Object.entries(sent).every(([key, value]) => holdsValue(value, fieldOf(read, key)));
+  }
+  if (sent === '') return read === undefined || read === '';
+  return read !== undefined && read !== null && String(sent) === String(read);
 }
 
 export function newCompanyFileState(connection: string): CompanyFileState {

@@ -55,6 +55,8 @@ import {
   defaultQueueLimits,
   newCompanyFileState,
   ownWritesIn,
+  ownWritesInReads,
+  modsInFlightSent,
   type QueueLimits,
   type RoutedResults,
 } from './companyFileState';
@@ -137,6 +139,8 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       grow(group);
       // State only: the versions the connector's writes produced are known before anyone can read them back.
       rememberOwnWrites(ownWritesIn(group.results));
+      // A version a read brings back holding a Mod whose answer was lost is the connector's own just as well.
+      rememberOwnWrites(ownWritesInReads(state, group.results));
       const delivery = getExternalWorkflowHandle(group.requester)
         .signal(qbxmlResultsSignal, { batchId: group.batchId, results: group.results })
         .catch((error: unknown) => {
@@ -257,6 +261,8 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       if (dropped > 0) log.warn('requests of requesters that are gone were dropped, not sent', { dropped });
       const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
       route(routed);
+      // State only, before the message goes out: QuickBooks may apply a Mod whose answer never comes back.
+      modsInFlightSent(state);
       return result;
     }).handler,
     { validator: validateCurrentTicket },
