@@ -21,6 +21,13 @@ import type { SyncedItem } from '../../src/mapping/itemProduct';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
 import { CompanyFileSimulator } from '../../src/sandbox/quickbooks/companyFile';
 import {
+  modsInFlightSent,
+  newCompanyFileState,
+  ownWritesIn,
+  ownWritesInReads,
+  type CompanyFileState,
+} from '../../src/workflows/companyFile/companyFileState';
+import {
   companyFileWorkflowId,
   qbxmlResultsSignal,
   type QbxmlBatch,
@@ -56,6 +63,41 @@ let sent: QbxmlRequest[];
 let beforeConnectorRequest: ((request: QbxmlRequest) => void | Promise<void>) | undefined;
 /** True for a request QuickBooks applies and whose answer is then lost (the QBWC session cut after the write). */
 let answerLost: ((request: QbxmlRequest) => boolean) | undefined;
+/**
+ * Runs once QuickBooks has applied a request of the connector's and before its answer (or its loss) reaches the run
+ * that sent it: what happens in QuickBooks and Dynamics while that run waits (a poll reading the applied write).
+ */
+let afterConnectorRequest: ((request: QbxmlRequest, lost: boolean) => void | Promise<void>) | undefined;
+/**
+ * The company file's memory of the connector's writes, kept here by the company file's own rules as the activity
+ * below stands in for its queue: each request marked as handed out, then its result taken in, as its workflow does.
+ */
+let companyFileState: CompanyFileState;
+let ownWrites: Record<string, string>;
+
+/** The company file hands `request` to QuickBooks: from here on, QuickBooks may apply it. */
+function handedOut(request: QbxmlRequest, requester: string, batchId: string): void {
+  companyFileState.inFlight = [{ request, requester, batchId }];
+  modsInFlightSent(companyFileState);
+}
+
+/** The company file takes in a request's result (or that none came) before the requester gets it. */
+function answered(result: QbxmlResult): void {
+  Object.assign(ownWrites, ownWritesIn([result]), ownWritesInReads(companyFileState, [result]));
+}
+
+/**
+ * A poll's read of one customer through the company file, and whether the poll hands the version it read to a
+ * customer run: not when it is the connector's own write (pollCycle's `ownEcho`).
+ */
+function pollRead(listId: string): { version: CustomerRet; handedOff: boolean } {
+  const request: QbxmlRequest = { type: 'CustomerQuery', requestId: 'poll-Customer', listIds: [listId] };
+  handedOut(request, 'poll', 'poll');
+  const [response] = parseQbxmlResponse(file.processRequest(buildQbxmlMessage([request])));
+  answered({ requestId: request.requestId, kind: 'response', response: response!, final: true });
+  const version = response!.records[0] as CustomerRet;
+  return { version, handedOff: ownWrites[listId] !== version.editSequence };
+}
 
 /** A request made in QuickBooks itself (a person at the keyboard), not by the connector. */
 function inQuickBooks(request: QbxmlRequest): CustomerRet {
@@ -97,13 +139,16 @@ before(async () => {
         const results: QbxmlResult[] = [];
         for (const request of input.batch.requests) {
           sent.push(request);
+          handedOut(request, input.batch.requester, input.batch.batchId);
           await beforeConnectorRequest?.(request);
           const [response] = parseQbxmlResponse(file.processRequest(buildQbxmlMessage([request])));
-          results.push(
-            answerLost?.(request)
-              ? { requestId: request.requestId, kind: 'outcomeUnknown', reason: 'QBWC session cut after the write' }
-              : { requestId: request.requestId, kind: 'response', response: response!, final: true },
-          );
+          const lost = answerLost?.(request) ?? false;
+          await afterConnectorRequest?.(request, lost);
+          const result: QbxmlResult = lost
+            ? { requestId: request.requestId, kind: 'outcomeUnknown', reason: 'QBWC session cut after the write' }
+            : { requestId: request.requestId, kind: 'response', response: response!, final: true };
+          answered(result);
+          results.push(result);
         }
         await env.client.workflow
           .getHandle(input.batch.requester)
@@ -132,6 +177,9 @@ beforeEach(() => {
   sent = [];
   beforeConnectorRequest = undefined;
   answerLost = undefined;
+  afterConnectorRequest = undefined;
+  companyFileState = newCompanyFileState('east');
+  ownWrites = {};
 });
 
 /** Workflow id of the last customer run started. */
@@ -432,5 +480,54 @@ describe("a customer run's Mod applied in QuickBooks, its answer lost, a Dynamic
     assert.equal((await accountRun(accountId)).outcome, 'updated');
     assert.equal(customerNow(v0.listId).phone, '555-9356');
     assert.equal(accountOf(v0.listId).telephone1, '555-9356');
+  });
+});
+
+describe("a poll reads an account run's Mod applied in QuickBooks, its answer lost, before the run recovers (real dev server)", () => {
+  it('the poll takes that version for the connector’s own: both systems end on the later Dynamics save', async () => {
+    // Issue 11's window left open after 89847cd: QuickBooks applied the connector's Mod, its answer was lost, so the
+    // company file learnt the version from no answer; the next poll read it and handed it to a customer run, which
+    // merged it as a QuickBooks edit newer than the save and wrote 555-1308 over it before the account run read
+    // QuickBooks again. Now the company file knows the Mod it handed out and recognises the version the read brings.
+    const v0 = inQuickBooks({
+      type: 'CustomerAdd',
+      requestId: 'add',
+      fields: { name: 'Beacon Outfitters', phone: '555-8958', email: 'desk@beacon.example' },
+    });
+    assert.equal((await customerRun(v0)).outcome, 'created');
+    const accountId = String(accountOf(v0.listId).accountid);
+    await connection.client.update('accounts', accountId, { telephone1: '555-1308' });
+    // The account run has read the row (555-1308); the person saves again before its Mod reaches QuickBooks.
+    let saved = false;
+    beforeConnectorRequest = async (request) => {
+      if (saved || request.type !== 'CustomerMod') return;
+      saved = true;
+      await connection.client.update('accounts', accountId, { telephone1: '555-9356' });
+    };
+    answerLost = (request) =>
+      request.type === 'CustomerMod' && sent.filter((r) => r.type === 'CustomerMod').length === 1;
+    // QuickBooks holds the Mod's phone; the poll reads that version and, if it hands it off, its customer run
+    // completes meanwhile.
+    let polled: CustomerRet | undefined;
+    afterConnectorRequest = async (_request, lost) => {
+      if (!lost || polled) return;
+      beforeConnectorRequest = undefined;
+      const read = pollRead(v0.listId);
+      polled = read.version;
+      if (read.handedOff) await customerRun(polled);
+    };
+
+    await accountRun(accountId);
+
+    assert.ok(saved, 'the run sent no Mod to QuickBooks');
+    assert.equal(polled?.phone, '555-1308', "the poll did not read the lost Mod's version");
+    // What the later save's own run (its webhook) and the next poll then do, until both systems are quiet.
+    afterConnectorRequest = undefined;
+    answerLost = undefined;
+    await accountRun(accountId);
+    await customerRun(customerNow(v0.listId));
+    assert.equal(accountOf(v0.listId).telephone1, '555-9356', "the lost Mod's phone went back over the later save");
+    assert.equal(customerNow(v0.listId).phone, '555-9356', 'the later Dynamics save never reached QuickBooks');
+    assert.equal(accountOf(v0.listId).emailaddress1, 'desk@beacon.example');
   });
 });
