@@ -95,6 +95,9 @@ describe('Mods in flight (company file state)', () => {
       false,
     );
     assert.equal(holdsModFields({ listId: 'x', editSequence: '1', isActive: false }, { isActive: false }), true);
+    // Text QuickBooks cannot hold comes back romanised; anything else different is not the Mod's.
+    assert.equal(holdsModFields({ companyName: 'Ελληνικά ΑΕ' }, { companyName: 'Ellinika AE' }), true);
+    assert.equal(holdsModFields({ companyName: 'Ελληνικά ΑΕ' }, { companyName: 'Ellinika' }), false);
   });
 
   it('keeps at most MAX_MODS_IN_FLIGHT markers, dropping the oldest; only list records’ Mods are marked', () => {

@@ -1,3 +1,4 @@
+import { transliterateToWindows1252 } from '../../qbxml/charset';
 import type { QbxmlRequest } from '../../qbxml/requests';
 import type { CompanyFileTotals, QbxmlResult } from './messages';
 
@@ -169,9 +170,9 @@ export function ownWritesInReads(state: CompanyFileState, results: readonly Qbxm
 
 /**
  * Whether `read` holds every value a Mod's `fields` set: each field by name (qbXML's Ret elements share the Mod's
- * names), a reference or an address by the parts the Mod gave, an empty string as a field left empty. Anything
- * QuickBooks holds in another form (a transliterated name, an amount written otherwise) does not match, which only
- * leaves the version to be merged as before.
+ * names), a reference or an address by the parts the Mod gave, an empty string as a field left empty, text as sent or
+ * as QuickBooks romanises it. Anything QuickBooks holds in another form (an amount written otherwise) does not match,
+ * which only leaves the version to be merged as before.
  */
 export function holdsModFields(fields: Readonly<Record<string, unknown>>, read: unknown): boolean {
   return Object.entries(fields).every(
@@ -189,7 +190,9 @@ function holdsValue(sent: unknown, read: unknown): boolean {
     return Object.entries(sent).every(([key, value]) => holdsValue(value, fieldOf(read, key)));
   }
   if (sent === '') return read === undefined || read === '';
-  return read !== undefined && read !== null && String(sent) === String(read);
+  if (read === undefined || read === null) return false;
+  // QuickBooks stores text it cannot hold romanised (as `transliterateToWindows1252` writes it).
+  return String(sent) === String(read) || transliterateToWindows1252(String(sent)) === String(read);
 }
 
 export function newCompanyFileState(connection: string): CompanyFileState {
