@@ -41,7 +41,10 @@ export interface SyncStack {
    * own limits (a small history limit and page size make it continue as new mid-read).
    */
   cycle(connection: string, options?: Pick<PollCycleInput, 'historyLimit' | 'pageSize'>): Promise<PollCycleResult>;
-  /** Drives QBWC sessions until no record workflow is running any more (or the attempts run out). */
+  /**
+   * Drives QBWC sessions until no record workflow is running any more; fails after `maxSessions` sessions that carried
+   * qbXML, or when runs wait with nothing sent to QuickBooks for longer than any timer of theirs.
+   */
   settle(maxSessions?: number): Promise<void>;
   /** Every record workflow run so far, newest first. */
   recordRuns(query?: string): Promise<WorkflowExecutionInfo[]>;
@@ -58,6 +61,12 @@ interface StackHooks {
   /** Once QuickBooks has applied a message, before its answer goes back (a session cut after a write). */
   afterProcess?: (connection: string, requestXml: string) => Promise<void>;
 }
+
+/**
+ * How long `settle` goes on while record runs wait and QuickBooks is sent nothing: longer than any timer a test's runs
+ * wait on (the 30-second quiet period of a row synced afresh), short of the test runner's limit.
+ */
+const SETTLE_WITHOUT_REQUESTS_MS = 90_000;
 
 export async function startSyncStack(
   env: TestWorkflowEnvironment,
@@ -133,8 +142,11 @@ export async function startSyncStack(
     }
     return n;
   };
-  const session = async (): Promise<void> => {
-    for (const c of Object.values(connectors)) await c.runSession();
+  /** One Web Connector session on each company file; the qbXML requests QuickBooks received in them. */
+  const session = async (): Promise<number> => {
+    let requests = 0;
+    for (const c of Object.values(connectors)) requests += (await c.runSession()).requestsSent;
+    return requests;
   };
 
   /** A workflow task that keeps failing (a bug, not a business failure) would otherwise look like a hang. */
@@ -190,14 +202,29 @@ export async function startSyncStack(
     async settle(maxSessions = 40) {
       // Temporal's list of runs lags behind the runs themselves on a loaded machine: a record run a poll started a
       // moment ago may not be listed yet. So none running is believed only when seen twice, a session apart.
+      // The budget is sessions that carried qbXML. A run waiting out a timer (a row's 30-second quiet period before
+      // it is synced afresh) needs no session, and sessions with nothing to send are quick: on an idle machine they
+      // spent a count of all sessions before the timer fired (a CI run of rapidEdits failed so). Such waits are
+      // bounded in time instead.
       let idle = 0;
-      for (let i = 0; i < maxSessions; i++) {
+      let sessionsWithRequests = 0;
+      let lastRequestsAt = Date.now();
+      for (;;) {
         idle = (await runningRecords()) === 0 ? idle + 1 : 0;
         if (idle === 2) return;
-        await session();
+        if ((await session()) > 0) {
+          sessionsWithRequests += 1;
+          lastRequestsAt = Date.now();
+          if (sessionsWithRequests >= maxSessions) {
+            throw new Error(`record workflows still running after ${maxSessions} QBWC sessions that carried qbXML`);
+          }
+        } else if (Date.now() - lastRequestsAt > SETTLE_WITHOUT_REQUESTS_MS) {
+          throw new Error(
+            `record workflows still running, and nothing sent to QuickBooks for ${SETTLE_WITHOUT_REQUESTS_MS / 1000} s`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 300));
       }
-      throw new Error(`record workflows still running after ${maxSessions} QBWC sessions`);
     },
     async recordRuns(query) {
       const runs: WorkflowExecutionInfo[] = [];
