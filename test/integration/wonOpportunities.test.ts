@@ -87,7 +87,23 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
     // Two deliveries of the same Win (Dataverse retries, a duplicate), then the poll: one run, one estimate.
     const workflowId = await deliver(id);
     assert.equal(await deliver(id), workflowId);
-    const polled = await suite.stack.cycle('east');
+    // The poll finds only a won opportunity with no estimate recorded yet, so QuickBooks takes the run's EstimateAdd
+    // only once the poll has told the run (a third signal after the two deliveries). The sessions of the poll's own
+    // reads drive the run too, and a CI run saw the run record its estimate first, leaving the poll nothing to find.
+    const signalsOfRun = async (): Promise<number> => {
+      const { events } = await suite.env.client.workflow.getHandle(workflowId).fetchHistory();
+      return (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    };
+    suite.stack.hooks.beforeProcess = async (connection, xml) => {
+      if (connection !== 'east' || !xml.includes('<EstimateAddRq')) return;
+      for (let i = 0; i < 300 && (await signalsOfRun()) < 3; i++) await new Promise((r) => setTimeout(r, 200));
+    };
+    let polled;
+    try {
+      polled = await suite.stack.cycle('east');
+    } finally {
+      delete suite.stack.hooks.beforeProcess;
+    }
     assert.ok(polled.dynamicsIds.includes(workflowId), 'the poll found the won opportunity too');
     await suite.stack.settle();
     const first = await result(workflowId);
