@@ -123,6 +123,12 @@ const BATCH_SIZE = 500;
  * it reads, instead of holding every page in its history. Runs started before read everything first.
  */
 const STREAMED_READ_PATCH = 'poll-cycle-streamed-read';
+/**
+ * Issue 11: each page comes with the connector's own writes among its records as the company file knew them when it
+ * delivered the page, and they count as the cycle's own: a Mod answered after the cycle took the own writes (at its
+ * first page) and read back by a later page is an echo, not a person's edit. Runs started before ignore them.
+ */
+const OWN_WRITES_PER_PAGE_PATCH = 'poll-cycle-own-writes-per-page';
 const HISTORY_LIMIT = 10_000;
 /** Records per page of a streamed read unless the input says otherwise. */
 const PAGE_SIZE = 100;
@@ -589,17 +595,30 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     for (const { list } of QB_LISTS) await handOff(list, true);
   };
 
-  const ownEcho = (r: QbRecord): boolean => {
-    const id = recordId(r);
-    return (
-      id !== '' && 'editSequence' in r && (start.ownWrites[id] === r.editSequence || ownWrites?.[id] === r.editSequence)
-    );
-  };
+  /** Asked at this run's first page carrying own writes (runs before the patch never get that far), then kept. */
+  let perPage: boolean | undefined;
   const listOf = (requestId: string): string => requestId.slice(requestId.lastIndexOf('-') + 1);
-  const onPage = async (requestId: string, page: { records: QbRecord[] }): Promise<void> => {
+  const onPage = async (
+    requestId: string,
+    page: { records: QbRecord[] },
+    delivered: Readonly<Record<string, string>>,
+  ): Promise<void> => {
     // A write answered after the cycle began and before this read is the company file's to know once QuickBooks
     // answers the read's first round trip: asked then, once, as cycles before asked after the whole read.
     ownWrites ??= await syncContext.ownWritesOf({ connection });
+    if (perPage === undefined && Object.keys(delivered).length > 0) perPage = patched(OWN_WRITES_PER_PAGE_PATCH);
+    // Writes answered since then are known to the page that reads them back, from the company file's delivery.
+    const pageOwnWrites: Readonly<Record<string, string>> = perPage ? delivered : {};
+    const ownEcho = (r: QbRecord): boolean => {
+      const id = recordId(r);
+      return (
+        id !== '' &&
+        'editSequence' in r &&
+        (start.ownWrites[id] === r.editSequence ||
+          ownWrites?.[id] === r.editSequence ||
+          pageOwnWrites[id] === r.editSequence)
+      );
+    };
     const list = listOf(requestId);
     const { records } = page;
     if (list === 'types') {
@@ -618,7 +637,11 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     }
     for (const r of records) {
       const id = recordId(r);
-      if ((id in start.ownWrites || id in ownWrites) && 'editSequence' in r && typeof r.editSequence === 'string') {
+      if (
+        (id in start.ownWrites || id in ownWrites || id in pageOwnWrites) &&
+        'editSequence' in r &&
+        typeof r.editSequence === 'string'
+      ) {
         readVersions[id] = r.editSequence;
       }
     }

@@ -8,6 +8,7 @@ import {
   modsInFlightSent,
   newCompanyFileState,
   ownWritesInReads,
+  recordsRead,
   type CompanyFileState,
 } from '../../src/workflows/companyFile/companyFileState';
 
@@ -114,5 +115,45 @@ describe('Mods in flight (company file state)', () => {
     assert.equal(marked.length, MAX_MODS_IN_FLIGHT);
     assert.ok(!marked.includes('L0'));
     assert.ok(marked.includes(`L${MAX_MODS_IN_FLIGHT}`));
+  });
+});
+
+describe('the records a delivery reads (the own writes it carries are theirs)', () => {
+  it('are those of the reads, not of a write’s own answer nor of a result without a response', () => {
+    const modAnswer: QbxmlResult = {
+      requestId: 'w',
+      kind: 'response',
+      final: true,
+      response: {
+        requestId: 'w',
+        type: 'CustomerModRs',
+        statusCode: 0,
+        statusSeverity: 'Info',
+        statusMessage: '',
+        records: [customer({ listId: 'modded', editSequence: '101' })],
+      },
+    };
+    const invoices: QbxmlResult = {
+      requestId: 'poll-Invoice',
+      kind: 'response',
+      final: false,
+      response: {
+        requestId: 'poll-Invoice',
+        type: 'InvoiceQueryRs',
+        statusCode: 0,
+        statusSeverity: 'Info',
+        statusMessage: '',
+        records: [{ kind: 'Invoice', txnId: 'T-1', editSequence: '7' } as unknown as CustomerRet],
+      },
+    };
+    assert.deepEqual(
+      recordsRead([
+        read('poll-Customer', customer({ listId: 'A' }), customer({ listId: 'B' })),
+        modAnswer,
+        invoices,
+        lost('x'),
+      ]),
+      ['A', 'B', 'T-1'],
+    );
   });
 });

@@ -72,6 +72,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   },
   { patch: 'quickbooks-record-moved-version-holds-target', type: 'quickbooksRecordSync' },
   { patch: 'dynamics-row-moved-version-holds-merge', type: 'dataverseRecordSync' },
+  // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
+  { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
 ];
 
 describe('workflows replay the histories recorded before each change', () => {

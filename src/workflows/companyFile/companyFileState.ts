@@ -120,6 +120,22 @@ export function ownWritesIn(results: readonly QbxmlResult[]): Record<string, str
 }
 
 /**
+ * The ids (ListID or TxnID) of the records the reads among `results` bring back, for the own writes a delivery carries
+ * (`QbxmlDelivery.ownWrites`); a write's own answer is its requester's to know and is left out.
+ */
+export function recordsRead(results: readonly QbxmlResult[]): string[] {
+  const ids: string[] = [];
+  for (const result of results) {
+    if (result.kind !== 'response' || /(Add|Mod)Rs$/.test(result.response.type)) continue;
+    for (const record of result.response.records) {
+      const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : undefined;
+      if (typeof id === 'string') ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/**
  * Marks the list records' Mods just handed out (`state.inFlight`) as in flight, before QuickBooks can apply them. A
  * session cut after QuickBooks applied one loses its answer, so `ownWritesIn` never learns the version it made; a poll
  * reading that version before the Mod's requester has read it back would take the connector's own write for a

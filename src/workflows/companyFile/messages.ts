@@ -33,6 +33,12 @@ export type QbxmlResult =
 export interface QbxmlDelivery {
   batchId: string;
   results: QbxmlResult[];
+  /**
+   * The connector's own writes (ListID or TxnID → EditSequence) among the records these results read, as the company
+   * file knows them once it has taken in the whole message they came with: a write answered after a reader took the
+   * own writes (a poll takes them once) is still known to it on the page that reads the write back. Absent when none.
+   */
+  ownWrites?: Record<string, string>;
 }
 
 export type OpenSessionStatus = 'ok' | 'none' | 'busy';

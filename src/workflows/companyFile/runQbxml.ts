@@ -76,8 +76,28 @@ export type QbxmlOutcome =
   | { requestId: string; kind: 'outcomeUnknown'; reason: string }
   | { requestId: string; kind: 'rejected'; hresult: string; message: string };
 
+/**
+ * A result as the inbox keeps it: with the connector's own writes among the records it reads, from the delivery it came
+ * in (`QbxmlDelivery.ownWrites`), so they stay with their page however long it waits to be read.
+ */
+export type ReceivedQbxmlResult = QbxmlResult & { ownWrites?: Record<string, string> };
+
 interface Inbox {
-  batches: Map<string, QbxmlResult[]>;
+  batches: Map<string, ReceivedQbxmlResult[]>;
+}
+
+/** `result` with the own writes of `delivered` that concern its records (none: the result as it came). */
+function withOwnWrites(
+  result: QbxmlResult,
+  delivered: Readonly<Record<string, string>> | undefined,
+): ReceivedQbxmlResult {
+  if (!delivered || result.kind !== 'response') return result;
+  const own: Record<string, string> = {};
+  for (const record of result.response.records) {
+    const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : undefined;
+    if (typeof id === 'string' && delivered[id] !== undefined) own[id] = delivered[id];
+  }
+  return Object.keys(own).length > 0 ? { ...result, ownWrites: own } : result;
 }
 
 let inbox: Inbox | undefined;
@@ -92,7 +112,7 @@ function openInbox(expected: readonly string[] = []): Inbox {
     setHandler(qbxmlResultsSignal, (delivery) => {
       const list = created.batches.get(delivery.batchId);
       // Results for a batch this run no longer waits for (e.g. after a reset) are dropped.
-      if (list) list.push(...delivery.results);
+      if (list) list.push(...delivery.results.map((result) => withOwnWrites(result, delivery.ownWrites)));
     });
     inbox = created;
   }
@@ -105,8 +125,15 @@ function newBatchId(): string {
 }
 
 export interface RunQbxmlOptions {
-  /** Called with each page of an iterator query as it arrives, so large reads need not be held whole. */
-  onPage?: (requestId: string, response: QbxmlResponse) => void | Promise<void>;
+  /**
+   * Called with each page of an iterator query as it arrives, so large reads need not be held whole, and with the
+   * connector's own writes among the page's records as the company file knew them when it delivered the page.
+   */
+  onPage?: (
+    requestId: string,
+    response: QbxmlResponse,
+    ownWrites: Readonly<Record<string, string>>,
+  ) => void | Promise<void>;
   /** Keep records of iterator pages in the merged response (default true). */
   collectRecords?: boolean;
   /**
@@ -146,7 +173,7 @@ interface Assembly {
 }
 
 interface Stream {
-  received: QbxmlResult[];
+  received: ReceivedQbxmlResult[];
   /** Request ids sent in this batch whose last answer has not come yet: the batch is still owed by the company file. */
   owed: Set<string>;
   cursor: number;
@@ -161,7 +188,8 @@ interface Stream {
  */
 export interface PendingQbxml {
   requests: QbxmlRequest[];
-  streams: { batchId: string; owed: string[]; origin: [string, string][]; unread: QbxmlResult[] }[];
+  /** `unread`: pages received and not yet handed out, each with its own writes (absent in runs recorded before). */
+  streams: { batchId: string; owed: string[]; origin: [string, string][]; unread: ReceivedQbxmlResult[] }[];
   assemblies: { requestId: string; request: QbxmlRequest; pages: number; restarts: number }[];
   outcomes: QbxmlOutcome[];
   waitMs?: number;
@@ -200,7 +228,7 @@ export async function readQbxml(
   let waitMs: number | undefined = resumed?.waitMs;
   let checkMs: number | undefined = resumed?.checkMs;
   const submit = async (id: string, sent: QbxmlRequest[], origin: Map<string, string>): Promise<void> => {
-    const received: QbxmlResult[] = [];
+    const received: ReceivedQbxmlResult[] = [];
     box.batches.set(id, received);
     streams.set(id, { received, owed: new Set(sent.map((r) => r.requestId)), cursor: 0, origin });
     const submitted = await submitQbxmlBatch({
@@ -304,7 +332,9 @@ export async function readQbxml(
           if (collect) assembly.records.push(record);
           if (key !== undefined) assembly.delivered.set(key, collect ? assembly.records.length - 1 : -1);
         }
-        if (options.onPage) await options.onPage(requestId, { ...response, requestId, records: fresh });
+        if (options.onPage) {
+          await options.onPage(requestId, { ...response, requestId, records: fresh }, result.ownWrites ?? {});
+        }
         if (result.final) {
           outcomes.set(requestId, {
             requestId,

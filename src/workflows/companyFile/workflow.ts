@@ -57,6 +57,7 @@ import {
   ownWritesIn,
   ownWritesInReads,
   modsInFlightSent,
+  recordsRead,
   type QueueLimits,
   type RoutedResults,
 } from './companyFileState';
@@ -141,8 +142,24 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       rememberOwnWrites(ownWritesIn(group.results));
       // A version a read brings back holding a Mod whose answer was lost is the connector's own just as well.
       rememberOwnWrites(ownWritesInReads(state, group.results));
+    }
+    // Then the deliveries, each carrying the own writes among the records it reads as known from the whole message: a
+    // Mod answered in the same message as a later page of a poll's read, or since the poll took the own writes, is
+    // known to the page that reads it back. Only a signal's payload grows (no command is added or moved), and `grow`
+    // counts the results as before, so runs recorded before replay and continue as new where they did.
+    for (const group of routed) {
+      const read = Object.fromEntries(
+        recordsRead(group.results).flatMap((id) => {
+          const editSequence = ownWrites.get(id);
+          return editSequence === undefined ? [] : [[id, editSequence] as const];
+        }),
+      );
       const delivery = getExternalWorkflowHandle(group.requester)
-        .signal(qbxmlResultsSignal, { batchId: group.batchId, results: group.results })
+        .signal(qbxmlResultsSignal, {
+          batchId: group.batchId,
+          results: group.results,
+          ...(Object.keys(read).length > 0 ? { ownWrites: read } : {}),
+        })
         .catch((error: unknown) => {
           // The requester is gone (terminated or reset): its results have no one to go to.
           log.warn('could not deliver qbXML results', { requester: group.requester, error: String(error) });
