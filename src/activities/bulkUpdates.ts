@@ -191,13 +191,15 @@ function oneUpdateARow<T extends { item: UpdateItem }>(
 /**
  * Tables whose rows the sync updates, and whether each takes `UpdateMultiple`. Dataverse lists the tables per message
  * in its SDK message filters; this list is assumed (the same tables the sandbox offers the message on), not asked of
- * the organisation. The invoice table is taken not to: its updates go by `$batch`.
+ * the organisation. The invoice table is taken not to: its updates go by `$batch`, and so do the orders'.
  */
 const UPDATED_TABLES: ReadonlyArray<{ entitySet: string; updateMultiple: boolean }> = [
   { entitySet: TABLES.account.entitySet, updateMultiple: true },
   { entitySet: TABLES.contact.entitySet, updateMultiple: true },
   { entitySet: TABLES.product.entitySet, updateMultiple: true },
   { entitySet: INVOICE_ROW.entitySet, updateMultiple: false },
+  // An order's invoice link goes with its move to Invoiced, a state change UpdateMultiple is not assumed to take.
+  { entitySet: TABLES.salesorder.entitySet, updateMultiple: false },
 ];
 
 /** The worker's bulk updaters, by entity set, on its own client. */

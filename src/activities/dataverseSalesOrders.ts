@@ -63,7 +63,16 @@ export interface SalesOrderReaders {
   lines: BulkRowReader;
   accounts: BulkRowReader;
   products: BulkRowReader;
+  /** An order's state and invoice link (company file, TxnID, number), read before they are written. */
+  invoiceLinks: BulkRowReader;
+  /** Invoice rows by the TxnID of the QuickBooks invoice they stand for. */
+  invoicesByTxnId: BulkRowReader;
+  /** Invoice rows made from an order that carry no TxnID yet (a conversion whose answer or stamp was lost). */
+  unstampedInvoicesOfOrder: BulkRowReader;
 }
+
+/** What an order's invoice write-back reads of the order first. */
+const INVOICE_LINK = ['salesorderid', 'statecode', COMPANY_FILE_COLUMN, TXN_ID_COLUMN, INVOICE_NUMBER_COLUMN];
 
 const ORDER_OF_LINE = '_salesorderid_value';
 
@@ -76,6 +85,23 @@ export function createSalesOrderReaders(dataverse: DataverseClient, options: Bul
     lines: byId(TABLES.salesorderdetail.entitySet, ORDER_OF_LINE, [...TABLES.salesorderdetail.select, ORDER_OF_LINE]),
     accounts: byId(TABLES.account.entitySet, TABLES.account.idColumn, ['accountid', 'name', ...PAIRING]),
     products: byId(TABLES.product.entitySet, TABLES.product.idColumn, ['productid', 'name', ...PAIRING]),
+    invoiceLinks: byId(TABLES.salesorder.entitySet, TABLES.salesorder.idColumn, INVOICE_LINK),
+    invoicesByTxnId: new BulkRowReader(
+      dataverse,
+      { entitySet: INVOICE_ROW.entitySet, column: TXN_ID_COLUMN, select: INVOICE_ROW.select },
+      options,
+    ),
+    unstampedInvoicesOfOrder: new BulkRowReader(
+      dataverse,
+      {
+        entitySet: INVOICE_ROW.entitySet,
+        column: INVOICE_ROW.orderColumn,
+        select: INVOICE_ROW.select,
+        groupFilter: () => `${TXN_ID_COLUMN} eq null`,
+        literal: guidLiteral,
+      },
+      options,
+    ),
   };
 }
 
@@ -87,6 +113,8 @@ export function createInvoiceRows(
   dataverse: DataverseClient,
   /** How rows are updated: the worker's bulk updaters when the activities have them, else one PATCH each. */
   updateRow: RowUpdate = rowUpdates(dataverse, undefined),
+  /** The worker's bulk readers: the two look-ups of an invoice row then share queries with other orders' runs. */
+  readers?: Pick<SalesOrderReaders, 'invoicesByTxnId' | 'unstampedInvoicesOfOrder'>,
 ) {
   /**
    * The invoice row standing for QuickBooks invoice `txnId`: by its TxnID, else (with an order) the row made from
@@ -94,6 +122,14 @@ export function createInvoiceRows(
    * never converts the order twice.
    */
   const invoiceRowOf = async (orderId: string | null, txnId: string): Promise<DataverseRow | null> => {
+    if (readers) {
+      // Both looks at once, each in a query shared with other runs; the TxnID's row still wins over an unstamped one.
+      const [byTxnId, unstamped] = await Promise.all([
+        readers.invoicesByTxnId.read('', txnId),
+        orderId !== null ? readers.unstampedInvoicesOfOrder.read('', orderId) : Promise.resolve([]),
+      ]);
+      return byTxnId[0] ?? unstamped[0] ?? null;
+    }
     const filters = [`${TXN_ID_COLUMN} eq ${odataString(txnId)}`];
     if (orderId !== null) filters.push(`${INVOICE_ROW.orderColumn} eq ${orderId} and ${TXN_ID_COLUMN} eq null`);
     for (const filter of filters) {
@@ -172,7 +208,7 @@ export function createDataverseSalesOrderActivities({
     return { row, order: fromWire<SalesOrderForInvoice['order']>(row), lines };
   };
 
-  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(dataverse, updateRow);
+  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(dataverse, updateRow, bulkReads);
 
   /**
    * The invoice row of an order's QuickBooks invoice, made now for an order invoiced before invoice rows existed (its
@@ -280,9 +316,9 @@ export function createDataverseSalesOrderActivities({
      */
     async recordInvoiceOnOrder(input: InvoiceOnOrder): Promise<{ changed: boolean; state: number }> {
       try {
-        const order = await dataverse.retrieve(TABLES.salesorder.entitySet, input.orderId, {
-          select: ['salesorderid', 'statecode', COMPANY_FILE_COLUMN, TXN_ID_COLUMN, INVOICE_NUMBER_COLUMN],
-        });
+        const order = bulkReads
+          ? ((await bulkReads.invoiceLinks.read('', input.orderId))[0] ?? null)
+          : await dataverse.retrieve(TABLES.salesorder.entitySet, input.orderId, { select: INVOICE_LINK });
         if (!order) {
           throw ApplicationFailure.nonRetryable(`order ${input.orderId} no longer exists`, 'OrderNotFound');
         }
@@ -299,9 +335,11 @@ export function createDataverseSalesOrderActivities({
         let changed = found === null || wrote;
         let state = typeof order.statecode === 'number' ? order.statecode : -1;
         if (orderStillEditable(order.statecode)) {
+          // The invoice link and the state in one update: the columns are written before the state freezes the order
+          // (`salesOrderStatusChange`), and a later run sees either both or neither.
           const own = textPatch(order, { [TXN_ID_COLUMN]: input.txnId, [INVOICE_NUMBER_COLUMN]: input.invoiceNumber });
-          if (own) await dataverse.update(TABLES.salesorder.entitySet, input.orderId, own);
-          await dataverse.update(TABLES.salesorder.entitySet, input.orderId, {
+          await updateRow(TABLES.salesorder.entitySet, input.orderId, {
+            ...own,
             ...salesOrderStatusChange(SalesOrderStatusCode.Invoiced),
           });
           state = SalesOrderStateCode.Invoiced;

@@ -105,7 +105,9 @@ const SALES_ORDER_STATE_OF_STATUS: ReadonlyMap<number, number> = new Map([
 
 /**
  * The PATCH body that moves a sales order to `statuscode`: statecode cannot be set on create and must always be
- * sent with a matching statuscode (reference §2).
+ * sent with a matching statuscode (reference §2). Other columns may travel in the same update: the Update message
+ * writes them and then changes the state, in one transaction (assumed from the Update message's handling of
+ * statecode since v9, not tried on a real organisation; the sandbox checks the order editable before the update).
  */
 export function salesOrderStatusChange(statuscode: number): StateAndStatus {
   const statecode = SALES_ORDER_STATE_OF_STATUS.get(statuscode);

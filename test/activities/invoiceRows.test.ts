@@ -4,14 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
+import { createActivities } from '../../src/activities';
 import { createDataverseSalesOrderActivities } from '../../src/activities/dataverseSalesOrders';
 import type { DataverseConnection } from '../../src/dataverse/connect';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { demoAccountId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/server';
+import { runWithRetries } from '../support/activityAttempts';
 import { connectToSandbox } from '../support/dataverseSandbox';
 
 /** Loses the answer of the next write only, once armed, after it committed. */
@@ -238,5 +241,101 @@ describe('the QuickBooks invoice as the order’s invoice row (activities agains
     });
     const [row] = await invoiceRowsOf(legacyDeleted);
     assert.deepEqual([row?.qbsync_invoicestatus, row?.statecode], ['Deleted', 3]);
+  });
+
+  /**
+   * The sales order activities as the worker builds them, reads and updates gathered. A call leaves only once `rows`
+   * items have gathered (the quiet period is far longer than the test), so what travels together is not timing.
+   */
+  const gathered = (rows: number): Activities => {
+    // Never dialled: these activities reach only Dataverse.
+    const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:7233' }) });
+    const all = createActivities({
+      client: temporal,
+      taskQueue: 'invoice-rows-test',
+      dataverse: connection.client,
+      bulkReads: { maxValues: rows, gatherMs: 60_000, maxGatherMs: 120_000 },
+      bulkUpdates: { maxRows: rows, gatherMs: 60_000, maxGatherMs: 120_000 },
+    });
+    assert.ok('recordInvoiceOnOrder' in all);
+    return all as unknown as Activities;
+  };
+
+  const requestsSince = (before: Record<string, number>): Record<string, number> => {
+    const now = sandbox.stats().requestsByKind;
+    return Object.fromEntries(
+      Object.entries(now)
+        .map(([kind, count]) => [kind, count - (before[kind] ?? 0)] as const)
+        .filter(([, count]) => count > 0),
+    );
+  };
+
+  // Issue 15: the invoice write-back was six requests of its own an order (the order read, two invoice look-ups,
+  // the conversion, the order's link and its state in two PATCHes). Only the conversion is still the order's own.
+  it('concurrent orders record their invoices in shared reads and writes: only the conversion is an order’s own', async () => {
+    const ORDERS = 4;
+    const orderIds = await Promise.all(Array.from({ length: ORDERS }, (_, i) => newOrder(`Gathered order ${i}`)));
+    const { recordInvoiceOnOrder } = gathered(ORDERS);
+    const before = { ...sandbox.stats().requestsByKind };
+
+    const results = await Promise.all(
+      orderIds.map((orderId, i) =>
+        new MockActivityEnvironment().run(recordInvoiceOnOrder, {
+          orderId,
+          txnId: `TX-700-${i}`,
+          invoiceNumber: `170${i}`,
+          balance: '500.00',
+          paid: false,
+          connection: 'east',
+        }),
+      ),
+    );
+
+    assert.deepEqual(
+      results,
+      orderIds.map(() => ({ changed: true, state: 4 })),
+    );
+    assert.deepEqual(requestsSince(before), {
+      // The orders' state and invoice links, one query; the invoice rows by TxnID and the unstamped rows of the
+      // orders, one query each.
+      'GET salesorders?': 1,
+      'GET invoices?': 2,
+      'POST ConvertSalesOrderToInvoice': ORDERS,
+      // The invoice rows' columns, then the orders' links with their state: one $batch each.
+      'POST $batch': 2,
+    });
+    for (const [i, orderId] of orderIds.entries()) {
+      const rows = await invoiceRowsOf(orderId);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]?.qbsync_qbtxnid, `TX-700-${i}`);
+      const invoiced = await order(orderId);
+      assert.deepEqual(
+        [invoiced?.statecode, invoiced?.qbsync_qbtxnid, invoiced?.qbsync_invoicenumber],
+        [4, `TX-700-${i}`, `170${i}`],
+      );
+    }
+  });
+
+  it('with shared reads, a lost answer to one conversion still makes no second invoice row', async () => {
+    const ORDERS = 3;
+    const orderIds = await Promise.all(Array.from({ length: ORDERS }, (_, i) => newOrder(`Lost gathered order ${i}`)));
+    const inputs = orderIds.map((orderId, i) => ({
+      orderId,
+      txnId: `TX-800-${i}`,
+      invoiceNumber: `180${i}`,
+      balance: '500.00',
+      paid: false,
+    }));
+    faults.armed = true;
+    // Every attempt of a round gathers with the others; a retry round is as many items as it has attempts.
+    const { recordInvoiceOnOrder } = gathered(1);
+    await runWithRetries(recordInvoiceOnOrder, inputs);
+    assert.equal(faults.armed, false, 'a conversion lost its answer');
+    for (const [i, orderId] of orderIds.entries()) {
+      const rows = await invoiceRowsOf(orderId);
+      assert.equal(rows.length, 1, `order ${i} has ${rows.length} invoice rows`);
+      assert.equal(rows[0]?.qbsync_qbtxnid, `TX-800-${i}`);
+      assert.equal((await order(orderId))?.statecode, 4);
+    }
   });
 });
