@@ -38,6 +38,8 @@ export interface ConnectorWorkerOptions {
   queueLimits?: Partial<QueueLimits>;
   /** How long a requester waits for QuickBooks without an answer; the activities' default otherwise. */
   quickbooksWaitMs?: number;
+  /** How long the worker keeps the Dynamics choice options it read; the activities' default (60 s) otherwise. */
+  choiceOptionsMaxAgeMs?: number;
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -54,6 +56,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
       taskQueue: options.taskQueue,
       ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}),
       ...(options.quickbooksWaitMs === undefined ? {} : { quickbooksWaitMs: options.quickbooksWaitMs }),
+      ...(options.choiceOptionsMaxAgeMs === undefined ? {} : { choiceOptionsMaxAgeMs: options.choiceOptionsMaxAgeMs }),
       ...(options.sync ? { dataverse: options.sync.dataverse, settings: options.sync.settings } : {}),
     }),
   });
@@ -117,6 +120,9 @@ async function main(): Promise<void> {
     taskQueue: temporal.taskQueue,
     namespace: temporal.namespace,
     dataConverter,
+    ...(deployment.choiceOptionsMaxAgeMs === undefined
+      ? {}
+      : { choiceOptionsMaxAgeMs: deployment.choiceOptionsMaxAgeMs }),
     sync: {
       dataverse: dataverse.client,
       settings: new Map(deployment.connections.map((c) => [c.name, c.sync])),

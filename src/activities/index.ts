@@ -46,6 +46,11 @@ export interface ActivityDeps {
    * PATCH an update.
    */
   bulkUpdates?: BulkUpdateOptions | false;
+  /**
+   * How long the worker answers record runs from its last read of the Dynamics choice options (default 60 s; 0: each
+   * run reads them). Dropped at once when the connector adds an option; a poll cycle always reads them.
+   */
+  choiceOptionsMaxAgeMs?: number;
 }
 
 /** All activities of the worker, built from their dependencies so tests can inject fakes. */
@@ -83,6 +88,7 @@ export function createActivities(deps: ActivityDeps) {
       client: deps.client,
       dataverse,
       settings: deps.settings ?? new Map(),
+      ...(deps.choiceOptionsMaxAgeMs === undefined ? {} : { choiceOptionsMaxAgeMs: deps.choiceOptionsMaxAgeMs }),
     }),
   };
 }

@@ -30,6 +30,11 @@ export interface SyncContextDeps {
   settings: ReadonlyMap<string, SyncSettings>;
   /** The clock the failed-record retry plans by (tests move it on). */
   now?: () => Date;
+  /**
+   * How long a read of the Dynamics choice options answers this worker's record runs (default 60 s; 0: every run
+   * reads them). An option the connector adds is seen at once, one a person adds in Dynamics within this bound.
+   */
+  choiceOptionsMaxAgeMs?: number;
 }
 
 export interface SyncContext {
@@ -62,16 +67,63 @@ function keywordLiteral(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-export function createSyncContextActivities({ client, dataverse, settings, now }: SyncContextDeps) {
+/**
+ * The choice options as this worker last read them, answering later callers for `maxAgeMs` (issue 15: shared only
+ * between callers asking at the same moment, the reads cost 127 requests of the benchmark's initial load of 1,341
+ * records). `forget` drops a choice's options at once, and a read sent before it is not kept: the connector's own
+ * added options are never hidden by an answer older than their insert.
+ */
+export function keptChoiceOptions(
+  read: (kind: AlignedChoice) => Promise<ChoiceOption[]>,
+  maxAgeMs: number,
+  now: () => number = Date.now,
+) {
+  const kept = new Map<AlignedChoice, { options: ChoiceOption[]; askedAt: number }>();
+  const forgotten = new Map<AlignedChoice, number>();
+  /** A read sent now; its answer is kept unless forgotten meanwhile or a later-sent read was kept first. */
+  const fresh = async (kind: AlignedChoice): Promise<ChoiceOption[]> => {
+    const generation = forgotten.get(kind) ?? 0;
+    const askedAt = now();
+    const options = await read(kind);
+    const held = kept.get(kind);
+    if ((forgotten.get(kind) ?? 0) === generation && (!held || held.askedAt <= askedAt)) {
+      kept.set(kind, { options, askedAt });
+    }
+    return options;
+  };
+  return {
+    fresh,
+    /** The options kept if they were asked for less than `maxAgeMs` ago, else a read. */
+    recent(kind: AlignedChoice): Promise<ChoiceOption[]> {
+      const held = kept.get(kind);
+      return held && now() - held.askedAt < maxAgeMs ? Promise.resolve(held.options) : fresh(kind);
+    },
+    forget(kind: AlignedChoice): void {
+      kept.delete(kind);
+      forgotten.set(kind, (forgotten.get(kind) ?? 0) + 1);
+    },
+  };
+}
+
+export function createSyncContextActivities({
+  client,
+  dataverse,
+  settings,
+  now,
+  choiceOptionsMaxAgeMs = 60_000,
+}: SyncContextDeps) {
   /**
    * The options of a choice Dynamics offers, read once for every activity asking at the same time (each record run
-   * loads them with its context: two metadata requests a record, 236 of the benchmark's initial load, before).
+   * loads them with its context: two metadata requests a record, 236 of the benchmark's initial load, before), and
+   * kept for `choiceOptionsMaxAgeMs` after. A poll cycle always reads them, so records it runs see what an
+   * administrator added before it (`qbsync provision` runs in its own process); the connector's own additions
+   * (`addChoiceOptions`) drop what this worker kept.
    */
   const sharedOptions = sharedAnswers(
     async (kind) => choiceOptionsOf(await readChoiceOptionSet(dataverse, kind as AlignedChoice)),
     { what: 'a read of the Dynamics choice options' },
   );
-  const readOptions = (kind: AlignedChoice): Promise<ChoiceOption[]> => sharedOptions(kind);
+  const options = keptChoiceOptions((kind) => sharedOptions(kind), Math.max(0, choiceOptionsMaxAgeMs));
 
   /** State the connection's companyFile workflow keeps, asked once for every activity asking at the same time. */
   const queryCompanyFile = sharedCompanyFileQueries(client);
@@ -187,8 +239,8 @@ export function createSyncContextActivities({ client, dataverse, settings, now }
       settingsOf(input.connection);
       const [known, customerTypes, terms] = await Promise.all([
         queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {}),
-        readOptions('customerTypes'),
-        readOptions('terms'),
+        options.recent('customerTypes'),
+        options.recent('terms'),
       ]);
       return contextOf(input.connection, known, { customerTypes, terms });
     },
@@ -204,17 +256,17 @@ export function createSyncContextActivities({ client, dataverse, settings, now }
         queryCompanyFile<SyncCursors>(input.connection, syncCursorsQuery, {}),
         queryCompanyFile<OwnWrites>(input.connection, ownWritesQuery, {}),
         queryCompanyFile<QuickBooksChoiceNames>(input.connection, choiceNamesQuery, {}),
-        readOptions('customerTypes'),
-        readOptions('terms'),
+        options.fresh('customerTypes'),
+        options.fresh('terms'),
         activities.failedRecordWorkflows(input),
       ]);
-      const options = { customerTypes, terms };
+      const current = { customerTypes, terms };
       return {
         cursors,
         ownWrites,
         knownChoiceNames: known,
-        context: contextOf(input.connection, known, options),
-        options,
+        context: contextOf(input.connection, known, current),
+        options: current,
         failedRecords: failed,
       };
     },
@@ -237,8 +289,13 @@ export function createSyncContextActivities({ client, dataverse, settings, now }
       kind: AlignedChoice;
       labels: string[];
     }): Promise<{ added: string[]; refused?: string[]; options: ChoiceOption[] }> {
-      const { added, refused, options } = await insertChoiceOptions(dataverse, input.kind, input.labels);
-      return { added, ...(refused.length > 0 ? { refused } : {}), options };
+      try {
+        const { added, refused, options: standing } = await insertChoiceOptions(dataverse, input.kind, input.labels);
+        return { added, ...(refused.length > 0 ? { refused } : {}), options: standing };
+      } finally {
+        // Also after a failure: an insert may have committed before its answer was lost.
+        options.forget(input.kind);
+      }
     },
 
     /**

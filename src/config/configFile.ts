@@ -193,6 +193,11 @@ const dataverseSchema = z
     authority: httpsUrl('authority', { allowLoopbackHttp: false }).optional(),
     /** Extra CA for a TLS-inspecting proxy or a test environment; relative paths are taken from the file's folder. */
     caCertPath: z.string().min(1).optional(),
+    /**
+     * How long a worker answers record runs from its last read of the choice options (customer types, terms): an
+     * option a person adds in Dynamics is seen within this time, one the connector adds at once; 0 reads each time.
+     */
+    choiceOptionsMaxAgeSeconds: z.number().min(0).default(60),
   })
   .superRefine(
     (dataverse, ctx) => {

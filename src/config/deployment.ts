@@ -133,6 +133,8 @@ export interface Deployment {
   connections: readonly DeploymentConnection[];
   /** The organisation's URL, for messages; known without resolving a secret only from a configuration file. */
   dataverseEnvironmentUrl: string | undefined;
+  /** How long a worker keeps the Dynamics choice options it read; undefined: the activities' default (60 s). */
+  choiceOptionsMaxAgeMs?: number;
   /** Resolves the client secret (and reads the CA); throws naming the reference, never a value. */
   dataverseTarget(): DataverseTarget;
   /** Resolves every Web Connector password and keeps only its scrypt hash. */
@@ -427,6 +429,7 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
     },
     batching: { ...config.batching },
     dataverseEnvironmentUrl: dataverse.environmentUrl,
+    choiceOptionsMaxAgeMs: dataverse.choiceOptionsMaxAgeSeconds * 1000,
     connections: config.connections.map((c) => ({
       name: c.name,
       companyFileLabel: c.companyFileLabel,

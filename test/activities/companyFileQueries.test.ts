@@ -79,6 +79,43 @@ describe('sync contexts asked for at once share the company file queries', () =>
     assert.ok(queries <= 2, `the company file was queried ${queries} times for 20 contexts`);
   });
 
+  // Issue 15: shared only between callers asking at the same moment, the choice reads were 127 requests of the
+  // benchmark's initial load. They are kept for a bounded time now, and dropped when the connector adds an option.
+  it('later record runs take the choice options this worker read; an option the connector adds is seen at once; a poll cycle reads anew', async () => {
+    const { loadSyncContext, addChoiceOptions, beginPollCycle } = createSyncContextActivities({
+      client: temporal.client,
+      dataverse: dataverse.client,
+      settings: new Map([['east', sandboxSyncSettings('east')]]),
+      choiceOptionsMaxAgeMs: 3_600_000,
+    });
+    const metadataReads = (): number =>
+      Object.entries(sandbox.stats().requestsByKind)
+        .filter(([kind]) => kind.includes('PicklistAttributeMetadata'))
+        .reduce((n, [, count]) => n + count, 0);
+    const load = async (): Promise<SyncContext> =>
+      (await new MockActivityEnvironment().run(loadSyncContext, { connection: 'east' })) as SyncContext;
+
+    await load();
+    const afterFirst = metadataReads();
+    for (let i = 0; i < 5; i++) await load();
+    assert.equal(metadataReads() - afterFirst, 0, 'runs after the first read the choice options again');
+
+    const added: { added: string[] } = await new MockActivityEnvironment().run(addChoiceOptions, {
+      kind: 'customerTypes' as const,
+      labels: ['Kept Options Wholesale'],
+    });
+    assert.deepEqual(added.added, ['Kept Options Wholesale']);
+    const afterAdd = metadataReads();
+    const context = await load();
+    assert.equal(metadataReads() - afterAdd, 1, 'the added choice is read again, the other one is still kept');
+    assert.equal(typeof context.choices.customerTypes['Kept Options Wholesale'], 'number', 'the new option maps');
+
+    // A person's option added in Dynamics: the next poll cycle reads the options as they stand.
+    const beforeCycle = metadataReads();
+    await new MockActivityEnvironment().run(beginPollCycle, { connection: 'east' });
+    assert.equal(metadataReads() - beforeCycle, 2, 'a poll cycle reads both choices');
+  });
+
   it('a caller arriving while a query is in flight gets the next answer, not the one already asked for', async () => {
     const query = defineQuery<number>('state');
     const asked: { resolve: (value: number) => void }[] = [];
