@@ -80,3 +80,76 @@ export class BulkRowCreator {
     });
   }
 }
+
+/**
+ * The worker's caller of one unbound action that makes a row, such as `ConvertSalesOrderToInvoice` (issue 15): record
+ * activities running at the same time hand it their action's parameters, the calls gather for a moment and leave as
+ * one continue-on-error `$batch` of POSTs, and each activity gets its own part's answer or the error Dataverse gave
+ * it (a canceled order's conversion refused alone, the others made).
+ *
+ * A call whose answer was lost fails every action of it, as a lost answer of a single POST fails its action: each
+ * activity's retry looks for what its action made before calling it again, as it did with a request of its own.
+ */
+export class BulkActionCalls {
+  private readonly calls: GatheredCalls<unknown, unknown>;
+
+  /** `dataverse` is the worker's own client: one call carries the actions of many attempts. */
+  constructor(
+    private readonly dataverse: DataverseClient,
+    readonly action: string,
+    options: BulkCreateOptions = {},
+  ) {
+    const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
+    this.calls = new GatheredCalls<unknown, unknown>(
+      {
+        fills: (waiting) => waiting.length >= maxRows,
+        take: (waiting) => ({ call: waiting.slice(0, maxRows), rest: waiting.slice(maxRows) }),
+        // Each part of a continue-on-error batch answers for itself: nothing to split.
+        send: (call) =>
+          sendSplittingOnRefusal(
+            call,
+            (bodies) => this.batch(bodies),
+            () => false,
+          ),
+        cancelled: (when) =>
+          new DataverseCancelledError({
+            connection: dataverse.connection,
+            method: 'POST',
+            path: action,
+            status: 0,
+            code: '',
+            message: `the activity attempt was cancelled ${when}`,
+          }),
+      },
+      { label: `${action} $batch calls`, ...options },
+    );
+  }
+
+  /** Calls the action with `body` in a call shared with other activities' actions; resolves with its answer. */
+  call(body: unknown): Promise<unknown> {
+    return this.calls.submit(body);
+  }
+
+  private async batch(bodies: readonly unknown[]): Promise<Array<ItemOutcome<unknown>>> {
+    const results = await this.dataverse.batch(
+      bodies.map((body) => ({ method: 'POST', path: this.action, body })),
+      { atomic: false },
+    );
+    return results.map((result): ItemOutcome<unknown> => {
+      if (result.error) return { error: result.error };
+      if (result.status >= 400) {
+        return {
+          error: new DataverseError({
+            connection: this.dataverse.connection,
+            method: 'POST',
+            path: this.action,
+            status: result.status,
+            code: '',
+            message: `a $batch part answered ${result.status}`,
+          }),
+        };
+      }
+      return { value: result.body };
+    });
+  }
+}

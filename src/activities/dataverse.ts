@@ -1,4 +1,5 @@
 import { type DataverseClient } from '../dataverse/client';
+import { type BulkActionCalls } from './bulkCreates';
 import { type BulkRowUpdater } from './bulkUpdates';
 import {
   createDataverseListRecordActivities,
@@ -22,7 +23,10 @@ export interface DataverseActivityDeps {
   /** Price list that carries the QuickBooks sales price of synced products (default: the first active one). */
   priceListName?: string;
   /** The worker's bulk writers (issue 15); without them every write is its own request. */
-  bulkWrites?: PartyBulkWriters;
+  bulkWrites?: PartyBulkWriters & {
+    /** Orders' conversions into invoice rows, in shared `$batch` calls; absent, each is a request of its own. */
+    orderConversions?: BulkActionCalls;
+  };
   /** The worker's bulk readers (issue 15); without them every read is its own request. */
   bulkReads?: ListRecordReaders & { salesOrders: SalesOrderReaders };
   /** The worker's bulk updaters by entity set (issue 15); without them every update is its own PATCH. */
@@ -37,6 +41,7 @@ export function createDataverseActivities(deps: DataverseActivityDeps) {
       dataverse: deps.dataverse,
       ...(deps.bulkReads ? { bulkReads: deps.bulkReads.salesOrders } : {}),
       ...(deps.bulkUpdates ? { bulkUpdates: deps.bulkUpdates } : {}),
+      ...(deps.bulkWrites?.orderConversions ? { orderConversions: deps.bulkWrites.orderConversions } : {}),
     }),
     ...createSalesOrderModeActivities(deps),
     ...createWonOpportunityActivities(deps),

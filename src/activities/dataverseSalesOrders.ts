@@ -20,6 +20,7 @@ import {
 import { deletedInvoiceOnOrder } from '../mapping/quickbooksDeletions';
 import { odataString } from '../dataverse/odataAddress';
 import { recordSynced } from '../observability/metrics';
+import { type BulkActionCalls } from './bulkCreates';
 import { BulkRowReader, guidLiteral, type BulkReadOptions } from './bulkReads';
 import { rowUpdates, type BulkRowUpdater, type RowUpdate } from './bulkUpdates';
 import { asFailure } from './dataverseFailure';
@@ -115,6 +116,8 @@ export function createInvoiceRows(
   updateRow: RowUpdate = rowUpdates(dataverse, undefined),
   /** The worker's bulk readers: the two look-ups of an invoice row then share queries with other orders' runs. */
   readers?: Pick<SalesOrderReaders, 'invoicesByTxnId' | 'unstampedInvoicesOfOrder'>,
+  /** The worker's `ConvertSalesOrderToInvoice` caller: conversions of concurrent runs then share a `$batch`. */
+  conversions?: BulkActionCalls,
 ) {
   /**
    * The invoice row standing for QuickBooks invoice `txnId`: by its TxnID, else (with an order) the row made from
@@ -146,10 +149,12 @@ export function createInvoiceRows(
 
   /** `ConvertSalesOrderToInvoice`: the order's invoice row, with its lines, made by the platform. */
   const convertOrder = async (orderId: string): Promise<DataverseRow> => {
-    const answer = await dataverse.execute('POST', 'ConvertSalesOrderToInvoice', {
-      body: { SalesOrderId: orderId, ColumnSet: { AllColumns: false, Columns: [...INVOICE_ROW.select] } },
-    });
-    const row = answer.body as DataverseRow | null;
+    const body = { SalesOrderId: orderId, ColumnSet: { AllColumns: false, Columns: [...INVOICE_ROW.select] } };
+    const row = (
+      conversions
+        ? await conversions.call(body)
+        : (await dataverse.execute('POST', 'ConvertSalesOrderToInvoice', { body })).body
+    ) as DataverseRow | null;
     if (!row || typeof row.invoiceid !== 'string') {
       throw new Error(`ConvertSalesOrderToInvoice answered order ${orderId} without an invoice`);
     }
@@ -173,12 +178,15 @@ export function createDataverseSalesOrderActivities({
   dataverse,
   bulkReads,
   bulkUpdates,
+  orderConversions,
 }: {
   dataverse: DataverseClient;
   /** Without them each read is its own request. */
   bulkReads?: SalesOrderReaders;
   /** The worker's bulk updaters by entity set (`bulkUpdates.ts`); without them every update is its own PATCH. */
   bulkUpdates?: ReadonlyMap<string, BulkRowUpdater>;
+  /** The worker's `ConvertSalesOrderToInvoice` caller (`bulkCreates.ts`); without it each conversion is a request. */
+  orderConversions?: BulkActionCalls;
 }) {
   const updateRow = rowUpdates(dataverse, bulkUpdates);
   /** The order row and its lines: two requests, or two shared queries. */
@@ -208,7 +216,12 @@ export function createDataverseSalesOrderActivities({
     return { row, order: fromWire<SalesOrderForInvoice['order']>(row), lines };
   };
 
-  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(dataverse, updateRow, bulkReads);
+  const { invoiceRowOf, convertOrder, bringInvoiceRow } = createInvoiceRows(
+    dataverse,
+    updateRow,
+    bulkReads,
+    orderConversions,
+  );
 
   /**
    * The invoice row of an order's QuickBooks invoice, made now for an order invoiced before invoice rows existed (its

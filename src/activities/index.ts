@@ -5,7 +5,7 @@ import { ENTITY_SETS } from '../dataverse/entities';
 import { TABLES } from '../mapping/entityRegistry';
 import type { QueueLimits } from '../workflows/companyFile/companyFileState';
 import { currentActivityAttempt } from './activityAttempt';
-import { BulkRowCreator } from './bulkCreates';
+import { BulkActionCalls, BulkRowCreator } from './bulkCreates';
 import { type BulkReadOptions } from './bulkReads';
 import { createBulkUpdaters, type BulkUpdateOptions } from './bulkUpdates';
 import { BulkUpsertWriter, type BulkUpsertOptions } from './bulkUpserts';
@@ -65,6 +65,7 @@ export function createActivities(deps: ActivityDeps) {
     contacts: new BulkUpsertWriter(deps.dataverse, TABLES.contact.entitySet, bulk),
     products: new BulkUpsertWriter(deps.dataverse, TABLES.product.entitySet, bulk),
     priceListItems: new BulkRowCreator(deps.dataverse, ENTITY_SETS.productpricelevel, bulk),
+    orderConversions: new BulkActionCalls(deps.dataverse, 'ConvertSalesOrderToInvoice', bulk),
   };
   const readOptions = deps.bulkReads === false ? undefined : { ...deps.bulkReads, attemptOf: currentActivityAttempt };
   const bulkReads = readOptions && {

@@ -73,7 +73,7 @@ function keywordLiteral(value: string): string {
  * records). `forget` drops a choice's options at once, and a read sent before it is not kept: the connector's own
  * added options are never hidden by an answer older than their insert.
  */
-export function keptChoiceOptions(
+function keptChoiceOptions(
   read: (kind: AlignedChoice) => Promise<ChoiceOption[]>,
   maxAgeMs: number,
   now: () => number = Date.now,

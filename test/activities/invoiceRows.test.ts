@@ -254,6 +254,7 @@ describe('the QuickBooks invoice as the order’s invoice row (activities agains
       client: temporal,
       taskQueue: 'invoice-rows-test',
       dataverse: connection.client,
+      bulkWrites: { maxRows: rows, gatherMs: 60_000, maxGatherMs: 120_000 },
       bulkReads: { maxValues: rows, gatherMs: 60_000, maxGatherMs: 120_000 },
       bulkUpdates: { maxRows: rows, gatherMs: 60_000, maxGatherMs: 120_000 },
     });
@@ -271,8 +272,8 @@ describe('the QuickBooks invoice as the order’s invoice row (activities agains
   };
 
   // Issue 15: the invoice write-back was six requests of its own an order (the order read, two invoice look-ups,
-  // the conversion, the order's link and its state in two PATCHes). Only the conversion is still the order's own.
-  it('concurrent orders record their invoices in shared reads and writes: only the conversion is an order’s own', async () => {
+  // the conversion, the order's link and its state in two PATCHes), besides the invoice rows' shared update.
+  it('concurrent orders record their invoices in shared reads and writes: no request is an order’s own', async () => {
     const ORDERS = 4;
     const orderIds = await Promise.all(Array.from({ length: ORDERS }, (_, i) => newOrder(`Gathered order ${i}`)));
     const { recordInvoiceOnOrder } = gathered(ORDERS);
@@ -300,9 +301,8 @@ describe('the QuickBooks invoice as the order’s invoice row (activities agains
       // orders, one query each.
       'GET salesorders?': 1,
       'GET invoices?': 2,
-      'POST ConvertSalesOrderToInvoice': ORDERS,
-      // The invoice rows' columns, then the orders' links with their state: one $batch each.
-      'POST $batch': 2,
+      // The conversions, the invoice rows' columns, then the orders' links with their state: one $batch each.
+      'POST $batch': 3,
     });
     for (const [i, orderId] of orderIds.entries()) {
       const rows = await invoiceRowsOf(orderId);
@@ -314,6 +314,35 @@ describe('the QuickBooks invoice as the order’s invoice row (activities agains
         [4, `TX-700-${i}`, `170${i}`],
       );
     }
+  });
+
+  it('a conversion Dataverse refuses fails its own order alone; the others sharing its $batch are invoiced', async () => {
+    const orderIds = await Promise.all([0, 1, 2].map((i) => newOrder(`Shared conversion order ${i}`)));
+    // Canceled in Dynamics before its invoice came back: the platform will not convert it.
+    await connection.client.update('salesorders', orderIds[1]!, { statecode: 2, statuscode: 4 });
+    const { recordInvoiceOnOrder } = gathered(orderIds.length);
+    const before = { ...sandbox.stats().requestsByKind };
+    const settled = await Promise.allSettled(
+      orderIds.map((orderId, i) =>
+        new MockActivityEnvironment().run(recordInvoiceOnOrder, {
+          orderId,
+          txnId: `TX-900-${i}`,
+          invoiceNumber: `190${i}`,
+          balance: '500.00',
+          paid: false,
+        }),
+      ),
+    );
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((settled[1] as PromiseRejectedResult).reason), /canceled order cannot be converted/);
+    assert.equal(requestsSince(before)['POST ConvertSalesOrderToInvoice'], undefined, 'no conversion of its own');
+    assert.deepEqual(
+      await Promise.all(orderIds.map(async (orderId) => (await invoiceRowsOf(orderId)).length)),
+      [1, 0, 1],
+    );
   });
 
   it('with shared reads, a lost answer to one conversion still makes no second invoice row', async () => {
