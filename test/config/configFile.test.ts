@@ -81,6 +81,7 @@ describe('configuration file', () => {
       quickbooksWaitHours: 72,
     });
     assert.equal(config.gateway.port, 8080);
+    assert.equal(config.dataverse.choiceOptionsMaxAgeSeconds, 60);
     assert.deepEqual(config.connections[1]!.schedule, { every: '1h', paused: false });
   });
 

@@ -279,6 +279,7 @@ describe('the deployment from a configuration file', () => {
       maxRecordsPerRoundTrip: 200,
       quickbooksWaitHours: 72,
     });
+    assert.equal(deployment.choiceOptionsMaxAgeMs, 60_000, 'the choice options are kept 60 s by default');
     assert.deepEqual(
       deployment.connections.map((c) => [c.name, c.schedule, c.sync.receivesNewAccounts]),
       [
