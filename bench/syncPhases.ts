@@ -457,7 +457,8 @@ async function main(): Promise<void> {
       roundTripsPer1000Records: round((1000 * initial.m.qbwc.roundTrips) / Math.max(1, recordsSynced)),
       historyEventsPerSyncedRecord: round(initial.m.temporal.events / Math.max(1, recordsSynced)),
       actionsPerSyncedRecord: round(initial.m.temporal.actions / Math.max(1, recordsSynced)),
-      dataverseRequestsPerSyncedRecord: round(initial.m.dataverse.sandboxRequests / Math.max(1, recordsSynced)),
+      // Three digits: at two, 272 requests for 1,341 records (0.203) read as 0.20 and passed the ≤ 0.2 target.
+      dataverseRequestsPerSyncedRecord: round(initial.m.dataverse.sandboxRequests / Math.max(1, recordsSynced), 3),
     };
     results.initialLoad = initialLoad;
     log(JSON.stringify({ throughput: initialThroughput, utilisation: initialUse, qbwc: initial.m.qbwc }));
