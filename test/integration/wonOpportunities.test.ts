@@ -7,7 +7,7 @@ import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, EstimateRet, QbxmlRequest } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
-import type { DataverseRecordSyncResult } from '../../src/workflows/dataverseRecordSync';
+import { dataverseChangedSignal, type DataverseRecordSyncResult } from '../../src/workflows/dataverseRecordSync';
 import { syncStackSuite } from '../support/syncStackSuite';
 
 /**
@@ -88,15 +88,18 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
     const workflowId = await deliver(id);
     assert.equal(await deliver(id), workflowId);
     // The poll finds only a won opportunity with no estimate recorded yet, so QuickBooks takes the run's EstimateAdd
-    // only once the poll has told the run (a third signal after the two deliveries). The sessions of the poll's own
-    // reads drive the run too, and a CI run saw the run record its estimate first, leaving the poll nothing to find.
-    const signalsOfRun = async (): Promise<number> => {
+    // only once the poll has told the run (a third change signal after the two deliveries; the company file's answers
+    // come by signals of another name). The sessions of the poll's own reads drive the run too, and fresh-clone CI runs
+    // saw the run record its estimate first, leaving the poll nothing to find.
+    const changeSignalsOfRun = async (): Promise<number> => {
       const { events } = await suite.env.client.workflow.getHandle(workflowId).fetchHistory();
-      return (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+      return (events ?? []).filter(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === dataverseChangedSignal.name,
+      ).length;
     };
     suite.stack.hooks.beforeProcess = async (connection, xml) => {
       if (connection !== 'east' || !xml.includes('<EstimateAddRq')) return;
-      for (let i = 0; i < 300 && (await signalsOfRun()) < 3; i++) await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 300 && (await changeSignalsOfRun()) < 3; i++) await new Promise((r) => setTimeout(r, 200));
     };
     let polled;
     try {
