@@ -12,6 +12,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { temporal } from '@temporalio/proto';
+import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../src/activities';
@@ -205,6 +206,15 @@ async function main(): Promise<void> {
   rssTimer.unref();
 
   const env = await startTestTemporal();
+  // Histories are read back to count their cost. A poll cycle's page of events can pass gRPC's default 4 MB message
+  // (scale 1: 5.2 MB, and the run stopped there), so the reads go through a connection that takes up to 64 MB.
+  const historyClient = new Client({
+    connection: await Connection.connect({
+      address: env.address,
+      channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+    }),
+    ...(env.namespace ? { namespace: env.namespace } : {}),
+  });
   const sandbox: DataverseSandbox = await startDataverseSandbox({
     port: 0,
     dataDir: join(dataDir, 'dataverse'),
@@ -287,7 +297,7 @@ async function main(): Promise<void> {
     let runs = 0;
     while (runId) {
       runs += 1;
-      const history: temporal.api.history.v1.IHistory = await env.client.workflow
+      const history: temporal.api.history.v1.IHistory = await historyClient.workflow
         .getHandle(workflowId, runId)
         .fetchHistory();
       const events = history.events ?? [];
@@ -356,7 +366,7 @@ async function main(): Promise<void> {
     const s1 = sandbox.stats();
     const qbwc = tally(reports.slice(r0));
     log(`phase ${name}: ${round((to - from) / 1000, 1)} s; counting Temporal history…`);
-    const temporal = await phaseCost(env.client, from, to);
+    const temporal = await phaseCost(historyClient, from, to);
     return {
       value,
       m: {
@@ -779,6 +789,7 @@ async function main(): Promise<void> {
     await quickbooks.gateway.close();
     await connection.close();
     await sandbox.close();
+    await historyClient.connection.close();
     await env.teardown();
     rmSync(dataDir, { recursive: true, force: true });
   }
