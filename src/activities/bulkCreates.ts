@@ -17,67 +17,72 @@ export interface BulkCreateOptions extends GatheringOptions {
   maxRows?: number;
 }
 
+/** One part of a continue-on-error `$batch`, as `DataverseClient.batch` answers it. */
+type BatchPart = Awaited<ReturnType<DataverseClient['batch']>>[number];
+
+/**
+ * POSTs to `path` from activities running at the same time, gathered into continue-on-error `$batch` calls of at most
+ * `maxRows` parts. Each part answers for itself (nothing to split); `valueOf` turns a part Dataverse accepted into the
+ * caller's value, or says why it cannot.
+ */
+function gatheredPosts<T>(
+  dataverse: DataverseClient,
+  path: string,
+  label: string,
+  options: BulkCreateOptions,
+  valueOf: (part: BatchPart) => { value: T } | { problem: string },
+): GatheredCalls<unknown, T> {
+  const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
+  const refused = (status: number, message: string): DataverseError =>
+    new DataverseError({ connection: dataverse.connection, method: 'POST', path, status, code: '', message });
+  const batch = async (bodies: readonly unknown[]): Promise<Array<ItemOutcome<T>>> => {
+    const parts = await dataverse.batch(
+      bodies.map((body) => ({ method: 'POST', path, body })),
+      { atomic: false },
+    );
+    return parts.map((part): ItemOutcome<T> => {
+      if (part.error) return { error: part.error };
+      if (part.status >= 400) return { error: refused(part.status, `a $batch part answered ${part.status}`) };
+      const answer = valueOf(part);
+      return 'value' in answer ? answer : { error: refused(part.status, answer.problem) };
+    });
+  };
+  return new GatheredCalls<unknown, T>(
+    {
+      fills: (waiting) => waiting.length >= maxRows,
+      take: (waiting) => ({ call: waiting.slice(0, maxRows), rest: waiting.slice(maxRows) }),
+      send: (call) => sendSplittingOnRefusal(call, batch, () => false),
+      cancelled: (when) =>
+        new DataverseCancelledError({
+          connection: dataverse.connection,
+          method: 'POST',
+          path,
+          status: 0,
+          code: '',
+          message: `the activity attempt was cancelled ${when}`,
+        }),
+    },
+    { label, ...options },
+  );
+}
+
 export class BulkRowCreator {
-  private readonly calls: GatheredCalls<DataverseRow, string>;
+  private readonly calls: GatheredCalls<unknown, string>;
 
   /** `dataverse` is the worker's own client: one call carries the rows of many attempts. */
   constructor(
-    private readonly dataverse: DataverseClient,
+    dataverse: DataverseClient,
     readonly entitySet: string,
     options: BulkCreateOptions = {},
   ) {
-    const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
-    this.calls = new GatheredCalls<DataverseRow, string>(
-      {
-        fills: (waiting) => waiting.length >= maxRows,
-        take: (waiting) => ({ call: waiting.slice(0, maxRows), rest: waiting.slice(maxRows) }),
-        // Each part of a continue-on-error batch answers for itself: nothing to split.
-        send: (call) =>
-          sendSplittingOnRefusal(
-            call,
-            (rows) => this.batch(rows),
-            () => false,
-          ),
-        cancelled: (when) =>
-          new DataverseCancelledError({
-            connection: dataverse.connection,
-            method: 'POST',
-            path: entitySet,
-            status: 0,
-            code: '',
-            message: `the activity attempt was cancelled ${when}`,
-          }),
-      },
-      { label: `${entitySet} $batch creates`, ...options },
+    this.calls = gatheredPosts<string>(dataverse, entitySet, `${entitySet} $batch creates`, options, (part) =>
+      part.id ? { value: part.id } : { problem: 'a created row came without its id' },
     );
   }
 
   /** Creates the row in a call shared with other activities' rows; resolves with its id. */
   create(row: DataverseRow): Promise<{ id: string }> {
     return this.calls.submit(row).then((id) => ({ id }));
-  }
-
-  private async batch(rows: readonly DataverseRow[]): Promise<Array<ItemOutcome<string>>> {
-    const results = await this.dataverse.batch(
-      rows.map((body) => ({ method: 'POST', path: this.entitySet, body })),
-      { atomic: false },
-    );
-    return results.map((result): ItemOutcome<string> => {
-      if (result.error) return { error: result.error };
-      if (result.status >= 400 || !result.id) {
-        return {
-          error: new DataverseError({
-            connection: this.dataverse.connection,
-            method: 'POST',
-            path: this.entitySet,
-            status: result.status,
-            code: '',
-            message: result.id ? `a $batch part answered ${result.status}` : 'a created row came without its id',
-          }),
-        };
-      }
-      return { value: result.id };
-    });
   }
 }
 
@@ -95,61 +100,15 @@ export class BulkActionCalls {
 
   /** `dataverse` is the worker's own client: one call carries the actions of many attempts. */
   constructor(
-    private readonly dataverse: DataverseClient,
+    dataverse: DataverseClient,
     readonly action: string,
     options: BulkCreateOptions = {},
   ) {
-    const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
-    this.calls = new GatheredCalls<unknown, unknown>(
-      {
-        fills: (waiting) => waiting.length >= maxRows,
-        take: (waiting) => ({ call: waiting.slice(0, maxRows), rest: waiting.slice(maxRows) }),
-        // Each part of a continue-on-error batch answers for itself: nothing to split.
-        send: (call) =>
-          sendSplittingOnRefusal(
-            call,
-            (bodies) => this.batch(bodies),
-            () => false,
-          ),
-        cancelled: (when) =>
-          new DataverseCancelledError({
-            connection: dataverse.connection,
-            method: 'POST',
-            path: action,
-            status: 0,
-            code: '',
-            message: `the activity attempt was cancelled ${when}`,
-          }),
-      },
-      { label: `${action} $batch calls`, ...options },
-    );
+    this.calls = gatheredPosts(dataverse, action, `${action} $batch calls`, options, (part) => ({ value: part.body }));
   }
 
   /** Calls the action with `body` in a call shared with other activities' actions; resolves with its answer. */
   call(body: unknown): Promise<unknown> {
     return this.calls.submit(body);
-  }
-
-  private async batch(bodies: readonly unknown[]): Promise<Array<ItemOutcome<unknown>>> {
-    const results = await this.dataverse.batch(
-      bodies.map((body) => ({ method: 'POST', path: this.action, body })),
-      { atomic: false },
-    );
-    return results.map((result): ItemOutcome<unknown> => {
-      if (result.error) return { error: result.error };
-      if (result.status >= 400) {
-        return {
-          error: new DataverseError({
-            connection: this.dataverse.connection,
-            method: 'POST',
-            path: this.action,
-            status: result.status,
-            code: '',
-            message: `a $batch part answered ${result.status}`,
-          }),
-        };
-      }
-      return { value: result.body };
-    });
   }
 }
