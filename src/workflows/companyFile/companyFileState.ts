@@ -1,3 +1,4 @@
+import { recordId } from '../../mapping/quickbooksChanges';
 import { transliterateToWindows1252 } from '../../qbxml/charset';
 import type { QbxmlRequest } from '../../qbxml/requests';
 import type { CompanyFileTotals, QbxmlResult } from './messages';
@@ -128,8 +129,8 @@ export function recordsRead(results: readonly QbxmlResult[]): string[] {
   for (const result of results) {
     if (result.kind !== 'response' || /(Add|Mod)Rs$/.test(result.response.type)) continue;
     for (const record of result.response.records) {
-      const id = 'listId' in record ? record.listId : 'txnId' in record ? record.txnId : undefined;
-      if (typeof id === 'string') ids.push(id);
+      const id = recordId(record);
+      if (id !== '') ids.push(id);
     }
   }
   return ids;
