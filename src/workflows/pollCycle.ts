@@ -1,10 +1,14 @@
 import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  condition,
   continueAsNew,
   executeChild,
   getExternalWorkflowHandle,
   log,
   patched,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PollCycleStart, SyncContext } from '../activities/syncContext';
@@ -47,12 +51,30 @@ import { handOffDynamics } from './dynamicsRowHandOff';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
-import { quickbooksRecordBatch, type QuickBooksRecordBatchInput } from './sync/quickbooksRecordBatch';
+import {
+  quickbooksRecordBatch,
+  recordBatchReleaseSignal,
+  recordBatchReportSignal,
+  type QuickBooksRecordBatchInput,
+  type QuickBooksRecordBatchResult,
+} from './sync/quickbooksRecordBatch';
+import {
+  EMPTY_LINE,
+  awaits,
+  releases,
+  reported,
+  runsAtOnce,
+  settled,
+  started,
+  type RecordBatchLine,
+} from './sync/recordBatchLine';
 
 export interface PollCycleInput {
   connection: string;
   /** Children started at once; the cycle waits for each wave of QuickBooks-side records before the next. */
   wave?: number;
+  /** Record batches running at once (default 4); the others wait, started and held, for their turn. */
+  batchesAtOnce?: number;
   /**
    * History events after which a cycle reading QuickBooks continues as new (default 10,000; Temporal's own suggestion
    * ends it earlier), so its history does not grow with the records read.
@@ -87,6 +109,8 @@ export interface PollCycleCarry {
   result: PollCycleResult;
   progress: { total: number; done: number };
   read: PendingQbxml;
+  /** The record batches started and not yet reported (absent in runs recorded before batches reported). */
+  batches?: RecordBatchLine;
 }
 
 export interface PollCycleResult {
@@ -129,6 +153,16 @@ const STREAMED_READ_PATCH = 'poll-cycle-streamed-read';
  * first page) and read back by a later page is an echo, not a person's edit. Runs started before ignore them.
  */
 const OWN_WRITES_PER_PAGE_PATCH = 'poll-cycle-own-writes-per-page';
+/**
+ * Issue 11 item 5 at scale: record batches are started, not awaited, and report back by signal, and the read may pause
+ * after any page. A cycle awaiting each batch (a minute at scale) while QuickBooks' pages kept coming handled every page
+ * before it could pause: at scale 1, one run of 14.2 MB. Runs started before await their batches.
+ */
+const BATCHES_REPORT_PATCH = 'poll-cycle-batches-report';
+/** Record batches running at once unless the input says otherwise. */
+const BATCHES_AT_ONCE = 4;
+/** A cycle waiting for its batches fails after this long without any report, naming the batches it waits for. */
+const BATCH_REPORTS_QUIET_AT_MOST = '2 hours';
 const HISTORY_LIMIT = 10_000;
 /** Records per page of a streamed read unless the input says otherwise. */
 const PAGE_SIZE = 100;
@@ -302,7 +336,7 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
   }
 
   return finishCycle(
-    { input, start, ctx, result, progress, advance, syncBatch },
+    { input, start, ctx, result, progress, advance, syncBatch, settle: () => Promise.resolve() },
     {
       paymentInvoices: (lists.get('Invoice') ?? []) as InvoiceRet[],
       deletedInvoices,
@@ -321,15 +355,22 @@ interface CycleParts {
   result: PollCycleResult;
   progress: PollProgress;
   advance: (done: number, phase: PollProgress['phase']) => void;
-  syncBatch: (batch: Omit<QuickBooksRecordBatchInput, 'settings' | 'choices' | 'wave'>) => Promise<void>;
+  syncBatch: (batch: RecordBatch) => Promise<void>;
+  /** Waits until every batch handed off has reported (batches the cycle awaits have, once handed off). */
+  settle: () => Promise<void>;
 }
+
+/** A batch as the cycle hands it off; `afterEarlier`: it runs only once every batch before it is done. */
+type RecordBatch = Omit<QuickBooksRecordBatchInput, 'settings' | 'choices' | 'wave' | 'reportTo' | 'held'> & {
+  afterEarlier?: boolean;
+};
 
 /**
  * After the QuickBooks lists are handed off: failed records again, Dynamics changes, payments, deleted invoices,
  * invoiced sales orders; then the own writes read are forgotten and the cursors advanced.
  */
 async function finishCycle(
-  { input, start, ctx, result, progress, advance, syncBatch }: CycleParts,
+  { input, start, ctx, result, progress, advance, syncBatch, settle }: CycleParts,
   read: {
     /** Invoices whose payments are still to be recorded (none when they were recorded as pages came). */
     paymentInvoices: InvoiceRet[];
@@ -358,8 +399,10 @@ async function finishCycle(
   }
   // One batch per entity, not per record: each batch is a workflow of its own.
   for (const [entity, records] of failedByEntity) {
-    await syncBatch({ connection, entity, records, withRecord: false });
+    await syncBatch({ connection, entity, records, withRecord: false, afterEarlier: true });
   }
+  // Dynamics orders need the customers and items of this cycle's QuickBooks records in Dynamics first.
+  await settle();
 
   // ---- Dynamics → QuickBooks: accounts and products first, orders and won opportunities after (they need customers
   // and items). Runs started before opportunities were synced neither read nor hand off opportunities.
@@ -501,17 +544,102 @@ function recordBatches(
   advance: CycleParts['advance'],
 ): CycleParts['syncBatch'] {
   let batches = 0;
-  return async (batch) => {
+  return async ({ afterEarlier: _awaitedInOrderAnyway, ...batch }) => {
     batches += 1;
     const done = await executeChild(quickbooksRecordBatch, {
       workflowId: `${workflowInfo().workflowId}/${workflowInfo().runId.slice(0, 8)}/${batch.entity}-${batches}`,
       args: [{ ...batch, ...mapping(), wave: input.wave ?? 100 }],
     });
-    for (const [key, n] of Object.entries(done.handedOff)) into.handedOff[key] = (into.handedOff[key] ?? 0) + Number(n);
-    for (const [key, n] of Object.entries(done.outcomes)) into.outcomes[key] = (into.outcomes[key] ?? 0) + Number(n);
-    into.failed.push(...done.failed);
+    tally(into, done);
     advance(batch.records.length, 'QuickBooks → Dynamics');
   };
+}
+
+/** A batch's handed-off records, outcomes and failed records into the cycle's result. */
+function tally(into: PollCycleResult, done: QuickBooksRecordBatchResult): void {
+  for (const [key, n] of Object.entries(done.handedOff)) into.handedOff[key] = (into.handedOff[key] ?? 0) + Number(n);
+  for (const [key, n] of Object.entries(done.outcomes)) into.outcomes[key] = (into.outcomes[key] ?? 0) + Number(n);
+  into.failed.push(...done.failed);
+}
+
+/**
+ * Record batches started and not awaited (`BATCHES_REPORT_PATCH`): each goes to its own workflow at once, held if its
+ * turn has not come (`RecordBatchLine`), and tells the cycle by signal when it is done. The handler is set before the
+ * run's first await, so reports sent while the cycle continued as new reach the run that carries the line.
+ */
+function reportingBatches(
+  input: PollCycleInput,
+  into: PollCycleResult,
+  mapping: () => { settings: SyncContext['settings']; choices: ChoiceMaps },
+  advance: CycleParts['advance'],
+  carried: RecordBatchLine | undefined,
+): Pick<CycleParts, 'syncBatch' | 'settle'> & { line: () => RecordBatchLine } {
+  const atOnce = Math.max(1, input.batchesAtOnce ?? BATCHES_AT_ONCE);
+  const cycle = workflowInfo().workflowId;
+  let line = carried ?? EMPTY_LINE;
+  let reports = 0;
+  const releaseTurns = (): void => {
+    const next = releases(line, atOnce);
+    line = next.line;
+    for (const batchId of next.release) {
+      getExternalWorkflowHandle(batchId)
+        .signal(recordBatchReleaseSignal)
+        .catch((err: unknown) => {
+          // Gone (terminated by hand): it will never report, and the cycle must not wait for it.
+          line = reported(line, batchId, `could not be released: ${err instanceof Error ? err.message : String(err)}`);
+          reports += 1;
+          releaseTurns();
+        });
+    }
+  };
+  setHandler(recordBatchReportSignal, ({ batchId, result, error }) => {
+    // A batch of an earlier cycle under this workflow id is not this cycle's to count.
+    if (!awaits(line, batchId)) return;
+    line = reported(line, batchId, error);
+    reports += 1;
+    if (result) {
+      tally(into, result);
+      advance(
+        Object.values(result.handedOff).reduce((sum, n) => sum + n, 0),
+        'QuickBooks → Dynamics',
+      );
+    }
+    releaseTurns();
+  });
+  let batches = 0;
+  const syncBatch = async ({ afterEarlier = false, ...batch }: RecordBatch): Promise<void> => {
+    batches += 1;
+    const batchId = `${cycle}/${workflowInfo().runId.slice(0, 8)}/${batch.entity}-${batches}`;
+    const runs = runsAtOnce(line, afterEarlier, atOnce);
+    // Running from the start: its report may come before this run hears it started.
+    if (runs) line = started(line, batchId, true, afterEarlier);
+    await startChild(quickbooksRecordBatch, {
+      workflowId: batchId,
+      args: [{ ...batch, ...mapping(), wave: input.wave ?? 100, reportTo: cycle, ...(runs ? {} : { held: true }) }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    // Held from now on, not before: a release is sent only to a batch known to be started.
+    if (!runs) {
+      line = started(line, batchId, false, afterEarlier);
+      releaseTurns();
+    }
+  };
+  const settle = async (): Promise<void> => {
+    while (!settled(line)) {
+      const heard = reports;
+      if (!(await condition(() => settled(line) || reports !== heard, BATCH_REPORTS_QUIET_AT_MOST))) {
+        const waiting = [...line.running, ...line.held.map((h) => h.batchId)];
+        throw ApplicationFailure.nonRetryable(
+          `no record batch has reported in ${BATCH_REPORTS_QUIET_AT_MOST}; waiting for ${waiting.join(', ')}`,
+          'RecordBatchesSilent',
+        );
+      }
+    }
+    if (line.errors.length > 0) {
+      throw ApplicationFailure.nonRetryable(`record batches failed: ${line.errors.join('; ')}`, 'RecordBatchFailed');
+    }
+  };
+  return { syncBatch, settle, line: () => line };
 }
 
 /**
@@ -537,12 +665,20 @@ function byLevel(records: QbRecord[]): QbRecord[][] {
 async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult> {
   const { connection } = input;
   const carried = input.carried;
-  const start = carried?.start ?? (await syncContext.beginPollCycle({ connection }));
-  const { cursors } = start;
+  // Asked before the first await: the batches' report handler must be set before any report is delivered.
+  const batchesReport = patched(BATCHES_REPORT_PATCH);
   const result = carried?.result ?? emptyResult(connection);
   const { progress, advance } = pollProgress(connection, carried?.progress ?? { total: 0, done: 0 });
-  let ctx = carried?.ctx ?? start.context;
+  // Set below, once the cycle has begun; read only when a batch is handed off, after that.
+  let ctx!: SyncContext;
   let choices = carried?.choices;
+  const mapping = () => ({ settings: ctx.settings, choices: choices! });
+  const reporting = batchesReport ? reportingBatches(input, result, mapping, advance, carried?.batches) : undefined;
+  const syncBatch = reporting?.syncBatch ?? recordBatches(input, result, mapping, advance);
+  const settle = reporting?.settle ?? (() => Promise.resolve());
+  const start = carried?.start ?? (await syncContext.beginPollCycle({ connection }));
+  const { cursors } = start;
+  ctx = carried?.ctx ?? start.context;
   let knownChoiceNames = carried?.knownChoiceNames ?? start.knownChoiceNames;
   const termsInUse = new Set(carried?.termsInUse ?? []);
   let customerTypes = carried?.customerTypes;
@@ -560,7 +696,6 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   const deletions = carried?.deletions ?? [];
   const deletedInvoices = carried?.deletedInvoices ?? [];
   const salesOrderInvoices = carried?.salesOrderInvoices ?? [];
-  const syncBatch = recordBatches(input, result, () => ({ settings: ctx.settings, choices: choices! }), advance);
 
   /** Customer types and terms have their Dynamics options before a record using them is mapped. */
   const align = async (): Promise<void> => {
@@ -588,7 +723,11 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
         for (const t of terms) termsInUse.add(t);
         await align();
       }
-      for (const level of byLevel(batch)) await syncBatch({ connection, entity, records: level, withRecord: true });
+      for (const level of byLevel(batch)) {
+        // A job binds to its parent's account: its level runs once the batches before it (its parent's) are done.
+        const afterEarlier = sublevel(level[0]!) > 0;
+        await syncBatch({ connection, entity, records: level, withRecord: true, afterEarlier });
+      }
     }
   };
   const handOffAll = async (): Promise<void> => {
@@ -650,7 +789,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
       for (const invoice of changed as InvoiceRet[]) {
         if (linkedSalesOrders([invoice]).length > 0) salesOrderInvoices.push(invoice);
       }
-      await recordPayments(connection, changed as InvoiceRet[], result);
+      await recordPayments(connection, changed as InvoiceRet[], result, batchesReport);
     } else {
       const synced = changed.filter((r) => list !== 'Item' || isSyncedItem(r));
       progress.total += synced.length;
@@ -733,6 +872,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
       result,
       progress: { total: progress.total, done: progress.done },
       read: read.pending(),
+      ...(reporting ? { batches: reporting.line() } : {}),
     };
     return continueAsNew<typeof pollCycle>({ ...input, carried: carry });
   }
@@ -751,11 +891,12 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   for (const [entity, records] of deletionsByEntity(deletions)) {
     progress.total += records.length;
     for (let i = 0; i < records.length; i += BATCH_SIZE) {
-      await syncBatch({ connection, entity, records: records.slice(i, i + BATCH_SIZE), withRecord: true });
+      const slice = records.slice(i, i + BATCH_SIZE);
+      await syncBatch({ connection, entity, records: slice, withRecord: true, afterEarlier: true });
     }
   }
   return finishCycle(
-    { input, start, ctx, result, progress, advance, syncBatch },
+    { input, start, ctx, result, progress, advance, syncBatch, settle },
     { paymentInvoices: [], deletedInvoices, salesOrderInvoices, forget: readVersions, advanced },
   );
 }
@@ -770,11 +911,19 @@ function fromDeleted(cursors: Readonly<Record<string, string>>, key: string, ove
   return from ? { fromDeletedDate: from } : {};
 }
 
-/** An invoice's balance and paid state follow onto its invoice row in Dynamics. */
-async function recordPayments(connection: string, invoices: InvoiceRet[], result: PollCycleResult): Promise<void> {
-  for (const invoice of invoices) {
+/**
+ * An invoice's balance and paid state follow onto its invoice row in Dynamics. `together`: a page's invoices at once, so
+ * the page is handled in moments while QuickBooks' next pages come (`BATCHES_REPORT_PATCH`); runs before, one by one.
+ */
+async function recordPayments(
+  connection: string,
+  invoices: InvoiceRet[],
+  result: PollCycleResult,
+  together = false,
+): Promise<void> {
+  const record = async (invoice: InvoiceRet): Promise<boolean> => {
     const orderId = orderIdOfInvoiceLink(invoice.externalGuid);
-    if (!orderId || !invoice.refNumber) continue;
+    if (!orderId || !invoice.refNumber) return false;
     const recorded = await dataverse.recordInvoicePayment({
       orderId,
       txnId: invoice.txnId,
@@ -782,6 +931,11 @@ async function recordPayments(connection: string, invoices: InvoiceRet[], result
       paid: invoice.isPaid ?? false,
       connection,
     });
-    if (recorded.changed) result.invoicesRecorded += 1;
+    return recorded.changed;
+  };
+  if (together) {
+    result.invoicesRecorded += (await Promise.all(invoices.map(record))).filter(Boolean).length;
+    return;
   }
+  for (const invoice of invoices) if (await record(invoice)) result.invoicesRecorded += 1;
 }

@@ -40,6 +40,13 @@ let customers: CustomerRet[] = [];
 let handedOff: string[] = [];
 let submitted: QbxmlBatch[] = [];
 let deliveries: Promise<void>[] = [];
+/**
+ * How QuickBooks' pages come: each once the cycle has handled the one before (`paced`), or every `ms` whatever the cycle
+ * is doing, as the Web Connector's round trips do: QuickBooks drains an iterator within its session.
+ */
+let delivery: { paced: true } | { paced: false; ms: number } = { paced: true };
+/** How long a stand-in record batch takes over its records (a real one waits on Dataverse, a minute at scale). */
+let batchMs = 0;
 
 function customer(i: number): CustomerRet {
   return {
@@ -94,7 +101,8 @@ async function deliver(batch: QbxmlBatch): Promise<void> {
   for (const results of pages) {
     await handle.signal(qbxmlResultsSignal, { batchId: batch.batchId, results });
     // A query is answered once the signal before it is handled: one page per workflow task, like QBWC round trips.
-    await handle.query(pollProgressQuery);
+    if (delivery.paced) await handle.query(pollProgressQuery);
+    else await new Promise((resolve) => setTimeout(resolve, (delivery as { ms: number }).ms));
   }
 }
 
@@ -110,9 +118,9 @@ before(async () => {
         deliveries.push(deliver(input.batch));
         return Promise.resolve();
       },
-      batchHandedOff(listIds: string[]): Promise<void> {
+      async batchHandedOff(listIds: string[]): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, batchMs));
         handedOff.push(...listIds);
-        return Promise.resolve();
       },
       beginPollCycle(): Promise<PollCycleStart> {
         return Promise.resolve({
@@ -166,9 +174,14 @@ async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistor
   return runs;
 }
 
-/** One cycle over `count` changed customers; its runs and what it handed off and advanced. */
-async function cycleOver(count: number) {
-  customers = Array.from({ length: count }, (_, i) => customer(i));
+/** One cycle over `count` changed customers (`jobs`: every fifth one a job of the one before); its runs and results. */
+async function cycleOver(count: number, jobs = false) {
+  customers = Array.from({ length: count }, (_, i) => {
+    const c = customer(i);
+    if (!jobs || i % 5 !== 4) return c;
+    const parent = customer(i - 1);
+    return { ...c, sublevel: 1, fullName: `${parent.fullName}:${c.name}`, parentRef: { listId: parent.listId } };
+  });
   handedOff = [];
   submitted = [];
   deliveries = [];
@@ -221,6 +234,47 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
     // the pages fall between runs (a history holding every record would be four times the size).
     assert.ok(l.bytes <= s.bytes * 2, `largest history at 4,000 customers ${l.bytes} B vs ${s.bytes} B at 1,000`);
     assert.equal(new Set(handedOff).size, 4000);
+  });
+
+  it('pages that keep coming while record batches run do not pile up in one run', async () => {
+    // QuickBooks' pages every 100 ms, whatever the cycle does; a batch takes 3 s over its records. A cycle that awaited
+    // each batch handled every page that came meanwhile before it could hand over: all 80 pages in one run.
+    delivery = { paced: false, ms: 100 };
+    batchMs = 3000;
+    try {
+      const { result, runs, cursors } = await cycleOver(2000);
+      assert.ok(runs.length > 2, `the cycle continued as new as the pages came (${runs.length} runs)`);
+      for (const [i, run] of runs.entries()) {
+        assert.ok(run.events <= HISTORY_LIMIT + OVERSHOOT, `run ${i + 1} holds ${run.events} events`);
+      }
+      assert.equal(new Set(handedOff).size, 2000, 'every customer handed off');
+      assert.equal(handedOff.length, 2000, 'none twice');
+      // Counted from the batches' reports, some sent to runs after the one that started them.
+      assert.equal(result.handedOff['qb:customer'], 2000);
+      assert.equal(cursors['qb:Customer'], customers.at(-1)!.timeModified);
+    } finally {
+      delivery = { paced: true };
+      batchMs = 0;
+    }
+  });
+
+  it('a batch of jobs runs only once the batches before it, their parents’, are done', async () => {
+    delivery = { paced: false, ms: 100 };
+    batchMs = 1000;
+    try {
+      const { result } = await cycleOver(1000, true);
+      assert.equal(new Set(handedOff).size, 1000);
+      assert.equal(result.handedOff['qb:customer'], 1000);
+      const parents = new Map(customers.map((c) => [c.listId, c.parentRef?.listId]));
+      // The order batches finished in: a job is never handed its batch's records before its parent was.
+      const at = new Map(handedOff.map((id, i) => [id, i]));
+      for (const [id, parent] of parents) {
+        if (parent) assert.ok(at.get(parent)! < at.get(id)!, `job ${id} synced after its parent ${parent}`);
+      }
+    } finally {
+      delivery = { paced: true };
+      batchMs = 0;
+    }
   });
 
   it('an idle cycle is one run reading in one batch', async () => {

@@ -31,6 +31,9 @@ interface RecordedRun {
   activities: string[];
   /** Workflow ids of the children it started, in order. */
   children: string[];
+  /** Names of the signals it received, and of those it sent, in order. */
+  signals: string[];
+  signalsSent: string[];
 }
 
 function recordedRun(file: string): RecordedRun {
@@ -53,6 +56,8 @@ function recordedRun(file: string): RecordedRun {
     patches: patchIdsOf(history),
     activities: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
     children: events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []),
+    signals: events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+    signalsSent: events.flatMap((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? []),
   };
 }
 
@@ -74,6 +79,14 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'dynamics-row-moved-version-holds-merge', type: 'dataverseRecordSync' },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
+  // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard
+  // batches report, some started by the run before it, and released a held one.
+  { patch: 'poll-cycle-batches-report', type: 'pollCycle', took: (run) => run.continuedAsNew },
+  {
+    patch: 'poll-cycle-batches-report',
+    type: 'pollCycle',
+    took: (run) => run.signals.includes('recordBatchReport') && run.signalsSent.includes('recordBatchRelease'),
+  },
 ];
 
 describe('workflows replay the histories recorded before each change', () => {
@@ -127,6 +140,19 @@ describe('workflows replay the histories recorded before each change', () => {
     assert.ok(
       batches.length > 0,
       'a record batch of the jobs, after their parents’ batch, in the run that handed over',
+    );
+  });
+
+  it('has a record batch that was started held, released by its cycle, and reported to it', () => {
+    assert.ok(
+      recorded
+        .map(recordedRun)
+        .some(
+          (run) =>
+            run.type === 'quickbooksRecordBatch' &&
+            run.signals.includes('recordBatchRelease') &&
+            run.signalsSent.includes('recordBatchReport'),
+        ),
     );
   });
 

@@ -1,5 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, log, startChild } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
 import type { CustomerRet, QbRecord, VendorRet } from '../../qbxml/requests';
@@ -17,7 +26,33 @@ export interface QuickBooksRecordBatchInput {
   choices: ChoiceMaps;
   /** Record workflows running at once. */
   wave: number;
+  /**
+   * The poll cycle's workflow id, told by `recordBatchReportSignal` when the batch is done: the cycle does not await the
+   * batch, and may have continued as new since it started it. Absent in batches a cycle awaits as its children.
+   */
+  reportTo?: string;
+  /** Started held: the batch waits for `recordBatchReleaseSignal` before its first record (see `RecordBatchLine`). */
+  held?: boolean;
 }
+
+/** What a batch tells its poll cycle when it is done. */
+export interface RecordBatchReport {
+  batchId: string;
+  result?: QuickBooksRecordBatchResult;
+  /** The batch failed as a whole (not one of its records: those fail alone, in `result`). */
+  error?: string;
+}
+
+/** From the poll cycle to a batch it started held: its turn to run has come. */
+export const recordBatchReleaseSignal = defineSignal('recordBatchRelease');
+/** From a batch to the poll cycle that started it (to its workflow id: the run may have changed), once it is done. */
+export const recordBatchReportSignal = defineSignal<[RecordBatchReport]>('recordBatchReport');
+
+/**
+ * A held batch runs without its release after this long: a cycle gone (terminated, reset) never releases it, and its
+ * records are better synced late and out of order (a job whose parent is missing fails alone, and is retried) than never.
+ */
+const HELD_AT_MOST = '12 hours';
 
 export interface QuickBooksRecordBatchResult {
   handedOff: Record<string, number>;
@@ -36,6 +71,51 @@ export function count(map: Record<string, number>, key: string): void {
  * by a batch, not by a record.
  */
 export async function quickbooksRecordBatch(input: QuickBooksRecordBatchInput): Promise<QuickBooksRecordBatchResult> {
+  await awaitBatchTurn(input);
+  let result: QuickBooksRecordBatchResult;
+  try {
+    result = await syncRecords(input);
+  } catch (err) {
+    await reportBatch(input, { error: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
+  await reportBatch(input, { result });
+  return result;
+}
+
+/** A batch started held waits for its cycle's release, at most `HELD_AT_MOST`. */
+export async function awaitBatchTurn(input: Pick<QuickBooksRecordBatchInput, 'held'>): Promise<void> {
+  if (!input.held) return;
+  let released = false;
+  setHandler(recordBatchReleaseSignal, () => {
+    released = true;
+  });
+  if (!(await condition(() => released, HELD_AT_MOST))) {
+    log.warn(`record batch not released by its poll cycle in ${HELD_AT_MOST}: running without it`);
+  }
+}
+
+/** Tells the poll cycle the batch is done; a cycle gone since cannot be told, and the batch's records are synced anyway. */
+export async function reportBatch(
+  input: Pick<QuickBooksRecordBatchInput, 'reportTo'>,
+  report: Omit<RecordBatchReport, 'batchId'>,
+): Promise<void> {
+  if (!input.reportTo) return;
+  try {
+    await getExternalWorkflowHandle(input.reportTo).signal(recordBatchReportSignal, {
+      batchId: workflowInfo().workflowId,
+      ...report,
+    });
+  } catch (err) {
+    log.warn('record batch could not report to its poll cycle', {
+      cycle: input.reportTo,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+/** Each record into its own workflow, a wave at a time, waiting for each wave's outcomes. */
+async function syncRecords(input: QuickBooksRecordBatchInput): Promise<QuickBooksRecordBatchResult> {
   const { connection, entity } = input;
   const result: QuickBooksRecordBatchResult = { handedOff: {}, outcomes: {}, failed: [] };
   for (let i = 0; i < input.records.length; i += input.wave) {
