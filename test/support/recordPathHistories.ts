@@ -9,9 +9,11 @@
  *   that followed the invoice accounting made from it;
  * - a customer run whose Mod met a newer QuickBooks version (`quickbooks-record-mod-on-merged-version`), one whose Mod
  *   was applied with its answer lost (`quickbooks-record-moved-version-holds-target`), and the same for an account run
- *   (`dynamics-row-moved-version-holds-merge`).
+ *   (`dynamics-row-moved-version-holds-merge`);
+ * - a customer run and an account run whose Mod was applied with its answer lost while Dynamics saved the phone it
+ *   carried and a person edited the email in QuickBooks (`*-base-after-lost-mod`).
  *
- *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded…]
+ *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|…]
  *
  * Scenarios named after the label are the only ones run (all when none is named): a change to one path needs only its
  * own histories recorded.
@@ -27,6 +29,7 @@ import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
+import { defaultQueueLimits } from '../../src/workflows/companyFile/companyFileState';
 import { dataverseRecordSync } from '../../src/workflows/dataverseRecordSync';
 import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
 import { patchIdsOf, writeHistoryFixture } from './historyFixtures';
@@ -70,9 +73,15 @@ function activityTypes(history: History): string[] {
  * A write's answer lost as the chaos run loses it (`qbwcCutAfterWrite`): a Web Connector of its own runs east's sessions
  * (at most `sessions`) until QuickBooks has applied the first message holding `request`, and then never answers again.
  * The company file learns it once its next session takes over (after `writeSettleMs`), and tells the run the write's
- * outcome is unknown. Whether the request reached QuickBooks.
+ * outcome is unknown. `meanwhile` runs once QuickBooks has applied it, before the cut (what people do in the window).
+ * Whether the request reached QuickBooks.
  */
-async function cutSessionAfter(stack: SyncStack, request: string, sessions: number): Promise<boolean> {
+async function cutSessionAfter(
+  stack: SyncStack,
+  request: string,
+  sessions: number,
+  meanwhile?: () => Promise<void>,
+): Promise<boolean> {
   const file = stack.quickbooks.files.east!;
   const quickbooks = companyFileProcessor(file);
   let cut: () => void = () => undefined;
@@ -85,6 +94,7 @@ async function cutSessionAfter(stack: SyncStack, request: string, sessions: numb
       async (xml: string): Promise<string> => {
         const answer = await quickbooks(xml);
         if (!xml.includes(request)) return answer;
+        await meanwhile?.();
         cut();
         return new Promise<string>(() => undefined);
       },
@@ -237,6 +247,15 @@ async function salesOrderMode(stack: SyncStack): Promise<RecordedRun[]> {
 /** Sessions enough for the company file to give up on a cut session's writes (two minutes of them answered busy). */
 const SETTLE_AFTER_CUT = 600;
 
+/**
+ * A cut session's writes are given up only once they had `writeSettleMs` to settle; until then every session is
+ * answered busy, and `settle` gives up after 90 s with nothing sent. So the window passes first.
+ */
+async function untilCutWritesSettle(stack: SyncStack): Promise<void> {
+  await new Promise((r) => setTimeout(r, defaultQueueLimits.writeSettleMs + 5_000));
+  await stack.settle(SETTLE_AFTER_CUT);
+}
+
 const noChoices: ChoiceMaps = { customerTypes: {}, terms: {}, classes: {} };
 
 /** A customer run carrying `record` as a poll would hand it over (its own workflow id: runs of one record never overlap). */
@@ -374,6 +393,87 @@ async function supersededQuickBooksVersion(stack: SyncStack): Promise<RecordedRu
   ];
 }
 
+/**
+ * A run's Mod applied in QuickBooks with its answer lost while, in that window, Dynamics saves the phone the Mod carried
+ * and a person edits the customer's email in QuickBooks: the run reads a version holding its Mod beside that edit and
+ * merges again. Once from a customer run, once from an account run.
+ */
+async function lostModBesideQuickBooksEdit(stack: SyncStack): Promise<RecordedRun[]> {
+  const inWindow = (listId: string, accountId: string, domain: string) => async (): Promise<void> => {
+    await stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: '555-9356' });
+    const now = customerNow(stack, listId);
+    inQuickBooks(stack, {
+      type: 'CustomerMod',
+      requestId: 'edit-again',
+      fields: { listId, editSequence: now.editSequence, email: `billing@${domain}.example` },
+    });
+  };
+
+  const wharf = await editedOnBothSides(stack, 'Wharf Cordage', '555-8958', '555-1308');
+  const customerRunInWindow = await startCustomerRun(stack, wharf.v1);
+  assert.equal(
+    await cutSessionAfter(stack, '<CustomerModRq', 30, inWindow(wharf.v1.listId, wharf.accountId, 'wharf')),
+    true,
+    'the customer run’s Mod reached QuickBooks',
+  );
+  await untilCutWritesSettle(stack);
+  await customerRunInWindow.result();
+  const customerHistory = await historyOf(
+    stack,
+    customerRunInWindow.workflowId,
+    customerRunInWindow.firstExecutionRunId,
+  );
+  assert.equal(
+    activityTypes(customerHistory).filter((t) => t === 'syncPartyToDataverse').length,
+    2,
+    `the customer run merged the version holding its Mod and the email edit: ${runSummary(customerHistory)}`,
+  );
+
+  const jetty = inQuickBooks(stack, {
+    type: 'CustomerAdd',
+    requestId: 'add',
+    fields: { name: 'Jetty Ropeworks', phone: '555-8958', email: 'desk@jetty.example' },
+  }) as CustomerRet;
+  await customerRun(stack, jetty);
+  const accountId = String((await accountOf(stack, jetty.listId)).accountid);
+  await stack.dataverse.update(ENTITY_SETS.account, accountId, { telephone1: '555-1308' });
+  const accountRunInWindow = await stack.env.client.workflow.start(dataverseRecordSync, {
+    workflowId: dataverseRecordWorkflowId('account', accountId),
+    taskQueue: 'sync-e2e',
+    args: [{ connection: 'east', entity: 'account', id: accountId, quietPeriodMs: 0 }],
+  });
+  assert.equal(
+    await cutSessionAfter(stack, '<CustomerModRq', 30, inWindow(jetty.listId, accountId, 'jetty')),
+    true,
+    'the account run’s Mod reached QuickBooks',
+  );
+  await untilCutWritesSettle(stack);
+  await accountRunInWindow.result();
+  const accountHistory = await historyOf(stack, accountRunInWindow.workflowId, accountRunInWindow.firstExecutionRunId);
+  assert.ok(
+    activityTypes(accountHistory).filter((t) => t === 'readAccountForQuickBooks').length >= 2,
+    `the account run merged the version holding its Mod and the email edit: ${runSummary(accountHistory)}`,
+  );
+  console.log(`customer run: ${runSummary(customerHistory)}`);
+  console.log(`account run: ${runSummary(accountHistory)}`);
+  console.log(
+    `phones: customer ${customerNow(stack, wharf.v1.listId).phone} / ${String((await accountOf(stack, wharf.v1.listId)).telephone1)}, ` +
+      `account ${customerNow(stack, jetty.listId).phone} / ${String((await accountOf(stack, jetty.listId)).telephone1)}`,
+  );
+  return [
+    {
+      name: 'qb-east-customer-lost-mod-beside-edit',
+      workflowId: customerRunInWindow.workflowId,
+      runId: customerRunInWindow.firstExecutionRunId,
+    },
+    {
+      name: 'd365-account-lost-mod-beside-edit',
+      workflowId: accountRunInWindow.workflowId,
+      runId: accountRunInWindow.firstExecutionRunId,
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -387,6 +487,8 @@ async function main(): Promise<void> {
       runs.push(...(await salesOrderMode(stack)));
     }
     if (named.length === 0 || named.includes('superseded')) runs.push(...(await supersededQuickBooksVersion(stack)));
+    if (named.length === 0 || named.includes('lost-mod-window'))
+      runs.push(...(await lostModBesideQuickBooksEdit(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);
