@@ -233,3 +233,16 @@ export function planPairing(input: {
     quickbooksForm,
   };
 }
+
+/** What identifies a list Mod (its record and the EditSequence it was computed from), not a field it sets. */
+const MOD_IDENTITY: ReadonlySet<string> = new Set(['listId', 'editSequence']);
+
+/**
+ * Whether a QuickBooks version read after a Mod went out holds every field that Mod set. `stillToSet` is the Mod the
+ * same merge computes over that version (null: nothing differs), so a field the sent Mod set that the version does not
+ * hold is in it. A Mod whose answer was lost is then known applied even when a person edited another field beside it:
+ * what it set is what QuickBooks and the row agreed on, not a QuickBooks edit to merge against the older base.
+ */
+export function holdsSentMod(sent: object, stillToSet: object | null): boolean {
+  return Object.keys(sent).every((field) => MOD_IDENTITY.has(field) || !(stillToSet && field in stillToSet));
+}

@@ -10,6 +10,7 @@ import {
 } from '../../src/mapping';
 import {
   accountChange,
+  holdsSentMod,
   isEcho,
   pairedRowOutcome,
   planPairedRowMerge,
@@ -389,5 +390,29 @@ describe('a Dynamics value the base was written over keeps the time it was saved
 
   it('a base without edits is written byte for byte as before', () => {
     assert.equal(encodeSyncBaseWithEdits(base, null), encodeSyncBase(base));
+  });
+});
+
+describe('a QuickBooks version read after a Mod whose answer was lost', () => {
+  const sent = { listId: '80000040-1', editSequence: '1001', phone: '555-1308' };
+
+  it('holds the Mod when the Mod computed over it sets none of the fields the sent one set', () => {
+    assert.equal(holdsSentMod(sent, null), true);
+    // A person edited the email beside it: the merge would set the email back, not the phone.
+    assert.equal(
+      holdsSentMod(sent, { listId: '80000040-1', editSequence: '1003', email: 'desk@lantern.example' }),
+      true,
+    );
+  });
+
+  it('does not hold it when the Mod computed over it sets a field the sent one set', () => {
+    assert.equal(holdsSentMod(sent, { listId: '80000040-1', editSequence: '1003', phone: '555-1308' }), false);
+    assert.equal(
+      holdsSentMod(
+        { listId: '80000040-1', editSequence: '1001', billAddress: { addr1: '1 Quay' } },
+        { listId: '80000040-1', editSequence: '1003', billAddress: { addr1: '1 Quay' }, email: 'x@y.example' },
+      ),
+      false,
+    );
   });
 });

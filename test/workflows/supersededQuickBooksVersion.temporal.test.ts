@@ -531,3 +531,72 @@ describe("a poll reads an account run's Mod applied in QuickBooks, its answer lo
     assert.equal(accountOf(v0.listId).emailaddress1, 'desk@beacon.example');
   });
 });
+
+/**
+ * While a run's lost Mod waits to be found out, a person changes another field in QuickBooks (the email) after a
+ * Dynamics save of the field the Mod carried (the phone): the run reads QuickBooks again and finds its Mod applied
+ * beside that edit. Merged again against the base agreed before the Mod, its own phone would pass for a QuickBooks
+ * edit newer than the save and go back over it in both systems.
+ */
+function saveThenEditAfterLostMod(listId: string, accountId: string, domain: string): () => boolean {
+  let done = false;
+  answerLost = (request) => request.type === 'CustomerMod' && sent.filter((r) => r.type === 'CustomerMod').length === 1;
+  afterConnectorRequest = async (_request, lost) => {
+    if (!lost || done) return;
+    done = true;
+    await connection.client.update('accounts', accountId, { telephone1: '555-9356' });
+    const now = customerNow(listId);
+    inQuickBooks({
+      type: 'CustomerMod',
+      requestId: 'edit-again',
+      fields: { listId, editSequence: now.editSequence, email: `billing@${domain}.example` },
+    });
+  };
+  return () => done;
+}
+
+describe("a customer run's Mod applied, its answer lost, a Dynamics save and a QuickBooks edit of another field meanwhile (real dev server)", () => {
+  it('keeps the later Dynamics phone and the QuickBooks email: both systems end on both', async () => {
+    const { v0, v1, accountId } = await editedOnBothSides('Wharf Cordage', 'wharf', '555-8958', '555-1308');
+    const happened = saveThenEditAfterLostMod(v0.listId, accountId, 'wharf');
+
+    const run = await customerRun(v1);
+
+    assert.ok(happened(), "the run's Mod was not applied with its answer lost");
+    const account = accountOf(v0.listId);
+    const quickbooks = customerNow(v0.listId);
+    assert.equal(account.telephone1, '555-9356', "the lost Mod's phone went back over the later save");
+    assert.equal(quickbooks.phone, '555-9356', 'the later Dynamics save never reached QuickBooks');
+    assert.equal(account.emailaddress1, 'billing@wharf.example');
+    assert.equal(quickbooks.email, 'billing@wharf.example');
+    assert.equal(run.quickbooksChanged, true);
+    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+  });
+});
+
+describe("an account run's Mod applied, its answer lost, a Dynamics save and a QuickBooks edit of another field meanwhile (real dev server)", () => {
+  it('keeps the later Dynamics phone and the QuickBooks email: both systems end on both', async () => {
+    const v0 = inQuickBooks({
+      type: 'CustomerAdd',
+      requestId: 'add',
+      fields: { name: 'Jetty Ropeworks', phone: '555-8958', email: 'desk@jetty.example' },
+    });
+    assert.equal((await customerRun(v0)).outcome, 'created');
+    const accountId = String(accountOf(v0.listId).accountid);
+    await connection.client.update('accounts', accountId, { telephone1: '555-1308' });
+    const happened = saveThenEditAfterLostMod(v0.listId, accountId, 'jetty');
+
+    await accountRun(accountId);
+
+    assert.ok(happened(), "the run's Mod was not applied with its answer lost");
+    const account = accountOf(v0.listId);
+    const quickbooks = customerNow(v0.listId);
+    assert.equal(account.telephone1, '555-9356', "the lost Mod's phone went back over the later save");
+    assert.equal(quickbooks.phone, '555-9356', 'the later Dynamics save never reached QuickBooks');
+    assert.equal(account.emailaddress1, 'billing@jetty.example');
+    assert.equal(quickbooks.email, 'billing@jetty.example');
+    const history = await env.client.workflow.getHandle(lastAccountRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+  });
+});

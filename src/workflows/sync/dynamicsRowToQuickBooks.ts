@@ -4,17 +4,12 @@ import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activitie
 import { ACTIVE_STATE_COLUMN } from '../../mapping/activeStatus';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
-import {
-  pairedRowOutcome,
-  planPairedRowMerge,
-  planPairing,
-  planWriteBackOverEdit,
-} from '../../mapping/dynamicsToQuickBooks';
+import { holdsSentMod, pairedRowOutcome, planPairedRowMerge, planPairing } from '../../mapping/dynamicsToQuickBooks';
 import { numericColumns } from '../../mapping/entityRegistry';
 import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import { deletedInQuickBooks } from '../../mapping/quickbooksDeletions';
 import { withQuickBooksSilence } from '../../mapping/quickbooksToDynamics';
-import { ETAG_REREADS, ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
+import { ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
 import {
   accountSyncFields,
   decodeSyncBase,
@@ -24,7 +19,6 @@ import {
   quickbooksVersionOf,
   type FieldConflict,
   type QuickBooksForm,
-  type QuickBooksVersion,
   type SyncFields,
 } from '../../mapping/syncBase';
 import { transliterateToWindows1252 } from '../../qbxml/charset';
@@ -35,6 +29,7 @@ import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
 import { ensureListRecord, readCustomer, readItem, rememberOwnWrite } from './quickbooksRecords';
 import { mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
+import { isStaleRow, writeBackOverEdit } from './rowBaseOverEdit';
 
 /**
  * The Dynamics → QuickBooks flow for rows paired with a QuickBooks list record: accounts into customers, products
@@ -53,6 +48,14 @@ export interface DynamicsSyncResult {
 
 /** A QuickBooks version that moved since the merge yet holds it is taken as holding it (see `write` below). */
 const MOVED_VERSION_HOLDS_MERGE_PATCH = 'dynamics-row-moved-version-holds-merge';
+
+/** A QuickBooks version holding a lost Mod beside another edit is taken as holding the merge (see `write` below). */
+const BASE_AFTER_LOST_MOD_PATCH = 'dynamics-row-base-after-lost-mod';
+
+/** The fields a list Mod sets (with its ListID and EditSequence). */
+function modFields(mod: QbxmlRequest): object {
+  return 'fields' in mod ? mod.fields : {};
+}
 
 /** Loads the context of the connection a Dynamics row belongs to (its company file, or the receiving one). */
 export type ContextFor = (connection: string) => Promise<SyncContext>;
@@ -214,6 +217,9 @@ async function pairedRowToQuickBooks<
       // over it. Runs recorded before sent the same merged values onto the newer record.
       const remerge = patched('dynamics-row-remerge-after-quickbooks-edit');
       let editedSinceMerge = false;
+      /** The last Mod handed to QuickBooks, whose answer may have been lost. */
+      let sent: QbxmlRequest | null = null;
+      let holdsSent = false;
       const result = await modifyListRecord<Q>({
         connection,
         current: record,
@@ -228,12 +234,32 @@ async function pairedRowToQuickBooks<
             // what QuickBooks holds, so the row learns it as the base. Runs recorded before merged it again.
             if (mod === null && patched(MOVED_VERSION_HOLDS_MERGE_PATCH)) return null;
             editedSinceMerge = true;
+            holdsSent = sent !== null && holdsSentMod(modFields(sent), mod && modFields(mod));
             return null;
           }
+          if (mod) sent = mod;
           return mod;
         },
       });
-      if (editedSinceMerge) continue;
+      if (editedSinceMerge) {
+        // The moved version holds every field this pass's Mod set beside a person's edit of another field: the Mod
+        // was applied, its answer lost. Merged again against the old base, its values would pass for a QuickBooks edit
+        // newer than a Dynamics save made meanwhile and go over that save in both systems; the row first learns the
+        // merge as the base QuickBooks took, then the next pass merges the edit. Runs recorded before merged again.
+        if (holdsSent && patched(BASE_AFTER_LOST_MOD_PATCH)) {
+          const holds = spec.recordFields(result.record, connection, ctx, what, base, dynamicsFields);
+          await writeBackOverEdit(
+            spec,
+            rowId,
+            dynamicsFields,
+            plan.rowChanges,
+            plan.merged,
+            bothForms ? quickbooksFormOf(plan.merged, holds, transliterateToWindows1252) : plan.quickbooksForm,
+            quickbooksVersionOf(result.record),
+          );
+        }
+        continue;
+      }
       holder = result.record;
       quickbooksChanged = result.changed;
       quickbooksChangedBefore ||= result.changed;
@@ -257,54 +283,6 @@ async function pairedRowToQuickBooks<
     `the ${spec.entity} kept changing in Dynamics while it was synced`,
     'StaleEtag',
   );
-}
-
-/**
- * QuickBooks holds `base`, the row changed since `readFields` were read: the sync base and the columns the person left
- * alone are written on the row as it is now (each refusal re-reads it), so that no later merge, in this run or in any
- * other, takes the connector's own QuickBooks write for a newer QuickBooks edit.
- */
-async function writeBackOverEdit<Row extends { qbsync_companyfile?: string | null; qbsync_qblistid?: string | null }>(
-  spec: PairedRowSpec<Row, QbRecord>,
-  rowId: string,
-  readFields: SyncFields,
-  changes: Record<string, unknown>,
-  base: SyncFields,
-  quickbooksForm: QuickBooksForm,
-  quickbooksVersion: QuickBooksVersion,
-): Promise<void> {
-  for (let reread = 1; ; reread++) {
-    const now = await spec.read();
-    if (!now) return;
-    const plan = planWriteBackOverEdit({
-      read: readFields,
-      current: spec.rowFields(now.row),
-      currentModifiedOn: now.row.modifiedon ?? null,
-      changes,
-      base,
-    });
-    try {
-      await dataverse.writeBackToRow({
-        entity: spec.entity,
-        rowId,
-        etag: now.etag,
-        changes: plan.changes,
-        base: plan.base,
-        quickbooksVersion,
-        ...(plan.dynamicsEdits ? { dynamicsEdits: plan.dynamicsEdits } : {}),
-        ...(Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {}),
-      });
-      return;
-    } catch (err) {
-      if (!isStaleRow(err) || reread >= ETAG_REREADS) throw err;
-    }
-  }
-}
-
-/** A write-back refused because the row changed since it was read (its ETag is stale). */
-export function isStaleRow(err: unknown): boolean {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure && cause.type === 'StaleEtag';
 }
 
 /** A Dynamics account into its QuickBooks customer. */

@@ -7,6 +7,7 @@ import { itemToProduct, itemValuesNotCarried, productToItemMod, type SyncedItem 
 import type { QuickBooksEntity } from '../../mapping/entityRegistry';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
+import { holdsSentMod } from '../../mapping/dynamicsToQuickBooks';
 import { SUPERSEDED_REREADS } from '../../mapping/rereadLimits';
 import {
   accountSyncFields,
@@ -17,12 +18,13 @@ import {
 } from '../../mapping/syncBase';
 import { transliterateToWindows1252 } from '../../qbxml/charset';
 import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
-import type { CustomerRet, ListDeletedRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
+import type { CustomerModFields, CustomerRet, ListDeletedRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
 import type { ToDataverseResult } from '../../activities/dataverseListRecords';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
 import { readCustomer, readDeletion, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
+import { writeBackOverEdit } from './rowBaseOverEdit';
 
 export interface QuickBooksRecordSyncInput {
   connection: string;
@@ -129,6 +131,46 @@ function movedVersionHoldsTarget(): boolean {
 }
 
 /**
+ * A moved version that holds every field the run's Mod set beside a person's edit of another field is that Mod,
+ * applied while its answer was lost, with the edit on top. Merged again against the base agreed before the Mod, the
+ * Mod's values would pass for a QuickBooks edit newer than a Dynamics save made meanwhile and go over that save in both
+ * systems. The row first learns the base as QuickBooks took it (`rowLearnsLostMod`); the merge again then sees the edit
+ * alone as QuickBooks' news. Runs recorded before merged again against the old base.
+ */
+const BASE_AFTER_LOST_MOD_PATCH = 'quickbooks-record-base-after-lost-mod';
+
+/**
+ * The account's sync base becomes `target`, which QuickBooks took with the Mod whose answer was lost (`moved` holds it).
+ * The row held `target` once the merge wrote it; a column saved in Dynamics since keeps its value and the time it was
+ * saved (`writeBackOverEdit`), so the merge again weighs that save at its own time, not at this write's.
+ */
+async function rowLearnsLostMod(
+  accountId: string,
+  target: SyncFields,
+  moved: CustomerRet,
+  ctx: { companyFile: string; choices: ChoiceMaps },
+  what: string,
+): Promise<void> {
+  const holds = mappedOrFail(customerToAccount(moved, ctx), what);
+  await writeBackOverEdit<AccountRecord>(
+    {
+      entity: 'account',
+      read: async () => {
+        const read = await dataverse.readAccountForQuickBooks({ accountId });
+        return read ? { row: read.account, etag: read.etag } : null;
+      },
+      rowFields: (row) => accountSyncFields(row),
+    },
+    accountId,
+    target,
+    {},
+    target,
+    quickbooksFormOf(target, accountSyncFields(holds), transliterateToWindows1252),
+    quickbooksVersionOf(moved),
+  );
+}
+
+/**
  * One version of the record into Dynamics, or `superseded` when `refuseSuperseded` and the row's base was agreed at a
  * newer version (nothing written), or when `mergesMovedVersion` and QuickBooks moved on from `record` before the Mod
  * carrying Dynamics' side went out (Dynamics written, QuickBooks not: the next version's merge carries it).
@@ -219,6 +261,9 @@ async function syncVersion(
       const target: SyncFields = result.quickbooksTarget;
       const customer = record as CustomerRet;
       let movedOn = false;
+      /** The fields of the last Mod handed to QuickBooks, whose answer may have been lost. */
+      let sent: CustomerModFields | null = null;
+      let holdsSent = false;
       const modified = await modifyListRecord<CustomerRet>({
         connection: input.connection,
         current: customer,
@@ -236,12 +281,19 @@ async function syncVersion(
           if (mergesMovedVersion && current.editSequence !== customer.editSequence) {
             if (fields === null && movedVersionHoldsTarget()) return null;
             movedOn = true;
+            holdsSent = sent !== null && holdsSentMod(sent, fields);
             return null;
           }
+          if (fields) sent = fields;
           return fields ? { type: 'CustomerMod', requestId, fields } : null;
         },
       });
-      if (movedOn) return 'superseded';
+      if (movedOn) {
+        if (holdsSent && patched(BASE_AFTER_LOST_MOD_PATCH)) {
+          await rowLearnsLostMod(result.rowId, target, modified.record, ctx, what);
+        }
+        return 'superseded';
+      }
       quickbooksChanged = true;
       if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
       const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);

@@ -6,9 +6,10 @@ import { itemToProduct, type SyncedItem } from '../../mapping/itemProduct';
 import { ROW_MERGE_ATTEMPTS } from '../../mapping/rereadLimits';
 import { productSyncFields } from '../../mapping/syncBase';
 import { dataverse } from './activities';
-import { ensureItem, isStaleRow } from './dynamicsRowToQuickBooks';
+import { ensureItem } from './dynamicsRowToQuickBooks';
 import { readItem } from './quickbooksRecords';
 import { mappedOrFail } from './recordOutcome';
+import { isStaleRow } from './rowBaseOverEdit';
 
 /**
  * productid → ListID of the item in the order's (or won opportunity's) company file. A product synced from this file uses its own item; one

@@ -1,0 +1,61 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import { planWriteBackOverEdit } from '../../mapping/dynamicsToQuickBooks';
+import { ETAG_REREADS } from '../../mapping/rereadLimits';
+import type { QuickBooksForm, QuickBooksVersion, SyncFields } from '../../mapping/syncBase';
+import { dataverse } from './activities';
+
+/** A paired row as a run reads it again to write its base: the row (its modifiedon, for a save kept) and its ETag. */
+export interface PairedRowReader<Row> {
+  entity: 'account' | 'product';
+  read(): Promise<{ row: Row & { modifiedon?: string }; etag: string } | null>;
+  /** The row's synced fields. */
+  rowFields(row: Row): SyncFields;
+}
+
+/**
+ * QuickBooks holds `base`, the row changed since `readFields` were read: the sync base and the columns the person left
+ * alone are written on the row as it is now (each refusal re-reads it), so that no later merge, in this run or in any
+ * other, takes the connector's own QuickBooks write for a newer QuickBooks edit.
+ */
+export async function writeBackOverEdit<Row>(
+  reader: PairedRowReader<Row>,
+  rowId: string,
+  readFields: SyncFields,
+  changes: Record<string, unknown>,
+  base: SyncFields,
+  quickbooksForm: QuickBooksForm,
+  quickbooksVersion: QuickBooksVersion,
+): Promise<void> {
+  for (let reread = 1; ; reread++) {
+    const now = await reader.read();
+    if (!now) return;
+    const plan = planWriteBackOverEdit({
+      read: readFields,
+      current: reader.rowFields(now.row),
+      currentModifiedOn: now.row.modifiedon ?? null,
+      changes,
+      base,
+    });
+    try {
+      await dataverse.writeBackToRow({
+        entity: reader.entity,
+        rowId,
+        etag: now.etag,
+        changes: plan.changes,
+        base: plan.base,
+        quickbooksVersion,
+        ...(plan.dynamicsEdits ? { dynamicsEdits: plan.dynamicsEdits } : {}),
+        ...(Object.keys(quickbooksForm).length > 0 ? { quickbooksForm } : {}),
+      });
+      return;
+    } catch (err) {
+      if (!isStaleRow(err) || reread >= ETAG_REREADS) throw err;
+    }
+  }
+}
+
+/** A write-back refused because the row changed since it was read (its ETag is stale). */
+export function isStaleRow(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof ApplicationFailure && cause.type === 'StaleEtag';
+}
