@@ -45,8 +45,11 @@ let deliveries: Promise<void>[] = [];
  * is doing, as the Web Connector's round trips do: QuickBooks drains an iterator within its session.
  */
 let delivery: { paced: true } | { paced: false; ms: number } = { paced: true };
-/** How long a stand-in record batch takes over its records (a real one waits on Dataverse, a minute at scale). */
-let batchMs = 0;
+/**
+ * How long a stand-in record batch takes over each of its records (a real one waits on Dataverse, a minute for 500 at
+ * scale): a batch of many records takes longer than one of few.
+ */
+let msPerRecord = 0;
 
 function customer(i: number): CustomerRet {
   return {
@@ -119,7 +122,7 @@ before(async () => {
         return Promise.resolve();
       },
       async batchHandedOff(listIds: string[]): Promise<void> {
-        await new Promise((resolve) => setTimeout(resolve, batchMs));
+        await new Promise((resolve) => setTimeout(resolve, msPerRecord * listIds.length));
         handedOff.push(...listIds);
       },
       beginPollCycle(): Promise<PollCycleStart> {
@@ -237,10 +240,10 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
   });
 
   it('pages that keep coming while record batches run do not pile up in one run', async () => {
-    // QuickBooks' pages every 100 ms, whatever the cycle does; a batch takes 3 s over its records. A cycle that awaited
-    // each batch handled every page that came meanwhile before it could hand over: all 80 pages in one run.
+    // QuickBooks' pages every 100 ms, whatever the cycle does; a batch takes 3 s over its 500 records. A cycle that
+    // awaited each batch handled every page that came meanwhile before it could hand over: all 80 pages in one run.
     delivery = { paced: false, ms: 100 };
-    batchMs = 3000;
+    msPerRecord = 6;
     try {
       const { result, runs, cursors } = await cycleOver(2000);
       assert.ok(runs.length > 2, `the cycle continued as new as the pages came (${runs.length} runs)`);
@@ -254,13 +257,14 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       assert.equal(cursors['qb:Customer'], customers.at(-1)!.timeModified);
     } finally {
       delivery = { paced: true };
-      batchMs = 0;
+      msPerRecord = 0;
     }
   });
 
   it('a batch of jobs runs only once the batches before it, their parents’, are done', async () => {
+    // A batch of 400 parents takes 2 s, the batch of their 100 jobs 0.5 s: run side by side, the jobs would be done first.
     delivery = { paced: false, ms: 100 };
-    batchMs = 1000;
+    msPerRecord = 5;
     try {
       const { result } = await cycleOver(1000, true);
       assert.equal(new Set(handedOff).size, 1000);
@@ -273,7 +277,7 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       }
     } finally {
       delivery = { paced: true };
-      batchMs = 0;
+      msPerRecord = 0;
     }
   });
 
