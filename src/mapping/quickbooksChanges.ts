@@ -10,6 +10,20 @@ import type { QbRecord } from '../qbxml/requests';
  */
 
 const SEEN_SUFFIX = ':seen';
+/**
+ * Where the next read starts when the overlap window held more records than it keeps (`OVERLAP_IDS_AT_MOST`): the
+ * TimeModified of the oldest record kept. Only ever later than the cursor less the overlap while the cursor is near it.
+ */
+const FROM_SUFFIX = ':from';
+
+/**
+ * Records of the overlap window a read keeps as seen, per cursor. A fresh import or a mass update puts every record
+ * of a read in the window (they were all modified within minutes), and the ids go with the poll cycle over
+ * continue-as-new (about 100 bytes each; Temporal takes at most 2 MB a payload) and into the company file's cursors.
+ * Past this many, the newest are kept and the next read starts at the oldest kept (`<key>:from`), so each record it
+ * reads again is known; the price is a shorter overlap for late commits until the cursor has moved on by the overlap.
+ */
+export const OVERLAP_IDS_AT_MOST = 2000;
 
 /**
  * How far before its cursor each read starts: the repeated hour of a daylight-saving change, plus a quarter of an hour
@@ -48,6 +62,20 @@ export function readFrom(
 ): string | undefined {
   const cursor = cursors[key];
   if (!cursor || overlapMs <= 0) return cursor;
+  const from = overlapFrom(cursors, key, overlapMs);
+  return from ?? windowBefore(cursor, overlapMs);
+}
+
+/** The start of a crowded window kept by an earlier read (`<key>:from`), while it is later than cursor less overlap. */
+function overlapFrom(cursors: Readonly<Record<string, string>>, key: string, overlapMs: number): string | undefined {
+  const from = cursors[`${key}${FROM_SUFFIX}`];
+  const cursor = cursors[key];
+  if (!from || !cursor || Number.isNaN(Date.parse(from))) return undefined;
+  return Date.parse(from) > Date.parse(cursor) - overlapMs ? from : undefined;
+}
+
+/** `cursor` less `overlapMs`, written with the cursor's own UTC offset. */
+function windowBefore(cursor: string, overlapMs: number): string {
   const at = Date.parse(cursor);
   const zone = /(Z|[+-]\d{2}:?\d{2})$/.exec(cursor)?.[1];
   if (Number.isNaN(at) || zone === undefined) return cursor;
@@ -125,20 +153,39 @@ export function cursorAfterPage(
   const current = cursors[key];
   if (current !== undefined && Date.parse(current) > Date.parse(latest)) latest = current;
   const windowStart = Date.parse(latest) - overlapMs;
-  const inWindow: Record<string, string> = {};
+  let inWindow: Record<string, string> = {};
   for (const [id, t] of Object.entries(window)) if (Date.parse(t) >= windowStart) inWindow[id] = t;
   for (const r of records) {
     const t = timeOf(r);
     if (t !== undefined && Date.parse(t) >= windowStart) inWindow[identity(r)] = t;
   }
+  const kept = newestOfWindow(inWindow);
+  inWindow = kept.window;
   const previous = current === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
+  // A window kept before, by this read or an earlier one, starts the next read until a later one replaces it.
+  const from = kept.from ?? advanced[`${key}${FROM_SUFFIX}`];
   return {
     advanced: {
       [key]: latest,
       [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...Object.keys(inWindow)])].join(','),
+      ...(from === undefined ? {} : { [`${key}${FROM_SUFFIX}`]: from }),
     },
     window: inWindow,
   };
+}
+
+/**
+ * The window itself when it holds at most `OVERLAP_IDS_AT_MOST` records; else its newest records, every one as new as
+ * the one at that count (records of the same instant are kept together: a read from that instant returns them all),
+ * with that instant as where the next read starts.
+ */
+function newestOfWindow(window: ReadWindow): { window: Record<string, string>; from?: string } {
+  const entries = Object.entries(window);
+  if (entries.length <= OVERLAP_IDS_AT_MOST) return { window: { ...window } };
+  const byTime = entries.sort(([, a], [, b]) => Date.parse(b) - Date.parse(a));
+  const from = byTime[OVERLAP_IDS_AT_MOST - 1]![1];
+  const oldest = Date.parse(from);
+  return { window: Object.fromEntries(byTime.filter(([, t]) => Date.parse(t) >= oldest)), from };
 }
 
 /** Where the invoice cursor starts when a connection has none yet (`invoices.cursorStart`). */

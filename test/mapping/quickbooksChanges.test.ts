@@ -4,6 +4,7 @@ import {
   cursorAfter,
   cursorAfterPage,
   invoiceReadFrom,
+  OVERLAP_IDS_AT_MOST,
   QUICKBOOKS_OVERLAP_MS,
   readFrom,
   recordId,
@@ -150,6 +151,76 @@ describe('QuickBooks changes: the cursor of a read handed off page by page (issu
       assert.ok(largestWindow <= 76, `${largestWindow} ids kept between pages`);
     });
   }
+});
+
+describe('QuickBooks changes: a crowded overlap window (a fresh import, a mass update)', () => {
+  const seenOf = (cursor: Record<string, string>) => (cursor['qb:Customer:seen'] ?? '').split(',').filter(Boolean);
+  /** 5,000 customers modified a second apart, all within the overlap window, read in pages of 100. */
+  const crowd = Array.from({ length: 5000 }, (_, i) =>
+    customer(`M${i}`, new Date(Date.parse('2026-12-06T20:00:00Z') + i * 1000).toISOString(), '1'),
+  );
+  const readInPages = (records: QbRecord[], cursors: Record<string, string>) => {
+    let advanced: Record<string, string> = {};
+    let window = {};
+    let largestWindow = 0;
+    for (let at = 0; at < records.length; at += 100) {
+      const moved = cursorAfterPage(
+        'qb:Customer',
+        records.slice(at, at + 100),
+        cursors,
+        advanced,
+        window,
+        QUICKBOOKS_OVERLAP_MS,
+      );
+      advanced = { ...advanced, ...moved.advanced };
+      window = moved.window;
+      largestWindow = Math.max(largestWindow, Object.keys(window).length);
+    }
+    return { advanced, largestWindow };
+  };
+
+  it('keeps the newest records of the window, and the next read starts at the oldest kept', () => {
+    const { advanced, largestWindow } = readInPages(crowd, {});
+    assert.ok(largestWindow <= OVERLAP_IDS_AT_MOST, `${largestWindow} ids kept between pages`);
+    assert.equal(seenOf(advanced).length, OVERLAP_IDS_AT_MOST);
+    const oldestKept = crowd[crowd.length - OVERLAP_IDS_AT_MOST]!;
+    assert.equal(advanced['qb:Customer:from'], (oldestKept as { timeModified: string }).timeModified);
+    assert.equal(readFrom(advanced, 'qb:Customer', QUICKBOOKS_OVERLAP_MS), advanced['qb:Customer:from']);
+  });
+
+  it('the next read hands off none of what it reads again, and only what changed since', () => {
+    const { advanced } = readInPages(crowd, {});
+    const from = Date.parse(readFrom(advanced, 'qb:Customer', QUICKBOOKS_OVERLAP_MS)!);
+    // What a read from there returns: the records kept, one of them edited since, and a new one.
+    const edited = customer('M4999', '2026-12-06T21:30:00Z', '2');
+    const added = customer('N1', '2026-12-06T21:30:01Z', '1');
+    const again = [
+      ...crowd.filter(
+        (r) => Date.parse((r as { timeModified: string }).timeModified) >= from && recordId(r) !== 'M4999',
+      ),
+      edited,
+      added,
+    ];
+    assert.deepEqual(unseen(again, advanced, 'qb:Customer').map(recordId), ['M4999', 'N1']);
+  });
+
+  it('records of one instant are kept together past the count: a read from that instant returns them all', () => {
+    const sameSecond = Array.from({ length: OVERLAP_IDS_AT_MOST + 10 }, (_, i) =>
+      customer(`S${i}`, '2026-12-06T20:05:00Z', '1'),
+    );
+    const { advanced } = readInPages([...crowd.slice(0, 100), ...sameSecond], {});
+    assert.equal(seenOf(advanced).length, OVERLAP_IDS_AT_MOST + 10);
+    assert.equal(unseen(sameSecond, advanced, 'qb:Customer').length, 0);
+  });
+
+  it('a window kept long ago no longer shortens the overlap once the cursor has moved past it', () => {
+    const cursors = { 'qb:Customer': '2026-12-06T23:00:00Z', 'qb:Customer:from': '2026-12-06T21:00:00Z' };
+    assert.equal(readFrom(cursors, 'qb:Customer', QUICKBOOKS_OVERLAP_MS), '2026-12-06T21:45:00Z');
+    assert.equal(
+      readFrom({ ...cursors, 'qb:Customer:from': '2026-12-06T22:00:00Z' }, 'qb:Customer', QUICKBOOKS_OVERLAP_MS),
+      '2026-12-06T22:00:00Z',
+    );
+  });
 });
 
 describe('quickbooks changes: where the invoice read starts', () => {

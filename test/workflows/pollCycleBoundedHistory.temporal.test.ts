@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import type { DataverseChanges } from '../../src/activities/dataversePairedRows';
 import type { PollCycleStart } from '../../src/activities/syncContext';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
+import { OVERLAP_IDS_AT_MOST } from '../../src/mapping/quickbooksChanges';
 import type { CustomerRet, QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
 import {
   companyFileWorkflowId,
@@ -51,6 +52,9 @@ let delivery: { paced: true } | { paced: false; ms: number } = { paced: true };
  */
 let msPerRecord = 0;
 
+/** Minutes between customers' TimeModified: one, or a second (a fresh import: every customer in the overlap window). */
+let spacingMs = 60_000;
+
 function customer(i: number): CustomerRet {
   return {
     kind: 'Customer',
@@ -59,7 +63,7 @@ function customer(i: number): CustomerRet {
     name: `Customer ${i}`,
     fullName: `Customer ${i}`,
     // A minute apart: the ids near the cursor it keeps are those of the last 75 minutes, not of every customer.
-    timeModified: new Date(Date.parse('2026-11-01T08:00:00Z') + i * 60_000).toISOString(),
+    timeModified: new Date(Date.parse('2026-11-01T08:00:00Z') + i * spacingMs).toISOString(),
     sublevel: 0,
     isActive: true,
   };
@@ -160,6 +164,8 @@ after(async () => {
 interface RunHistory {
   events: number;
   bytes: number;
+  /** Ids the run was handed in its input as the customer cursor's overlap window (a run continued as new). */
+  carriedWindow: number;
 }
 
 /** Every run of one cycle, first to last, with the size of its history. */
@@ -171,7 +177,15 @@ async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistor
       .getHandle(workflowId, runId)
       .fetchHistory();
     const events = history.events ?? [];
-    runs.push({ events: events.length, bytes: temporal.api.history.v1.History.encode(history).finish().length });
+    const input = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    const carried = input
+      ? (JSON.parse(Buffer.from(input).toString('utf8')) as { carried?: { windows?: Record<string, object> } }).carried
+      : undefined;
+    runs.push({
+      events: events.length,
+      bytes: temporal.api.history.v1.History.encode(history).finish().length,
+      carriedWindow: Object.keys(carried?.windows?.['qb:Customer'] ?? {}).length,
+    });
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
@@ -278,6 +292,27 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
     } finally {
       delivery = { paced: true };
       msPerRecord = 0;
+    }
+  });
+
+  it('a read of customers all modified within the overlap carries a bounded window of ids', async () => {
+    // A fresh import: 4,000 customers a second apart, every one within the 75-minute overlap before the newest. Each
+    // run carried the id of every customer read so far, which passes Temporal's 2 MB a payload at about 20,000.
+    spacingMs = 1000;
+    try {
+      const { result, runs, cursors } = await cycleOver(4000);
+      assert.ok(runs.length > 2, `${runs.length} runs`);
+      const carried = Math.max(...runs.map((r) => r.carriedWindow));
+      assert.ok(carried > 0, 'a run carried a window');
+      assert.ok(carried <= OVERLAP_IDS_AT_MOST, `a run carried ${carried} ids of the overlap window`);
+      assert.equal(result.handedOff['qb:customer'], 4000);
+      assert.equal(new Set(handedOff).size, 4000);
+      assert.equal(cursors['qb:Customer'], customers.at(-1)!.timeModified);
+      assert.equal(cursors['qb:Customer:seen']!.split(',').length, OVERLAP_IDS_AT_MOST);
+      // The next read starts at the oldest id kept, so every record it reads again is known.
+      assert.equal(cursors['qb:Customer:from'], customers.at(-OVERLAP_IDS_AT_MOST)!.timeModified);
+    } finally {
+      spacingMs = 60_000;
     }
   });
 
