@@ -154,9 +154,9 @@ const STREAMED_READ_PATCH = 'poll-cycle-streamed-read';
  */
 const OWN_WRITES_PER_PAGE_PATCH = 'poll-cycle-own-writes-per-page';
 /**
- * Issue 11 item 5 at scale: record batches are started, not awaited, and report back by signal, and the read may pause
- * after any page. A cycle awaiting each batch (a minute at scale) while QuickBooks' pages kept coming handled every page
- * before it could pause: at scale 1, one run of 14.2 MB. Runs started before await their batches.
+ * Issue 11 item 5 at scale: record batches are started, not awaited, and report back by signal, and a page's invoices
+ * are recorded together. A cycle awaiting each batch (a minute at scale) while QuickBooks' pages kept coming handled
+ * every page before it could pause: at scale 1, one run of 14.2 MB. Runs started before await their batches.
  */
 const BATCHES_REPORT_PATCH = 'poll-cycle-batches-report';
 /** Record batches running at once unless the input says otherwise. */
