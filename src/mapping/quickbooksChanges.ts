@@ -66,11 +66,25 @@ export function readFrom(
   return from ?? windowBefore(cursor, overlapMs);
 }
 
-/** The start of a crowded window kept by an earlier read (`<key>:from`), while it is later than cursor less overlap. */
+/**
+ * Before this hour of the cursor's own local time, a crowded window's start is not honoured: clocks go back in the
+ * small hours (02:00 or 03:00 local), and QuickBooks filters by local time, so an edit in the repeated hour reads as
+ * earlier than the window kept and only a full overlap finds it. The cost is a whole window read again, and the records
+ * not kept handed off again (each run finds its version synced already), on such nights only.
+ */
+const REPEATED_HOUR_ENDS = 4;
+
+/**
+ * The start of a crowded window kept by an earlier read (`<key>:from`), while it is later than cursor less overlap
+ * and the cursor is clear of the hours when clocks go back.
+ */
 function overlapFrom(cursors: Readonly<Record<string, string>>, key: string, overlapMs: number): string | undefined {
   const from = cursors[`${key}${FROM_SUFFIX}`];
   const cursor = cursors[key];
   if (!from || !cursor || Number.isNaN(Date.parse(from))) return undefined;
+  // QuickBooks writes its local time, with its offset: the hour as written is the local one.
+  const localHour = Number(cursor.slice(11, 13));
+  if (!Number.isInteger(localHour) || localHour < REPEATED_HOUR_ENDS) return undefined;
   return Date.parse(from) > Date.parse(cursor) - overlapMs ? from : undefined;
 }
 

@@ -13,7 +13,12 @@ import {
 } from '@temporalio/workflow';
 import type { PollCycleStart, SyncContext } from '../activities/syncContext';
 import type { ChoiceMaps } from '../mapping/choices';
-import { orderIdOfInvoiceLink, parseRecordWorkflowId, type QuickBooksEntity } from '../mapping/entityRegistry';
+import {
+  orderIdOfInvoiceLink,
+  parseRecordWorkflowId,
+  type DynamicsEntity,
+  type QuickBooksEntity,
+} from '../mapping/entityRegistry';
 import {
   cursorAfter,
   cursorAfterPage,
@@ -358,6 +363,8 @@ interface CycleParts {
   syncBatch: (batch: RecordBatch) => Promise<void>;
   /** Waits until every batch handed off has reported (batches the cycle awaits have, once handed off). */
   settle: () => Promise<void>;
+  /** Batches are started, not awaited (`BATCHES_REPORT_PATCH`): failed Dynamics rows go only once they are done. */
+  batchesReport?: boolean;
 }
 
 /** A batch as the cycle hands it off; `afterEarlier`: it runs only once every batch before it is done. */
@@ -370,7 +377,7 @@ type RecordBatch = Omit<QuickBooksRecordBatchInput, 'settings' | 'choices' | 'wa
  * invoiced sales orders; then the own writes read are forgotten and the cursors advanced.
  */
 async function finishCycle(
-  { input, start, ctx, result, progress, advance, syncBatch, settle }: CycleParts,
+  { input, start, ctx, result, progress, advance, syncBatch, settle, batchesReport }: CycleParts,
   read: {
     /** Invoices whose payments are still to be recorded (none when they were recorded as pages came). */
     paymentInvoices: InvoiceRet[];
@@ -386,6 +393,8 @@ async function finishCycle(
   const { deletedInvoices, advanced } = read;
   // ---- records whose last run failed: run again, reading their source afresh ----
   const failedByEntity = new Map<QuickBooksEntity, QbRecord[]>();
+  /** Failed Dynamics rows, run again once this cycle's QuickBooks records are in Dynamics (batches not awaited). */
+  const failedRows: { entity: DynamicsEntity; id: string }[] = [];
   for (const workflowId of start.failedRecords) {
     result.retried += 1;
     const record = parseRecordWorkflowId(workflowId);
@@ -394,15 +403,17 @@ async function finishCycle(
       records.push({ listId: record.listId } as QbRecord);
       failedByEntity.set(record.entity, records);
     } else if (record?.side === 'dynamics') {
-      await handOffDynamics(connection, record.entity, record.id, result);
+      if (batchesReport) failedRows.push({ entity: record.entity, id: record.id });
+      else await handOffDynamics(connection, record.entity, record.id, result);
     }
   }
   // One batch per entity, not per record: each batch is a workflow of its own.
   for (const [entity, records] of failedByEntity) {
     await syncBatch({ connection, entity, records, withRecord: false, afterEarlier: true });
   }
-  // Dynamics orders need the customers and items of this cycle's QuickBooks records in Dynamics first.
+  // Dynamics rows need the customers and items of this cycle's QuickBooks records in Dynamics first.
   await settle();
+  for (const { entity, id } of failedRows) await handOffDynamics(connection, entity, id, result);
 
   // ---- Dynamics → QuickBooks: accounts and products first, orders and won opportunities after (they need customers
   // and items). Runs started before opportunities were synced neither read nor hand off opportunities.
@@ -573,24 +584,34 @@ function reportingBatches(
   mapping: () => { settings: SyncContext['settings']; choices: ChoiceMaps },
   advance: CycleParts['advance'],
   carried: RecordBatchLine | undefined,
-): Pick<CycleParts, 'syncBatch' | 'settle'> & { line: () => RecordBatchLine } {
+): Pick<CycleParts, 'syncBatch' | 'settle'> & { delivered: () => Promise<void>; line: () => RecordBatchLine } {
   const atOnce = Math.max(1, input.batchesAtOnce ?? BATCHES_AT_ONCE);
   const cycle = workflowInfo().workflowId;
   let line = carried ?? EMPTY_LINE;
   let reports = 0;
+  /** Releases sent and not yet delivered: the server drops a signal whose sending run has closed meanwhile. */
+  const releasing = new Set<Promise<void>>();
   const releaseTurns = (): void => {
     const next = releases(line, atOnce);
     line = next.line;
     for (const batchId of next.release) {
-      getExternalWorkflowHandle(batchId)
+      const release = getExternalWorkflowHandle(batchId)
         .signal(recordBatchReleaseSignal)
         .catch((err: unknown) => {
+          // Reported already (it ran by itself after its hold, and is gone): nothing to wait for.
+          if (!awaits(line, batchId)) return;
           // Gone (terminated by hand): it will never report, and the cycle must not wait for it.
           line = reported(line, batchId, `could not be released: ${err instanceof Error ? err.message : String(err)}`);
           reports += 1;
           releaseTurns();
-        });
+        })
+        .finally(() => releasing.delete(release));
+      releasing.add(release);
     }
+  };
+  /** Before the run continues as new: every release sent is delivered (a report meanwhile may send another). */
+  const delivered = async (): Promise<void> => {
+    while (releasing.size > 0) await Promise.all([...releasing]);
   };
   setHandler(recordBatchReportSignal, ({ batchId, result, error }) => {
     // A batch of an earlier cycle under this workflow id is not this cycle's to count.
@@ -639,7 +660,7 @@ function reportingBatches(
       throw ApplicationFailure.nonRetryable(`record batches failed: ${line.errors.join('; ')}`, 'RecordBatchFailed');
     }
   };
-  return { syncBatch, settle, line: () => line };
+  return { syncBatch, settle, delivered, line: () => line };
 }
 
 /**
@@ -855,6 +876,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   if ('pending' in read) {
     // What waits is handed off first, so the next run carries no record.
     await handOffAll();
+    await reporting?.delivered();
     const carry: PollCycleCarry = {
       start,
       ctx,
@@ -896,7 +918,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     }
   }
   return finishCycle(
-    { input, start, ctx, result, progress, advance, syncBatch, settle },
+    { input, start, ctx, result, progress, advance, syncBatch, settle, batchesReport },
     { paymentInvoices: [], deletedInvoices, salesOrderInvoices, forget: readVersions, advanced },
   );
 }

@@ -213,6 +213,15 @@ describe('QuickBooks changes: a crowded overlap window (a fresh import, a mass u
     assert.equal(unseen(sameSecond, advanced, 'qb:Customer').length, 0);
   });
 
+  it('in the small hours a full overlap is read: an edit in the hour repeated when clocks go back is found', () => {
+    // 2,000 records modified just before 02:00 EDT; clocks go back, and a person edits a record at 01:20 EST, which
+    // QuickBooks filters by its local time. Starting at the window kept (01:50) would never read that edit.
+    const cursors = { 'qb:Customer': '2026-11-01T01:55:00-04:00', 'qb:Customer:from': '2026-11-01T01:50:00-04:00' };
+    const from = readFrom(cursors, 'qb:Customer', QUICKBOOKS_OVERLAP_MS)!;
+    assert.equal(from, '2026-11-01T00:40:00-04:00');
+    assert.ok(from.slice(11, 19) <= '01:20:00');
+  });
+
   it('a window kept long ago no longer shortens the overlap once the cursor has moved past it', () => {
     const cursors = { 'qb:Customer': '2026-12-06T23:00:00Z', 'qb:Customer:from': '2026-12-06T21:00:00Z' };
     assert.equal(readFrom(cursors, 'qb:Customer', QUICKBOOKS_OVERLAP_MS), '2026-12-06T21:45:00Z');

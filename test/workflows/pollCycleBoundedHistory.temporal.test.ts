@@ -192,7 +192,7 @@ async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistor
 }
 
 /** One cycle over `count` changed customers (`jobs`: every fifth one a job of the one before); its runs and results. */
-async function cycleOver(count: number, jobs = false) {
+async function cycleOver(count: number, jobs = false, batchesAtOnce?: number) {
   customers = Array.from({ length: count }, (_, i) => {
     const c = customer(i);
     if (!jobs || i % 5 !== 4) return c;
@@ -211,7 +211,7 @@ async function cycleOver(count: number, jobs = false) {
   const handle = await env.client.workflow.start(pollCycle, {
     workflowId,
     taskQueue,
-    args: [{ connection, historyLimit: HISTORY_LIMIT }],
+    args: [{ connection, historyLimit: HISTORY_LIMIT, ...(batchesAtOnce ? { batchesAtOnce } : {}) }],
   });
   const result = await handle.result();
   await Promise.all(deliveries);
@@ -289,6 +289,23 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       for (const [id, parent] of parents) {
         if (parent) assert.ok(at.get(parent)! < at.get(id)!, `job ${id} synced after its parent ${parent}`);
       }
+    } finally {
+      delivery = { paced: true };
+      msPerRecord = 0;
+    }
+  });
+
+  it('a batch released as the cycle continues as new still runs: every batch reports, one at a time', async () => {
+    // One batch at a time: each report releases the next, often in the task that continues as new. A release sent
+    // there went out with the continue-as-new and was dropped by the server (the run that sent it had closed), and
+    // the batch waited out its 12-hour hold.
+    delivery = { paced: false, ms: 50 };
+    msPerRecord = 1;
+    try {
+      const { result, runs } = await cycleOver(3000, true, 1);
+      assert.ok(runs.length > 2, `${runs.length} runs`);
+      assert.equal(result.handedOff['qb:customer'], 3000);
+      assert.equal(new Set(handedOff).size, 3000);
     } finally {
       delivery = { paced: true };
       msPerRecord = 0;
