@@ -112,6 +112,21 @@ describe('QuickBooks changes since the cursor', () => {
   });
 });
 
+/** A read handed off `pageSize` records at a time: where it moves the cursor, and the most ids kept between pages. */
+function readInPages(records: QbRecord[], cursors: Readonly<Record<string, string>>, pageSize: number) {
+  let advanced: Record<string, string> = {};
+  let window = {};
+  let largestWindow = 0;
+  for (let at = 0; at < records.length; at += pageSize) {
+    const page = records.slice(at, at + pageSize);
+    const moved = cursorAfterPage('qb:Customer', page, cursors, advanced, window, QUICKBOOKS_OVERLAP_MS);
+    advanced = { ...advanced, ...moved.advanced };
+    window = moved.window;
+    largestWindow = Math.max(largestWindow, Object.keys(window).length);
+  }
+  return { advanced, largestWindow };
+}
+
 describe('QuickBooks changes: the cursor of a read handed off page by page (issue 11 item 5)', () => {
   /** 300 customers a minute apart, over five hours, in an order that is not TimeModified's. */
   const read = Array.from({ length: 300 }, (_, i) =>
@@ -128,22 +143,7 @@ describe('QuickBooks changes: the cursor of a read handed off page by page (issu
     ],
   ] as const) {
     it(`${name}: page by page, the cursor the whole read gives, keeping one window of ids between pages`, () => {
-      let advanced: Record<string, string> = {};
-      let window = {};
-      let largestWindow = 0;
-      for (let at = 0; at < read.length; at += 25) {
-        const moved = cursorAfterPage(
-          'qb:Customer',
-          read.slice(at, at + 25),
-          cursors,
-          advanced,
-          window,
-          QUICKBOOKS_OVERLAP_MS,
-        );
-        advanced = { ...advanced, ...moved.advanced };
-        window = moved.window;
-        largestWindow = Math.max(largestWindow, Object.keys(window).length);
-      }
+      const { advanced, largestWindow } = readInPages(read, cursors, 25);
       const whole = cursorAfter('qb:Customer', read, cursors, QUICKBOOKS_OVERLAP_MS);
       assert.equal(advanced['qb:Customer'], whole['qb:Customer']);
       assert.deepEqual(seenOf(advanced), seenOf(whole));
@@ -159,28 +159,9 @@ describe('QuickBooks changes: a crowded overlap window (a fresh import, a mass u
   const crowd = Array.from({ length: 5000 }, (_, i) =>
     customer(`M${i}`, new Date(Date.parse('2026-12-06T20:00:00Z') + i * 1000).toISOString(), '1'),
   );
-  const readInPages = (records: QbRecord[], cursors: Record<string, string>) => {
-    let advanced: Record<string, string> = {};
-    let window = {};
-    let largestWindow = 0;
-    for (let at = 0; at < records.length; at += 100) {
-      const moved = cursorAfterPage(
-        'qb:Customer',
-        records.slice(at, at + 100),
-        cursors,
-        advanced,
-        window,
-        QUICKBOOKS_OVERLAP_MS,
-      );
-      advanced = { ...advanced, ...moved.advanced };
-      window = moved.window;
-      largestWindow = Math.max(largestWindow, Object.keys(window).length);
-    }
-    return { advanced, largestWindow };
-  };
 
   it('keeps the newest records of the window, and the next read starts at the oldest kept', () => {
-    const { advanced, largestWindow } = readInPages(crowd, {});
+    const { advanced, largestWindow } = readInPages(crowd, {}, 100);
     assert.ok(largestWindow <= OVERLAP_IDS_AT_MOST, `${largestWindow} ids kept between pages`);
     assert.equal(seenOf(advanced).length, OVERLAP_IDS_AT_MOST);
     const oldestKept = crowd[crowd.length - OVERLAP_IDS_AT_MOST]!;
@@ -189,7 +170,7 @@ describe('QuickBooks changes: a crowded overlap window (a fresh import, a mass u
   });
 
   it('the next read hands off none of what it reads again, and only what changed since', () => {
-    const { advanced } = readInPages(crowd, {});
+    const { advanced } = readInPages(crowd, {}, 100);
     const from = Date.parse(readFrom(advanced, 'qb:Customer', QUICKBOOKS_OVERLAP_MS)!);
     // What a read from there returns: the records kept, one of them edited since, and a new one.
     const edited = customer('M4999', '2026-12-06T21:30:00Z', '2');
@@ -208,7 +189,7 @@ describe('QuickBooks changes: a crowded overlap window (a fresh import, a mass u
     const sameSecond = Array.from({ length: OVERLAP_IDS_AT_MOST + 10 }, (_, i) =>
       customer(`S${i}`, '2026-12-06T20:05:00Z', '1'),
     );
-    const { advanced } = readInPages([...crowd.slice(0, 100), ...sameSecond], {});
+    const { advanced } = readInPages([...crowd.slice(0, 100), ...sameSecond], {}, 100);
     assert.equal(seenOf(advanced).length, OVERLAP_IDS_AT_MOST + 10);
     assert.equal(unseen(sameSecond, advanced, 'qb:Customer').length, 0);
   });

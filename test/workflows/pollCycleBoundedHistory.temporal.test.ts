@@ -168,6 +168,21 @@ interface RunHistory {
   carriedWindow: number;
 }
 
+/**
+ * Runs `body` with QuickBooks' pages coming every `pageMs` whatever the cycle does, and stand-in batches taking
+ * `msPerRecord` over each record; then back to paced pages and instant batches for the other tests.
+ */
+async function unpaced(pace: { pageMs: number; msPerRecord: number }, body: () => Promise<void>): Promise<void> {
+  delivery = { paced: false, ms: pace.pageMs };
+  msPerRecord = pace.msPerRecord;
+  try {
+    await body();
+  } finally {
+    delivery = { paced: true };
+    msPerRecord = 0;
+  }
+}
+
 /** Every run of one cycle, first to last, with the size of its history. */
 async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistory[]> {
   const runs: RunHistory[] = [];
@@ -256,9 +271,7 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
   it('pages that keep coming while record batches run do not pile up in one run', async () => {
     // QuickBooks' pages every 100 ms, whatever the cycle does; a batch takes 3 s over its 500 records. A cycle that
     // awaited each batch handled every page that came meanwhile before it could hand over: all 80 pages in one run.
-    delivery = { paced: false, ms: 100 };
-    msPerRecord = 6;
-    try {
+    await unpaced({ pageMs: 100, msPerRecord: 6 }, async () => {
       const { result, runs, cursors } = await cycleOver(2000);
       assert.ok(runs.length > 2, `the cycle continued as new as the pages came (${runs.length} runs)`);
       for (const [i, run] of runs.entries()) {
@@ -269,17 +282,12 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       // Counted from the batches' reports, some sent to runs after the one that started them.
       assert.equal(result.handedOff['qb:customer'], 2000);
       assert.equal(cursors['qb:Customer'], customers.at(-1)!.timeModified);
-    } finally {
-      delivery = { paced: true };
-      msPerRecord = 0;
-    }
+    });
   });
 
   it('a batch of jobs runs only once the batches before it, their parents’, are done', async () => {
     // A batch of 400 parents takes 2 s, the batch of their 100 jobs 0.5 s: run side by side, the jobs would be done first.
-    delivery = { paced: false, ms: 100 };
-    msPerRecord = 5;
-    try {
+    await unpaced({ pageMs: 100, msPerRecord: 5 }, async () => {
       const { result } = await cycleOver(1000, true);
       assert.equal(new Set(handedOff).size, 1000);
       assert.equal(result.handedOff['qb:customer'], 1000);
@@ -289,27 +297,19 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       for (const [id, parent] of parents) {
         if (parent) assert.ok(at.get(parent)! < at.get(id)!, `job ${id} synced after its parent ${parent}`);
       }
-    } finally {
-      delivery = { paced: true };
-      msPerRecord = 0;
-    }
+    });
   });
 
   it('a batch released as the cycle continues as new still runs: every batch reports, one at a time', async () => {
     // One batch at a time: each report releases the next, often in the task that continues as new. A release sent
     // there went out with the continue-as-new and was dropped by the server (the run that sent it had closed), and
     // the batch waited out its 12-hour hold.
-    delivery = { paced: false, ms: 50 };
-    msPerRecord = 1;
-    try {
+    await unpaced({ pageMs: 50, msPerRecord: 1 }, async () => {
       const { result, runs } = await cycleOver(3000, true, 1);
       assert.ok(runs.length > 2, `${runs.length} runs`);
       assert.equal(result.handedOff['qb:customer'], 3000);
       assert.equal(new Set(handedOff).size, 3000);
-    } finally {
-      delivery = { paced: true };
-      msPerRecord = 0;
-    }
+    });
   });
 
   it('a read of customers all modified within the overlap carries a bounded window of ids', async () => {
