@@ -242,7 +242,36 @@ const MOD_IDENTITY: ReadonlySet<string> = new Set(['listId', 'editSequence']);
  * same merge computes over that version (null: nothing differs), so a field the sent Mod set that the version does not
  * hold is in it. A Mod whose answer was lost is then known applied even when a person edited another field beside it:
  * what it set is what QuickBooks and the row agreed on, not a QuickBooks edit to merge against the older base.
+ *
+ * A group the Mod sets (an item's `SalesOrPurchaseMod` of description and price, an address) is looked into
+ * `withinGroups`: a person's edit of the description is then beside the Mod's price, not on it. Without, the whole
+ * group counts as one field, as runs recorded before compared.
  */
-export function holdsSentMod(sent: object, stillToSet: object | null): boolean {
-  return Object.keys(sent).every((field) => MOD_IDENTITY.has(field) || !(stillToSet && field in stillToSet));
+export function holdsSentMod(
+  sent: object,
+  stillToSet: object | null,
+  { withinGroups = true }: { withinGroups?: boolean } = {},
+): boolean {
+  if (!stillToSet) return true;
+  const still = stillToSet as Record<string, unknown>;
+  return Object.entries(sent).every(
+    ([field, value]) =>
+      MOD_IDENTITY.has(field) ||
+      !(field in still) ||
+      (withinGroups && isGroup(field, value) && isGroup(field, still[field]) && groupHolds(value, still[field])),
+  );
+}
+
+/** Every field of a group the Mod set is held: none is in the same group of the Mod still to send. */
+function groupHolds(sent: object, stillToSet: object): boolean {
+  const still = stillToSet as Record<string, unknown>;
+  return Object.entries(sent).every(
+    ([field, value]) =>
+      !(field in still) || (isGroup(field, value) && isGroup(field, still[field]) && groupHolds(value, still[field])),
+  );
+}
+
+/** A group of fields set one by one (an address, a sales description and price); a reference is one value. */
+function isGroup(field: string, value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !field.endsWith('Ref');
 }

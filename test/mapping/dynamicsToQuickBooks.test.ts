@@ -415,4 +415,43 @@ describe('a QuickBooks version read after a Mod whose answer was lost', () => {
       false,
     );
   });
+
+  it('holds it when a person edited another field of the same group (item price and description, address lines)', () => {
+    const priceSent = { listId: '80000050-1', editSequence: '1001', salesOrPurchase: { price: '150.00' } };
+    const descStill = { listId: '80000050-1', editSequence: '1003', salesOrPurchase: { desc: 'Hull survey' } };
+    assert.equal(holdsSentMod(priceSent, descStill), true);
+    assert.equal(
+      holdsSentMod(
+        { listId: '80000040-1', editSequence: '1001', billAddress: { addr1: '1 Quay' } },
+        { listId: '80000040-1', editSequence: '1003', billAddress: { city: 'Bristol' } },
+      ),
+      true,
+    );
+    // Runs that took the lost Mod's base before groups were looked into compared whole groups.
+    assert.equal(holdsSentMod(priceSent, descStill, { withinGroups: false }), false);
+  });
+
+  it('does not hold it when the field set inside the group is still to set, or a reference is to set again', () => {
+    assert.equal(
+      holdsSentMod(
+        { listId: '80000040-1', editSequence: '1001', classRef: { listId: '40000-1' } },
+        { listId: '80000040-1', editSequence: '1003', classRef: { fullName: 'West' } },
+      ),
+      false,
+    );
+    assert.equal(
+      holdsSentMod(
+        { listId: '80000040-1', editSequence: '1001', billAddress: { note: { listId: 'x' } } },
+        { listId: '80000040-1', editSequence: '1003', billAddress: { note: { listId: 'x' } } },
+      ),
+      false,
+    );
+    assert.equal(
+      holdsSentMod(
+        { listId: '80000050-1', editSequence: '1001', salesOrPurchase: { price: '150.00' } },
+        { listId: '80000050-1', editSequence: '1003', salesOrPurchase: { price: '150.00', desc: 'Hull survey' } },
+      ),
+      false,
+    );
+  });
 });

@@ -11,7 +11,10 @@
  *   was applied with its answer lost (`quickbooks-record-moved-version-holds-target`), and the same for an account run
  *   (`dynamics-row-moved-version-holds-merge`);
  * - a customer run and an account run whose Mod was applied with its answer lost while Dynamics saved the phone it
- *   carried and a person edited the email in QuickBooks (`*-base-after-lost-mod`).
+ *   carried and a person edited the email in QuickBooks (`*-base-after-lost-mod`);
+ * - an item run and a product run whose Mod of the price was applied with its answer lost while Dynamics saved another
+ *   price and a person edited the description, in the same group of the Mod (`quickbooks-item-base-after-lost-mod`,
+ *   `lost-mod-held-within-groups`).
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|…]
  *
@@ -27,6 +30,7 @@ import type { ChoiceMaps } from '../../src/mapping/choices';
 import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from '../../src/mapping/entityRegistry';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
+import type { SyncedItem } from '../../src/mapping/itemProduct';
 import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { defaultQueueLimits } from '../../src/workflows/companyFile/companyFileState';
@@ -474,6 +478,135 @@ async function lostModBesideQuickBooksEdit(stack: SyncStack): Promise<RecordedRu
   ];
 }
 
+/** An item run carrying `record` as a poll would hand it over. */
+function startItemRun(stack: SyncStack, record: SyncedItem) {
+  return stack.env.client.workflow.start(quickbooksRecordSync, {
+    workflowId: `${quickBooksRecordWorkflowId('east', 'item', record.listId)}/${randomUUID().slice(0, 8)}`,
+    taskQueue: 'sync-e2e',
+    args: [
+      {
+        connection: 'east',
+        entity: 'item',
+        listId: record.listId,
+        record,
+        settings: stack.settings.get('east')!,
+        choices: noChoices,
+      },
+    ],
+  });
+}
+
+function itemNow(stack: SyncStack, listId: string): SyncedItem {
+  return inQuickBooks(stack, { type: 'ItemQuery', requestId: 'look', listIds: [listId] }) as unknown as SyncedItem;
+}
+
+async function productIdOf(stack: SyncStack, listId: string): Promise<string> {
+  for await (const row of stack.dataverse.queryRows(ENTITY_SETS.product, {
+    select: ['productid'],
+    filter: `qbsync_companyfile eq 'east' and qbsync_qblistid eq '${listId}'`,
+  })) {
+    return String(row.productid);
+  }
+  throw new Error(`no product for item ${listId}`);
+}
+
+/** A new service item synced at 120.00, then its price changed in Dynamics to 150. */
+async function pricedInDynamics(stack: SyncStack, name: string): Promise<{ v0: SyncedItem; productId: string }> {
+  const v0 = inQuickBooks(stack, {
+    type: 'ItemServiceAdd',
+    requestId: 'add',
+    fields: { name, salesOrPurchase: { desc: 'Chain check', price: '120.00' } },
+  }) as unknown as SyncedItem;
+  const handle = await startItemRun(stack, v0);
+  await stack.settle();
+  await handle.result();
+  const productId = await productIdOf(stack, v0.listId);
+  await stack.dataverse.update(ENTITY_SETS.product, productId, { price: 150 });
+  return { v0, productId };
+}
+
+/**
+ * The item form of `lostModBesideQuickBooksEdit`: the run's Mod sets the price, QuickBooks applies it with its answer
+ * lost, Dynamics saves another price and a person edits the description, which travels in the same group of the Mod
+ * (`SalesOrPurchaseMod`). Once from an item run (the description edited in QuickBooks before it too), once from a
+ * product run.
+ */
+async function lostItemModBesideQuickBooksEdit(stack: SyncStack): Promise<RecordedRun[]> {
+  const inWindow = (listId: string, productId: string) => async (): Promise<void> => {
+    await stack.dataverse.update(ENTITY_SETS.product, productId, { price: 175 });
+    const now = itemNow(stack, listId);
+    inQuickBooks(stack, {
+      type: 'ItemServiceMod',
+      requestId: 'edit-again',
+      fields: { listId, editSequence: now.editSequence, salesOrPurchase: { desc: 'Complete survey' } },
+    });
+  };
+
+  const mooring = await pricedInDynamics(stack, 'Mooring Inspection');
+  const v1 = inQuickBooks(stack, {
+    type: 'ItemServiceMod',
+    requestId: 'edit',
+    fields: {
+      listId: mooring.v0.listId,
+      editSequence: mooring.v0.editSequence,
+      salesOrPurchase: { desc: 'Chain and buoy check' },
+    },
+  }) as unknown as SyncedItem;
+  const itemRunInWindow = await startItemRun(stack, v1);
+  assert.equal(
+    await cutSessionAfter(stack, '<ItemServiceModRq', 30, inWindow(v1.listId, mooring.productId)),
+    true,
+    'the item run’s Mod reached QuickBooks',
+  );
+  await untilCutWritesSettle(stack);
+  await itemRunInWindow.result();
+  const itemHistory = await historyOf(stack, itemRunInWindow.workflowId, itemRunInWindow.firstExecutionRunId);
+  assert.equal(
+    activityTypes(itemHistory).filter((t) => t === 'syncItemToDataverse').length,
+    2,
+    `the item run merged the version holding its Mod and the description edit: ${runSummary(itemHistory)}`,
+  );
+
+  const rigging = await pricedInDynamics(stack, 'Rigging Survey');
+  const productRunInWindow = await stack.env.client.workflow.start(dataverseRecordSync, {
+    workflowId: dataverseRecordWorkflowId('product', rigging.productId),
+    taskQueue: 'sync-e2e',
+    args: [{ connection: 'east', entity: 'product', id: rigging.productId, quietPeriodMs: 0 }],
+  });
+  assert.equal(
+    await cutSessionAfter(stack, '<ItemServiceModRq', 30, inWindow(rigging.v0.listId, rigging.productId)),
+    true,
+    'the product run’s Mod reached QuickBooks',
+  );
+  await untilCutWritesSettle(stack);
+  await productRunInWindow.result();
+  const productHistory = await historyOf(stack, productRunInWindow.workflowId, productRunInWindow.firstExecutionRunId);
+  assert.ok(
+    activityTypes(productHistory).filter((t) => t === 'readProductForQuickBooks').length >= 2,
+    `the product run merged the version holding its Mod and the description edit: ${runSummary(productHistory)}`,
+  );
+  console.log(`item run: ${runSummary(itemHistory)}`);
+  console.log(`product run: ${runSummary(productHistory)}`);
+  const prices = async (listId: string) => {
+    const product = await stack.dataverse.retrieve(ENTITY_SETS.product, await productIdOf(stack, listId));
+    const item = itemNow(stack, listId) as SyncedItem & { salesOrPurchase?: { price?: string } };
+    return `${item.salesOrPurchase?.price} / ${String(product?.price)}`;
+  };
+  console.log(`prices: item ${await prices(v1.listId)}, product ${await prices(rigging.v0.listId)}`);
+  return [
+    {
+      name: 'qb-east-item-lost-mod-beside-edit',
+      workflowId: itemRunInWindow.workflowId,
+      runId: itemRunInWindow.firstExecutionRunId,
+    },
+    {
+      name: 'd365-product-lost-mod-beside-edit',
+      workflowId: productRunInWindow.workflowId,
+      runId: productRunInWindow.firstExecutionRunId,
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -489,6 +622,8 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('superseded')) runs.push(...(await supersededQuickBooksVersion(stack)));
     if (named.length === 0 || named.includes('lost-mod-window'))
       runs.push(...(await lostModBesideQuickBooksEdit(stack)));
+    if (named.length === 0 || named.includes('item-lost-mod-window'))
+      runs.push(...(await lostItemModBesideQuickBooksEdit(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

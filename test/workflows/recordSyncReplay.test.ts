@@ -80,6 +80,10 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   // Asked only when a version read after a lost Mod holds it beside another QuickBooks edit: the row learnt the base.
   { patch: 'quickbooks-record-base-after-lost-mod', type: 'quickbooksRecordSync' },
   { patch: 'dynamics-row-base-after-lost-mod', type: 'dataverseRecordSync' },
+  // The same for an item run; and, from both flows, a lost Mod held beside an edit inside the Mod's own group.
+  { patch: 'quickbooks-item-base-after-lost-mod', type: 'quickbooksRecordSync' },
+  { patch: 'lost-mod-held-within-groups', type: 'quickbooksRecordSync' },
+  { patch: 'lost-mod-held-within-groups', type: 'dataverseRecordSync' },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard

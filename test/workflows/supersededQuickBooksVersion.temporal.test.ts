@@ -353,68 +353,95 @@ describe("a QuickBooks edit between a customer run's merge and its Mod (real dev
   });
 });
 
+/** A request about an item made in QuickBooks itself (a person at the keyboard). */
+function itemInQuickBooks(request: QbxmlRequest): PricedItem {
+  return inQuickBooks(request) as unknown as PricedItem;
+}
+
+/** An item's sales description and price, which Mods of sales-only items set as one group. */
+type PricedItem = SyncedItem & { salesOrPurchase?: { desc?: string; price?: string } };
+
+function itemNow(listId: string): PricedItem {
+  return itemInQuickBooks({ type: 'ItemQuery', requestId: 'look', listIds: [listId] });
+}
+
+/** An item run carrying `record` as the poll read it. */
+function itemRun(record: SyncedItem): Promise<QuickBooksRecordSyncResult> {
+  lastCustomerRun = `${quickBooksRecordWorkflowId('east', 'item', record.listId)}/${randomUUID()}`;
+  return env.client.workflow.execute(quickbooksRecordSync, {
+    workflowId: lastCustomerRun,
+    taskQueue,
+    args: [
+      {
+        connection: 'east',
+        entity: 'item',
+        listId: record.listId,
+        record,
+        settings: sandboxSyncSettings('east'),
+        choices,
+      },
+    ],
+  });
+}
+
+function productOf(listId: string): Record<string, unknown> {
+  const row = sandbox.records.find(sandbox.records.tableBySet('products'), [
+    ['qbsync_companyfile', 'east'],
+    ['qbsync_qblistid', listId],
+  ]);
+  assert.ok(row, `no product for item ${listId}`);
+  return row as Record<string, unknown>;
+}
+
+/**
+ * A service item synced with `desc` at 120.00 (V0), then its price changed in Dynamics to 150 and its description in
+ * QuickBooks (V1, the version the poll reads and the next item run carries).
+ */
+async function itemEditedOnBothSides(
+  name: string,
+  desc: string,
+  quickbooksDesc: string,
+): Promise<{ v0: SyncedItem; v1: SyncedItem; productId: string }> {
+  const v0 = itemInQuickBooks({
+    type: 'ItemServiceAdd',
+    requestId: 'add',
+    fields: { name, salesOrPurchase: { desc, price: '120.00' } },
+  });
+  assert.equal((await itemRun(v0)).outcome, 'created');
+  const productId = String(productOf(v0.listId).productid);
+  await connection.client.update('products', productId, { price: 150 });
+  const v1 = itemInQuickBooks({
+    type: 'ItemServiceMod',
+    requestId: 'edit',
+    fields: { listId: v0.listId, editSequence: v0.editSequence, salesOrPurchase: { desc: quickbooksDesc } },
+  });
+  return { v0, v1, productId };
+}
+
 describe("a QuickBooks edit between an item run's merge and its Mod (real dev server)", () => {
   it("merges the new version: the edit stays and Dynamics' price still reaches QuickBooks", async () => {
-    const item = (request: QbxmlRequest): SyncedItem => inQuickBooks(request) as unknown as SyncedItem;
-    const v0 = item({
-      type: 'ItemServiceAdd',
-      requestId: 'add',
-      fields: { name: 'Harbour Survey', salesOrPurchase: { desc: 'Hull survey', price: '120.00' } },
-    });
-    const run = (record: SyncedItem): Promise<QuickBooksRecordSyncResult> => {
-      lastCustomerRun = `${quickBooksRecordWorkflowId('east', 'item', record.listId)}/${randomUUID()}`;
-      return env.client.workflow.execute(quickbooksRecordSync, {
-        workflowId: lastCustomerRun,
-        taskQueue,
-        args: [
-          {
-            connection: 'east',
-            entity: 'item',
-            listId: record.listId,
-            record,
-            settings: sandboxSyncSettings('east'),
-            choices,
-          },
-        ],
-      });
-    };
-    const itemNow = (): SyncedItem => item({ type: 'ItemQuery', requestId: 'look', listIds: [v0.listId] });
-    const productNow = (): Record<string, unknown> => {
-      const row = sandbox.records.find(sandbox.records.tableBySet('products'), [
-        ['qbsync_companyfile', 'east'],
-        ['qbsync_qblistid', v0.listId],
-      ]);
-      assert.ok(row, 'no product for the item');
-      return row as Record<string, unknown>;
-    };
-    assert.equal((await run(v0)).outcome, 'created');
     // Dynamics changes the price; QuickBooks the description (V1, carried by the run).
-    await connection.client.update('products', String(productNow().productid), { price: 150 });
-    const v1 = item({
-      type: 'ItemServiceMod',
-      requestId: 'edit',
-      fields: { listId: v0.listId, editSequence: v0.editSequence, salesOrPurchase: { desc: 'Hull and rig survey' } },
-    });
+    const { v1 } = await itemEditedOnBothSides('Harbour Survey', 'Hull survey', 'Hull and rig survey');
     let edited = false;
     beforeConnectorRequest = (request) => {
       if (edited || request.type !== 'ItemServiceMod') return;
       edited = true;
-      const now = itemNow();
-      item({
+      const now = itemNow(v1.listId);
+      itemInQuickBooks({
         type: 'ItemServiceMod',
         requestId: 'edit-again',
         fields: { listId: now.listId, editSequence: now.editSequence, salesOrPurchase: { desc: 'Full survey' } },
       });
     };
 
-    await run(v1);
+    await itemRun(v1);
 
     assert.ok(edited, 'the run sent no Mod to QuickBooks');
-    const quickbooks = itemNow() as SyncedItem & { salesOrPurchase?: { desc?: string; price?: string } };
+    const quickbooks = itemNow(v1.listId);
     assert.equal(quickbooks.salesOrPurchase?.desc, 'Full survey', "the Mod put the merged version's description back");
     assert.equal(Number(quickbooks.salesOrPurchase?.price), 150);
-    assert.equal(productNow().description, 'Full survey');
-    assert.equal(Number(productNow().price), 150);
+    assert.equal(productOf(v1.listId).description, 'Full survey');
+    assert.equal(Number(productOf(v1.listId).price), 150);
   });
 });
 
@@ -597,6 +624,92 @@ describe("an account run's Mod applied, its answer lost, a Dynamics save and a Q
     assert.equal(account.emailaddress1, 'billing@jetty.example');
     assert.equal(quickbooks.email, 'billing@jetty.example');
     const history = await env.client.workflow.getHandle(lastAccountRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+  });
+});
+
+/**
+ * The item form of the window above: the run's Mod sets the price, QuickBooks applies it and its answer is lost, then
+ * Dynamics saves another price and a person edits the description in QuickBooks. Price and description travel in one
+ * group of the Mod (`SalesOrPurchaseMod`), so the version read after holds the Mod's price beside an edit inside the
+ * same group.
+ */
+function priceSaveThenDescEditAfterLostMod(listId: string, productId: string): () => boolean {
+  let done = false;
+  answerLost = (request) =>
+    request.type === 'ItemServiceMod' && sent.filter((r) => r.type === 'ItemServiceMod').length === 1;
+  afterConnectorRequest = async (_request, lost) => {
+    if (!lost || done) return;
+    done = true;
+    await connection.client.update('products', productId, { price: 175 });
+    const now = itemNow(listId);
+    itemInQuickBooks({
+      type: 'ItemServiceMod',
+      requestId: 'edit-again',
+      fields: { listId, editSequence: now.editSequence, salesOrPurchase: { desc: 'Complete survey' } },
+    });
+  };
+  return () => done;
+}
+
+describe("an item run's Mod applied, its answer lost, a Dynamics save and a QuickBooks edit in the same group meanwhile (real dev server)", () => {
+  it('keeps the later Dynamics price and the QuickBooks description: both systems end on both', async () => {
+    const { v0, v1, productId } = await itemEditedOnBothSides(
+      'Mooring Inspection',
+      'Chain check',
+      'Chain and buoy check',
+    );
+    const happened = priceSaveThenDescEditAfterLostMod(v0.listId, productId);
+
+    const run = await itemRun(v1);
+
+    assert.ok(happened(), "the run's Mod was not applied with its answer lost");
+    const product = productOf(v0.listId);
+    const quickbooks = itemNow(v0.listId);
+    assert.equal(Number(product.price), 175, "the lost Mod's price went back over the later save");
+    assert.equal(Number(quickbooks.salesOrPurchase?.price), 175, 'the later Dynamics save never reached QuickBooks');
+    assert.equal(product.description, 'Complete survey');
+    assert.equal(quickbooks.salesOrPurchase?.desc, 'Complete survey');
+    assert.equal(run.quickbooksChanged, true);
+    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+  });
+});
+
+/** Workflow id of the last product run started. */
+let lastProductRun = '';
+
+function productRun(productId: string) {
+  lastProductRun = `${dataverseRecordWorkflowId('product', productId)}/${randomUUID()}`;
+  return env.client.workflow.execute(dataverseRecordSync, {
+    workflowId: lastProductRun,
+    taskQueue,
+    args: [{ connection: 'east', entity: 'product', id: productId, quietPeriodMs: 0 }],
+  });
+}
+
+describe("a product run's Mod applied, its answer lost, a Dynamics save and a QuickBooks edit in the same group meanwhile (real dev server)", () => {
+  it('keeps the later Dynamics price and the QuickBooks description: both systems end on both', async () => {
+    const v0 = itemInQuickBooks({
+      type: 'ItemServiceAdd',
+      requestId: 'add',
+      fields: { name: 'Rigging Survey', salesOrPurchase: { desc: 'Mast check', price: '120.00' } },
+    });
+    assert.equal((await itemRun(v0)).outcome, 'created');
+    const productId = String(productOf(v0.listId).productid);
+    await connection.client.update('products', productId, { price: 150 });
+    const happened = priceSaveThenDescEditAfterLostMod(v0.listId, productId);
+
+    await productRun(productId);
+
+    assert.ok(happened(), "the run's Mod was not applied with its answer lost");
+    const product = productOf(v0.listId);
+    const quickbooks = itemNow(v0.listId);
+    assert.equal(Number(product.price), 175, "the lost Mod's price went back over the later save");
+    assert.equal(Number(quickbooks.salesOrPurchase?.price), 175, 'the later Dynamics save never reached QuickBooks');
+    assert.equal(product.description, 'Complete survey');
+    assert.equal(quickbooks.salesOrPurchase?.desc, 'Complete survey');
+    const history = await env.client.workflow.getHandle(lastProductRun).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });

@@ -4,7 +4,7 @@ import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activitie
 import { ACTIVE_STATE_COLUMN } from '../../mapping/activeStatus';
 import { accountToCustomerAdd, accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
-import { holdsSentMod, pairedRowOutcome, planPairedRowMerge, planPairing } from '../../mapping/dynamicsToQuickBooks';
+import { pairedRowOutcome, planPairedRowMerge, planPairing } from '../../mapping/dynamicsToQuickBooks';
 import { numericColumns } from '../../mapping/entityRegistry';
 import { itemToProduct, productToItemAdd, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import { deletedInQuickBooks } from '../../mapping/quickbooksDeletions';
@@ -29,7 +29,7 @@ import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
 import { ensureListRecord, readCustomer, readItem, rememberOwnWrite } from './quickbooksRecords';
 import { mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
-import { isStaleRow, writeBackOverEdit } from './rowBaseOverEdit';
+import { isStaleRow, runHoldsSentMod, writeBackOverEdit } from './rowBaseOverEdit';
 
 /**
  * The Dynamics → QuickBooks flow for rows paired with a QuickBooks list record: accounts into customers, products
@@ -234,7 +234,7 @@ async function pairedRowToQuickBooks<
             // what QuickBooks holds, so the row learns it as the base. Runs recorded before merged it again.
             if (mod === null && patched(MOVED_VERSION_HOLDS_MERGE_PATCH)) return null;
             editedSinceMerge = true;
-            holdsSent = sent !== null && holdsSentMod(modFields(sent), mod && modFields(mod));
+            holdsSent = runHoldsSentMod(sent && modFields(sent), mod && modFields(mod));
             return null;
           }
           if (mod) sent = mod;

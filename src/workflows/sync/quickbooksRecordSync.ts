@@ -7,7 +7,6 @@ import { itemToProduct, itemValuesNotCarried, productToItemMod, type SyncedItem 
 import type { QuickBooksEntity } from '../../mapping/entityRegistry';
 import type { OwnershipPolicy } from '../../mapping/ownership';
 import { DEFAULT_OWNERSHIP } from '../../mapping/ownership';
-import { holdsSentMod } from '../../mapping/dynamicsToQuickBooks';
 import { SUPERSEDED_REREADS } from '../../mapping/rereadLimits';
 import {
   accountSyncFields,
@@ -24,7 +23,7 @@ import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
 import { readCustomer, readDeletion, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
-import { writeBackOverEdit } from './rowBaseOverEdit';
+import { runHoldsSentMod, writeBackOverEdit, type PairedRowReader } from './rowBaseOverEdit';
 
 export interface QuickBooksRecordSyncInput {
   connection: string;
@@ -140,32 +139,56 @@ function movedVersionHoldsTarget(): boolean {
 const BASE_AFTER_LOST_MOD_PATCH = 'quickbooks-record-base-after-lost-mod';
 
 /**
- * The account's sync base becomes `target`, which QuickBooks took with the Mod whose answer was lost (`moved` holds it).
- * The row held `target` once the merge wrote it; a column saved in Dynamics since keeps its value and the time it was
- * saved (`writeBackOverEdit`), so the merge again weighs that save at its own time, not at this write's.
+ * An item run's Mod applied with its answer lost, beside a person's edit in QuickBooks: as for customers above. The
+ * price and description travel in one group of an item Mod, so the edit is most often inside the Mod's own group
+ * (`runHoldsSentMod`). Runs recorded before merged again against the old base.
  */
-async function rowLearnsLostMod(
-  accountId: string,
-  target: SyncFields,
-  moved: CustomerRet,
-  ctx: { companyFile: string; choices: ChoiceMaps },
-  what: string,
-): Promise<void> {
-  const holds = mappedOrFail(customerToAccount(moved, ctx), what);
-  await writeBackOverEdit<AccountRecord>(
-    {
-      entity: 'account',
-      read: async () => {
-        const read = await dataverse.readAccountForQuickBooks({ accountId });
-        return read ? { row: read.account, etag: read.etag } : null;
-      },
-      rowFields: (row) => accountSyncFields(row),
+const ITEM_BASE_AFTER_LOST_MOD_PATCH = 'quickbooks-item-base-after-lost-mod';
+
+/** The account a lost Mod's run writes its base on, read again for each write (its ETag). */
+function accountReader(accountId: string): PairedRowReader<AccountRecord> {
+  return {
+    entity: 'account',
+    read: async () => {
+      const read = await dataverse.readAccountForQuickBooks({ accountId });
+      return read ? { row: read.account, etag: read.etag } : null;
     },
-    accountId,
+    rowFields: (row) => accountSyncFields(row),
+  };
+}
+
+/** The product a lost Mod's run writes its base on. */
+function productReader(productId: string): PairedRowReader<ProductRecord> {
+  return {
+    entity: 'product',
+    read: async () => {
+      const read = await dataverse.readProductForQuickBooks({ productId });
+      return read ? { row: read.product, etag: read.etag } : null;
+    },
+    rowFields: (row) => productSyncFields(row),
+  };
+}
+
+/**
+ * The row's sync base becomes `target`, which QuickBooks took with the Mod whose answer was lost (`moved` holds it, and
+ * `holds` is `moved`'s synced fields). The row held `target` once the merge wrote it; a column saved in Dynamics since
+ * keeps its value and the time it was saved (`writeBackOverEdit`), so the merge again weighs that save at its own time,
+ * not at this write's.
+ */
+async function rowLearnsLostMod<Row>(
+  row: PairedRowReader<Row>,
+  rowId: string,
+  target: SyncFields,
+  holds: SyncFields,
+  moved: CustomerRet | SyncedItem,
+): Promise<void> {
+  await writeBackOverEdit(
+    row,
+    rowId,
     target,
     {},
     target,
-    quickbooksFormOf(target, accountSyncFields(holds), transliterateToWindows1252),
+    quickbooksFormOf(target, holds, transliterateToWindows1252),
     quickbooksVersionOf(moved),
   );
 }
@@ -205,6 +228,9 @@ async function syncVersion(
     if (result.quickbooksTarget) {
       const target = result.quickbooksTarget;
       let movedOn = false;
+      /** The fields of the last Mod handed to QuickBooks, whose answer may have been lost. */
+      let sent: object | null = null;
+      let holdsSent = false;
       const modified = await modifyListRecord<SyncedItem>({
         connection: input.connection,
         current: item,
@@ -219,12 +245,26 @@ async function syncVersion(
           if (mergesMovedVersion && current.editSequence !== item.editSequence) {
             if (mod === null && movedVersionHoldsTarget()) return null;
             movedOn = true;
+            holdsSent = runHoldsSentMod(sent, mod && mod.fields);
             return null;
           }
+          if (mod) sent = mod.fields;
           return mod ? ({ type: `${mod.kind}Mod`, requestId, fields: mod.fields } as QbxmlRequest) : null;
         },
       });
-      if (movedOn) return 'superseded';
+      if (movedOn) {
+        if (holdsSent && patched(ITEM_BASE_AFTER_LOST_MOD_PATCH)) {
+          const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
+          await rowLearnsLostMod(
+            productReader(result.rowId),
+            result.rowId,
+            target,
+            productSyncFields(holds),
+            modified.record,
+          );
+        }
+        return 'superseded';
+      }
       quickbooksChanged = true;
       if (modified.changed) await rememberOwnWrite(input.connection, modified.record);
       const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
@@ -281,7 +321,7 @@ async function syncVersion(
           if (mergesMovedVersion && current.editSequence !== customer.editSequence) {
             if (fields === null && movedVersionHoldsTarget()) return null;
             movedOn = true;
-            holdsSent = sent !== null && holdsSentMod(sent, fields);
+            holdsSent = runHoldsSentMod(sent, fields);
             return null;
           }
           if (fields) sent = fields;
@@ -290,7 +330,14 @@ async function syncVersion(
       });
       if (movedOn) {
         if (holdsSent && patched(BASE_AFTER_LOST_MOD_PATCH)) {
-          await rowLearnsLostMod(result.rowId, target, modified.record, ctx, what);
+          const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
+          await rowLearnsLostMod(
+            accountReader(result.rowId),
+            result.rowId,
+            target,
+            accountSyncFields(holds),
+            modified.record,
+          );
         }
         return 'superseded';
       }

@@ -1,5 +1,5 @@
-import { ApplicationFailure } from '@temporalio/workflow';
-import { planWriteBackOverEdit } from '../../mapping/dynamicsToQuickBooks';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { holdsSentMod, planWriteBackOverEdit } from '../../mapping/dynamicsToQuickBooks';
 import { ETAG_REREADS } from '../../mapping/rereadLimits';
 import type { QuickBooksForm, QuickBooksVersion, SyncFields } from '../../mapping/syncBase';
 import { dataverse } from './activities';
@@ -58,4 +58,16 @@ export async function writeBackOverEdit<Row>(
 export function isStaleRow(err: unknown): boolean {
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof ApplicationFailure && cause.type === 'StaleEtag';
+}
+
+/**
+ * Whether the version a run read after its Mod went out holds that Mod (`sent`, null when none went out) beside a
+ * person's edit: mapping's `holdsSentMod`, given the Mod the merge computes over that version. Runs recorded before
+ * groups were looked into compared whole groups, so an edit inside the Mod's group (an item's description beside the
+ * Mod's price, another line of the Mod's address) merged again against the old base, and the Mod's value went over a
+ * Dynamics save made meanwhile.
+ */
+export function runHoldsSentMod(sent: object | null, stillToSet: object | null): boolean {
+  if (sent === null || !holdsSentMod(sent, stillToSet)) return false;
+  return holdsSentMod(sent, stillToSet, { withinGroups: false }) || patched('lost-mod-held-within-groups');
 }
