@@ -35,8 +35,10 @@ function gatheredPosts<T>(
   const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
   const refused = (status: number, message: string): DataverseError =>
     new DataverseError({ connection: dataverse.connection, method: 'POST', path, status, code: '', message });
+  // A throttled call goes again without the items cancelled meanwhile (`sendSplittingOnRefusal`).
+  const shared = dataverse.forSharedCalls();
   const batch = async (bodies: readonly unknown[]): Promise<Array<ItemOutcome<T>>> => {
-    const parts = await dataverse.batch(
+    const parts = await shared.batch(
       bodies.map((body) => ({ method: 'POST', path, body })),
       { atomic: false },
     );

@@ -67,13 +67,16 @@ export class BulkRowReader {
   private readonly maxValues: number;
   private readonly maxFilterLength: number;
   private readonly log: Logger;
+  /** The worker's client as shared calls use it: a throttled call comes back here to go again without the items cancelled meanwhile. */
+  private readonly dataverse: DataverseClient;
 
   /** `dataverse` is the worker's own client: one call answers the look-ups of many attempts. */
   constructor(
-    private readonly dataverse: DataverseClient,
+    dataverse: DataverseClient,
     readonly lookup: GatheredLookup,
     options: BulkReadOptions = {},
   ) {
+    this.dataverse = dataverse.forSharedCalls();
     this.maxValues = Math.max(1, options.maxValues ?? 100);
     this.maxFilterLength = Math.max(200, options.maxFilterLength ?? 8_000);
     this.log = childLogger({ component: 'bulk-reads', connection: dataverse.connection, entitySet: lookup.entitySet });

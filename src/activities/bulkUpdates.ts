@@ -54,6 +54,8 @@ export class BulkRowUpdater {
   private readonly multiple: GatheredCalls<UpdateItem, RowUpdated> | undefined;
   private readonly batched: GatheredCalls<UpdateItem, RowUpdated>;
   private readonly log: Logger;
+  /** The worker's client as shared calls use it: a throttled call comes back here to go again without the items cancelled meanwhile. */
+  private readonly dataverse: DataverseClient;
 
   /**
    * `dataverse` must be the worker's own client, not a view following activity attempts: one call carries the rows
@@ -61,10 +63,11 @@ export class BulkRowUpdater {
    * `UpdateMultiple` message.
    */
   constructor(
-    private readonly dataverse: DataverseClient,
+    dataverse: DataverseClient,
     readonly entitySet: string,
     options: BulkUpdateOptions & { updateMultiple: boolean },
   ) {
+    this.dataverse = dataverse.forSharedCalls();
     const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
     this.log = childLogger({ component: 'bulk-updates', connection: dataverse.connection, entitySet });
     const cancelled = (when: string): DataverseCancelledError =>

@@ -42,16 +42,19 @@ type UpsertItem = { key: AlternateKey; row: DataverseRow };
 export class BulkUpsertWriter {
   private readonly calls: GatheredCalls<UpsertItem, string>;
   private readonly log: Logger;
+  /** The worker's client as shared calls use it: a throttled call comes back here to go again without the items cancelled meanwhile. */
+  private readonly dataverse: DataverseClient;
 
   /**
    * `dataverse` must be the worker's own client, not a view following activity attempts: one call carries the rows
    * of many attempts, so no single attempt's cancellation may abort it.
    */
   constructor(
-    private readonly dataverse: DataverseClient,
+    dataverse: DataverseClient,
     readonly entitySet: string,
     options: BulkUpsertOptions = {},
   ) {
+    this.dataverse = dataverse.forSharedCalls();
     const maxRows = Math.max(1, Math.min(options.maxRows ?? 100, 1000));
     this.log = childLogger({ component: 'bulk-upserts', connection: dataverse.connection, entitySet });
     this.calls = new GatheredCalls<UpsertItem, string>(

@@ -1,4 +1,5 @@
 import { type AttemptContext } from '../dataverse/client';
+import { DataverseThrottledError } from '../dataverse/errors';
 import { childLogger } from '../observability/logger';
 
 /**
@@ -274,12 +275,25 @@ export class GatheredCalls<I, R> {
 /** One item's outcome of a call that answers item by item (a `$batch` with continue-on-error). */
 export type ItemOutcome<R> = { value: R } | { error: Error };
 
+/** Times a gathered call is sent again after Dataverse throttled it, as a lone request is (the client's default). */
+const THROTTLED_SENDS = 10;
+
+/**
+ * How long a throttled call waits before it goes again: Retry-After (or the client's first back-off where Dataverse
+ * gave none), doubling while the throttling goes on, as a lone request's back-off does, up to a minute.
+ */
+function throttledWaitMs(retryAfterMs: number, throttledBefore: number): number {
+  return Math.max(retryAfterMs, Math.min(retryAfterMs * 2 ** throttledBefore, 60_000));
+}
+
 /**
  * Sends `call` with `attempt`, which answers one outcome per item in their order. When the whole call is refused
  * because of one of its items (`refusedByAnItem`: on a standard table a bulk message is all or nothing), it is split
  * in halves and they are sent again, in order (a later item may rely on an earlier one), until the refused item is
- * alone and fails by itself with the server's reason. Any other failure fails every item of the call as it is: each
- * caller's retry hands its item in again.
+ * alone and fails by itself with the server's reason. A call Dataverse throttled (its client is `forSharedCalls`)
+ * goes again after Retry-After with the items still waiting only: an item whose attempt was cancelled meanwhile is not
+ * written after. Any other failure fails every item of the call as it is: each caller's retry
+ * hands its item in again.
  */
 export async function sendSplittingOnRefusal<I, R>(
   call: readonly GatheredItem<I, R>[],
@@ -287,22 +301,23 @@ export async function sendSplittingOnRefusal<I, R>(
   refusedByAnItem: (error: Error) => boolean,
   onSplit?: (items: number, error: Error) => void,
 ): Promise<void> {
-  const live = call.filter((c) => !c.settled);
+  let live = call.filter((c) => !c.settled);
   if (live.length === 0) return;
   let outcomes: ReadonlyArray<ItemOutcome<R>>;
-  try {
-    outcomes = await attempt(live.map((c) => c.item));
-  } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    if (live.length > 1 && refusedByAnItem(error)) {
-      onSplit?.(live.length, error);
-      const half = Math.ceil(live.length / 2);
-      await sendSplittingOnRefusal(live.slice(0, half), attempt, refusedByAnItem, onSplit);
-      await sendSplittingOnRefusal(live.slice(half), attempt, refusedByAnItem, onSplit);
-      return;
+  for (let throttled = 0; ; throttled++) {
+    try {
+      outcomes = await attempt(live.map((c) => c.item));
+      break;
+    } catch (err) {
+      if (!(err instanceof DataverseThrottledError) || throttled >= THROTTLED_SENDS) {
+        return failOrSplit(live, err, attempt, refusedByAnItem, onSplit);
+      }
+      // The governor holds every start for as long; waiting here instead keeps the call unbuilt meanwhile, so the
+      // items whose attempts end while it waits are left out of it.
+      await new Promise((resolve) => setTimeout(resolve, throttledWaitMs(err.retryAfterMs, throttled)));
+      live = live.filter((c) => !c.settled);
+      if (live.length === 0) return;
     }
-    for (const c of live) c.reject(error);
-    return;
   }
   if (outcomes.length !== live.length) {
     const error = new Error(`a gathered call answered ${outcomes.length} outcomes for ${live.length} items`);
@@ -314,4 +329,23 @@ export async function sendSplittingOnRefusal<I, R>(
     if ('error' in outcome) c.reject(outcome.error);
     else c.resolve(outcome.value);
   });
+}
+
+/** A call refused as a whole: split when one of its items is the cause, else every item fails with the error. */
+async function failOrSplit<I, R>(
+  live: readonly GatheredItem<I, R>[],
+  err: unknown,
+  attempt: (items: readonly I[]) => Promise<ReadonlyArray<ItemOutcome<R>>>,
+  refusedByAnItem: (error: Error) => boolean,
+  onSplit?: (items: number, error: Error) => void,
+): Promise<void> {
+  const error = err instanceof Error ? err : new Error(String(err));
+  if (live.length > 1 && refusedByAnItem(error)) {
+    onSplit?.(live.length, error);
+    const half = Math.ceil(live.length / 2);
+    await sendSplittingOnRefusal(live.slice(0, half), attempt, refusedByAnItem, onSplit);
+    await sendSplittingOnRefusal(live.slice(half), attempt, refusedByAnItem, onSplit);
+    return;
+  }
+  for (const c of live) c.reject(error);
 }

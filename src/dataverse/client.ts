@@ -170,6 +170,8 @@ export class DataverseClient {
   private readonly maxRetryAfterMs: number;
   /** Set on the view `forAttempt` returns: the activity attempt whose cancellation and heartbeat this client follows. */
   private attempt: AttemptContext | undefined = undefined;
+  /** Set on the view `forSharedCalls` returns: a 429 or 503 goes to the caller at once. */
+  private throttlesToCaller = false;
   /** Set on the view `followingAttempts` returns: finds, at each request, the attempt it runs in (if any). */
   private attemptOf: (() => AttemptContext | undefined) | undefined = undefined;
   private readonly requestTimeoutMs: number;
@@ -220,6 +222,18 @@ export class DataverseClient {
   followingAttempts(attemptOf: () => AttemptContext | undefined): DataverseClient {
     const view = Object.create(this) as DataverseClient;
     view.attemptOf = attemptOf;
+    return view;
+  }
+
+  /**
+   * This client for calls that carry the items of many activity attempts (the gathered calls): a 429 or 503 is thrown
+   * at once as `DataverseThrottledError`, not waited out and sent again here. The governor still holds every start
+   * until its Retry-After has passed. The caller then sends again only the items still waiting: the same body sent
+   * again would write a row whose attempt was cancelled meanwhile, perhaps over what a later attempt wrote since.
+   */
+  forSharedCalls(): DataverseClient {
+    const view = Object.create(this) as DataverseClient;
+    view.throttlesToCaller = true;
     return view;
   }
 
@@ -647,7 +661,7 @@ export class DataverseClient {
           Math.min(this.defaultRetryAfterMs * 2 ** (throttles - 1), this.maxRetryAfterMs),
         );
         this.governor.throttled(retryAfterMs);
-        if (throttles > this.maxThrottleRetries || retryAfterMs > this.maxRetryAfterMs) {
+        if (this.throttlesToCaller || throttles > this.maxThrottleRetries || retryAfterMs > this.maxRetryAfterMs) {
           throw mapDataverseError({
             ...this.ctx(req.method, path),
             status: res.status,

@@ -14,6 +14,7 @@ import type { PartyToDataverseInput, ToDataverseResult } from '../../src/activit
 import type { AttemptContext, DataverseClient } from '../../src/dataverse/client';
 import type { DataverseConnection } from '../../src/dataverse/connect';
 import { DataverseCancelledError } from '../../src/dataverse/errors';
+import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
 import { qbListKey } from '../../src/dataverse/entities';
 import { provisionDataverse } from '../../src/dataverse/provisioning';
 import { customerContact, customerToAccount, DEFAULT_OWNERSHIP } from '../../src/mapping';
@@ -234,5 +235,59 @@ describe('record activities write new accounts in shared UpsertMultiple calls', 
       'the queued rows did not travel together',
     );
     written.forEach((id, i) => assert.equal(rowByKey('account', `8000F${i}-1700000000`)?.accountid, id));
+  });
+});
+
+// Issue 11 item 11: no write happens after an attempt was cancelled. A shared call is sent by the worker's own client
+// (no one attempt may abort it); when Dataverse throttles it, what goes again must be the rows still waiting, not the
+// body as first sent: a row whose attempt was cancelled meanwhile would be written minutes later, perhaps over what the
+// activity's next attempt (or a later record run) wrote since.
+describe('a shared write throttled by Dataverse', () => {
+  let dir: string;
+  let sandbox: DataverseSandbox;
+  let connection: DataverseConnection;
+  const faults = new DataverseFaults();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qbsync-bulk-throttled-'));
+    sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: false, keyActivationDelayMs: 0, faults });
+    connection = connectToSandbox(sandbox);
+    await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+  });
+
+  after(async () => {
+    await connection.close();
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('goes again without the row of an attempt cancelled while it was throttled', async () => {
+    const rowOf = (listId: string) =>
+      sandbox.records.find(sandbox.records.tableBySet('accounts'), [
+        ['qbsync_companyfile', 'east'],
+        ['qbsync_qblistid', listId],
+      ]);
+    let attempt: AttemptContext | undefined;
+    const writer = new BulkUpsertWriter(connection.client, 'accounts', {
+      maxRows: 2,
+      gatherMs: 600_000,
+      attemptOf: () => attempt,
+    });
+    const cancel = new AbortController();
+    // Every request is refused 429 (Retry-After: 2 s, as Dataverse sends it) for the next second.
+    faults.startStorm(429, 1_000);
+    attempt = { signal: cancel.signal };
+    const cancelled = writer.upsert(qbListKey('east', '8000D0-1700000000'), { name: 'Throttled Buyer 0' });
+    attempt = undefined;
+    const kept = writer.upsert(qbListKey('east', '8000D1-1700000000'), { name: 'Throttled Buyer 1' });
+    while (faults.injected.throttled429 === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The call was refused; its first row's attempt ends (timed out, say) while the call waits out Retry-After.
+    cancel.abort();
+    await assert.rejects(cancelled, DataverseCancelledError);
+
+    const id = await kept;
+
+    assert.equal(rowOf('8000D1-1700000000')?.accountid, id);
+    assert.equal(rowOf('8000D0-1700000000'), undefined, "the cancelled attempt's row was written after it ended");
   });
 });
