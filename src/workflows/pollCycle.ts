@@ -52,7 +52,7 @@ import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } fr
 import { responseOrFail } from './companyFile/qbxmlFailure';
 import { readQbxml, runQbxml, type PendingQbxml } from './companyFile/runQbxml';
 import { alignReferenceChoices } from './choiceAlignment';
-import { handOffDynamics } from './dynamicsRowHandOff';
+import { handOffDynamicsRows } from './dynamicsRowHandOff';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
 import { dataverse, syncContext } from './sync/activities';
 import { isSyncedItem } from './sync/quickbooksRecords';
@@ -404,7 +404,7 @@ async function finishCycle(
       failedByEntity.set(record.entity, records);
     } else if (record?.side === 'dynamics') {
       if (batchesReport) failedRows.push({ entity: record.entity, id: record.id });
-      else await handOffDynamics(connection, record.entity, record.id, result);
+      else await handOffDynamicsRows(connection, [record], result, false);
     }
   }
   // One batch per entity, not per record: each batch is a workflow of its own.
@@ -413,7 +413,10 @@ async function finishCycle(
   }
   // Dynamics rows need the customers and items of this cycle's QuickBooks records in Dynamics first.
   await settle();
-  for (const { entity, id } of failedRows) await handOffDynamics(connection, entity, id, result);
+  // Rows' runs start a group at a time: one at a time, the 2,000 rows a table Dataverse lists took about 5 events each,
+  // up to 40,000 in this run, near Temporal's 51,200-event limit. Cycles recorded before start them one by one.
+  const rowsTogether = patched('poll-cycle-dynamics-rows-together');
+  await handOffDynamicsRows(connection, failedRows, result, rowsTogether);
 
   // ---- Dynamics → QuickBooks: accounts and products first, orders and won opportunities after (they need customers
   // and items). Runs started before opportunities were synced neither read nor hand off opportunities.
@@ -449,7 +452,13 @@ async function finishCycle(
     ['salesorder', changes.salesOrderIds],
     ['opportunity', opportunityIds],
   ] as const) {
-    for (const id of ids) await handOffDynamics(connection, entity, id, result);
+    // A table's rows are all started before the next table's: an order's run needs its customer's account's run.
+    await handOffDynamicsRows(
+      connection,
+      ids.map((id) => ({ entity, id })),
+      result,
+      rowsTogether,
+    );
     if (ids.length > 0) advance(ids.length, 'Dynamics → QuickBooks');
   }
   for (const entity of dynamicsTables) {

@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import type { DataverseChanges } from '../../src/activities/dataversePairedRows';
 import type { PollCycleStart } from '../../src/activities/syncContext';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
+import { dataverseRecordWorkflowId, type DynamicsEntity } from '../../src/mapping/entityRegistry';
 import { OVERLAP_IDS_AT_MOST } from '../../src/mapping/quickbooksChanges';
 import type { CustomerRet, QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
 import {
@@ -51,6 +52,14 @@ let delivery: { paced: true } | { paced: false; ms: number } = { paced: true };
  * scale): a batch of many records takes longer than one of few.
  */
 let msPerRecord = 0;
+
+/** The Dynamics rows the stand-in Dataverse finds changed, and the failed records a cycle begins with. */
+let dynamicsChanges: Omit<DataverseChanges, 'cursors' | 'echoesSkipped'> = {
+  accountIds: [],
+  productIds: [],
+  salesOrderIds: [],
+};
+let failedRecords: string[] = [];
 
 /** Minutes between customers' TimeModified: one, or a second (a fresh import: every customer in the overlap window). */
 let spacingMs = 60_000;
@@ -141,14 +150,14 @@ before(async () => {
             receivingConnection: 'east',
           },
           options: { customerTypes: [], terms: [] },
-          failedRecords: [],
+          failedRecords,
         });
       },
       ownWritesOf(): Promise<Record<string, string>> {
         return Promise.resolve({});
       },
       listDataverseChanges(): Promise<DataverseChanges> {
-        return Promise.resolve({ accountIds: [], productIds: [], salesOrderIds: [], cursors: {}, echoesSkipped: 0 });
+        return Promise.resolve({ ...dynamicsChanges, cursors: {}, echoesSkipped: 0 });
       },
     },
   });
@@ -232,7 +241,7 @@ async function cycleOver(count: number, jobs = false, batchesAtOnce?: number) {
   await Promise.all(deliveries);
   const cursors = await keeper.query(syncCursorsQuery);
   await keeper.terminate();
-  return { result, cursors, runs: await runsOf(workflowId, handle.firstExecutionRunId) };
+  return { result, cursors, workflowId, runs: await runsOf(workflowId, handle.firstExecutionRunId) };
 }
 
 describe('poll cycle: history bounded whatever the number of records (real dev server)', () => {
@@ -338,5 +347,86 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
     assert.equal(runs.length, 1);
     assert.equal(submitted.length, 1);
     assert.deepEqual(result.handedOff, {});
+  });
+});
+
+describe('poll cycle: Dynamics rows handed off in a bounded history (real dev server)', () => {
+  it('starts the runs of changed Dynamics rows a group at a time, each table’s before the next', async () => {
+    // Dataverse lists up to 2,000 changed rows a table, and a run that started each row's child on its own, one after
+    // another, took about 5 events a row: 8,000 rows near Temporal's 51,200-event limit in the cycle's last run.
+    const rows = (n: number) => Array.from({ length: n }, () => randomUUID());
+    const failed = rows(20);
+    const tables: [DynamicsEntity, string[]][] = [
+      ['account', rows(200)],
+      ['product', rows(40)],
+      ['salesorder', rows(30)],
+      ['opportunity', rows(10)],
+    ];
+    const of = (entity: DynamicsEntity) => tables.find(([e]) => e === entity)![1];
+    // Rows whose run is still going when the poll finds them changed: the start is refused and the run is told.
+    const runningRows = [of('account')[3]!, of('account')[150]!, of('product')[0]!];
+    const running = await Promise.all(
+      runningRows.map((id) =>
+        env.client.workflow.start('dataverseRecordSync', {
+          workflowId: dataverseRecordWorkflowId(of('account').includes(id) ? 'account' : 'product', id),
+          taskQueue,
+        }),
+      ),
+    );
+    const idle = await cycleOver(0);
+    dynamicsChanges = {
+      accountIds: of('account'),
+      productIds: of('product'),
+      salesOrderIds: of('salesorder'),
+      opportunityIds: of('opportunity'),
+    };
+    failedRecords = failed.map((id) => dataverseRecordWorkflowId('account', id));
+    let busy: Awaited<ReturnType<typeof cycleOver>>;
+    try {
+      busy = await cycleOver(0);
+    } finally {
+      dynamicsChanges = { accountIds: [], productIds: [], salesOrderIds: [] };
+      failedRecords = [];
+    }
+    const { result } = busy;
+    const handedOff = failed.length + tables.reduce((sum, [, ids]) => sum + ids.length, 0);
+    assert.equal(result.handedOff['d365:account'], failed.length + of('account').length);
+    assert.equal(result.handedOff['d365:product'], of('product').length);
+    assert.equal(result.handedOff['d365:salesorder'], of('salesorder').length);
+    assert.equal(result.handedOff['d365:opportunity'], of('opportunity').length);
+    // The first 100 in the order handed off: failed rows, then accounts as Dataverse listed them.
+    assert.deepEqual(
+      result.dynamicsIds,
+      [...failed, ...of('account')].slice(0, 100).map((id) => dataverseRecordWorkflowId('account', id)),
+    );
+    for (const handle of running) assert.equal(await handle.result(), 1, `${handle.workflowId} told of the change`);
+
+    // From the run's history: when each row's child was asked for, and when its start (or refusal) came back.
+    const events = (await env.client.workflow.getHandle(busy.workflowId).fetchHistory()).events ?? [];
+    const asked = new Map<string, number>();
+    const answered = new Map<string, number>();
+    events.forEach((e, at) => {
+      const initiated = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+      if (initiated && !asked.has(initiated)) asked.set(initiated, at);
+      const answer =
+        e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId ??
+        e.startChildWorkflowExecutionFailedEventAttributes?.workflowId;
+      if (answer) answered.set(answer, at);
+    });
+    // Failed rows once the batches have reported, then accounts and products before the orders and opportunities that
+    // need them: every row of one table is started before any of the next is asked for.
+    const order: [DynamicsEntity, string[]][] = [['account', failed], ...tables];
+    for (const [[entity, ids], [nextEntity, nextIds]] of order
+      .slice(0, -1)
+      .map((t, i) => [t, order[i + 1]!] as const)) {
+      const lastAnswer = Math.max(...ids.map((id) => answered.get(dataverseRecordWorkflowId(entity, id)) ?? Infinity));
+      const firstAsked = Math.min(...nextIds.map((id) => asked.get(dataverseRecordWorkflowId(nextEntity, id))!));
+      assert.ok(lastAnswer < firstAsked, `${entity} rows started (event ${lastAnswer}) before ${nextEntity} rows`);
+    }
+
+    const [before, after] = [idle.runs.at(-1)!.events, busy.runs.at(-1)!.events];
+    const perRow = (after - before) / handedOff;
+    console.log(`${handedOff} Dynamics rows handed off: ${after} events vs ${before} idle, ${perRow.toFixed(2)} a row`);
+    assert.ok(perRow < 2.5, `${perRow.toFixed(2)} events a row handed off (${after} events vs ${before} idle)`);
   });
 });

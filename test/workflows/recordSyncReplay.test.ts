@@ -94,6 +94,12 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
     type: 'pollCycle',
     took: (run) => run.signals.includes('recordBatchReport') && run.signalsSent.includes('recordBatchRelease'),
   },
+  // Every cycle that reaches its Dynamics rows asks: one that took the branch started rows' runs a group at a time.
+  {
+    patch: 'poll-cycle-dynamics-rows-together',
+    type: 'pollCycle',
+    took: (run) => run.children.some((id) => id.startsWith('d365/')),
+  },
 ];
 
 describe('workflows replay the histories recorded before each change', () => {
@@ -159,6 +165,19 @@ describe('workflows replay the histories recorded before each change', () => {
             run.type === 'quickbooksRecordBatch' &&
             run.signals.includes('recordBatchRelease') &&
             run.signalsSent.includes('recordBatchReport'),
+        ),
+    );
+  });
+
+  it('has a poll cycle that started its Dynamics rows’ runs one after another, before they went a group at a time', () => {
+    assert.ok(
+      recorded
+        .map(recordedRun)
+        .some(
+          (run) =>
+            run.type === 'pollCycle' &&
+            !run.patches.includes('poll-cycle-dynamics-rows-together') &&
+            run.children.some((id) => id.startsWith('d365/')),
         ),
     );
   });
