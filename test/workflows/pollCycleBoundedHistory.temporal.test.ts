@@ -427,6 +427,8 @@ describe('poll cycle: Dynamics rows handed off in a bounded history (real dev se
     const [before, after] = [idle.runs.at(-1)!.events, busy.runs.at(-1)!.events];
     const perRow = (after - before) / handedOff;
     console.log(`${handedOff} Dynamics rows handed off: ${after} events vs ${before} idle, ${perRow.toFixed(2)} a row`);
-    assert.ok(perRow < 2.5, `${perRow.toFixed(2)} events a row handed off (${after} events vs ${before} idle)`);
+    // Two events a row (the start and its answer) plus the workflow tasks the answers arrive in, which depend on the
+    // machine's load (2.13 to 2.36 seen at a load of 9 on 2 cores); one row after another took 5.05.
+    assert.ok(perRow < 3, `${perRow.toFixed(2)} events a row handed off (${after} events vs ${before} idle)`);
   });
 });
