@@ -14,9 +14,11 @@
  *   carried and a person edited the email in QuickBooks (`*-base-after-lost-mod`);
  * - an item run and a product run whose Mod of the price was applied with its answer lost while Dynamics saved another
  *   price and a person edited the description, in the same group of the Mod (`quickbooks-item-base-after-lost-mod`,
- *   `lost-mod-held-within-groups`).
+ *   `lost-mod-held-within-groups`);
+ * - a poll cycle whose customer read QuickBooks answered unreadably (a note holding `&#11;`), beside a Dynamics account
+ *   to send (`poll-cycle-unreadable-list-skipped`).
  *
- *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|…]
+ *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
  * Scenarios named after the label are the only ones run (all when none is named): a change to one path needs only its
  * own histories recorded.
@@ -607,6 +609,29 @@ async function lostItemModBesideQuickBooksEdit(stack: SyncStack): Promise<Record
   ];
 }
 
+/**
+ * A customer note holding `&#11;` (a vertical tab pasted from Word) makes QuickBooks' answer to the poll's customer read
+ * unreadable, beside a Dynamics account to send to QuickBooks. Before `poll-cycle-unreadable-list-skipped` the cycle
+ * failed at once on the rejected read; with it, the other lists and Dynamics synced and the cycle failed at its end.
+ */
+async function unreadableCustomerList(stack: SyncStack): Promise<RecordedRun[]> {
+  const answer = stack.quickbooks.files.east!.processRequest(
+    '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError"><CustomerAddRq>' +
+      '<CustomerAdd><Name>Pasted From Word Ltd</Name><Notes>first line&#11;second line</Notes></CustomerAdd>' +
+      '</CustomerAddRq></QBXMLMsgsRq></QBXML>',
+  );
+  assert.doesNotMatch(answer, /statusSeverity="Error"/, answer);
+  await stack.dataverse.create(ENTITY_SETS.account, { name: 'Vertical Tab Traders', customertypecode: 3 });
+  const failure = await stack.cycle('east').then(
+    () => 'completed',
+    (err: unknown) => String((err as { cause?: Error }).cause?.message ?? err),
+  );
+  assert.match(failure, /the Customer list.*could not be read: .*&#11;/, 'the cycle failed on the customer read');
+  const poll = await stack.env.client.workflow.getHandle('poll/east').describe();
+  console.log(`poll: ${failure}\n${runSummary(await historyOf(stack, 'poll/east', poll.runId))}`);
+  return [{ name: 'pollCycle-unreadable-customers', workflowId: 'poll/east', runId: poll.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -624,6 +649,7 @@ async function main(): Promise<void> {
       runs.push(...(await lostModBesideQuickBooksEdit(stack)));
     if (named.length === 0 || named.includes('item-lost-mod-window'))
       runs.push(...(await lostItemModBesideQuickBooksEdit(stack)));
+    if (named.length === 0 || named.includes('unreadable')) runs.push(...(await unreadableCustomerList(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);
