@@ -50,7 +50,8 @@ import type {
 } from '../qbxml/requests';
 import { advanceCursorsSignal, companyFileWorkflowId, forgetOwnWritesSignal } from './companyFile/messages';
 import { responseOrFail } from './companyFile/qbxmlFailure';
-import { readQbxml, runQbxml, type PendingQbxml } from './companyFile/runQbxml';
+import { readQbxml, runQbxml, type PendingQbxml, type QbxmlOutcome } from './companyFile/runQbxml';
+import { UNREADABLE_ANSWER_HRESULT } from './companyFile/unreadableAnswers';
 import { alignReferenceChoices } from './choiceAlignment';
 import { handOffDynamicsRows } from './dynamicsRowHandOff';
 import { describePollProgress, pollProgressQuery, type PollProgress } from './pollProgress';
@@ -135,6 +136,8 @@ export interface PollCycleResult {
   echoesSkipped: number;
   /** Workflow ids of the Dynamics rows handed off (first 100), for the cycle's own audit. */
   dynamicsIds: string[];
+  /** Lists whose answer QuickBooks gave could not be read, with why: their cursors stayed and the cycle failed. */
+  unreadable?: { list: string; reason: string }[];
 }
 
 /** List name in the cursor keys and the qbXML query of each QuickBooks list the cycle reads. */
@@ -164,6 +167,11 @@ const OWN_WRITES_PER_PAGE_PATCH = 'poll-cycle-own-writes-per-page';
  * every page before it could pause: at scale 1, one run of 14.2 MB. Runs started before await their batches.
  */
 const BATCHES_REPORT_PATCH = 'poll-cycle-batches-report';
+/**
+ * Issue 11 item 3: a list whose answer could not be read keeps its cursor while the rest of the cycle syncs, and the
+ * cycle fails at its end naming it (`unreadableReads`). Runs recorded before failed at once.
+ */
+const UNREADABLE_LIST_PATCH = 'poll-cycle-unreadable-list-skipped';
 /** Record batches running at once unless the input says otherwise. */
 const BATCHES_AT_ONCE = 4;
 /** A cycle waiting for its batches fails after this long without any report, naming the batches it waits for. */
@@ -907,14 +915,21 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     };
     return continueAsNew<typeof pollCycle>({ ...input, carried: carry });
   }
-  // Any list QuickBooks could not read fails the cycle before a cursor moves.
+  // Any list QuickBooks could not read fails the cycle before a cursor moves, but for an unreadable answer (below).
   const [types, ...lists] = read.outcomes;
   responseOrFail(types, 'reading customer types');
-  [...QB_LISTS.map((l) => l.list), 'Invoice'].forEach((list, i) =>
-    responseOrFail(lists[i], `reading the ${list} list`),
-  );
-  responseOrFail(lists[QB_LISTS.length + 1], 'reading deleted list records');
-  responseOrFail(lists[QB_LISTS.length + 2], 'reading deleted invoices');
+  const unreadable = unreadableReads(lists);
+  for (const { key } of unreadable) {
+    // Read again from where it stood by the next cycle: what it handed off before the unreadable page goes again.
+    for (const suffix of ['', ':seen', ':from']) delete advanced[`${key}${suffix}`];
+  }
+  const skipped = new Set(unreadable.map((u) => u.list));
+  [...QB_LISTS.map((l) => l.list), 'Invoice'].forEach((list, i) => {
+    if (!skipped.has(list)) responseOrFail(lists[i], `reading the ${list} list`);
+  });
+  if (!skipped.has(DELETED_LISTS)) responseOrFail(lists[QB_LISTS.length + 1], 'reading deleted list records');
+  if (!skipped.has(DELETED_INVOICES)) responseOrFail(lists[QB_LISTS.length + 2], 'reading deleted invoices');
+  if (unreadable.length > 0) result.unreadable = unreadable.map(({ list, reason }) => ({ list, reason }));
   await handOffAll();
   if (!choices) await align();
 
@@ -926,10 +941,55 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
       await syncBatch({ connection, entity, records: slice, withRecord: true, afterEarlier: true });
     }
   }
-  return finishCycle(
+  const finished = await finishCycle(
     { input, start, ctx, result, progress, advance, syncBatch, settle, batchesReport },
-    { paymentInvoices: [], deletedInvoices, salesOrderInvoices, forget: readVersions, advanced },
+    // Own writes stay known while a skipped list is read again: its next read must still tell its echoes.
+    {
+      paymentInvoices: [],
+      deletedInvoices,
+      salesOrderInvoices,
+      forget: skipped.size > 0 ? {} : readVersions,
+      advanced,
+    },
   );
+  if (unreadable.length > 0) {
+    // Loud once everything else synced: a schedule run shows failed, and `qbsync check` and the Web UI with it.
+    throw ApplicationFailure.create({
+      type: 'UnreadableQuickBooksList',
+      nonRetryable: true,
+      message:
+        unreadable.map(({ list, reason }) => `The poll skipped the ${list} list: ${reason}`).join('; ') +
+        '. The record must be fixed in QuickBooks (remove the control character, or trim a very long note); every ' +
+        'other list and Dynamics synced, and each poll reads that list again from where it stood.',
+      details: [finished],
+    });
+  }
+  return finished;
+}
+
+/** The deletion reads, named as lists are in a cycle's result. */
+const DELETED_LISTS = 'ListDeleted';
+const DELETED_INVOICES = 'TxnDeleted';
+
+/**
+ * Issue 11 item 3: the reads of a streamed cycle whose answer QuickBooks gave and the gateway could not read (a note
+ * holding `&#11;`, an answer over its body limit), which the company file returns rejected. One such record used to
+ * fail every cycle of its company file before any cursor moved or Dynamics was read; now the cycle goes on without
+ * that list. Asked only when a read came back unreadable: cycles recorded before failed right there.
+ */
+function unreadableReads(outcomes: QbxmlOutcome[]): { list: string; key: string; reason: string }[] {
+  const reads = [
+    ...[...QB_LISTS.map((l) => l.list), 'Invoice'].map((list) => ({ list, key: `qb:${list}` })),
+    { list: DELETED_LISTS, key: DELETIONS_CURSOR },
+    { list: DELETED_INVOICES, key: INVOICE_DELETIONS_CURSOR },
+  ];
+  const unreadable = reads.flatMap(({ list, key }, i) => {
+    const outcome = outcomes[i];
+    return outcome?.kind === 'rejected' && outcome.hresult === UNREADABLE_ANSWER_HRESULT
+      ? [{ list, key, reason: outcome.message }]
+      : [];
+  });
+  return unreadable.length > 0 && patched(UNREADABLE_LIST_PATCH) ? unreadable : [];
 }
 
 function fromCursor(cursors: Readonly<Record<string, string>>, key: string, overlapMs: number) {
