@@ -1,5 +1,5 @@
 import { chooseQbxmlVersion } from '../qbxml/versions';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { DataverseTarget, DeploymentConnection, GatewayEndpoint } from '../config/deployment';
 import { userPrivileges, webhookRegistrations, whoAmI, type WebhookRegistration } from '../dataverse/applicationUser';
 import {
@@ -95,7 +95,10 @@ async function checkTemporal(deps: ConnectionCheckDeps, findings: CheckFinding[]
       const namespaceOk = await checkNamespace(client, target.namespace, inTime, findings);
       if (!namespaceOk) return;
       await checkSearchAttributes(client, target.namespace, inTime, findings);
-      for (const connection of deps.connections) await checkCompanyFile(client, connection, deps, inTime, findings);
+      for (const connection of deps.connections) {
+        await checkCompanyFile(client, connection, deps, inTime, findings);
+        await checkLastPoll(client, connection.name, inTime, findings, deps.now?.() ?? new Date());
+      }
     });
   } catch (error) {
     if (findings.some((f) => f.check === 'reachable')) throw error;
@@ -196,6 +199,79 @@ function age(fromMs: number, now: Date): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)} min ago`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)} h ago`;
   return `${Math.round(seconds / 86_400)} days ago`;
+}
+
+/** Closed poll runs looked at to find the connection's last one (other workflows' ids may share the prefix). */
+const POLL_RUNS_LOOKED_AT = 20;
+
+/**
+ * The connection's last poll cycle that ended. The schedule goes on after a failed run and nothing else would show it:
+ * a list whose answer QuickBooks gave cannot be read (`UnreadableQuickBooksList`) fails every cycle until the record
+ * is fixed in QuickBooks, while every other list and Dynamics still sync.
+ */
+async function checkLastPoll(
+  client: Client,
+  name: string,
+  inTime: InTime,
+  findings: CheckFinding[],
+  now: Date,
+): Promise<void> {
+  const add = (ok: boolean, detail: string, fix?: string): void => {
+    findings.push({
+      area: 'company-file',
+      connection: name,
+      check: `${name}: last poll`,
+      ok,
+      detail,
+      ...(fix ? { fix } : {}),
+    });
+  };
+  // `poll/<name>` when started by hand; a schedule's runs add the time they were due: `poll/<name>-<time>`.
+  const ownId = new RegExp(`^poll/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(-\\d{4}-\\d\\d-\\d\\dT.*)?$`);
+  let last: WorkflowExecutionInfo | undefined;
+  try {
+    last = await inTime(async () => {
+      let looked = 0;
+      const runs = client.workflow.list({
+        query: `WorkflowId STARTS_WITH 'poll/${name}' AND ExecutionStatus != 'Running'`,
+      });
+      for await (const run of runs) {
+        if (ownId.test(run.workflowId)) return run;
+        if (++looked >= POLL_RUNS_LOOKED_AT) break;
+      }
+      return undefined;
+    });
+  } catch (error) {
+    add(false, `poll runs cannot be listed: ${messageOf(error)}`);
+    return;
+  }
+  if (!last) {
+    add(true, 'no poll cycle has ended yet');
+    return;
+  }
+  const ended = last.closeTime ? ` ${age(last.closeTime.getTime(), now)}` : '';
+  if (last.status.name === 'COMPLETED') {
+    add(true, `${last.workflowId} completed${ended}`);
+    return;
+  }
+  let failure = '';
+  if (last.status.name === 'FAILED') {
+    const outcome = await inTime(() =>
+      client.workflow
+        .getHandle(last.workflowId, last.runId)
+        .result()
+        .then(
+          () => '',
+          (error: unknown) => messageOf((error as { cause?: unknown }).cause ?? error),
+        ),
+    );
+    failure = outcome ? `: ${outcome}` : '';
+  }
+  add(
+    false,
+    `${last.workflowId} ${last.status.name.toLowerCase()}${ended}${failure}`,
+    `Read its failure in the Temporal UI. An unreadable QuickBooks list (UnreadableQuickBooksList) names the record to fix in QuickBooks; the other lists and Dynamics still sync meanwhile (docs/deployment.md).`,
+  );
 }
 
 async function checkCompanyFile(

@@ -437,6 +437,63 @@ describe('qbsync check', () => {
     );
   });
 
+  it('names the last poll cycle when it failed, with its failure, and says it once a later one completed', async () => {
+    const deps: ConnectionCheckDeps = {
+      temporal: { address: suite.env.address, namespace: 'default' },
+      withTemporal: (work) => work(suite.env.client),
+      dataverseTarget: () => {
+        throw new Error('not under test');
+      },
+      gateway: { publicUrl: suite.stack.gateway.url },
+      connections: [
+        {
+          name: 'north',
+          companyFileLabel: 'north office',
+          qbwc: { userName: 'qb-north', companyFilePath: '' },
+          hasWebhook: false,
+          schedule: { every: '1h', paused: false },
+          sync: sandboxSyncSettings('north'),
+        },
+      ],
+    };
+    const lastPoll = async (): Promise<CheckFinding | undefined> =>
+      (await runConnectionCheck(deps)).find((f) => f.check === 'north: last poll');
+    assert.equal((await lastPoll())?.detail, 'no poll cycle has ended yet');
+    // A scheduled run (its id carries the time it was due) that skipped an unreadable list, as pollCycle fails then;
+    // and another workflow whose id merely starts alike, which is not the connection's poll.
+    await suite.env.client.workflow
+      .execute('failedPollCycle', {
+        workflowId: 'poll/north-2026-12-07T01:00:00Z',
+        taskQueue,
+        args: ['The poll skipped the Customer list: the answer could not be read'],
+      })
+      .catch(() => undefined);
+    await suite.env.client.workflow
+      .execute('failedPollCycle', { workflowId: 'poll/northern', taskQueue, args: ['another connection'] })
+      .catch(() => undefined);
+    // Visibility follows the runs' ends a moment later.
+    const untilLastPoll = async (done: (f: CheckFinding | undefined) => boolean): Promise<CheckFinding | undefined> => {
+      let finding = await lastPoll();
+      for (let i = 0; i < 50 && !done(finding); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        finding = await lastPoll();
+      }
+      return finding;
+    };
+    const failed = await untilLastPoll((f) => f?.ok === false);
+    assert.ok(failed, 'no last-poll finding');
+    assert.equal(failed.ok, false);
+    assert.match(failed.detail, /^poll\/north-2026-12-07T01:00:00Z failed .*: The poll skipped the Customer list/);
+    assert.match(failed.fix ?? '', /\(UnreadableQuickBooksList\) names the record to fix in QuickBooks/);
+
+    await suite.env.client.workflow.execute('completedPollCycle', {
+      workflowId: 'poll/north-2026-12-07T02:00:00Z',
+      taskQueue,
+    });
+    const completed = await untilLastPoll((f) => f?.ok === true);
+    assert.match(completed?.detail ?? '', /^poll\/north-2026-12-07T02:00:00Z completed/);
+  });
+
   it('names a company file whose workflow tasks keep failing', async () => {
     // A run the worker cannot execute (here: a type it does not know) fails every workflow task, as a bricked run does.
     await suite.env.client.workflow.start('noSuchCompanyFileWorkflow', {
