@@ -16,7 +16,9 @@
  *   price and a person edited the description, in the same group of the Mod (`quickbooks-item-base-after-lost-mod`,
  *   `lost-mod-held-within-groups`);
  * - a poll cycle whose customer read QuickBooks answered unreadably (a note holding `&#11;`), beside a Dynamics account
- *   to send (`poll-cycle-unreadable-list-skipped`).
+ *   to send (`poll-cycle-unreadable-list-skipped`);
+ * - branches of older patches (`older-patches`): a read restarted after its iterator died with its session, a job's
+ *   account found by its full name after its Add's answer was lost, and the company file that answered busy meanwhile.
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -632,6 +634,80 @@ async function unreadableCustomerList(stack: SyncStack): Promise<RecordedRun[]> 
   return [{ name: 'pollCycle-unreadable-customers', workflowId: 'poll/east', runId: poll.runId }];
 }
 
+/**
+ * Branches of patches older than `PATCHED_PATHS`' own recordings, taken on today's code so that a later change to them
+ * fails a replay: a read whose iterator died with its session (`qbxml-iterator-restart`); a Dynamics account that is a
+ * job of a paired account, whose Add's answer is lost, found by its full name (`dynamics-account-job-full-name`); and
+ * the company file's run that answered the next Web Connector busy while that Add might still be executing, then let it
+ * take over once the write settled (`company-file-busy-while-writing`, `company-file-writes-settle`).
+ */
+async function olderPatchedBranches(stack: SyncStack): Promise<RecordedRun[]> {
+  const file = stack.quickbooks.files.east!;
+  const read = await stack.env.client.workflow.start('quickbooksListRead', {
+    workflowId: `read/east/customers/${randomUUID().slice(0, 8)}`,
+    taskQueue: 'sync-e2e',
+    args: [{ connection: 'east', list: 'Customer', pageSize: 5 }],
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  // The Web Connector dies after the first page: QuickBooks ends the session and its iterator with it.
+  const aborted = await stack.quickbooks
+    .connector('east', companyFileProcessor(file))
+    .runSession({ abortAfterRoundTrips: 1 });
+  assert.equal(aborted.outcome, 'aborted');
+  // `settle` waits for record runs only: the read's next sessions are driven here until it has its whole list.
+  let readDone = false;
+  const readResult = read.result().finally(() => (readDone = true));
+  readResult.catch(() => undefined);
+  for (let i = 0; i < 60 && !readDone; i++) {
+    await stack.quickbooks.connector('east', companyFileProcessor(file)).runSession();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await readResult;
+  const readHistory = await historyOf(stack, read.workflowId, read.firstExecutionRunId);
+  assert.ok(patchIdsOf(readHistory).includes('qbxml-iterator-restart'), runSummary(readHistory));
+
+  const parent = inQuickBooks(stack, {
+    type: 'CustomerAdd',
+    requestId: 'add',
+    fields: { name: 'Keel Holdings', phone: '555-4410' },
+  }) as CustomerRet;
+  await customerRun(stack, parent);
+  const parentAccountId = String((await accountOf(stack, parent.listId)).accountid);
+  const jobId = randomUUID();
+  await stack.dataverse.create(ENTITY_SETS.account, {
+    accountid: jobId,
+    name: 'Keel Refit 2027',
+    'parentaccountid@odata.bind': `/accounts(${parentAccountId})`,
+    // `readAccountForQuickBooks` takes the parent only when both rows name one company file; a new row names none
+    // yet, and would become a top-level customer first (a job once the account is next synced).
+    qbsync_companyfile: 'east',
+  });
+  const jobRun = await stack.env.client.workflow.start(dataverseRecordSync, {
+    workflowId: dataverseRecordWorkflowId('account', jobId),
+    taskQueue: 'sync-e2e',
+    args: [{ connection: 'east', entity: 'account', id: jobId, quietPeriodMs: 0 }],
+  });
+  // The job's Add is applied and its answer lost: the company file answers the next Web Connector busy while that
+  // write may still be executing, lets it take over once the write has settled, and the run finds the job it made by
+  // its full name.
+  assert.equal(await cutSessionAfter(stack, '<CustomerAddRq', 30), true, 'the job’s Add reached QuickBooks');
+  await untilCutWritesSettle(stack);
+  await jobRun.result();
+  const jobHistory = await historyOf(stack, jobRun.workflowId, jobRun.firstExecutionRunId);
+  assert.ok(patchIdsOf(jobHistory).includes('dynamics-account-job-full-name'), runSummary(jobHistory));
+
+  const companyFileRuns = (await runChain(stack, 'qbfile/east')).filter(({ history }) => {
+    const patches = patchIdsOf(history);
+    return patches.includes('company-file-busy-while-writing') && patches.includes('company-file-writes-settle');
+  });
+  assert.ok(companyFileRuns.length > 0, 'no company file run answered busy, then let a settled session take over');
+  return [
+    { name: 'quickbooksListRead-iterator-restart', workflowId: read.workflowId, runId: read.firstExecutionRunId },
+    { name: 'd365-account-job-full-name', workflowId: jobRun.workflowId, runId: jobRun.firstExecutionRunId },
+    { name: 'qbfile-east-busy-then-settled', workflowId: 'qbfile/east', runId: companyFileRuns[0]!.runId },
+  ];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -650,6 +726,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('item-lost-mod-window'))
       runs.push(...(await lostItemModBesideQuickBooksEdit(stack)));
     if (named.length === 0 || named.includes('unreadable')) runs.push(...(await unreadableCustomerList(stack)));
+    if (named.length === 0 || named.includes('older-patches')) runs.push(...(await olderPatchedBranches(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

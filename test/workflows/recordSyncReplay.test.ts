@@ -69,6 +69,13 @@ function recordedRun(file: string): RecordedRun {
 const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) => boolean }[] = [
   { patch: 'poll-cycle-streamed-read', type: 'pollCycle', took: (run) => run.continuedAsNew },
   { patch: 'sales-order-to-quickbooks-sales-order', type: 'dataverseRecordSync' },
+  // Older patches, recorded on the code of session 13 (`older-patches`): a read restarted after its iterator died with
+  // its session; a job's account looked up by its full name after its Add's answer was lost; the company file that
+  // answered the next Web Connector busy while that Add might still be executing, then let it take over.
+  { patch: 'qbxml-iterator-restart', type: 'quickbooksListRead' },
+  { patch: 'dynamics-account-job-full-name', type: 'dataverseRecordSync' },
+  { patch: 'company-file-busy-while-writing', type: 'companyFile' },
+  { patch: 'company-file-writes-settle', type: 'companyFile' },
   {
     patch: 'quickbooks-record-mod-on-merged-version',
     type: 'quickbooksRecordSync',
