@@ -437,25 +437,28 @@ describe('qbsync check', () => {
     );
   });
 
+  /** A connection of this deployment with no QBWC path configured. */
+  const office = (name: string): DeploymentConnection => ({
+    name,
+    companyFileLabel: `${name} office`,
+    qbwc: { userName: `qb-${name}`, companyFilePath: '' },
+    hasWebhook: false,
+    schedule: { every: '1h', paused: false },
+    sync: sandboxSyncSettings(name),
+  });
+  /** The checks of Temporal and of `connection`'s company file, on this suite's dev server (Dataverse not under test). */
+  const companyFileChecks = (connection: DeploymentConnection): ConnectionCheckDeps => ({
+    temporal: { address: suite.env.address, namespace: 'default' },
+    withTemporal: (work) => work(suite.env.client),
+    dataverseTarget: () => {
+      throw new Error('not under test');
+    },
+    gateway: { publicUrl: suite.stack.gateway.url },
+    connections: [connection],
+  });
+
   it('names the last poll cycle when it failed, with its failure, and says it once a later one completed', async () => {
-    const deps: ConnectionCheckDeps = {
-      temporal: { address: suite.env.address, namespace: 'default' },
-      withTemporal: (work) => work(suite.env.client),
-      dataverseTarget: () => {
-        throw new Error('not under test');
-      },
-      gateway: { publicUrl: suite.stack.gateway.url },
-      connections: [
-        {
-          name: 'north',
-          companyFileLabel: 'north office',
-          qbwc: { userName: 'qb-north', companyFilePath: '' },
-          hasWebhook: false,
-          schedule: { every: '1h', paused: false },
-          sync: sandboxSyncSettings('north'),
-        },
-      ],
-    };
+    const deps = companyFileChecks(office('north'));
     const lastPoll = async (): Promise<CheckFinding | undefined> =>
       (await runConnectionCheck(deps)).find((f) => f.check === 'north: last poll');
     assert.equal((await lastPoll())?.detail, 'no poll cycle has ended yet');
@@ -501,23 +504,7 @@ describe('qbsync check', () => {
       taskQueue,
       args: [],
     });
-    const south: DeploymentConnection = {
-      name: 'south',
-      companyFileLabel: 'south office',
-      qbwc: { userName: 'qb-south', companyFilePath: '' },
-      hasWebhook: false,
-      schedule: { every: '1h', paused: false },
-      sync: sandboxSyncSettings('south'),
-    };
-    const deps: ConnectionCheckDeps = {
-      temporal: { address: suite.env.address, namespace: 'default' },
-      withTemporal: (work) => work(suite.env.client),
-      dataverseTarget: () => {
-        throw new Error('not under test');
-      },
-      gateway: { publicUrl: suite.stack.gateway.url },
-      connections: [south],
-    };
+    const deps = companyFileChecks(office('south'));
     const handle = suite.env.client.workflow.getHandle(companyFileWorkflowId('south'));
     for (let i = 0; i < 100; i++) {
       const described = await handle.describe();

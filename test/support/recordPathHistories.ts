@@ -631,7 +631,16 @@ async function unreadableCustomerList(stack: SyncStack): Promise<RecordedRun[]> 
   assert.match(failure, /the Customer list.*could not be read: .*&#11;/, 'the cycle failed on the customer read');
   const poll = await stack.env.client.workflow.getHandle('poll/east').describe();
   console.log(`poll: ${failure}\n${runSummary(await historyOf(stack, 'poll/east', poll.runId))}`);
-  return [{ name: 'pollCycle-unreadable-customers', workflowId: 'poll/east', runId: poll.runId }];
+  // The company file that asked the customer query again alone and then returned it rejected
+  // (`company-file-unreadable-answers`).
+  const companyFileRun = (await runChain(stack, 'qbfile/east')).find(({ history }) =>
+    patchIdsOf(history).includes('company-file-unreadable-answers'),
+  );
+  assert.ok(companyFileRun, 'no company file run returned the unreadable answer');
+  return [
+    { name: 'pollCycle-unreadable-customers', workflowId: 'poll/east', runId: poll.runId },
+    { name: 'qbfile-east-unreadable-customers', workflowId: 'qbfile/east', runId: companyFileRun.runId },
+  ];
 }
 
 /**

@@ -76,6 +76,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'dynamics-account-job-full-name', type: 'dataverseRecordSync' },
   { patch: 'company-file-busy-while-writing', type: 'companyFile' },
   { patch: 'company-file-writes-settle', type: 'companyFile' },
+  // The company file that asked an unreadable customer query again alone, then returned it rejected (`unreadable`).
+  { patch: 'company-file-unreadable-answers', type: 'companyFile' },
   {
     patch: 'quickbooks-record-mod-on-merged-version',
     type: 'quickbooksRecordSync',
