@@ -51,6 +51,12 @@ export interface AccountForQuickBooks {
   etag: string;
   /** ListID of the parent account's QuickBooks customer in the same company file, when it has one. */
   parentListId: string | null;
+  /**
+   * The parent account's pairing, whichever company file it is in (null without a parent): a row not yet in a company
+   * file goes to the one the workflow picks, and is a job there when its parent is paired in that one. Absent from
+   * results recorded before it was read.
+   */
+  parent?: { companyFile: string | null; listId: string | null } | null;
 }
 
 export interface ProductForQuickBooks {
@@ -111,16 +117,18 @@ export function createDataversePairedRowActivities({
       if (!row) return null;
       const account = fromWire<AccountForQuickBooks['account']>(row);
       let parentListId: string | null = null;
+      let parentPairing: AccountForQuickBooks['parent'] = null;
       const parentId = textOf(row, '_parentaccountid_value');
       if (parentId) {
         const parent = await dataverse.retrieve(TABLES.account.entitySet, parentId, {
           select: ['accountid', COMPANY_FILE_COLUMN, LIST_ID_COLUMN],
         });
-        if (parent && textOf(parent, COMPANY_FILE_COLUMN) === account.qbsync_companyfile) {
-          parentListId = textOf(parent, LIST_ID_COLUMN);
+        if (parent) {
+          parentPairing = { companyFile: textOf(parent, COMPANY_FILE_COLUMN), listId: textOf(parent, LIST_ID_COLUMN) };
+          if (parentPairing.companyFile === account.qbsync_companyfile) parentListId = parentPairing.listId;
         }
       }
-      return { account, etag: etagOf(row) ?? '', parentListId };
+      return { account, etag: etagOf(row) ?? '', parentListId, parent: parentPairing };
     },
 
     async readProductForQuickBooks(input: { productId: string }): Promise<ProductForQuickBooks | null> {

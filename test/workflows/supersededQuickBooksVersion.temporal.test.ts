@@ -713,3 +713,29 @@ describe("a product run's Mod applied, its answer lost, a Dynamics save and a Qu
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });
+
+describe('a new Dynamics account under an account paired with a QuickBooks customer (real dev server)', () => {
+  it('its first account run creates it in QuickBooks as a job under that customer', async () => {
+    // The parent: a QuickBooks customer synced to its account. The child: saved in Dynamics under that account, in no
+    // company file yet, so its run picks the receiving one, where its parent is paired.
+    const parent = inQuickBooks({ type: 'CustomerAdd', requestId: 'add', fields: { name: 'Anchor Holdings' } });
+    assert.equal((await customerRun(parent)).outcome, 'created');
+    const parentAccountId = String(accountOf(parent.listId).accountid);
+    const child = await connection.client.create('accounts', {
+      name: 'Anchor Marina',
+      'parentaccountid@odata.bind': `/accounts(${parentAccountId})`,
+    });
+    assert.ok(child.id, 'the sandbox returned no account id');
+
+    const run = await accountRun(child.id);
+
+    assert.equal(run.outcome, 'created');
+    assert.ok(run.targetId, 'the run paired the account with no customer');
+    const job = customerNow(run.targetId);
+    assert.equal(job.parentRef?.listId, parent.listId, 'the new account became a top-level customer, not a job');
+    assert.equal(job.fullName, 'Anchor Holdings:Anchor Marina');
+    assert.equal(accountOf(job.listId).accountid, child.id);
+    const history = await env.client.workflow.getHandle(lastAccountRun).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
+  });
+});

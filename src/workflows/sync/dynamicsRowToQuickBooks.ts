@@ -288,7 +288,18 @@ async function pairedRowToQuickBooks<
 /** A Dynamics account into its QuickBooks customer. */
 export async function accountToQuickBooks(accountId: string, contextFor: ContextFor): Promise<DynamicsSyncResult> {
   let parentListId: string | null = null;
+  let parent: AccountForQuickBooks['parent'] = null;
   const addContext = (ctx: SyncContext) => ({ choices: ctx.choices, ...(parentListId ? { parentListId } : {}) });
+  /**
+   * A row without a company file yet is created in the one the run picked (`connection`), as a job when its parent is
+   * paired there; otherwise it would be a top-level customer until its next run's Mod set the parent. Driven by the
+   * read's result alone, it needs no patch (docs/versioning.md, a new field of an activity's result): results recorded
+   * before carry no `parent`, so a replay of their runs builds the Add, and looks it up, exactly as they did.
+   */
+  const createContext = (ctx: SyncContext, connection: string) => {
+    const jobOf = parentListId ?? (parent?.companyFile === connection ? parent.listId : null);
+    return { choices: ctx.choices, ...(jobOf ? { parentListId: jobOf } : {}) };
+  };
   return pairedRowToQuickBooks<AccountForQuickBooks['account'], CustomerRet>(
     accountId,
     {
@@ -296,6 +307,7 @@ export async function accountToQuickBooks(accountId: string, contextFor: Context
       read: async () => {
         const read = await dataverse.readAccountForQuickBooks({ accountId });
         parentListId = read?.parentListId ?? null;
+        parent = read?.parent ?? null;
         return read ? { row: read.account, etag: read.etag } : null;
       },
       name: (row) => row.name,
@@ -310,7 +322,7 @@ export async function accountToQuickBooks(accountId: string, contextFor: Context
         return withQuickBooksSilence(accountSyncFields(desired), silent, base, row);
       },
       create: (row, connection, ctx, what) => {
-        const fields = mappedOrFail(accountToCustomerAdd(row, addContext(ctx)), what);
+        const fields = mappedOrFail(accountToCustomerAdd(row, createContext(ctx, connection)), what);
         return ensureListRecord<CustomerRet>({
           connection,
           find: () => existingCustomer(connection, fields),
