@@ -253,21 +253,17 @@ export function holdsSentMod(
   { withinGroups = true }: { withinGroups?: boolean } = {},
 ): boolean {
   if (!stillToSet) return true;
-  const still = stillToSet as Record<string, unknown>;
-  return Object.entries(sent).every(
-    ([field, value]) =>
-      MOD_IDENTITY.has(field) ||
-      !(field in still) ||
-      (withinGroups && isGroup(field, value) && isGroup(field, still[field]) && groupHolds(value, still[field])),
-  );
+  const fields = Object.fromEntries(Object.entries(sent).filter(([field]) => !MOD_IDENTITY.has(field)));
+  return heldIn(fields, stillToSet, withinGroups);
 }
 
-/** Every field of a group the Mod set is held: none is in the same group of the Mod still to send. */
-function groupHolds(sent: object, stillToSet: object): boolean {
+/** Every field `sent` set is held: none is in `stillToSet`, or, `withinGroups`, its group holds each of its parts. */
+function heldIn(sent: object, stillToSet: object, withinGroups: boolean): boolean {
   const still = stillToSet as Record<string, unknown>;
   return Object.entries(sent).every(
     ([field, value]) =>
-      !(field in still) || (isGroup(field, value) && isGroup(field, still[field]) && groupHolds(value, still[field])),
+      !(field in still) ||
+      (withinGroups && isGroup(field, value) && isGroup(field, still[field]) && heldIn(value, still[field], true)),
   );
 }
 

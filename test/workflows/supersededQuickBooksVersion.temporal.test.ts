@@ -182,24 +182,22 @@ beforeEach(() => {
   ownWrites = {};
 });
 
-/** Workflow id of the last customer run started. */
-let lastCustomerRun = '';
+/** Workflow id of the last customer or item run started. */
+let lastRecordRun = '';
 
 /** A customer run carrying `record` as the poll read it (its own workflow id: runs of one record never overlap). */
 function customerRun(record: CustomerRet): Promise<QuickBooksRecordSyncResult> {
-  lastCustomerRun = `${quickBooksRecordWorkflowId('east', 'customer', record.listId)}/${randomUUID()}`;
+  return recordRun('customer', record);
+}
+
+/** A QuickBooks record run carrying `record` as the poll read it (its own workflow id: runs never overlap). */
+function recordRun(entity: 'customer' | 'item', record: CustomerRet | SyncedItem): Promise<QuickBooksRecordSyncResult> {
+  lastRecordRun = `${quickBooksRecordWorkflowId('east', entity, record.listId)}/${randomUUID()}`;
   return env.client.workflow.execute(quickbooksRecordSync, {
-    workflowId: lastCustomerRun,
+    workflowId: lastRecordRun,
     taskQueue,
     args: [
-      {
-        connection: 'east',
-        entity: 'customer',
-        listId: record.listId,
-        record,
-        settings: sandboxSyncSettings('east'),
-        choices,
-      },
+      { connection: 'east', entity, listId: record.listId, record, settings: sandboxSyncSettings('east'), choices },
     ],
   });
 }
@@ -270,7 +268,7 @@ describe('a customer run carrying a QuickBooks version older than its sync base 
       ['CustomerQuery'],
     );
     // The new path replays from its own history, as a worker restarted mid-run would.
-    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    const history = await env.client.workflow.getHandle(lastRecordRun).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 
@@ -348,7 +346,7 @@ describe("a QuickBooks edit between a customer run's merge and its Mod (real dev
     // The Mod went out once on the merged version (refused: 3200) and once on the new one, after reading it.
     const mods = sent.filter((r) => r.type === 'CustomerMod');
     assert.equal(mods.length, 2);
-    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    const history = await env.client.workflow.getHandle(lastRecordRun).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });
@@ -367,21 +365,7 @@ function itemNow(listId: string): PricedItem {
 
 /** An item run carrying `record` as the poll read it. */
 function itemRun(record: SyncedItem): Promise<QuickBooksRecordSyncResult> {
-  lastCustomerRun = `${quickBooksRecordWorkflowId('east', 'item', record.listId)}/${randomUUID()}`;
-  return env.client.workflow.execute(quickbooksRecordSync, {
-    workflowId: lastCustomerRun,
-    taskQueue,
-    args: [
-      {
-        connection: 'east',
-        entity: 'item',
-        listId: record.listId,
-        record,
-        settings: sandboxSyncSettings('east'),
-        choices,
-      },
-    ],
-  });
+  return recordRun('item', record);
 }
 
 function productOf(listId: string): Record<string, unknown> {
@@ -498,7 +482,7 @@ describe("a customer run's Mod applied in QuickBooks, its answer lost, a Dynamic
     assert.equal(accountOf(v0.listId).telephone1, '555-9356', "the lost Mod's phone went back over the later save");
     assert.equal(accountOf(v0.listId).emailaddress1, 'orders@tidewater.example');
     assert.equal(run.quickbooksChanged, true);
-    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    const history = await env.client.workflow.getHandle(lastRecordRun).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
 
     // The later save's own run (its webhook) finds QuickBooks at the base and carries the save over.
@@ -597,7 +581,7 @@ describe("a customer run's Mod applied, its answer lost, a Dynamics save and a Q
     assert.equal(account.emailaddress1, 'billing@wharf.example');
     assert.equal(quickbooks.email, 'billing@wharf.example');
     assert.equal(run.quickbooksChanged, true);
-    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    const history = await env.client.workflow.getHandle(lastRecordRun).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });
@@ -671,7 +655,7 @@ describe("an item run's Mod applied, its answer lost, a Dynamics save and a Quic
     assert.equal(product.description, 'Complete survey');
     assert.equal(quickbooks.salesOrPurchase?.desc, 'Complete survey');
     assert.equal(run.quickbooksChanged, true);
-    const history = await env.client.workflow.getHandle(lastCustomerRun).fetchHistory();
+    const history = await env.client.workflow.getHandle(lastRecordRun).fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../fixtures/workflows') }, history);
   });
 });

@@ -29,7 +29,7 @@ import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
 import { ensureListRecord, readCustomer, readItem, rememberOwnWrite } from './quickbooksRecords';
 import { mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
-import { isStaleRow, runHoldsSentMod, writeBackOverEdit } from './rowBaseOverEdit';
+import { isStaleRow, pairedProductRow, runHoldsSentMod, writeBackOverEdit } from './rowBaseOverEdit';
 
 /**
  * The Dynamics → QuickBooks flow for rows paired with a QuickBooks list record: accounts into customers, products
@@ -369,13 +369,8 @@ export async function productToQuickBooks(productId: string, contextFor: Context
   return pairedRowToQuickBooks<ProductForQuickBooks['product'], SyncedItem>(
     productId,
     {
-      entity: 'product',
-      read: async () => {
-        const read = await dataverse.readProductForQuickBooks({ productId });
-        return read ? { row: read.product, etag: read.etag } : null;
-      },
+      ...pairedProductRow(productId),
       name: (row) => row.name,
-      rowFields: (row) => productSyncFields(row),
       recordFields: (item, connection, _ctx, what) =>
         productSyncFields(mappedOrFail(itemToProduct(item, { companyFile: connection }), what)),
       create: (row, connection, ctx, what) => ensureItem(connection, row, ctx, what),

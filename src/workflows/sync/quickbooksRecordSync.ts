@@ -23,7 +23,13 @@ import { modifyListRecord } from '../companyFile/modifyListRecord';
 import { dataverse } from './activities';
 import { asRecordSync, mappedOrFail, markRecord, type RecordOutcome } from './recordOutcome';
 import { readCustomer, readDeletion, readItem, readVendor, rememberOwnWrite } from './quickbooksRecords';
-import { runHoldsSentMod, writeBackOverEdit, type PairedRowReader } from './rowBaseOverEdit';
+import {
+  pairedAccountRow,
+  pairedProductRow,
+  runHoldsSentMod,
+  writeBackOverEdit,
+  type PairedRowReader,
+} from './rowBaseOverEdit';
 
 export interface QuickBooksRecordSyncInput {
   connection: string;
@@ -145,30 +151,6 @@ const BASE_AFTER_LOST_MOD_PATCH = 'quickbooks-record-base-after-lost-mod';
  */
 const ITEM_BASE_AFTER_LOST_MOD_PATCH = 'quickbooks-item-base-after-lost-mod';
 
-/** The account a lost Mod's run writes its base on, read again for each write (its ETag). */
-function accountReader(accountId: string): PairedRowReader<AccountRecord> {
-  return {
-    entity: 'account',
-    read: async () => {
-      const read = await dataverse.readAccountForQuickBooks({ accountId });
-      return read ? { row: read.account, etag: read.etag } : null;
-    },
-    rowFields: (row) => accountSyncFields(row),
-  };
-}
-
-/** The product a lost Mod's run writes its base on. */
-function productReader(productId: string): PairedRowReader<ProductRecord> {
-  return {
-    entity: 'product',
-    read: async () => {
-      const read = await dataverse.readProductForQuickBooks({ productId });
-      return read ? { row: read.product, etag: read.etag } : null;
-    },
-    rowFields: (row) => productSyncFields(row),
-  };
-}
-
 /**
  * The row's sync base becomes `target`, which QuickBooks took with the Mod whose answer was lost (`moved` holds it, and
  * `holds` is `moved`'s synced fields). The row held `target` once the merge wrote it; a column saved in Dynamics since
@@ -256,7 +238,7 @@ async function syncVersion(
         if (holdsSent && patched(ITEM_BASE_AFTER_LOST_MOD_PATCH)) {
           const holds = mappedOrFail(itemToProduct(modified.record, { companyFile }), `QuickBooks item ${item.listId}`);
           await rowLearnsLostMod(
-            productReader(result.rowId),
+            pairedProductRow(result.rowId),
             result.rowId,
             target,
             productSyncFields(holds),
@@ -332,7 +314,7 @@ async function syncVersion(
         if (holdsSent && patched(BASE_AFTER_LOST_MOD_PATCH)) {
           const holds = mappedOrFail(customerToAccount(modified.record, ctx), what);
           await rowLearnsLostMod(
-            accountReader(result.rowId),
+            pairedAccountRow(result.rowId),
             result.rowId,
             target,
             accountSyncFields(holds),

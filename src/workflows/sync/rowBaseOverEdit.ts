@@ -1,7 +1,14 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import { holdsSentMod, planWriteBackOverEdit } from '../../mapping/dynamicsToQuickBooks';
 import { ETAG_REREADS } from '../../mapping/rereadLimits';
-import type { QuickBooksForm, QuickBooksVersion, SyncFields } from '../../mapping/syncBase';
+import type { AccountForQuickBooks, ProductForQuickBooks } from '../../activities/dataversePairedRows';
+import {
+  accountSyncFields,
+  productSyncFields,
+  type QuickBooksForm,
+  type QuickBooksVersion,
+  type SyncFields,
+} from '../../mapping/syncBase';
 import { dataverse } from './activities';
 
 /** A paired row as a run reads it again to write its base: the row (its modifiedon, for a save kept) and its ETag. */
@@ -10,6 +17,30 @@ export interface PairedRowReader<Row> {
   read(): Promise<{ row: Row & { modifiedon?: string }; etag: string } | null>;
   /** The row's synced fields. */
   rowFields(row: Row): SyncFields;
+}
+
+/** An account as the runs that write its base read it, again for each write (its ETag). */
+export function pairedAccountRow(accountId: string): PairedRowReader<AccountForQuickBooks['account']> {
+  return {
+    entity: 'account',
+    read: async () => {
+      const read = await dataverse.readAccountForQuickBooks({ accountId });
+      return read ? { row: read.account, etag: read.etag } : null;
+    },
+    rowFields: (row) => accountSyncFields(row),
+  };
+}
+
+/** A product as the runs that write its base read it, again for each write. */
+export function pairedProductRow(productId: string): PairedRowReader<ProductForQuickBooks['product']> {
+  return {
+    entity: 'product',
+    read: async () => {
+      const read = await dataverse.readProductForQuickBooks({ productId });
+      return read ? { row: read.product, etag: read.etag } : null;
+    },
+    rowFields: (row) => productSyncFields(row),
+  };
 }
 
 /**
