@@ -29,7 +29,15 @@ if (!Number.isInteger(replicas) || replicas < 1) throw new Error('CONNECTOR_REPL
 const replicaNames = (name) =>
   Array.from({ length: replicas }, (_, i) => ({ name: replicas === 1 ? name : `${name}-${i + 1}`, index: i }));
 const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
-const searchAttributes = ['SyncConnection', 'SyncEntity', 'SyncSourceId', 'SyncTargetId', 'SyncOutcome'];
+// Name=type, as src/workflows/searchAttributes.ts registers them.
+const searchAttributes = [
+  'SyncConnection=Keyword',
+  'SyncEntity=Keyword',
+  'SyncSourceId=Keyword',
+  'SyncTargetId=Keyword',
+  'SyncOutcome=Keyword',
+  'SyncSourceIds=KeywordList',
+];
 const say = (m) => console.log(`[start] ${m}`);
 // What every child needs to find this stack's dev server and accept codec calls from this stack's Web UI.
 const stackEnv = {
@@ -210,7 +218,7 @@ async function main() {
       'frontend.enableUpdateWorkflowExecution=true',
       '--dynamic-config-value',
       'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-      ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+      ...searchAttributes.flatMap((registration) => ['--search-attribute', registration]),
     ];
     run('temporal', temporal, devArgs);
     await waitFor('the Temporal dev server', () => portOpen(temporalPort));

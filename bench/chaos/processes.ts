@@ -134,7 +134,7 @@ export interface StackPorts {
   gateway: number;
 }
 
-const SEARCH_ATTRIBUTES = Object.keys(searchAttributeRegistrations);
+const SEARCH_ATTRIBUTES = Object.entries(searchAttributeRegistrations).map(([name, type]) => `${name}=${type}`);
 
 /** The dev server exactly as `npm start` runs it, on its own ports and database file. */
 export function temporalDevServer(temporalCli: string, dataDir: string, ports: StackPorts): ProcessSpec {
@@ -161,7 +161,7 @@ export function temporalDevServer(temporalCli: string, dataDir: string, ports: S
       'frontend.enableUpdateWorkflowExecution=true',
       '--dynamic-config-value',
       'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-      ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+      ...SEARCH_ATTRIBUTES.flatMap((registration) => ['--search-attribute', registration]),
     ],
     env: process.env,
     ready: async () =>

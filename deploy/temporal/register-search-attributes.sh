@@ -37,11 +37,13 @@ until registered="$(temporal operator search-attribute list --namespace "$namesp
   fi
   sleep 2
 done
-for name in SyncConnection SyncEntity SyncSourceId SyncTargetId SyncOutcome; do
+for attribute in SyncConnection=Keyword SyncEntity=Keyword SyncSourceId=Keyword SyncTargetId=Keyword SyncOutcome=Keyword SyncSourceIds=KeywordList; do
+  name="${attribute%%=*}"
+  type="${attribute#*=}"
   if printf '%s\n' "$registered" | grep -qw "$name"; then
     echo "search attribute $name already registered"
   else
-    temporal operator search-attribute create --namespace "$namespace" --name "$name" --type Keyword
+    temporal operator search-attribute create --namespace "$namespace" --name "$name" --type "$type"
   fi
 done
 echo "Temporal is ready for the connector."

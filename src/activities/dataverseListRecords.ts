@@ -455,7 +455,7 @@ export function createDataverseListRecordActivities({
     }
   }
 
-  return {
+  const activities = {
     /** A QuickBooks customer or vendor into its account (and primary contact). */
     async syncPartyToDataverse(input: PartyToDataverseInput): Promise<ToDataverseResult> {
       const key = { companyFile: input.desired.qbsync_companyfile, listId: input.desired.qbsync_qblistid };
@@ -502,14 +502,7 @@ export function createDataverseListRecordActivities({
      * product, price list and unit) and writes only what is missing. An item without a price gets no price-list item,
      * hence no default price list.
      */
-    async syncItemToDataverse(input: {
-      desired: ProductWrite;
-      qbModifiedAt: string;
-      ownership: OwnershipPolicy;
-      returnsToQuickBooks: boolean;
-      quickbooksVersion?: QuickBooksVersion;
-      refuseSuperseded?: boolean;
-    }): Promise<ToDataverseResult> {
+    async syncItemToDataverse(input: ItemToDataverseInput): Promise<ToDataverseResult> {
       const cat = await productCatalog();
       const { stateAfterCreate, ...result } = await mergeIntoRow({
         table: 'product',
@@ -630,6 +623,53 @@ export function createDataverseListRecordActivities({
       }
     },
   };
+
+  return {
+    ...activities,
+
+    /**
+     * A group of QuickBooks records into their rows in one attempt (`quickbooksRecordGroup`): each record as
+     * `syncPartyToDataverse` or `syncItemToDataverse` would write it alone, all at once, so their reads and writes
+     * travel together in the worker's bulk calls. A record whose write fails is answered with its failure and the
+     * others are written: its own record run takes it from there. A retry of the whole attempt finds the rows
+     * written before and writes only what is missing, as a record activity's retry does.
+     */
+    async syncRecordGroupToDataverse(input: { entries: RecordGroupEntry[] }): Promise<RecordGroupEntryResult[]> {
+      return Promise.all(
+        input.entries.map(async (entry): Promise<RecordGroupEntryResult> => {
+          try {
+            const result =
+              'party' in entry
+                ? await activities.syncPartyToDataverse(entry.party)
+                : await activities.syncItemToDataverse(entry.item);
+            return { listId: entry.listId, result };
+          } catch (err) {
+            return { listId: entry.listId, error: err instanceof Error ? err.message : String(err) };
+          }
+        }),
+      );
+    },
+  };
+}
+
+export interface ItemToDataverseInput {
+  desired: ProductWrite;
+  qbModifiedAt: string;
+  ownership: OwnershipPolicy;
+  returnsToQuickBooks: boolean;
+  quickbooksVersion?: QuickBooksVersion;
+  refuseSuperseded?: boolean;
+}
+
+/** One record of a group, as its own record run would hand it to `syncPartyToDataverse` or `syncItemToDataverse`. */
+export type RecordGroupEntry =
+  { listId: string; party: PartyToDataverseInput } | { listId: string; item: ItemToDataverseInput };
+
+/** A group record's row as written, or why it was not: the record's own run then takes it. */
+export interface RecordGroupEntryResult {
+  listId: string;
+  result?: ToDataverseResult;
+  error?: string;
 }
 
 /** The version arguments of a record activity, passed on only when the run sent them. */

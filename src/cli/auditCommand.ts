@@ -2,7 +2,9 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { Command } from 'commander';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import {
+  groupTrailOfRecord,
   PayloadReader,
+  RECORD_GROUP_TYPE,
   recordIdentity,
   recordRuns,
   recordRunsQuery,
@@ -33,15 +35,34 @@ export interface AuditRun extends RecordIdentity, RunTrail {
   closeTime?: string;
 }
 
-async function auditRun(client: Client, reader: PayloadReader, info: WorkflowExecutionInfo): Promise<AuditRun> {
-  const trail = await runTrail(client, reader, info.workflowId, info.runId);
+/** One run with its trail; a record group's run cut down to the record asked for by `sourceId`, when one is. */
+async function auditRun(
+  client: Client,
+  reader: PayloadReader,
+  info: WorkflowExecutionInfo,
+  sourceId?: string,
+): Promise<AuditRun> {
+  const whole = await runTrail(client, reader, info.workflowId, info.runId);
+  const group = info.type === RECORD_GROUP_TYPE;
+  const trail = group && sourceId !== undefined ? groupTrailOfRecord(whole, sourceId) : whole;
   return {
     ...recordIdentity(info),
+    ...(group && sourceId !== undefined ? { sourceId, ...groupedOutcome(trail.result) } : {}),
     workflowType: info.type,
     status: info.status.name,
     startTime: info.startTime.toISOString(),
     ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
     ...trail,
+  };
+}
+
+/** The outcome and row a group's result gives its one record left in it, as a record run's search attributes do. */
+function groupedOutcome(result: unknown): Pick<RecordIdentity, 'outcome' | 'targetId'> {
+  const synced = (result as { synced?: { outcome?: unknown; targetId?: unknown }[] } | undefined)?.synced?.[0];
+  if (!synced) return {};
+  return {
+    ...(typeof synced.outcome === 'string' ? { outcome: synced.outcome } : {}),
+    ...(typeof synced.targetId === 'string' ? { targetId: synced.targetId } : {}),
   };
 }
 
@@ -60,7 +81,7 @@ async function recordAudit(
       (a.closeTime?.getTime() ?? Infinity) - (b.closeTime?.getTime() ?? Infinity),
   );
   const audit: AuditRun[] = [];
-  for (const info of runs) audit.push(await auditRun(client, reader, info));
+  for (const info of runs) audit.push(await auditRun(client, reader, info, filter.sourceId));
   return audit;
 }
 
@@ -175,6 +196,7 @@ export async function exportAudit(options: AuditExportOptions, deps: OperatorDep
   const filter: RunFilter = {
     ...(options.connection ? { connection: options.connection } : {}),
     closedAfter: new Date(now.getTime() - options.sinceMs),
+    withGroups: true,
   };
   return connectionCommand(deps, 'audit export', options.connection, async (client) => {
     const count = await writeRunsFile(client, new PayloadReader(deps.dataConverter), filter, options.out);

@@ -169,7 +169,7 @@ async function checkSearchAttributes(
             fix: missing
               .map(
                 (name) =>
-                  `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type Keyword`,
+                  `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${searchAttributeRegistrations[name]}`,
               )
               .join('; '),
           }),

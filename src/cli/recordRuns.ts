@@ -19,6 +19,13 @@ export function isRecordWorkflowId(workflowId: string): boolean {
   return workflowId.startsWith('qb/') || workflowId.startsWith('d365/');
 }
 
+/**
+ * The workflow type of a record group (`workflows/sync/quickbooksRecordGroup.ts`): many QuickBooks records written
+ * together, its history their shared audit trail. A group is not a record's run: it never stands for a failed record
+ * (a record the group could not finish gets its own run), so only the audit looks at it.
+ */
+export const RECORD_GROUP_TYPE = 'quickbooksRecordGroup';
+
 function eventNumber(value: EventNumber | number | null | undefined): number {
   if (value === null || value === undefined) return 0;
   return typeof value === 'number' ? value : value.toNumber();
@@ -104,6 +111,8 @@ export function recordIdentity(
 
 export interface RunFilter {
   connection?: string;
+  /** Record groups too (`RECORD_GROUP_TYPE`), as `sourceId` always takes them: the audit and its export. */
+  withGroups?: boolean;
   workflowId?: string;
   sourceId?: string;
   /** Only runs that closed after this instant (which leaves running ones out). */
@@ -119,7 +128,11 @@ export interface RunFilter {
 export function recordRunsQuery(filter: RunFilter): string {
   const clauses: string[] = [];
   if (filter.workflowId) clauses.push(`WorkflowId = ${queryLiteral(filter.workflowId)}`);
-  if (filter.sourceId) clauses.push(`SyncSourceId = ${queryLiteral(filter.sourceId)}`);
+  if (filter.sourceId) {
+    // A record written by a group has no run of its own: the group names it among its `SyncSourceIds`.
+    const id = queryLiteral(filter.sourceId);
+    clauses.push(`(SyncSourceId = ${id} OR SyncSourceIds = ${id})`);
+  }
   if (filter.connection) {
     const connection = `SyncConnection = ${queryLiteral(filter.connection)}`;
     clauses.push(filter.withUnknownConnection ? `(${connection} OR SyncConnection IS NULL)` : connection);
@@ -129,12 +142,38 @@ export function recordRunsQuery(filter: RunFilter): string {
   return clauses.join(' AND ');
 }
 
-/** Runs of record workflows matching the filter, every run of a workflow ID (not only its latest), newest first. */
+/**
+ * Runs of record workflows matching the filter, every run of a workflow ID (not only its latest), newest first; with
+ * a source id or `withGroups`, the record groups' runs too.
+ */
 export async function* recordRuns(client: Client, filter: RunFilter): AsyncGenerator<WorkflowExecutionInfo> {
   const query = recordRunsQuery(filter);
+  const groups = filter.withGroups === true || filter.sourceId !== undefined;
   for await (const info of client.workflow.list(query ? { query } : {})) {
-    if (isRecordWorkflowId(info.workflowId)) yield info;
+    if (isRecordWorkflowId(info.workflowId) || (groups && info.type === RECORD_GROUP_TYPE)) yield info;
   }
+}
+
+/**
+ * A record group's trail cut down to one of its records (`listId`): its QuickBooks version in the input, its row in
+ * each activity's input and answer, and its outcome in the result. Entries are recognised by their `listId`.
+ */
+export function groupTrailOfRecord(trail: RunTrail, listId: string): RunTrail {
+  const ofRecord = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(ofRecord).filter((v) => v !== undefined);
+    if (value && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>);
+      if ('listId' in value) return (value as { listId: unknown }).listId === listId ? value : undefined;
+      return Object.fromEntries(entries.map(([k, v]) => [k, Array.isArray(v) ? ofRecord(v) : v]));
+    }
+    return value;
+  };
+  return {
+    ...trail,
+    input: trail.input.map(ofRecord),
+    ...(trail.result === undefined ? {} : { result: ofRecord(trail.result) }),
+    activities: trail.activities.map((a) => (a.result === undefined ? a : { ...a, result: ofRecord(a.result) })),
+  };
 }
 
 export interface FailedRecord extends RecordIdentity {

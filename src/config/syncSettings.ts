@@ -92,6 +92,13 @@ export const syncSettingsSchema = z.object({
    */
   receivesNewAccounts: z.boolean().default(false),
   /**
+   * A poll's batch of at least this many QuickBooks records (an initial load, a large change) is written into Dynamics
+   * in record groups, each group one workflow whose history is its records' audit trail; a smaller batch goes record
+   * by record, each in its own run. Records a group cannot finish alone (a conflict QuickBooks must take, a failed
+   * write) still get their own run. 0: never in groups.
+   */
+  recordGroupsFrom: z.number().int().min(0).default(100),
+  /**
    * Text QuickBooks cannot store (outside Windows-1252: Greek, Cyrillic, Chinese, emoji): `transliterate` sends the
    * nearest Western text (recorded in the run's history), `fail` fails that record naming the field and characters.
    */

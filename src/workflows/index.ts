@@ -6,3 +6,4 @@ export { reconcile } from './reconcile';
 export { pollCycle } from './pollCycle';
 export { quickbooksRecordSync } from './sync/quickbooksRecordSync';
 export { quickbooksRecordBatch } from './sync/quickbooksRecordBatch';
+export { quickbooksRecordGroup } from './sync/quickbooksRecordGroup';

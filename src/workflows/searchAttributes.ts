@@ -9,12 +9,18 @@ export const syncEntity = defineSearchAttributeKey('SyncEntity', SearchAttribute
 export const syncSourceId = defineSearchAttributeKey('SyncSourceId', SearchAttributeType.KEYWORD);
 export const syncTargetId = defineSearchAttributeKey('SyncTargetId', SearchAttributeType.KEYWORD);
 export const syncOutcome = defineSearchAttributeKey('SyncOutcome', SearchAttributeType.KEYWORD);
+/**
+ * The QuickBooks ListIDs a record group synced together (`quickbooksRecordGroup`): `SyncSourceIds = '<ListID>'` finds
+ * the group that holds a record's trail, as `SyncSourceId` finds a record's own run.
+ */
+export const syncSourceIds = defineSearchAttributeKey('SyncSourceIds', SearchAttributeType.KEYWORD_LIST);
 
 /** Name → type, as the server and the CLI want them. */
-export const searchAttributeRegistrations: Record<string, 'Keyword'> = {
+export const searchAttributeRegistrations: Record<string, 'Keyword' | 'KeywordList'> = {
   SyncConnection: 'Keyword',
   SyncEntity: 'Keyword',
   SyncSourceId: 'Keyword',
   SyncTargetId: 'Keyword',
   SyncOutcome: 'Keyword',
+  SyncSourceIds: 'KeywordList',
 };

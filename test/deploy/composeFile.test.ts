@@ -485,20 +485,24 @@ describe('one truth for production: docker-compose.yml, npm run cluster and docs
 });
 
 describe('search-attribute registration job', () => {
-  it('registers exactly the connector search attributes, as Keyword', () => {
+  it('registers exactly the connector search attributes, each with its type', () => {
     const job = service('temporal-setup');
     const mount = job.volumes!.find((v) => v.endsWith('.sh:ro'));
     assert.ok(mount);
     const [hostPath, containerPath] = mount.split(':') as [string, string];
     assert.deepEqual(job.entrypoint, ['/bin/sh', containerPath]);
     const script = read(hostPath);
-    const loop = /for name in ([A-Za-z ]+); do/.exec(script);
-    assert.ok(loop, 'no loop over attribute names');
-    assert.deepEqual(loop[1]!.trim().split(/\s+/).sort(), Object.keys(searchAttributeRegistrations).sort());
-    assert.ok(Object.values(searchAttributeRegistrations).every((type) => type === 'Keyword'));
+    const loop = /for attribute in ([A-Za-z= ]+); do/.exec(script);
+    assert.ok(loop, 'no loop over attribute names and types');
+    assert.deepEqual(
+      loop[1]!.trim().split(/\s+/).sort(),
+      Object.entries(searchAttributeRegistrations)
+        .map(([name, type]) => `${name}=${type}`)
+        .sort(),
+    );
     assert.match(
       script,
-      /temporal operator search-attribute create --namespace "\$namespace" --name "\$name" --type Keyword/,
+      /temporal operator search-attribute create --namespace "\$namespace" --name "\$name" --type "\$type"/,
     );
     assert.match(script, /temporal operator namespace update --namespace "\$namespace" --retention "\$retention"/);
   });

@@ -18,7 +18,8 @@
  * - a poll cycle whose customer read QuickBooks answered unreadably (a note holding `&#11;`), beside a Dynamics account
  *   to send (`poll-cycle-unreadable-list-skipped`);
  * - branches of older patches (`older-patches`): a read restarted after its iterator died with its session, a job's
- *   account found by its full name after its Add's answer was lost, and the company file that answered busy meanwhile.
+ *   account found by its full name after its Add's answer was lost, and the company file that answered busy meanwhile;
+ * - a record batch that wrote its customers in record groups (`record-groups`, `record-batch-groups`), and its group.
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -39,6 +40,7 @@ import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../..
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { defaultQueueLimits } from '../../src/workflows/companyFile/companyFileState';
 import { dataverseRecordSync } from '../../src/workflows/dataverseRecordSync';
+import { quickbooksRecordBatch } from '../../src/workflows/sync/quickbooksRecordBatch';
 import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
 import { patchIdsOf, writeHistoryFixture } from './historyFixtures';
 import { startSyncStack, type SyncStack } from './syncStack';
@@ -717,6 +719,48 @@ async function olderPatchedBranches(stack: SyncStack): Promise<RecordedRun[]> {
   ];
 }
 
+/**
+ * A batch large enough to write its customers in record groups (`record-batch-groups`): eleven customers, one of
+ * which cannot be mapped (a customer type with no Dynamics option) and goes to its own run, which fails naming it.
+ */
+async function recordGroups(stack: SyncStack): Promise<RecordedRun[]> {
+  const tag = randomUUID().slice(0, 4).toUpperCase();
+  const records: CustomerRet[] = Array.from({ length: 11 }, (_, i) => ({
+    kind: 'Customer',
+    listId: `8000${tag}${i.toString(16).toUpperCase()}-1790000000`,
+    editSequence: '1790000000',
+    name: `Grouped Outfitters ${tag} ${i}`,
+    fullName: `Grouped Outfitters ${tag} ${i}`,
+    lastName: `Buyer ${i}`,
+    timeModified: '2026-12-07T09:00:00+00:00',
+    ...(i === 7 ? { customerTypeRef: { fullName: 'No Such Type' } } : {}),
+  }));
+  const batchId = `poll/east/record-groups-${tag}/customer-1`;
+  const result = await stack.env.client.workflow.execute(quickbooksRecordBatch, {
+    workflowId: batchId,
+    taskQueue: 'sync-e2e',
+    args: [
+      {
+        connection: 'east',
+        entity: 'customer',
+        records,
+        withRecord: true,
+        settings: { ...stack.settings.get('east')!, recordGroupsFrom: 10 },
+        choices: noChoices,
+        wave: 10,
+      },
+    ],
+  });
+  assert.deepEqual(result.outcomes, { 'customer:created': 10, 'customer:failed': 1 }, JSON.stringify(result));
+  const batch = await stack.env.client.workflow.getHandle(batchId).describe();
+  const group = await stack.env.client.workflow.getHandle(`${batchId}/group-1`).describe();
+  assert.ok(patchIdsOf(await historyOf(stack, batchId, batch.runId)).includes('record-batch-groups'));
+  return [
+    { name: 'quickbooksRecordBatch-groups', workflowId: batchId, runId: batch.runId },
+    { name: 'quickbooksRecordGroup', workflowId: group.workflowId, runId: group.runId },
+  ];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -736,6 +780,7 @@ async function main(): Promise<void> {
       runs.push(...(await lostItemModBesideQuickBooksEdit(stack)));
     if (named.length === 0 || named.includes('unreadable')) runs.push(...(await unreadableCustomerList(stack)));
     if (named.length === 0 || named.includes('older-patches')) runs.push(...(await olderPatchedBranches(stack)));
+    if (named.length === 0 || named.includes('record-groups')) runs.push(...(await recordGroups(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

@@ -8,6 +8,7 @@ import {
   syncEntity,
   syncOutcome,
   syncSourceId,
+  syncSourceIds,
   syncTargetId,
 } from '../../src/workflows/searchAttributes';
 
@@ -36,7 +37,7 @@ export async function startTestTemporal(runtime?: RuntimeOptions): Promise<TestW
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
-      searchAttributes: [syncConnection, syncEntity, syncSourceId, syncTargetId, syncOutcome],
+      searchAttributes: [syncConnection, syncEntity, syncSourceId, syncTargetId, syncOutcome, syncSourceIds],
     },
   });
 }

@@ -3,8 +3,10 @@ import {
   ParentClosePolicy,
   condition,
   defineSignal,
+  executeChild,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -13,7 +15,10 @@ import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
 import type { CustomerRet, QbRecord, VendorRet } from '../../qbxml/requests';
 import { quickBooksRecordWorkflowId, type QuickBooksEntity } from '../../mapping/entityRegistry';
-import { syncConnection, syncEntity, syncSourceId } from '../searchAttributes';
+import type { SyncedItem } from '../../mapping/itemProduct';
+import { syncConnection, syncEntity, syncSourceId, syncSourceIds } from '../searchAttributes';
+import { recordGroups } from '../../mapping/recordGroups';
+import { quickbooksRecordGroup, type QuickBooksRecordGroupResult } from './quickbooksRecordGroup';
 import { quickbooksRecordSync, type QuickBooksRecordSyncResult } from './quickbooksRecordSync';
 
 export interface QuickBooksRecordBatchInput {
@@ -114,13 +119,88 @@ export async function reportBatch(
   }
 }
 
-/** Each record into its own workflow, a wave at a time, waiting for each wave's outcomes. */
+/**
+ * A batch of at least this many records is written in record groups when its settings do not say (runs whose settings
+ * predate `recordGroupsFrom`).
+ */
+const RECORD_GROUPS_FROM = 100;
+
+/**
+ * Batches large enough write their records in groups (`quickbooksRecordGroup`), then run only the records a group
+ * left in their own workflows. Batches recorded before ran every record in its own workflow.
+ */
+const RECORD_GROUPS_PATCH = 'record-batch-groups';
+
+/** A QuickBooks version a record group can write (a deletion goes to its own run). */
+type GroupableRecord = CustomerRet | VendorRet | SyncedItem;
+
+function groupable(record: QbRecord): record is GroupableRecord {
+  return record.kind !== 'ListDeleted';
+}
+
+/**
+ * The batch's records in record groups, all groups at once; answers the records left to their own runs. A group
+ * that failed as a whole (its activity out of retries) leaves all its records to their own runs: a record run starts
+ * again from the record and finds whatever the group wrote.
+ */
+async function syncGroups(
+  input: QuickBooksRecordBatchInput,
+  records: GroupableRecord[],
+  result: QuickBooksRecordBatchResult,
+): Promise<GroupableRecord[]> {
+  const { connection, entity } = input;
+  const groups = recordGroups(records);
+  const answers = await Promise.all(
+    groups.map((group, n) =>
+      executeChild(quickbooksRecordGroup, {
+        workflowId: `${workflowInfo().workflowId}/group-${n + 1}`,
+        args: [{ connection, entity, records: group, settings: input.settings, choices: input.choices }],
+        typedSearchAttributes: [
+          { key: syncConnection, value: connection },
+          { key: syncEntity, value: entity },
+          { key: syncSourceIds, value: group.map((r) => r.listId) },
+        ],
+      }).then(
+        (answer): QuickBooksRecordGroupResult => answer,
+        (err: unknown): QuickBooksRecordGroupResult => {
+          const cause = (err as { cause?: unknown }).cause ?? err;
+          log.warn('record group failed: its records go to their own runs', {
+            group: n + 1,
+            error: cause instanceof Error ? cause.message : String(cause),
+          });
+          return { synced: [], toRecordRuns: group.map((r) => ({ listId: r.listId, why: 'its group failed' })) };
+        },
+      ),
+    ),
+  );
+  const left = new Set<string>();
+  for (const answer of answers) {
+    for (const done of answer.synced) {
+      count(result.handedOff, `qb:${entity}`);
+      count(result.outcomes, `${entity}:${done.outcome}`);
+    }
+    for (const { listId } of answer.toRecordRuns) left.add(listId);
+  }
+  if (left.size > 0) log.info(`record groups left ${left.size} of ${records.length} records to their own runs`);
+  return records.filter((r) => left.has(r.listId));
+}
+
+/**
+ * Each record into its own workflow, a wave at a time, waiting for each wave's outcomes; a batch large enough writes
+ * its records in groups first (`RECORD_GROUPS_PATCH`).
+ */
 async function syncRecords(input: QuickBooksRecordBatchInput): Promise<QuickBooksRecordBatchResult> {
   const { connection, entity } = input;
   const result: QuickBooksRecordBatchResult = { handedOff: {}, outcomes: {}, failed: [] };
-  for (let i = 0; i < input.records.length; i += input.wave) {
+  let records = input.records;
+  const groupsFrom = input.settings.recordGroupsFrom ?? RECORD_GROUPS_FROM;
+  if (input.withRecord && groupsFrom > 0 && records.length >= groupsFrom && patched(RECORD_GROUPS_PATCH)) {
+    const left = await syncGroups(input, records.filter(groupable), result);
+    records = [...records.filter((r) => !groupable(r)), ...left];
+  }
+  for (let i = 0; i < records.length; i += input.wave) {
     const started = [];
-    for (const record of input.records.slice(i, i + input.wave)) {
+    for (const record of records.slice(i, i + input.wave)) {
       const listId = 'listId' in record ? record.listId : '';
       const workflowId = quickBooksRecordWorkflowId(connection, entity, listId);
       try {
