@@ -39,6 +39,9 @@ import {
 import { seedDemoCompany } from '../src/sandbox/quickbooks/demoCompany';
 import type { WebConnectorRunReport, WebConnectorSimulator } from '../src/sandbox/webConnector/webConnectorSimulator';
 import { pollCycle, type PollCycleResult } from '../src/workflows/pollCycle';
+import { syncEntity } from '../src/workflows/searchAttributes';
+import type { QuickBooksRecordGroupResult } from '../src/workflows/sync/quickbooksRecordGroup';
+import { RECORD_GROUP_TYPE } from '../src/cli/recordRuns';
 import { dataverseRecordWorkflowId } from '../src/mapping/entityRegistry';
 import { startQuickBooksStack } from '../test/support/quickbooksStack';
 import { startTestTemporal } from '../test/support/temporal';
@@ -401,10 +404,22 @@ async function main(): Promise<void> {
     const query = `StartTime >= '${new Date(from).toISOString()}' AND StartTime <= '${new Date(to).toISOString()}'`;
     for await (const w of env.client.workflow.list({ query })) {
       const [side, entity] = w.workflowId.split('/');
-      if (side !== 'qb' && side !== 'd365') continue;
-      const key = side === 'qb' ? `QuickBooks→Dynamics ${w.workflowId.split('/')[2]}` : `Dynamics→QuickBooks ${entity}`;
+      // A record group (issue 15) wrote many QuickBooks records; those it left to their own runs are counted there.
+      const group = w.type === RECORD_GROUP_TYPE;
+      if (side !== 'qb' && side !== 'd365' && !group) continue;
+      const key =
+        side === 'qb' || group
+          ? `QuickBooks→Dynamics ${group ? w.typedSearchAttributes.get(syncEntity) : w.workflowId.split('/')[2]}`
+          : `Dynamics→QuickBooks ${entity}`;
       const s = spans.get(key) ?? { n: 0, failed: 0, first: Infinity, last: 0 };
-      s.n += 1;
+      if (group) {
+        // A group that failed left all its records to their own runs.
+        if (w.status.name !== 'COMPLETED') continue;
+        const written = (await env.client.workflow
+          .getHandle(w.workflowId, w.runId)
+          .result()) as QuickBooksRecordGroupResult;
+        s.n += written.synced.length;
+      } else s.n += 1;
       if (w.status.name === 'FAILED') s.failed += 1;
       s.first = Math.min(s.first, w.startTime.getTime());
       s.last = Math.max(s.last, w.closeTime?.getTime() ?? to);
