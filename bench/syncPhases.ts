@@ -28,7 +28,7 @@ import {
 } from '../src/dataverse';
 import { summarizeDataverseChange } from '../src/gateway/webhooks/changeSummary';
 import { temporalRecordSyncStarter } from '../src/gateway/webhooks/recordSyncStarter';
-import { seedGeneratedSalesOrders } from '../src/sandbox/dataverse/demoOrganisation';
+import { seedGeneratedAccounts, seedGeneratedSalesOrders } from '../src/sandbox/dataverse/demoOrganisation';
 import { startDataverseSandbox, type DataverseSandbox } from '../src/sandbox/dataverse/server';
 import { connectToSandbox } from '../test/support/dataverseSandbox';
 import {
@@ -70,6 +70,8 @@ const initialOnly = process.argv.includes('--initial-only');
 const customers = Math.max(1, Math.round(10_000 * scale));
 const items = Math.max(1, Math.round(2_000 * scale));
 const orders = Math.max(1, Math.round(1_000 * scale));
+/** Accounts created in Dynamics in the burst towards QuickBooks (issue 15: 1,000 at scale 1). */
+const newAccounts = Math.max(1, Math.round(1_000 * scale));
 const LINES_PER_ORDER = 5;
 const CHANGED = 0.01;
 const taskQueue = 'bench-sync';
@@ -425,10 +427,20 @@ async function main(): Promise<void> {
       s.last = Math.max(s.last, w.closeTime?.getTime() ?? to);
       spans.set(key, s);
     }
-    const out: Record<string, { records: number; failed: number; seconds: number; recordsPerSecond: number }> = {};
+    const out: Record<
+      string,
+      { records: number; failed: number; seconds: number; recordsPerSecond: number; first: number; last: number }
+    > = {};
     for (const [k, s] of [...spans].sort()) {
       const seconds = Math.max(0.001, (s.last - s.first) / 1000);
-      out[k] = { records: s.n, failed: s.failed, seconds: round(seconds, 1), recordsPerSecond: round(s.n / seconds) };
+      out[k] = {
+        records: s.n,
+        failed: s.failed,
+        seconds: round(seconds, 1),
+        recordsPerSecond: round(s.n / seconds),
+        first: s.first,
+        last: s.last,
+      };
     }
     return out;
   };
@@ -488,6 +500,56 @@ async function main(): Promise<void> {
     };
     results.initialLoad = initialLoad;
     log(JSON.stringify({ throughput: initialThroughput, utilisation: initialUse, qbwc: initial.m.qbwc }));
+
+    // ---- 1b. burst towards QuickBooks: accounts created in Dynamics at once (a sales team's import), one cycle; their
+    // look-ups and Adds should travel many to a Web Connector round trip (issue 15 item 5). --------------------------
+    await sleep(windowSeconds * 1000); // a fresh Dataverse window
+    const burstAccounts = seedGeneratedAccounts(sandbox, newAccounts, 5);
+    const burst = await measure('burst to QuickBooks', () => cycle('burst'));
+    const burstCustomers = east.store.state.lists.filter(
+      (r) => r.kind === 'Customer' && String(r.name).startsWith('Generated account 5-'),
+    ).length;
+    results.burstToQuickBooks = {
+      accountsCreatedInDynamics: burstAccounts.length,
+      customersInQuickBooks: burstCustomers,
+      ...burst.m,
+      pollCycle: burst.value,
+      throughput: await throughput(burst.m.from, burst.m.to),
+      failures: await failures(burst.m.from, burst.m.to),
+      qbxmlRequestsPerRoundTrip: round(burst.m.qbwc.requestsSent / Math.max(1, burst.m.qbwc.roundTrips)),
+    };
+    log(JSON.stringify({ burst: { customersInQuickBooks: burstCustomers, qbwc: burst.m.qbwc } }));
+
+    // Issue 15's targets, in both modes (the scale-1 run is `--initial-only`). Records a second into Dataverse: every
+    // QuickBooks → Dynamics record of the initial load over the span from the first one's start to the last one's end.
+    const intoDynamics = Object.entries(initialThroughput).filter(([k]) => k.startsWith('QuickBooks→Dynamics'));
+    const intoDynamicsRecords = intoDynamics.reduce((n, [, t]) => n + t.records - t.failed, 0);
+    const intoDynamicsSeconds =
+      intoDynamics.length === 0
+        ? 0
+        : (Math.max(...intoDynamics.map(([, t]) => t.last)) - Math.min(...intoDynamics.map(([, t]) => t.first))) / 1000;
+    const intoDynamicsPerSecond = round(intoDynamicsRecords / Math.max(0.001, intoDynamicsSeconds));
+    const burstRatio = (results.burstToQuickBooks as { qbxmlRequestsPerRoundTrip: number }).qbxmlRequestsPerRoundTrip;
+    const goal = (measured: unknown, target: string, met: boolean) => ({ measured, target, met });
+    results.initialLoadTargets = {
+      recordsPerSecondIntoDynamics: goal(
+        { records: intoDynamicsRecords, seconds: round(intoDynamicsSeconds, 1), perSecond: intoDynamicsPerSecond },
+        '≥ 100 QuickBooks → Dynamics records a second (initial load), 0 failed by throttling',
+        intoDynamicsPerSecond >= 100 && initialFailures.byThrottling === 0,
+      ),
+      initialLoadMinutes: goal(round(initial.m.wallSeconds / 60, 1), '≤ 30 at scale 1', initial.m.wallSeconds <= 1800),
+      dataverseRequestsPerSyncedRecord: goal(
+        initialLoad.dataverseRequestsPerSyncedRecord,
+        '≤ 0.2',
+        initialLoad.dataverseRequestsPerSyncedRecord <= 0.2,
+      ),
+      actionsPerSyncedRecord: goal(initialLoad.actionsPerSyncedRecord, '≤ 3', initialLoad.actionsPerSyncedRecord <= 3),
+      burstQbxmlRequestsPerRoundTrip: goal(
+        burstRatio,
+        `≥ 50 (${burstAccounts.length} accounts created in Dynamics, one cycle)`,
+        burstRatio >= 50,
+      ),
+    };
 
     // `--initial-only`: the initial load alone (a scale-1 run in well under an hour), written to its own file.
     if (!initialOnly) {

@@ -226,6 +226,38 @@ export function seedDemoOrganisation(records: RecordService): void {
 }
 
 /** Adds `count` Active orders with `linesEach` catalog lines; returns their ids. Seeds the demo organisation if needed. */
+/**
+ * `count` accounts created in Dynamics (no company file yet), as a sales team's import would make them: each becomes a
+ * QuickBooks customer in the connection that receives new accounts. For the benchmark's burst towards QuickBooks.
+ */
+export function seedGeneratedAccounts(sandbox: { records: RecordService }, count: number, seed: number): string[] {
+  const records = sandbox.records;
+  seedDemoOrganisation(records);
+  const context = quietContext();
+  const ids: string[] = [];
+  const accounts = records.schema.table('account');
+  records.store.transaction(() => {
+    for (let i = 0; i < count; i += 1) {
+      const name = `Generated account ${seed}-${i + 1}`;
+      const accountId = demoAccountId(name);
+      ids.push(accountId);
+      if (records.store.get('account', accountId) !== undefined) continue;
+      records.create(
+        accounts,
+        {
+          accountid: accountId,
+          name,
+          customertypecode: 3,
+          telephone1: `+1 555 02${String(i % 100).padStart(2, '0')}`,
+          address1_city: 'Seattle',
+        },
+        context,
+      );
+    }
+  });
+  return ids;
+}
+
 export function seedGeneratedSalesOrders(
   sandbox: { records: RecordService },
   count: number,

@@ -131,6 +131,14 @@ const RECORD_GROUPS_FROM = 100;
  */
 const RECORD_GROUPS_PATCH = 'record-batch-groups';
 
+/**
+ * Record groups of one batch running at once. A poll runs a few batches together (`batchesAtOnce`), so this bounds the
+ * records a worker holds in flight to a few hundred. With all of a batch's groups at once (about 2,000 records in
+ * flight at scale 1), the benchmark's company file took up to 17 s for a workflow task, past its timeout, while they
+ * ran: 12 Web Connector sessions were cut and the customer list was read again from its start.
+ */
+const GROUPS_AT_ONCE = 2;
+
 /** A QuickBooks version a record group can write (a deletion goes to its own run). */
 type GroupableRecord = CustomerRet | VendorRet | SyncedItem;
 
@@ -139,7 +147,7 @@ function groupable(record: QbRecord): record is GroupableRecord {
 }
 
 /**
- * The batch's records in record groups, all groups at once; answers the records left to their own runs. A group
+ * The batch's records in record groups, `GROUPS_AT_ONCE` at a time; answers the records left to their own runs. A group
  * that failed as a whole (its activity out of retries) leaves all its records to their own runs: a record run starts
  * again from the record and finds whatever the group wrote.
  */
@@ -150,29 +158,31 @@ async function syncGroups(
 ): Promise<GroupableRecord[]> {
   const { connection, entity } = input;
   const groups = recordGroups(records);
-  const answers = await Promise.all(
-    groups.map((group, n) =>
-      executeChild(quickbooksRecordGroup, {
-        workflowId: `${workflowInfo().workflowId}/group-${n + 1}`,
-        args: [{ connection, entity, records: group, settings: input.settings, choices: input.choices }],
-        typedSearchAttributes: [
-          { key: syncConnection, value: connection },
-          { key: syncEntity, value: entity },
-          { key: syncSourceIds, value: group.map((r) => r.listId) },
-        ],
-      }).then(
-        (answer): QuickBooksRecordGroupResult => answer,
-        (err: unknown): QuickBooksRecordGroupResult => {
-          const cause = (err as { cause?: unknown }).cause ?? err;
-          log.warn('record group failed: its records go to their own runs', {
-            group: n + 1,
-            error: cause instanceof Error ? cause.message : String(cause),
-          });
-          return { synced: [], toRecordRuns: group.map((r) => ({ listId: r.listId, why: 'its group failed' })) };
-        },
-      ),
-    ),
-  );
+  const runGroup = (group: GroupableRecord[], n: number): Promise<QuickBooksRecordGroupResult> =>
+    executeChild(quickbooksRecordGroup, {
+      workflowId: `${workflowInfo().workflowId}/group-${n + 1}`,
+      args: [{ connection, entity, records: group, settings: input.settings, choices: input.choices }],
+      typedSearchAttributes: [
+        { key: syncConnection, value: connection },
+        { key: syncEntity, value: entity },
+        { key: syncSourceIds, value: group.map((r) => r.listId) },
+      ],
+    }).then(
+      (answer) => answer,
+      (err: unknown): QuickBooksRecordGroupResult => {
+        const cause = (err as { cause?: unknown }).cause ?? err;
+        log.warn('record group failed: its records go to their own runs', {
+          group: n + 1,
+          error: cause instanceof Error ? cause.message : String(cause),
+        });
+        return { synced: [], toRecordRuns: group.map((r) => ({ listId: r.listId, why: 'its group failed' })) };
+      },
+    );
+  const answers: QuickBooksRecordGroupResult[] = [];
+  for (let first = 0; first < groups.length; first += GROUPS_AT_ONCE) {
+    const wave = groups.slice(first, first + GROUPS_AT_ONCE);
+    answers.push(...(await Promise.all(wave.map((group, i) => runGroup(group, first + i)))));
+  }
   const left = new Set<string>();
   for (const answer of answers) {
     for (const done of answer.synced) {
