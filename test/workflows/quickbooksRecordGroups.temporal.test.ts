@@ -20,6 +20,7 @@ import {
   quickbooksRecordBatch,
   type QuickBooksRecordBatchResult,
 } from '../../src/workflows/sync/quickbooksRecordBatch';
+import { syncSourceIds } from '../../src/workflows/searchAttributes';
 import { connectToSandbox } from '../support/dataverseSandbox';
 import { startTestTemporal } from '../support/temporal';
 
@@ -199,6 +200,27 @@ describe('record groups: a large batch of QuickBooks customers into Dynamics (re
     assert.equal(result.outcomes['customer:unchanged'], 12);
     assert.equal(result.outcomes['customer:created'], undefined);
     for (const record of plain) assert.equal(accountsOf(record.listId).length, 1, record.name);
+  });
+
+  it('cuts a batch too large for one SyncSourceIds value into several groups, and writes every record once', async () => {
+    const many = Array.from({ length: 170 }, (_, i) => customer(`8000GM${i.toString(16)}-1700000000`, `Many ${i}`));
+    const result = await runBatch(many, 10);
+    assert.deepEqual(result.outcomes, { 'customer:created': 170 });
+    for (const record of many) assert.equal(accountsOf(record.listId).length, 1, record.name);
+    // Three groups (about 70 ListIDs each), every record in one of them, none in its own run.
+    const batchId = `poll/east/record-groups-test/${batches}/customer-1`;
+    const grouped: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const { typedSearchAttributes, status } = await env.client.workflow.getHandle(`${batchId}/group-${n}`).describe();
+      assert.equal(status.name, 'COMPLETED');
+      grouped.push(...(typedSearchAttributes.get(syncSourceIds) ?? []));
+    }
+    await assert.rejects(env.client.workflow.getHandle(`${batchId}/group-4`).describe());
+    assert.deepEqual(
+      grouped,
+      many.map((r) => r.listId),
+    );
+    assert.equal(await recordRunExists(many[0]!.listId), false);
   });
 
   it('runs a batch smaller than recordGroupsFrom record by record, each in its own run', async () => {
