@@ -68,6 +68,8 @@ const initialOnly = process.argv.includes('--initial-only');
 const customers = Math.max(1, Math.round(10_000 * scale));
 const items = Math.max(1, Math.round(2_000 * scale));
 const orders = Math.max(1, Math.round(1_000 * scale));
+/** Poll cycles the burst runs at most until every new account is a QuickBooks customer. */
+const BURST_CYCLES_AT_MOST = 10;
 /** Accounts created in Dynamics in the burst towards QuickBooks (issue 15: 1,000 at scale 1). */
 const newAccounts = Math.max(1, Math.round(1_000 * scale));
 const LINES_PER_ORDER = 5;
@@ -493,15 +495,25 @@ async function main(): Promise<void> {
     // look-ups and Adds should travel many to a Web Connector round trip (issue 15 item 5). --------------------------
     await sleep(windowSeconds * 1000); // a fresh Dataverse window
     const burstAccounts = seedGeneratedAccounts(sandbox, newAccounts, 5);
-    const burst = await measure('burst to QuickBooks', () => cycle('burst'));
-    const burstCustomers = east.store.state.lists.filter(
-      (r) => r.kind === 'Customer' && String(r.name).startsWith('Generated account 5-'),
-    ).length;
+    const customersFromBurst = (): number =>
+      east.store.state.lists.filter((r) => r.kind === 'Customer' && String(r.name).startsWith('Generated account 5-'))
+        .length;
+    // A cycle reads at most 2,000 changed rows a table, oldest first: after an initial load of 10,000 customers the
+    // accounts it wrote come back first (echoes, skipped), so the new accounts are reached a few cycles later.
+    const burst = await measure('burst to QuickBooks', async () => {
+      const cycles: PollCycleResult[] = [];
+      for (let n = 1; n <= BURST_CYCLES_AT_MOST && customersFromBurst() < burstAccounts.length; n++) {
+        cycles.push(await cycle(`burst-${n}`));
+      }
+      return cycles;
+    });
+    const burstCustomers = customersFromBurst();
     results.burstToQuickBooks = {
       accountsCreatedInDynamics: burstAccounts.length,
       customersInQuickBooks: burstCustomers,
       ...burst.m,
-      pollCycle: burst.value,
+      cycles: burst.value.length,
+      pollCycles: burst.value,
       throughput: await throughput(burst.m.from, burst.m.to),
       failures: await failures(burst.m.from, burst.m.to),
       qbxmlRequestsPerRoundTrip: round(burst.m.qbwc.requestsSent / Math.max(1, burst.m.qbwc.roundTrips)),
