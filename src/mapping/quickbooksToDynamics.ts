@@ -1,3 +1,8 @@
+import type { CustomerRet, VendorRet } from '../qbxml/requests';
+import { customerContact, customerToAccount } from './customerAccount';
+import type { AccountWrite, ContactWrite } from './dataverseRows';
+import type { AccountMappingContext } from './party';
+import { vendorContact, vendorToAccount } from './vendorAccount';
 import { ACTIVE_STATE_COLUMN, activeStateValue, rowStateFor, type RowState, withRowState } from './activeStatus';
 import { COMPANY_FILE_COLUMN, LIST_ID_COLUMN, SYNC_BASE_COLUMN } from './entityRegistry';
 import { changedColumns } from './fields';
@@ -177,4 +182,24 @@ export function planRowMerge(input: RowMergeInput): MappingResult<RowMergePlan> 
     ok: true,
     value: { changes, written, outcome, conflicts, quickbooksTarget: quickbooksNeedsChange ? merged : null },
   };
+}
+
+/**
+ * What a QuickBooks customer or vendor becomes in Dynamics: its account and its primary contact (null without a
+ * contact person), or the account's broken rules, then the contact's. One mapping for a record's own run and for a
+ * record group.
+ */
+export function partyRows(
+  entity: 'customer' | 'vendor',
+  record: CustomerRet | VendorRet,
+  ctx: AccountMappingContext,
+): MappingResult<{ desired: AccountWrite; contact: ContactWrite | null }> {
+  const isCustomer = entity === 'customer';
+  const desired = isCustomer
+    ? customerToAccount(record as CustomerRet, ctx)
+    : vendorToAccount(record as VendorRet, ctx);
+  if (!desired.ok) return desired;
+  const contact = isCustomer ? customerContact(record as CustomerRet, ctx) : vendorContact(record as VendorRet, ctx);
+  if (!contact.ok) return contact;
+  return { ok: true, value: { desired: desired.value, contact: contact.value } };
 }

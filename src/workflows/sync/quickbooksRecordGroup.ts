@@ -1,15 +1,14 @@
 import type { RecordGroupEntry, RecordGroupEntryResult } from '../../activities/dataverseListRecords';
 import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
-import { customerContact, customerToAccount } from '../../mapping/customerAccount';
 import { itemToProduct, itemValuesNotCarried, type SyncedItem } from '../../mapping/itemProduct';
-import type { MappingResult } from '../../mapping/result';
+import type { OwnershipPolicy } from '../../mapping/ownership';
+import { partyRows } from '../../mapping/quickbooksToDynamics';
 import { quickbooksVersionOf } from '../../mapping/syncBase';
-import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
 import type { CustomerRet, VendorRet } from '../../qbxml/requests';
 import { dataverse } from './activities';
 import { ownershipPolicy } from './quickbooksRecordSync';
-import type { RecordOutcome } from './recordOutcome';
+import { mappingReasons, type RecordOutcome } from './recordOutcome';
 
 /**
  * A group of QuickBooks records of one poll cycle written into Dynamics together (issue 15): the bulk path of the
@@ -53,8 +52,9 @@ export async function quickbooksRecordGroup(input: QuickBooksRecordGroupInput): 
   const toRecordRuns: QuickBooksRecordGroupResult['toRecordRuns'] = [];
   const entries: RecordGroupEntry[] = [];
   const notes = new Map<string, string>();
+  const ownership = ownershipPolicy(input.settings);
   for (const record of input.records) {
-    const mapped = groupEntry(input, record);
+    const mapped = groupEntry(input, record, ownership);
     if ('unmapped' in mapped) toRecordRuns.push({ listId: record.listId, why: mapped.unmapped });
     else {
       entries.push(mapped.entry);
@@ -94,40 +94,31 @@ function leftToRecordRun(answer: RecordGroupEntryResult, entity: QuickBooksRecor
 function groupEntry(
   input: QuickBooksRecordGroupInput,
   record: CustomerRet | VendorRet | SyncedItem,
+  ownership: OwnershipPolicy,
 ): { entry: RecordGroupEntry; note?: string } | { unmapped: string } {
   const companyFile = input.connection;
   const common = {
     qbModifiedAt: record.timeModified ?? '',
     quickbooksVersion: quickbooksVersionOf(record),
     refuseSuperseded: true,
-    ownership: ownershipPolicy(input.settings),
+    ownership,
   };
   if (input.entity === 'item') {
     const item = record as SyncedItem;
     const desired = itemToProduct(item, { companyFile });
-    if (!desired.ok) return { unmapped: reasons(desired) };
+    if (!desired.ok) return { unmapped: mappingReasons(desired.errors) };
     const notCarried = itemValuesNotCarried(item);
     return {
       entry: { listId: item.listId, item: { desired: desired.value, ...common, returnsToQuickBooks: true } },
       ...(notCarried.length > 0 ? { note: notCarried.join('; ') } : {}),
     };
   }
-  const ctx = { companyFile, choices: input.choices };
-  const isCustomer = input.entity === 'customer';
-  const desired = isCustomer
-    ? customerToAccount(record as CustomerRet, ctx)
-    : vendorToAccount(record as VendorRet, ctx);
-  const contact = isCustomer ? customerContact(record as CustomerRet, ctx) : vendorContact(record as VendorRet, ctx);
-  if (!desired.ok) return { unmapped: reasons(desired) };
-  if (!contact.ok) return { unmapped: reasons(contact) };
+  const rows = partyRows(input.entity, record as CustomerRet | VendorRet, { companyFile, choices: input.choices });
+  if (!rows.ok) return { unmapped: mappingReasons(rows.errors) };
   return {
     entry: {
       listId: record.listId,
-      party: { desired: desired.value, contact: contact.value, ...common, returnsToQuickBooks: isCustomer },
+      party: { ...rows.value, ...common, returnsToQuickBooks: input.entity === 'customer' },
     },
   };
-}
-
-function reasons(result: Extract<MappingResult<unknown>, { ok: false }>): string {
-  return result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
 }

@@ -1,7 +1,8 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { SyncSettings } from '../../config/syncSettings';
 import type { ChoiceMaps } from '../../mapping/choices';
-import { accountToCustomerMod, customerContact, customerToAccount } from '../../mapping/customerAccount';
+import { accountToCustomerMod, customerToAccount } from '../../mapping/customerAccount';
+import { partyRows } from '../../mapping/quickbooksToDynamics';
 import type { AccountRecord, ProductRecord } from '../../mapping/dataverseRows';
 import { itemToProduct, itemValuesNotCarried, productToItemMod, type SyncedItem } from '../../mapping/itemProduct';
 import type { QuickBooksEntity } from '../../mapping/entityRegistry';
@@ -16,7 +17,6 @@ import {
   type SyncFields,
 } from '../../mapping/syncBase';
 import { transliterateToWindows1252 } from '../../qbxml/charset';
-import { vendorContact, vendorToAccount } from '../../mapping/vendorAccount';
 import type { CustomerModFields, CustomerRet, ListDeletedRet, QbxmlRequest, VendorRet } from '../../qbxml/requests';
 import type { ToDataverseResult } from '../../activities/dataverseListRecords';
 import { modifyListRecord } from '../companyFile/modifyListRecord';
@@ -262,12 +262,8 @@ async function syncVersion(
     const isCustomer = input.entity === 'customer';
     const ctx = { companyFile, choices: input.choices };
     const what = `QuickBooks ${input.entity} ${record.fullName ?? record.name}`;
-    const desired = mappedOrFail(
-      isCustomer ? customerToAccount(record as CustomerRet, ctx) : vendorToAccount(record as VendorRet, ctx),
-      what,
-    );
-    const contact = mappedOrFail(
-      isCustomer ? customerContact(record as CustomerRet, ctx) : vendorContact(record as VendorRet, ctx),
+    const { desired, contact } = mappedOrFail(
+      partyRows(isCustomer ? 'customer' : 'vendor', record as CustomerRet | VendorRet, ctx),
       what,
     );
     result = await dataverse.syncPartyToDataverse({

@@ -22,10 +22,14 @@ export function markRecord(fields: { connection?: string; targetId?: string; out
   if (updates.length > 0) upsertSearchAttributes(updates);
 }
 
+/** Every broken rule of a mapping in one line: "field: message; field: message". */
+export function mappingReasons(errors: readonly MappingError[]): string {
+  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+}
+
 /** A record that cannot be mapped: every broken rule in one message, so one look tells the operator what to fix. */
 function mappingFailure(what: string, errors: readonly MappingError[]): ApplicationFailure {
-  const reasons = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-  return ApplicationFailure.nonRetryable(`${what} cannot be synced: ${reasons}`, 'MappingError', errors);
+  return ApplicationFailure.nonRetryable(`${what} cannot be synced: ${mappingReasons(errors)}`, 'MappingError', errors);
 }
 
 /** The mapped value, or the record's failure naming every broken rule. */
