@@ -82,8 +82,14 @@ export interface DataverseChangesInput {
   afterIds?: DynamicsPositions;
   /** Also read opportunities won since their cursor and not given an estimate yet (poll cycles since issue 16). */
   wonOpportunities?: boolean;
-  /** Per entity and cycle; the cursor stops at the last row handed off. */
+  /** Rows handed off per entity and cycle; the cursor stops before the first row beyond. */
   limit?: number;
+  /**
+   * Rows read per entity and cycle, handed off or not; the cursor stops at the last row read. Rows the connector
+   * wrote itself (echoes) are not handed off, and after a load they come first: without this bound apart from `limit`
+   * a cycle read its own 2,000 echoes and reached no person's new account for five cycles (issue 15's benchmark).
+   */
+  readLimit?: number;
 }
 
 export interface DataverseChanges {
@@ -203,6 +209,8 @@ export function createDataversePairedRowActivities({
      */
     async listDataverseChanges(input: DataverseChangesInput): Promise<DataverseChanges> {
       const limit = input.limit ?? 2000;
+      // Reading costs a request per 500 rows and nothing in the poll's history: a load's echoes pass in one cycle.
+      const readLimit = input.readLimit ?? 25_000;
       const afterIds: NonNullable<DataverseChanges['afterIds']> = { ...input.afterIds };
       const out: DataverseChanges = {
         accountIds: [],
@@ -237,8 +245,7 @@ export function createDataversePairedRowActivities({
           const version = rowVersionOf(etagOf(row));
           if (version !== undefined && (highest === undefined || version > highest)) highest = version;
         };
-        const take = (row: DataverseRow): void => {
-          const found = verdict(row);
+        const take = (row: DataverseRow, found = verdict(row)): void => {
           if (found === 'due') into.push(String(row[idColumn]));
           else if (found === 'echo') out.echoesSkipped++;
         };
@@ -259,21 +266,24 @@ export function createDataversePairedRowActivities({
         }
         const after = changedSince(position, idColumn);
         let lastId = position.afterId;
-        let seen = 0;
+        let read = 0;
+        const handedOffBefore = into.length;
         for await (const row of dataverse.queryRows(TABLES[entity].entitySet, {
           select: columns,
           filter: after ? `${filter} and ${after}` : filter,
           orderby: changeOrder(idColumn),
           pageSize: 500,
         })) {
-          if (seen++ >= limit) break;
+          if (read++ >= readLimit) break;
+          const found = verdict(row);
+          if (found === 'due' && into.length - handedOffBefore >= limit) break;
           sawVersion(row);
           const modifiedOn = textOf(row, 'modifiedon');
           if (modifiedOn) {
             out.cursors[entity] = modifiedOn;
             lastId = String(row[idColumn]);
           }
-          take(row);
+          take(row, found);
         }
         if (lastId !== undefined && out.cursors[entity]) afterIds[entity] = positionMark(lastId, highest);
       };

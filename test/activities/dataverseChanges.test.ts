@@ -141,3 +141,80 @@ describe('the Dynamics change cursor re-reads its last second', () => {
     assert.deepEqual(third.accountIds, []);
   });
 });
+
+// Issue 15's benchmark: after a load the connector's own writes come back first, oldest first. A cycle that counted
+// every row read towards its 2,000 read only those and reached a person's new account five cycles later. Rows not
+// handed off (echoes, rows of other types) no longer count towards the limit; a larger bound on rows read remains.
+describe('the Dynamics change read counts only the rows it hands off towards its limit', () => {
+  let dir: string;
+  let sandbox: DataverseSandbox;
+  let connection: DataverseConnection;
+  let listChanges: (input: DataverseChangesInput) => Promise<DataverseChanges>;
+  let newAccountId: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qbsync-dataverse-passed-over-'));
+    sandbox = await startDataverseSandbox({ port: 0, dataDir: dir, seed: false });
+    connection = connectToSandbox(sandbox);
+    await provisionDataverse(connection.client, { log: pino({ level: 'silent' }) });
+    listChanges = createDataversePairedRowActivities({ dataverse: connection.client }).listDataverseChanges;
+    const accounts = sandbox.records.schema.table('account');
+    // 2,500 competitors (customertypecode 1): this connection never hands them off.
+    for (let i = 0; i < 2500; i += 1) {
+      const row = sandbox.records.create(
+        accounts,
+        { name: `Rival ${String(i).padStart(4, '0')}`, customertypecode: 1 },
+        { events: [] },
+      );
+      row.modifiedon = '2026-12-07T08:00:00Z';
+    }
+    const person = sandbox.records.create(accounts, { name: 'Entered By Hand Ltd' }, { events: [] });
+    person.modifiedon = '2026-12-07T08:00:01Z';
+    newAccountId = String(person.accountid);
+  });
+
+  after(async () => {
+    await connection.close();
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reaches the account after 2,500 rows it passes over in one cycle, and the cursor ends on it', async () => {
+    const changes: DataverseChanges = await new MockActivityEnvironment().run(listChanges, {
+      connection: 'east',
+      receivesNewAccounts: true,
+      since: {},
+      afterIds: {},
+    });
+    assert.deepEqual(changes.accountIds, [newAccountId]);
+    assert.equal(changes.cursors.account, '2026-12-07T08:00:01Z');
+  });
+
+  it('stops at readLimit rows read, the cursor on the last of them, and goes on from there next cycle', async () => {
+    const env = new MockActivityEnvironment();
+    const first: DataverseChanges = await env.run(listChanges, {
+      connection: 'east',
+      receivesNewAccounts: true,
+      since: {},
+      afterIds: {},
+      readLimit: 1000,
+    });
+    assert.deepEqual(first.accountIds, []);
+    assert.equal(first.cursors.account, '2026-12-07T08:00:00Z');
+    let { cursors: since, afterIds = {} } = first;
+    const handedOff: { cycle: number; id: string }[] = [];
+    for (let cycle = 2; cycle <= 4; cycle += 1) {
+      const next: DataverseChanges = await env.run(listChanges, {
+        connection: 'east',
+        receivesNewAccounts: true,
+        since,
+        afterIds,
+        readLimit: 1000,
+      });
+      handedOff.push(...next.accountIds.map((id) => ({ cycle, id })));
+      ({ cursors: since, afterIds = {} } = next);
+    }
+    // 1,000 rows read a cycle: the competitors fill two cycles and half the third, which reaches the account.
+    assert.deepEqual(handedOff, [{ cycle: 3, id: newAccountId }]);
+  });
+});
