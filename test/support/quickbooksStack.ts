@@ -5,6 +5,7 @@ import { createActivities } from '../../src/activities';
 import { CompanyFileSimulator, type CompanyFileOptions } from '../../src/sandbox/quickbooks/companyFile';
 import {
   WebConnectorSimulator,
+  type WebConnectorSimulatorOptions,
   type WebConnectorRunReport,
 } from '../../src/sandbox/webConnector/webConnectorSimulator';
 import type { CompanyFileProcessor } from '../../src/sandbox/webConnector/companyFileProcessor';
@@ -48,7 +49,12 @@ export function companyFileProcessor(
 export interface QuickBooksStack {
   gateway: TestGateway;
   files: Record<string, CompanyFileSimulator>;
-  connector(name: string, processor?: CompanyFileProcessor): WebConnectorSimulator;
+  /** A Web Connector for file `name`; `timing` overrides its NoOp pause (50 ms) and taps its events. */
+  connector(
+    name: string,
+    processor?: CompanyFileProcessor,
+    timing?: Pick<WebConnectorSimulatorOptions, 'noOpWaitMs' | 'log'>,
+  ): WebConnectorSimulator;
 }
 
 const passwords: Record<string, string> = { east: 'east-password', west: 'west-password' };
@@ -72,7 +78,7 @@ export async function startQuickBooksStack(
   return {
     gateway,
     files,
-    connector: (name, processor) =>
+    connector: (name, processor, timing) =>
       new WebConnectorSimulator({
         qwc: {
           appName: `test ${name}`,
@@ -90,6 +96,7 @@ export async function startQuickBooksStack(
         companyFilePath: `C:\\QuickBooks\\${name}.qbw`,
         processor: processor ?? companyFileProcessor(files[name]!),
         noOpWaitMs: 50,
+        ...timing,
       }),
   };
 }

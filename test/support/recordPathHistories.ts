@@ -19,7 +19,9 @@
  *   to send (`poll-cycle-unreadable-list-skipped`);
  * - branches of older patches (`older-patches`): a read restarted after its iterator died with its session, a job's
  *   account found by its full name after its Add's answer was lost, and the company file that answered busy meanwhile;
- * - a record batch that wrote its customers in record groups (`record-groups`, `record-batch-groups`), and its group.
+ * - a record batch that wrote its customers in record groups (`record-groups`, `record-batch-groups`), and its group;
+ * - the company file's run that paused a round trip for account runs still arriving (`gather-arrivals`,
+ *   `company-file-gather-arrivals`).
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -761,6 +763,36 @@ async function recordGroups(stack: SyncStack): Promise<RecordedRun[]> {
   ];
 }
 
+/**
+ * Five accounts created in Dynamics at once, each its own run sending a look-up and then an Add: the company file pauses
+ * a round trip while they still arrive (`company-file-gather-arrivals`).
+ */
+async function gatherArrivals(stack: SyncStack): Promise<RecordedRun[]> {
+  const tag = randomUUID().slice(0, 4).toUpperCase();
+  const ids = Array.from({ length: 5 }, () => randomUUID());
+  await Promise.all(
+    ids.map((accountid, i) =>
+      stack.dataverse.create(ENTITY_SETS.account, { accountid, name: `Arriving Together ${tag} ${i}` }),
+    ),
+  );
+  const runs = await Promise.all(
+    ids.map((id) =>
+      stack.env.client.workflow.start(dataverseRecordSync, {
+        workflowId: dataverseRecordWorkflowId('account', id),
+        taskQueue: 'sync-e2e',
+        args: [{ connection: 'east', entity: 'account', id, quietPeriodMs: 0 }],
+      }),
+    ),
+  );
+  await stack.settle();
+  for (const run of runs) await run.result();
+  const companyFileRun = (await runChain(stack, 'qbfile/east')).find(({ history }) =>
+    patchIdsOf(history).includes('company-file-gather-arrivals'),
+  );
+  assert.ok(companyFileRun, 'no company file run paused for requesters still arriving');
+  return [{ name: 'qbfile-east-gather-arrivals', workflowId: 'qbfile/east', runId: companyFileRun.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -781,6 +813,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('unreadable')) runs.push(...(await unreadableCustomerList(stack)));
     if (named.length === 0 || named.includes('older-patches')) runs.push(...(await olderPatchedBranches(stack)));
     if (named.length === 0 || named.includes('record-groups')) runs.push(...(await recordGroups(stack)));
+    if (named.length === 0 || named.includes('gather-arrivals')) runs.push(...(await gatherArrivals(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

@@ -88,6 +88,41 @@ describe('the company file’s queue (real Temporal, gateway, Web Connector simu
     assert.deepEqual({ queued, inFlight }, { queued: 0, inFlight: 0 });
   });
 
+  it('waits for requesters still arriving, then sends them in one message: a burst travels together', async () => {
+    // Requester runs of a burst (a poll's new accounts, each a workflow) reach the queue a few at a time.
+    const arrive = (from: number, to: number) =>
+      Promise.all(
+        Array.from({ length: to - from }, (_, k) =>
+          submit({
+            requester: `burst-requester-${from + k}`,
+            batchId: 'add',
+            requests: [{ type: 'CustomerAdd', requestId: `burst-${from + k}`, fields: { name: `Burst ${from + k}` } }],
+          }),
+        ),
+      );
+    const addsPerMessage: number[] = [];
+    const recording = async (xml: string): Promise<string> => {
+      const adds = xml.match(/<CustomerAddRq/g)?.length ?? 0;
+      if (adds > 0) addsPerMessage.push(adds);
+      return suite.stack.files.west!.processRequest(xml);
+    };
+    await arrive(0, 2);
+    // Four more arrive during the first pause the company file asks for (QBWC pauses after a NoOp, then asks again).
+    let late: Promise<unknown> | undefined;
+    const connector = suite.stack.connector('west', recording, {
+      noOpWaitMs: 1_500,
+      log: (event) => {
+        if (event.type === 'noOpWait') late ??= arrive(2, 6);
+      },
+    });
+    const report = await connector.runSession();
+    await late;
+
+    assert.equal(report.outcome, 'completed', JSON.stringify(report));
+    assert.deepEqual(addsPerMessage, [6], 'the six Adds went to QuickBooks in one message');
+    for (let i = 0; i < 6; i++) assert.equal(customersNamed(`Burst ${i}`), 1);
+  });
+
   it('answers a second Web Connector busy while the live session’s Add is still with QuickBooks', async () => {
     const name = 'Held Add';
     let reached: () => void = () => undefined;

@@ -95,6 +95,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'lost-mod-held-within-groups', type: 'dataverseRecordSync' },
   // A batch of at least `recordGroupsFrom` records: written in record groups, one record left to its own run.
   { patch: 'record-batch-groups', type: 'quickbooksRecordBatch' },
+  // A round trip paused for account runs still arriving, then sent with them.
+  { patch: 'company-file-gather-arrivals', type: 'companyFile' },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard

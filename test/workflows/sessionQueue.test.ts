@@ -6,6 +6,7 @@ import {
   dropGoneRequesters,
   endSession,
   enqueue,
+  gatherArrivals,
   inFlightWritesSettled,
   liveSessionIsWriting,
   MAX_REMEMBERED_BATCHES,
@@ -368,5 +369,115 @@ describe('company file session queue', () => {
     }
     assert.equal(enqueue(state, { requester: 'wf-1', batchId: 'kept', requests: [add('k', 'K')] }), false);
     assert.equal(state.queue.length, 1);
+  });
+
+  describe('gathering a burst into one message', () => {
+    const burstLimits = { ...defaultQueueLimits, maxRequestsPerRoundTrip: 50, maxRecordsPerRoundTrip: 500 };
+    const always = (): boolean => true;
+    /** `count` requester runs, each queueing one look-up at `atMs + i`. */
+    function burst(state: CompanyFileState, count: number, atMs: number, from = 0): void {
+      for (let i = from; i < from + count; i++) {
+        enqueue(state, { requester: `acct-${i}`, batchId: 'b', requests: [add(`a${i}`, `A${i}`)] }, atMs + i);
+      }
+    }
+
+    it('pauses while requests from several requesters are still arriving, then sends them in one message', () => {
+      const state = newCompanyFileState('east');
+      burst(state, 3, 1_000);
+      openSession(state, T1, 1_010, burstLimits);
+      assert.deepEqual(takeRequests(state, T1, 1_020, burstLimits, always).result, { status: 'noOp' });
+      assert.equal(state.lastError, 'NoOp', 'getLastError must answer NoOp for QBWC to pause and ask again');
+      burst(state, 20, 4_000, 3);
+      assert.deepEqual(takeRequests(state, T1, 6_020, burstLimits, always).result, { status: 'noOp' });
+      burst(state, 20, 9_000, 23);
+      // Two pauses at most (maxGatherHolds), however busy the arrivals: then all 43 go out together.
+      const taken = takeRequests(state, T1, 11_020, burstLimits, always).result;
+      assert.equal(taken.status === 'ok' && taken.requests.length, 43);
+      assert.equal(state.totals.roundTrips, 1);
+    });
+
+    it('the pauses start over once a message went out', () => {
+      const state = newCompanyFileState('east');
+      burst(state, 3, 0);
+      openSession(state, T1, 0, burstLimits);
+      takeRequests(state, T1, 10, burstLimits, always);
+      takeRequests(state, T1, 20, burstLimits, always);
+      const first = takeRequests(state, T1, 30, burstLimits, always).result;
+      assert.equal(first.status === 'ok' && first.requests.length, 3);
+      receiveResponse(state, { ticketHash: T1, responses: ['a0', 'a1', 'a2'].map((id) => ok(id)) }, 40);
+      burst(state, 2, 50, 10);
+      assert.deepEqual(takeRequests(state, T1, 60, burstLimits, always).result, { status: 'noOp' });
+    });
+
+    it('sends at once: one requester alone, a quiet queue, a full message, a read under way, or no marker', () => {
+      const alone = newCompanyFileState('east');
+      enqueue(alone, { requester: 'order-1', batchId: 'b', requests: [query('q1'), add('a1', 'A')] }, 1_000);
+      openSession(alone, T1, 1_000, burstLimits);
+      assert.equal(gatherArrivals(alone, 1_001, burstLimits), false, 'one order must not wait for others');
+
+      const quiet = newCompanyFileState('east');
+      burst(quiet, 3, 0);
+      openSession(quiet, T1, 0, burstLimits);
+      assert.equal(gatherArrivals(quiet, 1_999, burstLimits), true);
+      assert.equal(gatherArrivals(quiet, 2_002, burstLimits), false, 'nothing arrived within gatherQuietMs');
+
+      const full = newCompanyFileState('east');
+      burst(full, 50, 0);
+      openSession(full, T1, 0, burstLimits);
+      assert.equal(gatherArrivals(full, 10, burstLimits), false, 'a full message goes out');
+
+      const heavy = newCompanyFileState('east');
+      enqueue(heavy, { requester: 'poll', batchId: 'b', requests: [query('q1', 300)] }, 0);
+      enqueue(heavy, { requester: 'poll-2', batchId: 'b', requests: [query('q2', 300)] }, 0);
+      openSession(heavy, T1, 0, burstLimits);
+      assert.equal(gatherArrivals(heavy, 10, burstLimits), false, 'reads filling maxRecordsPerRoundTrip go out');
+
+      const reading = newCompanyFileState('east');
+      burst(reading, 3, 0);
+      enqueue(reading, { requester: 'poll', batchId: 'page', requests: [continueIterator(query('q1'), 'it-1')] }, 0);
+      openSession(reading, T1, 0, burstLimits);
+      assert.equal(gatherArrivals(reading, 10, burstLimits), false, "a read's next page does not wait");
+
+      const untimed = newCompanyFileState('east');
+      enqueue(untimed, { requester: 'r1', batchId: 'b', requests: [add('a1', 'A')] });
+      enqueue(untimed, { requester: 'r2', batchId: 'b', requests: [add('a2', 'B')] });
+      openSession(untimed, T1, 0, burstLimits);
+      assert.equal(gatherArrivals(untimed, 0, burstLimits), false, 'batches queued before arrivals were timed');
+
+      const off = newCompanyFileState('east');
+      burst(off, 3, 0);
+      openSession(off, T1, 0, { ...burstLimits, maxGatherHolds: 0 });
+      assert.equal(gatherArrivals(off, 10, { ...burstLimits, maxGatherHolds: 0 }), false, 'maxGatherHolds 0');
+
+      // Without the marker's consent (runs recorded before) the same queue goes out at once, and the marker is asked
+      // only when the round trip would wait.
+      const legacy = newCompanyFileState('east');
+      burst(legacy, 3, 0);
+      openSession(legacy, T1, 0, burstLimits);
+      let asked = 0;
+      const refuse = (): boolean => {
+        asked += 1;
+        return false;
+      };
+      const sent = takeRequests(legacy, T1, 10, burstLimits, refuse).result;
+      assert.equal(sent.status === 'ok' && sent.requests.length, 3);
+      assert.equal(asked, 1);
+      burst(legacy, 1, 20, 5);
+      receiveResponse(legacy, { ticketHash: T1, responses: ['a0', 'a1', 'a2'].map((id) => ok(id)) }, 30);
+      takeRequests(legacy, T1, 40, burstLimits, refuse);
+      assert.equal(asked, 1, 'one requester alone: the marker is not asked');
+    });
+
+    it('a query put back to the queue after its message went unanswered is not a new arrival', () => {
+      const state = newCompanyFileState('east');
+      enqueue(state, { requester: 'poll', batchId: 'b', requests: [query('q1')] }, 0);
+      enqueue(state, { requester: 'other', batchId: 'b', requests: [query('q2')] }, 0);
+      openSession(state, T1, 5_000, burstLimits);
+      const first = takeRequests(state, T1, 5_000, burstLimits, always).result;
+      assert.equal(first.status === 'ok' && first.requests.length, 2);
+      // No answer, and QBWC asks again: the two queries are requeued, with their arrival as it was.
+      const again = takeRequests(state, T1, 5_100, burstLimits, always).result;
+      assert.equal(again.status === 'ok' && again.requests.length, 2);
+    });
   });
 });

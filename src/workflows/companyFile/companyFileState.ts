@@ -19,6 +19,8 @@ export interface PendingRequest {
   /** Answers QuickBooks gave to this request that could not be read. */
   unreadableAnswers?: number;
   requesterRunId?: string;
+  /** When its batch was accepted (workflow time); absent for batches accepted before arrivals were timed. */
+  queuedAtMs?: number;
 }
 
 export interface Session {
@@ -31,6 +33,8 @@ export interface Session {
   lingering?: boolean;
   /** NoOp pauses since requests last went out. */
   noOps?: number;
+  /** NoOp pauses taken to gather requests still arriving, since requests last went out (`gatherArrivals`). */
+  gatherHolds?: number;
 }
 
 export interface CompanyFileState {
@@ -84,6 +88,13 @@ export interface QueueLimits {
    * unreadable answer every time; asking again only helps when the message as a whole was too large.
    */
   maxUnreadableAnswers: number;
+  /**
+   * A round trip waits (a NoOp pause, ≈5 s with QBWC) for more requests while they are still arriving: some arrived
+   * within the last `gatherQuietMs`, from more than one requester, and the queue is not yet a full message. At most
+   * `maxGatherHolds` such pauses before requests go out; 0 sends whatever is queued at once.
+   */
+  maxGatherHolds: number;
+  gatherQuietMs: number;
 }
 
 export const defaultQueueLimits: QueueLimits = {
@@ -93,6 +104,11 @@ export const defaultQueueLimits: QueueLimits = {
   writeSettleMs: 2 * 60 * 1000,
   maxNoOps: 3,
   maxUnreadableAnswers: 3,
+  // Two pauses of QBWC's 5 s: long enough for a burst of requester runs (a poll cycle's new accounts, each sending its
+  // look-up, then its Add) to fill a message, short next to QBWC's minutes between runs. A quiet window under the
+  // pause means a pause in which nothing new arrived ends the gathering.
+  maxGatherHolds: 2,
+  gatherQuietMs: 2_000,
 };
 
 export interface RoutedResults {

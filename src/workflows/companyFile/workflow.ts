@@ -81,6 +81,12 @@ const WRITES_SETTLE_PATCH = 'company-file-writes-settle';
  */
 const UNREADABLE_ANSWERS_PATCH = 'company-file-unreadable-answers';
 
+/**
+ * A round trip may wait (NoOp) for requests still arriving from several requesters, so a burst travels together
+ * (issue 15 item 5; `gatherArrivals`). Asked only when a round trip would wait.
+ */
+const GATHER_ARRIVALS_PATCH = 'company-file-gather-arrivals';
+
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;
 
@@ -242,7 +248,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   setHandler(ownWritesQuery, () => Object.fromEntries(ownWrites));
   setHandler(enqueueQbxmlSignal, (batch) => {
     grow(batch);
-    if (!enqueue(state, batch)) {
+    if (!enqueue(state, batch, Date.now())) {
       log.info('batch already accepted: the repeated enqueue is ignored', {
         requester: batch.requester,
         batchId: batch.batchId,
@@ -278,7 +284,9 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       if (call.report) contact = { ...contact, report: { ...call.report, atMs: Date.now() } };
       const dropped = dropGoneRequesters(state, call.goneRequesters ?? []);
       if (dropped > 0) log.warn('requests of requesters that are gone were dropped, not sent', { dropped });
-      const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits);
+      const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits, () =>
+        patched(GATHER_ARRIVALS_PATCH),
+      );
       route(routed);
       // State only, before the message goes out: QuickBooks may apply a Mod whose answer never comes back.
       modsInFlightSent(state);
