@@ -21,7 +21,7 @@
  *   account found by its full name after its Add's answer was lost, and the company file that answered busy meanwhile;
  * - a record batch that wrote its customers in record groups (`record-groups`, `record-batch-groups`), and its group;
  * - the company file's run that paused a round trip for account runs still arriving (`gather-arrivals`,
- *   `company-file-gather-arrivals`).
+ *   `company-file-gather-arrivals`) and costed their look-ups one record a name (`company-file-lookups-by-count`).
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -790,6 +790,7 @@ async function gatherArrivals(stack: SyncStack): Promise<RecordedRun[]> {
     patchIdsOf(history).includes('company-file-gather-arrivals'),
   );
   assert.ok(companyFileRun, 'no company file run paused for requesters still arriving');
+  assert.ok(patchIdsOf(companyFileRun.history).includes('company-file-lookups-by-count'));
   return [{ name: 'qbfile-east-gather-arrivals', workflowId: 'qbfile/east', runId: companyFileRun.runId }];
 }
 

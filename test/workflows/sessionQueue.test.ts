@@ -15,6 +15,7 @@ import {
   queuedWriters,
   receiveResponse,
   takeRequests,
+  type TakeRules,
 } from '../../src/workflows/companyFile/sessionQueue';
 import {
   defaultQueueLimits,
@@ -373,7 +374,7 @@ describe('company file session queue', () => {
 
   describe('gathering a burst into one message', () => {
     const burstLimits = { ...defaultQueueLimits, maxRequestsPerRoundTrip: 50, maxRecordsPerRoundTrip: 500 };
-    const always = (): boolean => true;
+    const always: TakeRules = { mayGather: () => true, lookupsByCount: true };
     /** `count` requester runs, each queueing one look-up at `atMs + i`. */
     function burst(state: CompanyFileState, count: number, atMs: number, from = 0): void {
       for (let i = from; i < from + count; i++) {
@@ -459,12 +460,12 @@ describe('company file session queue', () => {
         asked += 1;
         return false;
       };
-      const sent = takeRequests(legacy, T1, 10, burstLimits, refuse).result;
+      const sent = takeRequests(legacy, T1, 10, burstLimits, { mayGather: refuse }).result;
       assert.equal(sent.status === 'ok' && sent.requests.length, 3);
       assert.equal(asked, 1);
       burst(legacy, 1, 20, 5);
       receiveResponse(legacy, { ticketHash: T1, responses: ['a0', 'a1', 'a2'].map((id) => ok(id)) }, 30);
-      takeRequests(legacy, T1, 40, burstLimits, refuse);
+      takeRequests(legacy, T1, 40, burstLimits, { mayGather: refuse });
       assert.equal(asked, 1, 'one requester alone: the marker is not asked');
     });
 
@@ -479,5 +480,57 @@ describe('company file session queue', () => {
       const again = takeRequests(state, T1, 5_100, burstLimits, always).result;
       assert.equal(again.status === 'ok' && again.requests.length, 2);
     });
+  });
+
+  it('costs a look-up of named records one record a name, so a burst of look-ups fills one message', () => {
+    const lookups = (state: CompanyFileState): void => {
+      for (let i = 0; i < 20; i++) {
+        const requests: QbxmlRequest[] = [
+          i % 2 === 0
+            ? { type: 'CustomerQuery', requestId: `l${i}`, fullNames: [`Arriving ${i}`] }
+            : { type: 'CustomerQuery', requestId: `l${i}`, listIds: [`80000${i}-1790000000`] },
+        ];
+        enqueue(state, { requester: `acct-${i}`, batchId: 'look-up', requests });
+      }
+    };
+    const wide = { ...defaultQueueLimits, maxRequestsPerRoundTrip: 100, maxRecordsPerRoundTrip: 500 };
+    const counted = newCompanyFileState('east');
+    lookups(counted);
+    openSession(counted, T1, 0, wide);
+    const all = takeRequests(counted, T1, 1, wide, { lookupsByCount: true }).result;
+    assert.equal(all.status === 'ok' && all.requests.length, 20);
+
+    // Runs recorded before costed each look-up as a page of 100: five to a message.
+    const paged = newCompanyFileState('east');
+    lookups(paged);
+    openSession(paged, T1, 0, wide);
+    const five = takeRequests(paged, T1, 1, wide).result;
+    assert.equal(five.status === 'ok' && five.requests.length, 5);
+
+    // Invoice numbers may repeat in QuickBooks: a look-up by RefNumber is costed five records, 100 to a message.
+    const numbers = newCompanyFileState('east');
+    for (let i = 0; i < 120; i++) {
+      enqueue(numbers, {
+        requester: `order-${i}`,
+        batchId: 'find',
+        requests: [{ type: 'InvoiceQuery', requestId: `n${i}`, refNumbers: [`SO-${i}`] }],
+      });
+    }
+    openSession(numbers, T1, 0, wide);
+    const byNumber = takeRequests(numbers, T1, 1, wide, { lookupsByCount: true }).result;
+    assert.equal(byNumber.status === 'ok' && byNumber.requests.length, 100);
+    const rest = newCompanyFileState('east');
+    enqueue(rest, {
+      requester: 'order',
+      batchId: 'find',
+      requests: Array.from({ length: 3 }, (_, i) => ({
+        type: 'InvoiceQuery' as const,
+        requestId: `m${i}`,
+        refNumbers: Array.from({ length: 40 }, (_, k) => `SO-${i}-${k}`),
+      })),
+    });
+    openSession(rest, T1, 0, wide);
+    const twoOfThree = takeRequests(rest, T1, 1, wide, { lookupsByCount: true }).result;
+    assert.equal(twoOfThree.status === 'ok' && twoOfThree.requests.length, 2, '40 numbers are 200 records');
   });
 });

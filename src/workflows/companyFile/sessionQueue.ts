@@ -18,6 +18,11 @@ import { settleUnreadable, UNREADABLE_ANSWER_HRESULT } from './unreadableAnswers
 
 /** Records a query may return when it does not say (QuickBooks has no default cap; we always send MaxReturned). */
 const DEFAULT_QUERY_RECORDS = 100;
+/**
+ * Records a look-up by invoice or estimate number is costed: QuickBooks lets numbers repeat, rarely. An answer larger
+ * than the message can carry is still caught: it comes back unreadable and its queries are asked again alone.
+ */
+const REF_NUMBER_RECORDS = 5;
 const SCHEMA_ERROR_HRESULT = '0x80040400';
 
 /** Accepted batches remembered at most; a requester retries an enqueue within minutes, long before its key goes. */
@@ -75,14 +80,19 @@ export function enqueue(state: CompanyFileState, batch: QbxmlBatch, nowMs?: numb
  * within `gatherQuietMs`, so one order alone goes out at once, never while a read's next page waits, and at most
  * `maxGatherHolds` times.
  */
-export function gatherArrivals(state: CompanyFileState, nowMs: number, limits: QueueLimits): boolean {
+export function gatherArrivals(
+  state: CompanyFileState,
+  nowMs: number,
+  limits: QueueLimits,
+  rules: Pick<TakeRules, 'lookupsByCount'> = {},
+): boolean {
   const session = state.session;
   if (session === null || state.queue.length === 0) return false;
   if ((session.gatherHolds ?? 0) >= limits.maxGatherHolds) return false;
   if (state.queue.length >= limits.maxRequestsPerRoundTrip || state.queue.some((p) => p.isolate)) return false;
   // A read under way (an iterator's next page) flows on: a load's pages are what a round trip is for.
   if (state.queue.some((p) => 'iterator' in p.request && p.request.iterator === 'Continue')) return false;
-  const records = state.queue.reduce((sum, p) => sum + expectedRecords(p.request), 0);
+  const records = state.queue.reduce((sum, p) => sum + expectedRecords(p.request, rules), 0);
   if (records >= limits.maxRecordsPerRoundTrip) return false;
   const newest = Math.max(...state.queue.map((p) => p.queuedAtMs ?? Number.NEGATIVE_INFINITY));
   if (nowMs - newest >= limits.gatherQuietMs) return false;
@@ -170,28 +180,55 @@ function isCurrent(state: CompanyFileState, ticketHash: string): state is Compan
   return state.session !== null && state.session.ticketHash === ticketHash;
 }
 
-function expectedRecords(request: QbxmlRequest): number {
+/** How a round trip is put together; both rules are off for runs recorded before them. */
+export interface TakeRules {
+  /**
+   * Asked when the round trip would wait for requests still arriving (`gatherArrivals`); `false` sends what is queued.
+   * The workflow's version marker, so it is asked only then.
+   */
+  mayGather?: () => boolean;
+  /**
+   * A look-up of named records (ListIDs, FullNames, TxnIDs) brings back at most one record a name, and one by number a
+   * few, not a page. Costed as a page, five account runs' look-ups filled `maxRecordsPerRoundTrip` and a burst went five
+   * to a round trip.
+   */
+  lookupsByCount?: boolean;
+}
+
+function expectedRecords(request: QbxmlRequest, rules: TakeRules): number {
   if (isWriteRequest(request)) return 1;
   if ('maxReturned' in request && typeof request.maxReturned === 'number') return request.maxReturned;
+  if (rules.lookupsByCount) {
+    // ListID, FullName and TxnID each name one record.
+    const named = [
+      'listIds' in request ? request.listIds : undefined,
+      'fullNames' in request ? request.fullNames : undefined,
+      'txnIds' in request ? request.txnIds : undefined,
+    ].find((names) => names !== undefined && names.length > 0);
+    if (named) return named.length;
+    if ('refNumbers' in request && request.refNumbers && request.refNumbers.length > 0) {
+      return request.refNumbers.length * REF_NUMBER_RECORDS;
+    }
+  }
   return DEFAULT_QUERY_RECORDS;
 }
 
 /**
- * Hands out the next message's requests. With `mayGather` it may answer `noOp` instead while `gatherArrivals` says
- * more are on their way; `mayGather` is asked only then (the workflow's version marker).
+ * Hands out the next message's requests, or answers `noOp` while `gatherArrivals` says more are on their way and
+ * `rules.mayGather` agrees.
  */
 export function takeRequests(
   state: CompanyFileState,
   ticketHash: string,
   nowMs: number,
   limits: QueueLimits,
-  mayGather?: () => boolean,
+  rules: TakeRules = {},
 ): { result: TakeRequestsResult; routed: RoutedResults[] } {
   if (!isCurrent(state, ticketHash)) return { result: { status: 'invalidTicket' }, routed: [] };
   state.session.lastSeenAtMs = nowMs;
   // Whatever was handed out before and never answered is now in doubt: settle it before handing out more.
   const routed = settleInFlight(state, 'no response was received for the previous message');
-  if (mayGather && gatherArrivals(state, nowMs, limits) && mayGather()) {
+  if (rules.mayGather && gatherArrivals(state, nowMs, limits, rules) && rules.mayGather()) {
     state.session.gatherHolds = (state.session.gatherHolds ?? 0) + 1;
     state.session.lastError = 'NoOp';
     state.lastError = 'NoOp';
@@ -202,7 +239,7 @@ export function takeRequests(
   while (state.queue.length > 0 && taken.length < limits.maxRequestsPerRoundTrip) {
     const next = state.queue[0]!;
     if (next.isolate && taken.length > 0) break;
-    const cost = expectedRecords(next.request);
+    const cost = expectedRecords(next.request, rules);
     if (taken.length > 0 && records + cost > limits.maxRecordsPerRoundTrip) break;
     taken.push(state.queue.shift()!);
     records += cost;

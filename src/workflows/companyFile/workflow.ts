@@ -87,6 +87,9 @@ const UNREADABLE_ANSWERS_PATCH = 'company-file-unreadable-answers';
  */
 const GATHER_ARRIVALS_PATCH = 'company-file-gather-arrivals';
 
+/** A look-up of named records counts one record a name towards `maxRecordsPerRoundTrip`, not a page (`TakeRules`). */
+const LOOKUPS_BY_COUNT_PATCH = 'company-file-lookups-by-count';
+
 /** Own writes remembered at most; the oldest go first (a record then merely syncs as unchanged once). */
 const MAX_OWN_WRITES = 20_000;
 
@@ -284,9 +287,10 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       if (call.report) contact = { ...contact, report: { ...call.report, atMs: Date.now() } };
       const dropped = dropGoneRequesters(state, call.goneRequesters ?? []);
       if (dropped > 0) log.warn('requests of requesters that are gone were dropped, not sent', { dropped });
-      const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits, () =>
-        patched(GATHER_ARRIVALS_PATCH),
-      );
+      const { result, routed } = takeRequests(state, call.ticketHash, Date.now(), limits, {
+        mayGather: () => patched(GATHER_ARRIVALS_PATCH),
+        lookupsByCount: patched(LOOKUPS_BY_COUNT_PATCH),
+      });
       route(routed);
       // State only, before the message goes out: QuickBooks may apply a Mod whose answer never comes back.
       modsInFlightSent(state);
