@@ -34,7 +34,11 @@ import {
   seedGeneratedItems,
 } from '../src/sandbox/quickbooks/benchmarkData';
 import { seedDemoCompany } from '../src/sandbox/quickbooks/demoCompany';
-import type { WebConnectorRunReport, WebConnectorSimulator } from '../src/sandbox/webConnector/webConnectorSimulator';
+import {
+  countQbxmlRequests,
+  type WebConnectorRunReport,
+  type WebConnectorSimulator,
+} from '../src/sandbox/webConnector/webConnectorSimulator';
 import { pollCycle, type PollCycleResult } from '../src/workflows/pollCycle';
 import { syncEntity } from '../src/workflows/searchAttributes';
 import type { QuickBooksRecordGroupResult } from '../src/workflows/sync/quickbooksRecordGroup';
@@ -70,6 +74,8 @@ const items = Math.max(1, Math.round(2_000 * scale));
 const orders = Math.max(1, Math.round(1_000 * scale));
 /** Poll cycles the burst runs at most until every new account is a QuickBooks customer. */
 const BURST_CYCLES_AT_MOST = 10;
+/** QBWC pauses about 5 s after getLastError answers NoOp (reference/qbwc-qbxml.md §7). */
+const QBWC_NOOP_PAUSE_MS = 5_000;
 /** Accounts created in Dynamics in the burst towards QuickBooks (issue 15: 1,000 at scale 1). */
 const newAccounts = Math.max(1, Math.round(1_000 * scale));
 const LINES_PER_ORDER = 5;
@@ -232,16 +238,40 @@ async function main(): Promise<void> {
 
   // Every InvoiceAdd QuickBooks accepted, by the order's ExternalGUID: when the invoice landed.
   const landed = new Map<string, number>();
-  const eastConnector = quickbooks.connector('east', async (xml) => {
-    const answer = east.processRequest(xml);
-    if (xml.includes('InvoiceAddRq')) {
-      for (const m of answer.matchAll(/<ExternalGUID>\{?([0-9a-fA-F-]{36})\}?<\/ExternalGUID>/g)) {
-        if (m[1] && !landed.has(m[1].toLowerCase())) landed.set(m[1].toLowerCase(), Date.now());
+  // QBWC's own pause after a NoOp (≈5 s), not the tests' 50 ms: the company file gathers a burst in these pauses, and
+  // a session waiting for a follow-up spends them.
+  // Each message QuickBooks east was handed, and each NoOp pause: how a phase's requests travelled.
+  const eastMessages: { atMs: number; requests: number }[] = [];
+  const eastPauses: number[] = [];
+  const asQbwc = { noOpWaitMs: QBWC_NOOP_PAUSE_MS };
+  const eastConnector = quickbooks.connector(
+    'east',
+    async (xml) => {
+      eastMessages.push({ atMs: Date.now(), requests: countQbxmlRequests(xml) });
+      const answer = east.processRequest(xml);
+      if (xml.includes('InvoiceAddRq')) {
+        for (const m of answer.matchAll(/<ExternalGUID>\{?([0-9a-fA-F-]{36})\}?<\/ExternalGUID>/g)) {
+          if (m[1] && !landed.has(m[1].toLowerCase())) landed.set(m[1].toLowerCase(), Date.now());
+        }
       }
-    }
-    return answer;
+      return answer;
+    },
+    {
+      ...asQbwc,
+      log: (event) => {
+        if (event.type === 'noOpWait') eastPauses.push(Date.now());
+      },
+    },
+  );
+  /** The sizes of the messages east was handed between `from` and `to`, in order, and the NoOp pauses taken. */
+  const messagesBetween = (from: number, to: number) => ({
+    requestsPerMessage: eastMessages.filter((m) => m.atMs >= from && m.atMs <= to).map((m) => m.requests),
+    noOpPauses: eastPauses.filter((t) => t >= from && t <= to).length,
   });
-  const connectors: Record<string, WebConnectorSimulator> = { east: eastConnector, west: quickbooks.connector('west') };
+  const connectors: Record<string, WebConnectorSimulator> = {
+    east: eastConnector,
+    west: quickbooks.connector('west', undefined, asQbwc),
+  };
   // The worker, its Dataverse client and its governor, in their own process (bench/benchWorker.ts).
   const worker = await startWorkerProcess({
     temporal: { address: env.address, namespace: env.namespace ?? 'default' },
@@ -487,6 +517,7 @@ async function main(): Promise<void> {
       actionsPerSyncedRecord: round(initial.m.temporal.actions / Math.max(1, recordsSynced)),
       // Three digits: at two, 272 requests for 1,341 records (0.203) read as 0.20 and passed the ≤ 0.2 target.
       dataverseRequestsPerSyncedRecord: round(initial.m.dataverse.sandboxRequests / Math.max(1, recordsSynced), 3),
+      eastMessages: messagesBetween(initial.m.from, initial.m.to),
     };
     results.initialLoad = initialLoad;
     log(JSON.stringify({ throughput: initialThroughput, utilisation: initialUse, qbwc: initial.m.qbwc }));
@@ -517,6 +548,7 @@ async function main(): Promise<void> {
       throughput: await throughput(burst.m.from, burst.m.to),
       failures: await failures(burst.m.from, burst.m.to),
       qbxmlRequestsPerRoundTrip: round(burst.m.qbwc.requestsSent / Math.max(1, burst.m.qbwc.roundTrips)),
+      eastMessages: messagesBetween(burst.m.from, burst.m.to),
     };
     log(JSON.stringify({ burst: { customersInQuickBooks: burstCustomers, qbwc: burst.m.qbwc } }));
 
