@@ -18,6 +18,7 @@ import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { connectTemporalClient, connectTemporalWorker } from './temporal/connect';
+import { workflowBundleToRun } from './temporal/workflowBundle';
 import { temporalSdkLogger } from './observability/failureRedaction';
 import { logger } from './observability/logger';
 import { taskQueuePolled } from './observability/readiness';
@@ -28,7 +29,10 @@ export interface ConnectorWorkerOptions {
   client: Client;
   taskQueue: string;
   namespace?: string;
-  /** Prebuilt workflow bundle (production); else the workflows are bundled from source at start. */
+  /**
+   * Prebuilt workflow bundle, written by `writeWorkflowBundle` (./temporal/workflowBundle: it carries the failure
+   * converter the data converter names); else the worker bundles the workflows itself at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Encrypts payloads; give the client the same one, or it cannot read what the worker writes. */
   dataConverter?: DataConverter;
@@ -110,13 +114,12 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     dataConverter,
   });
-  // A bundle built once ahead (`bundleWorkflowCode`) spares each start its own bundling: the chaos run restarts the
-  // worker hundreds of times.
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  // Built ahead by `npm run build` (or WORKFLOW_BUNDLE_PATH): bundling here would hold a few hundred MiB at each start.
+  const workflowBundle = workflowBundleToRun(process.env);
   const worker = await createConnectorWorker({
     connection,
     client,
-    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+    ...(workflowBundle ? { workflowBundle } : {}),
     taskQueue: temporal.taskQueue,
     namespace: temporal.namespace,
     dataConverter,
@@ -154,7 +157,12 @@ async function main(): Promise<void> {
           }),
         });
   logger.info(
-    { taskQueue: temporal.taskQueue, temporal: temporal.address, configuration: deployment.source.kind },
+    {
+      taskQueue: temporal.taskQueue,
+      temporal: temporal.address,
+      configuration: deployment.source.kind,
+      workflows: workflowBundle?.codePath ?? 'bundled at start',
+    },
     'worker started',
   );
   await worker.run();
