@@ -10,6 +10,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from './config/configFile';
 import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
 import { type QueueLimits } from './workflows/companyFile/companyFileState';
@@ -44,6 +45,8 @@ export interface ConnectorWorkerOptions {
   quickbooksWaitMs?: number;
   /** How long the worker keeps the Dynamics choice options it read; the activities' default (60 s) otherwise. */
   choiceOptionsMaxAgeMs?: number;
+  /** Workflows kept in memory between their tasks; `DEFAULT_MAX_CACHED_WORKFLOWS` (config/configFile) otherwise. */
+  maxCachedWorkflows?: number;
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -51,6 +54,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
     taskQueue: temporal.taskQueue,
     namespace: temporal.namespace,
     dataConverter,
+    maxCachedWorkflows: deployment.maxCachedWorkflows,
     ...(deployment.choiceOptionsMaxAgeMs === undefined
       ? {}
       : { choiceOptionsMaxAgeMs: deployment.choiceOptionsMaxAgeMs }),
