@@ -9,7 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsc -p tsconfig.build.json: src/ to lib/; then drop the compiler, linters and test tools from node_modules.
+# npm run build: src/ to lib/ (tsc -p tsconfig.build.json) and the workflows bundled into lib/workflow-bundle.js, which
+# lib/worker.js runs instead of bundling them at each start; then drop the compiler, linters and test tools.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime

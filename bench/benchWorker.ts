@@ -1,15 +1,16 @@
 /**
  * The Temporal worker of `npm run bench` (bench/syncPhases.ts), in a process of its own so its peak RSS is the
  * worker's alone. Forked by bench/workerProcess.ts, which sends it a `start` with the Temporal address, the task
- * queue, the company files and the Dataverse sandbox's sign-in; it builds the worker's one Dataverse client with a
- * governor that records when each request started, and answers over IPC with those start times and its memory.
+ * queue, the company files, the Dataverse sandbox's sign-in and the workflow bundle the benchmark wrote; it builds the
+ * worker as production does (`createConnectorWorker`: the same workflow cache bound), with one Dataverse client whose
+ * governor records when each request started, and answers over IPC with those start times and its memory.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { sandboxSyncSettings } from '../src/config/syncSettings';
 import { RateGovernor, type RateGovernorOptions } from '../src/dataverse';
+import { createConnectorWorker } from '../src/worker';
 import { connectToSandbox } from '../test/support/dataverseSandbox';
 import type { BenchWorkerConfig, FromWorker, ToWorker, WorkerMemory } from './workerProcess';
 
@@ -56,8 +57,8 @@ let startPeakKiB: number | undefined;
 let peakReset = false;
 
 /**
- * Called once the worker is ready: keeps the start's peak (bundling the workflows is most of it) and resets the
- * high-water mark (`5` to /proc/self/clear_refs, Linux), so the peak from here on is the running worker's.
+ * Called once the worker is ready: keeps the start's peak (loading the code and the workflow bundle, connecting) and
+ * resets the high-water mark (`5` to /proc/self/clear_refs, Linux), so the peak from here on is the running worker's.
  */
 function markReady(): void {
   startPeakKiB = peakRssKiB();
@@ -108,12 +109,13 @@ async function start(config: BenchWorkerConfig): Promise<void> {
   const governor = new MeasuredGovernor(config.governor);
   const dataverse = connectToSandbox(config.sandbox, 'dataverse', { governor });
   const settings = new Map(config.companyFiles.map((c) => [c, sandboxSyncSettings(c)]));
-  const worker = await Worker.create({
+  const worker = await createConnectorWorker({
     connection: nativeConnection,
+    client,
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
-    workflowsPath: require.resolve('../src/workflows'),
-    activities: createActivities({ client, taskQueue: config.taskQueue, dataverse: dataverse.client, settings }),
+    workflowBundle: { codePath: config.workflowBundlePath },
+    sync: { dataverse: dataverse.client, settings },
   });
   markReady();
   const run = worker.run();

@@ -17,6 +17,11 @@ export interface BenchWorkerConfig {
   companyFiles: string[];
   sandbox: SandboxSignIn;
   governor: RateGovernorOptions;
+  /**
+   * The workflows bundled by the benchmark's own process (`writeWorkflowBundle`), as `npm run build` bundles them for
+   * production: the bundling's few hundred MiB are not the worker's.
+   */
+  workflowBundlePath: string;
 }
 
 /**
@@ -24,9 +29,9 @@ export interface BenchWorkerConfig {
  * `maxRSS` alone is not it on Linux: a forked child keeps the high-water mark of the parent's pages it was forked with.
  */
 export interface WorkerMemory {
-  /** Peak RSS through the process's whole life, its start (workflows bundled by webpack) included. */
+  /** Peak RSS through the process's whole life, its start (loading the workflow bundle) included. */
   peakRssMiB: number;
-  /** Peak RSS until the worker was ready: loading, connecting, bundling the workflows. Null before. */
+  /** Peak RSS until the worker was ready: loading the code and the workflow bundle, connecting. Null before. */
   startPeakRssMiB: number | null;
   /** Peak RSS since the worker was ready (high-water mark reset then): the sync itself. Null where it cannot be reset. */
   runningPeakRssMiB: number | null;

@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildTypeScript, ensureNodeModules } from './ensure-deps.mjs';
+import { build, ensureNodeModules } from './ensure-deps.mjs';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -167,7 +167,7 @@ async function loadConfiguredDeployment() {
 async function main() {
   ensureNodeModules(say);
   const temporal = ensureTemporalCli(say);
-  buildTypeScript(say);
+  build(say);
   // Read (and validated) before anything starts: an invalid file stops here with every field path it gets wrong.
   const deployment = configured ? await loadConfiguredDeployment() : undefined;
   // The stack's own dev server serves a configuration only when the file points Temporal at it, and the sandbox unless

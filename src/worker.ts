@@ -10,6 +10,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from './activities';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from './config/configFile';
 import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
 import { type QueueLimits } from './workflows/companyFile/companyFileState';
@@ -18,6 +19,7 @@ import { connectDataverse } from './dataverse/connect';
 import { loadConnectorDataConverter } from './codec/dataConverter';
 import { runtime } from './config/runtime';
 import { connectTemporalClient, connectTemporalWorker } from './temporal/connect';
+import { workflowBundleToRun } from './temporal/workflowBundle';
 import { temporalSdkLogger } from './observability/failureRedaction';
 import { logger } from './observability/logger';
 import { taskQueuePolled } from './observability/readiness';
@@ -28,7 +30,10 @@ export interface ConnectorWorkerOptions {
   client: Client;
   taskQueue: string;
   namespace?: string;
-  /** Prebuilt workflow bundle (production); else the workflows are bundled from source at start. */
+  /**
+   * Prebuilt workflow bundle, written by `writeWorkflowBundle` (./temporal/workflowBundle: it carries the failure
+   * converter the data converter names); else the worker bundles the workflows itself at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Encrypts payloads; give the client the same one, or it cannot read what the worker writes. */
   dataConverter?: DataConverter;
@@ -40,6 +45,8 @@ export interface ConnectorWorkerOptions {
   quickbooksWaitMs?: number;
   /** How long the worker keeps the Dynamics choice options it read; the activities' default (60 s) otherwise. */
   choiceOptionsMaxAgeMs?: number;
+  /** Workflows kept in memory between their tasks; `DEFAULT_MAX_CACHED_WORKFLOWS` (config/configFile) otherwise. */
+  maxCachedWorkflows?: number;
 }
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<Worker> {
@@ -47,6 +54,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
@@ -110,16 +118,16 @@ async function main(): Promise<void> {
     namespace: temporal.namespace,
     dataConverter,
   });
-  // A bundle built once ahead (`bundleWorkflowCode`) spares each start its own bundling: the chaos run restarts the
-  // worker hundreds of times.
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  // Built ahead by `npm run build` (or WORKFLOW_BUNDLE_PATH): bundling here would hold a few hundred MiB at each start.
+  const workflowBundle = workflowBundleToRun(process.env);
   const worker = await createConnectorWorker({
     connection,
     client,
-    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+    ...(workflowBundle ? { workflowBundle } : {}),
     taskQueue: temporal.taskQueue,
     namespace: temporal.namespace,
     dataConverter,
+    maxCachedWorkflows: deployment.maxCachedWorkflows,
     ...(deployment.choiceOptionsMaxAgeMs === undefined
       ? {}
       : { choiceOptionsMaxAgeMs: deployment.choiceOptionsMaxAgeMs }),
@@ -154,7 +162,12 @@ async function main(): Promise<void> {
           }),
         });
   logger.info(
-    { taskQueue: temporal.taskQueue, temporal: temporal.address, configuration: deployment.source.kind },
+    {
+      taskQueue: temporal.taskQueue,
+      temporal: temporal.address,
+      configuration: deployment.source.kind,
+      workflows: workflowBundle?.codePath ?? 'bundled at start',
+    },
     'worker started',
   );
   await worker.run();

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { searchAttributeRegistrations } from '../../src/workflows/searchAttributes';
@@ -187,18 +186,10 @@ export function connectorEnv(dataDir: string, ports: StackPorts, name: string): 
   };
 }
 
-/** The workflows bundled once, as the worker would bundle them at each start; returns the bundle's path. */
-export async function bundleWorkflows(dataDir: string): Promise<string> {
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
-  const path = join(dataDir, 'workflow-bundle.js');
-  writeFileSync(path, bundle.code);
-  return path;
-}
-
-/** A worker; `name` tells replicas apart (`npm run chaos -- --cluster` runs two on one task queue). */
+/**
+ * A worker running the bundle at `workflowBundlePath` (written once per run by `writeWorkflowBundle`: the run restarts
+ * the worker hundreds of times); `name` tells replicas apart (`npm run chaos -- --cluster` runs two on one task queue).
+ */
 export function connectorWorker(
   dataDir: string,
   ports: StackPorts,

@@ -17,11 +17,11 @@ import { DataverseFaults } from '../../src/sandbox/dataverse/faults';
 import { startSandboxes } from '../../src/sandbox/main';
 import type { ReconcileReport } from '../../src/reconcile/report';
 import type { pollCycle } from '../../src/workflows/pollCycle';
+import { writeWorkflowBundle } from '../../src/temporal/workflowBundle';
 import { ChaosCluster, startGatewayBalancer } from './cluster';
 import { ChaosLoad, OFFICES, type Office } from './load';
 import { judge, runningWorkflows, type Verdict } from './oracle';
 import {
-  bundleWorkflows,
   ManagedProcess,
   connectorEnv,
   connectorGateway,
@@ -238,7 +238,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const temporal = options.cluster
     ? undefined
     : new ManagedProcess(temporalDevServer(options.temporalCli, dataDir, ports), logsDir);
-  const bundle = await bundleWorkflows(dataDir);
+  const bundle = await writeWorkflowBundle(join(dataDir, 'workflow-bundle.js'));
   const replicas = options.cluster ? 2 : 1;
   const replicaName = (name: string, i: number): string => (replicas === 1 ? name : `${name}-${i + 1}`);
   const workers = Array.from(

@@ -3,6 +3,9 @@ import { runtime } from '../config/runtime';
 import { loadPayloadKeyRing, type PayloadKeyRing } from './keyRing';
 import { EncryptedPayloadCodec } from './payloadCodec';
 
+/** Loaded by path inside the workflow sandbox too: the worker's bundle of the workflows must be built with it. */
+export const failureConverterPath = require.resolve('./failureConverter');
+
 /**
  * The one data converter of the worker, the gateway and every client: payloads leave the process encrypted, and so do
  * failure messages and stack traces (see ./failureConverter).
@@ -10,7 +13,7 @@ import { EncryptedPayloadCodec } from './payloadCodec';
 export function connectorDataConverter(keyRing: PayloadKeyRing): DataConverter {
   return {
     payloadCodecs: [new EncryptedPayloadCodec(keyRing)],
-    failureConverterPath: require.resolve('./failureConverter'),
+    failureConverterPath,
   };
 }
 

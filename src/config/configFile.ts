@@ -240,6 +240,29 @@ const batchingSchema = z.strictObject({
   quickbooksWaitHours: z.number().positive().default(72),
 });
 
+/**
+ * Workflows a worker keeps in memory between their tasks (the SDK's `maxCachedWorkflows`). A cached workflow costs the
+ * worker memory for as long as it runs; an evicted one (least recently used first) costs a replay of its history when
+ * its next task comes. Left to the SDK a worker caches about 600 workflows per GiB of heap limit (some 2,300 on a
+ * 4 GiB limit), so it grew with every workflow running at once: a scale-1 initial load runs a thousand order workflows
+ * that spend most of their life waiting for QuickBooks (issue 15). 250 keeps cached the workflows that get tasks all
+ * the time (the company files, whose histories are the longest, the poll cycles, the record groups being written),
+ * stays well above the 40 workflow tasks a worker runs at once (core caps those at the cache size), and leaves an order
+ * evicted while it waited a replay of some tens of events.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
+const workerSchema = z.strictObject({
+  maxCachedWorkflows: z
+    .number()
+    .int('must be a whole number of workflows')
+    .min(
+      2,
+      "must be at least 2, the SDK's smallest cache (none at all would replay each workflow's whole history at every task)",
+    )
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
+});
+
 /** Reads a nested value of data that may not have passed validation. */
 function valueAt(value: unknown, ...keys: string[]): unknown {
   let current = value;
@@ -365,6 +388,7 @@ export const connectorConfigSchema = z
       maxRecordsPerRoundTrip: 500,
       quickbooksWaitHours: 72,
     }),
+    worker: workerSchema.default({ maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS }),
     connections: z.array(connectionEntrySchema).min(1, 'list at least one connection (one per company file)'),
   })
   // Run even when fields elsewhere failed, so one pass reports every problem; hence the defensive reads below.

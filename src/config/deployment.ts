@@ -6,6 +6,7 @@ import { hostTimeZone } from '../qbxml/localTime';
 import { hashPassword } from './qbwcPassword';
 import {
   ConfigFileError,
+  DEFAULT_MAX_CACHED_WORKFLOWS,
   configFileEnvVariable,
   configFilePath,
   loadConfigFile,
@@ -135,6 +136,8 @@ export interface Deployment {
   dataverseEnvironmentUrl: string | undefined;
   /** How long a worker keeps the Dynamics choice options it read; undefined: the activities' default (60 s). */
   choiceOptionsMaxAgeMs?: number;
+  /** Workflows a worker keeps cached between their tasks: `worker.maxCachedWorkflows`, else the default (250). */
+  maxCachedWorkflows: number;
   /** Resolves the client secret (and reads the CA); throws naming the reference, never a value. */
   dataverseTarget(): DataverseTarget;
   /** Resolves every Web Connector password and keeps only its scrypt hash. */
@@ -430,6 +433,7 @@ function fromConfigFile(config: ConnectorConfig, path: string, dataDir: string, 
     batching: { ...config.batching },
     dataverseEnvironmentUrl: dataverse.environmentUrl,
     choiceOptionsMaxAgeMs: dataverse.choiceOptionsMaxAgeSeconds * 1000,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
     connections: config.connections.map((c) => ({
       name: c.name,
       companyFileLabel: c.companyFileLabel,
@@ -538,6 +542,7 @@ function fromSandbox(dataDir: string, env: NodeJS.ProcessEnv): Deployment {
     governor: {},
     batching: undefined,
     dataverseEnvironmentUrl: undefined,
+    maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
     connections: connections.map((c) => ({
       name: c.name,
       companyFileLabel: c.companyFileLabel,

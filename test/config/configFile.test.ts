@@ -82,7 +82,31 @@ describe('configuration file', () => {
     });
     assert.equal(config.gateway.port, 8080);
     assert.equal(config.dataverse.choiceOptionsMaxAgeSeconds, 60);
+    assert.deepEqual(config.worker, { maxCachedWorkflows: 250 });
     assert.deepEqual(config.connections[1]!.schedule, { every: '1h', paused: false });
+  });
+
+  it("takes the worker's workflow cache size, a whole number of at least 2, and names the field when it is not", () => {
+    const data = exampleData();
+    data.worker = { maxCachedWorkflows: 400 };
+    assert.equal(loadConfigFile(writeConfig(data)).worker.maxCachedWorkflows, 400);
+    data.worker = { maxCachedWorkflows: 2 };
+    assert.equal(loadConfigFile(writeConfig(data)).worker.maxCachedWorkflows, 2);
+
+    data.worker = { maxCachedWorkflows: 12.5 };
+    assert.deepEqual(problemsOf(data), ['worker.maxCachedWorkflows: must be a whole number of workflows']);
+    const tooFew =
+      "worker.maxCachedWorkflows: must be at least 2, the SDK's smallest cache (none at all would replay each " +
+      "workflow's whole history at every task)";
+    for (const maxCachedWorkflows of [-250, 0, 1]) {
+      data.worker = { maxCachedWorkflows };
+      assert.deepEqual(problemsOf(data), [tooFew], String(maxCachedWorkflows));
+    }
+    data.worker = { maxCachedWorkflows: '250' };
+    assert.equal(problemsOf(data).length, 1);
+    assert.match(problemsOf(data)[0]!, /^worker\.maxCachedWorkflows: /);
+    data.worker = { maxCachedWorkflow: 250 };
+    assert.deepEqual(problemsOf(data), ['worker.maxCachedWorkflow: is not a known setting (misspelt?)']);
   });
 
   it('reads the same settings written as JSON', () => {

@@ -280,6 +280,7 @@ describe('the deployment from a configuration file', () => {
       quickbooksWaitHours: 72,
     });
     assert.equal(deployment.choiceOptionsMaxAgeMs, 60_000, 'the choice options are kept 60 s by default');
+    assert.equal(deployment.maxCachedWorkflows, 250, 'the worker caches 250 workflows by default');
     assert.deepEqual(
       deployment.connections.map((c) => [c.name, c.schedule, c.sync.receivesNewAccounts]),
       [
@@ -298,6 +299,19 @@ describe('the deployment from a configuration file', () => {
     assert.equal(moved.temporal.address, 'temporal.internal:7233');
     assert.equal(moved.temporal.taskQueue, 'qbsync-test-queue');
     assert.equal(moved.gateway.port, 9090);
+  });
+
+  it('gives the worker the configured workflow cache size, and stops at start on one it cannot use', () => {
+    const data = { ...configData(), worker: { maxCachedWorkflows: 600 } };
+    assert.equal(loadDeployment({ dataDir, env: envFor(writeConfig(data), secretEnv) }).maxCachedWorkflows, 600);
+    const path = writeConfig({ ...data, worker: { maxCachedWorkflows: -1 } });
+    assert.throws(
+      () => loadDeployment({ dataDir, env: envFor(path, secretEnv) }),
+      (error: unknown) =>
+        error instanceof ConfigFileError &&
+        error.problems.length === 1 &&
+        error.problems[0]!.startsWith('worker.maxCachedWorkflows: must be at least 2'),
+    );
   });
 
   it('names a missing secret by its field and reference, and never prints a value', async () => {
@@ -430,6 +444,7 @@ describe('the deployment without a configuration file', () => {
     assert.equal(deployment.gateway.qbwcUrl, 'http://127.0.0.1:8080/qbwc');
     assert.equal(deployment.batching, undefined);
     assert.deepEqual(deployment.governor, {});
+    assert.equal(deployment.maxCachedWorkflows, 250);
     assert.deepEqual(await deployment.qbwcConnections(), [
       // No zone in the file: the company file is read in the host's zone.
       { name: 'east', userName: 'qb-east', passwordHash: hash, companyFilePath: '', timeZone: hostTimeZone() },

@@ -540,7 +540,11 @@ describe('Dockerfile', () => {
   it('installs from the lock file, builds with the package script and prunes dev dependencies', () => {
     assert.ok(instructions.includes('COPY package.json package-lock.json ./'));
     assert.ok(instructions.some((l) => /^RUN npm ci\b/.test(l)));
-    assert.equal(packageJson.scripts.build, 'tsc -p tsconfig.build.json');
+    // Compiled, then the workflows bundled for lib/worker.js (test/temporal/workflowBundle.test.ts).
+    assert.match(
+      packageJson.scripts.build ?? '',
+      /^tsc -p tsconfig\.build\.json && node lib\/temporal\/workflowBundle\.js$/,
+    );
     const buildLine = instructions.find((l) => l.includes('npm run build'));
     assert.ok(buildLine, 'does not run npm run build');
     assert.match(buildLine, /npm prune --omit=dev/);
