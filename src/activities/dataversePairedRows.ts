@@ -104,6 +104,8 @@ export interface DataverseChanges {
   afterIds?: DynamicsPositions;
   /** Rows that changed only because the connector wrote them (their fields equal the sync base). */
   echoesSkipped: number;
+  /** Those of `accountIds` not paired with a customer yet: their runs create one (absent from results before). */
+  newAccountIds?: string[];
 }
 
 export function createDataversePairedRowActivities({
@@ -219,6 +221,7 @@ export function createDataversePairedRowActivities({
         cursors: { ...input.since },
         afterIds,
         echoesSkipped: 0,
+        newAccountIds: [],
       };
       const mine = `${COMPANY_FILE_COLUMN} eq ${odataString(input.connection)}`;
       const mineOrNew = `(${mine} or ${COMPANY_FILE_COLUMN} eq null)`;
@@ -246,8 +249,10 @@ export function createDataversePairedRowActivities({
           if (version !== undefined && (highest === undefined || version > highest)) highest = version;
         };
         const take = (row: DataverseRow, found = verdict(row)): void => {
-          if (found === 'due') into.push(String(row[idColumn]));
-          else if (found === 'echo') out.echoesSkipped++;
+          if (found === 'due') {
+            into.push(String(row[idColumn]));
+            if (entity === 'account' && !textOf(row, LIST_ID_COLUMN)) out.newAccountIds?.push(String(row[idColumn]));
+          } else if (found === 'echo') out.echoesSkipped++;
         };
         // The overlap first: rows of the cursor's second saved again after the last read (see dataverseChanges.ts). Not
         // cut at `limit`: a row left unread here would be a save lost; these are the rows of one second, already read.

@@ -136,7 +136,7 @@ export interface Deployment {
   dataverseEnvironmentUrl: string | undefined;
   /** How long a worker keeps the Dynamics choice options it read; undefined: the activities' default (60 s). */
   choiceOptionsMaxAgeMs?: number;
-  /** Workflows a worker keeps cached between their tasks: `worker.maxCachedWorkflows`, else the default (250). */
+  /** Workflows a worker keeps cached between their tasks: `worker.maxCachedWorkflows`, else the default (2,000). */
   maxCachedWorkflows: number;
   /** Resolves the client secret (and reads the CA); throws naming the reference, never a value. */
   dataverseTarget(): DataverseTarget;

@@ -53,38 +53,48 @@ const ROWS_AT_ONCE = 100;
 /**
  * Starts (or finds running) the workflows of Dynamics rows, in their order; they run on across QBWC sessions after the
  * cycle ends. `together` (`poll-cycle-dynamics-rows-together`): `ROWS_AT_ONCE` rows at a time, each group started
- * before the next goes; cycles recorded before start one row after another.
+ * before the next goes; cycles recorded before start one row after another. `ended` settles once the runs this call
+ * started of the rows named in `awaited` have ended, however they ended; a run that was already going is not waited
+ * for. (An object, not a promise: returned from an async function, a promise would be awaited with the call.)
  */
 export async function handOffDynamicsRows(
   connection: string,
   rows: readonly DynamicsRow[],
   result: HandedOffRows,
   together: boolean,
-): Promise<void> {
+  awaited: ReadonlySet<string> = new Set(),
+): Promise<{ ended: Promise<void> }> {
+  const ends: Promise<void>[] = [];
+  const handOff = async ({ entity, id }: DynamicsRow): Promise<void> => {
+    const end = await startOrTellRow(connection, entity, id);
+    if (end && awaited.has(id)) ends.push(end);
+  };
   if (!together) {
-    for (const { entity, id } of rows) {
-      await startOrTellRow(connection, entity, id);
-      counted(result, entity, id);
+    for (const row of rows) {
+      await handOff(row);
+      counted(result, row.entity, row.id);
     }
-    return;
+    return { ended: Promise.all(ends).then(() => undefined) };
   }
   for (let at = 0; at < rows.length; at += ROWS_AT_ONCE) {
     const group = rows.slice(at, at + ROWS_AT_ONCE);
-    await Promise.all(group.map(({ entity, id }) => startOrTellRow(connection, entity, id)));
+    await Promise.all(group.map(handOff));
     // Counted in the rows' order, not as their starts came back: `dynamicsIds` names the first rows handed off.
     for (const { entity, id } of group) counted(result, entity, id);
   }
+  return { ended: Promise.all(ends).then(() => undefined) };
 }
 
-/** Starts the run of one Dynamics row, or tells the run already going of the change. */
-async function startOrTellRow(connection: string, entity: DynamicsEntity, id: string): Promise<void> {
+/** Starts the run of one Dynamics row, returning when it ends, or tells the run already going of the change. */
+async function startOrTellRow(connection: string, entity: DynamicsEntity, id: string): Promise<Promise<void> | null> {
   try {
-    await startRow(connection, entity, id);
+    return await startRow(connection, entity, id);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     // The running run may have read the row before the change this poll found, and the cursor is about to move past
     // it: tell the run, which syncs again once it is done. Cycles recorded before this let the change go.
     if (patched('poll-cycle-dynamics-row-signal-running')) await signalRunningRow(connection, entity, id);
+    return null;
   }
 }
 
@@ -93,9 +103,12 @@ function counted(result: HandedOffRows, entity: DynamicsEntity, id: string): voi
   if (result.dynamicsIds.length < 100) result.dynamicsIds.push(dataverseRecordWorkflowId(entity, id));
 }
 
-/** The row's run, started by the poll: it reads the row at once (the poll has seen its final state). */
-async function startRow(connection: string, entity: DynamicsEntity, id: string): Promise<void> {
-  await startChild(dataverseRecordSync, {
+/**
+ * The row's run, started by the poll: it reads the row at once (the poll has seen its final state). Returns when the
+ * run ends, failed or not; a failure is the run's own to report (`qbsync failed`), not the cycle's.
+ */
+async function startRow(connection: string, entity: DynamicsEntity, id: string): Promise<Promise<void>> {
+  const run = await startChild(dataverseRecordSync, {
     workflowId: dataverseRecordWorkflowId(entity, id),
     args: [{ connection, entity, id, quietPeriodMs: 0 }],
     parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -113,4 +126,8 @@ async function startRow(connection: string, entity: DynamicsEntity, id: string):
           { key: syncSourceId, value: id },
         ],
   });
+  return run.result().then(
+    () => undefined,
+    () => undefined,
+  );
 }

@@ -82,7 +82,7 @@ describe('configuration file', () => {
     });
     assert.equal(config.gateway.port, 8080);
     assert.equal(config.dataverse.choiceOptionsMaxAgeSeconds, 60);
-    assert.deepEqual(config.worker, { maxCachedWorkflows: 250 });
+    assert.deepEqual(config.worker, { maxCachedWorkflows: 2000 });
     assert.deepEqual(config.connections[1]!.schedule, { every: '1h', paused: false });
   });
 

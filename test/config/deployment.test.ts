@@ -280,7 +280,7 @@ describe('the deployment from a configuration file', () => {
       quickbooksWaitHours: 72,
     });
     assert.equal(deployment.choiceOptionsMaxAgeMs, 60_000, 'the choice options are kept 60 s by default');
-    assert.equal(deployment.maxCachedWorkflows, 250, 'the worker caches 250 workflows by default');
+    assert.equal(deployment.maxCachedWorkflows, 2000, 'the worker caches 2,000 workflows by default');
     assert.deepEqual(
       deployment.connections.map((c) => [c.name, c.schedule, c.sync.receivesNewAccounts]),
       [
@@ -444,7 +444,7 @@ describe('the deployment without a configuration file', () => {
     assert.equal(deployment.gateway.qbwcUrl, 'http://127.0.0.1:8080/qbwc');
     assert.equal(deployment.batching, undefined);
     assert.deepEqual(deployment.governor, {});
-    assert.equal(deployment.maxCachedWorkflows, 250);
+    assert.equal(deployment.maxCachedWorkflows, 2000);
     assert.deepEqual(await deployment.qbwcConnections(), [
       // No zone in the file: the company file is read in the host's zone.
       { name: 'east', userName: 'qb-east', passwordHash: hash, companyFilePath: '', timeZone: hostTimeZone() },

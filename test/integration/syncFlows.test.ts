@@ -5,6 +5,7 @@ import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
 import type { CustomerRet, InvoiceRet, QbRecord } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoOrderId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
+import { dataverseRecordWorkflowId } from '../../src/mapping/entityRegistry';
 import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
 import { pollProgressQuery } from '../../src/workflows/pollProgress';
 import {
@@ -198,6 +199,47 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.equal(rows.length, 1, 'exactly one invoice row');
     assert.equal(rows[0]?.qbsync_qbtxnid, row.qbsync_qbtxnid);
     assert.equal(invoices[0]?.subtotal, '387.00');
+  });
+
+  it('orders of an account new in Dynamics start once its own run made the customer: no order makes it again', async () => {
+    const accountId = randomUUID();
+    await suite.stack.dataverse.create(ENTITY_SETS.account, { accountid: accountId, name: 'Fresh Orders Outfitters' });
+    const orderIds = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [i, orderId] of orderIds.entries()) {
+      await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
+        salesorderid: orderId,
+        name: `First order ${i + 1}`,
+        'customerid_account@odata.bind': `/accounts(${accountId})`,
+      });
+      await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+        'salesorderid@odata.bind': `/salesorders(${orderId})`,
+        'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+        'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+        quantity: i + 1,
+        priceperunit: 129,
+        ispriceoverridden: true,
+      });
+    }
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
+
+    const customer = customerNamed('east', 'Fresh Orders Outfitters');
+    assert.ok(customer, 'the account became a customer');
+    assert.equal((await account(accountId)).qbsync_qblistid, customer.listId);
+    for (const orderId of orderIds) {
+      const row = await order(orderId);
+      assert.equal(row.statecode, 4, `order ${orderId} is invoiced`);
+      const history = await suite.env.client.workflow
+        .getHandle(dataverseRecordWorkflowId('salesorder', orderId))
+        .fetchHistory();
+      const activities = (history.events ?? []).flatMap(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+      );
+      assert.ok(
+        !activities.includes('readAccountForQuickBooks'),
+        `the order's run made the customer itself: ${activities.join(', ')}`,
+      );
+    }
   });
 
   it('payments in QuickBooks follow onto the order’s invoice row: balance, then Paid (Complete); the order stays Invoiced', async () => {

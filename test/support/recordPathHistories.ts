@@ -21,7 +21,9 @@
  *   account found by its full name after its Add's answer was lost, and the company file that answered busy meanwhile;
  * - a record batch that wrote its customers in record groups (`record-groups`, `record-batch-groups`), and its group;
  * - the company file's run that paused a round trip for account runs still arriving (`gather-arrivals`,
- *   `company-file-gather-arrivals`) and costed their look-ups one record a name (`company-file-lookups-by-count`).
+ *   `company-file-gather-arrivals`) and costed their look-ups one record a name (`company-file-lookups-by-count`);
+ * - a poll cycle that started a new account's order once the account's run had made its customer
+ *   (`orders-after-new-accounts`, `poll-cycle-orders-after-new-accounts`).
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -794,6 +796,32 @@ async function gatherArrivals(stack: SyncStack): Promise<RecordedRun[]> {
   return [{ name: 'qbfile-east-gather-arrivals', workflowId: 'qbfile/east', runId: companyFileRun.runId }];
 }
 
+/** A new account and its order, seen by one poll cycle: the order starts once the account's run made the customer. */
+async function ordersAfterNewAccounts(stack: SyncStack): Promise<RecordedRun[]> {
+  const accountId = randomUUID();
+  const orderId = randomUUID();
+  await stack.dataverse.create(ENTITY_SETS.account, { accountid: accountId, name: 'Waited For Traders' });
+  await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    salesorderid: orderId,
+    name: 'Order of a new account',
+    'customerid_account@odata.bind': `/accounts(${accountId})`,
+  });
+  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+    'salesorderid@odata.bind': `/salesorders(${orderId})`,
+    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+    quantity: 2,
+    priceperunit: 129,
+    ispriceoverridden: true,
+  });
+  await stack.cycle('east');
+  await stack.settle();
+  const poll = await stack.env.client.workflow.getHandle('poll/east').describe();
+  const history = await historyOf(stack, 'poll/east', poll.runId);
+  assert.ok(patchIdsOf(history).includes('poll-cycle-orders-after-new-accounts'), runSummary(history));
+  return [{ name: 'pollCycle-orders-after-new-accounts', workflowId: 'poll/east', runId: poll.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -815,6 +843,8 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('older-patches')) runs.push(...(await olderPatchedBranches(stack)));
     if (named.length === 0 || named.includes('record-groups')) runs.push(...(await recordGroups(stack)));
     if (named.length === 0 || named.includes('gather-arrivals')) runs.push(...(await gatherArrivals(stack)));
+    if (named.length === 0 || named.includes('orders-after-new-accounts'))
+      runs.push(...(await ordersAfterNewAccounts(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

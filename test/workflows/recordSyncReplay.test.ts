@@ -99,6 +99,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'company-file-gather-arrivals', type: 'companyFile' },
   // Asked at every round trip: the same run put its five look-ups by name in one message.
   { patch: 'company-file-lookups-by-count', type: 'companyFile' },
+  // A cycle that handed off a new account and its order: the order started once the account's run had ended.
+  { patch: 'poll-cycle-orders-after-new-accounts', type: 'pollCycle' },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard
