@@ -66,8 +66,8 @@ export async function handOffDynamicsRows(
 ): Promise<{ ended: Promise<void> }> {
   const ends: Promise<void>[] = [];
   const handOff = async ({ entity, id }: DynamicsRow): Promise<void> => {
-    const end = await startOrTellRow(connection, entity, id);
-    if (end && awaited.has(id)) ends.push(end);
+    const started = await startOrTellRow(connection, entity, id);
+    if (started && awaited.has(id)) ends.push(started.ended);
   };
   if (!together) {
     for (const row of rows) {
@@ -85,8 +85,13 @@ export async function handOffDynamicsRows(
   return { ended: Promise.all(ends).then(() => undefined) };
 }
 
-/** Starts the run of one Dynamics row, returning when it ends, or tells the run already going of the change. */
-async function startOrTellRow(connection: string, entity: DynamicsEntity, id: string): Promise<Promise<void> | null> {
+/** A run this cycle started; `ended` settles when it ends, however it ends (an object: see `handOffDynamicsRows`). */
+interface StartedRun {
+  ended: Promise<void>;
+}
+
+/** Starts the run of one Dynamics row, or tells the run already going of the change (then null). */
+async function startOrTellRow(connection: string, entity: DynamicsEntity, id: string): Promise<StartedRun | null> {
   try {
     return await startRow(connection, entity, id);
   } catch (err) {
@@ -104,10 +109,10 @@ function counted(result: HandedOffRows, entity: DynamicsEntity, id: string): voi
 }
 
 /**
- * The row's run, started by the poll: it reads the row at once (the poll has seen its final state). Returns when the
- * run ends, failed or not; a failure is the run's own to report (`qbsync failed`), not the cycle's.
+ * The row's run, started by the poll: it reads the row at once (the poll has seen its final state). Its end is awaited
+ * failed or not: a failure is the run's own to report (`qbsync failed`), not the cycle's.
  */
-async function startRow(connection: string, entity: DynamicsEntity, id: string): Promise<Promise<void>> {
+async function startRow(connection: string, entity: DynamicsEntity, id: string): Promise<StartedRun> {
   const run = await startChild(dataverseRecordSync, {
     workflowId: dataverseRecordWorkflowId(entity, id),
     args: [{ connection, entity, id, quietPeriodMs: 0 }],
@@ -126,8 +131,10 @@ async function startRow(connection: string, entity: DynamicsEntity, id: string):
           { key: syncSourceId, value: id },
         ],
   });
-  return run.result().then(
-    () => undefined,
-    () => undefined,
-  );
+  return {
+    ended: run.result().then(
+      () => undefined,
+      () => undefined,
+    ),
+  };
 }

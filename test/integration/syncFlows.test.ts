@@ -220,8 +220,21 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
         ispriceoverridden: true,
       });
     }
-    await suite.stack.cycle('east');
-    await suite.stack.settle();
+    // QuickBooks takes its time over the account's look-up (a large company file): orders started beside the
+    // account's run would read their unpaired customer meanwhile and make it themselves.
+    let held = false;
+    suite.stack.hooks.beforeProcess = async (_connection, xml) => {
+      if (held || !xml.includes('Fresh Orders Outfitters')) return;
+      held = true;
+      await new Promise((r) => setTimeout(r, 4000));
+    };
+    try {
+      await suite.stack.cycle('east');
+      await suite.stack.settle();
+    } finally {
+      delete suite.stack.hooks.beforeProcess;
+    }
+    assert.ok(held, "the account's look-up reached QuickBooks");
 
     const customer = customerNamed('east', 'Fresh Orders Outfitters');
     assert.ok(customer, 'the account became a customer');
