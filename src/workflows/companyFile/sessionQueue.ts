@@ -213,6 +213,13 @@ function expectedRecords(request: QbxmlRequest, rules: TakeRules): number {
   return DEFAULT_QUERY_RECORDS;
 }
 
+/** A NoOp pause: getLastError must answer `NoOp` too, for QBWC to pause and ask again (both waits use it). */
+function answerNoOp(session: Session, state: CompanyFileState): TakeRequestsResult {
+  session.lastError = 'NoOp';
+  state.lastError = 'NoOp';
+  return { status: 'noOp' };
+}
+
 /**
  * Hands out the next message's requests, or answers `noOp` while `gatherArrivals` says more are on their way and
  * `rules.mayGather` agrees.
@@ -230,9 +237,7 @@ export function takeRequests(
   const routed = settleInFlight(state, 'no response was received for the previous message');
   if (rules.mayGather && gatherArrivals(state, nowMs, limits, rules) && rules.mayGather()) {
     state.session.gatherHolds = (state.session.gatherHolds ?? 0) + 1;
-    state.session.lastError = 'NoOp';
-    state.lastError = 'NoOp';
-    return { result: { status: 'noOp' }, routed };
+    return { result: answerNoOp(state.session, state), routed };
   }
   const taken: PendingRequest[] = [];
   let records = 0;
@@ -254,9 +259,7 @@ export function takeRequests(
     state.session.lingering = false;
   } else if (state.session.lingering && (state.session.noOps ?? 0) < limits.maxNoOps) {
     state.session.noOps = (state.session.noOps ?? 0) + 1;
-    state.session.lastError = 'NoOp';
-    state.lastError = 'NoOp';
-    return { result: { status: 'noOp' }, routed };
+    return { result: answerNoOp(state.session, state), routed };
   } else {
     state.session.lastError = 'No requests are waiting for this company file.';
     state.lastError = state.session.lastError;
