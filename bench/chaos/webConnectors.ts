@@ -116,6 +116,11 @@ export class WebConnectorDriver {
     await this.loop;
   }
 
+  /** Faults armed and not yet spent: neither hit nor dropped. */
+  get armedFaults(): number {
+    return this.armed.length;
+  }
+
   /** Drops armed faults (the run's fault phase is over). */
   disarm(): void {
     this.armed = [];

@@ -30,6 +30,11 @@ export class DataverseFaults {
     this.lostAnswers += count;
   }
 
+  /** Lost answers armed and not yet applied to a write. */
+  get armedLostAnswers(): number {
+    return this.lostAnswers;
+  }
+
   /**
    * The next webhook event is delivered `copies` times, the copies after the first `extraDelayMs` later, so events
    * dispatched in between overtake them.
