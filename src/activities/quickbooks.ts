@@ -32,7 +32,19 @@ export interface QuickBooksActivityDeps {
    * terminated or reset away never answers, and the requester should not learn it only when its wait ends.
    */
   quickbooksRunCheckMs?: number;
+  /** Queued bytes at which a company file's queue holds new batches back (default 1 MiB). */
+  maxQueuedBytes?: number;
 }
+
+/**
+ * A company file's queue goes over continue-as-new in one payload, which Temporal refuses above 2 MB (the run then
+ * serves on until the Web Connector drains it below `handoverMaxBytes`). Requests arriving faster than QuickBooks takes
+ * them wait in their requester's activity retries once the queue holds this much, so the queue, and the history made of
+ * it, stay bounded however large the burst.
+ */
+const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+/** How long one look at a company file's queue stands for this worker's submissions (with what they added since). */
+const QUEUE_LOOK_FRESH_MS = 1000;
 
 const DEFAULT_QUICKBOOKS_WAIT_MS = 72 * 60 * 60 * 1000;
 const DEFAULT_QUICKBOOKS_RUN_CHECK_MS = 60 * 60 * 1000;
@@ -54,7 +66,23 @@ export function createQuickBooksActivities({
   settings,
   quickbooksWaitMs,
   quickbooksRunCheckMs,
+  maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES,
 }: QuickBooksActivityDeps) {
+  /** Per connection: the queued bytes last reported, and when; this worker's submissions since are added to it. */
+  const queueLooks = new Map<string, { atMs: number; bytes: number }>();
+  const queuedBytes = async (connection: string): Promise<number> => {
+    const look = queueLooks.get(connection);
+    if (look && Date.now() - look.atMs < QUEUE_LOOK_FRESH_MS) return look.bytes;
+    let bytes = 0;
+    try {
+      const status = await client.workflow.getHandle(companyFileWorkflowId(connection)).query(companyFileStatusQuery);
+      bytes = status.queuedBytes ?? 0;
+    } catch {
+      // Not started yet, or not answering now: nothing to hold back on; the signal below starts or reaches it.
+    }
+    queueLooks.set(connection, { atMs: Date.now(), bytes });
+    return bytes;
+  };
   return {
     /**
      * Signal-with-start, so a company file's workflow exists as soon as anyone needs it. Returns the text it
@@ -73,6 +101,15 @@ export function createQuickBooksActivities({
       });
       const batch = { ...input.batch, requests };
       refuseUnbuildable(batch);
+      const queued = await queuedBytes(input.connection);
+      if (queued >= maxQueuedBytes) {
+        // Retried by the activity's policy (up to 30 s apart) until the Web Connector has taken enough.
+        throw ApplicationFailure.retryable(
+          `The QuickBooks queue of ${input.connection} holds ${queued} bytes (at most ${maxQueuedBytes}): ` +
+            `this batch waits until the Web Connector has taken more`,
+          'CompanyFileQueueFull',
+        );
+      }
       await client.workflow.signalWithStart(companyFile, {
         workflowId: companyFileWorkflowId(input.connection),
         taskQueue,
@@ -80,6 +117,8 @@ export function createQuickBooksActivities({
         signal: enqueueQbxmlSignal,
         signalArgs: [batch],
       });
+      const look = queueLooks.get(input.connection);
+      if (look) look.bytes += Buffer.byteLength(JSON.stringify(requests));
       return {
         transliterated,
         waitMs: quickbooksWaitMs ?? DEFAULT_QUICKBOOKS_WAIT_MS,

@@ -89,4 +89,72 @@ describe('submitQbxmlBatch', () => {
     );
     assert.equal(signals.length, 0);
   });
+
+  describe('a company file whose queue is full holds new batches back', () => {
+    /** A client whose company file reports `queuedBytes` (undefined: not started yet, so the query fails). */
+    const withQueue = (queued: () => number | undefined) => {
+      const signals: unknown[] = [];
+      let queries = 0;
+      const client = {
+        workflow: {
+          getHandle: () => ({
+            query: () => {
+              queries += 1;
+              const bytes = queued();
+              return bytes === undefined
+                ? Promise.reject(new Error('workflow not found'))
+                : Promise.resolve({ queuedBytes: bytes });
+            },
+          }),
+          signalWithStart: (_wf: unknown, options: { signalArgs: unknown[] }) => {
+            signals.push(...options.signalArgs);
+            return Promise.resolve();
+          },
+        },
+      } as unknown as Client;
+      const { submitQbxmlBatch } = createQuickBooksActivities({ client, taskQueue: 'q', maxQueuedBytes: 100_000 });
+      return { submit: submitQbxmlBatch, signals, queries: () => queries };
+    };
+    const batch = (id: string): { connection: string; batch: QbxmlBatch } => ({
+      connection: 'east',
+      batch: { requester: 'w', batchId: id, requests: [invoice('500.50')] },
+    });
+
+    it('refuses with a retryable CompanyFileQueueFull naming the sizes, and signals nothing', async () => {
+      const { submit, signals } = withQueue(() => 150_000);
+      await assert.rejects(submit(batch('b')), (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.nonRetryable, false);
+        assert.equal(err.type, 'CompanyFileQueueFull');
+        assert.match(err.message, /east holds 150000 bytes \(at most 100000\)/);
+        return true;
+      });
+      assert.equal(signals.length, 0);
+    });
+
+    it('enqueues below the bound, and when the company file has not started yet', async () => {
+      const below = withQueue(() => 99_999);
+      await below.submit(batch('b'));
+      assert.equal(below.signals.length, 1);
+      const unstarted = withQueue(() => undefined);
+      await unstarted.submit(batch('b'));
+      assert.equal(unstarted.signals.length, 1);
+    });
+
+    it('asks the company file once a second, counting what this worker enqueued since', async () => {
+      let queued = 99_900;
+      const { submit, signals, queries } = withQueue(() => queued);
+      await submit(batch('b1'));
+      // Its own batch took the queue past the bound before the company file was asked again.
+      await assert.rejects(submit(batch('b2')), /CompanyFileQueueFull|holds/);
+      assert.equal(queries(), 1);
+      assert.equal(signals.length, 1);
+      // A second later it asks again, and the Web Connector has taken the queue meanwhile.
+      queued = 0;
+      await new Promise((r) => setTimeout(r, 1100));
+      await submit(batch('b2'));
+      assert.equal(queries(), 2);
+      assert.equal(signals.length, 2);
+    });
+  });
 });

@@ -22,6 +22,8 @@
  * - a record batch that wrote its customers in record groups (`record-groups`, `record-batch-groups`), and its group;
  * - the company file's run that paused a round trip for account runs still arriving (`gather-arrivals`,
  *   `company-file-gather-arrivals`) and costed their look-ups one record a name (`company-file-lookups-by-count`);
+ * - the company file's run that found its queue too large to hand over and served on until it fitted
+ *   (`handover-within-limit`, `company-file-handover-within-payload-limit`), on small limits;
  * - a poll cycle that started a new account's order once the account's run had made its customer
  *   (`orders-after-new-accounts`, `poll-cycle-orders-after-new-accounts`).
  *
@@ -43,6 +45,8 @@ import type { SyncedItem } from '../../src/mapping/itemProduct';
 import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { defaultQueueLimits } from '../../src/workflows/companyFile/companyFileState';
+import { companyFileWorkflowId, enqueueQbxmlSignal } from '../../src/workflows/companyFile/messages';
+import { companyFile } from '../../src/workflows/companyFile/workflow';
 import { dataverseRecordSync } from '../../src/workflows/dataverseRecordSync';
 import { quickbooksRecordBatch } from '../../src/workflows/sync/quickbooksRecordBatch';
 import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
@@ -822,6 +826,50 @@ async function ordersAfterNewAccounts(stack: SyncStack): Promise<RecordedRun[]> 
   return [{ name: 'pollCycle-orders-after-new-accounts', workflowId: 'poll/east', runId: poll.runId }];
 }
 
+/**
+ * qbfile/west on small limits (a 24 KB history hands over, at most 6 KB handed over): three batches of Adds with long
+ * notes arrive before any session, so the handover is due while the queue alone is over the limit. The run serves on
+ * until the Web Connector has taken enough (`company-file-handover-within-payload-limit`).
+ */
+async function handoverWithinLimit(stack: SyncStack): Promise<RecordedRun[]> {
+  const handle = stack.env.client.workflow.getHandle(companyFileWorkflowId('west'));
+  const running = await handle.describe().then(
+    (d) => d.status.name === 'RUNNING',
+    () => false,
+  );
+  // The small limits take only at a start: record this scenario alone (`handover-within-limit`) or after a restart.
+  if (running) await handle.terminate('recording the handover on small limits');
+  const note = 'Carried over from the old ledger. '.repeat(12).slice(0, 400);
+  for (let b = 0; b < 3; b++) {
+    await stack.env.client.workflow.signalWithStart(companyFile, {
+      workflowId: companyFileWorkflowId('west'),
+      taskQueue: 'sync-e2e',
+      args: [{ connection: 'west', limits: { maxHistoryBytes: 24 * 1024, handoverMaxBytes: 6 * 1024 } }],
+      signal: enqueueQbxmlSignal,
+      signalArgs: [
+        {
+          requester: 'handover-recording',
+          batchId: `handover-${b}`,
+          requests: Array.from({ length: 20 }, (_, i) => ({
+            type: 'CustomerAdd' as const,
+            requestId: `handover-${b}-${i}`,
+            fields: { name: `Handed Over ${b}-${i}`, notes: note },
+          })),
+        },
+      ],
+    });
+  }
+  const first = await handle.describe();
+  for (let i = 0; i < 30; i++) {
+    if ((await stack.env.client.workflow.getHandle(first.workflowId, first.runId).describe()).status.name !== 'RUNNING')
+      break;
+    await stack.connectors.west!.runSession();
+  }
+  const history = await historyOf(stack, first.workflowId, first.runId);
+  assert.ok(patchIdsOf(history).includes('company-file-handover-within-payload-limit'), runSummary(history));
+  return [{ name: 'qbfile-west-handover-within-limit', workflowId: first.workflowId, runId: first.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -843,6 +891,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('older-patches')) runs.push(...(await olderPatchedBranches(stack)));
     if (named.length === 0 || named.includes('record-groups')) runs.push(...(await recordGroups(stack)));
     if (named.length === 0 || named.includes('gather-arrivals')) runs.push(...(await gatherArrivals(stack)));
+    if (named.length === 0 || named.includes('handover-within-limit')) runs.push(...(await handoverWithinLimit(stack)));
     if (named.length === 0 || named.includes('orders-after-new-accounts'))
       runs.push(...(await ordersAfterNewAccounts(stack)));
     for (const { name, workflowId, runId } of runs) {

@@ -99,6 +99,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'company-file-gather-arrivals', type: 'companyFile' },
   // Asked at every round trip: the same run put its five look-ups by name in one message.
   { patch: 'company-file-lookups-by-count', type: 'companyFile' },
+  // A run whose queue alone was over the handover limit when the handover came due: it served on, then handed over.
+  { patch: 'company-file-handover-within-payload-limit', type: 'companyFile', took: (run) => run.continuedAsNew },
   // A cycle that handed off a new account and its order: the order started once the account's run had ended.
   { patch: 'poll-cycle-orders-after-new-accounts', type: 'pollCycle' },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.

@@ -95,6 +95,13 @@ export interface QueueLimits {
    */
   maxGatherHolds: number;
   gatherQuietMs: number;
+  /**
+   * Largest input a run hands to its next one at continue-as-new (`fitHandover`): under Temporal's 2 MB payload limit
+   * with room for the codec's envelope. A run whose queue alone is larger serves on until enough of it has gone out.
+   */
+  handoverMaxBytes: number;
+  /** History, counted from the jobs themselves, at which a run hands over to its next (continue-as-new). */
+  maxHistoryBytes: number;
 }
 
 export const defaultQueueLimits: QueueLimits = {
@@ -109,6 +116,8 @@ export const defaultQueueLimits: QueueLimits = {
   // pause means a pause in which nothing new arrived ends the gathering.
   maxGatherHolds: 2,
   gatherQuietMs: 2_000,
+  handoverMaxBytes: 1536 * 1024,
+  maxHistoryBytes: 8 * 1024 * 1024,
 };
 
 export interface RoutedResults {

@@ -108,6 +108,11 @@ export interface CompanyFileStatus {
   totals: CompanyFileTotals;
   /** ISO time a Web Connector last called authenticate for this file; absent when none has since the run began. */
   lastConnectedAt?: string;
+  /**
+   * UTF-8 bytes of the queued requests as the run would carry them over continue-as-new (`submitQbxmlBatch` holds a
+   * burst back on it); absent in runs from before it was reported.
+   */
+  queuedBytes?: number;
 }
 
 export interface CompanyFileTotals {

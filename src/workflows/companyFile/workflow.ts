@@ -62,6 +62,7 @@ import {
   type RoutedResults,
 } from './companyFileState';
 import { hasUnreadableAnswer } from './unreadableAnswers';
+import { fitHandover, utf8Bytes } from './handover';
 
 /**
  * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
@@ -97,7 +98,11 @@ const MAX_OWN_WRITES = 20_000;
 const MAX_UPDATES_PER_RUN = 1000;
 /** The run continues as new only once every delivery it started has been confirmed (see the end of `companyFile`). */
 const DELIVERED_BEFORE_HANDOVER_PATCH = 'company-file-delivered-before-handover';
-const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
+/**
+ * The run hands over an input within `handoverMaxBytes` (`fitHandover`), serving on while its queue alone is larger.
+ * Asked only when the whole input is larger: runs recorded before handed everything over.
+ */
+const HANDOVER_WITHIN_PAYLOAD_LIMIT_PATCH = 'company-file-handover-within-payload-limit';
 const TICKET_HASH = /^[0-9a-f]{64}$/;
 
 function validateTicket(call: SessionCall): void {
@@ -342,6 +347,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     inFlight: state.inFlight.length,
     sessionOpen: state.session !== null,
     totals: { ...state.totals },
+    queuedBytes: utf8Bytes(JSON.stringify(state.queue)),
     ...(state.lastConnectedAtMs === undefined
       ? {}
       : { lastConnectedAt: new Date(state.lastConnectedAtMs).toISOString() }),
@@ -355,7 +361,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   }
 
   // The main loop issues no command until it is time to continue as new.
-  await condition(() => updates >= MAX_UPDATES_PER_RUN || historyBytes > MAX_HISTORY_BYTES);
+  await condition(() => updates >= MAX_UPDATES_PER_RUN || historyBytes > limits.maxHistoryBytes);
   await condition(allHandlersFinished);
   await Promise.all([...deliveries]);
   // An Update handled in the task that confirmed the last delivery may have routed results since: their signal's
@@ -367,7 +373,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     await condition(allHandlersFinished);
     await Promise.all([...deliveries]);
   }
-  await continueAsNew<typeof companyFile>({
+  const handover = (): CompanyFileInput => ({
     connection: state.connection,
     limits: input.limits,
     state,
@@ -376,4 +382,33 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     ownWrites: Object.fromEntries(ownWrites),
     contact,
   });
+  let fitted = fitHandover(handover(), limits.handoverMaxBytes);
+  if ((fitted === undefined || fitted.forgotten > 0) && patched(HANDOVER_WITHIN_PAYLOAD_LIMIT_PATCH)) {
+    if (fitted === undefined) {
+      log.warn('the queue is too large to hand over: the run serves on until the Web Connector has taken enough', {
+        queued: state.queue.length,
+        maxBytes: limits.handoverMaxBytes,
+      });
+    }
+    // Measured again only when what it holds changed: the condition is evaluated after every job.
+    let measuredAt = '';
+    let fits = false;
+    const fitsNow = (): boolean => {
+      const shape = `${state.queue.length}/${state.inFlight.length}/${ownWrites.size}/${state.totals.resultsRouted}`;
+      if (shape !== measuredAt) {
+        measuredAt = shape;
+        fits = fitHandover(handover(), limits.handoverMaxBytes) !== undefined;
+      }
+      return fits;
+    };
+    while (fitted === undefined || deliveries.size > 0 || !allHandlersFinished()) {
+      await condition(() => allHandlersFinished() && fitsNow());
+      await Promise.all([...deliveries]);
+      fitted = fitHandover(handover(), limits.handoverMaxBytes);
+    }
+    if (fitted.forgotten > 0) log.info('own writes left out of the handover', { forgotten: fitted.forgotten });
+    await continueAsNew<typeof companyFile>(fitted.input);
+    return;
+  }
+  await continueAsNew<typeof companyFile>(handover());
 }

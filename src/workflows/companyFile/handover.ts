@@ -1,0 +1,56 @@
+import type { CompanyFileInput } from './input';
+
+/**
+ * What a company file carries over continue-as-new, kept within Temporal's payload limit. The input is one payload,
+ * refused by the server above 2 MB (`limit.blobSize.error`, warned of above 512 KB): a run whose queue held more could
+ * not hand over, and every request queued in it would be lost with it. A burst makes exactly that queue: the history
+ * that triggers the handover (8 MB) is made of the very batches still queued.
+ */
+
+/** UTF-8 bytes of `text`, as the JSON payload converter writes it (no Buffer or TextEncoder in the workflow sandbox). */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    // A surrogate pair is one 4-byte character: 2 for each half.
+    else if (code >= 0xd800 && code <= 0xdfff) bytes += 2;
+    else bytes += 3;
+  }
+  return bytes;
+}
+
+/** The size of `input` as a payload. */
+export function handoverBytes(input: CompanyFileInput): number {
+  return utf8Bytes(JSON.stringify(input));
+}
+
+export interface FittedHandover {
+  input: CompanyFileInput;
+  /** Own writes left out, oldest first: each such record merely syncs once as unchanged. */
+  forgotten: number;
+}
+
+/**
+ * `input` within `maxBytes`, forgetting the oldest own writes if that is enough; undefined when the rest alone (the
+ * queue, above all) is larger: the run must then serve on until the Web Connector has drained enough of it. Nothing
+ * else is dropped: a queued request, an accepted batch's key or a Mod in flight lost here would be a record lost or
+ * written twice.
+ */
+export function fitHandover(input: CompanyFileInput, maxBytes: number): FittedHandover | undefined {
+  const total = handoverBytes(input);
+  if (total <= maxBytes) return { input, forgotten: 0 };
+  const entries = Object.entries(input.ownWrites ?? {});
+  const rest = handoverBytes({ ...input, ownWrites: {} });
+  if (rest > maxBytes) return undefined;
+  // Each entry writes `"id":"editSequence"` and a comma; newest last, as the company file remembers them.
+  let excess = total - maxBytes;
+  let forgotten = 0;
+  while (excess > 0 && forgotten < entries.length) {
+    const [id, editSequence] = entries[forgotten]!;
+    excess -= utf8Bytes(JSON.stringify(id)) + utf8Bytes(JSON.stringify(editSequence)) + 2;
+    forgotten += 1;
+  }
+  return { input: { ...input, ownWrites: Object.fromEntries(entries.slice(forgotten)) }, forgotten };
+}

@@ -1,0 +1,66 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fitHandover, handoverBytes, utf8Bytes } from '../../src/workflows/companyFile/handover';
+import { newCompanyFileState } from '../../src/workflows/companyFile/companyFileState';
+import { enqueue } from '../../src/workflows/companyFile/sessionQueue';
+import type { CompanyFileInput } from '../../src/workflows/companyFile/input';
+
+function inputWith(ownWrites: number, queued: number): CompanyFileInput {
+  const state = newCompanyFileState('east');
+  state.acceptedBatches = [];
+  enqueue(state, {
+    requester: 'sync/order/1',
+    batchId: 'b1',
+    requests: Array.from({ length: queued }, (_, i) => ({
+      type: 'CustomerAdd' as const,
+      requestId: `r${i}`,
+      fields: { name: `Customer ${i}` },
+    })),
+  });
+  return {
+    connection: 'east',
+    state,
+    ownWrites: Object.fromEntries(Array.from({ length: ownWrites }, (_, i) => [`8000${i}-1700000000`, `${i}`])),
+  };
+}
+
+describe('the company file’s handover input (fitHandover)', () => {
+  it('counts bytes as UTF-8 writes them: ASCII 1, é 2, € 3, an emoji 4', () => {
+    assert.equal(utf8Bytes('abc'), 3);
+    assert.equal(utf8Bytes('é'), Buffer.byteLength('é'));
+    assert.equal(utf8Bytes('€'), Buffer.byteLength('€'));
+    assert.equal(utf8Bytes('Café 🙂 €5'), Buffer.byteLength('Café 🙂 €5'));
+  });
+
+  it('hands over an input that fits as it is', () => {
+    const input = inputWith(10, 10);
+    const fitted = fitHandover(input, handoverBytes(input));
+    assert.deepEqual(fitted, { input, forgotten: 0 });
+  });
+
+  it('forgets the oldest own writes, and only as many as the limit needs', () => {
+    const input = inputWith(1000, 10);
+    const total = handoverBytes(input);
+    const fitted = fitHandover(input, total - 500);
+    assert.ok(fitted);
+    assert.ok(handoverBytes(fitted.input) <= total - 500);
+    // Minimal: keeping one more of them would not fit.
+    const entries = Object.entries(input.ownWrites ?? {});
+    const oneMore = { ...input, ownWrites: Object.fromEntries(entries.slice(fitted.forgotten - 1)) };
+    assert.ok(handoverBytes(oneMore) > total - 500, `forgot ${fitted.forgotten} of ${entries.length}`);
+    const kept = Object.keys(fitted.input.ownWrites ?? {});
+    assert.equal(kept[0], `8000${fitted.forgotten}-1700000000`, 'the oldest went first');
+    assert.equal(kept.at(-1), '8000999-1700000000', 'the newest stayed');
+    // Nothing else changed: the queue is handed over whole.
+    assert.equal(fitted.input.state?.queue.length, 10);
+  });
+
+  it('refuses to trim the queue: a queue larger than the limit has to be served first', () => {
+    const input = inputWith(1000, 2000);
+    const withoutOwnWrites = handoverBytes({ ...input, ownWrites: {} });
+    assert.equal(fitHandover(input, withoutOwnWrites - 1), undefined);
+    const fitted = fitHandover(input, withoutOwnWrites);
+    assert.equal(fitted?.forgotten, 1000);
+    assert.equal(fitted?.input.state?.queue.length, 2000);
+  });
+});
