@@ -8,7 +8,7 @@ import { failureSerializers } from '../observability/failureRedaction';
 import { logger } from '../observability/logger';
 import { temporalReachable } from '../observability/readiness';
 import { connectTemporalClient } from '../temporal/connect';
-import { createGatewayApp } from './app';
+import { createGatewayApp, listenGateway } from './app';
 import { loadCodecAccess } from './codec/codecAccess';
 import { codecRouter, uiOriginsFromEnv } from './codec/codecRouter';
 import { createQbwcService } from './qbwc/service';
@@ -74,12 +74,11 @@ async function main(): Promise<void> {
     codec,
     ...(process.env.GATEWAY_TRUST_PROXY ? { trustProxy: process.env.GATEWAY_TRUST_PROXY } : {}),
   });
-  const server = app.listen(gateway.port, gateway.host, () => {
-    log.info(
-      { url: gateway.qbwcUrl, host: gateway.host, port: gateway.port, configuration: deployment.source.kind },
-      'gateway listening',
-    );
-  });
+  const server = await listenGateway(app, gateway.port, gateway.host);
+  log.info(
+    { url: gateway.qbwcUrl, host: gateway.host, port: gateway.port, configuration: deployment.source.kind },
+    'gateway listening',
+  );
   const stop = (): void => {
     server.close(() => process.exit(0));
   };

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
-import { createGatewayApp } from '../../src/gateway/app';
+import { createGatewayApp, listenGateway } from '../../src/gateway/app';
 import { hashPassword } from '../../src/config/qbwcPassword';
 import { type QbwcConnection } from '../../src/config/deployment';
 import { createQbwcService } from '../../src/gateway/qbwc/service';
@@ -63,9 +63,7 @@ export async function startTestGateway(
     }),
   });
   const app = createGatewayApp({ qbwc });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server: Server = await listenGateway(app, 0, '127.0.0.1');
   holder.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: holder.url,
