@@ -62,5 +62,23 @@ describe('the company file’s handover input (fitHandover)', () => {
     const fitted = fitHandover(input, withoutOwnWrites);
     assert.equal(fitted?.forgotten, 1000);
     assert.equal(fitted?.input.state?.queue.length, 2000);
+    // Requests in flight go out of the state as their answers come, as queued ones do: waited for alike.
+    const sent = { ...input, state: { ...input.state!, queue: [], inFlight: input.state!.queue } };
+    assert.equal(fitHandover(sent, withoutOwnWrites - 1), undefined);
+  });
+
+  it('does not wait for a queue whose draining would not help: over the limit without it, it hands over as it can', () => {
+    const input = inputWith(1000, 10);
+    const state = input.state!;
+    // Cursors of an unusual size (a mass update's seen list) make it large, not the queue.
+    const large = { ...input, cursors: { 'qb:Customer:seen': 'x'.repeat(50_000) } };
+    const floor = handoverBytes({ ...large, ownWrites: {}, state: { ...state, queue: [], inFlight: [] } });
+    const fitted = fitHandover(large, floor - 1);
+    assert.ok(fitted, 'handed over, not waited for');
+    assert.equal(fitted.overLimit, true);
+    assert.deepEqual(fitted.input.ownWrites, {});
+    assert.equal(fitted.input.state?.queue.length, 10, 'the queue still goes whole');
+    // With room for everything but the queue, the run waits for the Web Connector instead.
+    assert.equal(fitHandover(large, floor), undefined);
   });
 });

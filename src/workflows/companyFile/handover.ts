@@ -30,20 +30,34 @@ export interface FittedHandover {
   input: CompanyFileInput;
   /** Own writes left out, oldest first: each such record merely syncs once as unchanged. */
   forgotten: number;
+  /**
+   * Still over the limit without any own write, queued or in-flight request (cursors and accepted batches of an unusual
+   * size): waiting would not help, so the run hands over what it has, as it did before the limit.
+   */
+  overLimit?: true;
 }
 
 /**
- * `input` within `maxBytes`, forgetting the oldest own writes if that is enough; undefined when the rest alone (the
- * queue, above all) is larger: the run must then serve on until the Web Connector has drained enough of it. Nothing
- * else is dropped: a queued request, an accepted batch's key or a Mod in flight lost here would be a record lost or
- * written twice.
+ * `input` within `maxBytes`, forgetting the oldest own writes if that is enough; undefined when the queue (with the
+ * requests in flight) is what makes it larger: the run must then serve on until the Web Connector has drained enough
+ * of it. Nothing else is
+ * dropped: a queued request, an accepted batch's key or a Mod in flight lost here would be a record lost or written
+ * twice.
  */
 export function fitHandover(input: CompanyFileInput, maxBytes: number): FittedHandover | undefined {
   const total = handoverBytes(input);
   if (total <= maxBytes) return { input, forgotten: 0 };
   const entries = Object.entries(input.ownWrites ?? {});
-  const rest = handoverBytes({ ...input, ownWrites: {} });
-  if (rest > maxBytes) return undefined;
+  const withoutOwnWrites = { ...input, ownWrites: {} };
+  if (handoverBytes(withoutOwnWrites) > maxBytes) {
+    const state = input.state;
+    const withoutQueue =
+      state === undefined
+        ? undefined
+        : handoverBytes({ ...withoutOwnWrites, state: { ...state, queue: [], inFlight: [] } });
+    if (withoutQueue !== undefined && withoutQueue <= maxBytes) return undefined;
+    return { input: withoutOwnWrites, forgotten: entries.length, overLimit: true };
+  }
   // Each entry writes `"id":"editSequence"` and a comma; newest last, as the company file remembers them.
   let excess = total - maxBytes;
   let forgotten = 0;

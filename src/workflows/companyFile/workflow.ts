@@ -406,7 +406,11 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       await Promise.all([...deliveries]);
       fitted = fitHandover(handover(), limits.handoverMaxBytes);
     }
-    if (fitted.forgotten > 0) log.info('own writes left out of the handover', { forgotten: fitted.forgotten });
+    if (fitted.overLimit) {
+      log.error('the handover is over its limit with an empty queue and no own writes: handed over as it is', {
+        maxBytes: limits.handoverMaxBytes,
+      });
+    } else if (fitted.forgotten > 0) log.info('own writes left out of the handover', { forgotten: fitted.forgotten });
     await continueAsNew<typeof companyFile>(fitted.input);
     return;
   }
