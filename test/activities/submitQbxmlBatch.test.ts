@@ -92,7 +92,7 @@ describe('submitQbxmlBatch', () => {
 
   describe('a company file whose queue is full holds new batches back', () => {
     /** A client whose company file reports `queuedBytes` (undefined: not started yet, so the query fails). */
-    const withQueue = (queued: () => number | undefined) => {
+    const withQueue = (queued: () => number | undefined, handingOver = false) => {
       const signals: unknown[] = [];
       let queries = 0;
       const client = {
@@ -103,7 +103,7 @@ describe('submitQbxmlBatch', () => {
               const bytes = queued();
               return bytes === undefined
                 ? Promise.reject(new Error('workflow not found'))
-                : Promise.resolve({ queuedBytes: bytes });
+                : Promise.resolve({ queuedBytes: bytes, ...(handingOver ? { handingOver } : {}) });
             },
           }),
           signalWithStart: (_wf: unknown, options: { signalArgs: unknown[] }) => {
@@ -127,6 +127,18 @@ describe('submitQbxmlBatch', () => {
         assert.equal(err.nonRetryable, false);
         assert.equal(err.type, 'CompanyFileQueueFull');
         assert.match(err.message, /east holds 150000 bytes \(at most 100000\)/);
+        return true;
+      });
+      assert.equal(signals.length, 0);
+    });
+
+    it('holds every batch back while the run waits to hand over its queue, however small the queue', async () => {
+      const { submit, signals } = withQueue(() => 10, true);
+      await assert.rejects(submit(batch('b')), (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.nonRetryable, false);
+        assert.equal(err.type, 'CompanyFileQueueFull');
+        assert.match(err.message, /being handed to the company file's next run/);
         return true;
       });
       assert.equal(signals.length, 0);

@@ -42,6 +42,16 @@ describe('the company file hands over within Temporal’s payload limit (real Te
     const handle = suite.env.client.workflow.getHandle(companyFileWorkflowId('east'));
     // The history passed 8 MB with every request still queued: the handover is due, and the queue alone is over 2 MB.
     const first = await handle.describe();
+    // Waiting, it says so: submitQbxmlBatch holds every new batch back until the next run.
+    let waiting: boolean | undefined;
+    for (let i = 0; i < 20 && waiting !== true; i++) {
+      waiting = await handle.query(companyFileStatusQuery).then(
+        (s) => s.handingOver,
+        () => undefined,
+      );
+      if (waiting !== true) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(waiting, true, 'the run reports that it waits to hand over');
 
     const connector = suite.stack.connector('east');
     const file = suite.stack.files.east!;

@@ -113,6 +113,8 @@ export interface CompanyFileStatus {
    * burst back on it); absent in runs from before it was reported.
    */
   queuedBytes?: number;
+  /** The run waits to hand over until its queue fits the limit: it takes no new batch until its next run. */
+  handingOver?: boolean;
 }
 
 export interface CompanyFileTotals {

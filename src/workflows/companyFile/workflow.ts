@@ -208,6 +208,13 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   // Facts for `qbsync check`; kept in state only, so recording them issues no command.
   let contact: WebConnectorContact = { ...input.contact };
   setHandler(webConnectorContactQuery, () => contact);
+  /**
+   * Set while the run waits to hand over until its queue fits (`fitHandover`): the file then takes no new batch
+   * (`submitQbxmlBatch` reads it from the status), and each session call, the only thing that drains the queue,
+   * measures again. Measuring in the condition instead cost a stringify of megabytes per job.
+   */
+  let handoverWaiting = false;
+  let handoverFits = false;
   const sessionHandler = <A extends SessionCall, R>(fn: (call: A) => R) => ({
     handler: (call: A): R => {
       updates += 1;
@@ -216,6 +223,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       const before = state.totals.sessions;
       const result = fn(call);
       if (state.session !== null && state.totals.sessions !== before) watchSession(limits.sessionIdleTimeoutMs);
+      if (handoverWaiting) handoverFits = fitHandover(handover(), limits.handoverMaxBytes) !== undefined;
       return result;
     },
   });
@@ -348,6 +356,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     sessionOpen: state.session !== null,
     totals: { ...state.totals },
     queuedBytes: utf8Bytes(JSON.stringify(state.queue)),
+    ...(handoverWaiting ? { handingOver: true } : {}),
     ...(state.lastConnectedAtMs === undefined
       ? {}
       : { lastConnectedAt: new Date(state.lastConnectedAtMs).toISOString() }),
@@ -360,6 +369,15 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     watchSession(Math.max(1, state.session.lastSeenAtMs + limits.sessionIdleTimeoutMs - Date.now()));
   }
 
+  const handover = (): CompanyFileInput => ({
+    connection: state.connection,
+    limits: input.limits,
+    state,
+    cursors,
+    choiceNames,
+    ownWrites: Object.fromEntries(ownWrites),
+    contact,
+  });
   // The main loop issues no command until it is time to continue as new.
   await condition(() => updates >= MAX_UPDATES_PER_RUN || historyBytes > limits.maxHistoryBytes);
   await condition(allHandlersFinished);
@@ -373,15 +391,6 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     await condition(allHandlersFinished);
     await Promise.all([...deliveries]);
   }
-  const handover = (): CompanyFileInput => ({
-    connection: state.connection,
-    limits: input.limits,
-    state,
-    cursors,
-    choiceNames,
-    ownWrites: Object.fromEntries(ownWrites),
-    contact,
-  });
   let fitted = fitHandover(handover(), limits.handoverMaxBytes);
   if ((fitted === undefined || fitted.forgotten > 0) && patched(HANDOVER_WITHIN_PAYLOAD_LIMIT_PATCH)) {
     if (fitted === undefined) {
@@ -390,19 +399,10 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
         maxBytes: limits.handoverMaxBytes,
       });
     }
-    // Measured again only when what it holds changed: the condition is evaluated after every job.
-    let measuredAt = '';
-    let fits = false;
-    const fitsNow = (): boolean => {
-      const shape = `${state.queue.length}/${state.inFlight.length}/${ownWrites.size}/${state.totals.resultsRouted}`;
-      if (shape !== measuredAt) {
-        measuredAt = shape;
-        fits = fitHandover(handover(), limits.handoverMaxBytes) !== undefined;
-      }
-      return fits;
-    };
+    handoverWaiting = true;
     while (fitted === undefined || deliveries.size > 0 || !allHandlersFinished()) {
-      await condition(() => allHandlersFinished() && fitsNow());
+      handoverFits = fitted !== undefined;
+      await condition(() => handoverFits && allHandlersFinished());
       await Promise.all([...deliveries]);
       fitted = fitHandover(handover(), limits.handoverMaxBytes);
     }
