@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitHandover, handoverBytes, utf8Bytes } from '../../src/workflows/companyFile/handover';
+import { fitHandover, handoverBytes, RequestBytes, utf8Bytes } from '../../src/workflows/companyFile/handover';
 import { newCompanyFileState } from '../../src/workflows/companyFile/companyFileState';
 import { enqueue } from '../../src/workflows/companyFile/sessionQueue';
 import type { CompanyFileInput } from '../../src/workflows/companyFile/input';
@@ -80,5 +80,18 @@ describe('the company file’s handover input (fitHandover)', () => {
     assert.equal(fitted.input.state?.queue.length, 10, 'the queue still goes whole');
     // With room for everything but the queue, the run waits for the Web Connector instead.
     assert.equal(fitHandover(large, floor), undefined);
+  });
+
+  it('measures queued requests one by one as the whole input counts them, each once', () => {
+    const input = inputWith(0, 300);
+    const queue = input.state!.queue;
+    const withoutQueue = handoverBytes({ ...input, state: { ...input.state!, queue: [] } });
+    const bytes = new RequestBytes();
+    // The JSON of an array: each request and a comma between them.
+    assert.equal(withoutQueue + bytes.of(queue) - 1, handoverBytes(input));
+    // The second time from memory: a mark set in place later (`isolate`, `unreadableAnswers`) is a few bytes the
+    // estimate misses; the exact measure before the handover itself sees them.
+    queue[0]!.request = { ...queue[0]!.request, requestId: 'r0-longer-than-before' };
+    assert.equal(withoutQueue + bytes.of(queue) - 1, handoverBytes(input) - 'r0-longer-than-before'.length + 2);
   });
 });

@@ -68,3 +68,26 @@ export function fitHandover(input: CompanyFileInput, maxBytes: number): FittedHa
   }
   return { input: { ...input, ownWrites: Object.fromEntries(entries.slice(forgotten)) }, forgotten };
 }
+
+/**
+ * The bytes queued and in-flight requests add to a handover, each request measured once: the run waiting to hand over
+ * asks at every session call, and the same calls are replayed whenever the run leaves the worker's cache, so measuring
+ * the whole input each time made each replay slower than the workflow task's timeout.
+ */
+export class RequestBytes {
+  private readonly sizes = new WeakMap<object, number>();
+
+  of(requests: readonly object[]): number {
+    let bytes = 0;
+    for (const request of requests) {
+      let size = this.sizes.get(request);
+      if (size === undefined) {
+        // Its JSON and the comma after it.
+        size = utf8Bytes(JSON.stringify(request)) + 1;
+        this.sizes.set(request, size);
+      }
+      bytes += size;
+    }
+    return bytes;
+  }
+}

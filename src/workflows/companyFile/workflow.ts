@@ -62,7 +62,7 @@ import {
   type RoutedResults,
 } from './companyFileState';
 import { hasUnreadableAnswer } from './unreadableAnswers';
-import { fitHandover, utf8Bytes } from './handover';
+import { fitHandover, handoverBytes, RequestBytes, utf8Bytes } from './handover';
 
 /**
  * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
@@ -215,6 +215,8 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
    */
   let handoverWaiting = false;
   let handoverFits = false;
+  /** Set while waiting: whether the requests left fit beside the rest of the input, as measured when the wait began. */
+  let drainedEnough: (() => boolean) | undefined;
   const sessionHandler = <A extends SessionCall, R>(fn: (call: A) => R) => ({
     handler: (call: A): R => {
       updates += 1;
@@ -223,7 +225,7 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       const before = state.totals.sessions;
       const result = fn(call);
       if (state.session !== null && state.totals.sessions !== before) watchSession(limits.sessionIdleTimeoutMs);
-      if (handoverWaiting) handoverFits = fitHandover(handover(), limits.handoverMaxBytes) !== undefined;
+      if (drainedEnough) handoverFits = drainedEnough();
       return result;
     },
   });
@@ -400,7 +402,11 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
       });
     }
     handoverWaiting = true;
+    const requestBytes = new RequestBytes();
     while (fitted === undefined || deliveries.size > 0 || !allHandlersFinished()) {
+      const rest = handoverBytes({ ...handover(), ownWrites: {}, state: { ...state, queue: [], inFlight: [] } });
+      drainedEnough = () =>
+        rest + requestBytes.of(state.queue) + requestBytes.of(state.inFlight) <= limits.handoverMaxBytes;
       handoverFits = fitted !== undefined;
       await condition(() => handoverFits && allHandlersFinished());
       await Promise.all([...deliveries]);
