@@ -83,6 +83,14 @@ describe('won opportunities reach QuickBooks (real Temporal, both sandboxes)', (
 
   it('a won opportunity, delivered twice and found by the poll, becomes one customer and one estimate with its products, recorded on it', async () => {
     const { accountId, id } = await opportunityForNewAccount('Harbour Cycles Ltd');
+    // The account reaches QuickBooks first, by a poll of its own. A cycle that finds a new account hands off its won
+    // opportunities only once the account's run has ended (poll-cycle-orders-after-new-accounts), and that run needs
+    // QuickBooks, which the hook below holds until the poll has told the opportunity's run: with the account new, the
+    // two waited on each other until the hook gave up, and the fresh-clone CI of 2e0c960 saw the run record its
+    // estimate before the poll read the opportunity.
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
+    assert.ok(customerNamed('east', 'Harbour Cycles Ltd'), 'the account became a customer before the win');
     await win(id);
     // Two deliveries of the same Win (Dataverse retries, a duplicate), then the poll: one run, one estimate.
     const workflowId = await deliver(id);
