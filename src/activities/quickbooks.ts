@@ -32,25 +32,6 @@ export interface QuickBooksActivityDeps {
    * terminated or reset away never answers, and the requester should not learn it only when its wait ends.
    */
   quickbooksRunCheckMs?: number;
-  /** Queued bytes at which a company file's queue holds new batches back (default 512 KiB). */
-  maxQueuedBytes?: number;
-}
-
-/**
- * A company file's queue goes over continue-as-new in one payload, which Temporal refuses above 2 MB (the run then
- * serves on until the Web Connector drains it below `handoverMaxBytes`). Requests arriving faster than QuickBooks takes
- * them wait in their requester's activity retries once the queue holds this much, so the queue, and the history made of
- * it, stay bounded however large the burst. A third of that limit: the rest holds the keys of the batches accepted (up
- * to 4,000) and the read cursors, so an ordinary handover never waits.
- */
-const DEFAULT_MAX_QUEUED_BYTES = 512 * 1024;
-/** How long one look at a company file's queue stands for this worker's submissions (with what they added since). */
-const QUEUE_LOOK_FRESH_MS = 1000;
-
-interface QueueLook {
-  atMs: number;
-  bytes: number;
-  handingOver: boolean;
 }
 
 const DEFAULT_QUICKBOOKS_WAIT_MS = 72 * 60 * 60 * 1000;
@@ -73,27 +54,7 @@ export function createQuickBooksActivities({
   settings,
   quickbooksWaitMs,
   quickbooksRunCheckMs,
-  maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES,
 }: QuickBooksActivityDeps) {
-  /**
-   * Per connection: the queued bytes last reported, whether the run waits to hand over, and when; this worker's
-   * submissions since are added to the bytes.
-   */
-  const queueLooks = new Map<string, QueueLook>();
-  const lookAtQueue = async (connection: string): Promise<QueueLook> => {
-    const known = queueLooks.get(connection);
-    if (known && Date.now() - known.atMs < QUEUE_LOOK_FRESH_MS) return known;
-    const look: QueueLook = { atMs: Date.now(), bytes: 0, handingOver: false };
-    try {
-      const status = await client.workflow.getHandle(companyFileWorkflowId(connection)).query(companyFileStatusQuery);
-      look.bytes = status.queuedBytes ?? 0;
-      look.handingOver = status.handingOver === true;
-    } catch {
-      // Not started yet, or not answering now: nothing to hold back on; the signal below starts or reaches it.
-    }
-    queueLooks.set(connection, look);
-    return look;
-  };
   return {
     /**
      * Signal-with-start, so a company file's workflow exists as soon as anyone needs it. Returns the text it
@@ -112,18 +73,6 @@ export function createQuickBooksActivities({
       });
       const batch = { ...input.batch, requests };
       refuseUnbuildable(batch);
-      const queue = await lookAtQueue(input.connection);
-      if (queue.bytes >= maxQueuedBytes || queue.handingOver) {
-        // Retried by the activity's policy (up to 30 s apart) until the Web Connector has taken enough.
-        throw ApplicationFailure.retryable(
-          queue.handingOver
-            ? `The QuickBooks queue of ${input.connection} is being handed to the company file's next run: ` +
-                `this batch waits until it has been`
-            : `The QuickBooks queue of ${input.connection} holds ${queue.bytes} bytes (at most ${maxQueuedBytes}): ` +
-                `this batch waits until the Web Connector has taken more`,
-          'CompanyFileQueueFull',
-        );
-      }
       await client.workflow.signalWithStart(companyFile, {
         workflowId: companyFileWorkflowId(input.connection),
         taskQueue,
@@ -131,8 +80,6 @@ export function createQuickBooksActivities({
         signal: enqueueQbxmlSignal,
         signalArgs: [batch],
       });
-      const look = queueLooks.get(input.connection);
-      if (look) look.bytes += Buffer.byteLength(JSON.stringify(requests));
       return {
         transliterated,
         waitMs: quickbooksWaitMs ?? DEFAULT_QUICKBOOKS_WAIT_MS,

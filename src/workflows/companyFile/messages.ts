@@ -109,11 +109,11 @@ export interface CompanyFileStatus {
   /** ISO time a Web Connector last called authenticate for this file; absent when none has since the run began. */
   lastConnectedAt?: string;
   /**
-   * UTF-8 bytes of the queued requests as the run would carry them over continue-as-new (`submitQbxmlBatch` holds a
-   * burst back on it); absent in runs from before it was reported.
+   * UTF-8 bytes of the queued requests as the run would carry them over continue-as-new; absent in runs from before it
+   * was reported.
    */
   queuedBytes?: number;
-  /** The run waits to hand over until its queue fits the limit: it takes no new batch until its next run. */
+  /** The run waits to hand over until the Web Connector has drained enough of its queue (`fitHandover`). */
   handingOver?: boolean;
 }
 

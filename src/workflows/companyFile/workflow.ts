@@ -209,9 +209,8 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
   let contact: WebConnectorContact = { ...input.contact };
   setHandler(webConnectorContactQuery, () => contact);
   /**
-   * Set while the run waits to hand over until its queue fits (`fitHandover`): the file then takes no new batch
-   * (`submitQbxmlBatch` reads it from the status), and each session call, the only thing that drains the queue,
-   * measures again. Measuring in the condition instead cost a stringify of megabytes per job.
+   * Set while the run waits to hand over until its queue fits (`fitHandover`): each session call, the only thing that
+   * drains the queue, measures again. Measuring in the condition instead cost a stringify of megabytes per job.
    */
   let handoverWaiting = false;
   let handoverFits = false;
