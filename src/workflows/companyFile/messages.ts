@@ -108,11 +108,6 @@ export interface CompanyFileStatus {
   totals: CompanyFileTotals;
   /** ISO time a Web Connector last called authenticate for this file; absent when none has since the run began. */
   lastConnectedAt?: string;
-  /**
-   * UTF-8 bytes of the queued requests as the run would carry them over continue-as-new; absent in runs from before it
-   * was reported.
-   */
-  queuedBytes?: number;
   /** The run waits to hand over until the Web Connector has drained enough of its queue (`fitHandover`). */
   handingOver?: boolean;
 }

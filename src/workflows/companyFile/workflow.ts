@@ -62,7 +62,7 @@ import {
   type RoutedResults,
 } from './companyFileState';
 import { hasUnreadableAnswer } from './unreadableAnswers';
-import { fitHandover, handoverBytes, RequestBytes, utf8Bytes } from './handover';
+import { fitHandover, handoverBytes, RequestBytes } from './handover';
 
 /**
  * Marks runs of the design below (docs/versioning.md): every command is issued synchronously by the handler of the
@@ -356,7 +356,6 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     inFlight: state.inFlight.length,
     sessionOpen: state.session !== null,
     totals: { ...state.totals },
-    queuedBytes: utf8Bytes(JSON.stringify(state.queue)),
     ...(handoverWaiting ? { handingOver: true } : {}),
     ...(state.lastConnectedAtMs === undefined
       ? {}
