@@ -12,7 +12,8 @@ import type { QbRecord } from '../qbxml/requests';
 const SEEN_SUFFIX = ':seen';
 /**
  * Where the next read starts when the overlap window held more records than it keeps (`OVERLAP_IDS_AT_MOST`): the
- * TimeModified of the oldest record kept. Only ever later than the cursor less the overlap while the cursor is near it.
+ * TimeModified of the oldest record kept, or a second after a crowded instant given up (`CrowdedInstants`). Only ever
+ * later than the cursor less the overlap while the cursor is near it.
  */
 const FROM_SUFFIX = ':from';
 
@@ -22,6 +23,7 @@ const FROM_SUFFIX = ':from';
  * continue-as-new (about 100 bytes each; Temporal takes at most 2 MB a payload) and into the company file's cursors.
  * Past this many, the newest are kept and the next read starts at the oldest kept (`<key>:from`), so each record it
  * reads again is known; the price is a shorter overlap for late commits until the cursor has moved on by the overlap.
+ * The count is a true bound since the instant at the count is given up when it would pass it (`CrowdedInstants`).
  */
 export const OVERLAP_IDS_AT_MOST = 2000;
 
@@ -149,6 +151,8 @@ export type ReadWindow = Readonly<Record<string, string>>;
  * `cursorAfter` for a read handed off page by page: `advanced` is where the pages before this one moved the cursor,
  * `window` the records of theirs still within the overlap window. Over all pages the result is `cursorAfter` of the
  * whole read, while what is kept between pages is one window's worth of ids, however long the read.
+ * `bound` is how many ids the window keeps (`OVERLAP_IDS_AT_MOST` unless said) and what becomes of an instant whose
+ * records would carry it past that count (`newestOfWindow`): kept whole, as cycles recorded before did, or given up.
  */
 export function cursorAfterPage(
   key: string,
@@ -157,6 +161,7 @@ export function cursorAfterPage(
   advanced: Readonly<Record<string, string>>,
   window: ReadWindow,
   overlapMs: number,
+  bound: WindowBound = {},
 ): { advanced: Record<string, string>; window: ReadWindow } {
   let latest = advanced[key];
   for (const r of records) {
@@ -173,15 +178,14 @@ export function cursorAfterPage(
     const t = timeOf(r);
     if (t !== undefined && Date.parse(t) >= windowStart) inWindow[identity(r)] = t;
   }
-  const kept = newestOfWindow(inWindow);
+  const kept = newestOfWindow(inWindow, bound.idsAtMost ?? OVERLAP_IDS_AT_MOST, bound.crowdedInstants ?? 'kept');
   inWindow = kept.window;
-  const previous = current === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
   // A window kept before, by this read or an earlier one, starts the next read until a later one replaces it.
   const from = kept.from ?? advanced[`${key}${FROM_SUFFIX}`];
   return {
     advanced: {
       [key]: latest,
-      [`${key}${SEEN_SUFFIX}`]: [...new Set([...previous, ...Object.keys(inWindow)])].join(','),
+      [`${key}${SEEN_SUFFIX}`]: seenAfter(key, cursors, latest, inWindow),
       ...(from === undefined ? {} : { [`${key}${FROM_SUFFIX}`]: from }),
     },
     window: inWindow,
@@ -189,18 +193,62 @@ export function cursorAfterPage(
 }
 
 /**
- * The window itself when it holds at most `OVERLAP_IDS_AT_MOST` records; else its newest records, every one as new as
- * the one at that count (records of the same instant are kept together: a read from that instant returns them all),
- * with that instant as where the next read starts.
+ * The cursor's seen list once a read has moved it to `latest` with `window` the records of its overlap window: those,
+ * after the ones seen before while the cursor stays put. A function of what a poll cycle carries anyway (the cursors it
+ * began with, the cursor and the window), so a cycle continuing as new need not carry the list beside its window.
  */
-function newestOfWindow(window: ReadWindow): { window: Record<string, string>; from?: string } {
-  const entries = Object.entries(window);
-  if (entries.length <= OVERLAP_IDS_AT_MOST) return { window: { ...window } };
-  const byTime = entries.sort(([, a], [, b]) => Date.parse(b) - Date.parse(a));
-  const from = byTime[OVERLAP_IDS_AT_MOST - 1]![1];
-  const oldest = Date.parse(from);
-  return { window: Object.fromEntries(byTime.filter(([, t]) => Date.parse(t) >= oldest)), from };
+export function seenAfter(
+  key: string,
+  cursors: Readonly<Record<string, string>>,
+  latest: string,
+  window: ReadWindow,
+): string {
+  const previous = cursors[key] === latest ? (cursors[`${key}${SEEN_SUFFIX}`] ?? '').split(',').filter(Boolean) : [];
+  return [...new Set([...previous, ...Object.keys(window)])].join(',');
 }
+
+/**
+ * An instant whose records would carry an overlap window past `OVERLAP_IDS_AT_MOST` (an import or a mass update
+ * stamps thousands of records with one TimeModified second): `kept` whole, so the next read starts at that instant and
+ * knows each of them, however many (cycles recorded before the bound); or `skipped`, so the next read starts a second
+ * after it and the window stays within the bound. Skipping gives up the overlap for that one second: a write committed
+ * late with exactly that TimeModified is not read until the record changes again. Keeping it let the window, carried by
+ * a cycle continuing as new, pass Temporal's 2 MB a payload at about 25,000 records of one second, and the cycle's
+ * every workflow task then failed.
+ */
+export type CrowdedInstants = 'kept' | 'skipped';
+
+/** How many ids an overlap window keeps, and what becomes of a crowded instant (`CrowdedInstants`). */
+export interface WindowBound {
+  idsAtMost?: number;
+  crowdedInstants?: CrowdedInstants;
+}
+
+/**
+ * The window itself when it holds at most `idsAtMost` records; else its newest records, every one as new as
+ * the one at that count (records of the same instant go together: a read from that instant returns them all), with that
+ * instant as where the next read starts; or, when that instant is crowded and skipped (`CrowdedInstants`), only the
+ * records after it, the next read starting a second after it.
+ */
+function newestOfWindow(
+  window: ReadWindow,
+  idsAtMost: number,
+  crowdedInstants: CrowdedInstants,
+): { window: Record<string, string>; from?: string } {
+  const entries = Object.entries(window);
+  if (entries.length <= idsAtMost) return { window: { ...window } };
+  const byTime = entries.sort(([, a], [, b]) => Date.parse(b) - Date.parse(a));
+  const from = byTime[idsAtMost - 1]![1];
+  const oldest = Date.parse(from);
+  const kept = byTime.filter(([, t]) => Date.parse(t) >= oldest);
+  if (kept.length <= idsAtMost || crowdedInstants === 'kept') return { window: Object.fromEntries(kept), from };
+  return {
+    window: Object.fromEntries(byTime.filter(([, t]) => Date.parse(t) > oldest)),
+    from: windowBefore(from, -SECOND_MS),
+  };
+}
+
+const SECOND_MS = 1000;
 
 /** Where the invoice cursor starts when a connection has none yet (`invoices.cursorStart`). */
 export type InvoiceCursorStart = { daysBack: number } | { date: string };

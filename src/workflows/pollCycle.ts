@@ -22,11 +22,14 @@ import {
 import {
   cursorAfter,
   cursorAfterPage,
+  type CrowdedInstants,
   type ReadWindow,
   invoiceReadFrom,
+  OVERLAP_IDS_AT_MOST,
   QUICKBOOKS_OVERLAP_MS,
   readFrom,
   recordId,
+  seenAfter,
   sublevel,
   unseen,
 } from '../mapping/quickbooksChanges';
@@ -91,6 +94,11 @@ export interface PollCycleInput {
    * span round trips, as a large one does (the replay fixtures of a run that continued as new mid-read).
    */
   pageSize?: number;
+  /**
+   * Ids of a read's overlap window a cursor keeps (default `OVERLAP_IDS_AT_MOST`): fewer in the recorded histories of
+   * a crowded instant, which the demo company's records of one second make at this count.
+   */
+  overlapIdsAtMost?: number;
   /** Where the cycle stood when its previous run continued as new; absent on a cycle's first run. */
   carried?: PollCycleCarry;
 }
@@ -172,6 +180,12 @@ const BATCHES_REPORT_PATCH = 'poll-cycle-batches-report';
  * cycle fails at its end naming it (`unreadableReads`). Runs recorded before failed at once.
  */
 const UNREADABLE_LIST_PATCH = 'poll-cycle-unreadable-list-skipped';
+/**
+ * Issue 15: an instant whose records would carry a read's overlap window past `OVERLAP_IDS_AT_MOST` is given up
+ * (`CrowdedInstants`), so what a cycle carries over continue-as-new stays within Temporal's payload limit. Runs recorded
+ * before kept it whole; asked only when a window would pass the bound.
+ */
+const CROWDED_INSTANT_PATCH = 'poll-cycle-crowded-instant-skipped';
 /** Record batches running at once unless the input says otherwise. */
 const BATCHES_AT_ONCE = 4;
 /** A cycle waiting for its batches fails after this long without any report, naming the batches it waits for. */
@@ -545,6 +559,48 @@ async function finishCycle(
   return result;
 }
 
+/**
+ * The cursors a read has moved, as carried over continue-as-new: without the seen lists of the cursors whose overlap
+ * window is carried, since `seenAfter` makes each again from the window. Carrying both put every id of a window in the
+ * payload twice.
+ */
+function withoutSeenLists(
+  advanced: Readonly<Record<string, string>>,
+  windows: Readonly<Record<string, ReadWindow>>,
+): Record<string, string> {
+  const carried = { ...advanced };
+  for (const key of Object.keys(windows)) delete carried[`${key}:seen`];
+  return carried;
+}
+
+/** The cursors a carried read had moved, with the seen lists `withoutSeenLists` left out made again. */
+function withSeenLists(
+  carried: Readonly<Record<string, string>>,
+  cursors: Readonly<Record<string, string>>,
+  windows: Readonly<Record<string, ReadWindow>>,
+): Record<string, string> {
+  const advanced = { ...carried };
+  for (const [key, window] of Object.entries(windows)) {
+    const latest = advanced[key];
+    // Runs recorded before carried the lists themselves.
+    if (latest !== undefined && advanced[`${key}:seen`] === undefined) {
+      advanced[`${key}:seen`] = seenAfter(key, cursors, latest, window);
+    }
+  }
+  return advanced;
+}
+
+/**
+ * The own writes a cycle learnt after it began that it did not begin with: all it carries of them, since the ones it
+ * began with travel in its start. A cycle only ever tests whether an id or an id's version is among either.
+ */
+function ownWritesAdded(
+  ownWrites: Readonly<Record<string, string>>,
+  began: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(ownWrites).filter(([id, version]) => began[id] !== version));
+}
+
 function emptyResult(connection: string): PollCycleResult {
   return {
     connection,
@@ -744,14 +800,23 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   let knownChoiceNames = carried?.knownChoiceNames ?? start.knownChoiceNames;
   const termsInUse = new Set(carried?.termsInUse ?? []);
   let customerTypes = carried?.customerTypes;
-  let ownWrites = carried?.ownWrites;
+  // Carried as what was added to the own writes the cycle began with (cycles recorded before carried them whole).
+  let ownWrites = carried?.ownWrites ? { ...start.ownWrites, ...carried.ownWrites } : undefined;
   const readVersions = carried?.readVersions ?? {};
-  const advanced = carried?.advanced ?? {};
   const windows = carried?.windows ?? {};
+  const advanced = carried ? withSeenLists(carried.advanced, cursors, windows) : {};
   const overlapMs = QUICKBOOKS_OVERLAP_MS;
+  /** Asked the first time a window would pass its bound; runs recorded before kept a crowded instant whole. */
+  let crowdedInstants: CrowdedInstants | undefined;
   /** The cursor moves as pages come; the company file is told only at the end, once every record is handed off. */
   const moveCursor = (key: string, records: QbRecord[]): void => {
-    const moved = cursorAfterPage(key, records, cursors, advanced, windows[key] ?? {}, overlapMs);
+    const window = windows[key] ?? {};
+    const idsAtMost = input.overlapIdsAtMost ?? OVERLAP_IDS_AT_MOST;
+    let moved = cursorAfterPage(key, records, cursors, advanced, window, overlapMs, { idsAtMost, crowdedInstants });
+    if (crowdedInstants === undefined && Object.keys(moved.window).length > idsAtMost) {
+      crowdedInstants = patched(CROWDED_INSTANT_PATCH) ? 'skipped' : 'kept';
+      moved = cursorAfterPage(key, records, cursors, advanced, window, overlapMs, { idsAtMost, crowdedInstants });
+    }
     Object.assign(advanced, moved.advanced);
     windows[key] = moved.window;
   };
@@ -925,9 +990,9 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
       knownChoiceNames,
       termsInUse: [...termsInUse],
       ...(customerTypes ? { customerTypes } : {}),
-      ...(ownWrites ? { ownWrites } : {}),
+      ...(ownWrites ? { ownWrites: ownWritesAdded(ownWrites, start.ownWrites) } : {}),
       readVersions,
-      advanced,
+      advanced: withoutSeenLists(advanced, windows),
       windows,
       deletions,
       deletedInvoices,

@@ -3,11 +3,13 @@ import { describe, it } from 'node:test';
 import {
   cursorAfter,
   cursorAfterPage,
+  type CrowdedInstants,
   invoiceReadFrom,
   OVERLAP_IDS_AT_MOST,
   QUICKBOOKS_OVERLAP_MS,
   readFrom,
   recordId,
+  seenAfter,
   sublevel,
   unseen,
 } from '../../src/mapping/quickbooksChanges';
@@ -113,13 +115,20 @@ describe('QuickBooks changes since the cursor', () => {
 });
 
 /** A read handed off `pageSize` records at a time: where it moves the cursor, and the most ids kept between pages. */
-function readInPages(records: QbRecord[], cursors: Readonly<Record<string, string>>, pageSize: number) {
+function readInPages(
+  records: QbRecord[],
+  cursors: Readonly<Record<string, string>>,
+  pageSize: number,
+  crowdedInstants: CrowdedInstants = 'kept',
+) {
   let advanced: Record<string, string> = {};
   let window = {};
   let largestWindow = 0;
   for (let at = 0; at < records.length; at += pageSize) {
     const page = records.slice(at, at + pageSize);
-    const moved = cursorAfterPage('qb:Customer', page, cursors, advanced, window, QUICKBOOKS_OVERLAP_MS);
+    const moved = cursorAfterPage('qb:Customer', page, cursors, advanced, window, QUICKBOOKS_OVERLAP_MS, {
+      crowdedInstants,
+    });
     advanced = { ...advanced, ...moved.advanced };
     window = moved.window;
     largestWindow = Math.max(largestWindow, Object.keys(window).length);
@@ -192,6 +201,62 @@ describe('QuickBooks changes: a crowded overlap window (a fresh import, a mass u
     const { advanced } = readInPages([...crowd.slice(0, 100), ...sameSecond], {}, 100);
     assert.equal(seenOf(advanced).length, OVERLAP_IDS_AT_MOST + 10);
     assert.equal(unseen(sameSecond, advanced, 'qb:Customer').length, 0);
+  });
+
+  it('an instant crowded past the count, once skipped: the window within the count, the next read after it', () => {
+    // 25,000 records of one second (an import) after 100 others: kept whole, each id went with the cycle twice.
+    const sameSecond = Array.from({ length: 12 * OVERLAP_IDS_AT_MOST + 1 }, (_, i) =>
+      customer(`S${i}`, '2026-12-06T20:05:00-05:00', '1'),
+    );
+    const later = customer('L1', '2026-12-06T20:06:00-05:00', '1');
+    for (const tail of [[], [later]]) {
+      const { advanced, largestWindow } = readInPages(
+        [...crowd.slice(0, 100), ...sameSecond, ...tail],
+        {},
+        1000,
+        'skipped',
+      );
+      assert.ok(largestWindow <= OVERLAP_IDS_AT_MOST, `${largestWindow} ids kept between pages`);
+      assert.ok(seenOf(advanced).length <= OVERLAP_IDS_AT_MOST);
+      assert.equal(
+        advanced['qb:Customer'],
+        tail.length > 0 ? '2026-12-06T20:06:00-05:00' : '2026-12-06T20:05:00-05:00',
+      );
+      // A second after the crowded instant, in QuickBooks' own offset; the newer record is read again and known.
+      assert.equal(advanced['qb:Customer:from'], '2026-12-06T20:05:01-05:00');
+      assert.equal(readFrom(advanced, 'qb:Customer', QUICKBOOKS_OVERLAP_MS), '2026-12-06T20:05:01-05:00');
+      assert.deepEqual(unseen(tail, advanced, 'qb:Customer'), []);
+    }
+  });
+
+  it('an instant at the edge of the count is skipped too: the window never holds more than the count', () => {
+    // 1,990 records of one second, then 20 a second apart: kept whole, the window would hold 2,010 ids.
+    const sameSecond = Array.from({ length: OVERLAP_IDS_AT_MOST - 10 }, (_, i) =>
+      customer(`S${i}`, '2026-12-06T20:05:00Z', '1'),
+    );
+    const after = Array.from({ length: 20 }, (_, i) =>
+      customer(`A${i}`, new Date(Date.parse('2026-12-06T20:06:00Z') + i * 1000).toISOString(), '1'),
+    );
+    const kept = readInPages([...sameSecond, ...after], {}, 100);
+    assert.equal(seenOf(kept.advanced).length, OVERLAP_IDS_AT_MOST + 10, 'cycles recorded before kept it whole');
+    const { advanced } = readInPages([...sameSecond, ...after], {}, 100, 'skipped');
+    assert.deepEqual(seenOf(advanced).sort(), after.map((r) => `${recordId(r)}@1`).sort());
+    assert.equal(advanced['qb:Customer:from'], '2026-12-06T20:05:01Z');
+  });
+
+  it('the seen list is made again from the window and the cursors the read began with', () => {
+    const cursors = { 'qb:Customer': '2026-12-06T20:05:00Z', 'qb:Customer:seen': 'P@1,Q@1' };
+    const window = { 'Q@1': '2026-12-06T20:05:00Z', 'R@1': '2026-12-06T20:05:00Z' };
+    assert.equal(seenAfter('qb:Customer', cursors, '2026-12-06T20:05:00Z', window), 'P@1,Q@1,R@1');
+    // Once the cursor moves, only the window's.
+    assert.equal(seenAfter('qb:Customer', cursors, '2026-12-06T20:06:00Z', window), 'Q@1,R@1');
+    // What a read hands over between pages makes the list it keeps, wherever the cursor stood.
+    for (const began of [{}, cursors, { ...cursors, 'qb:Customer': '2026-12-06T20:00:00Z' }]) {
+      const read = [customer('Q', '2026-12-06T20:05:00Z', '1'), ...crowd.slice(0, 50)];
+      const moved = cursorAfterPage('qb:Customer', read, began, {}, {}, QUICKBOOKS_OVERLAP_MS);
+      const latest = moved.advanced['qb:Customer']!;
+      assert.equal(seenAfter('qb:Customer', began, latest, moved.window), moved.advanced['qb:Customer:seen']);
+    }
   });
 
   it('in the small hours a full overlap is read: an edit in the hour repeated when clocks go back is found', () => {

@@ -25,7 +25,9 @@
  * - the company file's run that found its queue too large to hand over and served on until it fitted
  *   (`handover-within-limit`, `company-file-handover-within-payload-limit`), on small limits;
  * - a poll cycle that started a new account's order once the account's run had made its customer
- *   (`orders-after-new-accounts`, `poll-cycle-orders-after-new-accounts`).
+ *   (`orders-after-new-accounts`, `poll-cycle-orders-after-new-accounts`);
+ * - a poll cycle whose read met more customers of one second than its window keeps, gave that second up and continued
+ *   as new carrying the window alone (`crowded-instant`, `poll-cycle-crowded-instant-skipped`), on a small count.
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -45,7 +47,7 @@ import type { SyncedItem } from '../../src/mapping/itemProduct';
 import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { defaultQueueLimits } from '../../src/workflows/companyFile/companyFileState';
-import { companyFileWorkflowId, enqueueQbxmlSignal } from '../../src/workflows/companyFile/messages';
+import { companyFileWorkflowId, enqueueQbxmlSignal, syncCursorsQuery } from '../../src/workflows/companyFile/messages';
 import { companyFile } from '../../src/workflows/companyFile/workflow';
 import { dataverseRecordSync } from '../../src/workflows/dataverseRecordSync';
 import { quickbooksRecordBatch } from '../../src/workflows/sync/quickbooksRecordBatch';
@@ -827,6 +829,31 @@ async function ordersAfterNewAccounts(stack: SyncStack): Promise<RecordedRun[]> 
 }
 
 /**
+ * The east initial sync with a window of 5 ids, in pages of ten and a short history: the demo company's customers were
+ * all stamped in the second it was made, so the first page's window would pass the count, and the cycle gives that
+ * second up (`poll-cycle-crowded-instant-skipped`). The run that asked, and the run after it (which made the seen
+ * lists again from the window carried), are written.
+ */
+async function crowdedInstant(stack: SyncStack): Promise<RecordedRun[]> {
+  const result = await stack.cycle('east', { historyLimit: SHORT_HISTORY, pageSize: SMALL_PAGE, overlapIdsAtMost: 5 });
+  const runs = await runChain(stack, 'poll/east');
+  const at = runs.findIndex((run) => patchIdsOf(run.history).includes('poll-cycle-crowded-instant-skipped'));
+  const [asked, next] = [runs[at], runs[at + 1]];
+  assert.ok(
+    asked && next,
+    `a run asked and continued as new: ${runs.length} runs (${runs.map((r) => r.history.events?.length).join(', ')}), the patch in run ${at}; ${JSON.stringify(result.handedOff)}`,
+  );
+  assert.ok(asked.history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes, 'it handed over');
+  assert.ok((result.handedOff['qb:customer'] ?? 0) > 5, 'more customers than the window keeps were handed off');
+  const cursors = await stack.env.client.workflow.getHandle(companyFileWorkflowId('east')).query(syncCursorsQuery);
+  assert.ok(cursors['qb:Customer:from'], `the next read starts after the crowded second: ${JSON.stringify(cursors)}`);
+  return [
+    { name: 'pollCycle-crowded-instant', workflowId: 'poll/east', runId: asked.runId },
+    { name: 'pollCycle-crowded-instant-next', workflowId: 'poll/east', runId: next.runId },
+  ];
+}
+
+/**
  * qbfile/west on small limits (a 24 KB history hands over, at most 6 KB handed over): three batches of Adds with long
  * notes arrive before any session, so the handover is due while the queue alone is over the limit. The run serves on
  * until the Web Connector has taken enough (`company-file-handover-within-payload-limit`).
@@ -894,6 +921,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('handover-within-limit')) runs.push(...(await handoverWithinLimit(stack)));
     if (named.length === 0 || named.includes('orders-after-new-accounts'))
       runs.push(...(await ordersAfterNewAccounts(stack)));
+    if (named.length === 0 || named.includes('crowded-instant')) runs.push(...(await crowdedInstant(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

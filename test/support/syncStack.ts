@@ -40,7 +40,10 @@ export interface SyncStack {
    * Runs one poll cycle of `connection` to completion, driving QBWC sessions while it waits; `options` are the cycle's
    * own limits (a small history limit and page size make it continue as new mid-read).
    */
-  cycle(connection: string, options?: Pick<PollCycleInput, 'historyLimit' | 'pageSize'>): Promise<PollCycleResult>;
+  cycle(
+    connection: string,
+    options?: Pick<PollCycleInput, 'historyLimit' | 'pageSize' | 'overlapIdsAtMost'>,
+  ): Promise<PollCycleResult>;
   /**
    * Drives QBWC sessions until no record workflow is running any more; fails after `maxSessions` sessions that carried
    * qbXML, or when runs wait with nothing sent to QuickBooks for longer than any timer of theirs.

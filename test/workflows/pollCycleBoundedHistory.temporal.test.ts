@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -29,13 +30,17 @@ import { startTestTemporal } from '../support/temporal';
  */
 
 const taskQueue = `poll-bounded-${randomUUID()}`;
+/** Customers a page unless a test reads larger pages. */
 const PAGE = 25;
+let pageSize = PAGE;
 /** The cycle's own limit in these tests: a run hands over once its history holds this many events. */
 const HISTORY_LIMIT = 120;
 /** Events one workflow task may add past the limit: a page, the batch handed off before the run hands over. */
 const OVERSHOOT = 60;
 
 let env: TestWorkflowEnvironment;
+let readingConnection: Connection | undefined;
+let readingClient: Client;
 let worker: Worker;
 let running: Promise<void>;
 let customers: CustomerRet[] = [];
@@ -101,9 +106,9 @@ async function deliver(batch: QbxmlBatch): Promise<void> {
   }
   const pages: QbxmlResult[][] = [first];
   if (customerQuery) {
-    for (let at = 0; at < customers.length || at === 0; at += PAGE) {
-      const page = customers.slice(at, at + PAGE);
-      const remaining = Math.max(0, customers.length - at - PAGE);
+    for (let at = 0; at < customers.length || at === 0; at += pageSize) {
+      const page = customers.slice(at, at + pageSize);
+      const remaining = Math.max(0, customers.length - at - pageSize);
       pages.push([
         {
           requestId: customerQuery.requestId,
@@ -162,9 +167,16 @@ before(async () => {
     },
   });
   running = worker.run();
+  // A run's history may pass gRPC's default 4 MB a message: pages of 1,000 customers are 200 KB each.
+  readingConnection = await Connection.connect({
+    address: env.connection.options.address,
+    channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+  });
+  readingClient = new Client({ connection: readingConnection });
 });
 
 after(async () => {
+  await readingConnection?.close();
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -175,6 +187,8 @@ interface RunHistory {
   bytes: number;
   /** Ids the run was handed in its input as the customer cursor's overlap window (a run continued as new). */
   carriedWindow: number;
+  /** Bytes of the run's input: what the run before it carried over continue-as-new. */
+  inputBytes: number;
 }
 
 /**
@@ -197,7 +211,7 @@ async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistor
   const runs: RunHistory[] = [];
   let runId: string | undefined = firstRunId;
   while (runId) {
-    const history: temporal.api.history.v1.IHistory = await env.client.workflow
+    const history: temporal.api.history.v1.IHistory = await readingClient.workflow
       .getHandle(workflowId, runId)
       .fetchHistory();
     const events = history.events ?? [];
@@ -209,6 +223,7 @@ async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistor
       events: events.length,
       bytes: temporal.api.history.v1.History.encode(history).finish().length,
       carriedWindow: Object.keys(carried?.windows?.['qb:Customer'] ?? {}).length,
+      inputBytes: input?.length ?? 0,
     });
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
@@ -216,7 +231,7 @@ async function runsOf(workflowId: string, firstRunId: string): Promise<RunHistor
 }
 
 /** One cycle over `count` changed customers (`jobs`: every fifth one a job of the one before); its runs and results. */
-async function cycleOver(count: number, jobs = false, batchesAtOnce?: number) {
+async function cycleOver(count: number, jobs = false, batchesAtOnce?: number, historyLimit = HISTORY_LIMIT) {
   customers = Array.from({ length: count }, (_, i) => {
     const c = customer(i);
     if (!jobs || i % 5 !== 4) return c;
@@ -235,7 +250,7 @@ async function cycleOver(count: number, jobs = false, batchesAtOnce?: number) {
   const handle = await env.client.workflow.start(pollCycle, {
     workflowId,
     taskQueue,
-    args: [{ connection, historyLimit: HISTORY_LIMIT, ...(batchesAtOnce ? { batchesAtOnce } : {}) }],
+    args: [{ connection, historyLimit, ...(batchesAtOnce ? { batchesAtOnce } : {}) }],
   });
   const result = await handle.result();
   await Promise.all(deliveries);
@@ -339,6 +354,44 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       assert.equal(cursors['qb:Customer:from'], customers.at(-OVERLAP_IDS_AT_MOST)!.timeModified);
     } finally {
       spacingMs = 60_000;
+    }
+  });
+
+  it('a read of more customers of one second than a payload holds hands over within the limit', async () => {
+    // An import stamps every customer with one TimeModified second. The window kept a crowded instant whole, and carried
+    // each id twice (the window and the cursor's seen list): 25,000 customers made a 2.4 MB input, which Temporal
+    // refuses (2 MB a payload), so the cycle never got past its first handover. Now the instant is given up: the next
+    // read starts a second after it, and no run carries more than OVERLAP_IDS_AT_MOST ids.
+    const count = 25_000;
+    spacingMs = 0;
+    // QBWC's own page of 100: 250 round trips.
+    pageSize = 100;
+    try {
+      const cycle = cycleOver(count);
+      const within = await Promise.race([
+        cycle.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 180_000).unref()),
+      ]);
+      assert.ok(within, 'the cycle over 25,000 customers of one second ended within 3 minutes');
+      const { result, runs, cursors } = await cycle;
+      const largest = Math.max(...runs.map((r) => r.inputBytes));
+      console.log(
+        `${runs.length} runs; largest input ${largest} B; histories ${runs.map((r) => `${r.events}/${r.bytes}`).join(' ')}`,
+      );
+      assert.ok(runs.length > 2, `${runs.length} runs`);
+      assert.ok(largest < 512 * 1024, `largest input ${largest} B`);
+      assert.ok(Math.max(...runs.map((r) => r.carriedWindow)) <= OVERLAP_IDS_AT_MOST);
+      assert.equal(result.handedOff['qb:customer'], count);
+      assert.equal(new Set(handedOff).size, count, 'every customer handed off');
+      assert.equal(handedOff.length, count, 'none twice');
+      const instant = customers[0]!.timeModified;
+      assert.equal(cursors['qb:Customer'], instant);
+      // The next read starts a second after the crowded instant, and its seen list stays within the bound.
+      assert.equal(cursors['qb:Customer:from'], '2026-11-01T08:00:01Z');
+      assert.ok(cursors['qb:Customer:seen']!.split(',').filter(Boolean).length <= OVERLAP_IDS_AT_MOST);
+    } finally {
+      spacingMs = 60_000;
+      pageSize = PAGE;
     }
   });
 

@@ -103,6 +103,9 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'company-file-handover-within-payload-limit', type: 'companyFile', took: (run) => run.continuedAsNew },
   // A cycle that handed off a new account and its order: the order started once the account's run had ended.
   { patch: 'poll-cycle-orders-after-new-accounts', type: 'pollCycle' },
+  // A read that met more customers of one second than its window keeps (5 here) gave that second up, and continued as
+  // new carrying the window without the seen lists; the run after it made them again.
+  { patch: 'poll-cycle-crowded-instant-skipped', type: 'pollCycle', took: (run) => run.continuedAsNew },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard
