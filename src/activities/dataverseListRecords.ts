@@ -1,3 +1,4 @@
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { ApplicationFailure } from '@temporalio/activity';
 import { type DataverseClient, type DataverseRow } from '../dataverse/client';
 import {
@@ -44,6 +45,7 @@ import { BulkRowReader, guidLiteral, type BulkReadOptions } from './bulkReads';
 import { rowUpdates, type BulkRowUpdater } from './bulkUpdates';
 import { type BulkRowCreator } from './bulkCreates';
 import { type BulkUpsertWriter } from './bulkUpserts';
+import { currentActivityAttempt } from './activityAttempt';
 import { asFailure } from './dataverseFailure';
 import { etagOf, fromWire, textOf, toWire } from './dataverseRows';
 
@@ -635,6 +637,15 @@ export function createDataverseListRecordActivities({
      * written before and writes only what is missing, as a record activity's retry does.
      */
     async syncRecordGroupToDataverse(input: { entries: RecordGroupEntry[] }): Promise<RecordGroupEntryResult[]> {
+      // Every record's requests wait on this one attempt's cancellation at once, each removing its listener when it
+      // settles: Node's warning of a leak past 10 listeners would count the group's size, not a leak.
+      const attempt = currentActivityAttempt();
+      if (attempt) {
+        setMaxListeners(
+          Math.max(defaultMaxListeners, input.entries.length * ATTEMPT_LISTENERS_PER_RECORD),
+          attempt.signal,
+        );
+      }
       return Promise.all(
         input.entries.map(async (entry): Promise<RecordGroupEntryResult> => {
           try {
@@ -651,6 +662,12 @@ export function createDataverseListRecordActivities({
     },
   };
 }
+
+/**
+ * Listeners one record of a group may hold on its attempt's signal at once: a request in flight and its place in a
+ * gathered bulk call, with room to spare.
+ */
+const ATTEMPT_LISTENERS_PER_RECORD = 4;
 
 export interface ItemToDataverseInput {
   desired: ProductWrite;
