@@ -111,6 +111,10 @@ export interface PollCycleCarry {
   knownChoiceNames: PollCycleStart['knownChoiceNames'];
   termsInUse: string[];
   customerTypes?: CustomerTypeRet[];
+  /**
+   * The own writes not yet read back, once learnt (`ownWritesUnread`; the start then carries none). Runs recorded before
+   * carried all own writes learnt here and those it began with in the start.
+   */
   ownWrites?: Record<string, string>;
   readVersions: Record<string, string>;
   advanced: Record<string, string>;
@@ -591,14 +595,17 @@ function withSeenLists(
 }
 
 /**
- * The own writes a cycle learnt after it began that it did not begin with: all it carries of them, since the ones it
- * began with travel in its start. A cycle only ever tests whether an id or an id's version is among either.
+ * The own writes a cycle carries over continue-as-new: those it began with and those it learnt since, as one map, less
+ * the records its read has met already (`readVersions` holds their versions read, to be forgotten at the end). A read
+ * meets each record once, so their own writes are not needed again; carrying every own write twice (in the start and as learnt) and the ones read a
+ * third time put a burst of 20,000 connector writes past Temporal's payload limit in the next poll.
  */
-function ownWritesAdded(
-  ownWrites: Readonly<Record<string, string>>,
+function ownWritesUnread(
   began: Readonly<Record<string, string>>,
+  learnt: Readonly<Record<string, string>>,
+  readVersions: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  return Object.fromEntries(Object.entries(ownWrites).filter(([id, version]) => began[id] !== version));
+  return Object.fromEntries(Object.entries({ ...began, ...learnt }).filter(([id]) => readVersions[id] === undefined));
 }
 
 function emptyResult(connection: string): PollCycleResult {
@@ -800,7 +807,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   let knownChoiceNames = carried?.knownChoiceNames ?? start.knownChoiceNames;
   const termsInUse = new Set(carried?.termsInUse ?? []);
   let customerTypes = carried?.customerTypes;
-  // Carried as what was added to the own writes the cycle began with (cycles recorded before carried them whole).
+  // Carried with the ones it began with, less those read (`ownWritesUnread`); cycles recorded before carried both whole.
   let ownWrites = carried?.ownWrites ? { ...start.ownWrites, ...carried.ownWrites } : undefined;
   const readVersions = carried?.readVersions ?? {};
   const windows = carried?.windows ?? {};
@@ -983,14 +990,16 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     // What waits is handed off first, so the next run carries no record.
     await handOffAll();
     await reporting?.delivered();
+    const unread = ownWrites ? ownWritesUnread(start.ownWrites, ownWrites, readVersions) : undefined;
     const carry: PollCycleCarry = {
-      start,
+      // The own writes it began with travel in `ownWrites`, once the cycle has learnt them (at its first page).
+      start: unread ? { ...start, ownWrites: {} } : start,
       ctx,
       ...(choices ? { choices } : {}),
       knownChoiceNames,
       termsInUse: [...termsInUse],
       ...(customerTypes ? { customerTypes } : {}),
-      ...(ownWrites ? { ownWrites: ownWritesAdded(ownWrites, start.ownWrites) } : {}),
+      ...(unread ? { ownWrites: unread } : {}),
       readVersions,
       advanced: withoutSeenLists(advanced, windows),
       windows,
