@@ -597,8 +597,9 @@ function withSeenLists(
 /**
  * The own writes a cycle carries over continue-as-new: those it began with and those it learnt since, as one map, less
  * the records its read has met already (`readVersions` holds their versions read, to be forgotten at the end). A read
- * meets each record once, so their own writes are not needed again; carrying every own write twice (in the start and as learnt) and the ones read a
- * third time put a burst of 20,000 connector writes past Temporal's payload limit in the next poll.
+ * meets each record once, so their own writes are not needed again. Carrying every own write twice (in the start and
+ * as learnt) and the ones read a third time put a burst of 20,000 connector writes past Temporal's payload limit in
+ * the next poll.
  */
 function ownWritesUnread(
   began: Readonly<Record<string, string>>,
