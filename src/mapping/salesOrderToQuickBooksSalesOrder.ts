@@ -125,6 +125,32 @@ function invoiceNumbersText(numbers: readonly string[]): string {
 }
 
 /**
+ * What of an invoice read by a poll its sales order's invoicing needs (`salesOrderInvoicing`, `linkedSalesOrders`):
+ * its number, balance and paid state, and its links to sales orders.
+ */
+export type SalesOrderInvoiceFacts = Pick<
+  InvoiceRet,
+  'txnId' | 'refNumber' | 'balanceRemaining' | 'isPaid' | 'linkedTxns'
+>;
+
+/**
+ * An invoice as a poll keeps it until its end, when the sales orders it links to are read: without its lines,
+ * addresses and other links. A cycle continuing as new carries these; whole invoices (a first read covers 90 days)
+ * went past Temporal's 2 MB a payload at about a thousand invoices with their lines.
+ */
+export function salesOrderInvoiceFacts(invoice: InvoiceRet): SalesOrderInvoiceFacts {
+  return {
+    txnId: invoice.txnId,
+    ...(invoice.refNumber === undefined ? {} : { refNumber: invoice.refNumber }),
+    ...(invoice.balanceRemaining === undefined ? {} : { balanceRemaining: invoice.balanceRemaining }),
+    ...(invoice.isPaid === undefined ? {} : { isPaid: invoice.isPaid }),
+    linkedTxns: (invoice.linkedTxns ?? [])
+      .filter((t) => t.txnType === 'SalesOrder')
+      .map((t) => ({ txnId: t.txnId, txnType: t.txnType })),
+  };
+}
+
+/**
  * What a QuickBooks sales order and the invoices linked to it mean in Dynamics: fully invoiced (QuickBooks'
  * IsFullyInvoiced) moves the order to Invoiced; some invoice linked and not all makes it PartlyInvoiced, staying Active
  * (Dynamics has no partly invoiced state, and a Fulfilled order is read-only); each linked invoice among `invoices` (the
@@ -132,7 +158,7 @@ function invoiceNumbersText(numbers: readonly string[]): string {
  */
 export function salesOrderInvoicing(
   salesOrder: Pick<SalesOrderRet, 'txnId' | 'isFullyInvoiced' | 'linkedTxns'>,
-  invoices: readonly InvoiceRet[],
+  invoices: readonly SalesOrderInvoiceFacts[],
   companyFile: string,
 ): MappingResult<SalesOrderInvoicing> {
   const issues = new Issues();
@@ -160,7 +186,7 @@ export function salesOrderInvoicing(
 }
 
 /** The QuickBooks sales orders the invoices read now are linked to, each once, in the order first met. */
-export function linkedSalesOrders(invoices: readonly InvoiceRet[]): string[] {
+export function linkedSalesOrders(invoices: readonly Pick<InvoiceRet, 'linkedTxns'>[]): string[] {
   const ids: string[] = [];
   for (const invoice of invoices) {
     for (const link of invoice.linkedTxns ?? []) {

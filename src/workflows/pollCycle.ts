@@ -33,7 +33,12 @@ import {
   sublevel,
   unseen,
 } from '../mapping/quickbooksChanges';
-import { linkedSalesOrders, salesOrderInvoicing } from '../mapping/salesOrderToQuickBooksSalesOrder';
+import {
+  linkedSalesOrders,
+  salesOrderInvoiceFacts,
+  salesOrderInvoicing,
+  type SalesOrderInvoiceFacts,
+} from '../mapping/salesOrderToQuickBooksSalesOrder';
 import {
   DELETED_LIST_TYPES,
   DELETIONS_CURSOR,
@@ -122,8 +127,11 @@ export interface PollCycleCarry {
   windows: Record<string, ReadWindow>;
   deletions: ListDeletedRet[];
   deletedInvoices: TxnDeletedRet[];
-  /** Invoices linked to QuickBooks sales orders (sales-order mode), recorded on their orders after the read. */
-  salesOrderInvoices: InvoiceRet[];
+  /**
+   * Invoices linked to QuickBooks sales orders (sales-order mode), recorded on their orders after the read: what their
+   * recording needs of them (`salesOrderInvoiceFacts`); runs recorded before carried them whole.
+   */
+  salesOrderInvoices: SalesOrderInvoiceFacts[];
   result: PollCycleResult;
   progress: { total: number; done: number };
   read: PendingQbxml;
@@ -414,7 +422,7 @@ async function finishCycle(
     paymentInvoices: InvoiceRet[];
     deletedInvoices: TxnDeletedRet[];
     /** Invoices that may link to QuickBooks sales orders; absent in runs without sales-order mode. */
-    salesOrderInvoices: InvoiceRet[] | undefined;
+    salesOrderInvoices: SalesOrderInvoiceFacts[] | undefined;
     forget: Record<string, string> | string[];
     advanced: Record<string, string>;
   },
@@ -922,7 +930,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
     const changed = unseen(records, cursors, `qb:${list}`).filter((r) => !ownEcho(r));
     if (list === 'Invoice') {
       for (const invoice of changed as InvoiceRet[]) {
-        if (linkedSalesOrders([invoice]).length > 0) salesOrderInvoices.push(invoice);
+        if (linkedSalesOrders([invoice]).length > 0) salesOrderInvoices.push(salesOrderInvoiceFacts(invoice));
       }
       await recordPayments(connection, changed as InvoiceRet[], result, batchesReport);
     } else {

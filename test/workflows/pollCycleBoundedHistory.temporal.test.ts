@@ -10,7 +10,7 @@ import type { PollCycleStart } from '../../src/activities/syncContext';
 import { sandboxSyncSettings } from '../../src/config/syncSettings';
 import { dataverseRecordWorkflowId, type DynamicsEntity } from '../../src/mapping/entityRegistry';
 import { OVERLAP_IDS_AT_MOST } from '../../src/mapping/quickbooksChanges';
-import type { CustomerRet, QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
+import type { CustomerRet, InvoiceRet, QbRecord, QbxmlRequest, QbxmlResponse } from '../../src/qbxml/requests';
 import {
   companyFileWorkflowId,
   qbxmlResultsSignal,
@@ -44,6 +44,8 @@ let readingClient: Client;
 let worker: Worker;
 let running: Promise<void>;
 let customers: CustomerRet[] = [];
+/** The invoices QuickBooks answers the cycle's invoice read with (none unless a test sets them). */
+let invoices: InvoiceRet[] = [];
 let handedOff: string[] = [];
 let submitted: QbxmlBatch[] = [];
 let deliveries: Promise<void>[] = [];
@@ -85,7 +87,7 @@ function customer(i: number): CustomerRet {
   };
 }
 
-function response(request: QbxmlRequest, records: CustomerRet[], remaining?: number): QbxmlResponse {
+function response(request: QbxmlRequest, records: QbRecord[], remaining?: number): QbxmlResponse {
   return {
     requestId: request.requestId,
     type: request.type.replace(/Query$/, 'QueryRs'),
@@ -101,21 +103,22 @@ function response(request: QbxmlRequest, records: CustomerRet[], remaining?: num
 async function deliver(batch: QbxmlBatch): Promise<void> {
   const handle = env.client.workflow.getHandle(batch.requester);
   const first: QbxmlResult[] = [];
-  let customerQuery: QbxmlRequest | undefined;
+  const paged: { request: QbxmlRequest; records: QbRecord[] }[] = [];
   for (const request of batch.requests) {
-    if (request.type === 'CustomerQuery') customerQuery = request;
+    if (request.type === 'CustomerQuery') paged.push({ request, records: customers });
+    else if (request.type === 'InvoiceQuery' && invoices.length > 0) paged.push({ request, records: invoices });
     else first.push({ requestId: request.requestId, kind: 'response', response: response(request, []), final: true });
   }
   const pages: QbxmlResult[][] = [first];
-  if (customerQuery) {
-    for (let at = 0; at < customers.length || at === 0; at += pageSize) {
-      const page = customers.slice(at, at + pageSize);
-      const remaining = Math.max(0, customers.length - at - pageSize);
+  for (const { request, records } of paged) {
+    for (let at = 0; at < records.length || at === 0; at += pageSize) {
+      const page = records.slice(at, at + pageSize);
+      const remaining = Math.max(0, records.length - at - pageSize);
       pages.push([
         {
-          requestId: customerQuery.requestId,
+          requestId: request.requestId,
           kind: 'response',
-          response: response(customerQuery, page, remaining),
+          response: response(request, page, remaining),
           final: remaining === 0,
         },
       ]);
@@ -428,6 +431,49 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
     } finally {
       spacingMs = 60_000;
       ownWritesAtStart = {};
+    }
+  });
+
+  it('a read of many invoices linked to QuickBooks sales orders hands over within the payload limit', async () => {
+    // Sales-order mode: the invoices linked to sales orders are recorded on their orders once the read ends, so a cycle
+    // continuing as new carries them. It carried them whole, lines and all: 1,200 invoices of 20 lines passed
+    // Temporal's 2 MB a payload. Now only what their recording needs (`salesOrderInvoiceFacts`).
+    invoices = Array.from({ length: 1200 }, (_, i) => ({
+      kind: 'Invoice' as const,
+      txnId: `${1000 + i}-1700000000`,
+      editSequence: '1700000000',
+      refNumber: `INV-${i}`,
+      txnDate: '2026-11-01',
+      timeModified: new Date(Date.parse('2026-11-01T08:00:00Z') + i * 60_000).toISOString(),
+      customerRef: { listId: '80000001-1700000000', fullName: 'Hangar Supplies Ltd' },
+      balanceRemaining: '516.00',
+      isPaid: false,
+      linkedTxns: [{ txnId: `SO-${i}`, txnType: 'SalesOrder', refNumber: `${i}`, txnDate: '2026-10-30' }],
+      lines: Array.from({ length: 20 }, (_, l) => ({
+        txnLineId: `${i}-${l}`,
+        itemRef: { listId: `ITEM-${l}`, fullName: `Hangar kit part ${l}` },
+        desc: `Hangar kit part ${l}, galvanised, boxed`,
+        quantity: '4',
+        rate: '129.00',
+        amount: '516.00',
+      })),
+    }));
+    try {
+      // A run hands over every few pages: a page of invoices adds an event or two, not a batch's.
+      const cycle = cycleOver(0, false, undefined, 20);
+      const within = await Promise.race([
+        cycle.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 120_000).unref()),
+      ]);
+      assert.ok(within, 'the cycle over 1,200 invoices ended within 2 minutes');
+      const { runs, cursors } = await cycle;
+      const largest = Math.max(...runs.map((r) => r.inputBytes));
+      console.log(`${runs.length} runs; largest input ${largest} B`);
+      assert.ok(runs.length > 2, `${runs.length} runs`);
+      assert.ok(largest < 512 * 1024, `largest input ${largest} B`);
+      assert.equal(cursors['qb:Invoice'], invoices.at(-1)!.timeModified);
+    } finally {
+      invoices = [];
     }
   });
 
