@@ -824,10 +824,10 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   const overlapMs = QUICKBOOKS_OVERLAP_MS;
   /** Asked the first time a window would pass its bound; runs recorded before kept a crowded instant whole. */
   let crowdedInstants: CrowdedInstants | undefined;
+  const idsAtMost = input.overlapIdsAtMost ?? OVERLAP_IDS_AT_MOST;
   /** The cursor moves as pages come; the company file is told only at the end, once every record is handed off. */
   const moveCursor = (key: string, records: QbRecord[]): void => {
     const window = windows[key] ?? {};
-    const idsAtMost = input.overlapIdsAtMost ?? OVERLAP_IDS_AT_MOST;
     let moved = cursorAfterPage(key, records, cursors, advanced, window, overlapMs, { idsAtMost, crowdedInstants });
     if (crowdedInstants === undefined && Object.keys(moved.window).length > idsAtMost) {
       crowdedInstants = patched(CROWDED_INSTANT_PATCH) ? 'skipped' : 'kept';

@@ -264,6 +264,20 @@ async function cycleOver(count: number, jobs = false, batchesAtOnce?: number, hi
   return { result, cursors, workflowId, runs: await runsOf(workflowId, handle.firstExecutionRunId) };
 }
 
+/**
+ * `cycle` once it has ended, with the largest input a run of it was handed; fails naming `what` if it has not ended
+ * within `ms` (a cycle whose handover Temporal refuses never ends).
+ */
+async function endedWithin(cycle: ReturnType<typeof cycleOver>, ms: number, what: string) {
+  const within = await Promise.race([
+    cycle.then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref()),
+  ]);
+  assert.ok(within, what);
+  const ended = await cycle;
+  return { ...ended, largest: Math.max(...ended.runs.map((r) => r.inputBytes)) };
+}
+
 describe('poll cycle: history bounded whatever the number of records (real dev server)', () => {
   it('hands every customer off exactly once, in one read, with no run’s history past its limit', async () => {
     const { result, cursors, runs } = await cycleOver(1500);
@@ -372,14 +386,11 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
     // QBWC's own page of 100: 250 round trips.
     pageSize = 100;
     try {
-      const cycle = cycleOver(count);
-      const within = await Promise.race([
-        cycle.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 180_000).unref()),
-      ]);
-      assert.ok(within, 'the cycle over 25,000 customers of one second ended within 3 minutes');
-      const { result, runs, cursors } = await cycle;
-      const largest = Math.max(...runs.map((r) => r.inputBytes));
+      const { result, runs, cursors, largest } = await endedWithin(
+        cycleOver(count),
+        180_000,
+        'the cycle over 25,000 customers of one second ended within 3 minutes',
+      );
       console.log(
         `${runs.length} runs; largest input ${largest} B; histories ${runs.map((r) => `${r.events}/${r.bytes}`).join(' ')}`,
       );
@@ -413,14 +424,11 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       ownWritesAtStart = Object.fromEntries(
         all.map((c, i) => [c.listId, i % 2 === 0 ? c.editSequence : String(Number(c.editSequence) - 1)]),
       );
-      const cycle = cycleOver(count);
-      const within = await Promise.race([
-        cycle.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 180_000).unref()),
-      ]);
-      assert.ok(within, 'the cycle over 20,000 own writes ended within 3 minutes');
-      const { result, runs } = await cycle;
-      const largest = Math.max(...runs.map((r) => r.inputBytes));
+      const { result, runs, largest } = await endedWithin(
+        cycleOver(count),
+        180_000,
+        'the cycle over 20,000 own writes ended within 3 minutes',
+      );
       console.log(`${runs.length} runs; largest input ${largest} B`);
       assert.ok(runs.length > 2, `${runs.length} runs`);
       assert.ok(largest < 1024 * 1024, `largest input ${largest} B`);
@@ -460,14 +468,11 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
     }));
     try {
       // A run hands over every few pages: a page of invoices adds an event or two, not a batch's.
-      const cycle = cycleOver(0, false, undefined, 20);
-      const within = await Promise.race([
-        cycle.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 120_000).unref()),
-      ]);
-      assert.ok(within, 'the cycle over 1,200 invoices ended within 2 minutes');
-      const { runs, cursors } = await cycle;
-      const largest = Math.max(...runs.map((r) => r.inputBytes));
+      const { runs, cursors, largest } = await endedWithin(
+        cycleOver(0, false, undefined, 20),
+        120_000,
+        'the cycle over 1,200 invoices ended within 2 minutes',
+      );
       console.log(`${runs.length} runs; largest input ${largest} B`);
       assert.ok(runs.length > 2, `${runs.length} runs`);
       assert.ok(largest < 512 * 1024, `largest input ${largest} B`);
