@@ -31,10 +31,18 @@ class MeasuredGovernor extends RateGovernor {
 const MiB = 2 ** 20;
 const round = (n: number): number => Math.round(n * 10) / 10;
 
-let sampledPeakRss = process.memoryUsage().rss;
+let atSampledPeak = process.memoryUsage();
+let sampledPeakRss = atSampledPeak.rss;
 let samples = 1;
+const sample = (): void => {
+  const now = process.memoryUsage();
+  if (now.rss > sampledPeakRss) {
+    sampledPeakRss = now.rss;
+    atSampledPeak = now;
+  }
+};
 const sampler = setInterval(() => {
-  sampledPeakRss = Math.max(sampledPeakRss, process.memoryUsage().rss);
+  sample();
   samples += 1;
 }, 500);
 
@@ -71,7 +79,7 @@ function markReady(): void {
 }
 
 function memory(): WorkerMemory {
-  sampledPeakRss = Math.max(sampledPeakRss, process.memoryUsage().rss);
+  sample();
   const sinceReset = peakRssKiB();
   return {
     peakRssMiB: round(Math.max(sinceReset, startPeakKiB ?? 0) / 1024),
@@ -80,6 +88,12 @@ function memory(): WorkerMemory {
     sampledPeakRssMiB: round(sampledPeakRss / MiB),
     resourceUsageMaxRssMiB: round(process.resourceUsage().maxRSS / 1024),
     samples,
+    atSampledPeak: {
+      heapUsedMiB: round(atSampledPeak.heapUsed / MiB),
+      heapTotalMiB: round(atSampledPeak.heapTotal / MiB),
+      externalMiB: round(atSampledPeak.external / MiB),
+      outsideHeapMiB: round((atSampledPeak.rss - atSampledPeak.heapTotal - atSampledPeak.external) / MiB),
+    },
   };
 }
 

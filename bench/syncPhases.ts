@@ -242,13 +242,23 @@ async function main(): Promise<void> {
   // QBWC's own pause after a NoOp (≈5 s), not the tests' 50 ms: the company file gathers a burst in these pauses, and
   // a session waiting for a follow-up spends them.
   // Each message QuickBooks east was handed, and each NoOp pause: how a phase's requests travelled.
-  const eastMessages: { atMs: number; requests: number }[] = [];
+  const eastMessages: { atMs: number; requests: number; kinds: string }[] = [];
   const eastPauses: number[] = [];
+  /** `CustomerQueryRq×2 InvoiceQueryRq(Continue)×1`: the requests of one message by type, iterator pages apart. */
+  const requestKinds = (xml: string): string => {
+    const kinds = new Map<string, number>();
+    for (const m of xml.matchAll(/<(\w+Rq)\b([^>]*)>/g)) {
+      if (m[1] === 'QBXMLMsgsRq') continue;
+      const kind = `${m[1]}${/iterator="Continue"/.test(m[2] ?? '') ? '(Continue)' : ''}`;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    return [...kinds].map(([k, n]) => `${k}×${n}`).join(' ');
+  };
   const asQbwc = { noOpWaitMs: QBWC_NOOP_PAUSE_MS };
   const eastConnector = quickbooks.connector(
     'east',
     async (xml) => {
-      eastMessages.push({ atMs: Date.now(), requests: countQbxmlRequests(xml) });
+      eastMessages.push({ atMs: Date.now(), requests: countQbxmlRequests(xml), kinds: requestKinds(xml) });
       const answer = east.processRequest(xml);
       if (xml.includes('InvoiceAddRq')) {
         for (const m of answer.matchAll(/<ExternalGUID>\{?([0-9a-fA-F-]{36})\}?<\/ExternalGUID>/g)) {
@@ -267,6 +277,8 @@ async function main(): Promise<void> {
   /** The sizes of the messages east was handed between `from` and `to`, in order, and the NoOp pauses taken. */
   const messagesBetween = (from: number, to: number) => ({
     requestsPerMessage: eastMessages.filter((m) => m.atMs >= from && m.atMs <= to).map((m) => m.requests),
+    // What each message asked, so a round trip carrying few requests can be told apart (a read's page, a look-up).
+    requestKindsPerMessage: eastMessages.filter((m) => m.atMs >= from && m.atMs <= to).map((m) => m.kinds),
     noOpPauses: eastPauses.filter((t) => t >= from && t <= to).length,
   });
   const connectors: Record<string, WebConnectorSimulator> = {

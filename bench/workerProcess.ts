@@ -40,6 +40,11 @@ export interface WorkerMemory {
   /** `process.resourceUsage().maxRSS`: on Linux it includes the parent's resident pages at the fork. */
   resourceUsageMaxRssMiB: number;
   samples: number;
+  /**
+   * Where the sampled peak lay: the V8 heap (the workflow cache, activities' data), memory outside it that V8 knows of
+   * (buffers), and the rest of the RSS (the SDK's native core, code, the allocator's unreturned pages).
+   */
+  atSampledPeak: { heapUsedMiB: number; heapTotalMiB: number; externalMiB: number; outsideHeapMiB: number };
 }
 
 export type ToWorker =

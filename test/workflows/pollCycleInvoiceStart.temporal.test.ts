@@ -87,14 +87,20 @@ after(async () => {
   await env?.teardown();
 });
 
-async function invoiceQueryOfOneCycle(): Promise<QbxmlRequest & { type: 'InvoiceQuery' }> {
+async function requestsOfOneCycle(): Promise<QbxmlRequest[]> {
   sent = [];
   await env.client.workflow.execute(pollCycle, {
     workflowId: `poll/east/${randomUUID()}`,
     taskQueue,
     args: [{ connection: 'east' }],
   });
-  const query = sent.find((r): r is QbxmlRequest & { type: 'InvoiceQuery' } => r.type === 'InvoiceQuery');
+  return sent;
+}
+
+async function invoiceQueryOfOneCycle(): Promise<QbxmlRequest & { type: 'InvoiceQuery' }> {
+  const query = (await requestsOfOneCycle()).find(
+    (r): r is QbxmlRequest & { type: 'InvoiceQuery' } => r.type === 'InvoiceQuery',
+  );
   assert.ok(query, 'the cycle read invoices');
   return query;
 }
@@ -126,5 +132,26 @@ describe('poll cycle: where the invoice read starts (real dev server)', () => {
       (await invoiceQueryOfOneCycle()).fromModifiedDate,
       readFrom(cursors, 'qb:Invoice', QUICKBOOKS_OVERLAP_MS),
     );
+  });
+});
+
+/** Each list query's `MaxReturned`, by query type. */
+const pageSizes = (requests: QbxmlRequest[]): Record<string, number | undefined> =>
+  Object.fromEntries(requests.map((r) => [r.type, 'maxReturned' in r ? r.maxReturned : undefined]));
+
+describe('poll cycle: the pages it asks QuickBooks for (real dev server)', () => {
+  it("a list's first read asks for pages of 250 (two fill a round trip), later reads and invoices for 100", async () => {
+    settings = sandboxSyncSettings('east');
+    // An initial load: no list has a cursor, so each read may bring back thousands of records.
+    cursors = {};
+    const first = pageSizes(await requestsOfOneCycle());
+    assert.deepEqual(
+      [first.CustomerQuery, first.VendorQuery, first.ItemQuery, first.InvoiceQuery],
+      [250, 250, 250, 100],
+    );
+    // Customers read before: a later read mostly finds a few, and a page is costed at its size in a round trip.
+    cursors = { 'qb:Customer': '2026-11-30T10:00:00-08:00' };
+    const later = pageSizes(await requestsOfOneCycle());
+    assert.deepEqual([later.CustomerQuery, later.VendorQuery, later.ItemQuery], [100, 250, 250]);
   });
 });
