@@ -95,7 +95,7 @@ export interface PollCycleInput {
    */
   historyLimit?: number;
   /**
-   * Records per page asked of QuickBooks in a streamed read (default 100): smaller pages make a read of a few records
+   * Records per page asked of QuickBooks in a streamed read (default 250): smaller pages make a read of a few records
    * span round trips, as a large one does (the replay fixtures of a run that continued as new mid-read).
    */
   pageSize?: number;
@@ -203,18 +203,14 @@ const BATCHES_AT_ONCE = 4;
 /** A cycle waiting for its batches fails after this long without any report, naming the batches it waits for. */
 const BATCH_REPORTS_QUIET_AT_MOST = '2 hours';
 const HISTORY_LIMIT = 10_000;
-/** Records per page of a streamed read unless the input says otherwise. */
-const PAGE_SIZE = 100;
 /**
- * Records per page of a list's first read (no cursor yet: the initial load), unless the input says otherwise. A
- * round trip brings back at most `maxRecordsPerRoundTrip` records (500 by default), and pages of 100 left a
- * 10,000-customer load at one page a round trip (issue 15: 79 records a second into Dynamics); two lists' pages of 250
- * fill it. Not larger: an answer must fit one Update (1.5 MB), and a page of 250 leaves 6 KB a record, several times a
- * customer with its addresses and contacts (the benchmark's weigh 0.5 KB). Only the first read: a later read mostly finds a few records,
- * and a page is costed at its size whatever comes back, so larger pages would send a cycle's queries fewer to a
- * round trip. Not invoices: with their lines they are several times a customer.
+ * Records per page of a streamed read unless the input says otherwise. A round trip brings back at most
+ * `maxRecordsPerRoundTrip` records (500 by default): pages of 100 left a read of 10,000 customers, or a poll re-reading
+ * 2,000 items of one second and 1,000 new invoices, at one or two pages a round trip (issue 15), where two pages of 250
+ * fill it. The first page may be too large for one Update (1.5 MB: 6 KB a record at 250, several times a customer or
+ * an invoice of five lines); the company file then asks for half the page (`company-file-halve-unreadable-page`).
  */
-const FIRST_READ_PAGE_SIZE = 250;
+const PAGE_SIZE = 250;
 /**
  * How long a cycle's orders wait for its new accounts' runs: their customers need a Web Connector session, typically
  * every 5 to 60 minutes; past this the orders start anyway and each makes its customer as it would have.
@@ -965,7 +961,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
               requestId: `${batchId}-${list}`,
               ...fromCursor(cursors, `qb:${list}`, overlapMs),
               activeStatus: 'All',
-              maxReturned: input.pageSize ?? (cursors[`qb:${list}`] ? PAGE_SIZE : FIRST_READ_PAGE_SIZE),
+              maxReturned: input.pageSize ?? PAGE_SIZE,
               iterator: 'Start',
             }) as QbxmlRequest,
         ),

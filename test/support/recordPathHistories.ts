@@ -27,7 +27,9 @@
  * - a poll cycle that started a new account's order once the account's run had made its customer
  *   (`orders-after-new-accounts`, `poll-cycle-orders-after-new-accounts`);
  * - a poll cycle whose read met more customers of one second than its window keeps, gave that second up and continued
- *   as new carrying the window alone (`crowded-instant`, `poll-cycle-crowded-instant-skipped`), on a small count.
+ *   as new carrying the window alone (`crowded-instant`, `poll-cycle-crowded-instant-skipped`), on a small count;
+ * - the company file's run that asked a customer read again for half its page, the page of large records being too
+ *   large for one Update (`halve-page`, `company-file-halve-unreadable-page`).
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -897,6 +899,34 @@ async function handoverWithinLimit(stack: SyncStack): Promise<RecordedRun[]> {
   return [{ name: 'qbfile-west-handover-within-limit', workflowId: first.workflowId, runId: first.runId }];
 }
 
+/**
+ * 120 customers of 16 KB (call notes) make a page of 100 too large for one Update: the company file asks the poll's
+ * customer read again for half its page, and the cycle reads them all.
+ */
+async function halvedPage(stack: SyncStack): Promise<RecordedRun[]> {
+  const notes = Array.from(
+    { length: 4 },
+    (_, n) => `<AdditionalNotes><Note>${`${n} `.padEnd(4000, 'call notes ')}</Note></AdditionalNotes>`,
+  );
+  for (let b = 0; b < 120; b += 20) {
+    const adds = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `<CustomerAddRq><CustomerAdd><Name>Long Notes ${b + i}</Name>${notes.join('')}</CustomerAdd></CustomerAddRq>`,
+    ).join('');
+    const answer = stack.quickbooks.files.east!.processRequest(
+      `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${adds}</QBXMLMsgsRq></QBXML>`,
+    );
+    assert.doesNotMatch(answer, /statusSeverity="Error"/, answer);
+  }
+  await stack.cycle('east');
+  const companyFileRun = (await runChain(stack, 'qbfile/east')).find(({ history }) =>
+    patchIdsOf(history).includes('company-file-halve-unreadable-page'),
+  );
+  assert.ok(companyFileRun, 'no company file run asked for half a page');
+  return [{ name: 'qbfile-east-halved-page', workflowId: 'qbfile/east', runId: companyFileRun.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -922,6 +952,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('orders-after-new-accounts'))
       runs.push(...(await ordersAfterNewAccounts(stack)));
     if (named.length === 0 || named.includes('crowded-instant')) runs.push(...(await crowdedInstant(stack)));
+    if (named.length === 0 || named.includes('halve-page')) runs.push(...(await halvedPage(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

@@ -140,18 +140,21 @@ const pageSizes = (requests: QbxmlRequest[]): Record<string, number | undefined>
   Object.fromEntries(requests.map((r) => [r.type, 'maxReturned' in r ? r.maxReturned : undefined]));
 
 describe('poll cycle: the pages it asks QuickBooks for (real dev server)', () => {
-  it("a list's first read asks for pages of 250 (two fill a round trip), later reads and invoices for 100", async () => {
+  it('every read asks for pages of 250, two of which fill a round trip, first read or not', async () => {
     settings = sandboxSyncSettings('east');
     // An initial load: no list has a cursor, so each read may bring back thousands of records.
     cursors = {};
     const first = pageSizes(await requestsOfOneCycle());
     assert.deepEqual(
       [first.CustomerQuery, first.VendorQuery, first.ItemQuery, first.InvoiceQuery],
-      [250, 250, 250, 100],
+      [250, 250, 250, 250],
     );
-    // Customers read before: a later read mostly finds a few, and a page is costed at its size in a round trip.
-    cursors = { 'qb:Customer': '2026-11-30T10:00:00-08:00' };
+    // A later read: an overlap window of up to 2,000 records of one second is read again at each poll.
+    cursors = { 'qb:Customer': '2026-11-30T10:00:00-08:00', 'qb:Invoice': '2026-11-30T10:00:00-08:00' };
     const later = pageSizes(await requestsOfOneCycle());
-    assert.deepEqual([later.CustomerQuery, later.VendorQuery, later.ItemQuery], [100, 250, 250]);
+    assert.deepEqual(
+      [later.CustomerQuery, later.VendorQuery, later.ItemQuery, later.InvoiceQuery],
+      [250, 250, 250, 250],
+    );
   });
 });

@@ -30,14 +30,22 @@ function seed(file: CompanyFileSimulator, customers: Parameters<typeof customerA
   }
 }
 
-/** Customers whose notes make one page of the poll's customer read (100 records) weigh `megabytes` in qbXML. */
-function heavyCustomers(count: number, megabytes: number): Parameters<typeof customerAdds>[0] {
-  const notesEach = Math.ceil((megabytes * 1024 * 1024) / 100 / 4000);
+/** `count` customers whose notes weigh `megabytesEach` in qbXML each. */
+function heavyCustomers(count: number, megabytesEach: number): Parameters<typeof customerAdds>[0] {
+  const notesEach = Math.ceil((megabytesEach * 1024 * 1024) / 4000);
   return Array.from({ length: count }, (_, i) => ({
     name: `Heavy ${String(i).padStart(3, '0')}`,
     additionalNotes: Array.from({ length: notesEach }, (_, n) => `${n} `.padEnd(4000, 'call notes ')),
   }));
 }
+
+/** The `MaxReturned` of each customer read, and whether it started the iterator or went on with it. */
+const pagesAsked = (reads: string[]): string[] =>
+  reads.map((xml) => {
+    const query = /<CustomerQueryRq[^>]*>[\s\S]*?<\/CustomerQueryRq>/.exec(xml)?.[0] ?? '';
+    const page = /<MaxReturned>(\d+)<\/MaxReturned>/.exec(query)?.[1] ?? '-';
+    return `${/iterator="Continue"/.test(query) ? 'Continue' : 'Start'} ${page}`;
+  });
 
 describe('an answer QuickBooks gives that cannot be read (real Temporal, gateway, Web Connector simulator)', () => {
   const suite = useQuickBooksStack(taskQueue, { callTimeoutMs: 60_000 });
@@ -111,17 +119,42 @@ describe('an answer QuickBooks gives that cannot be read (real Temporal, gateway
     assertRejected(await pollAgainst(file), /answered 3 times, and the answer could not be read: .*character XML/);
   });
 
-  it('an answer over 10 MB: the same', async () => {
+  it('an answer over 10 MB: the same, its page halved each time it came back alone', async () => {
     const file = new CompanyFileSimulator({ name: 'over-10mb' });
-    seed(file, heavyCustomers(100, 10.5));
+    // One customer over 10 MB: whatever the page, its answer is over the gateway's body limit.
+    seed(file, heavyCustomers(1, 10.5));
+    const result = await pollAgainst(file);
     // The first message also held the vendor query, and nothing tells which answer made it too large: both are sent
     // again alone, uncounted, and only the customer read's own three oversized answers reject it.
-    assertRejected(await pollAgainst(file), /larger than 10485760 bytes/, 4);
+    assertRejected(result, /larger than 10485760 bytes/, 4);
+    assert.deepEqual(pagesAsked(result.customerReads), ['Start 100', 'Start 100', 'Start 50', 'Start 25']);
   });
 
-  it('an answer whose Update would be over 2 MB: the same', async () => {
+  it('a record whose Update would be over 2 MB on its own: rejected after three answers, pages halved', async () => {
     const file = new CompanyFileSimulator({ name: 'over-2mb' });
-    seed(file, heavyCustomers(100, 2.5));
-    assertRejected(await pollAgainst(file), /more than one Update may carry/);
+    seed(file, [{ name: 'Plain' }, ...heavyCustomers(1, 2.5)]);
+    const result = await pollAgainst(file);
+    // The gateway names the answer too large for an Update: it counts at once, beside the vendor query.
+    assertRejected(result, /more than one Update may carry/, 3);
+    assert.deepEqual(pagesAsked(result.customerReads), ['Start 100', 'Start 50', 'Start 25']);
+  });
+
+  it('a page of large records over one Update: asked again for half the page, and read whole in pages of that size', async () => {
+    const file = new CompanyFileSimulator({ name: 'page-over-update' });
+    // 60 customers of 27 KB: a page of 100 brings back all of them, 1.7 MB, over the 1.5 MB an Update may carry; 50 fit.
+    seed(file, heavyCustomers(60, 0.026));
+    const result = await pollAgainst(file);
+    assert.equal(result.pollOutcome.finished, 'completed', 'the read finished');
+    const read = result.pollOutcome.finished === 'completed' ? result.pollOutcome.value : undefined;
+    assert.deepEqual(
+      read?.records.map((r) => ('name' in r ? r.name : '')),
+      heavyCustomers(60, 0.026).map((c) => c.name),
+      'every customer read, once',
+    );
+    // The gateway named the answer too large for an Update, so it was asked again for half the page at once; the
+    // iterator's next page repeats its start's size.
+    assert.deepEqual(pagesAsked(result.customerReads), ['Start 100', 'Start 50', 'Continue 50']);
+    assert.equal(result.vendors?.kind, 'response', 'the request queued behind it was answered');
+    assert.deepEqual({ queued: result.status.queued, inFlight: result.status.inFlight }, { queued: 0, inFlight: 0 });
   });
 });

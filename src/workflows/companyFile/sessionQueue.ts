@@ -276,7 +276,7 @@ export function receiveResponse(
   state: CompanyFileState,
   input: ReceiveResponseInput,
   nowMs: number,
-  unreadable?: Pick<QueueLimits, 'maxUnreadableAnswers'>,
+  unreadable?: Pick<QueueLimits, 'maxUnreadableAnswers'> & { mayHalvePage?: () => boolean },
 ): { percent: number; routed: RoutedResults[] } {
   if (!isCurrent(state, input.ticketHash)) {
     state.lastError = 'The ticket is unknown or has expired; start a new QuickBooks Web Connector run.';
@@ -294,7 +294,12 @@ export function receiveResponse(
     if (unreadable && hresult === UNREADABLE_ANSWER_HRESULT) {
       const reason = message || 'the answer could not be read';
       const again = inFlight.flatMap((pending) =>
-        settleUnreadable(state, pending, reason, { alone: inFlight.length === 1, limits: unreadable, routed }),
+        settleUnreadable(state, pending, reason, {
+          alone: inFlight.length === 1,
+          limits: unreadable,
+          routed,
+          ...(unreadable.mayHalvePage ? { mayHalvePage: unreadable.mayHalvePage } : {}),
+        }),
       );
       state.queue.unshift(...again);
       return { percent: percentDone(state), routed: routed.list() };
@@ -326,7 +331,12 @@ export function receiveResponse(
     const unread = unreadableById.get(pending.request.requestId);
     if (!response && unread && unreadable) {
       continuations.push(
-        ...settleUnreadable(state, pending, unread.reason, { alone: true, limits: unreadable, routed }),
+        ...settleUnreadable(state, pending, unread.reason, {
+          alone: true,
+          limits: unreadable,
+          routed,
+          ...(unreadable.mayHalvePage ? { mayHalvePage: unreadable.mayHalvePage } : {}),
+        }),
       );
       continue;
     }

@@ -1,4 +1,4 @@
-import { isWriteRequest } from '../../qbxml/requests';
+import { isWriteRequest, type QbxmlRequest } from '../../qbxml/requests';
 import type { ReceiveResponseInput } from './messages';
 import type { CompanyFileState, PendingRequest, QueueLimits, RoutedCollector } from './companyFileState';
 
@@ -25,7 +25,16 @@ export function settleUnreadable(
   state: CompanyFileState,
   pending: PendingRequest,
   reason: string,
-  how: { alone: boolean; limits: Pick<QueueLimits, 'maxUnreadableAnswers'>; routed: RoutedCollector },
+  how: {
+    alone: boolean;
+    limits: Pick<QueueLimits, 'maxUnreadableAnswers'>;
+    routed: RoutedCollector;
+    /**
+     * Asked when a query of pages had an unreadable answer alone: whether it is asked again for half its page (the
+     * workflow's version marker). Runs recorded before asked for the same page each time.
+     */
+    mayHalvePage?: () => boolean;
+  },
 ): PendingRequest[] {
   const requestId = pending.request.requestId;
   if (isWriteRequest(pending.request)) {
@@ -49,5 +58,17 @@ export function settleUnreadable(
     if (state.session) state.session.completed += 1;
     return [];
   }
-  return [{ ...pending, isolate: true, unreadableAnswers: answers }];
+  // An answer too large for one Update comes back unreadable, and so does the same page asked again. A query that
+  // starts an iterator (never its next page: that would skip records) is asked again for half its page, so a
+  // list of unusually large records is read in smaller pages rather than rejected; its next pages keep that size, as
+  // QuickBooks wants an iterator's requests to repeat the first. A cause in one record (a character XML does not
+  // allow) stays in the smaller page and is rejected after the same number of answers.
+  const page = 'maxReturned' in pending.request ? pending.request.maxReturned : undefined;
+  // Only an iterator's start: a query without one would bring back half its records and never the rest.
+  const startsRead = 'iterator' in pending.request && pending.request.iterator === 'Start';
+  const request =
+    how.alone && startsRead && typeof page === 'number' && page > 1 && how.mayHalvePage?.()
+      ? ({ ...pending.request, maxReturned: Math.ceil(page / 2) } as QbxmlRequest)
+      : pending.request;
+  return [{ ...pending, request, isolate: true, unreadableAnswers: answers }];
 }

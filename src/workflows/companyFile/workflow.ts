@@ -83,6 +83,12 @@ const WRITES_SETTLE_PATCH = 'company-file-writes-settle';
 const UNREADABLE_ANSWERS_PATCH = 'company-file-unreadable-answers';
 
 /**
+ * A query starting a read whose answer alone could not be read is asked again for half its page (`settleUnreadable`):
+ * a page of large records is too large for one Update, and the same page asked again is too. Asked only then.
+ */
+const HALVE_UNREADABLE_PAGE_PATCH = 'company-file-halve-unreadable-page';
+
+/**
  * A round trip may wait (NoOp) for requests still arriving from several requesters, so a burst travels together
  * (issue 15 item 5; `gatherArrivals`). Asked only when a round trip would wait.
  */
@@ -317,7 +323,12 @@ export async function companyFile(input: CompanyFileInput): Promise<void> {
     sessionHandler((call: ReceiveResponseInput) => {
       // Runs recorded before this rule sent an unreadable answer's queries again however often it happened.
       const rejectUnreadable = hasUnreadableAnswer(call) && patched(UNREADABLE_ANSWERS_PATCH);
-      const { percent, routed } = receiveResponse(state, call, Date.now(), rejectUnreadable ? limits : undefined);
+      const { percent, routed } = receiveResponse(
+        state,
+        call,
+        Date.now(),
+        rejectUnreadable ? { ...limits, mayHalvePage: () => patched(HALVE_UNREADABLE_PAGE_PATCH) } : undefined,
+      );
       route(routed);
       return percent;
     }).handler,
