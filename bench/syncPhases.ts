@@ -35,7 +35,7 @@ import {
 } from '../src/sandbox/quickbooks/benchmarkData';
 import { seedDemoCompany } from '../src/sandbox/quickbooks/demoCompany';
 import {
-  countQbxmlRequests,
+  qbxmlRequestKinds,
   type WebConnectorRunReport,
   type WebConnectorSimulator,
 } from '../src/sandbox/webConnector/webConnectorSimulator';
@@ -244,21 +244,17 @@ async function main(): Promise<void> {
   // Each message QuickBooks east was handed, and each NoOp pause: how a phase's requests travelled.
   const eastMessages: { atMs: number; requests: number; kinds: string }[] = [];
   const eastPauses: number[] = [];
-  /** `CustomerQueryRq×2 InvoiceQueryRq(Continue)×1`: the requests of one message by type, iterator pages apart. */
-  const requestKinds = (xml: string): string => {
-    const kinds = new Map<string, number>();
-    for (const m of xml.matchAll(/<(\w+Rq)\b([^>]*)>/g)) {
-      if (m[1] === 'QBXMLMsgsRq') continue;
-      const kind = `${m[1]}${/iterator="Continue"/.test(m[2] ?? '') ? '(Continue)' : ''}`;
-      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    }
-    return [...kinds].map(([k, n]) => `${k}×${n}`).join(' ');
-  };
   const asQbwc = { noOpWaitMs: QBWC_NOOP_PAUSE_MS };
   const eastConnector = quickbooks.connector(
     'east',
     async (xml) => {
-      eastMessages.push({ atMs: Date.now(), requests: countQbxmlRequests(xml), kinds: requestKinds(xml) });
+      // `CustomerQueryRq×2 InvoiceQueryRq(Continue)×1`: the requests of one message by type, iterator pages apart.
+      const kinds = qbxmlRequestKinds(xml);
+      eastMessages.push({
+        atMs: Date.now(),
+        requests: [...kinds.values()].reduce((n, k) => n + k, 0),
+        kinds: [...kinds].map(([k, n]) => `${k}×${n}`).join(' '),
+      });
       const answer = east.processRequest(xml);
       if (xml.includes('InvoiceAddRq')) {
         for (const m of answer.matchAll(/<ExternalGUID>\{?([0-9a-fA-F-]{36})\}?<\/ExternalGUID>/g)) {

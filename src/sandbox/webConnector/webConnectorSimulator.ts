@@ -81,23 +81,44 @@ class RunEnded extends Error {
   }
 }
 
-const qbxmlRequestParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, processEntities: false });
+// Attributes kept: an iterator's next page (`iterator="Continue"`) is told apart from its start.
+const qbxmlRequestParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  processEntities: false,
+});
 
-/** Number of `*Rq` messages in a qbXML request; malformed qbXML counts 0 (QuickBooks will reject it anyway). */
-export function countQbxmlRequests(qbxml: string): number {
+/**
+ * The `*Rq` messages of a qbXML request by type, an iterator's next pages as `<type>(Continue)`; malformed qbXML holds
+ * none (QuickBooks will reject it anyway).
+ */
+export function qbxmlRequestKinds(qbxml: string): Map<string, number> {
+  const kinds = new Map<string, number>();
   let doc: unknown;
   try {
     doc = qbxmlRequestParser.parse(qbxml, true);
   } catch {
-    return 0;
+    return kinds;
   }
   const root = typeof doc === 'object' && doc !== null ? Reflect.get(doc, 'QBXML') : undefined;
   const msgs: unknown = typeof root === 'object' && root !== null ? Reflect.get(root, 'QBXMLMsgsRq') : undefined;
-  if (typeof msgs !== 'object' || msgs === null) return 0;
-  let count = 0;
+  if (typeof msgs !== 'object' || msgs === null) return kinds;
   for (const [name, value] of Object.entries(msgs)) {
-    if (name.endsWith('Rq')) count += Array.isArray(value) ? value.length : 1;
+    if (!name.endsWith('Rq')) continue;
+    for (const request of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      const next = typeof request === 'object' && request !== null && Reflect.get(request, '@iterator') === 'Continue';
+      const kind = next ? `${name}(Continue)` : name;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
   }
+  return kinds;
+}
+
+/** Number of `*Rq` messages in a qbXML request; malformed qbXML counts 0 (QuickBooks will reject it anyway). */
+export function countQbxmlRequests(qbxml: string): number {
+  let count = 0;
+  for (const n of qbxmlRequestKinds(qbxml).values()) count += n;
   return count;
 }
 

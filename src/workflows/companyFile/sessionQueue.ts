@@ -8,7 +8,7 @@ import {
   type RoutedResults,
   type Session,
 } from './companyFileState';
-import { settleUnreadable, UNREADABLE_ANSWER_HRESULT } from './unreadableAnswers';
+import { settleUnreadable, UNREADABLE_ANSWER_HRESULT, type UnreadableRules } from './unreadableAnswers';
 
 /**
  * The queue of qbXML requests of one company file and the QBWC session draining it, as a pure state machine: what is
@@ -276,7 +276,7 @@ export function receiveResponse(
   state: CompanyFileState,
   input: ReceiveResponseInput,
   nowMs: number,
-  unreadable?: Pick<QueueLimits, 'maxUnreadableAnswers'> & { mayHalvePage?: () => boolean },
+  unreadable?: UnreadableRules,
 ): { percent: number; routed: RoutedResults[] } {
   if (!isCurrent(state, input.ticketHash)) {
     state.lastError = 'The ticket is unknown or has expired; start a new QuickBooks Web Connector run.';
@@ -294,12 +294,7 @@ export function receiveResponse(
     if (unreadable && hresult === UNREADABLE_ANSWER_HRESULT) {
       const reason = message || 'the answer could not be read';
       const again = inFlight.flatMap((pending) =>
-        settleUnreadable(state, pending, reason, {
-          alone: inFlight.length === 1,
-          limits: unreadable,
-          routed,
-          ...(unreadable.mayHalvePage ? { mayHalvePage: unreadable.mayHalvePage } : {}),
-        }),
+        settleUnreadable(state, pending, reason, { alone: inFlight.length === 1, limits: unreadable, routed }),
       );
       state.queue.unshift(...again);
       return { percent: percentDone(state), routed: routed.list() };
@@ -331,12 +326,7 @@ export function receiveResponse(
     const unread = unreadableById.get(pending.request.requestId);
     if (!response && unread && unreadable) {
       continuations.push(
-        ...settleUnreadable(state, pending, unread.reason, {
-          alone: true,
-          limits: unreadable,
-          routed,
-          ...(unreadable.mayHalvePage ? { mayHalvePage: unreadable.mayHalvePage } : {}),
-        }),
+        ...settleUnreadable(state, pending, unread.reason, { alone: true, limits: unreadable, routed }),
       );
       continue;
     }

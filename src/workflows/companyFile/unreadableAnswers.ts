@@ -13,6 +13,15 @@ export function hasUnreadableAnswer(input: ReceiveResponseInput): boolean {
   return input.hresult === UNREADABLE_ANSWER_HRESULT || (input.unreadable?.length ?? 0) > 0;
 }
 
+/** How answers that could not be read are settled. */
+export interface UnreadableRules extends Pick<QueueLimits, 'maxUnreadableAnswers'> {
+  /**
+   * Asked when an iterator's start had an unreadable answer alone: whether it is asked again for half its page (the
+   * workflow's version marker). Runs recorded before asked for the same page each time.
+   */
+  mayHalvePage?: () => boolean;
+}
+
 /**
  * One request whose answer could not be read. QuickBooks carried it out, so a write's outcome is unknown (its requester
  * looks before writing again). A query is to be asked again (returned, for the head of the queue), alone, until it has had `maxUnreadableAnswers` unreadable
@@ -25,16 +34,7 @@ export function settleUnreadable(
   state: CompanyFileState,
   pending: PendingRequest,
   reason: string,
-  how: {
-    alone: boolean;
-    limits: Pick<QueueLimits, 'maxUnreadableAnswers'>;
-    routed: RoutedCollector;
-    /**
-     * Asked when a query of pages had an unreadable answer alone: whether it is asked again for half its page (the
-     * workflow's version marker). Runs recorded before asked for the same page each time.
-     */
-    mayHalvePage?: () => boolean;
-  },
+  how: { alone: boolean; limits: UnreadableRules; routed: RoutedCollector },
 ): PendingRequest[] {
   const requestId = pending.request.requestId;
   if (isWriteRequest(pending.request)) {
@@ -67,7 +67,7 @@ export function settleUnreadable(
   // Only an iterator's start: a query without one would bring back half its records and never the rest.
   const startsRead = 'iterator' in pending.request && pending.request.iterator === 'Start';
   const request =
-    how.alone && startsRead && typeof page === 'number' && page > 1 && how.mayHalvePage?.()
+    how.alone && startsRead && typeof page === 'number' && page > 1 && how.limits.mayHalvePage?.()
       ? ({ ...pending.request, maxReturned: Math.ceil(page / 2) } as QbxmlRequest)
       : pending.request;
   return [{ ...pending, request, isolate: true, unreadableAnswers: answers }];
