@@ -28,3 +28,42 @@ export function recordGroups<R extends { listId: string }>(records: readonly R[]
   if (group.length > 0) groups.push(group);
   return groups;
 }
+
+/** Records a poll hands one batch workflow at most: its history stays near 1,500 events. */
+export const BATCH_RECORDS_AT_MOST = 500;
+
+/**
+ * The bytes of records (as JSON, UTF-8) a batch workflow's input carries at most. Temporal refuses a payload above
+ * 2 MB (`limit.blobSize.error`), and a poll cycle whose batch cannot start never gets past it: 500 customers of 4 KB,
+ * long notes and addresses, are 2 MB. 1 MB leaves room for the batch's settings and choices beside its records.
+ */
+export const BATCH_BYTES_AT_MOST = 1_000_000;
+
+/** UTF-8 bytes of `text`, counted as the payload converter will encode it. */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    // A surrogate pair is one code point of 4 bytes: 2 for each half.
+    else if (code >= 0xd800 && code <= 0xdfff) bytes += 2;
+    else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * How many of `records`, from index `from`, make the next batch: at most `BATCH_RECORDS_AT_MOST`, and no more than fit
+ * `BATCH_BYTES_AT_MOST` (a record larger alone still goes, alone: QuickBooks answered it within one Update, so it is
+ * well under Temporal's limit). Pure: the poll cycle calls it, and it reads only the records it may take.
+ */
+export function recordBatchLength(records: readonly unknown[], from = 0): number {
+  let bytes = 2;
+  const most = Math.min(records.length - from, BATCH_RECORDS_AT_MOST);
+  for (let taken = 0; taken < most; taken += 1) {
+    bytes += utf8Bytes(JSON.stringify(records[from + taken])) + 1;
+    if (bytes > BATCH_BYTES_AT_MOST) return Math.max(1, taken);
+  }
+  return most;
+}

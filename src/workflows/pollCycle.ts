@@ -45,6 +45,7 @@ import {
   deletionsByEntity,
   INVOICE_DELETIONS_CURSOR,
 } from '../mapping/quickbooksDeletions';
+import { BATCH_RECORDS_AT_MOST, recordBatchLength } from '../mapping/recordGroups';
 import type {
   CustomerRet,
   CustomerTypeRet,
@@ -167,8 +168,8 @@ const QB_LISTS = [
   { list: 'Item', entity: 'item' },
 ] as const;
 
-/** Records per batch workflow: its input stays well under Temporal's payload limit, its history near 1,500 events. */
-const BATCH_SIZE = 500;
+/** Records per batch workflow at most, whatever their size. */
+const BATCH_SIZE = BATCH_RECORDS_AT_MOST;
 
 /**
  * Issue 11 item 5: the cycle hands records off page by page as QuickBooks' answers come and continues as new while
@@ -198,6 +199,18 @@ const UNREADABLE_LIST_PATCH = 'poll-cycle-unreadable-list-skipped';
  * before kept it whole; asked only when a window would pass the bound.
  */
 const CROWDED_INSTANT_PATCH = 'poll-cycle-crowded-instant-skipped';
+/**
+ * Issue 15: a batch's records also fit `BATCH_BYTES_AT_MOST`: 500 records of over 4 KB (long notes) made a batch input
+ * Temporal refuses (2 MB a payload), and the cycle never got past that batch. Runs recorded before cut by count alone;
+ * asked only when the bytes cut a batch shorter.
+ */
+const BATCH_BYTES_PATCH = 'poll-cycle-batch-bytes';
+/** The length of the batch starting at `from`: by count, and by bytes for runs from `BATCH_BYTES_PATCH` on. */
+function nextBatchLength(records: readonly QbRecord[], from = 0): number {
+  const byCount = Math.min(BATCH_SIZE, records.length - from);
+  const byBytes = recordBatchLength(records, from);
+  return byBytes < byCount && patched(BATCH_BYTES_PATCH) ? byBytes : byCount;
+}
 /** Record batches running at once unless the input says otherwise. */
 const BATCHES_AT_ONCE = 4;
 /** A cycle waiting for its batches fails after this long without any report, naming the batches it waits for. */
@@ -371,8 +384,9 @@ export async function pollCycle(input: PollCycleInput): Promise<PollCycleResult>
     const levels = [...new Set(byLevel.map(sublevel))];
     for (const level of levels) {
       const atLevel = byLevel.filter((r) => sublevel(r) === level);
-      for (let i = 0; i < atLevel.length; i += BATCH_SIZE) {
-        await syncBatch({ connection, entity, records: atLevel.slice(i, i + BATCH_SIZE), withRecord: true });
+      for (let i = 0, length = 0; i < atLevel.length; i += length) {
+        length = nextBatchLength(atLevel, i);
+        await syncBatch({ connection, entity, records: atLevel.slice(i, i + length), withRecord: true });
       }
     }
   }
@@ -865,8 +879,11 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   const handOff = async (list: string, all: boolean): Promise<void> => {
     const records = waiting.get(list) ?? [];
     const entity = QB_LISTS.find((l) => l.list === list)!.entity;
-    while (records.length >= BATCH_SIZE || (all && records.length > 0)) {
-      const batch = records.splice(0, BATCH_SIZE);
+    for (;;) {
+      const length = nextBatchLength(records);
+      // A batch short of its count waits for the next page, unless its bytes cut it or the read is done.
+      if (length === 0 || (length === records.length && length < BATCH_SIZE && !all)) break;
+      const batch = records.splice(0, length);
       const terms = batch.map((r) => (r as CustomerRet | VendorRet).termsRef?.fullName).filter((t) => t !== undefined);
       if (!choices || terms.some((t) => !termsInUse.has(t))) {
         for (const t of terms) termsInUse.add(t);

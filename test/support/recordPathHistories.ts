@@ -29,7 +29,8 @@
  * - a poll cycle whose read met more customers of one second than its window keeps, gave that second up and continued
  *   as new carrying the window alone (`crowded-instant`, `poll-cycle-crowded-instant-skipped`), on a small count;
  * - the company file's run that asked a customer read again for half its page, the page of large records being too
- *   large for one Update (`halve-page`, `company-file-halve-unreadable-page`).
+ *   large for one Update (`halve-page`, `company-file-halve-unreadable-page`); a poll's batch cut by its bytes
+ *   (`batch-bytes`, `poll-cycle-batch-bytes`).
  *
  *   TEMPORAL_CLI=… node --import tsx test/support/recordPathHistories.ts [label] [streamed|salesOrder|superseded|unreadable|…]
  *
@@ -927,6 +928,31 @@ async function halvedPage(stack: SyncStack): Promise<RecordedRun[]> {
   return [{ name: 'qbfile-east-halved-page', workflowId: 'qbfile/east', runId: companyFileRun.runId }];
 }
 
+/**
+ * 300 customers of 4 KB of notes, fewer than a batch's 500 and more than its 1 MB: the poll cycle cuts their batch by
+ * its bytes (`poll-cycle-batch-bytes`) and every customer reaches Dynamics.
+ */
+async function batchBytes(stack: SyncStack): Promise<RecordedRun[]> {
+  const notes = `<Notes>${'Batch bytes: '.padEnd(4000, 'call notes ')}</Notes>`;
+  for (let b = 0; b < 300; b += 50) {
+    const adds = Array.from(
+      { length: 50 },
+      (_, i) => `<CustomerAddRq><CustomerAdd><Name>Noted ${b + i}</Name>${notes}</CustomerAdd></CustomerAddRq>`,
+    ).join('');
+    const answer = stack.quickbooks.files.east!.processRequest(
+      `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${adds}</QBXMLMsgsRq></QBXML>`,
+    );
+    assert.doesNotMatch(answer, /statusSeverity="Error"/, answer);
+  }
+  const result = await stack.cycle('east');
+  assert.ok((result.handedOff['qb:customer'] ?? 0) >= 300, JSON.stringify(result.handedOff));
+  const cut = (await runChain(stack, 'poll/east')).find(({ history }) =>
+    patchIdsOf(history).includes('poll-cycle-batch-bytes'),
+  );
+  assert.ok(cut, 'no poll cycle run cut a batch by its bytes');
+  return [{ name: 'pollCycle-batch-bytes', workflowId: 'poll/east', runId: cut.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -953,6 +979,7 @@ async function main(): Promise<void> {
       runs.push(...(await ordersAfterNewAccounts(stack)));
     if (named.length === 0 || named.includes('crowded-instant')) runs.push(...(await crowdedInstant(stack)));
     if (named.length === 0 || named.includes('halve-page')) runs.push(...(await halvedPage(stack)));
+    if (named.length === 0 || named.includes('batch-bytes')) runs.push(...(await batchBytes(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

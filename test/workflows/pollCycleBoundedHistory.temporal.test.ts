@@ -47,6 +47,10 @@ let customers: CustomerRet[] = [];
 /** The invoices QuickBooks answers the cycle's invoice read with (none unless a test sets them). */
 let invoices: InvoiceRet[] = [];
 let handedOff: string[] = [];
+/** How many records each stand-in batch was handed, in the order they ran. */
+let batchLengths: number[] = [];
+/** Characters of notes on every customer (long call notes, an address book in the notes field). */
+let notesLength = 0;
 let submitted: QbxmlBatch[] = [];
 let deliveries: Promise<void>[] = [];
 /**
@@ -84,6 +88,7 @@ function customer(i: number): CustomerRet {
     timeModified: new Date(Date.parse('2026-11-01T08:00:00Z') + i * spacingMs).toISOString(),
     sublevel: 0,
     isActive: true,
+    ...(notesLength > 0 ? { notes: `Call notes of customer ${i}: `.padEnd(notesLength, 'hangar door spares, ') } : {}),
   };
 }
 
@@ -147,6 +152,7 @@ before(async () => {
       async batchHandedOff(listIds: string[]): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, msPerRecord * listIds.length));
         handedOff.push(...listIds);
+        batchLengths.push(listIds.length);
       },
       beginPollCycle(): Promise<PollCycleStart> {
         return Promise.resolve({
@@ -244,6 +250,7 @@ async function cycleOver(count: number, jobs = false, batchesAtOnce?: number, hi
     return { ...c, sublevel: 1, fullName: `${parent.fullName}:${c.name}`, parentRef: { listId: parent.listId } };
   });
   handedOff = [];
+  batchLengths = [];
   submitted = [];
   deliveries = [];
   const connection = `east-${randomUUID().slice(0, 8)}`;
@@ -479,6 +486,30 @@ describe('poll cycle: history bounded whatever the number of records (real dev s
       assert.equal(cursors['qb:Invoice'], invoices.at(-1)!.timeModified);
     } finally {
       invoices = [];
+    }
+  });
+
+  it('customers with long notes go in batches whose input Temporal accepts, every one once', async () => {
+    // 450 customers of 4.5 KB of notes: handed off together, as fewer than 500 were, they made a batch input of
+    // 2.1 MB, which Temporal refuses (2 MB a payload); the cycle's workflow task failed at every attempt and it never
+    // ended. Now a batch also holds at most 1 MB of records (`recordBatchLength`).
+    notesLength = 4500;
+    pageSize = 250;
+    try {
+      const { result } = await endedWithin(
+        cycleOver(450),
+        60_000,
+        'the cycle over 450 customers of 4.5 KB ended within a minute',
+      );
+      console.log(`batches of ${batchLengths.join(', ')} customers`);
+      assert.equal(result.handedOff['qb:customer'], 450);
+      assert.equal(new Set(handedOff).size, 450, 'every customer handed off');
+      assert.equal(handedOff.length, 450, 'none twice');
+      assert.ok(batchLengths.length >= 3, `${batchLengths.length} batches`);
+      assert.ok(Math.max(...batchLengths) <= 1_000_000 / 4500, `batches of ${batchLengths.join(', ')}`);
+    } finally {
+      notesLength = 0;
+      pageSize = PAGE;
     }
   });
 

@@ -108,6 +108,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'poll-cycle-crowded-instant-skipped', type: 'pollCycle', took: (run) => run.continuedAsNew },
   // A page of 100 customers of 16 KB was too large for one Update: the read was asked again for half its page.
   { patch: 'company-file-halve-unreadable-page', type: 'companyFile' },
+  // 300 customers of 4 KB of notes: fewer than a batch's count, more than its bytes; the batch was cut by its bytes.
+  { patch: 'poll-cycle-batch-bytes', type: 'pollCycle' },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard
