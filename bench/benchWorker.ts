@@ -3,7 +3,8 @@
  * worker's alone. Forked by bench/workerProcess.ts, which sends it a `start` with the Temporal address, the task
  * queue, the company files, the Dataverse sandbox's sign-in and the workflow bundle the benchmark wrote; it builds the
  * worker as production does (`createConnectorWorker`: the same workflow cache bound), with one Dataverse client whose
- * governor records when each request started, and answers over IPC with those start times and its memory.
+ * governor records when each request started, and answers over IPC with those start times and its memory. The
+ * per-row initial load runs a second one, its Dataverse calls one request a row, on a task queue of its own.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
@@ -129,7 +130,11 @@ async function start(config: BenchWorkerConfig): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowBundle: { codePath: config.workflowBundlePath },
-    sync: { dataverse: dataverse.client, settings },
+    sync: {
+      dataverse: dataverse.client,
+      settings,
+      ...(config.dataverseCalls === 'perRow' ? { bulkWrites: false, bulkReads: false, bulkUpdates: false } : {}),
+    },
   });
   markReady();
   const run = worker.run();

@@ -22,6 +22,11 @@ export interface BenchWorkerConfig {
    * production: the bundling's few hundred MiB are not the worker's.
    */
   workflowBundlePath: string;
+  /**
+   * How the activities call Dataverse: gathered across record activities into bulk calls (`bulk`, as production), or
+   * one request a row (`perRow`: bulk writes, reads and updates off, the connector before issue 15).
+   */
+  dataverseCalls: 'bulk' | 'perRow';
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities } from './activities';
+import { createActivities, type ActivityDeps } from './activities';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from './config/configFile';
 import { loadDeployment } from './config/deployment';
 import { type SyncSettings } from './config/syncSettings';
@@ -37,8 +37,15 @@ export interface ConnectorWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Encrypts payloads; give the client the same one, or it cannot read what the worker writes. */
   dataConverter?: DataConverter;
-  /** Dynamics side and per-connection settings; without them the worker serves QuickBooks requests only. */
-  sync?: { dataverse: DataverseClient; settings: ReadonlyMap<string, SyncSettings> };
+  /**
+   * Dynamics side and per-connection settings; without them the worker serves QuickBooks requests only. Dataverse
+   * calls gather across record activities unless `bulkWrites`, `bulkReads` and `bulkUpdates` say `false`: one request
+   * a row, as before issue 15 (the benchmark's per-row initial load, bench/syncPhases.ts).
+   */
+  sync?: { dataverse: DataverseClient; settings: ReadonlyMap<string, SyncSettings> } & Pick<
+    ActivityDeps,
+    'bulkWrites' | 'bulkReads' | 'bulkUpdates'
+  >;
   /** QuickBooks work per Web Connector round trip; the company file workflow's defaults otherwise. */
   queueLimits?: Partial<QueueLimits>;
   /** How long a requester waits for QuickBooks without an answer; the activities' default otherwise. */
@@ -65,7 +72,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
       ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}),
       ...(options.quickbooksWaitMs === undefined ? {} : { quickbooksWaitMs: options.quickbooksWaitMs }),
       ...(options.choiceOptionsMaxAgeMs === undefined ? {} : { choiceOptionsMaxAgeMs: options.choiceOptionsMaxAgeMs }),
-      ...(options.sync ? { dataverse: options.sync.dataverse, settings: options.sync.settings } : {}),
+      ...options.sync,
     }),
   });
 }

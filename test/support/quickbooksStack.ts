@@ -57,7 +57,8 @@ export interface QuickBooksStack {
   ): WebConnectorSimulator;
 }
 
-const passwords: Record<string, string> = { east: 'east-password', west: 'west-password' };
+/** Each company file's Web Connector password: `<name>-password`. */
+const passwordOf = (name: string): string => `${name}-password`;
 
 export async function startQuickBooksStack(
   env: TestWorkflowEnvironment,
@@ -66,8 +67,11 @@ export async function startQuickBooksStack(
     callTimeoutMs?: number;
     /** Per company file: its clock, zone and offsets (the gateway's connection gets the same zone). */
     files?: Record<string, Omit<CompanyFileOptions, 'name'>>;
+    /** The company files, each a gateway connection of its name; `east` and `west` unless given. */
+    companyFiles?: readonly string[];
   } = {},
 ): Promise<QuickBooksStack> {
+  const passwords = Object.fromEntries((options.companyFiles ?? ['east', 'west']).map((n) => [n, passwordOf(n)]));
   const timeZones: Record<string, string> = {};
   for (const [name, file] of Object.entries(options.files ?? {})) if (file.timeZone) timeZones[name] = file.timeZone;
   const gateway = await startTestGateway(env.client, taskQueue, passwords, { ...options, timeZones });
@@ -92,7 +96,7 @@ export async function startQuickBooksStack(
           isReadOnly: false,
           runEveryNSeconds: 1,
         },
-        password: passwords[name]!,
+        password: passwordOf(name),
         companyFilePath: `C:\\QuickBooks\\${name}.qbw`,
         processor: processor ?? companyFileProcessor(files[name]!),
         noOpWaitMs: 50,
