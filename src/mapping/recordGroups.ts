@@ -1,3 +1,5 @@
+import { utf8Bytes } from './payloadBytes';
+
 /**
  * How a poll's batch of QuickBooks records is cut into record groups (`workflows/sync/quickbooksRecordGroup.ts`).
  * Pure: the batch workflow calls it, and it decides which records travel together.
@@ -38,20 +40,6 @@ export const BATCH_RECORDS_AT_MOST = 500;
  * long notes and addresses, are 2 MB. 1 MB leaves room for the batch's settings and choices beside its records.
  */
 export const BATCH_BYTES_AT_MOST = 1_000_000;
-
-/** UTF-8 bytes of `text`, counted as the payload converter will encode it. */
-function utf8Bytes(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    // A surrogate pair is one code point of 4 bytes: 2 for each half.
-    else if (code >= 0xd800 && code <= 0xdfff) bytes += 2;
-    else bytes += 3;
-  }
-  return bytes;
-}
 
 /**
  * How many of `records`, from index `from`, make the next batch: at most `BATCH_RECORDS_AT_MOST`, and no more than fit

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitHandover, handoverBytes, RequestBytes, utf8Bytes } from '../../src/workflows/companyFile/handover';
+import { utf8Bytes } from '../../src/mapping/payloadBytes';
+import { fitHandover, handoverBytes, RequestBytes } from '../../src/workflows/companyFile/handover';
 import { newCompanyFileState } from '../../src/workflows/companyFile/companyFileState';
 import { enqueue } from '../../src/workflows/companyFile/sessionQueue';
 import type { CompanyFileInput } from '../../src/workflows/companyFile/input';

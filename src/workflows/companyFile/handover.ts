@@ -1,3 +1,4 @@
+import { utf8Bytes } from '../../mapping/payloadBytes';
 import type { CompanyFileInput } from './input';
 
 /**
@@ -6,20 +7,6 @@ import type { CompanyFileInput } from './input';
  * not hand over, and every request queued in it would be lost with it. A burst makes exactly that queue: the history
  * that triggers the handover (8 MB) is made of the very batches still queued.
  */
-
-/** UTF-8 bytes of `text`, as the JSON payload converter writes it (no Buffer or TextEncoder in the workflow sandbox). */
-export function utf8Bytes(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    // A surrogate pair is one 4-byte character: 2 for each half.
-    else if (code >= 0xd800 && code <= 0xdfff) bytes += 2;
-    else bytes += 3;
-  }
-  return bytes;
-}
 
 /** The size of `input` as a payload. */
 export function handoverBytes(input: CompanyFileInput): number {
