@@ -944,7 +944,9 @@ async function main(): Promise<void> {
       results.webhook = {
         method:
           "signal-with-start through the gateway's own temporalRecordSyncStarter (src/gateway/webhooks/recordSyncStarter.ts), " +
-          `quietPeriodMs ${quietPeriodMs} (production default 30,000), Web Connector every 1 s; queued = the order's ` +
+          `quietPeriodMs ${quietPeriodMs} (production default 30,000), Web Connector every 1 s, the order's own quiet ` +
+          'wait (invoices.quietSeconds, 30 by default: an order is invoiced once it and its lines are 30 s unsaved) ' +
+          "included; queued = the order's " +
           'workflow signalled its batch into qbfile/east (event time in that history); landed = QuickBooks answered the ' +
           'InvoiceAdd with status 0',
         orders: created.size,
