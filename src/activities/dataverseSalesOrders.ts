@@ -39,6 +39,16 @@ export interface SalesOrderForInvoice {
   products: Record<string, { name: string; companyFile: string | null; listId: string | null }>;
 }
 
+/** A QuickBooks invoice's balance and paid state, for the invoice row of the order it was made from. */
+export interface InvoicePayment {
+  orderId: string;
+  txnId: string;
+  /** Amount still owed, to the cent. */
+  balance: string;
+  paid: boolean;
+  connection?: string;
+}
+
 /** An order and its lines as read at one moment, without what they point at. */
 export type SalesOrderVersion = Pick<SalesOrderForInvoice, 'order' | 'lines'>;
 
@@ -370,13 +380,7 @@ export function createDataverseSalesOrderActivities({
      * before invoice rows existed (its TxnID on the order, no row) gets its row now, so its payments keep landing; an
      * order not linked to this invoice yet is left to its own sync, which records everything at once.
      */
-    async recordInvoicePayment(input: {
-      orderId: string;
-      txnId: string;
-      balance: string;
-      paid: boolean;
-      connection?: string;
-    }): Promise<{ changed: boolean }> {
+    async recordInvoicePayment(input: InvoicePayment): Promise<{ changed: boolean }> {
       try {
         const row = await invoiceRowOrBackfill(input.orderId, input.txnId);
         if (!row) return { changed: false };

@@ -360,6 +360,28 @@ export function invoiceToOrderStatus(
   });
 }
 
+/**
+ * The balance an invoice's row must still be told once the order's run recorded it: QuickBooks' balance and paid state
+ * as read after the row existed, when they differ from what the run recorded (its Add's answer, or its look-up after a
+ * lost answer). Null when nothing differs, or QuickBooks no longer has the invoice (its deletion is the poll's to
+ * record).
+ *
+ * Why the run reads again: a payment QuickBooks took between the Add and the row's write is seen by the poll while
+ * the row does not exist yet, so the poll has nowhere to write it, and its cursor moves on; the run then wrote the
+ * Add's balance and nothing ever corrected it (chaos run, `balanceNotFollowed`). A read made once the row exists sees
+ * every such payment; a payment after that read is the poll's, which now finds the row.
+ */
+export function invoiceBalanceAfterRecord(
+  recorded: Pick<OrderInvoiceStatus, 'balance' | 'paid'>,
+  now: Pick<InvoiceRet, 'txnId' | 'refNumber' | 'balanceRemaining' | 'isPaid'> | undefined,
+): Pick<OrderInvoiceStatus, 'balance' | 'paid'> | null {
+  if (!now) return null;
+  const status = invoiceToOrderStatus(now);
+  if (!status.ok) return null;
+  const { balance, paid } = status.value;
+  return balance === recorded.balance && paid === recorded.paid ? null : { balance, paid };
+}
+
 // ---- the sales order → invoice flow's decisions --------------------------------------------------------------
 
 /** `salesorder.statecode` values the flow decides on. */

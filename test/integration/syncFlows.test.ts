@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ENTITY_SETS, qbListKey } from '../../src/dataverse/entities';
 import type { CustomerRet, InvoiceRet, QbRecord } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoOrderId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
+import { createDataverseSalesOrderActivities } from '../../src/activities/dataverseSalesOrders';
 import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import { dataverseRecordWorkflowId } from '../../src/mapping/entityRegistry';
 import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
@@ -281,6 +282,69 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
     assert.equal((await order(orderId)).statecode, 4, 'still Invoiced');
     const again = await suite.stack.cycle('east');
     assert.equal(again.invoicesRecorded, 0, 'a paid invoice seen again writes nothing');
+  });
+
+  it('a payment QuickBooks takes before the order’s invoice row exists still reaches the row', async () => {
+    const orderId = randomUUID();
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
+      salesorderid: orderId,
+      name: 'Paid at once',
+      'customerid_account@odata.bind': `/accounts(${demoAccountId('Blue Yonder Airlines')})`,
+    });
+    await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+      'salesorderid@odata.bind': `/salesorders(${orderId})`,
+      'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+      'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+      quantity: 2,
+      priceperunit: 129,
+      ispriceoverridden: true,
+    });
+    // The customer pays the moment QuickBooks has the invoice, before the order's run has its answer; the poll sees the
+    // payment then, while the invoice has no row in Dynamics yet: its payment activity finds nothing to write on.
+    const pollPayments = createDataverseSalesOrderActivities({ dataverse: suite.stack.dataverse });
+    let pollFound: { changed: boolean } | undefined;
+    suite.stack.hooks.afterProcess = async (office, xml) => {
+      if (pollFound || office !== 'east' || !xml.includes('<InvoiceAddRq')) return;
+      const ref = /<RefNumber>([^<]+)<\/RefNumber>/.exec(xml)?.[1] ?? '';
+      const [invoice] = invoicesNumbered('east', ref);
+      assert.ok(invoice?.balanceRemaining, `QuickBooks has invoice ${ref}`);
+      suite.stack.quickbooks.files.east!.payInvoice(invoice.txnId, invoice.balanceRemaining);
+      const [paid] = invoicesNumbered('east', ref);
+      pollFound = await pollPayments.recordInvoicePayment({
+        orderId,
+        txnId: invoice.txnId,
+        balance: paid?.balanceRemaining ?? '',
+        paid: paid?.isPaid ?? false,
+        connection: 'east',
+      });
+    };
+    try {
+      await temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 })(
+        {
+          entity: 'salesorder',
+          id: orderId,
+          messageName: 'Create',
+          operationId: randomUUID(),
+          changedAttributes: [],
+          needsRead: true,
+        },
+        'east',
+      );
+      await suite.stack.settle();
+    } finally {
+      suite.stack.hooks.afterProcess = undefined;
+    }
+    assert.deepEqual(pollFound, { changed: false }, 'the poll found no invoice row to record the payment on');
+
+    const row = await order(orderId);
+    const [invoice] = invoicesNumbered('east', String(row.qbsync_invoicenumber));
+    assert.equal(invoice?.balanceRemaining, '0.00');
+    const rows = await invoiceRowsOf(orderId);
+    assert.equal(rows.length, 1, 'exactly one invoice row');
+    assert.equal(rows[0]?.qbsync_qbtxnid, invoice.txnId);
+    assert.equal(rows[0]?.qbsync_balance, '0.00', 'the row shows what QuickBooks says is owed');
+    assert.equal(rows[0]?.qbsync_invoicestatus, 'Paid');
+    assert.deepEqual([rows[0]?.statecode, rows[0]?.statuscode], [2, 100001], 'Paid / Complete');
   });
 
   it('bad data fails that record alone with a clear reason; once fixed, a reset completes it without a duplicate', async () => {

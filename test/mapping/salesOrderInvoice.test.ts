@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type InvoiceMappingContext,
+  invoiceBalanceAfterRecord,
   invoiceLinesTotal,
   invoiceToOrderStatus,
   invoiceTotalsDifference,
@@ -318,5 +319,33 @@ describe('invoiceToOrderStatus', () => {
     const result = invoiceToOrderStatus({ txnId: 'C5-1' });
     assertError(result, 'refNumber', 'required');
     assertError(result, 'balanceRemaining', 'required');
+  });
+});
+
+describe('invoiceBalanceAfterRecord', () => {
+  const recorded = { balance: '258.00', paid: false };
+  const now = (balanceRemaining: string, isPaid?: boolean) => ({
+    txnId: 'C5-1',
+    refNumber: 'SO-1001',
+    balanceRemaining,
+    ...(isPaid === undefined ? {} : { isPaid }),
+  });
+
+  it('paid in full since the Add: the row is told nothing is owed, and paid', () => {
+    assert.deepEqual(invoiceBalanceAfterRecord(recorded, now('0.00', true)), { balance: '0.00', paid: true });
+  });
+  it('paid in part since the Add: the new balance, still open', () => {
+    assert.deepEqual(invoiceBalanceAfterRecord(recorded, now('58', false)), { balance: '58.00', paid: false });
+  });
+  it('nothing paid since: nothing more to write, however QuickBooks writes the amount', () => {
+    assert.equal(invoiceBalanceAfterRecord(recorded, now('258', false)), null);
+    assert.equal(invoiceBalanceAfterRecord(recorded, now('258.00')), null);
+  });
+  it('QuickBooks now says paid with the balance unchanged: its IsPaid is written', () => {
+    assert.deepEqual(invoiceBalanceAfterRecord(recorded, now('258.00', true)), { balance: '258.00', paid: true });
+  });
+  it('the invoice is gone from QuickBooks, or unreadable: nothing, its deletion is the poll’s', () => {
+    assert.equal(invoiceBalanceAfterRecord(recorded, undefined), null);
+    assert.equal(invoiceBalanceAfterRecord(recorded, { txnId: 'C5-1', refNumber: 'SO-1001' }), null);
   });
 });

@@ -953,6 +953,61 @@ async function batchBytes(stack: SyncStack): Promise<RecordedRun[]> {
   return [{ name: 'pollCycle-batch-bytes', workflowId: 'poll/east', runId: cut.runId }];
 }
 
+/**
+ * An order whose invoice the customer pays the moment QuickBooks has it, before the order's run hears its answer: the
+ * run records the invoice, reads it again (`sales-order-invoice-balance-after-record`) and records the payment.
+ */
+async function balanceAfterRecord(stack: SyncStack): Promise<RecordedRun[]> {
+  await stack.cycle('east');
+  await stack.settle();
+  const orderId = randomUUID();
+  await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    salesorderid: orderId,
+    name: 'Paid before it was recorded',
+    'customerid_account@odata.bind': `/accounts(${demoAccountId('Blue Yonder Airlines')})`,
+  });
+  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+    'salesorderid@odata.bind': `/salesorders(${orderId})`,
+    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+    quantity: 1,
+    priceperunit: 129,
+    ispriceoverridden: true,
+  });
+  let paid = false;
+  stack.hooks.afterProcess = (office, xml) => {
+    const ref = /<InvoiceAddRq[\s\S]*?<RefNumber>([^<]+)<\/RefNumber>/.exec(xml)?.[1];
+    if (!paid && office === 'east' && ref) {
+      const invoice = inQuickBooks(stack, { type: 'InvoiceQuery', requestId: 'paid', refNumbers: [ref] }) as InvoiceRet;
+      stack.quickbooks.files.east!.payInvoice(invoice.txnId, invoice.balanceRemaining ?? '0');
+      paid = true;
+    }
+    return Promise.resolve();
+  };
+  const workflowId = dataverseRecordWorkflowId('salesorder', orderId);
+  try {
+    await temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 })(
+      {
+        entity: 'salesorder',
+        id: orderId,
+        messageName: 'Create',
+        operationId: randomUUID(),
+        changedAttributes: [],
+        needsRead: true,
+      },
+      'east',
+    );
+    await stack.settle();
+  } finally {
+    stack.hooks.afterProcess = undefined;
+  }
+  assert.ok(paid, 'the invoice was paid before its answer went back');
+  const chain = await runChain(stack, workflowId);
+  const run = chain.find(({ history }) => activityTypes(history).includes('recordInvoicePayment'));
+  assert.ok(run, chain.map(({ history }) => runSummary(history)).join('\n'));
+  return [{ name: 'd365-salesorder-balance-after-record', workflowId, runId: run.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -980,6 +1035,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('crowded-instant')) runs.push(...(await crowdedInstant(stack)));
     if (named.length === 0 || named.includes('halve-page')) runs.push(...(await halvedPage(stack)));
     if (named.length === 0 || named.includes('batch-bytes')) runs.push(...(await batchBytes(stack)));
+    if (named.length === 0 || named.includes('balance-after-record')) runs.push(...(await balanceAfterRecord(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

@@ -110,6 +110,12 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
   { patch: 'company-file-halve-unreadable-page', type: 'companyFile' },
   // 300 customers of 4 KB of notes: fewer than a batch's count, more than its bytes; the batch was cut by its bytes.
   { patch: 'poll-cycle-batch-bytes', type: 'pollCycle' },
+  // An order paid before its invoice row existed: the run read the invoice again and recorded the payment.
+  {
+    patch: 'sales-order-invoice-balance-after-record',
+    type: 'dataverseRecordSync',
+    took: (run) => run.activities.includes('recordInvoicePayment'),
+  },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard

@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type {
   InvoiceOnOrder,
+  InvoicePayment,
   SalesOrderForInvoice,
   SalesOrderVersion,
 } from '../../src/activities/dataverseSalesOrders';
@@ -88,6 +89,10 @@ interface FakeCompanyFile {
 
 let file: FakeCompanyFile;
 let recorded: InvoiceOnOrder[];
+/** Payments the flow recorded on the invoice row after the invoice itself. */
+let payments: InvoicePayment[];
+/** What happens in QuickBooks while the flow records its invoice on the order (a customer paying meanwhile). */
+let whileRecording: (() => void) | undefined;
 let salesOrder: SalesOrderForInvoice;
 /**
  * The order as each successive read finds it (full reads and the flow's quick looks alike); once they run out, every
@@ -125,7 +130,10 @@ function answer(request: QbxmlRequest): QbxmlResult {
   file.sent.push(request);
   const { requestId } = request;
   if (request.type === 'InvoiceQuery') {
-    const body = file.invoices.join('');
+    const wanted = request.txnIds;
+    const body = file.invoices
+      .filter((ret) => !wanted || wanted.some((txnId) => ret.includes(`<TxnID>${txnId}</TxnID>`)))
+      .join('');
     const status =
       body === ''
         ? 'statusCode="1" statusSeverity="Info" statusMessage="no match"'
@@ -208,7 +216,12 @@ before(async () => {
       },
       async recordInvoiceOnOrder(input: InvoiceOnOrder): Promise<{ changed: boolean; state: number }> {
         recorded.push(input);
+        whileRecording?.();
         return { changed: true, state: 4 };
+      },
+      async recordInvoicePayment(input: InvoicePayment): Promise<{ changed: boolean }> {
+        payments.push(input);
+        return { changed: true };
       },
     },
   });
@@ -226,6 +239,8 @@ after(async () => {
 beforeEach(() => {
   file = { invoices: [], loseAddAnswers: 0, dropAdds: 0, sent: [] };
   recorded = [];
+  payments = [];
+  whileRecording = undefined;
   salesOrder = order();
   laterReads = [];
 });
@@ -262,19 +277,38 @@ describe('sales order → invoice with a faked company file (real dev server)', 
     const result = await syncOrder();
     assert.equal(result.outcome, 'created');
     assert.equal(result.targetId, 'T-1');
-    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd']);
+    // The look for an invoice of this order, the Add, and the invoice once more after its row was written.
+    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery']);
+    assert.deepEqual((file.sent[2] as QbxmlRequest & { type: 'InvoiceQuery' }).txnIds, ['T-1']);
     const add = file.sent[1] as QbxmlRequest & { type: 'InvoiceAdd' };
     assert.equal(add.fields.externalGuid, LINK);
     assert.equal(add.fields.refNumber, '01001');
     assert.deepEqual(recorded, [
       { orderId: ORDER_ID, txnId: 'T-1', invoiceNumber: '01001', balance: '30.00', paid: false, connection: 'east' },
     ]);
+    assert.deepEqual(payments, [], 'nothing paid since the Add: no second write');
+  });
+
+  it('a payment QuickBooks took while the invoice was being recorded is written on its row by the run', async () => {
+    // The customer pays before the invoice's row exists: the poll that sees the payment has no row to write it on.
+    whileRecording = () => {
+      file.invoices = file.invoices.map((ret) =>
+        ret.replace(
+          '<BalanceRemaining>30.00</BalanceRemaining><IsPaid>false</IsPaid>',
+          '<BalanceRemaining>0.00</BalanceRemaining><IsPaid>true</IsPaid>',
+        ),
+      );
+    };
+    const result = await syncOrder();
+    assert.equal(result.outcome, 'created');
+    assert.equal(recorded[0]?.balance, '30.00', "the Add's answer");
+    assert.deepEqual(payments, [{ orderId: ORDER_ID, txnId: 'T-1', balance: '0.00', paid: true, connection: 'east' }]);
   });
 
   it('an Add whose answer was lost is found by its number and link, never added twice', async () => {
     file.loseAddAnswers = 1;
     const result = await syncOrder();
-    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery']);
+    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery', 'InvoiceQuery']);
     assert.equal(file.invoices.length, 1);
     assert.equal(result.targetId, 'T-1');
     assert.equal(result.outcome, 'updated');
@@ -284,7 +318,7 @@ describe('sales order → invoice with a faked company file (real dev server)', 
   it('an Add lost before QuickBooks took it is looked for, then sent again', async () => {
     file.dropAdds = 1;
     const result = await syncOrder();
-    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery', 'InvoiceAdd']);
+    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery']);
     assert.equal(file.invoices.length, 1);
     assert.equal(result.outcome, 'created');
   });

@@ -110,6 +110,16 @@ export async function findInvoices(connection: string, refNumber: string): Promi
   );
 }
 
+/** The invoice with this TxnID as QuickBooks has it now; undefined once it was deleted. */
+export async function readInvoice(connection: string, txnId: string): Promise<InvoiceRet | undefined> {
+  const found = await readOne<InvoiceRet>(
+    connection,
+    (requestId) => ({ type: 'InvoiceQuery', requestId, txnIds: [txnId] }),
+    `invoice ${txnId}`,
+  );
+  return found[0];
+}
+
 /** Estimates carrying this reference number, with their lines (QuickBooks does not keep estimate numbers unique). */
 export async function findEstimates(connection: string, refNumber: string): Promise<EstimateRet[]> {
   return readOne<EstimateRet>(

@@ -2,6 +2,7 @@ import { ApplicationFailure, log, patched, sleep } from '@temporalio/workflow';
 import type { SalesOrderForInvoice } from '../../activities/dataverseSalesOrders';
 import { ORDER_QUIET_WAITS, ORDER_REBUILDS } from '../../mapping/rereadLimits';
 import {
+  invoiceBalanceAfterRecord,
   invoiceToOrderStatus,
   invoiceTotalsDifference,
   matchInvoice,
@@ -15,7 +16,7 @@ import type { InvoiceAddFields, InvoiceRet } from '../../qbxml/requests';
 import { dataverse } from './activities';
 import { accountToQuickBooks, type ContextFor, type DynamicsSyncResult } from './dynamicsRowToQuickBooks';
 import { legacySalesOrderToQuickBooks } from './legacySalesOrderToInvoice';
-import { findInvoices } from './quickbooksRecords';
+import { findInvoices, readInvoice } from './quickbooksRecords';
 import { addOrderDocument } from './orderDocumentAdd';
 import { mappedOrFail, markRecord } from './recordOutcome';
 import { itemsForOrder } from './salesOrderItems';
@@ -29,6 +30,11 @@ const REREAD_BEFORE_ADD = 'sales-order-reread-before-add';
  * order. Marked only where the mode is on, so runs of invoicing connections keep the commands they had.
  */
 const SALES_ORDER_MODE = 'sales-order-to-quickbooks-sales-order';
+/**
+ * Once the invoice row exists, the run reads the invoice again and records a payment QuickBooks took since its Add
+ * (`invoiceBalanceAfterRecord`). Runs recorded before ended with the Add's balance.
+ */
+const BALANCE_AFTER_RECORD = 'sales-order-invoice-balance-after-record';
 
 /** What one pass of the flow ends in: an invoice, or a reason to build it again from a fresher read. */
 type Pass =
@@ -204,6 +210,17 @@ async function recordInvoice(
     connection,
   });
   if (outcome === 'unchanged' && recorded.changed) outcome = 'updated';
+  if (patched(BALANCE_AFTER_RECORD)) {
+    const since = invoiceBalanceAfterRecord(status, await readInvoice(connection, status.txnId));
+    if (since) {
+      log.info('a payment reached the invoice before its row existed: recording it now', {
+        invoice: refNumber,
+        paid: since.paid,
+      });
+      const paid = await dataverse.recordInvoicePayment({ orderId, txnId: status.txnId, ...since, connection });
+      if (outcome === 'unchanged' && paid.changed) outcome = 'updated';
+    }
+  }
   const now = await dataverse.readSalesOrderVersion({ orderId });
   const changes = now ? orderChanges(builtFrom, now) : [];
   let note: string | undefined;
