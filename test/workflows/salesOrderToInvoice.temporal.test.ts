@@ -84,6 +84,8 @@ interface FakeCompanyFile {
   loseAddAnswers: number;
   /** Adds lost before QuickBooks applied them: the answer is unknown and nothing landed. */
   dropAdds: number;
+  /** QuickBooks refuses a read of an invoice by its TxnID (the run's read once its invoice is recorded). */
+  refuseReadsByTxnId?: boolean;
   sent: QbxmlRequest[];
 }
 
@@ -129,6 +131,9 @@ function withSecondLine(base: SalesOrderForInvoice, modifiedon?: string): SalesO
 function answer(request: QbxmlRequest): QbxmlResult {
   file.sent.push(request);
   const { requestId } = request;
+  if (request.type === 'InvoiceQuery' && request.txnIds && file.refuseReadsByTxnId) {
+    return { requestId, kind: 'rejected', hresult: '0x80040408', message: 'QuickBooks could not process the request' };
+  }
   if (request.type === 'InvoiceQuery') {
     const wanted = request.txnIds;
     const body = file.invoices
@@ -303,6 +308,15 @@ describe('sales order → invoice with a faked company file (real dev server)', 
     assert.equal(result.outcome, 'created');
     assert.equal(recorded[0]?.balance, '30.00', "the Add's answer");
     assert.deepEqual(payments, [{ orderId: ORDER_ID, txnId: 'T-1', balance: '0.00', paid: true, connection: 'east' }]);
+  });
+
+  it('QuickBooks refusing that read again leaves the order invoiced and its run completed', async () => {
+    file.refuseReadsByTxnId = true;
+    const result = await syncOrder();
+    assert.equal(result.outcome, 'created');
+    assert.deepEqual(sentTypes(), ['InvoiceQuery', 'InvoiceAdd', 'InvoiceQuery']);
+    assert.equal(recorded.length, 1);
+    assert.deepEqual(payments, []);
   });
 
   it('an Add whose answer was lost is found by its number and link, never added twice', async () => {

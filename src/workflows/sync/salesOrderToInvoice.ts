@@ -211,7 +211,15 @@ async function recordInvoice(
   });
   if (outcome === 'unchanged' && recorded.changed) outcome = 'updated';
   if (patched(BALANCE_AFTER_RECORD)) {
-    const since = invoiceBalanceAfterRecord(status, await readInvoice(connection, status.txnId));
+    let since: ReturnType<typeof invoiceBalanceAfterRecord> = null;
+    try {
+      since = invoiceBalanceAfterRecord(status, await readInvoice(connection, status.txnId));
+    } catch (err) {
+      // The invoice is made and recorded: a read QuickBooks refused or never answered must not fail the order, whose
+      // next run would find it invoiced and do nothing. Its next payment still reaches the row through the poll.
+      if (!(err instanceof ApplicationFailure)) throw err;
+      log.warn('the invoice could not be read again after it was recorded', { invoice: refNumber, err: err.message });
+    }
     if (since) {
       log.info('a payment reached the invoice before its row existed: recording it now', {
         invoice: refNumber,
