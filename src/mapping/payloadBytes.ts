@@ -16,3 +16,15 @@ export function utf8Bytes(text: string): number {
   }
   return bytes;
 }
+
+/**
+ * What a poll cycle continuing as new mid-read may carry of the facts it records at the read's end (deletions, deleted
+ * invoices, invoices of sales orders) before it records them instead: a quarter of Temporal's 2 MB, beside the cursors,
+ * the own writes and the choices the same payload carries, and Temporal's own warning at 512 KB.
+ */
+export const CARRIED_FACTS_BYTES_AT_MOST = 500_000;
+
+/** UTF-8 bytes of `lists` as the JSON payload converter writes them. */
+export function carriedFactsBytes(lists: readonly (readonly unknown[])[]): number {
+  return utf8Bytes(JSON.stringify(lists));
+}

@@ -46,6 +46,7 @@ import {
   INVOICE_DELETIONS_CURSOR,
 } from '../mapping/quickbooksDeletions';
 import { BATCH_RECORDS_AT_MOST, recordBatchLength } from '../mapping/recordGroups';
+import { CARRIED_FACTS_BYTES_AT_MOST, carriedFactsBytes } from '../mapping/payloadBytes';
 import type {
   CustomerRet,
   CustomerTypeRet,
@@ -105,6 +106,11 @@ export interface PollCycleInput {
    * a crowded instant, which the demo company's records of one second make at this count.
    */
   overlapIdsAtMost?: number;
+  /**
+   * Bytes of deletions and invoice facts a read continuing as new carries at most (default
+   * `CARRIED_FACTS_BYTES_AT_MOST`); more are recorded before it goes. Smaller in tests, which read few.
+   */
+  carriedFactsBytesAtMost?: number;
   /** Where the cycle stood when its previous run continued as new; absent on a cycle's first run. */
   carried?: PollCycleCarry;
 }
@@ -205,6 +211,12 @@ const CROWDED_INSTANT_PATCH = 'poll-cycle-crowded-instant-skipped';
  * asked only when the bytes cut a batch shorter.
  */
 const BATCH_BYTES_PATCH = 'poll-cycle-batch-bytes';
+/**
+ * A read continuing as new records its deletions, deleted invoices and invoices of sales orders before it goes once
+ * they pass `CARRIED_FACTS_BYTES_AT_MOST`, instead of carrying them to its end. Asked only then: runs recorded before
+ * carried them whole.
+ */
+const CARRY_SETTLED_PATCH = 'poll-cycle-carry-settled';
 /** The length of the batch starting at `from`: by count, and by bytes for runs from `BATCH_BYTES_PATCH` on. */
 function nextBatchLength(records: readonly QbRecord[], from = 0): number {
   const byCount = Math.min(BATCH_SIZE, records.length - from);
@@ -551,35 +563,9 @@ async function finishCycle(
   // ---- payments: an invoice's balance and paid state follow onto its invoice row in Dynamics ----
   await recordPayments(connection, read.paymentInvoices, result);
   // ---- invoices deleted in QuickBooks: their invoice rows say so (canceled) ----
-  for (const deleted of deletedInvoices) {
-    const recorded = await dataverse.recordInvoiceDeleted({ txnId: deleted.txnId });
-    if (recorded.changed) result.invoicesDeleted = (result.invoicesDeleted ?? 0) + 1;
-  }
-
+  await recordDeletedInvoices(deletedInvoices, result);
   // ---- sales-order mode: invoices linked to QuickBooks sales orders onto their Dynamics orders and invoice rows ----
-  if (read.salesOrderInvoices) {
-    const invoices = read.salesOrderInvoices;
-    const salesOrderIds = linkedSalesOrders(invoices);
-    if (salesOrderIds.length > 0) {
-      // How far each is invoiced is the sales order's to say (IsFullyInvoiced), and it names every invoice of it.
-      const [read] = await runQbxml(connection, (batchId) => [
-        { type: 'SalesOrderQuery', requestId: `${batchId}-SalesOrder`, txnIds: salesOrderIds, includeLinkedTxns: true },
-      ]);
-      const salesOrders = responseOrFail(read, 'reading the invoiced sales orders').records as SalesOrderRet[];
-      for (const salesOrder of salesOrders) {
-        const plan = salesOrderInvoicing(salesOrder, invoices, connection);
-        if (!plan.ok) {
-          log.warn('invoices of a QuickBooks sales order cannot be recorded', {
-            salesOrder: salesOrder.txnId,
-            errors: plan.errors.map((e) => `${e.field}: ${e.rule}`),
-          });
-          continue;
-        }
-        const recorded = await dataverse.recordSalesOrderInvoicing({ ...plan.value, connection });
-        if (recorded.changed) result.salesOrdersInvoiced = (result.salesOrdersInvoiced ?? 0) + 1;
-      }
-    }
-  }
+  if (read.salesOrderInvoices) await recordSalesOrderInvoicing(connection, read.salesOrderInvoices, result);
 
   progress.phase = 'done';
   if (Object.keys(read.forget).length > 0) {
@@ -899,6 +885,16 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   const handOffAll = async (): Promise<void> => {
     for (const { list } of QB_LISTS) await handOff(list, true);
   };
+  /** Deletions go once every edit read before them is handed off, so a row's last change is its deactivation. */
+  const handOffDeletions = async (records: readonly ListDeletedRet[]): Promise<void> => {
+    for (const [entity, ofEntity] of deletionsByEntity([...records])) {
+      progress.total += ofEntity.length;
+      for (let i = 0; i < ofEntity.length; i += BATCH_SIZE) {
+        const slice = ofEntity.slice(i, i + BATCH_SIZE);
+        await syncBatch({ connection, entity, records: slice, withRecord: true, afterEarlier: true });
+      }
+    }
+  };
 
   /** Asked at this run's first page carrying own writes (runs before the patch never get that far), then kept. */
   let perPage: boolean | undefined;
@@ -1021,6 +1017,20 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   if ('pending' in read) {
     // What waits is handed off first, so the next run carries no record.
     await handOffAll();
+    if (
+      carriedFactsBytes([deletions, deletedInvoices, salesOrderInvoices]) >
+        (input.carriedFactsBytesAtMost ?? CARRIED_FACTS_BYTES_AT_MOST) &&
+      patched(CARRY_SETTLED_PATCH)
+    ) {
+      // Carried from run to run until the read ends, these grew with it, past Temporal's 2 MB a payload for a large
+      // first read (thousands of invoices of sales orders over its 90 days, a purge of list records), and a
+      // continue-as-new refused fails the cycle, and every cycle after it. So they are recorded now, as they would be
+      // at the end; every edit read before them is handed off already.
+      if (!choices) await align();
+      await handOffDeletions(deletions.splice(0));
+      await recordDeletedInvoices(deletedInvoices.splice(0), result);
+      await recordSalesOrderInvoicing(connection, salesOrderInvoices.splice(0), result);
+    }
     await reporting?.delivered();
     const unread = ownWrites ? ownWritesUnread(start.ownWrites, ownWrites, readVersions) : undefined;
     const carry: PollCycleCarry = {
@@ -1064,13 +1074,7 @@ async function streamedPollCycle(input: PollCycleInput): Promise<PollCycleResult
   if (!choices) await align();
 
   // ---- deletions after the edits read in the same cycle, so a row's last change is its deactivation ----
-  for (const [entity, records] of deletionsByEntity(deletions)) {
-    progress.total += records.length;
-    for (let i = 0; i < records.length; i += BATCH_SIZE) {
-      const slice = records.slice(i, i + BATCH_SIZE);
-      await syncBatch({ connection, entity, records: slice, withRecord: true, afterEarlier: true });
-    }
-  }
+  await handOffDeletions(deletions);
   const finished = await finishCycle(
     { input, start, ctx, result, progress, advance, syncBatch, settle, batchesReport },
     // Own writes stay known while a skipped list is read again: its next read must still tell its echoes.
@@ -1130,6 +1134,44 @@ function fromCursor(cursors: Readonly<Record<string, string>>, key: string, over
 function fromDeleted(cursors: Readonly<Record<string, string>>, key: string, overlapMs: number) {
   const from = readFrom(cursors, key, overlapMs);
   return from ? { fromDeletedDate: from } : {};
+}
+
+/** Invoices deleted in QuickBooks: their invoice rows say so (canceled). */
+async function recordDeletedInvoices(
+  deletedInvoices: readonly TxnDeletedRet[],
+  result: PollCycleResult,
+): Promise<void> {
+  for (const deleted of deletedInvoices) {
+    const recorded = await dataverse.recordInvoiceDeleted({ txnId: deleted.txnId });
+    if (recorded.changed) result.invoicesDeleted = (result.invoicesDeleted ?? 0) + 1;
+  }
+}
+
+/** Sales-order mode: invoices linked to QuickBooks sales orders onto their Dynamics orders and invoice rows. */
+async function recordSalesOrderInvoicing(
+  connection: string,
+  invoices: readonly SalesOrderInvoiceFacts[],
+  result: PollCycleResult,
+): Promise<void> {
+  const salesOrderIds = linkedSalesOrders(invoices);
+  if (salesOrderIds.length === 0) return;
+  // How far each is invoiced is the sales order's to say (IsFullyInvoiced), and it names every invoice of it.
+  const [read] = await runQbxml(connection, (batchId) => [
+    { type: 'SalesOrderQuery', requestId: `${batchId}-SalesOrder`, txnIds: salesOrderIds, includeLinkedTxns: true },
+  ]);
+  const salesOrders = responseOrFail(read, 'reading the invoiced sales orders').records as SalesOrderRet[];
+  for (const salesOrder of salesOrders) {
+    const plan = salesOrderInvoicing(salesOrder, invoices, connection);
+    if (!plan.ok) {
+      log.warn('invoices of a QuickBooks sales order cannot be recorded', {
+        salesOrder: salesOrder.txnId,
+        errors: plan.errors.map((e) => `${e.field}: ${e.rule}`),
+      });
+      continue;
+    }
+    const recorded = await dataverse.recordSalesOrderInvoicing({ ...plan.value, connection });
+    if (recorded.changed) result.salesOrdersInvoiced = (result.salesOrdersInvoiced ?? 0) + 1;
+  }
 }
 
 /**

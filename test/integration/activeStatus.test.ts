@@ -5,6 +5,7 @@ import { DataverseValidationError } from '../../src/dataverse/errors';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { CustomerRet, QbRecord } from '../../src/qbxml/requests';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
+import type { PollCycleInput } from '../../src/workflows/pollCycle';
 import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordSync';
 import { qbxmlMessage as qbxml, quickbooksRecords, syncStackSuite } from '../support/syncStackSuite';
 
@@ -149,6 +150,50 @@ describe('active status and deletions both ways (real Temporal, both sandboxes, 
     assert.equal(after.handedOff['qb:customer'] ?? 0, 0);
     assert.equal(after.handedOff['qb:item'] ?? 0, 0);
     assert.equal(after.handedOff['d365:account'] ?? 0, 0, JSON.stringify(after.dynamicsIds));
+  });
+
+  it('a read continuing as new hands its deletions off before it goes, once they would weigh on what it carries', async () => {
+    const names = ['Carry Deleted One', 'Carry Deleted Two', 'Carry Deleted Three'];
+    for (const name of names) qb(`<CustomerAddRq><CustomerAdd><Name>${name}</Name></CustomerAdd></CustomerAddRq>`);
+    await suite.stack.cycle('east');
+    await suite.stack.settle();
+    const deleted = names.map(customerNamed);
+    for (const c of deleted) assert.deepEqual(await stateOf('account', c.listId), [0, 1]);
+    for (const c of deleted) {
+      const [rs] = parseQbxmlResponse(
+        suite.stack.quickbooks.files.east!.processRequest(
+          qbxml(`<ListDelRq><ListDelType>Customer</ListDelType><ListID>${c.listId}</ListID></ListDelRq>`),
+        ),
+      );
+      assert.equal(rs?.statusCode, 0, rs?.statusMessage);
+    }
+    // New customers enough for a read of several pages, each run of the cycle reading one page and continuing as new.
+    for (let i = 0; i < 25; i++) {
+      qb(`<CustomerAddRq><CustomerAdd><Name>Carry filler ${i}</Name></CustomerAdd></CustomerAddRq>`);
+    }
+    const since = new Date().toISOString();
+    const cycle = await suite.stack.cycle('east', { historyLimit: 1, pageSize: 10, carriedFactsBytesAtMost: 1 });
+    await suite.stack.settle();
+    assert.deepEqual(cycle.failed, []);
+    assert.equal(cycle.outcomes['customer:deleted'], 3, JSON.stringify(cycle.outcomes));
+    for (const c of deleted) assert.deepEqual(await stateOf('account', c.listId), [1, 2]);
+
+    // What each run carried into the next: never the deletions, which went before it continued as new.
+    const carried: { deletions: unknown[] }[] = [];
+    for await (const run of suite.env.client.workflow.list({
+      query: `WorkflowId = 'poll/east' AND StartTime >= '${since}'`,
+    })) {
+      const history = await suite.env.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      for (const event of history.events ?? []) {
+        const payload = event.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]?.data;
+        if (payload) carried.push((JSON.parse(Buffer.from(payload).toString()) as PollCycleInput).carried!);
+      }
+    }
+    assert.ok(carried.length >= 1, 'the read continued as new');
+    assert.deepEqual(
+      carried.map((c) => c.deletions.length),
+      carried.map(() => 0),
+    );
   });
 
   it('a record run again after its deletion (a retried run, a replay) finds the deletion in QuickBooks and applies it', async () => {

@@ -1008,6 +1008,48 @@ async function balanceAfterRecord(stack: SyncStack): Promise<RecordedRun[]> {
   return [{ name: 'd365-salesorder-balance-after-record', workflowId, runId: run.runId }];
 }
 
+/**
+ * Three customers deleted in QuickBooks, read by a cycle that continues as new after a page, with a carry budget of one
+ * byte: the run that read the deletions hands them off before it continues as new (`poll-cycle-carry-settled`).
+ */
+async function carrySettled(stack: SyncStack): Promise<RecordedRun[]> {
+  const east = stack.quickbooks.files.east!;
+  const ask = (body: string): string =>
+    east.processRequest(
+      `<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">${body}</QBXMLMsgsRq></QBXML>`,
+    );
+  const names = ['Settled One', 'Settled Two', 'Settled Three'];
+  assert.doesNotMatch(
+    ask(names.map((n) => `<CustomerAddRq><CustomerAdd><Name>${n}</Name></CustomerAdd></CustomerAddRq>`).join('')),
+    /statusSeverity="Error"/,
+  );
+  await stack.cycle('east');
+  await stack.settle();
+  for (const name of names) {
+    const customer = inQuickBooks(stack, { type: 'CustomerQuery', requestId: 'c', fullNames: [name] }) as CustomerRet;
+    assert.doesNotMatch(
+      ask(`<ListDelRq><ListDelType>Customer</ListDelType><ListID>${customer.listId}</ListID></ListDelRq>`),
+      /statusSeverity="Error"/,
+    );
+  }
+  assert.doesNotMatch(
+    ask(
+      Array.from(
+        { length: 25 },
+        (_, i) => `<CustomerAddRq><CustomerAdd><Name>Settled filler ${i}</Name></CustomerAdd></CustomerAddRq>`,
+      ).join(''),
+    ),
+    /statusSeverity="Error"/,
+  );
+  await stack.cycle('east', { historyLimit: 1, pageSize: 10, carriedFactsBytesAtMost: 1 });
+  await stack.settle();
+  const settled = (await runChain(stack, 'poll/east')).find(({ history }) =>
+    patchIdsOf(history).includes('poll-cycle-carry-settled'),
+  );
+  assert.ok(settled, 'no poll cycle run handed its deletions off before it continued as new');
+  return [{ name: 'pollCycle-carry-settled', workflowId: 'poll/east', runId: settled.runId }];
+}
+
 async function main(): Promise<void> {
   const label = process.argv[2] ?? 'recorded';
   const env = await startTestTemporal();
@@ -1036,6 +1078,7 @@ async function main(): Promise<void> {
     if (named.length === 0 || named.includes('halve-page')) runs.push(...(await halvedPage(stack)));
     if (named.length === 0 || named.includes('batch-bytes')) runs.push(...(await batchBytes(stack)));
     if (named.length === 0 || named.includes('balance-after-record')) runs.push(...(await balanceAfterRecord(stack)));
+    if (named.length === 0 || named.includes('carry-settled')) runs.push(...(await carrySettled(stack)));
     for (const { name, workflowId, runId } of runs) {
       const history = await historyOf(stack, workflowId, runId);
       const file = await writeHistoryFixture(`${label}-${name}`, workflowId, history);

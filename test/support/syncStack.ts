@@ -42,7 +42,7 @@ export interface SyncStack {
    */
   cycle(
     connection: string,
-    options?: Pick<PollCycleInput, 'historyLimit' | 'pageSize' | 'overlapIdsAtMost'>,
+    options?: Pick<PollCycleInput, 'historyLimit' | 'pageSize' | 'overlapIdsAtMost' | 'carriedFactsBytesAtMost'>,
   ): Promise<PollCycleResult>;
   /**
    * Drives QBWC sessions until no record workflow is running any more; fails after `maxSessions` sessions that carried

@@ -116,6 +116,8 @@ const PATCHED_PATHS: { patch: string; type: string; took?: (run: RecordedRun) =>
     type: 'dataverseRecordSync',
     took: (run) => run.activities.includes('recordInvoicePayment'),
   },
+  // A read of three deletions continued as new with a carry budget of one byte: it handed them off before it went.
+  { patch: 'poll-cycle-carry-settled', type: 'pollCycle', took: (run) => run.continuedAsNew },
   // A cycle asks only at a page carrying own writes: one that asked skipped a later page's connector Mod as an echo.
   { patch: 'poll-cycle-own-writes-per-page', type: 'pollCycle' },
   // A cycle that started batches and continued as new with the line of batches not yet reported; and a run that heard
