@@ -10,7 +10,9 @@ import { dataverseRecordWorkflowId } from '../../src/mapping/entityRegistry';
 import type { QuickBooksRecordSyncResult } from '../../src/workflows/sync/quickbooksRecordSync';
 import { pollProgressQuery } from '../../src/workflows/pollProgress';
 import {
+  announceOrder,
   dynamicsRow,
+  enterOrder,
   invoiceRowsOf as invoiceRowsOfOrder,
   loseAnswerTo,
   quickbooksRecords,
@@ -158,21 +160,7 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
   });
 
   it('a sales order announced twice by webhook and seen by the poll becomes exactly one invoice, even when the worker dies between the InvoiceAdd and its answer', async () => {
-    const orderId = randomUUID();
-    const accountId = demoAccountId('Blue Yonder Airlines');
-    await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
-      salesorderid: orderId,
-      name: 'Webhook order',
-      'customerid_account@odata.bind': `/accounts(${accountId})`,
-    });
-    await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
-      'salesorderid@odata.bind': `/salesorders(${orderId})`,
-      'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
-      'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
-      quantity: 3,
-      priceperunit: 129,
-      ispriceoverridden: true,
-    });
+    const orderId = await enterOrder(suite.stack, demoAccountId('Blue Yonder Airlines'), 'Webhook order', 3);
     const start = temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 });
     const change = {
       entity: 'salesorder',
@@ -285,20 +273,7 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
   });
 
   it('a payment QuickBooks takes before the order’s invoice row exists still reaches the row', async () => {
-    const orderId = randomUUID();
-    await suite.stack.dataverse.create(ENTITY_SETS.salesorder, {
-      salesorderid: orderId,
-      name: 'Paid at once',
-      'customerid_account@odata.bind': `/accounts(${demoAccountId('Blue Yonder Airlines')})`,
-    });
-    await suite.stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
-      'salesorderid@odata.bind': `/salesorders(${orderId})`,
-      'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
-      'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
-      quantity: 2,
-      priceperunit: 129,
-      ispriceoverridden: true,
-    });
+    const orderId = await enterOrder(suite.stack, demoAccountId('Blue Yonder Airlines'), 'Paid at once', 2);
     // The customer pays the moment QuickBooks has the invoice, before the order's run has its answer; the poll sees the
     // payment then, while the invoice has no row in Dynamics yet: its payment activity finds nothing to write on.
     const pollPayments = createDataverseSalesOrderActivities({ dataverse: suite.stack.dataverse });
@@ -319,17 +294,7 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
       });
     };
     try {
-      await temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 })(
-        {
-          entity: 'salesorder',
-          id: orderId,
-          messageName: 'Create',
-          operationId: randomUUID(),
-          changedAttributes: [],
-          needsRead: true,
-        },
-        'east',
-      );
+      await announceOrder(suite.stack, orderId);
       await suite.stack.settle();
     } finally {
       suite.stack.hooks.afterProcess = undefined;

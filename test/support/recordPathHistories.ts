@@ -41,14 +41,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
-import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import type { ChoiceMaps } from '../../src/mapping/choices';
 import { dataverseRecordWorkflowId, quickBooksRecordWorkflowId } from '../../src/mapping/entityRegistry';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { SyncedItem } from '../../src/mapping/itemProduct';
 import type { CustomerRet, InvoiceRet, QbxmlRequest, SalesOrderRet } from '../../src/qbxml/requests';
-import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
+import { demoAccountId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { defaultQueueLimits } from '../../src/workflows/companyFile/companyFileState';
 import { companyFileWorkflowId, enqueueQbxmlSignal, syncCursorsQuery } from '../../src/workflows/companyFile/messages';
 import { companyFile } from '../../src/workflows/companyFile/workflow';
@@ -58,6 +57,7 @@ import { quickbooksRecordSync } from '../../src/workflows/sync/quickbooksRecordS
 import { patchIdsOf, writeHistoryFixture } from './historyFixtures';
 import { startSyncStack, type SyncStack } from './syncStack';
 import { companyFileProcessor } from './quickbooksStack';
+import { announceOrder, enterOrder } from './syncStackSuite';
 import { startTestTemporal } from './temporal';
 
 type History = temporal.api.history.v1.IHistory;
@@ -212,32 +212,8 @@ async function streamedReadContinuedAsNew(stack: SyncStack): Promise<RecordedRun
  */
 async function salesOrderMode(stack: SyncStack): Promise<RecordedRun[]> {
   stack.settings.get('east')!.invoices.via = 'salesOrder';
-  const orderId = randomUUID();
-  await stack.dataverse.create(ENTITY_SETS.salesorder, {
-    salesorderid: orderId,
-    name: 'Hangar fit-out',
-    'customerid_account@odata.bind': `/accounts(${demoAccountId('Blue Yonder Airlines')})`,
-  });
-  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
-    'salesorderid@odata.bind': `/salesorders(${orderId})`,
-    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
-    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
-    quantity: 2,
-    priceperunit: 129,
-    ispriceoverridden: true,
-  });
-  const start = temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 });
-  const { workflowId } = await start(
-    {
-      entity: 'salesorder',
-      id: orderId,
-      messageName: 'Create',
-      operationId: randomUUID(),
-      changedAttributes: [],
-      needsRead: true,
-    },
-    'east',
-  );
+  const orderId = await enterOrder(stack, demoAccountId('Blue Yonder Airlines'), 'Hangar fit-out', 2);
+  const workflowId = await announceOrder(stack, orderId);
   await stack.settle();
   const orderRun = await stack.env.client.workflow.getHandle(workflowId).describe();
   const orderHistory = await historyOf(stack, workflowId, orderRun.runId);
@@ -808,21 +784,8 @@ async function gatherArrivals(stack: SyncStack): Promise<RecordedRun[]> {
 /** A new account and its order, seen by one poll cycle: the order starts once the account's run made the customer. */
 async function ordersAfterNewAccounts(stack: SyncStack): Promise<RecordedRun[]> {
   const accountId = randomUUID();
-  const orderId = randomUUID();
   await stack.dataverse.create(ENTITY_SETS.account, { accountid: accountId, name: 'Waited For Traders' });
-  await stack.dataverse.create(ENTITY_SETS.salesorder, {
-    salesorderid: orderId,
-    name: 'Order of a new account',
-    'customerid_account@odata.bind': `/accounts(${accountId})`,
-  });
-  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
-    'salesorderid@odata.bind': `/salesorders(${orderId})`,
-    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
-    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
-    quantity: 2,
-    priceperunit: 129,
-    ispriceoverridden: true,
-  });
+  await enterOrder(stack, accountId, 'Order of a new account', 2);
   await stack.cycle('east');
   await stack.settle();
   const poll = await stack.env.client.workflow.getHandle('poll/east').describe();
@@ -958,22 +921,11 @@ async function batchBytes(stack: SyncStack): Promise<RecordedRun[]> {
  * run records the invoice, reads it again (`sales-order-invoice-balance-after-record`) and records the payment.
  */
 async function balanceAfterRecord(stack: SyncStack): Promise<RecordedRun[]> {
+  // An invoice, whatever an earlier scenario of the same recording made of the setting (`salesOrder`).
+  stack.settings.get('east')!.invoices.via = 'invoice';
   await stack.cycle('east');
   await stack.settle();
-  const orderId = randomUUID();
-  await stack.dataverse.create(ENTITY_SETS.salesorder, {
-    salesorderid: orderId,
-    name: 'Paid before it was recorded',
-    'customerid_account@odata.bind': `/accounts(${demoAccountId('Blue Yonder Airlines')})`,
-  });
-  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
-    'salesorderid@odata.bind': `/salesorders(${orderId})`,
-    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
-    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
-    quantity: 1,
-    priceperunit: 129,
-    ispriceoverridden: true,
-  });
+  const orderId = await enterOrder(stack, demoAccountId('Blue Yonder Airlines'), 'Paid before it was recorded', 1);
   let paid = false;
   stack.hooks.afterProcess = (office, xml) => {
     const ref = /<InvoiceAddRq[\s\S]*?<RefNumber>([^<]+)<\/RefNumber>/.exec(xml)?.[1];
@@ -986,17 +938,7 @@ async function balanceAfterRecord(stack: SyncStack): Promise<RecordedRun[]> {
   };
   const workflowId = dataverseRecordWorkflowId('salesorder', orderId);
   try {
-    await temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 })(
-      {
-        entity: 'salesorder',
-        id: orderId,
-        messageName: 'Create',
-        operationId: randomUUID(),
-        changedAttributes: [],
-        needsRead: true,
-      },
-      'east',
-    );
+    await announceOrder(stack, orderId);
     await stack.settle();
   } finally {
     stack.hooks.afterProcess = undefined;

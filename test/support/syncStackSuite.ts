@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
+import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
+import { DEMO_UNIT_ID, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { QbRecord, QbxmlRequest } from '../../src/qbxml/requests';
@@ -127,4 +130,37 @@ export async function loseAnswerTo(stack: SyncStack, request: string, sessions: 
   stack.hooks.afterProcess = undefined;
   await stack.startWorker();
   return killed;
+}
+
+/** An order a person enters in Dynamics for `accountId`: one line of the demo's HW-1003 at 129.00. Its id. */
+export async function enterOrder(stack: SyncStack, accountId: string, name: string, quantity: number): Promise<string> {
+  const orderId = randomUUID();
+  await stack.dataverse.create(ENTITY_SETS.salesorder, {
+    salesorderid: orderId,
+    name,
+    'customerid_account@odata.bind': `/accounts(${accountId})`,
+  });
+  await stack.dataverse.create(ENTITY_SETS.salesorderdetail, {
+    'salesorderid@odata.bind': `/salesorders(${orderId})`,
+    'productid@odata.bind': `/products(${demoProductId('HW-1003')})`,
+    'uomid@odata.bind': `/uoms(${DEMO_UNIT_ID})`,
+    quantity,
+    priceperunit: 129,
+    ispriceoverridden: true,
+  });
+  return orderId;
+}
+
+/** The order's run, started as Dynamics' webhook for its creation starts it (a quiet period of half a second). */
+export async function announceOrder(stack: SyncStack, orderId: string): Promise<string> {
+  const start = temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 });
+  const change = {
+    entity: 'salesorder',
+    id: orderId,
+    messageName: 'Create',
+    operationId: randomUUID(),
+    changedAttributes: [],
+    needsRead: true,
+  };
+  return (await start(change, 'east')).workflowId;
 }
