@@ -2,12 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ENTITY_SETS } from '../../src/dataverse/entities';
-import { temporalRecordSyncStarter } from '../../src/gateway/webhooks/recordSyncStarter';
 import { buildQbxmlMessage } from '../../src/qbxml/build';
 import { parseQbxmlResponse } from '../../src/qbxml/parse';
 import type { InvoiceRet, QbxmlRequest, QbxmlResponse, SalesOrderRet } from '../../src/qbxml/requests';
 import { DEMO_UNIT_ID, demoAccountId, demoProductId } from '../../src/sandbox/dataverse/demoOrganisation';
 import {
+  announceOrder,
   dynamicsRow,
   invoiceRowsOf as invoiceRowsOfOrder,
   loseAnswerTo,
@@ -64,18 +64,7 @@ describe('sales-order mode (real Temporal, both sandboxes, Web Connector simulat
         ispriceoverridden: true,
       });
     }
-    const start = temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 });
-    await start(
-      {
-        entity: 'salesorder',
-        id: orderId,
-        messageName: 'Create',
-        operationId: randomUUID(),
-        changedAttributes: [],
-        needsRead: true,
-      },
-      'east',
-    );
+    await announceOrder(suite.stack, orderId);
 
     // QuickBooks has the sales order, and nobody is left to hear that it does.
     assert.equal(await loseAnswerTo(suite.stack, '<SalesOrderAddRq', 30), true, 'the SalesOrderAdd reached QuickBooks');

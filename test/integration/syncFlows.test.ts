@@ -13,6 +13,7 @@ import {
   announceOrder,
   dynamicsRow,
   enterOrder,
+  orderCreated,
   invoiceRowsOf as invoiceRowsOfOrder,
   loseAnswerTo,
   quickbooksRecords,
@@ -162,14 +163,8 @@ describe('sync flows end to end (real Temporal, both sandboxes, Web Connector si
   it('a sales order announced twice by webhook and seen by the poll becomes exactly one invoice, even when the worker dies between the InvoiceAdd and its answer', async () => {
     const orderId = await enterOrder(suite.stack, demoAccountId('Blue Yonder Airlines'), 'Webhook order', 3);
     const start = temporalRecordSyncStarter(suite.env.client, 'sync-e2e', { quietPeriodMs: 500 });
-    const change = {
-      entity: 'salesorder',
-      id: orderId,
-      messageName: 'Create',
-      operationId: randomUUID(),
-      changedAttributes: [],
-      needsRead: true,
-    };
+    // The same delivery twice: one operation id.
+    const change = orderCreated(orderId);
     const first = await start(change, 'east');
     const second = await start(change, 'east');
     assert.equal(first.workflowId, second.workflowId);

@@ -151,10 +151,9 @@ export async function enterOrder(stack: SyncStack, accountId: string, name: stri
   return orderId;
 }
 
-/** The order's run, started as Dynamics' webhook for its creation starts it (a quiet period of half a second). */
-export async function announceOrder(stack: SyncStack, orderId: string): Promise<string> {
-  const start = temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 });
-  const change = {
+/** Dynamics' webhook for an order's creation, as the gateway hands it to the record sync starter. */
+export function orderCreated(orderId: string) {
+  return {
     entity: 'salesorder',
     id: orderId,
     messageName: 'Create',
@@ -162,5 +161,10 @@ export async function announceOrder(stack: SyncStack, orderId: string): Promise<
     changedAttributes: [],
     needsRead: true,
   };
-  return (await start(change, 'east')).workflowId;
+}
+
+/** The order's run, started as Dynamics' webhook for its creation starts it (a quiet period of half a second). */
+export async function announceOrder(stack: SyncStack, orderId: string): Promise<string> {
+  const start = temporalRecordSyncStarter(stack.env.client, 'sync-e2e', { quietPeriodMs: 500 });
+  return (await start(orderCreated(orderId), 'east')).workflowId;
 }
